@@ -1,0 +1,18 @@
+/**
+ * One Jest run exercises the whole system against real components: the global
+ * setup starts one embedded Postgres cluster (each test file gets its own
+ * database) and one redis-server (for the Redis queue-backend runs).
+ * @type {import('jest').Config}
+ */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test', '<rootDir>/src', '<rootDir>/plugins'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  testTimeout: 60_000,
+  maxWorkers: 2,
+  // A test that leaves a handle open is a bug; fail loudly instead of hanging CI.
+  forceExit: false,
+};
