@@ -1,0 +1,111 @@
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import { createServices, type RapportServices } from './app-services';
+import type { Config } from './config';
+import { connectAndMigrate, createDataSource } from './infra/database';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './infra/embedded-postgres';
+import type { Logger } from './infra/logger';
+import { QueueBackend, type QueueBackendConfig } from './infra/queue';
+import { createHttpHandler } from './graphql/server';
+import { scheduleDirtySweep } from './modules/customers/customers.jobs';
+
+/** Which halves of Rapport this process runs. */
+export interface RoleOptions {
+  gateway: boolean;
+  worker: boolean;
+}
+
+/** A running Rapport process. */
+export interface RapportRuntime {
+  services: RapportServices;
+  /** Set when the gateway listens. */
+  url?: string;
+  server?: Server;
+  stop(): Promise<void>;
+}
+
+/** Resolves the database: `DATABASE_URL`, or embedded Postgres under the data directory. */
+export async function resolveDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded?: EmbeddedPostgresHandle }> {
+  if (config.databaseUrl) return { url: config.databaseUrl };
+  const pgLogger = logger.child({ component: 'embedded-postgres' });
+  const embedded = await startEmbeddedPostgres({
+    dataDir: config.dataDir,
+    port: config.embeddedPgPort,
+    onLog: (line) => pgLogger.debug(line),
+  });
+  const admin = new (await import('pg')).Client({ connectionString: embedded.adminUrl });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'rapport'`);
+    if (!rowCount) await admin.query('CREATE DATABASE rapport');
+  } finally {
+    await admin.end();
+  }
+  logger.info({ port: embedded.port, dataDir: path.join(config.dataDir, 'pg') }, 'embedded Postgres started (loopback only)');
+  return { url: embedded.urlFor('rapport'), embedded };
+}
+
+export function queueBackendConfig(config: Config, databaseUrl: string): QueueBackendConfig {
+  return config.redisUrl ? { kind: 'redis', url: config.redisUrl } : { kind: 'postgres', connectionString: databaseUrl };
+}
+
+/**
+ * Starts the requested roles on an already migrated database. Shutdown order:
+ * stop accepting requests, let running jobs finish, close queues, close the pool.
+ */
+export async function startRapport(options: {
+  config: Config;
+  logger: Logger;
+  dataSource: DataSource;
+  queue: QueueBackendConfig;
+  roles: RoleOptions;
+  /** Listen on this port (0: any free port). @defaultValue config.port */
+  port?: number;
+}): Promise<RapportRuntime> {
+  const { config, logger, dataSource, roles } = options;
+  const queues = new QueueBackend(options.queue, logger.child({ component: 'queue' }));
+  const services = createServices({ config, logger, dataSource, queues });
+
+  if (roles.worker) {
+    for (const name of services.jobs.queues()) services.queues.startWorker(name, services.jobs.forQueue(name), config.workerConcurrency);
+    await scheduleDirtySweep(services.queues);
+    logger.info({ backend: queues.kind, queues: services.jobs.queues() }, 'workers started');
+  }
+
+  let server: Server | undefined;
+  let url: string | undefined;
+  if (roles.gateway) {
+    server = createServer(createHttpHandler(services));
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(options.port ?? config.port, config.host, () => resolve());
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host;
+    url = `http://${host}:${port}/graphql`;
+  }
+
+  return {
+    services,
+    url,
+    server,
+    async stop() {
+      if (server) {
+        const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
+        server.closeIdleConnections();
+        await closing;
+      }
+      await queues.close();
+    },
+  };
+}
+
+/** Connects and migrates; used by every entry point. */
+export async function openDatabase(url: string, applicationName: string, onQuery?: (sql: string) => void): Promise<DataSource> {
+  const dataSource = createDataSource({ url, applicationName, onQuery });
+  await connectAndMigrate(dataSource);
+  return dataSource;
+}

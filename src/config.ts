@@ -1,0 +1,92 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .refine((value) => protocols.some((p) => value.startsWith(p + '://')), {
+      message: `must be a URL starting with ${protocols.map((p) => p + '://').join(' or ')}`,
+    })
+    .optional();
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** The environment Rapport reads, each variable documented in the README. */
+export const environmentSchema = z.object({
+  /** HTTP port of the gateway. @defaultValue 4000 */
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** Interface the gateway binds to. @defaultValue 127.0.0.1 (use 0.0.0.0 in containers) */
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** External Postgres; without it Rapport runs embedded Postgres under RAPPORT_DATA_DIR. */
+  DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
+  /** Redis for BullMQ; without it the queues use BullMQ's PostgreSQL backend. */
+  REDIS_URL: optionalUrl(['redis', 'rediss']),
+  /** Where embedded mode keeps Postgres data and generated keys. @defaultValue ./.rapport */
+  RAPPORT_DATA_DIR: z.string().trim().min(1).default('./.rapport'),
+  /** Fixed port for embedded Postgres. @defaultValue a free port */
+  RAPPORT_PG_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** Seed the demo data set when the database has no customers (embedded mode). @defaultValue true */
+  RAPPORT_DEMO_DATA: booleanFlag.default(true),
+  /** pino level. @defaultValue info */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Worker concurrency per queue. @defaultValue 4 */
+  RAPPORT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  /** Maximum request body accepted by the gateway, in bytes. @defaultValue 4 MiB */
+  RAPPORT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+});
+
+/** Typed configuration, parsed once at startup. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  dataDir: string;
+  embeddedPgPort?: number;
+  demoData: boolean;
+  logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+  workerConcurrency: number;
+  maxBodyBytes: number;
+}
+
+/** A bad environment: the message names every variable at fault. */
+export class ConfigurationError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(`Invalid environment: ${issues.map((i) => `${i.variable}: ${i.message}`).join('; ')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Parses the environment (`process.env` by default); throws {@link ConfigurationError}. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const relevant = Object.fromEntries(
+    Object.keys(environmentSchema.shape).flatMap((key) => {
+      const value = env[key];
+      return value === undefined || value === '' ? [] : [[key, value]];
+    }),
+  );
+  const parsed = environmentSchema.safeParse(relevant);
+  if (!parsed.success) {
+    throw new ConfigurationError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    dataDir: path.resolve(e.RAPPORT_DATA_DIR),
+    embeddedPgPort: e.RAPPORT_PG_PORT,
+    demoData: e.RAPPORT_DEMO_DATA,
+    logLevel: e.LOG_LEVEL,
+    workerConcurrency: e.RAPPORT_WORKER_CONCURRENCY,
+    maxBodyBytes: e.RAPPORT_MAX_BODY_BYTES,
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Rapport's connector kit: the contract partners code against to bring a channel's
+ * customers and interactions into Rapport. See `docs/connectors.md` for the guide and
+ * `./testing` for the test harness and conformance suite.
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod';
+ * import { defineConnector, secret } from 'rapport/connector-kit';
+ * ```
+ * @packageDocumentation
+ */
+export {
+  CONNECTOR_API_VERSION,
+  SUPPORTED_CONNECTOR_API_VERSIONS,
+  defineConnector,
+  validateConnectorDefinition,
+  type ConnectorDefinition,
+  type ConnectorHttpPolicy,
+} from './define-connector';
+export { parseConnectorConfig, type ConfigIssue, type ConfigOf, type ConfigParseResult, type ConnectorConfigSchema } from './config';
+export {
+  REDACTED,
+  describeConfig,
+  isSecret,
+  redactSecrets,
+  secret,
+  secretKeys,
+  type ConfigFieldDescription,
+  type ConfigFieldType,
+} from './secret';
+export {
+  customerRecordSchema,
+  customerRefSchema,
+  identifierSchema,
+  ingestBatchSchema,
+  interactionRecordSchema,
+  parseIngestBatch,
+  type CustomerRecord,
+  type CustomerRef,
+  type Identifier,
+  type IngestBatch,
+  type IngestBatchParseResult,
+  type InteractionRecord,
+  type ParsedIngestBatch,
+} from './ingest-batch';
+export {
+  AuthenticationError,
+  CONNECTOR_ERROR_CODES,
+  ConfigError,
+  ConnectorError,
+  ConnectorLoadError,
+  HttpStatusError,
+  HttpTimeoutError,
+  MalformedPayloadError,
+  RateLimitedError,
+  RetryableError,
+  WebhookVerificationError,
+  isConnectorError,
+  type ConnectorErrorCode,
+  type ConnectorErrorOptions,
+  type ConnectorLoadErrorCode,
+  type ConnectorLoadErrorOptions,
+  type MalformedPayloadErrorOptions,
+  type RateLimitedErrorOptions,
+  type RetryableErrorOptions,
+  type WebhookVerificationFailure,
+} from './errors';
+export {
+  DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+  WEBHOOK_SIGNATURE_HEADER,
+  assertWebhookSignature,
+  signWebhook,
+  verifyWebhookSignature,
+  type VerifyWebhookSignatureInput,
+  type WebhookVerificationResult,
+} from './webhook-signature';
+export type {
+  CheckHandler,
+  ConnectorContext,
+  ConnectorLogger,
+  EmitResult,
+  LogFields,
+  SyncHandler,
+  SyncResult,
+  WebhookHandler,
+  WebhookRequest,
+} from './context';
+export {
+  createHttpClient,
+  parseRetryAfter,
+  type FetchLike,
+  type HttpClient,
+  type HttpClientDefaults,
+  type HttpClientOptions,
+  type HttpRequestOptions,
+  type JsonRequestOptions,
+  type RateLimitOptions,
+  type RetryOptions,
+} from './http-client';
+export { formatIssuePath, toValidationIssues, type ValidationIssue } from './issue-path';
+export { isJsonValue, type JsonObject, type JsonValue } from './json';

@@ -1,0 +1,281 @@
+import { z } from 'zod';
+import { toValidationIssues, type ValidationIssue } from './issue-path';
+import { isJsonValue } from './json';
+
+/**
+ * How a customer is recognised: `email`, `phone`, or a namespace of your own (`shopify`,
+ * `acme-helpdesk`) whose value is that system's id. The ingest service normalises the
+ * value (emails lower-cased and trimmed, phones to E.164) and resolves the customer.
+ *
+ * @example
+ * ```ts
+ * const identifiers: Identifier[] = [{ type: 'email', value: 'Ada@Example.com' }, { type: 'acme-helpdesk', value: 'user_81' }];
+ * ```
+ */
+export interface Identifier {
+  /** `email`, `phone`, or a namespace such as `shopify`. */
+  type: string;
+  /** The identifier itself, as the source system spells it. */
+  value: string;
+}
+
+/**
+ * A reference to a customer by identifiers (matched, or created when none match).
+ *
+ * @example
+ * ```ts
+ * const customer: CustomerRef = { identifiers: [{ type: 'email', value: 'ada@example.com' }] };
+ * ```
+ */
+export interface CustomerRef {
+  /** At least one identifier. */
+  identifiers: Identifier[];
+}
+
+/**
+ * A customer to create or update, matched by its identifiers. Fields left out are left
+ * unchanged; `traits` are merged key by key.
+ *
+ * @example
+ * ```ts
+ * const customer: CustomerRecord = {
+ *   identifiers: [{ type: 'email', value: 'ada@example.com' }],
+ *   displayName: 'Ada Lovelace',
+ *   traits: { plan: 'pro' },
+ *   organization: { identifiers: [{ type: 'acme-helpdesk-org', value: 'org_7' }] },
+ * };
+ * ```
+ */
+export interface CustomerRecord {
+  /** At least one identifier. */
+  identifiers: Identifier[];
+  /** A person (the default) or an organisation. */
+  kind?: 'PERSON' | 'ORGANIZATION';
+  /** The name to show. */
+  displayName?: string;
+  /** Free-form attributes, JSON only. */
+  traits?: Record<string, unknown>;
+  /** Where the customer is in the funnel (`lead`, `customer`, `churned`…). */
+  lifecycleStage?: string;
+  /** Who owns the relationship (an email or a user id in your system). */
+  owner?: string;
+  /** The organisation this person belongs to. */
+  organization?: CustomerRef;
+}
+
+/**
+ * One thing that happened between a customer and the business. `externalId` must be the
+ * source's own id for the event, stable across redeliveries: the host stores
+ * (`source`, `externalId`) once, so a retried webhook or a re-run sync never counts twice.
+ * The host fills `source` from the connection.
+ *
+ * @example
+ * ```ts
+ * const interaction: InteractionRecord = {
+ *   customer: { identifiers: [{ type: 'email', value: 'ada@example.com' }] },
+ *   channel: 'support',
+ *   type: 'ticket_opened',
+ *   occurredAt: '2024-05-01T12:00:00Z',
+ *   direction: 'INBOUND',
+ *   properties: { subject: 'Cannot log in', priority: 'high' },
+ *   externalId: 'ticket_1042',
+ * };
+ * ```
+ */
+export interface InteractionRecord {
+  /** Who the interaction is with. */
+  customer: CustomerRef;
+  /** `email`, `web`, `phone`, `support`, `payment`, `social`, `in_person`… */
+  channel: string;
+  /** `purchase`, `open`, `click`, `ticket_opened`, `call`… */
+  type: string;
+  /** When it happened: a `Date`, or an ISO 8601 date-time with a time zone (`Z` or an offset). */
+  occurredAt: string | Date;
+  /** A monetary or numeric value (order total, refund amount). */
+  value?: number;
+  /** ISO 4217 code of `value` (`EUR`); lower case is accepted and upper-cased. */
+  currency?: string;
+  /** Who started it. */
+  direction?: 'INBOUND' | 'OUTBOUND';
+  /** From −1 (negative) to 1 (positive). */
+  sentiment?: number;
+  /** Free-form details, JSON only. */
+  properties?: Record<string, unknown>;
+  /** The source's id for this event; stable across redeliveries. */
+  externalId: string;
+}
+
+/**
+ * What a connector hands to the host: customers and interactions, in one batch that the
+ * ingest service commits together. Either list may be absent.
+ *
+ * @example
+ * ```ts
+ * await ctx.emit({
+ *   customers: [{ identifiers: [{ type: 'email', value: 'ada@example.com' }], displayName: 'Ada' }],
+ *   interactions: [{ customer: { identifiers: [{ type: 'email', value: 'ada@example.com' }] }, channel: 'email', type: 'open', occurredAt: new Date(), externalId: 'evt_9' }],
+ * });
+ * ```
+ */
+export interface IngestBatch {
+  /** Customers to create or update. */
+  customers?: CustomerRecord[];
+  /** Interactions to record. */
+  interactions?: InteractionRecord[];
+}
+
+const nonEmptyText = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+const jsonRecordSchema = z.record(z.string(), z.unknown()).check((payload) => {
+  for (const [key, value] of Object.entries(payload.value)) {
+    if (!isJsonValue(value)) {
+      payload.issues.push({
+        code: 'custom',
+        path: [key],
+        message: 'must be JSON (strings, finite numbers, booleans, null, arrays and plain objects; convert dates to ISO strings)',
+        input: value,
+      });
+    }
+  }
+});
+
+/**
+ * zod schema of an {@link Identifier}.
+ *
+ * @example
+ * ```ts
+ * identifierSchema.parse({ type: 'email', value: 'ada@example.com' });
+ * ```
+ */
+export const identifierSchema = z.strictObject({
+  type: nonEmptyText(64),
+  value: nonEmptyText(1024),
+});
+
+/**
+ * zod schema of a {@link CustomerRef}.
+ *
+ * @example
+ * ```ts
+ * customerRefSchema.parse({ identifiers: [{ type: 'shopify', value: '7781' }] });
+ * ```
+ */
+export const customerRefSchema = z.strictObject({
+  identifiers: z.array(identifierSchema).min(1, 'needs at least one identifier'),
+});
+
+/**
+ * zod schema of a {@link CustomerRecord}. Unknown fields are rejected, so a typo
+ * (`displayname`) is reported instead of silently dropped.
+ *
+ * @example
+ * ```ts
+ * customerRecordSchema.parse({ identifiers: [{ type: 'email', value: 'ada@example.com' }], kind: 'PERSON' });
+ * ```
+ */
+export const customerRecordSchema = z.strictObject({
+  identifiers: z.array(identifierSchema).min(1, 'needs at least one identifier'),
+  kind: z.enum(['PERSON', 'ORGANIZATION']).optional(),
+  displayName: nonEmptyText(512).optional(),
+  traits: jsonRecordSchema.optional(),
+  lifecycleStage: nonEmptyText(64).optional(),
+  owner: nonEmptyText(256).optional(),
+  organization: customerRefSchema.optional(),
+});
+
+const occurredAtSchema = z
+  .union([z.iso.datetime({ offset: true }), z.date()], {
+    error: 'must be a Date or an ISO 8601 date-time with a time zone, such as 2024-05-01T12:00:00Z',
+  })
+  .transform((value) => (typeof value === 'string' ? new Date(value) : value));
+
+/**
+ * zod schema of an {@link InteractionRecord}. Its output has `occurredAt` as a `Date`
+ * and `currency` upper-cased.
+ *
+ * @example
+ * ```ts
+ * const parsed = interactionRecordSchema.parse({
+ *   customer: { identifiers: [{ type: 'email', value: 'ada@example.com' }] },
+ *   channel: 'payment', type: 'purchase', occurredAt: '2024-05-01T12:00:00Z', value: 42, currency: 'eur', externalId: 'ch_1',
+ * });
+ * parsed.currency; // 'EUR'
+ * ```
+ */
+export const interactionRecordSchema = z.strictObject({
+  customer: customerRefSchema,
+  channel: nonEmptyText(64),
+  type: nonEmptyText(64),
+  occurredAt: occurredAtSchema,
+  value: z.number().optional(),
+  currency: z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 currency code such as EUR').toUpperCase().optional(),
+  direction: z.enum(['INBOUND', 'OUTBOUND']).optional(),
+  sentiment: z.number().min(-1, 'must be between -1 and 1').max(1, 'must be between -1 and 1').optional(),
+  properties: jsonRecordSchema.optional(),
+  externalId: nonEmptyText(512),
+});
+
+/**
+ * zod schema of an {@link IngestBatch}.
+ *
+ * @example
+ * ```ts
+ * const result = ingestBatchSchema.safeParse(batch);
+ * ```
+ */
+export const ingestBatchSchema = z.strictObject({
+  customers: z.array(customerRecordSchema).optional(),
+  interactions: z.array(interactionRecordSchema).optional(),
+});
+
+/**
+ * A batch after {@link parseIngestBatch}: trimmed strings, `occurredAt` as a `Date`,
+ * currencies upper-cased. This is what the host hands to the ingest service.
+ *
+ * @example
+ * ```ts
+ * const result = parseIngestBatch(batch);
+ * if (result.ok) result.batch.interactions?.forEach((interaction) => interaction.occurredAt.toISOString());
+ * ```
+ */
+export type ParsedIngestBatch = z.output<typeof ingestBatchSchema>;
+
+/**
+ * Outcome of {@link parseIngestBatch}.
+ *
+ * @example
+ * ```ts
+ * const result: IngestBatchParseResult = parseIngestBatch(await parse(request, config));
+ * ```
+ */
+export type IngestBatchParseResult = { ok: true; batch: ParsedIngestBatch } | { ok: false; errors: ValidationIssue[] };
+
+/**
+ * Validates a batch from a connector. Every problem is reported with its path
+ * (`interactions[2].customer.identifiers[0].value`), so a partner can fix the mapping
+ * and the host can say which record it rejected.
+ *
+ * @example
+ * ```ts
+ * const result = parseIngestBatch({ interactions: [{ channel: 'email' }] });
+ * if (!result.ok) {
+ *   // [{ path: 'interactions[0].customer', … }, { path: 'interactions[0].type', … }, …]
+ *   throw new MalformedPayloadError(result.errors.map((error) => `${error.path}: ${error.message}`).join('; '));
+ * }
+ * ```
+ */
+export function parseIngestBatch(value: unknown): IngestBatchParseResult {
+  const result = ingestBatchSchema.safeParse(value);
+  if (result.success) return { ok: true, batch: result.data };
+  return { ok: false, errors: toValidationIssues(result.error.issues) };
+}
+
+// The interfaces above are what partners read; these lines keep them and the schemas in step.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemasMatchInterfaces: [
+  Same<z.input<typeof identifierSchema>, Identifier>,
+  Same<z.input<typeof customerRecordSchema>, CustomerRecord>,
+  Same<z.input<typeof interactionRecordSchema>, InteractionRecord>,
+  Same<z.input<typeof ingestBatchSchema>, IngestBatch>,
+] = [true, true, true, true];
+void schemasMatchInterfaces;

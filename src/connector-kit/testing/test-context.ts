@@ -1,0 +1,167 @@
+import type { ConnectorContext, EmitResult } from '../context';
+import type { ConnectorHttpPolicy } from '../define-connector';
+import { createHttpClient, type FetchLike, type HttpClient } from '../http-client';
+import { parseIngestBatch, type CustomerRecord, type IngestBatch, type InteractionRecord } from '../ingest-batch';
+import type { ValidationIssue } from '../issue-path';
+import type { JsonObject } from '../json';
+import { createFakeClock, type FakeClock } from './fake-clock';
+import { createRecordingLogger, type RecordingLogger } from './recording-logger';
+
+/**
+ * Options of {@link createTestContext}.
+ *
+ * @example
+ * ```ts
+ * const options: TestContextOptions<AcmeConfig, AcmeState> = {
+ *   config: { apiKey: 'test-key', subdomain: 'demo' },
+ *   state: { cursor: 'page-2' },
+ *   now: '2024-05-01T00:00:00Z',
+ *   fetch: fakeAcmeApi,
+ * };
+ * ```
+ */
+export interface TestContextOptions<Config, State extends object> {
+  /** The connection config, as `ctx.config` (already parsed: defaults applied). */
+  config: Config;
+  /** The saved cursor state; `undefined` for a first run. Frozen deeply before the connector sees it. */
+  state?: State;
+  /** Start of the fake clock. @defaultValue `DEFAULT_FAKE_NOW` */
+  now?: Date | string | number;
+  /** `fetch` behind `ctx.http`. @defaultValue the global `fetch`, restricted to loopback hosts (127.0.0.1, ::1, localhost) */
+  fetch?: FetchLike;
+  /** The definition's `http` policy, applied to `ctx.http` as the host would. */
+  http?: ConnectorHttpPolicy;
+  /** Replaces `ctx.http` entirely. */
+  httpClient?: HttpClient;
+}
+
+/**
+ * A {@link ConnectorContext} for tests: emits are recorded and judged like the host
+ * judges them (row by row, duplicates by `externalId`), the clock is fake, the logger
+ * records, and the run can be aborted.
+ *
+ * @example
+ * ```ts
+ * const ctx = createTestContext({ config });
+ * const result = await acme.sync!(ctx, ctx.state);
+ * expect(ctx.emittedInteractions().map((interaction) => interaction.externalId)).toEqual(['t1', 't2']);
+ * expect(ctx.logger.at('error')).toEqual([]);
+ * ```
+ */
+export interface TestContext<Config, State extends object = JsonObject> extends ConnectorContext<Config, State> {
+  /** Every batch passed to `emit`, as passed. */
+  readonly emitted: readonly IngestBatch[];
+  /** Rows `emit` refused, with their paths in the batch (`interactions[3].occurredAt`). */
+  readonly rejections: readonly ValidationIssue[];
+  /** The fake clock behind `now()`, the HTTP budget and retry waits. */
+  readonly clock: FakeClock;
+  /** The recording logger. */
+  readonly logger: RecordingLogger;
+  /** Every interaction from every emitted batch, in order. */
+  emittedInteractions(): InteractionRecord[];
+  /** Every customer from every emitted batch, in order. */
+  emittedCustomers(): CustomerRecord[];
+  /** Aborts `signal`, as the host does on cancel or time limit. */
+  abort(reason?: unknown): void;
+}
+
+/**
+ * Creates a {@link TestContext}.
+ *
+ * @example
+ * ```ts
+ * const ctx = createTestContext({ config: { apiKey: 'k', baseUrl: server.url }, now: '2024-05-01T00:00:00Z' });
+ * const { nextState } = await acme.sync!(ctx, ctx.state);
+ * ctx.clock.advance(60_000);
+ * expect(ctx.emitted).toHaveLength(1);
+ * ```
+ */
+export function createTestContext<Config, State extends object = JsonObject>(options: TestContextOptions<Config, State>): TestContext<Config, State> {
+  const clock = createFakeClock(options.now);
+  const logger = createRecordingLogger();
+  const controller = new AbortController();
+  const emitted: IngestBatch[] = [];
+  const rejections: ValidationIssue[] = [];
+  const seenExternalIds = new Set<string>();
+  const state = options.state === undefined ? undefined : deepFreeze(structuredClone(options.state));
+
+  const http =
+    options.httpClient ??
+    createHttpClient({
+      ...options.http,
+      fetch: options.fetch ?? loopbackOnlyFetch,
+      now: clock.nowMs,
+      sleep: clock.sleep,
+      signal: controller.signal,
+      logger,
+    });
+
+  const emit = async (batch: IngestBatch): Promise<EmitResult> => {
+    controller.signal.throwIfAborted();
+    emitted.push(batch);
+    const result = parseIngestBatch(batch);
+    const errors = result.ok ? [] : result.errors;
+    rejections.push(...errors);
+    const rejectedRows = new Set(
+      errors.filter((error) => typeof error.segments[1] === 'number').map((error) => `${String(error.segments[0])}[${String(error.segments[1])}]`),
+    );
+    let accepted = 0;
+    let duplicates = 0;
+    (batch.customers ?? []).forEach((_, index) => {
+      if (!rejectedRows.has(`customers[${index}]`)) accepted++;
+    });
+    (batch.interactions ?? []).forEach((interaction, index) => {
+      if (rejectedRows.has(`interactions[${index}]`)) return;
+      if (seenExternalIds.has(interaction.externalId)) duplicates++;
+      else {
+        seenExternalIds.add(interaction.externalId);
+        accepted++;
+      }
+    });
+    return { accepted, duplicates, rejected: rejectedRows.size, errors };
+  };
+
+  return {
+    config: options.config,
+    logger,
+    http,
+    state,
+    emit,
+    signal: controller.signal,
+    now: () => clock.now(),
+    emitted,
+    rejections,
+    clock,
+    emittedInteractions: () => emitted.flatMap((batch) => batch.interactions ?? []),
+    emittedCustomers: () => emitted.flatMap((batch) => batch.customers ?? []),
+    abort: (reason?: unknown) => controller.abort(reason),
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * The harness's default `fetch`: the real one, for loopback hosts only, so a connector
+ * under test reaches a local fake API but never the internet by accident.
+ *
+ * @example
+ * ```ts
+ * const http = createHttpClient({ fetch: loopbackOnlyFetch });
+ * await http.getJson(`http://127.0.0.1:${port}/tickets`);
+ * ```
+ */
+export const loopbackOnlyFetch: FetchLike = async (url, init) => {
+  const { hostname } = new URL(url);
+  if (!LOOPBACK_HOSTS.has(hostname) && !hostname.endsWith('.localhost')) {
+    throw new TypeError(`The connector test harness only reaches loopback hosts; ${hostname} was requested. Pass \`fetch\` to fake the remote API.`);
+  }
+  return fetch(url, init);
+};
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,38 @@
+/**
+ * Every error a client can see has one of these stable codes, exposed as
+ * `extensions.code` in GraphQL responses and `code` in HTTP error bodies.
+ * Codes never change meaning; new ones are added at the end of a group.
+ */
+export const ErrorCode = {
+  // Request-level
+  BAD_REQUEST: 'BAD_REQUEST',
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
+  PAGE_SIZE_EXCEEDED: 'PAGE_SIZE_EXCEEDED',
+  QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
+  NOT_FOUND: 'NOT_FOUND',
+  INTERNAL: 'INTERNAL_SERVER_ERROR',
+  // Row-level (ingest)
+  INVALID_IDENTIFIER: 'INVALID_IDENTIFIER',
+  INVALID_FIELD: 'INVALID_FIELD',
+  IDENTITY_CONFLICT: 'IDENTITY_CONFLICT',
+  CUSTOMER_NOT_FOUND: 'CUSTOMER_NOT_FOUND',
+  DUPLICATE_IN_BATCH: 'DUPLICATE_IN_BATCH',
+  BATCH_ABORTED: 'BATCH_ABORTED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An expected failure with a stable code and, where it applies, the input field at fault. */
+export class RapportError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'RapportError';
+  }
+}

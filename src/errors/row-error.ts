@@ -1,0 +1,77 @@
+import type { ErrorCode } from './catalog';
+
+/** Why one row of a batch was not written; `field` is a path inside the row (`customer.identifiers[1].value`). */
+export interface RowError {
+  code: ErrorCode;
+  field?: string;
+  message: string;
+}
+
+export type RowStatus = 'ACCEPTED' | 'DUPLICATE' | 'REJECTED';
+
+/** How a batch treats invalid rows. */
+export type BatchMode = 'ATOMIC' | 'PER_ROW';
+
+/** Collects the problems of one row while it is validated. */
+export class RowProblems {
+  readonly errors: RowError[] = [];
+  add(code: ErrorCode, field: string, message: string): void {
+    this.errors.push({ code, field, message });
+  }
+  get ok(): boolean {
+    return this.errors.length === 0;
+  }
+}
+
+/** Checks an optional string's length and emptiness; returns the trimmed value. */
+export function checkText(
+  problems: RowProblems,
+  code: ErrorCode,
+  field: string,
+  value: string | null | undefined,
+  { max, required = false }: { max: number; required?: boolean },
+): string | undefined {
+  if (value === null || value === undefined) {
+    if (required) problems.add(code, field, `${field} is required`);
+    return undefined;
+  }
+  const trimmed = value.trim();
+  if (trimmed.length === 0) {
+    if (required) problems.add(code, field, `${field} must not be empty`);
+    return undefined;
+  }
+  if (trimmed.includes('\u0000')) {
+    problems.add(code, field, `${field} must not contain NUL characters`);
+    return undefined;
+  }
+  if (trimmed.length > max) {
+    problems.add(code, field, `${field} is longer than ${max} characters`);
+    return undefined;
+  }
+  return trimmed;
+}
+
+/** JSON objects stored in jsonb columns (traits, properties) must be plain objects of bounded size. */
+export function checkJsonObject(
+  problems: RowProblems,
+  code: ErrorCode,
+  field: string,
+  value: unknown,
+  maxBytes: number,
+): Record<string, unknown> | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    problems.add(code, field, `${field} must be a JSON object`);
+    return undefined;
+  }
+  const size = Buffer.byteLength(JSON.stringify(value));
+  if (size > maxBytes) {
+    problems.add(code, field, `${field} is ${size} bytes; the limit is ${maxBytes}`);
+    return undefined;
+  }
+  if (JSON.stringify(value).includes('\\u0000')) {
+    problems.add(code, field, `${field} must not contain NUL characters`);
+    return undefined;
+  }
+  return value as Record<string, unknown>;
+}

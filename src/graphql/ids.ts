@@ -1,0 +1,40 @@
+import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import { ErrorCode, RapportError } from '../errors/catalog';
+import type { IdFilter } from '../infra/sql-filter';
+
+/** Decodes a global id of the given type into its database id; a wrong or garbled id is a client error naming `field`. */
+export function localId(globalId: string, typename: string, field: string): string {
+  let decoded: { typename: string; id: string };
+  try {
+    decoded = decodeGlobalID(globalId);
+  } catch {
+    throw new RapportError(ErrorCode.BAD_REQUEST, `"${globalId}" is not a valid id`, field);
+  }
+  if (decoded.typename !== typename || !/^[1-9][0-9]{0,18}$/.test(decoded.id)) {
+    throw new RapportError(ErrorCode.BAD_REQUEST, `"${globalId}" is not the id of a ${typename}`, field);
+  }
+  return decoded.id;
+}
+
+/** Like {@link localId}, but an unknown id becomes a value that matches nothing (for lookups and filters). */
+export function localIdOrNull(globalId: string, typename: string): string | null {
+  try {
+    return localId(globalId, typename, 'id');
+  } catch {
+    return null;
+  }
+}
+
+export function globalId(typename: string, id: string): string {
+  return encodeGlobalID(typename, id);
+}
+
+/** Rewrites an ID filter of global ids into database ids. */
+export function localIdFilter(filter: IdFilter | null | undefined, typename: string, field: string): IdFilter | undefined {
+  if (!filter) return undefined;
+  return {
+    eq: filter.eq != null ? localId(filter.eq, typename, `${field}.eq`) : undefined,
+    in: filter.in != null ? filter.in.map((id, i) => localId(id, typename, `${field}.in[${i}]`)) : undefined,
+    isNull: filter.isNull,
+  };
+}

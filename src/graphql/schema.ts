@@ -1,0 +1,17 @@
+import type { GraphQLSchema } from 'graphql';
+import { builder } from './builder';
+import './scalars';
+import './common.graphql';
+import '../modules/customers/customer.graphql';
+import '../modules/interactions/interaction.graphql';
+
+builder.queryType({ description: 'Reads: customers, their interactions, segments and scores.' });
+builder.mutationType({ description: 'Writes: batch ingestion and administration; every batch returns one result per row.' });
+
+let schema: GraphQLSchema | undefined;
+
+/** The schema, built once from every module's `*.graphql.ts`. */
+export function getSchema(): GraphQLSchema {
+  schema ??= builder.toSchema({ sortSchema: true });
+  return schema;
+}

@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { CustomerEntity } from '../modules/customers/customer.entity';
+import { CustomerIdentifierEntity } from '../modules/customers/customer-identifier.entity';
+import { CustomerStatsEntity } from '../modules/customers/customer-stats.entity';
+import { InteractionEntity } from '../modules/interactions/interaction.entity';
+import { migrations } from '../../migrations';
+
+/** Every entity Rapport maps; modules add theirs here. */
+export const entities = [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity, InteractionEntity];
+
+/** Options for {@link createDataSource}. */
+export interface DataSourceOptions {
+  url: string;
+  /** Pool size per process. @defaultValue 10 */
+  poolSize?: number;
+  /** Called with every SQL statement (tests count statements with it). */
+  onQuery?: (sql: string) => void;
+  applicationName?: string;
+}
+
+/** The TypeORM DataSource over `pg`. Schema changes happen only through migrations. */
+export function createDataSource(options: DataSourceOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    entities,
+    migrations,
+    synchronize: false,
+    migrationsRun: false,
+    migrationsTableName: 'typeorm_migrations',
+    poolSize: options.poolSize ?? 10,
+    applicationName: options.applicationName ?? 'rapport',
+    logging: options.onQuery ? ['query'] : false,
+    logger: options.onQuery
+      ? {
+          logQuery: (query: string) => options.onQuery!(query),
+          logQueryError: () => undefined,
+          logQuerySlow: () => undefined,
+          logSchemaBuild: () => undefined,
+          logMigration: () => undefined,
+          log: () => undefined,
+        }
+      : undefined,
+  });
+}
+
+/** Connects and applies pending migrations (serialised across processes by TypeORM's lock). */
+export async function connectAndMigrate(dataSource: DataSource): Promise<string[]> {
+  if (!dataSource.isInitialized) await dataSource.initialize();
+  const applied = await dataSource.runMigrations({ transaction: 'each' });
+  return applied.map((m) => m.name);
+}
+
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
+
+/**
+ * Runs `work` in one transaction, retrying the whole of it when it lost a race
+ * (serialization failure, deadlock, a unique key taken concurrently, or an
+ * error the caller marks retryable). Work must therefore be free of side effects
+ * outside the transaction.
+ */
+export async function inTransaction<T>(
+  dataSource: DataSource,
+  work: (manager: import('typeorm').EntityManager) => Promise<T>,
+  { attempts = 5, isRetryable = (_e: unknown) => false }: { attempts?: number; isRetryable?: (error: unknown) => boolean } = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await dataSource.transaction(work);
+    } catch (error) {
+      const sqlState = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
+      const retryable = isRetryable(error) || (typeof sqlState === 'string' && RETRYABLE_SQLSTATES.has(sqlState));
+      if (!retryable || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import { createPostgresBackend, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import IORedis, { type Redis } from 'ioredis';
+import type { Logger } from './logger';
+
+/** Queue names are contract (see ARCHITECTURE.md, "Queues and jobs"). */
+export const QUEUES = { analytics: 'analytics', connectors: 'connectors' } as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** Where BullMQ keeps its queues. */
+export type QueueBackendConfig =
+  | { kind: 'postgres'; connectionString: string }
+  | { kind: 'redis'; url: string };
+
+/** Defaults for every job: retries with exponential backoff, bounded retention. */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 3_600, count: 1_000 },
+  removeOnFail: { age: 7 * 24 * 3_600, count: 5_000 },
+};
+
+/** A job handler; receives ids only and must be idempotent. */
+export type JobHandler = (job: Job) => Promise<unknown>;
+
+/**
+ * Builds BullMQ queues and workers on the configured backend: BullMQ's
+ * PostgreSQL backend (embedded and single-database setups) or Redis.
+ */
+export class QueueBackend {
+  private readonly queues = new Map<string, Queue>();
+  private readonly workers: Worker[] = [];
+  private readonly redisConnections: Redis[] = [];
+
+  constructor(
+    readonly config: QueueBackendConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  get kind(): QueueBackendConfig['kind'] {
+    return this.config.kind;
+  }
+
+  /** The producer side of a queue (one instance per name and process). */
+  queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = this.config.kind === 'postgres'
+        ? new Queue(name, { connection: this.postgresConnection(), defaultJobOptions: DEFAULT_JOB_OPTIONS } as never, createPostgresBackend as never)
+        : new Queue(name, { connection: this.redisConnection(false), defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue.on('error', (error) => this.logger.warn({ err: error, queue: name }, 'queue error'));
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Starts a worker that dispatches jobs by name to `handlers`. */
+  startWorker(name: QueueName, handlers: Map<string, JobHandler>, concurrency: number): Worker {
+    const processor = async (job: Job) => {
+      const handler = handlers.get(job.name);
+      if (!handler) throw new UnrecoverableError(`no handler for job "${job.name}" on queue "${name}"`);
+      return handler(job);
+    };
+    const options = { concurrency, autorun: true };
+    const worker = this.config.kind === 'postgres'
+      ? new Worker(name, processor, { ...options, connection: this.postgresConnection() } as never, createPostgresBackend as never)
+      : new Worker(name, processor, { ...options, connection: this.redisConnection(true) });
+    worker.on('failed', (job, error) =>
+      this.logger.warn({ err: error, queue: name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'),
+    );
+    worker.on('error', (error) => this.logger.error({ err: error, queue: name }, 'worker error'));
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** Throws unless the backend answers (readiness). */
+  async ping(): Promise<void> {
+    const queue = this.queue(QUEUES.analytics);
+    await queue.getJobCounts('waiting');
+  }
+
+  /** Stops workers after their running jobs finish, then closes queues and connections. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.workers.map((w) => w.close()));
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    await Promise.allSettled(this.redisConnections.map((c) => c.quit()));
+    this.workers.length = 0;
+    this.queues.clear();
+  }
+
+  private postgresConnection() {
+    if (this.config.kind !== 'postgres') throw new Error('not a postgres backend');
+    return { connectionString: this.config.connectionString, migrate: true, max: 4 };
+  }
+
+  private redisConnection(forWorker: boolean): Redis {
+    if (this.config.kind !== 'redis') throw new Error('not a redis backend');
+    const connection = new IORedis(this.config.url, {
+      // Workers block on Redis and must retry forever; producers give up quickly (callers bound the wait too).
+      maxRetriesPerRequest: forWorker ? null : 1,
+      connectTimeout: 5_000,
+    });
+    connection.on('error', (error) => this.logger.debug({ err: error }, 'redis connection error'));
+    this.redisConnections.push(connection);
+    return connection;
+  }
+}

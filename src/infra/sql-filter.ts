@@ -1,0 +1,153 @@
+import { ErrorCode, RapportError } from '../errors/catalog';
+
+/** Collects bind parameters; user values only ever become `$n`, never SQL text. */
+export class SqlParams {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+export interface StringFilter { eq?: string | null; ne?: string | null; in?: string[] | null; contains?: string | null; startsWith?: string | null; isNull?: boolean | null }
+export interface NumberFilter { eq?: number | null; ne?: number | null; in?: number[] | null; gt?: number | null; gte?: number | null; lt?: number | null; lte?: number | null; isNull?: boolean | null }
+export interface DateTimeFilter { eq?: Date | null; gt?: Date | null; gte?: Date | null; lt?: Date | null; lte?: Date | null; isNull?: boolean | null }
+export interface IdFilter { eq?: string | null; in?: string[] | null; isNull?: boolean | null }
+
+/** A boolean tree of field filters, as clients send it. */
+export interface FilterTree<F> {
+  and?: (F & FilterTree<F>)[] | null;
+  or?: (F & FilterTree<F>)[] | null;
+  not?: (F & FilterTree<F>) | null;
+}
+
+export const MAX_FILTER_DEPTH = 8;
+export const MAX_IN_VALUES = 1000;
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+function checkIn(field: string, values: unknown[]): void {
+  if (values.length > MAX_IN_VALUES) throw new RapportError(ErrorCode.VALIDATION_FAILED, `${field}.in has more than ${MAX_IN_VALUES} values`, `${field}.in`);
+}
+
+export function compileStringFilter(sql: string, f: StringFilter, p: SqlParams, field: string): string[] {
+  const out: string[] = [];
+  if (f.eq != null) out.push(`${sql} = ${p.add(f.eq)}`);
+  if (f.ne != null) out.push(`${sql} IS DISTINCT FROM ${p.add(f.ne)}`);
+  if (f.in != null) {
+    checkIn(field, f.in);
+    out.push(`${sql} = ANY(${p.add(f.in)}::text[])`);
+  }
+  if (f.contains != null) out.push(`${sql} ILIKE ${p.add('%' + escapeLike(f.contains) + '%')}`);
+  if (f.startsWith != null) out.push(`${sql} LIKE ${p.add(escapeLike(f.startsWith) + '%')}`);
+  if (f.isNull != null) out.push(`${sql} IS ${f.isNull ? '' : 'NOT '}NULL`);
+  return out;
+}
+
+export function compileNumberFilter(sql: string, f: NumberFilter, p: SqlParams, field: string): string[] {
+  const out: string[] = [];
+  const ops: [keyof NumberFilter, string][] = [['eq', '='], ['ne', '<>'], ['gt', '>'], ['gte', '>='], ['lt', '<'], ['lte', '<=']];
+  for (const [key, op] of ops) {
+    const v = f[key];
+    if (v != null) out.push(`${sql} ${op} ${p.add(v)}::numeric`);
+  }
+  if (f.in != null) {
+    checkIn(field, f.in);
+    out.push(`${sql} = ANY(${p.add(f.in)}::numeric[])`);
+  }
+  if (f.isNull != null) out.push(`${sql} IS ${f.isNull ? '' : 'NOT '}NULL`);
+  return out;
+}
+
+export function compileDateTimeFilter(sql: string, f: DateTimeFilter, p: SqlParams): string[] {
+  const out: string[] = [];
+  const ops: [keyof DateTimeFilter, string][] = [['eq', '='], ['gt', '>'], ['gte', '>='], ['lt', '<'], ['lte', '<=']];
+  for (const [key, op] of ops) {
+    const v = f[key];
+    if (v instanceof Date) out.push(`${sql} ${op} ${p.add(v.toISOString())}::timestamptz`);
+  }
+  if (f.isNull != null) out.push(`${sql} IS ${f.isNull ? '' : 'NOT '}NULL`);
+  return out;
+}
+
+export function compileIdFilter(sql: string, f: IdFilter, p: SqlParams, field: string): string[] {
+  const out: string[] = [];
+  if (f.eq != null) out.push(`${sql} = ${p.add(f.eq)}::bigint`);
+  if (f.in != null) {
+    checkIn(field, f.in);
+    out.push(`${sql} = ANY(${p.add(f.in)}::bigint[])`);
+  }
+  if (f.isNull != null) out.push(`${sql} IS ${f.isNull ? '' : 'NOT '}NULL`);
+  return out;
+}
+
+/**
+ * Compiles a filter tree: every key of a node is ANDed; `and`, `or` and `not`
+ * nest. `leaf` compiles the node's own field keys.
+ */
+export function compileFilterTree<F extends object>(
+  tree: (F & FilterTree<F>) | null | undefined,
+  p: SqlParams,
+  leaf: (node: F, p: SqlParams) => string[],
+  path = 'filter',
+  depth = 0,
+): string {
+  if (!tree) return 'TRUE';
+  if (depth > MAX_FILTER_DEPTH) throw new RapportError(ErrorCode.VALIDATION_FAILED, `filter nests deeper than ${MAX_FILTER_DEPTH} levels`, path);
+  const parts = leaf(tree, p);
+  if (tree.and) parts.push(...tree.and.map((t, i) => compileFilterTree(t, p, leaf, `${path}.and[${i}]`, depth + 1)));
+  if (tree.or) {
+    parts.push(tree.or.length === 0 ? 'FALSE' : '(' + tree.or.map((t, i) => compileFilterTree(t, p, leaf, `${path}.or[${i}]`, depth + 1)).join(' OR ') + ')');
+  }
+  if (tree.not) parts.push(`NOT COALESCE((${compileFilterTree(tree.not, p, leaf, `${path}.not`, depth + 1)}), FALSE)`);
+  return parts.length === 0 ? 'TRUE' : parts.map((s) => `(${s})`).join(' AND ');
+}
+
+/** One ordering key: a SQL expression that is never NULL, and its direction. */
+export interface SortKey {
+  sql: string;
+  direction: 'ASC' | 'DESC';
+  /** Cast used when comparing the cursor value, e.g. `timestamptz`. */
+  cast: string;
+}
+
+/** Opaque keyset cursor: the sort values of the last row, id last. */
+export function encodeCursor(values: unknown[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, expected: number): unknown[] {
+  try {
+    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(values) && values.length === expected) return values;
+  } catch {
+    // fall through
+  }
+  throw new RapportError(ErrorCode.BAD_REQUEST, 'the cursor is not valid for this ordering; start again without after', 'after');
+}
+
+/** `(k1, k2, …) after (v1, v2, …)` for mixed directions, as an OR of prefixes. */
+export function keysetCondition(keys: SortKey[], values: unknown[], p: SqlParams): string {
+  const ors: string[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const ands: string[] = [];
+    for (let j = 0; j < i; j++) ands.push(`${keys[j].sql} = ${p.add(values[j])}::${keys[j].cast}`);
+    ands.push(`${keys[i].sql} ${keys[i].direction === 'ASC' ? '>' : '<'} ${p.add(values[i])}::${keys[i].cast}`);
+    ors.push(ands.join(' AND '));
+  }
+  return ors.map((s) => `(${s})`).join(' OR ');
+}
+
+export const PAGE_LIMITS = { default: 50, max: 500 } as const;
+
+/** Validates `first`: default 50, at most 500. */
+export function pageSize(first: number | null | undefined): number {
+  if (first == null) return PAGE_LIMITS.default;
+  if (!Number.isInteger(first) || first < 0) throw new RapportError(ErrorCode.BAD_REQUEST, 'first must be a non-negative integer', 'first');
+  if (first > PAGE_LIMITS.max) {
+    throw new RapportError(ErrorCode.PAGE_SIZE_EXCEEDED, `first is ${first}; the largest page is ${PAGE_LIMITS.max}`, 'first');
+  }
+  return first;
+}

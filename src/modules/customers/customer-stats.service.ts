@@ -1,0 +1,90 @@
+import type { DataSource } from 'typeorm';
+import { TRANSACTION_TYPES } from '../interactions/ingest.service';
+
+/** Hooks run in the refresh transaction after stats, for the same customers (scores, segments). */
+export type RefreshStep = (manager: import('typeorm').EntityManager, customerIds: string[]) => Promise<void>;
+
+/**
+ * Recomputes `customer_stats` for customers marked dirty, set-based, and clears
+ * their mark. The dirty rows are locked first (SKIP LOCKED: a customer being
+ * written right now is refreshed by that write's own job), and the aggregate
+ * runs as a later statement so it sees every interaction committed before the
+ * lock was taken.
+ */
+export class CustomerStatsService {
+  private readonly steps: RefreshStep[] = [];
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Adds work to every refresh (later modules: scores, segment membership). */
+  addRefreshStep(step: RefreshStep): void {
+    this.steps.push(step);
+  }
+
+  /** Refreshes those of `customerIds` that are dirty; returns how many were refreshed. */
+  async refreshCustomers(customerIds: string[]): Promise<number> {
+    if (customerIds.length === 0) return 0;
+    return this.dataSource.transaction(async (manager) => {
+      const locked: { id: string }[] = await manager.query(
+        `SELECT id::text FROM customers
+          WHERE id = ANY($1::bigint[]) AND dirty_since IS NOT NULL
+          ORDER BY id FOR UPDATE SKIP LOCKED`,
+        [customerIds],
+      );
+      if (locked.length === 0) return 0;
+      const ids = locked.map((r) => r.id);
+      await manager.query(
+        `WITH target AS (SELECT unnest($1::bigint[]) AS id),
+         totals AS (
+           SELECT i.customer_id,
+                  count(*)::int AS interaction_count,
+                  min(i.occurred_at) AS first_seen_at,
+                  max(i.occurred_at) AS last_seen_at,
+                  (count(*) FILTER (WHERE i.type = ANY($2::text[])))::int AS transaction_count,
+                  COALESCE(sum(i.value) FILTER (WHERE i.type = ANY($2::text[])), 0) AS transaction_value
+             FROM interactions i JOIN target t ON t.id = i.customer_id
+            GROUP BY i.customer_id),
+         by_channel AS (
+           SELECT customer_id, jsonb_object_agg(channel, n) AS channels
+             FROM (SELECT i.customer_id, i.channel, count(*)::int AS n
+                     FROM interactions i JOIN target t ON t.id = i.customer_id
+                    GROUP BY 1, 2) x
+            GROUP BY customer_id)
+         INSERT INTO customer_stats AS s (customer_id, interaction_count, first_seen_at, last_seen_at,
+                                          transaction_count, transaction_value, channels, updated_at)
+         SELECT t.id, COALESCE(tt.interaction_count, 0), tt.first_seen_at, tt.last_seen_at,
+                COALESCE(tt.transaction_count, 0), COALESCE(tt.transaction_value, 0),
+                COALESCE(c.channels, '{}'::jsonb), now()
+           FROM target t LEFT JOIN totals tt ON tt.customer_id = t.id LEFT JOIN by_channel c ON c.customer_id = t.id
+         ON CONFLICT (customer_id) DO UPDATE SET
+           interaction_count = EXCLUDED.interaction_count, first_seen_at = EXCLUDED.first_seen_at,
+           last_seen_at = EXCLUDED.last_seen_at, transaction_count = EXCLUDED.transaction_count,
+           transaction_value = EXCLUDED.transaction_value, channels = EXCLUDED.channels, updated_at = now()`,
+        [ids, TRANSACTION_TYPES],
+      );
+      for (const step of this.steps) await step(manager, ids);
+      await manager.query(`UPDATE customers SET dirty_since = NULL WHERE id = ANY($1::bigint[])`, [ids]);
+      return ids.length;
+    });
+  }
+
+  /**
+   * Refreshes everything still dirty after `graceMs` (the refresh job of a
+   * recent write normally gets there first), in batches; returns the count.
+   */
+  async sweepDirty({ graceMs = 5_000, batchSize = 2_000 } = {}): Promise<number> {
+    let total = 0;
+    let afterId = '0';
+    for (;;) {
+      const rows: { id: string }[] = await this.dataSource.query(
+        `SELECT id::text FROM customers
+          WHERE dirty_since IS NOT NULL AND dirty_since < now() - make_interval(secs => $1) AND id > $2
+          ORDER BY id LIMIT $3`,
+        [graceMs / 1000, afterId, batchSize],
+      );
+      if (rows.length === 0) return total;
+      total += await this.refreshCustomers(rows.map((r) => r.id));
+      afterId = rows[rows.length - 1].id;
+    }
+  }
+}

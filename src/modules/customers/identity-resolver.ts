@@ -1,0 +1,231 @@
+import type { EntityManager } from 'typeorm';
+import { ErrorCode } from '../../errors/catalog';
+import { identifierKey, type Identifier } from './identity';
+import type { CustomerKind } from './customer.entity';
+
+/** Profile fields used when a demand creates a customer. */
+export interface NewCustomerProfile {
+  kind?: CustomerKind;
+  displayName?: string | null;
+  traits?: Record<string, unknown> | null;
+  lifecycleStage?: string | null;
+  owner?: string | null;
+}
+
+/** One row's need for a customer: by id, or by (already normalised) identifiers. */
+export interface CustomerDemand {
+  customerId?: string;
+  identifiers?: Identifier[];
+  /** The demand may create a customer with this profile when nothing matches. */
+  profile?: NewCustomerProfile;
+}
+
+export type Resolution =
+  | { ok: true; customerId: string; created: boolean; kind?: CustomerKind }
+  | { ok: false; code: ErrorCode; field: string; message: string };
+
+/** What resolving a set of demands will write: new customers and the identifiers they gain. */
+export interface ResolutionPlan {
+  resolutions: Resolution[];
+  /** Writes the planned customers and identifiers; only demands at `include` indexes are written. */
+  apply(manager: EntityManager, include: (index: number) => boolean): Promise<Resolution[]>;
+}
+
+/**
+ * Thrown when a concurrent transaction claimed an identifier this one planned
+ * to create; the caller retries the whole transaction, which then matches it.
+ */
+export class IdentityRaceError extends Error {
+  constructor() {
+    super('an identifier was created concurrently');
+  }
+}
+
+/**
+ * Resolves demands to customers in two steps: look up (one statement for all
+ * identifiers, one for all ids), then plan. Demands whose identifiers overlap
+ * (directly or through other demands of the batch) land on one customer; a
+ * demand whose identifiers reach two existing customers is an
+ * IDENTITY_CONFLICT, never a silent pick (merging is an explicit operation).
+ */
+export async function planCustomerResolution(manager: EntityManager, demands: CustomerDemand[]): Promise<ResolutionPlan> {
+  const allIdentifiers = new Map<string, Identifier>();
+  for (const demand of demands) for (const id of demand.identifiers ?? []) allIdentifiers.set(identifierKey(id), id);
+  const ids = [...new Set(demands.flatMap((d) => (d.customerId ? [d.customerId] : [])))];
+
+  const existing = new Map<string, string>(); // identifier key -> customer id
+  if (allIdentifiers.size > 0) {
+    const list = [...allIdentifiers.values()];
+    const rows: { type: string; value: string; customer_id: string }[] = await manager.query(
+      `SELECT i.type, i.value, i.customer_id
+         FROM customer_identifiers i
+         JOIN unnest($1::text[], $2::text[]) AS w(type, value) ON w.type = i.type AND w.value = i.value`,
+      [list.map((i) => i.type), list.map((i) => i.value)],
+    );
+    for (const row of rows) existing.set(identifierKey(row), String(row.customer_id));
+  }
+  const kinds = new Map<string, CustomerKind>();
+  if (ids.length > 0) {
+    const rows: { id: string; kind: CustomerKind }[] = await manager.query(
+      `SELECT id, kind FROM customers WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`,
+      [ids],
+    );
+    for (const row of rows) kinds.set(String(row.id), row.kind);
+  }
+
+  const resolutions: (Resolution | undefined)[] = new Array(demands.length);
+  const uf = new UnionFind();
+  demands.forEach((demand, index) => {
+    if (demand.customerId !== undefined) {
+      const kind = kinds.get(demand.customerId);
+      resolutions[index] = kind
+        ? { ok: true, customerId: demand.customerId, created: false, kind }
+        : { ok: false, code: ErrorCode.CUSTOMER_NOT_FOUND, field: 'id', message: `no customer with id ${demand.customerId}` };
+      return;
+    }
+    const identifiers = demand.identifiers ?? [];
+    const matched = [...new Set(identifiers.flatMap((i) => existing.get(identifierKey(i)) ?? []))];
+    if (matched.length > 1) {
+      resolutions[index] = {
+        ok: false,
+        code: ErrorCode.IDENTITY_CONFLICT,
+        field: 'identifiers',
+        message: `identifiers belong to different customers (${matched.join(', ')}); merge them first`,
+      };
+      return;
+    }
+    const first = identifierKey(identifiers[0]);
+    for (const identifier of identifiers) uf.union(first, identifierKey(identifier));
+  });
+
+  // Group the remaining demands into components of shared identifiers.
+  const components = new Map<string, number[]>();
+  demands.forEach((demand, index) => {
+    if (resolutions[index] || !demand.identifiers?.length) return;
+    const root = uf.find(identifierKey(demand.identifiers[0]));
+    components.set(root, [...(components.get(root) ?? []), index]);
+  });
+  const componentOf = new Map<number, string>();
+  const componentCustomer = new Map<string, string | null>(); // null: to be created
+  for (const [root, members] of components) {
+    const owners = new Set<string>();
+    for (const index of members) for (const i of demands[index].identifiers!) {
+      const owner = existing.get(identifierKey(i));
+      if (owner) owners.add(owner);
+    }
+    if (owners.size > 1) {
+      for (const index of members) {
+        resolutions[index] = {
+          ok: false,
+          code: ErrorCode.IDENTITY_CONFLICT,
+          field: 'identifiers',
+          message: `rows of this batch link identifiers of different customers (${[...owners].join(', ')}); merge them first`,
+        };
+      }
+      continue;
+    }
+    const owner = owners.size === 1 ? [...owners][0] : null;
+    componentCustomer.set(root, owner);
+    for (const index of members) {
+      componentOf.set(index, root);
+      resolutions[index] = owner
+        ? { ok: true, customerId: owner, created: false }
+        : { ok: true, customerId: '', created: true, kind: demands[index].profile?.kind };
+    }
+  }
+
+  const planned = resolutions.map(
+    (r) => r ?? { ok: false as const, code: ErrorCode.INVALID_FIELD, field: 'identifiers', message: 'at least one identifier is required' },
+  );
+
+  return {
+    resolutions: planned,
+    async apply(tx, include) {
+      const result = planned.map((r) => ({ ...r }));
+      // Components to write: those with at least one included demand.
+      const roots = new Map<string, number[]>();
+      for (const [index, root] of componentOf) if (include(index)) roots.set(root, [...(roots.get(root) ?? []), index]);
+      const toCreate = [...roots.keys()].filter((root) => componentCustomer.get(root) === null);
+      const newIds = new Map<string, string>();
+      if (toCreate.length > 0) {
+        const allocated: { id: string }[] = await tx.query(
+          `SELECT nextval(pg_get_serial_sequence('customers', 'id'))::text AS id FROM generate_series(1, $1)`,
+          [toCreate.length],
+        );
+        toCreate.forEach((root, i) => newIds.set(root, allocated[i].id));
+        const profiles = toCreate.map((root) => mergeProfiles(roots.get(root)!.map((index) => demands[index].profile)));
+        await tx.query(
+          `INSERT INTO customers (id, kind, display_name, traits, lifecycle_stage, owner, dirty_since)
+           OVERRIDING SYSTEM VALUE
+           SELECT id, kind, display_name, traits, lifecycle_stage, owner, now()
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])
+                  AS v(id, kind, display_name, traits, lifecycle_stage, owner)`,
+          [
+            toCreate.map((root) => newIds.get(root)),
+            profiles.map((p) => p.kind ?? 'PERSON'),
+            profiles.map((p) => p.displayName ?? null),
+            profiles.map((p) => JSON.stringify(p.traits ?? {})),
+            profiles.map((p) => p.lifecycleStage ?? null),
+            profiles.map((p) => p.owner ?? null),
+          ],
+        );
+      }
+      // Identifiers every written component gains.
+      const newIdentifiers: { customerId: string; identifier: Identifier }[] = [];
+      const seen = new Set<string>();
+      for (const [root, members] of roots) {
+        const customerId = componentCustomer.get(root) ?? newIds.get(root)!;
+        for (const index of members) {
+          result[index] = { ...(result[index] as Extract<Resolution, { ok: true }>), customerId };
+          for (const identifier of demands[index].identifiers!) {
+            const key = identifierKey(identifier);
+            if (existing.has(key) || seen.has(key)) continue;
+            seen.add(key);
+            newIdentifiers.push({ customerId, identifier });
+          }
+        }
+      }
+      if (newIdentifiers.length > 0) {
+        const inserted: unknown[] = await tx.query(
+          `INSERT INTO customer_identifiers (customer_id, type, value)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])
+           ON CONFLICT (type, value) DO NOTHING
+           RETURNING id`,
+          [newIdentifiers.map((n) => n.customerId), newIdentifiers.map((n) => n.identifier.type), newIdentifiers.map((n) => n.identifier.value)],
+        );
+        if (inserted.length !== newIdentifiers.length) throw new IdentityRaceError();
+      }
+      return result;
+    },
+  };
+}
+
+function mergeProfiles(profiles: (NewCustomerProfile | undefined)[]): NewCustomerProfile {
+  const merged: NewCustomerProfile = {};
+  for (const p of profiles) {
+    if (!p) continue;
+    merged.kind = p.kind ?? merged.kind;
+    merged.displayName = p.displayName ?? merged.displayName;
+    merged.lifecycleStage = p.lifecycleStage ?? merged.lifecycleStage;
+    merged.owner = p.owner ?? merged.owner;
+    if (p.traits) merged.traits = { ...(merged.traits ?? {}), ...p.traits };
+  }
+  return merged;
+}
+
+class UnionFind {
+  private parent = new Map<string, string>();
+  find(x: string): string {
+    let root = this.parent.get(x) ?? x;
+    if (root !== x) {
+      root = this.find(root);
+      this.parent.set(x, root);
+    }
+    return root;
+  }
+  union(a: string, b: string): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra !== rb) this.parent.set(rb, ra);
+  }
+}

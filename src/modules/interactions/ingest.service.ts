@@ -1,0 +1,319 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { ErrorCode } from '../../errors/catalog';
+import { checkJsonObject, checkText, RowProblems, type BatchMode, type RowError, type RowStatus } from '../../errors/row-error';
+import { inTransaction } from '../../infra/database';
+import type { Logger } from '../../infra/logger';
+import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
+import { IdentityRaceError, planCustomerResolution, type CustomerDemand, type NewCustomerProfile } from '../customers/identity-resolver';
+import { DIRECTIONS, type Direction } from './interaction.entity';
+
+/** One interaction as the ingest API receives it. */
+export interface InteractionRow {
+  customer: CustomerRef;
+  /** Profile used when the customer does not exist yet. */
+  customerProfile?: NewCustomerProfile | null;
+  channel: string;
+  type: string;
+  occurredAt: Date;
+  value?: number | null;
+  currency?: string | null;
+  direction?: Direction | null;
+  sentiment?: number | null;
+  properties?: Record<string, unknown> | null;
+  source: string;
+  externalId: string;
+}
+
+export interface InteractionRowResult {
+  index: number;
+  status: RowStatus;
+  /** The stored interaction (accepted) or the one it duplicates. */
+  interactionId?: string;
+  customerId?: string;
+  errors: RowError[];
+}
+
+export interface RecordInteractionsResult {
+  committed: boolean;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  results: InteractionRowResult[];
+}
+
+/** Limits of the ingest API. */
+export const INGEST_LIMITS = {
+  maxInteractionsPerBatch: 5000,
+  maxNameLength: 64,
+  maxSourceLength: 128,
+  maxExternalIdLength: 256,
+  maxPropertiesBytes: 16 * 1024,
+  /** Clocks disagree; an event up to this far in the future is accepted. */
+  maxFutureSkewMs: 5 * 60 * 1000,
+  earliestOccurredAt: new Date('1900-01-01T00:00:00Z'),
+} as const;
+
+/** Interaction types that are transactions (purchases) for stats and models. */
+export const TRANSACTION_TYPES = ['purchase', 'order'] as const;
+
+const NAME_PATTERN = /^[a-z][a-z0-9_.:-]*$/;
+
+interface ValidRow {
+  index: number;
+  demand: CustomerDemand;
+  channel: string;
+  type: string;
+  occurredAt: Date;
+  value: number | null;
+  currency: string | null;
+  direction: Direction | null;
+  sentiment: number | null;
+  properties: Record<string, unknown>;
+  source: string;
+  externalId: string;
+}
+
+/** Called after a commit with the customers whose data changed. Failures are logged, never raised. */
+export type RefreshRequester = (customerIds: string[]) => Promise<void>;
+
+/**
+ * Writes interactions: validate every row, resolve customers by identifiers,
+ * insert set-based (one statement per table per batch), idempotent on
+ * (source, externalId), and mark the touched customers dirty in the same
+ * transaction so no change is lost if the refresh enqueue fails afterwards.
+ */
+export class IngestService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly requestRefresh: RefreshRequester,
+    private readonly logger: Logger,
+  ) {}
+
+  async recordInteractions(rows: InteractionRow[], mode: BatchMode = 'ATOMIC', now = new Date()): Promise<RecordInteractionsResult> {
+    const results: InteractionRowResult[] = rows.map((_, index) => ({ index, status: 'ACCEPTED', errors: [] }));
+    const valid: ValidRow[] = [];
+    const firstByKey = new Map<string, number>();
+    rows.forEach((row, index) => {
+      const checked = validateInteraction(row, index, now);
+      if ('errors' in checked) {
+        results[index] = { index, status: 'REJECTED', errors: checked.errors };
+        return;
+      }
+      const key = `${checked.source}\u0000${checked.externalId}`;
+      const first = firstByKey.get(key);
+      if (first !== undefined) {
+        // The same delivery twice in one batch: the first one wins, like a retry would.
+        results[index] = { index, status: 'DUPLICATE', errors: [] };
+        return;
+      }
+      firstByKey.set(key, index);
+      valid.push(checked);
+    });
+
+    const outcome = await inTransaction(
+      this.dataSource,
+      async (manager) => {
+        const plan = await planCustomerResolution(manager, valid.map((v) => v.demand));
+        const planRejected = new Set<number>();
+        plan.resolutions.forEach((resolution, i) => {
+          if (!resolution.ok) planRejected.add(i);
+        });
+        const invalidCount = results.filter((r) => r.status === 'REJECTED').length + planRejected.size;
+        if (mode === 'ATOMIC' && invalidCount > 0) return { written: false as const, plan, planRejected };
+        const resolutions = await plan.apply(manager, (i) => !planRejected.has(i));
+        const writable: ValidRow[] = [];
+        const customerIds: string[] = [];
+        valid.forEach((row, i) => {
+          const r = resolutions[i];
+          if (planRejected.has(i) || !r.ok) return;
+          writable.push(row);
+          customerIds.push(r.customerId);
+        });
+        const written = await insertInteractions(manager, writable, customerIds);
+        return { written: true as const, plan, planRejected, writable, customerIds, ...written };
+      },
+      { isRetryable: (e) => e instanceof IdentityRaceError },
+    );
+
+    valid.forEach((row, i) => {
+      const resolution = outcome.plan.resolutions[i];
+      if (!resolution.ok) {
+        results[row.index] = {
+          index: row.index,
+          status: 'REJECTED',
+          errors: [{ code: resolution.code, field: `customer.${resolution.field}`, message: resolution.message }],
+        };
+      }
+    });
+
+    if (!outcome.written) {
+      for (const result of results) {
+        if (result.status !== 'REJECTED') {
+          result.status = 'REJECTED';
+          result.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }];
+        }
+      }
+      return summarize(false, results);
+    }
+
+    const touched = new Set<string>();
+    outcome.writable.forEach((row, i) => {
+      const key = `${row.source}\u0000${row.externalId}`;
+      const insertedId = outcome.inserted.get(key);
+      const customerId = outcome.customerIds[i];
+      if (insertedId) {
+        results[row.index] = { index: row.index, status: 'ACCEPTED', interactionId: insertedId, customerId, errors: [] };
+        touched.add(customerId);
+      } else {
+        results[row.index] = { index: row.index, status: 'DUPLICATE', interactionId: outcome.existing.get(key), customerId, errors: [] };
+      }
+    });
+    // In-batch repeats point at the row they repeat.
+    rows.forEach((_, index) => {
+      const r = results[index];
+      if (r.status !== 'DUPLICATE' || r.interactionId) return;
+      const row = rows[index];
+      const first = firstByKey.get(`${row.source?.trim()}\u0000${row.externalId?.trim()}`);
+      if (first !== undefined) {
+        r.interactionId = results[first].interactionId;
+        r.customerId = results[first].customerId;
+      }
+    });
+
+    if (touched.size > 0) await this.safeRequestRefresh([...touched]);
+    return summarize(true, results);
+  }
+
+  /** Enqueue failures must not fail a committed ingest: the dirty sweep catches up. */
+  async safeRequestRefresh(customerIds: string[]): Promise<void> {
+    try {
+      await this.requestRefresh(customerIds);
+    } catch (error) {
+      this.logger.warn({ err: error, customers: customerIds.length }, 'could not enqueue customer.refresh; the dirty sweep will catch up');
+    }
+  }
+}
+
+function summarize(committed: boolean, results: InteractionRowResult[]): RecordInteractionsResult {
+  let accepted = 0;
+  let duplicates = 0;
+  let rejected = 0;
+  for (const r of results) {
+    if (r.status === 'ACCEPTED') accepted++;
+    else if (r.status === 'DUPLICATE') duplicates++;
+    else rejected++;
+  }
+  return { committed, accepted, duplicates, rejected, results };
+}
+
+async function insertInteractions(
+  manager: EntityManager,
+  rows: ValidRow[],
+  customerIds: string[],
+): Promise<{ inserted: Map<string, string>; existing: Map<string, string> }> {
+  const inserted = new Map<string, string>();
+  const existing = new Map<string, string>();
+  if (rows.length === 0) return { inserted, existing };
+  const returned: { id: string; source: string; external_id: string }[] = await manager.query(
+    `INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::numeric[],
+                          $7::text[], $8::real[], $9::jsonb[], $10::text[], $11::text[])
+     ON CONFLICT (source, external_id) DO NOTHING
+     RETURNING id::text, source, external_id`,
+    [
+      customerIds,
+      rows.map((r) => r.channel),
+      rows.map((r) => r.type),
+      rows.map((r) => r.direction),
+      rows.map((r) => r.occurredAt.toISOString()),
+      rows.map((r) => r.value),
+      rows.map((r) => r.currency),
+      rows.map((r) => r.sentiment),
+      rows.map((r) => JSON.stringify(r.properties)),
+      rows.map((r) => r.source),
+      rows.map((r) => r.externalId),
+    ],
+  );
+  for (const row of returned) inserted.set(`${row.source}\u0000${row.external_id}`, row.id);
+  const duplicates = rows.filter((r) => !inserted.has(`${r.source}\u0000${r.externalId}`));
+  if (duplicates.length > 0) {
+    const found: { id: string; source: string; external_id: string }[] = await manager.query(
+      `SELECT i.id::text, i.source, i.external_id
+         FROM interactions i JOIN unnest($1::text[], $2::text[]) AS d(source, external_id)
+           ON d.source = i.source AND d.external_id = i.external_id`,
+      [duplicates.map((r) => r.source), duplicates.map((r) => r.externalId)],
+    );
+    for (const row of found) existing.set(`${row.source}\u0000${row.external_id}`, row.id);
+  }
+  const touched = [...new Set(customerIds.filter((_, i) => inserted.has(`${rows[i].source}\u0000${rows[i].externalId}`)))];
+  if (touched.length > 0) {
+    // Locks taken in id order so concurrent batches over the same customers cannot deadlock.
+    await manager.query(
+      `UPDATE customers c SET dirty_since = COALESCE(c.dirty_since, now())
+         FROM (SELECT id FROM customers WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) AS locked
+        WHERE c.id = locked.id`,
+      [touched],
+    );
+  }
+  return { inserted, existing };
+}
+
+function validateInteraction(row: InteractionRow, index: number, now: Date): ValidRow | { errors: RowError[] } {
+  const p = new RowProblems();
+  const code = ErrorCode.INVALID_FIELD;
+  const channel = checkName(p, 'channel', row.channel);
+  const type = checkName(p, 'type', row.type);
+  const source = checkText(p, code, 'source', row.source, { max: INGEST_LIMITS.maxSourceLength, required: true });
+  const externalId = checkText(p, code, 'externalId', row.externalId, { max: INGEST_LIMITS.maxExternalIdLength, required: true });
+
+  const occurredAt = row.occurredAt;
+  if (!(occurredAt instanceof Date) || Number.isNaN(occurredAt.getTime())) {
+    p.add(code, 'occurredAt', 'occurredAt is not a valid date-time');
+  } else if (occurredAt.getTime() > now.getTime() + INGEST_LIMITS.maxFutureSkewMs) {
+    p.add(code, 'occurredAt', `occurredAt ${occurredAt.toISOString()} is in the future`);
+  } else if (occurredAt < INGEST_LIMITS.earliestOccurredAt) {
+    p.add(code, 'occurredAt', `occurredAt ${occurredAt.toISOString()} is before 1900`);
+  }
+  const value = row.value ?? null;
+  if (value !== null && (!Number.isFinite(value) || Math.abs(value) >= 1e14)) p.add(code, 'value', 'value must be a finite number below 1e14');
+  let currency = row.currency?.trim().toUpperCase() || null;
+  if (currency !== null && !/^[A-Z]{3}$/.test(currency)) {
+    p.add(code, 'currency', `currency "${row.currency}" must be a three-letter ISO 4217 code`);
+    currency = null;
+  }
+  const direction = row.direction ?? null;
+  if (direction !== null && !DIRECTIONS.includes(direction)) p.add(code, 'direction', `direction must be one of ${DIRECTIONS.join(', ')}`);
+  const sentiment = row.sentiment ?? null;
+  if (sentiment !== null && !(Number.isFinite(sentiment) && sentiment >= -1 && sentiment <= 1)) {
+    p.add(code, 'sentiment', 'sentiment must be between -1 and 1');
+  }
+  const properties = checkJsonObject(p, code, 'properties', row.properties, INGEST_LIMITS.maxPropertiesBytes) ?? {};
+  const demand = toCustomerDemand(p, 'customer', row.customer, row.customerProfile ?? undefined);
+  if (!p.ok || !demand) return { errors: p.errors };
+  return {
+    index,
+    demand,
+    channel: channel!,
+    type: type!,
+    occurredAt,
+    value,
+    currency,
+    direction,
+    sentiment,
+    properties,
+    source: source!,
+    externalId: externalId!,
+  };
+}
+
+/** Channels and types are lower-case names (`email`, `ticket_opened`); they are grouped on, so keep them tidy. */
+function checkName(p: RowProblems, field: string, value: string): string | undefined {
+  const name = checkText(p, ErrorCode.INVALID_FIELD, field, value, { max: INGEST_LIMITS.maxNameLength, required: true });
+  if (name === undefined) return undefined;
+  const lower = name.toLowerCase();
+  if (!NAME_PATTERN.test(lower)) {
+    p.add(ErrorCode.INVALID_FIELD, field, `${field} "${name}" must start with a letter and contain only letters, digits, _ . : -`);
+    return undefined;
+  }
+  return lower;
+}

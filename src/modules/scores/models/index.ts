@@ -1,0 +1,33 @@
+/**
+ * The pure mathematics of Rapport's scores: BG/NBD purchase counts,
+ * Gamma-Gamma spend, discounted CLV, RFM segments and churn bands. No I/O.
+ *
+ * @packageDocumentation
+ */
+export {
+  BG_NBD_MIN_CUSTOMERS,
+  betaGeoLogLikelihood,
+  expectedPurchases,
+  fitBetaGeo,
+  probabilityAlive,
+  type BetaGeoFit,
+  type BetaGeoParams,
+  type FitBetaGeoOptions,
+  type PurchaseSummary,
+} from './bg-nbd';
+export {
+  GAMMA_GAMMA_MIN_CUSTOMERS,
+  expectedAverageValue,
+  fitGammaGamma,
+  gammaGammaLogLikelihood,
+  type FitGammaGammaOptions,
+  type GammaGammaFit,
+  type GammaGammaParams,
+  type SpendSummary,
+} from './gamma-gamma';
+export { CLV_DEFAULTS, customerLifetimeValue, type ClvCustomer, type ClvModels, type ClvOptions } from './clv';
+export { RFM_LABELS, rfmLabel, type RfmLabel } from './rfm';
+export { CHURN_BANDS, CHURN_BAND_THRESHOLDS, churnBand, type ChurnBand } from './churn-band';
+export { ModelFitError, type ModelFitErrorCode } from './model-fit-error';
+export { HypergeometricError, hyp2f1, type Hyp2f1Options } from './hypergeometric';
+export { minimize, type MinimizeOptions, type MinimizeResult } from './optimize';

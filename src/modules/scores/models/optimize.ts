@@ -1,0 +1,214 @@
+/**
+ * Options for {@link minimize}. Parameters of the customer-base models are
+ * optimised in log space, where a unit step is a factor of e, so the defaults
+ * assume variables of order 1.
+ */
+export interface MinimizeOptions {
+  /** Edge length of each fresh simplex, per coordinate or for all. @defaultValue 0.5 */
+  initialStep?: number | readonly number[];
+  /** Nelder–Mead iterations allowed in one run (one restart). @defaultValue 5000 */
+  maxIterationsPerRun?: number;
+  /** Restarts after the first run; the search stops early once a restart no longer improves. @defaultValue 20 */
+  maxRestarts?: number;
+  /**
+   * A run has converged when the objective values on the simplex differ by at
+   * most `fTolerance · (1 + |f_best|)` … @defaultValue 1e-12
+   */
+  fTolerance?: number;
+  /** … and every vertex lies within `xTolerance` of the best in each coordinate. @defaultValue 1e-9 */
+  xTolerance?: number;
+}
+
+/** Outcome of {@link minimize}. */
+export interface MinimizeResult {
+  /** The best point found. */
+  x: number[];
+  /** The objective at `x`. */
+  value: number;
+  /** Nelder–Mead iterations over all runs. */
+  iterations: number;
+  /** Objective evaluations over all runs. */
+  evaluations: number;
+  /** Restarts performed after the first run. */
+  restarts: number;
+  /**
+   * True when the last run met both tolerances and a restart from its best
+   * point found no better point: a stalled simplex that restarts cannot
+   * improve is taken to be at a local minimum.
+   */
+  converged: boolean;
+}
+
+/**
+ * Minimises an unconstrained function of n variables by the Nelder–Mead simplex
+ * method (Nelder & Mead 1965, "A Simplex Method for Function Minimization",
+ * Computer Journal 7(4)) with the dimension-dependent coefficients of Gao & Han
+ * (2012, "Implementing the Nelder-Mead simplex algorithm with adaptive
+ * parameters", Comput. Optim. Appl. 51), and restarts from the best point,
+ * which guard against the simplex collapsing before the minimum (McKinnon 1998).
+ *
+ * The objective may return `NaN` or ±Infinity outside its domain; such points
+ * are treated as +Infinity, so the simplex stays where the function is defined.
+ *
+ * @example minimize(([x, y]) => (x! - 1) ** 2 + 10 * (y! + 2) ** 2, [0, 0]).x // ≈ [1, −2]
+ */
+export function minimize(
+  objective: (x: readonly number[]) => number,
+  start: readonly number[],
+  options: MinimizeOptions = {},
+): MinimizeResult {
+  const n = start.length;
+  if (n === 0) throw new RangeError('minimize: the start point has no coordinates');
+  if (!start.every(Number.isFinite)) throw new RangeError('minimize: the start point must be finite');
+  const steps = typeof options.initialStep === 'object' ? [...options.initialStep] : new Array<number>(n).fill(options.initialStep ?? 0.5);
+  if (steps.length !== n) throw new RangeError(`minimize: initialStep has ${steps.length} entries for ${n} variables`);
+  const settings: RunSettings = {
+    maxIterations: options.maxIterationsPerRun ?? 5000,
+    fTolerance: options.fTolerance ?? 1e-12,
+    xTolerance: options.xTolerance ?? 1e-9,
+  };
+  const maxRestarts = options.maxRestarts ?? 20;
+
+  let evaluations = 0;
+  const f = (x: readonly number[]): number => {
+    evaluations++;
+    const value = objective(x);
+    return Number.isNaN(value) || value === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : value;
+  };
+
+  let best = runNelderMead(f, [...start], steps, settings);
+  let iterations = best.iterations;
+  let restarts = 0;
+  let converged = false;
+  while (restarts < maxRestarts) {
+    restarts++;
+    const next = runNelderMead(f, best.x, steps, settings);
+    iterations += next.iterations;
+    const improvement = best.value - next.value;
+    const improved = next.value < best.value;
+    const wasConverged = best.converged;
+    if (improved) best = next;
+    if (wasConverged && next.converged && improvement <= settings.fTolerance * (1 + Math.abs(best.value))) {
+      converged = true;
+      break;
+    }
+  }
+  return { x: best.x, value: best.value, iterations, evaluations, restarts, converged };
+}
+
+interface RunSettings {
+  maxIterations: number;
+  fTolerance: number;
+  xTolerance: number;
+}
+
+interface RunResult {
+  x: number[];
+  value: number;
+  iterations: number;
+  converged: boolean;
+}
+
+function runNelderMead(
+  f: (x: readonly number[]) => number,
+  start: number[],
+  steps: readonly number[],
+  settings: RunSettings,
+): RunResult {
+  const n = start.length;
+  const reflection = 1;
+  const expansion = 1 + 2 / n;
+  const contraction = 0.75 - 1 / (2 * n);
+  const shrinkage = 1 - 1 / n;
+
+  const vertices: number[][] = [start];
+  for (let i = 0; i < n; i++) {
+    const vertex = [...start];
+    vertex[i]! += steps[i]!;
+    vertices.push(vertex);
+  }
+  const values = vertices.map(f);
+  const order = vertices.map((_, i) => i);
+
+  const along = (from: readonly number[], towards: readonly number[], t: number): number[] =>
+    from.map((v, i) => v + t * (towards[i]! - v));
+
+  let iterations = 0;
+  while (iterations < settings.maxIterations) {
+    order.sort((i, j) => values[i]! - values[j]!);
+    const bestIndex = order[0]!;
+    const worstIndex = order[n]!;
+    const secondWorst = values[order[n - 1]!]!;
+    const bestValue = values[bestIndex]!;
+    const worstValue = values[worstIndex]!;
+
+    if (hasConverged(vertices, values, bestIndex, settings)) {
+      return { x: [...vertices[bestIndex]!], value: bestValue, iterations, converged: true };
+    }
+    iterations++;
+
+    const centroid = new Array<number>(n).fill(0);
+    for (const i of order.slice(0, n)) {
+      for (let k = 0; k < n; k++) centroid[k]! += vertices[i]![k]! / n;
+    }
+    const worst = vertices[worstIndex]!;
+    const reflected = along(centroid, worst, -reflection);
+    const reflectedValue = f(reflected);
+
+    if (reflectedValue < bestValue) {
+      const expanded = along(centroid, worst, -reflection * expansion);
+      const expandedValue = f(expanded);
+      if (expandedValue < reflectedValue) replace(worstIndex, expanded, expandedValue);
+      else replace(worstIndex, reflected, reflectedValue);
+      continue;
+    }
+    if (reflectedValue < secondWorst) {
+      replace(worstIndex, reflected, reflectedValue);
+      continue;
+    }
+    if (reflectedValue < worstValue) {
+      const outside = along(centroid, reflected, contraction);
+      const outsideValue = f(outside);
+      if (outsideValue <= reflectedValue) {
+        replace(worstIndex, outside, outsideValue);
+        continue;
+      }
+    } else {
+      const inside = along(centroid, worst, contraction);
+      const insideValue = f(inside);
+      if (insideValue < worstValue) {
+        replace(worstIndex, inside, insideValue);
+        continue;
+      }
+    }
+    const anchor = vertices[bestIndex]!;
+    for (const i of order.slice(1)) {
+      const shrunk = along(anchor, vertices[i]!, shrinkage);
+      replace(i, shrunk, f(shrunk));
+    }
+  }
+  order.sort((i, j) => values[i]! - values[j]!);
+  const bestIndex = order[0]!;
+  return { x: [...vertices[bestIndex]!], value: values[bestIndex]!, iterations, converged: false };
+
+  function replace(index: number, vertex: number[], value: number): void {
+    vertices[index] = vertex;
+    values[index] = value;
+  }
+}
+
+function hasConverged(
+  vertices: readonly (readonly number[])[],
+  values: readonly number[],
+  bestIndex: number,
+  settings: RunSettings,
+): boolean {
+  const bestValue = values[bestIndex]!;
+  if (!Number.isFinite(bestValue)) return false;
+  const fLimit = settings.fTolerance * (1 + Math.abs(bestValue));
+  const best = vertices[bestIndex]!;
+  return vertices.every(
+    (vertex, i) =>
+      values[i]! - bestValue <= fLimit && vertex.every((v, k) => Math.abs(v - best[k]!) <= settings.xTolerance),
+  );
+}
