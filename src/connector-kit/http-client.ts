@@ -356,7 +356,10 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, defaults
         const error = notProcessed
           ? new RateLimitedError(`${label} answered HTTP ${response.status}; retry after ${waitMs} ms`, { retryAfterMs: waitMs, status: response.status })
           : new RetryableError(`${label} answered HTTP ${response.status}`, { status: response.status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
-        if (retryAfterMs !== undefined && retryAfterMs > maxRetryAfterMs) throw error;
+        if (retryAfterMs !== undefined && retryAfterMs > maxRetryAfterMs) {
+          budget.pauseFor(retryAfterMs);
+          throw error;
+        }
         failure = { error, waitMs, pause: retryAfterMs !== undefined, retryable: notProcessed || attempt.idempotent };
       } catch (error) {
         if (error instanceof ConnectorError) throw error;
@@ -369,8 +372,9 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, defaults
         clearTimeout(timer);
       }
 
-      if (!failure.retryable || retry >= maxRetries) throw failure.error;
+      // The pause applies to every request sharing the budget, even when this one gives up.
       if (failure.pause) budget.pauseFor(failure.waitMs);
+      if (!failure.retryable || retry >= maxRetries) throw failure.error;
       options.logger?.debug('retrying request', { url: label, attempt: retry + 1, waitMs: failure.waitMs, reason: failure.error.message });
       // With a pause in place the budget itself makes the next attempt wait.
       if (!failure.pause) await sleep(failure.waitMs, anySignal(attempt.signals));

@@ -183,10 +183,9 @@ export const customerRecordSchema = z.strictObject({
   organization: customerRefSchema.optional(),
 });
 
+const OCCURRED_AT_MESSAGE = 'must be a Date or an ISO 8601 date-time with a time zone, such as 2024-05-01T12:00:00Z';
 const occurredAtSchema = z
-  .union([z.iso.datetime({ offset: true }), z.date()], {
-    error: 'must be a Date or an ISO 8601 date-time with a time zone, such as 2024-05-01T12:00:00Z',
-  })
+  .union([z.iso.datetime({ offset: true, error: OCCURRED_AT_MESSAGE }), z.date({ error: OCCURRED_AT_MESSAGE })], { error: OCCURRED_AT_MESSAGE })
   .transform((value) => (typeof value === 'string' ? new Date(value) : value));
 
 /**

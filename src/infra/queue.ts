@@ -30,6 +30,7 @@ export class QueueBackend {
   private readonly queues = new Map<string, Queue>();
   private readonly workers: Worker[] = [];
   private readonly redisConnections: Redis[] = [];
+  private closing = false;
 
   constructor(
     readonly config: QueueBackendConfig,
@@ -47,7 +48,7 @@ export class QueueBackend {
       queue = this.config.kind === 'postgres'
         ? new Queue(name, { connection: this.postgresConnection(), defaultJobOptions: DEFAULT_JOB_OPTIONS } as never, createPostgresBackend as never)
         : new Queue(name, { connection: this.redisConnection(false), defaultJobOptions: DEFAULT_JOB_OPTIONS });
-      queue.on('error', (error) => this.logger.warn({ err: error, queue: name }, 'queue error'));
+      queue.on('error', (error) => this.reportError(error, { queue: name }, 'queue error'));
       this.queues.set(name, queue);
     }
     return queue;
@@ -67,7 +68,7 @@ export class QueueBackend {
     worker.on('failed', (job, error) =>
       this.logger.warn({ err: error, queue: name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'),
     );
-    worker.on('error', (error) => this.logger.error({ err: error, queue: name }, 'worker error'));
+    worker.on('error', (error) => this.reportError(error, { queue: name }, 'worker error'));
     this.workers.push(worker);
     return worker;
   }
@@ -80,11 +81,19 @@ export class QueueBackend {
 
   /** Stops workers after their running jobs finish, then closes queues and connections. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.allSettled(this.workers.map((w) => w.close()));
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     await Promise.allSettled(this.redisConnections.map((c) => c.quit()));
     this.workers.length = 0;
     this.queues.clear();
+  }
+
+  /** Connection errors while shutting down are expected; anything else is worth a warning. */
+  private reportError(error: Error, context: Record<string, unknown>, message: string): void {
+    const err = { message: error.message, code: (error as { code?: string }).code };
+    if (this.closing) this.logger.debug({ err, ...context }, message);
+    else this.logger.warn({ err, ...context }, message);
   }
 
   private postgresConnection() {

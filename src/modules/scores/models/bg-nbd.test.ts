@@ -70,8 +70,9 @@ describe('probabilityAlive', () => {
   test('falls as the time since the last purchase grows, for the same x and T', () => {
     const recent = probabilityAlive(cdnow, 3, 38, 39);
     const lapsed = probabilityAlive(cdnow, 3, 10, 39);
-    expect(recent).toBeGreaterThan(0.9);
-    expect(lapsed).toBeLessThan(0.5);
+    // 1 / (1 + 0.793/4.426 · (43.414/42.414)^3.243) and 1 / (1 + 0.793/4.426 · (43.414/14.414)^3.243)
+    expect(recent).toBeCloseTo(0.8381, 4);
+    expect(lapsed).toBeCloseTo(0.1351, 4);
   });
 
   test('rejects malformed histories', () => {
@@ -163,7 +164,7 @@ describe('fitBetaGeo', () => {
       fitBetaGeo(few);
     } catch (error) {
       expect(error).toMatchObject({ code: 'INSUFFICIENT_DATA', model: 'BG/NBD' });
-      expect((error as Error).message).toMatch(/at least 10 customers; got 9/);
+      expect((error as Error).message).toMatch(/at least 10 customers to fit; got 9/);
     }
   });
 

@@ -3,6 +3,9 @@ import { ModelFitError } from './model-fit-error';
 import { minimize } from './optimize';
 import { logAddExp, logGamma } from './special-functions';
 
+// Bound once: under Jest's vm sandbox every lookup of the global `Math` is an order of magnitude slower.
+const { abs, exp, log, pow } = Math;
+
 /**
  * What the BG/NBD model needs to know about one customer, as of the end of the
  * calibration period. Time is in weeks in Rapport, but any unit works as long
@@ -103,12 +106,12 @@ export function fitBetaGeo(summaries: readonly PurchaseSummary[], options: FitBe
   const groups = groupSummaries(summaries);
   const meanT = summaries.reduce((sum, s) => sum + s.T, 0) / summaries.length;
   const initial = { r: 1, alpha: meanT > 0 ? meanT : 1, a: 1, b: 1, ...options.initial };
-  const start = [initial.r, initial.alpha, initial.a, initial.b].map(Math.log);
+  const start = [initial.r, initial.alpha, initial.a, initial.b].map(log);
   const toParams = ([r, alpha, a, b]: readonly number[]): BetaGeoParams => ({
-    r: Math.exp(r!),
-    alpha: Math.exp(alpha!),
-    a: Math.exp(a!),
-    b: Math.exp(b!),
+    r: exp(r!),
+    alpha: exp(alpha!),
+    a: exp(a!),
+    b: exp(b!),
   });
   const result = minimize((logParams) => -groupedLogLikelihood(toParams(logParams), groups), start);
 
@@ -148,8 +151,8 @@ export function probabilityAlive(params: BetaGeoParams, x: number, tx: number, T
   validateSummary({ x, tx, T });
   if (x === 0) return 1;
   const { r, alpha, a, b } = params;
-  const logOdds = Math.log(a) - Math.log(b + x - 1) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx));
-  return 1 / (1 + Math.exp(logOdds));
+  const logOdds = log(a) - log(b + x - 1) + (r + x) * (log(alpha + T) - log(alpha + tx));
+  return 1 / (1 + exp(logOdds));
 }
 
 /**
@@ -177,7 +180,7 @@ export function expectedPurchases(params: BetaGeoParams, t: number, x: number, t
   if (!(Number.isFinite(t) && t >= 0)) throw new RangeError(`t must be a finite number ≥ 0, got ${t}`);
   if (t === 0) return 0;
   const nearOne = 1e-6;
-  if (Math.abs(params.a - 1) < nearOne) {
+  if (abs(params.a - 1) < nearOne) {
     const below = conditionalExpectation({ ...params, a: 1 - nearOne }, t, x, tx, T);
     const above = conditionalExpectation({ ...params, a: 1 + nearOne }, t, x, tx, T);
     return (below + above) / 2;
@@ -189,7 +192,7 @@ function conditionalExpectation(params: BetaGeoParams, t: number, x: number, tx:
   const { r, alpha, a, b } = params;
   const z = t / (alpha + T + t);
   const c = a + b + x - 1;
-  const survivingTerm = Math.pow(1 - z, a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z);
+  const survivingTerm = pow(1 - z, a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z);
   return ((c / (a - 1)) * (1 - survivingTerm)) * probabilityAlive(params, x, tx, T);
 }
 
@@ -214,14 +217,14 @@ function groupSummaries(summaries: readonly PurchaseSummary[]): SummaryGroup[] {
 
 function groupedLogLikelihood(params: BetaGeoParams, groups: readonly SummaryGroup[]): number {
   const { r, alpha, a, b } = params;
-  if (!(r > 0 && alpha > 0 && a > 0 && b > 0)) return Number.NEGATIVE_INFINITY;
+  if (!(r > 0 && alpha > 0 && a > 0 && b > 0)) return -Infinity;
   // Terms that depend on x only, shared by every group with the same x.
   const byX = new Map<number, { base: number; dropout: number }>();
   const logGammaR = logGamma(r);
   const logGammaB = logGamma(b);
   const logGammaAB = logGamma(a + b);
-  const logA = Math.log(a);
-  const logAlpha = Math.log(alpha);
+  const logA = log(a);
+  const logAlpha = log(alpha);
   let total = 0;
   for (const { x, tx, T, count } of groups) {
     let shared = byX.get(x);
@@ -229,13 +232,13 @@ function groupedLogLikelihood(params: BetaGeoParams, groups: readonly SummaryGro
       shared = {
         base:
           logGamma(r + x) - logGammaR + r * logAlpha + logGammaAB + logGamma(b + x) - logGammaB - logGamma(a + b + x),
-        dropout: x > 0 ? logA - Math.log(b + x - 1) : Number.NEGATIVE_INFINITY,
+        dropout: x > 0 ? logA - log(b + x - 1) : 0,
       };
       byX.set(x, shared);
     }
-    const active = -(r + x) * Math.log(alpha + T);
-    const droppedOut = x > 0 ? shared.dropout - (r + x) * Math.log(alpha + tx) : Number.NEGATIVE_INFINITY;
-    total += count * (shared.base + logAddExp(active, droppedOut));
+    const active = -(r + x) * log(alpha + T);
+    const perCustomer = x > 0 ? logAddExp(active, shared.dropout - (r + x) * log(alpha + tx)) : active;
+    total += count * (shared.base + perCustomer);
   }
   return total;
 }

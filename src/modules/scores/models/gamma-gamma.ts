@@ -2,6 +2,9 @@ import { ModelFitError } from './model-fit-error';
 import { minimize } from './optimize';
 import { logGamma } from './special-functions';
 
+// Bound once: under Jest's vm sandbox every lookup of the global `Math` is an order of magnitude slower.
+const { exp, log } = Math;
+
 /** What the Gamma-Gamma model needs to know about one customer's spend. */
 export interface SpendSummary {
   /** Repeat purchases in the calibration period (customers with `x = 0` are ignored by the fit). */
@@ -85,13 +88,13 @@ export function fitGammaGamma(summaries: readonly SpendSummary[], options: FitGa
   }
   const initial = { p: 1, q: 1, gamma: 1, ...options.initial };
   const toParams = ([p, q, gamma]: readonly number[]): GammaGammaParams => ({
-    p: Math.exp(p!),
-    q: Math.exp(q!),
-    gamma: Math.exp(gamma!),
+    p: exp(p!),
+    q: exp(q!),
+    gamma: exp(gamma!),
   });
   const result = minimize(
     (logParams) => -logLikelihoodOf(toParams(logParams), customers),
-    [initial.p, initial.q, initial.gamma].map(Math.log),
+    [initial.p, initial.q, initial.gamma].map(log),
   );
   const params = toParams(result.x);
   const logLikelihood = -result.value;
@@ -153,9 +156,9 @@ function repeatCustomers(summaries: readonly SpendSummary[]): SpendSummary[] {
 
 function logLikelihoodOf(params: GammaGammaParams, customers: readonly SpendSummary[]): number {
   const { p, q, gamma } = params;
-  if (!(p > 0 && q > 0 && gamma > 0)) return Number.NEGATIVE_INFINITY;
+  if (!(p > 0 && q > 0 && gamma > 0)) return -Infinity;
   const logGammaQ = logGamma(q);
-  const qLogGamma = q * Math.log(gamma);
+  const qLogGamma = q * log(gamma);
   let total = 0;
   for (const { x, m } of customers) {
     const px = p * x;
@@ -164,9 +167,9 @@ function logLikelihoodOf(params: GammaGammaParams, customers: readonly SpendSumm
       logGamma(px) -
       logGammaQ +
       qLogGamma +
-      (px - 1) * Math.log(m) +
-      px * Math.log(x) -
-      (px + q) * Math.log(gamma + m * x);
+      (px - 1) * log(m) +
+      px * log(x) -
+      (px + q) * log(gamma + m * x);
   }
   return total;
 }

@@ -1,0 +1,91 @@
+import { expectedAverageValue, fitGammaGamma, gammaGammaLogLikelihood, type GammaGammaParams } from './gamma-gamma';
+import { ModelFitError } from './model-fit-error';
+import { integratePositive } from './test-support/quadrature';
+import { simulateGammaGamma } from './test-support/simulate';
+
+/** The CDNOW estimates of Fader, Hardie & Lee (2005, "RFM and CLV"). */
+const cdnow: GammaGammaParams = { p: 6.25, q: 3.74, gamma: 15.44 };
+
+/**
+ * The density of a mean spend m over x transactions, from the model's
+ * definition: m ~ Gamma(px, νx) given ν, and ν ~ Gamma(q, γ), integrated over
+ * ν numerically. Both Gamma densities are normalised numerically as well.
+ */
+function densityByIntegration({ p, q, gamma }: GammaGammaParams, x: number, m: number): number {
+  const gammaFunction = (shape: number) => integratePositive((u) => u ** (shape - 1) * Math.exp(-u), -60 / shape, 6, 600);
+  const normaliserOfSpend = gammaFunction(p * x);
+  const spendGivenNu = (nu: number) => ((nu * x) ** (p * x) * m ** (p * x - 1) * Math.exp(-nu * x * m)) / normaliserOfSpend;
+  const normaliserOfNu = gammaFunction(q) / gamma ** q;
+  return integratePositive((nu) => spendGivenNu(nu) * nu ** (q - 1) * Math.exp(-gamma * nu), -30, 4, 600) / normaliserOfNu;
+}
+
+describe('gammaGammaLogLikelihood', () => {
+  test.each([
+    [1, 22.35],
+    [2, 35.2],
+    [7, 9.99],
+  ])('equals the log of the mixture density integrated over ν, for x = %p, m = %p', (x, m) => {
+    expect(gammaGammaLogLikelihood(cdnow, [{ x, m }])).toBeCloseTo(Math.log(densityByIntegration(cdnow, x, m)), 8);
+  });
+
+  test('skips customers without a repeat purchase', () => {
+    const withOneOffs = gammaGammaLogLikelihood(cdnow, [
+      { x: 2, m: 30 },
+      { x: 0, m: 0 },
+    ]);
+    expect(withOneOffs).toBe(gammaGammaLogLikelihood(cdnow, [{ x: 2, m: 30 }]));
+  });
+});
+
+describe('expectedAverageValue', () => {
+  test('is p(γ + m x)/(p x + q − 1)', () => {
+    expect(expectedAverageValue(cdnow, 2, 22.35)).toBeCloseTo((6.25 * (15.44 + 2 * 22.35)) / (6.25 * 2 + 3.74 - 1), 12);
+  });
+
+  test('shrinks the customer mean towards the population mean, less so the more they bought', () => {
+    const population = expectedAverageValue(cdnow, 0, 0);
+    expect(population).toBeCloseTo((6.25 * 15.44) / 2.74, 12);
+    const few = expectedAverageValue(cdnow, 1, 100);
+    const many = expectedAverageValue(cdnow, 20, 100);
+    expect(few).toBeGreaterThan(population);
+    expect(few).toBeLessThan(many);
+    expect(many).toBeLessThan(100);
+  });
+
+  test('rejects parameters for which the expectation does not exist, and malformed spends', () => {
+    expect(() => expectedAverageValue({ p: 1, q: 0.5, gamma: 10 }, 0, 0)).toThrow(/does not exist/);
+    expect(() => expectedAverageValue(cdnow, 2, -5)).toThrow(/m must be/);
+    expect(() => expectedAverageValue({ ...cdnow, gamma: 0 }, 2, 5)).toThrow(/parameter gamma/);
+  });
+});
+
+describe('fitGammaGamma', () => {
+  test('recovers the parameters of simulated spends', () => {
+    const truth: GammaGammaParams = { p: 6, q: 4, gamma: 15 };
+    const frequencies = Array.from({ length: 4000 }, (_, i) => i % 9);
+    const sample = simulateGammaGamma(truth, frequencies, 2);
+    const fit = fitGammaGamma(sample);
+    expect(fit.converged).toBe(true);
+    expect(fit.sampleSize).toBe(frequencies.filter((x) => x > 0).length);
+    expect(Math.abs(fit.p / truth.p - 1)).toBeLessThan(0.1);
+    expect(Math.abs(fit.q / truth.q - 1)).toBeLessThan(0.1);
+    expect(Math.abs(fit.gamma / truth.gamma - 1)).toBeLessThan(0.15);
+    for (const name of ['p', 'q', 'gamma'] as const) {
+      for (const factor of [0.99, 1.01]) {
+        expect(gammaGammaLogLikelihood({ ...fit, [name]: fit[name] * factor }, sample)).toBeLessThan(fit.logLikelihood);
+      }
+    }
+  });
+
+  test('refuses fewer than 10 repeat customers', () => {
+    const sample = [...Array.from({ length: 9 }, () => ({ x: 2, m: 10 })), ...Array.from({ length: 50 }, () => ({ x: 0, m: 0 }))];
+    expect(() => fitGammaGamma(sample)).toThrow(ModelFitError);
+    expect(() => fitGammaGamma(sample)).toThrow(expect.objectContaining({ code: 'INSUFFICIENT_DATA', model: 'Gamma-Gamma' }));
+  });
+
+  test('names a repeat customer without a positive mean spend', () => {
+    const sample = Array.from({ length: 20 }, () => ({ x: 1, m: 10 }));
+    sample[4] = { x: 3, m: 0 };
+    expect(() => fitGammaGamma(sample)).toThrow(/summaries\[4\]: m must be a finite number > 0/);
+  });
+});

@@ -1,0 +1,96 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import { openDatabase, startRapport, type RapportRuntime } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { createLogger } from '../../src/infra/logger';
+import type { QueueBackendConfig } from '../../src/infra/queue';
+import { createHttpHandler, type HttpHandler } from '../../src/graphql/server';
+import { createTestDatabase, testRedisUrl, type TestDatabase } from './database';
+
+export interface TestAppOptions {
+  /** Queue backend. @defaultValue 'postgres' */
+  queue?: 'postgres' | 'redis' | QueueBackendConfig;
+  /** Run the workers in-process. @defaultValue false */
+  workers?: boolean;
+  /** Environment overrides for the config. */
+  env?: Record<string, string>;
+}
+
+/** A Rapport instance on its own database, called through the real HTTP handler with supertest. */
+export interface TestApp {
+  runtime: RapportRuntime;
+  handler: HttpHandler;
+  dataSource: DataSource;
+  database: TestDatabase;
+  config: Config;
+  /** Every SQL statement the app ran since the last `resetStatements()`. */
+  statements: string[];
+  resetStatements(): void;
+  /** Posts a typed operation to /graphql and returns the parsed body. */
+  graphql<R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<{ data?: R; errors?: GraphQLErrorBody[] }>;
+  sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export interface GraphQLErrorBody {
+  message: string;
+  path?: (string | number)[];
+  extensions?: { code?: string; field?: string; [key: string]: unknown };
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const statements: string[] = [];
+  const dataSource = await openDatabase(database.url, 'rapport-test', (sql) => statements.push(sql));
+  const config = loadConfig({ LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', DATABASE_URL: database.url, ...options.env });
+  const logger = createLogger(config.logLevel);
+  const queue: QueueBackendConfig =
+    typeof options.queue === 'object'
+      ? options.queue
+      : options.queue === 'redis'
+        ? { kind: 'redis', url: testRedisUrl() }
+        : { kind: 'postgres', connectionString: database.url };
+  const runtime = await startRapport({ config, logger, dataSource, queue, roles: { gateway: false, worker: options.workers ?? false } });
+  const handler = createHttpHandler(runtime.services);
+  statements.length = 0;
+
+  return {
+    runtime,
+    handler,
+    dataSource,
+    database,
+    config,
+    statements,
+    resetStatements: () => {
+      statements.length = 0;
+    },
+    async graphql(document, variables) {
+      const response = await request(handler).post('/graphql').set('content-type', 'application/json').send({ query: print(document), variables });
+      return response.body;
+    },
+    sql: (text, params) => dataSource.query(text, params),
+    async close() {
+      await runtime.stop();
+      await dataSource.destroy();
+      await database.drop();
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined) or the timeout passes. */
+export async function eventually<T>(check: () => Promise<T | undefined>, { timeoutMs = 15_000, intervalMs = 100 } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
