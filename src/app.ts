@@ -32,7 +32,7 @@ export async function resolveDatabase(config: Config, logger: Logger): Promise<{
   const embedded = await startEmbeddedPostgres({
     dataDir: config.dataDir,
     port: config.embeddedPgPort,
-    onLog: (line) => pgLogger.debug(line),
+    onLog: (line) => pgLogger.info(line),
   });
   const admin = new (await import('pg')).Client({ connectionString: embedded.adminUrl });
   await admin.connect();
@@ -47,7 +47,7 @@ export async function resolveDatabase(config: Config, logger: Logger): Promise<{
 }
 
 export function queueBackendConfig(config: Config, databaseUrl: string): QueueBackendConfig {
-  return config.redisUrl ? { kind: 'redis', url: config.redisUrl } : { kind: 'postgres', connectionString: databaseUrl };
+  return config.redisUrl ? { kind: 'redis', url: config.redisUrl, prefix: config.queuePrefix } : { kind: 'postgres', connectionString: databaseUrl };
 }
 
 /**

@@ -31,6 +31,8 @@ export const environmentSchema = z.object({
   RAPPORT_PG_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** Seed the demo data set when the database has no customers (embedded mode). @defaultValue true */
   RAPPORT_DEMO_DATA: booleanFlag.default(true),
+  /** Key prefix of the queues on Redis (use a hash tag such as {rapport} on Redis Cluster). @defaultValue rapport */
+  RAPPORT_QUEUE_PREFIX: z.string().trim().min(1).max(64).default('rapport'),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Worker concurrency per queue. @defaultValue 4 */
@@ -48,6 +50,7 @@ export interface Config {
   dataDir: string;
   embeddedPgPort?: number;
   demoData: boolean;
+  queuePrefix: string;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   workerConcurrency: number;
   maxBodyBytes: number;
@@ -85,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.RAPPORT_DATA_DIR),
     embeddedPgPort: e.RAPPORT_PG_PORT,
     demoData: e.RAPPORT_DEMO_DATA,
+    queuePrefix: e.RAPPORT_QUEUE_PREFIX,
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.RAPPORT_WORKER_CONCURRENCY,
     maxBodyBytes: e.RAPPORT_MAX_BODY_BYTES,

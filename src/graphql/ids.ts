@@ -38,3 +38,11 @@ export function localIdFilter(filter: IdFilter | null | undefined, typename: str
     isNull: filter.isNull,
   };
 }
+
+/** Lists paginate forwards; `last`/`before` are refused with a clear error rather than ignored. */
+export function forwardOnly(args: { first?: number | null; after?: string | null; last?: number | null; before?: string | null }) {
+  if (args.last != null || args.before != null) {
+    throw new RapportError(ErrorCode.BAD_REQUEST, 'backward pagination (last/before) is not supported; use first and after', args.last != null ? 'last' : 'before');
+  }
+  return { first: args.first, after: args.after };
+}

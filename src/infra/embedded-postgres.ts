@@ -63,13 +63,18 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await recoverStaleLock(clusterDir, log);
   }
 
-  const port = options.port ?? (await findFreePort());
-  const flags = ['-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
-  if (options.ephemeral) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const logFile = path.join(clusterDir, 'postgres.log');
-  const started = await run(binaries.pg_ctl, ['start', '-D', clusterDir, '-w', '-t', '60', '-l', logFile, '-o', flags.join(' ')], owner);
-  if (started.code !== 0) {
-    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
+  let port = 0;
+  // A free port can be taken by someone else before Postgres binds it: then try another one.
+  for (let attempt = 1; ; attempt++) {
+    port = options.port ?? (await findFreePort());
+    const flags = ['-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
+    if (options.ephemeral) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+    const logStart = existsSync(logFile) ? readFileSync(logFile).length : 0;
+    const started = await run(binaries.pg_ctl, ['start', '-D', clusterDir, '-w', '-t', '60', '-l', logFile, '-o', flags.join(' ')], owner);
+    if (started.code === 0) break;
+    const tail = existsSync(logFile) ? readFileSync(logFile).subarray(logStart).toString('utf8').split('\n').slice(-15).join('\n') : '';
+    if (options.port === undefined && attempt < 5 && /already in use/i.test(tail)) continue;
     throw new Error(`embedded Postgres failed to start on 127.0.0.1:${port} (data in ${clusterDir}):\n${started.output}\n${tail}`);
   }
   log(`Postgres listening on 127.0.0.1:${port}`);

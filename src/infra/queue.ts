@@ -9,7 +9,15 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 /** Where BullMQ keeps its queues. */
 export type QueueBackendConfig =
   | { kind: 'postgres'; connectionString: string }
-  | { kind: 'redis'; url: string };
+  | {
+      kind: 'redis';
+      url: string;
+      /**
+       * Key prefix of every queue. Use a hash tag (`{rapport}`) on Redis Cluster so a queue's keys share a slot.
+       * @defaultValue 'rapport'
+       */
+      prefix?: string;
+    };
 
 /** Defaults for every job: retries with exponential backoff, bounded retention. */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
@@ -47,7 +55,7 @@ export class QueueBackend {
     if (!queue) {
       queue = this.config.kind === 'postgres'
         ? new Queue(name, { connection: this.postgresConnection(), defaultJobOptions: DEFAULT_JOB_OPTIONS } as never, createPostgresBackend as never)
-        : new Queue(name, { connection: this.redisConnection(false), defaultJobOptions: DEFAULT_JOB_OPTIONS });
+        : new Queue(name, { connection: this.redisConnection(false), prefix: this.config.prefix ?? 'rapport', defaultJobOptions: DEFAULT_JOB_OPTIONS });
       queue.on('error', (error) => this.reportError(error, { queue: name }, 'queue error'));
       this.queues.set(name, queue);
     }
@@ -64,7 +72,7 @@ export class QueueBackend {
     const options = { concurrency, autorun: true };
     const worker = this.config.kind === 'postgres'
       ? new Worker(name, processor, { ...options, connection: this.postgresConnection() } as never, createPostgresBackend as never)
-      : new Worker(name, processor, { ...options, connection: this.redisConnection(true) });
+      : new Worker(name, processor, { ...options, connection: this.redisConnection(true), prefix: this.config.prefix ?? 'rapport' });
     worker.on('failed', (job, error) =>
       this.logger.warn({ err: error, queue: name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'),
     );

@@ -50,7 +50,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     typeof options.queue === 'object'
       ? options.queue
       : options.queue === 'redis'
-        ? { kind: 'redis', url: testRedisUrl() }
+        ? { kind: 'redis', url: testRedisUrl(), prefix: database.name }
         : { kind: 'postgres', connectionString: database.url };
   const runtime = await startRapport({ config, logger, dataSource, queue, roles: { gateway: false, worker: options.workers ?? false } });
   const handler = createHttpHandler(runtime.services);

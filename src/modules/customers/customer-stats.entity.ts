@@ -26,7 +26,7 @@ export class CustomerStatsEntity {
   @Column({ name: 'transaction_value', type: 'numeric', precision: 18, scale: 4, default: 0 })
   transactionValue!: string;
 
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  @Column({ type: 'jsonb', default: {} })
   channels!: Record<string, number>;
 
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })

@@ -31,10 +31,10 @@ export class CustomerEntity {
   @Column({ type: 'text', nullable: true })
   owner!: string | null;
 
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  @Column({ type: 'jsonb', default: {} })
   traits!: Record<string, unknown>;
 
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  @Column({ type: 'jsonb', default: {} })
   consent!: Record<string, unknown>;
 
   @Column({ name: 'dirty_since', type: 'timestamptz', nullable: true })

@@ -3,7 +3,7 @@ import { builder } from '../../graphql/builder';
 import {
   BatchModeEnum, DateTimeFilterInput, FloatFilterInput, IdFilterInput, IntFilterInput, RowErrorRef, SortDirection, StringFilterInput,
 } from '../../graphql/common.graphql';
-import { globalId, localId, localIdFilter, localIdOrNull } from '../../graphql/ids';
+import { forwardOnly, globalId, localId, localIdFilter, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode } from '../../errors/catalog';
 import type { CustomerStatsRecord, IdentifierRecord } from '../../graphql/loaders';
 import { CUSTOMER_KINDS } from './customer.entity';
@@ -57,6 +57,12 @@ export const CustomerStatsRef = builder.objectRef<CustomerStatsRecord>('Customer
 
 export const CustomerRef = builder.objectRef<CustomerRecord>('Customer');
 
+/** One connection type for every list of customers. */
+export const CustomerConnectionRef = builder.connectionObject(
+  { type: CustomerRef, name: 'CustomerConnection', description: 'A page of customers (Relay connection).' },
+  { name: 'CustomerEdge', description: 'A customer in a page, with its cursor.' },
+);
+
 builder.node(CustomerRef, {
   description: 'One unified customer: a person or an organisation, with identifiers from every channel.',
   id: { resolve: (c) => c.id },
@@ -72,11 +78,14 @@ builder.node(CustomerRef, {
       type: CustomerRef, nullable: true, description: 'The organisation a person belongs to.',
       resolve: (c, _a, ctx) => (c.organizationId ? ctx.loaders.customer.load(c.organizationId) : null),
     }),
-    members: t.connection({
-      type: CustomerRef,
-      description: 'Persons that belong to this organisation.',
-      resolve: (c, args, ctx) => ctx.services.customerQueries.list({ first: args.first, after: args.after, organizationId: c.id }),
-    }),
+    members: t.connection(
+      {
+        type: CustomerRef,
+        description: 'Persons that belong to this organisation, newest first.',
+        resolve: (c, args, ctx) => ctx.services.customerQueries.list({ ...forwardOnly(args), organizationId: c.id }),
+      },
+      CustomerConnectionRef,
+    ),
     stats: t.field({ type: CustomerStatsRef, description: 'Aggregates over the customer’s interactions.', resolve: (c, _a, ctx) => ctx.loaders.stats.load(c.id) }),
     createdAt: t.field({ type: 'DateTime', description: 'When the customer was created.', resolve: (c) => c.createdAt }),
     updatedAt: t.field({ type: 'DateTime', description: 'When the profile last changed.', resolve: (c) => c.updatedAt }),
@@ -184,21 +193,23 @@ builder.queryFields((t) => ({
       return ctx.services.customerQueries.findByIdentifier(args.identifier as IdentifierInput);
     },
   }),
-  customers: t.connection({
-    type: CustomerRef,
-    description: 'Customers matching a filter, in a stable order (newest first by default). Page size 50 by default, 500 at most.',
-    args: {
-      filter: t.arg({ type: CustomerFilterRef, description: 'Which customers.' }),
-      orderBy: t.arg({ type: [CustomerOrderInput], description: 'Ordering keys; default createdAt descending.' }),
+  customers: t.connection(
+    {
+      type: CustomerRef,
+      description: 'Customers matching a filter, in a stable order (newest first by default). Page size 50 by default, 500 at most.',
+      args: {
+        filter: t.arg({ type: CustomerFilterRef, description: 'Which customers.' }),
+        orderBy: t.arg({ type: [CustomerOrderInput], description: 'Ordering keys; default createdAt descending.' }),
+      },
+      resolve: (_root, args, ctx) =>
+        ctx.services.customerQueries.list({
+          ...forwardOnly(args),
+          filter: toServiceFilter(args.filter),
+          orderBy: args.orderBy as CustomerOrder[] | undefined,
+        }),
     },
-    resolve: (_root, args, ctx) =>
-      ctx.services.customerQueries.list({
-        first: args.first,
-        after: args.after,
-        filter: toServiceFilter(args.filter),
-        orderBy: args.orderBy as CustomerOrder[] | undefined,
-      }),
-  }),
+    CustomerConnectionRef,
+  ),
 }));
 
 const CustomerInputRef = builder.inputType('CustomerInput', {

@@ -43,7 +43,7 @@ export class InteractionEntity {
   @Column({ type: 'real', nullable: true })
   sentiment!: number | null;
 
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  @Column({ type: 'jsonb', default: {} })
   properties!: Record<string, unknown>;
 
   @Column({ type: 'text' })

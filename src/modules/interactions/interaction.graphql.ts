@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { builder } from '../../graphql/builder';
 import { BatchModeEnum, DateTimeFilterInput, FloatFilterInput, IdFilterInput, RowErrorRef, SortDirection, StringFilterInput } from '../../graphql/common.graphql';
-import { globalId, localIdFilter, localIdOrNull } from '../../graphql/ids';
+import { forwardOnly, globalId, localIdFilter, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode } from '../../errors/catalog';
 import { CustomerKindEnum, CustomerRef, CustomerRefInput } from '../customers/customer.graphql';
 import { INGEST_LIMITS, type InteractionRow, type InteractionRowResult, type RecordInteractionsResult } from './ingest.service';
@@ -13,6 +13,12 @@ export const DirectionEnum = builder.enumType('Direction', {
 });
 
 export const InteractionRef = builder.objectRef<InteractionRecord>('Interaction');
+
+/** One connection type for every list of interactions. */
+export const InteractionConnectionRef = builder.connectionObject(
+  { type: InteractionRef, name: 'InteractionConnection', description: 'A page of interactions (Relay connection).' },
+  { name: 'InteractionEdge', description: 'An interaction in a page, with its cursor.' },
+);
 
 builder.node(InteractionRef, {
   description: 'One thing that happened between a customer and the business, on one channel.',
@@ -83,7 +89,8 @@ function toServiceFilter(filter: InteractionFilter | null | undefined, path = 'f
 }
 
 builder.objectField(CustomerRef, 'interactions', (t) =>
-  t.connection({
+  t.connection(
+    {
     type: InteractionRef,
     description: 'The customer’s interactions, newest first by default; batched across customers of a page.',
     args: {
@@ -93,15 +100,18 @@ builder.objectField(CustomerRef, 'interactions', (t) =>
     resolve: async (customer, args, ctx) => {
       const filter = toServiceFilter(args.filter);
       const page = await ctx.loaders
-        .interactionPage({ first: args.first, after: args.after, filter, orderBy: args.orderBy as InteractionOrder[] | undefined })
+        .interactionPage({ ...forwardOnly(args), filter, orderBy: args.orderBy as InteractionOrder[] | undefined })
         .load(customer.id);
       return { ...page, totalCount: () => ctx.loaders.interactionCount(filter).load(customer.id) };
     },
-  }),
+    },
+    InteractionConnectionRef,
+  ),
 );
 
 builder.queryField('interactions', (t) =>
-  t.connection({
+  t.connection(
+    {
     type: InteractionRef,
     description: 'Interactions across all customers, newest first by default. Page size 50 by default, 500 at most.',
     args: {
@@ -110,12 +120,13 @@ builder.queryField('interactions', (t) =>
     },
     resolve: (_root, args, ctx) =>
       ctx.services.interactionQueries.list({
-        first: args.first,
-        after: args.after,
+        ...forwardOnly(args),
         filter: toServiceFilter(args.filter),
         orderBy: args.orderBy as InteractionOrder[] | undefined,
       }),
-  }),
+    },
+    InteractionConnectionRef,
+  ),
 );
 
 const CustomerProfileInput = builder.inputType('CustomerProfileInput', {

@@ -87,7 +87,9 @@ describe('expectedPurchases', () => {
     'matches the posterior expectation computed by integration for x = %p, t_x = %p, T = %p',
     (x, tx, T) => {
       const reference = bgNbdByIntegration(cdnow, x, tx, T);
-      for (const t of [4.345, 39, 520]) expectRelativelyClose(expectedPurchases(cdnow, t, x, tx, T), reference.expectedPurchases(t), 1e-6);
+      for (const t of [4.345, 39, 520]) {
+        expectRelativelyClose(expectedPurchases(cdnow, t, x, tx, T), reference.expectedPurchases(t), 1e-6);
+      }
     },
   );
 
@@ -171,6 +173,13 @@ describe('fitBetaGeo', () => {
   test('refuses a sample in which nobody bought twice', () => {
     const oneOff = Array.from({ length: 50 }, (_, i) => ({ x: 0, tx: 0, T: 10 + i }));
     expect(() => fitBetaGeo(oneOff)).toThrow(expect.objectContaining({ code: 'INSUFFICIENT_DATA' }));
+  });
+
+  test('fails with MODEL_FIT_FAILED when nobody has lapsed and the parameters run off', () => {
+    // Everyone bought every week up to now: the purchase rates look identical (r, α → ∞) and nobody drops out.
+    const regulars = Array.from({ length: 20 }, (_, i) => ({ x: 10 + i, tx: 10 + i, T: 10 + i }));
+    expect(() => fitBetaGeo(regulars)).toThrow(expect.objectContaining({ code: 'MODEL_FIT_FAILED', model: 'BG/NBD' }));
+    expect(() => fitBetaGeo(regulars)).toThrow(/diverged \(r=.*alpha=/);
   });
 
   test('names the malformed summary', () => {

@@ -1,6 +1,6 @@
 import { hyp2f1 } from './hypergeometric';
 import { ModelFitError } from './model-fit-error';
-import { minimize } from './optimize';
+import { LOG_PARAMETER_BOUND, divergedLogParameters, minimize } from './optimize';
 import { logAddExp, logGamma } from './special-functions';
 
 // Bound once: under Jest's vm sandbox every lookup of the global `Math` is an order of magnitude slower.
@@ -55,6 +55,8 @@ export interface FitBetaGeoOptions {
   minCustomers?: number;
 }
 
+const PARAMETER_NAMES = ['r', 'alpha', 'a', 'b'] as const;
+
 /** Below this many customers a fit is refused; four parameters need more than a handful of points. */
 export const BG_NBD_MIN_CUSTOMERS = 10;
 
@@ -81,7 +83,8 @@ export function betaGeoLogLikelihood(params: BetaGeoParams, summaries: readonly 
  *
  * @throws {@link ModelFitError} `INSUFFICIENT_DATA` with fewer than
  *   `minCustomers` customers or when nobody bought twice (the dropout process
- *   is then unidentified); `MODEL_FIT_FAILED` when the optimum is not finite.
+ *   is then unidentified); `MODEL_FIT_FAILED` when the likelihood keeps
+ *   rising as a parameter runs off to 0 or infinity (see {@link divergedLogParameters}).
  * @throws RangeError when a summary is malformed (the message names its index).
  * @example fitBetaGeo(cdnowSummaries) // ≈ { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, … }
  */
@@ -113,17 +116,27 @@ export function fitBetaGeo(summaries: readonly PurchaseSummary[], options: FitBe
     a: exp(a!),
     b: exp(b!),
   });
-  const result = minimize((logParams) => -groupedLogLikelihood(toParams(logParams), groups), start);
+  const result = minimize((logParams) => -groupedLogLikelihood(toParams(logParams), groups), start, {
+    bound: LOG_PARAMETER_BOUND,
+  });
 
   const params = toParams(result.x);
-  const logLikelihood = -result.value;
-  const finite = Object.values(params).every((v) => Number.isFinite(v) && v > 0) && Number.isFinite(logLikelihood);
-  if (!finite) {
+  const divergedIndices = divergedLogParameters(result);
+  if (divergedIndices.length > 0) {
+    const diverged = divergedIndices.map((i) => {
+      const name = PARAMETER_NAMES[i]!;
+      return `${name}=${params[name].toPrecision(3)}`;
+    });
     throw new ModelFitError(
       'MODEL_FIT_FAILED',
       'BG/NBD',
-      `BG/NBD fit ended on a degenerate point (r=${params.r}, α=${params.alpha}, a=${params.a}, b=${params.b}, LL=${logLikelihood})`,
+      `BG/NBD fit diverged (${diverged.join(', ')}): the data do not identify the model, ` +
+        'e.g. too few customers have bought again or lapsed',
     );
+  }
+  const logLikelihood = -result.value;
+  if (!Number.isFinite(logLikelihood)) {
+    throw new ModelFitError('MODEL_FIT_FAILED', 'BG/NBD', 'BG/NBD fit found no point with a finite likelihood');
   }
   return {
     ...params,
@@ -193,7 +206,7 @@ function conditionalExpectation(params: BetaGeoParams, t: number, x: number, tx:
   const z = t / (alpha + T + t);
   const c = a + b + x - 1;
   const survivingTerm = pow(1 - z, a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z);
-  return ((c / (a - 1)) * (1 - survivingTerm)) * probabilityAlive(params, x, tx, T);
+  return (c / (a - 1)) * (1 - survivingTerm) * probabilityAlive(params, x, tx, T);
 }
 
 interface SummaryGroup {

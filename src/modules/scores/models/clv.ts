@@ -21,7 +21,10 @@ export interface ClvOptions {
   horizonMonths?: number;
   /** Discount rate per month, e.g. 0.01 for 1 % a month (≈ 12.7 % a year). @defaultValue 0.01 */
   discountRatePerMonth?: number;
-  /** Length of a month in the time unit of the BG/NBD model. @defaultValue 4.345 (weeks, as in `lifetimes`; 365.25 / 12 / 7 ≈ 4.348) */
+  /**
+   * Length of a month in the time unit of the BG/NBD model.
+   * @defaultValue 4.345 (weeks, as in `lifetimes`; 365.25 / 12 / 7 ≈ 4.348)
+   */
   periodLength?: number;
 }
 

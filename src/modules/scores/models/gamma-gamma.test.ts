@@ -12,11 +12,14 @@ const cdnow: GammaGammaParams = { p: 6.25, q: 3.74, gamma: 15.44 };
  * ν numerically. Both Gamma densities are normalised numerically as well.
  */
 function densityByIntegration({ p, q, gamma }: GammaGammaParams, x: number, m: number): number {
-  const gammaFunction = (shape: number) => integratePositive((u) => u ** (shape - 1) * Math.exp(-u), -60 / shape, 6, 600);
+  const gammaFunction = (shape: number) =>
+    integratePositive((u) => u ** (shape - 1) * Math.exp(-u), -60 / shape, 6, 600);
   const normaliserOfSpend = gammaFunction(p * x);
-  const spendGivenNu = (nu: number) => ((nu * x) ** (p * x) * m ** (p * x - 1) * Math.exp(-nu * x * m)) / normaliserOfSpend;
   const normaliserOfNu = gammaFunction(q) / gamma ** q;
-  return integratePositive((nu) => spendGivenNu(nu) * nu ** (q - 1) * Math.exp(-gamma * nu), -30, 4, 600) / normaliserOfNu;
+  const spendGivenNu = (nu: number) =>
+    ((nu * x) ** (p * x) * m ** (p * x - 1) * Math.exp(-nu * x * m)) / normaliserOfSpend;
+  const nuDensity = (nu: number) => (nu ** (q - 1) * Math.exp(-gamma * nu)) / normaliserOfNu;
+  return integratePositive((nu) => spendGivenNu(nu) * nuDensity(nu), -30, 4, 600);
 }
 
 describe('gammaGammaLogLikelihood', () => {
@@ -78,9 +81,19 @@ describe('fitGammaGamma', () => {
   });
 
   test('refuses fewer than 10 repeat customers', () => {
-    const sample = [...Array.from({ length: 9 }, () => ({ x: 2, m: 10 })), ...Array.from({ length: 50 }, () => ({ x: 0, m: 0 }))];
-    expect(() => fitGammaGamma(sample)).toThrow(ModelFitError);
-    expect(() => fitGammaGamma(sample)).toThrow(expect.objectContaining({ code: 'INSUFFICIENT_DATA', model: 'Gamma-Gamma' }));
+    const repeat = Array.from({ length: 9 }, () => ({ x: 2, m: 10 }));
+    const oneOff = Array.from({ length: 50 }, () => ({ x: 0, m: 0 }));
+    expect(() => fitGammaGamma([...repeat, ...oneOff])).toThrow(ModelFitError);
+    expect(() => fitGammaGamma([...repeat, ...oneOff])).toThrow(
+      expect.objectContaining({ code: 'INSUFFICIENT_DATA', model: 'Gamma-Gamma' }),
+    );
+  });
+
+  test('fails with MODEL_FIT_FAILED when every customer spends the same', () => {
+    const sample = Array.from({ length: 30 }, (_, i) => ({ x: 1 + (i % 4), m: 25 }));
+    expect(() => fitGammaGamma(sample)).toThrow(
+      expect.objectContaining({ code: 'MODEL_FIT_FAILED', model: 'Gamma-Gamma' }),
+    );
   });
 
   test('names a repeat customer without a positive mean spend', () => {

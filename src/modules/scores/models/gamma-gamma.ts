@@ -1,5 +1,5 @@
 import { ModelFitError } from './model-fit-error';
-import { minimize } from './optimize';
+import { LOG_PARAMETER_BOUND, divergedLogParameters, minimize } from './optimize';
 import { logGamma } from './special-functions';
 
 // Bound once: under Jest's vm sandbox every lookup of the global `Math` is an order of magnitude slower.
@@ -46,6 +46,8 @@ export interface FitGammaGammaOptions {
   minCustomers?: number;
 }
 
+const PARAMETER_NAMES = ['p', 'q', 'gamma'] as const;
+
 /** Below this many repeat customers a Gamma-Gamma fit is refused. */
 export const GAMMA_GAMMA_MIN_CUSTOMERS = 10;
 
@@ -72,7 +74,8 @@ export function gammaGammaLogLikelihood(params: GammaGammaParams, summaries: rea
  * correlation on the data before trusting its CLV.
  *
  * @throws {@link ModelFitError} `INSUFFICIENT_DATA` with fewer than
- *   `minCustomers` repeat customers; `MODEL_FIT_FAILED` when the optimum is not finite.
+ *   `minCustomers` repeat customers; `MODEL_FIT_FAILED` when the likelihood
+ *   keeps rising as a parameter runs off to 0 or infinity (see {@link divergedLogParameters}).
  * @throws RangeError when a summary is malformed (the message names its index).
  * @example fitGammaGamma(cdnowSummaries) // ≈ { p: 6.25, q: 3.74, gamma: 15.44, sampleSize: 946, … }
  */
@@ -95,16 +98,25 @@ export function fitGammaGamma(summaries: readonly SpendSummary[], options: FitGa
   const result = minimize(
     (logParams) => -logLikelihoodOf(toParams(logParams), customers),
     [initial.p, initial.q, initial.gamma].map(log),
+    { bound: LOG_PARAMETER_BOUND },
   );
   const params = toParams(result.x);
-  const logLikelihood = -result.value;
-  const finite = Object.values(params).every((v) => Number.isFinite(v) && v > 0) && Number.isFinite(logLikelihood);
-  if (!finite) {
+  const divergedIndices = divergedLogParameters(result);
+  if (divergedIndices.length > 0) {
+    const diverged = divergedIndices.map((i) => {
+      const name = PARAMETER_NAMES[i]!;
+      return `${name}=${params[name].toPrecision(3)}`;
+    });
     throw new ModelFitError(
       'MODEL_FIT_FAILED',
       'Gamma-Gamma',
-      `Gamma-Gamma fit ended on a degenerate point (p=${params.p}, q=${params.q}, γ=${params.gamma}, LL=${logLikelihood})`,
+      `Gamma-Gamma fit diverged (${diverged.join(', ')}): the spends do not identify the model, ` +
+        'e.g. they hardly vary between customers or not at all within them',
     );
+  }
+  const logLikelihood = -result.value;
+  if (!Number.isFinite(logLikelihood)) {
+    throw new ModelFitError('MODEL_FIT_FAILED', 'Gamma-Gamma', 'Gamma-Gamma fit found no point with a finite likelihood');
   }
   return {
     ...params,

@@ -38,9 +38,11 @@ const NEAR_INTEGER_SERIES_LIMIT = 0.995;
  * The Gauss hypergeometric function
  * ₂F₁(a, b; c; z) = Σₙ (a)ₙ (b)ₙ / ((c)ₙ n!) zⁿ for real arguments and z ≤ 1.
  *
- * The defining series is summed only on 0 ≤ z ≤ 1/2, where it converges at
- * least as fast as 2⁻ⁿ. Elsewhere the function is reached by the linear
- * transformations of Abramowitz & Stegun (1964) §15.3:
+ * The defining series is summed directly only on 0 ≤ z ≤ 1/2, where it
+ * converges at least as fast as 2⁻ⁿ (and up to z = 0.995 when c − a − b lies
+ * within 10⁻⁴ of an integer, where the connection formula would cancel).
+ * Elsewhere the function is reached by the linear transformations of
+ * Abramowitz & Stegun (1964), "Handbook of Mathematical Functions", §15.3:
  *
  * - z < 0: Pfaff's transformation (15.3.4/15.3.5) to z/(z − 1) ∈ (0, 1);
  * - 1/2 < z < 1: the 1 − z connection formula (15.3.6), or, when c − a − b is an
@@ -116,7 +118,8 @@ function seriesOrEuler(a: number, b: number, c: number, z: number, options: Reso
 /**
  * Sums the defining series. The stopping rule waits until the term ratio has
  * settled (n past every parameter, so no factor (p + n) can still change sign)
- * and then bounds the tail by a geometric series with the current ratio.
+ * and then bounds the tail by a geometric series in the larger of the current
+ * ratio and its limit z.
  */
 function series(a: number, b: number, c: number, z: number, options: ResolvedOptions): number {
   let term = 1;

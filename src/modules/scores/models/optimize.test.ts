@@ -1,4 +1,4 @@
-import { minimize } from './optimize';
+import { divergedLogParameters, minimize, type MinimizeResult } from './optimize';
 
 const rosenbrock = ([x, y]: readonly number[]) => 100 * (y! - x! * x!) ** 2 + (1 - x!) ** 2;
 
@@ -36,9 +36,49 @@ describe('minimize', () => {
     expect(result.restarts).toBe(1);
   });
 
+  test('stops at the total iteration budget however many restarts remain', () => {
+    const result = minimize(rosenbrock, [-1.2, 1], { maxIterationsPerRun: 10, maxIterations: 35, maxRestarts: 100 });
+    expect(result.iterations).toBeLessThanOrEqual(35);
+    expect(result.converged).toBe(false);
+  });
+
+  test('keeps a search without a minimum inside the box and reports the coordinate at its edge', () => {
+    const result = minimize(([x, y]) => x! + (y! - 1) ** 2, [0, 0], { bound: 5 });
+    expect(result.x[0]).toBeCloseTo(-5, 3);
+    expect(result.x[1]).toBeCloseTo(1, 3);
+    expect(result.atBound).toEqual([0]);
+    expect(minimize(rosenbrock, [-1.2, 1], { bound: 5 }).atBound).toEqual([]);
+  });
+
   test('rejects an empty or non-finite start and a mismatched step vector', () => {
     expect(() => minimize(() => 0, [])).toThrow(RangeError);
     expect(() => minimize(() => 0, [Number.NaN])).toThrow(/finite/);
     expect(() => minimize(() => 0, [0, 0], { initialStep: [1] })).toThrow(/initialStep/);
+  });
+});
+
+describe('divergedLogParameters', () => {
+  const result = (overrides: Partial<MinimizeResult>): MinimizeResult => ({
+    x: [0.5, -1],
+    value: 0,
+    iterations: 10,
+    evaluations: 20,
+    restarts: 1,
+    converged: true,
+    atBound: [],
+    ...overrides,
+  });
+
+  test('accepts a converged fit, even with a large parameter', () => {
+    expect(divergedLogParameters(result({ x: [12, 0] }))).toEqual([]);
+  });
+
+  test('flags the coordinates at the edge of the box', () => {
+    expect(divergedLogParameters(result({ x: [19.5, 0], atBound: [0] }))).toEqual([0]);
+  });
+
+  test('flags a non-converged fit drifting beyond e^±10', () => {
+    expect(divergedLogParameters(result({ x: [0.5, -12], converged: false }))).toEqual([1]);
+    expect(divergedLogParameters(result({ x: [0.5, -2], converged: false }))).toEqual([]);
   });
 });

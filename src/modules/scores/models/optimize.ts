@@ -1,5 +1,5 @@
 // Bound once: under Jest's vm sandbox every lookup of the global `Math` is an order of magnitude slower.
-const { abs } = Math;
+const { abs, min } = Math;
 
 /**
  * Options for {@link minimize}. Parameters of the customer-base models are
@@ -9,8 +9,13 @@ const { abs } = Math;
 export interface MinimizeOptions {
   /** Edge length of each fresh simplex, per coordinate or for all. @defaultValue 0.5 */
   initialStep?: number | readonly number[];
-  /** Nelder–Mead iterations allowed in one run (one restart). @defaultValue 5000 */
+  /** Nelder–Mead iterations allowed in one run (the first, or one restart). @defaultValue 2000 */
   maxIterationsPerRun?: number;
+  /**
+   * Nelder–Mead iterations allowed over all runs, which bounds the time spent
+   * on a problem without a minimum. @defaultValue 10000
+   */
+  maxIterations?: number;
   /** Restarts after the first run; the search stops early once a restart no longer improves. @defaultValue 20 */
   maxRestarts?: number;
   /**
@@ -20,6 +25,13 @@ export interface MinimizeOptions {
   fTolerance?: number;
   /** … and every vertex lies within `xTolerance` of the best in each coordinate. @defaultValue 1e-9 */
   xTolerance?: number;
+  /**
+   * Confines the search to the box |xᵢ| ≤ `bound`: outside it the objective
+   * counts as +Infinity. A finite bound keeps a search whose infimum lies at
+   * infinity from running off; {@link MinimizeResult.atBound} then reports it.
+   * @defaultValue Infinity
+   */
+  bound?: number;
 }
 
 /** Outcome of {@link minimize}. */
@@ -40,6 +52,33 @@ export interface MinimizeResult {
    * improve is taken to be at a local minimum.
    */
   converged: boolean;
+  /** Coordinates of `x` within 1 of `bound`: the function kept decreasing towards the edge of the box. */
+  atBound: number[];
+}
+
+/**
+ * The search box, in log space, for the customer-base model fits: parameters
+ * stay between e^−20 ≈ 2·10⁻⁹ and e^20 ≈ 5·10⁸, far beyond any identified
+ * estimate, so a fit that ends at the edge has diverged.
+ */
+export const LOG_PARAMETER_BOUND = 20;
+
+/**
+ * Beyond e^±10 (below 5·10⁻⁵ or above 2·10⁴) a log-space parameter that has not converged is
+ * taken to be drifting along a ridge towards the edge of the box; Nelder–Mead
+ * crawls along such ridges and may run out of iterations before it gets there.
+ */
+const LOG_PARAMETER_DRIFT = 10;
+
+/**
+ * Coordinates along which a log-space model fit ran off to 0 or infinity: at
+ * the edge of the box {@link LOG_PARAMETER_BOUND}, or, when the search did not
+ * converge, already beyond e^±10. Empty when the fit is usable.
+ */
+export function divergedLogParameters(result: MinimizeResult): number[] {
+  if (result.atBound.length > 0) return result.atBound;
+  if (result.converged) return [];
+  return result.x.flatMap((v, i) => (abs(v) > LOG_PARAMETER_DRIFT ? [i] : []));
 }
 
 /**
@@ -63,40 +102,48 @@ export function minimize(
   const n = start.length;
   if (n === 0) throw new RangeError('minimize: the start point has no coordinates');
   if (!start.every(Number.isFinite)) throw new RangeError('minimize: the start point must be finite');
-  const steps = typeof options.initialStep === 'object' ? [...options.initialStep] : new Array<number>(n).fill(options.initialStep ?? 0.5);
+  const steps =
+    typeof options.initialStep === 'object'
+      ? [...options.initialStep]
+      : new Array<number>(n).fill(options.initialStep ?? 0.5);
   if (steps.length !== n) throw new RangeError(`minimize: initialStep has ${steps.length} entries for ${n} variables`);
-  const settings: RunSettings = {
-    maxIterations: options.maxIterationsPerRun ?? 5000,
-    fTolerance: options.fTolerance ?? 1e-12,
-    xTolerance: options.xTolerance ?? 1e-9,
-  };
+  const perRun = options.maxIterationsPerRun ?? 2000;
+  const maxIterations = options.maxIterations ?? 10_000;
   const maxRestarts = options.maxRestarts ?? 20;
+  const fTolerance = options.fTolerance ?? 1e-12;
+  const settings = (used: number): RunSettings => ({
+    maxIterations: min(perRun, maxIterations - used),
+    fTolerance,
+    xTolerance: options.xTolerance ?? 1e-9,
+  });
+  const bound = options.bound ?? Number.POSITIVE_INFINITY;
 
   let evaluations = 0;
   const f = (x: readonly number[]): number => {
     evaluations++;
+    if (x.some((v) => abs(v) > bound)) return Number.POSITIVE_INFINITY;
     const value = objective(x);
     return Number.isNaN(value) || value === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : value;
   };
 
-  let best = runNelderMead(f, [...start], steps, settings);
+  let best = runNelderMead(f, [...start], steps, settings(0));
   let iterations = best.iterations;
   let restarts = 0;
   let converged = false;
-  while (restarts < maxRestarts) {
+  while (restarts < maxRestarts && iterations < maxIterations) {
     restarts++;
-    const next = runNelderMead(f, best.x, steps, settings);
+    const next = runNelderMead(f, best.x, steps, settings(iterations));
     iterations += next.iterations;
     const improvement = best.value - next.value;
-    const improved = next.value < best.value;
     const wasConverged = best.converged;
-    if (improved) best = next;
-    if (wasConverged && next.converged && improvement <= settings.fTolerance * (1 + abs(best.value))) {
+    if (next.value < best.value) best = next;
+    if (wasConverged && next.converged && improvement <= fTolerance * (1 + abs(best.value))) {
       converged = true;
       break;
     }
   }
-  return { x: best.x, value: best.value, iterations, evaluations, restarts, converged };
+  const atBound = best.x.flatMap((v, i) => (abs(v) > bound - 1 ? [i] : []));
+  return { x: best.x, value: best.value, iterations, evaluations, restarts, converged, atBound };
 }
 
 interface RunSettings {

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+
+const root = path.join(__dirname, '..');
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Runs `rapport start` as a user would (the bin script), on a free port and its own data directory. */
+function start(dataDir: string): Promise<Started> {
+  const child = spawn(process.execPath, [path.join(root, 'bin/rapport.js'), 'start'], {
+    cwd: root,
+    env: { ...process.env, RAPPORT_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: '', REDIS_URL: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`rapport start printed no URL within 90 s:\n${output}`)), 90_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /GraphiQL: (http:\/\/localhost:\d+\/graphql)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1], output: () => output });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`rapport start exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+function stop(started: Started, signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+  started.child.removeAllListeners('exit');
+  return new Promise((resolve) => {
+    started.child.on('exit', (code) => resolve(code));
+    started.child.kill(signal);
+  });
+}
+
+async function customerCount(url: string): Promise<number> {
+  const base = url.replace(/\/graphql$/, '');
+  const res = await request(base).post('/graphql').send({ query: '{ customers(first: 1) { totalCount } }' });
+  return res.body.data.customers.totalCount;
+}
+
+describe('rapport start (embedded mode)', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'rapport-cli-'));
+  chmodSync(dataDir, 0o755);
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test('starts with demo data, shuts down cleanly on Ctrl-C, reuses its data, and recovers from a crash', async () => {
+    const first = await start(dataDir);
+    const base = first.url.replace(/\/graphql$/, '');
+    expect((await request(base).get('/readyz')).body.status).toBe('ready');
+    expect(await customerCount(first.url)).toBe(2000);
+    const graphiql = await request(base).get('/graphql').set('accept', 'text/html');
+    expect(graphiql.text).toContain('Rapport');
+    expect(await stop(first)).toBe(0);
+    expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+
+    // A second start reuses the data: no second seed.
+    const second = await start(dataDir);
+    expect(await customerCount(second.url)).toBe(2000);
+    // A crash leaves Postgres and its lock behind ...
+    expect(await stop(second, 'SIGKILL')).toBeNull();
+    expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(true);
+
+    // ... and the next start recovers instead of failing.
+    const third = await start(dataDir);
+    expect(third.output()).toContain('orphaned Postgres');
+    expect(await customerCount(third.url)).toBe(2000);
+    expect(await stop(third)).toBe(0);
+  });
+});

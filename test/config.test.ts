@@ -1,0 +1,32 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ConfigurationError, loadConfig } from '../src/config';
+
+describe('configuration', () => {
+  test('defaults describe embedded mode', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', databaseUrl: undefined, redisUrl: undefined, logLevel: 'info', demoData: true });
+    expect(config.dataDir).toBe(path.resolve('.rapport'));
+  });
+
+  test('a bad value is an error naming each variable at fault', () => {
+    expect(() => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' })).toThrow(ConfigurationError);
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
+    } catch (error) {
+      expect((error as ConfigurationError).issues.map((i) => i.variable).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT']);
+      expect((error as Error).message).toContain('DATABASE_URL: must be a URL starting with postgres:// or postgresql://');
+    }
+  });
+
+  test('the CLI stops at startup with a message naming the variable', () => {
+    const root = path.join(__dirname, '..');
+    const result = spawnSync(process.execPath, [path.join(root, 'bin/rapport.js'), 'start'], {
+      env: { ...process.env, REDIS_URL: 'localhost:6379' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('REDIS_URL: must be a URL starting with redis:// or rediss://');
+  });
+});

@@ -1,0 +1,189 @@
+import request from 'supertest';
+import { seedDemoData } from '../src/seed/demo-data';
+import {
+  Customer360PageDocument, CustomerByIdDocument, CustomerByIdentifierDocument, CustomerInteractionsDocument, CustomersPageDocument,
+  InteractionsPageDocument, NodeByIdDocument, UpsertCustomersDocument, type CustomersPageQuery, type CustomersPageQueryVariables,
+} from './generated/graphql';
+import { startTestApp, type TestApp } from './helpers/app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+  await seedDemoData(app.database.url, { customers: 300, interactions: 6000, seed: 7, until: new Date('2026-11-01T00:00:00Z') });
+});
+afterAll(() => app.close());
+
+describe('customer reads', () => {
+  test('customer by identifier returns the 360 view: identifiers, stats, organisation and members', async () => {
+    const [person] = await app.sql<{ value: string; name: string }>(
+      `SELECT i.value, c.display_name AS name FROM customers c JOIN customer_identifiers i ON i.customer_id = c.id
+        WHERE c.organization_id IS NOT NULL AND i.type = 'email' ORDER BY c.id LIMIT 1`,
+    );
+    const { data } = await app.graphql(CustomerByIdentifierDocument, { identifier: { type: 'EMAIL', value: ` ${person.value.toUpperCase()} ` } });
+    const customer = data!.customer!;
+    expect(customer.displayName).toBe(person.name);
+    expect(customer.identifiers).toContainEqual({ type: 'email', value: person.value });
+    const [stats] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM interactions i JOIN customer_identifiers ci ON ci.customer_id = i.customer_id WHERE ci.value = $1`, [person.value]);
+    expect(customer.stats.interactionCount).toBe(stats.n);
+    const org = await app.graphql(NodeByIdDocument, { id: customer.organization!.id });
+    expect(org.data!.node).toMatchObject({ __typename: 'Customer', displayName: customer.organization!.displayName });
+  });
+
+  test('customer(id) and node(id) resolve global ids; an unknown or garbled id is null', async () => {
+    const page = await app.graphql(CustomersPageDocument, { first: 1 });
+    const id = page.data!.customers.edges[0].node.id;
+    expect((await app.graphql(CustomerByIdDocument, { id })).data!.customer!.id).toBe(id);
+    expect((await app.graphql(CustomerByIdDocument, { id: 'garbage' })).data!.customer).toBeNull();
+    expect((await app.graphql(CustomerByIdDocument, { id: Buffer.from('Customer:99999999').toString('base64') })).data!.customer).toBeNull();
+  });
+
+  test('keyset pagination walks every customer exactly once, in order', async () => {
+    const seen: string[] = [];
+    let after: string | null = null;
+    let total = 0;
+    for (;;) {
+      const res: Awaited<ReturnType<typeof app.graphql<CustomersPageQuery, CustomersPageQueryVariables>>> = await app.graphql(CustomersPageDocument, {
+        first: 70,
+        after,
+        orderBy: [{ field: 'DISPLAY_NAME', direction: 'ASC' }],
+      });
+      const page = res.data!.customers;
+      total = page.totalCount;
+      seen.push(...page.edges.map((e) => e.node.id));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(total).toBe(300);
+    expect(new Set(seen).size).toBe(300);
+    const names = await app.sql<{ n: string }>(`SELECT COALESCE(display_name, '') AS n FROM customers ORDER BY COALESCE(display_name, ''), id`);
+    expect(seen.length).toBe(names.length);
+  });
+
+  test('filters combine with and/or/not, traits and stats, and totalCount matches SQL', async () => {
+    const filter = {
+      and: [
+        { kind: { eq: 'PERSON' as const } },
+        { or: [{ traits: [{ path: 'industry', eq: 'finance' }] }, { traits: [{ path: 'age', gte: 70 }] }] },
+        { not: { lifecycleStage: { eq: 'churned' } } },
+        { transactionCount: { gte: 1 } },
+      ],
+    };
+    const { data } = await app.graphql(CustomersPageDocument, { first: 500, filter });
+    const [expected] = await app.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM customers c JOIN customer_stats s ON s.customer_id = c.id
+        WHERE c.kind = 'PERSON' AND (c.traits->>'industry' = 'finance' OR (c.traits->>'age')::int >= 70)
+          AND c.lifecycle_stage IS DISTINCT FROM 'churned' AND s.transaction_count >= 1`,
+    );
+    expect(expected.n).toBeGreaterThan(0);
+    expect(data!.customers.totalCount).toBe(expected.n);
+    expect(data!.customers.edges).toHaveLength(expected.n);
+  });
+
+  test('a hostile value in a filter matches nothing and breaks nothing', async () => {
+    const { data } = await app.graphql(CustomersPageDocument, {
+      filter: { displayName: { contains: `%' OR 1=1 --` }, traits: [{ path: 'industry', eq: `x' OR '1'='1` }] },
+    });
+    expect(data!.customers.totalCount).toBe(0);
+  });
+
+  test('page size: default 50, at most 500, errors name the argument', async () => {
+    expect((await app.graphql(CustomersPageDocument, {})).data!.customers.edges).toHaveLength(50);
+    const tooMany = await app.graphql(CustomersPageDocument, { first: 501 });
+    expect(tooMany.errors![0].extensions).toMatchObject({ code: 'PAGE_SIZE_EXCEEDED', field: 'first' });
+    const negative = await app.graphql(CustomersPageDocument, { first: -1 });
+    expect(negative.errors![0].extensions!.code).toBe('BAD_REQUEST');
+    const cursor = await app.graphql(CustomersPageDocument, { after: 'not-a-cursor' });
+    expect(cursor.errors![0].extensions).toMatchObject({ code: 'BAD_REQUEST', field: 'after' });
+  });
+});
+
+describe('interaction reads', () => {
+  test('interactions filter by channel, type and time, newest first', async () => {
+    const { data } = await app.graphql(InteractionsPageDocument, {
+      first: 20,
+      filter: { channel: { eq: 'payment' }, occurredAt: { gte: '2026-01-01T00:00:00Z' } },
+    });
+    const page = data!.interactions;
+    const [expected] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM interactions WHERE channel = 'payment' AND occurred_at >= '2026-01-01'`);
+    expect(page.totalCount).toBe(expected.n);
+    const times = page.edges.map((e) => e.node.occurredAt);
+    expect([...times].sort().reverse()).toEqual(times);
+    expect(page.edges.every((e) => e.node.type === 'purchase' && e.node.value! > 0 && e.node.currency === 'USD')).toBe(true);
+  });
+
+  test('a customer’s interactions paginate with their own cursor', async () => {
+    const [busy] = await app.sql<{ value: string; n: number }>(
+      `SELECT i.value, s.interaction_count AS n FROM customer_stats s JOIN customer_identifiers i ON i.customer_id = s.customer_id
+        WHERE i.type = 'email' ORDER BY s.interaction_count DESC LIMIT 1`,
+    );
+    const identifier = { type: 'email', value: busy.value };
+    const first = await app.graphql(CustomerInteractionsDocument, { identifier, first: 10 });
+    const second = await app.graphql(CustomerInteractionsDocument, { identifier, first: 10, after: first.data!.customer!.interactions.pageInfo.endCursor });
+    const ids = [...first.data!.customer!.interactions.edges, ...second.data!.customer!.interactions.edges].map((e) => e.node.id);
+    expect(new Set(ids).size).toBe(20);
+    expect(first.data!.customer!.interactions.totalCount).toBe(busy.n);
+  });
+});
+
+describe('no N+1', () => {
+  test('a page of customers with stats, identifiers and 5 latest interactions runs the same few statements for 10 or 50 customers', async () => {
+    const statementsFor = async (first: number) => {
+      app.resetStatements();
+      const { data, errors } = await app.graphql(Customer360PageDocument, { first });
+      expect(errors).toBeUndefined();
+      expect(data!.customers.edges).toHaveLength(first);
+      expect(data!.customers.edges.every((e) => e.node.interactions.edges.length <= 5)).toBe(true);
+      return app.statements.length;
+    };
+    const small = await statementsFor(10);
+    const large = await statementsFor(50);
+    expect(large).toBe(small);
+    expect(large).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('limits and errors', () => {
+  test('queries nested deeper than 12 levels are rejected with QUERY_TOO_DEEP', async () => {
+    let selection = 'id';
+    for (let i = 0; i < 13; i++) selection = `organization { ${selection} }`;
+    const res = await request(app.handler).post('/graphql').send({ query: `{ customers(first: 1) { edges { node { ${selection} } } } }` });
+    expect(res.body.errors[0].extensions.code).toBe('QUERY_TOO_DEEP');
+    let ok = 'id';
+    for (let i = 0; i < 8; i++) ok = `organization { ${ok} }`;
+    const fine = await request(app.handler).post('/graphql').send({ query: `{ customers(first: 1) { edges { node { ${ok} } } } }` });
+    expect(fine.body.errors).toBeUndefined();
+  });
+
+  test('a body over the limit answers 413 PAYLOAD_TOO_LARGE; one just under is processed', async () => {
+    const limit = app.config.maxBodyBytes;
+    const padding = (n: number) => JSON.stringify({ query: '{ customers(first: 1) { totalCount } }', variables: { pad: 'x'.repeat(n) } });
+    const base = padding(0).length;
+    const over = await request(app.handler).post('/graphql').set('content-type', 'application/json').send(padding(limit - base + 1));
+    expect(over.status).toBe(413);
+    expect(over.body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    const under = await request(app.handler).post('/graphql').set('content-type', 'application/json').send(padding(limit - base));
+    expect(under.status).toBe(200);
+  });
+
+  test('syntax errors, unknown fields and bad variables answer with a code, never 500', async () => {
+    for (const body of [{ query: '{ customers(' }, { query: '{ nope }' }, { query: 'query($n: Int) { customers(first: $n) { totalCount } }', variables: { n: 'many' } }]) {
+      const res = await request(app.handler).post('/graphql').send(body);
+      expect(res.status).toBeLessThan(500);
+      expect(res.body.errors[0].extensions.code).toEqual(expect.any(String));
+    }
+  });
+
+  test('health endpoints: /healthz is alive, /readyz checks database and queue', async () => {
+    expect((await request(app.handler).get('/healthz')).body).toEqual({ status: 'ok' });
+    const ready = await request(app.handler).get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toEqual({ database: 'ok', queue: 'ok' });
+  });
+
+  test('an upsert through the API is immediately readable', async () => {
+    await app.graphql(UpsertCustomersDocument, { input: [{ identifiers: [{ type: 'crm', value: 'READ-1' }], displayName: 'Readable' }] });
+    const { data } = await app.graphql(CustomerByIdentifierDocument, { identifier: { type: 'crm', value: 'READ-1' } });
+    expect(data!.customer!.displayName).toBe('Readable');
+    expect(data!.customer!.stats).toMatchObject({ interactionCount: 0, updatedAt: null });
+  });
+});
