@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when built (`npm run build`), the TypeScript sources otherwise.
+// From a source checkout, run the TypeScript sources (through tsx); in a built image
+// (no src/, see docker/Dockerfile), run the compiled output in dist/.
 const path = require('node:path');
 const fs = require('node:fs');
-const compiled = path.join(__dirname, '..', 'dist', 'src', 'main.js');
-if (fs.existsSync(compiled)) {
-  require(compiled);
-} else {
+const source = path.join(__dirname, '..', 'src', 'main.ts');
+if (fs.existsSync(source)) {
   require('tsx/cjs');
-  require(path.join(__dirname, '..', 'src', 'main.ts'));
+  require(source);
+} else {
+  require(path.join(__dirname, '..', 'dist', 'src', 'main.js'));
 }

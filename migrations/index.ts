@@ -1,4 +1,6 @@
 import { CoreDataModel1763800000000 } from './1763800000000-core-data-model';
+import { ScoresModel1763900000000 } from './1763900000000-scores';
+import { Connectors1764100000000 } from './1764100000000-connectors';
 
 /** Migrations in order. Immutable once landed: change the schema with a new one. */
-export const migrations = [CoreDataModel1763800000000];
+export const migrations = [CoreDataModel1763800000000, ScoresModel1763900000000, Connectors1764100000000];

@@ -7,7 +7,7 @@ import { connectAndMigrate, createDataSource } from './infra/database';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './infra/embedded-postgres';
 import type { Logger } from './infra/logger';
 import { QueueBackend, type QueueBackendConfig } from './infra/queue';
-import { createHttpHandler } from './graphql/server';
+import { createHttpHandler, type HttpHandler } from './graphql/server';
 import { scheduleDirtySweep } from './modules/customers/customers.jobs';
 
 /** Which halves of Rapport this process runs. */
@@ -74,9 +74,11 @@ export async function startRapport(options: {
   }
 
   let server: Server | undefined;
+  let handler: HttpHandler | undefined;
   let url: string | undefined;
   if (roles.gateway) {
-    server = createServer(createHttpHandler(services));
+    handler = createHttpHandler(services);
+    server = createServer(handler);
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
@@ -97,6 +99,7 @@ export async function startRapport(options: {
         const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
         server.closeIdleConnections();
         await closing;
+        await handler?.drain();
       }
       await queues.close();
     },

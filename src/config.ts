@@ -39,7 +39,27 @@ export const environmentSchema = z.object({
   RAPPORT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /** Maximum request body accepted by the gateway, in bytes. @defaultValue 4 MiB */
   RAPPORT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  /** Key that encrypts connector secrets (AES-256-GCM): 32 bytes as base64 or hex. Without it, embedded mode generates one under RAPPORT_DATA_DIR. */
+  RAPPORT_SECRET_KEY: z
+    .string()
+    .trim()
+    .refine((value) => secretKeyBytes(value) !== undefined, { message: 'must be 32 bytes, base64 or hex encoded (openssl rand -base64 32)' })
+    .optional(),
+  /** Connector plugins installed as packages (or absolute paths), comma-separated, loaded besides RAPPORT_PLUGINS_DIR. @defaultValue none */
+  RAPPORT_CONNECTOR_PACKAGES: z.string().default(''),
+  /** Folder of connector plugins, one sub-folder each. @defaultValue ./plugins */
+  RAPPORT_PLUGINS_DIR: z.string().trim().min(1).default('./plugins'),
+  /** Time limit of one pull sync run; the plugin's process is killed past it. @defaultValue 900 */
+  RAPPORT_SYNC_TIME_LIMIT_SECONDS: z.coerce.number().min(0.1).max(86_400).default(900),
+  /** Maximum webhook body accepted on /hooks/:connectionId, in bytes. @defaultValue 1 MiB */
+  RAPPORT_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
 });
+
+/** Decodes a 32-byte key written as hex or base64; undefined when it is neither. */
+export function secretKeyBytes(value: string): Buffer | undefined {
+  const bytes = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : undefined;
+  return bytes?.length === 32 ? bytes : undefined;
+}
 
 /** Typed configuration, parsed once at startup. */
 export interface Config {
@@ -54,6 +74,12 @@ export interface Config {
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   workerConcurrency: number;
   maxBodyBytes: number;
+  /** Connector secrets key (32 bytes), when set in the environment. */
+  secretKey?: Buffer;
+  connectorPackages: string[];
+  pluginsDir: string;
+  syncTimeLimitMs: number;
+  webhookMaxBodyBytes: number;
 }
 
 /** A bad environment: the message names every variable at fault. */
@@ -92,5 +118,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.RAPPORT_WORKER_CONCURRENCY,
     maxBodyBytes: e.RAPPORT_MAX_BODY_BYTES,
+    secretKey: e.RAPPORT_SECRET_KEY ? secretKeyBytes(e.RAPPORT_SECRET_KEY) : undefined,
+    connectorPackages: e.RAPPORT_CONNECTOR_PACKAGES.split(',').map((name) => name.trim()).filter(Boolean),
+    pluginsDir: path.resolve(e.RAPPORT_PLUGINS_DIR),
+    syncTimeLimitMs: Math.round(e.RAPPORT_SYNC_TIME_LIMIT_SECONDS * 1000),
+    webhookMaxBodyBytes: e.RAPPORT_WEBHOOK_MAX_BODY_BYTES,
   };
 }

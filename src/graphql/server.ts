@@ -10,7 +10,8 @@ import { getSchema } from './schema';
 /** Limits of the GraphQL endpoint. */
 export const GRAPHQL_LIMITS = { maxDepth: 12 } as const;
 
-export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** The gateway's request handler; `drain()` resolves when no request is being handled. */
+export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { drain(): Promise<void> };
 
 /** Request-level plugins registered in one place (limits, error codes). */
 function limitPlugins(): Plugin[] {
@@ -76,7 +77,8 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
   const yoga = createYogaServer(services);
   const maxBody = services.config.maxBodyBytes;
 
-  return (req, res) => {
+  const inFlight = new Set<Promise<unknown>>();
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const handle = async () => {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -104,12 +106,17 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
       res.end();
     };
-    handle().catch((error: unknown) => {
-      services.logger.error({ err: error }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, { code: ErrorCode.INTERNAL, message: 'Unexpected error.' });
-      else res.end();
-    });
+    const running = handle()
+      .catch((error: unknown) => {
+        services.logger.error({ err: error }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { code: ErrorCode.INTERNAL, message: 'Unexpected error.' });
+        else res.end();
+      })
+      .finally(() => inFlight.delete(running));
+    inFlight.add(running);
   };
+  // Shutdown waits for handlers still running, even when their client has gone.
+  return Object.assign(handler, { drain: async () => void (await Promise.allSettled([...inFlight])) });
 }
 
 /** A non-GraphQL HTTP route (webhooks, tracking) mounted on the gateway. */

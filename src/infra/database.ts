@@ -4,10 +4,15 @@ import { CustomerEntity } from '../modules/customers/customer.entity';
 import { CustomerIdentifierEntity } from '../modules/customers/customer-identifier.entity';
 import { CustomerStatsEntity } from '../modules/customers/customer-stats.entity';
 import { InteractionEntity } from '../modules/interactions/interaction.entity';
+import { ConnectionEntity } from '../modules/connectors/connection.entity';
+import { ConnectorRunEntity } from '../modules/connectors/connector-run.entity';
+import { ScoreModelEntity } from '../modules/scores/score-model.entity';
+import { ScoreEntity } from '../modules/scores/score.entity';
+import { ScoreHistoryEntity } from '../modules/scores/score-history.entity';
 import { migrations } from '../../migrations';
 
 /** Every entity Rapport maps; modules add theirs here. */
-export const entities = [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity, InteractionEntity];
+export const entities = [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity, InteractionEntity, ConnectionEntity, ConnectorRunEntity, ScoreModelEntity, ScoreEntity, ScoreHistoryEntity];
 
 /** Options for {@link createDataSource}. */
 export interface DataSourceOptions {
@@ -62,12 +67,12 @@ const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
  */
 export async function inTransaction<T>(
   dataSource: DataSource,
-  work: (manager: import('typeorm').EntityManager) => Promise<T>,
-  { attempts = 5, isRetryable = (_e: unknown) => false }: { attempts?: number; isRetryable?: (error: unknown) => boolean } = {},
+  work: (manager: import('typeorm').EntityManager, attempt: number) => Promise<T>,
+  { attempts = 8, isRetryable = (_e: unknown) => false }: { attempts?: number; isRetryable?: (error: unknown) => boolean } = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await dataSource.transaction(work);
+      return await dataSource.transaction((manager) => work(manager, attempt));
     } catch (error) {
       const sqlState = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
       const retryable = isRetryable(error) || (typeof sqlState === 'string' && RETRYABLE_SQLSTATES.has(sqlState));

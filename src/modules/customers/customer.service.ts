@@ -6,7 +6,7 @@ import type { RefreshRequester } from '../interactions/ingest.service';
 import { CUSTOMER_KINDS, type CustomerKind } from './customer.entity';
 import { normalizeIdentifiers, toCustomerDemand, type CustomerRef } from './customer-ref';
 import type { IdentifierInput } from './identity';
-import { IdentityRaceError, planCustomerResolution, type CustomerDemand } from './identity-resolver';
+import { IdentityRaceError, planCustomerResolution, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand } from './identity-resolver';
 
 /** One customer as `upsertCustomers` receives it; omitted fields are left unchanged. */
 export interface CustomerRow {
@@ -86,8 +86,8 @@ export class CustomerService {
 
     const outcome = await inTransaction(
       this.dataSource,
-      async (manager) => {
-        const plan = await planCustomerResolution(manager, demands);
+      async (manager, attempt) => {
+        const plan = await planCustomerResolution(manager, demands, { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT });
         const rowErrors = new Map<number, RowError>();
         valid.forEach((v, i) => {
           const own = plan.resolutions[i];

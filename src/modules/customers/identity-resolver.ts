@@ -31,6 +31,12 @@ export interface ResolutionPlan {
   apply(manager: EntityManager, include: (index: number) => boolean): Promise<Resolution[]>;
 }
 
+/** Advisory lock key that serialises identity creation after repeated races. */
+export const IDENTITY_CREATION_LOCK = 727_274_001;
+
+/** From this attempt on, a retried transaction serialises its identity creation. */
+export const SERIALIZE_AFTER_ATTEMPT = 3;
+
 /**
  * Thrown when a concurrent transaction claimed an identifier this one planned
  * to create; the caller retries the whole transaction, which then matches it.
@@ -48,7 +54,13 @@ export class IdentityRaceError extends Error {
  * demand whose identifiers reach two existing customers is an
  * IDENTITY_CONFLICT, never a silent pick (merging is an explicit operation).
  */
-export async function planCustomerResolution(manager: EntityManager, demands: CustomerDemand[]): Promise<ResolutionPlan> {
+export async function planCustomerResolution(
+  manager: EntityManager,
+  demands: CustomerDemand[],
+  { serialize = false }: { serialize?: boolean } = {},
+): Promise<ResolutionPlan> {
+  // After lost races, creators queue on one lock: optimistic first, guaranteed progress under contention.
+  if (serialize) await manager.query('SELECT pg_advisory_xact_lock($1)', [IDENTITY_CREATION_LOCK]);
   const allIdentifiers = new Map<string, Identifier>();
   for (const demand of demands) for (const id of demand.identifiers ?? []) allIdentifiers.set(identifierKey(id), id);
   const ids = [...new Set(demands.flatMap((d) => (d.customerId ? [d.customerId] : [])))];
@@ -186,6 +198,8 @@ export async function planCustomerResolution(manager: EntityManager, demands: Cu
         }
       }
       if (newIdentifiers.length > 0) {
+        // A fixed order of unique-index inserts keeps concurrent batches from deadlocking.
+        newIdentifiers.sort((x, y) => (identifierKey(x.identifier) < identifierKey(y.identifier) ? -1 : 1));
         const inserted: unknown[] = await tx.query(
           `INSERT INTO customer_identifiers (customer_id, type, value)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])

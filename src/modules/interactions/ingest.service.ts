@@ -4,7 +4,7 @@ import { checkJsonObject, checkText, RowProblems, type BatchMode, type RowError,
 import { inTransaction } from '../../infra/database';
 import type { Logger } from '../../infra/logger';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
-import { IdentityRaceError, planCustomerResolution, type CustomerDemand, type NewCustomerProfile } from '../customers/identity-resolver';
+import { IdentityRaceError, planCustomerResolution, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand, type NewCustomerProfile } from '../customers/identity-resolver';
 import { DIRECTIONS, type Direction } from './interaction.entity';
 
 /** One interaction as the ingest API receives it. */
@@ -112,8 +112,8 @@ export class IngestService {
 
     const outcome = await inTransaction(
       this.dataSource,
-      async (manager) => {
-        const plan = await planCustomerResolution(manager, valid.map((v) => v.demand));
+      async (manager, attempt) => {
+        const plan = await planCustomerResolution(manager, valid.map((v) => v.demand), { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT });
         const planRejected = new Set<number>();
         plan.resolutions.forEach((resolution, i) => {
           if (!resolution.ok) planRejected.add(i);
@@ -214,6 +214,14 @@ async function insertInteractions(
   const inserted = new Map<string, string>();
   const existing = new Map<string, string>();
   if (rows.length === 0) return { inserted, existing };
+  // A fixed order of unique-index inserts keeps concurrent batches from deadlocking.
+  const order = rows.map((_, i) => i).sort((a, b) => {
+    const ka = `${rows[a].source}\u0000${rows[a].externalId}`;
+    const kb = `${rows[b].source}\u0000${rows[b].externalId}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  rows = order.map((i) => rows[i]);
+  customerIds = order.map((i) => customerIds[i]);
   const returned: { id: string; source: string; external_id: string }[] = await manager.query(
     `INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
      SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::numeric[],

@@ -1,0 +1,51 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from 'pg';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../src/infra/embedded-postgres';
+
+/** A throw-away embedded cluster for one benchmark run (durable settings, like `npm start`). */
+export async function benchCluster(): Promise<{ pg: EmbeddedPostgresHandle; createDatabase(name: string): Promise<string>; close(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rapport-bench-'));
+  chmodSync(dir, 0o755);
+  const pg = await startEmbeddedPostgres({ dataDir: dir });
+  return {
+    pg,
+    async createDatabase(name) {
+      const admin = new Client({ connectionString: pg.adminUrl });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      return pg.urlFor(name);
+    },
+    async close() {
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `--name value` integer flags with defaults. */
+export function intFlags<T extends Record<string, number>>(defaults: T): T {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' as const }])),
+  });
+  const out = { ...defaults };
+  for (const [k, v] of Object.entries(values)) {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${k} must be a positive integer`);
+    (out as Record<string, number>)[k] = n;
+  }
+  return out;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const mib = (bytes: number) => `${fmt(bytes / 1024 / 1024, 1)} MiB`;

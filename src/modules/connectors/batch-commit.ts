@@ -1,0 +1,136 @@
+import { customerRecordSchema, interactionRecordSchema, toValidationIssues, type IngestBatch } from '../../connector-kit';
+import type { z } from 'zod';
+import type { BatchMode } from '../../errors/row-error';
+import { ErrorCode } from '../../errors/catalog';
+import type { CustomerRow, CustomerService } from '../customers/customer.service';
+import type { IngestService, InteractionRow } from '../interactions/ingest.service';
+import type { RunError } from './connector-run.entity';
+
+/** Rows per call of the ingest services: inside both services' batch limits. */
+export const COMMIT_CHUNK_ROWS = 1000;
+
+/** What committing one batch did. */
+export interface BatchCounts {
+  received: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  errors: RunError[];
+}
+
+/** The ingest services a connector batch goes through (the same ones as upsertCustomers and recordInteractions). */
+export interface IngestTargets {
+  ingest: IngestService;
+  customers: CustomerService;
+}
+
+type ParsedCustomer = z.output<typeof customerRecordSchema>;
+type ParsedInteraction = z.output<typeof interactionRecordSchema>;
+
+/** Validates every record of a batch on its own, so one bad row never hides the others. */
+export function validateBatchRows(batch: unknown): { customers: { index: number; row: ParsedCustomer }[]; interactions: { index: number; row: ParsedInteraction }[]; errors: RunError[] } {
+  const errors: RunError[] = [];
+  const customers: { index: number; row: ParsedCustomer }[] = [];
+  const interactions: { index: number; row: ParsedInteraction }[] = [];
+  if (typeof batch !== 'object' || batch === null || Array.isArray(batch)) {
+    errors.push({ path: '', code: ErrorCode.INVALID_FIELD, message: 'a batch must be an object with customers and/or interactions' });
+    return { customers, interactions, errors };
+  }
+  const record = batch as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (key !== 'customers' && key !== 'interactions') errors.push({ path: key, code: ErrorCode.INVALID_FIELD, message: `unknown key "${key}"; a batch has customers and interactions` });
+  }
+  const each = <T>(key: 'customers' | 'interactions', schema: z.ZodType<T>, into: { index: number; row: T }[]) => {
+    const list = record[key];
+    if (list === undefined) return;
+    if (!Array.isArray(list)) {
+      errors.push({ path: key, code: ErrorCode.INVALID_FIELD, message: `${key} must be an array` });
+      return;
+    }
+    list.forEach((item, index) => {
+      const parsed = schema.safeParse(item);
+      if (parsed.success) into.push({ index, row: parsed.data });
+      else {
+        for (const issue of toValidationIssues(parsed.error.issues)) {
+          errors.push({ path: issue.path ? `${key}[${index}].${issue.path}` : `${key}[${index}]`, code: ErrorCode.INVALID_FIELD, message: issue.message });
+        }
+      }
+    });
+  };
+  each('customers', customerRecordSchema, customers);
+  each('interactions', interactionRecordSchema, interactions);
+  return { customers, interactions, errors };
+}
+
+/** How many rows a batch holds, valid or not. */
+export function batchSize(batch: unknown): number {
+  if (typeof batch !== 'object' || batch === null) return 0;
+  const { customers, interactions } = batch as IngestBatch;
+  return (Array.isArray(customers) ? customers.length : 0) + (Array.isArray(interactions) ? interactions.length : 0);
+}
+
+/**
+ * Commits a connector batch through the ingest services: customers first (so
+ * their profiles exist before interactions resolve them), then interactions
+ * with `source` set by the host. PER_ROW keeps every valid row; ATOMIC writes
+ * nothing when any row is invalid (customers and interactions are checked
+ * before anything is written).
+ */
+export async function commitBatch(targets: IngestTargets, batch: unknown, source: string, mode: BatchMode): Promise<BatchCounts & { committed: boolean }> {
+  const checked = validateBatchRows(batch);
+  const counts: BatchCounts = { received: batchSize(batch), accepted: 0, duplicates: 0, rejected: 0, errors: [...checked.errors] };
+  const rejectedRows = new Set(checked.errors.map((error) => /^(\w+\[\d+\])/.exec(error.path ?? '')?.[1]).filter(Boolean));
+  counts.rejected = rejectedRows.size;
+  if (mode === 'ATOMIC' && checked.errors.length > 0) return { ...counts, committed: false };
+
+  const customerRows: CustomerRow[] = checked.customers.map(({ row }) => ({
+    identifiers: row.identifiers,
+    kind: row.kind,
+    displayName: row.displayName,
+    traits: row.traits,
+    lifecycleStage: row.lifecycleStage,
+    owner: row.owner,
+    organization: row.organization ? { identifiers: row.organization.identifiers } : undefined,
+  }));
+  for (let start = 0; start < customerRows.length; start += COMMIT_CHUNK_ROWS) {
+    const result = await targets.customers.upsertCustomers(customerRows.slice(start, start + COMMIT_CHUNK_ROWS), mode);
+    counts.accepted += result.created + result.updated;
+    for (const row of result.results) {
+      if (row.status !== 'REJECTED') continue;
+      if (!result.committed && row.errors.every((e) => e.code === ErrorCode.BATCH_ABORTED)) continue;
+      counts.rejected++;
+      const index = checked.customers[start + row.index]!.index;
+      for (const error of row.errors) counts.errors.push({ path: `customers[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code, message: error.message });
+    }
+    if (!result.committed) return { ...counts, accepted: 0, committed: false };
+  }
+
+  const interactionRows: InteractionRow[] = checked.interactions.map(({ row }) => ({
+    customer: { identifiers: row.customer.identifiers },
+    channel: row.channel,
+    type: row.type,
+    occurredAt: row.occurredAt,
+    value: row.value,
+    currency: row.currency,
+    direction: row.direction,
+    sentiment: row.sentiment,
+    properties: row.properties,
+    source,
+    externalId: row.externalId,
+  }));
+  for (let start = 0; start < interactionRows.length; start += COMMIT_CHUNK_ROWS) {
+    const result = await targets.ingest.recordInteractions(interactionRows.slice(start, start + COMMIT_CHUNK_ROWS), mode);
+    for (const row of result.results) {
+      if (row.status === 'ACCEPTED') counts.accepted++;
+      else if (row.status === 'DUPLICATE') counts.duplicates++;
+      else {
+        if (!result.committed && row.errors.every((e) => e.code === ErrorCode.BATCH_ABORTED)) continue;
+        counts.rejected++;
+        const index = checked.interactions[start + row.index]!.index;
+        for (const error of row.errors) counts.errors.push({ path: `interactions[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code, message: error.message });
+      }
+    }
+    if (!result.committed) return { ...counts, accepted: 0, duplicates: 0, committed: false };
+  }
+  return { ...counts, committed: true };
+}

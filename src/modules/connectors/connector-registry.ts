@@ -1,0 +1,42 @@
+import type { ConnectorDefinition } from '../../connector-kit';
+import { ErrorCode, RapportError } from '../../errors/catalog';
+import { loadPlugins, type LoadedPlugin, type LoadPluginsOptions } from './plugin-loader';
+
+/** A plugin that loaded: its definition and the file a sync process requires. */
+export interface AvailableConnector {
+  definition: ConnectorDefinition;
+  entry: string;
+}
+
+/** The plugins this process found, loaded or failed, by id. */
+export class ConnectorRegistry {
+  private readonly byId = new Map<string, LoadedPlugin>();
+
+  constructor(readonly plugins: LoadedPlugin[]) {
+    for (const plugin of plugins) if (!this.byId.has(plugin.id) || plugin.status === 'LOADED') this.byId.set(plugin.id, plugin);
+  }
+
+  static load(options: LoadPluginsOptions): ConnectorRegistry {
+    return new ConnectorRegistry(loadPlugins(options));
+  }
+
+  /** Every plugin found, in discovery order. */
+  list(): LoadedPlugin[] {
+    return this.plugins;
+  }
+
+  find(id: string): LoadedPlugin | undefined {
+    return this.byId.get(id);
+  }
+
+  /** A loaded connector, or a RapportError naming why it cannot be used. */
+  require(id: string, field = 'connector'): AvailableConnector {
+    const plugin = this.byId.get(id);
+    if (!plugin) {
+      const known = this.plugins.filter((p) => p.status === 'LOADED').map((p) => p.id);
+      throw new RapportError(ErrorCode.CONNECTOR_NOT_FOUND, `no connector "${id}" is installed; installed: ${known.join(', ') || 'none'}`, field);
+    }
+    if (plugin.status !== 'LOADED') throw new RapportError(ErrorCode.CONNECTOR_UNAVAILABLE, `connector "${id}" failed to load: ${plugin.error}`, field);
+    return { definition: plugin.definition, entry: plugin.entry };
+  }
+}

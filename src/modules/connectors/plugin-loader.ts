@@ -1,0 +1,109 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConnectorLoadError, validateConnectorDefinition, type ConnectorDefinition } from '../../connector-kit';
+
+/** Where a plugin comes from: a folder of the plugins directory, or a package named in config. */
+export interface PluginSource {
+  kind: 'folder' | 'package';
+  /** The folder path, or the package name (or path) as configured. */
+  location: string;
+}
+
+/** A plugin the host found, loaded or not. */
+export type LoadedPlugin =
+  | { status: 'LOADED'; id: string; source: PluginSource; entry: string; definition: ConnectorDefinition }
+  | { status: 'FAILED'; id: string; source: PluginSource; entry?: string; error: string; code?: string };
+
+/** Options of {@link loadPlugins}. */
+export interface LoadPluginsOptions {
+  /** Folder whose sub-folders are plugins. Missing is fine (no plugins). */
+  pluginsDir?: string;
+  /** Package names (resolved from the working directory) or absolute paths. */
+  packages?: readonly string[];
+}
+
+/**
+ * Finds and loads every plugin: each sub-folder of `pluginsDir` (its package.json
+ * `main`, else `index.ts`/`index.js`) and each configured package. A plugin that
+ * fails to load or validate is returned as FAILED with its error; it never stops
+ * the others. Ids must be unique: a second plugin with a taken id fails.
+ */
+export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
+  const sources: PluginSource[] = [];
+  if (options.pluginsDir && existsSync(options.pluginsDir)) {
+    for (const entry of readdirSync(options.pluginsDir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'node_modules') {
+        sources.push({ kind: 'folder', location: path.join(options.pluginsDir, entry.name) });
+      }
+    }
+  }
+  for (const name of options.packages ?? []) sources.push({ kind: 'package', location: name });
+
+  const plugins: LoadedPlugin[] = [];
+  const byId = new Map<string, LoadedPlugin>();
+  for (const source of sources) {
+    const plugin = loadPlugin(source);
+    const taken = byId.get(plugin.id);
+    if (plugin.status === 'LOADED' && taken?.status === 'LOADED') {
+      plugins.push({
+        status: 'FAILED',
+        id: plugin.id,
+        source,
+        entry: plugin.entry,
+        code: 'CONNECTOR_LOAD_DUPLICATE_ID',
+        error: `Connector id "${plugin.id}" is already used by ${taken.source.location}; ids must be unique`,
+      });
+      continue;
+    }
+    if (!taken || plugin.status === 'LOADED') byId.set(plugin.id, plugin);
+    plugins.push(plugin);
+  }
+  return plugins;
+}
+
+/** Loads one plugin; never throws. */
+export function loadPlugin(source: PluginSource): LoadedPlugin {
+  const fallbackId = source.kind === 'folder' ? path.basename(source.location) : source.location;
+  let entry: string | undefined;
+  try {
+    entry = resolveEntry(source);
+    // require, not import(): TypeScript plugins then load under tsx and Jest alike.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const exported = require(entry) as { default?: unknown };
+    const candidate = exported && typeof exported === 'object' && 'default' in exported ? exported.default : exported;
+    const definition = validateConnectorDefinition(candidate);
+    return { status: 'LOADED', id: definition.id, source, entry, definition };
+  } catch (error) {
+    const id = error instanceof ConnectorLoadError && error.connectorId ? error.connectorId : fallbackId;
+    return {
+      status: 'FAILED',
+      id,
+      source,
+      entry,
+      code: error instanceof ConnectorLoadError ? error.code : 'CONNECTOR_LOAD_FAILED',
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+}
+
+/** The file to require for a plugin source. */
+export function resolveEntry(source: PluginSource): string {
+  if (source.kind === 'package') {
+    const base = path.isAbsolute(source.location) ? source.location : require.resolve(source.location, { paths: [process.cwd()] });
+    return existsSync(base) && !base.match(/\.[cm]?[jt]s$/) ? folderEntry(base) : base;
+  }
+  return folderEntry(source.location);
+}
+
+function folderEntry(folder: string): string {
+  const manifest = path.join(folder, 'package.json');
+  if (existsSync(manifest)) {
+    const main = (JSON.parse(readFileSync(manifest, 'utf8')) as { main?: unknown }).main;
+    if (typeof main === 'string') return path.resolve(folder, main);
+  }
+  for (const name of ['index.ts', 'index.js', 'index.cjs']) {
+    const file = path.join(folder, name);
+    if (existsSync(file)) return file;
+  }
+  throw new Error(`${folder} has no index.ts, index.js or package.json "main"`);
+}

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import {
+  customerLifetimeValue, expectedAverageValue, expectedPurchases, fitBetaGeo, fitGammaGamma, probabilityAlive,
+  type BetaGeoParams, type GammaGammaParams,
+} from '../models';
+import { defineScoreKind, type KindContext } from './kind';
+import { purchaseSummaries, utcDay, type CustomerPurchaseSummary } from './purchase-summaries';
+import { transactionTypesSetting } from './settings';
+
+/** Weeks in a month, as the CLV discounting counts them (365.25 / 12 / 7 ≈ 4.348; `lifetimes` uses 4.345). */
+export const WEEKS_PER_MONTH = 4.345;
+
+/** CLV settings (CHURN_RISK uses the same model and therefore these settings). */
+export const clvSettings = z
+  .object({
+    /** Interaction types that are purchases. @defaultValue ['purchase', 'order'] */
+    transactionTypes: transactionTypesSetting,
+    /**
+     * Last day (UTC) of the calibration period, `YYYY-MM-DD`; purchases up to
+     * the end of that day count. Null: today, at each run. @defaultValue null
+     */
+    asOf: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'asOf must be a date YYYY-MM-DD')
+      .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), 'asOf is not a real date')
+      .nullable()
+      .default(null),
+    /** Weeks ahead for expected purchases and CLV (CLV counts whole months: round(horizonWeeks / 4.345)). @defaultValue 52 */
+    horizonWeeks: z.number().positive().max(520).default(52),
+    /** Discount rate per month for CLV, e.g. 0.01 = 1 % a month. @defaultValue 0.01 */
+    discountRatePerMonth: z.number().min(0).max(1).default(0.01),
+  })
+  .strict();
+export type ClvSettings = z.infer<typeof clvSettings>;
+
+/** Fitted BG/NBD (r, alpha, a, b; weeks) and Gamma-Gamma (p, q, gamma) parameters. */
+export type ClvParameters = BetaGeoParams & GammaGammaParams;
+
+/** The calibration day of a run: `asOf` when set, else the day of `now` (UTC). */
+export function calibrationDay(settings: ClvSettings, now: Date): Date {
+  return settings.asOf ? new Date(`${settings.asOf}T00:00:00Z`) : utcDay(now);
+}
+
+/** The closed forms for one customer (Fader, Hardie & Lee 2005; see models/). */
+export function clvFigures(parameters: ClvParameters, settings: ClvSettings, s: CustomerPurchaseSummary) {
+  const betaGeo = { r: parameters.r, alpha: parameters.alpha, a: parameters.a, b: parameters.b };
+  const gammaGamma = { p: parameters.p, q: parameters.q, gamma: parameters.gamma };
+  const pAlive = probabilityAlive(betaGeo, s.x, s.tx, s.T);
+  const purchases = expectedPurchases(betaGeo, settings.horizonWeeks, s.x, s.tx, s.T);
+  // Repeat purchases worth nothing (or refunds) carry no spend information: use the population mean.
+  const spendX = s.m > 0 ? s.x : 0;
+  const averageValue = expectedAverageValue(gammaGamma, spendX, s.m);
+  const horizonMonths = Math.max(1, Math.round(settings.horizonWeeks / WEEKS_PER_MONTH));
+  const clvOptions = { horizonMonths, discountRatePerMonth: settings.discountRatePerMonth, periodLength: WEEKS_PER_MONTH };
+  // CLV is linear in the expected spend, so a customer without usable spend is valued at the population mean.
+  const clv = spendX === s.x
+    ? customerLifetimeValue({ betaGeo, gammaGamma }, s, clvOptions)
+    : (customerLifetimeValue({ betaGeo, gammaGamma }, { ...s, m: 1 }, clvOptions) / expectedAverageValue(gammaGamma, s.x, 1)) * averageValue;
+  return { pAlive, expectedPurchases: purchases, expectedAverageValue: averageValue, clv };
+}
+
+async function summariesFor(ctx: KindContext<ClvSettings>, scope: Parameters<typeof purchaseSummaries>[1]['scope']) {
+  return purchaseSummaries(ctx.db, { transactionTypes: ctx.settings.transactionTypes, asOfDay: calibrationDay(ctx.settings, ctx.now), scope });
+}
+
+/**
+ * CLV: BG/NBD purchase counts and Gamma-Gamma spend, both fitted by maximum
+ * likelihood over every customer with a purchase up to `asOf`; per customer
+ * P(alive), expected purchases over the horizon, expected average value and
+ * the discounted CLV (the score's value).
+ */
+export const clvKind = defineScoreKind<ClvSettings>({
+  kind: 'CLV',
+  description: 'Discounted customer lifetime value from BG/NBD purchase counts and Gamma-Gamma spend (Fader, Hardie & Lee 2005).',
+  settings: clvSettings,
+  recomputeWith: ['CHURN_RISK'],
+
+  async fit(ctx) {
+    const summaries = await summariesFor(ctx, null);
+    const betaGeo = fitBetaGeo(summaries);
+    const gammaGamma = fitGammaGamma(summaries.filter((s) => s.m > 0));
+    const parameters: ClvParameters = {
+      r: betaGeo.r, alpha: betaGeo.alpha, a: betaGeo.a, b: betaGeo.b, p: gammaGamma.p, q: gammaGamma.q, gamma: gammaGamma.gamma,
+    };
+    const diagnostics = (fit: typeof betaGeo | typeof gammaGamma) => ({
+      logLikelihood: fit.logLikelihood, iterations: fit.iterations, converged: fit.converged, sampleSize: fit.sampleSize,
+    });
+    return {
+      parameters: { ...parameters },
+      diagnostics: { bgNbd: diagnostics(betaGeo), gammaGamma: diagnostics(gammaGamma) },
+      sampleSize: betaGeo.sampleSize,
+      asOf: calibrationDay(ctx.settings, ctx.now),
+    };
+  },
+
+  async score(ctx, scope) {
+    const parameters = ctx.model.parameters as ClvParameters | null;
+    if (!parameters) return [];
+    const summaries = await summariesFor(ctx, scope);
+    return summaries.map((s) => {
+      const figures = clvFigures(parameters, ctx.settings, s);
+      return {
+        customerId: s.customerId,
+        value: figures.clv,
+        label: null,
+        components: { x: s.x, tx: s.tx, T: s.T, m: s.m, ...figures, horizonWeeks: ctx.settings.horizonWeeks },
+      };
+    });
+  },
+});

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { defineScoreKind, scopeCondition, type KindContext, type ScoreScope } from './kind';
+import { daysSetting, round } from './settings';
+
+const { exp, LN2, min } = Math;
+
+const weights = z.record(z.string().min(1).max(64), z.number().min(0).max(1_000));
+
+/** Engagement settings. */
+export const engagementSettings = z
+  .object({
+    /** Days after which an interaction counts half. @defaultValue 30 */
+    halfLifeDays: daysSetting(30),
+    /** Interactions older than this many days are ignored (they would count less than 2⁻¹² at the defaults). @defaultValue 365 */
+    lookbackDays: daysSetting(365),
+    /** Weight per channel; channels not listed weigh 1. @defaultValue {} */
+    channelWeights: weights.default({}),
+    /** Weight per interaction type; types not listed weigh 1. @defaultValue { purchase: 5, order: 5, ticket_opened: 2, call: 2, click: 2, open: 1 } */
+    typeWeights: weights.default({ purchase: 5, order: 5, ticket_opened: 2, call: 2, click: 2, open: 1 }),
+    /** The raw score at this percentile of the customers with any engagement maps to 100. @defaultValue 0.99 */
+    scalePercentile: z.number().gt(0).max(1).default(0.99),
+  })
+  .strict();
+export type EngagementSettings = z.infer<typeof engagementSettings>;
+
+/** The raw score that maps to 100, as of `scaledAt`; it decays like every raw score. */
+interface EngagementParameters {
+  scale: number;
+  scaledAt: string;
+}
+
+/**
+ * Decayed, weighted contributions per customer and channel:
+ * Σ channelWeight · typeWeight · 2^(−age / halfLife), age in days.
+ */
+function contributions(ctx: KindContext<EngagementSettings>, scope: ScoreScope | null, params: unknown[]): string {
+  const s = ctx.settings;
+  params.push(ctx.now.toISOString(), s.lookbackDays, s.halfLifeDays, JSON.stringify(s.channelWeights), JSON.stringify(s.typeWeights));
+  const [now, days, halfLife, channelW, typeW] = [5, 4, 3, 2, 1].map((k) => params.length - k + 1);
+  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)}` : '';
+  return `SELECT i.customer_id, i.channel,
+                 sum(COALESCE(($${channelW}::jsonb ->> i.channel)::float8, 1) * COALESCE(($${typeW}::jsonb ->> i.type)::float8, 1)
+                     * exp(-ln(2) * extract(epoch FROM $${now}::timestamptz - i.occurred_at) / ($${halfLife}::float8 * 86400)))::float8 AS raw
+            FROM interactions i JOIN customers c ON c.id = i.customer_id AND c.deleted_at IS NULL
+           WHERE i.occurred_at <= $${now}::timestamptz AND i.occurred_at > $${now}::timestamptz - ($${days}::float8 * interval '1 day') ${scoped}
+           GROUP BY i.customer_id, i.channel`;
+}
+
+/**
+ * ENGAGEMENT: an exponentially decayed, weighted sum of interactions, scaled
+ * 0–100: the raw score at the `scalePercentile` (99th by default) of
+ * customers with any engagement, as of the last recompute, is 100 and higher
+ * raw scores are capped there. Because every raw score decays by the same
+ * factor, the scale is carried forward in time by that factor, so a refresh
+ * between recomputes scores on the same scale.
+ */
+export const engagementKind = defineScoreKind<EngagementSettings>({
+  kind: 'ENGAGEMENT',
+  description: 'Exponentially decayed, weighted sum of interactions by channel and type, scaled 0–100 (the 99th percentile of the base is 100).',
+  settings: engagementSettings,
+  range: [0, 100],
+
+  async fit(ctx) {
+    const params: unknown[] = [];
+    const sql = contributions(ctx, null, params);
+    params.push(ctx.settings.scalePercentile);
+    const [row] = await ctx.db.query(
+      `SELECT COALESCE(percentile_cont($${params.length}::float8) WITHIN GROUP (ORDER BY raw), 0)::float8 AS scale, count(*)::int AS n
+         FROM (SELECT customer_id, sum(raw) AS raw FROM (${sql}) c GROUP BY customer_id) per_customer WHERE raw > 0`,
+      params,
+    );
+    const parameters: EngagementParameters = { scale: row.scale, scaledAt: ctx.now.toISOString() };
+    return { parameters: { ...parameters }, diagnostics: { percentile: ctx.settings.scalePercentile }, sampleSize: row.n, asOf: ctx.now };
+  },
+
+  async score(ctx, scope) {
+    const parameters = ctx.model.parameters as EngagementParameters | null;
+    if (!parameters) return [];
+    const params: unknown[] = [];
+    const rows: { customerId: string; raw: number; byChannel: Record<string, number> }[] = await ctx.db.query(
+      `SELECT customer_id::text AS "customerId", sum(raw)::float8 AS raw, jsonb_object_agg(channel, raw) AS "byChannel"
+         FROM (${contributions(ctx, scope, params)}) c GROUP BY customer_id`,
+      params,
+    );
+    const elapsedDays = (ctx.now.getTime() - Date.parse(parameters.scaledAt)) / 86_400_000;
+    const scaleNow = parameters.scale * exp((-LN2 * elapsedDays) / ctx.settings.halfLifeDays);
+    const points = (raw: number) => (scaleNow > 0 ? (100 * raw) / scaleNow : 0);
+    return rows.map(({ customerId, raw, byChannel }) => ({
+      customerId,
+      value: round(min(100, points(raw)), 6),
+      label: null,
+      components: {
+        raw: round(raw, 6),
+        byChannel: Object.fromEntries(Object.entries(byChannel).map(([channel, r]) => [channel, round(points(r), 4)])),
+      },
+    }));
+  },
+});

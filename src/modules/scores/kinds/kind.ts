@@ -1,0 +1,89 @@
+import type { EntityManager } from 'typeorm';
+import type { z } from 'zod';
+import type { ScoreKind } from '../score-kind';
+
+/** Something that runs SQL: the DataSource's manager, or the manager of a transaction. */
+export type Queryable = Pick<EntityManager, 'query'>;
+
+/** A stored model as the kinds read it. */
+export interface StoredModel {
+  kind: ScoreKind;
+  settings: Record<string, unknown>;
+  parameters: Record<string, unknown> | null;
+  fittedAt: Date | null;
+  asOf: Date | null;
+  sampleSize: number | null;
+  diagnostics: Record<string, unknown> | null;
+  version: number;
+  updatedAt: Date;
+}
+
+/** What a fit produces; the service stores it in `score_models` and bumps the version. */
+export interface FitResult {
+  parameters: Record<string, unknown>;
+  diagnostics: Record<string, unknown>;
+  sampleSize: number;
+  /** The instant the data was summarised up to (see each kind). */
+  asOf: Date;
+}
+
+/** The customers a score run covers: an explicit list, or a range of ids (inclusive) during a full recompute. */
+export type ScoreScope = { customerIds: string[] } | { idRange: [string, string] };
+
+/** One computed score, ready to be written. */
+export interface ScoreRow {
+  customerId: string;
+  value: number;
+  label: string | null;
+  components: Record<string, unknown>;
+}
+
+/** Everything a kind may use while fitting or scoring. */
+export interface KindContext<S> {
+  db: Queryable;
+  settings: S;
+  /** This kind's stored model (parameters are those of the latest fit). */
+  model: StoredModel;
+  /** Every stored model, for kinds derived from another (CHURN_RISK reads CLV's BG/NBD). */
+  models: ReadonlyMap<ScoreKind, StoredModel>;
+  /** Database time at the start of the run: the reference "now" for recency and decay. */
+  now: Date;
+}
+
+/**
+ * A score model. Adding a kind is one file implementing this plus one line in
+ * `kinds/index.ts` (and the value in {@link SCORE_KINDS}).
+ */
+export interface ScoreKindDefinition<S = unknown> {
+  kind: ScoreKind;
+  /** One sentence for the API docs. */
+  description: string;
+  /** Settings with their defaults; `parse({})` gives the defaults. Unknown keys are rejected. */
+  settings: z.ZodType<S>;
+  /** Kinds recomputed together with this one (they share a fitted model). */
+  recomputeWith?: readonly ScoreKind[];
+  /** The range values fall in, for histograms; omitted when unbounded (taken from the data). */
+  range?: readonly [number, number];
+  /**
+   * Fits the model over all customers. Kinds without it only score; kinds with
+   * it are scored (by refreshes too) only once fitted.
+   */
+  fit?(ctx: KindContext<S>): Promise<FitResult>;
+  /** Scores the customers of `scope`, set-based; customers it returns no row for get no score of this kind. */
+  score(ctx: KindContext<S>, scope: ScoreScope): Promise<ScoreRow[]>;
+}
+
+/** SQL condition restricting `column` to the scope, with its parameters appended to `params`. */
+export function scopeCondition(column: string, scope: ScoreScope, params: unknown[]): string {
+  if ('customerIds' in scope) {
+    params.push(scope.customerIds);
+    return `${column} = ANY($${params.length}::bigint[])`;
+  }
+  params.push(scope.idRange[0], scope.idRange[1]);
+  return `${column} BETWEEN $${params.length - 1}::bigint AND $${params.length}::bigint`;
+}
+
+/** Defines a kind with its settings type inferred from the schema. */
+export function defineScoreKind<S>(definition: ScoreKindDefinition<S>): ScoreKindDefinition<S> {
+  return definition;
+}

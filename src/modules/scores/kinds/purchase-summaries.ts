@@ -1,0 +1,50 @@
+import type { Queryable, ScoreScope } from './kind';
+import { scopeCondition } from './kind';
+
+/** One customer's purchase history as BG/NBD and Gamma-Gamma see it (time in weeks). */
+export interface CustomerPurchaseSummary {
+  customerId: string;
+  /** Repeat purchases: distinct purchase days after the first. */
+  x: number;
+  /** Weeks from the first to the last purchase day. */
+  tx: number;
+  /** Weeks from the first purchase day to `asOf`. */
+  T: number;
+  /** Mean value of the repeat purchase days (each day's purchases summed); 0 when x = 0. */
+  m: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The UTC calendar day of an instant, at midnight UTC. */
+export function utcDay(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / DAY_MS) * DAY_MS);
+}
+
+/**
+ * Per-customer summaries as of the end of the UTC day `asOfDay`, in one
+ * statement: purchases are grouped into purchase days (several on one day
+ * are one purchase whose value is their sum, as the CDNOW literature does),
+ * then x, t_x, T and m per customer.
+ */
+export async function purchaseSummaries(
+  db: Queryable,
+  options: { transactionTypes: string[]; asOfDay: Date; scope: ScoreScope | null },
+): Promise<CustomerPurchaseSummary[]> {
+  const params: unknown[] = [options.transactionTypes, options.asOfDay.toISOString().slice(0, 10)];
+  const scoped = options.scope ? `AND ${scopeCondition('i.customer_id', options.scope, params)}` : '';
+  return db.query(
+    `WITH days AS (
+       SELECT i.customer_id, (i.occurred_at AT TIME ZONE 'UTC')::date AS day, COALESCE(sum(i.value), 0) AS spend
+         FROM interactions i JOIN customers c ON c.id = i.customer_id AND c.deleted_at IS NULL
+        WHERE i.type = ANY($1::text[]) AND i.occurred_at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC') ${scoped}
+        GROUP BY 1, 2),
+     numbered AS (SELECT customer_id, day, spend, row_number() OVER (PARTITION BY customer_id ORDER BY day) AS n FROM days)
+     SELECT customer_id::text AS "customerId", (count(*) - 1)::int AS x,
+            ((max(day) - min(day))::float8 / 7) AS tx,
+            (($2::date - min(day))::float8 / 7) AS "T",
+            COALESCE((sum(spend) FILTER (WHERE n > 1) / NULLIF(count(*) - 1, 0))::float8, 0) AS m
+       FROM numbered GROUP BY customer_id ORDER BY customer_id`,
+    params,
+  );
+}

@@ -1,0 +1,33 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { CustomerEntity } from '../customers/customer.entity';
+import type { ScoreKind } from './score-kind';
+
+/** One row per change of a customer's score (value or label), never one per run. */
+@Entity('score_history')
+@Index('score_history_customer_id_kind_recorded_at_idx', ['customerId', 'kind', 'recordedAt'])
+export class ScoreHistoryEntity {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'score_history_pkey' })
+  id!: string;
+
+  @Column({ name: 'customer_id', type: 'bigint' })
+  customerId!: string;
+
+  @ManyToOne(() => CustomerEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'customer_id', foreignKeyConstraintName: 'score_history_customer_id_fkey' })
+  customer?: CustomerEntity;
+
+  @Column({ type: 'text' })
+  kind!: ScoreKind;
+
+  @Column({ type: 'double precision' })
+  value!: number;
+
+  @Column({ type: 'text', nullable: true })
+  label!: string | null;
+
+  @Column({ type: 'jsonb', default: {} })
+  components!: Record<string, unknown>;
+
+  @Column({ name: 'recorded_at', type: 'timestamptz', default: () => 'now()' })
+  recordedAt!: Date;
+}

@@ -1,0 +1,34 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { CustomerEntity } from '../customers/customer.entity';
+import type { ScoreKind } from './score-kind';
+
+/** The current score of one kind for one customer, with the figures that explain it. */
+@Entity('scores')
+@Index('scores_kind_value_idx', ['kind', 'value'])
+@Index('scores_kind_label_idx', ['kind', 'label'])
+export class ScoreEntity {
+  @PrimaryColumn({ name: 'customer_id', type: 'bigint', primaryKeyConstraintName: 'scores_pkey' })
+  customerId!: string;
+
+  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'scores_pkey' })
+  kind!: ScoreKind;
+
+  @ManyToOne(() => CustomerEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'customer_id', foreignKeyConstraintName: 'scores_customer_id_fkey' })
+  customer?: CustomerEntity;
+
+  @Column({ type: 'double precision' })
+  value!: number;
+
+  @Column({ type: 'text', nullable: true })
+  label!: string | null;
+
+  @Column({ type: 'jsonb', default: {} })
+  components!: Record<string, unknown>;
+
+  @Column({ name: 'model_version', type: 'integer' })
+  modelVersion!: number;
+
+  @Column({ name: 'computed_at', type: 'timestamptz', default: () => 'now()' })
+  computedAt!: Date;
+}
