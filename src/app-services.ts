@@ -9,6 +9,16 @@ import { CustomerStatsService } from './modules/customers/customer-stats.service
 import { createRefreshRequester, registerCustomerJobs } from './modules/customers/customers.jobs';
 import { IngestService } from './modules/interactions/ingest.service';
 import { InteractionQueryService } from './modules/interactions/interaction-query.service';
+import { createConnectorServices, type ConnectorServices } from './modules/connectors/connectors.services';
+import { ScoreService } from './modules/scores/score.service';
+import { enqueueRecompute, registerScoreJobs } from './modules/scores/scores.jobs';
+import { SegmentMembershipService } from './modules/segments/segment-membership.service';
+import { SegmentService } from './modules/segments/segment.service';
+import { createSegmentRefreshRequester, registerSegmentJobs, registerSegmentRefreshStep } from './modules/segments/segments.jobs';
+
+import { ApiKeyService } from './modules/access/api-key.service';
+import { postgresRateLimiter, redisRateLimiter, type RateLimiter } from './modules/access/rate-limit';
+import { PrivacyService } from './modules/privacy/privacy.service';
 
 /** Everything a gateway or a worker needs, built once per process. */
 export interface RapportServices {
@@ -22,6 +32,12 @@ export interface RapportServices {
   customerQueries: CustomerQueryService;
   interactionQueries: InteractionQueryService;
   stats: CustomerStatsService;
+  scores: ScoreService;
+  segments: SegmentService;
+  connectors: ConnectorServices;
+  apiKeys: ApiKeyService;
+  rateLimiter: RateLimiter;
+  privacy: PrivacyService;
 }
 
 export function createServices(deps: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }): RapportServices {
@@ -31,13 +47,38 @@ export function createServices(deps: { config: Config; logger: Logger; dataSourc
   const stats = new CustomerStatsService(dataSource);
   const jobs = new JobRegistry();
   registerCustomerJobs(jobs, stats);
+  const scores = new ScoreService(dataSource, logger.child({ component: 'scores' }));
+  scores.setRecomputeRequester((kinds) => enqueueRecompute(queues, kinds));
+  registerScoreJobs(jobs, scores, stats);
+  // Segments after scores: the refresh step must see this refresh's new scores.
+  const segmentMemberships = new SegmentMembershipService(dataSource);
+  const segments = new SegmentService(dataSource, segmentMemberships, { requestRefresh: createSegmentRefreshRequester(queues, logger.child({ component: 'segments' })) });
+  segmentMemberships.onMembershipChanged((ids) => segments.refreshDependents(ids));
+  registerSegmentJobs(jobs, segments, segmentMemberships);
+  registerSegmentRefreshStep(stats, segmentMemberships);
+  const customers = new CustomerService(dataSource, (ids) => ingest.safeRequestRefresh(ids));
+  const connectors = createConnectorServices({ ...deps, jobs, targets: { ingest, customers } });
+  const limits = { perMinute: deps.config.auth.rateLimitPerMinute, burst: deps.config.auth.rateLimitBurst };
+  const privacy = new PrivacyService(dataSource);
+  // An erasure changes the base that segment sizes and score quantiles are computed over.
+  privacy.onErased(async () => {
+    await enqueueRecompute(queues, []);
+  });
   return {
     ...deps,
+    apiKeys: new ApiKeyService(dataSource),
+    rateLimiter: deps.config.redisUrl
+      ? redisRateLimiter(deps.config.redisUrl, deps.config.queuePrefix, limits)
+      : postgresRateLimiter(dataSource, limits),
+    privacy,
     jobs,
     ingest,
-    customers: new CustomerService(dataSource, (ids) => ingest.safeRequestRefresh(ids)),
+    connectors,
+    customers,
     customerQueries: new CustomerQueryService(dataSource),
     interactionQueries: new InteractionQueryService(dataSource),
     stats,
+    scores,
+    segments,
   };
 }

@@ -9,6 +9,8 @@ import type { Logger } from './infra/logger';
 import { QueueBackend, type QueueBackendConfig } from './infra/queue';
 import { createHttpHandler, type HttpHandler } from './graphql/server';
 import { scheduleDirtySweep } from './modules/customers/customers.jobs';
+import { scheduleNightlyScores } from './modules/scores/scores.jobs';
+import { scheduleSegmentSweep } from './modules/segments/segments.jobs';
 
 /** Which halves of Rapport this process runs. */
 export interface RoleOptions {
@@ -62,6 +64,8 @@ export async function startRapport(options: {
   roles: RoleOptions;
   /** Listen on this port (0: any free port). @defaultValue config.port */
   port?: number;
+  /** Development key GraphiQL opens with (embedded mode only). */
+  graphiqlKey?: string;
 }): Promise<RapportRuntime> {
   const { config, logger, dataSource, roles } = options;
   const queues = new QueueBackend(options.queue, logger.child({ component: 'queue' }));
@@ -70,6 +74,9 @@ export async function startRapport(options: {
   if (roles.worker) {
     for (const name of services.jobs.queues()) services.queues.startWorker(name, services.jobs.forQueue(name), config.workerConcurrency);
     await scheduleDirtySweep(services.queues);
+    await scheduleSegmentSweep(services.queues);
+    await services.connectors.connections.restoreSchedules();
+    await scheduleNightlyScores(services.queues);
     logger.info({ backend: queues.kind, queues: services.jobs.queues() }, 'workers started');
   }
 
@@ -77,7 +84,7 @@ export async function startRapport(options: {
   let handler: HttpHandler | undefined;
   let url: string | undefined;
   if (roles.gateway) {
-    handler = createHttpHandler(services);
+    handler = createHttpHandler(services, services.connectors.routes(), { graphiqlKey: options.graphiqlKey });
     server = createServer(handler);
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {

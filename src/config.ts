@@ -33,6 +33,32 @@ export const environmentSchema = z.object({
   RAPPORT_DEMO_DATA: booleanFlag.default(true),
   /** Key prefix of the queues on Redis (use a hash tag such as {rapport} on Redis Cluster). @defaultValue rapport */
   RAPPORT_QUEUE_PREFIX: z.string().trim().min(1).max(64).default('rapport'),
+  /** A secret that is a valid admin API key (automation, first setup). Embedded mode without it generates a development key. */
+  RAPPORT_BOOTSTRAP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Accept JWT bearer tokens from this issuer (with RAPPORT_JWT_AUDIENCE and a key). */
+  RAPPORT_JWT_ISSUER: z.string().trim().min(1).optional(),
+  /** Audience JWTs must be issued for. */
+  RAPPORT_JWT_AUDIENCE: z.string().trim().min(1).optional(),
+  /** HS256 shared secret for JWTs. */
+  RAPPORT_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** RS256 public key (PEM) for JWTs. */
+  RAPPORT_JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key' }).optional(),
+  /** JWT claim holding the scopes (space-separated string or array). @defaultValue scope */
+  RAPPORT_JWT_SCOPES_CLAIM: z.string().trim().min(1).default('scope'),
+  /** Requests per minute per key (token bucket; on Redis when REDIS_URL is set, else in Postgres). @defaultValue 1200 */
+  RAPPORT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  /** Burst size of the rate limit. @defaultValue 200 */
+  RAPPORT_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(200),
+  /** Serve schema introspection. @defaultValue true */
+  RAPPORT_INTROSPECTION: booleanFlag.default(true),
+  /** Largest query cost (fields × list sizes). @defaultValue 50000 */
+  RAPPORT_MAX_QUERY_COST: z.coerce.number().int().min(10).default(50_000),
+  /** Most aliases in one operation. @defaultValue 30 */
+  RAPPORT_MAX_ALIASES: z.coerce.number().int().min(1).default(30),
+  /** Most tokens in one document. @defaultValue 10000 */
+  RAPPORT_MAX_TOKENS: z.coerce.number().int().min(100).default(10_000),
+  /** Trait names that hold personal data (masked without pii:read), comma-separated. */
+  RAPPORT_PERSONAL_TRAITS: z.string().default('email,phone,name,firstName,lastName,address,birthDate,dateOfBirth,ssn,taxId'),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Worker concurrency per queue. @defaultValue 4 */
@@ -77,6 +103,17 @@ export interface Config {
   /** Connector secrets key (32 bytes), when set in the environment. */
   secretKey?: Buffer;
   connectorPackages: string[];
+  auth: {
+    bootstrapAdminKey?: string;
+    jwt?: { issuer: string; audience: string; secret?: string; publicKey?: string; scopesClaim: string };
+    rateLimitPerMinute: number;
+    rateLimitBurst: number;
+    introspection: boolean;
+    maxQueryCost: number;
+    maxAliases: number;
+    maxTokens: number;
+    personalTraits: string[];
+  };
   pluginsDir: string;
   syncTimeLimitMs: number;
   webhookMaxBodyBytes: number;
@@ -119,6 +156,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: e.RAPPORT_WORKER_CONCURRENCY,
     maxBodyBytes: e.RAPPORT_MAX_BODY_BYTES,
     secretKey: e.RAPPORT_SECRET_KEY ? secretKeyBytes(e.RAPPORT_SECRET_KEY) : undefined,
+    auth: {
+      bootstrapAdminKey: e.RAPPORT_BOOTSTRAP_ADMIN_KEY,
+      jwt:
+        e.RAPPORT_JWT_ISSUER && e.RAPPORT_JWT_AUDIENCE && (e.RAPPORT_JWT_SECRET || e.RAPPORT_JWT_PUBLIC_KEY)
+          ? { issuer: e.RAPPORT_JWT_ISSUER, audience: e.RAPPORT_JWT_AUDIENCE, secret: e.RAPPORT_JWT_SECRET, publicKey: e.RAPPORT_JWT_PUBLIC_KEY, scopesClaim: e.RAPPORT_JWT_SCOPES_CLAIM }
+          : undefined,
+      rateLimitPerMinute: e.RAPPORT_RATE_LIMIT_PER_MINUTE,
+      rateLimitBurst: e.RAPPORT_RATE_LIMIT_BURST,
+      introspection: e.RAPPORT_INTROSPECTION,
+      maxQueryCost: e.RAPPORT_MAX_QUERY_COST,
+      maxAliases: e.RAPPORT_MAX_ALIASES,
+      maxTokens: e.RAPPORT_MAX_TOKENS,
+      personalTraits: e.RAPPORT_PERSONAL_TRAITS.split(',').map((t) => t.trim()).filter(Boolean),
+    },
     connectorPackages: e.RAPPORT_CONNECTOR_PACKAGES.split(',').map((name) => name.trim()).filter(Boolean),
     pluginsDir: path.resolve(e.RAPPORT_PLUGINS_DIR),
     syncTimeLimitMs: Math.round(e.RAPPORT_SYNC_TIME_LIMIT_SECONDS * 1000),

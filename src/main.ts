@@ -1,9 +1,17 @@
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDatabase, queueBackendConfig, resolveDatabase, startRapport, type RoleOptions } from './app';
 import { ConfigurationError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './infra/logger';
 import { progressPrinter, seedDemoData } from './seed/demo-data';
+import { ApiKeyService } from './modules/access/api-key.service';
+import { ErrorCode, RapportError } from './errors/catalog';
+import { IMPORT_USAGE, runImportCommand } from './modules/connectors/import.command';
+import { scaffoldConnector } from './modules/connectors/scaffold';
 
 const USAGE = `Usage: rapport <command> [options]
 
@@ -12,6 +20,9 @@ Commands:
   gateway    the GraphQL gateway only
   worker     the queue workers only
   migrate    apply pending database migrations and exit
+  keys       API keys: keys create --name N --scopes a,b [--expires-at ISO] | keys list | keys revoke --id ID
+  import     import interactions from a CSV or NDJSON file: import <file> [--map field=column …] (import --help)
+  connector:new <id>  scaffold a connector plugin in plugins/<id> (code, conformance test, README)
   seed       generate a deterministic demo data set
              --customers N (default 2000)  --interactions M (default 40000)  --seed S (default 1)
 
@@ -53,6 +64,44 @@ async function main(argv: string[]): Promise<void> {
       await db.embedded?.stop();
       return;
     }
+    case 'keys': {
+      const [action, ...flags] = rest;
+      const { values } = parseArgs({
+        args: flags,
+        options: { name: { type: 'string' }, scopes: { type: 'string' }, 'expires-at': { type: 'string' }, id: { type: 'string' } },
+      });
+      const db = await resolveDatabase(config, logger);
+      const dataSource = await openDatabase(db.url, 'rapport-keys');
+      const keys = new ApiKeyService(dataSource);
+      try {
+        if (action === 'create') {
+          if (!values.name || !values.scopes) throw new RapportError(ErrorCode.VALIDATION_FAILED, 'keys create needs --name and --scopes', 'name');
+          const expiresAt = values['expires-at'] ? new Date(values['expires-at']) : null;
+          if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new RapportError(ErrorCode.VALIDATION_FAILED, '--expires-at must be an ISO date-time', 'expires-at');
+          const created = await keys.create({ name: values.name, scopes: values.scopes.split(',').map((s) => s.trim()), expiresAt, createdBy: 'cli' });
+          console.log(created.key);
+          console.error(`created key ${created.apiKey.prefix} (${created.apiKey.scopes.join(', ')}); it is shown only this once`);
+        } else if (action === 'list') {
+          for (const k of await keys.list()) {
+            console.log(`${k.id}\t${k.prefix}\t${k.name}\t${k.scopes.join(',')}\t${k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt < new Date() ? 'expired' : 'active'}`);
+          }
+        } else if (action === 'revoke') {
+          if (!values.id) throw new RapportError(ErrorCode.VALIDATION_FAILED, 'keys revoke needs --id', 'id');
+          const revoked = await keys.revoke(values.id);
+          console.log(`revoked key ${revoked.prefix}`);
+        } else {
+          throw new RapportError(ErrorCode.VALIDATION_FAILED, 'usage: rapport keys create --name N --scopes a,b [--expires-at ISO] | list | revoke --id ID', 'action');
+        }
+      } catch (error) {
+        if (!(error instanceof RapportError)) throw error;
+        console.error(`rapport: ${error.message}`);
+        process.exitCode = 2;
+      } finally {
+        await dataSource.destroy();
+        await db.embedded?.stop();
+      }
+      return;
+    }
     case 'seed': {
       const { values } = parseArgs({
         args: rest,
@@ -75,10 +124,50 @@ async function main(argv: string[]): Promise<void> {
       await db.embedded?.stop();
       return;
     }
+    case 'import': {
+      if (rest.length === 0 || rest.includes('--help')) {
+        console.log(IMPORT_USAGE);
+        return;
+      }
+      const db = await resolveDatabase(config, logger);
+      const dataSource = await openDatabase(db.url, 'rapport-import');
+      let code: number;
+      try {
+        code = await runImportCommand(rest, dataSource, logger);
+      } finally {
+        await dataSource.destroy();
+        await db.embedded?.stop();
+      }
+      if (code !== 0) process.exit(code);
+      return;
+    }
+    case 'connector:new': {
+      if (rest.length !== 1) {
+        console.error('rapport: usage: rapport connector:new <id>   (a lowercase slug such as acme-helpdesk)');
+        process.exit(2);
+      }
+      try {
+        const result = scaffoldConnector(rest[0]!, config.pluginsDir);
+        console.log(`created ${path.relative(process.cwd(), result.directory)}/ (${result.files.map((f) => path.basename(f)).join(', ')})\nnext: npx jest ${path.relative(process.cwd(), result.directory)}`);
+      } catch (error) {
+        console.error(`rapport connector:new: ${(error as Error).message}`);
+        process.exit(2);
+      }
+      return;
+    }
     default:
       console.error(`rapport: unknown command "${command}"\n\n${USAGE}`);
       process.exit(2);
   }
+}
+
+/** The development admin key of an embedded data directory (created once, mode 0600). */
+async function readOrCreateDevKey(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'dev-admin-key');
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const key = `dev_${randomBytes(24).toString('base64url')}`;
+  await writeFile(file, key + '\n', { mode: 0o600 });
+  return key;
 }
 
 function positiveInt(flag: string, value: string | undefined, fallback: number): number {
@@ -104,9 +193,19 @@ async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<
     }
   }
 
-  const runtime = await startRapport({ config, logger, dataSource, queue: queueBackendConfig(config, db.url), roles });
+  // Embedded (development) mode without a bootstrap key: generate one, keep it in the data directory, print it.
+  let devKey: string | undefined;
+  if (db.embedded && !config.auth.bootstrapAdminKey) {
+    devKey = await readOrCreateDevKey(config.dataDir);
+    config.auth.bootstrapAdminKey = devKey;
+  }
+  const runtime = await startRapport({ config, logger, dataSource, queue: queueBackendConfig(config, db.url), roles, graphiqlKey: devKey });
   if (runtime.url) {
     console.log(`\n  Rapport is running. GraphiQL: ${runtime.url}\n`);
+    if (devKey) {
+      console.log(`  Development admin key: ${devKey}`);
+      console.log(`  Try: curl -s ${runtime.url} -H 'authorization: Bearer ${devKey}' -H 'content-type: application/json' -d '{"query":"{ customers(first: 3) { totalCount edges { node { displayName } } } }"}'\n`);
+    }
   }
 
   let stopping = false;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,7 +25,7 @@ function start(dataDir: string): Promise<Started> {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /GraphiQL: (http:\/\/localhost:\d+\/graphql)/.exec(output);
-      if (match) {
+      if (match && /Try: curl/.test(output)) {
         clearTimeout(timer);
         resolve({ child, url: match[1], output: () => output });
       }
@@ -47,9 +47,10 @@ function stop(started: Started, signal: NodeJS.Signals = 'SIGINT'): Promise<numb
   });
 }
 
-async function customerCount(url: string): Promise<number> {
-  const base = url.replace(/\/graphql$/, '');
-  const res = await request(base).post('/graphql').send({ query: '{ customers(first: 1) { totalCount } }' });
+async function customerCount(started: Started): Promise<number> {
+  const base = started.url.replace(/\/graphql$/, '');
+  const key = /Development admin key: (\S+)/.exec(started.output())![1];
+  const res = await request(base).post('/graphql').set('authorization', `Bearer ${key}`).send({ query: '{ customers(first: 1) { totalCount } }' });
   return res.body.data.customers.totalCount;
 }
 
@@ -62,15 +63,30 @@ describe('rapport start (embedded mode)', () => {
     const first = await start(dataDir);
     const base = first.url.replace(/\/graphql$/, '');
     expect((await request(base).get('/readyz')).body.status).toBe('ready');
-    expect(await customerCount(first.url)).toBe(2000);
+    expect(await customerCount(first)).toBe(2000);
     const graphiql = await request(base).get('/graphql').set('accept', 'text/html');
     expect(graphiql.text).toContain('Rapport');
+    // Without credentials the API answers 401; the printed key works and is the same after a restart.
+    expect((await request(base).post('/graphql').send({ query: '{ customers(first: 1) { totalCount } }' })).status).toBe(401);
+    const key = /Development admin key: (\S+)/.exec(first.output())![1];
+    // `rapport keys create` beside the running server shares its Postgres (and leaves it running).
+    const created = spawnSync(process.execPath, [path.join(root, 'bin/rapport.js'), 'keys', 'create', '--name', 'ci', '--scopes', 'customers:read'], {
+      cwd: root, env: { ...process.env, RAPPORT_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 60_000,
+    });
+    expect(created.status).toBe(0);
+    const apiKey = created.stdout.trim();
+    expect(apiKey).toMatch(/^rk_[a-z0-9]{10}_/);
+    const asKey = await request(base).post('/graphql').set('authorization', `Bearer ${apiKey}`).send({ query: '{ customers(first: 1) { totalCount } }' });
+    expect(asKey.body.data.customers.totalCount).toBe(2000);
+    const denied = await request(base).post('/graphql').set('authorization', `Bearer ${apiKey}`).send({ query: '{ scoreModels { kind } }' });
+    expect(denied.body.errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', scope: 'scores:read' });
     expect(await stop(first)).toBe(0);
     expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
 
     // A second start reuses the data: no second seed.
     const second = await start(dataDir);
-    expect(await customerCount(second.url)).toBe(2000);
+    expect(await customerCount(second)).toBe(2000);
+    expect(second.output()).toContain(`Development admin key: ${key}`);
     // A crash leaves Postgres and its lock behind ...
     expect(await stop(second, 'SIGKILL')).toBeNull();
     expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(true);
@@ -78,7 +94,7 @@ describe('rapport start (embedded mode)', () => {
     // ... and the next start recovers instead of failing.
     const third = await start(dataDir);
     expect(third.output()).toContain('orphaned Postgres');
-    expect(await customerCount(third.url)).toBe(2000);
+    expect(await customerCount(third)).toBe(2000);
     expect(await stop(third)).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import { createTestDatabase, testRedisUrl, type TestDatabase } from './helpers/d
 import { eventually } from './helpers/app';
 
 const root = path.join(__dirname, '..');
+const ADMIN_KEY = 'production-mode-test-admin-key';
 
 /** Runs a `rapport` command as its own process and resolves once `ready` matches its output. */
 function run(command: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
@@ -42,7 +43,7 @@ function terminate(child: ChildProcess): Promise<number | null> {
 }
 
 async function post(url: string, query: string, variables?: unknown) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` }, body: JSON.stringify({ query, variables }) });
   return (await response.json()) as { data?: Record<string, any>; errors?: unknown[] };
 }
 
@@ -54,7 +55,7 @@ describe('production mode: separate gateway and worker processes on external Pos
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const env = { DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), RAPPORT_QUEUE_PREFIX: database.name, PORT: '0' };
+    const env = { DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), RAPPORT_QUEUE_PREFIX: database.name, PORT: '0', RAPPORT_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY };
     // The gateway migrates on start; the worker waits for it so both don't race on a fresh database.
     const g = await run('gateway', env, /GraphiQL: (http:\/\/localhost:\d+\/graphql)/);
     gateway = g.child;
@@ -89,7 +90,7 @@ describe('production mode: separate gateway and worker processes on external Pos
 
   test('the gateway passes the GraphQL-over-HTTP audits that apply (graphql-http)', async () => {
     const failures: string[] = [];
-    for (const audit of serverAudits({ url })) {
+    for (const audit of serverAudits({ url, fetchFn: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers).entries()), authorization: `Bearer ${ADMIN_KEY}` } }) })) {
       const result = await audit.fn();
       if (result.status === 'error') failures.push(`${audit.name}: ${result.reason}`);
     }

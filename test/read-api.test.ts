@@ -146,11 +146,11 @@ describe('limits and errors', () => {
   test('queries nested deeper than 12 levels are rejected with QUERY_TOO_DEEP', async () => {
     let selection = 'id';
     for (let i = 0; i < 13; i++) selection = `organization { ${selection} }`;
-    const res = await request(app.handler).post('/graphql').send({ query: `{ customers(first: 1) { edges { node { ${selection} } } } }` });
+    const res = await request(app.handler).post('/graphql').set('authorization', app.auth).send({ query: `{ customers(first: 1) { edges { node { ${selection} } } } }` });
     expect(res.body.errors[0].extensions.code).toBe('QUERY_TOO_DEEP');
     let ok = 'id';
     for (let i = 0; i < 8; i++) ok = `organization { ${ok} }`;
-    const fine = await request(app.handler).post('/graphql').send({ query: `{ customers(first: 1) { edges { node { ${ok} } } } }` });
+    const fine = await request(app.handler).post('/graphql').set('authorization', app.auth).send({ query: `{ customers(first: 1) { edges { node { ${ok} } } } }` });
     expect(fine.body.errors).toBeUndefined();
   });
 
@@ -158,16 +158,16 @@ describe('limits and errors', () => {
     const limit = app.config.maxBodyBytes;
     const padding = (n: number) => JSON.stringify({ query: '{ customers(first: 1) { totalCount } }', variables: { pad: 'x'.repeat(n) } });
     const base = padding(0).length;
-    const over = await request(app.handler).post('/graphql').set('content-type', 'application/json').send(padding(limit - base + 1));
+    const over = await request(app.handler).post('/graphql').set('authorization', app.auth).set('content-type', 'application/json').send(padding(limit - base + 1));
     expect(over.status).toBe(413);
     expect(over.body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
-    const under = await request(app.handler).post('/graphql').set('content-type', 'application/json').send(padding(limit - base));
+    const under = await request(app.handler).post('/graphql').set('authorization', app.auth).set('content-type', 'application/json').send(padding(limit - base));
     expect(under.status).toBe(200);
   });
 
   test('syntax errors, unknown fields and bad variables answer with a code, never 500', async () => {
     for (const body of [{ query: '{ customers(' }, { query: '{ nope }' }, { query: 'query($n: Int) { customers(first: $n) { totalCount } }', variables: { n: 'many' } }]) {
-      const res = await request(app.handler).post('/graphql').send(body);
+      const res = await request(app.handler).post('/graphql').set('authorization', app.auth).send(body);
       expect(res.status).toBeLessThan(500);
       expect(res.body.errors[0].extensions.code).toEqual(expect.any(String));
     }

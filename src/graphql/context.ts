@@ -1,14 +1,22 @@
 import type { Logger } from '../infra/logger';
 import type { RapportServices } from '../app-services';
 import { createLoaders, type Loaders } from './loaders';
+import type { Principal } from '../modules/access/scopes';
+import { createScoreLoaders, type ScoreLoaders } from '../modules/scores/score-loaders';
 
 /** Per-request context: services (shared) and DataLoaders (fresh per request, so caching never leaks across callers). */
 export interface GraphQLContext {
   services: RapportServices;
   loaders: Loaders;
+  /** Batch loaders of the scores module (scores, history). */
+  scoreLoaders: ScoreLoaders;
   logger: Logger;
+  /** The authenticated caller (undefined only for in-process calls that bypass HTTP). */
+  principal?: Principal;
+  /** Trait names masked for callers without pii:read. */
+  personalTraits: ReadonlySet<string>;
 }
 
-export function createContext(services: RapportServices): GraphQLContext {
-  return { services, loaders: createLoaders(services.dataSource), logger: services.logger };
+export function createContext(services: RapportServices, principal?: Principal): GraphQLContext {
+  return { services, loaders: createLoaders(services.dataSource), scoreLoaders: createScoreLoaders(services.dataSource), logger: services.logger , principal, personalTraits: new Set(services.config.auth.personalTraits) };
 }

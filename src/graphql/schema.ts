@@ -4,6 +4,13 @@ import './scalars';
 import './common.graphql';
 import '../modules/customers/customer.graphql';
 import '../modules/interactions/interaction.graphql';
+import '../modules/connectors/connector.graphql';
+import '../modules/scores/score.graphql';
+import '../modules/segments/segment.graphql';
+
+import '../modules/access/access.graphql';
+import '../modules/privacy/privacy.graphql';
+import { applyPersonalDataMasking } from '../modules/access/pii';
 
 builder.queryType({ description: 'Reads: customers, their interactions, segments and scores.' });
 builder.mutationType({ description: 'Writes: batch ingestion and administration; every batch returns one result per row.' });
@@ -12,6 +19,6 @@ let schema: GraphQLSchema | undefined;
 
 /** The schema, built once from every module's `*.graphql.ts`. */
 export function getSchema(): GraphQLSchema {
-  schema ??= builder.toSchema({ sortSchema: true });
+  schema ??= applyPersonalDataMasking(builder.toSchema({ sortSchema: true }));
   return schema;
 }

@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, parse, validate } from 'graphql';
+import { finishAudit, withAudit } from '../modules/access/audit';
+import { authenticate } from '../modules/access/authenticate';
+import { aliasLimitRule, costError, introspectionRule, operationCost } from '../modules/access/limits';
+import { scopeRule } from '../modules/access/requirements';
+import type { Principal } from '../modules/access/scopes';
 import type { RapportServices } from '../app-services';
 import { ErrorCode, RapportError } from '../errors/catalog';
 import { createContext, type GraphQLContext } from './context';
@@ -13,12 +18,57 @@ export const GRAPHQL_LIMITS = { maxDepth: 12 } as const;
 /** The gateway's request handler; `drain()` resolves when no request is being handled. */
 export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { drain(): Promise<void> };
 
-/** Request-level plugins registered in one place (limits, error codes). */
-function limitPlugins(): Plugin[] {
+/**
+ * Request-level plugins, registered in one place: abuse limits (tokens, depth,
+ * cost, aliases, introspection), authorization of every touched field against
+ * the caller's scopes, and the audit entry of every mutation.
+ */
+function gatewayPlugins(services: RapportServices): Plugin[] {
+  const auth = services.config.auth;
   return [
     {
+      onParse({ setParseFn }) {
+        setParseFn((source, options) => {
+          try {
+            return parse(source, { ...options, maxTokens: auth.maxTokens });
+          } catch (error) {
+            if (error instanceof GraphQLError && /tokens/.test(error.message)) {
+              throw new GraphQLError(`the document has more than ${auth.maxTokens} tokens`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } });
+            }
+            throw error;
+          }
+        });
+      },
       onValidate({ addValidationRule }) {
         addValidationRule(depthLimitRule(GRAPHQL_LIMITS.maxDepth));
+        addValidationRule(aliasLimitRule(auth.maxAliases));
+        if (!auth.introspection) addValidationRule(introspectionRule());
+      },
+      onExecute({ args, setExecuteFn, executeFn, setResultAndStopExecution }) {
+        const context = args.contextValue as unknown as GraphQLContext;
+        // Principal-dependent, so checked per execution rather than in the cached validation.
+        const denied = validate(args.schema, args.document, [scopeRule(context.principal)]);
+        if (denied.length > 0) {
+          setResultAndStopExecution({ errors: denied });
+          return;
+        }
+        const cost = operationCost(args.document, args.operationName, args.variableValues as Record<string, unknown> | undefined);
+        if (cost > auth.maxQueryCost) {
+          setResultAndStopExecution({ errors: [costError(cost, auth.maxQueryCost)] });
+          return;
+        }
+        const operation = getOperationAST(args.document, args.operationName);
+        if (operation?.operation !== 'mutation' || !context.principal) return;
+        const name = operation.selectionSet.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : '…')).join(',');
+        const principal = context.principal;
+        setExecuteFn((executionArgs) =>
+          withAudit({ principal, operation: name, variables: executionArgs.variableValues ?? {} }, async () => {
+            const result = await executeFn(executionArgs);
+            const errors = 'errors' in result && result.errors ? result.errors : [];
+            await finishAudit(services.dataSource, errors.map((e: GraphQLError) => String(e.extensions?.code ?? "ERROR")));
+            return result;
+          }),
+        );
       },
     },
   ];
@@ -56,16 +106,17 @@ function maskError(services: RapportServices) {
   };
 }
 
-export function createYogaServer(services: RapportServices): YogaServerInstance<Record<string, never>, GraphQLContext> {
-  return createYoga<Record<string, never>, GraphQLContext>({
+export function createYogaServer(services: RapportServices, options: { graphiqlKey?: string } = {}): YogaServerInstance<{ principal?: Principal }, GraphQLContext> {
+  return createYoga<{ principal?: Principal }, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
-    context: () => createContext(services),
+    context: ({ principal }) => createContext(services, principal),
     maskedErrors: { maskError: maskError(services) },
-    graphiql: { title: 'Rapport' },
+    // In embedded (development) mode GraphiQL opens with the development admin key filled in.
+    graphiql: { title: 'Rapport', headers: options.graphiqlKey ? JSON.stringify({ Authorization: `Bearer ${options.graphiqlKey}` }) : undefined },
     landingPage: false,
     logging: false,
-    plugins: limitPlugins(),
+    plugins: gatewayPlugins(services),
   });
 }
 
@@ -73,8 +124,8 @@ export function createYogaServer(services: RapportServices): YogaServerInstance<
  * The gateway's HTTP handler: health endpoints, then GraphQL. Bodies are read
  * here with a hard size limit before GraphQL sees them.
  */
-export function createHttpHandler(services: RapportServices, extraRoutes: HttpRoute[] = []): HttpHandler {
-  const yoga = createYogaServer(services);
+export function createHttpHandler(services: RapportServices, extraRoutes: HttpRoute[] = [], options: { graphiqlKey?: string } = {}): HttpHandler {
+  const yoga = createYogaServer(services, options);
   const maxBody = services.config.maxBodyBytes;
 
   const inFlight = new Set<Promise<unknown>>();
@@ -93,12 +144,34 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
       if (url.pathname !== '/graphql') return sendJson(res, 404, { code: ErrorCode.NOT_FOUND, message: `no route ${url.pathname}` });
       const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, maxBody);
       if (body === 'too-large') return sendTooLarge(res, maxBody);
+      // The GraphiQL page itself is public; every operation needs credentials.
+      const wantsPage = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html') && !url.searchParams.has('query');
+      let principal: Principal | undefined;
+      if (!wantsPage) {
+        const authentication = await authenticate(req.headers.authorization, services.config, services.apiKeys);
+        if (!authentication.ok) {
+          res.setHeader('www-authenticate', 'Bearer realm="rapport"');
+          return sendJson(res, 401, { errors: [{ message: authentication.reason, extensions: { code: ErrorCode.UNAUTHENTICATED } }] });
+        }
+        principal = authentication.principal;
+        const decision = await services.rateLimiter.take(principal.subject);
+        if (!decision.allowed) {
+          res.setHeader('retry-after', String(decision.retryAfterSeconds));
+          return sendJson(res, 429, {
+            errors: [{ message: `rate limit exceeded; retry in ${decision.retryAfterSeconds} s`, extensions: { code: ErrorCode.RATE_LIMITED, retryAfter: decision.retryAfterSeconds } }],
+          });
+        }
+      }
       const headers = new Headers();
       for (const [key, value] of Object.entries(req.headers)) {
         if (Array.isArray(value)) value.forEach((v) => headers.append(key, v));
         else if (value !== undefined) headers.set(key, value);
       }
-      const response = await yoga.fetch(url, { method: req.method, headers, body: body && body.length > 0 ? (body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer) : undefined });
+      const response = await yoga.fetch(
+        url,
+        { method: req.method, headers, body: body && body.length > 0 ? (body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer) : undefined },
+        { principal },
+      );
       res.statusCode = response.status;
       response.headers.forEach((value, key) => res.setHeader(key, value));
       if (!response.body) return res.end();

@@ -9,10 +9,16 @@ import { ConnectorRunEntity } from '../modules/connectors/connector-run.entity';
 import { ScoreModelEntity } from '../modules/scores/score-model.entity';
 import { ScoreEntity } from '../modules/scores/score.entity';
 import { ScoreHistoryEntity } from '../modules/scores/score-history.entity';
+import { ApiKeyEntity } from '../modules/access/api-key.entity';
+import { AuditEntryEntity } from '../modules/access/audit-entry.entity';
+import { RateLimitBucketEntity } from '../modules/access/rate-limit-bucket.entity';
+import { ConsentEntity } from '../modules/privacy/consent.entity';
+import { IdentifierTombstoneEntity } from '../modules/privacy/identifier-tombstone.entity';
 import { migrations } from '../../migrations';
+import { SEGMENT_ENTITIES } from '../modules/segments/segment.entity';
 
 /** Every entity Rapport maps; modules add theirs here. */
-export const entities = [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity, InteractionEntity, ConnectionEntity, ConnectorRunEntity, ScoreModelEntity, ScoreEntity, ScoreHistoryEntity];
+export const entities = [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity, InteractionEntity, ConnectionEntity, ConnectorRunEntity, ScoreModelEntity, ScoreEntity, ScoreHistoryEntity, ApiKeyEntity, AuditEntryEntity, RateLimitBucketEntity, ConsentEntity, IdentifierTombstoneEntity, ...SEGMENT_ENTITIES];
 
 /** Options for {@link createDataSource}. */
 export interface DataSourceOptions {
@@ -57,6 +63,19 @@ export async function connectAndMigrate(dataSource: DataSource): Promise<string[
   return applied.map((m) => m.name);
 }
 
+/**
+ * Work run at the end of every transaction opened by {@link inTransaction}, in
+ * that transaction (the audit log uses it to commit its entry with the change).
+ */
+export const transactionHooks: TransactionHook[] = [];
+
+export interface TransactionHook {
+  /** Runs last inside the transaction. */
+  beforeCommit(manager: import('typeorm').EntityManager): Promise<void>;
+  /** Runs once the transaction committed. */
+  afterCommit(): void;
+}
+
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
 
 /**
@@ -72,7 +91,13 @@ export async function inTransaction<T>(
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await dataSource.transaction((manager) => work(manager, attempt));
+      const result = await dataSource.transaction(async (manager) => {
+        const value = await work(manager, attempt);
+        for (const hook of transactionHooks) await hook.beforeCommit(manager);
+        return value;
+      });
+      for (const hook of transactionHooks) hook.afterCommit();
+      return result;
     } catch (error) {
       const sqlState = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
       const retryable = isRetryable(error) || (typeof sqlState === 'string' && RETRYABLE_SQLSTATES.has(sqlState));

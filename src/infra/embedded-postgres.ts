@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,6 +55,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const binaries = await postgresBinaries();
   const owner = ensurePostgresOwner();
 
+  const urlForPort = (port: number) => (database: string) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  // Another live Rapport process (say `npm start`) runs this cluster: share it, and leave it running.
+  const runningPort = livePostmasterOfOtherRapport(dataDir, clusterDir);
+  if (runningPort) {
+    log(`using the Postgres already running for ${dataDir} on 127.0.0.1:${runningPort}`);
+    const urlFor = urlForPort(runningPort);
+    return { adminUrl: urlFor('postgres'), urlFor, port: runningPort, stop: async () => undefined };
+  }
+
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
     rmSync(clusterDir, { recursive: true, force: true });
     await initCluster(binaries.initdb, clusterDir, password, owner);
@@ -78,8 +87,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     throw new Error(`embedded Postgres failed to start on 127.0.0.1:${port} (data in ${clusterDir}):\n${started.output}\n${tail}`);
   }
   log(`Postgres listening on 127.0.0.1:${port}`);
+  const ownerFile = path.join(dataDir, 'rapport.pid');
+  writeFileSync(ownerFile, String(process.pid));
 
-  const urlFor = (database: string) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  const urlFor = urlForPort(port);
   return {
     adminUrl: urlFor('postgres'),
     urlFor,
@@ -89,6 +100,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       if (stopped.code !== 0 && existsSync(path.join(clusterDir, 'postmaster.pid'))) {
         throw new Error(`embedded Postgres did not stop: ${stopped.output}`);
       }
+      rmSync(ownerFile, { force: true });
     },
   };
 }
@@ -180,6 +192,29 @@ async function recoverStaleLock(clusterDir: string, log: (line: string) => void)
   while (Date.now() < deadline && existsSync(`/proc/${pid}`)) await new Promise((r) => setTimeout(r, 100));
   if (existsSync(`/proc/${pid}`)) throw new Error(`a Postgres process (pid ${pid}) still holds ${clusterDir}; stop it and retry`);
   rmSync(lockFile, { force: true });
+}
+
+/** The port of a postmaster on this cluster started by another Rapport process that is still alive. */
+function livePostmasterOfOtherRapport(dataDir: string, clusterDir: string): number | undefined {
+  const ownerFile = path.join(dataDir, 'rapport.pid');
+  const lockFile = path.join(clusterDir, 'postmaster.pid');
+  if (!existsSync(ownerFile) || !existsSync(lockFile)) return undefined;
+  const ownerPid = Number(readFileSync(ownerFile, 'utf8').trim());
+  if (!Number.isInteger(ownerPid) || ownerPid <= 0 || ownerPid === process.pid || !isAlive(ownerPid)) return undefined;
+  const lines = readFileSync(lockFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  if (lockOwner(pid, clusterDir) !== 'ours') return undefined;
+  const port = Number(lines[3]);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function lockOwner(pid: number, clusterDir: string): 'ours' | 'dead' | 'unknown' {

@@ -9,6 +9,9 @@ import type { QueueBackendConfig } from '../../src/infra/queue';
 import { createHttpHandler, type HttpHandler } from '../../src/graphql/server';
 import { createTestDatabase, testRedisUrl, type TestDatabase } from './database';
 
+/** The bootstrap admin key every test app accepts; `app.graphql` sends it. */
+export const TEST_ADMIN_KEY = 'test-bootstrap-admin-key-0123456789';
+
 export interface TestAppOptions {
   /** Queue backend. @defaultValue 'postgres' */
   queue?: 'postgres' | 'redis' | QueueBackendConfig;
@@ -28,8 +31,12 @@ export interface TestApp {
   /** Every SQL statement the app ran since the last `resetStatements()`. */
   statements: string[];
   resetStatements(): void;
-  /** Posts a typed operation to /graphql and returns the parsed body. */
+  /** `Authorization` header value of the admin key. */
+  auth: string;
+  /** Posts a typed operation to /graphql as admin and returns the parsed body. */
   graphql<R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<{ data?: R; errors?: GraphQLErrorBody[] }>;
+  /** Posts a typed operation with another credential (or none). */
+  graphqlAs<R, V>(bearer: string | undefined, document: TypedDocumentNode<R, V>, variables?: V): Promise<{ status: number; data?: R; errors?: GraphQLErrorBody[] }>;
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
 }
@@ -44,7 +51,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const database = await createTestDatabase();
   const statements: string[] = [];
   const dataSource = await openDatabase(database.url, 'rapport-test', (sql) => statements.push(sql));
-  const config = loadConfig({ LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', DATABASE_URL: database.url, ...options.env });
+  const config = loadConfig({
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    DATABASE_URL: database.url,
+    RAPPORT_BOOTSTRAP_ADMIN_KEY: TEST_ADMIN_KEY,
+    RAPPORT_RATE_LIMIT_PER_MINUTE: '1000000',
+    RAPPORT_RATE_LIMIT_BURST: '100000',
+    ...options.env,
+  });
   const logger = createLogger(config.logLevel);
   const queue: QueueBackendConfig =
     typeof options.queue === 'object'
@@ -66,9 +80,20 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     resetStatements: () => {
       statements.length = 0;
     },
+    auth: `Bearer ${TEST_ADMIN_KEY}`,
     async graphql(document, variables) {
-      const response = await request(handler).post('/graphql').set('content-type', 'application/json').send({ query: print(document), variables });
+      const response = await request(handler)
+        .post('/graphql')
+        .set('content-type', 'application/json')
+        .set('authorization', `Bearer ${TEST_ADMIN_KEY}`)
+        .send({ query: print(document), variables });
       return response.body;
+    },
+    async graphqlAs(bearer, document, variables) {
+      const req = request(handler).post('/graphql').set('content-type', 'application/json');
+      if (bearer) req.set('authorization', `Bearer ${bearer}`);
+      const response = await req.send({ query: print(document), variables });
+      return { status: response.status, ...response.body };
     },
     sql: (text, params) => dataSource.query(text, params),
     async close() {

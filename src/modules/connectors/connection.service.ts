@@ -158,7 +158,9 @@ export class ConnectionService {
     if (sets.length === 0) return current;
     let row: ConnectionRecord;
     try {
-      [row] = await this.dataSource.query(`UPDATE connections SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, params);
+      // TypeORM answers an UPDATE … RETURNING with [rows, affected].
+      const [rows] = (await this.dataSource.query(`UPDATE connections SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, params)) as [ConnectionRecord[], number];
+      row = rows[0]!;
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw new RapportError(ErrorCode.VALIDATION_FAILED, `a connection named "${input.name}" already exists`, 'name');
       throw error;

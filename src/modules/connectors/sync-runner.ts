@@ -43,9 +43,8 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
   const exported = require(start.entry) as { default?: unknown };
   const definition = validateConnectorDefinition(exported && typeof exported === 'object' && 'default' in exported ? exported.default : exported);
   if (!definition.sync) throw new Error(`connector "${definition.id}" has no sync`);
-  const logger = Object.fromEntries(
-    (['debug', 'info', 'warn', 'error'] as const).map((level) => [level, (message: string, fields?: Record<string, unknown>) => send({ type: 'log', level, message, fields })]),
-  ) as ConnectorContext['logger'];
+  const line = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) => send({ type: 'log', level, message, fields });
+  const logger: ConnectorContext['logger'] = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
   const http = createHttpClient({ ...definition.http, signal: controller.signal, logger });
   const config = Object.freeze({ ...start.config });
   let state: JsonObject | undefined = start.state ?? undefined;

@@ -6,6 +6,8 @@ import {
   type DateTimeFilter, type FilterTree, type IdFilter, type NumberFilter, type SortKey, type StringFilter,
 } from '../../infra/sql-filter';
 import type { CustomerKind } from './customer.entity';
+import { scoreCondition, scoreSortExpression, type ScoreFilter } from '../scores/score-sql';
+import type { ScoreKind } from '../scores/score-kind';
 import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from './identity';
 
 /** A customer as reads return it. */
@@ -50,14 +52,16 @@ export interface CustomerFilterFields {
   transactionCount?: NumberFilter | null;
   transactionValue?: NumberFilter | null;
   lastSeenAt?: DateTimeFilter | null;
+  /** A condition on one kind of score (value, label). */
+  score?: ScoreFilter | null;
 }
 export type CustomerFilter = CustomerFilterFields & FilterTree<CustomerFilterFields>;
 
-export const CUSTOMER_ORDER_FIELDS = ['ID', 'CREATED_AT', 'UPDATED_AT', 'DISPLAY_NAME', 'LAST_SEEN_AT', 'INTERACTION_COUNT', 'TRANSACTION_VALUE'] as const;
+export const CUSTOMER_ORDER_FIELDS = ['ID', 'CREATED_AT', 'UPDATED_AT', 'DISPLAY_NAME', 'LAST_SEEN_AT', 'INTERACTION_COUNT', 'TRANSACTION_VALUE', 'SCORE'] as const;
 export type CustomerOrderField = (typeof CUSTOMER_ORDER_FIELDS)[number];
-export interface CustomerOrder { field: CustomerOrderField; direction?: 'ASC' | 'DESC' | null }
+export interface CustomerOrder { field: CustomerOrderField; direction?: 'ASC' | 'DESC' | null; /** Which score, when field is SCORE. */ scoreKind?: ScoreKind | null }
 
-const SORT_SQL: Record<CustomerOrderField, Omit<SortKey, 'direction'>> = {
+const SORT_SQL: Record<Exclude<CustomerOrderField, 'SCORE'>, Omit<SortKey, 'direction'>> = {
   ID: { sql: 'c.id', cast: 'bigint' },
   CREATED_AT: { sql: 'c.created_at', cast: 'timestamptz' },
   UPDATED_AT: { sql: 'c.updated_at', cast: 'timestamptz' },
@@ -148,7 +152,11 @@ export class CustomerQueryService {
 }
 
 function sortKeys(orderBy: CustomerOrder[] | null | undefined): SortKey[] {
-  const keys: SortKey[] = (orderBy?.length ? orderBy : [{ field: 'CREATED_AT' as const, direction: 'DESC' as const }]).map((o) => {
+  const keys: SortKey[] = (orderBy?.length ? orderBy : [{ field: 'CREATED_AT' as const, direction: 'DESC' as const }]).map((o: CustomerOrder, i) => {
+    if (o.field === 'SCORE') {
+      if (!o.scoreKind) throw new RapportError(ErrorCode.VALIDATION_FAILED, 'ordering by SCORE needs scoreKind', `orderBy[${i}].scoreKind`);
+      return { sql: scoreSortExpression('c.id', o.scoreKind, `orderBy[${i}].scoreKind`), cast: 'float8', direction: o.direction ?? 'ASC' };
+    }
     if (!SORT_SQL[o.field]) throw new RapportError(ErrorCode.VALIDATION_FAILED, `cannot order by ${o.field}`, 'orderBy');
     return { ...SORT_SQL[o.field], direction: o.direction ?? 'ASC' };
   });
@@ -171,6 +179,7 @@ function customerLeaf(f: CustomerFilterFields, p: SqlParams): string[] {
   if (f.transactionCount) out.push(...compileNumberFilter('COALESCE(s.transaction_count, 0)', f.transactionCount, p, 'transactionCount'));
   if (f.transactionValue) out.push(...compileNumberFilter('COALESCE(s.transaction_value, 0)', f.transactionValue, p, 'transactionValue'));
   if (f.lastSeenAt) out.push(...compileDateTimeFilter('s.last_seen_at', f.lastSeenAt, p));
+  if (f.score) out.push(scoreCondition('c.id', f.score, p, 'filter.score'));
   if (f.identifier) {
     const identifier = normalizeIdentifier(f.identifier);
     if (isIdentifierProblem(identifier)) throw new RapportError(ErrorCode.INVALID_IDENTIFIER, identifier.message, `filter.identifier.${identifier.field}`);

@@ -4,12 +4,15 @@ import {
   BatchModeEnum, DateTimeFilterInput, FloatFilterInput, IdFilterInput, IntFilterInput, RowErrorRef, SortDirection, StringFilterInput,
 } from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localId, localIdFilter, localIdOrNull } from '../../graphql/ids';
-import { ErrorCode } from '../../errors/catalog';
+import { ErrorCode, RapportError } from '../../errors/catalog';
+import type { GraphQLContext } from '../../graphql/context';
+import { hasScope } from '../access/scopes';
 import type { CustomerStatsRecord, IdentifierRecord } from '../../graphql/loaders';
 import { CUSTOMER_KINDS } from './customer.entity';
 import { CUSTOMER_ORDER_FIELDS, type CustomerFilter, type CustomerOrder, type CustomerRecord, type TraitFilter } from './customer-query.service';
 import { CUSTOMER_LIMITS, type CustomerRow, type UpsertRowResult } from './customer.service';
 import type { IdentifierInput } from './identity';
+import { ScoreFilterInput, ScoreKindEnum } from '../scores/score-inputs.graphql';
 
 export const CustomerKindEnum = builder.enumType('CustomerKind', {
   description: 'Whether a customer is a person or an organisation.',
@@ -143,6 +146,7 @@ export const CustomerFilterRef = builder.inputRef<CustomerFilter>('CustomerFilte
     transactionCount: t.field({ type: IntFilterInput, description: 'Number of transactions.' }),
     transactionValue: t.field({ type: FloatFilterInput, description: 'Total transaction value.' }),
     lastSeenAt: t.field({ type: DateTimeFilterInput, description: 'Latest interaction.' }),
+    score: t.field({ type: ScoreFilterInput, description: 'A condition on one kind of score (value, label).' }),
   }),
 });
 
@@ -156,20 +160,36 @@ const CustomerOrderInput = builder.inputType('CustomerOrder', {
   fields: (t) => ({
     field: t.field({ type: CustomerOrderFieldEnum, required: true, description: 'The key.' }),
     direction: t.field({ type: SortDirection, defaultValue: 'ASC', description: 'Direction; ASC by default.' }),
+    scoreKind: t.field({ type: ScoreKindEnum, description: 'With field SCORE: which score to order by (customers without it come last when descending).' }),
   }),
 });
 
 /** Global ids inside a customer filter tree become database ids. */
-function toServiceFilter(filter: CustomerFilter | null | undefined, path = 'filter'): CustomerFilter | undefined {
+/** Finding customers by personal data is reading it: such filters need pii:read. */
+function checkPersonalFilter(filter: CustomerFilter, path: string, ctx: GraphQLContext): void {
+  const personal = filter.identifier
+    ? 'identifier'
+    : filter.displayName
+      ? 'displayName'
+      : filter.traits?.find((t) => ctx.personalTraits.has(t.path.split('.')[0]))
+        ? 'traits'
+        : undefined;
+  if (personal && !hasScope(ctx.principal, 'pii:read')) {
+    throw new RapportError(ErrorCode.FORBIDDEN, `filtering on ${path}.${personal} requires the scope pii:read`, `${path}.${personal}`);
+  }
+}
+
+function toServiceFilter(filter: CustomerFilter | null | undefined, ctx: GraphQLContext, path = 'filter'): CustomerFilter | undefined {
   if (!filter) return undefined;
+  checkPersonalFilter(filter, path, ctx);
   return {
     ...filter,
     id: localIdFilter(filter.id, 'Customer', `${path}.id`),
     organizationId: localIdFilter(filter.organizationId, 'Customer', `${path}.organizationId`),
     traits: filter.traits as TraitFilter[] | undefined,
-    and: filter.and?.map((f, i) => toServiceFilter(f, `${path}.and[${i}]`)!),
-    or: filter.or?.map((f, i) => toServiceFilter(f, `${path}.or[${i}]`)!),
-    not: filter.not ? toServiceFilter(filter.not, `${path}.not`) : undefined,
+    and: filter.and?.map((f, i) => toServiceFilter(f, ctx, `${path}.and[${i}]`)!),
+    or: filter.or?.map((f, i) => toServiceFilter(f, ctx, `${path}.or[${i}]`)!),
+    not: filter.not ? toServiceFilter(filter.not, ctx, `${path}.not`) : undefined,
   };
 }
 
@@ -190,6 +210,9 @@ builder.queryFields((t) => ({
         const id = localIdOrNull(String(args.id), 'Customer');
         return id ? ctx.loaders.customer.load(id) : null;
       }
+      if (!hasScope(ctx.principal, 'pii:read')) {
+        throw new RapportError(ErrorCode.FORBIDDEN, 'looking a customer up by identifier requires the scope pii:read', 'identifier');
+      }
       return ctx.services.customerQueries.findByIdentifier(args.identifier as IdentifierInput);
     },
   }),
@@ -204,7 +227,7 @@ builder.queryFields((t) => ({
       resolve: (_root, args, ctx) =>
         ctx.services.customerQueries.list({
           ...forwardOnly(args),
-          filter: toServiceFilter(args.filter),
+          filter: toServiceFilter(args.filter, ctx),
           orderBy: args.orderBy as CustomerOrder[] | undefined,
         }),
     },

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import { checkJsonObject, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
+import { auditRecords } from '../access/audit';
 import type { RefreshRequester } from '../interactions/ingest.service';
 import { CUSTOMER_KINDS, type CustomerKind } from './customer.entity';
 import { normalizeIdentifiers, toCustomerDemand, type CustomerRef } from './customer-ref';
@@ -137,6 +138,7 @@ export class CustomerService {
         });
         if (mode === 'ATOMIC' && rowErrors.size > 0) throw new AbortAtomic(rowErrors);
         await applyCustomerUpdates(manager, updates);
+        auditRecords('customer', updates.keys());
         return { written: true as const, rowErrors, outcomes };
       },
       { isRetryable: (e) => e instanceof IdentityRaceError },

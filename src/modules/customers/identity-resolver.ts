@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
-import { identifierKey, type Identifier } from './identity';
+import { identifierHash, identifierKey, type Identifier } from './identity';
 import type { CustomerKind } from './customer.entity';
 
 /** Profile fields used when a demand creates a customer. */
@@ -76,6 +76,18 @@ export async function planCustomerResolution(
     );
     for (const row of rows) existing.set(identifierKey(row), String(row.customer_id));
   }
+  // Identifiers of erased customers are tombstoned: they do not silently come back.
+  const erased = new Set<string>();
+  const fresh = [...allIdentifiers.values()].filter((i) => !existing.has(identifierKey(i)));
+  if (fresh.length > 0) {
+    const rows: { type: string; value_hash: string }[] = await manager.query(
+      `SELECT t.type, t.value_hash FROM identifier_tombstones t
+         JOIN unnest($1::text[], $2::text[]) AS w(type, value_hash) ON w.type = t.type AND w.value_hash = t.value_hash`,
+      [fresh.map((i) => i.type), fresh.map((i) => identifierHash(i))],
+    );
+    const hashes = new Set(rows.map((r) => `${r.type}:${r.value_hash}`));
+    for (const i of fresh) if (hashes.has(`${i.type}:${identifierHash(i)}`)) erased.add(identifierKey(i));
+  }
   const kinds = new Map<string, CustomerKind>();
   if (ids.length > 0) {
     const rows: { id: string; kind: CustomerKind }[] = await manager.query(
@@ -96,6 +108,16 @@ export async function planCustomerResolution(
       return;
     }
     const identifiers = demand.identifiers ?? [];
+    const tombstoned = identifiers.findIndex((i) => erased.has(identifierKey(i)));
+    if (tombstoned >= 0) {
+      resolutions[index] = {
+        ok: false,
+        code: ErrorCode.IDENTIFIER_ERASED,
+        field: `identifiers[${tombstoned}]`,
+        message: `this ${identifiers[tombstoned].type} belonged to an erased customer; it can be used again only after a fresh consent (liftErasureTombstone)`,
+      };
+      return;
+    }
     const matched = [...new Set(identifiers.flatMap((i) => existing.get(identifierKey(i)) ?? []))];
     if (matched.length > 1) {
       resolutions[index] = {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
 import { ErrorCode } from '../../errors/catalog';
 
@@ -61,6 +62,11 @@ export function normalizeIdentifier(
 
 export function isIdentifierProblem(value: Identifier | IdentifierProblem): value is IdentifierProblem {
   return 'code' in value;
+}
+
+/** How an erased identifier is remembered (identifier_tombstones): a hash, never the value. */
+export function identifierHash(identifier: Identifier): string {
+  return createHash('sha256').update(`${identifier.type}:${identifier.value}`).digest('hex');
 }
 
 /** The key an identifier is matched by; unique per (type, value). */

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import { checkJsonObject, checkText, RowProblems, type BatchMode, type RowError, type RowStatus } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
+import { auditRecords } from '../access/audit';
 import type { Logger } from '../../infra/logger';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
 import { IdentityRaceError, planCustomerResolution, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand, type NewCustomerProfile } from '../customers/identity-resolver';
@@ -130,6 +131,7 @@ export class IngestService {
           customerIds.push(r.customerId);
         });
         const written = await insertInteractions(manager, writable, customerIds);
+        auditRecords('customer', new Set(customerIds));
         return { written: true as const, plan, planRejected, writable, customerIds, ...written };
       },
       { isRetryable: (e) => e instanceof IdentityRaceError },

@@ -4,6 +4,7 @@ import { ErrorCode, RapportError } from '../../../errors/catalog';
 import { calibrationDay, clvSettings, type ClvParameters } from './clv';
 import { defineScoreKind, type KindContext } from './kind';
 import { purchaseSummaries } from './purchase-summaries';
+import { round } from './settings';
 
 /** CHURN_RISK has no settings of its own: it uses the CLV model (its BG/NBD fit, transaction types and asOf). */
 export const churnRiskSettings = z.object({}).strict();
@@ -30,7 +31,7 @@ export const churnRiskKind = defineScoreKind<ChurnRiskSettings>({
     const clv = clvModel(ctx);
     const parameters = clv?.model.parameters as ClvParameters | null | undefined;
     if (!clv || !parameters) {
-      throw new RapportError(ErrorCode.MODEL_NOT_FITTED, 'CHURN_RISK needs the CLV model, which has not been fitted yet', 'kinds');
+      throw new RapportError(ErrorCode.MODEL_NOT_FITTED, 'the CLV model that CHURN_RISK uses has not been fitted yet', 'kinds');
     }
     return {
       parameters: { r: parameters.r, alpha: parameters.alpha, a: parameters.a, b: parameters.b, clvModelVersion: clv.model.version },
@@ -52,7 +53,7 @@ export const churnRiskKind = defineScoreKind<ChurnRiskSettings>({
     const betaGeo = { r: parameters.r, alpha: parameters.alpha, a: parameters.a, b: parameters.b };
     return summaries.map((s) => {
       const pAlive = probabilityAlive(betaGeo, s.x, s.tx, s.T);
-      const risk = Math.min(1, Math.max(0, 1 - pAlive));
+      const risk = round(Math.min(1, Math.max(0, 1 - pAlive)), 4);
       return { customerId: s.customerId, value: risk, label: churnBand(risk), components: { x: s.x, tx: s.tx, T: s.T, pAlive } };
     });
   },

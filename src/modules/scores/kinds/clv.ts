@@ -5,7 +5,7 @@ import {
 } from '../models';
 import { defineScoreKind, type KindContext } from './kind';
 import { purchaseSummaries, utcDay, type CustomerPurchaseSummary } from './purchase-summaries';
-import { transactionTypesSetting } from './settings';
+import { round, transactionTypesSetting } from './settings';
 
 /** Weeks in a month, as the CLV discounting counts them (365.25 / 12 / 7 ≈ 4.348; `lifetimes` uses 4.345). */
 export const WEEKS_PER_MONTH = 4.345;
@@ -101,7 +101,7 @@ export const clvKind = defineScoreKind<ClvSettings>({
       const figures = clvFigures(parameters, ctx.settings, s);
       return {
         customerId: s.customerId,
-        value: figures.clv,
+        value: round(figures.clv, 2),
         label: null,
         components: { x: s.x, tx: s.tx, T: s.T, m: s.m, ...figures, horizonWeeks: ctx.settings.horizonWeeks },
       };

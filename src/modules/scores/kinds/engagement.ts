@@ -87,7 +87,8 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
     const points = (raw: number) => (scaleNow > 0 ? (100 * raw) / scaleNow : 0);
     return rows.map(({ customerId, raw, byChannel }) => ({
       customerId,
-      value: round(min(100, points(raw)), 6),
+      // Hundredths of a point: finer moves are decay noise and would only add history points.
+      value: round(min(100, points(raw)), 2),
       label: null,
       components: {
         raw: round(raw, 6),

@@ -18,7 +18,10 @@ export interface CompileOptions {
    * re-evaluation). Without it the rule runs over every customer.
    */
   customerIdsParam?: string;
-  /** Select each leaf's `holds` and `figure` as columns `h0, f0, h1, f1…` (explainMembership). */
+  /**
+   * Select each leaf's `holds` and `figure` as columns `h0, f0, h1, f1…`, for
+   * every customer in scope whether or not the whole rule holds (explainMembership).
+   */
   explain?: boolean;
 }
 
@@ -95,7 +98,7 @@ export function compileRule(rule: SegmentRule, p: SqlParams, options: CompileOpt
   if (usesStats) joins.unshift('LEFT JOIN customer_stats st ON st.customer_id = c.id');
   const scope = options.customerIdsParam ? ` AND c.id = ANY(${options.customerIdsParam}::bigint[])` : '';
   const columns = ['c.id AS customer_id', ...(options.explain ? leaves.flatMap((l, i) => [`${l.holds} AS h${i}`, `${l.figure} AS f${i}`]) : [])];
-  const sql = `${ctes.length ? `WITH ${ctes.join(', ')} ` : ''}SELECT ${columns.join(', ')} FROM customers c ${joins.join(' ')} WHERE c.deleted_at IS NULL${scope} AND ${where}`;
+  const sql = `${ctes.length ? `WITH ${ctes.join(', ')} ` : ''}SELECT ${columns.join(', ')} FROM customers c ${joins.join(' ')} WHERE c.deleted_at IS NULL${scope}${options.explain ? '' : ` AND ${where}`}`;
   return { sql, leaves };
 }
 

@@ -1,0 +1,90 @@
+/**
+ * bench/scores: a full recompute of all four score kinds (fit + score every
+ * customer) beside the floor — the bare SQL aggregation over the same
+ * interactions in the same run — with the process's peak memory, then the
+ * ingest-to-fresh-score latency of single interactions while workers run.
+ * Prints figures; never fails on time.
+ *
+ *   npx tsx bench/scores.ts --customers 1000000 --interactions 10000000 --samples 50
+ */
+import { openDatabase, startRapport } from '../src/app';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/infra/logger';
+import { seedDemoData } from '../src/seed/demo-data';
+import { benchCluster, fmt, intFlags, mib, percentile } from './harness';
+
+async function main() {
+  const scale = intFlags({ customers: 20_000, interactions: 200_000, samples: 30, seed: 1 });
+  console.log(`bench/scores: ${fmt(scale.customers)} customers, ${fmt(scale.interactions)} interactions`);
+  const cluster = await benchCluster();
+  try {
+    const url = await cluster.createDatabase('bench_scores');
+    (await openDatabase(url, 'bench-migrate')).destroy();
+    const seeded = await seedDemoData(url, { customers: scale.customers, interactions: scale.interactions, seed: scale.seed });
+    console.log(`  seeded in ${fmt(seeded.seconds, 1)} s`);
+    await (await openDatabase(url, 'bench-analyze')).query('ANALYZE').catch(() => undefined);
+
+    const dataSource = await openDatabase(url, 'bench-scores');
+    const config = loadConfig({ LOG_LEVEL: 'warn', DATABASE_URL: url });
+    const logger = createLogger('warn');
+    const runtime = await startRapport({ config, logger, dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: false, worker: false } });
+    const scores = runtime.services.scores;
+
+    // The floor: what every kind aggregates, once, in bare SQL.
+    let t = performance.now();
+    await dataSource.query(
+      `SELECT customer_id, count(*), max(occurred_at), sum(value), count(DISTINCT (occurred_at AT TIME ZONE 'UTC')::date)
+         FROM interactions GROUP BY customer_id`,
+    );
+    const floor = (performance.now() - t) / 1000;
+
+    let peak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    t = performance.now();
+    const outcome = await scores.recompute(['RFM', 'ENGAGEMENT', 'CLV', 'CHURN_RISK']);
+    const full = (performance.now() - t) / 1000;
+    clearInterval(sampler);
+    await runtime.stop();
+
+    console.log('');
+    console.log(`  full recompute, 4 kinds   ${fmt(full, 2)} s   (${outcome.kinds.map((k) => `${k.kind} ${fmt(k.scored)}: fit ${fmt(k.fitSeconds, 2)} s, score ${fmt(k.scoreSeconds, 2)} s`).join('; ')})`);
+    if (outcome.errors.length) console.log(`  errors                    ${outcome.errors.map((e) => e.message).join('; ')}`);
+    console.log(`  floor: bare aggregation   ${fmt(floor, 2)} s   → recompute = ${fmt(full / floor, 1)}× floor`);
+    console.log(`  peak RSS during recompute ${mib(peak)}`);
+
+    // Freshness: single interactions with workers running, until the customer's score is rewritten.
+    const worker = await startRapport({ config, logger, dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: false, worker: true } });
+    const latencies: number[] = [];
+    const ids: { id: string }[] = await dataSource.query(`SELECT customer_id::text AS id FROM scores WHERE kind = 'RFM' ORDER BY random() LIMIT $1`, [scale.samples]);
+    for (const [n, { id }] of ids.entries()) {
+      const started = performance.now();
+      await worker.services.ingest.recordInteractions([{
+        customer: { id }, channel: 'payment', type: 'purchase', occurredAt: new Date(Date.now() - 1000), value: 42,
+        source: 'bench-scores', externalId: `fresh-${n}`,
+      }]);
+      for (;;) {
+        const [row] = await dataSource.query(
+          `SELECT 1 FROM scores WHERE customer_id = $1 AND kind = 'RFM' AND computed_at >= (SELECT max(created_at) FROM interactions WHERE customer_id = $1 AND source = 'bench-scores')`,
+          [id],
+        );
+        if (row) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      latencies.push(performance.now() - started);
+    }
+    await worker.stop();
+    await dataSource.destroy();
+    latencies.sort((a, b) => a - b);
+    console.log(`  ingest → fresh score      p50 ${fmt(percentile(latencies, 50))} ms   p95 ${fmt(percentile(latencies, 95))} ms   (${latencies.length} single interactions; includes the 1 s refresh debounce)`);
+  } finally {
+    await cluster.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

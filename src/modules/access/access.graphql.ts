@@ -1,0 +1,130 @@
+import { builder } from '../../graphql/builder';
+import { globalId, localId } from '../../graphql/ids';
+import { ErrorCode, RapportError } from '../../errors/catalog';
+import { SCOPES } from './scopes';
+import type { ApiKeyRecord } from './api-key.service';
+
+export const ScopeEnum = builder.enumType('Scope', {
+  description: 'What a caller may do; `admin` implies every scope.',
+  values: Object.fromEntries(SCOPES.map((s) => [s.toUpperCase().replace(':', '_'), { value: s, description: `The ${s} scope.` }])) as Record<string, { value: string; description: string }>,
+});
+
+export const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
+  description: 'An API key (its secret is shown only once, when created).',
+  fields: (t) => ({
+    id: t.id({ description: 'Global id.', resolve: (k) => globalId('ApiKey', k.id) }),
+    name: t.exposeString('name', { description: 'What the key is for.' }),
+    prefix: t.exposeString('prefix', { description: 'Visible part of the key (`rk_<prefix>_…`) that identifies it in logs and the audit log.' }),
+    scopes: t.stringList({ description: 'Granted scopes.', resolve: (k) => k.scopes }),
+    createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who created it.' }),
+    createdAt: t.field({ type: 'DateTime', description: 'Creation time.', resolve: (k) => k.createdAt }),
+    expiresAt: t.field({ type: 'DateTime', nullable: true, description: 'When it stops working.', resolve: (k) => k.expiresAt }),
+    revokedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was revoked.', resolve: (k) => k.revokedAt }),
+    lastUsedAt: t.field({ type: 'DateTime', nullable: true, description: 'Last use (updated at most once a minute).', resolve: (k) => k.lastUsedAt }),
+  }),
+});
+
+const CreatedApiKeyRef = builder.objectRef<{ key: string; apiKey: ApiKeyRecord }>('CreatedApiKey').implement({
+  description: 'A new API key with its secret, shown this once.',
+  fields: (t) => ({
+    key: t.exposeString('key', { description: 'The secret: send it as `Authorization: Bearer <key>`. It cannot be shown again.' }),
+    apiKey: t.field({ type: ApiKeyRef, description: 'The stored key.', resolve: (c) => c.apiKey }),
+  }),
+});
+
+interface AuditRow {
+  id: string;
+  occurredAt: Date;
+  actor: string;
+  actorKind: string;
+  operation: string;
+  variables: unknown;
+  records: string[];
+  result: string;
+  error: string | null;
+}
+
+const AuditEntryRef = builder.objectRef<AuditRow>('AuditEntry').implement({
+  description: 'Who did what, to which records, when, and the result. Personal data in variables is redacted.',
+  fields: (t) => ({
+    id: t.id({ description: 'Entry id.', resolve: (a) => a.id }),
+    occurredAt: t.field({ type: 'DateTime', description: 'When.', resolve: (a) => a.occurredAt }),
+    actor: t.exposeString('actor', { description: 'Key (`key:<prefix>`), token subject (`jwt:<sub>`) or `bootstrap`.' }),
+    actorKind: t.exposeString('actorKind', { description: 'api_key, jwt or bootstrap.' }),
+    operation: t.exposeString('operation', { description: 'The mutation (or data-protection action).' }),
+    variables: t.field({ type: 'JSON', description: 'Its variables with personal data redacted.', resolve: (a) => a.variables }),
+    records: t.stringList({ description: 'Records touched, e.g. `customer:12`.', resolve: (a) => a.records }),
+    result: t.exposeString('result', { description: 'COMMITTED (written with the change), NO_CHANGE or FAILED.' }),
+    error: t.exposeString('error', { nullable: true, description: 'Error codes when it failed.' }),
+  }),
+});
+
+const AuditFilterInput = builder.inputType('AuditFilter', {
+  description: 'Which audit entries.',
+  fields: (t) => ({
+    actor: t.string({ description: 'Exactly this actor.' }),
+    operation: t.string({ description: 'Exactly this operation.' }),
+    from: t.field({ type: 'DateTime', description: 'At or after.' }),
+    to: t.field({ type: 'DateTime', description: 'Before.' }),
+  }),
+});
+
+const AuditPageRef = builder
+  .objectRef<{ entries: AuditRow[]; endCursor: string | null; hasNextPage: boolean }>('AuditPage')
+  .implement({
+    description: 'A page of audit entries, newest first.',
+    fields: (t) => ({
+      entries: t.field({ type: [AuditEntryRef], description: 'The entries.', resolve: (p) => p.entries }),
+      endCursor: t.exposeString('endCursor', { nullable: true, description: 'Pass as `after` for the next page.' }),
+      hasNextPage: t.exposeBoolean('hasNextPage', { description: 'True when older entries follow.' }),
+    }),
+  });
+
+builder.queryFields((t) => ({
+  apiKeys: t.field({ type: [ApiKeyRef], description: 'Every API key (admin).', resolve: (_r, _a, ctx) => ctx.services.apiKeys.list() }),
+  auditLog: t.field({
+    type: AuditPageRef,
+    description: 'The audit log, newest first (audit:read).',
+    args: {
+      filter: t.arg({ type: AuditFilterInput, description: 'Which entries.' }),
+      first: t.arg.int({ description: 'Page size: 50 by default, at most 500.' }),
+      after: t.arg.string({ description: 'endCursor of the previous page.' }),
+    },
+    resolve: async (_r, args, ctx) => {
+      const first = args.first ?? 50;
+      if (first < 0 || first > 500) throw new RapportError(ErrorCode.PAGE_SIZE_EXCEEDED, 'first must be between 0 and 500', 'first');
+      const after = args.after != null ? Number(args.after) : null;
+      if (after !== null && !Number.isSafeInteger(after)) throw new RapportError(ErrorCode.BAD_REQUEST, 'after is not a cursor of this list', 'after');
+      const rows: AuditRow[] = await ctx.services.dataSource.query(
+        `SELECT id::text, occurred_at AS "occurredAt", actor, actor_kind AS "actorKind", operation, variables, records, result, error
+           FROM audit_log
+          WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR operation = $2)
+            AND ($3::timestamptz IS NULL OR occurred_at >= $3) AND ($4::timestamptz IS NULL OR occurred_at < $4)
+            AND ($5::bigint IS NULL OR id < $5)
+          ORDER BY id DESC LIMIT $6`,
+        [args.filter?.actor ?? null, args.filter?.operation ?? null, args.filter?.from?.toISOString() ?? null, args.filter?.to?.toISOString() ?? null, after, first + 1],
+      );
+      return { entries: rows.slice(0, first), hasNextPage: rows.length > first, endCursor: rows.length ? rows[Math.min(rows.length, first) - 1].id : null };
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createApiKey: t.field({
+    type: CreatedApiKeyRef,
+    description: 'Creates an API key with the given scopes (admin). The secret is returned once.',
+    args: {
+      name: t.arg.string({ required: true, description: 'What it is for.' }),
+      scopes: t.arg.stringList({ required: true, description: 'Scopes, e.g. ["customers:read", "interactions:write"].' }),
+      expiresAt: t.arg({ type: 'DateTime', description: 'When it stops working (optional).' }),
+    },
+    resolve: (_r, args, ctx) =>
+      ctx.services.apiKeys.create({ name: args.name, scopes: args.scopes, expiresAt: args.expiresAt ?? null, createdBy: ctx.principal?.subject }),
+  }),
+  revokeApiKey: t.field({
+    type: ApiKeyRef,
+    description: 'Revokes an API key at once (admin).',
+    args: { id: t.arg.id({ required: true, description: 'Global id of the key.' }) },
+    resolve: (_r, args, ctx) => ctx.services.apiKeys.revoke(localId(String(args.id), 'ApiKey', 'id')),
+  }),
+}));

@@ -1,0 +1,64 @@
+import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../../config';
+import type { HttpRoute } from '../../graphql/server';
+import type { JobRegistry } from '../../infra/jobs';
+import type { Logger } from '../../infra/logger';
+import type { QueueBackend } from '../../infra/queue';
+import type { IngestTargets } from './batch-commit';
+import { ConnectionService } from './connection.service';
+import { ConnectorRegistry } from './connector-registry';
+import { ConnectorRunService } from './connector-run.service';
+import { ConnectionScheduler, registerConnectorJobs } from './connectors.jobs';
+import { FileImportService } from './file-import.service';
+import { createImportRoute } from './import.route';
+import { resolveSecretKey, SecretBox } from './secret-box';
+import { SyncService } from './sync.service';
+import { createWebhookRoute } from './webhook.route';
+
+/** The connector host: plugins, connections, runs, pull syncs, webhooks and file imports. */
+export interface ConnectorServices {
+  registry: ConnectorRegistry;
+  connections: ConnectionService;
+  runs: ConnectorRunService;
+  sync: SyncService;
+  imports: FileImportService;
+  scheduler: ConnectionScheduler;
+  /** The gateway routes: `POST /hooks/:connectionId` and `POST /imports`. */
+  routes(): HttpRoute[];
+}
+
+/** Builds the connector host and registers its jobs on the `connectors` queue. */
+export function createConnectorServices(deps: {
+  config: Config;
+  logger: Logger;
+  dataSource: DataSource;
+  queues: QueueBackend;
+  jobs: JobRegistry;
+  targets: IngestTargets;
+}): ConnectorServices {
+  const { config, dataSource, targets } = deps;
+  const logger = deps.logger.child({ component: 'connectors' });
+  const registry = ConnectorRegistry.load({ pluginsDir: config.pluginsDir, packages: config.connectorPackages });
+  for (const plugin of registry.list()) {
+    if (plugin.status === 'FAILED') logger.warn({ connector: plugin.id, source: plugin.source.location, error: plugin.error }, 'connector plugin failed to load; it is disabled');
+  }
+  const scheduler = new ConnectionScheduler(deps.queues);
+  const runs = new ConnectorRunService(dataSource);
+  const connections = new ConnectionService(dataSource, registry, new SecretBox(resolveSecretKey(config)), scheduler);
+  const sync = new SyncService(dataSource, registry, connections, runs, targets, logger, { timeLimitMs: config.syncTimeLimitMs });
+  const imports = new FileImportService(dataSource, runs, logger, path.join(config.dataDir, 'imports'));
+  registerConnectorJobs(deps.jobs, sync, imports);
+  return {
+    registry,
+    connections,
+    runs,
+    sync,
+    imports,
+    scheduler,
+    routes: () => [
+      createWebhookRoute({ registry, connections, runs, targets, logger }, { maxBodyBytes: config.webhookMaxBodyBytes }),
+      createImportRoute(imports, scheduler),
+    ],
+  };
+}

@@ -1,0 +1,508 @@
+import { createReadStream } from 'node:fs';
+import { open, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { ErrorCode } from '../../errors/catalog';
+import type { Logger } from '../../infra/logger';
+import { INGEST_LIMITS } from '../interactions/ingest.service';
+import { isIdentifierProblem, normalizeIdentifier } from '../customers/identity';
+import type { RunError, RunStatus } from './connector-run.entity';
+import type { ConnectorRunService } from './connector-run.service';
+import { csvRecords, ndjsonLines } from './csv';
+
+export type ImportFormat = 'csv' | 'ndjson';
+
+/**
+ * Which column (CSV header, or NDJSON key — dotted for nested keys) fills which
+ * field. Fields: `email`, `phone`, `identifier.<type>` (any namespace), `channel`,
+ * `type`, `occurredAt`, `value`, `currency`, `direction`, `sentiment`,
+ * `externalId`, `source`, `properties.<key>`. A row's customer is its first
+ * non-empty identifier, in mapping order.
+ *
+ * @example { email: 'Email', occurredAt: 'date', externalId: 'order_id', value: 'total', 'properties.sku': 'sku' }
+ */
+export type ImportMapping = Record<string, string>;
+
+/** Options of a file import. */
+export interface FileImportOptions {
+  /** @defaultValue from the file extension (`.ndjson`/`.jsonl`: ndjson, else csv) */
+  format?: ImportFormat;
+  /** @defaultValue columns named like the fields (`email`, `occurred_at` or `occurredAt`, `external_id`…); other columns become properties */
+  mapping?: ImportMapping;
+  /** `source` of every interaction unless mapped. @defaultValue 'import' */
+  source?: string;
+  /** Channel of every row unless mapped. */
+  channel?: string;
+  /** Type of every row unless mapped. */
+  type?: string;
+  /** Rows per staged batch (COPY, then one merge). @defaultValue 20_000 */
+  batchRows?: number;
+  /** The connection this import belongs to, if any. */
+  connectionId?: string | null;
+  /** A QUEUED run to use instead of creating one. */
+  runId?: string;
+  /** Called after each committed batch. */
+  onProgress?: (progress: ImportProgress) => void;
+}
+
+export interface ImportProgress {
+  bytesRead: number;
+  totalBytes: number;
+  rows: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+}
+
+export interface ImportSummary {
+  runId: string;
+  status: RunStatus;
+  received: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  errors: RunError[];
+  seconds: number;
+  error?: string;
+}
+
+/** A file that cannot be imported at all: the run fails with this reason and nothing is written. */
+export class ImportFileError extends Error {
+  readonly code = ErrorCode.IMPORT_FAILED;
+}
+
+const KNOWN_FIELDS = ['channel', 'type', 'occurredAt', 'value', 'currency', 'direction', 'sentiment', 'externalId', 'source'] as const;
+type KnownField = (typeof KNOWN_FIELDS)[number];
+const AUTO_NAMES: Record<string, string> = {
+  email: 'email',
+  phone: 'phone',
+  channel: 'channel',
+  type: 'type',
+  occurred_at: 'occurredAt',
+  occurredat: 'occurredAt',
+  value: 'value',
+  currency: 'currency',
+  direction: 'direction',
+  sentiment: 'sentiment',
+  external_id: 'externalId',
+  externalid: 'externalId',
+  source: 'source',
+};
+const NAME_PATTERN = /^[a-z][a-z0-9_.:-]*$/;
+const STAGING_COLUMNS = ['line', 'id_type', 'id_value', 'channel', 'type', 'direction', 'occurred_at', 'value', 'currency', 'sentiment', 'properties', 'source', 'external_id'];
+const MAX_KEPT_ERRORS = 100;
+
+type Getter = (record: RecordView) => string | undefined;
+interface RecordView {
+  fields?: string[];
+  object?: Record<string, unknown>;
+}
+interface Plan {
+  identifiers: { type: string; get: Getter }[];
+  known: Partial<Record<KnownField, Getter>>;
+  properties: { key: string; get: Getter }[];
+  expectedColumns?: number;
+}
+
+/**
+ * Bulk import of interactions from CSV or NDJSON, streaming in constant memory:
+ * each row is checked in JavaScript (bad rows are reported with their line and
+ * reason and skipped), good rows are COPYed into a session-local staging table,
+ * and every `batchRows` rows one set-based merge resolves customers by identifier
+ * (creating the missing ones), inserts the interactions idempotently on
+ * (source, external_id) and marks the touched customers dirty — all in one
+ * transaction per batch. The run in `connector_runs` shows progress as it goes.
+ */
+export class FileImportService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly runs: ConnectorRunService,
+    private readonly logger: Logger,
+    /** Where uploaded files wait for the `import.file` job. */
+    readonly uploadDir: string,
+  ) {}
+
+  async importFile(file: string, options: FileImportOptions = {}): Promise<ImportSummary> {
+    const started = Date.now();
+    const format = options.format ?? formatOf(file);
+    const details = { file: path.basename(file), format };
+    const runId = options.runId ?? (await this.runs.start('IMPORT', options.connectionId ?? null, details));
+    // A queued upload keeps the file name it was uploaded under.
+    if (options.runId) await this.runs.setStatus(runId, 'RUNNING', { format });
+    const totals = { received: 0, accepted: 0, duplicates: 0, rejected: 0, errors: [] as RunError[] };
+    const summary = (status: RunStatus, error?: string): ImportSummary => ({ runId, status, ...totals, seconds: (Date.now() - started) / 1000, ...(error ? { error } : {}) });
+
+    let runner: QueryRunner | undefined;
+    let inFlight: Promise<void> = Promise.resolve();
+    try {
+      const size = await readableSize(file);
+      runner = this.dataSource.createQueryRunner();
+      await runner.connect();
+      const client = (runner as unknown as { databaseConnection: PoolClient }).databaseConnection;
+      await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_staging (line integer, id_type text, id_value text, channel text, type text, direction text,
+        occurred_at timestamptz, value numeric, currency text, sentiment real, properties jsonb, source text, external_id text)`);
+      await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_new_customers (id_type text, id_value text, customer_id bigint)`);
+      await client.query('TRUNCATE import_staging, import_new_customers');
+      // The merge hash-joins a whole batch against the identifiers; give it room (this session only).
+      await client.query(`SET work_mem = '64MB'`);
+
+      const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
+      let bytesRead = 0;
+      const chunks = (async function* () {
+        for await (const chunk of stream as AsyncIterable<string>) {
+          if (bytesRead === 0 && chunk.includes('\u0000')) throw new ImportFileError('the file is not text (it contains NUL bytes); export it as UTF-8 CSV or NDJSON');
+          bytesRead += Buffer.byteLength(chunk);
+          yield chunk;
+        }
+      })();
+
+      const batchRows = options.batchRows ?? 20_000;
+      let staged: string[] = [];
+      let stagedCount = 0;
+      const reported = { received: 0, rejected: 0 };
+      let newErrors: RunError[] = [];
+      // Commits the staged rows (if any) and reports every count since the last report on the run.
+      // It runs while the next batch is parsed: the database and the parser work at the same time.
+      const flush = async () => {
+        await inFlight;
+        const rows = staged;
+        const count = stagedCount;
+        const report = { received: totals.received - reported.received, rejected: totals.rejected - reported.rejected, errors: newErrors, bytesRead };
+        reported.received = totals.received;
+        reported.rejected = totals.rejected;
+        newErrors = [];
+        staged = [];
+        stagedCount = 0;
+        inFlight = (async () => {
+          let inserted = 0;
+          if (count > 0) {
+            const copy = client.query(copyFrom(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
+            await new Promise<void>((resolve, reject) => {
+              copy.on('error', reject);
+              copy.on('finish', resolve);
+              copy.end(rows.join(''));
+            });
+            inserted = await this.merge(client);
+          }
+          totals.accepted += inserted;
+          totals.duplicates += count - inserted;
+          await this.runs.addCounts(
+            runId,
+            { received: report.received, accepted: inserted, duplicates: count - inserted, rejected: report.rejected, errors: report.errors },
+            { bytesRead: report.bytesRead },
+          );
+          options.onProgress?.({ bytesRead: report.bytesRead, totalBytes: size, rows: reported.received, accepted: totals.accepted, duplicates: totals.duplicates, rejected: totals.rejected });
+        })();
+        // Keeps an early failure from being reported as unhandled before it is awaited.
+        inFlight.catch(() => undefined);
+      };
+      const reject = (line: number, code: string, message: string) => {
+        totals.rejected++;
+        if (totals.errors.length < MAX_KEPT_ERRORS) {
+          const error = { line, code, message: `line ${line}: ${message}` };
+          totals.errors.push(error);
+          newErrors.push(error);
+        }
+      };
+
+      let plan: Plan | undefined;
+      const records = format === 'csv' ? csvRecordViews(chunks) : ndjsonRecordViews(chunks);
+      for await (const item of records) {
+        if ('header' in item) {
+          plan = compilePlan(options, item.header);
+          continue;
+        }
+        plan ??= compilePlan(options, undefined);
+        totals.received++;
+        if ('error' in item) reject(item.line, ErrorCode.INVALID_FIELD, item.error);
+        else {
+          const row = stageRow(plan, item.view, item.line, options);
+          if (typeof row === 'string') {
+            staged.push(row);
+            stagedCount++;
+          } else reject(item.line, row.code, row.message);
+        }
+        if (stagedCount >= batchRows) await flush();
+      }
+      if (!plan && format === 'csv') throw new ImportFileError('the file is empty: a CSV import needs a header line');
+      await flush();
+      await inFlight;
+      const status: RunStatus = totals.rejected > 0 && totals.accepted + totals.duplicates === 0 ? 'FAILED' : 'SUCCEEDED';
+      const error = status === 'FAILED' ? 'every row was rejected; see errors' : undefined;
+      await this.runs.finish(runId, status, error ?? null, { bytesRead, seconds: (Date.now() - started) / 1000 });
+      return summary(status, error);
+    } catch (error) {
+      const message = error instanceof ImportFileError ? error.message : `import failed: ${error instanceof Error ? error.message : String(error)}`;
+      if (!(error instanceof ImportFileError)) this.logger.error({ err: error, runId }, 'file import failed');
+      await this.runs.finish(runId, 'FAILED', message);
+      return summary('FAILED', message);
+    } finally {
+      await inFlight.catch(() => undefined);
+      await runner?.release();
+    }
+  }
+
+  /** Runs the `import.file` job: the uploaded file of a QUEUED run, deleted afterwards. */
+  async processQueuedImport(runId: string): Promise<ImportSummary | { skipped: true }> {
+    const run = await this.runs.get(runId);
+    if (!run || run.status !== 'QUEUED') return { skipped: true };
+    const upload = run.details as { upload?: string; options?: FileImportOptions };
+    if (!upload.upload) {
+      await this.runs.finish(runId, 'FAILED', 'the run has no uploaded file');
+      return { skipped: true };
+    }
+    try {
+      return await this.importFile(path.join(this.uploadDir, upload.upload), { ...upload.options, runId, connectionId: run.connectionId });
+    } finally {
+      await unlink(path.join(this.uploadDir, upload.upload)).catch(() => undefined);
+    }
+  }
+
+  /** One set-based merge of the staged rows; returns how many interactions were inserted. */
+  private async merge(client: PoolClient): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      await client.query('BEGIN');
+      try {
+        await client.query('TRUNCATE import_new_customers');
+        await client.query(`INSERT INTO import_new_customers (id_type, id_value, customer_id)
+          SELECT w.id_type, w.id_value, nextval(pg_get_serial_sequence('customers', 'id'))
+            FROM (SELECT DISTINCT s.id_type, s.id_value FROM import_staging s
+                   WHERE NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.type = s.id_type AND ci.value = s.id_value)) w`);
+        await client.query(`INSERT INTO customers (id, kind) OVERRIDING SYSTEM VALUE SELECT customer_id, 'PERSON' FROM import_new_customers`);
+        await client.query(`INSERT INTO customer_identifiers (customer_id, type, value) SELECT customer_id, id_type, id_value FROM import_new_customers
+          ON CONFLICT (type, value) DO NOTHING`);
+        // An identifier another writer created meanwhile wins; the customer made for it here is dropped.
+        await client.query(`DELETE FROM customers c USING import_new_customers n
+          WHERE c.id = n.customer_id AND NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.customer_id = n.customer_id)`);
+        const { rows } = await client.query(`WITH ins AS (
+            INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
+            SELECT ci.customer_id, s.channel, s.type, s.direction, s.occurred_at, s.value, s.currency, s.sentiment, s.properties, s.source, s.external_id
+              FROM import_staging s JOIN customer_identifiers ci ON ci.type = s.id_type AND ci.value = s.id_value
+            ON CONFLICT (source, external_id) DO NOTHING
+            RETURNING customer_id
+          ), locked AS (
+            -- Customers already dirty need no write (an import touches most of them in its first batches).
+            SELECT id FROM customers WHERE id IN (SELECT customer_id FROM ins) AND dirty_since IS NULL ORDER BY id FOR UPDATE
+          ), dirty AS (
+            UPDATE customers c SET dirty_since = now() FROM locked WHERE c.id = locked.id RETURNING 1
+          )
+          SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM dirty)::int AS dirty`);
+        await client.query('TRUNCATE import_staging');
+        await client.query('COMMIT');
+        return rows[0].inserted;
+      } catch (error) {
+        await client.query('ROLLBACK');
+        const code = (error as { code?: string }).code;
+        if ((code === '40P01' || code === '40001' || code === '23505') && attempt < 5) continue;
+        throw error;
+      }
+    }
+  }
+
+  /** Saves an uploaded body for the `import.file` job and creates its QUEUED run. */
+  async queueUpload(body: Buffer, options: FileImportOptions & { fileName?: string }): Promise<string> {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(this.uploadDir, { recursive: true });
+    const format = options.format ?? (options.fileName ? formatOf(options.fileName) : 'csv');
+    const upload = `${Date.now()}-${Math.random().toString(36).slice(2)}.${format}`;
+    await writeFile(path.join(this.uploadDir, upload), body, { mode: 0o600 });
+    const { onProgress: _ignored, runId: _run, ...kept } = options;
+    return this.runs.start('IMPORT', options.connectionId ?? null, { file: options.fileName ?? upload, format, upload, options: { ...kept, format } }, 'QUEUED');
+  }
+}
+
+function formatOf(file: string): ImportFormat {
+  return /\.(nd)?jsonl?$/i.test(file) || /\.ndjson$/i.test(file) ? 'ndjson' : 'csv';
+}
+
+async function readableSize(file: string): Promise<number> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new ImportFileError(`${file} is not a file`);
+    const handle = await open(file, 'r');
+    await handle.close();
+    return info.size;
+  } catch (error) {
+    if (error instanceof ImportFileError) throw error;
+    throw new ImportFileError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+type Item = { header: string[] } | { line: number; view: RecordView } | { line: number; error: string };
+
+async function* csvRecordViews(chunks: AsyncIterable<string>): AsyncGenerator<Item> {
+  let header: string[] | undefined;
+  for await (const record of csvRecords(chunks)) {
+    if (!header) {
+      header = record.fields.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, '') : name).trim());
+      if (header.every((name) => name === '')) throw new ImportFileError('the first line must be a header naming the columns');
+      yield { header };
+      continue;
+    }
+    if (record.fields.length !== header.length) {
+      yield { line: record.line, error: `has ${record.fields.length} columns; the header has ${header.length}` };
+      continue;
+    }
+    yield { line: record.line, view: { fields: record.fields } };
+  }
+}
+
+async function* ndjsonRecordViews(chunks: AsyncIterable<string>): AsyncGenerator<Item> {
+  for await (const { line, text } of ndjsonLines(chunks)) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      yield { line, error: 'is not valid JSON' };
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) yield { line, error: 'must be a JSON object' };
+    else yield { line, view: { object: value as Record<string, unknown> } };
+  }
+}
+
+function compilePlan(options: FileImportOptions, header: string[] | undefined): Plan {
+  const getter = (column: string): Getter => {
+    if (header) {
+      const index = header.indexOf(column);
+      if (index === -1) throw new ImportFileError(`column "${column}" is not in the header (${header.join(', ')})`);
+      return (record) => record.fields![index];
+    }
+    const segments = column.split('.');
+    return (record) => {
+      let value: unknown = record.object;
+      for (const segment of segments) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[segment] : undefined;
+      if (value === undefined || value === null) return undefined;
+      return typeof value === 'object' ? JSON.stringify(value) : String(value);
+    };
+  };
+  let mapping = options.mapping;
+  if (!mapping || Object.keys(mapping).length === 0) {
+    if (!header) {
+      // NDJSON without a mapping: keys named like the fields.
+      mapping = { email: 'email', phone: 'phone', channel: 'channel', type: 'type', occurredAt: 'occurredAt', value: 'value', currency: 'currency', direction: 'direction', sentiment: 'sentiment', externalId: 'externalId', source: 'source' };
+      const plan = compileMapping(mapping, getter, header);
+      return plan;
+    }
+    mapping = {};
+    for (const column of header) {
+      const field = AUTO_NAMES[column.toLowerCase()];
+      mapping[field ?? `properties.${column}`] = column;
+    }
+  }
+  const plan = compileMapping(mapping, getter, header);
+  if (plan.identifiers.length === 0) throw new ImportFileError('the mapping names no identifier column: map email, phone or identifier.<type>');
+  if (!plan.known.externalId) throw new ImportFileError('the mapping names no externalId column: every interaction needs a stable id for idempotency');
+  if (!plan.known.occurredAt) throw new ImportFileError('the mapping names no occurredAt column');
+  if (!plan.known.channel && !options.channel) throw new ImportFileError('map a channel column or pass a channel for every row');
+  if (!plan.known.type && !options.type) throw new ImportFileError('map a type column or pass a type for every row');
+  return plan;
+}
+
+function compileMapping(mapping: ImportMapping, getter: (column: string) => Getter, header: string[] | undefined): Plan {
+  const plan: Plan = { identifiers: [], known: {}, properties: [], expectedColumns: header?.length };
+  for (const [field, column] of Object.entries(mapping)) {
+    if (field === 'email' || field === 'phone') plan.identifiers.push({ type: field, get: getter(column) });
+    else if (field.startsWith('identifier.')) plan.identifiers.push({ type: field.slice('identifier.'.length).toLowerCase(), get: getter(column) });
+    else if (field.startsWith('properties.')) plan.properties.push({ key: field.slice('properties.'.length), get: getter(column) });
+    else if ((KNOWN_FIELDS as readonly string[]).includes(field)) plan.known[field as KnownField] = getter(column);
+    else throw new ImportFileError(`unknown field "${field}" in the mapping; fields: email, phone, identifier.<type>, ${KNOWN_FIELDS.join(', ')}, properties.<key>`);
+  }
+  return plan;
+}
+
+function copyText(value: string | null): string {
+  if (value === null) return '\\N';
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+/** Checks one row; returns its COPY line, or why it is rejected. */
+function stageRow(plan: Plan, view: RecordView, line: number, options: FileImportOptions): string | { code: string; message: string } {
+  const text = (get: Getter | undefined) => {
+    const value = get?.(view)?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  let identifier: { type: string; value: string } | undefined;
+  for (const candidate of plan.identifiers) {
+    const raw = text(candidate.get);
+    if (raw === undefined) continue;
+    const normalized = normalizeIdentifier({ type: candidate.type, value: raw });
+    if (isIdentifierProblem(normalized)) return { code: normalized.code, message: normalized.message };
+    identifier = normalized;
+    break;
+  }
+  if (!identifier) return { code: ErrorCode.INVALID_IDENTIFIER, message: `no identifier: ${plan.identifiers.map((i) => i.type).join(', ')} ${plan.identifiers.length > 1 ? 'are all' : 'is'} empty` };
+
+  const name = (field: 'channel' | 'type', fallback: string | undefined) => {
+    const value = (text(plan.known[field]) ?? fallback)?.toLowerCase();
+    if (value === undefined) return { error: `${field} is empty` };
+    if (value.length > INGEST_LIMITS.maxNameLength || !NAME_PATTERN.test(value)) return { error: `${field} "${value}" must start with a letter and contain only letters, digits, _ . : -` };
+    return { value };
+  };
+  const channel = name('channel', options.channel);
+  if ('error' in channel) return { code: ErrorCode.INVALID_FIELD, message: channel.error! };
+  const type = name('type', options.type);
+  if ('error' in type) return { code: ErrorCode.INVALID_FIELD, message: type.error! };
+
+  const occurredText = text(plan.known.occurredAt);
+  if (occurredText === undefined) return { code: ErrorCode.INVALID_FIELD, message: 'occurredAt is empty' };
+  const occurredAt = /^\d{4}-\d{2}-\d{2}/.test(occurredText) ? new Date(occurredText) : new Date(NaN);
+  if (Number.isNaN(occurredAt.getTime())) return { code: ErrorCode.INVALID_FIELD, message: `occurredAt "${occurredText}" is not an ISO 8601 date or date-time` };
+  if (occurredAt.getTime() > Date.now() + INGEST_LIMITS.maxFutureSkewMs) return { code: ErrorCode.INVALID_FIELD, message: `occurredAt ${occurredText} is in the future` };
+  if (occurredAt < INGEST_LIMITS.earliestOccurredAt) return { code: ErrorCode.INVALID_FIELD, message: `occurredAt ${occurredText} is before 1900` };
+
+  let value: string | null = null;
+  const valueText = text(plan.known.value);
+  if (valueText !== undefined) {
+    const number = Number(valueText);
+    if (!Number.isFinite(number) || Math.abs(number) >= 1e14) return { code: ErrorCode.INVALID_FIELD, message: `value "${valueText}" is not a number` };
+    value = String(number);
+  }
+  let currency: string | null = text(plan.known.currency)?.toUpperCase() ?? null;
+  if (currency !== null && !/^[A-Z]{3}$/.test(currency)) return { code: ErrorCode.INVALID_FIELD, message: `currency "${currency}" must be a three-letter ISO 4217 code` };
+  const direction = text(plan.known.direction)?.toUpperCase() ?? null;
+  if (direction !== null && direction !== 'INBOUND' && direction !== 'OUTBOUND') return { code: ErrorCode.INVALID_FIELD, message: `direction "${direction}" must be INBOUND or OUTBOUND` };
+  let sentiment: string | null = null;
+  const sentimentText = text(plan.known.sentiment);
+  if (sentimentText !== undefined) {
+    const number = Number(sentimentText);
+    if (!(number >= -1 && number <= 1)) return { code: ErrorCode.INVALID_FIELD, message: `sentiment "${sentimentText}" must be a number between -1 and 1` };
+    sentiment = String(number);
+  }
+  const externalId = text(plan.known.externalId);
+  if (externalId === undefined) return { code: ErrorCode.INVALID_FIELD, message: 'externalId is empty' };
+  if (externalId.length > INGEST_LIMITS.maxExternalIdLength) return { code: ErrorCode.INVALID_FIELD, message: `externalId is longer than ${INGEST_LIMITS.maxExternalIdLength} characters` };
+  const source = text(plan.known.source) ?? options.source ?? 'import';
+  if (source.length > INGEST_LIMITS.maxSourceLength) return { code: ErrorCode.INVALID_FIELD, message: `source is longer than ${INGEST_LIMITS.maxSourceLength} characters` };
+  let properties = '{}';
+  if (plan.properties.length > 0) {
+    const object: Record<string, string> = {};
+    for (const property of plan.properties) {
+      const v = text(property.get);
+      if (v !== undefined) object[property.key] = v;
+    }
+    properties = JSON.stringify(object);
+    if (properties.length > INGEST_LIMITS.maxPropertiesBytes) return { code: ErrorCode.INVALID_FIELD, message: `properties are larger than ${INGEST_LIMITS.maxPropertiesBytes} bytes` };
+  }
+  if (`${identifier.value}${externalId}${properties}`.includes('\u0000')) return { code: ErrorCode.INVALID_FIELD, message: 'the row contains NUL characters' };
+  currency = currency ?? null;
+  return (
+    [
+      String(line),
+      copyText(identifier.type),
+      copyText(identifier.value),
+      copyText(channel.value!),
+      copyText(type.value!),
+      copyText(direction),
+      occurredAt.toISOString(),
+      value ?? '\\N',
+      copyText(currency),
+      sentiment ?? '\\N',
+      copyText(properties),
+      copyText(source),
+      copyText(externalId),
+    ].join('\t') + '\n'
+  );
+}

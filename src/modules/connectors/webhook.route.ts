@@ -1,0 +1,126 @@
+import type { IncomingMessage } from 'node:http';
+import { WebhookVerificationError, isConnectorError, type WebhookRequest } from '../../connector-kit';
+import { ErrorCode } from '../../errors/catalog';
+import { sendJson, type HttpRoute } from '../../graphql/server';
+import type { Logger } from '../../infra/logger';
+import { commitBatch, validateBatchRows, type IngestTargets } from './batch-commit';
+import type { ConnectionService } from './connection.service';
+import type { ConnectorRegistry } from './connector-registry';
+import type { ConnectorRunService } from './connector-run.service';
+import { connectionSource } from './sync.service';
+
+/** Options of {@link createWebhookRoute}. */
+export interface WebhookRouteOptions {
+  /** Largest body accepted; larger gets 413. */
+  maxBodyBytes: number;
+  /** How long a plugin's verify or parse may take before the request gets 503. @defaultValue 10_000 */
+  pluginTimeoutMs?: number;
+}
+
+const PATH = /^\/hooks\/([^/]+)\/?$/;
+
+/**
+ * `POST /hooks/:connectionId`: the plugin verifies the request (401 when it
+ * refuses), parses it (400 with the reason when it cannot), the batch is
+ * validated (400 naming each bad record) and committed ATOMIC through the ingest
+ * service; the answer is 200 only after the commit. Interactions are stored under
+ * the connection's source, so a redelivery is absorbed as a duplicate.
+ */
+export function createWebhookRoute(
+  deps: { registry: ConnectorRegistry; connections: ConnectionService; runs: ConnectorRunService; targets: IngestTargets; logger: Logger },
+  options: WebhookRouteOptions,
+): HttpRoute {
+  const timeoutMs = options.pluginTimeoutMs ?? 10_000;
+  return {
+    maxBodyBytes: options.maxBodyBytes,
+    matches: (method, path) => PATH.test(path),
+    async handle(req, res, body, url) {
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        return sendJson(res, 405, { code: ErrorCode.BAD_REQUEST, message: 'webhooks are delivered with POST' });
+      }
+      const connectionId = decodeURIComponent(PATH.exec(url.pathname)![1]!);
+      const connection = await deps.connections.get(connectionId);
+      if (!connection) return sendJson(res, 404, { code: ErrorCode.NOT_FOUND, message: `no connection ${connectionId}` });
+      const plugin = deps.registry.find(connection.connector);
+      if (plugin?.status !== 'LOADED') {
+        return sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `connector "${connection.connector}" is not available${plugin ? `: ${plugin.error}` : ''}` });
+      }
+      const webhook = plugin.definition.webhook;
+      if (!webhook) return sendJson(res, 404, { code: ErrorCode.NOT_FOUND, message: `connector "${connection.connector}" does not receive webhooks` });
+      if (connection.status === 'PAUSED') return sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `connection ${connectionId} is paused` });
+
+      const log = deps.logger.child({ connectionId, connector: connection.connector });
+      const config = deps.connections.decryptedConfig(connection, plugin.definition);
+      const rawBody = body ?? Buffer.alloc(0);
+      const request: WebhookRequest = { headers: headersOf(req), body: rawBody.toString('utf8'), rawBody };
+
+      let verified: boolean;
+      try {
+        verified = await withDeadline(Promise.resolve().then(() => webhook.verify(request, config)), timeoutMs);
+      } catch (error) {
+        if (error instanceof WebhookVerificationError || (isConnectorError(error) && error.code === 'CONNECTOR_WEBHOOK_VERIFICATION')) verified = false;
+        else return pluginFailed(res, log, 'verify', error);
+      }
+      if (verified !== true) return sendJson(res, 401, { code: ErrorCode.WEBHOOK_SIGNATURE_INVALID, message: 'the request signature is missing, wrong or outside the replay window' });
+
+      let batch: unknown;
+      try {
+        batch = await withDeadline(Promise.resolve().then(() => webhook.parse(request, config)), timeoutMs);
+      } catch (error) {
+        if (error instanceof DeadlineError) return pluginFailed(res, log, 'parse', error);
+        const reason = error instanceof Error ? error.message : String(error);
+        return sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, message: `the body could not be parsed: ${reason}`, reason });
+      }
+      const checked = validateBatchRows(batch);
+      if (checked.errors.length > 0) {
+        return sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, message: `the delivery holds invalid records: ${checked.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors: checked.errors });
+      }
+
+      const runId = await deps.runs.start('WEBHOOK', connectionId);
+      try {
+        const counts = await commitBatch(deps.targets, batch, connectionSource(connectionId), 'ATOMIC');
+        await deps.runs.addCounts(runId, counts);
+        if (!counts.committed) {
+          await deps.runs.finish(runId, 'FAILED', 'rejected: the delivery holds invalid records');
+          return sendJson(res, 400, {
+            code: ErrorCode.WEBHOOK_PAYLOAD_INVALID,
+            message: `the delivery holds invalid records: ${counts.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+            errors: counts.errors,
+            runId,
+          });
+        }
+        await deps.runs.finish(runId, 'SUCCEEDED');
+        return sendJson(res, 200, { accepted: counts.accepted, duplicates: counts.duplicates, rejected: counts.rejected, runId });
+      } catch (error) {
+        await deps.runs.finish(runId, 'FAILED', error instanceof Error ? error.message : String(error)).catch(() => undefined);
+        throw error;
+      }
+    },
+  };
+}
+
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+class DeadlineError extends Error {}
+
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(`did not finish within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function pluginFailed(res: Parameters<HttpRoute['handle']>[1], log: Logger, step: string, error: unknown): void {
+  log.error({ err: error }, `connector webhook ${step} failed`);
+  // 503: the sender retries later; nothing was stored.
+  sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `the connector's ${step} failed; retry later` });
+}

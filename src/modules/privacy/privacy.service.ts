@@ -1,0 +1,179 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { ErrorCode, RapportError } from '../../errors/catalog';
+import { checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
+import { inTransaction } from '../../infra/database';
+import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
+import { identifierHash, isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
+import { planCustomerResolution } from '../customers/identity-resolver';
+import { CONSENT_STATUSES, type ConsentStatus } from './consent.entity';
+
+export interface ConsentRow {
+  customer: CustomerRef;
+  purpose: string;
+  channel?: string | null;
+  status: ConsentStatus;
+  source: string;
+  recordedAt?: Date | null;
+}
+
+export interface ConsentRecord {
+  customerId: string;
+  purpose: string;
+  channel: string;
+  status: ConsentStatus;
+  source: string;
+  recordedAt: Date;
+}
+
+export interface ErasureReceipt {
+  customerId: string;
+  erasedAt: Date;
+  tables: { table: string; rows: number }[];
+  tombstones: number;
+}
+
+/** Called after an erasure with what must be recomputed (segment sizes, score quantiles). */
+export type ErasureFollowUp = (customerId: string) => Promise<void>;
+
+/** Tables that hold a customer's data: every table with a `customer_id` column, found in the catalog so new modules are covered. */
+async function customerTables(manager: EntityManager | DataSource): Promise<string[]> {
+  const rows: { table_name: string }[] = await manager.query(
+    `SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
+      WHERE c.table_schema = 'public' AND c.column_name = 'customer_id' AND t.table_type = 'BASE TABLE' ORDER BY c.table_name`,
+  );
+  return rows.map((r) => r.table_name);
+}
+
+/**
+ * Data-protection requests: consent per purpose and channel, export of
+ * everything held about a customer, and erasure everywhere it lives.
+ */
+export class PrivacyService {
+  private followUps: ErasureFollowUp[] = [];
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  onErased(followUp: ErasureFollowUp): void {
+    this.followUps.push(followUp);
+  }
+
+  /** Records consents; an older decision never overwrites a newer one (deliveries arrive out of order). */
+  async setConsents(rows: ConsentRow[], mode: BatchMode = 'ATOMIC') {
+    const problems = rows.map(() => new RowProblems());
+    const valid = rows.map((row, i) => {
+      const p = problems[i];
+      const purpose = checkText(p, ErrorCode.INVALID_FIELD, 'purpose', row.purpose, { max: 64, required: true });
+      const channel = checkText(p, ErrorCode.INVALID_FIELD, 'channel', row.channel ?? '*', { max: 64, required: true });
+      const source = checkText(p, ErrorCode.INVALID_FIELD, 'source', row.source, { max: 128, required: true });
+      if (!CONSENT_STATUSES.includes(row.status)) p.add(ErrorCode.INVALID_FIELD, 'status', `status must be one of ${CONSENT_STATUSES.join(', ')}`);
+      const demand = toCustomerDemand(p, 'customer', row.customer);
+      return { purpose, channel, source, demand, recordedAt: row.recordedAt ?? new Date() };
+    });
+    return inTransaction(this.dataSource, async (manager) => {
+      const indexes = valid.map((v, i) => (problems[i].ok && v.demand ? i : -1)).filter((i) => i >= 0);
+      // Consent is recorded for customers that exist; it never creates one.
+      const plan = await planCustomerResolution(manager, indexes.map((i) => ({ ...valid[i].demand!, profile: undefined })));
+      const customerIds: (string | undefined)[] = rows.map(() => undefined);
+      indexes.forEach((rowIndex, k) => {
+        const r = plan.resolutions[k];
+        if (!r.ok) problems[rowIndex].add(r.code, `customer.${r.field}`, r.message);
+        else if (r.created) problems[rowIndex].add(ErrorCode.CUSTOMER_NOT_FOUND, 'customer', 'no customer matches these identifiers');
+        else customerIds[rowIndex] = r.customerId;
+      });
+      const results = rows.map((_, i) => ({ index: i, status: problems[i].ok ? 'ACCEPTED' : 'REJECTED', errors: problems[i].errors as RowError[] }));
+      const anyInvalid = results.some((r) => r.status === 'REJECTED');
+      if (mode === 'ATOMIC' && anyInvalid) {
+        for (const r of results) if (r.status !== 'REJECTED') r.status = 'REJECTED', (r.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }]);
+        return { committed: false, results };
+      }
+      const ok = results.filter((r) => r.status === 'ACCEPTED').map((r) => r.index);
+      if (ok.length) {
+        await manager.query(
+          `INSERT INTO customer_consents AS c (customer_id, purpose, channel, status, source, recorded_at)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+           ON CONFLICT (customer_id, purpose, channel) DO UPDATE
+             SET status = EXCLUDED.status, source = EXCLUDED.source, recorded_at = EXCLUDED.recorded_at
+             WHERE c.recorded_at <= EXCLUDED.recorded_at`,
+          [
+            ok.map((i) => customerIds[i]), ok.map((i) => valid[i].purpose), ok.map((i) => valid[i].channel),
+            ok.map((i) => rows[i].status), ok.map((i) => valid[i].source), ok.map((i) => valid[i].recordedAt.toISOString()),
+          ],
+        );
+      }
+      return { committed: true, results };
+    });
+  }
+
+  async consentsOf(customerIds: readonly string[]): Promise<ConsentRecord[][]> {
+    const rows: ConsentRecord[] = await this.dataSource.query(
+      `SELECT customer_id::text AS "customerId", purpose, channel, status, source, recorded_at AS "recordedAt"
+         FROM customer_consents WHERE customer_id = ANY($1::bigint[]) ORDER BY purpose, channel`,
+      [customerIds],
+    );
+    return customerIds.map((id) => rows.filter((r) => r.customerId === id));
+  }
+
+  /** Everything Rapport holds about a customer, as one JSON document. */
+  async exportCustomer(customerId: string): Promise<Record<string, unknown>> {
+    const [customer] = await this.dataSource.query(`SELECT * FROM customers WHERE id = $1 AND deleted_at IS NULL`, [customerId]);
+    if (!customer) throw new RapportError(ErrorCode.NOT_FOUND, `no customer ${customerId}`, 'id');
+    const tables: Record<string, unknown[]> = {};
+    for (const table of await customerTables(this.dataSource)) {
+      tables[table] = await this.dataSource.query(`SELECT * FROM "${table}" WHERE customer_id = $1`, [customerId]);
+    }
+    const members = await this.dataSource.query(`SELECT id::text FROM customers WHERE organization_id = $1`, [customerId]);
+    return { exportedAt: new Date().toISOString(), customer, members: members.map((m: { id: string }) => m.id), tables };
+  }
+
+  /**
+   * Removes the customer's personal data from every table in one transaction,
+   * tombstones its identifiers (hashed) so a late delivery cannot silently
+   * re-create the person, and returns counts per table.
+   */
+  async eraseCustomer(customerId: string): Promise<ErasureReceipt> {
+    const receipt = await inTransaction(this.dataSource, async (manager) => {
+      const [customer] = await manager.query(`SELECT id FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
+      if (!customer) throw new RapportError(ErrorCode.NOT_FOUND, `no customer ${customerId}`, 'id');
+      const identifiers: { type: string; value: string }[] = await manager.query(`SELECT type, value FROM customer_identifiers WHERE customer_id = $1`, [customerId]);
+      if (identifiers.length) {
+        await manager.query(
+          `INSERT INTO identifier_tombstones (type, value_hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
+          [identifiers.map((i) => i.type), identifiers.map((i) => identifierHash(i))],
+        );
+      }
+      const tables: { table: string; rows: number }[] = [];
+      const holding = await customerTables(manager);
+      const segmentIds: string[] = holding.includes('segment_memberships')
+        ? (await manager.query(`SELECT segment_id::text AS id FROM segment_memberships WHERE customer_id = $1`, [customerId])).map((r: { id: string }) => r.id)
+        : [];
+      for (const table of holding) {
+        const [, count] = await manager.query(`DELETE FROM "${table}" WHERE customer_id = $1`, [customerId]);
+        tables.push({ table, rows: Number(count ?? 0) });
+      }
+      if (segmentIds.length) {
+        // Segment sizes shrink with the erased member, in the same transaction.
+        await manager.query(
+          `UPDATE segments s SET size = (SELECT count(*) FROM segment_memberships m WHERE m.segment_id = s.id) WHERE s.id = ANY($1::bigint[])`,
+          [segmentIds],
+        );
+      }
+      const [, members] = await manager.query(`UPDATE customers SET organization_id = NULL WHERE organization_id = $1`, [customerId]);
+      const [, removed] = await manager.query(`DELETE FROM customers WHERE id = $1`, [customerId]);
+      tables.push({ table: 'customers', rows: Number(removed ?? 0) });
+      if (Number(members)) tables.push({ table: 'customers (organisation links cleared)', rows: Number(members) });
+      return { customerId, erasedAt: new Date(), tables, tombstones: identifiers.length };
+    });
+    for (const followUp of this.followUps) await followUp(customerId).catch(() => undefined);
+    return receipt;
+  }
+
+  /** Allows an erased identifier again, after a fresh consent was obtained (audited). */
+  async liftTombstone(input: IdentifierInput): Promise<boolean> {
+    const identifier = normalizeIdentifier(input);
+    if (isIdentifierProblem(identifier)) throw new RapportError(ErrorCode.INVALID_IDENTIFIER, identifier.message, `identifier.${identifier.field}`);
+    return inTransaction(this.dataSource, async (manager) => {
+      const [, count] = await manager.query(`DELETE FROM identifier_tombstones WHERE type = $1 AND value_hash = $2`, [identifier.type, identifierHash(identifier)]);
+      return Number(count) > 0;
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import DataLoader from 'dataloader';
+import type { DataSource } from 'typeorm';
+import type { ScoreKind } from './score-kind';
+import type { ScoreRecord } from './score.service';
+
+/** One point of a score's history. */
+export interface ScorePointRecord {
+  value: number;
+  label: string | null;
+  components: Record<string, unknown>;
+  recordedAt: Date;
+}
+
+export const HISTORY_LIMITS = { default: 20, max: 500 } as const;
+
+const SCORE_COLUMNS = `customer_id::text AS "customerId", kind, value, label, components, model_version AS "modelVersion", computed_at AS "computedAt"`;
+
+/**
+ * Request-scoped loaders of scores: every customer of a page costs one
+ * statement for its scores and one per distinct `history(first:)` argument.
+ */
+export function createScoreLoaders(dataSource: DataSource) {
+  const historyLoaders = new Map<number, DataLoader<string, ScorePointRecord[]>>();
+  return {
+    /** All current scores of a customer, by customer id. */
+    scores: new DataLoader<string, ScoreRecord[]>(async (ids) => {
+      const rows: ScoreRecord[] = await dataSource.query(
+        `SELECT ${SCORE_COLUMNS} FROM scores WHERE customer_id = ANY($1::bigint[]) ORDER BY kind`,
+        [ids],
+      );
+      const byCustomer = new Map<string, ScoreRecord[]>();
+      for (const row of rows) byCustomer.set(row.customerId, [...(byCustomer.get(row.customerId) ?? []), row]);
+      return ids.map((id) => byCustomer.get(id) ?? []);
+    }),
+    /** The latest `first` history points, newest first, keyed by `customerId:kind`. */
+    history(first: number): DataLoader<string, ScorePointRecord[]> {
+      let loader = historyLoaders.get(first);
+      if (!loader) {
+        loader = new DataLoader(async (keys) => {
+          const pairs = keys.map((k) => k.split(':') as [string, ScoreKind]);
+          const rows: (ScorePointRecord & { key: string })[] = await dataSource.query(
+            `SELECT key, value, label, components, recorded_at AS "recordedAt" FROM (
+               SELECT h.customer_id::text || ':' || h.kind AS key, h.value, h.label, h.components, h.recorded_at,
+                      row_number() OVER (PARTITION BY h.customer_id, h.kind ORDER BY h.recorded_at DESC, h.id DESC) AS n
+                 FROM score_history h
+                 JOIN unnest($1::bigint[], $2::text[]) AS t(customer_id, kind) ON t.customer_id = h.customer_id AND t.kind = h.kind) x
+              WHERE n <= $3 ORDER BY key, n`,
+            [pairs.map((p) => p[0]), pairs.map((p) => p[1]), first],
+          );
+          const byKey = new Map<string, ScorePointRecord[]>();
+          for (const { key, ...point } of rows) byKey.set(key, [...(byKey.get(key) ?? []), point]);
+          return keys.map((k) => byKey.get(k) ?? []);
+        });
+        historyLoaders.set(first, loader);
+      }
+      return loader;
+    },
+  };
+}
+
+export type ScoreLoaders = ReturnType<typeof createScoreLoaders>;

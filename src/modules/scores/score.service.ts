@@ -1,0 +1,312 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { z } from 'zod';
+import { ErrorCode, RapportError } from '../../errors/catalog';
+import { inTransaction } from '../../infra/database';
+import type { Logger } from '../../infra/logger';
+import { ModelFitError } from './models';
+import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContext, type Queryable, type ScoreKindDefinition, type StoredModel } from './kinds';
+import { SCORE_KINDS, type ScoreKind } from './score-kind';
+import { writeScores } from './score-writer';
+
+/** A customer's current score of one kind. */
+export interface ScoreRecord {
+  customerId: string;
+  kind: ScoreKind;
+  value: number;
+  label: string | null;
+  components: Record<string, unknown>;
+  modelVersion: number;
+  computedAt: Date;
+}
+
+/** One bucket of a score histogram: [lower, upper), the last one closed. */
+export interface ScoreBucket {
+  lower: number;
+  upper: number;
+  count: number;
+}
+
+/** What a full recompute did, per kind. */
+export interface RecomputeOutcome {
+  kinds: { kind: ScoreKind; fitted: boolean; modelVersion: number; scored: number; fitSeconds: number; scoreSeconds: number }[];
+  errors: { kind: ScoreKind; code: string; message: string }[];
+}
+
+/** Options of {@link ScoreService.recompute}. */
+export interface RecomputeOptions {
+  /** Customers per id-range batch (one transaction each). @defaultValue 5000 */
+  batchSize?: number;
+  /** Called with the share of the work done, 0–100. */
+  onProgress?: (percent: number) => Promise<void> | void;
+}
+
+/** Asks for a `scores.recompute` job (set by the jobs module; services never talk to queues directly). */
+export type RecomputeRequester = (kinds: ScoreKind[]) => Promise<unknown>;
+
+export const DISTRIBUTION_LIMITS = { defaultBuckets: 10, maxBuckets: 100 } as const;
+
+const MODEL_COLUMNS = `kind, settings, parameters, fitted_at AS "fittedAt", as_of AS "asOf", sample_size AS "sampleSize",
+  diagnostics, version, updated_at AS "updatedAt"`;
+
+/**
+ * Score models and scores: settings, fitting, full recomputes batched by id
+ * range, refreshes of given customers with the current models, and reads
+ * that are not per customer (distributions).
+ */
+export class ScoreService {
+  private requestRecompute: RecomputeRequester = async () => undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Wires the recompute requester (the jobs module owns the queue). */
+  setRecomputeRequester(requester: RecomputeRequester): void {
+    this.requestRecompute = requester;
+  }
+
+  /** Every model, stored or default, with its settings parsed (defaults filled in). */
+  async models(db: Queryable = this.dataSource.manager): Promise<Map<ScoreKind, StoredModel>> {
+    const rows: StoredModel[] = await db.query(`SELECT ${MODEL_COLUMNS} FROM score_models`);
+    const byKind = new Map(rows.map((r) => [r.kind, r]));
+    const models = new Map<ScoreKind, StoredModel>();
+    for (const definition of SCORE_KIND_DEFINITIONS) {
+      const stored = byKind.get(definition.kind);
+      const model: StoredModel = stored ?? {
+        kind: definition.kind, settings: {}, parameters: null, fittedAt: null, asOf: null, sampleSize: null, diagnostics: null, version: 0, updatedAt: new Date(0),
+      };
+      models.set(definition.kind, { ...model, settings: this.effectiveSettings(definition, model.settings) as Record<string, unknown> });
+    }
+    return models;
+  }
+
+  async listModels(): Promise<StoredModel[]> {
+    return [...(await this.models()).values()];
+  }
+
+  /**
+   * Merges `input` into the stored settings of `kind` (a key set to null
+   * returns to its default), validates the result, saves it and schedules a
+   * recompute of the kind.
+   *
+   * @throws RapportError VALIDATION_FAILED naming the setting (`settings.<name>`).
+   */
+  async updateModel(kind: ScoreKind, input: unknown): Promise<StoredModel> {
+    const definition = kindDefinition(kind);
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      throw new RapportError(ErrorCode.VALIDATION_FAILED, 'settings must be a JSON object', 'settings');
+    }
+    const [stored] = await this.dataSource.query(`SELECT settings FROM score_models WHERE kind = $1`, [kind]);
+    const merged: Record<string, unknown> = { ...(stored?.settings ?? {}) };
+    for (const [key, value] of Object.entries(input)) {
+      if (value === null) delete merged[key];
+      else merged[key] = value;
+    }
+    const settings = validateSettings(definition, merged);
+    await this.dataSource.query(
+      `INSERT INTO score_models (kind, settings, updated_at) VALUES ($1, $2::jsonb, now())
+       ON CONFLICT (kind) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()`,
+      [kind, JSON.stringify(settings)],
+    );
+    try {
+      await this.requestRecompute(expandKinds([kind]));
+    } catch (error) {
+      // The settings are saved; the nightly recompute applies them if the queue is down now.
+      this.logger.warn({ err: error, kind }, 'could not schedule the recompute after a settings change');
+    }
+    return (await this.models()).get(kind)!;
+  }
+
+  /**
+   * Fits every requested kind that fits (and the kinds sharing its model),
+   * then scores all customers batch by batch over id ranges, one transaction
+   * per batch. A kind whose fit fails is reported and left as it was; the
+   * others go on. Idempotent: a rerun writes the same scores and no history.
+   */
+  async recompute(requested: readonly ScoreKind[], options: RecomputeOptions = {}): Promise<RecomputeOutcome> {
+    const batchSize = options.batchSize ?? 5_000;
+    const kinds = expandKinds(requested);
+    const now = await this.databaseNow();
+    const models = await this.models();
+    const outcome: RecomputeOutcome = { kinds: [], errors: [] };
+    const [{ lo, hi }] = await this.dataSource.query(`SELECT min(id)::text AS lo, max(id)::text AS hi FROM customers`);
+    const ranges = lo === null ? [] : idRanges(BigInt(lo), BigInt(hi), BigInt(batchSize));
+    const totalSteps = kinds.length * (1 + ranges.length);
+    let done = 0;
+    const progress = async () => {
+      done++;
+      await options.onProgress?.(Math.min(100, Math.round((100 * done) / totalSteps)));
+    };
+
+    for (const kind of kinds) {
+      const definition = kindDefinition(kind);
+      let fitted = false;
+      const fitStarted = performance.now();
+      if (definition.fit) {
+        try {
+          const model = models.get(kind)!;
+          const result = await definition.fit(this.context(definition, this.dataSource.manager, model, models, now));
+          models.set(kind, await this.saveFit(kind, result));
+          fitted = true;
+        } catch (error) {
+          outcome.errors.push(describeFitError(kind, error));
+          this.logger.warn({ err: error, kind }, 'score model fit failed; scores of this kind are left as they were');
+          done += 1 + ranges.length;
+          continue;
+        }
+      }
+      await progress();
+      const fitSeconds = (performance.now() - fitStarted) / 1000;
+      const scoreStarted = performance.now();
+      const model = models.get(kind)!;
+      let scored = 0;
+      for (const range of ranges) {
+        scored += await inTransaction(this.dataSource, async (manager) => {
+          const ctx = this.context(definition, manager, model, models, now);
+          const scope = { idRange: range };
+          return writeScores(manager, kind, model.version, scope, await definition.score(ctx, scope));
+        });
+        await progress();
+      }
+      outcome.kinds.push({ kind, fitted, modelVersion: model.version, scored, fitSeconds, scoreSeconds: (performance.now() - scoreStarted) / 1000 });
+    }
+    return outcome;
+  }
+
+  /**
+   * Scores the given customers with the current fitted models (no refit), in
+   * the caller's transaction: the `customer.refresh` step and targeted
+   * recomputes. Kinds whose model was never fitted are skipped; a kind that
+   * fails is rolled back to a savepoint and logged, so stats and other kinds
+   * still commit.
+   */
+  async scoreCustomers(manager: EntityManager, customerIds: string[], kinds: readonly ScoreKind[] = SCORE_KINDS): Promise<void> {
+    if (customerIds.length === 0) return;
+    const models = await this.models(manager);
+    const now = await this.databaseNow(manager);
+    const scope = { customerIds };
+    for (const kind of expandKinds(kinds)) {
+      const definition = kindDefinition(kind);
+      const model = models.get(kind)!;
+      if (definition.fit && !model.fittedAt) continue;
+      await manager.query(`SAVEPOINT score_refresh`);
+      try {
+        const rows = await definition.score(this.context(definition, manager, model, models, now), scope);
+        await writeScores(manager, kind, model.version, scope, rows);
+        await manager.query(`RELEASE SAVEPOINT score_refresh`);
+      } catch (error) {
+        await manager.query(`ROLLBACK TO SAVEPOINT score_refresh`);
+        this.logger.warn({ err: error, kind, customers: customerIds.length }, 'score refresh failed for a kind; the others went on');
+      }
+    }
+  }
+
+  /** Scores given customers in batches, each in its own transaction (recomputeScores with customerIds). */
+  async rescoreCustomers(customerIds: string[], kinds: readonly ScoreKind[], batchSize = 1_000): Promise<number> {
+    const ids = [...new Set(customerIds)];
+    for (let i = 0; i < ids.length; i += batchSize) {
+      const chunk = ids.slice(i, i + batchSize);
+      await inTransaction(this.dataSource, (manager) => this.scoreCustomers(manager, chunk, kinds));
+    }
+    return ids.length;
+  }
+
+  /** The stored settings of `kinds`, as one comparable string (to notice a settings change during a run). */
+  async settingsSnapshot(kinds: readonly ScoreKind[]): Promise<string> {
+    const rows: { kind: string; settings: unknown }[] = await this.dataSource.query(
+      `SELECT kind, settings FROM score_models WHERE kind = ANY($1::text[]) ORDER BY kind`,
+      [expandKinds(kinds)],
+    );
+    return JSON.stringify(rows);
+  }
+
+  /** Histogram of one kind's values in `buckets` equal-width buckets (SQL width_bucket) over the kind's range, or the data's. */
+  async distribution(kind: ScoreKind, buckets: number = DISTRIBUTION_LIMITS.defaultBuckets): Promise<ScoreBucket[]> {
+    if (!Number.isInteger(buckets) || buckets < 1 || buckets > DISTRIBUTION_LIMITS.maxBuckets) {
+      throw new RapportError(ErrorCode.VALIDATION_FAILED, `buckets must be an integer from 1 to ${DISTRIBUTION_LIMITS.maxBuckets}`, 'buckets');
+    }
+    let [lower, upper] = kindDefinition(kind).range ?? [NaN, NaN];
+    if (Number.isNaN(lower)) {
+      const [row] = await this.dataSource.query(`SELECT min(value) AS lo, max(value) AS hi FROM scores WHERE kind = $1`, [kind]);
+      lower = row.lo ?? 0;
+      upper = row.hi ?? 1;
+    }
+    if (!(upper > lower)) upper = lower + 1;
+    return this.dataSource.query(
+      `WITH counted AS (
+         SELECT least(greatest(width_bucket(value, $2::float8, $3::float8, $4::int), 1), $4::int) AS bucket, count(*)::int AS n
+           FROM scores WHERE kind = $1 GROUP BY 1)
+       SELECT ($2::float8 + (g - 1) * ($3::float8 - $2::float8) / $4::int) AS lower,
+              ($2::float8 + g * ($3::float8 - $2::float8) / $4::int) AS upper,
+              COALESCE(counted.n, 0) AS count
+         FROM generate_series(1, $4::int) g LEFT JOIN counted ON counted.bucket = g ORDER BY g`,
+      [kind, lower, upper, buckets],
+    );
+  }
+
+  private context(definition: ScoreKindDefinition<unknown>, db: Queryable, model: StoredModel, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date): KindContext<unknown> {
+    return { db, settings: model.settings, model, models, now };
+  }
+
+  private effectiveSettings(definition: ScoreKindDefinition<unknown>, stored: Record<string, unknown>): unknown {
+    const parsed = definition.settings.safeParse(stored);
+    if (parsed.success) return parsed.data;
+    this.logger.warn({ kind: definition.kind, issues: parsed.error.issues }, 'stored score settings no longer validate; using the defaults');
+    return definition.settings.parse({});
+  }
+
+  private async saveFit(kind: ScoreKind, fit: FitResult): Promise<StoredModel> {
+    const [row] = await this.dataSource.query(
+      `INSERT INTO score_models AS m (kind, parameters, diagnostics, sample_size, as_of, fitted_at, version, updated_at)
+       VALUES ($1, $2::jsonb, $3::jsonb, $4, $5, now(), 1, now())
+       ON CONFLICT (kind) DO UPDATE SET parameters = EXCLUDED.parameters, diagnostics = EXCLUDED.diagnostics,
+         sample_size = EXCLUDED.sample_size, as_of = EXCLUDED.as_of, fitted_at = now(), version = m.version + 1, updated_at = now()
+       RETURNING ${MODEL_COLUMNS}`,
+      [kind, JSON.stringify(fit.parameters), JSON.stringify(fit.diagnostics), fit.sampleSize, fit.asOf.toISOString()],
+    );
+    return { ...row, settings: this.effectiveSettings(kindDefinition(kind), row.settings) as Record<string, unknown> };
+  }
+
+  private async databaseNow(db: Queryable = this.dataSource.manager): Promise<Date> {
+    const [{ now }] = await db.query(`SELECT now() AS now`);
+    return now as Date;
+  }
+}
+
+/** The requested kinds plus those sharing their model, in registry order. */
+export function expandKinds(kinds: readonly ScoreKind[]): ScoreKind[] {
+  const wanted = new Set<ScoreKind>(kinds);
+  for (const kind of kinds) for (const other of kindDefinition(kind).recomputeWith ?? []) wanted.add(other);
+  return SCORE_KIND_DEFINITIONS.map((d) => d.kind).filter((k) => wanted.has(k));
+}
+
+/** Validates settings against a kind's schema; the error names the first setting at fault. */
+export function validateSettings<S>(definition: { kind: ScoreKind; settings: z.ZodType<S> }, input: Record<string, unknown>): S {
+  const parsed = definition.settings.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const unknownKey = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys[0] : undefined;
+  const path = unknownKey ?? issue.path.map(String).join('.');
+  const field = path ? `settings.${path}` : 'settings';
+  const message = unknownKey
+    ? `${field}: ${definition.kind} has no setting "${unknownKey}"`
+    : `${field}: ${issue.message}`;
+  throw new RapportError(ErrorCode.VALIDATION_FAILED, message, field, { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) });
+}
+
+function describeFitError(kind: ScoreKind, error: unknown): RecomputeOutcome['errors'][number] {
+  if (error instanceof ModelFitError) return { kind, code: error.code === 'INSUFFICIENT_DATA' ? ErrorCode.MODEL_NOT_FITTED : ErrorCode.MODEL_FIT_FAILED, message: `${kind}: ${error.message}` };
+  if (error instanceof RapportError) return { kind, code: error.code, message: `${kind}: ${error.message}` };
+  return { kind, code: ErrorCode.MODEL_FIT_FAILED, message: `${kind}: ${error instanceof Error ? error.message : String(error)}` };
+}
+
+/** Inclusive id ranges covering [lo, hi] in steps of `size`. */
+function idRanges(lo: bigint, hi: bigint, size: bigint): [string, string][] {
+  const ranges: [string, string][] = [];
+  for (let start = lo; start <= hi; start += size) {
+    const end = start + size - 1n < hi ? start + size - 1n : hi;
+    ranges.push([start.toString(), end.toString()]);
+  }
+  return ranges;
+}

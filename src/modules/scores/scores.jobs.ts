@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { ErrorCode, RapportError } from '../../errors/catalog';
+import { withTimeout, type JobRegistry } from '../../infra/jobs';
+import { QUEUES, type QueueBackend } from '../../infra/queue';
+import type { CustomerStatsService } from '../customers/customer-stats.service';
+import { isScoreKind, SCORE_KINDS, type ScoreKind } from './score-kind';
+import { expandKinds, type ScoreService } from './score.service';
+
+export const SCORES_RECOMPUTE_JOB = 'scores.recompute';
+export const NIGHTLY_SCORES_SCHEDULER = 'scores.recompute.nightly';
+
+/** Nightly at 03:00 UTC. */
+export const NIGHTLY_PATTERN = '0 3 * * *';
+
+/** Payload of `scores.recompute`: kinds, and optionally the only customers to rescore (no refit then). */
+export interface ScoresRecomputeData {
+  kinds: ScoreKind[];
+  customerIds?: string[];
+}
+
+/** Where a recompute job stands. */
+export type RecomputeJobStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED';
+
+/** A recompute job as the API shows it. */
+export interface RecomputeJobRecord {
+  id: string;
+  status: RecomputeJobStatus;
+  /** 0–100. */
+  progress: number;
+  kinds: ScoreKind[];
+  createdAt: Date;
+  finishedAt: Date | null;
+  error: string | null;
+}
+
+export const MAX_RECOMPUTE_CUSTOMER_IDS = 10_000;
+
+/**
+ * `scores.recompute`: a full recompute (fit, then score everyone by id range)
+ * or, with customerIds, a rescore of those customers with the current models.
+ * Kinds whose fit fails are reported as the job's failure after the other
+ * kinds are done; retrying cannot help them, so the failure is unrecoverable.
+ */
+export function registerScoreJobs(registry: JobRegistry, scores: ScoreService, stats: CustomerStatsService): void {
+  registry.register(QUEUES.analytics, SCORES_RECOMPUTE_JOB, async (job: Job) => {
+    const data = job.data as ScoresRecomputeData;
+    const kinds = (data.kinds ?? []).filter(isScoreKind);
+    if (data.customerIds) {
+      const rescored = await scores.rescoreCustomers(data.customerIds, kinds);
+      await job.updateProgress(100);
+      return { rescored };
+    }
+    const requested = kinds.length ? kinds : SCORE_KINDS;
+    // Requests coalesce into a running job too; if settings changed while it ran, it runs again so they take effect.
+    let outcome: Awaited<ReturnType<ScoreService['recompute']>>;
+    for (let round = 1; ; round++) {
+      const settings = await scores.settingsSnapshot(requested);
+      outcome = await scores.recompute(requested, { onProgress: (p) => job.updateProgress(p) });
+      if (round >= 3 || (await scores.settingsSnapshot(requested)) === settings) break;
+    }
+    if (outcome.errors.length > 0) throw new UnrecoverableError(outcome.errors.map((e) => e.message).join('; '));
+    return outcome;
+  });
+  // customer.refresh: the touched customers' scores, with the current models, in the stats transaction.
+  stats.addRefreshStep((manager, customerIds) => scores.scoreCustomers(manager, customerIds));
+}
+
+/**
+ * Enqueues `scores.recompute`. Requests for the same work (same kinds, same
+ * customers) coalesce through a BullMQ deduplication id while one is waiting
+ * or running: the caller gets the job already there.
+ */
+export async function enqueueRecompute(queues: QueueBackend, kinds: readonly ScoreKind[], customerIds?: string[]): Promise<Job> {
+  const expanded = expandKinds(kinds.length ? kinds : SCORE_KINDS);
+  const ids = customerIds ? [...new Set(customerIds)].sort() : undefined;
+  if (ids && ids.length > MAX_RECOMPUTE_CUSTOMER_IDS) {
+    throw new RapportError(ErrorCode.BATCH_TOO_LARGE, `customerIds has ${ids.length} ids; the limit is ${MAX_RECOMPUTE_CUSTOMER_IDS}`, 'customerIds');
+  }
+  const target = ids ? createHash('sha1').update(ids.join(',')).digest('hex') : 'all';
+  const dedupId = `scores:${expanded.join(',')}:${target}`;
+  const queue = queues.queue(QUEUES.analytics);
+  const job = await withTimeout(
+    queue.add(SCORES_RECOMPUTE_JOB, { kinds: expanded, ...(ids ? { customerIds: ids } : {}) } satisfies ScoresRecomputeData, {
+      deduplication: { id: dedupId },
+      attempts: 3,
+    }),
+    5_000,
+    'enqueue scores.recompute',
+  );
+  // A deduplicated add does not create a job; report the one that holds the id.
+  const existing = job.id ? await queue.getJob(job.id) : undefined;
+  if (existing) return existing;
+  const holder = await queue.getDeduplicationJobId(dedupId);
+  return (holder ? await queue.getJob(holder) : undefined) ?? job;
+}
+
+/** The recompute job with this id, or null (unknown, or removed after retention). */
+export async function findRecomputeJob(queues: QueueBackend, id: string): Promise<RecomputeJobRecord | null> {
+  const queue = queues.queue(QUEUES.analytics);
+  // State first: a job read before it finished cannot then look finished without its reason.
+  const state = await queue.getJobState(id);
+  const job = await queue.getJob(id);
+  if (!job || job.name !== SCORES_RECOMPUTE_JOB) return null;
+  return toRecomputeJobRecord(job, state);
+}
+
+export async function toRecomputeJobRecord(job: Job, knownState?: string): Promise<RecomputeJobRecord> {
+  const state = knownState ?? (await job.getState());
+  const status: RecomputeJobStatus = state === 'completed' ? 'COMPLETED' : state === 'failed' ? 'FAILED' : state === 'active' ? 'RUNNING' : 'QUEUED';
+  const progress = typeof job.progress === 'number' ? job.progress : 0;
+  return {
+    id: String(job.id),
+    status,
+    progress: status === 'COMPLETED' ? 100 : progress,
+    kinds: ((job.data as ScoresRecomputeData).kinds ?? []).filter(isScoreKind),
+    createdAt: new Date(job.timestamp),
+    finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
+    error: status === 'FAILED' ? job.failedReason ?? 'failed' : null,
+  };
+}
+
+/** Registers the nightly full recompute (BullMQ job schedulers are cluster-wide: one run per night whatever the worker count). */
+export async function scheduleNightlyScores(queues: QueueBackend, pattern = NIGHTLY_PATTERN): Promise<void> {
+  await queues.queue(QUEUES.analytics).upsertJobScheduler(
+    NIGHTLY_SCORES_SCHEDULER,
+    { pattern, tz: 'UTC' },
+    { name: SCORES_RECOMPUTE_JOB, data: { kinds: [...SCORE_KINDS] } satisfies ScoresRecomputeData },
+  );
+}

@@ -1,0 +1,203 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { inTransaction } from '../../infra/database';
+import { SqlParams } from '../../infra/sql-filter';
+import { compileRule } from './rules/compile';
+import { referencedSegments, type SegmentRule } from './rules/rule';
+
+/** What one membership diff changed. */
+export interface MembershipChange {
+  segmentId: string;
+  entered: number;
+  exited: number;
+  size: number;
+}
+
+/** Called after commit with segments whose membership changed, so segments that use them can be refreshed. */
+export type MembershipChangedListener = (segmentIds: string[]) => Promise<void>;
+
+interface DynamicSegment {
+  id: string;
+  rule: SegmentRule;
+}
+
+/**
+ * Keeps `segment_memberships` exact. A diff is one statement: the compiled
+ * rule gives the target set; members no longer in it are deleted, new ones
+ * inserted, and an ENTERED or EXITED event written for each, all in the
+ * caller's transaction. Incremental diffs move the size by their counted
+ * delta (each row change is counted once, by whoever made it); a full
+ * refresh recounts.
+ */
+export class SegmentMembershipService {
+  private readonly listeners: MembershipChangedListener[] = [];
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  onMembershipChanged(listener: MembershipChangedListener): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Full refresh of one dynamic segment (the `segments.refresh` job): diff,
+   * events, size and a size-history point in one transaction; status FRESH.
+   * Returns null when the segment no longer exists or is STATIC.
+   */
+  async refreshSegment(segmentId: string): Promise<MembershipChange | null> {
+    await this.dataSource.query(`UPDATE segments SET status = 'REFRESHING' WHERE id = $1 AND kind = 'DYNAMIC' AND status <> 'REFRESHING'`, [segmentId]);
+    const change = await inTransaction(this.dataSource, async (manager) => {
+      // Two full refreshes of one segment take turns; incremental diffs do not take this lock.
+      await manager.query(`SELECT pg_advisory_xact_lock(1764000000, hashtext($1::text))`, [segmentId]);
+      const [segment]: { id: string; rule: SegmentRule | null; kind: string }[] = await manager.query(
+        `SELECT id::text, rule, kind FROM segments WHERE id = $1`, [segmentId],
+      );
+      if (!segment || segment.kind !== 'DYNAMIC' || !segment.rule) return null;
+      const diff = await this.diff(manager, segment.id, segment.rule);
+      const size = await this.recount(manager, segment.id);
+      await manager.query(`UPDATE segments SET status = 'FRESH', refreshed_at = now() WHERE id = $1`, [segment.id]);
+      return { segmentId: segment.id, ...diff, size };
+    });
+    if (change && change.entered + change.exited > 0) await this.notify([change.segmentId]);
+    return change;
+  }
+
+  /**
+   * Re-evaluates `customerIds` against every dynamic segment inside the
+   * caller's transaction (the customer refresh step), segments that others
+   * refer to first so that `inSegment` sees this refresh's own changes.
+   */
+  async refreshCustomers(manager: EntityManager, customerIds: string[]): Promise<MembershipChange[]> {
+    if (customerIds.length === 0) return [];
+    const segments: DynamicSegment[] = await manager.query(
+      `SELECT id::text, rule FROM segments WHERE kind = 'DYNAMIC' AND rule IS NOT NULL ORDER BY id`,
+    );
+    const changes: MembershipChange[] = [];
+    for (const segment of dependencyOrder(segments)) {
+      const diff = await this.diff(manager, segment.id, segment.rule, customerIds);
+      if (diff.entered + diff.exited > 0) changes.push({ segmentId: segment.id, ...diff, size: 0 });
+    }
+    // Sizes are written in id order: concurrent refreshes lock segment rows in the same order.
+    changes.sort((a, b) => Number(a.segmentId) - Number(b.segmentId));
+    for (const change of changes) change.size = await this.applySize(manager, change.segmentId, change.entered - change.exited, false);
+    return changes;
+  }
+
+  /** Adds customers to a segment by hand (STATIC); returns those that were not members yet. */
+  async addMembers(manager: EntityManager, segmentId: string, customerIds: string[]): Promise<string[]> {
+    const rows: { customer_id: string }[] = await manager.query(
+      `WITH added AS (
+         INSERT INTO segment_memberships (segment_id, customer_id, entered_at)
+         SELECT $1, id, now() FROM unnest($2::bigint[]) AS id
+         ON CONFLICT DO NOTHING RETURNING customer_id),
+       events AS (
+         INSERT INTO segment_membership_events (segment_id, customer_id, kind, occurred_at)
+         SELECT $1, customer_id, 'ENTERED', now() FROM added)
+       SELECT customer_id::text FROM added`,
+      [segmentId, customerIds],
+    );
+    if (rows.length > 0) await this.recount(manager, segmentId);
+    return rows.map((r) => r.customer_id);
+  }
+
+  /** Removes customers from a segment by hand (STATIC); returns those that were members. */
+  async removeMembers(manager: EntityManager, segmentId: string, customerIds: string[]): Promise<string[]> {
+    const rows: { customer_id: string }[] = await manager.query(
+      `WITH removed AS (
+         DELETE FROM segment_memberships WHERE segment_id = $1 AND customer_id = ANY($2::bigint[]) RETURNING customer_id),
+       events AS (
+         INSERT INTO segment_membership_events (segment_id, customer_id, kind, occurred_at)
+         SELECT $1, customer_id, 'EXITED', now() FROM removed)
+       SELECT customer_id::text FROM removed`,
+      [segmentId, customerIds],
+    );
+    if (rows.length > 0) await this.recount(manager, segmentId);
+    return rows.map((r) => r.customer_id);
+  }
+
+  async notify(segmentIds: string[]): Promise<void> {
+    for (const listener of this.listeners) await listener(segmentIds);
+  }
+
+  /** One set-based diff of a segment's membership against its rule, optionally for some customers only. */
+  private async diff(manager: EntityManager, segmentId: string, rule: SegmentRule, customerIds?: string[]): Promise<{ entered: number; exited: number }> {
+    const p = new SqlParams();
+    const segment = p.add(segmentId);
+    const ids = customerIds ? p.add(customerIds) : undefined;
+    const target = compileRule(rule, p, { customerIdsParam: ids });
+    const [row]: { entered: number; exited: number }[] = await manager.query(
+      `WITH target AS MATERIALIZED (${target.sql}),
+       removed AS (
+         DELETE FROM segment_memberships m
+          WHERE m.segment_id = ${segment}::bigint${ids ? ` AND m.customer_id = ANY(${ids}::bigint[])` : ''}
+            AND NOT EXISTS (SELECT 1 FROM target t WHERE t.customer_id = m.customer_id)
+         RETURNING m.customer_id),
+       added AS (
+         INSERT INTO segment_memberships (segment_id, customer_id, entered_at)
+         SELECT ${segment}::bigint, t.customer_id, now() FROM target t
+          WHERE NOT EXISTS (SELECT 1 FROM segment_memberships m WHERE m.segment_id = ${segment}::bigint AND m.customer_id = t.customer_id)
+         ON CONFLICT DO NOTHING
+         RETURNING customer_id),
+       events AS (
+         INSERT INTO segment_membership_events (segment_id, customer_id, kind, occurred_at)
+         SELECT ${segment}::bigint, customer_id, 'EXITED', now() FROM removed
+         UNION ALL
+         SELECT ${segment}::bigint, customer_id, 'ENTERED', now() FROM added)
+       SELECT (SELECT count(*) FROM added)::int AS entered, (SELECT count(*) FROM removed)::int AS exited`,
+      p.values,
+    );
+    return row;
+  }
+
+  /**
+   * Sets the stored size to the member count (full refreshes, hand-made
+   * changes), which also repairs drift, e.g. from customers erased with their
+   * memberships. The row lock comes first so that the count, a later
+   * statement, sees every incremental diff that already moved the size;
+   * later ones add their delta after us.
+   */
+  private async recount(manager: EntityManager, segmentId: string): Promise<number> {
+    await manager.query(`SELECT 1 FROM segments WHERE id = $1 FOR NO KEY UPDATE`, [segmentId]);
+    const [row]: { size: number }[] = await manager.query(
+      `WITH u AS (UPDATE segments SET size = (SELECT count(*) FROM segment_memberships WHERE segment_id = $1) WHERE id = $1 RETURNING id, size),
+       h AS (
+         INSERT INTO segment_size_history (segment_id, recorded_at, size)
+         SELECT id, date_trunc('minute', now()), size FROM u
+         ON CONFLICT (segment_id, recorded_at) DO UPDATE SET size = EXCLUDED.size)
+       SELECT size FROM u`,
+      [segmentId],
+    );
+    return row?.size ?? 0;
+  }
+
+  /** Moves the stored size by `delta` and records it (one size-history point per segment and minute). */
+  private async applySize(manager: EntityManager, segmentId: string, delta: number, record: boolean): Promise<number> {
+    const [row]: { size: number }[] = await manager.query(
+      `WITH u AS (UPDATE segments SET size = size + $2 WHERE id = $1 RETURNING id, size),
+       h AS (
+         INSERT INTO segment_size_history (segment_id, recorded_at, size)
+         SELECT id, date_trunc('minute', now()), size FROM u WHERE $3 OR $2 <> 0
+         ON CONFLICT (segment_id, recorded_at) DO UPDATE SET size = EXCLUDED.size)
+       SELECT size FROM u`,
+      [segmentId, delta, record],
+    );
+    return row?.size ?? 0;
+  }
+}
+
+/** Segments ordered so that every segment comes after those its rule refers to (rules are acyclic). */
+export function dependencyOrder<T extends { id: string; rule: SegmentRule | null }>(segments: T[]): T[] {
+  const byId = new Map(segments.map((s) => [s.id, s]));
+  const done = new Set<string>();
+  const out: T[] = [];
+  const visit = (s: T, trail: Set<string>) => {
+    if (done.has(s.id) || trail.has(s.id)) return;
+    trail.add(s.id);
+    for (const ref of referencedSegments(s.rule)) {
+      const dep = byId.get(ref);
+      if (dep) visit(dep, trail);
+    }
+    done.add(s.id);
+    out.push(s);
+  };
+  for (const s of segments) visit(s, new Set());
+  return out;
+}

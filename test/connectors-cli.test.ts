@@ -1,0 +1,89 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from './helpers/database';
+
+const root = path.join(__dirname, '..');
+const rapport = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [path.join(root, 'bin/rapport.js'), ...args], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'silent', REDIS_URL: '', ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+
+describe('rapport connector:new', () => {
+  // Inside the checkout (so `rapport/connector-kit` resolves as it does for plugins/), outside Jest's roots.
+  const pluginsDir = mkdtempSync(path.join(root, '.scaffold-test-'));
+  afterAll(() => rmSync(pluginsDir, { recursive: true, force: true }));
+
+  test('scaffolds a plugin whose generated conformance tests pass', () => {
+    const created = rapport(['connector:new', 'demo-widget'], { RAPPORT_PLUGINS_DIR: pluginsDir });
+    expect(created.stderr).toBe('');
+    expect(created.status).toBe(0);
+    expect(readdirSync(path.join(pluginsDir, 'demo-widget')).sort()).toEqual(['README.md', 'demo-widget.test.ts', 'index.ts']);
+
+    const jest = spawnSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules/jest/bin/jest.js'),
+        '--rootDir', root,
+        '--roots', pluginsDir,
+        '--globalSetup', path.join(__dirname, 'fixtures/noop-global-setup.ts'),
+        '--globalTeardown', path.join(__dirname, 'fixtures/noop-global-setup.ts'),
+        '--runInBand',
+        pluginsDir,
+      ],
+      { cwd: root, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(jest.stderr).toMatch(/Tests:\s+\d+ passed, \d+ total/);
+    expect(jest.status).toBe(0);
+  });
+
+  test('refuses an id that is not a slug, and a folder that exists', () => {
+    const bad = rapport(['connector:new', 'Acme Helpdesk'], { RAPPORT_PLUGINS_DIR: pluginsDir });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('lowercase slug');
+    rapport(['connector:new', 'twice'], { RAPPORT_PLUGINS_DIR: pluginsDir });
+    const again = rapport(['connector:new', 'twice'], { RAPPORT_PLUGINS_DIR: pluginsDir });
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain('already exists');
+  });
+});
+
+describe('rapport import', () => {
+  let database: TestDatabase;
+  const dir = mkdtempSync(path.join(tmpdir(), 'rapport-cli-import-'));
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('imports a CSV with a column mapping and prints a summary with the rejected lines', async () => {
+    const file = path.join(dir, 'visits.csv');
+    writeFileSync(file, ['Mail,When,Ref', 'a@example.com,2024-01-02T00:00:00Z,r1', 'b@example.com,2024-01-03T00:00:00Z,r2', 'c@example.com,someday,r3'].join('\n'));
+    const result = rapport(['import', file, '--map', 'email=Mail', '--map', 'occurredAt=When', '--map', 'externalId=Ref', '--channel', 'web', '--type', 'visit', '--source', 'cli'], {
+      DATABASE_URL: database.url,
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/SUCCEEDED — 3 rows, 2 accepted, 0 duplicates, 1 rejected/);
+    expect(result.stdout).toContain('line 4: occurredAt "someday"');
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query(`SELECT count(*)::int AS n FROM interactions WHERE source = 'cli'`);
+    await client.end();
+    expect(rows[0].n).toBe(2);
+  });
+
+  test('a file that cannot be read fails with the reason and exit code 1', () => {
+    const result = rapport(['import', path.join(dir, 'missing.csv')], { DATABASE_URL: database.url });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain('FAILED');
+    expect(result.stdout).toContain('cannot read');
+  });
+});

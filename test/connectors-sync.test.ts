@@ -1,0 +1,153 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { makeTickets, startFakeHelpdeskApi, type FakeHelpdeskApi } from '../plugins/helpdesk/fake-api';
+import { QUEUES } from '../src/infra/queue';
+import { ConnectionRunsDocument, ConnectorRunDocument, CreateConnectionDocument, RunConnectionDocument, UpdateConnectionDocument } from './generated/graphql';
+import { eventually } from './helpers/app';
+import { startConnectorTestApp, type ConnectorTestApp } from './helpers/connectors';
+
+const TIME_LIMIT_SECONDS = 8;
+let t: ConnectorTestApp;
+let helpdeskApi: FakeHelpdeskApi;
+const scratch = mkdtempSync(path.join(tmpdir(), 'rapport-sync-'));
+
+beforeAll(async () => {
+  t = await startConnectorTestApp({ workers: true, queue: 'postgres', env: { RAPPORT_SYNC_TIME_LIMIT_SECONDS: String(TIME_LIMIT_SECONDS) } });
+  helpdeskApi = await startFakeHelpdeskApi({ tickets: makeTickets(9) });
+});
+afterAll(async () => {
+  await t.close();
+  await helpdeskApi.close();
+});
+
+async function createConnection(connector: string, name: string, config: Record<string, unknown>, schedule?: string) {
+  const { data, errors } = await t.gql(CreateConnectionDocument, { input: { connector, name, config, schedule } });
+  expect(errors).toBeUndefined();
+  return data!.createConnection;
+}
+
+async function runToEnd(connectionId: string) {
+  const { data, errors } = await t.gql(RunConnectionDocument, { id: connectionId });
+  expect(errors).toBeUndefined();
+  expect(data!.runConnection.status).toBe('QUEUED');
+  return finished(data!.runConnection.id);
+}
+
+function finished(runId: string, timeoutMs = 30_000) {
+  return eventually(
+    async () => {
+      const { data } = await t.gql(ConnectorRunDocument, { id: runId });
+      const run = data!.connectorRun!;
+      return run.finishedAt ? run : undefined;
+    },
+    { timeoutMs },
+  );
+}
+
+async function stateOf(connectionId: string) {
+  const { data } = await t.gql(ConnectionRunsDocument, { id: connectionId, first: 50 });
+  return data!.node as { state: unknown; lastRunAt: string | null; runs: { totalCount: number } };
+}
+
+const externalIds = async (connectionId: string) =>
+  (await t.app.sql<{ external_id: string }>(`SELECT external_id FROM interactions WHERE source = $1 ORDER BY external_id`, [`connector:${Buffer.from(connectionId, 'base64').toString().split(':')[1]}`])).map(
+    (r) => r.external_id,
+  );
+
+describe('pull syncs', () => {
+  test('an on-demand run commits every page, saves the cursor and records counts and timings', async () => {
+    const connection = await createConnection('pager', 'pager-basic', { pages: 3, perPage: 2 });
+    const run = await runToEnd(connection.id);
+    expect(run).toMatchObject({ kind: 'SYNC', status: 'SUCCEEDED', received: 6, accepted: 6, duplicates: 0, rejected: 0, error: null, details: { pages: 3 } });
+    expect(run.durationMs).toBeGreaterThanOrEqual(0);
+    expect(await externalIds(connection.id)).toEqual(['p0-0', 'p0-1', 'p1-0', 'p1-1', 'p2-0', 'p2-1']);
+    const after = await stateOf(connection.id);
+    expect(after.state).toEqual({ page: 3 });
+    expect(after.lastRunAt).not.toBeNull();
+  });
+
+  test('a rejected row is reported with its path and reason while the rest of the page lands', async () => {
+    const connection = await createConnection('pager', 'pager-invalid', { pages: 1, perPage: 2, withInvalidRow: true });
+    const run = await runToEnd(connection.id);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', received: 3, accepted: 2, rejected: 1 });
+    expect(run.errors).toEqual([expect.objectContaining({ path: 'interactions[2].occurredAt' })]);
+  });
+
+  test('a process killed mid-run keeps the committed pages, and the next run resumes from the saved cursor', async () => {
+    const pidFile = path.join(scratch, 'pager.pid');
+    const connection = await createConnection('pager', 'pager-crash', { pages: 4, perPage: 2, pauseAtPage: 2, pidFile });
+    const { data } = await t.gql(RunConnectionDocument, { id: connection.id });
+    const pid = await eventually(async () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined));
+    expect(pid).not.toBe(process.pid);
+    process.kill(pid, 'SIGKILL');
+    const crashed = await finished(data!.runConnection.id);
+    expect(crashed).toMatchObject({ status: 'FAILED', accepted: 4, error: expect.stringContaining('SIGKILL') });
+    expect((await stateOf(connection.id)).state).toEqual({ page: 2 });
+    expect(await externalIds(connection.id)).toEqual(['p0-0', 'p0-1', 'p1-0', 'p1-1']);
+
+    await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: { pages: 4, perPage: 2 } } });
+    const resumed = await runToEnd(connection.id);
+    expect(resumed).toMatchObject({ status: 'SUCCEEDED', received: 4, accepted: 4, duplicates: 0 });
+    expect((await stateOf(connection.id)).state).toEqual({ page: 4 });
+    expect(await externalIds(connection.id)).toHaveLength(8);
+  });
+
+  test('a rate limit ends the run early as a partial success that the next run continues', async () => {
+    const connection = await createConnection('pager', 'pager-rate', { pages: 4, perPage: 2, rateLimitAtPage: 1 });
+    const partial = await runToEnd(connection.id);
+    expect(partial).toMatchObject({ status: 'PARTIAL', accepted: 2, error: expect.stringContaining('CONNECTOR_RATE_LIMITED'), details: { pages: 1, retryAfterMs: 60_000 } });
+    expect((await stateOf(connection.id)).state).toEqual({ page: 1 });
+
+    await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: { pages: 4, perPage: 2 } } });
+    const rest = await runToEnd(connection.id);
+    expect(rest).toMatchObject({ status: 'SUCCEEDED', accepted: 6, duplicates: 0 });
+    expect(await externalIds(connection.id)).toHaveLength(8);
+  });
+
+  test('a plugin that blocks its event loop hits the time limit while the worker keeps running other syncs', async () => {
+    const hanging = await createConnection('pager', 'pager-hang', { blockEventLoop: true });
+    const healthy = await createConnection('pager', 'pager-healthy', { pages: 1, perPage: 1 });
+    const { data } = await t.gql(RunConnectionDocument, { id: hanging.id });
+    const hangingRunId = data!.runConnection.id;
+    await eventually(async () => ((await t.gql(ConnectorRunDocument, { id: hangingRunId })).data!.connectorRun!.status === 'RUNNING' ? true : undefined));
+
+    const other = await runToEnd(healthy.id);
+    expect(other.status).toBe('SUCCEEDED');
+    const stillHanging = (await t.gql(ConnectorRunDocument, { id: hangingRunId })).data!.connectorRun!;
+    expect(stillHanging.status).toBe('RUNNING');
+
+    const timedOut = await finished(hangingRunId, (TIME_LIMIT_SECONDS + 20) * 1000);
+    expect(timedOut).toMatchObject({ status: 'FAILED', error: expect.stringContaining('time limit') });
+    expect((await runToEnd(healthy.id)).status).toBe('SUCCEEDED');
+  });
+
+  test('a schedule runs the connection repeatedly; removing it stops the runs', async () => {
+    const connection = await createConnection('pager', 'pager-scheduled', { pages: 1, perPage: 1 }, '1');
+    await eventually(async () => ((await stateOf(connection.id)).runs.totalCount >= 2 ? true : undefined), { timeoutMs: 30_000 });
+    const queue = t.app.runtime.services.queues.queue(QUEUES.connectors);
+    expect((await queue.getJobSchedulers()).map((s) => s.key ?? s.id)).toContainEqual(expect.stringContaining('connection-sync-'));
+    await t.gql(UpdateConnectionDocument, { id: connection.id, input: { schedule: '' } });
+    expect((await queue.getJobSchedulers()).filter((s) => String(s.key ?? s.id).includes(`connection-sync-${Buffer.from(connection.id, 'base64').toString().split(':')[1]}`))).toEqual([]);
+  });
+});
+
+describe('helpdesk pull connector end to end', () => {
+  test('pages through the API, stops on a long Retry-After as PARTIAL, and the next run finishes without duplicates', async () => {
+    const connection = await createConnection('helpdesk', 'helpdesk', { baseUrl: helpdeskApi.url, apiToken: helpdeskApi.token, pageSize: 3 });
+    expect(JSON.stringify(connection.config)).not.toContain(helpdeskApi.token);
+    // The first page comes through; the second answers 429 with an hour's Retry-After.
+    helpdeskApi.failOnRequest(2, { status: 429, retryAfter: '3600' });
+    const partial = await runToEnd(connection.id);
+    expect(partial).toMatchObject({ status: 'PARTIAL', error: expect.stringContaining('CONNECTOR_RATE_LIMITED'), details: { pages: 1 } });
+    const firstPage = makeTickets(3).reduce((n, ticket) => n + 1 + ticket.replies.length + (ticket.satisfaction_rating ? 1 : 0), 0);
+    expect(partial.accepted).toBe(firstPage + 3);
+    const total = makeTickets(9).reduce((n, ticket) => n + 1 + ticket.replies.length + (ticket.satisfaction_rating ? 1 : 0), 0);
+    const rest = await runToEnd(connection.id);
+    expect(rest.status).toBe('SUCCEEDED');
+    expect(rest.duplicates).toBe(0);
+    const ids = await externalIds(connection.id);
+    expect(ids).toHaveLength(total);
+    expect(new Set(ids).size).toBe(total);
+  });
+});

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { globalId } from '../src/graphql/ids';
+import { customerLifetimeValue, expectedAverageValue, expectedPurchases, probabilityAlive } from '../src/modules/scores/models';
+import {
+  CustomerScoresDocument, RecordInteractionsDocument, ScoreModelsDocument, UpdateScoreModelDocument, type InteractionInput,
+} from './generated/graphql';
+import { eventually, startTestApp, type TestApp } from './helpers/app';
+
+/**
+ * The CDNOW acceptance test: the 1/10 sample goes in through the ingest API
+ * as purchase interactions, the worker fits BG/NBD and Gamma-Gamma as of
+ * 1997-09-30, and the fitted parameters must equal the published ones
+ * (see /work/shared/data/cdnow/README.md) to two decimals.
+ */
+const DATA_FILE = path.join(__dirname, '../../shared/data/cdnow/CDNOW_sample.txt');
+const BATCH = 2_500;
+
+function cdnowInteractions(): InteractionInput[] {
+  return readFileSync(DATA_FILE, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line, index) => {
+      const [, sampleId, date, cds, value] = line.trim().split(/\s+/);
+      return {
+        customer: { identifiers: [{ type: 'cdnow', value: String(Number(sampleId)) }] },
+        channel: 'web',
+        type: 'purchase',
+        // Noon UTC: the calendar day is the same in every time zone the day-grouping could use.
+        occurredAt: `${date!.slice(0, 4)}-${date!.slice(4, 6)}-${date!.slice(6, 8)}T12:00:00Z`,
+        value: Number(value),
+        currency: 'USD',
+        properties: { cds: Number(cds) },
+        source: 'cdnow',
+        // Several purchases on one day are distinct deliveries: the line number keeps them apart.
+        externalId: `line-${index + 1}`,
+      };
+    });
+}
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp({ workers: true });
+});
+afterAll(() => app.close());
+
+test('CDNOW through the ingest path: BG/NBD and Gamma-Gamma fitted as of 1997-09-30 reproduce the published parameters', async () => {
+  const rows = cdnowInteractions();
+  expect(rows).toHaveLength(6919);
+  for (let i = 0; i < rows.length; i += BATCH) {
+    const { data, errors } = await app.graphql(RecordInteractionsDocument, { input: rows.slice(i, i + BATCH) });
+    expect(errors).toBeUndefined();
+    expect(data!.recordInteractions).toMatchObject({ committed: true, rejected: 0, duplicates: 0 });
+  }
+  const [{ customers }] = await app.sql<{ customers: number }>(`SELECT count(*)::int AS customers FROM customer_identifiers WHERE type = 'cdnow'`);
+  expect(customers).toBe(2357);
+
+  // Setting the calibration day schedules the recompute (CLV and CHURN_RISK share the model).
+  const updated = await app.graphql(UpdateScoreModelDocument, { kind: 'CLV', settings: { asOf: '1997-09-30', horizonWeeks: 39 } });
+  expect(updated.errors).toBeUndefined();
+  const clv = await eventually(async () => {
+    const { data } = await app.graphql(ScoreModelsDocument, {});
+    const model = data!.scoreModels.find((m) => m.kind === 'CLV')!;
+    const churn = data!.scoreModels.find((m) => m.kind === 'CHURN_RISK')!;
+    const [{ scored }] = await app.sql<{ scored: number }>(`SELECT count(*)::int AS scored FROM scores WHERE kind = 'CHURN_RISK'`);
+    return model.fittedAt && churn.fittedAt && scored === 2357 ? model : undefined;
+  }, { timeoutMs: 50_000, intervalMs: 250 });
+
+  const p = clv.parameters as Record<string, number>;
+  expect(clv.asOf).toBe('1997-09-30T00:00:00.000Z');
+  expect(clv.sampleSize).toBe(2357);
+  expect(p.r).toBeCloseTo(0.243, 2);
+  expect(p.alpha).toBeCloseTo(4.414, 2);
+  expect(p.a).toBeCloseTo(0.793, 2);
+  expect(p.b).toBeCloseTo(2.426, 2);
+  expect(p.p).toBeCloseTo(6.25, 2);
+  expect(p.q).toBeCloseTo(3.74, 2);
+  expect(p.gamma).toBeCloseTo(15.44, 2);
+  const diagnostics = clv.diagnostics as { bgNbd: { logLikelihood: number; converged: boolean }; gammaGamma: { sampleSize: number; converged: boolean } };
+  expect(diagnostics.bgNbd.converged).toBe(true);
+  expect(diagnostics.bgNbd.logLikelihood).toBeCloseTo(-9582.4, 1);
+  expect(diagnostics.gammaGamma).toMatchObject({ sampleSize: 946, converged: true });
+
+  // Customer 1 of the sample: x = 2, t_x = 30.43, T = 38.86, m = 22.35; stored figures follow the closed forms.
+  const [{ id }] = await app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM customer_identifiers WHERE type = 'cdnow' AND value = '1'`);
+  await eventually(async () => {
+    const [row] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
+    return row.n === 1 ? true : undefined;
+  });
+  const { data } = await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind: 'CLV', historyFirst: 5 });
+  const score = data!.customer!.score!;
+  const c = score.components as Record<string, number>;
+  expect(c.x).toBe(2);
+  expect(c.tx).toBeCloseTo(30.43, 2);
+  expect(c.T).toBeCloseTo(38.86, 2);
+  expect(c.m).toBeCloseTo(22.345, 6);
+  const betaGeo = { r: p.r, alpha: p.alpha, a: p.a, b: p.b };
+  const gammaGamma = { p: p.p, q: p.q, gamma: p.gamma };
+  expect(c.pAlive).toBeCloseTo(probabilityAlive(betaGeo, 2, c.tx, c.T), 12);
+  expect(c.pAlive).toBeCloseTo(0.73, 2);
+  expect(c.expectedPurchases).toBeCloseTo(expectedPurchases(betaGeo, 39, 2, c.tx, c.T), 12);
+  expect(c.expectedPurchases).toBeCloseTo(1.226, 2);
+  expect(c.expectedAverageValue).toBeCloseTo(expectedAverageValue(gammaGamma, 2, c.m), 10);
+  const clvValue = customerLifetimeValue({ betaGeo, gammaGamma }, { x: 2, tx: c.tx, T: c.T, m: c.m }, { horizonMonths: 9, discountRatePerMonth: 0.01 });
+  expect(score.value).toBeCloseTo(clvValue, 2);
+  expect(score.modelVersion).toBe(1);
+  expect(score.history).toHaveLength(1);
+
+  const churn = data!.customer!.scores.find((s) => s.kind === 'CHURN_RISK')!;
+  expect(churn.value).toBeCloseTo(1 - c.pAlive, 4);
+  expect((churn.components as { pAlive: number }).pAlive).toBeCloseTo(c.pAlive, 12);
+  expect(churn.label).toBe('LOW');
+}, 120_000);

@@ -1,0 +1,328 @@
+import { globalId } from '../src/graphql/ids';
+import { QUEUES } from '../src/infra/queue';
+import { rfmLabel } from '../src/modules/scores/models';
+import {
+  CustomerScoresDocument, CustomersByScoreDocument, RecomputeJobDocument, RecomputeScoresDocument, RecordInteractionsDocument,
+  ScoreDistributionDocument, ScoreModelsDocument, UpdateScoreModelDocument, type InteractionInput,
+} from './generated/graphql';
+import { eventually, startTestApp, type TestApp } from './helpers/app';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Twelve customers with no ties in any RFM dimension: customer i has f(i)
+ * purchases, the last d(i) days ago, worth v(i) in total (one purchase
+ * carries the whole value, the others are worth 0).
+ */
+const CUSTOMERS = Array.from({ length: 12 }, (_, k) => {
+  const i = k + 1;
+  return { email: `c${i}@example.com`, frequency: ((i * 5) % 12) + 1, daysAgo: ((i * 7) % 12) * 10 + 1, monetary: (((i * 11) % 12) + 1) * 100 };
+});
+
+function rfmInteractions(now = Date.now()): InteractionInput[] {
+  return CUSTOMERS.flatMap((c) =>
+    Array.from({ length: c.frequency }, (_, n) => ({
+      customer: { identifiers: [{ type: 'email', value: c.email }] },
+      channel: 'payment',
+      type: 'purchase',
+      occurredAt: new Date(now - (c.daysAgo + n) * DAY_MS).toISOString(),
+      value: n === 0 ? c.monetary : 0,
+      source: 'scores-test',
+      externalId: `${c.email}-${n}`,
+    })),
+  );
+}
+
+/** Postgres ntile(5), computed independently: the first n mod 5 buckets hold one row more. */
+function quintiles(values: number[]): number[] {
+  const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+  const n = values.length;
+  const small = Math.floor(n / 5);
+  const big = n % 5;
+  const result = new Array<number>(n);
+  order.forEach(([, index], position) => {
+    result[index] = position < big * (small + 1) ? Math.floor(position / (small + 1)) + 1 : big + Math.floor((position - big * (small + 1)) / small) + 1;
+  });
+  return result;
+}
+
+async function customerId(app: TestApp, email: string): Promise<string> {
+  const [row] = await app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM customer_identifiers WHERE type = 'email' AND value = $1`, [email]);
+  return row.id;
+}
+
+async function ingest(app: TestApp, input: InteractionInput[]) {
+  const { data, errors } = await app.graphql(RecordInteractionsDocument, { input });
+  expect(errors).toBeUndefined();
+  expect(data!.recordInteractions.rejected).toBe(0);
+}
+
+describe('scores without workers (recompute called on the service)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ workers: false });
+    await ingest(app, rfmInteractions());
+    await app.runtime.services.scores.recompute(['RFM']);
+  });
+  afterAll(() => app.close());
+
+  test('RFM scores each dimension by quintile over the customers with transactions, labels by segment, value = mean', async () => {
+    const r = quintiles(CUSTOMERS.map((c) => -c.daysAgo));
+    const f = quintiles(CUSTOMERS.map((c) => c.frequency));
+    const m = quintiles(CUSTOMERS.map((c) => c.monetary));
+    for (const [i, c] of CUSTOMERS.entries()) {
+      const { data } = await app.graphql(CustomerScoresDocument, { id: globalId('Customer', await customerId(app, c.email)), kind: 'RFM' });
+      const score = data!.customer!.score!;
+      expect(score.components).toMatchObject({ r: r[i], f: f[i], m: m[i], code: `${r[i]}${f[i]}${m[i]}`, frequency: c.frequency, monetary: c.monetary });
+      expect((score.components as { recency: number }).recency).toBeCloseTo(c.daysAgo, 1);
+      expect(score.value).toBeCloseTo((r[i]! + f[i]! + m[i]!) / 3, 12);
+      expect(score.label).toBe(rfmLabel(r[i]!, f[i]!, m[i]!));
+    }
+    // Every quintile is used, with ntile's sizes 3, 3, 2, 2, 2.
+    const [counts] = await app.sql<{ sizes: number[] }>(
+      `SELECT array_agg(n ORDER BY r) AS sizes FROM (SELECT (components->>'r')::int AS r, count(*)::int AS n FROM scores WHERE kind = 'RFM' GROUP BY 1) x`,
+    );
+    expect(counts.sizes).toEqual([3, 3, 2, 2, 2]);
+  });
+
+  test('scoreModels shows the RFM fit: quintile bounds, sample size, version', async () => {
+    const { data } = await app.graphql(ScoreModelsDocument, {});
+    const rfm = data!.scoreModels.find((s) => s.kind === 'RFM')!;
+    expect(rfm).toMatchObject({ sampleSize: 12, version: 1, settings: { transactionTypes: ['purchase', 'order'], lookbackDays: 365 } });
+    expect((rfm.parameters as { frequency: number[] }).frequency).toEqual([3, 6, 8, 10]);
+    expect(data!.scoreModels.map((s) => s.kind).sort()).toEqual(['CHURN_RISK', 'CLV', 'ENGAGEMENT', 'RFM']);
+    expect(data!.scoreModels.find((s) => s.kind === 'CLV')!.fittedAt).toBeNull();
+  });
+
+  test('scoreDistribution buckets every scored customer once', async () => {
+    const { data } = await app.graphql(ScoreDistributionDocument, { kind: 'RFM', buckets: 4 });
+    expect(data!.scoreDistribution).toHaveLength(4);
+    expect(data!.scoreDistribution[0]).toMatchObject({ lower: 1, upper: 2 });
+    expect(data!.scoreDistribution.reduce((sum, b) => sum + b.count, 0)).toBe(12);
+    const bad = await app.graphql(ScoreDistributionDocument, { kind: 'RFM', buckets: 0 });
+    expect(bad.errors![0].extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'buckets' });
+  });
+
+  test('customers can be ordered by a score and filtered by its value and label, with keyset pagination', async () => {
+    const all = await app.sql<{ id: string; value: number; label: string }>(`SELECT customer_id::text AS id, value, label FROM scores WHERE kind = 'RFM'`);
+    const expected = [...all].sort((a, b) => b.value - a.value || Number(b.id) - Number(a.id)).map((s) => globalId('Customer', s.id));
+    const seen: string[] = [];
+    let after: string | null | undefined;
+    do {
+      const { data, errors } = await app.graphql(CustomersByScoreDocument, { kind: 'RFM', first: 5, after, orderBy: [{ field: 'SCORE', scoreKind: 'RFM', direction: 'DESC' }] });
+      expect(errors).toBeUndefined();
+      seen.push(...data!.customers.edges.map((e) => e.node.id));
+      after = data!.customers.pageInfo.hasNextPage ? data!.customers.pageInfo.endCursor : null;
+    } while (after);
+    expect(seen).toEqual(expected);
+
+    // Scores of a whole page cost one statement (DataLoader), not one per customer.
+    app.resetStatements();
+    const page = await app.graphql(CustomersByScoreDocument, { kind: 'RFM', first: 12 });
+    expect(page.data!.customers.edges.filter((e) => e.node.score)).toHaveLength(12);
+    expect(app.statements.filter((sql) => /FROM scores WHERE customer_id = ANY/.test(sql))).toHaveLength(1);
+
+    const atLeast3 = await app.graphql(CustomersByScoreDocument, { kind: 'RFM', filter: { score: { kind: 'RFM', value: { gte: 3 } } } });
+    expect(atLeast3.data!.customers.totalCount).toBe(all.filter((s) => s.value >= 3).length);
+    expect(atLeast3.data!.customers.edges.every((e) => e.node.score!.value >= 3)).toBe(true);
+
+    const label = all[0].label;
+    const byLabel = await app.graphql(CustomersByScoreDocument, { kind: 'RFM', filter: { score: { kind: 'RFM', labelIn: [label] } } });
+    expect(byLabel.data!.customers.totalCount).toBe(all.filter((s) => s.label === label).length);
+
+    const missingKind = await app.graphql(CustomersByScoreDocument, { kind: 'RFM', orderBy: [{ field: 'SCORE' }] });
+    expect(missingKind.errors![0].extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'orderBy[0].scoreKind' });
+  });
+
+  test('history gets one point per change, not per run; an interrupted recompute rerun ends as an uninterrupted one', async () => {
+    const counts = async () => new Map((await app.sql<{ id: string; n: number }>(
+      `SELECT customer_id::text AS id, count(*)::int AS n FROM score_history WHERE kind = 'RFM' GROUP BY 1`,
+    )).map((r) => [r.id, r.n]));
+    const values = async () => new Map((await app.sql<{ id: string; v: string }>(
+      `SELECT customer_id::text AS id, value || ':' || label AS v FROM scores WHERE kind = 'RFM'`,
+    )).map((r) => [r.id, r.v]));
+    expect([...(await counts()).values()]).toEqual(new Array(12).fill(1));
+
+    await app.runtime.services.scores.recompute(['RFM']);
+    expect([...(await counts()).values()]).toEqual(new Array(12).fill(1));
+
+    // The least valuable customer buys a lot, recently: its score changes (and maybe others' quintiles).
+    const before = await values();
+    const worst = CUSTOMERS.reduce((a, b) => (a.monetary < b.monetary ? a : b));
+    await ingest(app, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((n) => ({
+      customer: { identifiers: [{ type: 'email', value: worst.email }] }, channel: 'payment', type: 'purchase',
+      occurredAt: new Date(Date.now() - 60_000 - n * 1000).toISOString(), value: 5_000, source: 'scores-test', externalId: `big-${n}`,
+    })));
+    await app.runtime.services.scores.recompute(['RFM']);
+    const after = await values();
+    const history = await counts();
+    const changed = [...after.keys()].filter((id) => before.get(id) !== after.get(id));
+    expect(changed).toContain(await customerId(app, worst.email));
+    for (const [id, n] of history) expect(n).toBe(changed.includes(id) ? 2 : 1);
+
+    // Kill a recompute after its first batch, then run it again: same scores, same history as one clean run.
+    await app.sql(`DELETE FROM score_history`);
+    await app.sql(`DELETE FROM scores`);
+    let batches = 0;
+    await expect(app.runtime.services.scores.recompute(['RFM'], {
+      batchSize: 4,
+      onProgress: () => {
+        if (++batches === 3) throw new Error('worker killed');
+      },
+    })).rejects.toThrow('worker killed');
+    expect((await values()).size).toBeGreaterThan(0);
+    expect((await values()).size).toBeLessThan(12);
+    await app.runtime.services.scores.recompute(['RFM'], { batchSize: 4 });
+    expect(await values()).toEqual(after);
+    expect([...(await counts()).values()]).toEqual(new Array(12).fill(1));
+  });
+
+  test('engagement decays with the half-life, weighs channels and types, and is scaled 0–100', async () => {
+    const now = Date.now();
+    const touch = (email: string, daysAgo: number, channel: string, type: string, externalId: string): InteractionInput => ({
+      customer: { identifiers: [{ type: 'email', value: email }] }, channel, type,
+      occurredAt: new Date(now - daysAgo * DAY_MS).toISOString(), source: 'engagement-test', externalId,
+    });
+    await ingest(app, [
+      touch('fresh@example.com', 0, 'email', 'open', 'e1'),
+      touch('month-old@example.com', 30, 'email', 'open', 'e2'),
+      touch('two-months@example.com', 60, 'email', 'open', 'e3'),
+      touch('mixed@example.com', 0, 'email', 'open', 'e4'),
+      touch('mixed@example.com', 0, 'web', 'click', 'e5'),
+    ]);
+    await app.runtime.services.scores.recompute(['ENGAGEMENT']);
+    const engagement = async (email: string) => {
+      const { data } = await app.graphql(CustomerScoresDocument, { id: globalId('Customer', await customerId(app, email)), kind: 'ENGAGEMENT' });
+      return data!.customer!.score!;
+    };
+    const raw = async (email: string) => ((await engagement(email)).components as { raw: number }).raw;
+    // Defaults: half-life 30 days, open weighs 1, click 2; the RFM customers' purchases weigh 5 each.
+    expect(await raw('fresh@example.com')).toBeCloseTo(1, 4);
+    expect(await raw('month-old@example.com')).toBeCloseTo(0.5, 4);
+    expect(await raw('two-months@example.com')).toBeCloseTo(0.25, 4);
+    expect(await raw('mixed@example.com')).toBeCloseTo(3, 4);
+
+    const { data } = await app.graphql(ScoreModelsDocument, {});
+    const { scale } = data!.scoreModels.find((s) => s.kind === 'ENGAGEMENT')!.parameters as { scale: number };
+    const mixed = await engagement('mixed@example.com');
+    expect(mixed.value).toBeCloseTo(Math.min(100, (100 * 3) / scale), 1);
+    const byChannel = (mixed.components as { byChannel: Record<string, number> }).byChannel;
+    expect(byChannel.email / byChannel.web).toBeCloseTo(0.5, 3);
+    expect((await engagement('month-old@example.com')).value).toBeCloseTo((100 * 0.5) / scale, 1);
+    const [{ max, min }] = await app.sql<{ max: number; min: number }>(`SELECT max(value) AS max, min(value) AS min FROM scores WHERE kind = 'ENGAGEMENT'`);
+    expect(max).toBe(100);
+    expect(min).toBeGreaterThan(0);
+
+    // Doubling the email weight doubles the email contribution.
+    await app.graphql(UpdateScoreModelDocument, { kind: 'ENGAGEMENT', settings: { channelWeights: { email: 2 } } });
+    await app.runtime.services.scores.recompute(['ENGAGEMENT']);
+    expect(await raw('mixed@example.com')).toBeCloseTo(4, 4);
+  });
+
+  test('updateScoreModel validates settings and names the setting at fault', async () => {
+    const cases: [string, unknown, string][] = [
+      ['RFM', { lookbackDays: -5 }, 'settings.lookbackDays'],
+      ['RFM', { transactionTypes: [] }, 'settings.transactionTypes'],
+      ['ENGAGEMENT', { halfLife: 3 }, 'settings.halfLife'],
+      ['ENGAGEMENT', { typeWeights: { open: 'high' } }, 'settings.typeWeights.open'],
+      ['CLV', { asOf: '30/09/1997' }, 'settings.asOf'],
+      ['CLV', { discountRatePerMonth: 2 }, 'settings.discountRatePerMonth'],
+      ['CHURN_RISK', { threshold: 0.5 }, 'settings.threshold'],
+      ['CLV', [1, 2], 'settings'],
+    ];
+    for (const [kind, settings, field] of cases) {
+      const { data, errors } = await app.graphql(UpdateScoreModelDocument, { kind: kind as 'RFM', settings });
+      expect(data).toBeNull();
+      expect(errors![0].extensions).toMatchObject({ code: 'VALIDATION_FAILED', field });
+      expect(errors![0].message).toContain(field);
+    }
+    const ok = await app.graphql(UpdateScoreModelDocument, { kind: 'RFM', settings: { lookbackDays: 180 } });
+    expect(ok.data!.updateScoreModel.settings).toEqual({ transactionTypes: ['purchase', 'order'], lookbackDays: 180 });
+    const reset = await app.graphql(UpdateScoreModelDocument, { kind: 'RFM', settings: { lookbackDays: null } });
+    expect(reset.data!.updateScoreModel.settings).toEqual({ transactionTypes: ['purchase', 'order'], lookbackDays: 365 });
+  });
+
+  test('recomputeScores coalesces identical requests into one queued job; different work gets its own', async () => {
+    const [a, b] = await Promise.all([
+      app.graphql(RecomputeScoresDocument, { kinds: ['ENGAGEMENT'] }),
+      app.graphql(RecomputeScoresDocument, { kinds: ['ENGAGEMENT'] }),
+    ]);
+    expect(a.errors).toBeUndefined();
+    expect(a.data!.recomputeScores).toMatchObject({ status: 'QUEUED', progress: 0, kinds: ['ENGAGEMENT'], finishedAt: null, error: null });
+    expect(b.data!.recomputeScores.id).toBe(a.data!.recomputeScores.id);
+    const again = await app.graphql(RecomputeScoresDocument, { kinds: ['ENGAGEMENT'] });
+    expect(again.data!.recomputeScores.id).toBe(a.data!.recomputeScores.id);
+
+    const clv = await app.graphql(RecomputeScoresDocument, { kinds: ['CHURN_RISK'] });
+    expect(clv.data!.recomputeScores.kinds).toEqual(['CLV', 'CHURN_RISK']);
+    expect(clv.data!.recomputeScores.id).not.toBe(a.data!.recomputeScores.id);
+    const polled = await app.graphql(RecomputeJobDocument, { id: clv.data!.recomputeScores.id });
+    expect(polled.data!.recomputeJob).toMatchObject({ status: 'QUEUED', kinds: ['CLV', 'CHURN_RISK'] });
+    expect((await app.graphql(RecomputeJobDocument, { id: '999999' })).data!.recomputeJob).toBeNull();
+  });
+});
+
+describe.each(['postgres', 'redis'] as const)('scores with workers on the %s queue backend', (backend) => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ workers: true, queue: backend });
+    await ingest(app, rfmInteractions());
+  });
+  afterAll(() => app.close());
+
+  test('recomputeScores runs as a job whose status and progress can be polled to completion', async () => {
+    const { data } = await app.graphql(RecomputeScoresDocument, { kinds: ['RFM', 'ENGAGEMENT'] });
+    const id = data!.recomputeScores.id;
+    const done = await eventually(async () => {
+      const job = (await app.graphql(RecomputeJobDocument, { id })).data!.recomputeJob!;
+      return job.status === 'COMPLETED' || job.status === 'FAILED' ? job : undefined;
+    }, { timeoutMs: 30_000 });
+    expect(done).toMatchObject({ status: 'COMPLETED', progress: 100, kinds: ['RFM', 'ENGAGEMENT'], error: null });
+    expect(done.finishedAt).not.toBeNull();
+    const [{ n }] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE kind = 'RFM'`);
+    expect(n).toBe(12);
+  });
+
+  test('a CLV recompute on data that cannot identify the model fails with a clear error and leaves the models unfitted', async () => {
+    const { data } = await app.graphql(RecomputeScoresDocument, { kinds: ['CLV'] });
+    const job = await eventually(async () => {
+      const polled = (await app.graphql(RecomputeJobDocument, { id: data!.recomputeScores.id })).data!.recomputeJob!;
+      return polled.status === 'FAILED' ? polled : undefined;
+    }, { timeoutMs: 30_000 });
+    expect(job.error).toMatch(/^CLV: BG\/NBD fit diverged .*; CHURN_RISK: the CLV model that CHURN_RISK uses has not been fitted/);
+    const models = (await app.graphql(ScoreModelsDocument, {})).data!.scoreModels;
+    expect(models.find((m) => m.kind === 'CLV')!.fittedAt).toBeNull();
+  });
+
+  test('an ingested interaction shows in that customer’s scores shortly after, with the current model (no refit)', async () => {
+    await eventually(async () => {
+      const [row] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE kind = 'RFM'`);
+      return row.n === 12 ? true : undefined;
+    });
+    const worst = CUSTOMERS.reduce((a, b) => (a.monetary < b.monetary ? a : b));
+    const id = await customerId(app, worst.email);
+    const read = async () => (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind: 'RFM' })).data!.customer!.score!;
+    const before = await read();
+    await ingest(app, [{
+      customer: { identifiers: [{ type: 'email', value: worst.email }] }, channel: 'payment', type: 'purchase',
+      occurredAt: new Date(Date.now() - 1000).toISOString(), value: 100_000, source: 'fresh-test', externalId: 'fresh-1',
+    }]);
+    const after = await eventually(async () => {
+      const score = await read();
+      return (score.components as { frequency: number }).frequency === worst.frequency + 1 ? score : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 100 });
+    expect(after.modelVersion).toBe(before.modelVersion);
+    expect((after.components as { m: number; r: number }).m).toBe(5);
+    expect((after.components as { r: number }).r).toBe(5);
+    expect(Date.parse(after.computedAt)).toBeGreaterThan(Date.parse(before.computedAt));
+    const engagement = await app.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM scores WHERE customer_id = $1 AND kind = 'ENGAGEMENT' AND computed_at >= $2::timestamptz`, [id, after.computedAt],
+    );
+    expect(engagement[0].n).toBe(1);
+  });
+
+  test('the nightly scores.recompute job scheduler is registered', async () => {
+    const schedulers = await app.runtime.services.queues.queue(QUEUES.analytics).getJobSchedulers();
+    expect(schedulers.map((s) => [s.key, s.name, s.pattern])).toContainEqual(['scores.recompute.nightly', 'scores.recompute', '0 3 * * *']);
+  });
+});
