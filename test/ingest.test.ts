@@ -167,11 +167,13 @@ describe('recordInteractions', () => {
     expect(await count('interactions', `external_id IN ('ok', 'bad')`)).toBe(0);
   });
 
-  test('more than 5,000 rows is BATCH_TOO_LARGE and writes nothing', async () => {
+  test('5,000 rows are accepted; 5,001 are BATCH_TOO_LARGE and write nothing', async () => {
     const input = Array.from({ length: 5001 }, (_, i) => purchase(`big-${i}`, 'big@example.com'));
     const res = await app.graphql(RecordInteractionsDocument, { input });
     expect(res.errors![0].extensions!.code).toBe('BATCH_TOO_LARGE');
     expect(await count('interactions', `external_id LIKE 'big-%'`)).toBe(0);
+    const limit = await app.graphql(RecordInteractionsDocument, { input: input.slice(0, 5000) });
+    expect(limit.data!.recordInteractions.accepted).toBe(5000);
   });
 
   test('writes set-based: a batch costs the same few statements for 50 or 500 rows', async () => {

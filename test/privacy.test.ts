@@ -57,6 +57,8 @@ describe('export', () => {
     expect(doc.tables.customer_identifiers.map((i: { value: string }) => i.value).sort()).toEqual(['+14155550111', 'export@example.com']);
     expect(doc.tables.interactions).toHaveLength(2);
     expect(doc.tables.customer_stats[0].interaction_count).toBe(2);
+    const log = await admin(`{ auditLog(first: 5, filter: { operation: "exportCustomer" }) { entries { actor result } } }`);
+    expect(log.body.data.auditLog.entries[0]).toEqual({ actor: 'bootstrap', result: 'NO_CHANGE' });
   });
 
   test('needs pii:read', async () => {

@@ -27,7 +27,7 @@ export function depthLimitRule(maxDepth: number) {
         const depth = depthOf(node.selectionSet, 0, new Set());
         if (depth > maxDepth) {
           context.reportError(
-            new GraphQLError(`the query is nested ${depth > maxDepth ? 'deeper than' : ''} ${maxDepth} levels; flatten it or split it`, {
+            new GraphQLError(`the query is nested ${depth} levels deep; the limit is ${maxDepth} (flatten it or split it)`, {
               nodes: [node],
               extensions: { code: ErrorCode.QUERY_TOO_DEEP },
             }),

@@ -12,6 +12,9 @@ import { createContext, type GraphQLContext } from './context';
 import { depthLimitRule } from './depth-limit';
 import { getSchema } from './schema';
 
+/** Queries that are data-protection actions and therefore audited like mutations. */
+const AUDITED_QUERIES = new Set(['exportCustomer']);
+
 /** Limits of the GraphQL endpoint. */
 export const GRAPHQL_LIMITS = { maxDepth: 12 } as const;
 
@@ -58,7 +61,11 @@ function gatewayPlugins(services: RapportServices): Plugin[] {
           return;
         }
         const operation = getOperationAST(args.document, args.operationName);
-        if (operation?.operation !== 'mutation' || !context.principal) return;
+        // Mutations and data-protection reads (exports) leave an audit entry.
+        const audited =
+          operation?.operation === 'mutation' ||
+          Boolean(operation?.selectionSet.selections.some((s) => s.kind === Kind.FIELD && AUDITED_QUERIES.has(s.name.value)));
+        if (!operation || !audited || !context.principal) return;
         const name = operation.selectionSet.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : '…')).join(',');
         const principal = context.principal;
         setExecuteFn((executionArgs) =>

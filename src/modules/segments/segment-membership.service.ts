@@ -51,10 +51,10 @@ export class SegmentMembershipService {
         `SELECT id::text, rule, kind FROM segments WHERE id = $1`, [segmentId],
       );
       if (!segment || segment.kind !== 'DYNAMIC' || !segment.rule) return null;
-      const diff = await this.diff(manager, segment.id, segment.rule);
+      const [diff] = await this.diff(manager, [{ id: segment.id, rule: segment.rule }]);
       const size = await this.recount(manager, segment.id);
       await manager.query(`UPDATE segments SET status = 'FRESH', refreshed_at = now() WHERE id = $1`, [segment.id]);
-      return { segmentId: segment.id, ...diff, size };
+      return { ...diff, size };
     });
     if (change && change.entered + change.exited > 0) await this.notify([change.segmentId]);
     return change;
@@ -62,8 +62,9 @@ export class SegmentMembershipService {
 
   /**
    * Re-evaluates `customerIds` against every dynamic segment inside the
-   * caller's transaction (the customer refresh step), segments that others
-   * refer to first so that `inSegment` sees this refresh's own changes.
+   * caller's transaction (the customer refresh step): one statement per
+   * dependency level, segments that others refer to first, so that
+   * `inSegment` sees this refresh's own changes.
    */
   async refreshCustomers(manager: EntityManager, customerIds: string[]): Promise<MembershipChange[]> {
     if (customerIds.length === 0) return [];
@@ -71,9 +72,12 @@ export class SegmentMembershipService {
       `SELECT id::text, rule FROM segments WHERE kind = 'DYNAMIC' AND rule IS NOT NULL ORDER BY id`,
     );
     const changes: MembershipChange[] = [];
-    for (const segment of dependencyOrder(segments)) {
-      const diff = await this.diff(manager, segment.id, segment.rule, customerIds);
-      if (diff.entered + diff.exited > 0) changes.push({ segmentId: segment.id, ...diff, size: 0 });
+    for (const level of dependencyLevels(segments)) {
+      for (let i = 0; i < level.length; i += MAX_SEGMENTS_PER_STATEMENT) {
+        for (const diff of await this.diff(manager, level.slice(i, i + MAX_SEGMENTS_PER_STATEMENT), customerIds)) {
+          if (diff.entered + diff.exited > 0) changes.push({ ...diff, size: 0 });
+        }
+      }
     }
     // Sizes are written in id order: concurrent refreshes lock segment rows in the same order.
     changes.sort((a, b) => Number(a.segmentId) - Number(b.segmentId));
@@ -117,34 +121,44 @@ export class SegmentMembershipService {
     for (const listener of this.listeners) await listener(segmentIds);
   }
 
-  /** One set-based diff of a segment's membership against its rule, optionally for some customers only. */
-  private async diff(manager: EntityManager, segmentId: string, rule: SegmentRule, customerIds?: string[]): Promise<{ entered: number; exited: number }> {
+  /**
+   * One set-based diff of the memberships of `segments` against their rules,
+   * optionally for some customers only: one statement however many segments.
+   */
+  private async diff(manager: EntityManager, segments: DynamicSegment[], customerIds?: string[]): Promise<Omit<MembershipChange, 'size'>[]> {
+    if (segments.length === 0) return [];
     const p = new SqlParams();
-    const segment = p.add(segmentId);
+    const segmentIds = p.add(segments.map((s) => s.id));
     const ids = customerIds ? p.add(customerIds) : undefined;
-    const target = compileRule(rule, p, { customerIdsParam: ids });
-    const [row]: { entered: number; exited: number }[] = await manager.query(
-      `WITH target AS MATERIALIZED (${target.sql}),
+    const targets = segments.map((segment, i) => {
+      const compiled = compileRule(segment.rule, p, { customerIdsParam: ids });
+      return `SELECT ${p.add(segment.id)}::bigint AS segment_id, t${i}.customer_id FROM (${compiled.sql}) t${i}`;
+    });
+    const rows: { segment_id: string; entered: number; exited: number }[] = await manager.query(
+      `WITH target AS MATERIALIZED (${targets.join(' UNION ALL ')}),
        removed AS (
          DELETE FROM segment_memberships m
-          WHERE m.segment_id = ${segment}::bigint${ids ? ` AND m.customer_id = ANY(${ids}::bigint[])` : ''}
-            AND NOT EXISTS (SELECT 1 FROM target t WHERE t.customer_id = m.customer_id)
-         RETURNING m.customer_id),
+          WHERE m.segment_id = ANY(${segmentIds}::bigint[])${ids ? ` AND m.customer_id = ANY(${ids}::bigint[])` : ''}
+            AND NOT EXISTS (SELECT 1 FROM target t WHERE t.segment_id = m.segment_id AND t.customer_id = m.customer_id)
+         RETURNING m.segment_id, m.customer_id),
        added AS (
          INSERT INTO segment_memberships (segment_id, customer_id, entered_at)
-         SELECT ${segment}::bigint, t.customer_id, now() FROM target t
-          WHERE NOT EXISTS (SELECT 1 FROM segment_memberships m WHERE m.segment_id = ${segment}::bigint AND m.customer_id = t.customer_id)
+         SELECT t.segment_id, t.customer_id, now() FROM target t
+          WHERE NOT EXISTS (SELECT 1 FROM segment_memberships m WHERE m.segment_id = t.segment_id AND m.customer_id = t.customer_id)
          ON CONFLICT DO NOTHING
-         RETURNING customer_id),
+         RETURNING segment_id, customer_id),
        events AS (
          INSERT INTO segment_membership_events (segment_id, customer_id, kind, occurred_at)
-         SELECT ${segment}::bigint, customer_id, 'EXITED', now() FROM removed
+         SELECT segment_id, customer_id, 'EXITED', now() FROM removed
          UNION ALL
-         SELECT ${segment}::bigint, customer_id, 'ENTERED', now() FROM added)
-       SELECT (SELECT count(*) FROM added)::int AS entered, (SELECT count(*) FROM removed)::int AS exited`,
+         SELECT segment_id, customer_id, 'ENTERED', now() FROM added)
+       SELECT s.id::text AS segment_id,
+              (SELECT count(*) FROM added a WHERE a.segment_id = s.id)::int AS entered,
+              (SELECT count(*) FROM removed r WHERE r.segment_id = s.id)::int AS exited
+         FROM unnest(${segmentIds}::bigint[]) AS s(id)`,
       p.values,
     );
-    return row;
+    return rows.map((r) => ({ segmentId: r.segment_id, entered: r.entered, exited: r.exited }));
   }
 
   /**
@@ -183,21 +197,31 @@ export class SegmentMembershipService {
   }
 }
 
-/** Segments ordered so that every segment comes after those its rule refers to (rules are acyclic). */
-export function dependencyOrder<T extends { id: string; rule: SegmentRule | null }>(segments: T[]): T[] {
+/** Segments whose incremental diff shares one statement (bounds the statement's size and planning time). */
+const MAX_SEGMENTS_PER_STATEMENT = 50;
+
+/**
+ * Groups segments into levels: level 0 refers to no dynamic segment; level n
+ * only to segments of lower levels (rules are acyclic; a reference to a
+ * segment outside `segments`, e.g. a STATIC one, does not count).
+ */
+export function dependencyLevels<T extends { id: string; rule: SegmentRule | null }>(segments: T[]): T[][] {
   const byId = new Map(segments.map((s) => [s.id, s]));
-  const done = new Set<string>();
-  const out: T[] = [];
-  const visit = (s: T, trail: Set<string>) => {
-    if (done.has(s.id) || trail.has(s.id)) return;
+  const levelOf = new Map<string, number>();
+  const level = (s: T, trail: Set<string>): number => {
+    const known = levelOf.get(s.id);
+    if (known !== undefined) return known;
+    if (trail.has(s.id)) return 0;
     trail.add(s.id);
+    let n = 0;
     for (const ref of referencedSegments(s.rule)) {
       const dep = byId.get(ref);
-      if (dep) visit(dep, trail);
+      if (dep) n = Math.max(n, level(dep, trail) + 1);
     }
-    done.add(s.id);
-    out.push(s);
+    levelOf.set(s.id, n);
+    return n;
   };
-  for (const s of segments) visit(s, new Set());
-  return out;
+  const levels: T[][] = [];
+  for (const s of segments) (levels[level(s, new Set())] ??= []).push(s);
+  return levels.filter(Boolean);
 }

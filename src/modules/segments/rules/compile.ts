@@ -64,10 +64,17 @@ export function compileRule(rule: SegmentRule, p: SqlParams, options: CompileOpt
     return holds;
   };
 
-  const compileNode = (node: SegmentRule, path: string): string => {
-    if ('and' in node) return '(' + node.and.map((n, i) => compileNode(n, `${path}.and[${i}]`)).join(' AND ') + ')';
-    if ('or' in node) return '(' + node.or.map((n, i) => compileNode(n, `${path}.or[${i}]`)).join(' OR ') + ')';
-    if ('not' in node) return `(NOT ${compileNode(node.not, `${path}.not`)})`;
+  /**
+   * `required`: the node is a conjunct of the root (not under `or`/`not`), so
+   * NULL may stand for false there. Behaviour conditions that 0 cannot satisfy
+   * and score conditions are then written strictly (no COALESCE), which lets
+   * Postgres turn their LEFT JOIN into an inner join and start from the few
+   * customers that have such interactions or scores.
+   */
+  const compileNode = (node: SegmentRule, path: string, required: boolean): string => {
+    if ('and' in node) return '(' + node.and.map((n, i) => compileNode(n, `${path}.and[${i}]`, required)).join(' AND ') + ')';
+    if ('or' in node) return '(' + node.or.map((n, i) => compileNode(n, `${path}.or[${i}]`, false)).join(' OR ') + ')';
+    if ('not' in node) return `(NOT ${compileNode(node.not, `${path}.not`, false)})`;
     if ('attribute' in node) {
       const a = node.attribute;
       if (a.field.startsWith('traits.')) {
@@ -79,22 +86,28 @@ export function compileRule(rule: SegmentRule, p: SqlParams, options: CompileOpt
       return leaf(`${path}.attribute`, node, typedCondition(field.sql, field.type, a, p), `to_jsonb(${field.sql})`);
     }
     if ('behavior' in node) {
+      const b = node.behavior;
       const alias = `b${ctes.length}`;
-      ctes.push(`${alias} AS (${behaviorAggregate(node.behavior, p, options.customerIdsParam)})`);
+      ctes.push(`${alias} AS (${behaviorAggregate(b, p, options.customerIdsParam)})`);
       joins.push(`LEFT JOIN ${alias} ON ${alias}.customer_id = c.id`);
       const v = `COALESCE(${alias}.v, 0)`;
-      return leaf(`${path}.behavior`, node, `(${v} ${SQL_OP[node.behavior.op]} ${p.add(node.behavior.value)}::float8)`, `to_jsonb(${v})`);
+      const value = p.add(b.value);
+      leaf(`${path}.behavior`, node, `(${v} ${SQL_OP[b.op]} ${value}::float8)`, `to_jsonb(${v})`);
+      return required && !compareNumbers(0, b.op, b.value) ? `(${alias}.v ${SQL_OP[b.op]} ${value}::float8)` : `(${v} ${SQL_OP[b.op]} ${value}::float8)`;
     }
     if ('score' in node) {
       const s = node.score;
       const alias = scoreAlias(s.kind);
-      return leaf(`${path}.score`, node, scoreCondition(alias, s, p), `CASE WHEN ${alias}.customer_id IS NULL THEN NULL ELSE jsonb_build_object('value', ${alias}.value::float8, 'label', ${alias}.label) END`);
+      const strict = scoreConditions(alias, s, p);
+      leaf(`${path}.score`, node, `COALESCE(${[`${alias}.customer_id IS NOT NULL`, ...strict].join(' AND ')}, FALSE)`,
+        `CASE WHEN ${alias}.customer_id IS NULL THEN NULL ELSE jsonb_build_object('value', ${alias}.value::float8, 'label', ${alias}.label) END`);
+      return required ? `(${strict.join(' AND ')})` : `COALESCE(${[`${alias}.customer_id IS NOT NULL`, ...strict].join(' AND ')}, FALSE)`;
     }
     const holds = `EXISTS (SELECT 1 FROM segment_memberships m WHERE m.segment_id = ${p.add(node.inSegment)}::bigint AND m.customer_id = c.id)`;
     return leaf(`${path}.inSegment`, node, holds, `to_jsonb(${holds})`);
   };
 
-  const where = compileNode(rule, 'rule');
+  const where = compileNode(rule, 'rule', true);
   if (usesStats) joins.unshift('LEFT JOIN customer_stats st ON st.customer_id = c.id');
   const scope = options.customerIdsParam ? ` AND c.id = ANY(${options.customerIdsParam}::bigint[])` : '';
   const columns = ['c.id AS customer_id', ...(options.explain ? leaves.flatMap((l, i) => [`${l.holds} AS h${i}`, `${l.figure} AS f${i}`]) : [])];
@@ -122,11 +135,16 @@ function propertyCondition(w: PropertyCondition, p: SqlParams): string {
   return jsonCondition(`(i.properties #> ${p.add(w.path.split('.'))}::text[])`, w.op, w.value, p);
 }
 
-function scoreCondition(alias: string, s: ScoreCondition, p: SqlParams): string {
-  const parts = [`${alias}.customer_id IS NOT NULL`];
+/** The conditions of a score node, each strict in the score row (NULL without one). */
+function scoreConditions(alias: string, s: ScoreCondition, p: SqlParams): string[] {
+  const parts: string[] = [];
   if (s.op != null && s.value != null) parts.push(`${alias}.value::float8 ${SQL_OP[s.op]} ${p.add(s.value)}::float8`);
   if (s.labelIn) parts.push(`${alias}.label = ANY(${p.add(s.labelIn)}::text[])`);
-  return `COALESCE(${parts.join(' AND ')}, FALSE)`;
+  return parts;
+}
+
+function compareNumbers(a: number, op: string, b: number): boolean {
+  return op === 'EQ' ? a === b : op === 'NE' ? a !== b : op === 'GT' ? a > b : op === 'GTE' ? a >= b : op === 'LT' ? a < b : a <= b;
 }
 
 /** A condition on a typed column; NULL (missing) satisfies only NE, NOT_IN and EXISTS false. */
