@@ -11,7 +11,9 @@ import { IngestService } from './modules/interactions/ingest.service';
 import { InteractionQueryService } from './modules/interactions/interaction-query.service';
 import { createConnectorServices, type ConnectorServices } from './modules/connectors/connectors.services';
 import { ScoreService } from './modules/scores/score.service';
-import { enqueueRecompute, registerScoreJobs } from './modules/scores/scores.jobs';
+import { enqueueRecompute, registerScoreJobs, SCORES_RECOMPUTE_JOB } from './modules/scores/scores.jobs';
+import { SCORE_KINDS } from './modules/scores/score-kind';
+import { QUEUES } from './infra/queue';
 import { SegmentMembershipService } from './modules/segments/segment-membership.service';
 import { SegmentService } from './modules/segments/segment.service';
 import { createSegmentRefreshRequester, registerSegmentJobs, registerSegmentRefreshStep } from './modules/segments/segments.jobs';
@@ -56,8 +58,15 @@ export function createServices(deps: { config: Config; logger: Logger; dataSourc
   segmentMemberships.onMembershipChanged((ids) => segments.refreshDependents(ids));
   registerSegmentJobs(jobs, segments, segmentMemberships);
   registerSegmentRefreshStep(stats, segmentMemberships);
+  // A full score recompute moves score-based segments at once, not at the next sweep.
+  jobs.decorate(QUEUES.analytics, SCORES_RECOMPUTE_JOB, (handler) => async (job) => {
+    const result = await handler(job);
+    const kinds = ((job.data as { kinds?: string[] }).kinds ?? []).length ? (job.data as { kinds: string[] }).kinds : [...SCORE_KINDS];
+    await segments.refreshSegmentsUsingScores(kinds);
+    return result;
+  });
   const customers = new CustomerService(dataSource, (ids) => ingest.safeRequestRefresh(ids));
-  const connectors = createConnectorServices({ ...deps, jobs, targets: { ingest, customers } });
+  const connectors = createConnectorServices({ ...deps, jobs, targets: { ingest, customers, dataSource } });
   const limits = { perMinute: deps.config.auth.rateLimitPerMinute, burst: deps.config.auth.rateLimitBurst };
   const privacy = new PrivacyService(dataSource);
   // An erasure changes the base that segment sizes and score quantiles are computed over.

@@ -74,7 +74,7 @@ export async function startRapport(options: {
   if (roles.worker) {
     for (const name of services.jobs.queues()) services.queues.startWorker(name, services.jobs.forQueue(name), config.workerConcurrency);
     await scheduleDirtySweep(services.queues);
-    await scheduleSegmentSweep(services.queues);
+    await scheduleSegmentSweep(services.queues, config.segmentSweepMs);
     await services.connectors.connections.restoreSchedules();
     await scheduleNightlyScores(services.queues);
     logger.info({ backend: queues.kind, queues: services.jobs.queues() }, 'workers started');

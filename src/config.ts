@@ -59,6 +59,8 @@ export const environmentSchema = z.object({
   RAPPORT_MAX_TOKENS: z.coerce.number().int().min(100).default(10_000),
   /** Trait names that hold personal data (masked without pii:read), comma-separated. */
   RAPPORT_PERSONAL_TRAITS: z.string().default('email,phone,name,firstName,lastName,address,birthDate,dateOfBirth,ssn,taxId'),
+  /** How often segments with moving time windows (and stale ones) are re-evaluated, in ms. @defaultValue 300000 (5 minutes) */
+  RAPPORT_SEGMENT_SWEEP_MS: z.coerce.number().int().min(1_000).default(300_000),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Worker concurrency per queue. @defaultValue 4 */
@@ -96,6 +98,7 @@ export interface Config {
   dataDir: string;
   embeddedPgPort?: number;
   demoData: boolean;
+  segmentSweepMs: number;
   queuePrefix: string;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   workerConcurrency: number;
@@ -151,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.RAPPORT_DATA_DIR),
     embeddedPgPort: e.RAPPORT_PG_PORT,
     demoData: e.RAPPORT_DEMO_DATA,
+    segmentSweepMs: e.RAPPORT_SEGMENT_SWEEP_MS,
     queuePrefix: e.RAPPORT_QUEUE_PREFIX,
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.RAPPORT_WORKER_CONCURRENCY,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -16,7 +16,10 @@ const rapport = (args: string[], env: Record<string, string> = {}) =>
 
 describe('rapport connector:new', () => {
   // Inside the checkout (so `rapport/connector-kit` resolves as it does for plugins/), outside Jest's roots.
-  const pluginsDir = mkdtempSync(path.join(root, '.scaffold-test-'));
+  let pluginsDir = '';
+  beforeAll(() => {
+    pluginsDir = mkdtempSync(path.join(root, '.scaffold-test-'));
+  });
   afterAll(() => rmSync(pluginsDir, { recursive: true, force: true }));
 
   test('scaffolds a plugin whose generated conformance tests pass', () => {
@@ -50,6 +53,30 @@ describe('rapport connector:new', () => {
     const again = rapport(['connector:new', 'twice'], { RAPPORT_PLUGINS_DIR: pluginsDir });
     expect(again.status).toBe(2);
     expect(again.stderr).toContain('already exists');
+  });
+});
+
+describe('connector packages', () => {
+  test('a plugin package outside the checkout loads, importing the kit from the host', () => {
+    const pkg = mkdtempSync(path.join(tmpdir(), 'rapport-connector-package-'));
+    try {
+      mkdirSync(path.join(pkg, 'node_modules'));
+      symlinkSync(path.join(root, 'node_modules/zod'), path.join(pkg, 'node_modules/zod'));
+      writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: '@acme/rapport-connector-demo', version: '1.0.0', main: 'index.ts', peerDependencies: { rapport: '*' } }));
+      writeFileSync(
+        path.join(pkg, 'index.ts'),
+        `import { z } from 'zod';
+import { defineConnector } from 'rapport/connector-kit';
+export default defineConnector({ id: 'acme-demo', apiVersion: 1, version: '1.0.0', displayName: 'Acme demo', description: 'Installed as a package.', config: z.object({}), sync: async () => ({ nextState: {} }) });
+`,
+      );
+      const script = `const { loadPlugins } = require(${JSON.stringify(path.join(root, 'src/modules/connectors/plugin-loader.ts'))});
+process.stdout.write(JSON.stringify(loadPlugins({ packages: [${JSON.stringify(pkg)}] }).map((p) => ({ id: p.id, status: p.status, error: p.error }))));`;
+      const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      expect(JSON.parse(result.stdout)).toEqual([{ id: 'acme-demo', status: 'LOADED' }]);
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
+    }
   });
 });
 

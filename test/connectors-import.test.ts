@@ -120,7 +120,13 @@ describe('file import', () => {
 
   test('an upload to POST /imports is processed by the import.file job, with progress on the run', async () => {
     const body = ['email,occurred_at,external_id,channel,type', 'up1@example.com,2024-07-01T00:00:00Z,u-1,web,visit', 'up2@example.com,2024-07-01T00:00:00Z,u-2,web,visit'].join('\n');
-    const response = await request(t.handler).post('/imports?fileName=visits.csv&source=upload').set('content-type', 'text/csv').send(body);
+    const anonymous = await request(t.handler).post('/imports?fileName=visits.csv&source=upload').set('content-type', 'text/csv').send(body);
+    expect(anonymous.status).toBe(401);
+    const response = await request(t.handler)
+      .post('/imports?fileName=visits.csv&source=upload')
+      .set('authorization', `Bearer ${t.adminKey}`)
+      .set('content-type', 'text/csv')
+      .send(body);
     expect(response.status).toBe(202);
     const runGlobalId = Buffer.from(`ConnectorRun:${response.body.runId}`).toString('base64');
     const run = await eventually(async () => {
@@ -129,5 +135,25 @@ describe('file import', () => {
     });
     expect(run).toMatchObject({ kind: 'IMPORT', status: 'SUCCEEDED', received: 2, accepted: 2, details: { file: 'visits.csv', format: 'csv' } });
     expect(await t.app.sql(`SELECT 1 FROM interactions WHERE source = 'upload'`)).toHaveLength(2);
+  });
+
+  test('a multipart/form-data upload with options as fields is imported the same way', async () => {
+    const body = ['Mail,At,Ref', 'mp1@example.com,2024-07-02T00:00:00Z,mp-1', 'mp2@example.com,2024-07-02T00:00:00Z,mp-2'].join('\n');
+    const response = await request(t.handler)
+      .post('/imports')
+      .set('authorization', `Bearer ${t.adminKey}`)
+      .field('source', 'multipart')
+      .field('channel', 'web')
+      .field('type', 'visit')
+      .field('mapping', JSON.stringify({ email: 'Mail', occurredAt: 'At', externalId: 'Ref' }))
+      .attach('file', Buffer.from(body), { filename: 'visits-export.csv', contentType: 'text/csv' });
+    expect(response.status).toBe(202);
+    const runGlobalId = Buffer.from(`ConnectorRun:${response.body.runId}`).toString('base64');
+    const run = await eventually(async () => {
+      const { data } = await t.gql(ConnectorRunDocument, { id: runGlobalId });
+      return data!.connectorRun!.finishedAt ? data!.connectorRun! : undefined;
+    });
+    expect(run).toMatchObject({ status: 'SUCCEEDED', received: 2, accepted: 2, details: { file: 'visits-export.csv' } });
+    expect(await t.app.sql(`SELECT 1 FROM interactions WHERE source = 'multipart' AND type = 'visit'`)).toHaveLength(2);
   });
 });

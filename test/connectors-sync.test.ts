@@ -105,6 +105,17 @@ describe('pull syncs', () => {
     expect(await externalIds(connection.id)).toHaveLength(8);
   });
 
+  test('a plugin error fails the run keeping earlier pages; refused credentials also flag the connection NEEDS_ATTENTION', async () => {
+    const buggy = await createConnection('pager', 'pager-bug', { pages: 3, perPage: 1, failAtPage: 1 });
+    expect(await runToEnd(buggy.id)).toMatchObject({ status: 'FAILED', accepted: 1, error: expect.stringContaining('bug in the plugin') });
+    expect((await stateOf(buggy.id)).state).toEqual({ page: 1 });
+
+    const refused = await createConnection('pager', 'pager-auth', { pages: 3, perPage: 1, failAtPage: 0, failWith: 'auth' });
+    expect(await runToEnd(refused.id)).toMatchObject({ status: 'FAILED', error: expect.stringContaining('CONNECTOR_AUTHENTICATION') });
+    const { data } = await t.gql(ConnectionRunsDocument, { id: refused.id, first: 1 });
+    expect(data!.node).toMatchObject({ status: 'NEEDS_ATTENTION', lastError: expect.stringContaining('refused the API key') });
+  });
+
   test('a plugin that blocks its event loop hits the time limit while the worker keeps running other syncs', async () => {
     const hanging = await createConnection('pager', 'pager-hang', { blockEventLoop: true });
     const healthy = await createConnection('pager', 'pager-healthy', { pages: 1, perPage: 1 });

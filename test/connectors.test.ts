@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -79,6 +79,17 @@ describe('plugin loading', () => {
     const plugins = loadPlugins({ packages: [path.join(root, 'plugins/webhook'), path.join(root, 'plugins/webhook/index.ts')] });
     expect(plugins.map((p) => p.status)).toEqual(['LOADED', 'FAILED']);
     expect(plugins[1]).toMatchObject({ code: 'CONNECTOR_LOAD_DUPLICATE_ID', error: expect.stringContaining('already used') });
+  });
+
+  test('every plugin shipped in plugins/ loads, and its own test runs the conformance suite', () => {
+    const plugins = loadPlugins({ pluginsDir: path.join(root, 'plugins') });
+    expect(plugins.map((p) => [p.id, p.status])).toEqual(plugins.map((p) => [p.id, 'LOADED']));
+    expect(plugins.map((p) => p.id).sort()).toEqual(expect.arrayContaining(['csv-import', 'email-events', 'helpdesk', 'payments', 'web-tracking', 'webhook']));
+    for (const plugin of plugins) {
+      const folder = plugin.source.location;
+      const tests = readdirSync(folder).filter((name) => name.endsWith('.test.ts'));
+      expect(tests.some((name) => readFileSync(path.join(folder, name), 'utf8').includes('runConformanceSuite('))).toBe(true);
+    }
   });
 
   test('creating a connection of a plugin that failed to load names the reason', async () => {

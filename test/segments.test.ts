@@ -247,7 +247,12 @@ describe('segments API', () => {
     // A dynamic segment can build on a static one.
     const vipFinance = await createDynamic('vip in finance', { and: [{ inSegment: id }, { attribute: { field: 'traits.industry', op: 'EQ', value: 'retail' } }] });
     await refresh(vipFinance.id);
-    expect((await app.graphql(SegmentDetailDocument, { id: vipFinance.id })).data!.segment!.members.edges.map((e) => e.node.id)).toEqual([cid('bob')]);
+    expect((await app.graphql(SegmentDetailDocument, { id: vipFinance.id })).data!.segment!).toMatchObject({ status: 'FRESH', members: { edges: [{ node: { id: cid('bob') } }] } });
+    // Changing the static list marks the segments that use it for a refresh.
+    await app.graphql(RemoveFromSegmentDocument, { segmentId: id, customers: [{ id: cid('bob') }] });
+    expect((await app.graphql(SegmentDetailDocument, { id: vipFinance.id })).data!.segment!.status).toBe('STALE');
+    await refresh(vipFinance.id);
+    expect((await app.graphql(SegmentDetailDocument, { id: vipFinance.id })).data!.segment!).toMatchObject({ status: 'FRESH', size: 0 });
     await app.graphql(DeleteSegmentDocument, { id: vipFinance.id });
     await app.graphql(DeleteSegmentDocument, { id: dynamic.id });
     await app.graphql(DeleteSegmentDocument, { id });
@@ -331,6 +336,9 @@ describe('segments API', () => {
     expect(await segments.sweepCandidates()).toEqual([localOf(scored.id), localOf(windowed.id)]);
     await refresh(scored.id);
     expect((await app.graphql(SegmentDetailDocument, { id: scored.id })).data!.segment!.members.edges.map((e) => e.node.id)).toEqual([cid('ada'), cid('cyd')]);
+    // The hook a finished scores recompute calls: the segments using those kinds go STALE and get refreshed.
+    expect(await segments.refreshSegmentsUsingScores(['CHURN_RISK'])).toEqual([localOf(scored.id)]);
+    expect((await app.graphql(SegmentDetailDocument, { id: scored.id })).data!.segment!.status).toBe('STALE');
     await app.sql(`UPDATE scores SET value = 0.2, label = 'LOW' WHERE customer_id = $1 AND kind = 'CHURN_RISK'`, [ids.get('ada')]);
     for (const s of [scored, windowed, plain]) await app.graphql(DeleteSegmentDocument, { id: s.id });
   });

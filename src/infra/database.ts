@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource } from 'typeorm';
 import { CustomerEntity } from '../modules/customers/customer.entity';
 import { CustomerIdentifierEntity } from '../modules/customers/customer-identifier.entity';
@@ -76,6 +77,8 @@ export interface TransactionHook {
   afterCommit(): void;
 }
 
+const ambientTransaction = new AsyncLocalStorage<{ manager: import('typeorm').EntityManager; attempt: number }>();
+
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
 
 /**
@@ -89,10 +92,14 @@ export async function inTransaction<T>(
   work: (manager: import('typeorm').EntityManager, attempt: number) => Promise<T>,
   { attempts = 8, isRetryable = (_e: unknown) => false }: { attempts?: number; isRetryable?: (error: unknown) => boolean } = {},
 ): Promise<T> {
+  // Called inside another inTransaction: join it. The outermost one commits, retries and runs the hooks,
+  // so work composed of several services (a connector batch: customers, then interactions) is all or nothing.
+  const outer = ambientTransaction.getStore();
+  if (outer) return work(outer.manager, outer.attempt);
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await dataSource.transaction(async (manager) => {
-        const value = await work(manager, attempt);
+        const value = await ambientTransaction.run({ manager, attempt }, () => work(manager, attempt));
         for (const hook of transactionHooks) await hook.beforeCommit(manager);
         return value;
       });

@@ -11,6 +11,13 @@ export class JobRegistry {
     this.handlers.set(queue, forQueue);
   }
 
+  /** Wraps a registered handler, e.g. to trigger follow-up work after it succeeds. */
+  decorate(queue: QueueName, name: string, decorator: (handler: JobHandler) => JobHandler): void {
+    const handler = this.handlers.get(queue)?.get(name);
+    if (!handler) throw new Error(`job ${queue}/${name} is not registered`);
+    this.handlers.get(queue)!.set(name, decorator(handler));
+  }
+
   queues(): QueueName[] {
     return [...this.handlers.keys()];
   }

@@ -1,5 +1,8 @@
 import { customerRecordSchema, interactionRecordSchema, toValidationIssues, type IngestBatch } from '../../connector-kit';
 import type { z } from 'zod';
+import type { DataSource } from 'typeorm';
+import { inTransaction } from '../../infra/database';
+import { IdentityRaceError } from '../customers/identity-resolver';
 import type { BatchMode } from '../../errors/row-error';
 import { ErrorCode } from '../../errors/catalog';
 import type { CustomerRow, CustomerService } from '../customers/customer.service';
@@ -22,6 +25,15 @@ export interface BatchCounts {
 export interface IngestTargets {
   ingest: IngestService;
   customers: CustomerService;
+  /** The database: a batch's customers and interactions commit in one transaction. */
+  dataSource: DataSource;
+}
+
+/** Rolls an ATOMIC batch back when a later part of it is rejected. */
+class BatchRejected extends Error {
+  constructor(readonly counts: BatchCounts & { committed: false }) {
+    super('batch rejected');
+  }
 }
 
 type ParsedCustomer = z.output<typeof customerRecordSchema>;
@@ -70,13 +82,21 @@ export function batchSize(batch: unknown): number {
 }
 
 /**
- * Commits a connector batch through the ingest services: customers first (so
- * their profiles exist before interactions resolve them), then interactions
- * with `source` set by the host. PER_ROW keeps every valid row; ATOMIC writes
- * nothing when any row is invalid (customers and interactions are checked
- * before anything is written).
+ * Commits a connector batch through the ingest services, in one transaction:
+ * customers first (so their profiles exist before interactions resolve them),
+ * then interactions with `source` set by the host. PER_ROW keeps every valid
+ * row; ATOMIC writes nothing — customers included — when any row is invalid.
  */
 export async function commitBatch(targets: IngestTargets, batch: unknown, source: string, mode: BatchMode): Promise<BatchCounts & { committed: boolean }> {
+  try {
+    return await inTransaction(targets.dataSource, () => commitInTransaction(targets, batch, source, mode), { isRetryable: (e) => e instanceof IdentityRaceError });
+  } catch (error) {
+    if (error instanceof BatchRejected) return error.counts;
+    throw error;
+  }
+}
+
+async function commitInTransaction(targets: IngestTargets, batch: unknown, source: string, mode: BatchMode): Promise<BatchCounts & { committed: boolean }> {
   const checked = validateBatchRows(batch);
   const counts: BatchCounts = { received: batchSize(batch), accepted: 0, duplicates: 0, rejected: 0, errors: [...checked.errors] };
   const rejectedRows = new Set(checked.errors.map((error) => /^(\w+\[\d+\])/.exec(error.path ?? '')?.[1]).filter(Boolean));
@@ -102,7 +122,7 @@ export async function commitBatch(targets: IngestTargets, batch: unknown, source
       const index = checked.customers[start + row.index]!.index;
       for (const error of row.errors) counts.errors.push({ path: `customers[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code, message: error.message });
     }
-    if (!result.committed) return { ...counts, accepted: 0, committed: false };
+    if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, committed: false });
   }
 
   const interactionRows: InteractionRow[] = checked.interactions.map(({ row }) => ({
@@ -130,7 +150,7 @@ export async function commitBatch(targets: IngestTargets, batch: unknown, source
         for (const error of row.errors) counts.errors.push({ path: `interactions[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code, message: error.message });
       }
     }
-    if (!result.committed) return { ...counts, accepted: 0, duplicates: 0, committed: false };
+    if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, duplicates: 0, committed: false });
   }
   return { ...counts, committed: true };
 }

@@ -1,5 +1,4 @@
-import type { JobRegistry } from '../../infra/jobs';
-import { withTimeout } from '../../infra/jobs';
+import { withTimeout, type JobRegistry } from '../../infra/jobs';
 import { QUEUES, type QueueBackend } from '../../infra/queue';
 import { parseSchedule, type ScheduleSink } from './connection.service';
 import type { FileImportService } from './file-import.service';

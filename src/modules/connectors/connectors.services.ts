@@ -11,7 +11,11 @@ import { ConnectorRegistry } from './connector-registry';
 import { ConnectorRunService } from './connector-run.service';
 import { ConnectionScheduler, registerConnectorJobs } from './connectors.jobs';
 import { FileImportService } from './file-import.service';
-import { createImportRoute } from './import.route';
+import { ApiKeyService } from '../access/api-key.service';
+import { authenticate } from '../access/authenticate';
+import { hasScope } from '../access/scopes';
+import { ErrorCode } from '../../errors/catalog';
+import { createImportRoute, type UploadAuthorizer } from './import.route';
 import { resolveSecretKey, SecretBox } from './secret-box';
 import { SyncService } from './sync.service';
 import { createWebhookRoute } from './webhook.route';
@@ -49,6 +53,13 @@ export function createConnectorServices(deps: {
   const sync = new SyncService(dataSource, registry, connections, runs, targets, logger, { timeLimitMs: config.syncTimeLimitMs });
   const imports = new FileImportService(dataSource, runs, logger, path.join(config.dataDir, 'imports'));
   registerConnectorJobs(deps.jobs, sync, imports);
+  const apiKeys = new ApiKeyService(dataSource);
+  const authorizeUpload: UploadAuthorizer = async (req) => {
+    const authentication = await authenticate(req.headers.authorization, config, apiKeys);
+    if (!authentication.ok) return { ok: false, status: 401, code: ErrorCode.UNAUTHENTICATED, message: authentication.reason };
+    if (!hasScope(authentication.principal, 'connectors:admin')) return { ok: false, status: 403, code: ErrorCode.FORBIDDEN, message: 'uploading an import requires the scope connectors:admin' };
+    return { ok: true };
+  };
   return {
     registry,
     connections,
@@ -58,7 +69,7 @@ export function createConnectorServices(deps: {
     scheduler,
     routes: () => [
       createWebhookRoute({ registry, connections, runs, targets, logger }, { maxBodyBytes: config.webhookMaxBodyBytes }),
-      createImportRoute(imports, scheduler),
+      createImportRoute(imports, scheduler, authorizeUpload),
     ],
   };
 }

@@ -1,25 +1,53 @@
 import { ErrorCode } from '../../errors/catalog';
 import { sendJson, type HttpRoute } from '../../graphql/server';
+import type { IncomingMessage } from 'node:http';
 import type { ConnectionScheduler } from './connectors.jobs';
 import type { FileImportService, ImportFormat, ImportMapping } from './file-import.service';
+import { multipartBoundary, parseMultipart } from './multipart';
 
 /** Largest upload `POST /imports` accepts. */
 export const MAX_IMPORT_UPLOAD_BYTES = 256 * 1024 * 1024;
 
+/** Decides whether a request may upload: the same credentials and scope (`connectors:admin`) as the GraphQL API. */
+export type UploadAuthorizer = (req: IncomingMessage) => Promise<{ ok: true } | { ok: false; status: 401 | 403; code: string; message: string }>;
+
 /**
- * `POST /imports?format=csv|ndjson&source=…&channel=…&type=…&mapping=<JSON>&fileName=…`
- * with the file as the body: the file is saved, a QUEUED `IMPORT` run is created
+ * `POST /imports`: a `multipart/form-data` upload (the file in a part named `file`,
+ * options as fields `format`, `source`, `channel`, `type`, `mapping`), or the raw
+ * file as the body with the options as query parameters (`?format=csv&fileName=…`).
+ * The file is saved, a QUEUED `IMPORT` run is created
  * and the `import.file` job processes it; the answer (202) carries the run id to
  * poll (`connectorRun(id:)` in GraphQL).
  */
-export function createImportRoute(imports: FileImportService, scheduler: ConnectionScheduler): HttpRoute {
+export function createImportRoute(imports: FileImportService, scheduler: ConnectionScheduler, authorize: UploadAuthorizer): HttpRoute {
   return {
     maxBodyBytes: MAX_IMPORT_UPLOAD_BYTES,
     matches: (_method, path) => path === '/imports',
     async handle(req, res, body, url) {
       if (req.method !== 'POST') return sendJson(res, 405, { code: ErrorCode.BAD_REQUEST, message: 'upload a file with POST' });
+      const allowed = await authorize(req);
+      if (!allowed.ok) {
+        if (allowed.status === 401) res.setHeader('www-authenticate', 'Bearer realm="rapport"');
+        return sendJson(res, allowed.status, { code: allowed.code, message: allowed.message });
+      }
       if (!body || body.length === 0) return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: 'the request body must be the CSV or NDJSON file' });
-      const query = url.searchParams;
+      const query = new URLSearchParams(url.searchParams);
+      let file = body;
+      const boundary = multipartBoundary(req.headers['content-type']);
+      if (boundary) {
+        let parts;
+        try {
+          parts = parseMultipart(body, boundary);
+        } catch (error) {
+          return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: `malformed multipart body: ${(error as Error).message}` });
+        }
+        const filePart = parts.find((part) => part.name === 'file') ?? parts.find((part) => part.filename !== undefined);
+        if (!filePart) return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: 'the multipart upload has no file part (name it "file")' });
+        file = filePart.data;
+        if (filePart.filename && !query.has('fileName')) query.set('fileName', filePart.filename);
+        for (const part of parts) if (part !== filePart && part.filename === undefined) query.set(part.name, part.data.toString('utf8'));
+      }
+      if (file.length === 0) return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: 'the uploaded file is empty' });
       const format = query.get('format') ?? undefined;
       if (format !== undefined && format !== 'csv' && format !== 'ndjson') return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: 'format must be csv or ndjson' });
       let mapping: ImportMapping | undefined;
@@ -33,7 +61,7 @@ export function createImportRoute(imports: FileImportService, scheduler: Connect
           return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: 'mapping must be a JSON object of field → column, e.g. {"email":"Email"}' });
         }
       }
-      const runId = await imports.queueUpload(body, {
+      const runId = await imports.queueUpload(file, {
         format: format as ImportFormat | undefined,
         mapping,
         source: query.get('source') ?? undefined,

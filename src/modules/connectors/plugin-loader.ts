@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { ConnectorLoadError, validateConnectorDefinition, type ConnectorDefinition } from '../../connector-kit';
 
@@ -61,8 +62,38 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
   return plugins;
 }
 
+type ResolveFilename = (request: string, parent: unknown, isMain: boolean, options?: unknown) => string;
+let kitAliased = false;
+
+/**
+ * Lets a plugin installed as a package (outside this checkout) import
+ * `rapport/connector-kit` and `rapport/connector-kit/testing` without bundling
+ * Rapport: when its own resolution finds no `rapport`, the kit resolves to this
+ * host's copy — the same module the host validates with. A plugin that ships its
+ * own `rapport` keeps it.
+ */
+export function aliasConnectorKit(): void {
+  if (kitAliased) return;
+  kitAliased = true;
+  const hostRequire = createRequire(__filename);
+  const moduleWithResolver = Module as unknown as { _resolveFilename: ResolveFilename };
+  const original = moduleWithResolver._resolveFilename;
+  moduleWithResolver._resolveFilename = function (request, parent, isMain, options) {
+    try {
+      return original.call(this, request, parent, isMain, options);
+    } catch (error) {
+      // The host's own copy of the kit, compiled (dist/) or not (src/), wherever this file runs from.
+      if (request === 'rapport/connector-kit') return hostRequire.resolve(path.join(__dirname, '../../connector-kit/index'));
+      if (request === 'rapport/connector-kit/testing') return hostRequire.resolve(path.join(__dirname, '../../connector-kit/testing/index'));
+      if (request === 'rapport' || request.startsWith('rapport/')) return hostRequire.resolve(request);
+      throw error;
+    }
+  };
+}
+
 /** Loads one plugin; never throws. */
 export function loadPlugin(source: PluginSource): LoadedPlugin {
+  aliasConnectorKit();
   const fallbackId = source.kind === 'folder' ? path.basename(source.location) : source.location;
   let entry: string | undefined;
   try {

@@ -6,6 +6,7 @@
  * at the time limit.
  */
 import { createHttpClient, isConnectorError, validateConnectorDefinition, type ConnectorContext, type EmitResult, type IngestBatch, type JsonObject } from '../../connector-kit';
+import { aliasConnectorKit } from './plugin-loader';
 import type { ChildMessage, HostMessage, SyncFailure } from './sync-protocol';
 
 const pending = new Map<number, { resolve: (result: EmitResult | undefined) => void; reject: (error: Error) => void }>();
@@ -39,6 +40,7 @@ function toFailure(error: unknown): SyncFailure {
 }
 
 async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void> {
+  aliasConnectorKit();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const exported = require(start.entry) as { default?: unknown };
   const definition = validateConnectorDefinition(exported && typeof exported === 'object' && 'default' in exported ? exported.default : exported);

@@ -70,6 +70,11 @@ export class SyncService {
       if (runId) await this.runs.finish(runId, 'FAILED', `connection ${connectionId} no longer exists`);
       return undefined;
     }
+    if (!runId && connection.status !== 'ACTIVE') {
+      // A scheduled run of a paused connection, or one that needs new credentials: wait for the user.
+      this.logger.info({ connectionId, status: connection.status }, 'scheduled sync skipped: the connection is not active');
+      return undefined;
+    }
     const lock = this.dataSource.createQueryRunner();
     await lock.connect();
     try {
@@ -131,7 +136,12 @@ export class SyncService {
       if (child.connected) child.send(message);
     };
 
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    // 'close' comes after the process ended and its pipes drained, so every IPC message has been delivered;
+    // a grandchild holding the pipes open must not hold the run, hence the grace period after 'exit'.
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('close', (code, signal) => resolve({ code, signal }));
+      child.once('exit', (code, signal) => setTimeout(() => resolve({ code, signal }), 2_000).unref());
+    });
     const timer = setTimeout(() => {
       ended ??= { status: 'FAILED', error: `time limit of ${this.options.timeLimitMs} ms exceeded; the sync process was killed` };
       child.kill('SIGKILL');

@@ -33,7 +33,7 @@ export function createWebhookRoute(
   const timeoutMs = options.pluginTimeoutMs ?? 10_000;
   return {
     maxBodyBytes: options.maxBodyBytes,
-    matches: (method, path) => PATH.test(path),
+    matches: (_method, path) => PATH.test(path),
     async handle(req, res, body, url) {
       if (req.method !== 'POST') {
         res.setHeader('allow', 'POST');

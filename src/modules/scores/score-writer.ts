@@ -2,43 +2,111 @@ import { scopeCondition, type Queryable, type ScoreRow, type ScoreScope } from '
 import type { ScoreKind } from './score-kind';
 
 /**
- * Writes one kind's scores for a scope, set-based: upserts the rows, appends
- * a history point only where the value or label changed (so running the same
- * job twice adds nothing), and removes scores of customers in the scope that
- * no longer get one (e.g. their last transaction left the lookback window).
- * Rows are written in customer order so concurrent writers lock alike.
+ * The scores to write for a scope, as SQL: a SELECT of `customer_id` (bigint),
+ * `value` (float8), `label` (text) and `components` (jsonb), one row per
+ * customer that gets a score, using `params` as $1…$n.
  */
-export async function writeScores(db: Queryable, kind: ScoreKind, modelVersion: number, scope: ScoreScope, rows: ScoreRow[]): Promise<number> {
-  const sorted = [...rows].sort((a, b) => (BigInt(a.customerId) < BigInt(b.customerId) ? -1 : 1));
-  if (sorted.length > 0) {
-    await db.query(
-      `WITH input AS (
-         SELECT t.* FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::jsonb[]) AS t(customer_id, value, label, components)
-          WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)),
-       previous AS (SELECT s.customer_id, s.value, s.label FROM scores s JOIN input USING (customer_id) WHERE s.kind = $5),
-       written AS (
-         INSERT INTO scores AS s (customer_id, kind, value, label, components, model_version, computed_at)
-         SELECT customer_id, $5, value, label, components, $6, now() FROM input ORDER BY customer_id
-         ON CONFLICT (customer_id, kind) DO UPDATE SET
-           value = EXCLUDED.value, label = EXCLUDED.label, components = EXCLUDED.components,
-           model_version = EXCLUDED.model_version, computed_at = EXCLUDED.computed_at
-         RETURNING customer_id)
+export interface ScoreInput {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Writes one kind's scores for a scope in ONE statement, set-based: upserts
+ * the rows, appends a history point only where the value or label changed
+ * (so running the same job twice adds nothing), and removes scores of
+ * customers in the scope that no longer get one (e.g. their last transaction
+ * left the lookback window). The scores are computed in the same statement
+ * (`input`), so nothing goes through the worker. All sub-statements see the
+ * snapshot taken before the statement, so `previous` holds the values before
+ * the upsert (and, materialized, is read once by range). Rows are written in customer order so concurrent writers lock
+ * alike; lookups go through the primary key (customer_id, kind), so a batch
+ * costs the same whatever the size of the tables.
+ */
+export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersion: number, scope: ScoreScope, input: ScoreInput): Promise<number> {
+  const params = [...input.params, kind, modelVersion];
+  const k = `$${params.length - 1}`;
+  const v = `$${params.length}`;
+  const scoped = scopeCondition('s.customer_id', scope, params);
+  const [row] = await db.query(
+    `WITH input AS MATERIALIZED (${input.sql}),
+     -- (kind = $k) IS TRUE is not indexable on purpose: the scope's range of the primary key is read, never
+     -- every row of the kind through scores_kind_label_idx (which the planner may prefer for wide batches).
+     previous AS MATERIALIZED (SELECT s.customer_id, s.value, s.label FROM scores s WHERE ${scoped} AND (s.kind = ${k}) IS TRUE),
+     written AS (
+       INSERT INTO scores AS s (customer_id, kind, value, label, components, model_version, computed_at)
+       SELECT customer_id, ${k}, value, label, components, ${v}, now() FROM input ORDER BY customer_id
+       ON CONFLICT (customer_id, kind) DO UPDATE SET
+         value = EXCLUDED.value, label = EXCLUDED.label, components = EXCLUDED.components,
+         model_version = EXCLUDED.model_version, computed_at = EXCLUDED.computed_at
+       RETURNING 1),
+     history AS (
        INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
-       SELECT i.customer_id, $5, i.value, i.label, i.components, now()
+       SELECT i.customer_id, ${k}, i.value, i.label, i.components, now()
          FROM input i LEFT JOIN previous p USING (customer_id)
         WHERE p.customer_id IS NULL OR p.label IS DISTINCT FROM i.label
-           OR abs(p.value - i.value) > 1e-9 * greatest(1, abs(i.value))`,
-      [
-        sorted.map((r) => r.customerId),
-        sorted.map((r) => r.value),
-        sorted.map((r) => r.label),
-        sorted.map((r) => JSON.stringify(r.components)),
-        kind,
-        modelVersion,
-      ],
-    );
+           OR abs(p.value - i.value) > 1e-9 * greatest(1, abs(i.value))
+        ORDER BY i.customer_id
+       RETURNING 1),
+     removed AS (
+       DELETE FROM scores s
+        WHERE s.kind = ${k}
+          AND s.customer_id = ANY (ARRAY(SELECT p.customer_id FROM previous p WHERE NOT EXISTS (SELECT 1 FROM input i WHERE i.customer_id = p.customer_id)))
+       RETURNING 1)
+     SELECT (SELECT count(*) FROM written)::int AS scored, (SELECT count(*) FROM history)::int AS changed,
+            (SELECT count(*) FROM removed)::int AS removed`,
+    params,
+  );
+  return row.scored;
+}
+
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * The component keys when every row's components are the same flat set of
+ * numbers (CLV, CHURN_RISK): they then travel as one float8 array per key and
+ * become JSON in SQL (jsonb_build_object prints float8 shortest-exact, as
+ * JSON.stringify does), with no JSON built or parsed per row. Null otherwise.
+ */
+function numericComponentKeys(rows: readonly ScoreRow[]): string[] | null {
+  if (rows.length === 0) return null;
+  const keys = Object.keys(rows[0]!.components);
+  if (keys.length === 0 || keys.length > 40 || !keys.every((k) => PLAIN_KEY.test(k))) return null;
+  for (const row of rows) {
+    const components = row.components;
+    let n = 0;
+    for (const key in components) {
+      const value = components[key];
+      if (typeof value !== 'number' || !Number.isFinite(value) || !Object.hasOwn(components, key)) return null;
+      n++;
+    }
+    if (n !== keys.length || !keys.every((k) => k in components)) return null;
   }
-  const params: unknown[] = [kind, sorted.map((r) => r.customerId)];
-  await db.query(`DELETE FROM scores WHERE kind = $1 AND ${scopeCondition('customer_id', scope, params)} AND customer_id <> ALL($2::bigint[])`, params);
-  return sorted.length;
+  return keys;
+}
+
+/**
+ * Writes scores computed in the worker (kinds whose closed forms run in JS,
+ * e.g. CLV) through {@link writeScoreInput}: the rows go in as arrays, and
+ * only customers that still exist get a score.
+ */
+export async function writeScores(db: Queryable, kind: ScoreKind, modelVersion: number, scope: ScoreScope, rows: ScoreRow[]): Promise<number> {
+  const base = [rows.map((r) => r.customerId), rows.map((r) => r.value), rows.map((r) => r.label)];
+  const keys = numericComponentKeys(rows);
+  if (keys) {
+    const columns = keys.map((_, i) => `c${i}`);
+    return writeScoreInput(db, kind, modelVersion, scope, {
+      sql: `SELECT t.customer_id, t.value, t.label, jsonb_build_object(${keys.map((key, i) => `'${key}', t.${columns[i]}`).join(', ')}) AS components
+              FROM unnest($1::bigint[], $2::float8[], $3::text[], ${keys.map((_, i) => `$${i + 4}::float8[]`).join(', ')})
+                   AS t(customer_id, value, label, ${columns.join(', ')})
+             WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)`,
+      params: [...base, ...keys.map((key) => rows.map((r) => r.components[key] as number))],
+    });
+  }
+  return writeScoreInput(db, kind, modelVersion, scope, {
+    sql: `SELECT t.customer_id, t.value, t.label, t.components
+            FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::jsonb[]) AS t(customer_id, value, label, components)
+           WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)`,
+    params: [...base, rows.map((r) => JSON.stringify(r.components))],
+  });
 }

@@ -4,9 +4,9 @@ import { ErrorCode, RapportError } from '../../errors/catalog';
 import { inTransaction } from '../../infra/database';
 import type { Logger } from '../../infra/logger';
 import { ModelFitError } from './models';
-import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContext, type Queryable, type ScoreKindDefinition, type StoredModel } from './kinds';
+import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContext, type Queryable, type ScoreKindDefinition, type ScoreScope, type StoredModel } from './kinds';
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
-import { writeScores } from './score-writer';
+import { writeScoreInput, writeScores } from './score-writer';
 
 /** A customer's current score of one kind. */
 export interface ScoreRecord {
@@ -34,14 +34,26 @@ export interface RecomputeOutcome {
 
 /** Options of {@link ScoreService.recompute}. */
 export interface RecomputeOptions {
-  /** Customers per id-range batch (one transaction each). @defaultValue 5000 */
+  /** Customers per id-range batch (one transaction each, all kinds). @defaultValue {@link DEFAULT_RECOMPUTE_BATCH} */
   batchSize?: number;
+  /** Batches scored at once, each in its own transaction on its own connection. @defaultValue {@link DEFAULT_RECOMPUTE_CONCURRENCY} */
+  concurrency?: number;
   /** Called with the share of the work done, 0–100. */
   onProgress?: (percent: number) => Promise<void> | void;
 }
 
 /** Asks for a `scores.recompute` job (set by the jobs module; services never talk to queues directly). */
 export type RecomputeRequester = (kinds: ScoreKind[]) => Promise<unknown>;
+
+/** Customers per id-range batch of a full recompute: large enough that per-statement costs vanish, small enough to bound memory and lock time. */
+export const DEFAULT_RECOMPUTE_BATCH = 25_000;
+
+/** Batches of a full recompute in flight at once: two keeps two Postgres backends busy (the machine target has 2 cores). */
+export const DEFAULT_RECOMPUTE_CONCURRENCY = 2;
+
+/** Postgres sort/hash memory of a fit's and of a batch's statements (SET LOCAL, per transaction; the server default of 4 MB spills to disk). */
+const FIT_WORK_MEM = '256MB';
+const BATCH_WORK_MEM = '64MB';
 
 export const DISTRIBUTION_LIMITS = { defaultBuckets: 10, maxBuckets: 100 } as const;
 
@@ -120,57 +132,93 @@ export class ScoreService {
 
   /**
    * Fits every requested kind that fits (and the kinds sharing its model),
-   * then scores all customers batch by batch over id ranges, one transaction
-   * per batch. A kind whose fit fails is reported and left as it was; the
-   * others go on. Idempotent: a rerun writes the same scores and no history.
+   * then scores all customers batch by batch over id ranges: one transaction
+   * per batch, in which every kind is scored and written with one statement
+   * (kinds scored in SQL) or from one read of shared summaries (CLV and
+   * CHURN_RISK). A kind whose fit fails is reported and left as it was; the
+   * others go on. Idempotent: a rerun writes the same scores and no history,
+   * and a run killed between batches and rerun ends as an uninterrupted one.
    */
   async recompute(requested: readonly ScoreKind[], options: RecomputeOptions = {}): Promise<RecomputeOutcome> {
-    const batchSize = options.batchSize ?? 5_000;
+    const batchSize = options.batchSize ?? DEFAULT_RECOMPUTE_BATCH;
+    const concurrency = options.concurrency ?? DEFAULT_RECOMPUTE_CONCURRENCY;
     const kinds = expandKinds(requested);
     const now = await this.databaseNow();
     const models = await this.models();
     const outcome: RecomputeOutcome = { kinds: [], errors: [] };
     const [{ lo, hi }] = await this.dataSource.query(`SELECT min(id)::text AS lo, max(id)::text AS hi FROM customers`);
     const ranges = lo === null ? [] : idRanges(BigInt(lo), BigInt(hi), BigInt(batchSize));
-    const totalSteps = kinds.length * (1 + ranges.length);
+    const totalSteps = kinds.length + ranges.length;
     let done = 0;
     const progress = async () => {
       done++;
       await options.onProgress?.(Math.min(100, Math.round((100 * done) / totalSteps)));
     };
 
-    for (const kind of kinds) {
+    // Fits run concurrently, each in its own transaction (SQL fits overlap CLV's optimiser in the worker);
+    // a kind that fits after others (CHURN_RISK takes over CLV's fit) waits for them.
+    const fits = new Map<ScoreKind, Promise<RecomputeOutcome['kinds'][number] | null>>();
+    const fitKind = async (kind: ScoreKind): Promise<RecomputeOutcome['kinds'][number] | null> => {
       const definition = kindDefinition(kind);
-      let fitted = false;
+      await Promise.all((definition.fitAfter ?? []).map((other) => fits.get(other)));
       const fitStarted = performance.now();
       if (definition.fit) {
         try {
           const model = models.get(kind)!;
-          const result = await definition.fit(this.context(definition, this.dataSource.manager, model, models, now));
+          const result = await inTransaction(this.dataSource, async (manager) => {
+            // Fits aggregate every customer at once: enough sort/hash memory that they do not spill to disk.
+            await manager.query(`SET LOCAL work_mem = '${FIT_WORK_MEM}'`);
+            return definition.fit!(this.context(definition, manager, model, models, now));
+          });
           models.set(kind, await this.saveFit(kind, result));
-          fitted = true;
         } catch (error) {
           outcome.errors.push(describeFitError(kind, error));
           this.logger.warn({ err: error, kind }, 'score model fit failed; scores of this kind are left as they were');
-          done += 1 + ranges.length;
-          continue;
+          await progress();
+          return null;
         }
       }
       await progress();
-      const fitSeconds = (performance.now() - fitStarted) / 1000;
-      const scoreStarted = performance.now();
-      const model = models.get(kind)!;
-      let scored = 0;
-      for (const range of ranges) {
-        scored += await inTransaction(this.dataSource, async (manager) => {
-          const ctx = this.context(definition, manager, model, models, now);
-          const scope = { idRange: range };
-          return writeScores(manager, kind, model.version, scope, await definition.score(ctx, scope));
-        });
-        await progress();
+      return { kind, fitted: !!definition.fit, modelVersion: models.get(kind)!.version, scored: 0, fitSeconds: (performance.now() - fitStarted) / 1000, scoreSeconds: 0 };
+    };
+    for (const kind of kinds) fits.set(kind, fitKind(kind));
+    const settled = await Promise.allSettled(kinds.map((kind) => fits.get(kind)!));
+    const rejected = settled.find((r) => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    const results = settled.map((r) => (r as PromiseFulfilledResult<RecomputeOutcome['kinds'][number] | null>).value).filter((r) => r !== null);
+    outcome.errors.sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
+
+    const STOPPED = new Error('recompute stopped after another batch failed');
+    // Batches are independent (disjoint id ranges, one transaction each): `concurrency` of them run at once,
+    // each on its own connection. After a failure no new batch starts; the error is rethrown once all stopped.
+    let next = 0;
+    let failure: { error: unknown } | null = null;
+    const lane = async () => {
+      while (!failure && next < ranges.length) {
+        const range = ranges[next++]!;
+        try {
+          await inTransaction(this.dataSource, async (manager) => {
+            await manager.query(`SET LOCAL work_mem = '${BATCH_WORK_MEM}'`);
+            const cache = new Map<string, Promise<unknown>>();
+            for (const result of results) {
+              const started = performance.now();
+              const scored = await this.scoreScope(manager, result.kind, models, now, { idRange: range }, cache);
+              result.scored += scored;
+              result.scoreSeconds += (performance.now() - started) / 1000;
+            }
+            // Before committing: a batch still running when another failed (or progress reporting
+            // failed, as a kill would) rolls back, so a failed run leaves only whole batches behind.
+            if (failure) throw STOPPED;
+            await progress();
+          });
+        } catch (error) {
+          if (error !== STOPPED) failure ??= { error };
+        }
       }
-      outcome.kinds.push({ kind, fitted, modelVersion: model.version, scored, fitSeconds, scoreSeconds: (performance.now() - scoreStarted) / 1000 });
-    }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, ranges.length)) }, lane));
+    if (failure) throw (failure as { error: unknown }).error;
+    outcome.kinds = results;
     return outcome;
   }
 
@@ -186,20 +234,38 @@ export class ScoreService {
     const models = await this.models(manager);
     const now = await this.databaseNow(manager);
     const scope = { customerIds };
+    const cache = new Map<string, Promise<unknown>>();
     for (const kind of expandKinds(kinds)) {
       const definition = kindDefinition(kind);
       const model = models.get(kind)!;
       if (definition.fit && !model.fittedAt) continue;
       await manager.query(`SAVEPOINT score_refresh`);
       try {
-        const rows = await definition.score(this.context(definition, manager, model, models, now), scope);
-        await writeScores(manager, kind, model.version, scope, rows);
+        await this.scoreScope(manager, kind, models, now, scope, cache);
         await manager.query(`RELEASE SAVEPOINT score_refresh`);
       } catch (error) {
         await manager.query(`ROLLBACK TO SAVEPOINT score_refresh`);
+        cache.clear();
         this.logger.warn({ err: error, kind, customers: customerIds.length }, 'score refresh failed for a kind; the others went on');
       }
     }
+  }
+
+  /** Scores and writes one kind over one scope: in one statement when the kind scores in SQL. */
+  private async scoreScope(
+    manager: Queryable, kind: ScoreKind, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date, scope: ScoreScope, cache: Map<string, Promise<unknown>>,
+  ): Promise<number> {
+    const definition = kindDefinition(kind);
+    const model = models.get(kind)!;
+    const ctx = { ...this.context(definition, manager, model, models, now), cache };
+    if (definition.scoreSql) {
+      const params: unknown[] = [];
+      const sql = definition.scoreSql(ctx, scope, params);
+      // No parameters yet: like a kind that returns no rows, the scope is left without scores of this kind.
+      if (sql === null) return writeScores(manager, kind, model.version, scope, []);
+      return writeScoreInput(manager, kind, model.version, scope, { sql, params });
+    }
+    return writeScores(manager, kind, model.version, scope, await definition.score!(ctx, scope));
   }
 
   /** Scores given customers in batches, each in its own transaction (recomputeScores with customerIds). */

@@ -53,7 +53,11 @@ export class SegmentMembershipService {
       if (!segment || segment.kind !== 'DYNAMIC' || !segment.rule) return null;
       const [diff] = await this.diff(manager, [{ id: segment.id, rule: segment.rule }]);
       const size = await this.recount(manager, segment.id);
-      await manager.query(`UPDATE segments SET status = 'FRESH', refreshed_at = now() WHERE id = $1`, [segment.id]);
+      // A rule changed meanwhile (its own refresh is queued) leaves the segment STALE.
+      await manager.query(
+        `UPDATE segments SET status = CASE WHEN rule = $2::jsonb THEN 'FRESH' ELSE 'STALE' END, refreshed_at = now() WHERE id = $1`,
+        [segment.id, JSON.stringify(segment.rule)],
+      );
       return { ...diff, size };
     });
     if (change && change.entered + change.exited > 0) await this.notify([change.segmentId]);

@@ -283,10 +283,16 @@ export class SegmentService {
     return rows.filter((r) => r.status !== 'FRESH' || hasMovingWindow(r.rule) || scoresMoved(r)).map((r) => r.id);
   }
 
-  /** Dynamic segments whose rule uses one of these score kinds (for the scores module to call after a recompute). */
-  async segmentsUsingScores(kinds: string[]): Promise<string[]> {
+  /**
+   * Queues a full refresh of the dynamic segments whose rule uses one of these
+   * score kinds; for a full scores recompute to call when it finishes (the
+   * sweep catches up within minutes otherwise). Returns their ids.
+   */
+  async refreshSegmentsUsingScores(kinds: readonly string[]): Promise<string[]> {
     const rows: { id: string; rule: SegmentRule }[] = await this.dataSource.query(`SELECT id::text, rule FROM segments WHERE kind = 'DYNAMIC' AND rule IS NOT NULL ORDER BY id`);
-    return rows.filter((r) => referencedScoreKinds(r.rule).some((k) => kinds.includes(k))).map((r) => r.id);
+    const ids = rows.filter((r) => referencedScoreKinds(r.rule).some((k) => kinds.includes(k))).map((r) => r.id);
+    for (const id of ids) await this.requestRefresh(id);
+    return ids;
   }
 
   async get(id: string): Promise<SegmentRecord | null> {

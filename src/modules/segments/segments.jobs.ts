@@ -14,7 +14,7 @@ export const SEGMENT_REFRESH_DEBOUNCE_MS = 300;
 /**
  * How often segments whose truth moves with the clock (`lastDays` windows) or
  * with scores, and segments left STALE, are re-evaluated.
- * @defaultValue 5 minutes (env `RAPPORT_SEGMENT_SWEEP_MS`)
+ * @defaultValue 5 minutes (config `RAPPORT_SEGMENT_SWEEP_MS`)
  */
 export const DEFAULT_SEGMENT_SWEEP_MS = 5 * 60_000;
 
@@ -22,11 +22,6 @@ export interface SegmentRefreshData {
   segmentId: string;
 }
 
-/** Reads `RAPPORT_SEGMENT_SWEEP_MS` (milliseconds, at least 1000). */
-export function segmentSweepEveryMs(env: NodeJS.ProcessEnv = process.env): number {
-  const value = Number(env.RAPPORT_SEGMENT_SWEEP_MS);
-  return Number.isInteger(value) && value >= 1_000 ? value : DEFAULT_SEGMENT_SWEEP_MS;
-}
 
 /**
  * Enqueues `segments.refresh`, debounced and deduplicated per segment; a
@@ -70,6 +65,6 @@ export function registerSegmentRefreshStep(stats: CustomerStatsService, membersh
 }
 
 /** Registers the sweep with BullMQ's job scheduler (cluster-wide: one run per period whatever the number of workers). */
-export async function scheduleSegmentSweep(queues: QueueBackend, everyMs = segmentSweepEveryMs()): Promise<void> {
+export async function scheduleSegmentSweep(queues: QueueBackend, everyMs = DEFAULT_SEGMENT_SWEEP_MS): Promise<void> {
   await queues.queue(QUEUES.analytics).upsertJobScheduler(SEGMENT_SWEEP_JOB, { every: everyMs }, { name: SEGMENT_SWEEP_JOB, data: {} });
 }

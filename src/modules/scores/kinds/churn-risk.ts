@@ -25,6 +25,7 @@ export const churnRiskKind = defineScoreKind<ChurnRiskSettings>({
   description: `1 − P(alive) from the BG/NBD model fitted for CLV; LOW below ${CHURN_BAND_THRESHOLDS.medium}, MEDIUM below ${CHURN_BAND_THRESHOLDS.high}, else HIGH.`,
   settings: churnRiskSettings,
   recomputeWith: ['CLV'],
+  fitAfter: ['CLV'],
   range: [0, 1],
 
   async fit(ctx) {
@@ -49,6 +50,7 @@ export const churnRiskKind = defineScoreKind<ChurnRiskSettings>({
       transactionTypes: clv.settings.transactionTypes,
       asOfDay: calibrationDay(clv.settings, ctx.now),
       scope,
+      cache: ctx.cache,
     });
     const betaGeo = { r: parameters.r, alpha: parameters.alpha, a: parameters.a, b: parameters.b };
     return summaries.map((s) => {

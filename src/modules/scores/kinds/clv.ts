@@ -41,26 +41,44 @@ export function calibrationDay(settings: ClvSettings, now: Date): Date {
   return settings.asOf ? new Date(`${settings.asOf}T00:00:00Z`) : utcDay(now);
 }
 
-/** The closed forms for one customer (Fader, Hardie & Lee 2005; see models/). */
-export function clvFigures(parameters: ClvParameters, settings: ClvSettings, s: CustomerPurchaseSummary) {
+/** The parts of {@link clvFigures} that depend on (x, t_x, T) only. */
+interface PurchaseFigures {
+  pAlive: number;
+  expectedPurchases: number;
+  /** Σᵢ (E[Y(i·L)] − E[Y((i−1)·L)]) / (1 + d)^i over the horizon's months: the CLV per unit of expected spend. */
+  discountedPurchases: number;
+}
+
+/**
+ * The closed forms for one customer (Fader, Hardie & Lee 2005; see models/).
+ * `memo` (one per batch) shares the purchase figures between customers with
+ * the same (x, t_x, T) — e.g. every one-time buyer of the same day.
+ */
+export function clvFigures(parameters: ClvParameters, settings: ClvSettings, s: CustomerPurchaseSummary, memo?: Map<string, PurchaseFigures>) {
   const betaGeo = { r: parameters.r, alpha: parameters.alpha, a: parameters.a, b: parameters.b };
   const gammaGamma = { p: parameters.p, q: parameters.q, gamma: parameters.gamma };
-  const pAlive = probabilityAlive(betaGeo, s.x, s.tx, s.T);
-  const purchases = expectedPurchases(betaGeo, settings.horizonWeeks, s.x, s.tx, s.T);
+  const key = memo ? `${s.x}|${s.tx}|${s.T}` : '';
+  let figures = memo?.get(key);
+  if (!figures) {
+    const horizonMonths = Math.max(1, Math.round(settings.horizonWeeks / WEEKS_PER_MONTH));
+    const clvOptions = { horizonMonths, discountRatePerMonth: settings.discountRatePerMonth, periodLength: WEEKS_PER_MONTH };
+    // CLV is linear in the expected spend: its value at E[M] = 1 is the discounted expected purchase count.
+    const unitSpend = { ...s, m: 1 };
+    figures = {
+      pAlive: probabilityAlive(betaGeo, s.x, s.tx, s.T),
+      expectedPurchases: expectedPurchases(betaGeo, settings.horizonWeeks, s.x, s.tx, s.T),
+      discountedPurchases: customerLifetimeValue({ betaGeo, gammaGamma }, unitSpend, clvOptions) / expectedAverageValue(gammaGamma, s.x, 1),
+    };
+    memo?.set(key, figures);
+  }
   // Repeat purchases worth nothing (or refunds) carry no spend information: use the population mean.
   const spendX = s.m > 0 ? s.x : 0;
   const averageValue = expectedAverageValue(gammaGamma, spendX, s.m);
-  const horizonMonths = Math.max(1, Math.round(settings.horizonWeeks / WEEKS_PER_MONTH));
-  const clvOptions = { horizonMonths, discountRatePerMonth: settings.discountRatePerMonth, periodLength: WEEKS_PER_MONTH };
-  // CLV is linear in the expected spend, so a customer without usable spend is valued at the population mean.
-  const clv = spendX === s.x
-    ? customerLifetimeValue({ betaGeo, gammaGamma }, s, clvOptions)
-    : (customerLifetimeValue({ betaGeo, gammaGamma }, { ...s, m: 1 }, clvOptions) / expectedAverageValue(gammaGamma, s.x, 1)) * averageValue;
-  return { pAlive, expectedPurchases: purchases, expectedAverageValue: averageValue, clv };
+  return { pAlive: figures.pAlive, expectedPurchases: figures.expectedPurchases, expectedAverageValue: averageValue, clv: figures.discountedPurchases * averageValue };
 }
 
 async function summariesFor(ctx: KindContext<ClvSettings>, scope: Parameters<typeof purchaseSummaries>[1]['scope']) {
-  return purchaseSummaries(ctx.db, { transactionTypes: ctx.settings.transactionTypes, asOfDay: calibrationDay(ctx.settings, ctx.now), scope });
+  return purchaseSummaries(ctx.db, { transactionTypes: ctx.settings.transactionTypes, asOfDay: calibrationDay(ctx.settings, ctx.now), scope, cache: ctx.cache });
 }
 
 /**
@@ -97,8 +115,9 @@ export const clvKind = defineScoreKind<ClvSettings>({
     const parameters = ctx.model.parameters as ClvParameters | null;
     if (!parameters) return [];
     const summaries = await summariesFor(ctx, scope);
+    const memo = new Map<string, PurchaseFigures>();
     return summaries.map((s) => {
-      const figures = clvFigures(parameters, ctx.settings, s);
+      const figures = clvFigures(parameters, ctx.settings, s, memo);
       return {
         customerId: s.customerId,
         value: round(figures.clv, 2),

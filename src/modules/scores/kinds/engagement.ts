@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineScoreKind, scopeCondition, type KindContext, type ScoreScope } from './kind';
 import { daysSetting, round } from './settings';
 
-const { exp, LN2, min } = Math;
+const { exp, LN2 } = Math;
 
 const weights = z.record(z.string().min(1).max(64), z.number().min(0).max(1_000));
 
@@ -31,19 +31,23 @@ interface EngagementParameters {
 
 /**
  * Decayed, weighted contributions per customer and channel:
- * Σ channelWeight · typeWeight · 2^(−age / halfLife), age in days.
+ * Σ channelWeight · typeWeight · 2^(−age / halfLife), age in days. The decay
+ * is summed per (customer, channel, type) first and weighted per group, so
+ * the weights are looked up once per group rather than once per interaction.
  */
 function contributions(ctx: KindContext<EngagementSettings>, scope: ScoreScope | null, params: unknown[]): string {
   const s = ctx.settings;
   params.push(ctx.now.toISOString(), s.lookbackDays, s.halfLifeDays, JSON.stringify(s.channelWeights), JSON.stringify(s.typeWeights));
   const [now, days, halfLife, channelW, typeW] = [5, 4, 3, 2, 1].map((k) => params.length - k + 1);
-  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)}` : '';
-  return `SELECT i.customer_id, i.channel,
-                 sum(COALESCE(($${channelW}::jsonb ->> i.channel)::float8, 1) * COALESCE(($${typeW}::jsonb ->> i.type)::float8, 1)
-                     * exp(-ln(2) * extract(epoch FROM $${now}::timestamptz - i.occurred_at) / ($${halfLife}::float8 * 86400)))::float8 AS raw
-            FROM interactions i JOIN customers c ON c.id = i.customer_id AND c.deleted_at IS NULL
-           WHERE i.occurred_at <= $${now}::timestamptz AND i.occurred_at > $${now}::timestamptz - ($${days}::float8 * interval '1 day') ${scoped}
-           GROUP BY i.customer_id, i.channel`;
+  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)} AND ${scopeCondition('c.id', scope, params)}` : '';
+  return `SELECT customer_id, channel,
+                 sum(COALESCE(($${channelW}::jsonb ->> channel)::float8, 1) * COALESCE(($${typeW}::jsonb ->> type)::float8, 1) * decay)::float8 AS raw
+            FROM (SELECT i.customer_id, i.channel, i.type,
+                         sum(exp(-ln(2) * date_part('epoch', $${now}::timestamptz - i.occurred_at) / ($${halfLife}::float8 * 86400))) AS decay
+                    FROM interactions i JOIN customers c ON c.id = i.customer_id AND c.deleted_at IS NULL
+                   WHERE i.occurred_at <= $${now}::timestamptz AND i.occurred_at > $${now}::timestamptz - ($${days}::float8 * interval '1 day') ${scoped}
+                   GROUP BY i.customer_id, i.channel, i.type) per_type
+           GROUP BY customer_id, channel`;
 }
 
 /**
@@ -73,27 +77,19 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
     return { parameters: { ...parameters }, diagnostics: { percentile: ctx.settings.scalePercentile }, sampleSize: row.n, asOf: ctx.now };
   },
 
-  async score(ctx, scope) {
+  scoreSql(ctx, scope, params) {
     const parameters = ctx.model.parameters as EngagementParameters | null;
-    if (!parameters) return [];
-    const params: unknown[] = [];
-    const rows: { customerId: string; raw: number; byChannel: Record<string, number> }[] = await ctx.db.query(
-      `SELECT customer_id::text AS "customerId", sum(raw)::float8 AS raw, jsonb_object_agg(channel, raw) AS "byChannel"
-         FROM (${contributions(ctx, scope, params)}) c GROUP BY customer_id`,
-      params,
-    );
+    if (!parameters) return null;
+    const sql = contributions(ctx, scope, params);
     const elapsedDays = (ctx.now.getTime() - Date.parse(parameters.scaledAt)) / 86_400_000;
     const scaleNow = parameters.scale * exp((-LN2 * elapsedDays) / ctx.settings.halfLifeDays);
-    const points = (raw: number) => (scaleNow > 0 ? (100 * raw) / scaleNow : 0);
-    return rows.map(({ customerId, raw, byChannel }) => ({
-      customerId,
-      // Hundredths of a point: finer moves are decay noise and would only add history points.
-      value: round(min(100, points(raw)), 2),
-      label: null,
-      components: {
-        raw: round(raw, 6),
-        byChannel: Object.fromEntries(Object.entries(byChannel).map(([channel, r]) => [channel, round(points(r), 4)])),
-      },
-    }));
+    // Score points per raw unit; 0 when nobody had engagement at the last recompute.
+    params.push(scaleNow > 0 ? 100 / scaleNow : 0);
+    const perRaw = `$${params.length}::float8`;
+    // Hundredths of a point: finer moves are decay noise and would only add history points.
+    return `SELECT customer_id, least(100, round((sum(raw) * ${perRaw})::numeric, 2))::float8 AS value, NULL::text AS label,
+                   jsonb_build_object('raw', round(sum(raw)::numeric, 6),
+                                      'byChannel', jsonb_object_agg(channel, round((raw * ${perRaw})::numeric, 4))) AS components
+              FROM (${sql}) c GROUP BY customer_id`;
   },
 });

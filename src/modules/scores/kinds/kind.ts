@@ -48,6 +48,12 @@ export interface KindContext<S> {
   models: ReadonlyMap<ScoreKind, StoredModel>;
   /** Database time at the start of the run: the reference "now" for recency and decay. */
   now: Date;
+  /**
+   * Memo shared by the kinds scored together over one scope (one batch of a
+   * full recompute, or one refresh), so kinds built on the same inputs
+   * (CLV and CHURN_RISK: the purchase summaries) read them once.
+   */
+  cache?: Map<string, Promise<unknown>>;
 }
 
 /**
@@ -60,6 +66,8 @@ export interface ScoreKindDefinition<S = unknown> {
   description: string;
   /** Settings with their defaults; `parse({})` gives the defaults. Unknown keys are rejected. */
   settings: z.ZodType<S>;
+  /** Kinds whose fit must be saved before this kind's fit starts (fits otherwise run concurrently). */
+  fitAfter?: readonly ScoreKind[];
   /** Kinds recomputed together with this one (they share a fitted model). */
   recomputeWith?: readonly ScoreKind[];
   /** The range values fall in, for histograms; omitted when unbounded (taken from the data). */
@@ -69,8 +77,21 @@ export interface ScoreKindDefinition<S = unknown> {
    * it are scored (by refreshes too) only once fitted.
    */
   fit?(ctx: KindContext<S>): Promise<FitResult>;
-  /** Scores the customers of `scope`, set-based; customers it returns no row for get no score of this kind. */
-  score(ctx: KindContext<S>, scope: ScoreScope): Promise<ScoreRow[]>;
+  /**
+   * Scores the customers of `scope` in SQL: returns a SELECT of `customer_id`
+   * (bigint), `value` (float8), `label` (text) and `components` (jsonb), its
+   * parameters appended to `params`, or null when the kind cannot score yet
+   * (no fitted parameters). The writer runs it inside the statement that
+   * upserts the scores, so rows never travel through the worker. Preferred
+   * over {@link score}; a kind gives one of the two.
+   */
+  scoreSql?(ctx: KindContext<S>, scope: ScoreScope, params: unknown[]): string | null;
+  /**
+   * Scores the customers of `scope` in the worker (closed forms evaluated in
+   * JS over the scope's summaries); customers it returns no row for get no
+   * score of this kind.
+   */
+  score?(ctx: KindContext<S>, scope: ScoreScope): Promise<ScoreRow[]>;
 }
 
 /** SQL condition restricting `column` to the scope, with its parameters appended to `params`. */

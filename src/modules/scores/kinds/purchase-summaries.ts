@@ -29,10 +29,20 @@ export function utcDay(date: Date): Date {
  */
 export async function purchaseSummaries(
   db: Queryable,
-  options: { transactionTypes: string[]; asOfDay: Date; scope: ScoreScope | null },
+  options: { transactionTypes: string[]; asOfDay: Date; scope: ScoreScope | null; cache?: Map<string, Promise<unknown>> },
 ): Promise<CustomerPurchaseSummary[]> {
+  if (options.cache) {
+    // CLV and CHURN_RISK scored over the same scope read the summaries once.
+    const key = `purchaseSummaries:${JSON.stringify([options.transactionTypes, options.asOfDay.toISOString(), options.scope])}`;
+    let summaries = options.cache.get(key) as Promise<CustomerPurchaseSummary[]> | undefined;
+    if (!summaries) {
+      summaries = purchaseSummaries(db, { ...options, cache: undefined });
+      options.cache.set(key, summaries);
+    }
+    return summaries;
+  }
   const params: unknown[] = [options.transactionTypes, options.asOfDay.toISOString().slice(0, 10)];
-  const scoped = options.scope ? `AND ${scopeCondition('i.customer_id', options.scope, params)}` : '';
+  const scoped = options.scope ? `AND ${scopeCondition('i.customer_id', options.scope, params)} AND ${scopeCondition('c.id', options.scope, params)}` : '';
   return db.query(
     `WITH days AS (
        SELECT i.customer_id, (i.occurred_at AT TIME ZONE 'UTC')::date AS day, COALESCE(sum(i.value), 0) AS spend

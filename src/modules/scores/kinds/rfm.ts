@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { rfmLabel } from '../models';
+
+/** rfmLabel(r, f, m) at index (r − 1)·25 + (f − 1)·5 + m − 1, for SQL (1-based arrays). */
+const RFM_LABEL_TABLE: string[] = [1, 2, 3, 4, 5].flatMap((r) => [1, 2, 3, 4, 5].flatMap((f) => [1, 2, 3, 4, 5].map((m) => rfmLabel(r, f, m))));
 import { defineScoreKind, scopeCondition, type KindContext, type ScoreScope } from './kind';
 import { daysSetting, round, transactionTypesSetting } from './settings';
 
@@ -29,7 +32,7 @@ interface RfmParameters {
 function aggregates(ctx: KindContext<RfmSettings>, scope: ScoreScope | null, params: unknown[]): string {
   params.push(ctx.settings.transactionTypes, ctx.now.toISOString(), ctx.settings.lookbackDays);
   const [types, now, days] = [params.length - 2, params.length - 1, params.length];
-  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)}` : '';
+  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)} AND ${scopeCondition('c.id', scope, params)}` : '';
   return `SELECT i.customer_id, max(i.occurred_at) AS last_at,
                  extract(epoch FROM max(i.occurred_at))::float8 AS recency_key,
                  count(*)::float8 AS frequency, COALESCE(sum(i.value), 0)::float8 AS monetary
@@ -83,28 +86,20 @@ export const rfmKind = defineScoreKind<RfmSettings>({
     return { parameters: { ...parameters }, diagnostics: { quintiles: 'ntile(5)' }, sampleSize: rows[0]?.n ?? 0, asOf: ctx.now };
   },
 
-  async score(ctx, scope) {
+  scoreSql(ctx, scope, params) {
     const parameters = ctx.model.parameters as RfmParameters | null;
-    if (!parameters) return [];
-    const params: unknown[] = [];
+    if (!parameters) return null;
     const tx = aggregates(ctx, scope, params);
-    params.push(ctx.now.toISOString(), parameters.recency, parameters.frequency, parameters.monetary);
-    const [now, r, f, m] = [params.length - 3, params.length - 2, params.length - 1, params.length];
-    const rows: { customerId: string; recency: number; frequency: number; monetary: number; r: number; f: number; m: number }[] = await ctx.db.query(
-      `SELECT customer_id::text AS "customerId",
-              (extract(epoch FROM $${now}::timestamptz - last_at) / 86400)::float8 AS recency,
-              frequency, monetary,
-              1 + (SELECT count(*) FROM unnest($${r}::float8[]) b WHERE recency_key > b)::int AS r,
-              1 + (SELECT count(*) FROM unnest($${f}::float8[]) b WHERE frequency > b)::int AS f,
-              1 + (SELECT count(*) FROM unnest($${m}::float8[]) b WHERE monetary > b)::int AS m
-         FROM (${tx}) tx`,
-      params,
-    );
-    return rows.map(({ customerId, recency, frequency, monetary, r, f, m }) => ({
-      customerId,
-      value: (r + f + m) / 3,
-      label: rfmLabel(r, f, m),
-      components: { recency: round(recency, 4), frequency, monetary: round(monetary, 4), r, f, m, code: `${r}${f}${m}` },
-    }));
+    params.push(ctx.now.toISOString(), parameters.recency, parameters.frequency, parameters.monetary, RFM_LABEL_TABLE);
+    const [now, r, f, m, labels] = [4, 3, 2, 1, 0].map((k) => `$${params.length - k}`);
+    // Quintile = 1 + the number of bounds strictly below the value (ties at a bound go to the lower quintile).
+    const quintile = (column: string, bounds: string) => `(1 + (SELECT count(*) FROM unnest(${bounds}::float8[]) b WHERE ${column} > b))::int`;
+    return `SELECT customer_id, (r + f + m)::float8 / 3 AS value, (${labels}::text[])[(r - 1) * 25 + (f - 1) * 5 + m] AS label,
+                   jsonb_build_object('recency', round(recency, 4), 'frequency', frequency, 'monetary', round(monetary, 4),
+                                      'r', r, 'f', f, 'm', m, 'code', r::text || f::text || m::text) AS components
+              FROM (SELECT customer_id, (extract(epoch FROM ${now}::timestamptz - last_at) / 86400)::numeric AS recency,
+                           frequency::bigint AS frequency, monetary::numeric AS monetary,
+                           ${quintile('recency_key', r)} AS r, ${quintile('frequency', f)} AS f, ${quintile('monetary', m)} AS m
+                      FROM (${tx}) tx) q`;
   },
 });

@@ -116,7 +116,8 @@ export function fitBetaGeo(summaries: readonly PurchaseSummary[], options: FitBe
     a: exp(a!),
     b: exp(b!),
   });
-  const result = minimize((logParams) => -groupedLogLikelihood(toParams(logParams), groups), start, {
+  const prepared = prepareGroups(groups);
+  const result = minimize((logParams) => -preparedLogLikelihood(toParams(logParams), prepared), start, {
     bound: LOG_PARAMETER_BOUND,
   });
 
@@ -228,30 +229,84 @@ function groupSummaries(summaries: readonly PurchaseSummary[]): SummaryGroup[] {
   return [...groups.values()];
 }
 
+/**
+ * The groups in the form the likelihood reads fast: per group the index of
+ * its x, T and t_x among the distinct values, so that Γ terms are computed
+ * once per distinct x and ln(α + T), ln(α + t_x) once per distinct T and t_x.
+ */
+interface PreparedGroups {
+  count: Float64Array;
+  xs: Float64Array;
+  xIndex: Int32Array;
+  tIndex: Int32Array;
+  /** −1 when x = 0. */
+  txIndex: Int32Array;
+  distinctX: Float64Array;
+  distinctT: Float64Array;
+  distinctTx: Float64Array;
+}
+
+function prepareGroups(groups: readonly SummaryGroup[]): PreparedGroups {
+  const index = (values: Map<number, number>, value: number) => {
+    let i = values.get(value);
+    if (i === undefined) values.set(value, (i = values.size));
+    return i;
+  };
+  const xValues = new Map<number, number>();
+  const tValues = new Map<number, number>();
+  const txValues = new Map<number, number>();
+  const n = groups.length;
+  const prepared = {
+    count: new Float64Array(n), xs: new Float64Array(n), xIndex: new Int32Array(n), tIndex: new Int32Array(n), txIndex: new Int32Array(n),
+  };
+  groups.forEach(({ x, tx, T, count }, g) => {
+    prepared.count[g] = count;
+    prepared.xs[g] = x;
+    prepared.xIndex[g] = index(xValues, x);
+    prepared.tIndex[g] = index(tValues, T);
+    prepared.txIndex[g] = x > 0 ? index(txValues, tx) : -1;
+  });
+  return {
+    ...prepared,
+    distinctX: Float64Array.from(xValues.keys()),
+    distinctT: Float64Array.from(tValues.keys()),
+    distinctTx: Float64Array.from(txValues.keys()),
+  };
+}
+
 function groupedLogLikelihood(params: BetaGeoParams, groups: readonly SummaryGroup[]): number {
+  return preparedLogLikelihood(params, prepareGroups(groups));
+}
+
+/** Eq. 6 summed over the groups, each distinct x, T and t_x evaluated once (see {@link PreparedGroups}). */
+function preparedLogLikelihood(params: BetaGeoParams, data: PreparedGroups): number {
   const { r, alpha, a, b } = params;
   if (!(r > 0 && alpha > 0 && a > 0 && b > 0)) return -Infinity;
   // Terms that depend on x only, shared by every group with the same x.
-  const byX = new Map<number, { base: number; dropout: number }>();
   const logGammaR = logGamma(r);
   const logGammaB = logGamma(b);
   const logGammaAB = logGamma(a + b);
   const logA = log(a);
   const logAlpha = log(alpha);
+  const { distinctX, distinctT, distinctTx } = data;
+  const base = new Float64Array(distinctX.length);
+  const dropout = new Float64Array(distinctX.length);
+  for (let k = 0; k < distinctX.length; k++) {
+    const x = distinctX[k]!;
+    base[k] = logGamma(r + x) - logGammaR + r * logAlpha + logGammaAB + logGamma(b + x) - logGammaB - logGamma(a + b + x);
+    dropout[k] = x > 0 ? logA - log(b + x - 1) : 0;
+  }
+  const logAlphaT = distinctT.map((T) => log(alpha + T));
+  const logAlphaTx = distinctTx.map((tx) => log(alpha + tx));
+  const { count, xs, xIndex, tIndex, txIndex } = data;
   let total = 0;
-  for (const { x, tx, T, count } of groups) {
-    let shared = byX.get(x);
-    if (!shared) {
-      shared = {
-        base:
-          logGamma(r + x) - logGammaR + r * logAlpha + logGammaAB + logGamma(b + x) - logGammaB - logGamma(a + b + x),
-        dropout: x > 0 ? logA - log(b + x - 1) : 0,
-      };
-      byX.set(x, shared);
-    }
-    const active = -(r + x) * log(alpha + T);
-    const perCustomer = x > 0 ? logAddExp(active, shared.dropout - (r + x) * log(alpha + tx)) : active;
-    total += count * (shared.base + perCustomer);
+  for (let g = 0; g < count.length; g++) {
+    const k = xIndex[g]!;
+    const rx = r + xs[g]!;
+    const active = -rx * logAlphaT[tIndex[g]!]!;
+    const t = txIndex[g]!;
+    const perCustomer = t >= 0 ? logAddExp(active, dropout[k]! - rx * logAlphaTx[t]!) : active;
+    total += count[g]! * (base[k]! + perCustomer);
   }
   return total;
 }

@@ -36,8 +36,9 @@ const CAST: Record<FieldType, string> = { string: 'text', number: 'float8', date
 
 /**
  * Compiles a validated rule into one parameterised query. Every condition
- * compiles to SQL that is TRUE or FALSE, never NULL, so `not` is plain
- * negation. Behaviour conditions become one grouped CTE each over
+ * under `or` or `not` compiles to SQL that is TRUE or FALSE, never NULL, so
+ * `not` is plain negation (conjuncts of the root may be NULL: WHERE reads it
+ * as false). Behaviour conditions become one grouped CTE each over
  * `interactions` (restricted to the given customers when incremental), score
  * conditions a LEFT JOIN on `scores` per kind, `inSegment` an EXISTS on
  * materialised memberships.
