@@ -78,16 +78,24 @@ export function aliasConnectorKit(): void {
   const hostRequire = createRequire(__filename);
   const moduleWithResolver = Module as unknown as { _resolveFilename: ResolveFilename };
   const original = moduleWithResolver._resolveFilename;
+  // The host's own copy of the kit, compiled (dist/) or not (src/), wherever this file runs from.
+  const hostKit: Record<string, string> = {
+    'rapport/connector-kit': path.join(__dirname, '../../connector-kit/index'),
+    'rapport/connector-kit/testing': path.join(__dirname, '../../connector-kit/testing/index'),
+  };
   moduleWithResolver._resolveFilename = function (request, parent, isMain, options) {
+    let resolved: string;
     try {
-      return original.call(this, request, parent, isMain, options);
+      resolved = original.call(this, request, parent, isMain, options);
     } catch (error) {
-      // The host's own copy of the kit, compiled (dist/) or not (src/), wherever this file runs from.
-      if (request === 'rapport/connector-kit') return hostRequire.resolve(path.join(__dirname, '../../connector-kit/index'));
-      if (request === 'rapport/connector-kit/testing') return hostRequire.resolve(path.join(__dirname, '../../connector-kit/testing/index'));
+      if (hostKit[request]) return hostRequire.resolve(hostKit[request]);
       if (request === 'rapport' || request.startsWith('rapport/')) return hostRequire.resolve(request);
       throw error;
     }
+    // Only a `rapport` installed in the plugin's own node_modules is kept; the repository's
+    // self-reference (sources) is replaced by the host's running copy.
+    if (hostKit[request] && !resolved.includes(`${path.sep}node_modules${path.sep}`)) return hostRequire.resolve(hostKit[request]);
+    return resolved;
   };
 }
 

@@ -19,9 +19,12 @@ export interface ScoreInput {
  * left the lookback window). The scores are computed in the same statement
  * (`input`), so nothing goes through the worker. All sub-statements see the
  * snapshot taken before the statement, so `previous` holds the values before
- * the upsert (and, materialized, is read once by range). Rows are written in customer order so concurrent writers lock
- * alike; lookups go through the primary key (customer_id, kind), so a batch
- * costs the same whatever the size of the tables.
+ * the upsert (materialized: the scope is read once). Rows are written in
+ * customer order so concurrent writers lock alike; lookups go through the
+ * primary key (customer_id, kind), so a batch costs the same whatever the
+ * size of the tables. One statement per kind and batch replaces a round trip
+ * of every row through the worker plus separate upsert, history and delete
+ * statements.
  */
 export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersion: number, scope: ScoreScope, input: ScoreInput): Promise<number> {
   const params = [...input.params, kind, modelVersion];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineScoreKind, scopeCondition, type KindContext, type ScoreScope } from './kind';
-import { daysSetting, round } from './settings';
+import { daysSetting } from './settings';
 
 const { exp, LN2 } = Math;
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { rfmLabel } from '../models';
+import { defineScoreKind, scopeCondition, type KindContext, type ScoreScope } from './kind';
+import { daysSetting, transactionTypesSetting } from './settings';
 
 /** rfmLabel(r, f, m) at index (r − 1)·25 + (f − 1)·5 + m − 1, for SQL (1-based arrays). */
 const RFM_LABEL_TABLE: string[] = [1, 2, 3, 4, 5].flatMap((r) => [1, 2, 3, 4, 5].flatMap((f) => [1, 2, 3, 4, 5].map((m) => rfmLabel(r, f, m))));
-import { defineScoreKind, scopeCondition, type KindContext, type ScoreScope } from './kind';
-import { daysSetting, round, transactionTypesSetting } from './settings';
 
 /** RFM settings. */
 export const rfmSettings = z
