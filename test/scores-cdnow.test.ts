@@ -11,9 +11,9 @@ import { eventually, startTestApp, type TestApp } from './helpers/app';
  * The CDNOW acceptance test: the 1/10 sample goes in through the ingest API
  * as purchase interactions, the worker fits BG/NBD and Gamma-Gamma as of
  * 1997-09-30, and the fitted parameters must equal the published ones
- * (see /work/shared/data/cdnow/README.md) to two decimals.
+ * (see test/fixtures/cdnow/README.md) to two decimals.
  */
-const DATA_FILE = path.join(__dirname, '../../shared/data/cdnow/CDNOW_sample.txt');
+const DATA_FILE = path.join(__dirname, 'fixtures/cdnow/CDNOW_sample.txt');
 const BATCH = 2_500;
 
 function cdnowInteractions(): InteractionInput[] {

@@ -10,9 +10,9 @@ import { bgNbdByIntegration } from './test-support/bg-nbd-by-integration';
  * estimates published for it: BG/NBD by Fader, Hardie & Lee (2005, "Counting
  * Your Customers the Easy Way", Marketing Science 24(2)), Gamma-Gamma by
  * Fader, Hardie & Lee (2005, "RFM and CLV", JMR 42(4)) and `lifetimes`.
- * See /work/shared/data/cdnow/README.md.
+ * See test/fixtures/cdnow/README.md.
  */
-const DATA_FILE = path.resolve(__dirname, '../../../../../shared/data/cdnow/CDNOW_sample.txt');
+const DATA_FILE = path.resolve(__dirname, '../../../../test/fixtures/cdnow/CDNOW_sample.txt');
 const DAY_MS = 86_400_000;
 
 /** Days since the epoch of a YYYYMMDD date, in UTC so no daylight-saving hour creeps in. */
