@@ -130,3 +130,39 @@ describe('erasure', () => {
     expect(results).toEqual(expect.arrayContaining(['COMMITTED', 'FAILED']));
   });
 });
+
+describe('segments can filter on consent', () => {
+  test('a customer enters a consent segment when consent is granted and leaves when it is withdrawn', async () => {
+    const id = await createPerson('optin@example.com', 'Opal Tin', '+14155550177');
+    const setConsent = (status: string, recordedAt: string) =>
+      admin(`mutation($input: [ConsentInput!]!) { setConsents(input: $input) { committed } }`, {
+        input: [{ customer: { id }, purpose: 'marketing', channel: 'email', status, source: 'test', recordedAt }],
+      });
+    await setConsent('GRANTED', '2026-09-01T00:00:00Z');
+    const created = await admin(`mutation($input: SegmentInput!) { createSegment(input: $input) { id } }`, {
+      input: { name: 'Marketing by email', rule: { consent: { purpose: 'marketing', channel: 'email' } } },
+    });
+    expect(created.body.errors).toBeUndefined();
+    const segmentId = created.body.data.createSegment.id;
+    const memberIds = async () => {
+      const res = await admin(`query($id: ID!) { segment(id: $id) { status members(first: 50) { edges { node { id } } } } }`, { id: segmentId });
+      return res.body.data.segment.members.edges.map((e: { node: { id: string } }) => e.node.id) as string[];
+    };
+    await eventually(async () => ((await memberIds()).includes(id) ? true : undefined));
+    await setConsent('WITHDRAWN', '2026-10-01T00:00:00Z');
+    await eventually(async () => ((await memberIds()).includes(id) ? undefined : true));
+    const explained = await admin(`query($s: ID!, $c: ID!) { explainMembership(segmentId: $s, customerId: $c) { isMember matchesRule conditions { holds description } } }`, { s: segmentId, c: id });
+    expect(explained.body.data.explainMembership).toEqual({
+      isMember: false,
+      matchesRule: false,
+      conditions: [{ holds: false, description: 'consent for marketing on email: WITHDRAWN; wanted GRANTED' }],
+    });
+  });
+
+  test('a consent condition with an unknown status names its path', async () => {
+    const res = await admin(`query($rule: SegmentRuleInput!) { previewSegment(rule: $rule) { count } }`, {
+      rule: { and: [{ consent: { purpose: 'marketing', statusIn: ['MAYBE'] } }] },
+    });
+    expect(res.body.errors[0].message).toContain('rule.and[0].consent.statusIn[0]');
+  });
+});

@@ -116,6 +116,16 @@ export type ConnectorStatus =
   /** Loaded and validated; connections can use it. */
   | 'LOADED';
 
+/** The customer’s consent for a purpose, e.g. { purpose: "marketing", channel: "email" }: the channel’s own record, else the every-channel one. No record never matches. */
+export type ConsentConditionInput = {
+  /** Which channel; `*` (default) for the every-channel record. */
+  channel?: string | null | undefined;
+  /** What for, e.g. marketing. */
+  purpose: string;
+  /** Matching statuses: GRANTED (default), DENIED, WITHDRAWN. */
+  statusIn?: Array<string> | null | undefined;
+};
+
 /** A new connection of an installed connector. */
 export type CreateConnectionInput = {
   /** Settings, validated against the connector’s configSchema; secrets are encrypted at rest. */
@@ -533,18 +543,20 @@ export type SegmentMembershipEventKind =
 /** A rule tree node: exactly one of its fields. At most 10 levels and 100 conditions. */
 export type SegmentRuleInput =
   {   /** All of these hold. */
-  and: Array<SegmentRuleInput>; attribute?: never; behavior?: never; inSegment?: never; not?: never; or?: never; score?: never; }
+  and: Array<SegmentRuleInput>; attribute?: never; behavior?: never; consent?: never; inSegment?: never; not?: never; or?: never; score?: never; }
   |  { and?: never;   /** A customer field or trait condition. */
-  attribute: AttributeConditionInput; behavior?: never; inSegment?: never; not?: never; or?: never; score?: never; }
+  attribute: AttributeConditionInput; behavior?: never; consent?: never; inSegment?: never; not?: never; or?: never; score?: never; }
   |  { and?: never; attribute?: never;   /** An interaction aggregate condition. */
-  behavior: BehaviorConditionInput; inSegment?: never; not?: never; or?: never; score?: never; }
-  |  { and?: never; attribute?: never; behavior?: never;   /** Member of this segment (global id); cycles are rejected. */
+  behavior: BehaviorConditionInput; consent?: never; inSegment?: never; not?: never; or?: never; score?: never; }
+  |  { and?: never; attribute?: never; behavior?: never;   /** A consent condition (purpose, channel, statuses). */
+  consent: ConsentConditionInput; inSegment?: never; not?: never; or?: never; score?: never; }
+  |  { and?: never; attribute?: never; behavior?: never; consent?: never;   /** Member of this segment (global id); cycles are rejected. */
   inSegment: string; not?: never; or?: never; score?: never; }
-  |  { and?: never; attribute?: never; behavior?: never; inSegment?: never;   /** This does not hold. */
+  |  { and?: never; attribute?: never; behavior?: never; consent?: never; inSegment?: never;   /** This does not hold. */
   not: SegmentRuleInput; or?: never; score?: never; }
-  |  { and?: never; attribute?: never; behavior?: never; inSegment?: never; not?: never;   /** Any of these holds. */
+  |  { and?: never; attribute?: never; behavior?: never; consent?: never; inSegment?: never; not?: never;   /** Any of these holds. */
   or: Array<SegmentRuleInput>; score?: never; }
-  |  { and?: never; attribute?: never; behavior?: never; inSegment?: never; not?: never; or?: never;   /** A score condition. */
+  |  { and?: never; attribute?: never; behavior?: never; consent?: never; inSegment?: never; not?: never; or?: never;   /** A score condition. */
   score: ScoreConditionInput; };
 
 /** Whether a segment’s materialised membership reflects its current rule. */

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { ErrorCode, RapportError } from '../../errors/catalog';
 import { checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
+import { auditRecords } from '../access/audit';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
 import { identifierHash, isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
 import { planCustomerResolution } from '../customers/identity-resolver';
@@ -51,7 +52,11 @@ async function customerTables(manager: EntityManager | DataSource): Promise<stri
 export class PrivacyService {
   private followUps: ErasureFollowUp[] = [];
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    /** Consent changes re-evaluate the customers' segments (consent conditions). */
+    private readonly requestRefresh: (customerIds: string[]) => Promise<void> = async () => undefined,
+  ) {}
 
   onErased(followUp: ErasureFollowUp): void {
     this.followUps.push(followUp);
@@ -69,7 +74,7 @@ export class PrivacyService {
       const demand = toCustomerDemand(p, 'customer', row.customer);
       return { purpose, channel, source, demand, recordedAt: row.recordedAt ?? new Date() };
     });
-    return inTransaction(this.dataSource, async (manager) => {
+    const outcome = await inTransaction(this.dataSource, async (manager) => {
       const indexes = valid.map((v, i) => (problems[i].ok && v.demand ? i : -1)).filter((i) => i >= 0);
       // Consent is recorded for customers that exist; it never creates one.
       const plan = await planCustomerResolution(manager, indexes.map((i) => ({ ...valid[i].demand!, profile: undefined })));
@@ -99,9 +104,20 @@ export class PrivacyService {
             ok.map((i) => rows[i].status), ok.map((i) => valid[i].source), ok.map((i) => valid[i].recordedAt.toISOString()),
           ],
         );
+        const touched = [...new Set(ok.map((i) => customerIds[i]!))];
+        await manager.query(
+          `UPDATE customers c SET dirty_since = COALESCE(c.dirty_since, now())
+             FROM (SELECT id FROM customers WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) AS locked WHERE c.id = locked.id`,
+          [touched],
+        );
+        auditRecords('customer', touched);
+        return { committed: true, results, touched };
       }
-      return { committed: true, results };
+      return { committed: true, results, touched: [] as string[] };
     });
+    const touched = 'touched' in outcome ? outcome.touched ?? [] : [];
+    if (touched.length) await this.requestRefresh(touched).catch(() => undefined);
+    return { committed: outcome.committed, results: outcome.results };
   }
 
   async consentsOf(customerIds: readonly string[]): Promise<ConsentRecord[][]> {

@@ -113,6 +113,15 @@ const ScoreConditionInput = builder.inputType('ScoreConditionInput', {
   }),
 });
 
+const ConsentConditionInput = builder.inputType('ConsentConditionInput', {
+  description: 'The customer’s consent for a purpose, e.g. { purpose: "marketing", channel: "email" }: the channel’s own record, else the every-channel one. No record never matches.',
+  fields: (t) => ({
+    purpose: t.string({ required: true, description: 'What for, e.g. marketing.' }),
+    channel: t.string({ defaultValue: '*', description: 'Which channel; `*` (default) for the every-channel record.' }),
+    statusIn: t.stringList({ defaultValue: ['GRANTED'], description: 'Matching statuses: GRANTED (default), DENIED, WITHDRAWN.' }),
+  }),
+});
+
 interface RuleInputShape {
   and?: RuleInputShape[] | null;
   or?: RuleInputShape[] | null;
@@ -121,6 +130,7 @@ interface RuleInputShape {
   behavior?: object | null;
   score?: object | null;
   inSegment?: string | number | null;
+  consent?: object | null;
 }
 
 export const SegmentRuleInput = builder.inputRef<RuleInputShape>('SegmentRuleInput').implement({
@@ -134,6 +144,7 @@ export const SegmentRuleInput = builder.inputRef<RuleInputShape>('SegmentRuleInp
     behavior: t.field({ type: BehaviorConditionInput, description: 'An interaction aggregate condition.' }),
     score: t.field({ type: ScoreConditionInput, description: 'A score condition.' }),
     inSegment: t.id({ description: 'Member of this segment (global id); cycles are rejected.' }),
+    consent: t.field({ type: ConsentConditionInput, description: 'A consent condition (purpose, channel, statuses).' }),
   }),
 });
 

@@ -104,6 +104,13 @@ export function compileRule(rule: SegmentRule, p: SqlParams, options: CompileOpt
         `CASE WHEN ${alias}.customer_id IS NULL THEN NULL ELSE jsonb_build_object('value', ${alias}.value::float8, 'label', ${alias}.label) END`);
       return required ? `(${strict.join(' AND ')})` : `COALESCE(${[`${alias}.customer_id IS NOT NULL`, ...strict].join(' AND ')}, FALSE)`;
     }
+    if ('consent' in node) {
+      const k = node.consent;
+      // The channel's own record wins over the every-channel (`*`) one.
+      const status = `(SELECT cc.status FROM customer_consents cc WHERE cc.customer_id = c.id AND cc.purpose = ${p.add(k.purpose)}::text
+        AND cc.channel IN (${p.add(k.channel ?? '*')}::text, '*') ORDER BY cc.channel = '*' LIMIT 1)`;
+      return leaf(`${path}.consent`, node, `COALESCE(${status} = ANY(${p.add(k.statusIn ?? ['GRANTED'])}::text[]), FALSE)`, `to_jsonb(${status})`);
+    }
     const holds = `EXISTS (SELECT 1 FROM segment_memberships m WHERE m.segment_id = ${p.add(node.inSegment)}::bigint AND m.customer_id = c.id)`;
     return leaf(`${path}.inSegment`, node, holds, `to_jsonb(${holds})`);
   };

@@ -55,6 +55,10 @@ export function describeLeaf(rule: SegmentRule, figure: unknown, segmentNames: M
     const f = figure as { value: number; label: string | null };
     return `${s.kind} score: ${show(f.value)}${f.label ? ` (${f.label})` : ''}; wanted ${wanted}`;
   }
+  if ('consent' in rule) {
+    const k = rule.consent;
+    return `consent for ${k.purpose} on ${k.channel === '*' ? 'every channel' : k.channel}: ${figure ? String(figure) : 'none recorded'}; wanted ${(k.statusIn ?? ['GRANTED']).join(' or ')}`;
+  }
   if ('inSegment' in rule) {
     const name = segmentNames.get(rule.inSegment) ?? `#${rule.inSegment}`;
     return `member of segment "${name}": ${figure ? 'yes' : 'no'}`;

@@ -57,6 +57,20 @@ export interface ScoreCondition {
   labelIn?: string[] | null;
 }
 
+export const CONSENT_STATUSES = ['GRANTED', 'DENIED', 'WITHDRAWN'] as const;
+
+/**
+ * The customer's consent for a purpose: the record for the channel if there is
+ * one, else the record for every channel (`*`). A customer without either never matches.
+ */
+export interface ConsentCondition {
+  purpose: string;
+  /** @defaultValue '*' (every channel) */
+  channel?: string | null;
+  /** @defaultValue ['GRANTED'] */
+  statusIn?: (typeof CONSENT_STATUSES)[number][] | null;
+}
+
 /** Exactly one key per node. */
 export type SegmentRule =
   | { and: SegmentRule[] }
@@ -65,9 +79,10 @@ export type SegmentRule =
   | { attribute: AttributeCondition }
   | { behavior: BehaviorCondition }
   | { score: ScoreCondition }
-  | { inSegment: string };
+  | { inSegment: string }
+  | { consent: ConsentCondition };
 
-export const RULE_KEYS = ['and', 'or', 'not', 'attribute', 'behavior', 'score', 'inSegment'] as const;
+export const RULE_KEYS = ['and', 'or', 'not', 'attribute', 'behavior', 'score', 'inSegment', 'consent'] as const;
 export type RuleKey = (typeof RULE_KEYS)[number];
 
 /** The one key of a rule node. */

@@ -1,14 +1,14 @@
 import { ATTRIBUTE_FIELDS, MAX_PATH_SEGMENTS, OPS_BY_TYPE, PATH_SEGMENT, type FieldType } from './fields';
 import {
-  BEHAVIOR_AGGREGATES, COMPARISON_OPS, NUMERIC_OPS, RULE_KEYS, SCORE_KINDS,
-  type AttributeCondition, type BehaviorCondition, type ComparisonOp, type JsonValue, type NumericOp, type PropertyCondition, type ScoreCondition, type SegmentRule,
+  BEHAVIOR_AGGREGATES, COMPARISON_OPS, CONSENT_STATUSES, NUMERIC_OPS, RULE_KEYS, SCORE_KINDS,
+  type AttributeCondition, type ConsentCondition, type BehaviorCondition, type ComparisonOp, type JsonValue, type NumericOp, type PropertyCondition, type ScoreCondition, type SegmentRule,
 } from './rule';
 
 /** Limits of a rule tree. */
 export const RULE_LIMITS = {
   /** Levels of nesting, the root being level 1. */
   maxDepth: 10,
-  /** Leaf conditions (attribute, behavior, score, inSegment) in the whole tree. */
+  /** Leaf conditions (attribute, behavior, score, inSegment, consent) in the whole tree. */
   maxConditions: 100,
   /** Values of an IN / NOT_IN list. */
   maxInValues: 1000,
@@ -241,6 +241,26 @@ export function validateRuleShape(input: unknown, root = 'rule'): ShapeResult {
         conditions++;
         const c = score(at, value);
         return c && { score: c };
+      }
+      case 'consent': {
+        conditions++;
+        if (!isObject(value)) return problem(at, `${at} must be an object`);
+        const before = problems.length;
+        const purpose = typeof value.purpose === 'string' && value.purpose.trim() ? value.purpose.trim() : problem(`${at}.purpose`, `${at}.purpose is required`);
+        if (purpose && purpose.length > 64) problem(`${at}.purpose`, `${at}.purpose is longer than 64 characters`);
+        const channel = value.channel == null ? '*' : typeof value.channel === 'string' && value.channel.trim() ? value.channel.trim() : problem(`${at}.channel`, `${at}.channel must be a channel name or *`);
+        let statusIn: string[] = ['GRANTED'];
+        if (value.statusIn != null) {
+          if (!Array.isArray(value.statusIn) || value.statusIn.length === 0) problem(`${at}.statusIn`, `${at}.statusIn must be a non-empty list`);
+          else {
+            statusIn = value.statusIn as string[];
+            statusIn.forEach((s, i) => {
+              if (!(CONSENT_STATUSES as readonly string[]).includes(s)) problem(`${at}.statusIn[${i}]`, `${at}.statusIn[${i}] must be one of ${CONSENT_STATUSES.join(', ')}`);
+            });
+          }
+        }
+        if (problems.length > before) return undefined;
+        return { consent: { purpose: purpose as string, channel: channel as string, statusIn: statusIn as ConsentCondition['statusIn'] } };
       }
       case 'inSegment': {
         conditions++;
