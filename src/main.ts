@@ -9,6 +9,7 @@ import { ConfigurationError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './infra/logger';
 import { progressPrinter, seedDemoData } from './seed/demo-data';
 import { ApiKeyService } from './modules/access/api-key.service';
+import { enqueueRecompute } from './modules/scores/scores.jobs';
 import { ErrorCode, RapportError } from './errors/catalog';
 import { IMPORT_USAGE, runImportCommand } from './modules/connectors/import.command';
 import { scaffoldConnector } from './modules/connectors/scaffold';
@@ -27,6 +28,9 @@ Commands:
              --customers N (default 2000)  --interactions M (default 40000)  --seed S (default 1)
 
 Environment: PORT, HOST, DATABASE_URL, REDIS_URL, RAPPORT_DATA_DIR, RAPPORT_PG_PORT, LOG_LEVEL (see README).`;
+
+/** Segments created with the demo data set (templates of the segments module). */
+const DEMO_SEGMENT_TEMPLATES = ['rfm-champions', 'rfm-at-risk', 'churn-risk-high'];
 
 /** The demo data set `start` seeds into an empty embedded database. */
 const DEMO = { customers: 2_000, interactions: 40_000, seed: 1 };
@@ -184,12 +188,14 @@ async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<
   const db = await resolveDatabase(config, logger);
   const dataSource = await openDatabase(db.url, roles.gateway ? 'rapport-gateway' : 'rapport-worker');
 
+  let seeded = false;
   if (db.embedded && config.demoData && roles.worker) {
     const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM customers');
     if (count === 0) {
       logger.info(DEMO, 'empty database: seeding the demo data set');
       const result = await seedDemoData(db.url, DEMO);
       logger.info(result, 'demo data seeded');
+      seeded = true;
     }
   }
 
@@ -200,6 +206,13 @@ async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<
     config.auth.bootstrapAdminKey = devKey;
   }
   const runtime = await startRapport({ config, logger, dataSource, queue: queueBackendConfig(config, db.url), roles, graphiqlKey: devKey });
+  if (seeded) {
+    // The demo comes with scores and a few segments to explore; the workers compute them in the background.
+    await enqueueRecompute(runtime.services.queues, []);
+    for (const key of DEMO_SEGMENT_TEMPLATES) {
+      await runtime.services.segments.createFromTemplate(key).catch((error: unknown) => logger.warn({ err: error, key }, 'could not create a demo segment'));
+    }
+  }
   if (runtime.url) {
     console.log(`\n  Rapport is running. GraphiQL: ${runtime.url}\n`);
     if (devKey) {

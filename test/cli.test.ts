@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import { eventually } from './helpers/app';
 
 const root = path.join(__dirname, '..');
 
@@ -80,6 +81,17 @@ describe('rapport start (embedded mode)', () => {
     expect(asKey.body.data.customers.totalCount).toBe(2000);
     const denied = await request(base).post('/graphql').set('authorization', `Bearer ${apiKey}`).send({ query: '{ scoreModels { kind } }' });
     expect(denied.body.errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', scope: 'scores:read' });
+    // The demo comes with scores and segments, computed by the in-process workers.
+    const demo = await eventually(async () => {
+      const res = await request(base)
+        .post('/graphql')
+        .set('authorization', `Bearer ${key}`)
+        .send({ query: '{ segments(first: 10) { edges { node { name size status } } } scoreModels { kind fittedAt } }' });
+      const segments = res.body.data?.segments.edges.map((e: { node: unknown }) => e.node) ?? [];
+      const fitted = res.body.data?.scoreModels.filter((m: { fittedAt: string | null }) => m.fittedAt) ?? [];
+      return segments.length === 3 && segments.every((s: { status: string; size: number }) => s.status === 'FRESH' && s.size > 0) && fitted.length > 0 ? segments : undefined;
+    }, { timeoutMs: 60_000 });
+    expect(demo.map((s: { name: string }) => s.name).sort()).toEqual(['Churn risk: high', 'RFM: At Risk', 'RFM: Champions']);
     expect(await stop(first)).toBe(0);
     expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
 
