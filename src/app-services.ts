@@ -66,9 +66,9 @@ export function createServices(deps: { config: Config; logger: Logger; dataSourc
     return result;
   });
   const customers = new CustomerService(dataSource, (ids) => ingest.safeRequestRefresh(ids));
-  const connectors = createConnectorServices({ ...deps, jobs, targets: { ingest, customers, dataSource } });
-  const limits = { perMinute: deps.config.auth.rateLimitPerMinute, burst: deps.config.auth.rateLimitBurst };
   const privacy = new PrivacyService(dataSource, (ids) => ingest.safeRequestRefresh(ids));
+  const connectors = createConnectorServices({ ...deps, jobs, targets: { ingest, customers, privacy, dataSource } });
+  const limits = { perMinute: deps.config.auth.rateLimitPerMinute, burst: deps.config.auth.rateLimitBurst };
   // An erasure changes the base that segment sizes and score quantiles are computed over.
   privacy.onErased(async () => {
     await enqueueRecompute(queues, []);

@@ -48,3 +48,15 @@ runConformanceSuite(emailEvents, {
     { name: 'unsigned', request: createWebhookRequest({ body: events }) },
   ],
 });
+
+describe('unsubscribes', () => {
+  test('an unsubscribe event also withdraws marketing consent by email, at the event’s time', async () => {
+    const request = delivery([{ ...base, event: 'unsubscribe', sg_event_id: 'ev_9' }, { ...base, event: 'open', sg_event_id: 'ev_10' }]);
+    const batch = await emailEvents.webhook!.parse(request, config);
+    expect(batch.consents).toEqual([
+      { customer: { identifiers: [{ type: 'email', value: 'ada@example.com' }] }, purpose: 'marketing', channel: 'email', status: 'WITHDRAWN', recordedAt: new Date(1714564800 * 1000) },
+    ]);
+    const opens = await emailEvents.webhook!.parse(delivery([{ ...base, event: 'open', sg_event_id: 'ev_11' }]), config);
+    expect(opens.consents).toBeUndefined();
+  });
+});

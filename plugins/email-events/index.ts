@@ -1,6 +1,6 @@
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import { z } from 'zod';
-import { MalformedPayloadError, defineConnector, type InteractionRecord } from 'rapport/connector-kit';
+import { MalformedPayloadError, defineConnector, type ConsentRecord, type InteractionRecord } from 'rapport/connector-kit';
 
 /** Headers of the event webhook: an ECDSA (P-256, SHA-256) signature over `<timestamp><body>`, base64 DER, and the timestamp. */
 export const SIGNATURE_HEADER = 'x-twilio-email-event-webhook-signature';
@@ -77,6 +77,7 @@ export default defineConnector({
       }
       if (!Array.isArray(json)) throw new MalformedPayloadError('the body must be a JSON array of events');
       const interactions: InteractionRecord[] = [];
+      const consents: ConsentRecord[] = [];
       json.forEach((raw, index) => {
         const parsed = eventSchema.safeParse(raw);
         if (!parsed.success) {
@@ -103,8 +104,18 @@ export default defineConnector({
           },
           externalId: event.sg_event_id,
         });
+        // An unsubscribe is also the customer withdrawing marketing consent by email.
+        if (mapped.type === 'unsubscribe') {
+          consents.push({
+            customer: { identifiers: [{ type: 'email', value: event.email }] },
+            purpose: 'marketing',
+            channel: 'email',
+            status: 'WITHDRAWN',
+            recordedAt: new Date(event.timestamp * 1000),
+          });
+        }
       });
-      return { interactions };
+      return consents.length ? { interactions, consents } : { interactions };
     },
   },
 });

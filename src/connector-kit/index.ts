@@ -30,6 +30,8 @@ export {
   type ConfigFieldType,
 } from './secret';
 export {
+  consentRecordSchema,
+  type ConsentRecord,
   customerRecordSchema,
   customerRefSchema,
   identifierSchema,

@@ -122,6 +122,31 @@ export interface IngestBatch {
   customers?: CustomerRecord[];
   /** Interactions to record. */
   interactions?: InteractionRecord[];
+  /** Consent decisions to record (for example an unsubscribe from an email provider). */
+  consents?: ConsentRecord[];
+}
+
+/**
+ * A customer's consent decision for one purpose, on one channel or on every
+ * channel (`*`). An older decision never overwrites a newer one, so deliveries
+ * may arrive in any order. The customer must exist (send it in `customers` too).
+ *
+ * @example
+ * ```ts
+ * const unsubscribe: ConsentRecord = {
+ *   customer: { identifiers: [{ type: 'email', value: 'ada@example.com' }] },
+ *   purpose: 'marketing', channel: 'email', status: 'WITHDRAWN', recordedAt: '2026-11-20T10:00:00Z',
+ * };
+ * ```
+ */
+export interface ConsentRecord {
+  customer: CustomerRef;
+  purpose: string;
+  /** @defaultValue '*' (every channel) */
+  channel?: string;
+  status: 'GRANTED' | 'DENIED' | 'WITHDRAWN';
+  /** When the customer decided (ISO 8601 with offset, or a Date). @defaultValue now */
+  recordedAt?: string | Date;
 }
 
 const nonEmptyText = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
@@ -222,9 +247,26 @@ export const interactionRecordSchema = z.strictObject({
  * const result = ingestBatchSchema.safeParse(batch);
  * ```
  */
+/**
+ * zod schema of a {@link ConsentRecord}; its output has `recordedAt` as a `Date` when given.
+ *
+ * @example
+ * ```ts
+ * consentRecordSchema.parse({ customer: { identifiers: [{ type: 'email', value: 'a@b.c' }] }, purpose: 'marketing', status: 'GRANTED' });
+ * ```
+ */
+export const consentRecordSchema = z.strictObject({
+  customer: customerRefSchema,
+  purpose: nonEmptyText(64),
+  channel: nonEmptyText(64).optional(),
+  status: z.enum(['GRANTED', 'DENIED', 'WITHDRAWN']),
+  recordedAt: occurredAtSchema.optional(),
+});
+
 export const ingestBatchSchema = z.strictObject({
   customers: z.array(customerRecordSchema).optional(),
   interactions: z.array(interactionRecordSchema).optional(),
+  consents: z.array(consentRecordSchema).optional(),
 });
 
 /**

@@ -1,6 +1,7 @@
-import { customerRecordSchema, interactionRecordSchema, toValidationIssues, type IngestBatch } from '../../connector-kit';
+import { consentRecordSchema, customerRecordSchema, interactionRecordSchema, toValidationIssues, type IngestBatch } from '../../connector-kit';
 import type { z } from 'zod';
 import type { DataSource } from 'typeorm';
+import type { PrivacyService } from '../privacy/privacy.service';
 import { inTransaction } from '../../infra/database';
 import { IdentityRaceError } from '../customers/identity-resolver';
 import type { BatchMode } from '../../errors/row-error';
@@ -25,7 +26,9 @@ export interface BatchCounts {
 export interface IngestTargets {
   ingest: IngestService;
   customers: CustomerService;
-  /** The database: a batch's customers and interactions commit in one transaction. */
+  /** Consents of a batch go through the same service as setConsents. */
+  privacy: PrivacyService;
+  /** The database: a batch's customers, interactions and consents commit in one transaction. */
   dataSource: DataSource;
 }
 
@@ -38,21 +41,30 @@ class BatchRejected extends Error {
 
 type ParsedCustomer = z.output<typeof customerRecordSchema>;
 type ParsedInteraction = z.output<typeof interactionRecordSchema>;
+type ParsedConsent = z.output<typeof consentRecordSchema>;
 
 /** Validates every record of a batch on its own, so one bad row never hides the others. */
-export function validateBatchRows(batch: unknown): { customers: { index: number; row: ParsedCustomer }[]; interactions: { index: number; row: ParsedInteraction }[]; errors: RunError[] } {
+export function validateBatchRows(batch: unknown): {
+  customers: { index: number; row: ParsedCustomer }[];
+  interactions: { index: number; row: ParsedInteraction }[];
+  consents: { index: number; row: ParsedConsent }[];
+  errors: RunError[];
+} {
   const errors: RunError[] = [];
   const customers: { index: number; row: ParsedCustomer }[] = [];
   const interactions: { index: number; row: ParsedInteraction }[] = [];
+  const consents: { index: number; row: ParsedConsent }[] = [];
   if (typeof batch !== 'object' || batch === null || Array.isArray(batch)) {
-    errors.push({ path: '', code: ErrorCode.INVALID_FIELD, message: 'a batch must be an object with customers and/or interactions' });
-    return { customers, interactions, errors };
+    errors.push({ path: '', code: ErrorCode.INVALID_FIELD, message: 'a batch must be an object with customers, interactions and/or consents' });
+    return { customers, interactions, consents, errors };
   }
   const record = batch as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    if (key !== 'customers' && key !== 'interactions') errors.push({ path: key, code: ErrorCode.INVALID_FIELD, message: `unknown key "${key}"; a batch has customers and interactions` });
+    if (key !== 'customers' && key !== 'interactions' && key !== 'consents') {
+      errors.push({ path: key, code: ErrorCode.INVALID_FIELD, message: `unknown key "${key}"; a batch has customers, interactions and consents` });
+    }
   }
-  const each = <T>(key: 'customers' | 'interactions', schema: z.ZodType<T>, into: { index: number; row: T }[]) => {
+  const each = <T>(key: 'customers' | 'interactions' | 'consents', schema: z.ZodType<T>, into: { index: number; row: T }[]) => {
     const list = record[key];
     if (list === undefined) return;
     if (!Array.isArray(list)) {
@@ -71,14 +83,15 @@ export function validateBatchRows(batch: unknown): { customers: { index: number;
   };
   each('customers', customerRecordSchema, customers);
   each('interactions', interactionRecordSchema, interactions);
-  return { customers, interactions, errors };
+  each('consents', consentRecordSchema, consents);
+  return { customers, interactions, consents, errors };
 }
 
 /** How many rows a batch holds, valid or not. */
 export function batchSize(batch: unknown): number {
   if (typeof batch !== 'object' || batch === null) return 0;
-  const { customers, interactions } = batch as IngestBatch;
-  return (Array.isArray(customers) ? customers.length : 0) + (Array.isArray(interactions) ? interactions.length : 0);
+  const { customers, interactions, consents } = batch as IngestBatch;
+  return (Array.isArray(customers) ? customers.length : 0) + (Array.isArray(interactions) ? interactions.length : 0) + (Array.isArray(consents) ? consents.length : 0);
 }
 
 /**
@@ -150,6 +163,32 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
         for (const error of row.errors) counts.errors.push({ path: `interactions[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code, message: error.message });
       }
     }
+    if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, duplicates: 0, committed: false });
+  }
+
+  if (checked.consents.length > 0) {
+    // After customers, so a batch can create a customer and record its consent together.
+    const result = await targets.privacy.setConsents(
+      checked.consents.map(({ row }) => ({
+        customer: { identifiers: row.customer.identifiers },
+        purpose: row.purpose,
+        channel: row.channel,
+        status: row.status,
+        source,
+        recordedAt: row.recordedAt,
+      })),
+      mode,
+    );
+    result.results.forEach((row, i) => {
+      if (row.status === 'ACCEPTED') {
+        counts.accepted++;
+        return;
+      }
+      if (!result.committed && row.errors.every((e) => e.code === ErrorCode.BATCH_ABORTED)) return;
+      counts.rejected++;
+      const index = checked.consents[i]!.index;
+      for (const error of row.errors) counts.errors.push({ path: `consents[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code as ErrorCode, message: error.message });
+    });
     if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, duplicates: 0, committed: false });
   }
   return { ...counts, committed: true };
