@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { ConnectorLoadError, validateConnectorDefinition, type ConnectorDefinition } from '../../connector-kit';
@@ -21,6 +22,55 @@ export interface LoadPluginsOptions {
   pluginsDir?: string;
   /** Package names (resolved from the working directory) or absolute paths. */
   packages?: readonly string[];
+  /** How long loading all plugins may take in the check process before the one loading is declared hung. @defaultValue 10000 */
+  loadTimeoutMs?: number;
+}
+
+/** Verdicts by entry file, kept per process: the same file is checked once (tests build many hosts). */
+const preflightCache = new Map<string, 'ok' | string>();
+
+/**
+ * Requires the entries in a child process (synchronously, with a time limit) and
+ * returns, per entry, 'ok' or why it must not be loaded here: it hung, or ended
+ * the process. Require errors are left to the in-process load, which reports them.
+ */
+function preflight(entries: string[], timeoutMs: number): Map<string, 'ok' | string> {
+  const verdicts = new Map<string, 'ok' | string>();
+  let pending = entries.filter((e) => {
+    const key = `${e}:${statSync(e).mtimeMs}`;
+    const cached = preflightCache.get(key);
+    if (cached) verdicts.set(e, cached);
+    return !cached;
+  });
+  const script = path.join(__dirname, `plugin-preflight${path.extname(__filename)}`);
+  const execArgv = __filename.endsWith('.ts') ? ['--require', 'tsx/cjs'] : [];
+  while (pending.length > 0) {
+    const child = spawnSync(process.execPath, [...execArgv, script, ...pending], { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 });
+    const lines = (child.stdout ?? '').split('\n');
+    const settled = new Set<number>();
+    let last = -1;
+    for (const line of lines) {
+      const [word, index] = line.split(' ');
+      if (word === 'loading') last = Number(index);
+      else if (word === 'ok' || word === 'error') settled.add(Number(index));
+    }
+    pending.forEach((entry, i) => {
+      if (settled.has(i)) verdicts.set(entry, 'ok');
+    });
+    const culprit = last >= 0 && !settled.has(last) ? last : -1;
+    if (culprit < 0) {
+      // Everything announced settled; anything never reached is checked in-process as usual.
+      for (const entry of pending) if (!verdicts.has(entry)) verdicts.set(entry, 'ok');
+      break;
+    }
+    const reason = child.error && (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT'
+      ? `the plugin did not finish loading within ${timeoutMs} ms (it blocks or loops at load time)`
+      : `the plugin ended the process while loading (exit ${child.status ?? child.signal})`;
+    verdicts.set(pending[culprit], reason);
+    pending = pending.slice(culprit + 1);
+  }
+  for (const [entry, verdict] of verdicts) preflightCache.set(`${entry}:${statSync(entry).mtimeMs}`, verdict);
+  return verdicts;
 }
 
 /**
@@ -40,10 +90,26 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
   }
   for (const name of options.packages ?? []) sources.push({ kind: 'package', location: name });
 
+  // Load every plugin once in a child process first: one that hangs or ends the process while
+  // loading is reported and never loaded here, so it cannot stop the host from starting.
+  const entries = sources.map((source) => {
+    try {
+      return resolveEntry(source);
+    } catch {
+      return undefined;
+    }
+  });
+  const verdicts = preflight(entries.filter((e): e is string => e !== undefined), options.loadTimeoutMs ?? 10_000);
+
   const plugins: LoadedPlugin[] = [];
   const byId = new Map<string, LoadedPlugin>();
-  for (const source of sources) {
-    const plugin = loadPlugin(source);
+  for (const [i, source] of sources.entries()) {
+    const entry = entries[i];
+    const verdict = entry ? verdicts.get(entry) : undefined;
+    const plugin: LoadedPlugin =
+      verdict && verdict !== 'ok'
+        ? { status: 'FAILED', id: source.kind === 'folder' ? path.basename(source.location) : source.location, source, entry, code: 'CONNECTOR_LOAD_FAILED', error: verdict }
+        : loadPlugin(source);
     const taken = byId.get(plugin.id);
     if (plugin.status === 'LOADED' && taken?.status === 'LOADED') {
       plugins.push({
