@@ -42,6 +42,11 @@ export function intFlags<T extends Record<string, number>>(defaults: T): T {
   return out;
 }
 
+/** The admin key benchmarks call the gateway with; rate limits are lifted so they measure the work, not the limiter's refusals. */
+export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
+export const BENCH_ENV = { RAPPORT_BOOTSTRAP_ADMIN_KEY: BENCH_ADMIN_KEY, RAPPORT_RATE_LIMIT_PER_MINUTE: '100000000', RAPPORT_RATE_LIMIT_BURST: '1000000' };
+export const BENCH_HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_KEY}` };
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

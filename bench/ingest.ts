@@ -13,7 +13,7 @@ import { createLogger } from '../src/infra/logger';
 import { copyRows } from '../src/seed/copy';
 import { Random } from '../src/seed/random';
 import { RecordInteractionsDocument } from '../test/generated/graphql';
-import { benchCluster, fmt, intFlags, mib, percentile } from './harness';
+import { BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, mib, percentile } from './harness';
 
 const CHANNELS = [['email', 'open'], ['web', 'page_view'], ['payment', 'purchase'], ['support', 'ticket_opened'], ['phone', 'call']] as const;
 
@@ -39,7 +39,7 @@ async function main() {
     // 1. Through the API.
     const url = await cluster.createDatabase('bench_api');
     const dataSource = await openDatabase(url, 'bench-gateway');
-    const config = loadConfig({ LOG_LEVEL: 'warn', DATABASE_URL: url, PORT: '0' });
+    const config = loadConfig({ LOG_LEVEL: 'warn', DATABASE_URL: url, PORT: '0', ...BENCH_ENV });
     const runtime = await startRapport({ config, logger: createLogger('warn'), dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: true, worker: false } });
     const query = print(RecordInteractionsDocument);
     const batches: typeof rows[] = [];
@@ -59,7 +59,7 @@ async function main() {
             source: 'bench', externalId: r.externalId,
           }));
           const started = performance.now();
-          const response = await fetch(runtime.url!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables: { input, mode: 'PER_ROW' } }) });
+          const response = await fetch(runtime.url!, { method: 'POST', headers: BENCH_HEADERS, body: JSON.stringify({ query, variables: { input, mode: 'PER_ROW' } }) });
           const body = (await response.json()) as { data?: { recordInteractions: { accepted: number } }; errors?: unknown };
           if (!body.data) throw new Error(`batch failed: ${JSON.stringify(body.errors)}`);
           accepted += body.data.recordInteractions.accepted;

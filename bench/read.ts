@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config';
 import { createLogger } from '../src/infra/logger';
 import { seedDemoData } from '../src/seed/demo-data';
 import { Customer360PageDocument } from '../test/generated/graphql';
-import { benchCluster, fmt, intFlags, mib } from './harness';
+import { BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, mib } from './harness';
 
 async function main() {
   const scale = intFlags({ customers: 20_000, interactions: 400_000, connections: 10, seconds: 15, seed: 1 });
@@ -21,19 +21,19 @@ async function main() {
   const cluster = await benchCluster();
   try {
     const url = await cluster.createDatabase('bench_read');
-    (await openDatabase(url, 'bench-migrate')).destroy();
+    await (await openDatabase(url, 'bench-migrate')).destroy();
     const seeded = await seedDemoData(url, { customers: scale.customers, interactions: scale.interactions, seed: scale.seed });
     console.log(`  seeded in ${fmt(seeded.seconds, 1)} s`);
 
     let statements = 0;
     const dataSource = await openDatabase(url, 'bench-gateway', () => statements++);
-    const config = loadConfig({ LOG_LEVEL: 'warn', DATABASE_URL: url, PORT: '0' });
+    const config = loadConfig({ LOG_LEVEL: 'warn', DATABASE_URL: url, PORT: '0', ...BENCH_ENV });
     const runtime = await startRapport({ config, logger: createLogger('warn'), dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: true, worker: false } });
     const body = JSON.stringify({ query: print(Customer360PageDocument), variables: { first: 50 } });
 
     // Statements for one request, counted in the gateway.
     statements = 0;
-    const probe = await fetch(runtime.url!, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const probe = await fetch(runtime.url!, { method: 'POST', headers: BENCH_HEADERS, body });
     const probeBody = (await probe.json()) as { data?: { customers: { edges: unknown[] } } };
     if (!probeBody.data || probeBody.data.customers.edges.length !== 50) throw new Error(`unexpected response: ${JSON.stringify(probeBody).slice(0, 300)}`);
     const perRequest = statements;
@@ -42,7 +42,7 @@ async function main() {
     const result = await autocannon({
       url: runtime.url!,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: BENCH_HEADERS,
       body,
       connections: scale.connections,
       duration: scale.seconds,

@@ -59,8 +59,9 @@ export async function planCustomerResolution(
   demands: CustomerDemand[],
   { serialize = false }: { serialize?: boolean } = {},
 ): Promise<ResolutionPlan> {
-  // After lost races, creators queue on one lock: optimistic first, guaranteed progress under contention.
-  if (serialize) await manager.query('SELECT pg_advisory_xact_lock($1)', [IDENTITY_CREATION_LOCK]);
+  // Creators share one advisory lock; after lost races a transaction takes it exclusively, which
+  // waits for the creators in flight and holds new ones back: guaranteed progress under contention.
+  await manager.query(serialize ? 'SELECT pg_advisory_xact_lock($1)' : 'SELECT pg_advisory_xact_lock_shared($1)', [IDENTITY_CREATION_LOCK]);
   const allIdentifiers = new Map<string, Identifier>();
   for (const demand of demands) for (const id of demand.identifiers ?? []) allIdentifiers.set(identifierKey(id), id);
   const ids = [...new Set(demands.flatMap((d) => (d.customerId ? [d.customerId] : [])))];
