@@ -283,10 +283,11 @@ export class FileImportService {
             ON CONFLICT (source, external_id) DO NOTHING
             RETURNING customer_id
           ), locked AS (
-            -- Customers already dirty need no write (an import touches most of them in its first batches).
-            SELECT id FROM customers WHERE id IN (SELECT customer_id FROM ins) AND dirty_since IS NULL ORDER BY id FOR UPDATE
+            -- Every touched customer is locked, so a refresh cannot clear its mark while these rows commit;
+            -- only those not yet dirty are written (an import touches most of them in its first batches).
+            SELECT id, dirty_since FROM customers WHERE id IN (SELECT customer_id FROM ins) ORDER BY id FOR UPDATE
           ), dirty AS (
-            UPDATE customers c SET dirty_since = now() FROM locked WHERE c.id = locked.id RETURNING 1
+            UPDATE customers c SET dirty_since = now() FROM locked WHERE c.id = locked.id AND locked.dirty_since IS NULL RETURNING 1
           )
           SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM dirty)::int AS dirty`);
         await client.query('TRUNCATE import_staging');

@@ -257,11 +257,12 @@ async function insertInteractions(
   }
   const touched = [...new Set(customerIds.filter((_, i) => inserted.has(`${rows[i].source}\u0000${rows[i].externalId}`)))];
   if (touched.length > 0) {
-    // Locks taken in id order so concurrent batches over the same customers cannot deadlock.
+    // Every touched customer is locked (in id order, so concurrent batches cannot deadlock): a running
+    // refresh cannot clear its mark before these rows commit. Only customers not yet dirty are written.
     await manager.query(
-      `UPDATE customers c SET dirty_since = COALESCE(c.dirty_since, now())
-         FROM (SELECT id FROM customers WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) AS locked
-        WHERE c.id = locked.id`,
+      `UPDATE customers c SET dirty_since = now()
+         FROM (SELECT id, dirty_since FROM customers WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) AS locked
+        WHERE c.id = locked.id AND locked.dirty_since IS NULL`,
       [touched],
     );
   }
