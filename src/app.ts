@@ -109,6 +109,7 @@ export async function startRapport(options: {
         await handler?.drain();
       }
       await queues.close();
+      await services.rateLimiter.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import { withAudit } from '../src/modules/access/audit';
 import { inTransaction } from '../src/infra/database';
 import { CustomerByIdentifierDocument, CustomersPageDocument, RecordInteractionsDocument } from './generated/graphql';
 import { startTestApp, type TestApp } from './helpers/app';
+import { testRedisUrl } from './helpers/database';
 
 let app: TestApp;
 const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -254,6 +255,20 @@ describe('abuse limits', () => {
     }
   });
 
+  test('with REDIS_URL the rate limit lives in Redis: the request past the burst answers 429', async () => {
+    const limited = await startTestApp({ queue: 'redis', env: { REDIS_URL: testRedisUrl(), RAPPORT_RATE_LIMIT_PER_MINUTE: '6', RAPPORT_RATE_LIMIT_BURST: '2' } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        statuses.push((await request(limited.handler).post('/graphql').set('authorization', limited.auth).send({ query: '{ customers(first: 1) { totalCount } }' })).status);
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+      expect(await limited.sql('SELECT 1 FROM rate_limit_buckets')).toEqual([]);
+    } finally {
+      await limited.close();
+    }
+  });
+
   test('introspection can be turned off', async () => {
     const closed = await startTestApp({ env: { RAPPORT_INTROSPECTION: 'false' } });
     try {
@@ -299,6 +314,17 @@ describe('audit log', () => {
       inTransaction(app.dataSource, (manager) => manager.query(`INSERT INTO customers (kind, display_name) VALUES ('PERSON', 'Kept')`)),
     );
     expect(await app.sql(`SELECT result FROM audit_log WHERE operation = 'committed'`)).toEqual([{ result: 'COMMITTED' }]);
+  });
+
+  test('mutations of other modules commit their entry with the change too', async () => {
+    await post(app.auth.slice(7), 'mutation { updateScoreModel(kind: RFM, settings: { lookbackDays: 400 }) { kind } }');
+    await post(app.auth.slice(7), 'mutation($input: SegmentInput!) { createSegment(input: $input) { id } }', {
+      input: { name: 'Audited segment', rule: { attribute: { field: 'lifecycleStage', op: 'EQ', value: 'customer' } } },
+    });
+    const res = await post(app.auth.slice(7), '{ auditLog(first: 20) { entries { operation result } } }');
+    const entries = res.body.data.auditLog.entries as { operation: string; result: string }[];
+    expect(entries.find((e) => e.operation === 'updateScoreModel')).toEqual({ operation: 'updateScoreModel', result: 'COMMITTED' });
+    expect(entries.find((e) => e.operation === 'createSegment')).toEqual({ operation: 'createSegment', result: 'COMMITTED' });
   });
 
   test('reading the audit log needs audit:read', async () => {

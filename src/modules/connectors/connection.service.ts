@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { inTransaction } from '../../infra/database';
 import { REDACTED, parseConnectorConfig, redactSecrets, secretKeys, type ConnectorDefinition } from '../../connector-kit';
 import { ErrorCode, RapportError } from '../../errors/catalog';
 import type { Page } from '../../infra/page';
@@ -115,9 +116,12 @@ export class ConnectionService {
     const stored = this.secrets.encryptPaths(config, secretKeys(definition.config));
     let row: ConnectionRecord;
     try {
-      [row] = await this.dataSource.query(
-        `INSERT INTO connections (connector, name, config, schedule, status) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-        [definition.id, name, JSON.stringify(stored), schedule, status],
+      // In a transaction so the audit entry of the mutation commits with it.
+      [row] = await inTransaction(this.dataSource, (manager) =>
+        manager.query(
+          `INSERT INTO connections (connector, name, config, schedule, status) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+          [definition.id, name, JSON.stringify(stored), schedule, status],
+        ),
       );
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw new RapportError(ErrorCode.VALIDATION_FAILED, `a connection named "${name}" already exists`, 'name');
@@ -159,7 +163,9 @@ export class ConnectionService {
     let row: ConnectionRecord;
     try {
       // TypeORM answers an UPDATE … RETURNING with [rows, affected].
-      const [rows] = (await this.dataSource.query(`UPDATE connections SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, params)) as [ConnectionRecord[], number];
+      const [rows] = (await inTransaction(this.dataSource, (manager) =>
+        manager.query(`UPDATE connections SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, params),
+      )) as [ConnectionRecord[], number];
       row = rows[0]!;
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw new RapportError(ErrorCode.VALIDATION_FAILED, `a connection named "${input.name}" already exists`, 'name');
@@ -173,7 +179,7 @@ export class ConnectionService {
   async delete(id: string): Promise<ConnectionRecord> {
     const current = await this.require(id);
     await this.schedules.remove(id);
-    await this.dataSource.query(`DELETE FROM connections WHERE id = $1`, [id]);
+    await inTransaction(this.dataSource, (manager) => manager.query(`DELETE FROM connections WHERE id = $1`, [id]));
     return current;
   }
 

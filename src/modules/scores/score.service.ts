@@ -116,10 +116,13 @@ export class ScoreService {
       else merged[key] = value;
     }
     const settings = validateSettings(definition, merged);
-    await this.dataSource.query(
-      `INSERT INTO score_models (kind, settings, updated_at) VALUES ($1, $2::jsonb, now())
-       ON CONFLICT (kind) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()`,
-      [kind, JSON.stringify(settings)],
+    // In a transaction so the audit entry of the mutation commits with it.
+    await inTransaction(this.dataSource, (manager) =>
+      manager.query(
+        `INSERT INTO score_models (kind, settings, updated_at) VALUES ($1, $2::jsonb, now())
+         ON CONFLICT (kind) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()`,
+        [kind, JSON.stringify(settings)],
+      ),
     );
     try {
       await this.requestRecompute(expandKinds([kind]));

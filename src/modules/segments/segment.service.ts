@@ -194,10 +194,13 @@ export class SegmentService {
   async create(input: SegmentInput): Promise<SegmentRecord> {
     const { name, description, kind, rule } = await this.checkInput(input);
     const row = await this.writeUnique(name, async () => {
-      const [created] = await this.dataSource.query(
-        `INSERT INTO segments AS s (name, description, kind, rule, status)
-         VALUES ($1, $2, $3, $4::jsonb, $5) RETURNING ${SEGMENT_COLUMNS}`,
-        [name, description, kind, rule ? JSON.stringify(rule) : null, kind === 'DYNAMIC' ? 'STALE' : 'FRESH'],
+      // Writes go through inTransaction so the mutation's audit entry commits with them.
+      const [created] = await inTransaction(this.dataSource, (manager) =>
+        manager.query(
+          `INSERT INTO segments AS s (name, description, kind, rule, status)
+           VALUES ($1, $2, $3, $4::jsonb, $5) RETURNING ${SEGMENT_COLUMNS}`,
+          [name, description, kind, rule ? JSON.stringify(rule) : null, kind === 'DYNAMIC' ? 'STALE' : 'FRESH'],
+        ),
       );
       return created;
     });
@@ -215,11 +218,13 @@ export class SegmentService {
     const { name, description, rule } = await this.checkInput({ ...input, kind: current.kind }, id);
     const ruleChanged = JSON.stringify(rule) !== JSON.stringify(current.rule);
     const row = await this.writeUnique(name, async () => {
-      const [[updated]] = await this.dataSource.query(
-        `UPDATE segments s SET name = $2, description = $3, rule = $4::jsonb, updated_at = now(),
-                status = CASE WHEN $5 THEN 'STALE' ELSE status END
-          WHERE id = $1 RETURNING ${SEGMENT_COLUMNS}`,
-        [id, name, description, rule ? JSON.stringify(rule) : null, ruleChanged && current.kind === 'DYNAMIC'],
+      const [[updated]] = await inTransaction(this.dataSource, (manager) =>
+        manager.query(
+          `UPDATE segments s SET name = $2, description = $3, rule = $4::jsonb, updated_at = now(),
+                  status = CASE WHEN $5 THEN 'STALE' ELSE status END
+            WHERE id = $1 RETURNING ${SEGMENT_COLUMNS}`,
+          [id, name, description, rule ? JSON.stringify(rule) : null, ruleChanged && current.kind === 'DYNAMIC'],
+        ),
       );
       return updated;
     });
@@ -235,7 +240,7 @@ export class SegmentService {
       throw new RapportError(ErrorCode.SEGMENT_IN_USE, `segment ${id} is used by ${users.map((u) => `"${u.name}"`).join(', ')}; change their rules first`, 'id');
     }
     // TypeORM answers a DELETE with [rows, affected].
-    const [, affected]: [unknown[], number] = await this.dataSource.query(`DELETE FROM segments WHERE id = $1`, [id]);
+    const [, affected]: [unknown[], number] = await inTransaction(this.dataSource, (manager) => manager.query(`DELETE FROM segments WHERE id = $1`, [id]));
     return affected > 0;
   }
 
