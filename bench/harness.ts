@@ -54,3 +54,14 @@ export function percentile(sorted: number[], p: number): number {
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 export const mib = (bytes: number) => `${fmt(bytes / 1024 / 1024, 1)} MiB`;
+
+/** Runs a benchmark's main and exits (its cluster and pools are closed by then; stray timers must not keep it alive). */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

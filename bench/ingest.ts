@@ -13,7 +13,7 @@ import { createLogger } from '../src/infra/logger';
 import { copyRows } from '../src/seed/copy';
 import { Random } from '../src/seed/random';
 import { RecordInteractionsDocument } from '../test/generated/graphql';
-import { BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, mib, percentile } from './harness';
+import { BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, mib, percentile, runBench } from './harness';
 
 const CHANNELS = [['email', 'open'], ['web', 'page_view'], ['payment', 'purchase'], ['support', 'ticket_opened'], ['phone', 'call']] as const;
 
@@ -107,10 +107,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

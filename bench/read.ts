@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config';
 import { createLogger } from '../src/infra/logger';
 import { seedDemoData } from '../src/seed/demo-data';
 import { Customer360PageDocument } from '../test/generated/graphql';
-import { BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, mib } from './harness';
+import { BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, mib, runBench } from './harness';
 
 async function main() {
   const scale = intFlags({ customers: 20_000, interactions: 400_000, connections: 10, seconds: 15, seed: 1 });
@@ -61,10 +61,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -18,7 +18,7 @@ import { openDatabase, startRapport } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/infra/logger';
 import { seedDemoData } from '../src/seed/demo-data';
-import { benchCluster, fmt, intFlags, mib, percentile } from './harness';
+import { benchCluster, fmt, intFlags, mib, percentile, runBench } from './harness';
 
 async function main() {
   const seedUrl = process.env.RAPPORT_BENCH_SEED_URL;
@@ -108,10 +108,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

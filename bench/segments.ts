@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config';
 import { createLogger } from '../src/infra/logger';
 import type { SegmentRule } from '../src/modules/segments/rules/rule';
 import { seedDemoData } from '../src/seed/demo-data';
-import { benchCluster, fmt, intFlags, percentile } from './harness';
+import { benchCluster, fmt, intFlags, percentile, runBench } from './harness';
 
 const GOOD_RFM = ['Champions', 'Loyal', 'Potential Loyalist'];
 
@@ -117,10 +117,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);
