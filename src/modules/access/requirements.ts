@@ -67,7 +67,6 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   ScorePoint: 'scores:read',
   ScoreModel: 'scores:read',
   ScoreBucket: 'scores:read',
-  RecomputeJob: 'scores:read',
   Segment: 'segments:read',
   SegmentPreview: 'segments:read',
   SegmentMembershipEvent: 'segments:read',
@@ -85,7 +84,6 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   ErasureReceipt: 'admin',
   ConnectorRunError: 'connectors:admin',
   SegmentConditionExplanation: 'segments:read',
-  SegmentRefreshJob: 'segments:read',
   // Structural
   PageInfo: null,
   RowError: null,
@@ -96,6 +94,8 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   SetConsentsPayload: null,
   ConsentResult: null,
   ErasureTableCount: null,
+  // Returned by recomputeScores (scores:write), refreshSegment (segments:write) and recomputeJob (scores:read).
+  RecomputeJob: null,
   AuditPage: null,
   DeleteConnectionPayload: null,
   DeleteSegmentPayload: null,

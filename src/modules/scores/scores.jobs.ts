@@ -29,10 +29,15 @@ export interface RecomputeJobRecord {
   /** 0–100. */
   progress: number;
   kinds: ScoreKind[];
+  /** Set for a segment refresh (`refreshSegment`), which is a recompute job too. */
+  segmentId?: string;
   createdAt: Date;
   finishedAt: Date | null;
   error: string | null;
 }
+
+/** Jobs `recomputeJob(id)` can report on: score recomputes and segment refreshes (`segments.refresh`). */
+const RECOMPUTE_JOB_NAMES = new Set([SCORES_RECOMPUTE_JOB, 'segments.refresh']);
 
 export const MAX_RECOMPUTE_CUSTOMER_IDS = 10_000;
 
@@ -101,7 +106,7 @@ export async function findRecomputeJob(queues: QueueBackend, id: string): Promis
   // State first: a job read before it finished cannot then look finished without its reason.
   const state = await queue.getJobState(id);
   const job = await queue.getJob(id);
-  if (!job || job.name !== SCORES_RECOMPUTE_JOB) return null;
+  if (!job || !RECOMPUTE_JOB_NAMES.has(job.name)) return null;
   return toRecomputeJobRecord(job, state);
 }
 
@@ -114,6 +119,7 @@ export async function toRecomputeJobRecord(job: Job, knownState?: string): Promi
     status,
     progress: status === 'COMPLETED' ? 100 : progress,
     kinds: ((job.data as ScoresRecomputeData).kinds ?? []).filter(isScoreKind),
+    segmentId: (job.data as { segmentId?: string }).segmentId,
     createdAt: new Date(job.timestamp),
     finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
     error: status === 'FAILED' ? job.failedReason ?? 'failed' : null,

@@ -1,4 +1,7 @@
 import { builder } from '../../graphql/builder';
+import { RecomputeJobRef } from '../scores/score.graphql';
+import { toRecomputeJobRecord } from '../scores/scores.jobs';
+import { enqueueSegmentRefresh } from './segments.jobs';
 import { RowErrorRef } from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localId, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode, RapportError } from '../../errors/catalog';
@@ -305,13 +308,14 @@ const SegmentTemplateRef = builder.objectRef<SegmentTemplate>('SegmentTemplate')
   }),
 });
 
-const SegmentRefreshJobRef = builder.objectRef<{ segmentId: string; requestedAt: Date }>('SegmentRefreshJob').implement({
-  description: 'A queued full refresh of a segment; follow `segment.status` (STALE → REFRESHING → FRESH).',
-  fields: (t) => ({
-    segment: t.field({ type: SegmentRef, description: 'The segment, with its current status.', resolve: async (j, _a, ctx) => (await ctx.services.segments.get(j.segmentId))! }),
-    requestedAt: t.field({ type: 'DateTime', description: 'When the refresh was requested.', resolve: (j) => j.requestedAt }),
+builder.objectField(RecomputeJobRef, 'segment', (t) =>
+  t.field({
+    type: SegmentRef,
+    nullable: true,
+    description: 'For a segment refresh: the segment, with its current status (STALE → REFRESHING → FRESH).',
+    resolve: async (j, _a, ctx) => (j.segmentId ? ctx.services.segments.get(j.segmentId) : null),
   }),
-});
+);
 
 const MemberStatusEnum = builder.enumType('SegmentMemberStatus', {
   description: 'Outcome of one row of addToSegment / removeFromSegment.',
@@ -436,7 +440,7 @@ builder.mutationFields((t) => ({
     },
   }),
   refreshSegment: t.field({
-    type: SegmentRefreshJobRef,
+    type: RecomputeJobRef,
     description: 'Queues a full re-evaluation of a DYNAMIC segment (normally automatic: rule changes, ingest and a schedule keep it exact).',
     args: { id: t.arg.id({ required: true, description: 'Global id of the segment.' }) },
     resolve: async (_r, args, ctx) => {
@@ -444,8 +448,7 @@ builder.mutationFields((t) => ({
       const segment = await ctx.services.segments.get(id);
       if (!segment) throw new RapportError(ErrorCode.SEGMENT_NOT_FOUND, `segment ${String(args.id)} does not exist`, 'id');
       if (segment.kind !== 'DYNAMIC') throw new RapportError(ErrorCode.SEGMENT_KIND_MISMATCH, `segment "${segment.name}" is STATIC: it has no rule to refresh`, 'id');
-      await ctx.services.segments.requestRefresh(id);
-      return { segmentId: id, requestedAt: new Date() };
+      return toRecomputeJobRecord(await enqueueSegmentRefresh(ctx.services.queues, id));
     },
   }),
   createSegmentFromTemplate: t.field({

@@ -28,17 +28,18 @@ export interface SegmentRefreshData {
  * failure to enqueue is logged, not thrown: the segment stays STALE and the
  * sweep refreshes it.
  */
+/** Enqueues `segments.refresh` (debounced, deduplicated per segment) and returns the job that will run it. */
+export function enqueueSegmentRefresh(queues: QueueBackend, segmentId: string) {
+  return queues.queue(QUEUES.analytics).add(SEGMENT_REFRESH_JOB, { segmentId } satisfies SegmentRefreshData, {
+    delay: SEGMENT_REFRESH_DEBOUNCE_MS,
+    deduplication: { id: `segment:${segmentId}`, ttl: SEGMENT_REFRESH_DEBOUNCE_MS },
+  });
+}
+
 export function createSegmentRefreshRequester(queues: QueueBackend, logger: Logger, timeoutMs = 2_000) {
   return async (segmentId: string): Promise<void> => {
     try {
-      await withTimeout(
-        queues.queue(QUEUES.analytics).add(SEGMENT_REFRESH_JOB, { segmentId } satisfies SegmentRefreshData, {
-          delay: SEGMENT_REFRESH_DEBOUNCE_MS,
-          deduplication: { id: `segment:${segmentId}`, ttl: SEGMENT_REFRESH_DEBOUNCE_MS },
-        }),
-        timeoutMs,
-        'enqueue segments.refresh',
-      );
+      await withTimeout(enqueueSegmentRefresh(queues, segmentId), timeoutMs, 'enqueue segments.refresh');
     } catch (error) {
       logger.warn({ err: error, segmentId }, 'could not enqueue segments.refresh; the segment sweep will refresh it');
     }
