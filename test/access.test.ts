@@ -7,7 +7,7 @@ import { SCOPES, type Scope } from '../src/modules/access/scopes';
 import { withAudit } from '../src/modules/access/audit';
 import { inTransaction } from '../src/infra/database';
 import { CustomerByIdentifierDocument, CustomersPageDocument, RecordInteractionsDocument } from './generated/graphql';
-import { startTestApp, type TestApp } from './helpers/app';
+import { eventually, startTestApp, type TestApp } from './helpers/app';
 import { testRedisUrl } from './helpers/database';
 
 let app: TestApp;
@@ -134,10 +134,12 @@ describe('authentication', () => {
     const stored = await app.sql<Record<string, unknown>>(`SELECT * FROM api_keys WHERE prefix = $1`, [apiKey.prefix]);
     expect(JSON.stringify(stored)).not.toContain(key.split('_').pop());
     expect((await post(key, '{ customers(first: 1) { totalCount } }')).status).toBe(200);
-    const [used] = await app.sql<{ last_used_at: Date | null }>(`SELECT last_used_at FROM api_keys WHERE prefix = $1`, [apiKey.prefix]);
-    await new Promise((r) => setTimeout(r, 50));
-    const [usedLater] = await app.sql<{ last_used_at: Date | null }>(`SELECT last_used_at FROM api_keys WHERE prefix = $1`, [apiKey.prefix]);
-    expect(used.last_used_at ?? usedLater.last_used_at).not.toBeNull();
+    // last_used_at is written off the request path.
+    const used = await eventually(async () => {
+      const [row] = await app.sql<{ last_used_at: Date | null }>(`SELECT last_used_at FROM api_keys WHERE prefix = $1`, [apiKey.prefix]);
+      return row.last_used_at ?? undefined;
+    });
+    expect(used.getTime()).toBeGreaterThan(Date.now() - 60_000);
     await request(app.handler).post('/graphql').set('authorization', app.auth).send({ query: `mutation { revokeApiKey(id: "${apiKey.id}") { revokedAt } }` });
     expect((await post(key, '{ customers(first: 1) { totalCount } }')).status).toBe(401);
   });
