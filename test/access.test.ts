@@ -167,8 +167,14 @@ describe('authentication', () => {
     for (const bad of [{ ...good, iss: 'x' }, { ...good, aud: 'other' }, { ...good, exp: now - 3600 }]) {
       expect((await post(jwt('HS256', bad), '{ customers(first: 1) { totalCount } }')).status).toBe(401);
     }
-    const tampered = jwt('HS256', good).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    const token = jwt('HS256', good);
+    const signatureAt = token.lastIndexOf('.') + 5;
+    const tampered = token.slice(0, signatureAt) + (token[signatureAt] === 'A' ? 'B' : 'A') + token.slice(signatureAt + 1);
     expect((await post(tampered, '{ customers(first: 1) { totalCount } }')).status).toBe(401);
+    // Another last character is refused too, even where it only changes base64url's spare bits.
+    const last = token[token.length - 1];
+    const respelled = token.slice(0, -1) + String.fromCharCode(last.charCodeAt(0) ^ 1);
+    expect((await post(respelled, '{ customers(first: 1) { totalCount } }')).status).toBe(401);
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(good)).toString('base64url')}.`;
     expect((await post(none, '{ customers(first: 1) { totalCount } }')).status).toBe(401);
   });

@@ -50,6 +50,8 @@ export function verifyJwt(token: string, options: JwtOptions, now = Date.now()):
   const claims = decodeSegment(payloadPart);
   const signingInput = Buffer.from(`${headerPart}.${payloadPart}`);
   const signature = Buffer.from(signaturePart, 'base64url');
+  // Only the canonical encoding: base64url's spare bits must not let two strings carry one signature.
+  if (signature.toString('base64url') !== signaturePart) throw new JwtError('malformed signature');
 
   if (header.alg === 'HS256' && options.secret) {
     const expected = createHmac('sha256', options.secret).update(signingInput).digest();
