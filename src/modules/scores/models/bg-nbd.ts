@@ -1,5 +1,5 @@
 import { hyp2f1 } from './hypergeometric';
-import { ModelFitError } from './model-fit-error';
+import { finishFit, ModelFitError } from './model-fit-error';
 import { LOG_PARAMETER_BOUND, divergedLogParameters, minimize } from './optimize';
 import { logAddExp, logGamma } from './special-functions';
 
@@ -122,30 +122,15 @@ export function fitBetaGeo(summaries: readonly PurchaseSummary[], options: FitBe
   });
 
   const params = toParams(result.x);
-  const divergedIndices = divergedLogParameters(result);
-  if (divergedIndices.length > 0) {
-    const diverged = divergedIndices.map((i) => {
-      const name = PARAMETER_NAMES[i]!;
-      return `${name}=${params[name].toPrecision(3)}`;
-    });
-    throw new ModelFitError(
-      'MODEL_FIT_FAILED',
-      'BG/NBD',
-      `BG/NBD fit diverged (${diverged.join(', ')}): the data do not identify the model, ` +
-        'e.g. too few customers have bought again or lapsed',
-    );
-  }
-  const logLikelihood = -result.value;
-  if (!Number.isFinite(logLikelihood)) {
-    throw new ModelFitError('MODEL_FIT_FAILED', 'BG/NBD', 'BG/NBD fit found no point with a finite likelihood');
-  }
-  return {
-    ...params,
-    logLikelihood,
-    iterations: result.iterations,
-    converged: result.converged,
-    sampleSize: summaries.length,
-  };
+  return finishFit(
+    'BG/NBD',
+    params,
+    PARAMETER_NAMES,
+    result,
+    divergedLogParameters(result),
+    'the data do not identify the model, e.g. too few customers have bought again or lapsed',
+    summaries.length,
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ModelFitError } from './model-fit-error';
+import { finishFit, ModelFitError } from './model-fit-error';
 import { LOG_PARAMETER_BOUND, divergedLogParameters, minimize } from './optimize';
 import { logGamma } from './special-functions';
 
@@ -102,30 +102,15 @@ export function fitGammaGamma(summaries: readonly SpendSummary[], options: FitGa
     { bound: LOG_PARAMETER_BOUND },
   );
   const params = toParams(result.x);
-  const divergedIndices = divergedLogParameters(result);
-  if (divergedIndices.length > 0) {
-    const diverged = divergedIndices.map((i) => {
-      const name = PARAMETER_NAMES[i]!;
-      return `${name}=${params[name].toPrecision(3)}`;
-    });
-    throw new ModelFitError(
-      'MODEL_FIT_FAILED',
-      'Gamma-Gamma',
-      `Gamma-Gamma fit diverged (${diverged.join(', ')}): the spends do not identify the model, ` +
-        'e.g. they hardly vary between customers or not at all within them',
-    );
-  }
-  const logLikelihood = -result.value;
-  if (!Number.isFinite(logLikelihood)) {
-    throw new ModelFitError('MODEL_FIT_FAILED', 'Gamma-Gamma', 'Gamma-Gamma fit found no point with a finite likelihood');
-  }
-  return {
-    ...params,
-    logLikelihood,
-    iterations: result.iterations,
-    converged: result.converged,
-    sampleSize: customers.length,
-  };
+  return finishFit(
+    'Gamma-Gamma',
+    params,
+    PARAMETER_NAMES,
+    result,
+    divergedLogParameters(result),
+    'the spends do not identify the model, e.g. they hardly vary between customers or not at all within them',
+    customers.length,
+  );
 }
 
 /**
