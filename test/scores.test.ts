@@ -177,6 +177,33 @@ describe('scores without workers (recompute called on the service)', () => {
     expect([...(await counts()).values()]).toEqual(new Array(12).fill(1));
   });
 
+  test('a customer refresh racing a recompute batch on a new score adds one history point, not two', async () => {
+    const id = await customerId(app, CUSTOMERS[0]!.email);
+    await app.sql(`DELETE FROM score_history WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
+    await app.sql(`DELETE FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
+    const scores = app.runtime.services.scores;
+    // The first writer scores the customer and holds its transaction open.
+    const first = app.dataSource.createQueryRunner();
+    await first.connect();
+    await first.startTransaction();
+    await scores.scoreCustomers(first.manager, [id], ['RFM']);
+    // The second starts before the first commits: its snapshot has no score for the customer, and its upsert waits.
+    const second = app.dataSource.transaction((manager) => scores.scoreCustomers(manager, [id], ['RFM']));
+    await eventually(async () => {
+      const waiting = await app.sql<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      return waiting[0]!.n > 0 ? true : undefined;
+    });
+    await first.commitTransaction();
+    await first.release();
+    await second;
+    const history = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM score_history WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
+    expect(history[0]!.n).toBe(1);
+    const [score] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
+    expect(score!.n).toBe(1);
+  });
+
   test('engagement decays with the half-life, weighs channels and types, and is scaled 0–100', async () => {
     const now = Date.now();
     const touch = (email: string, daysAgo: number, channel: string, type: string, externalId: string): InteractionInput => ({

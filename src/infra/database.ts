@@ -57,9 +57,23 @@ export function createDataSource(options: DataSourceOptions): DataSource {
   });
 }
 
-/** Connects and applies pending migrations (serialised across processes by TypeORM's lock). */
+/** The oldest PostgreSQL Rapport runs on: score writes read the replaced row through `RETURNING old.…` (new in 18). */
+export const MIN_POSTGRES_VERSION_NUM = 180000;
+
+/**
+ * Connects, checks the server is PostgreSQL 18 or later, and applies pending
+ * migrations (serialised across processes by TypeORM's lock).
+ *
+ * @throws Error naming DATABASE_URL's server version when it is too old.
+ */
 export async function connectAndMigrate(dataSource: DataSource): Promise<string[]> {
   if (!dataSource.isInitialized) await dataSource.initialize();
+  const [{ server_version_num: versionNum, server_version: version }] = await dataSource.query(
+    `SELECT current_setting('server_version_num')::int AS server_version_num, current_setting('server_version') AS server_version`,
+  );
+  if (versionNum < MIN_POSTGRES_VERSION_NUM) {
+    throw new Error(`Rapport needs PostgreSQL 18 or later; the database at DATABASE_URL runs PostgreSQL ${version}`);
+  }
   const applied = await dataSource.runMigrations({ transaction: 'each' });
   return applied.map((m) => m.name);
 }

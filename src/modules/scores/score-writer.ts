@@ -17,44 +17,51 @@ export interface ScoreInput {
  * (so running the same job twice adds nothing), and removes scores of
  * customers in the scope that no longer get one (e.g. their last transaction
  * left the lookback window). The scores are computed in the same statement
- * (`input`), so nothing goes through the worker. All sub-statements see the
- * snapshot taken before the statement, so `previous` holds the values before
- * the upsert (materialized: the scope is read once). Rows are written in
- * customer order so concurrent writers lock alike; lookups go through the
- * primary key (customer_id, kind), so a batch costs the same whatever the
- * size of the tables. One statement per kind and batch replaces a round trip
- * of every row through the worker plus separate upsert, history and delete
- * statements.
+ * (`input`), so nothing goes through the worker.
+ *
+ * Whether a score changed is read from the upsert itself (`RETURNING old.…`,
+ * PostgreSQL 18): the old row is the one the upsert locked, i.e. the latest
+ * committed version, not the statement's snapshot. Two writers racing on one
+ * customer (a `customer.refresh` and a recompute batch) therefore add one
+ * history point between them, never two: the second waits for the first to
+ * commit and then sees its value. Rows are written in customer order so
+ * concurrent writers lock alike; lookups go through the primary key
+ * (customer_id, kind), so a batch costs the same whatever the size of the
+ * tables. One statement per kind and batch replaces a round trip of every
+ * row through the worker plus separate upsert, history and delete statements.
  */
 export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersion: number, scope: ScoreScope, input: ScoreInput): Promise<number> {
   const params = [...input.params, kind, modelVersion];
   const k = `$${params.length - 1}`;
   const v = `$${params.length}`;
-  const scoped = scopeCondition('s.customer_id', scope, params);
+  const scoped = scopeCondition('p.customer_id', scope, params);
   const [row] = await db.query(
     `WITH input AS MATERIALIZED (${input.sql}),
-     -- (kind = $k) IS TRUE is not indexable on purpose: the scope's range of the primary key is read, never
-     -- every row of the kind through scores_kind_label_idx (which the planner may prefer for wide batches).
-     previous AS MATERIALIZED (SELECT s.customer_id, s.value, s.label FROM scores s WHERE ${scoped} AND (s.kind = ${k}) IS TRUE),
      written AS (
        INSERT INTO scores AS s (customer_id, kind, value, label, components, model_version, computed_at)
        SELECT customer_id, ${k}, value, label, components, ${v}, now() FROM input ORDER BY customer_id
        ON CONFLICT (customer_id, kind) DO UPDATE SET
          value = EXCLUDED.value, label = EXCLUDED.label, components = EXCLUDED.components,
          model_version = EXCLUDED.model_version, computed_at = EXCLUDED.computed_at
-       RETURNING 1),
+       RETURNING new.customer_id, new.value, new.label, new.components,
+                 old.customer_id IS NULL AS created, old.value AS old_value, old.label AS old_label),
      history AS (
        INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
-       SELECT i.customer_id, ${k}, i.value, i.label, i.components, now()
-         FROM input i LEFT JOIN previous p USING (customer_id)
-        WHERE p.customer_id IS NULL OR p.label IS DISTINCT FROM i.label
-           OR abs(p.value - i.value) > 1e-9 * greatest(1, abs(i.value))
-        ORDER BY i.customer_id
+       SELECT w.customer_id, ${k}, w.value, w.label, w.components, now()
+         FROM written w
+        WHERE w.created OR w.old_label IS DISTINCT FROM w.label
+           OR abs(w.old_value - w.value) > 1e-9 * greatest(1, abs(w.value))
+        ORDER BY w.customer_id
        RETURNING 1),
+     -- (kind = $k) IS TRUE is not indexable on purpose: the scope's range of the primary key is read, never
+     -- every row of the kind through scores_kind_label_idx (which the planner may prefer for wide batches).
      removed AS (
        DELETE FROM scores s
         WHERE s.kind = ${k}
-          AND s.customer_id = ANY (ARRAY(SELECT p.customer_id FROM previous p WHERE NOT EXISTS (SELECT 1 FROM input i WHERE i.customer_id = p.customer_id)))
+          AND s.customer_id = ANY (ARRAY(
+                SELECT p.customer_id FROM scores p
+                 WHERE ${scoped} AND (p.kind = ${k}) IS TRUE
+                   AND NOT EXISTS (SELECT 1 FROM input i WHERE i.customer_id = p.customer_id)))
        RETURNING 1)
      SELECT (SELECT count(*) FROM written)::int AS scored, (SELECT count(*) FROM history)::int AS changed,
             (SELECT count(*) FROM removed)::int AS removed`,
