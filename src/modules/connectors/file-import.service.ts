@@ -144,7 +144,8 @@ export class FileImportService {
       await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_staging (line integer, id_type text, id_value text, channel text, type text, direction text,
         occurred_at timestamptz, value numeric, currency text, sentiment real, properties jsonb, source text, external_id text)`);
       await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_new_customers (id_type text, id_value text, customer_id bigint)`);
-      await client.query('TRUNCATE import_staging, import_new_customers');
+      await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_touched (customer_id bigint, inserted integer)`);
+      await client.query('TRUNCATE import_staging, import_new_customers, import_touched');
       // The merge hash-joins a whole batch against the identifiers; give it room (this session only).
       await client.query(`SET work_mem = '64MB'`);
 
@@ -260,40 +261,57 @@ export class FileImportService {
     }
   }
 
-  /** One set-based merge of the staged rows; returns how many interactions were inserted. */
+  /**
+   * One set-based merge of the staged rows; returns how many interactions
+   * were inserted. The statements take no parameters, so the whole merge goes
+   * to Postgres as one round trip (a multi-statement simple query, each
+   * statement with its own snapshot), however busy the parser keeps this
+   * process's event loop.
+   *
+   * Dirty marks: inserting an interaction takes a `FOR KEY SHARE` lock on its
+   * customer (the foreign key check) until commit, and a refresh locks the
+   * customers it clears `FOR UPDATE SKIP LOCKED`, so no refresh can clear a
+   * customer whose new rows are not committed yet. A refresh that locked the
+   * customer first makes the insert wait until it committed; the UPDATE that
+   * marks the customers comes after the insert, in a statement of its own, so
+   * its snapshot sees that refresh's cleared mark and sets it again. Only
+   * customers not yet dirty are written (an import touches most of them in
+   * its first batches).
+   */
   private async merge(client: PoolClient): Promise<number> {
+    const statements = `
+      BEGIN;
+      TRUNCATE import_new_customers, import_touched;
+      ANALYZE import_staging;
+      INSERT INTO import_new_customers (id_type, id_value, customer_id)
+        SELECT w.id_type, w.id_value, nextval(pg_get_serial_sequence('customers', 'id'))
+          FROM (SELECT DISTINCT s.id_type, s.id_value FROM import_staging s
+                 WHERE NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.type = s.id_type AND ci.value = s.id_value)) w;
+      INSERT INTO customers (id, kind) OVERRIDING SYSTEM VALUE SELECT customer_id, 'PERSON' FROM import_new_customers;
+      INSERT INTO customer_identifiers (customer_id, type, value) SELECT customer_id, id_type, id_value FROM import_new_customers
+        ON CONFLICT (type, value) DO NOTHING;
+      -- An identifier another writer created meanwhile wins; the customer made for it here is dropped.
+      DELETE FROM customers c USING import_new_customers n
+        WHERE c.id = n.customer_id AND NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.customer_id = n.customer_id);
+      WITH ins AS (
+          INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
+          SELECT ci.customer_id, s.channel, s.type, s.direction, s.occurred_at, s.value, s.currency, s.sentiment, s.properties, s.source, s.external_id
+            FROM import_staging s JOIN customer_identifiers ci ON ci.type = s.id_type AND ci.value = s.id_value
+          ON CONFLICT (source, external_id) DO NOTHING
+          RETURNING customer_id)
+        INSERT INTO import_touched (customer_id, inserted) SELECT customer_id, count(*) FROM ins GROUP BY customer_id;
+      UPDATE customers c SET dirty_since = now()
+        FROM import_touched t WHERE c.id = t.customer_id AND c.dirty_since IS NULL;
+      SELECT COALESCE(sum(inserted), 0)::int AS inserted FROM import_touched;
+      TRUNCATE import_staging;
+      COMMIT;`;
     for (let attempt = 1; ; attempt++) {
-      await client.query('BEGIN');
       try {
-        await client.query('TRUNCATE import_new_customers');
-        await client.query(`INSERT INTO import_new_customers (id_type, id_value, customer_id)
-          SELECT w.id_type, w.id_value, nextval(pg_get_serial_sequence('customers', 'id'))
-            FROM (SELECT DISTINCT s.id_type, s.id_value FROM import_staging s
-                   WHERE NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.type = s.id_type AND ci.value = s.id_value)) w`);
-        await client.query(`INSERT INTO customers (id, kind) OVERRIDING SYSTEM VALUE SELECT customer_id, 'PERSON' FROM import_new_customers`);
-        await client.query(`INSERT INTO customer_identifiers (customer_id, type, value) SELECT customer_id, id_type, id_value FROM import_new_customers
-          ON CONFLICT (type, value) DO NOTHING`);
-        // An identifier another writer created meanwhile wins; the customer made for it here is dropped.
-        await client.query(`DELETE FROM customers c USING import_new_customers n
-          WHERE c.id = n.customer_id AND NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.customer_id = n.customer_id)`);
-        const { rows } = await client.query(`WITH ins AS (
-            INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
-            SELECT ci.customer_id, s.channel, s.type, s.direction, s.occurred_at, s.value, s.currency, s.sentiment, s.properties, s.source, s.external_id
-              FROM import_staging s JOIN customer_identifiers ci ON ci.type = s.id_type AND ci.value = s.id_value
-            ON CONFLICT (source, external_id) DO NOTHING
-            RETURNING customer_id
-          ), locked AS (
-            -- Every touched customer is locked, so a refresh cannot clear its mark while these rows commit;
-            -- only those not yet dirty are written (an import touches most of them in its first batches).
-            SELECT id, dirty_since FROM customers WHERE id IN (SELECT customer_id FROM ins) ORDER BY id FOR UPDATE
-          ), dirty AS (
-            UPDATE customers c SET dirty_since = now() FROM locked WHERE c.id = locked.id AND locked.dirty_since IS NULL RETURNING 1
-          )
-          SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM dirty)::int AS dirty`);
-        await client.query('TRUNCATE import_staging');
-        await client.query('COMMIT');
-        return rows[0].inserted;
+        const results = (await client.query(statements)) as unknown as { rows: { inserted?: number }[] }[];
+        const counted = results.find((r) => r.rows[0]?.inserted !== undefined);
+        return counted!.rows[0]!.inserted!;
       } catch (error) {
+        // The failed statement ended the string; the transaction it opened is rolled back here.
         await client.query('ROLLBACK');
         const code = (error as { code?: string }).code;
         if ((code === '40P01' || code === '40001' || code === '23505') && attempt < 5) continue;

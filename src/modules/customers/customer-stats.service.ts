@@ -25,6 +25,8 @@ export class CustomerStatsService {
   async refreshCustomers(customerIds: string[]): Promise<number> {
     if (customerIds.length === 0) return 0;
     return this.dataSource.transaction(async (manager) => {
+      // FOR UPDATE, the one lock mode that conflicts with the FOR KEY SHARE an uncommitted interaction insert holds
+      // on its customer (the foreign key check): a customer with rows not yet committed is skipped and stays dirty.
       const locked: { id: string }[] = await manager.query(
         `SELECT id::text FROM customers
           WHERE id = ANY($1::bigint[]) AND dirty_since IS NOT NULL

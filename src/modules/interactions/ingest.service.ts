@@ -257,14 +257,11 @@ async function insertInteractions(
   }
   const touched = [...new Set(customerIds.filter((_, i) => inserted.has(`${rows[i].source}\u0000${rows[i].externalId}`)))];
   if (touched.length > 0) {
-    // Every touched customer is locked (in id order, so concurrent batches cannot deadlock): a running
-    // refresh cannot clear its mark before these rows commit. Only customers not yet dirty are written.
-    await manager.query(
-      `UPDATE customers c SET dirty_since = now()
-         FROM (SELECT id, dirty_since FROM customers WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) AS locked
-        WHERE c.id = locked.id AND locked.dirty_since IS NULL`,
-      [touched],
-    );
+    // The insert holds a FOR KEY SHARE lock on every touched customer until commit (its foreign key check), and a
+    // refresh locks the customers it clears FOR UPDATE SKIP LOCKED: no refresh clears one of them before these rows
+    // commit. A refresh that had the customer locked first made the insert wait until it committed, and this
+    // statement's snapshot (taken after the insert) sees its cleared mark. Only customers not yet dirty are written.
+    await manager.query(`UPDATE customers SET dirty_since = now() WHERE id = ANY($1::bigint[]) AND dirty_since IS NULL`, [touched]);
   }
   return { inserted, existing };
 }
