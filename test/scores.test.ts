@@ -204,6 +204,33 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(score!.n).toBe(1);
   });
 
+  test('an erasure waits for a score write in flight and removes what it wrote: no score outlives its customer', async () => {
+    const id = await customerId(app, CUSTOMERS[1]!.email);
+    const writer = app.dataSource.createQueryRunner();
+    await writer.connect();
+    await writer.startTransaction();
+    await app.sql(`DELETE FROM scores WHERE customer_id = $1`, [id]);
+    // Rescored in a transaction still open: a new score row and history point the erasure cannot see yet.
+    await app.runtime.services.scores.scoreCustomers(writer.manager, [id], ['RFM']);
+    const erased = app.runtime.services.privacy.eraseCustomer(id);
+    await eventually(async () => {
+      const [w] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      return w!.n > 0 ? true : undefined;
+    });
+    await writer.commitTransaction();
+    await writer.release();
+    await erased;
+    const [left] = await app.sql<{ scores: number; history: number }>(
+      `SELECT (SELECT count(*)::int FROM scores WHERE customer_id = $1) AS scores, (SELECT count(*)::int FROM score_history WHERE customer_id = $1) AS history`,
+      [id],
+    );
+    expect(left).toEqual({ scores: 0, history: 0 });
+    // A write that starts after the erasure finds no customer to score.
+    await app.dataSource.transaction((manager) => app.runtime.services.scores.scoreCustomers(manager, [id], ['RFM']));
+    const [after] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE customer_id = $1`, [id]);
+    expect(after!.n).toBe(0);
+  });
+
   test('engagement decays with the half-life, weighs channels and types, and is scaled 0–100', async () => {
     const now = Date.now();
     const touch = (email: string, daysAgo: number, channel: string, type: string, externalId: string): InteractionInput => ({

@@ -6,6 +6,7 @@ import { auditRecords } from '../access/audit';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
 import { identifierHash, isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
 import { planCustomerResolution } from '../customers/identity-resolver';
+import { SCORE_WRITERS_LOCK } from '../scores/score-writer';
 import { CONSENT_STATUSES, type ConsentStatus } from './consent.entity';
 
 export interface ConsentRow {
@@ -150,6 +151,8 @@ export class PrivacyService {
     const receipt = await inTransaction(this.dataSource, async (manager) => {
       const [customer] = await manager.query(`SELECT id FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
       if (!customer) throw new RapportError(ErrorCode.NOT_FOUND, `no customer ${customerId}`, 'id');
+      // Score writers hold this lock shared while they write: wait for those running, keep new ones out until committed.
+      await manager.query(`SELECT pg_advisory_xact_lock(${SCORE_WRITERS_LOCK})`);
       const identifiers: { type: string; value: string }[] = await manager.query(`SELECT type, value FROM customer_identifiers WHERE customer_id = $1`, [customerId]);
       if (identifiers.length) {
         await manager.query(

@@ -12,8 +12,9 @@ export class ScoreHistoryEntity {
   @Column({ name: 'customer_id', type: 'bigint' })
   customerId!: string;
 
-  @ManyToOne(() => CustomerEntity, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'customer_id', foreignKeyConstraintName: 'score_history_customer_id_fkey' })
+  /** No foreign key (see migration ScoresWithoutForeignKeys1764300000000): erasure deletes these rows itself. */
+  @ManyToOne(() => CustomerEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'customer_id' })
   customer?: CustomerEntity;
 
   @Column({ type: 'text' })

@@ -2,6 +2,14 @@ import { scopeCondition, type Queryable, type ScoreRow, type ScoreScope } from '
 import type { ScoreKind } from './score-kind';
 
 /**
+ * Advisory lock key between score writers (shared, per transaction) and
+ * erasure (exclusive): `scores` and `score_history` have no foreign key to
+ * `customers`, so this is what keeps a recompute batch from writing a score
+ * for a customer erased while the batch ran.
+ */
+export const SCORE_WRITERS_LOCK = 727_274_002;
+
+/**
  * The scores to write for a scope, as SQL: a SELECT of `customer_id` (bigint),
  * `value` (float8), `label` (text) and `components` (jsonb), one row per
  * customer that gets a score, using `params` as $1…$n.
@@ -31,6 +39,9 @@ export interface ScoreInput {
  * row through the worker plus separate upsert, history and delete statements.
  */
 export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersion: number, scope: ScoreScope, input: ScoreInput): Promise<number> {
+  // Before the write's snapshot is taken: an erasure that committed first has its customer gone from it,
+  // and one that comes later waits for this transaction (scores have no foreign key to customers).
+  await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
   const params = [...input.params, kind, modelVersion];
   const k = `$${params.length - 1}`;
   const v = `$${params.length}`;

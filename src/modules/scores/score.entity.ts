@@ -13,8 +13,9 @@ export class ScoreEntity {
   @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'scores_pkey' })
   kind!: ScoreKind;
 
-  @ManyToOne(() => CustomerEntity, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'customer_id', foreignKeyConstraintName: 'scores_customer_id_fkey' })
+  /** No foreign key (see migration ScoresWithoutForeignKeys1764300000000): erasure deletes these rows itself. */
+  @ManyToOne(() => CustomerEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'customer_id' })
   customer?: CustomerEntity;
 
   @Column({ type: 'double precision' })
