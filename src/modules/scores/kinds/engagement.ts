@@ -30,24 +30,30 @@ interface EngagementParameters {
 }
 
 /**
- * Decayed, weighted contributions per customer and channel:
- * Σ channelWeight · typeWeight · 2^(−age / halfLife), age in days. The decay
- * is summed per (customer, channel, type) first and weighted per group, so
- * the weights are looked up once per group rather than once per interaction.
+ * The decayed, weighted interactions of the window, one row each:
+ * channelWeight · typeWeight · 2^(−age / halfLife), age in days, as
+ * `weighted`, with `customer_id` and `channel`. The weights come from two
+ * small parameter tables hash-joined to the interactions, and the decay is
+ * exp((t − now) · ln 2 / halfLife) over epoch seconds (float8 throughout), so
+ * a row costs one lookup per weight and one exp.
  */
-function contributions(ctx: KindContext<EngagementSettings>, scope: ScoreScope | null, params: unknown[]): string {
+function weightedInteractions(ctx: KindContext<EngagementSettings>, scope: ScoreScope | null, params: unknown[]): string {
   const s = ctx.settings;
-  params.push(ctx.now.toISOString(), s.lookbackDays, s.halfLifeDays, JSON.stringify(s.channelWeights), JSON.stringify(s.typeWeights));
-  const [now, days, halfLife, channelW, typeW] = [5, 4, 3, 2, 1].map((k) => params.length - k + 1);
+  const nowEpoch = ctx.now.getTime() / 1000;
+  params.push(
+    ctx.now.toISOString(), s.lookbackDays, nowEpoch, LN2 / (s.halfLifeDays * 86_400),
+    Object.keys(s.channelWeights), Object.values(s.channelWeights), Object.keys(s.typeWeights), Object.values(s.typeWeights),
+  );
+  const [now, days, epoch, rate, channels, channelW, types, typeW] = [8, 7, 6, 5, 4, 3, 2, 1].map((k) => `$${params.length - k + 1}`);
   const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)} AND ${scopeCondition('c.id', scope, params)}` : '';
-  return `SELECT customer_id, channel,
-                 sum(COALESCE(($${channelW}::jsonb ->> channel)::float8, 1) * COALESCE(($${typeW}::jsonb ->> type)::float8, 1) * decay)::float8 AS raw
-            FROM (SELECT i.customer_id, i.channel, i.type,
-                         sum(exp(-ln(2) * date_part('epoch', $${now}::timestamptz - i.occurred_at) / ($${halfLife}::float8 * 86400))) AS decay
-                    FROM interactions i JOIN customers c ON c.id = i.customer_id AND c.deleted_at IS NULL
-                   WHERE i.occurred_at <= $${now}::timestamptz AND i.occurred_at > $${now}::timestamptz - ($${days}::float8 * interval '1 day') ${scoped}
-                   GROUP BY i.customer_id, i.channel, i.type) per_type
-           GROUP BY customer_id, channel`;
+  return `SELECT i.customer_id, i.channel,
+                 COALESCE(cw.weight, 1) * COALESCE(tw.weight, 1)
+                   * exp((date_part('epoch', i.occurred_at) - ${epoch}::float8) * ${rate}::float8) AS weighted
+            FROM interactions i
+            JOIN customers c ON c.id = i.customer_id AND c.deleted_at IS NULL
+            LEFT JOIN unnest(${channels}::text[], ${channelW}::float8[]) AS cw(channel, weight) ON cw.channel = i.channel
+            LEFT JOIN unnest(${types}::text[], ${typeW}::float8[]) AS tw(type, weight) ON tw.type = i.type
+           WHERE i.occurred_at <= ${now}::timestamptz AND i.occurred_at > ${now}::timestamptz - (${days}::float8 * interval '1 day') ${scoped}`;
 }
 
 /**
@@ -66,11 +72,12 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
 
   async fit(ctx) {
     const params: unknown[] = [];
-    const sql = contributions(ctx, null, params);
+    const sql = weightedInteractions(ctx, null, params);
     params.push(ctx.settings.scalePercentile);
+    // One pass, grouped by customer only: the fit needs each customer's total, not the channels.
     const [row] = await ctx.db.query(
       `SELECT COALESCE(percentile_cont($${params.length}::float8) WITHIN GROUP (ORDER BY raw), 0)::float8 AS scale, count(*)::int AS n
-         FROM (SELECT customer_id, sum(raw) AS raw FROM (${sql}) c GROUP BY customer_id) per_customer WHERE raw > 0`,
+         FROM (SELECT customer_id, sum(weighted) AS raw FROM (${sql}) w GROUP BY customer_id) per_customer WHERE raw > 0`,
       params,
     );
     const parameters: EngagementParameters = { scale: row.scale, scaledAt: ctx.now.toISOString() };
@@ -80,7 +87,7 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
   scoreSql(ctx, scope, params) {
     const parameters = ctx.model.parameters as EngagementParameters | null;
     if (!parameters) return null;
-    const sql = contributions(ctx, scope, params);
+    const sql = `SELECT customer_id, channel, sum(weighted) AS raw FROM (${weightedInteractions(ctx, scope, params)}) w GROUP BY customer_id, channel`;
     const elapsedDays = (ctx.now.getTime() - Date.parse(parameters.scaledAt)) / 86_400_000;
     const scaleNow = parameters.scale * exp((-LN2 * elapsedDays) / ctx.settings.halfLifeDays);
     // Score points per raw unit; 0 when nobody had engagement at the last recompute.

@@ -159,6 +159,17 @@ describe('fitBetaGeo', () => {
     }
   });
 
+  test('with many distinct histories, the coarse start reaches the same maximum as a full-resolution search', () => {
+    const truth: BetaGeoParams = { r: 0.4, alpha: 12, a: 1.6, b: 5 };
+    const sample = simulateBetaGeo(truth, 20_000, { seed: 11, minT: 1, maxT: 104 });
+    const coarse = fitBetaGeo(sample);
+    const direct = fitBetaGeo(sample, { coarseStart: false });
+    expect(coarse.converged).toBe(true);
+    expect(direct.converged).toBe(true);
+    for (const name of ['r', 'alpha', 'a', 'b'] as const) expectRelativelyClose(coarse[name], direct[name], 1e-5);
+    expect(coarse.logLikelihood).toBeCloseTo(direct.logLikelihood, 6);
+  });
+
   test('refuses fewer than 10 customers', () => {
     const few = Array.from({ length: 9 }, (_, i) => ({ x: i % 3, tx: i % 3 === 0 ? 0 : 5, T: 10 }));
     expect(() => fitBetaGeo(few)).toThrow(ModelFitError);

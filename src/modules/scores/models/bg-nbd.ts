@@ -53,6 +53,13 @@ export interface FitBetaGeoOptions {
   initial?: Partial<BetaGeoParams>;
   /** Fewest customers the fit accepts. @defaultValue 10 */
   minCustomers?: number;
+  /**
+   * With more than 5,000 distinct (x, t_x, T), start from a fit to the data
+   * coarsened to a 4-week grid, then search at full resolution from there
+   * (stopping when the log parameters are settled to 10⁻⁶). False searches at
+   * full resolution from `initial` only, to 10⁻⁹. @defaultValue true
+   */
+  coarseStart?: boolean;
 }
 
 const PARAMETER_NAMES = ['r', 'alpha', 'a', 'b'] as const;
@@ -109,17 +116,34 @@ export function fitBetaGeo(summaries: readonly PurchaseSummary[], options: FitBe
   const groups = groupSummaries(summaries);
   const meanT = summaries.reduce((sum, s) => sum + s.T, 0) / summaries.length;
   const initial = { r: 1, alpha: meanT > 0 ? meanT : 1, a: 1, b: 1, ...options.initial };
-  const start = [initial.r, initial.alpha, initial.a, initial.b].map(log);
+  let start = [initial.r, initial.alpha, initial.a, initial.b].map(log);
   const toParams = ([r, alpha, a, b]: readonly number[]): BetaGeoParams => ({
     r: exp(r!),
     alpha: exp(alpha!),
     a: exp(a!),
     b: exp(b!),
   });
+  // Many distinct groups (real dates: t_x and T in days): the search first finds the neighbourhood of the
+  // optimum on a coarse copy of the data (t_x and T on a 4-week grid, a few thousand groups), then the
+  // full-resolution search starts there with a small simplex. Same optimum, a fraction of the evaluations.
+  let roughIterations = 0;
+  let initialStep = 0.5;
+  if (groups.length > COARSE_START_GROUPS && options.coarseStart !== false) {
+    const coarse = prepareGroups(groupSummaries(groups.map((g) => ({ x: g.x, tx: coarseWeeks(g.tx), T: coarseWeeks(g.T), count: g.count }))));
+    const rough = minimize((logParams) => -preparedLogLikelihood(toParams(logParams), coarse), start, {
+      bound: LOG_PARAMETER_BOUND, fTolerance: 1e-9, xTolerance: 1e-4, maxRestarts: 1,
+    });
+    if (Number.isFinite(rough.value) && rough.atBound.length === 0) {
+      start = rough.x;
+      initialStep = COARSE_POLISH_STEP;
+      roughIterations = rough.iterations;
+    }
+  }
   const prepared = prepareGroups(groups);
-  const result = minimize((logParams) => -preparedLogLikelihood(toParams(logParams), prepared), start, {
-    bound: LOG_PARAMETER_BOUND,
+  const polished = minimize((logParams) => -preparedLogLikelihood(toParams(logParams), prepared), start, {
+    bound: LOG_PARAMETER_BOUND, initialStep, ...(roughIterations ? { xTolerance: 1e-6 } : {}),
   });
+  const result = { ...polished, iterations: polished.iterations + roughIterations };
 
   const params = toParams(result.x);
   return finishFit(
@@ -202,16 +226,25 @@ interface SummaryGroup {
   count: number;
 }
 
-function groupSummaries(summaries: readonly PurchaseSummary[]): SummaryGroup[] {
+function groupSummaries(summaries: readonly (PurchaseSummary & { count?: number })[]): SummaryGroup[] {
   const groups = new Map<string, SummaryGroup>();
-  for (const { x, tx, T } of summaries) {
+  for (const { x, tx, T, count = 1 } of summaries) {
     const recency = x === 0 ? 0 : tx;
     const key = `${x}|${recency}|${T}`;
     const group = groups.get(key);
-    if (group) group.count++;
-    else groups.set(key, { x, tx: recency, T, count: 1 });
+    if (group) group.count += count;
+    else groups.set(key, { x, tx: recency, T, count });
   }
   return [...groups.values()];
+}
+
+/** Above this many distinct (x, t_x, T) the BG/NBD search starts from a fit to coarsened data. */
+const COARSE_START_GROUPS = 5_000;
+/** Simplex edge (log space) of the full-resolution search that starts at the coarse optimum. */
+const COARSE_POLISH_STEP = 0.05;
+/** A time in weeks on the coarse grid (4 weeks) of the starting fit; rounding keeps t_x ≤ T. */
+function coarseWeeks(weeks: number): number {
+  return Math.round(weeks / 4) * 4;
 }
 
 /**
