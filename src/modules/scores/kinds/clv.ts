@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  customerLifetimeValue, expectedAverageValue, expectedPurchases, fitBetaGeo, fitGammaGamma, probabilityAlive,
+  customerLifetimeValue, expectedAverageValue, expectedPurchases, fitBetaGeoYielding, fitGammaGammaYielding, probabilityAlive,
   type BetaGeoParams, type GammaGammaParams,
 } from '../models';
 import { defineScoreKind, type KindContext } from './kind';
@@ -95,8 +95,10 @@ export const clvKind = defineScoreKind<ClvSettings>({
 
   async fit(ctx) {
     const summaries = await summariesFor(ctx, null);
-    const betaGeo = fitBetaGeo(summaries);
-    const gammaGamma = fitGammaGamma(summaries.filter((s) => s.m > 0));
+    // Seconds of optimisation at scale: yielding keeps the worker's event loop (other jobs, lock renewals,
+    // the other kinds' fit statements) running meanwhile.
+    const betaGeo = await fitBetaGeoYielding(summaries);
+    const gammaGamma = await fitGammaGammaYielding(summaries.filter((s) => s.m > 0));
     const parameters: ClvParameters = {
       r: betaGeo.r, alpha: betaGeo.alpha, a: betaGeo.a, b: betaGeo.b, p: gammaGamma.p, q: gammaGamma.q, gamma: gammaGamma.gamma,
     };

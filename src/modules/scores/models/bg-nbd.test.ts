@@ -2,6 +2,7 @@ import {
   betaGeoLogLikelihood,
   expectedPurchases,
   fitBetaGeo,
+  fitBetaGeoYielding,
   probabilityAlive,
   type BetaGeoParams,
   type PurchaseSummary,
@@ -168,6 +169,23 @@ describe('fitBetaGeo', () => {
     expect(direct.converged).toBe(true);
     for (const name of ['r', 'alpha', 'a', 'b'] as const) expectRelativelyClose(coarse[name], direct[name], 1e-5);
     expect(coarse.logLikelihood).toBeCloseTo(direct.logLikelihood, 6);
+  });
+
+  test('the yielding fit finds the same maximum and lets the event loop run while it searches', async () => {
+    const sample = simulateBetaGeo({ r: 0.4, alpha: 12, a: 1.6, b: 5 }, 20_000, { seed: 5, minT: 1, maxT: 104 });
+    let turns = 0;
+    const count = () => {
+      turns++;
+      pending = setImmediate(count);
+    };
+    let pending = setImmediate(count);
+    const straight = fitBetaGeo(sample);
+    const turnsDuringStraightFit = turns;
+    const yielding = await fitBetaGeoYielding(sample);
+    clearImmediate(pending);
+    expect(turnsDuringStraightFit).toBe(0);
+    expect(turns).toBeGreaterThan(10);
+    expect(yielding).toEqual(straight);
   });
 
   test('refuses fewer than 10 customers', () => {

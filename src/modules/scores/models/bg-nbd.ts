@@ -1,6 +1,6 @@
 import { hyp2f1 } from './hypergeometric';
 import { finishFit, ModelFitError } from './model-fit-error';
-import { LOG_PARAMETER_BOUND, divergedLogParameters, minimize } from './optimize';
+import { LOG_PARAMETER_BOUND, divergedLogParameters, minimizeStepwise, runToEnd, runYielding, type Stepwise } from './optimize';
 import { logAddExp, logGamma } from './special-functions';
 
 // Bound once: under Jest's vm sandbox every lookup of the global `Math` is an order of magnitude slower.
@@ -96,6 +96,15 @@ export function betaGeoLogLikelihood(params: BetaGeoParams, summaries: readonly 
  * @example fitBetaGeo(cdnowSummaries) // ≈ { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, … }
  */
 export function fitBetaGeo(summaries: readonly PurchaseSummary[], options: FitBetaGeoOptions = {}): BetaGeoFit {
+  return runToEnd(fitBetaGeoStepwise(summaries, options));
+}
+
+/** {@link fitBetaGeo} giving the event loop a turn every few milliseconds (see {@link runYielding}). */
+export function fitBetaGeoYielding(summaries: readonly PurchaseSummary[], options: FitBetaGeoOptions = {}): Promise<BetaGeoFit> {
+  return runYielding(fitBetaGeoStepwise(summaries, options));
+}
+
+function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: FitBetaGeoOptions): Stepwise<BetaGeoFit> {
   summaries.forEach(validateSummary);
   const minCustomers = options.minCustomers ?? BG_NBD_MIN_CUSTOMERS;
   if (summaries.length < minCustomers) {
@@ -130,7 +139,7 @@ export function fitBetaGeo(summaries: readonly PurchaseSummary[], options: FitBe
   let initialStep = 0.5;
   if (groups.length > COARSE_START_GROUPS && options.coarseStart !== false) {
     const coarse = prepareGroups(groupSummaries(groups.map((g) => ({ x: g.x, tx: coarseWeeks(g.tx), T: coarseWeeks(g.T), count: g.count }))));
-    const rough = minimize((logParams) => -preparedLogLikelihood(toParams(logParams), coarse), start, {
+    const rough = yield* minimizeStepwise((logParams) => -preparedLogLikelihood(toParams(logParams), coarse), start, {
       bound: LOG_PARAMETER_BOUND, fTolerance: 1e-9, xTolerance: 1e-4, maxRestarts: 1,
     });
     if (Number.isFinite(rough.value) && rough.atBound.length === 0) {
@@ -140,7 +149,7 @@ export function fitBetaGeo(summaries: readonly PurchaseSummary[], options: FitBe
     }
   }
   const prepared = prepareGroups(groups);
-  const polished = minimize((logParams) => -preparedLogLikelihood(toParams(logParams), prepared), start, {
+  const polished = yield* minimizeStepwise((logParams) => -preparedLogLikelihood(toParams(logParams), prepared), start, {
     bound: LOG_PARAMETER_BOUND, initialStep, ...(roughIterations ? { xTolerance: 1e-6 } : {}),
   });
   const result = { ...polished, iterations: polished.iterations + roughIterations };

@@ -1,5 +1,5 @@
 import { finishFit, ModelFitError } from './model-fit-error';
-import { LOG_PARAMETER_BOUND, divergedLogParameters, minimize } from './optimize';
+import { LOG_PARAMETER_BOUND, divergedLogParameters, minimizeStepwise, runToEnd, runYielding, type Stepwise } from './optimize';
 import { logGamma } from './special-functions';
 
 // Bound once: under Jest's vm sandbox every lookup of the global `Math` is an order of magnitude slower.
@@ -80,6 +80,15 @@ export function gammaGammaLogLikelihood(params: GammaGammaParams, summaries: rea
  * @example fitGammaGamma(cdnowSummaries) // ≈ { p: 6.25, q: 3.74, gamma: 15.44, sampleSize: 946, … }
  */
 export function fitGammaGamma(summaries: readonly SpendSummary[], options: FitGammaGammaOptions = {}): GammaGammaFit {
+  return runToEnd(fitGammaGammaStepwise(summaries, options));
+}
+
+/** {@link fitGammaGamma} giving the event loop a turn every few milliseconds (see {@link runYielding}). */
+export function fitGammaGammaYielding(summaries: readonly SpendSummary[], options: FitGammaGammaOptions = {}): Promise<GammaGammaFit> {
+  return runYielding(fitGammaGammaStepwise(summaries, options));
+}
+
+function* fitGammaGammaStepwise(summaries: readonly SpendSummary[], options: FitGammaGammaOptions): Stepwise<GammaGammaFit> {
   const customers = repeatCustomers(summaries);
   const minCustomers = options.minCustomers ?? GAMMA_GAMMA_MIN_CUSTOMERS;
   if (customers.length < minCustomers) {
@@ -96,7 +105,7 @@ export function fitGammaGamma(summaries: readonly SpendSummary[], options: FitGa
     gamma: exp(gamma!),
   });
   const prepared = prepare(customers);
-  const result = minimize(
+  const result = yield* minimizeStepwise(
     (logParams) => -preparedLogLikelihood(toParams(logParams), prepared),
     [initial.p, initial.q, initial.gamma].map(log),
     { bound: LOG_PARAMETER_BOUND },

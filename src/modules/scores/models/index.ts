@@ -9,6 +9,7 @@ export {
   betaGeoLogLikelihood,
   expectedPurchases,
   fitBetaGeo,
+  fitBetaGeoYielding,
   probabilityAlive,
   type BetaGeoFit,
   type BetaGeoParams,
@@ -19,6 +20,7 @@ export {
   GAMMA_GAMMA_MIN_CUSTOMERS,
   expectedAverageValue,
   fitGammaGamma,
+  fitGammaGammaYielding,
   gammaGammaLogLikelihood,
   type FitGammaGammaOptions,
   type GammaGammaFit,
@@ -30,4 +32,4 @@ export { RFM_LABELS, rfmLabel, type RfmLabel } from './rfm';
 export { CHURN_BANDS, CHURN_BAND_THRESHOLDS, churnBand, type ChurnBand } from './churn-band';
 export { ModelFitError, type ModelFitErrorCode } from './model-fit-error';
 export { HypergeometricError, hyp2f1, type Hyp2f1Options } from './hypergeometric';
-export { minimize, type MinimizeOptions, type MinimizeResult } from './optimize';
+export { minimize, minimizeStepwise, runToEnd, runYielding, type MinimizeOptions, type MinimizeResult, type Stepwise } from './optimize';

@@ -99,6 +99,48 @@ export function minimize(
   start: readonly number[],
   options: MinimizeOptions = {},
 ): MinimizeResult {
+  return runToEnd(minimizeStepwise(objective, start, options));
+}
+
+/**
+ * A computation that pauses after each objective evaluation, so a caller can
+ * give the event loop a turn during a long fit ({@link runYielding}) or run it
+ * straight through ({@link runToEnd}).
+ */
+export type Stepwise<T> = Generator<void, T, void>;
+
+/** Runs a {@link Stepwise} computation to its end without pausing. */
+export function runToEnd<T>(steps: Stepwise<T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * Runs a {@link Stepwise} computation to its end, letting the event loop run
+ * after every `sliceMs` of work: a fit over hundreds of thousands of customers
+ * then never stalls the worker's other jobs, its queue lock renewals, or the
+ * statements other fits are waiting to send.
+ */
+export async function runYielding<T>(steps: Stepwise<T>, sliceMs = 10): Promise<T> {
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** {@link minimize} as a {@link Stepwise} computation: it pauses after each evaluation of the objective. */
+export function* minimizeStepwise(
+  objective: (x: readonly number[]) => number,
+  start: readonly number[],
+  options: MinimizeOptions = {},
+): Stepwise<MinimizeResult> {
   const n = start.length;
   if (n === 0) throw new RangeError('minimize: the start point has no coordinates');
   if (!start.every(Number.isFinite)) throw new RangeError('minimize: the start point must be finite');
@@ -119,20 +161,21 @@ export function minimize(
   const bound = options.bound ?? Number.POSITIVE_INFINITY;
 
   let evaluations = 0;
-  const f = (x: readonly number[]): number => {
+  const f = function* (x: readonly number[]): Stepwise<number> {
     evaluations++;
     if (x.some((v) => abs(v) > bound)) return Number.POSITIVE_INFINITY;
     const value = objective(x);
+    yield;
     return Number.isNaN(value) || value === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : value;
   };
 
-  let best = runNelderMead(f, [...start], steps, settings(0));
+  let best = yield* runNelderMead(f, [...start], steps, settings(0));
   let iterations = best.iterations;
   let restarts = 0;
   let converged = false;
   while (restarts < maxRestarts && iterations < maxIterations) {
     restarts++;
-    const next = runNelderMead(f, best.x, steps, settings(iterations));
+    const next = yield* runNelderMead(f, best.x, steps, settings(iterations));
     iterations += next.iterations;
     const improvement = best.value - next.value;
     const wasConverged = best.converged;
@@ -159,12 +202,12 @@ interface RunResult {
   converged: boolean;
 }
 
-function runNelderMead(
-  f: (x: readonly number[]) => number,
+function* runNelderMead(
+  f: (x: readonly number[]) => Stepwise<number>,
   start: number[],
   steps: readonly number[],
   settings: RunSettings,
-): RunResult {
+): Stepwise<RunResult> {
   const n = start.length;
   const reflection = 1;
   const expansion = 1 + 2 / n;
@@ -177,7 +220,8 @@ function runNelderMead(
     vertex[i]! += steps[i]!;
     vertices.push(vertex);
   }
-  const values = vertices.map(f);
+  const values: number[] = [];
+  for (const vertex of vertices) values.push(yield* f(vertex));
   const order = vertices.map((_, i) => i);
 
   const along = (from: readonly number[], towards: readonly number[], t: number): number[] =>
@@ -203,11 +247,11 @@ function runNelderMead(
     }
     const worst = vertices[worstIndex]!;
     const reflected = along(centroid, worst, -reflection);
-    const reflectedValue = f(reflected);
+    const reflectedValue = yield* f(reflected);
 
     if (reflectedValue < bestValue) {
       const expanded = along(centroid, worst, -reflection * expansion);
-      const expandedValue = f(expanded);
+      const expandedValue = yield* f(expanded);
       if (expandedValue < reflectedValue) replace(worstIndex, expanded, expandedValue);
       else replace(worstIndex, reflected, reflectedValue);
       continue;
@@ -218,14 +262,14 @@ function runNelderMead(
     }
     if (reflectedValue < worstValue) {
       const outside = along(centroid, reflected, contraction);
-      const outsideValue = f(outside);
+      const outsideValue = yield* f(outside);
       if (outsideValue <= reflectedValue) {
         replace(worstIndex, outside, outsideValue);
         continue;
       }
     } else {
       const inside = along(centroid, worst, contraction);
-      const insideValue = f(inside);
+      const insideValue = yield* f(inside);
       if (insideValue < worstValue) {
         replace(worstIndex, inside, insideValue);
         continue;
@@ -234,7 +278,7 @@ function runNelderMead(
     const anchor = vertices[bestIndex]!;
     for (const i of order.slice(1)) {
       const shrunk = along(anchor, vertices[i]!, shrinkage);
-      replace(i, shrunk, f(shrunk));
+      replace(i, shrunk, yield* f(shrunk));
     }
   }
   order.sort((i, j) => values[i]! - values[j]!);
