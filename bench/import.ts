@@ -5,7 +5,7 @@
  * rows straight into the same interactions table, in the same run, on the same
  * cluster. Prints both rates and the ratio; never fails on time.
  *
- *   npx tsx bench/import.ts --rows 1000000 --customers 200000 --rounds 2
+ *   npx tsx bench/import.ts --rows 1000000 --customers 200000 --rounds 3 --connections 2
  *
  * The psql file carries `customer_id` where Rapport's carries the email (COPY
  * cannot resolve identities); everything else is the same rows. Customers and
@@ -63,8 +63,8 @@ async function writeFiles(dir: string, rows: number, customers: number, seed: nu
 }
 
 async function main() {
-  const scale = intFlags({ rows: 1_000_000, customers: 200_000, batch: 50_000, seed: 1, rounds: 1 });
-  console.log(`bench/import: ${fmt(scale.rows)} interactions over ${fmt(scale.customers)} customers; Rapport batches of ${fmt(scale.batch)} rows`);
+  const scale = intFlags({ rows: 1_000_000, customers: 200_000, batch: 50_000, seed: 1, rounds: 1, connections: 2 });
+  console.log(`bench/import: ${fmt(scale.rows)} interactions over ${fmt(scale.customers)} customers; Rapport batches of ${fmt(scale.batch)} rows, merged on ${scale.connections} connections (psql \\copy: one)`);
   const dir = mkdtempSync(path.join(tmpdir(), 'rapport-bench-import-'));
   const cluster = await benchCluster();
   try {
@@ -111,7 +111,7 @@ async function main() {
         peakHeap = Math.max(peakHeap, usage.heapUsed);
       }, 100);
       t0 = Date.now();
-      const summary = await imports.importFile(rapportFile, { batchRows: scale.batch });
+      const summary = await imports.importFile(rapportFile, { batchRows: scale.batch, connections: scale.connections });
       const importSeconds = (Date.now() - t0) / 1000;
       clearInterval(sampler);
       totals.importSeconds += importSeconds;

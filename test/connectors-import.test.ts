@@ -86,6 +86,33 @@ describe('file import', () => {
     expect(data!.connectorRun!.errors[0]).toMatchObject({ line: 4, code: 'INVALID_IDENTIFIER' });
   });
 
+  test('batches merged on several connections at once create each new customer once and lose no row', async () => {
+    // 40 new people, 15 rows each, shuffled into batches of 25: the lanes race to create the same customers.
+    const rows = Array.from({ length: 600 }, (_, i) => `lane-${(i * 7) % 40}@example.com,2024-06-01T10:00:00Z,lane-row-${i},web,page_view`);
+    const csv = file('lanes.csv', ['email,occurred_at,external_id,channel,type', ...rows].join('\n') + '\n');
+    const summary = await importFile(csv, { batchRows: 25, connections: 3, source: 'lanes' });
+    expect(summary).toMatchObject({ status: 'SUCCEEDED', received: 600, accepted: 600, duplicates: 0, rejected: 0 });
+    const perCustomer = await t.app.sql<{ value: string; customers: number; interactions: number }>(
+      `SELECT ci.value, count(DISTINCT ci.customer_id)::int AS customers, count(i.id)::int AS interactions
+         FROM customer_identifiers ci JOIN interactions i ON i.customer_id = ci.customer_id AND i.source = 'lanes'
+        WHERE ci.value LIKE 'lane-%' GROUP BY ci.value`,
+    );
+    expect(perCustomer).toHaveLength(40);
+    for (const row of perCustomer) expect(row).toMatchObject({ customers: 1, interactions: 15 });
+    // No customer was left behind by a lane that lost the race for an identifier.
+    const [orphans] = await t.app.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM customers c WHERE NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.customer_id = c.id)`,
+    );
+    expect(orphans!.n).toBe(0);
+    // Every touched customer is marked for a refresh (unless a refresh already counted all 15 rows).
+    const [unmarked] = await t.app.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM customer_identifiers ci JOIN customers c ON c.id = ci.customer_id
+         LEFT JOIN customer_stats s ON s.customer_id = c.id
+        WHERE ci.value LIKE 'lane-%' AND c.dirty_since IS NULL AND s.interaction_count IS DISTINCT FROM 15`,
+    );
+    expect(unmarked!.n).toBe(0);
+  });
+
   test('imports NDJSON with an explicit mapping of nested keys', async () => {
     const ndjson = file(
       'events.ndjson',

@@ -39,6 +39,12 @@ export interface FileImportOptions {
   type?: string;
   /** Rows per staged batch (COPY, then one merge). @defaultValue 20_000 */
   batchRows?: number;
+  /**
+   * Batches merged at once, each on its own connection with its own staging
+   * table: Postgres merges one while it copies the next, and uses more than
+   * one core. Batches may then commit out of file order. @defaultValue 2
+   */
+  connections?: number;
   /** The connection this import belongs to, if any. */
   connectionId?: string | null;
   /** A QUEUED run to use instead of creating one. */
@@ -134,20 +140,24 @@ export class FileImportService {
     const totals = { received: 0, accepted: 0, duplicates: 0, rejected: 0, errors: [] as RunError[] };
     const summary = (status: RunStatus, error?: string): ImportSummary => ({ runId, status, ...totals, seconds: (Date.now() - started) / 1000, ...(error ? { error } : {}) });
 
-    let runner: QueryRunner | undefined;
-    let inFlight: Promise<void> = Promise.resolve();
+    const lanes: { runner: QueryRunner; client: PoolClient; busy: Promise<void> }[] = [];
+    const settled = () => Promise.all(lanes.map((lane) => lane.busy.catch(() => undefined)));
     try {
       const size = await readableSize(file);
-      runner = this.dataSource.createQueryRunner();
-      await runner.connect();
-      const client = (runner as unknown as { databaseConnection: PoolClient }).databaseConnection;
-      await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_staging (line integer, id_type text, id_value text, channel text, type text, direction text,
-        occurred_at timestamptz, value numeric, currency text, sentiment real, properties jsonb, source text, external_id text)`);
-      await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_new_customers (id_type text, id_value text, customer_id bigint)`);
-      await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_touched (customer_id bigint, inserted integer)`);
-      await client.query('TRUNCATE import_staging, import_new_customers, import_touched');
-      // The merge hash-joins a whole batch against the identifiers; give it room (this session only).
-      await client.query(`SET work_mem = '64MB'`);
+      const connections = Math.max(1, Math.min(options.connections ?? 2, 8));
+      for (let i = 0; i < connections; i++) {
+        const runner = this.dataSource.createQueryRunner();
+        await runner.connect();
+        const client = (runner as unknown as { databaseConnection: PoolClient }).databaseConnection;
+        lanes.push({ runner, client, busy: Promise.resolve() });
+        await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_staging (line integer, id_type text, id_value text, channel text, type text, direction text,
+          occurred_at timestamptz, value numeric, currency text, sentiment real, properties jsonb, source text, external_id text)`);
+        await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_new_customers (id_type text, id_value text, customer_id bigint)`);
+        await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_touched (customer_id bigint, inserted integer)`);
+        await client.query('TRUNCATE import_staging, import_new_customers, import_touched');
+        // The merge hash-joins a whole batch against the identifiers; give it room (this session only).
+        await client.query(`SET work_mem = '64MB'`);
+      }
 
       const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
       let bytesRead = 0;
@@ -164,10 +174,14 @@ export class FileImportService {
       let stagedCount = 0;
       const reported = { received: 0, rejected: 0 };
       let newErrors: RunError[] = [];
-      // Commits the staged rows (if any) and reports every count since the last report on the run.
-      // It runs while the next batch is parsed: the database and the parser work at the same time.
+      let nextLane = 0;
+      // Commits the staged rows (if any) on the next lane and reports every count since the last report on
+      // the run. It runs while the next batches are parsed: the database and the parser work at the same time.
       const flush = async () => {
-        await inFlight;
+        const lane = lanes[nextLane]!;
+        nextLane = (nextLane + 1) % lanes.length;
+        // The lane's previous batch must be done (a failure there ends the import here).
+        await lane.busy;
         const rows = staged;
         const count = stagedCount;
         const report = { received: totals.received - reported.received, rejected: totals.rejected - reported.rejected, errors: newErrors, bytesRead };
@@ -176,16 +190,16 @@ export class FileImportService {
         newErrors = [];
         staged = [];
         stagedCount = 0;
-        inFlight = (async () => {
+        lane.busy = (async () => {
           let inserted = 0;
           if (count > 0) {
-            const copy = client.query(copyFrom(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
+            const copy = lane.client.query(copyFrom(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
             await new Promise<void>((resolve, reject) => {
               copy.on('error', reject);
               copy.on('finish', resolve);
               copy.end(rows.join(''));
             });
-            inserted = await this.merge(client);
+            inserted = await this.merge(lane.client);
           }
           totals.accepted += inserted;
           totals.duplicates += count - inserted;
@@ -197,7 +211,7 @@ export class FileImportService {
           options.onProgress?.({ bytesRead: report.bytesRead, totalBytes: size, rows: reported.received, accepted: totals.accepted, duplicates: totals.duplicates, rejected: totals.rejected });
         })();
         // Keeps an early failure from being reported as unhandled before it is awaited.
-        inFlight.catch(() => undefined);
+        lane.busy.catch(() => undefined);
       };
       const reject = (line: number, code: string, message: string) => {
         totals.rejected++;
@@ -229,7 +243,8 @@ export class FileImportService {
       }
       if (!plan && format === 'csv') throw new ImportFileError('the file is empty: a CSV import needs a header line');
       await flush();
-      await inFlight;
+      // Every batch must have committed; the first failure ends the import.
+      for (const lane of lanes) await lane.busy;
       const status: RunStatus = totals.rejected > 0 && totals.accepted + totals.duplicates === 0 ? 'FAILED' : 'SUCCEEDED';
       const error = status === 'FAILED' ? 'every row was rejected; see errors' : undefined;
       await this.runs.finish(runId, status, error ?? null, { bytesRead, seconds: (Date.now() - started) / 1000 });
@@ -240,8 +255,8 @@ export class FileImportService {
       await this.runs.finish(runId, 'FAILED', message);
       return summary('FAILED', message);
     } finally {
-      await inFlight.catch(() => undefined);
-      await runner?.release();
+      await settled();
+      for (const lane of lanes) await lane.runner.release();
     }
   }
 
@@ -288,7 +303,9 @@ export class FileImportService {
           FROM (SELECT DISTINCT s.id_type, s.id_value FROM import_staging s
                  WHERE NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.type = s.id_type AND ci.value = s.id_value)) w;
       INSERT INTO customers (id, kind) OVERRIDING SYSTEM VALUE SELECT customer_id, 'PERSON' FROM import_new_customers;
-      INSERT INTO customer_identifiers (customer_id, type, value) SELECT customer_id, id_type, id_value FROM import_new_customers
+      -- In key order, so lanes creating the same identifiers wait for each other instead of deadlocking.
+      INSERT INTO customer_identifiers (customer_id, type, value)
+        SELECT customer_id, id_type, id_value FROM import_new_customers ORDER BY id_type, id_value
         ON CONFLICT (type, value) DO NOTHING;
       -- An identifier another writer created meanwhile wins; the customer made for it here is dropped.
       DELETE FROM customers c USING import_new_customers n
@@ -300,8 +317,11 @@ export class FileImportService {
           ON CONFLICT (source, external_id) DO NOTHING
           RETURNING customer_id)
         INSERT INTO import_touched (customer_id, inserted) SELECT customer_id, count(*) FROM ins GROUP BY customer_id;
+      -- Locked in id order (NO KEY UPDATE: it does not wait for the key-share locks of other lanes' inserts).
       UPDATE customers c SET dirty_since = now()
-        FROM import_touched t WHERE c.id = t.customer_id AND c.dirty_since IS NULL;
+        FROM (SELECT id FROM customers WHERE id IN (SELECT customer_id FROM import_touched) AND dirty_since IS NULL
+               ORDER BY id FOR NO KEY UPDATE) marked
+       WHERE c.id = marked.id;
       SELECT COALESCE(sum(inserted), 0)::int AS inserted FROM import_touched;
       TRUNCATE import_staging;
       COMMIT;`;
