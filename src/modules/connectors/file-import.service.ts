@@ -252,11 +252,17 @@ export class FileImportService {
     } catch (error) {
       const message = error instanceof ImportFileError ? error.message : `import failed: ${error instanceof Error ? error.message : String(error)}`;
       if (!(error instanceof ImportFileError)) this.logger.error({ err: error, runId }, 'file import failed');
+      // The other lanes' batches end (commit or fail) first, so the run's counts are final when it is marked.
+      await settled();
       await this.runs.finish(runId, 'FAILED', message);
       return summary('FAILED', message);
     } finally {
       await settled();
-      for (const lane of lanes) await lane.runner.release();
+      for (const lane of lanes) {
+        // The connection goes back to the pool with the server's own settings.
+        await lane.client.query('RESET work_mem').catch(() => undefined);
+        await lane.runner.release();
+      }
     }
   }
 
