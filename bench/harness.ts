@@ -27,8 +27,8 @@ export async function benchCluster(): Promise<{ pg: EmbeddedPostgresHandle; crea
   };
 }
 
-/** `--name value` integer flags with defaults. */
-export function intFlags<T extends Record<string, number>>(defaults: T): T {
+/** `--name value` integer flags with defaults: positive, or also 0 for the names in `zeroAllowed`. */
+export function intFlags<T extends Record<string, number>>(defaults: T, zeroAllowed: readonly (keyof T & string)[] = []): T {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' as const }])),
@@ -36,7 +36,9 @@ export function intFlags<T extends Record<string, number>>(defaults: T): T {
   const out = { ...defaults };
   for (const [k, v] of Object.entries(values)) {
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${k} must be a positive integer`);
+    if (!Number.isInteger(n) || n < 0 || (n === 0 && !zeroAllowed.includes(k))) {
+      throw new Error(`--${k} must be a ${zeroAllowed.includes(k) ? 'non-negative' : 'positive'} integer`);
+    }
     (out as Record<string, number>)[k] = n;
   }
   return out;

@@ -4,7 +4,16 @@
  * same run. Prints figures; never fails on time.
  *
  *   npm run bench:ingest -- --interactions 200000 --customers 20000 --batch 1000 --concurrency 2
+ *   npm run bench:ingest -- --gateways 2 --concurrency 4
+ *
+ * By default the gateway runs inside the bench process (the client's work
+ * shares its event loop). `--gateways N` starts N `rapport gateway` processes,
+ * as a production deployment scales the gateway, and sends the batches to
+ * them in turn.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
 import { print } from 'graphql';
 import { Client } from 'pg';
 import { openDatabase, startRapport } from '../src/app';
@@ -15,11 +24,41 @@ import { Random } from '../src/seed/random';
 import { RecordInteractionsDocument } from '../test/generated/graphql';
 import { BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, mib, percentile, runBench } from './harness';
 
+/** A free loopback port. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `rapport gateway` as its own process on a free port; resolves with its GraphQL URL once ready. */
+async function startGatewayProcess(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...process.execArgv, path.join(__dirname, '../src/main.ts'), 'gateway'], {
+    env: { ...process.env, ...BENCH_ENV, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`gateway process exited with ${child.exitCode}`);
+    const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+    if (ready) return { url: `${base}/graphql`, child };
+    if (attempt > 600) throw new Error('gateway process did not become ready in 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const CHANNELS = [['email', 'open'], ['web', 'page_view'], ['payment', 'purchase'], ['support', 'ticket_opened'], ['phone', 'call']] as const;
 
 async function main() {
-  const scale = intFlags({ interactions: 200_000, customers: 20_000, batch: 1_000, concurrency: 2, seed: 1 });
-  console.log(`bench/ingest: ${fmt(scale.interactions)} interactions for ${fmt(scale.customers)} customers, batches of ${fmt(scale.batch)}, ${scale.concurrency} concurrent requests`);
+  const scale = intFlags({ interactions: 200_000, customers: 20_000, batch: 1_000, concurrency: 2, seed: 1, gateways: 0 }, ['gateways']);
+  const where = scale.gateways === 0 ? 'gateway in the bench process' : `${scale.gateways} gateway processes`;
+  console.log(`bench/ingest: ${fmt(scale.interactions)} interactions for ${fmt(scale.customers)} customers, batches of ${fmt(scale.batch)}, ${scale.concurrency} concurrent requests, ${where}`);
   const random = new Random(scale.seed);
   const start = Date.UTC(2025, 0, 1);
   const rows = Array.from({ length: scale.interactions }, (_, i) => {
@@ -40,7 +79,11 @@ async function main() {
     const url = await cluster.createDatabase('bench_api');
     const dataSource = await openDatabase(url, 'bench-gateway');
     const config = loadConfig({ LOG_LEVEL: 'warn', DATABASE_URL: url, PORT: '0', ...BENCH_ENV });
-    const runtime = await startRapport({ config, logger: createLogger('warn'), dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: true, worker: false } });
+    const runtime = scale.gateways === 0
+      ? await startRapport({ config, logger: createLogger('warn'), dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: true, worker: false } })
+      : null;
+    const gateways = await Promise.all(Array.from({ length: scale.gateways }, () => startGatewayProcess(url)));
+    const targets = runtime ? [runtime.url!] : gateways.map((g) => g.url);
     const query = print(RecordInteractionsDocument);
     const batches: typeof rows[] = [];
     for (let i = 0; i < rows.length; i += scale.batch) batches.push(rows.slice(i, i + scale.batch));
@@ -52,6 +95,7 @@ async function main() {
     await Promise.all(
       Array.from({ length: scale.concurrency }, async () => {
         while (next < batches.length) {
+          const target = targets[next % targets.length]!;
           const batch = batches[next++];
           const input = batch.map((r) => ({
             customer: { identifiers: [{ type: 'email', value: `customer-${r.customer}@bench.example` }] },
@@ -59,7 +103,7 @@ async function main() {
             source: 'bench', externalId: r.externalId,
           }));
           const started = performance.now();
-          const response = await fetch(runtime.url!, { method: 'POST', headers: BENCH_HEADERS, body: JSON.stringify({ query, variables: { input, mode: 'PER_ROW' } }) });
+          const response = await fetch(target, { method: 'POST', headers: BENCH_HEADERS, body: JSON.stringify({ query, variables: { input, mode: 'PER_ROW' } }) });
           const body = (await response.json()) as { data?: { recordInteractions: { accepted: number } }; errors?: unknown };
           if (!body.data) throw new Error(`batch failed: ${JSON.stringify(body.errors)}`);
           accepted += body.data.recordInteractions.accepted;
@@ -69,7 +113,11 @@ async function main() {
       }),
     );
     const apiSeconds = (performance.now() - t0) / 1000;
-    await runtime.stop();
+    await runtime?.stop();
+    await Promise.all(gateways.map(({ child }) => new Promise((resolve) => {
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    })));
     const customerIds = new Map<string, string>(
       (await dataSource.query(`SELECT value, customer_id::text AS id FROM customer_identifiers WHERE type = 'email'`)).map((r: { value: string; id: string }) => [r.value, r.id]),
     );
@@ -101,7 +149,7 @@ async function main() {
     console.log(`        batch latency        p50 ${fmt(percentile(latencies, 50))} ms   p99 ${fmt(percentile(latencies, 99))} ms   (${latencies.length} batches)`);
     console.log(`  floor COPY                ${fmt(rows.length)} rows in ${fmt(copySeconds, 2)} s  = ${fmt(copyRate)} interactions/s`);
     console.log(`  ratio API / COPY          ${fmt((apiRate / copyRate) * 100, 1)} %`);
-    console.log(`  peak RSS (bench + gateway process) ${mib(peakRss)}`);
+    console.log(`  peak RSS (${runtime ? 'bench + gateway process' : 'bench process, gateways not counted'}) ${mib(peakRss)}`);
   } finally {
     await cluster.close();
   }
