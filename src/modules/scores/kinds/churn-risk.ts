@@ -56,7 +56,7 @@ export const churnRiskKind = defineScoreKind<ChurnRiskSettings>({
     return summaries.map((s) => {
       const pAlive = probabilityAlive(betaGeo, s.x, s.tx, s.T);
       const risk = round(Math.min(1, Math.max(0, 1 - pAlive)), 4);
-      return { customerId: s.customerId, value: risk, label: churnBand(risk), components: { x: s.x, tx: s.tx, T: s.T, pAlive } };
+      return { customerId: s.customerId, value: risk, label: churnBand(risk), components: { x: s.x, tx: round(s.tx, 4), T: round(s.T, 4), pAlive: round(pAlive, 6) } };
     });
   },
 });

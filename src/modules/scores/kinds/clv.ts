@@ -124,7 +124,14 @@ export const clvKind = defineScoreKind<ClvSettings>({
         customerId: s.customerId,
         value: round(figures.clv, 2),
         label: null,
-        components: { x: s.x, tx: s.tx, T: s.T, m: s.m, ...figures, horizonWeeks: ctx.settings.horizonWeeks },
+        // Display figures (computed unrounded): weeks to 10⁻⁴, probabilities and counts to 10⁻⁶, money to 10⁻⁴.
+        // Shorter numbers are also cheaper to store and to write for every customer of a recompute.
+        components: {
+          x: s.x, tx: round(s.tx, 4), T: round(s.T, 4), m: round(s.m, 4),
+          pAlive: round(figures.pAlive, 6), expectedPurchases: round(figures.expectedPurchases, 6),
+          expectedAverageValue: round(figures.expectedAverageValue, 4), clv: round(figures.clv, 4),
+          horizonWeeks: ctx.settings.horizonWeeks,
+        },
       };
     });
   },
