@@ -208,7 +208,8 @@ function livePostmasterOfOtherRapport(dataDir: string, clusterDir: string): numb
   return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id exists (it may belong to another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

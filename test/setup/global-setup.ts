@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/embedded-postgres';
+import { isAlive, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/embedded-postgres';
 import { findFreePort } from '../../src/infra/net';
 
 /**
@@ -30,15 +30,6 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as Record<string, unknown>).__rapportTestServices = { pg, redis: redis?.process, root };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function pidIn(file: string): number | undefined {
   if (!existsSync(file)) return undefined;
   const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
@@ -56,11 +47,11 @@ function stopServicesOfDeadRuns(): void {
     if (!name.startsWith('rapport-test-')) continue;
     const root = path.join(tmpdir(), name);
     const owner = pidIn(path.join(root, 'owner.pid'));
-    if (owner === undefined || alive(owner)) continue;
+    if (owner === undefined || isAlive(owner)) continue;
     const postmaster = pidIn(path.join(root, 'pg', 'pg', 'postmaster.pid'));
-    if (postmaster !== undefined && alive(postmaster)) process.kill(postmaster, 'SIGQUIT'); // immediate shutdown
+    if (postmaster !== undefined && isAlive(postmaster)) process.kill(postmaster, 'SIGQUIT'); // immediate shutdown
     const redis = pidIn(path.join(root, 'redis.pid'));
-    if (redis !== undefined && alive(redis)) process.kill(redis, 'SIGKILL'); // nothing of it is kept
+    if (redis !== undefined && isAlive(redis)) process.kill(redis, 'SIGKILL'); // nothing of it is kept
     rmSync(root, { recursive: true, force: true });
   }
 }
