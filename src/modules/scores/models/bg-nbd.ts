@@ -134,7 +134,8 @@ function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: Fit
   });
   // Many distinct groups (real dates: t_x and T in days): the search first finds the neighbourhood of the
   // optimum on a coarse copy of the data (t_x and T on a 4-week grid, a few thousand groups), then the
-  // full-resolution search starts there with a small simplex. Same optimum, a fraction of the evaluations.
+  // full-resolution search starts there with a small simplex and stops once the log parameters are settled
+  // to 1e-6: the same optimum (to 1e-5, tested) with fewer evaluations of the full data.
   let roughIterations = 0;
   let initialStep = 0.5;
   if (groups.length > COARSE_START_GROUPS && options.coarseStart !== false) {
