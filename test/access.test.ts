@@ -309,6 +309,22 @@ describe('audit log', () => {
     expect(entry.records.some((r: string) => r.startsWith('customer:'))).toBe(true);
   });
 
+  test('a large batch is audited by its first 20 rows and the count of the rest, not copied whole', async () => {
+    const writer = await keyWith(['interactions:write']);
+    const input = Array.from({ length: 25 }, (_, i) => ({
+      customer: { identifiers: [{ type: 'email', value: `audit-batch-${i}@example.com` }] }, channel: 'web', type: 'page_view', occurredAt: '2026-10-02T00:00:00Z', source: 'audit-batch', externalId: `ab-${i}`,
+    }));
+    const written = await app.graphqlAs(writer, RecordInteractionsDocument, { input });
+    expect(written.data!.recordInteractions.accepted).toBe(25);
+    const res = await post(app.auth.slice(7), '{ auditLog(first: 5, filter: { operation: "recordInteractions" }) { entries { actor variables records result } } }');
+    const entry = res.body.data.auditLog.entries.find((e: { actor: string }) => e.actor === `key:${writer.split('_')[1]}`);
+    expect(entry.result).toBe('COMMITTED');
+    expect(entry.variables.input).toHaveLength(21);
+    expect(entry.variables.input[19]).toMatchObject({ channel: 'web', type: 'page_view', source: 'audit-batch' });
+    expect(entry.variables.input[20]).toBe('[5 more]');
+    expect(entry.records.filter((r: string) => r.startsWith('customer:'))).toHaveLength(25);
+  });
+
   test('the entry commits with the change and is not written when the change rolls back', async () => {
     const principal = { subject: 'test', kind: 'bootstrap' as const, scopes: new Set<Scope>(['admin']) };
     await expect(

@@ -67,13 +67,20 @@ const SAFE_KEYS = new Set([
   'name', 'scopes', 'expiresAt', 'id', 'ids', 'segmentId', 'customerId', 'connector', 'lifecycleStage', 'kinds',
 ]);
 
+/** Lists in an entry's variables keep this many items, then a `[N more]` marker. */
+export const AUDITED_ITEMS_PER_LIST = 20;
+
 /** Personal data never reaches the audit log: string values are redacted except under known-safe keys. */
 export function redact(value: unknown, key?: string): unknown {
   if (typeof value === 'string') {
     // jsonb cannot hold NUL; entries stay small.
     return key !== undefined && SAFE_KEYS.has(key) ? value.replace(/\u0000/g, '').slice(0, 256) : '[redacted]';
   }
-  if (Array.isArray(value)) return value.map((v) => redact(v, key));
+  if (Array.isArray(value)) {
+    // A batch is stored as data already: its entry keeps the first rows and the count, not a second copy.
+    if (value.length <= AUDITED_ITEMS_PER_LIST) return value.map((v) => redact(v, key));
+    return [...value.slice(0, AUDITED_ITEMS_PER_LIST).map((v) => redact(v, key)), `[${value.length - AUDITED_ITEMS_PER_LIST} more]`];
+  }
   if (value && typeof value === 'object') {
     if (key === 'identifiers' || key === 'traits' || key === 'properties' || key === 'config') {
       return Array.isArray(value) ? value.map(() => '[redacted]') : '[redacted]';
