@@ -8,6 +8,7 @@ import { scopeRule } from '../modules/access/requirements';
 import type { Principal } from '../modules/access/scopes';
 import type { RapportServices } from '../app-services';
 import { ErrorCode, RapportError } from '../errors/catalog';
+import { compiledBatchExecution } from './compiled-batches';
 import { createContext, type GraphQLContext } from './context';
 import { depthLimitRule } from './depth-limit';
 import { getSchema } from './schema';
@@ -24,11 +25,13 @@ export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) 
 /**
  * Request-level plugins, registered in one place: abuse limits (tokens, depth,
  * cost, aliases, introspection), authorization of every touched field against
- * the caller's scopes, and the audit entry of every mutation.
+ * the caller's scopes, the audit entry of every mutation, and compiled
+ * execution of the batch mutations (registered first: the audit wraps it).
  */
 function gatewayPlugins(services: RapportServices): Plugin[] {
   const auth = services.config.auth;
   return [
+    compiledBatchExecution(),
     {
       onParse({ setParseFn }) {
         setParseFn((source, options) => {
