@@ -64,12 +64,13 @@ export function checkJsonObject(
     problems.add(code, field, `${field} must be a JSON object`);
     return undefined;
   }
-  const size = Buffer.byteLength(JSON.stringify(value));
+  const json = JSON.stringify(value);
+  const size = Buffer.byteLength(json);
   if (size > maxBytes) {
     problems.add(code, field, `${field} is ${size} bytes; the limit is ${maxBytes}`);
     return undefined;
   }
-  if (JSON.stringify(value).includes('\\u0000')) {
+  if (json.includes('\\u0000')) {
     problems.add(code, field, `${field} must not contain NUL characters`);
     return undefined;
   }

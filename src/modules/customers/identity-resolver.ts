@@ -138,7 +138,9 @@ export async function planCustomerResolution(
   demands.forEach((demand, index) => {
     if (resolutions[index] || !demand.identifiers?.length) return;
     const root = uf.find(identifierKey(demand.identifiers[0]));
-    components.set(root, [...(components.get(root) ?? []), index]);
+    const members = components.get(root);
+    if (members) members.push(index);
+    else components.set(root, [index]);
   });
   const componentOf = new Map<number, string>();
   const componentCustomer = new Map<string, string | null>(); // null: to be created
@@ -179,7 +181,12 @@ export async function planCustomerResolution(
       const result = planned.map((r) => ({ ...r }));
       // Components to write: those with at least one included demand.
       const roots = new Map<string, number[]>();
-      for (const [index, root] of componentOf) if (include(index)) roots.set(root, [...(roots.get(root) ?? []), index]);
+      for (const [index, root] of componentOf) {
+        if (!include(index)) continue;
+        const members = roots.get(root);
+        if (members) members.push(index);
+        else roots.set(root, [index]);
+      }
       const toCreate = [...roots.keys()].filter((root) => componentCustomer.get(root) === null);
       const newIds = new Map<string, string>();
       if (toCreate.length > 0) {

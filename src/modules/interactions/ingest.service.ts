@@ -72,6 +72,8 @@ interface ValidRow {
   properties: Record<string, unknown>;
   source: string;
   externalId: string;
+  /** `source` NUL `externalId`: the idempotency key. */
+  key: string;
 }
 
 /** Called after a commit with the customers whose data changed. Failures are logged, never raised. */
@@ -100,7 +102,7 @@ export class IngestService {
         results[index] = { index, status: 'REJECTED', errors: checked.errors };
         return;
       }
-      const key = `${checked.source}\u0000${checked.externalId}`;
+      const key = checked.key;
       const first = firstByKey.get(key);
       if (first !== undefined) {
         // The same delivery twice in one batch: the first one wins, like a retry would.
@@ -160,7 +162,7 @@ export class IngestService {
 
     const touched = new Set<string>();
     outcome.writable.forEach((row, i) => {
-      const key = `${row.source}\u0000${row.externalId}`;
+      const key = row.key;
       const insertedId = outcome.inserted.get(key);
       const customerId = outcome.customerIds[i];
       if (insertedId) {
@@ -217,11 +219,7 @@ async function insertInteractions(
   const existing = new Map<string, string>();
   if (rows.length === 0) return { inserted, existing };
   // A fixed order of unique-index inserts keeps concurrent batches from deadlocking.
-  const order = rows.map((_, i) => i).sort((a, b) => {
-    const ka = `${rows[a].source}\u0000${rows[a].externalId}`;
-    const kb = `${rows[b].source}\u0000${rows[b].externalId}`;
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
+  const order = rows.map((_, i) => i).sort((a, b) => (rows[a].key < rows[b].key ? -1 : rows[a].key > rows[b].key ? 1 : 0));
   rows = order.map((i) => rows[i]);
   customerIds = order.map((i) => customerIds[i]);
   const returned: { id: string; source: string; external_id: string }[] = await manager.query(
@@ -245,7 +243,7 @@ async function insertInteractions(
     ],
   );
   for (const row of returned) inserted.set(`${row.source}\u0000${row.external_id}`, row.id);
-  const duplicates = rows.filter((r) => !inserted.has(`${r.source}\u0000${r.externalId}`));
+  const duplicates = rows.filter((r) => !inserted.has(r.key));
   if (duplicates.length > 0) {
     const found: { id: string; source: string; external_id: string }[] = await manager.query(
       `SELECT i.id::text, i.source, i.external_id
@@ -255,7 +253,7 @@ async function insertInteractions(
     );
     for (const row of found) existing.set(`${row.source}\u0000${row.external_id}`, row.id);
   }
-  const touched = [...new Set(customerIds.filter((_, i) => inserted.has(`${rows[i].source}\u0000${rows[i].externalId}`)))];
+  const touched = [...new Set(customerIds.filter((_, i) => inserted.has(rows[i].key)))];
   if (touched.length > 0) {
     // The insert holds a FOR KEY SHARE lock on every touched customer until commit (its foreign key check), and a
     // refresh locks the customers it clears FOR UPDATE SKIP LOCKED: no refresh clears one of them before these rows
@@ -311,6 +309,7 @@ function validateInteraction(row: InteractionRow, index: number, now: Date): Val
     properties,
     source: source!,
     externalId: externalId!,
+    key: `${source}\u0000${externalId}`,
   };
 }
 
