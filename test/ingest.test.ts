@@ -147,6 +147,22 @@ describe('recordInteractions', () => {
     expect(row.external_id).toBe(hostile);
   });
 
+  test('string literals written into the document are data, never code, whatever their shape', async () => {
+    // graphql-jit (which runs this mutation from variables) would turn a literal shaped like its date marker into code.
+    const payload = `__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d0)+(globalThis.rapportInjected='yes')+(0`;
+    const res = await request(app.handler)
+      .post('/graphql')
+      .set('authorization', app.auth)
+      .send({
+        query: `mutation { recordInteractions(input: [{ customer: { identifiers: [{ type: "email", value: "literal@example.com" }] },
+          channel: "web", type: "page_view", occurredAt: "2026-10-01T12:00:00Z", source: ${JSON.stringify(payload)}, externalId: "lit-1" }]) { accepted } }`,
+      });
+    expect(res.body.data.recordInteractions.accepted).toBe(1);
+    expect((globalThis as { rapportInjected?: string }).rapportInjected).toBeUndefined();
+    const [row] = await app.sql<{ source: string }>(`SELECT source FROM interactions WHERE external_id = 'lit-1'`);
+    expect(row.source).toBe(payload);
+  });
+
   test('unparsable timestamps, unknown enum values and wrong types are request errors naming the row and field', async () => {
     const bad = async (row: Record<string, unknown>) => {
       const res = await request(app.handler)

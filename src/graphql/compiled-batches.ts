@@ -1,4 +1,4 @@
-import { getOperationAST, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
+import { BREAK, getOperationAST, Kind, visit, type DocumentNode, type ExecutionResult } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 
@@ -12,11 +12,32 @@ import type { Plugin } from 'graphql-yoga';
 export const COMPILED_ROOT_FIELDS: ReadonlySet<string> = new Set(['recordInteractions', 'upsertCustomers']);
 
 /**
- * Runs operations made only of COMPILED_ROOT_FIELDS through graphql-jit; every
- * other operation, and any document the compiler declines, keeps the standard
- * executor. When the variables do not coerce, nothing has run yet, and the
- * standard executor answers instead: its errors name the row and field at fault
- * (`input[1].occurredAt`), the compiled parser's do not.
+ * graphql-jit writes a document's literal argument values into the code it
+ * generates, and a string shaped like its internal date marker becomes code
+ * (graphql-jit 0.8.9: `source: "__MAGIC_DATE__…0)+(…)+(0"` runs whatever the
+ * dots hold). Documents with a string literal anywhere are therefore never
+ * compiled; clients send batches as variables, which are parsed at run time and
+ * never become code. Names, numbers, booleans and enum values are lexer tokens
+ * that cannot carry code.
+ */
+export function hasStringLiteral(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    StringValue() {
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
+}
+
+/**
+ * Runs operations made only of COMPILED_ROOT_FIELDS, without string literals,
+ * through graphql-jit; every other operation, and any document the compiler
+ * declines, keeps the standard executor. When the variables do not coerce,
+ * nothing has run yet, and the standard executor answers instead: its errors
+ * name the row and field at fault (`input[1].occurredAt`), the compiled
+ * parser's do not.
  */
 export function compiledBatchExecution(): Plugin {
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
@@ -25,8 +46,8 @@ export function compiledBatchExecution(): Plugin {
     if (!byName) compiled.set(args.document, (byName = new Map()));
     const name = args.operationName ?? '';
     if (!byName.has(name)) {
-      const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
-      byName.set(name, isCompiledQuery(result) ? result : null);
+      const result = hasStringLiteral(args.document) ? null : compileQuery(args.schema, args.document, args.operationName ?? undefined);
+      byName.set(name, result && isCompiledQuery(result) ? result : null);
     }
     return byName.get(name)!;
   };
