@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { RecordInteractionsDocument, UpsertCustomersDocument, type InteractionInput } from './generated/graphql';
-import { startTestApp, type TestApp } from './helpers/app';
+import { inTransaction } from '../src/infra/database';
+import { eventually, startTestApp, type TestApp } from './helpers/app';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -145,6 +146,44 @@ describe('recordInteractions', () => {
     expect(data!.recordInteractions.accepted).toBe(1);
     const [row] = await app.sql<{ external_id: string }>(`SELECT external_id FROM interactions WHERE source = $1`, [hostile]);
     expect(row.external_id).toBe(hostile);
+  });
+
+  test('a batch that loses the race for a new customer waits for the winner and uses its customer: no duplicate, no orphan', async () => {
+    const orphans = () => count('customers c', 'NOT EXISTS (SELECT 1 FROM customer_identifiers i WHERE i.customer_id = c.id)');
+    const orphansBefore = await orphans();
+    // The winner creates the customer of race-a@ and holds its transaction open.
+    let commit!: () => void;
+    let written!: () => void;
+    const inserted = new Promise<void>((resolve) => (written = resolve));
+    const winner = inTransaction(app.dataSource, async () => {
+      const won = await app.runtime.services.ingest.recordInteractions([{
+        customer: { identifiers: [{ type: 'email', value: 'race-a@example.com' }] },
+        channel: 'payment', type: 'purchase', occurredAt: new Date('2026-10-01T12:00:00Z'), value: 19.9, currency: 'EUR', source: 'shop', externalId: 'race-1',
+      }]);
+      expect(won.accepted).toBe(1);
+      written();
+      await new Promise<void>((resolve) => (commit = resolve));
+    });
+    await inserted;
+    // The loser creates race-a@ (taken, uncommitted) and race-b@ (free): it waits on race-a@'s identifier.
+    const loser = app.graphql(RecordInteractionsDocument, { input: [purchase('race-2', 'race-a@example.com'), purchase('race-3', 'race-b@example.com')] });
+    await eventually(async () => {
+      const [w] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      return w!.n > 0 ? true : undefined;
+    });
+    commit();
+    await winner;
+    const { data } = await loser;
+    expect(data!.recordInteractions).toMatchObject({ committed: true, accepted: 2, rejected: 0 });
+    const owners = await app.sql<{ value: string; customer_id: string; n: number }>(
+      `SELECT ci.value, ci.customer_id::text, (SELECT count(*)::int FROM interactions i WHERE i.customer_id = ci.customer_id) AS n
+         FROM customer_identifiers ci WHERE ci.value IN ('race-a@example.com', 'race-b@example.com') ORDER BY ci.value`,
+    );
+    expect(owners.map((o) => [o.value, o.n])).toEqual([['race-a@example.com', 2], ['race-b@example.com', 1]]);
+    const [first] = await app.sql<{ customer_id: string }>(`SELECT customer_id::text FROM interactions WHERE external_id = 'race-1'`);
+    expect(first!.customer_id).toBe(owners[0]!.customer_id);
+    expect(data!.recordInteractions.results[0]!.customerId).not.toBe(data!.recordInteractions.results[1]!.customerId);
+    expect(await orphans()).toBe(orphansBefore);
   });
 
   test('string literals written into the document are data, never code, whatever their shape', async () => {

@@ -27,6 +27,8 @@ export type Resolution =
 /** What resolving a set of demands will write: new customers and the identifiers they gain. */
 export interface ResolutionPlan {
   resolutions: Resolution[];
+  /** Whether `apply` may create customers (and so lose a race for their identifiers). */
+  createsCustomers: boolean;
   /** Writes the planned customers and identifiers; only demands at `include` indexes are written. */
   apply(manager: EntityManager, include: (index: number) => boolean): Promise<Resolution[]>;
 }
@@ -177,6 +179,7 @@ export async function planCustomerResolution(
 
   return {
     resolutions: planned,
+    createsCustomers: [...componentCustomer.values()].some((owner) => owner === null),
     async apply(tx, include) {
       const result = planned.map((r) => ({ ...r }));
       // Components to write: those with at least one included demand.
