@@ -30,29 +30,39 @@ interface EngagementParameters {
 }
 
 /**
+ * A weight lookup as a CASE over the setting's entries, keys and weights as
+ * parameters: per row a few text comparisons, no join and no array to unpack.
+ */
+function weightOf(column: string, table: Record<string, number>, params: unknown[]): string {
+  const entries = Object.entries(table);
+  if (entries.length === 0) return '1';
+  const whens = entries.map(([key, weight]) => {
+    params.push(key, weight);
+    return `WHEN $${params.length - 1}::text THEN $${params.length}::float8`;
+  });
+  return `(CASE ${column} ${whens.join(' ')} ELSE 1 END)`;
+}
+
+/**
  * The decayed, weighted interactions of the window, one row each:
  * channelWeight · typeWeight · 2^(−age / halfLife), age in days, as
- * `weighted`, with `customer_id` and `channel`. The weights come from two
- * small parameter tables hash-joined to the interactions, and the decay is
- * exp((t − now) · ln 2 / halfLife) over epoch seconds (float8 throughout), so
- * a row costs one lookup per weight and one exp.
+ * `weighted`, with `customer_id` and `channel`. The weights are CASE lookups
+ * and the decay is exp((t − now) · ln 2 / halfLife) over epoch seconds
+ * (float8 throughout), so a row costs a few comparisons and one exp.
  */
 function weightedInteractions(ctx: KindContext<EngagementSettings>, scope: ScoreScope | null, params: unknown[]): string {
   const s = ctx.settings;
   const nowEpoch = ctx.now.getTime() / 1000;
-  params.push(
-    ctx.now.toISOString(), s.lookbackDays, nowEpoch, LN2 / (s.halfLifeDays * 86_400),
-    Object.keys(s.channelWeights), Object.values(s.channelWeights), Object.keys(s.typeWeights), Object.values(s.typeWeights),
-  );
-  const [now, days, epoch, rate, channels, channelW, types, typeW] = [8, 7, 6, 5, 4, 3, 2, 1].map((k) => `$${params.length - k + 1}`);
+  params.push(ctx.now.toISOString(), s.lookbackDays, nowEpoch, LN2 / (s.halfLifeDays * 86_400));
+  const [now, days, epoch, rate] = [4, 3, 2, 1].map((k) => `$${params.length - k + 1}`);
+  const channelWeight = weightOf('i.channel', s.channelWeights, params);
+  const typeWeight = weightOf('i.type', s.typeWeights, params);
   const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)} AND ${scopeCondition('c.id', scope, params)}` : '';
   return `SELECT i.customer_id, i.channel,
-                 COALESCE(cw.weight, 1) * COALESCE(tw.weight, 1)
+                 ${channelWeight} * ${typeWeight}
                    * exp((date_part('epoch', i.occurred_at) - ${epoch}::float8) * ${rate}::float8) AS weighted
             FROM interactions i
             JOIN customers c ON c.id = i.customer_id AND c.deleted_at IS NULL
-            LEFT JOIN unnest(${channels}::text[], ${channelW}::float8[]) AS cw(channel, weight) ON cw.channel = i.channel
-            LEFT JOIN unnest(${types}::text[], ${typeW}::float8[]) AS tw(type, weight) ON tw.type = i.type
            WHERE i.occurred_at <= ${now}::timestamptz AND i.occurred_at > ${now}::timestamptz - (${days}::float8 * interval '1 day') ${scoped}`;
 }
 
@@ -93,10 +103,11 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
     // Score points per raw unit; 0 when nobody had engagement at the last recompute.
     params.push(scaleNow > 0 ? 100 / scaleNow : 0);
     const perRaw = `$${params.length}::float8`;
-    // Hundredths of a point: finer moves are decay noise and would only add history points.
-    return `SELECT customer_id, least(100, round((sum(raw) * ${perRaw})::numeric, 2))::float8 AS value, NULL::text AS label,
-                   jsonb_build_object('raw', round(sum(raw)::numeric, 6),
-                                      'byChannel', jsonb_object_agg(channel, round((raw * ${perRaw})::numeric, 4))) AS components
+    // Hundredths of a point: finer moves are decay noise and would only add history points. Rounded in float8
+    // (round(x · 10ᵏ) / 10ᵏ, ties to even): numeric conversions cost more than the rest of the row.
+    return `SELECT customer_id, least(100, round(sum(raw) * ${perRaw} * 100) / 100) AS value, NULL::text AS label,
+                   jsonb_build_object('raw', round(sum(raw) * 1e6) / 1e6,
+                                      'byChannel', jsonb_object_agg(channel, round(raw * ${perRaw} * 1e4) / 1e4)) AS components
               FROM (${sql}) c GROUP BY customer_id`;
   },
 });
