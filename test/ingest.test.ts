@@ -21,6 +21,38 @@ const purchase = (externalId: string, email: string, extra: Partial<InteractionI
   ...extra,
 });
 
+/** Customers without any identifier: what a lost identity race must never leave behind. */
+const orphans = () => count('customers c', 'NOT EXISTS (SELECT 1 FROM customer_identifiers i WHERE i.customer_id = c.id)');
+
+/**
+ * Runs `loser` while another transaction has created the customer of `email`
+ * (with interaction `externalId`) and holds it uncommitted; commits that one
+ * once the loser waits on its identifier, and returns the loser's answer.
+ */
+async function raceFor<T>(email: string, externalId: string, loser: () => Promise<T>): Promise<T> {
+  let commit!: () => void;
+  let written!: () => void;
+  const inserted = new Promise<void>((resolve) => (written = resolve));
+  const winner = inTransaction(app.dataSource, async () => {
+    const won = await app.runtime.services.ingest.recordInteractions([{
+      customer: { identifiers: [{ type: 'email', value: email }] },
+      channel: 'payment', type: 'purchase', occurredAt: new Date('2026-10-01T12:00:00Z'), value: 19.9, currency: 'EUR', source: 'shop', externalId,
+    }]);
+    expect(won.accepted).toBe(1);
+    written();
+    await new Promise<void>((resolve) => (commit = resolve));
+  });
+  await inserted;
+  const answer = loser();
+  await eventually(async () => {
+    const [w] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    return w!.n > 0 ? true : undefined;
+  });
+  commit();
+  await winner;
+  return answer;
+}
+
 async function count(table: string, where = 'TRUE', params: unknown[] = []): Promise<number> {
   const [row] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`, params);
   return row.n;
@@ -149,31 +181,10 @@ describe('recordInteractions', () => {
   });
 
   test('a batch that loses the race for a new customer waits for the winner and uses its customer: no duplicate, no orphan', async () => {
-    const orphans = () => count('customers c', 'NOT EXISTS (SELECT 1 FROM customer_identifiers i WHERE i.customer_id = c.id)');
     const orphansBefore = await orphans();
-    // The winner creates the customer of race-a@ and holds its transaction open.
-    let commit!: () => void;
-    let written!: () => void;
-    const inserted = new Promise<void>((resolve) => (written = resolve));
-    const winner = inTransaction(app.dataSource, async () => {
-      const won = await app.runtime.services.ingest.recordInteractions([{
-        customer: { identifiers: [{ type: 'email', value: 'race-a@example.com' }] },
-        channel: 'payment', type: 'purchase', occurredAt: new Date('2026-10-01T12:00:00Z'), value: 19.9, currency: 'EUR', source: 'shop', externalId: 'race-1',
-      }]);
-      expect(won.accepted).toBe(1);
-      written();
-      await new Promise<void>((resolve) => (commit = resolve));
-    });
-    await inserted;
-    // The loser creates race-a@ (taken, uncommitted) and race-b@ (free): it waits on race-a@'s identifier.
-    const loser = app.graphql(RecordInteractionsDocument, { input: [purchase('race-2', 'race-a@example.com'), purchase('race-3', 'race-b@example.com')] });
-    await eventually(async () => {
-      const [w] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-      return w!.n > 0 ? true : undefined;
-    });
-    commit();
-    await winner;
-    const { data } = await loser;
+    const { data } = await raceFor('race-a@example.com', 'race-1', () =>
+      app.graphql(RecordInteractionsDocument, { input: [purchase('race-2', 'race-a@example.com'), purchase('race-3', 'race-b@example.com')] }),
+    );
     expect(data!.recordInteractions).toMatchObject({ committed: true, accepted: 2, rejected: 0 });
     const owners = await app.sql<{ value: string; customer_id: string; n: number }>(
       `SELECT ci.value, ci.customer_id::text, (SELECT count(*)::int FROM interactions i WHERE i.customer_id = ci.customer_id) AS n
@@ -183,6 +194,26 @@ describe('recordInteractions', () => {
     const [first] = await app.sql<{ customer_id: string }>(`SELECT customer_id::text FROM interactions WHERE external_id = 'race-1'`);
     expect(first!.customer_id).toBe(owners[0]!.customer_id);
     expect(data!.recordInteractions.results[0]!.customerId).not.toBe(data!.recordInteractions.results[1]!.customerId);
+    expect(await orphans()).toBe(orphansBefore);
+  });
+
+  test('an upsert that loses the race for a new customer updates the winner’s customer: no duplicate, no orphan', async () => {
+    const orphansBefore = await orphans();
+    const { data } = await raceFor('race-c@example.com', 'race-4', () =>
+      app.graphql(UpsertCustomersDocument, {
+        input: [
+          { identifiers: [{ type: 'email', value: 'race-c@example.com' }], displayName: 'Racer' },
+          { identifiers: [{ type: 'email', value: 'race-d@example.com' }], displayName: 'Newcomer' },
+        ],
+      }),
+    );
+    expect(data!.upsertCustomers).toMatchObject({ committed: true, created: 1, updated: 1, rejected: 0 });
+    expect(data!.upsertCustomers.results.map((r) => r.status)).toEqual(['UPDATED', 'CREATED']);
+    const [winner] = await app.sql<{ customer_id: string; display_name: string }>(
+      `SELECT i.customer_id::text, c.display_name FROM interactions i JOIN customers c ON c.id = i.customer_id WHERE i.external_id = 'race-4'`,
+    );
+    expect(winner!.display_name).toBe('Racer');
+    expect(await count('customer_identifiers', `value = 'race-c@example.com' AND customer_id = $1`, [winner!.customer_id])).toBe(1);
     expect(await orphans()).toBe(orphansBefore);
   });
 

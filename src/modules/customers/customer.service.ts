@@ -7,7 +7,7 @@ import type { RefreshRequester } from '../interactions/ingest.service';
 import { CUSTOMER_KINDS, type CustomerKind } from './customer.entity';
 import { normalizeIdentifiers, toCustomerDemand, type CustomerRef } from './customer-ref';
 import type { IdentifierInput } from './identity';
-import { IdentityRaceError, planCustomerResolution, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand } from './identity-resolver';
+import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand } from './identity-resolver';
 
 /** One customer as `upsertCustomers` receives it; omitted fields are left unchanged. */
 export interface CustomerRow {
@@ -88,33 +88,35 @@ export class CustomerService {
     const outcome = await inTransaction(
       this.dataSource,
       async (manager, attempt) => {
-        const plan = await planCustomerResolution(manager, demands, { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT });
-        const rowErrors = new Map<number, RowError>();
-        valid.forEach((v, i) => {
-          const own = plan.resolutions[i];
-          if (!own.ok) {
-            rowErrors.set(i, { code: own.code, field: own.field === 'id' ? 'id' : own.field, message: own.message });
-            return;
-          }
-          const orgIndex = orgDemandIndex.get(i);
-          if (orgIndex === undefined) return;
-          const org = plan.resolutions[orgIndex];
-          if (!org.ok) rowErrors.set(i, { code: org.code, field: `organization.${org.field}`, message: org.message });
-          else if (org.kind && org.kind !== 'ORGANIZATION' && !org.created) {
-            rowErrors.set(i, { code: ErrorCode.INVALID_FIELD, field: 'organization', message: 'organization refers to a customer of kind PERSON' });
-          } else if (!org.created && !own.created && org.customerId === own.customerId) {
-            rowErrors.set(i, { code: ErrorCode.INVALID_FIELD, field: 'organization', message: 'a customer cannot be its own organization' });
-          }
+        let rowErrors = new Map<number, RowError>();
+        const resolvedCustomers = await resolveCustomers(manager, demands, { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT }, (plan) => {
+          rowErrors = new Map<number, RowError>();
+          valid.forEach((v, i) => {
+            const own = plan.resolutions[i];
+            if (!own.ok) {
+              rowErrors.set(i, { code: own.code, field: own.field === 'id' ? 'id' : own.field, message: own.message });
+              return;
+            }
+            const orgIndex = orgDemandIndex.get(i);
+            if (orgIndex === undefined) return;
+            const org = plan.resolutions[orgIndex];
+            if (!org.ok) rowErrors.set(i, { code: org.code, field: `organization.${org.field}`, message: org.message });
+            else if (org.kind && org.kind !== 'ORGANIZATION' && !org.created) {
+              rowErrors.set(i, { code: ErrorCode.INVALID_FIELD, field: 'organization', message: 'organization refers to a customer of kind PERSON' });
+            } else if (!org.created && !own.created && org.customerId === own.customerId) {
+              rowErrors.set(i, { code: ErrorCode.INVALID_FIELD, field: 'organization', message: 'a customer cannot be its own organization' });
+            }
+          });
+          const anyInvalid = rowErrors.size > 0 || results.some((r) => r.status === 'REJECTED');
+          if (mode === 'ATOMIC' && anyInvalid) return { stop: true };
+          return (demandIndex: number) => {
+            if (demandIndex < valid.length) return !rowErrors.has(demandIndex);
+            for (const [row, org] of orgDemandIndex) if (org === demandIndex) return !rowErrors.has(row);
+            return false;
+          };
         });
-        const anyInvalid = rowErrors.size > 0 || results.some((r) => r.status === 'REJECTED');
-        if (mode === 'ATOMIC' && anyInvalid) return { written: false as const, rowErrors };
-
-        const include = (demandIndex: number) => {
-          if (demandIndex < valid.length) return !rowErrors.has(demandIndex);
-          for (const [row, org] of orgDemandIndex) if (org === demandIndex) return !rowErrors.has(row);
-          return false;
-        };
-        const resolved = await plan.apply(manager, include);
+        if ('stop' in resolvedCustomers) return { written: false as const, rowErrors };
+        const resolved = resolvedCustomers.resolutions;
         const updates = new Map<string, Partial<ValidCustomerRow> & { organizationId?: string }>();
         const outcomes: { row: ValidCustomerRow; customerId: string; created: boolean }[] = [];
         valid.forEach((v, i) => {

@@ -247,6 +247,41 @@ export async function planCustomerResolution(
   };
 }
 
+/** Lost identity races resolved again inside the caller's transaction before the error goes to its retry. */
+const REPAIRS_IN_TRANSACTION = 2;
+
+/**
+ * Plans, lets the caller decide what to write (a filter of demand indexes) or
+ * to stop (say, an ATOMIC batch with invalid rows), and applies, in the
+ * caller's transaction. A concurrent batch may create the same new customers
+ * first; losing that race costs the wait for its commit, and the savepoint
+ * saves redoing the whole transaction: the plan is made again, now seeing the
+ * winner's identifiers. After {@link REPAIRS_IN_TRANSACTION} repairs, or when
+ * serialised, the IdentityRaceError goes to the caller's transaction retry.
+ */
+export async function resolveCustomers<S>(
+  manager: EntityManager,
+  demands: CustomerDemand[],
+  options: { serialize?: boolean },
+  decide: (plan: ResolutionPlan) => ((index: number) => boolean) | { stop: S },
+): Promise<{ plan: ResolutionPlan; resolutions: Resolution[] } | { plan: ResolutionPlan; stop: S }> {
+  for (let round = 1; ; round++) {
+    const plan = await planCustomerResolution(manager, demands, options);
+    const decision = decide(plan);
+    if (typeof decision !== 'function') return { plan, stop: decision.stop };
+    const repairable = plan.createsCustomers && !options.serialize && round <= REPAIRS_IN_TRANSACTION;
+    if (repairable) await manager.query('SAVEPOINT identity_race');
+    try {
+      const resolutions = await plan.apply(manager, decision);
+      if (repairable) await manager.query('RELEASE SAVEPOINT identity_race');
+      return { plan, resolutions };
+    } catch (error) {
+      if (!repairable || !(error instanceof IdentityRaceError)) throw error;
+      await manager.query('ROLLBACK TO SAVEPOINT identity_race');
+    }
+  }
+}
+
 function mergeProfiles(profiles: (NewCustomerProfile | undefined)[]): NewCustomerProfile {
   const merged: NewCustomerProfile = {};
   for (const p of profiles) {

@@ -5,9 +5,7 @@ import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import type { Logger } from '../../infra/logger';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
-import {
-  IdentityRaceError, planCustomerResolution, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand, type NewCustomerProfile, type Resolution, type ResolutionPlan,
-} from '../customers/identity-resolver';
+import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand, type NewCustomerProfile } from '../customers/identity-resolver';
 import { DIRECTIONS, type Direction } from './interaction.entity';
 
 /** One interaction as the ingest API receives it. */
@@ -55,9 +53,6 @@ export const INGEST_LIMITS = {
   maxFutureSkewMs: 5 * 60 * 1000,
   earliestOccurredAt: new Date('1900-01-01T00:00:00Z'),
 } as const;
-
-/** Lost identity races a batch resolves again inside its transaction before it retries the whole transaction. */
-const IDENTITY_REPAIRS_IN_TRANSACTION = 3;
 
 /** Interaction types that are transactions (purchases) for stats and models. */
 export const TRANSACTION_TYPES = ['purchase', 'order'] as const;
@@ -121,31 +116,19 @@ export class IngestService {
     const outcome = await inTransaction(
       this.dataSource,
       async (manager, attempt) => {
-        const serialize = attempt >= SERIALIZE_AFTER_ATTEMPT;
-        let plan: ResolutionPlan;
-        let planRejected: Set<number>;
-        let resolutions: Resolution[];
-        for (let round = 1; ; round++) {
-          plan = await planCustomerResolution(manager, valid.map((v) => v.demand), { serialize });
+        let planRejected = new Set<number>();
+        const resolved = await resolveCustomers(manager, valid.map((v) => v.demand), { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT }, (plan) => {
           planRejected = new Set<number>();
           plan.resolutions.forEach((resolution, i) => {
             if (!resolution.ok) planRejected.add(i);
           });
           const invalidCount = results.filter((r) => r.status === 'REJECTED').length + planRejected.size;
-          if (mode === 'ATOMIC' && invalidCount > 0) return { written: false as const, plan, planRejected };
-          // A concurrent batch may create the same new customers first. Losing that race costs the wait for its
-          // commit; the savepoint saves redoing the whole transaction: resolve again, now seeing its identifiers.
-          const repairable = plan.createsCustomers && !serialize && round < IDENTITY_REPAIRS_IN_TRANSACTION;
-          if (repairable) await manager.query('SAVEPOINT identity_race');
-          try {
-            resolutions = await plan.apply(manager, (i) => !planRejected.has(i));
-            if (repairable) await manager.query('RELEASE SAVEPOINT identity_race');
-            break;
-          } catch (error) {
-            if (!repairable || !(error instanceof IdentityRaceError)) throw error;
-            await manager.query('ROLLBACK TO SAVEPOINT identity_race');
-          }
-        }
+          if (mode === 'ATOMIC' && invalidCount > 0) return { stop: true };
+          return (i) => !planRejected.has(i);
+        });
+        const plan = resolved.plan;
+        if ('stop' in resolved) return { written: false as const, plan, planRejected };
+        const resolutions = resolved.resolutions;
         const writable: ValidRow[] = [];
         const customerIds: string[] = [];
         valid.forEach((row, i) => {
