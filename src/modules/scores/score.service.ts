@@ -203,7 +203,7 @@ export class ScoreService {
         try {
           await inTransaction(this.dataSource, async (manager) => {
             // `concurrency` batches already keep the cores busy: a parallel worker per batch would only add
-            // its tuple-queue overhead (a fifth of an ENGAGEMENT batch's time).
+            // its tuple-queue overhead (about a quarter of an ENGAGEMENT batch's input time).
             await manager.query(`SET LOCAL work_mem = '${BATCH_WORK_MEM}'; SET LOCAL max_parallel_workers_per_gather = 0`);
             const cache = new Map<string, Promise<unknown>>();
             for (const result of results) {
