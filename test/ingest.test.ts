@@ -197,6 +197,22 @@ describe('recordInteractions', () => {
     expect(await orphans()).toBe(orphansBefore);
   });
 
+  test('a row that loses one of its identifiers to a concurrent batch joins the winner’s customer with all of them', async () => {
+    const orphansBefore = await orphans();
+    const row = purchase('race-6', 'race-e@example.com', {
+      customer: { identifiers: [{ type: 'email', value: 'race-e@example.com' }, { type: 'phone', value: '+44 20 7946 0958' }] },
+    });
+    const { data } = await raceFor('race-e@example.com', 'race-5', () => app.graphql(RecordInteractionsDocument, { input: [row] }));
+    expect(data!.recordInteractions).toMatchObject({ committed: true, accepted: 1, rejected: 0 });
+    const owners = await app.sql<{ type: string; customer_id: string }>(
+      `SELECT type, customer_id::text FROM customer_identifiers WHERE value IN ('race-e@example.com', '+442079460958') ORDER BY type`,
+    );
+    const [winner] = await app.sql<{ customer_id: string }>(`SELECT customer_id::text FROM interactions WHERE external_id = 'race-5'`);
+    expect(owners).toEqual([{ type: 'email', customer_id: winner!.customer_id }, { type: 'phone', customer_id: winner!.customer_id }]);
+    expect(await count('interactions', `external_id = 'race-6' AND customer_id = $1`, [winner!.customer_id])).toBe(1);
+    expect(await orphans()).toBe(orphansBefore);
+  });
+
   test('an upsert that loses the race for a new customer updates the winner’s customer: no duplicate, no orphan', async () => {
     const orphansBefore = await orphans();
     const { data } = await raceFor('race-c@example.com', 'race-4', () =>

@@ -33,6 +33,17 @@ export interface ResolutionPlan {
   apply(manager: EntityManager, include: (index: number) => boolean): Promise<Resolution[]>;
 }
 
+export interface ResolveOptions {
+  /** Take the identity-creation lock exclusively (after repeated lost races). */
+  serialize?: boolean;
+  /**
+   * A component whose new identifiers a concurrent batch created first uses
+   * that batch's customer instead of failing the apply (the caller has no
+   * per-kind checks that the planned `created` flag would have answered).
+   */
+  adoptLostRaces?: boolean;
+}
+
 /** Advisory lock key that serialises identity creation after repeated races. */
 export const IDENTITY_CREATION_LOCK = 727_274_001;
 
@@ -59,7 +70,7 @@ export class IdentityRaceError extends Error {
 export async function planCustomerResolution(
   manager: EntityManager,
   demands: CustomerDemand[],
-  { serialize = false }: { serialize?: boolean } = {},
+  { serialize = false, adoptLostRaces = false }: ResolveOptions = {},
 ): Promise<ResolutionPlan> {
   // Creators share one advisory lock; after lost races a transaction takes it exclusively, which
   // waits for the creators in flight and holds new ones back: guaranteed progress under contention.
@@ -198,49 +209,67 @@ export async function planCustomerResolution(
           [toCreate.length],
         );
         toCreate.forEach((root, i) => newIds.set(root, allocated[i].id));
-        const profiles = toCreate.map((root) => mergeProfiles(roots.get(root)!.map((index) => demands[index].profile)));
-        await tx.query(
-          `INSERT INTO customers (id, kind, display_name, traits, lifecycle_stage, owner, dirty_since)
-           OVERRIDING SYSTEM VALUE
-           SELECT id, kind, display_name, traits, lifecycle_stage, owner, now()
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])
-                  AS v(id, kind, display_name, traits, lifecycle_stage, owner)`,
-          [
-            toCreate.map((root) => newIds.get(root)),
-            profiles.map((p) => p.kind ?? 'PERSON'),
-            profiles.map((p) => p.displayName ?? null),
-            profiles.map((p) => JSON.stringify(p.traits ?? {})),
-            profiles.map((p) => p.lifecycleStage ?? null),
-            profiles.map((p) => p.owner ?? null),
-          ],
-        );
       }
       // Identifiers every written component gains.
-      const newIdentifiers: { customerId: string; identifier: Identifier }[] = [];
+      const newIdentifiers: { root: string; customerId: string; identifier: Identifier; key: string }[] = [];
       const seen = new Set<string>();
       for (const [root, members] of roots) {
         const customerId = componentCustomer.get(root) ?? newIds.get(root)!;
         for (const index of members) {
-          result[index] = { ...(result[index] as Extract<Resolution, { ok: true }>), customerId };
           for (const identifier of demands[index].identifiers!) {
             const key = identifierKey(identifier);
             if (existing.has(key) || seen.has(key)) continue;
             seen.add(key);
-            newIdentifiers.push({ customerId, identifier });
+            newIdentifiers.push({ root, customerId, identifier, key });
           }
         }
       }
-      if (newIdentifiers.length > 0) {
-        // A fixed order of unique-index inserts keeps concurrent batches from deadlocking.
-        newIdentifiers.sort((x, y) => (identifierKey(x.identifier) < identifierKey(y.identifier) ? -1 : 1));
-        const inserted: unknown[] = await tx.query(
-          `INSERT INTO customer_identifiers (customer_id, type, value)
+      // A fixed order of unique-index inserts keeps concurrent batches from deadlocking.
+      newIdentifiers.sort((x, y) => (x.key < y.key ? -1 : 1));
+      const profiles = toCreate.map((root) => mergeProfiles(roots.get(root)!.map((index) => demands[index].profile)));
+      // One statement claims the identifiers and creates the customers of the components that got theirs (the
+      // identifiers' foreign key is checked at its end). An identifier a concurrent batch created first waits for
+      // that batch's commit and is then not claimed.
+      const claimed: { type: string; value: string }[] = newIdentifiers.length === 0 ? [] : await tx.query(
+        `WITH claimed AS (
+           INSERT INTO customer_identifiers (customer_id, type, value)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])
            ON CONFLICT (type, value) DO NOTHING
-           RETURNING id`,
-          [newIdentifiers.map((n) => n.customerId), newIdentifiers.map((n) => n.identifier.type), newIdentifiers.map((n) => n.identifier.value)],
-        );
-        if (inserted.length !== newIdentifiers.length) throw new IdentityRaceError();
+           RETURNING customer_id, type, value),
+         created AS (
+           INSERT INTO customers (id, kind, display_name, traits, lifecycle_stage, owner, dirty_since)
+           OVERRIDING SYSTEM VALUE
+           SELECT id, kind, display_name, traits, lifecycle_stage, owner, now()
+             FROM unnest($4::bigint[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])
+                  AS v(id, kind, display_name, traits, lifecycle_stage, owner)
+            WHERE v.id IN (SELECT customer_id FROM claimed)
+           RETURNING 1)
+         SELECT type, value FROM claimed`,
+        [
+          newIdentifiers.map((n) => n.customerId),
+          newIdentifiers.map((n) => n.identifier.type),
+          newIdentifiers.map((n) => n.identifier.value),
+          toCreate.map((root) => newIds.get(root)),
+          profiles.map((p) => p.kind ?? 'PERSON'),
+          profiles.map((p) => p.displayName ?? null),
+          profiles.map((p) => JSON.stringify(p.traits ?? {})),
+          profiles.map((p) => p.lifecycleStage ?? null),
+          profiles.map((p) => p.owner ?? null),
+        ],
+      );
+      const customerOf = new Map<string, string>();
+      for (const root of roots.keys()) customerOf.set(root, componentCustomer.get(root) ?? newIds.get(root)!);
+      if (claimed.length !== newIdentifiers.length) {
+        if (!adoptLostRaces) throw new IdentityRaceError();
+        for (const [root, winner] of await adoptWinners(tx, newIdentifiers, claimed, componentCustomer)) customerOf.set(root, winner);
+      }
+      for (const [root, members] of roots) {
+        const customerId = customerOf.get(root)!;
+        const adopted = componentCustomer.get(root) === null && customerId !== newIds.get(root);
+        for (const index of members) {
+          const planned = result[index] as Extract<Resolution, { ok: true }>;
+          result[index] = adopted ? { ok: true, customerId, created: false } : { ...planned, customerId };
+        }
       }
       return result;
     },
@@ -254,15 +283,17 @@ const REPAIRS_IN_TRANSACTION = 2;
  * Plans, lets the caller decide what to write (a filter of demand indexes) or
  * to stop (say, an ATOMIC batch with invalid rows), and applies, in the
  * caller's transaction. A concurrent batch may create the same new customers
- * first; losing that race costs the wait for its commit, and the savepoint
- * saves redoing the whole transaction: the plan is made again, now seeing the
- * winner's identifiers. After {@link REPAIRS_IN_TRANSACTION} repairs, or when
+ * first; losing that race costs the wait for its commit. With
+ * `adoptLostRaces` the components that lost use the winners' customers
+ * (nothing of theirs was created); otherwise, and whenever adopting is not
+ * clear-cut, the savepoint saves redoing the whole transaction: the plan is
+ * made again, now seeing the winners' identifiers. After {@link REPAIRS_IN_TRANSACTION} repairs, or when
  * serialised, the IdentityRaceError goes to the caller's transaction retry.
  */
 export async function resolveCustomers<S>(
   manager: EntityManager,
   demands: CustomerDemand[],
-  options: { serialize?: boolean },
+  options: ResolveOptions,
   decide: (plan: ResolutionPlan) => ((index: number) => boolean) | { stop: S },
 ): Promise<{ plan: ResolutionPlan; resolutions: Resolution[] } | { plan: ResolutionPlan; stop: S }> {
   for (let round = 1; ; round++) {
@@ -280,6 +311,42 @@ export async function resolveCustomers<S>(
       await manager.query('ROLLBACK TO SAVEPOINT identity_race');
     }
   }
+}
+
+/**
+ * After a lost race: the customers that concurrent batches created, by
+ * component, for the components that lost every new identifier to one
+ * customer (or lost identifiers to the customer they already had). Anything
+ * else (a component that kept some identifiers and lost others, or lost them
+ * to two customers) is an IdentityRaceError: planned again, it gets the
+ * answer a fresh plan gives (including IDENTITY_CONFLICT).
+ */
+async function adoptWinners(
+  tx: EntityManager,
+  wanted: { root: string; key: string; identifier: Identifier }[],
+  claimed: { type: string; value: string }[],
+  componentCustomer: Map<string, string | null>,
+): Promise<Map<string, string>> {
+  const got = new Set(claimed.map((c) => identifierKey(c)));
+  const lost = wanted.filter((w) => !got.has(w.key));
+  const keptBy = new Set(wanted.filter((w) => got.has(w.key)).map((w) => w.root));
+  // Read after the wait for the winners' commits: a new statement sees them.
+  const rows: { type: string; value: string; customer_id: string }[] = await tx.query(
+    `SELECT i.type, i.value, i.customer_id::text AS customer_id
+       FROM customer_identifiers i
+       JOIN unnest($1::text[], $2::text[]) AS w(type, value) ON w.type = i.type AND w.value = i.value`,
+    [lost.map((l) => l.identifier.type), lost.map((l) => l.identifier.value)],
+  );
+  const owner = new Map(rows.map((r) => [identifierKey(r), r.customer_id]));
+  const winners = new Map<string, string>();
+  for (const l of lost) {
+    const winner = owner.get(l.key);
+    const previous = winners.get(l.root) ?? componentCustomer.get(l.root) ?? null;
+    const isNew = componentCustomer.get(l.root) === null;
+    if (!winner || (previous !== null && previous !== winner) || (isNew && keptBy.has(l.root))) throw new IdentityRaceError();
+    winners.set(l.root, winner);
+  }
+  return winners;
 }
 
 function mergeProfiles(profiles: (NewCustomerProfile | undefined)[]): NewCustomerProfile {

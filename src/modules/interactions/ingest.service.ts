@@ -117,7 +117,7 @@ export class IngestService {
       this.dataSource,
       async (manager, attempt) => {
         let planRejected = new Set<number>();
-        const resolved = await resolveCustomers(manager, valid.map((v) => v.demand), { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT }, (plan) => {
+        const resolved = await resolveCustomers(manager, valid.map((v) => v.demand), { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true }, (plan) => {
           planRejected = new Set<number>();
           plan.resolutions.forEach((resolution, i) => {
             if (!resolution.ok) planRejected.add(i);
