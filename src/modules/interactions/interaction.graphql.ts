@@ -204,16 +204,25 @@ builder.mutationField('recordInteractions', (t) =>
           extensions: { code: ErrorCode.BATCH_TOO_LARGE, field: 'input' },
         });
       }
+      // Field by field, one object shape for every row (a spread of the coerced input costs more on a 5,000-row batch).
       const rows: InteractionRow[] = args.input.map((row) => ({
-        ...row,
         customer: {
           id: row.customer.id != null ? localIdOrNull(String(row.customer.id), 'Customer') ?? String(row.customer.id) : undefined,
           identifiers: row.customer.identifiers ?? undefined,
         },
-        properties: row.properties as Record<string, unknown> | null | undefined,
         customerProfile: row.customerProfile
           ? { ...row.customerProfile, kind: row.customerProfile.kind ?? undefined, traits: row.customerProfile.traits as Record<string, unknown> | null | undefined }
           : undefined,
+        channel: row.channel,
+        type: row.type,
+        occurredAt: row.occurredAt,
+        value: row.value,
+        currency: row.currency,
+        direction: row.direction,
+        sentiment: row.sentiment,
+        properties: row.properties as Record<string, unknown> | null | undefined,
+        source: row.source,
+        externalId: row.externalId,
       }));
       return ctx.services.ingest.recordInteractions(rows, args.mode ?? 'ATOMIC');
     },
