@@ -13,6 +13,16 @@ describe('migrations', () => {
       expect(pending.upQueries.map((q) => q.query)).toEqual([]);
       // Running again applies nothing.
       expect(await connectAndMigrate(dataSource)).toEqual([]);
+      // TypeORM does not compare partial indexes' predicates: each entity index's WHERE must be the database's.
+      const declared = dataSource.entityMetadatas.flatMap((m) => m.indices.filter((i) => i.name).map((i) => [i.name, i.where ?? null]));
+      const actual = new Map<string, string | null>(
+        (await dataSource.query(`SELECT indexname, pg_get_expr(x.indpred, x.indrelid) AS pred FROM pg_indexes p
+                                   JOIN pg_class c ON c.relname = p.indexname JOIN pg_index x ON x.indexrelid = c.oid
+                                  WHERE p.schemaname = 'public'`)).map((r: { indexname: string; pred: string | null }) => [r.indexname, r.pred]),
+      );
+      const normalise = (predicate: string | null) => predicate?.replace(/[()"]/g, '').replace(/\s+/g, ' ').trim() ?? null;
+      expect(declared.map(([name, where]) => [name, normalise(where)])).toEqual(declared.map(([name]) => [name, normalise(actual.get(name!) ?? null)]));
+      expect(declared.find(([name]) => name === 'scores_kind_label_idx')).toEqual(['scores_kind_label_idx', 'label IS NOT NULL']);
     } finally {
       await dataSource.destroy();
       await database.drop();

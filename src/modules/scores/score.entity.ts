@@ -5,7 +5,8 @@ import type { ScoreKind } from './score-kind';
 /** The current score of one kind for one customer, with the figures that explain it. */
 @Entity('scores')
 @Index('scores_kind_value_idx', ['kind', 'value'])
-@Index('scores_kind_label_idx', ['kind', 'label'])
+/** Only labelled scores (RFM, CHURN_RISK): label filters imply a label (migration ScoreLabelsPartialIndex1764400000000). */
+@Index('scores_kind_label_idx', ['kind', 'label'], { where: 'label IS NOT NULL' })
 export class ScoreEntity {
   @PrimaryColumn({ name: 'customer_id', type: 'bigint', primaryKeyConstraintName: 'scores_pkey' })
   customerId!: string;
