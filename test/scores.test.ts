@@ -314,6 +314,24 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(polled.data!.recomputeJob).toMatchObject({ status: 'QUEUED', kinds: ['CLV', 'CHURN_RISK'] });
     expect((await app.graphql(RecomputeJobDocument, { id: '999999' })).data!.recomputeJob).toBeNull();
   });
+  test('a full recompute scores every kind that fits, batch by batch, while a kind whose fit fails is reported and left as it was', async () => {
+    // This handful of customers cannot identify BG/NBD: CLV (and CHURN_RISK, which uses its model) fail; RFM and ENGAGEMENT are scored.
+    const steps: number[] = [];
+    const outcome = await app.runtime.services.scores.recompute(['RFM', 'ENGAGEMENT', 'CLV', 'CHURN_RISK'], {
+      batchSize: 5,
+      onProgress: (percent) => void steps.push(percent),
+    });
+    expect(outcome.errors.map((e) => e.kind)).toEqual(['CLV', 'CHURN_RISK']);
+    expect(outcome.kinds.map((k) => k.kind)).toEqual(['RFM', 'ENGAGEMENT']);
+    expect(outcome.kinds.every((k) => k.scored > 0)).toBe(true);
+    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
+    const batches = Math.ceil(span / 5); // id ranges of 5
+    // Progress: 4 fits, then one step per batch (a transaction scoring every kind that fitted).
+    expect(steps).toHaveLength(4 + batches);
+    expect(steps.at(-1)).toBe(100);
+    const written = await app.sql<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM scores GROUP BY kind ORDER BY kind`);
+    expect(written).toEqual([{ kind: 'ENGAGEMENT', n: outcome.kinds[1]!.scored }, { kind: 'RFM', n: outcome.kinds[0]!.scored }]);
+  });
 });
 
 describe.each(['postgres', 'redis'] as const)('scores with workers on the %s queue backend', (backend) => {
