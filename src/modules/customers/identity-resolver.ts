@@ -287,8 +287,9 @@ const REPAIRS_IN_TRANSACTION = 2;
  * `adoptLostRaces` the components that lost use the winners' customers
  * (nothing of theirs was created); otherwise, and whenever adopting is not
  * clear-cut, the savepoint saves redoing the whole transaction: the plan is
- * made again, now seeing the winners' identifiers. After {@link REPAIRS_IN_TRANSACTION} repairs, or when
- * serialised, the IdentityRaceError goes to the caller's transaction retry.
+ * made again, now seeing the winners' identifiers. After
+ * {@link REPAIRS_IN_TRANSACTION} repairs, or when serialised, the
+ * IdentityRaceError goes to the caller's transaction retry.
  */
 export async function resolveCustomers<S>(
   manager: EntityManager,
