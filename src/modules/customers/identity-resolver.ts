@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
+import { pgArray } from '../../infra/pg-array';
 import { identifierHash, identifierKey, type Identifier } from './identity';
 import type { CustomerKind } from './customer.entity';
 
@@ -86,7 +87,7 @@ export async function planCustomerResolution(
       `SELECT i.type, i.value, i.customer_id
          FROM customer_identifiers i
          JOIN unnest($1::text[], $2::text[]) AS w(type, value) ON w.type = i.type AND w.value = i.value`,
-      [list.map((i) => i.type), list.map((i) => i.value)],
+      [pgArray(list.map((i) => i.type)), pgArray(list.map((i) => i.value))],
     );
     for (const row of rows) existing.set(identifierKey(row), String(row.customer_id));
   }
@@ -97,7 +98,7 @@ export async function planCustomerResolution(
     const rows: { type: string; value_hash: string }[] = await manager.query(
       `SELECT t.type, t.value_hash FROM identifier_tombstones t
          JOIN unnest($1::text[], $2::text[]) AS w(type, value_hash) ON w.type = t.type AND w.value_hash = t.value_hash`,
-      [fresh.map((i) => i.type), fresh.map((i) => identifierHash(i))],
+      [pgArray(fresh.map((i) => i.type)), pgArray(fresh.map((i) => identifierHash(i)))],
     );
     const hashes = new Set(rows.map((r) => `${r.type}:${r.value_hash}`));
     for (const i of fresh) if (hashes.has(`${i.type}:${identifierHash(i)}`)) erased.add(identifierKey(i));
@@ -246,15 +247,15 @@ export async function planCustomerResolution(
            RETURNING 1)
          SELECT type, value FROM claimed`,
         [
-          newIdentifiers.map((n) => n.customerId),
-          newIdentifiers.map((n) => n.identifier.type),
-          newIdentifiers.map((n) => n.identifier.value),
-          toCreate.map((root) => newIds.get(root)),
-          profiles.map((p) => p.kind ?? 'PERSON'),
-          profiles.map((p) => p.displayName ?? null),
-          profiles.map((p) => JSON.stringify(p.traits ?? {})),
-          profiles.map((p) => p.lifecycleStage ?? null),
-          profiles.map((p) => p.owner ?? null),
+          pgArray(newIdentifiers.map((n) => n.customerId)),
+          pgArray(newIdentifiers.map((n) => n.identifier.type)),
+          pgArray(newIdentifiers.map((n) => n.identifier.value)),
+          pgArray(toCreate.map((root) => newIds.get(root))),
+          pgArray(profiles.map((p) => p.kind ?? 'PERSON')),
+          pgArray(profiles.map((p) => p.displayName ?? null)),
+          pgArray(profiles.map((p) => JSON.stringify(p.traits ?? {}))),
+          pgArray(profiles.map((p) => p.lifecycleStage ?? null)),
+          pgArray(profiles.map((p) => p.owner ?? null)),
         ],
       );
       const customerOf = new Map<string, string>();
@@ -336,7 +337,7 @@ async function adoptWinners(
     `SELECT i.type, i.value, i.customer_id::text AS customer_id
        FROM customer_identifiers i
        JOIN unnest($1::text[], $2::text[]) AS w(type, value) ON w.type = i.type AND w.value = i.value`,
-    [lost.map((l) => l.identifier.type), lost.map((l) => l.identifier.value)],
+    [pgArray(lost.map((l) => l.identifier.type)), pgArray(lost.map((l) => l.identifier.value))],
   );
   const owner = new Map(rows.map((r) => [identifierKey(r), r.customer_id]));
   const winners = new Map<string, string>();

@@ -5,6 +5,7 @@ import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import type { Logger } from '../../infra/logger';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
+import { pgArray } from '../../infra/pg-array';
 import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand, type NewCustomerProfile } from '../customers/identity-resolver';
 import { DIRECTIONS, type Direction } from './interaction.entity';
 
@@ -234,17 +235,17 @@ async function insertInteractions(
      ON CONFLICT (source, external_id) DO NOTHING
      RETURNING id::text, source, external_id`,
     [
-      customerIds,
-      rows.map((r) => r.channel),
-      rows.map((r) => r.type),
-      rows.map((r) => r.direction),
-      rows.map((r) => r.occurredAt.toISOString()),
-      rows.map((r) => r.value),
-      rows.map((r) => r.currency),
-      rows.map((r) => r.sentiment),
-      rows.map((r) => JSON.stringify(r.properties)),
-      rows.map((r) => r.source),
-      rows.map((r) => r.externalId),
+      pgArray(customerIds),
+      pgArray(rows.map((r) => r.channel)),
+      pgArray(rows.map((r) => r.type)),
+      pgArray(rows.map((r) => r.direction)),
+      pgArray(rows.map((r) => r.occurredAt.toISOString())),
+      pgArray(rows.map((r) => r.value)),
+      pgArray(rows.map((r) => r.currency)),
+      pgArray(rows.map((r) => r.sentiment)),
+      pgArray(rows.map((r) => JSON.stringify(r.properties))),
+      pgArray(rows.map((r) => r.source)),
+      pgArray(rows.map((r) => r.externalId)),
     ],
   );
   for (const row of returned) inserted.set(`${row.source}\u0000${row.external_id}`, row.id);
@@ -254,7 +255,7 @@ async function insertInteractions(
       `SELECT i.id::text, i.source, i.external_id
          FROM interactions i JOIN unnest($1::text[], $2::text[]) AS d(source, external_id)
            ON d.source = i.source AND d.external_id = i.external_id`,
-      [duplicates.map((r) => r.source), duplicates.map((r) => r.externalId)],
+      [pgArray(duplicates.map((r) => r.source)), pgArray(duplicates.map((r) => r.externalId))],
     );
     for (const row of found) existing.set(`${row.source}\u0000${row.external_id}`, row.id);
   }
@@ -264,7 +265,7 @@ async function insertInteractions(
     // refresh locks the customers it clears FOR UPDATE SKIP LOCKED: no refresh clears one of them before these rows
     // commit. A refresh that had the customer locked first made the insert wait until it committed, and this
     // statement's snapshot (taken after the insert) sees its cleared mark. Only customers not yet dirty are written.
-    await manager.query(`UPDATE customers SET dirty_since = now() WHERE id = ANY($1::bigint[]) AND dirty_since IS NULL`, [touched]);
+    await manager.query(`UPDATE customers SET dirty_since = now() WHERE id = ANY($1::bigint[]) AND dirty_since IS NULL`, [pgArray(touched)]);
   }
   return { inserted, existing };
 }

@@ -1,0 +1,23 @@
+/**
+ * A PostgreSQL array literal (`{"a","b",NULL}`) for a query parameter cast to
+ * an array type (`$1::text[]`, `$2::bigint[]`, `$3::jsonb[]`). Every element
+ * is quoted, with `\` and `"` escaped; null and undefined are NULL.
+ *
+ * node-postgres builds the same literal from a JS array by appending to a
+ * string element by element, which on a 1,000-row batch of eleven columns was
+ * a fifth of what the gateway allocated per request. This builds each element
+ * once and joins them into one flat string.
+ */
+export function pgArray(values: readonly (string | number | null | undefined)[]): string {
+  const parts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (value === null || value === undefined) {
+      parts[i] = 'NULL';
+      continue;
+    }
+    const text = typeof value === 'string' ? value : String(value);
+    parts[i] = `"${text.includes('"') || text.includes('\\') ? text.replace(/[\\"]/g, '\\$&') : text}"`;
+  }
+  return `{${parts.join(',')}}`;
+}
