@@ -249,6 +249,36 @@ describe('recordInteractions', () => {
     expect(row.source).toBe(payload);
   });
 
+  test('every field of a row result answers on the compiled path: global ids, the first error, null where nothing applies', async () => {
+    const query = `mutation($input: [InteractionInput!]!, $mode: BatchMode) { recordInteractions(input: $input, mode: $mode) {
+      committed accepted duplicates rejected results { index status id customerId error { code field message } errors { code field message } } } }`;
+    const send = (input: InteractionInput[], mode: 'ATOMIC' | 'PER_ROW') =>
+      request(app.handler).post('/graphql').set('authorization', app.auth).send({ query, variables: { input, mode } });
+    const aborted = await send([purchase('shape-1', 'shape@example.com'), purchase('shape-2', 'shape@example.com', { currency: 'euros' })], 'ATOMIC');
+    expect(aborted.body.data.recordInteractions).toEqual({
+      committed: false, accepted: 0, duplicates: 0, rejected: 2,
+      results: [
+        { index: 0, status: 'REJECTED', id: null, customerId: null,
+          error: { code: 'BATCH_ABORTED', field: null, message: 'not written: other rows of this ATOMIC batch are invalid' },
+          errors: [{ code: 'BATCH_ABORTED', field: null, message: 'not written: other rows of this ATOMIC batch are invalid' }] },
+        { index: 1, status: 'REJECTED', id: null, customerId: null,
+          error: { code: 'INVALID_FIELD', field: 'currency', message: 'currency "euros" must be a three-letter ISO 4217 code' },
+          errors: [{ code: 'INVALID_FIELD', field: 'currency', message: 'currency "euros" must be a three-letter ISO 4217 code' }] },
+      ],
+    });
+    const written = await send([purchase('shape-1', 'shape@example.com'), purchase('shape-1', 'shape@example.com')], 'PER_ROW');
+    const [stored] = await app.sql<{ id: string; customer_id: string }>(`SELECT id::text, customer_id::text FROM interactions WHERE external_id = 'shape-1'`);
+    const id = Buffer.from(`Interaction:${stored!.id}`).toString('base64');
+    const customerId = Buffer.from(`Customer:${stored!.customer_id}`).toString('base64');
+    expect(written.body.data.recordInteractions).toEqual({
+      committed: true, accepted: 1, duplicates: 1, rejected: 0,
+      results: [
+        { index: 0, status: 'ACCEPTED', id, customerId, error: null, errors: [] },
+        { index: 1, status: 'DUPLICATE', id, customerId, error: null, errors: [] },
+      ],
+    });
+  });
+
   test('unparsable timestamps, unknown enum values and wrong types are request errors naming the row and field', async () => {
     const bad = async (row: Record<string, unknown>) => {
       const res = await request(app.handler)

@@ -24,8 +24,8 @@ export const ErrorCodeEnum = builder.enumType('ErrorCode', {
 export const RowErrorRef = builder.objectRef<{ code: string; field?: string; message: string }>('RowError').implement({
   description: 'Why one row of a batch was not written.',
   fields: (t) => ({
-    code: t.string({ description: 'Stable error code (see ErrorCode).', resolve: (e) => e.code }),
-    field: t.string({ nullable: true, description: 'Path of the field at fault inside the row, e.g. `customer.identifiers[0].value`.', resolve: (e) => e.field ?? null }),
+    code: t.exposeString('code', { description: 'Stable error code (see ErrorCode).' }),
+    field: t.exposeString('field', { nullable: true, description: 'Path of the field at fault inside the row, e.g. `customer.identifiers[0].value`.' }),
     message: t.exposeString('message', { description: 'What is wrong and how to fix it.' }),
   }),
 });

@@ -1,4 +1,4 @@
-import { BREAK, getOperationAST, Kind, visit, type DocumentNode, type ExecutionResult } from 'graphql';
+import { BREAK, getNamedType, getOperationAST, isObjectType, Kind, visit, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 
@@ -32,6 +32,33 @@ export function hasStringLiteral(document: DocumentNode): boolean {
 }
 
 /**
+ * graphql-jit reads a field without a resolver as a property, inline; a field
+ * with one (Pothos gives every exposed field `(parent) => parent[name]`)
+ * costs a call, an info object and a path per row. In the result types of
+ * the compiled mutations, exposed fields whose property is the field's own
+ * name lose that resolver: GraphQL's default resolver (and graphql-jit)
+ * read the same property. The root fields' own types are always visited.
+ */
+export function inlineExposedFields(schema: GraphQLSchema): void {
+  const seen = new Set<string>();
+  const visitType = (type: ReturnType<typeof getNamedType>) => {
+    if (!isObjectType(type) || seen.has(type.name)) return;
+    seen.add(type.name);
+    for (const field of Object.values(type.getFields())) {
+      if (field.extensions?.pothosExposedField !== field.name) continue;
+      field.resolve = undefined;
+      // Only through exposed fields: types behind a resolver (say, a loaded customer) are left as they are.
+      visitType(getNamedType(field.type));
+    }
+  };
+  const mutation = schema.getMutationType();
+  for (const name of COMPILED_ROOT_FIELDS) {
+    const field = mutation?.getFields()[name];
+    if (field) visitType(getNamedType(field.type));
+  }
+}
+
+/**
  * Runs operations made only of COMPILED_ROOT_FIELDS, without string literals,
  * through graphql-jit; every other operation, and any document the compiler
  * declines, keeps the standard executor. When the variables do not coerce,
@@ -41,7 +68,12 @@ export function hasStringLiteral(document: DocumentNode): boolean {
  */
 export function compiledBatchExecution(): Plugin {
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
-  const compiledFor = (args: { schema: Parameters<typeof compileQuery>[0]; document: DocumentNode; operationName?: string | null }) => {
+  const inlined = new WeakSet<GraphQLSchema>();
+  const compiledFor = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null }) => {
+    if (!inlined.has(args.schema)) {
+      inlineExposedFields(args.schema);
+      inlined.add(args.schema);
+    }
     let byName = compiled.get(args.document);
     if (!byName) compiled.set(args.document, (byName = new Map()));
     const name = args.operationName ?? '';

@@ -3,6 +3,7 @@ import { builder } from '../../graphql/builder';
 import { BatchModeEnum, DateTimeFilterInput, FloatFilterInput, IdFilterInput, RowErrorRef, SortDirection, StringFilterInput } from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localIdFilter, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode } from '../../errors/catalog';
+import type { RowError } from '../../errors/row-error';
 import { CustomerKindEnum, CustomerRef, CustomerRefInput } from '../customers/customer.graphql';
 import { INGEST_LIMITS, type InteractionRow, type InteractionRowResult, type RecordInteractionsResult } from './ingest.service';
 import { INTERACTION_ORDER_FIELDS, type InteractionFilter, type InteractionOrder, type InteractionRecord } from './interaction-query.service';
@@ -167,28 +168,58 @@ const RowStatusEnum = builder.enumType('RowStatus', {
   } as const,
 });
 
-const RowResultRef = builder.objectRef<InteractionRowResult>('RowResult').implement({
+/** One row's result as the API shows it: ids already global, so every field is a plain property. */
+interface RowResultView {
+  index: number;
+  status: InteractionRowResult['status'];
+  id: string | null;
+  customerId: string | null;
+  error: RowError | null;
+  errors: RowError[];
+}
+
+// Exposed fields only: the compiled batch path reads them as properties, with no resolver call per row and field.
+const RowResultRef = builder.objectRef<RowResultView>('RowResult').implement({
   description: 'Result for one row of recordInteractions.',
   fields: (t) => ({
     index: t.exposeInt('index', { description: 'Position of the row in the input.' }),
-    status: t.field({ type: RowStatusEnum, description: 'What happened.', resolve: (r) => r.status }),
-    id: t.id({ nullable: true, description: 'Global id of the stored interaction (for duplicates, the one already stored).', resolve: (r) => (r.interactionId ? globalId('Interaction', r.interactionId) : null) }),
-    customerId: t.id({ nullable: true, description: 'Global id of the customer.', resolve: (r) => (r.customerId ? globalId('Customer', r.customerId) : null) }),
-    error: t.field({ type: RowErrorRef, nullable: true, description: 'The first error, when rejected.', resolve: (r) => r.errors[0] ?? null }),
-    errors: t.field({ type: [RowErrorRef], description: 'Every error of the row.', resolve: (r) => r.errors }),
+    status: t.expose('status', { type: RowStatusEnum, description: 'What happened.' }),
+    id: t.exposeID('id', { nullable: true, description: 'Global id of the stored interaction (for duplicates, the one already stored).' }),
+    customerId: t.exposeID('customerId', { nullable: true, description: 'Global id of the customer.' }),
+    error: t.expose('error', { type: RowErrorRef, nullable: true, description: 'The first error, when rejected.' }),
+    errors: t.expose('errors', { type: [RowErrorRef], description: 'Every error of the row.' }),
   }),
 });
 
-const RecordInteractionsPayloadRef = builder.objectRef<RecordInteractionsResult>('RecordInteractionsPayload').implement({
+type RecordInteractionsView = Omit<RecordInteractionsResult, 'results'> & { results: RowResultView[] };
+
+const RecordInteractionsPayloadRef = builder.objectRef<RecordInteractionsView>('RecordInteractionsPayload').implement({
   description: 'Outcome of recordInteractions, with one result per input row.',
   fields: (t) => ({
     committed: t.exposeBoolean('committed', { description: 'False when an ATOMIC batch was rejected and nothing was written.' }),
     accepted: t.exposeInt('accepted', { description: 'Rows written.' }),
     duplicates: t.exposeInt('duplicates', { description: 'Rows already stored.' }),
     rejected: t.exposeInt('rejected', { description: 'Rows not written.' }),
-    results: t.field({ type: [RowResultRef], description: 'One per input row, in input order.', resolve: (p) => p.results }),
+    results: t.expose('results', { type: [RowResultRef], description: 'One per input row, in input order.' }),
   }),
 });
+
+function toView(result: RecordInteractionsResult): RecordInteractionsView {
+  return {
+    committed: result.committed,
+    accepted: result.accepted,
+    duplicates: result.duplicates,
+    rejected: result.rejected,
+    results: result.results.map((r) => ({
+      index: r.index,
+      status: r.status,
+      id: r.interactionId ? globalId('Interaction', r.interactionId) : null,
+      customerId: r.customerId ? globalId('Customer', r.customerId) : null,
+      error: r.errors[0] ?? null,
+      errors: r.errors,
+    })),
+  };
+}
 
 builder.mutationField('recordInteractions', (t) =>
   t.field({
@@ -224,7 +255,7 @@ builder.mutationField('recordInteractions', (t) =>
         source: row.source,
         externalId: row.externalId,
       }));
-      return ctx.services.ingest.recordInteractions(rows, args.mode ?? 'ATOMIC');
+      return toView(await ctx.services.ingest.recordInteractions(rows, args.mode ?? 'ATOMIC'));
     },
   }),
 );
