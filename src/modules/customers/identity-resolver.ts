@@ -76,8 +76,13 @@ export async function planCustomerResolution(
   // Creators share one advisory lock; after lost races a transaction takes it exclusively, which
   // waits for the creators in flight and holds new ones back: guaranteed progress under contention.
   await manager.query(serialize ? 'SELECT pg_advisory_xact_lock($1)' : 'SELECT pg_advisory_xact_lock_shared($1)', [IDENTITY_CREATION_LOCK]);
+  // Each identifier's key, computed once (a batch resolves up to 5,000 demands).
+  const keysOf: (string[] | undefined)[] = demands.map((d) => d.identifiers?.map(identifierKey));
   const allIdentifiers = new Map<string, Identifier>();
-  for (const demand of demands) for (const id of demand.identifiers ?? []) allIdentifiers.set(identifierKey(id), id);
+  demands.forEach((demand, index) => {
+    const keys = keysOf[index];
+    if (keys) for (let j = 0; j < keys.length; j++) allIdentifiers.set(keys[j]!, demand.identifiers![j]!);
+  });
   const ids = [...new Set(demands.flatMap((d) => (d.customerId ? [d.customerId] : [])))];
 
   const existing = new Map<string, string>(); // identifier key -> customer id
@@ -93,7 +98,8 @@ export async function planCustomerResolution(
   }
   // Identifiers of erased customers are tombstoned: they do not silently come back.
   const erased = new Set<string>();
-  const fresh = [...allIdentifiers.values()].filter((i) => !existing.has(identifierKey(i)));
+  const freshKeys = [...allIdentifiers.keys()].filter((key) => !existing.has(key));
+  const fresh = freshKeys.map((key) => allIdentifiers.get(key)!);
   if (fresh.length > 0) {
     const rows: { type: string; value_hash: string }[] = await manager.query(
       `SELECT t.type, t.value_hash FROM identifier_tombstones t
@@ -101,7 +107,7 @@ export async function planCustomerResolution(
       [pgArray(fresh.map((i) => i.type)), pgArray(fresh.map((i) => identifierHash(i)))],
     );
     const hashes = new Set(rows.map((r) => `${r.type}:${r.value_hash}`));
-    for (const i of fresh) if (hashes.has(`${i.type}:${identifierHash(i)}`)) erased.add(identifierKey(i));
+    if (hashes.size > 0) fresh.forEach((i, n) => hashes.has(`${i.type}:${identifierHash(i)}`) && erased.add(freshKeys[n]!));
   }
   const kinds = new Map<string, CustomerKind>();
   if (ids.length > 0) {
@@ -123,7 +129,8 @@ export async function planCustomerResolution(
       return;
     }
     const identifiers = demand.identifiers ?? [];
-    const tombstoned = identifiers.findIndex((i) => erased.has(identifierKey(i)));
+    const keys = keysOf[index] ?? [];
+    const tombstoned = erased.size > 0 ? keys.findIndex((key) => erased.has(key)) : -1;
     if (tombstoned >= 0) {
       resolutions[index] = {
         ok: false,
@@ -133,7 +140,8 @@ export async function planCustomerResolution(
       };
       return;
     }
-    const matched = [...new Set(identifiers.flatMap((i) => existing.get(identifierKey(i)) ?? []))];
+    // One identifier reaches at most one customer; only several can conflict.
+    const matched = keys.length < 2 ? [] : [...new Set(keys.flatMap((key) => existing.get(key) ?? []))];
     if (matched.length > 1) {
       resolutions[index] = {
         ok: false,
@@ -143,15 +151,14 @@ export async function planCustomerResolution(
       };
       return;
     }
-    const first = identifierKey(identifiers[0]);
-    for (const identifier of identifiers) uf.union(first, identifierKey(identifier));
+    for (let j = 1; j < keys.length; j++) uf.union(keys[0]!, keys[j]!);
   });
 
   // Group the remaining demands into components of shared identifiers.
   const components = new Map<string, number[]>();
   demands.forEach((demand, index) => {
     if (resolutions[index] || !demand.identifiers?.length) return;
-    const root = uf.find(identifierKey(demand.identifiers[0]));
+    const root = uf.find(keysOf[index]![0]!);
     const members = components.get(root);
     if (members) members.push(index);
     else components.set(root, [index]);
@@ -160,8 +167,8 @@ export async function planCustomerResolution(
   const componentCustomer = new Map<string, string | null>(); // null: to be created
   for (const [root, members] of components) {
     const owners = new Set<string>();
-    for (const index of members) for (const i of demands[index].identifiers!) {
-      const owner = existing.get(identifierKey(i));
+    for (const index of members) for (const key of keysOf[index]!) {
+      const owner = existing.get(key);
       if (owner) owners.add(owner);
     }
     if (owners.size > 1) {
@@ -193,7 +200,8 @@ export async function planCustomerResolution(
     resolutions: planned,
     createsCustomers: [...componentCustomer.values()].some((owner) => owner === null),
     async apply(tx, include) {
-      const result = planned.map((r) => ({ ...r }));
+      // Written demands get new resolution objects below; the others keep the plan's.
+      const result = planned.slice();
       // Components to write: those with at least one included demand.
       const roots = new Map<string, number[]>();
       for (const [index, root] of componentOf) {
@@ -217,11 +225,12 @@ export async function planCustomerResolution(
       for (const [root, members] of roots) {
         const customerId = componentCustomer.get(root) ?? newIds.get(root)!;
         for (const index of members) {
-          for (const identifier of demands[index].identifiers!) {
-            const key = identifierKey(identifier);
+          const keys = keysOf[index]!;
+          for (let j = 0; j < keys.length; j++) {
+            const key = keys[j]!;
             if (existing.has(key) || seen.has(key)) continue;
             seen.add(key);
-            newIdentifiers.push({ root, customerId, identifier, key });
+            newIdentifiers.push({ root, customerId, identifier: demands[index].identifiers![j]!, key });
           }
         }
       }
