@@ -1,3 +1,4 @@
+import { pgArray } from '../../infra/pg-array';
 import { scopeCondition, type Queryable, type ScoreRow, type ScoreScope } from './kinds/kind';
 import type { ScoreKind } from './score-kind';
 
@@ -112,7 +113,7 @@ function numericComponentKeys(rows: readonly ScoreRow[]): string[] | null {
  * only customers that still exist get a score.
  */
 export async function writeScores(db: Queryable, kind: ScoreKind, modelVersion: number, scope: ScoreScope, rows: ScoreRow[]): Promise<number> {
-  const base = [rows.map((r) => r.customerId), rows.map((r) => r.value), rows.map((r) => r.label)];
+  const base = [pgArray(rows.map((r) => r.customerId)), pgArray(rows.map((r) => r.value)), pgArray(rows.map((r) => r.label))];
   const keys = numericComponentKeys(rows);
   if (keys) {
     const columns = keys.map((_, i) => `c${i}`);
@@ -121,13 +122,13 @@ export async function writeScores(db: Queryable, kind: ScoreKind, modelVersion: 
               FROM unnest($1::bigint[], $2::float8[], $3::text[], ${keys.map((_, i) => `$${i + 4}::float8[]`).join(', ')})
                    AS t(customer_id, value, label, ${columns.join(', ')})
              WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)`,
-      params: [...base, ...keys.map((key) => rows.map((r) => r.components[key] as number))],
+      params: [...base, ...keys.map((key) => pgArray(rows.map((r) => r.components[key] as number)))],
     });
   }
   return writeScoreInput(db, kind, modelVersion, scope, {
     sql: `SELECT t.customer_id, t.value, t.label, t.components
             FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::jsonb[]) AS t(customer_id, value, label, components)
            WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)`,
-    params: [...base, rows.map((r) => JSON.stringify(r.components))],
+    params: [...base, pgArray(rows.map((r) => JSON.stringify(r.components)))],
   });
 }
