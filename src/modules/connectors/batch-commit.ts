@@ -7,7 +7,7 @@ import { IdentityRaceError } from '../customers/identity-resolver';
 import type { BatchMode } from '../../errors/row-error';
 import { ErrorCode } from '../../errors/catalog';
 import type { CustomerRow, CustomerService } from '../customers/customer.service';
-import type { IngestService, InteractionRow } from '../interactions/ingest.service';
+import { interactionRow, type IngestService, type InteractionRow } from '../interactions/ingest.service';
 import type { RunError } from './connector-run.entity';
 
 /** Rows per call of the ingest services: inside both services' batch limits. */
@@ -138,19 +138,7 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
     if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, committed: false });
   }
 
-  const interactionRows: InteractionRow[] = checked.interactions.map(({ row }) => ({
-    customer: { identifiers: row.customer.identifiers },
-    channel: row.channel,
-    type: row.type,
-    occurredAt: row.occurredAt,
-    value: row.value,
-    currency: row.currency,
-    direction: row.direction,
-    sentiment: row.sentiment,
-    properties: row.properties,
-    source,
-    externalId: row.externalId,
-  }));
+  const interactionRows: InteractionRow[] = checked.interactions.map(({ row }) => interactionRow({ identifiers: row.customer.identifiers }, source, row));
   for (let start = 0; start < interactionRows.length; start += COMMIT_CHUNK_ROWS) {
     const result = await targets.ingest.recordInteractions(interactionRows.slice(start, start + COMMIT_CHUNK_ROWS), mode);
     for (const row of result.results) {
