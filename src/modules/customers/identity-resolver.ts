@@ -85,17 +85,8 @@ export async function planCustomerResolution(
   });
   const ids = [...new Set(demands.flatMap((d) => (d.customerId ? [d.customerId] : [])))];
 
-  const existing = new Map<string, string>(); // identifier key -> customer id
-  if (allIdentifiers.size > 0) {
-    const list = [...allIdentifiers.values()];
-    const rows: { type: string; value: string; customer_id: string }[] = await manager.query(
-      `SELECT i.type, i.value, i.customer_id
-         FROM customer_identifiers i
-         JOIN unnest($1::text[], $2::text[]) AS w(type, value) ON w.type = i.type AND w.value = i.value`,
-      [pgArray(list.map((i) => i.type)), pgArray(list.map((i) => i.value))],
-    );
-    for (const row of rows) existing.set(identifierKey(row), String(row.customer_id));
-  }
+  // identifier key -> customer id
+  const existing = allIdentifiers.size > 0 ? await identifierOwners(manager, [...allIdentifiers.values()]) : new Map<string, string>();
   // Identifiers of erased customers are tombstoned: they do not silently come back.
   const erased = new Set<string>();
   const freshKeys = [...allIdentifiers.keys()].filter((key) => !existing.has(key));
@@ -324,6 +315,17 @@ export async function resolveCustomers<S>(
   }
 }
 
+/** The customer owning each of `identifiers` that exists, by identifier key, in one statement. */
+async function identifierOwners(manager: EntityManager, identifiers: readonly Identifier[]): Promise<Map<string, string>> {
+  const rows: { type: string; value: string; customer_id: string }[] = await manager.query(
+    `SELECT i.type, i.value, i.customer_id::text AS customer_id
+       FROM customer_identifiers i
+       JOIN unnest($1::text[], $2::text[]) AS w(type, value) ON w.type = i.type AND w.value = i.value`,
+    [pgArray(identifiers.map((i) => i.type)), pgArray(identifiers.map((i) => i.value))],
+  );
+  return new Map(rows.map((r) => [identifierKey(r), r.customer_id]));
+}
+
 /**
  * After a lost race: the customers that concurrent batches created, by
  * component, for the components that lost every new identifier to one
@@ -342,13 +344,7 @@ async function adoptWinners(
   const lost = wanted.filter((w) => !got.has(w.key));
   const keptBy = new Set(wanted.filter((w) => got.has(w.key)).map((w) => w.root));
   // Read after the wait for the winners' commits: a new statement sees them.
-  const rows: { type: string; value: string; customer_id: string }[] = await tx.query(
-    `SELECT i.type, i.value, i.customer_id::text AS customer_id
-       FROM customer_identifiers i
-       JOIN unnest($1::text[], $2::text[]) AS w(type, value) ON w.type = i.type AND w.value = i.value`,
-    [pgArray(lost.map((l) => l.identifier.type)), pgArray(lost.map((l) => l.identifier.value))],
-  );
-  const owner = new Map(rows.map((r) => [identifierKey(r), r.customer_id]));
+  const owner = await identifierOwners(tx, lost.map((l) => l.identifier));
   const winners = new Map<string, string>();
   for (const l of lost) {
     const winner = owner.get(l.key);
