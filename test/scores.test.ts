@@ -160,21 +160,106 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(changed).toContain(await customerId(app, worst.email));
     for (const [id, n] of history) expect(n).toBe(changed.includes(id) ? 2 : 1);
 
-    // Kill a recompute after its first batch, then run it again: same scores, same history as one clean run.
+    // Kill a recompute after its second batch, and one in its last step (the swap): each leaves scores and history
+    // as they were; run again, it ends with the same scores and history as one clean run.
     await app.sql(`DELETE FROM score_history`);
     await app.sql(`DELETE FROM scores`);
-    let batches = 0;
-    await expect(app.runtime.services.scores.recompute(['RFM'], {
-      batchSize: 4,
-      onProgress: () => {
-        if (++batches === 3) throw new Error('worker killed');
-      },
-    })).rejects.toThrow('worker killed');
-    expect((await values()).size).toBeGreaterThan(0);
-    expect((await values()).size).toBeLessThan(12);
+    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
+    for (const killedAt of [3, 1 + Math.ceil(span / 4) + 1]) {
+      let steps = 0;
+      await expect(app.runtime.services.scores.recompute(['RFM'], {
+        batchSize: 4,
+        onProgress: () => {
+          if (++steps === killedAt) throw new Error('worker killed');
+        },
+      })).rejects.toThrow('worker killed');
+      expect(steps).toBe(killedAt);
+      expect((await values()).size).toBe(0);
+      expect((await counts()).size).toBe(0);
+    }
     await app.runtime.services.scores.recompute(['RFM'], { batchSize: 4 });
     expect(await values()).toEqual(after);
     expect([...(await counts()).values()]).toEqual(new Array(12).fill(1));
+  });
+
+  test('a refresh while a full recompute runs is kept: its customer is scored again at the swap, in order, with one history point per change', async () => {
+    const scores = app.runtime.services.scores;
+    await scores.recompute(['RFM']);
+    const email = CUSTOMERS[3]!.email;
+    const id = await customerId(app, email);
+    const rfm = async () => (await app.sql<{ value: number; label: string; frequency: number }>(
+      `SELECT value, label, (components->>'frequency')::int AS frequency FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id],
+    ))[0]!;
+    const history = async () => app.sql<{ frequency: number }>(
+      `SELECT (components->>'frequency')::int AS frequency FROM score_history WHERE customer_id = $1 AND kind = 'RFM' ORDER BY recorded_at, id`, [id],
+    );
+    const before = await rfm();
+    const historyBefore = (await history()).length;
+    let refreshed = false;
+    await scores.recompute(['RFM'], {
+      batchSize: 4,
+      onProgress: async (percent) => {
+        if (refreshed || percent === 0) return;
+        refreshed = true;
+        // After the fit, while batches run: two purchases arrive and the customer is refreshed, into `scores` as it is.
+        await ingest(app, [1, 2].map((n) => ({
+          customer: { identifiers: [{ type: 'email', value: email }] }, channel: 'payment', type: 'purchase',
+          occurredAt: new Date(Date.now() - n * 60_000).toISOString(), value: 10, source: 'rebuild-race', externalId: `refresh-${n}`,
+        })));
+        await app.dataSource.transaction((manager) => scores.scoreCustomers(manager, [id], ['RFM']));
+        expect((await rfm()).frequency).toBe(before.frequency + 2);
+      },
+    });
+    expect(refreshed).toBe(true);
+    expect((await rfm()).frequency).toBe(before.frequency + 2);
+    const points = await history();
+    expect(points.slice(historyBefore).map((p) => p.frequency)).toEqual([before.frequency + 2]);
+  });
+
+  test('an erasure while a full recompute runs leaves no score or history of the customer after the swap', async () => {
+    const scores = app.runtime.services.scores;
+    const id = await customerId(app, CUSTOMERS[4]!.email);
+    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
+    let steps = 0;
+    let erased = false;
+    const outcome = await scores.recompute(['RFM', 'ENGAGEMENT'], {
+      batchSize: 4,
+      onProgress: async () => {
+        // The last batch's step, reported after its commit: the rebuild is complete, the swap not started.
+        if (++steps !== 2 + Math.ceil(span / 4)) return;
+        erased = true;
+        const [{ rebuilt }] = await app.sql<{ rebuilt: number }>(`SELECT count(*)::int AS rebuilt FROM scores_rebuild WHERE customer_id = $1`, [id]);
+        expect(rebuilt).toBeGreaterThan(0);
+        const receipt = await app.runtime.services.privacy.eraseCustomer(id);
+        expect(receipt.tables).toContainEqual({ table: 'scores_rebuild', rows: rebuilt });
+      },
+    });
+    expect(erased).toBe(true);
+    expect(outcome.kinds.map((k) => k.kind)).toEqual(['RFM', 'ENGAGEMENT']);
+    const [left] = await app.sql<{ scores: number; history: number; others: number }>(
+      `SELECT (SELECT count(*)::int FROM scores WHERE customer_id = $1) AS scores,
+              (SELECT count(*)::int FROM score_history WHERE customer_id = $1) AS history,
+              (SELECT count(*)::int FROM scores WHERE kind = 'ENGAGEMENT') AS others`,
+      [id],
+    );
+    expect(left).toMatchObject({ scores: 0, history: 0 });
+    expect(left!.others).toBeGreaterThan(0);
+    const [{ leftover }] = await app.sql<{ leftover: string | null }>(`SELECT to_regclass('scores_rebuild')::text AS leftover`);
+    expect(leftover).toBeNull();
+  });
+
+  test('full recomputes of different kinds requested together run one after the other, each keeping the kinds it did not recompute', async () => {
+    const scores = app.runtime.services.scores;
+    await app.sql(`DELETE FROM scores`);
+    const [rfm, engagement] = await Promise.all([scores.recompute(['RFM'], { batchSize: 4 }), scores.recompute(['ENGAGEMENT'], { batchSize: 4 })]);
+    const written = await app.sql<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM scores GROUP BY kind ORDER BY kind`);
+    expect(written).toEqual([{ kind: 'ENGAGEMENT', n: engagement.kinds[0]!.scored }, { kind: 'RFM', n: rfm.kinds[0]!.scored }]);
+    // The table swapped in has the indexes of the migrations, under their names.
+    const indexes = await app.sql<{ name: string; definition: string }>(
+      `SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE tablename = 'scores' ORDER BY indexname`,
+    );
+    expect(indexes.map((i) => i.name)).toEqual(['scores_kind_label_idx', 'scores_kind_value_idx', 'scores_pkey']);
+    expect(indexes[0]!.definition).toContain('WHERE (label IS NOT NULL)');
   });
 
   test('a customer refresh racing a recompute batch on a new score adds one history point, not two', async () => {
@@ -326,8 +411,8 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(outcome.kinds.every((k) => k.scored > 0)).toBe(true);
     const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
     const batches = Math.ceil(span / 5); // id ranges of 5
-    // Progress: 4 fits, then one step per batch (a transaction scoring every kind that fitted).
-    expect(steps).toHaveLength(4 + batches);
+    // Progress: 4 fits, one step per batch (a transaction scoring every kind that fitted), then the swap.
+    expect(steps).toHaveLength(4 + batches + 1);
     expect(steps.at(-1)).toBe(100);
     const written = await app.sql<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM scores GROUP BY kind ORDER BY kind`);
     expect(written).toEqual([{ kind: 'ENGAGEMENT', n: outcome.kinds[1]!.scored }, { kind: 'RFM', n: outcome.kinds[0]!.scored }]);

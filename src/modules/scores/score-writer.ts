@@ -21,7 +21,9 @@ export interface ScoreInput {
 }
 
 /**
- * Writes one kind's scores for a scope in ONE statement, set-based: upserts
+ * Writes one kind's scores for a scope in ONE statement, set-based (refreshes
+ * and targeted rescores; a full recompute rebuilds the table instead, see
+ * score-rebuild.ts): upserts
  * the rows, appends a history point only where the value or label changed
  * (so running the same job twice adds nothing), and removes scores of
  * customers in the scope that no longer get one (e.g. their last transaction
@@ -31,9 +33,9 @@ export interface ScoreInput {
  * Whether a score changed is read from the upsert itself (`RETURNING old.…`,
  * PostgreSQL 18): the old row is the one the upsert locked, i.e. the latest
  * committed version, not the statement's snapshot. Two writers racing on one
- * customer (a `customer.refresh` and a recompute batch) therefore add one
- * history point between them, never two: the second waits for the first to
- * commit and then sees its value. Rows are written in customer order so
+ * customer (two `customer.refresh` steps, or one and a targeted rescore)
+ * therefore add one history point between them, never two: the second waits
+ * for the first to commit and then sees its value. Rows are written in customer order so
  * concurrent writers lock alike; lookups go through the primary key
  * (customer_id, kind), so a batch costs the same whatever the size of the
  * tables. One statement per kind and batch replaces a round trip of every
@@ -108,27 +110,27 @@ function numericComponentKeys(rows: readonly ScoreRow[]): string[] | null {
 }
 
 /**
- * Writes scores computed in the worker (kinds whose closed forms run in JS,
- * e.g. CLV) through {@link writeScoreInput}: the rows go in as arrays, and
- * only customers that still exist get a score.
+ * Scores computed in the worker (kinds whose closed forms run in JS, e.g.
+ * CLV) as a {@link ScoreInput}: the rows go in as arrays, and only customers
+ * that still exist get a score.
  */
-export async function writeScores(db: Queryable, kind: ScoreKind, modelVersion: number, scope: ScoreScope, rows: ScoreRow[]): Promise<number> {
+export function scoreRowsInput(rows: ScoreRow[]): ScoreInput {
   const base = [pgArray(rows.map((r) => r.customerId)), pgArray(rows.map((r) => r.value)), pgArray(rows.map((r) => r.label))];
   const keys = numericComponentKeys(rows);
   if (keys) {
     const columns = keys.map((_, i) => `c${i}`);
-    return writeScoreInput(db, kind, modelVersion, scope, {
+    return {
       sql: `SELECT t.customer_id, t.value, t.label, jsonb_build_object(${keys.map((key, i) => `'${key}', t.${columns[i]}`).join(', ')}) AS components
               FROM unnest($1::bigint[], $2::float8[], $3::text[], ${keys.map((_, i) => `$${i + 4}::float8[]`).join(', ')})
                    AS t(customer_id, value, label, ${columns.join(', ')})
              WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)`,
       params: [...base, ...keys.map((key) => pgArray(rows.map((r) => r.components[key] as number)))],
-    });
+    };
   }
-  return writeScoreInput(db, kind, modelVersion, scope, {
+  return {
     sql: `SELECT t.customer_id, t.value, t.label, t.components
             FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::jsonb[]) AS t(customer_id, value, label, components)
            WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)`,
     params: [...base, pgArray(rows.map((r) => JSON.stringify(r.components)))],
-  });
+  };
 }

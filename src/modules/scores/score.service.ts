@@ -6,7 +6,8 @@ import type { Logger } from '../../infra/logger';
 import { ModelFitError } from './models';
 import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContext, type Queryable, type ScoreKindDefinition, type ScoreScope, type StoredModel } from './kinds';
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
-import { writeScoreInput, writeScores } from './score-writer';
+import { appendScores, FULL_RECOMPUTE_LOCK, indexRebuild, startRebuild, swapRebuild } from './score-rebuild';
+import { scoreRowsInput, writeScoreInput, type ScoreInput } from './score-writer';
 
 /** A customer's current score of one kind. */
 export interface ScoreRecord {
@@ -135,23 +136,39 @@ export class ScoreService {
 
   /**
    * Fits every requested kind that fits (and the kinds sharing its model),
-   * then scores all customers batch by batch over id ranges: one transaction
-   * per batch, in which every kind is scored and written with one statement
+   * then scores all customers batch by batch over id ranges into a rebuild of
+   * the scores table, which replaces `scores` at the end in one transaction
+   * with a history point per score that changed (see score-rebuild.ts). Each
+   * batch is one transaction in which every kind is scored with one statement
    * (kinds scored in SQL) or from one read of shared summaries (CLV and
    * CHURN_RISK). A kind whose fit fails is reported and left as it was; the
-   * others go on. Idempotent: a rerun writes the same scores and no history,
-   * and a run killed between batches and rerun ends as an uninterrupted one.
+   * others go on. One full recompute runs at a time. Idempotent: a rerun
+   * writes the same scores and no history, and a run stopped anywhere before
+   * the swap leaves scores and history as they were.
    */
   async recompute(requested: readonly ScoreKind[], options: RecomputeOptions = {}): Promise<RecomputeOutcome> {
+    const session = this.dataSource.createQueryRunner();
+    await session.connect();
+    try {
+      await session.query(`SELECT pg_advisory_lock(${FULL_RECOMPUTE_LOCK})`);
+      return await this.recomputeAlone(expandKinds(requested), options);
+    } finally {
+      // A connection that broke has lost its session lock with it; the pool discards it.
+      await session.query(`SELECT pg_advisory_unlock(${FULL_RECOMPUTE_LOCK})`).catch(() => undefined);
+      await session.release();
+    }
+  }
+
+  private async recomputeAlone(kinds: ScoreKind[], options: RecomputeOptions): Promise<RecomputeOutcome> {
     const batchSize = options.batchSize ?? DEFAULT_RECOMPUTE_BATCH;
     const concurrency = options.concurrency ?? DEFAULT_RECOMPUTE_CONCURRENCY;
-    const kinds = expandKinds(requested);
     const now = await this.databaseNow();
     const models = await this.models();
     const outcome: RecomputeOutcome = { kinds: [], errors: [] };
     const [{ lo, hi }] = await this.dataSource.query(`SELECT min(id)::text AS lo, max(id)::text AS hi FROM customers`);
     const ranges = lo === null ? [] : idRanges(BigInt(lo), BigInt(hi), BigInt(batchSize));
-    const totalSteps = kinds.length + ranges.length;
+    // Fits, batches, then the index build and swap.
+    const totalSteps = kinds.length + ranges.length + 1;
     let done = 0;
     const progress = async () => {
       done++;
@@ -191,7 +208,14 @@ export class ScoreService {
     if (rejected) throw rejected.reason;
     const results = settled.map((r) => (r as PromiseFulfilledResult<RecomputeOutcome['kinds'][number] | null>).value).filter((r) => r !== null);
     outcome.errors.sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
+    outcome.kinds = results;
+    if (results.length === 0) {
+      await options.onProgress?.(100);
+      return outcome;
+    }
 
+    const rebuilt = results.map((r) => r.kind);
+    const since = await inTransaction(this.dataSource, (manager) => startRebuild(manager, SCORE_KINDS.filter((k) => !rebuilt.includes(k))));
     const STOPPED = new Error('recompute stopped after another batch failed');
     // Batches are independent (disjoint id ranges, one transaction each): `concurrency` of them run at once,
     // each on its own connection. After a failure no new batch starts; the error is rethrown once all stopped.
@@ -208,15 +232,16 @@ export class ScoreService {
             const cache = new Map<string, Promise<unknown>>();
             for (const result of results) {
               const started = performance.now();
-              const scored = await this.scoreScope(manager, result.kind, models, now, { idRange: range }, cache);
+              const input = await this.scoreInput(manager, result.kind, models, now, { idRange: range }, cache);
+              const scored = input ? await appendScores(manager, result.kind, models.get(result.kind)!.version, input) : 0;
               result.scored += scored;
               result.scoreSeconds += (performance.now() - started) / 1000;
             }
-            // Before committing: a batch still running when another failed (or progress reporting
-            // failed, as a kill would) rolls back, so a failed run leaves only whole batches behind.
+            // A batch still running when another failed rolls back (the rebuild is dropped by the next run anyway).
             if (failure) throw STOPPED;
-            await progress();
           });
+          // After the commit, outside any transaction: nothing a batch wrote is visible until the swap.
+          await progress();
         } catch (error) {
           if (error !== STOPPED) failure ??= { error };
         }
@@ -224,7 +249,14 @@ export class ScoreService {
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, ranges.length)) }, lane));
     if (failure) throw (failure as { error: unknown }).error;
-    outcome.kinds = results;
+
+    await indexRebuild(this.dataSource)
+    await inTransaction(this.dataSource, async (manager) => {
+      const touched = await swapRebuild(manager, rebuilt, since);
+      // Scored by a refresh while the rebuild ran: scored again now, on the new table, with history as any refresh.
+      if (touched.length > 0) await this.scoreCustomers(manager, touched);
+      await progress();
+    });
     return outcome;
   }
 
@@ -257,21 +289,27 @@ export class ScoreService {
     }
   }
 
-  /** Scores and writes one kind over one scope: in one statement when the kind scores in SQL. */
+  /** Scores and writes one kind over one scope (upserted into `scores`, with history): in one statement when the kind scores in SQL. */
   private async scoreScope(
     manager: Queryable, kind: ScoreKind, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date, scope: ScoreScope, cache: Map<string, Promise<unknown>>,
   ): Promise<number> {
+    const input = await this.scoreInput(manager, kind, models, now, scope, cache);
+    // No input (no parameters yet): like a kind that returns no rows, the scope is left without scores of this kind.
+    return writeScoreInput(manager, kind, models.get(kind)!.version, scope, input ?? scoreRowsInput([]));
+  }
+
+  /** One kind's scores over one scope, as SQL (computed in the statement that writes them); null when the kind cannot score yet. */
+  private async scoreInput(
+    manager: Queryable, kind: ScoreKind, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date, scope: ScoreScope, cache: Map<string, Promise<unknown>>,
+  ): Promise<ScoreInput | null> {
     const definition = kindDefinition(kind);
-    const model = models.get(kind)!;
-    const ctx = { ...this.context(definition, manager, model, models, now), cache };
+    const ctx = { ...this.context(definition, manager, models.get(kind)!, models, now), cache };
     if (definition.scoreSql) {
       const params: unknown[] = [];
       const sql = definition.scoreSql(ctx, scope, params);
-      // No parameters yet: like a kind that returns no rows, the scope is left without scores of this kind.
-      if (sql === null) return writeScores(manager, kind, model.version, scope, []);
-      return writeScoreInput(manager, kind, model.version, scope, { sql, params });
+      return sql === null ? null : { sql, params };
     }
-    return writeScores(manager, kind, model.version, scope, await definition.score!(ctx, scope));
+    return scoreRowsInput(await definition.score!(ctx, scope));
   }
 
   /** Scores given customers in batches, each in its own transaction (recomputeScores with customerIds). */

@@ -1,0 +1,158 @@
+import type { DataSource } from 'typeorm';
+import { inTransaction } from '../../infra/database';
+import { pgArray } from '../../infra/pg-array';
+import type { Queryable } from './kinds/kind';
+import type { ScoreKind } from './score-kind';
+import { SCORE_WRITERS_LOCK, type ScoreInput } from './score-writer';
+
+/**
+ * Where a full recompute writes its scores before they replace `scores`. It
+ * has a `customer_id` column, so an erasure during a recompute removes the
+ * customer from it too (erasure deletes from every such table).
+ */
+export const SCORES_REBUILD_TABLE = 'scores_rebuild';
+
+/** Session advisory lock held for a whole full recompute: runs share the rebuild table, so one runs at a time. */
+export const FULL_RECOMPUTE_LOCK = 727_274_003;
+
+/** Sort memory of the rebuild's index builds (SET LOCAL; the server default of 64 MB spills at a million rows). */
+const INDEX_BUILD_MEMORY = '256MB';
+
+const T = SCORES_REBUILD_TABLE;
+
+/**
+ * A full recompute rebuilds the scores table instead of upserting into it.
+ *
+ * Upserting every customer's scores costs, per row, a heap tuple plus random
+ * inserts into three indexes and the old version left for vacuum; a rebuild
+ * appends rows to a table without indexes, builds the indexes once by sorting,
+ * and swaps the table in. Readers see the old scores until the swap and then
+ * every new one at once: never a base half scored with the new model.
+ *
+ * 1. {@link startRebuild}: a fresh `scores_rebuild` shaped like `scores`, with
+ *    the kinds not being recomputed copied over, and the instant from which
+ *    every write to `scores` is a write this rebuild has not seen.
+ * 2. {@link appendScores}: batches append their kinds' scores (any number of
+ *    concurrent transactions; each customer and kind once).
+ * 3. {@link indexRebuild}: the indexes of `scores`, built on the rebuild.
+ * 4. {@link swapRebuild}: in one transaction, history points for the scores
+ *    that changed, then the rebuild becomes `scores`. Customers whose scores
+ *    were written meanwhile (a `customer.refresh` during the recompute) keep
+ *    what is in `scores` and are returned, to be scored again after the swap
+ *    in the same transaction.
+ *
+ * A run that stops before the swap leaves `scores` and `score_history` as
+ * they were; the next run drops the leftover rebuild.
+ */
+export async function startRebuild(db: Queryable, keptKinds: readonly ScoreKind[]): Promise<Date> {
+  await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
+  await db.query(`DROP TABLE IF EXISTS ${T}`);
+  // Columns, defaults, NOT NULL and CHECK constraints; indexes come after the rows.
+  await db.query(`CREATE TABLE ${T} (LIKE scores INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)`);
+  // Writers in flight finish first (and are copied below); those that start later wait for this transaction.
+  await db.query(`LOCK TABLE scores IN SHARE MODE`);
+  // A writer stamps its rows with its transaction's start (now()), which may be earlier than this instant if it
+  // started before and writes after: the oldest transaction open now bounds every later write from below.
+  const [{ since }] = await db.query(
+    `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database())) AS since`,
+  );
+  if (keptKinds.length > 0) await db.query(`INSERT INTO ${T} SELECT * FROM scores WHERE kind = ANY($1::text[])`, [keptKinds]);
+  return since as Date;
+}
+
+/** Appends one kind's scores for a scope (computed by `input` in the same statement) to the rebuild; returns how many. */
+export async function appendScores(db: Queryable, kind: ScoreKind, modelVersion: number, input: ScoreInput): Promise<number> {
+  // Shared with score writers, exclusive for erasure: a customer erased while this batch ran has none of its rows here.
+  await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
+  const params = [...input.params, kind, modelVersion];
+  const [row] = await db.query(
+    `WITH written AS (
+       INSERT INTO ${T} (customer_id, kind, value, label, components, model_version, computed_at)
+       SELECT customer_id, $${params.length - 1}, value, label, components, $${params.length}, now() FROM (${input.sql}) input
+       RETURNING 1)
+     SELECT count(*)::int AS scored FROM written`,
+    params,
+  );
+  return row.scored;
+}
+
+interface ScoreIndex {
+  name: string;
+  definition: string;
+  primary: boolean;
+}
+
+/** The indexes of `scores` as they are now (whatever migrations made them), and their names on the rebuild. */
+async function scoreIndexes(db: Queryable): Promise<(ScoreIndex & { rebuildName: string })[]> {
+  const rows: ScoreIndex[] = await db.query(
+    `SELECT c.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, x.indisprimary AS primary
+       FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+      WHERE x.indrelid = 'scores'::regclass ORDER BY x.indisprimary DESC, c.relname`,
+  );
+  return rows.map((r) => ({ ...r, rebuildName: r.name.startsWith('scores_') ? `${T}_${r.name.slice('scores_'.length)}` : `${T}_${r.name}` }));
+}
+
+/**
+ * Builds the indexes of `scores` on the rebuild (sorted builds, several at
+ * once on their own connections), the primary key included, then its planner
+ * statistics.
+ */
+export async function indexRebuild(dataSource: DataSource, connections = 2): Promise<void> {
+  const indexes = await scoreIndexes(dataSource.manager);
+  let next = 0;
+  const lane = async () => {
+    while (next < indexes.length) {
+      const index = indexes[next++]!;
+      const definition = index.definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+ /, `CREATE $1INDEX ${index.rebuildName} ON ${T} `);
+      if (definition === index.definition) throw new Error(`cannot rebuild index ${index.name}: unexpected definition ${index.definition}`);
+      await inTransaction(dataSource, async (manager) => {
+        await manager.query(`SET LOCAL maintenance_work_mem = '${INDEX_BUILD_MEMORY}'`);
+        await manager.query(definition);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(connections, indexes.length) }, lane));
+  const primary = indexes.find((index) => index.primary);
+  if (primary) await dataSource.query(`ALTER TABLE ${T} ADD CONSTRAINT ${primary.rebuildName} PRIMARY KEY USING INDEX ${primary.rebuildName}`);
+  await dataSource.query(`ANALYZE ${T}`);
+}
+
+/**
+ * Replaces `scores` by the rebuild (indexed), in the caller's transaction:
+ * appends a history point for every rebuilt score that is new or whose value
+ * or label changed, then swaps the tables. Score writers wait from the start
+ * of the swap, readers only for the drop and rename. Customers whose scores
+ * were written since `since` keep those rows and are returned: the caller
+ * scores them again on the new table (which also notices scores removed
+ * meanwhile).
+ */
+export async function swapRebuild(db: Queryable, rebuiltKinds: readonly ScoreKind[], since: Date): Promise<string[]> {
+  await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
+  await db.query(`LOCK TABLE scores IN EXCLUSIVE MODE`);
+  const touchedIds: string[] = (await db.query(`SELECT DISTINCT customer_id::text AS id FROM scores WHERE computed_at >= $1`, [since])).map(
+    (r: { id: string }) => r.id,
+  );
+  if (touchedIds.length > 0) {
+    const touched = pgArray(touchedIds);
+    await db.query(`DELETE FROM ${T} WHERE customer_id = ANY($1::bigint[])`, [touched]);
+    await db.query(`INSERT INTO ${T} SELECT * FROM scores WHERE customer_id = ANY($1::bigint[])`, [touched]);
+  }
+ 
+  // Both tables in primary-key order: a merge join, and history rows appended in the order of its index.
+  await db.query(
+    `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
+     SELECT n.customer_id, n.kind, n.value, n.label, n.components, n.computed_at
+       FROM ${T} n LEFT JOIN scores o ON o.customer_id = n.customer_id AND o.kind = n.kind
+      WHERE n.kind = ANY($1::text[])
+        AND (o.customer_id IS NULL OR o.label IS DISTINCT FROM n.label OR abs(o.value - n.value) > 1e-9 * greatest(1, abs(n.value)))
+      ORDER BY n.customer_id, n.kind`,
+    [rebuiltKinds],
+  );
+ 
+  const indexes = await scoreIndexes(db);
+  await db.query(`LOCK TABLE scores IN ACCESS EXCLUSIVE MODE`);
+  await db.query(`DROP TABLE scores`);
+  await db.query(`ALTER TABLE ${T} RENAME TO scores`);
+  for (const index of indexes) await db.query(`ALTER INDEX ${index.rebuildName} RENAME TO ${index.name}`);
+  return touchedIds;
+}
