@@ -29,11 +29,12 @@ const T = SCORES_REBUILD_TABLE;
  * and swaps the table in. Readers see the old scores until the swap and then
  * every new one at once: never a base half scored with the new model.
  *
- * 1. {@link startRebuild}: a fresh `scores_rebuild` shaped like `scores`, with
- *    the kinds not being recomputed copied over, and the instant from which
- *    every write to `scores` is a write this rebuild has not seen.
+ * 1. {@link startRebuild}, before the fits: a fresh `scores_rebuild` shaped
+ *    like `scores`, and the instant from which a write to `scores` may be one
+ *    this run does not see.
  * 2. {@link appendScores}: batches append their kinds' scores (any number of
- *    concurrent transactions; each customer and kind once).
+ *    concurrent transactions; each customer and kind once), and
+ *    {@link keepScores} copies the kinds not recomputed.
  * 3. {@link indexRebuild}: the indexes of `scores`, built on the rebuild.
  * 4. {@link swapRebuild}: in one transaction, history points for the scores
  *    that changed, then the rebuild becomes `scores`. Customers whose scores
@@ -44,20 +45,28 @@ const T = SCORES_REBUILD_TABLE;
  * A run that stops before the swap leaves `scores` and `score_history` as
  * they were; the next run drops the leftover rebuild.
  */
-export async function startRebuild(db: Queryable, keptKinds: readonly ScoreKind[]): Promise<Date> {
-  await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
-  await db.query(`DROP TABLE IF EXISTS ${T}`);
-  // Columns, defaults, NOT NULL and CHECK constraints; indexes come after the rows.
-  await db.query(`CREATE TABLE ${T} (LIKE scores INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)`);
-  // Writers in flight finish first (and are copied below); those that start later wait for this transaction.
-  await db.query(`LOCK TABLE scores IN SHARE MODE`);
+export async function startRebuild(db: Queryable): Promise<Date> {
   // A writer stamps its rows with its transaction's start (now()), which may be earlier than this instant if it
-  // started before and writes after: the oldest transaction open now bounds every later write from below.
+  // started before and writes later: the oldest transaction open now bounds every write this run may not see.
   const [{ since }] = await db.query(
     `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database())) AS since`,
   );
-  if (keptKinds.length > 0) await db.query(`INSERT INTO ${T} SELECT * FROM scores WHERE kind = ANY($1::text[])`, [keptKinds]);
+  await db.query(`DROP TABLE IF EXISTS ${T}`);
+  // Columns, defaults, NOT NULL and CHECK constraints; indexes come after the rows.
+  await db.query(`CREATE TABLE ${T} (LIKE scores INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)`);
   return since as Date;
+}
+
+/** Drops the rebuild of a run that stopped before its swap (the next run would drop it too). */
+export async function dropRebuild(db: Queryable): Promise<void> {
+  await db.query(`DROP TABLE IF EXISTS ${T}`);
+}
+
+/** Copies the current scores of the kinds this run does not recompute into the rebuild (later changes are scored again at the swap). */
+export async function keepScores(db: Queryable, keptKinds: readonly ScoreKind[]): Promise<void> {
+  if (keptKinds.length === 0) return;
+  await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
+  await db.query(`INSERT INTO ${T} SELECT * FROM scores WHERE kind = ANY($1::text[])`, [keptKinds]);
 }
 
 /** Appends one kind's scores for a scope (computed by `input` in the same statement) to the rebuild; returns how many. */

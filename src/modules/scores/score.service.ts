@@ -6,7 +6,7 @@ import type { Logger } from '../../infra/logger';
 import { ModelFitError } from './models';
 import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContext, type Queryable, type ScoreKindDefinition, type ScoreScope, type StoredModel } from './kinds';
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
-import { appendScores, FULL_RECOMPUTE_LOCK, indexRebuild, startRebuild, swapRebuild } from './score-rebuild';
+import { appendScores, dropRebuild, FULL_RECOMPUTE_LOCK, indexRebuild, keepScores, startRebuild, swapRebuild } from './score-rebuild';
 import { scoreRowsInput, writeScoreInput, type ScoreInput } from './score-writer';
 
 /** A customer's current score of one kind. */
@@ -153,6 +153,8 @@ export class ScoreService {
       await session.query(`SELECT pg_advisory_lock(${FULL_RECOMPUTE_LOCK})`);
       return await this.recomputeAlone(expandKinds(requested), options);
     } finally {
+      // A run that stopped (or had nothing to score) leaves no rebuild behind; after a swap there is none.
+      await dropRebuild(session.manager).catch((error) => this.logger.warn({ err: error }, 'could not drop the rebuild of a stopped recompute'));
       // A connection that broke has lost its session lock with it; the pool discards it.
       await session.query(`SELECT pg_advisory_unlock(${FULL_RECOMPUTE_LOCK})`).catch(() => undefined);
       await session.release();
@@ -167,18 +169,32 @@ export class ScoreService {
     const outcome: RecomputeOutcome = { kinds: [], errors: [] };
     const [{ lo, hi }] = await this.dataSource.query(`SELECT min(id)::text AS lo, max(id)::text AS hi FROM customers`);
     const ranges = lo === null ? [] : idRanges(BigInt(lo), BigInt(hi), BigInt(batchSize));
+    // Batches score a group of kinds over an id range: the kinds scored in SQL, or those scored in the worker.
+    const groups = [kinds.filter((k) => kindDefinition(k).scoreSql), kinds.filter((k) => !kindDefinition(k).scoreSql)].filter((g) => g.length > 0);
     // Fits, batches, then the index build and swap.
-    const totalSteps = kinds.length + ranges.length + 1;
+    const totalSteps = kinds.length + groups.length * ranges.length + 1;
     let done = 0;
+    let failure: { error: unknown } | null = null;
+    // Not reported once the run failed; a failure to report (e.g. the job's lock is lost) stops the run.
     const progress = async () => {
+      if (failure) return;
       done++;
-      await options.onProgress?.(Math.min(100, Math.round((100 * done) / totalSteps)));
+      try {
+        await options.onProgress?.(Math.min(100, Math.round((100 * done) / totalSteps)));
+      } catch (error) {
+        failure ??= { error };
+        throw error;
+      }
     };
+    // Before the fits: the run scores as of their snapshots (CLV's batches use its fit's summaries).
+    const since = await inTransaction(this.dataSource, (manager) => startRebuild(manager));
+    const runCache = new Map<string, Promise<unknown>>();
 
     // Fits run concurrently, each in its own transaction (SQL fits overlap CLV's optimiser in the worker);
     // a kind that fits after others (CHURN_RISK takes over CLV's fit) waits for them.
-    const fits = new Map<ScoreKind, Promise<RecomputeOutcome['kinds'][number] | null>>();
-    const fitKind = async (kind: ScoreKind): Promise<RecomputeOutcome['kinds'][number] | null> => {
+    type KindOutcome = RecomputeOutcome['kinds'][number];
+    const fits = new Map<ScoreKind, Promise<KindOutcome | null>>();
+    const fitKind = async (kind: ScoreKind): Promise<KindOutcome | null> => {
       const definition = kindDefinition(kind);
       await Promise.all((definition.fitAfter ?? []).map((other) => fits.get(other)));
       const fitStarted = performance.now();
@@ -189,7 +205,7 @@ export class ScoreService {
             // Fits aggregate every customer at once: enough sort/hash memory that they do not spill to disk.
             // No parallel workers: the fits run side by side and fill the cores already (a quarter off their time).
             await manager.query(`SET LOCAL work_mem = '${FIT_WORK_MEM}'; SET LOCAL max_parallel_workers_per_gather = 0`);
-            return definition.fit!(this.context(definition, manager, model, models, now));
+            return definition.fit!({ ...this.context(definition, manager, model, models, now), runCache });
           });
           models.set(kind, await this.saveFit(kind, result));
         } catch (error) {
@@ -203,41 +219,46 @@ export class ScoreService {
       return { kind, fitted: !!definition.fit, modelVersion: models.get(kind)!.version, scored: 0, fitSeconds: (performance.now() - fitStarted) / 1000, scoreSeconds: 0 };
     };
     for (const kind of kinds) fits.set(kind, fitKind(kind));
-    const settled = await Promise.allSettled(kinds.map((kind) => fits.get(kind)!));
-    const rejected = settled.find((r) => r.status === 'rejected');
-    if (rejected) throw rejected.reason;
-    const results = settled.map((r) => (r as PromiseFulfilledResult<RecomputeOutcome['kinds'][number] | null>).value).filter((r) => r !== null);
-    outcome.errors.sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
-    outcome.kinds = results;
-    if (results.length === 0) {
-      await options.onProgress?.(100);
-      return outcome;
-    }
+    const allFits = Promise.all(kinds.map((kind) => fits.get(kind)!));
+    // A group's batches start once its own fits are done: SQL kinds do not wait for CLV's optimiser.
+    const groupReady = groups.map(async (group) => {
+      const fitted = (await Promise.all(group.map((kind) => fits.get(kind)!))).filter((r) => r !== null);
+      if (fitted.length === 0) done += ranges.length; // nothing to score in this group: its steps are skipped
+      return fitted;
+    });
+    // The kinds left as they were (not requested, or their fit failed) are copied once every fit is settled.
+    const kept = allFits.then((results) => {
+      const rebuilt = new Set(results.filter((r) => r !== null).map((r) => r.kind));
+      return inTransaction(this.dataSource, (manager) => keepScores(manager, SCORE_KINDS.filter((k) => !rebuilt.has(k))));
+    });
+    for (const pending of [...groupReady, kept]) void pending.catch(() => undefined); // awaited below
 
-    const rebuilt = results.map((r) => r.kind);
-    const since = await inTransaction(this.dataSource, (manager) => startRebuild(manager, SCORE_KINDS.filter((k) => !rebuilt.includes(k))));
     const STOPPED = new Error('recompute stopped after another batch failed');
-    // Batches are independent (disjoint id ranges, one transaction each): `concurrency` of them run at once,
-    // each on its own connection. After a failure no new batch starts; the error is rethrown once all stopped.
-    let next = 0;
-    let failure: { error: unknown } | null = null;
-    const lane = async () => {
-      while (!failure && next < ranges.length) {
-        const range = ranges[next++]!;
+    // Batches are independent (disjoint id ranges or kinds, one transaction each): `concurrency` lanes take SQL
+    // batches first and one more takes the worker-scored kinds' batches first (its JavaScript runs while Postgres
+    // works for the others), each on its own connection. After a failure no new batch starts.
+    const next = groups.map(() => 0);
+    const lane = async (preferred: number) => {
+      for (;;) {
+        const group = [preferred, ...groups.keys()].find((g) => next[g]! < ranges.length);
+        if (failure || group === undefined) return;
+        const range = ranges[next[group]!++]!;
         try {
+          const fitted = await groupReady[group]!;
+          if (fitted.length === 0) continue;
           await inTransaction(this.dataSource, async (manager) => {
-            // `concurrency` batches already keep the cores busy: a parallel worker per batch would only add
+            // The lanes already keep the cores busy: a parallel worker per batch would only add
             // its tuple-queue overhead (about a quarter of an ENGAGEMENT batch's input time).
             await manager.query(`SET LOCAL work_mem = '${BATCH_WORK_MEM}'; SET LOCAL max_parallel_workers_per_gather = 0`);
             const cache = new Map<string, Promise<unknown>>();
-            for (const result of results) {
+            for (const result of fitted) {
               const started = performance.now();
-              const input = await this.scoreInput(manager, result.kind, models, now, { idRange: range }, cache);
+              const input = await this.scoreInput(manager, result.kind, models, now, { idRange: range }, cache, runCache);
               const scored = input ? await appendScores(manager, result.kind, models.get(result.kind)!.version, input) : 0;
               result.scored += scored;
               result.scoreSeconds += (performance.now() - started) / 1000;
             }
-            // A batch still running when another failed rolls back (the rebuild is dropped by the next run anyway).
+            // A batch still running when another failed rolls back (the rebuild is dropped anyway).
             if (failure) throw STOPPED;
           });
           // After the commit, outside any transaction: nothing a batch wrote is visible until the swap.
@@ -247,12 +268,24 @@ export class ScoreService {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, ranges.length)) }, lane));
+    const lanes = Array.from({ length: Math.max(1, Math.min(concurrency, ranges.length)) }, () => lane(0));
+    if (groups.length > 1) lanes.push(lane(1));
+    await Promise.all(lanes);
+    // Everything started has stopped before the run ends, failed or not.
+    const [settledFits, settledKept] = await Promise.all([Promise.allSettled(kinds.map((kind) => fits.get(kind)!)), Promise.allSettled([kept])]);
     if (failure) throw (failure as { error: unknown }).error;
+    for (const settled of [...settledFits, ...settledKept]) if (settled.status === 'rejected') throw settled.reason;
+    const results = settledFits.map((r) => (r as PromiseFulfilledResult<KindOutcome | null>).value).filter((r) => r !== null);
+    outcome.errors.sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
+    outcome.kinds = results;
+    if (results.length === 0) {
+      await options.onProgress?.(100);
+      return outcome;
+    }
 
-    await indexRebuild(this.dataSource)
+    await indexRebuild(this.dataSource);
     await inTransaction(this.dataSource, async (manager) => {
-      const touched = await swapRebuild(manager, rebuilt, since);
+      const touched = await swapRebuild(manager, results.map((r) => r.kind), since);
       // Scored by a refresh while the rebuild ran: scored again now, on the new table, with history as any refresh.
       if (touched.length > 0) await this.scoreCustomers(manager, touched);
       await progress();
@@ -300,10 +333,11 @@ export class ScoreService {
 
   /** One kind's scores over one scope, as SQL (computed in the statement that writes them); null when the kind cannot score yet. */
   private async scoreInput(
-    manager: Queryable, kind: ScoreKind, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date, scope: ScoreScope, cache: Map<string, Promise<unknown>>,
+    manager: Queryable, kind: ScoreKind, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date, scope: ScoreScope,
+    cache: Map<string, Promise<unknown>>, runCache?: Map<string, Promise<unknown>>,
   ): Promise<ScoreInput | null> {
     const definition = kindDefinition(kind);
-    const ctx = { ...this.context(definition, manager, models.get(kind)!, models, now), cache };
+    const ctx = { ...this.context(definition, manager, models.get(kind)!, models, now), cache, runCache };
     if (definition.scoreSql) {
       const params: unknown[] = [];
       const sql = definition.scoreSql(ctx, scope, params);

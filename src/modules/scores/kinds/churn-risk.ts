@@ -51,6 +51,7 @@ export const churnRiskKind = defineScoreKind<ChurnRiskSettings>({
       asOfDay: calibrationDay(clv.settings, ctx.now),
       scope,
       cache: ctx.cache,
+      runCache: ctx.runCache,
     });
     const betaGeo = { r: parameters.r, alpha: parameters.alpha, a: parameters.a, b: parameters.b };
     return summaries.map((s) => {

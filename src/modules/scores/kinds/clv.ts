@@ -78,7 +78,9 @@ export function clvFigures(parameters: ClvParameters, settings: ClvSettings, s: 
 }
 
 async function summariesFor(ctx: KindContext<ClvSettings>, scope: Parameters<typeof purchaseSummaries>[1]['scope']) {
-  return purchaseSummaries(ctx.db, { transactionTypes: ctx.settings.transactionTypes, asOfDay: calibrationDay(ctx.settings, ctx.now), scope, cache: ctx.cache });
+  return purchaseSummaries(ctx.db, {
+    transactionTypes: ctx.settings.transactionTypes, asOfDay: calibrationDay(ctx.settings, ctx.now), scope, cache: ctx.cache, runCache: ctx.runCache,
+  });
 }
 
 /**

@@ -54,6 +54,13 @@ export interface KindContext<S> {
    * (CLV and CHURN_RISK: the purchase summaries) read them once.
    */
   cache?: Map<string, Promise<unknown>>;
+  /**
+   * Memo of one full recompute, shared by its fits and batches: what a fit
+   * read of every customer that batches can use instead of reading it again
+   * (CLV's purchase summaries). The run scores as of its fits' snapshot; the
+   * customers written meanwhile are scored again at the swap.
+   */
+  runCache?: Map<string, Promise<unknown>>;
 }
 
 /**

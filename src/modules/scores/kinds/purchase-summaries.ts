@@ -29,14 +29,32 @@ export function utcDay(date: Date): Date {
  */
 export async function purchaseSummaries(
   db: Queryable,
-  options: { transactionTypes: string[]; asOfDay: Date; scope: ScoreScope | null; cache?: Map<string, Promise<unknown>> },
+  options: {
+    transactionTypes: string[];
+    asOfDay: Date;
+    scope: ScoreScope | null;
+    cache?: Map<string, Promise<unknown>>;
+    runCache?: Map<string, Promise<unknown>>;
+  },
 ): Promise<CustomerPurchaseSummary[]> {
+  if (options.runCache) {
+    // A full recompute reads every customer's summaries once (CLV's fit); its batches take their id range of them.
+    const key = `purchaseSummaries:${JSON.stringify([options.transactionTypes, options.asOfDay.toISOString()])}`;
+    let all = options.runCache.get(key) as Promise<CustomerPurchaseSummary[]> | undefined;
+    if (!all) {
+      all = purchaseSummaries(db, { ...options, scope: null, cache: undefined, runCache: undefined });
+      options.runCache.set(key, all);
+    }
+    const scope = options.scope;
+    if (scope === null) return all;
+    if ('idRange' in scope) return idRangeOf(await all, scope.idRange);
+  }
   if (options.cache) {
     // CLV and CHURN_RISK scored over the same scope read the summaries once.
     const key = `purchaseSummaries:${JSON.stringify([options.transactionTypes, options.asOfDay.toISOString(), options.scope])}`;
     let summaries = options.cache.get(key) as Promise<CustomerPurchaseSummary[]> | undefined;
     if (!summaries) {
-      summaries = purchaseSummaries(db, { ...options, cache: undefined });
+      summaries = purchaseSummaries(db, { ...options, cache: undefined, runCache: undefined });
       options.cache.set(key, summaries);
     }
     return summaries;
@@ -57,4 +75,20 @@ export async function purchaseSummaries(
        FROM numbered GROUP BY customer_id ORDER BY customer_id`,
     params,
   );
+}
+
+/** The summaries (in customer id order) whose customer id is in the inclusive range, found by binary search. */
+export function idRangeOf(summaries: readonly CustomerPurchaseSummary[], [lo, hi]: [string, string]): CustomerPurchaseSummary[] {
+  const first = (bound: bigint, inclusive: boolean) => {
+    let a = 0;
+    let b = summaries.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      const id = BigInt(summaries[mid]!.customerId);
+      if (id < bound || (!inclusive && id === bound)) a = mid + 1;
+      else b = mid;
+    }
+    return a;
+  };
+  return summaries.slice(first(BigInt(lo), true), first(BigInt(hi), false));
 }
