@@ -90,16 +90,23 @@ export const rfmKind = defineScoreKind<RfmSettings>({
     const parameters = ctx.model.parameters as RfmParameters | null;
     if (!parameters) return null;
     const tx = aggregates(ctx, scope, params);
-    params.push(ctx.now.toISOString(), parameters.recency, parameters.frequency, parameters.monetary, RFM_LABEL_TABLE);
-    const [now, r, f, m, labels] = [4, 3, 2, 1, 0].map((k) => `$${params.length - k}`);
-    // Quintile = 1 + the number of bounds strictly below the value (ties at a bound go to the lower quintile).
-    const quintile = (column: string, bounds: string) => `(1 + (SELECT count(*) FROM unnest(${bounds}::float8[]) b WHERE ${column} > b))::int`;
+    params.push(ctx.now.toISOString(), RFM_LABEL_TABLE);
+    const [now, labels] = [1, 0].map((k) => `$${params.length - k}`);
+    // Quintile = 1 + the number of bounds strictly below the value (ties at a bound go to the lower quintile): one
+    // comparison per bound, the bounds as scalar parameters (a subquery over the array ran per row and per use).
+    const quintile = (column: string, bounds: number[]) =>
+      `(1${bounds.map((bound) => {
+        params.push(bound);
+        return ` + ((${column} > $${params.length}::float8) IS TRUE)::int`;
+      }).join('')})`;
+    // OFFSET 0 keeps the quintiles computed once per customer, not once per use in the outer query.
     return `SELECT customer_id, (r + f + m)::float8 / 3 AS value, (${labels}::text[])[(r - 1) * 25 + (f - 1) * 5 + m] AS label,
                    jsonb_build_object('recency', round(recency, 4), 'frequency', frequency, 'monetary', round(monetary, 4),
                                       'r', r, 'f', f, 'm', m, 'code', r::text || f::text || m::text) AS components
               FROM (SELECT customer_id, (extract(epoch FROM ${now}::timestamptz - last_at) / 86400)::numeric AS recency,
                            frequency::bigint AS frequency, monetary::numeric AS monetary,
-                           ${quintile('recency_key', r)} AS r, ${quintile('frequency', f)} AS f, ${quintile('monetary', m)} AS m
-                      FROM (${tx}) tx) q`;
+                           ${quintile('recency_key', parameters.recency)} AS r, ${quintile('frequency', parameters.frequency)} AS f,
+                           ${quintile('monetary', parameters.monetary)} AS m
+                      FROM (${tx}) tx OFFSET 0) q`;
   },
 });
