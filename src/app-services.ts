@@ -6,7 +6,7 @@ import type { QueueBackend } from './infra/queue';
 import { CustomerQueryService } from './modules/customers/customer-query.service';
 import { CustomerService } from './modules/customers/customer.service';
 import { CustomerStatsService } from './modules/customers/customer-stats.service';
-import { createRefreshRequester, registerCustomerJobs } from './modules/customers/customers.jobs';
+import { createRefreshRequester, RefreshGatherer, registerCustomerJobs } from './modules/customers/customers.jobs';
 import { IngestService } from './modules/interactions/ingest.service';
 import { InteractionQueryService } from './modules/interactions/interaction-query.service';
 import { createConnectorServices, type ConnectorServices } from './modules/connectors/connectors.services';
@@ -29,6 +29,8 @@ export interface RapportServices {
   dataSource: DataSource;
   queues: QueueBackend;
   jobs: JobRegistry;
+  /** Gathers customer.refresh requests of this process; flushed at shutdown. */
+  refreshes: RefreshGatherer;
   ingest: IngestService;
   customers: CustomerService;
   customerQueries: CustomerQueryService;
@@ -44,8 +46,8 @@ export interface RapportServices {
 
 export function createServices(deps: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }): RapportServices {
   const { dataSource, queues, logger } = deps;
-  const requestRefresh = createRefreshRequester(queues);
-  const ingest = new IngestService(dataSource, requestRefresh, logger.child({ component: 'ingest' }));
+  const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }));
+  const ingest = new IngestService(dataSource, refreshes.request, logger.child({ component: 'ingest' }));
   const stats = new CustomerStatsService(dataSource);
   const jobs = new JobRegistry();
   registerCustomerJobs(jobs, stats);
@@ -81,6 +83,7 @@ export function createServices(deps: { config: Config; logger: Logger; dataSourc
       : postgresRateLimiter(dataSource, limits),
     privacy,
     jobs,
+    refreshes,
     ingest,
     connectors,
     customers,

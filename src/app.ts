@@ -108,6 +108,8 @@ export async function startRapport(options: {
         await closing;
         await handler?.drain();
       }
+      // Refreshes gathered from the last requests are enqueued before the queues close.
+      await services.refreshes.flush();
       await queues.close();
       await services.rateLimiter.close();
     },

@@ -54,6 +54,19 @@ describe.each(['postgres', 'redis'] as const)('workers on the %s queue backend',
   });
 });
 
+test('refreshes gathered from the last requests are enqueued when the process stops', async () => {
+  const app = await startTestApp({ queue: 'postgres', workers: false });
+  try {
+    await app.graphql(RecordInteractionsDocument, { input: [interaction('stop-1', 'linus@example.com', 3)] });
+    const [{ id }] = await app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM customer_identifiers WHERE value = 'linus@example.com'`);
+    await app.runtime.stop();
+    const jobs = await app.sql<{ ids: string[] }>(`SELECT data->'customerIds' AS ids FROM bullmq.job WHERE name = 'customer.refresh'`);
+    expect(jobs.flatMap((j) => j.ids)).toContain(id);
+  } finally {
+    await app.close();
+  }
+});
+
 describe.each(['postgres', 'redis'] as const)('when the %s queue is unavailable', (backend) => {
   test('ingest still succeeds and the dirty sweep catches up later', async () => {
     // A queue backend nobody listens on: the enqueue after commit fails.

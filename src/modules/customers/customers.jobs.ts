@@ -1,15 +1,20 @@
 import { createHash } from 'node:crypto';
 import { withTimeout, type JobRegistry } from '../../infra/jobs';
 import { QUEUES, type QueueBackend } from '../../infra/queue';
+import type { Logger } from '../../infra/logger';
 import type { RefreshRequester } from '../interactions/ingest.service';
 import type { CustomerStatsService } from './customer-stats.service';
 
 export const CUSTOMER_REFRESH_JOB = 'customer.refresh';
 export const DIRTY_SWEEP_JOB = 'dirty.sweep';
 
-/** How long a refresh waits so that bursts for the same customers coalesce. */
+/** How long a refresh waits so that bursts for the same customers coalesce (gathering in the process, then the job's delay). */
 export const REFRESH_DEBOUNCE_MS = 1_000;
+/** How long a process gathers refresh requests before it enqueues them together (part of {@link REFRESH_DEBOUNCE_MS}). */
+export const REFRESH_GATHER_MS = 200;
 const MAX_IDS_PER_JOB = 1_000;
+/** Gathered ids that are enqueued at once, without waiting for the rest of the gathering window. */
+const MAX_GATHERED_IDS = 5_000;
 
 export interface CustomerRefreshData {
   customerIds: string[];
@@ -39,11 +44,57 @@ export function createRefreshRequester(queues: QueueBackend, timeoutMs = 2_000):
       jobs.push({
         name: CUSTOMER_REFRESH_JOB,
         data: { customerIds: chunk } satisfies CustomerRefreshData,
-        opts: { delay: REFRESH_DEBOUNCE_MS, deduplication: { id: `refresh:${dedupId}`, ttl: REFRESH_DEBOUNCE_MS } },
+        opts: { delay: REFRESH_DEBOUNCE_MS - REFRESH_GATHER_MS, deduplication: { id: `refresh:${dedupId}`, ttl: REFRESH_DEBOUNCE_MS } },
       });
     }
     await withTimeout(queues.queue(QUEUES.analytics).addBulk(jobs), timeoutMs, 'enqueue customer.refresh');
   };
+}
+
+/**
+ * Gathers the refresh requests of one process for {@link REFRESH_GATHER_MS}
+ * and enqueues them together: ingest does not wait for the queue, and a
+ * stream of batches costs one enqueue per window instead of one per batch
+ * (about 4 ms of database time each on the PostgreSQL backend). The customers
+ * are already marked dirty in their ingest's transaction, so an enqueue that
+ * fails, or a process that dies with ids gathered, only delays their refresh
+ * to the dirty sweep.
+ */
+export class RefreshGatherer {
+  private pending = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly sending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly enqueue: RefreshRequester,
+    private readonly logger: Logger,
+    private readonly gatherMs = REFRESH_GATHER_MS,
+  ) {}
+
+  /** Adds customers to the next enqueue; never fails. */
+  readonly request: RefreshRequester = async (customerIds) => {
+    for (const id of customerIds) this.pending.add(id);
+    if (this.pending.size >= MAX_GATHERED_IDS) this.send();
+    else this.timer ??= setTimeout(() => this.send(), this.gatherMs);
+  };
+
+  /** Enqueues what is gathered and waits for every enqueue in flight (at shutdown). */
+  async flush(): Promise<void> {
+    this.send();
+    await Promise.all(this.sending);
+  }
+
+  private send(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending.size === 0) return;
+    const customerIds = [...this.pending];
+    this.pending = new Set();
+    const sent: Promise<void> = this.enqueue(customerIds)
+      .catch((error) => this.logger.warn({ err: error, customers: customerIds.length }, 'could not enqueue customer.refresh; the dirty sweep will catch up'))
+      .finally(() => this.sending.delete(sent));
+    this.sending.add(sent);
+  }
 }
 
 /** The sweep runs every minute on one worker (BullMQ job schedulers are cluster-wide). */
