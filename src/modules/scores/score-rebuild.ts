@@ -39,8 +39,8 @@ const T = SCORES_REBUILD_TABLE;
  * 4. {@link swapRebuild}: in one transaction, history points for the scores
  *    that changed, then the rebuild becomes `scores`. Customers whose scores
  *    were written meanwhile (a `customer.refresh` during the recompute) keep
- *    what is in `scores` and are returned, to be scored again after the swap
- *    in the same transaction.
+ *    what is in `scores` and are returned, to be scored again with the new
+ *    models once the swap has committed.
  *
  * A run that stops before the swap leaves `scores` and `score_history` as
  * they were; the next run drops the leftover rebuild.
@@ -49,7 +49,7 @@ export async function startRebuild(db: Queryable): Promise<Date> {
   // A writer stamps its rows with its transaction's start (now()), which may be earlier than this instant if it
   // started before and writes later: the oldest transaction open now bounds every write this run may not see.
   const [{ since }] = await db.query(
-    `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database())) AS since`,
+    `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend')) AS since`,
   );
   await db.query(`DROP TABLE IF EXISTS ${T}`);
   // Columns, defaults, NOT NULL and CHECK constraints; indexes come after the rows.
@@ -132,8 +132,8 @@ export async function indexRebuild(dataSource: DataSource, connections = 2): Pro
  * or label changed, then swaps the tables. Score writers wait from the start
  * of the swap, readers only for the drop and rename. Customers whose scores
  * were written since `since` keep those rows and are returned: the caller
- * scores them again on the new table (which also notices scores removed
- * meanwhile).
+ * scores them again on the new table, after the commit (which also notices
+ * scores removed meanwhile).
  */
 export async function swapRebuild(db: Queryable, rebuiltKinds: readonly ScoreKind[], since: Date): Promise<string[]> {
   await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);

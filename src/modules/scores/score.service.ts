@@ -37,7 +37,10 @@ export interface RecomputeOutcome {
 export interface RecomputeOptions {
   /** Customers per id-range batch (one transaction each, all kinds). @defaultValue {@link DEFAULT_RECOMPUTE_BATCH} */
   batchSize?: number;
-  /** Batches scored at once, each in its own transaction on its own connection. @defaultValue {@link DEFAULT_RECOMPUTE_CONCURRENCY} */
+  /**
+   * Batches of the SQL-scored kinds at once, each in its own transaction on its own connection (one more
+   * connection scores the worker-scored kinds). @defaultValue {@link DEFAULT_RECOMPUTE_CONCURRENCY}
+   */
   concurrency?: number;
   /** Called with the share of the work done, 0–100. */
   onProgress?: (percent: number) => Promise<void> | void;
@@ -138,11 +141,11 @@ export class ScoreService {
    * Fits every requested kind that fits (and the kinds sharing its model),
    * then scores all customers batch by batch over id ranges into a rebuild of
    * the scores table, which replaces `scores` at the end in one transaction
-   * with a history point per score that changed (see score-rebuild.ts). Each
-   * batch is one transaction in which every kind is scored with one statement
-   * (kinds scored in SQL) or from one read of shared summaries (CLV and
-   * CHURN_RISK). A kind whose fit fails is reported and left as it was; the
-   * others go on. One full recompute runs at a time. Idempotent: a rerun
+   * with a history point per score that changed (see score-rebuild.ts). A
+   * batch is one transaction over an id range for a group of kinds: those
+   * scored in SQL (one statement each), or those scored in the worker from
+   * one read of shared summaries (CLV and CHURN_RISK, from CLV's fit). A kind
+   * whose fit fails is reported and left as it was; the others go on. One full recompute runs at a time. Idempotent: a rerun
    * writes the same scores and no history, and a run stopped anywhere before
    * the swap leaves scores and history as they were.
    */
@@ -284,12 +287,14 @@ export class ScoreService {
     }
 
     await indexRebuild(this.dataSource);
-    await inTransaction(this.dataSource, async (manager) => {
-      const touched = await swapRebuild(manager, results.map((r) => r.kind), since);
-      // Scored by a refresh while the rebuild ran: scored again now, on the new table, with history as any refresh.
-      if (touched.length > 0) await this.scoreCustomers(manager, touched);
+    const touched = await inTransaction(this.dataSource, async (manager) => {
+      const kept = await swapRebuild(manager, results.map((r) => r.kind), since);
       await progress();
+      return kept;
     });
+    // Scored by a refresh while the run went on (they kept those scores, maybe of the previous model): scored
+    // again now with the new models, as a refresh would, in short transactions on the table readers use.
+    await this.rescoreCustomers(touched, SCORE_KINDS);
     return outcome;
   }
 
