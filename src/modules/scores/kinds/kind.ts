@@ -58,7 +58,7 @@ export interface KindContext<S> {
    * Memo of one full recompute, shared by its fits and batches: what a fit
    * read of every customer that batches can use instead of reading it again
    * (CLV's purchase summaries). The run scores as of its fits' snapshot; the
-   * customers written meanwhile are scored again at the swap.
+   * customers written meanwhile are scored again after the swap.
    */
   runCache?: Map<string, Promise<unknown>>;
 }
