@@ -96,7 +96,10 @@ async function scoreIndexes(db: Queryable): Promise<(ScoreIndex & { rebuildName:
   const rows: ScoreIndex[] = await db.query(
     `SELECT c.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, x.indisprimary AS primary
        FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
-      WHERE x.indrelid = 'scores'::regclass ORDER BY x.indisprimary DESC, c.relname`,
+      WHERE x.indrelid = 'scores'::regclass
+      -- Longest builds first: full secondary indexes sort every row from scratch; partial ones fewer rows; the
+      -- primary key's input is already nearly in order (batches append by id range).
+      ORDER BY x.indisprimary, x.indpred IS NOT NULL, c.relname`,
   );
   return rows.map((r) => ({ ...r, rebuildName: r.name.startsWith('scores_') ? `${T}_${r.name.slice('scores_'.length)}` : `${T}_${r.name}` }));
 }
