@@ -46,6 +46,8 @@ const T = SCORES_REBUILD_TABLE;
  * they were; the next run drops the leftover rebuild.
  */
 export async function startRebuild(db: Queryable): Promise<Date> {
+  // An erasure lists the tables holding customers, then deletes from each: the rebuild is not dropped in between.
+  await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
   // A writer stamps its rows with its transaction's start (now()), which may be earlier than this instant if it
   // started before and writes later: the oldest transaction open now bounds every write this run may not see.
   const [{ since }] = await db.query(
@@ -57,8 +59,10 @@ export async function startRebuild(db: Queryable): Promise<Date> {
   return since as Date;
 }
 
-/** Drops the rebuild of a run that stopped before its swap (the next run would drop it too). */
+/** Drops the rebuild of a run that stopped before its swap (the next run would drop it too), in the caller's transaction. */
 export async function dropRebuild(db: Queryable): Promise<void> {
+  // Like every change to the rebuild: never between an erasure's listing of the tables and its deletes.
+  await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
   await db.query(`DROP TABLE IF EXISTS ${T}`);
 }
 

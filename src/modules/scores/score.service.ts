@@ -157,7 +157,7 @@ export class ScoreService {
       return await this.recomputeAlone(expandKinds(requested), options);
     } finally {
       // A run that stopped (or had nothing to score) leaves no rebuild behind; after a swap there is none.
-      await dropRebuild(session.manager).catch((error) => this.logger.warn({ err: error }, 'could not drop the rebuild of a stopped recompute'));
+      await inTransaction(this.dataSource, (manager) => dropRebuild(manager)).catch((error) => this.logger.warn({ err: error }, 'could not drop the rebuild of a stopped recompute'));
       // A connection that broke has lost its session lock with it; the pool discards it.
       await session.query(`SELECT pg_advisory_unlock(${FULL_RECOMPUTE_LOCK})`).catch(() => undefined);
       await session.release();
