@@ -182,6 +182,24 @@ describe('scores without workers (recompute called on the service)', () => {
     expect([...(await counts()).values()]).toEqual(new Array(12).fill(1));
   });
 
+  test('while a full recompute runs, readers see the previous scores; after its swap, every new one at once', async () => {
+    const scores = app.runtime.services.scores;
+    await scores.recompute(['RFM']);
+    const values = async () => new Map((await app.sql<{ id: string; v: string }>(
+      `SELECT customer_id::text AS id, value || ':' || label || ':' || model_version AS v FROM scores WHERE kind = 'RFM'`,
+    )).map((r) => [r.id, r.v]));
+    const before = await values();
+    const seen: Map<string, string>[] = [];
+    await scores.recompute(['RFM'], { batchSize: 4, onProgress: async () => void seen.push(await values()) });
+    // Every step (the fit, each batch, the swap's history written but not committed) saw the scores as they were.
+    expect(seen.length).toBeGreaterThan(3);
+    for (const snapshot of seen) expect(snapshot).toEqual(before);
+    // Then all changed at once: the run bumped the model version of every score.
+    const after = await values();
+    expect(after.size).toBe(before.size);
+    for (const [id, v] of after) expect(v).not.toBe(before.get(id));
+  });
+
   test('a refresh while a full recompute runs is kept: its customer is scored again at the swap, in order, with one history point per change', async () => {
     const scores = app.runtime.services.scores;
     await scores.recompute(['RFM']);

@@ -142,7 +142,9 @@ export async function indexRebuild(dataSource: DataSource, connections = 2): Pro
  * scores them again on the new table, after the commit (which also notices
  * scores removed meanwhile).
  */
-export async function swapRebuild(db: Queryable, rebuiltKinds: readonly ScoreKind[], since: Date): Promise<string[]> {
+export async function swapRebuild(
+  db: Queryable, rebuiltKinds: readonly ScoreKind[], since: Date, beforeSwap: () => Promise<void> = async () => undefined,
+): Promise<string[]> {
   await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
   await db.query(`LOCK TABLE scores IN EXCLUSIVE MODE`);
   const touchedIds: string[] = (await db.query(`SELECT DISTINCT customer_id::text AS id FROM scores WHERE computed_at >= $1`, [since])).map(
@@ -166,6 +168,8 @@ export async function swapRebuild(db: Queryable, rebuiltKinds: readonly ScoreKin
   );
  
   const indexes = await scoreIndexes(db);
+  // The last moment readers are not waiting (progress is reported here: a failure to report still rolls back).
+  await beforeSwap();
   await db.query(`LOCK TABLE scores IN ACCESS EXCLUSIVE MODE`);
   await db.query(`DROP TABLE scores`);
   await db.query(`ALTER TABLE ${T} RENAME TO scores`);

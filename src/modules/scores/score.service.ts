@@ -287,11 +287,7 @@ export class ScoreService {
     }
 
     await indexRebuild(this.dataSource);
-    const touched = await inTransaction(this.dataSource, async (manager) => {
-      const kept = await swapRebuild(manager, results.map((r) => r.kind), since);
-      await progress();
-      return kept;
-    });
+    const touched = await inTransaction(this.dataSource, (manager) => swapRebuild(manager, results.map((r) => r.kind), since, progress));
     // Scored by a refresh while the run went on (they kept those scores, maybe of the previous model): scored
     // again now with the new models, as a refresh would, in short transactions on the table readers use.
     await this.rescoreCustomers(touched, SCORE_KINDS);
