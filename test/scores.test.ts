@@ -200,7 +200,7 @@ describe('scores without workers (recompute called on the service)', () => {
     for (const [id, v] of after) expect(v).not.toBe(before.get(id));
   });
 
-  test('a refresh while a full recompute runs is kept: its customer is scored again at the swap, in order, with one history point per change', async () => {
+  test('a refresh while a full recompute runs is kept: its customer is scored again after the swap, in order, with one history point per change', async () => {
     const scores = app.runtime.services.scores;
     await scores.recompute(['RFM']);
     const email = CUSTOMERS[3]!.email;

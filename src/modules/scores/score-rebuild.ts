@@ -155,7 +155,7 @@ export async function swapRebuild(
     await db.query(`DELETE FROM ${T} WHERE customer_id = ANY($1::bigint[])`, [touched]);
     await db.query(`INSERT INTO ${T} SELECT * FROM scores WHERE customer_id = ANY($1::bigint[])`, [touched]);
   }
- 
+
   // Both tables in primary-key order: a merge join, and history rows appended in the order of its index.
   await db.query(
     `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
@@ -166,7 +166,7 @@ export async function swapRebuild(
       ORDER BY n.customer_id, n.kind`,
     [rebuiltKinds],
   );
- 
+
   const indexes = await scoreIndexes(db);
   // The last moment readers are not waiting (progress is reported here: a failure to report still rolls back).
   await beforeSwap();
