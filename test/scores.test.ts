@@ -234,6 +234,29 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(points.slice(historyBefore).map((p) => p.frequency)).toEqual([before.frequency + 2]);
   });
 
+  test('a refresh while a full recompute runs that removes a customer\'s every score is not undone by the swap', async () => {
+    const scores = app.runtime.services.scores;
+    const id = await customerId(app, CUSTOMERS[5]!.email);
+    await scores.recompute(['RFM']);
+    const rfm = async () => app.sql(`SELECT 1 FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
+    expect(await rfm()).toHaveLength(1);
+    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
+    let steps = 0;
+    await scores.recompute(['RFM'], {
+      batchSize: 4,
+      onProgress: async () => {
+        // After the last batch (the rebuild holds the customer's RFM score): its purchases are withdrawn, and a refresh
+        // removes the score from `scores`, writing no score row.
+        if (++steps !== 1 + Math.ceil(span / 4)) return;
+        await app.sql(`DELETE FROM interactions WHERE customer_id = $1`, [id]);
+        await app.runtime.services.stats.refreshCustomers([id]);
+        expect(await rfm()).toHaveLength(0);
+      },
+    });
+    expect(steps).toBe(1 + Math.ceil(span / 4) + 1);
+    expect(await rfm()).toHaveLength(0);
+  });
+
   test('an erasure while a full recompute runs leaves no score or history of the customer after the swap', async () => {
     const scores = app.runtime.services.scores;
     const id = await customerId(app, CUSTOMERS[4]!.email);

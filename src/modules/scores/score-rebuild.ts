@@ -147,9 +147,13 @@ export async function swapRebuild(
 ): Promise<string[]> {
   await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
   await db.query(`LOCK TABLE scores IN EXCLUSIVE MODE`);
-  const touchedIds: string[] = (await db.query(`SELECT DISTINCT customer_id::text AS id FROM scores WHERE computed_at >= $1`, [since])).map(
-    (r: { id: string }) => r.id,
-  );
+  // Written by a refresh or a targeted rescore since the run started; a refresh also stamps the customer's stats,
+  // which finds one that removed every score of its customer (and so wrote no score row).
+  const touchedIds: string[] = (await db.query(
+    `SELECT customer_id::text AS id FROM scores WHERE computed_at >= $1
+     UNION SELECT customer_id::text FROM customer_stats WHERE updated_at >= $1`,
+    [since],
+  )).map((r: { id: string }) => r.id);
   if (touchedIds.length > 0) {
     const touched = pgArray(touchedIds);
     await db.query(`DELETE FROM ${T} WHERE customer_id = ANY($1::bigint[])`, [touched]);
