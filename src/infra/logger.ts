@@ -12,7 +12,7 @@ export function createLogger(level: string, base: Record<string, unknown> = {}, 
  * Errors are logged without the bind parameters of failed queries (TypeORM puts
  * them on the error): they hold customer data and can be megabytes long.
  */
-export function serializeError(error: unknown): Record<string, unknown> {
+function serializeError(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) {
     // Some libraries emit plain objects (a queue backend's { error } event); say what they hold, not "[object Object]".
     if (error === null || typeof error !== 'object') return { message: String(error) };
