@@ -9,6 +9,10 @@ import { eventually, startTestApp, type TestApp } from './helpers/app';
 
 const DAY_MS = 86_400_000;
 
+/** Every score's history points, as `Score.history` lists them: the current value, then each one it replaced (`score_history`). */
+const POINTS = `(SELECT customer_id, kind, value, label, components, changed_at AS recorded_at, 1 AS current FROM scores
+                  UNION ALL SELECT customer_id, kind, value, label, components, recorded_at, 0 FROM score_history) AS points`;
+
 /**
  * Twelve customers with no ties in any RFM dimension: customer i has f(i)
  * purchases, the last d(i) days ago, worth v(i) in total (one purchase
@@ -136,7 +140,7 @@ describe('scores without workers (recompute called on the service)', () => {
 
   test('history gets one point per change, not per run; an interrupted recompute rerun ends as an uninterrupted one', async () => {
     const counts = async () => new Map((await app.sql<{ id: string; n: number }>(
-      `SELECT customer_id::text AS id, count(*)::int AS n FROM score_history WHERE kind = 'RFM' GROUP BY 1`,
+      `SELECT customer_id::text AS id, count(*)::int AS n FROM ${POINTS} WHERE kind = 'RFM' GROUP BY 1`,
     )).map((r) => [r.id, r.n]));
     const values = async () => new Map((await app.sql<{ id: string; v: string }>(
       `SELECT customer_id::text AS id, value || ':' || label AS v FROM scores WHERE kind = 'RFM'`,
@@ -159,6 +163,12 @@ describe('scores without workers (recompute called on the service)', () => {
     const changed = [...after.keys()].filter((id) => before.get(id) !== after.get(id));
     expect(changed).toContain(await customerId(app, worst.email));
     for (const [id, n] of history) expect(n).toBe(changed.includes(id) ? 2 : 1);
+    // The value replaced, then the new one, in the order they held.
+    const worstId = await customerId(app, worst.email);
+    const points = await app.sql<{ v: string }>(
+      `SELECT value || ':' || label AS v FROM ${POINTS} WHERE customer_id = $1 AND kind = 'RFM' ORDER BY recorded_at, current`, [worstId],
+    );
+    expect(points.map((p) => p.v)).toEqual([before.get(worstId), after.get(worstId)]);
 
     // Kill a recompute after its second batch, and one in its last step (the swap): each leaves scores and history
     // as they were; run again, it ends with the same scores and history as one clean run.
@@ -209,7 +219,7 @@ describe('scores without workers (recompute called on the service)', () => {
       `SELECT value, label, (components->>'frequency')::int AS frequency FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id],
     ))[0]!;
     const history = async () => app.sql<{ frequency: number }>(
-      `SELECT (components->>'frequency')::int AS frequency FROM score_history WHERE customer_id = $1 AND kind = 'RFM' ORDER BY recorded_at, id`, [id],
+      `SELECT (components->>'frequency')::int AS frequency FROM ${POINTS} WHERE customer_id = $1 AND kind = 'RFM' ORDER BY recorded_at, current`, [id],
     );
     const before = await rfm();
     const historyBefore = (await history()).length;
@@ -238,8 +248,9 @@ describe('scores without workers (recompute called on the service)', () => {
     const scores = app.runtime.services.scores;
     const id = await customerId(app, CUSTOMERS[5]!.email);
     await scores.recompute(['RFM']);
-    const rfm = async () => app.sql(`SELECT 1 FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
+    const rfm = async () => app.sql<{ value: number }>(`SELECT value FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
     expect(await rfm()).toHaveLength(1);
+    const removedValue = (await rfm())[0]!.value;
     const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
     let steps = 0;
     await scores.recompute(['RFM'], {
@@ -255,6 +266,13 @@ describe('scores without workers (recompute called on the service)', () => {
     });
     expect(steps).toBe(1 + Math.ceil(span / 4) + 1);
     expect(await rfm()).toHaveLength(0);
+    // The removed score is kept as the customer's newest RFM history point.
+    const [last] = await app.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM score_history h WHERE customer_id = $1 AND kind = 'RFM'
+          AND recorded_at = (SELECT max(recorded_at) FROM score_history WHERE customer_id = $1 AND kind = 'RFM')
+          AND value = $2::float8`, [id, removedValue],
+    );
+    expect(last!.n).toBe(1);
   });
 
   test('an erasure while a full recompute runs leaves no score or history of the customer after the swap', async () => {
@@ -324,7 +342,7 @@ describe('scores without workers (recompute called on the service)', () => {
     await first.commitTransaction();
     await first.release();
     await second;
-    const history = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM score_history WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
+    const history = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${POINTS} WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
     expect(history[0]!.n).toBe(1);
     const [score] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
     expect(score!.n).toBe(1);
@@ -517,6 +535,15 @@ describe.each(['postgres', 'redis'] as const)('scores with workers on the %s que
       `SELECT count(*)::int AS n FROM scores WHERE customer_id = $1 AND kind = 'ENGAGEMENT' AND computed_at >= $2::timestamptz`, [id, after.computedAt],
     );
     expect(engagement[0].n).toBe(1);
+
+    // Its history: the new value, then the one it replaced, each as of when it became current.
+    const point = (s: { value: number; label?: string | null; changedAt: string }) => ({ value: s.value, label: s.label, recordedAt: s.changedAt });
+    const history = async (first: number) => (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind: 'RFM', historyFirst: first }))
+      .data!.customer!.score!.history.map((p) => ({ value: p.value, label: p.label, recordedAt: p.recordedAt }));
+    expect(Date.parse(after.changedAt)).toBeGreaterThan(Date.parse(before.changedAt));
+    expect((await history(5)).slice(0, 2)).toEqual([point(after), point(before)]);
+    expect(await history(1)).toEqual([point(after)]);
+    expect(await history(0)).toEqual([]);
   });
 
   test('the nightly scores.recompute job scheduler is registered', async () => {

@@ -2,7 +2,13 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } 
 import { CustomerEntity } from '../customers/customer.entity';
 import type { ScoreKind } from './score-kind';
 
-/** One row per change of a customer's score (value or label), never one per run. */
+/**
+ * One row per change of a customer's score (value or label), never one per
+ * run: the value the score had before it changed or was removed, recorded at
+ * the instant it had become current. The current value is the row in
+ * `scores` (its `changed_at`), so a score's history is that row followed by
+ * these, newest first (migration ScoreHistorySupersededValues1764500000000).
+ */
 @Entity('score_history')
 @Index('score_history_customer_id_kind_recorded_at_idx', ['customerId', 'kind', 'recordedAt'])
 export class ScoreHistoryEntity {
@@ -29,6 +35,7 @@ export class ScoreHistoryEntity {
   @Column({ type: 'jsonb', default: {} })
   components!: Record<string, unknown>;
 
+  /** When this value became the score's current one. */
   @Column({ name: 'recorded_at', type: 'timestamptz', default: () => 'now()' })
   recordedAt!: Date;
 }

@@ -13,7 +13,7 @@ export interface ScorePointRecord {
 
 export const HISTORY_LIMITS = { default: 20, max: 500 } as const;
 
-const SCORE_COLUMNS = `customer_id::text AS "customerId", kind, value, label, components, model_version AS "modelVersion", computed_at AS "computedAt"`;
+const SCORE_COLUMNS = `customer_id::text AS "customerId", kind, value, label, components, model_version AS "modelVersion", computed_at AS "computedAt", changed_at AS "changedAt"`;
 
 /**
  * Request-scoped loaders of scores: every customer of a page costs one
@@ -32,7 +32,10 @@ export function createScoreLoaders(dataSource: DataSource) {
       for (const row of rows) byCustomer.set(row.customerId, [...(byCustomer.get(row.customerId) ?? []), row]);
       return ids.map((id) => byCustomer.get(id) ?? []);
     }),
-    /** The latest `first` history points, newest first, keyed by `customerId:kind`. */
+    /**
+     * The latest `first` superseded values (rows of `score_history`), newest
+     * first, keyed by `customerId:kind`; the current value is the newest point.
+     */
     history(first: number): DataLoader<string, ScorePointRecord[]> {
       let loader = historyLoaders.get(first);
       if (!loader) {

@@ -1,9 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { inTransaction } from '../../infra/database';
 import { pgArray } from '../../infra/pg-array';
-import type { Queryable } from './kinds/kind';
+import { scopeCondition, type Queryable, type ScoreScope } from './kinds/kind';
 import type { ScoreKind } from './score-kind';
-import { SCORE_WRITERS_LOCK, type ScoreInput } from './score-writer';
+import { SCORE_WRITERS_LOCK, scoreChanged, type ScoreInput } from './score-writer';
 
 /**
  * Where a full recompute writes its scores before they replace `scores`. It
@@ -36,8 +36,8 @@ const T = SCORES_REBUILD_TABLE;
  *    concurrent transactions; each customer and kind once), and
  *    {@link keepScores} copies the kinds not recomputed.
  * 3. {@link indexRebuild}: the indexes of `scores`, built on the rebuild.
- * 4. {@link swapRebuild}: in one transaction, history points for the scores
- *    that changed, then the rebuild becomes `scores`. Customers whose scores
+ * 4. {@link swapRebuild}: in one transaction, the scores that changed or
+ *    vanished go to history, then the rebuild becomes `scores`. Customers whose scores
  *    were written meanwhile (a `customer.refresh` during the recompute) keep
  *    what is in `scores` and are returned, to be scored again with the new
  *    models once the swap has committed.
@@ -73,15 +73,26 @@ export async function keepScores(db: Queryable, keptKinds: readonly ScoreKind[])
   await db.query(`INSERT INTO ${T} SELECT * FROM scores WHERE kind = ANY($1::text[])`, [keptKinds]);
 }
 
-/** Appends one kind's scores for a scope (computed by `input` in the same statement) to the rebuild; returns how many. */
-export async function appendScores(db: Queryable, kind: ScoreKind, modelVersion: number, input: ScoreInput): Promise<number> {
+/**
+ * Appends one kind's scores for a scope (computed by `input` in the same
+ * statement) to the rebuild; returns how many. A score equal to the current
+ * one keeps its `changed_at`; a new or changed one gets this transaction's
+ * instant (the score it replaces goes to history at the swap).
+ */
+export async function appendScores(db: Queryable, kind: ScoreKind, modelVersion: number, scope: ScoreScope, input: ScoreInput): Promise<number> {
   // Shared with score writers, exclusive for erasure: a customer erased while this batch ran has none of its rows here.
   await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
   const params = [...input.params, kind, modelVersion];
+  const k = `$${params.length - 1}`;
+  const v = `$${params.length}`;
+  // The current scores of the scope only: a range of the primary key, whatever the plan.
+  const scoped = scopeCondition('o.customer_id', scope, params);
   const [row] = await db.query(
     `WITH written AS (
-       INSERT INTO ${T} (customer_id, kind, value, label, components, model_version, computed_at)
-       SELECT customer_id, $${params.length - 1}, value, label, components, $${params.length}, now() FROM (${input.sql}) input
+       INSERT INTO ${T} (customer_id, kind, value, label, components, model_version, computed_at, changed_at)
+       SELECT n.customer_id, ${k}, n.value, n.label, n.components, ${v}, now(),
+              CASE WHEN o.customer_id IS NULL OR ${scoreChanged('o', 'n')} THEN now() ELSE o.changed_at END
+         FROM (${input.sql}) n LEFT JOIN scores o ON o.customer_id = n.customer_id AND o.kind = ${k} AND ${scoped}
        RETURNING 1)
      SELECT count(*)::int AS scored FROM written`,
     params,
@@ -135,8 +146,8 @@ export async function indexRebuild(dataSource: DataSource, connections = 2): Pro
 
 /**
  * Replaces `scores` by the rebuild (indexed), in the caller's transaction:
- * appends a history point for every rebuilt score that is new or whose value
- * or label changed, then swaps the tables. Score writers wait from the start
+ * moves to `score_history` every current score of the rebuilt kinds that the
+ * rebuild changes (value or label) or no longer has, then swaps the tables. Score writers wait from the start
  * of the swap, readers only for the drop and rename. Customers whose scores
  * were written since `since` keep those rows and are returned: the caller
  * scores them again on the new table, after the commit (which also notices
@@ -160,14 +171,14 @@ export async function swapRebuild(
     await db.query(`INSERT INTO ${T} SELECT * FROM scores WHERE customer_id = ANY($1::bigint[])`, [touched]);
   }
 
-  // Both tables in primary-key order: a merge join, and history rows appended in the order of its index.
+  // The scores this run replaces or removes become history, with the instant they had become current. Both
+  // tables in primary-key order: a merge join, and history rows appended in the order of its index.
   await db.query(
     `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
-     SELECT n.customer_id, n.kind, n.value, n.label, n.components, n.computed_at
-       FROM ${T} n LEFT JOIN scores o ON o.customer_id = n.customer_id AND o.kind = n.kind
-      WHERE n.kind = ANY($1::text[])
-        AND (o.customer_id IS NULL OR o.label IS DISTINCT FROM n.label OR abs(o.value - n.value) > 1e-9 * greatest(1, abs(n.value)))
-      ORDER BY n.customer_id, n.kind`,
+     SELECT o.customer_id, o.kind, o.value, o.label, o.components, o.changed_at
+       FROM scores o LEFT JOIN ${T} n ON n.customer_id = o.customer_id AND n.kind = o.kind
+      WHERE o.kind = ANY($1::text[]) AND (n.customer_id IS NULL OR ${scoreChanged('o', 'n')})
+      ORDER BY o.customer_id, o.kind`,
     [rebuiltKinds],
   );
 

@@ -21,21 +21,33 @@ export interface ScoreInput {
 }
 
 /**
+ * SQL condition: the score in `next` differs from the one in `prev` (row
+ * aliases with `value` and `label`), by its label or by more than float
+ * noise. Only such a change moves `changed_at` and adds a history point.
+ */
+export function scoreChanged(prev: string, next: string): string {
+  return `(${prev}.label IS DISTINCT FROM ${next}.label OR abs(${prev}.value - ${next}.value) > 1e-9 * greatest(1, abs(${next}.value)))`;
+}
+
+/**
  * Writes one kind's scores for a scope in ONE statement, set-based (refreshes
  * and targeted rescores; a full recompute rebuilds the table instead, see
- * score-rebuild.ts): upserts
- * the rows, appends a history point only where the value or label changed
- * (so running the same job twice adds nothing), and removes scores of
- * customers in the scope that no longer get one (e.g. their last transaction
- * left the lookback window). The scores are computed in the same statement
- * (`input`), so nothing goes through the worker.
+ * score-rebuild.ts): upserts the rows, and removes scores of customers in the
+ * scope that no longer get one (e.g. their last transaction left the
+ * lookback window). A score whose value or label changed gets a new
+ * `changed_at`, and the value it replaces, or removes, goes to
+ * `score_history` with the instant it had become current: the history holds
+ * superseded values, one row per change, and the current value is the newest
+ * point (so running the same job twice adds nothing, and a first score adds
+ * no history row). The scores are computed in the same statement (`input`),
+ * so nothing goes through the worker.
  *
  * Whether a score changed is read from the upsert itself (`RETURNING old.…`,
  * PostgreSQL 18): the old row is the one the upsert locked, i.e. the latest
  * committed version, not the statement's snapshot. Two writers racing on one
  * customer (two `customer.refresh` steps, or one and a targeted rescore)
- * therefore add one history point between them, never two: the second waits
- * for the first to commit and then sees its value. Rows are written in customer order so
+ * therefore record each change once: the second waits for the first to
+ * commit and then sees its value. Rows are written in customer order so
  * concurrent writers lock alike; lookups go through the primary key
  * (customer_id, kind), so a batch costs the same whatever the size of the
  * tables. One statement per kind and batch replaces a round trip of every
@@ -52,21 +64,14 @@ export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersi
   const [row] = await db.query(
     `WITH input AS MATERIALIZED (${input.sql}),
      written AS (
-       INSERT INTO scores AS s (customer_id, kind, value, label, components, model_version, computed_at)
-       SELECT customer_id, ${k}, value, label, components, ${v}, now() FROM input ORDER BY customer_id
+       INSERT INTO scores AS s (customer_id, kind, value, label, components, model_version, computed_at, changed_at)
+       SELECT customer_id, ${k}, value, label, components, ${v}, now(), now() FROM input ORDER BY customer_id
        ON CONFLICT (customer_id, kind) DO UPDATE SET
          value = EXCLUDED.value, label = EXCLUDED.label, components = EXCLUDED.components,
-         model_version = EXCLUDED.model_version, computed_at = EXCLUDED.computed_at
-       RETURNING new.customer_id, new.value, new.label, new.components,
-                 old.customer_id IS NULL AS created, old.value AS old_value, old.label AS old_label),
-     history AS (
-       INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
-       SELECT w.customer_id, ${k}, w.value, w.label, w.components, now()
-         FROM written w
-        WHERE w.created OR w.old_label IS DISTINCT FROM w.label
-           OR abs(w.old_value - w.value) > 1e-9 * greatest(1, abs(w.value))
-        ORDER BY w.customer_id
-       RETURNING 1),
+         model_version = EXCLUDED.model_version, computed_at = EXCLUDED.computed_at,
+         changed_at = CASE WHEN ${scoreChanged('s', 'EXCLUDED')} THEN EXCLUDED.changed_at ELSE s.changed_at END
+       RETURNING new.customer_id, old.customer_id IS NOT NULL AND ${scoreChanged('old', 'new')} AS replaced,
+                 old.value, old.label, old.components, old.changed_at),
      -- (kind = $k) IS TRUE is not indexable on purpose: the scope's range of the primary key is read, never
      -- every row of the kind through scores_kind_label_idx (which the planner may prefer for wide batches).
      removed AS (
@@ -76,6 +81,13 @@ export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersi
                 SELECT p.customer_id FROM scores p
                  WHERE ${scoped} AND (p.kind = ${k}) IS TRUE
                    AND NOT EXISTS (SELECT 1 FROM input i WHERE i.customer_id = p.customer_id)))
+       RETURNING s.customer_id, s.value, s.label, s.components, s.changed_at),
+     history AS (
+       INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
+       SELECT customer_id, ${k}, value, label, components, changed_at
+         FROM (SELECT customer_id, value, label, components, changed_at FROM written WHERE replaced
+               UNION ALL SELECT customer_id, value, label, components, changed_at FROM removed) superseded
+        ORDER BY customer_id
        RETURNING 1)
      SELECT (SELECT count(*) FROM written)::int AS scored, (SELECT count(*) FROM history)::int AS changed,
             (SELECT count(*) FROM removed)::int AS removed`,

@@ -33,4 +33,8 @@ export class ScoreEntity {
 
   @Column({ name: 'computed_at', type: 'timestamptz', default: () => 'now()' })
   computedAt!: Date;
+
+  /** When the value or label became what it is (the newest point of the score's history). */
+  @Column({ name: 'changed_at', type: 'timestamptz', default: () => 'now()' })
+  changedAt!: Date;
 }

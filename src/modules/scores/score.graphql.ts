@@ -31,16 +31,20 @@ export const ScoreRef = builder.objectRef<ScoreRecord>('Score').implement({
     }),
     modelVersion: t.exposeInt('modelVersion', { description: 'Version of the model (see scoreModels) this score was computed with.' }),
     computedAt: t.field({ type: 'DateTime', description: 'When this score was last computed (a refresh after ingest or a recompute).', resolve: (s) => s.computedAt }),
+    changedAt: t.field({ type: 'DateTime', description: 'When the value or label became what it is (the newest point of history); computedAt moves on every computation, this only on a change.', resolve: (s) => s.changedAt }),
     history: t.field({
       type: [ScorePointRef],
-      description: `Past values, newest first: one point per change, not per run. ${HISTORY_LIMITS.default} by default, at most ${HISTORY_LIMITS.max}.`,
+      description: `The score's values, newest first (the current one, then each it replaced): one point per change, not per run. ${HISTORY_LIMITS.default} by default, at most ${HISTORY_LIMITS.max}.`,
       args: { first: t.arg.int({ description: `How many points (default ${HISTORY_LIMITS.default}, at most ${HISTORY_LIMITS.max}).` }) },
-      resolve: (s, args, ctx) => {
+      resolve: async (s, args, ctx) => {
         const first = args.first ?? HISTORY_LIMITS.default;
         if (!Number.isInteger(first) || first < 0 || first > HISTORY_LIMITS.max) {
           throw new RapportError(ErrorCode.PAGE_SIZE_EXCEEDED, `first must be from 0 to ${HISTORY_LIMITS.max}`, 'first');
         }
-        return first === 0 ? [] : ctx.scoreLoaders.history(first).load(`${s.customerId}:${s.kind}`);
+        if (first === 0) return [];
+        // The current value is the newest point; the rows of score_history are the values it superseded.
+        const current: ScorePointRecord = { value: s.value, label: s.label, components: s.components, recordedAt: s.changedAt };
+        return first === 1 ? [current] : [current, ...(await ctx.scoreLoaders.history(first - 1).load(`${s.customerId}:${s.kind}`))];
       },
     }),
   }),

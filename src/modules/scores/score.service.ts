@@ -18,6 +18,8 @@ export interface ScoreRecord {
   components: Record<string, unknown>;
   modelVersion: number;
   computedAt: Date;
+  /** When the value or label became what it is. */
+  changedAt: Date;
 }
 
 /** One bucket of a score histogram: [lower, upper), the last one closed. */
@@ -257,7 +259,7 @@ export class ScoreService {
             for (const result of fitted) {
               const started = performance.now();
               const input = await this.scoreInput(manager, result.kind, models, now, { idRange: range }, cache, runCache);
-              const scored = input ? await appendScores(manager, result.kind, models.get(result.kind)!.version, input) : 0;
+              const scored = input ? await appendScores(manager, result.kind, models.get(result.kind)!.version, { idRange: range }, input) : 0;
               result.scored += scored;
               result.scoreSeconds += (performance.now() - started) / 1000;
             }
