@@ -8,8 +8,9 @@
  * Seeding runs in a child process, so the memory printed is that of the
  * process doing the recompute (sampled every 20 ms while it runs). `--runs 2`
  * (the default) also times a second recompute over the scores of the first:
- * the first inserts every score and history point, the second (the nightly
- * case) updates them and adds history only for what changed.
+ * the first inserts every score (and no history: nothing is superseded), the
+ * second (the nightly case) replaces them and adds history only for what
+ * changed.
  *
  *   npm run bench:scores -- --customers 1000000 --interactions 10000000 --samples 50
  */
@@ -71,7 +72,7 @@ async function main() {
       clearInterval(sampler);
       peak = Math.max(peak, process.memoryUsage().rss);
       const [{ history }] = await dataSource.query(`SELECT count(*)::int AS history FROM score_history`);
-      console.log(`  full recompute #${run}, 4 kinds ${fmt(full, 2)} s = ${fmt(full / floor, 2)}× floor   (${run === 1 ? 'first: every score inserted' : 'rerun: scores updated'}; ${fmt(history)} history rows in all)`);
+      console.log(`  full recompute #${run}, 4 kinds ${fmt(full, 2)} s = ${fmt(full / floor, 2)}× floor   (${run === 1 ? 'first: every score new' : 'rerun: every score replaced'}; ${fmt(history)} history rows in all)`);
       // Fits run concurrently and batches two at a time, so these per-kind seconds overlap (score seconds add up the lanes).
       console.log(`      ${outcome.kinds.map((k) => `${k.kind} ${fmt(k.scored)}: fit ${fmt(k.fitSeconds, 2)} s, score ${fmt(k.scoreSeconds, 2)} s`).join('; ')} (overlapping)`);
       if (outcome.errors.length) console.log(`      errors: ${outcome.errors.map((e) => e.message).join('; ')}`);
