@@ -37,10 +37,10 @@ const T = SCORES_REBUILD_TABLE;
  *    {@link keepScores} copies the kinds not recomputed.
  * 3. {@link indexRebuild}: the indexes of `scores`, built on the rebuild.
  * 4. {@link swapRebuild}: in one transaction, the scores that changed or
- *    vanished go to history, then the rebuild becomes `scores`. Customers whose scores
- *    were written meanwhile (a `customer.refresh` during the recompute) keep
- *    what is in `scores` and are returned, to be scored again with the new
- *    models once the swap has committed.
+ *    vanished go to history, then the rebuild becomes `scores`. Customers
+ *    whose scores were written meanwhile (a `customer.refresh` during the
+ *    recompute) keep what is in `scores` and are returned, to be scored
+ *    again with the new models once the swap has committed.
  *
  * A run that stops before the swap leaves `scores` and `score_history` as
  * they were; the next run drops the leftover rebuild.
@@ -147,8 +147,9 @@ export async function indexRebuild(dataSource: DataSource, connections = 2): Pro
 /**
  * Replaces `scores` by the rebuild (indexed), in the caller's transaction:
  * moves to `score_history` every current score of the rebuilt kinds that the
- * rebuild changes (value or label) or no longer has, then swaps the tables. Score writers wait from the start
- * of the swap, readers only for the drop and rename. Customers whose scores
+ * rebuild changes (value or label) or no longer has, then swaps the tables.
+ * Score writers wait from the start of the swap, readers only for the drop
+ * and rename. Customers whose scores
  * were written since `since` keep those rows and are returned: the caller
  * scores them again on the new table, after the commit (which also notices
  * scores removed meanwhile).
