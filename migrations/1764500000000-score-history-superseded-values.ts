@@ -11,10 +11,13 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * base never scored before writes no history at all (at 1M customers that
  * was 2.2M rows, about a fifth of the run), and the table holds changes only.
  *
- * Up: each current score takes the instant of its newest history point, and
- * that point (which holds the same value) is removed. A score whose newest
- * point differs (a history cleared by hand) keeps every point and takes its
- * `computed_at`.
+ * Up: each current score takes the instant of its newest history point (the
+ * last one written: writers of one score append in turn), and that point,
+ * which holds the same value, is removed. A score whose newest point differs
+ * (a history cleared by hand) keeps every point and takes its `computed_at`.
+ *
+ * Stop the workers of the previous release before migrating: its writers
+ * would go on appending the current value to the history.
  */
 export class ScoreHistorySupersededValues1764500000000 implements MigrationInterface {
   name = 'ScoreHistorySupersededValues1764500000000';
@@ -24,7 +27,7 @@ export class ScoreHistorySupersededValues1764500000000 implements MigrationInter
     await queryRunner.query(
       `WITH newest AS (
          SELECT DISTINCT ON (customer_id, kind) id, customer_id, kind, value, label, recorded_at
-           FROM score_history ORDER BY customer_id, kind, recorded_at DESC, id DESC),
+           FROM score_history ORDER BY customer_id, kind, id DESC),
        current AS (
          UPDATE scores s SET changed_at = h.recorded_at FROM newest h
           WHERE s.customer_id = h.customer_id AND s.kind = h.kind

@@ -6,6 +6,8 @@ import {
   ScoreDistributionDocument, ScoreModelsDocument, UpdateScoreModelDocument, type InteractionInput,
 } from './generated/graphql';
 import { eventually, startTestApp, type TestApp } from './helpers/app';
+import type { Queryable } from '../src/modules/scores/kinds/kind';
+import { writeScoreInput } from '../src/modules/scores/score-writer';
 
 const DAY_MS = 86_400_000;
 
@@ -346,6 +348,40 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(history[0]!.n).toBe(1);
     const [score] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
     expect(score!.n).toBe(1);
+  });
+
+  test('a writer that started before the one it replaces still moves changed_at forward; history lists each value once, newest first', async () => {
+    const id = await customerId(app, CUSTOMERS[7]!.email);
+    const write = (db: Queryable, value: number) => writeScoreInput(db, 'CLV', 1, { customerIds: [id] }, {
+      sql: `SELECT $1::bigint AS customer_id, $2::float8 AS value, NULL::text AS label, '{}'::jsonb AS components`, params: [id, value],
+    });
+    const history = async () => (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind: 'CLV', historyFirst: 10 }))
+      .data!.customer!.score!.history.map((p) => ({ value: p.value, at: Date.parse(p.recordedAt) }));
+    await app.sql(`DELETE FROM scores WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
+    await app.sql(`DELETE FROM score_history WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
+    await app.dataSource.transaction((manager) => write(manager, 1));
+    // This transaction's now() is earlier than that of the write of 2, which commits first.
+    const early = app.dataSource.createQueryRunner();
+    await early.connect();
+    await early.startTransaction();
+    await early.query('SELECT now()');
+    await app.dataSource.transaction((manager) => write(manager, 2));
+    await write(early.manager, 3);
+    await early.commitTransaction();
+    await early.release();
+    const points = await history();
+    expect(points.map((p) => p.value)).toEqual([3, 2, 1]);
+    expect(points[0]!.at).toBeGreaterThanOrEqual(points[1]!.at);
+    expect(points[1]!.at).toBeGreaterThan(points[2]!.at);
+    // A superseded value recorded at the current one's instant repeats it (a score removed and restored unchanged): listed once.
+    await app.sql(
+      `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
+       SELECT customer_id, kind, value, label, components, changed_at FROM scores WHERE customer_id = $1 AND kind = 'CLV'`, [id],
+    );
+    expect((await history()).map((p) => p.value)).toEqual([3, 2, 1]);
+    // CLV is never fitted here: the hand-written score goes.
+    await app.sql(`DELETE FROM scores WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
+    await app.sql(`DELETE FROM score_history WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
   });
 
   test('an erasure waits for a score write in flight and removes what it wrote: no score outlives its customer', async () => {

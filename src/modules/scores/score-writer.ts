@@ -69,7 +69,9 @@ export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersi
        ON CONFLICT (customer_id, kind) DO UPDATE SET
          value = EXCLUDED.value, label = EXCLUDED.label, components = EXCLUDED.components,
          model_version = EXCLUDED.model_version, computed_at = EXCLUDED.computed_at,
-         changed_at = CASE WHEN ${scoreChanged('s', 'EXCLUDED')} THEN EXCLUDED.changed_at ELSE s.changed_at END
+         -- now() is the transaction's start: a writer that started before the one it replaces still moves forward.
+         changed_at = CASE WHEN ${scoreChanged('s', 'EXCLUDED')} THEN greatest(EXCLUDED.changed_at, s.changed_at + interval '1 microsecond')
+                           ELSE s.changed_at END
        RETURNING new.customer_id, old.customer_id IS NOT NULL AND ${scoreChanged('old', 'new')} AS replaced,
                  old.value, old.label, old.components, old.changed_at),
      -- (kind = $k) IS TRUE is not indexable on purpose: the scope's range of the primary key is read, never

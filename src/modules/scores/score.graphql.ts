@@ -36,15 +36,12 @@ export const ScoreRef = builder.objectRef<ScoreRecord>('Score').implement({
       type: [ScorePointRef],
       description: `The score's values, newest first (the current one, then each it replaced): one point per change, not per run. ${HISTORY_LIMITS.default} by default, at most ${HISTORY_LIMITS.max}.`,
       args: { first: t.arg.int({ description: `How many points (default ${HISTORY_LIMITS.default}, at most ${HISTORY_LIMITS.max}).` }) },
-      resolve: async (s, args, ctx) => {
+      resolve: (s, args, ctx) => {
         const first = args.first ?? HISTORY_LIMITS.default;
         if (!Number.isInteger(first) || first < 0 || first > HISTORY_LIMITS.max) {
           throw new RapportError(ErrorCode.PAGE_SIZE_EXCEEDED, `first must be from 0 to ${HISTORY_LIMITS.max}`, 'first');
         }
-        if (first === 0) return [];
-        // The current value is the newest point; the rows of score_history are the values it superseded.
-        const current: ScorePointRecord = { value: s.value, label: s.label, components: s.components, recordedAt: s.changedAt };
-        return first === 1 ? [current] : [current, ...(await ctx.scoreLoaders.history(first - 1).load(`${s.customerId}:${s.kind}`))];
+        return first === 0 ? [] : ctx.scoreLoaders.history(first).load(`${s.customerId}:${s.kind}`);
       },
     }),
   }),
