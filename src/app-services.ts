@@ -53,7 +53,7 @@ export function createServices(deps: { config: Config; logger: Logger; dataSourc
   registerCustomerJobs(jobs, stats);
   const scores = new ScoreService(dataSource, logger.child({ component: 'scores' }));
   scores.setRecomputeRequester((kinds) => enqueueRecompute(queues, kinds));
-  registerScoreJobs(jobs, scores, stats);
+  registerScoreJobs(jobs, scores, stats, { historyDays: deps.config.scoreHistoryDays });
   // Segments after scores: the refresh step must see this refresh's new scores.
   const segmentMemberships = new SegmentMembershipService(dataSource);
   const segments = new SegmentService(dataSource, segmentMemberships, { requestRefresh: createSegmentRefreshRequester(queues, logger.child({ component: 'segments' })) });

@@ -61,6 +61,13 @@ export const environmentSchema = z.object({
   RAPPORT_PERSONAL_TRAITS: z.string().default('email,phone,name,firstName,lastName,address,birthDate,dateOfBirth,ssn,taxId'),
   /** How often segments with moving time windows (and stale ones) are re-evaluated, in ms. @defaultValue 300000 (5 minutes) */
   RAPPORT_SEGMENT_SWEEP_MS: z.coerce.number().int().min(1_000).default(300_000),
+  /**
+   * Days of score history kept: a full recompute then drops the points that
+   * had been superseded that long ago (the value in force at the cutoff
+   * stays, so the history still covers the whole period). 0 keeps
+   * everything. @defaultValue 0
+   */
+  RAPPORT_SCORE_HISTORY_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Worker concurrency per queue. @defaultValue 4 */
@@ -99,6 +106,8 @@ export interface Config {
   embeddedPgPort?: number;
   demoData: boolean;
   segmentSweepMs: number;
+  /** Days of score history kept (0: all); see RAPPORT_SCORE_HISTORY_DAYS. */
+  scoreHistoryDays: number;
   queuePrefix: string;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   workerConcurrency: number;
@@ -155,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedPgPort: e.RAPPORT_PG_PORT,
     demoData: e.RAPPORT_DEMO_DATA,
     segmentSweepMs: e.RAPPORT_SEGMENT_SWEEP_MS,
+    scoreHistoryDays: e.RAPPORT_SCORE_HISTORY_DAYS,
     queuePrefix: e.RAPPORT_QUEUE_PREFIX,
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.RAPPORT_WORKER_CONCURRENCY,

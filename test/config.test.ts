@@ -7,6 +7,9 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', databaseUrl: undefined, redisUrl: undefined, logLevel: 'info', demoData: true });
     expect(config.dataDir).toBe(path.resolve('.rapport'));
+    expect(config.scoreHistoryDays).toBe(0);
+    expect(loadConfig({ RAPPORT_SCORE_HISTORY_DAYS: '400' }).scoreHistoryDays).toBe(400);
+    expect(() => loadConfig({ RAPPORT_SCORE_HISTORY_DAYS: '-1' })).toThrow('RAPPORT_SCORE_HISTORY_DAYS');
   });
 
   test('a bad value is an error naming each variable at fault', () => {

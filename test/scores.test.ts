@@ -384,6 +384,41 @@ describe('scores without workers (recompute called on the service)', () => {
     await app.sql(`DELETE FROM score_history WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
   });
 
+  test('pruning the history keeps every point of the period and the value in force at its start; current scores stay', async () => {
+    const [a, b, c] = await Promise.all([CUSTOMERS[8]!, CUSTOMERS[9]!, CUSTOMERS[10]!].map((x) => customerId(app, x.email)));
+    const ago = (days: number) => `now() - interval '${days} days'`;
+    for (const id of [a, b, c]) {
+      await app.sql(`DELETE FROM scores WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
+      await app.sql(`DELETE FROM score_history WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
+    }
+    // a: values since 100, 60, 40 and 10 days ago, the current one since 5 days; b: the current one since 50 days;
+    // c: no current score any more (removed), values since 100 and 60 days ago.
+    await app.sql(
+      `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at) VALUES
+         ($1, 'CLV', 100, NULL, '{}', ${ago(100)}), ($1, 'CLV', 60, NULL, '{}', ${ago(60)}), ($1, 'CLV', 40, NULL, '{}', ${ago(40)}),
+         ($1, 'CLV', 10, NULL, '{}', ${ago(10)}), ($2, 'CLV', 90, NULL, '{}', ${ago(90)}),
+         ($3, 'CLV', 100, NULL, '{}', ${ago(100)}), ($3, 'CLV', 60, NULL, '{}', ${ago(60)})`,
+      [a, b, c],
+    );
+    await app.sql(
+      `INSERT INTO scores (customer_id, kind, value, label, components, model_version, computed_at, changed_at) VALUES
+         ($1, 'CLV', 5, NULL, '{}', 1, now(), ${ago(5)}), ($2, 'CLV', 50, NULL, '{}', 1, now(), ${ago(50)})`,
+      [a, b],
+    );
+    const left = async () => app.sql<{ id: string; value: number }>(
+      `SELECT customer_id::text AS id, value FROM score_history WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV' ORDER BY customer_id, recorded_at DESC`, [[a, b, c]],
+    );
+    expect(await app.runtime.services.scores.pruneHistory(30, 4)).toBe(4);
+    // a keeps 10 and 40 (in force 30 days ago); b's current value was in force already; c keeps its last value.
+    expect(await left()).toEqual([{ id: a, value: 10 }, { id: a, value: 40 }, { id: c, value: 60 }].sort((x, y) => Number(x.id) - Number(y.id)));
+    const points = (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', a), kind: 'CLV', historyFirst: 10 })).data!.customer!.score!.history;
+    expect(points.map((p) => p.value)).toEqual([5, 10, 40]);
+    expect(await app.runtime.services.scores.pruneHistory(30, 4)).toBe(0);
+    expect(await app.sql(`SELECT value FROM scores WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV' ORDER BY value`, [[a, b]])).toEqual([{ value: 5 }, { value: 50 }]);
+    await app.sql(`DELETE FROM scores WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV'`, [[a, b, c]]);
+    await app.sql(`DELETE FROM score_history WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV'`, [[a, b, c]]);
+  });
+
   test('an erasure waits for a score write in flight and removes what it wrote: no score outlives its customer', async () => {
     const id = await customerId(app, CUSTOMERS[1]!.email);
     const writer = app.dataSource.createQueryRunner();
@@ -517,12 +552,18 @@ describe('scores without workers (recompute called on the service)', () => {
 describe.each(['postgres', 'redis'] as const)('scores with workers on the %s queue backend', (backend) => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ workers: true, queue: backend });
+    app = await startTestApp({ workers: true, queue: backend, env: { RAPPORT_SCORE_HISTORY_DAYS: '30' } });
     await ingest(app, rfmInteractions());
   });
   afterAll(() => app.close());
 
-  test('recomputeScores runs as a job whose status and progress can be polled to completion', async () => {
+  test('recomputeScores runs as a job whose status and progress can be polled to completion; it prunes history past RAPPORT_SCORE_HISTORY_DAYS', async () => {
+    // Values an RFM score had since 100 and 60 days ago: the second was still in force 30 days ago.
+    const customer = await customerId(app, CUSTOMERS[2]!.email);
+    await app.sql(
+      `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
+       VALUES ($1, 'RFM', 1, 'Lost', '{}', now() - interval '100 days'), ($1, 'RFM', 2, 'Hibernating', '{}', now() - interval '60 days')`, [customer],
+    );
     const { data } = await app.graphql(RecomputeScoresDocument, { kinds: ['RFM', 'ENGAGEMENT'] });
     const id = data!.recomputeScores.id;
     const done = await eventually(async () => {
@@ -533,6 +574,7 @@ describe.each(['postgres', 'redis'] as const)('scores with workers on the %s que
     expect(done.finishedAt).not.toBeNull();
     const [{ n }] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE kind = 'RFM'`);
     expect(n).toBe(12);
+    expect(await app.sql(`SELECT value FROM score_history WHERE customer_id = $1 AND kind = 'RFM'`, [customer])).toEqual([{ value: 2 }]);
   });
 
   test('a CLV recompute on data that cannot identify the model fails with a clear error and leaves the models unfitted', async () => {

@@ -359,6 +359,40 @@ export class ScoreService {
     return ids.length;
   }
 
+  /**
+   * Drops the score history older than `days`: every superseded value
+   * followed by another point (a later superseded value, or the current
+   * score) that was already in force at the cutoff. The value in force at the
+   * cutoff stays, so a score's history still says what it was at any time
+   * since; current scores are never touched. By customer id range, one short
+   * transaction each, through the (customer_id, kind, recorded_at) index.
+   * Returns how many rows went.
+   */
+  async pruneHistory(days: number, batchSize = DEFAULT_RECOMPUTE_BATCH): Promise<number> {
+    const [{ cutoff, lo, hi }] = await this.dataSource.query(
+      `SELECT now() - $1::int * interval '1 day' AS cutoff, min(customer_id)::text AS lo, max(customer_id)::text AS hi FROM score_history`,
+      [days],
+    );
+    if (lo === null) return 0;
+    let pruned = 0;
+    for (const [from, to] of idRanges(BigInt(lo), BigInt(hi), BigInt(batchSize))) {
+      const [{ n }] = await this.dataSource.query(
+        `WITH gone AS (
+           DELETE FROM score_history h
+            WHERE h.customer_id BETWEEN $1::bigint AND $2::bigint AND h.recorded_at < $3
+              AND (EXISTS (SELECT 1 FROM score_history l
+                            WHERE l.customer_id = h.customer_id AND l.kind = h.kind AND l.recorded_at <= $3
+                              AND (l.recorded_at, l.id) > (h.recorded_at, h.id))
+                   OR EXISTS (SELECT 1 FROM scores s WHERE s.customer_id = h.customer_id AND s.kind = h.kind AND s.changed_at <= $3))
+           RETURNING 1)
+         SELECT count(*)::int AS n FROM gone`,
+        [from, to, cutoff],
+      );
+      pruned += n;
+    }
+    return pruned;
+  }
+
   /** The stored settings of `kinds`, as one comparable string (to notice a settings change during a run). */
   async settingsSnapshot(kinds: readonly ScoreKind[]): Promise<string> {
     const rows: { kind: string; settings: unknown }[] = await this.dataSource.query(

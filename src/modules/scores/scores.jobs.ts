@@ -46,8 +46,10 @@ export const MAX_RECOMPUTE_CUSTOMER_IDS = 10_000;
  * or, with customerIds, a rescore of those customers with the current models.
  * Kinds whose fit fails are reported as the job's failure after the other
  * kinds are done; retrying cannot help them, so the failure is unrecoverable.
+ * With `historyDays`, a full recompute then prunes the score history older
+ * than that (see {@link ScoreService.pruneHistory}).
  */
-export function registerScoreJobs(registry: JobRegistry, scores: ScoreService, stats: CustomerStatsService): void {
+export function registerScoreJobs(registry: JobRegistry, scores: ScoreService, stats: CustomerStatsService, options: { historyDays?: number } = {}): void {
   registry.register(QUEUES.analytics, SCORES_RECOMPUTE_JOB, async (job: Job) => {
     const data = job.data as ScoresRecomputeData;
     const kinds = (data.kinds ?? []).filter(isScoreKind);
@@ -64,8 +66,10 @@ export function registerScoreJobs(registry: JobRegistry, scores: ScoreService, s
       outcome = await scores.recompute(requested, { onProgress: (p) => job.updateProgress(p) });
       if (round >= 3 || (await scores.settingsSnapshot(requested)) === settings) break;
     }
+    // After the swap: its superseded scores are history too, pruned if old enough.
+    const historyPruned = options.historyDays ? await scores.pruneHistory(options.historyDays) : 0;
     if (outcome.errors.length > 0) throw new UnrecoverableError(outcome.errors.map((e) => e.message).join('; '));
-    return outcome;
+    return { ...outcome, historyPruned };
   });
   // customer.refresh: the touched customers' scores, with the current models, in the stats transaction.
   stats.addRefreshStep((manager, customerIds) => scores.scoreCustomers(manager, customerIds));
