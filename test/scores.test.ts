@@ -277,6 +277,29 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(last!.n).toBe(1);
   });
 
+  test('a targeted rescore requested while a full recompute runs waits for it: a score it removes stays removed', async () => {
+    const scores = app.runtime.services.scores;
+    const id = await customerId(app, CUSTOMERS[11]!.email);
+    await scores.recompute(['RFM']);
+    const rfm = async () => app.sql(`SELECT 1 FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
+    expect(await rfm()).toHaveLength(1);
+    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
+    let steps = 0;
+    let targeted: Promise<number> | undefined;
+    await scores.recompute(['RFM'], {
+      batchSize: 4,
+      onProgress: async () => {
+        // After the last batch (the rebuild holds the customer's RFM score): its purchases are withdrawn and a
+        // targeted rescore is requested, which would remove the score.
+        if (++steps !== 1 + Math.ceil(span / 4)) return;
+        await app.sql(`DELETE FROM interactions WHERE customer_id = $1`, [id]);
+        targeted = scores.rescoreAfterFullRecompute([id], ['RFM']);
+      },
+    });
+    expect(await targeted).toBe(1);
+    expect(await rfm()).toHaveLength(0);
+  });
+
   test('an erasure while a full recompute runs leaves no score or history of the customer after the swap', async () => {
     const scores = app.runtime.services.scores;
     const id = await customerId(app, CUSTOMERS[4]!.email);

@@ -157,7 +157,7 @@ builder.mutationFields((t) => ({
   }),
   recomputeScores: t.field({
     type: RecomputeJobRef,
-    description: 'Starts a recompute: without customerIds, fit the models and rescore everyone; with them, rescore those customers with the current models. Identical requests while one is pending coalesce into that job.',
+    description: 'Starts a recompute: without customerIds, fit the models and rescore everyone; with them, rescore those customers with the current models (after a full recompute running at the time, with its models). Identical requests while one is pending coalesce into that job.',
     args: {
       kinds: t.arg({ type: [ScoreKindEnum], description: 'Kinds to recompute; all by default. Kinds sharing a model (CLV, CHURN_RISK) go together.' }),
       customerIds: t.arg.idList({ description: 'Global ids of the only customers to rescore (at most 10,000).' }),

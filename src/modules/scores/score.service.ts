@@ -349,7 +349,28 @@ export class ScoreService {
     return scoreRowsInput(await definition.score!(ctx, scope));
   }
 
-  /** Scores given customers in batches, each in its own transaction (recomputeScores with customerIds). */
+  /**
+   * A targeted recompute (`recomputeScores` with customerIds): scores the
+   * customers with the current models, after any full recompute running now.
+   * A full recompute's swap keeps what refreshes wrote meanwhile, but it
+   * cannot see a score that a rescore only removed (no row left to find), and
+   * would bring it back; its models would also replace the ones used here. So
+   * this waits for it (the full recompute's lock, shared: targeted rescores
+   * run side by side), then scores with the models it fitted.
+   */
+  async rescoreAfterFullRecompute(customerIds: string[], kinds: readonly ScoreKind[]): Promise<number> {
+    const session = this.dataSource.createQueryRunner();
+    await session.connect();
+    try {
+      await session.query(`SELECT pg_advisory_lock_shared(${FULL_RECOMPUTE_LOCK})`);
+      return await this.rescoreCustomers(customerIds, kinds);
+    } finally {
+      await session.query(`SELECT pg_advisory_unlock_shared(${FULL_RECOMPUTE_LOCK})`).catch(() => undefined);
+      await session.release();
+    }
+  }
+
+  /** Scores given customers in batches, each in its own transaction (after a full recompute's swap, and targeted recomputes). */
   async rescoreCustomers(customerIds: string[], kinds: readonly ScoreKind[], batchSize = 1_000): Promise<number> {
     const ids = [...new Set(customerIds)];
     for (let i = 0; i < ids.length; i += batchSize) {

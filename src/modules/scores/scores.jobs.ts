@@ -54,7 +54,7 @@ export function registerScoreJobs(registry: JobRegistry, scores: ScoreService, s
     const data = job.data as ScoresRecomputeData;
     const kinds = (data.kinds ?? []).filter(isScoreKind);
     if (data.customerIds) {
-      const rescored = await scores.rescoreCustomers(data.customerIds, kinds);
+      const rescored = await scores.rescoreAfterFullRecompute(data.customerIds, kinds);
       await job.updateProgress(100);
       return { rescored };
     }
