@@ -404,7 +404,9 @@ export class ScoreService {
               AND (EXISTS (SELECT 1 FROM score_history l
                             WHERE l.customer_id = h.customer_id AND l.kind = h.kind AND l.recorded_at <= $3
                               AND (l.recorded_at, l.id) > (h.recorded_at, h.id))
-                   OR EXISTS (SELECT 1 FROM scores s WHERE s.customer_id = h.customer_id AND s.kind = h.kind AND s.changed_at <= $3))
+                   -- The range again: the planner may hash this subquery, which then reads only the range's scores.
+                   OR EXISTS (SELECT 1 FROM scores s WHERE s.customer_id BETWEEN $1::bigint AND $2::bigint
+                                 AND s.customer_id = h.customer_id AND s.kind = h.kind AND s.changed_at <= $3))
            RETURNING 1)
          SELECT count(*)::int AS n FROM gone`,
         [from, to, cutoff],
