@@ -142,14 +142,15 @@ export class ScoreService {
   /**
    * Fits every requested kind that fits (and the kinds sharing its model),
    * then scores all customers batch by batch over id ranges into a rebuild of
-   * the scores table, which replaces `scores` at the end in one transaction
-   * with a history point per score that changed (see score-rebuild.ts). A
-   * batch is one transaction over an id range for a group of kinds: those
+   * the scores table, which replaces `scores` at the end in one transaction,
+   * the scores it changed or removed going to history (see score-rebuild.ts).
+   * A batch is one transaction over an id range for a group of kinds: those
    * scored in SQL (one statement each), or those scored in the worker from
    * one read of shared summaries (CLV and CHURN_RISK, from CLV's fit). A kind
-   * whose fit fails is reported and left as it was; the others go on. One full recompute runs at a time. Idempotent: a rerun
-   * writes the same scores and no history, and a run stopped anywhere before
-   * the swap leaves scores and history as they were.
+   * whose fit fails is reported and left as it was; the others go on. One
+   * full recompute runs at a time. Idempotent: a rerun writes the same scores
+   * and no history, and a run stopped anywhere before the swap leaves scores
+   * and history as they were.
    */
   async recompute(requested: readonly ScoreKind[], options: RecomputeOptions = {}): Promise<RecomputeOutcome> {
     const session = this.dataSource.createQueryRunner();
