@@ -314,8 +314,10 @@ describe('scores without workers (recompute called on the service)', () => {
         erased = true;
         const [{ rebuilt }] = await app.sql<{ rebuilt: number }>(`SELECT count(*)::int AS rebuilt FROM scores_rebuild WHERE customer_id = $1`, [id]);
         expect(rebuilt).toBeGreaterThan(0);
+        const [{ setAside }] = await app.sql<{ setAside: number }>(`SELECT count(*)::int AS "setAside" FROM score_history_rebuild WHERE customer_id = $1`, [id]);
         const receipt = await app.runtime.services.privacy.eraseCustomer(id);
         expect(receipt.tables).toContainEqual({ table: 'scores_rebuild', rows: rebuilt });
+        expect(receipt.tables).toContainEqual({ table: 'score_history_rebuild', rows: setAside });
       },
     });
     expect(erased).toBe(true);
@@ -328,8 +330,8 @@ describe('scores without workers (recompute called on the service)', () => {
     );
     expect(left).toMatchObject({ scores: 0, history: 0 });
     expect(left!.others).toBeGreaterThan(0);
-    const [{ leftover }] = await app.sql<{ leftover: string | null }>(`SELECT to_regclass('scores_rebuild')::text AS leftover`);
-    expect(leftover).toBeNull();
+    const [leftovers] = await app.sql(`SELECT to_regclass('scores_rebuild')::text AS scores, to_regclass('score_history_rebuild')::text AS history`);
+    expect(leftovers).toEqual({ scores: null, history: null });
   });
 
   test('full recomputes of different kinds requested together run one after the other, each keeping the kinds it did not recompute', async () => {
@@ -344,6 +346,27 @@ describe('scores without workers (recompute called on the service)', () => {
     );
     expect(indexes.map((i) => i.name)).toEqual(['scores_kind_label_idx', 'scores_kind_value_idx', 'scores_pkey']);
     expect(indexes[0]!.definition).toContain('WHERE (label IS NOT NULL)');
+    // The rebuild fills with autovacuum off; the table swapped in has it back (no storage options left).
+    const [{ options }] = await app.sql(`SELECT c.reloptions AS options FROM pg_class c WHERE c.oid = 'scores'::regclass`);
+    expect(options).toBeNull();
+  });
+
+  test('a score whose customer is gone, outside the ids of every customer, goes to history at the next full recompute', async () => {
+    const scores = app.runtime.services.scores;
+    await scores.recompute(['RFM'], { batchSize: 4 });
+    const [{ beyond }] = await app.sql<{ beyond: string }>(`SELECT (max(id) + 1000)::text AS beyond FROM customers`);
+    // Scores have no foreign key to customers: a row of a customer that no longer exists, past the last id.
+    await app.sql(
+      `INSERT INTO scores (customer_id, kind, value, label, components, model_version, computed_at, changed_at)
+       VALUES ($1, 'RFM', 3, 'Need Attention', '{}', 1, now() - interval '1 day', now() - interval '1 day')`,
+      [beyond],
+    );
+    const outcome = await scores.recompute(['RFM'], { batchSize: 4 });
+    expect(outcome.kinds[0]!.scored).toBeGreaterThan(0);
+    expect(await app.sql(`SELECT 1 FROM scores WHERE customer_id = $1`, [beyond])).toHaveLength(0);
+    const history = await app.sql(`SELECT kind, value, label FROM score_history WHERE customer_id = $1`, [beyond]);
+    expect(history).toEqual([{ kind: 'RFM', value: 3, label: 'Need Attention' }]);
+    await app.sql(`DELETE FROM score_history WHERE customer_id = $1`, [beyond]);
   });
 
   test('a customer refresh racing a recompute batch on a new score adds one history point, not two', async () => {

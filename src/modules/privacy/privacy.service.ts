@@ -6,7 +6,7 @@ import { auditRecords } from '../access/audit';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
 import { identifierHash, isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
 import { planCustomerResolution } from '../customers/identity-resolver';
-import { SCORES_REBUILD_TABLE } from '../scores/score-rebuild';
+import { REBUILD_TABLES } from '../scores/score-rebuild';
 import { SCORE_WRITERS_LOCK } from '../scores/score-writer';
 import { CONSENT_STATUSES, type ConsentStatus } from './consent.entity';
 
@@ -137,8 +137,8 @@ export class PrivacyService {
     if (!customer) throw new RapportError(ErrorCode.NOT_FOUND, `no customer ${customerId}`, 'id');
     const tables: Record<string, unknown[]> = {};
     for (const table of await customerTables(this.dataSource)) {
-      // Scores a recompute is writing are not held yet: until they replace `scores`, the export shows the current ones.
-      if (table === SCORES_REBUILD_TABLE) continue;
+      // What a recompute is writing (scores, and the history they supersede) is not held yet: until its swap, the export shows the current scores and history.
+      if (REBUILD_TABLES.includes(table)) continue;
       tables[table] = await this.dataSource.query(`SELECT * FROM "${table}" WHERE customer_id = $1`, [customerId]);
     }
     const members = await this.dataSource.query(`SELECT id::text FROM customers WHERE organization_id = $1`, [customerId]);

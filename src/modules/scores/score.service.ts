@@ -173,7 +173,11 @@ export class ScoreService {
     const now = await this.databaseNow();
     const models = await this.models();
     const outcome: RecomputeOutcome = { kinds: [], errors: [] };
-    const [{ lo, hi }] = await this.dataSource.query(`SELECT min(id)::text AS lo, max(id)::text AS hi FROM customers`);
+    // Every customer, and every customer with a score (the batches set aside the scores they supersede).
+    const [{ lo, hi }] = await this.dataSource.query(
+      `SELECT least((SELECT min(id) FROM customers), (SELECT min(customer_id) FROM scores))::text AS lo,
+              greatest((SELECT max(id) FROM customers), (SELECT max(customer_id) FROM scores))::text AS hi`,
+    );
     const ranges = lo === null ? [] : idRanges(BigInt(lo), BigInt(hi), BigInt(batchSize));
     // Batches score a group of kinds over an id range: the kinds scored in SQL, or those scored in the worker.
     const groups = [kinds.filter((k) => kindDefinition(k).scoreSql), kinds.filter((k) => !kindDefinition(k).scoreSql)].filter((g) => g.length > 0);
@@ -260,7 +264,8 @@ export class ScoreService {
             for (const result of fitted) {
               const started = performance.now();
               const input = await this.scoreInput(manager, result.kind, models, now, { idRange: range }, cache, runCache);
-              const scored = input ? await appendScores(manager, result.kind, models.get(result.kind)!.version, { idRange: range }, input) : 0;
+              // No input (no parameters): like a kind that returns no rows, the range is left without scores of it.
+              const scored = await appendScores(manager, result.kind, models.get(result.kind)!.version, { idRange: range }, input ?? scoreRowsInput([]));
               result.scored += scored;
               result.scoreSeconds += (performance.now() - started) / 1000;
             }
@@ -290,7 +295,7 @@ export class ScoreService {
     }
 
     await indexRebuild(this.dataSource);
-    const touched = await inTransaction(this.dataSource, (manager) => swapRebuild(manager, results.map((r) => r.kind), since, progress));
+    const touched = await inTransaction(this.dataSource, (manager) => swapRebuild(manager, since, progress));
     // Scored by a refresh while the run went on (they kept those scores, maybe of the previous model): scored
     // again now with the new models, as a refresh would, in short transactions on the table readers use.
     await this.rescoreCustomers(touched, SCORE_KINDS);
