@@ -369,6 +369,29 @@ describe('scores without workers (recompute called on the service)', () => {
     await app.sql(`DELETE FROM score_history WHERE customer_id = $1`, [beyond]);
   });
 
+  test('a deleted customer gets no score from a full recompute (its fits leave it out too); its last scores go to history', async () => {
+    const scores = app.runtime.services.scores;
+    const id = await customerId(app, CUSTOMERS[6]!.email);
+    await scores.recompute(['RFM', 'ENGAGEMENT'], { batchSize: 4 });
+    const kindsOf = async () => (await app.sql<{ kind: string }>(`SELECT kind FROM scores WHERE customer_id = $1 ORDER BY kind`, [id])).map((r) => r.kind);
+    expect(await kindsOf()).toEqual(['ENGAGEMENT', 'RFM']);
+    const sampleSize = async () => Object.fromEntries((await scores.listModels()).map((m) => [m.kind, m.sampleSize]));
+    const before = await sampleSize();
+    const history = async () => (await app.sql<{ kind: string }>(`SELECT kind FROM score_history WHERE customer_id = $1 ORDER BY kind`, [id])).map((r) => r.kind);
+    const historyBefore = await history();
+    await app.sql(`UPDATE customers SET deleted_at = now() WHERE id = $1`, [id]);
+    try {
+      await scores.recompute(['RFM', 'ENGAGEMENT'], { batchSize: 4 });
+      expect(await kindsOf()).toEqual([]);
+      expect(await sampleSize()).toMatchObject({ RFM: before.RFM! - 1, ENGAGEMENT: before.ENGAGEMENT! - 1 });
+      expect(await history()).toEqual([...historyBefore, 'ENGAGEMENT', 'RFM'].sort());
+    } finally {
+      await app.sql(`UPDATE customers SET deleted_at = NULL WHERE id = $1`, [id]);
+      await scores.recompute(['RFM', 'ENGAGEMENT'], { batchSize: 4 });
+    }
+    expect(await kindsOf()).toEqual(['ENGAGEMENT', 'RFM']);
+  });
+
   test('a customer refresh racing a recompute batch on a new score adds one history point, not two', async () => {
     const id = await customerId(app, CUSTOMERS[0]!.email);
     await app.sql(`DELETE FROM score_history WHERE customer_id = $1 AND kind = 'RFM'`, [id]);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineScoreKind, scopeCondition, type KindContext, type ScoreScope } from './kind';
+import { defineScoreKind, liveCustomer, scopeCondition, type KindContext, type ScoreScope } from './kind';
 import { daysSetting } from './settings';
 
 const { exp, LN2 } = Math;
@@ -49,6 +49,8 @@ function weightOf(column: string, table: Record<string, number>, params: unknown
  * `weighted`, with `customer_id` and `channel`. The weights are CASE lookups
  * and the decay is exp((t − now) · ln 2 / halfLife) over epoch seconds
  * (float8 throughout), so a row costs a few comparisons and one exp.
+ * Customers that do not exist or are deleted are left out after
+ * aggregation, by the callers ({@link liveCustomer}).
  */
 function weightedInteractions(ctx: KindContext<EngagementSettings>, scope: ScoreScope | null, params: unknown[]): string {
   const s = ctx.settings;
@@ -57,12 +59,11 @@ function weightedInteractions(ctx: KindContext<EngagementSettings>, scope: Score
   const [now, days, epoch, rate] = [4, 3, 2, 1].map((k) => `$${params.length - k + 1}`);
   const channelWeight = weightOf('i.channel', s.channelWeights, params);
   const typeWeight = weightOf('i.type', s.typeWeights, params);
-  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)} AND ${scopeCondition('c.id', scope, params)}` : '';
+  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)}` : '';
   return `SELECT i.customer_id, i.channel,
                  ${channelWeight} * ${typeWeight}
                    * exp((date_part('epoch', i.occurred_at) - ${epoch}::float8) * ${rate}::float8) AS weighted
             FROM interactions i
-            JOIN customers c ON c.id = i.customer_id AND c.deleted_at IS NULL
            WHERE i.occurred_at <= ${now}::timestamptz AND i.occurred_at > ${now}::timestamptz - (${days}::float8 * interval '1 day') ${scoped}`;
 }
 
@@ -87,7 +88,8 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
     // One pass, grouped by customer only: the fit needs each customer's total, not the channels.
     const [row] = await ctx.db.query(
       `SELECT COALESCE(percentile_cont($${params.length}::float8) WITHIN GROUP (ORDER BY raw), 0)::float8 AS scale, count(*)::int AS n
-         FROM (SELECT customer_id, sum(weighted) AS raw FROM (${sql}) w GROUP BY customer_id) per_customer WHERE raw > 0`,
+         FROM (SELECT customer_id, sum(weighted) AS raw FROM (${sql}) w GROUP BY customer_id) per_customer
+        WHERE raw > 0 AND ${liveCustomer('per_customer.customer_id', null, params)}`,
       params,
     );
     const parameters: EngagementParameters = { scale: row.scale, scaledAt: ctx.now.toISOString() };
@@ -105,9 +107,11 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
     const perRaw = `$${params.length}::float8`;
     // Hundredths of a point: finer moves are decay noise and would only add history points. Rounded in float8
     // (round(x · 10ᵏ) / 10ᵏ, ties to even): numeric conversions cost more than the rest of the row.
-    return `SELECT customer_id, least(100, round(sum(raw) * ${perRaw} * 100) / 100) AS value, NULL::text AS label,
-                   jsonb_build_object('raw', round(sum(raw) * 1e6) / 1e6,
-                                      'byChannel', jsonb_object_agg(channel, round(raw * ${perRaw} * 1e4) / 1e4)) AS components
-              FROM (${sql}) c GROUP BY customer_id`;
+    return `SELECT * FROM (
+              SELECT customer_id, least(100, round(sum(raw) * ${perRaw} * 100) / 100) AS value, NULL::text AS label,
+                     jsonb_build_object('raw', round(sum(raw) * 1e6) / 1e6,
+                                        'byChannel', jsonb_object_agg(channel, round(raw * ${perRaw} * 1e4) / 1e4)) AS components
+                FROM (${sql}) c GROUP BY customer_id) e
+             WHERE ${liveCustomer('e.customer_id', scope, params)}`;
   },
 });

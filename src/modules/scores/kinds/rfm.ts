@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { rfmLabel } from '../models';
-import { defineScoreKind, scopeCondition, type KindContext, type ScoreScope } from './kind';
+import { defineScoreKind, liveCustomer, scopeCondition, type KindContext, type ScoreScope } from './kind';
 import { daysSetting, transactionTypesSetting } from './settings';
 
 /** rfmLabel(r, f, m) at index (r − 1)·25 + (f − 1)·5 + m − 1, for SQL (1-based arrays). */
@@ -28,18 +28,20 @@ interface RfmParameters {
   monetary: number[];
 }
 
-/** Per-customer aggregates over the transactions in the window. */
+/** Per-customer aggregates over the transactions in the window (customers that exist and are not deleted). */
 function aggregates(ctx: KindContext<RfmSettings>, scope: ScoreScope | null, params: unknown[]): string {
   params.push(ctx.settings.transactionTypes, ctx.now.toISOString(), ctx.settings.lookbackDays);
   const [types, now, days] = [params.length - 2, params.length - 1, params.length];
-  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)} AND ${scopeCondition('c.id', scope, params)}` : '';
-  return `SELECT i.customer_id, max(i.occurred_at) AS last_at,
-                 extract(epoch FROM max(i.occurred_at))::float8 AS recency_key,
-                 count(*)::float8 AS frequency, COALESCE(sum(i.value), 0)::float8 AS monetary
-            FROM interactions i JOIN customers c ON c.id = i.customer_id AND c.deleted_at IS NULL
-           WHERE i.type = ANY($${types}::text[]) AND i.occurred_at <= $${now}::timestamptz
-             AND i.occurred_at > $${now}::timestamptz - ($${days}::float8 * interval '1 day') ${scoped}
-           GROUP BY i.customer_id`;
+  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)}` : '';
+  return `SELECT * FROM (
+            SELECT i.customer_id, max(i.occurred_at) AS last_at,
+                   extract(epoch FROM max(i.occurred_at))::float8 AS recency_key,
+                   count(*)::float8 AS frequency, COALESCE(sum(i.value), 0)::float8 AS monetary
+              FROM interactions i
+             WHERE i.type = ANY($${types}::text[]) AND i.occurred_at <= $${now}::timestamptz
+               AND i.occurred_at > $${now}::timestamptz - ($${days}::float8 * interval '1 day') ${scoped}
+             GROUP BY i.customer_id) a
+           WHERE ${liveCustomer('a.customer_id', scope, params)}`;
 }
 
 /** Quintile upper bounds 1–4; buckets ntile left empty (fewer than five customers) repeat the previous bound. */
