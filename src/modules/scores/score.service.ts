@@ -198,7 +198,7 @@ export class ScoreService {
     };
     // Before the fits: the run scores as of their snapshots (CLV's batches use its fit's summaries).
     const since = await inTransaction(this.dataSource, (manager) => startRebuild(manager));
-    const runCache = new Map<string, Promise<unknown>>();
+    const runCache = new Map<string, unknown>();
 
     // Fits run concurrently, each in its own transaction (SQL fits overlap CLV's optimiser in the worker);
     // a kind that fits after others (CHURN_RISK takes over CLV's fit) waits for them.
@@ -343,7 +343,7 @@ export class ScoreService {
   /** One kind's scores over one scope, as SQL (computed in the statement that writes them); null when the kind cannot score yet. */
   private async scoreInput(
     manager: Queryable, kind: ScoreKind, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date, scope: ScoreScope,
-    cache: Map<string, Promise<unknown>>, runCache?: Map<string, Promise<unknown>>,
+    cache: Map<string, Promise<unknown>>, runCache?: Map<string, unknown>,
   ): Promise<ScoreInput | null> {
     const definition = kindDefinition(kind);
     const ctx = { ...this.context(definition, manager, models.get(kind)!, models, now), cache, runCache };

@@ -51,8 +51,9 @@ interface PurchaseFigures {
 
 /**
  * The closed forms for one customer (Fader, Hardie & Lee 2005; see models/).
- * `memo` (one per batch) shares the purchase figures between customers with
- * the same (x, t_x, T) — e.g. every one-time buyer of the same day.
+ * `memo` (one per model and settings) shares the purchase figures between
+ * customers with the same (x, t_x, T) — e.g. every one-time buyer of the
+ * same day.
  */
 export function clvFigures(parameters: ClvParameters, settings: ClvSettings, s: CustomerPurchaseSummary, memo?: Map<string, PurchaseFigures>) {
   const betaGeo = { r: parameters.r, alpha: parameters.alpha, a: parameters.a, b: parameters.b };
@@ -119,7 +120,14 @@ export const clvKind = defineScoreKind<ClvSettings>({
     const parameters = ctx.model.parameters as ClvParameters | null;
     if (!parameters) return [];
     const summaries = await summariesFor(ctx, scope);
-    const memo = new Map<string, PurchaseFigures>();
+    // A full recompute shares one memo across its batches (the same (x, t_x, T) recur from range to range:
+    // at 1M customers about half the figures were computed again per batch); a refresh keeps its own.
+    const memoKey = `clvFigures:${JSON.stringify([parameters, ctx.settings])}`;
+    let memo = ctx.runCache?.get(memoKey) as Map<string, PurchaseFigures> | undefined;
+    if (!memo) {
+      memo = new Map();
+      ctx.runCache?.set(memoKey, memo);
+    }
     return summaries.map((s) => {
       const figures = clvFigures(parameters, ctx.settings, s, memo);
       return {

@@ -57,10 +57,11 @@ export interface KindContext<S> {
   /**
    * Memo of one full recompute, shared by its fits and batches: what a fit
    * read of every customer that batches can use instead of reading it again
-   * (CLV's purchase summaries). The run scores as of its fits' snapshot; the
-   * customers written meanwhile are scored again after the swap.
+   * (CLV's purchase summaries), and what batches compute that later batches
+   * can reuse (CLV's figures per (x, t_x, T)). The run scores as of its fits'
+   * snapshot; the customers written meanwhile are scored again after the swap.
    */
-  runCache?: Map<string, Promise<unknown>>;
+  runCache?: Map<string, unknown>;
 }
 
 /**

@@ -34,7 +34,7 @@ export async function purchaseSummaries(
     asOfDay: Date;
     scope: ScoreScope | null;
     cache?: Map<string, Promise<unknown>>;
-    runCache?: Map<string, Promise<unknown>>;
+    runCache?: Map<string, unknown>;
   },
 ): Promise<CustomerPurchaseSummary[]> {
   if (options.runCache) {
