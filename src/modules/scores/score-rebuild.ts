@@ -119,18 +119,22 @@ export async function appendScores(db: Queryable, kind: ScoreKind, modelVersion:
   // The current scores of the scope only: a range of the primary key, whatever the plan.
   const scoped = scopeCondition('o.customer_id', scope, params);
   const [row] = await db.query(
-    `WITH written AS (
+    `WITH old AS MATERIALIZED (
+       SELECT o.customer_id, o.value, o.label, o.changed_at FROM scores o WHERE ${scoped} AND o.kind = ${k}),
+     written AS (
        INSERT INTO ${T} (customer_id, kind, value, label, components, model_version, computed_at, changed_at)
        SELECT n.customer_id, ${k}, n.value, n.label, n.components, ${v}, now(),
               CASE WHEN o.customer_id IS NULL OR ${scoreChanged('o', 'n')} THEN now() ELSE o.changed_at END
-         FROM (${input.sql}) n LEFT JOIN scores o ON o.customer_id = n.customer_id AND o.kind = ${k} AND ${scoped}
+         FROM (${input.sql}) n LEFT JOIN old o ON o.customer_id = n.customer_id
        RETURNING customer_id, value, label),
-     -- The current scores of the scope that the rows appended change or leave out (on a first run, none).
+     -- The current scores that the rows appended change or leave out (on a first run, none): the range of
+     -- scores is read once (above, without components); a superseded score's components by its primary key.
      superseded AS (
        INSERT INTO ${H} (customer_id, kind, value, label, components, recorded_at)
-       SELECT o.customer_id, o.kind, o.value, o.label, o.components, o.changed_at
-         FROM scores o LEFT JOIN written n ON n.customer_id = o.customer_id
-        WHERE ${scoped} AND o.kind = ${k} AND (n.customer_id IS NULL OR ${scoreChanged('o', 'n')}))
+       SELECT o.customer_id, ${k}, o.value, o.label,
+              (SELECT s.components FROM scores s WHERE s.customer_id = o.customer_id AND s.kind = ${k}), o.changed_at
+         FROM old o LEFT JOIN written n ON n.customer_id = o.customer_id
+        WHERE n.customer_id IS NULL OR ${scoreChanged('o', 'n')})
      SELECT count(*)::int AS scored FROM written`,
     params,
   );
