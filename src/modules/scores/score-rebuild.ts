@@ -70,11 +70,10 @@ export async function startRebuild(db: Queryable): Promise<Date> {
     `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend')) AS since`,
   );
   await db.query(`DROP TABLE IF EXISTS ${T}, ${H}`);
-  // Columns, defaults, NOT NULL and CHECK constraints; indexes come after the rows (kept while two or three lanes
-  // append side by side, the primary key's pages split in the middle: 35% larger, and no faster overall).
-  // No autovacuum while it fills: the run analyzes it itself,
-  // and a worker vacuuming it would hold up the swap's rename until the deadlock check cancels it (a second).
-  // The swap turns autovacuum back on.
+  // Columns, defaults, NOT NULL and CHECK constraints; indexes come after the rows (kept while the lanes append
+  // side by side, the primary key split its pages in the middle: 35% larger, and no run was faster). No
+  // autovacuum while it fills: the run analyzes it itself, and a worker vacuuming it would hold up the swap's
+  // rename until the deadlock check cancels it (a second). The swap turns autovacuum back on.
   await db.query(
     `CREATE TABLE ${T} (LIKE scores INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)
        WITH (autovacuum_enabled = false, toast.autovacuum_enabled = false)`,
@@ -153,18 +152,11 @@ async function scoreIndexes(db: Queryable): Promise<(ScoreIndex & { rebuildName:
     `SELECT c.relname AS name, pg_get_indexdef(x.indexrelid) AS definition, x.indisprimary AS primary
        FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
       WHERE x.indrelid = 'scores'::regclass
-      -- Longest sorted builds first: full secondary indexes sort every row; partial ones fewer rows; the primary
-      -- key's input is nearly in order (batches append by id range).
+      -- Longest builds first: full secondary indexes sort every row from scratch; partial ones fewer rows; the
+      -- primary key's input is already nearly in order (batches append by id range).
       ORDER BY x.indisprimary, x.indpred IS NOT NULL, c.relname`,
   );
   return rows.map((r) => ({ ...r, rebuildName: r.name.startsWith('scores_') ? `${T}_${r.name.slice('scores_'.length)}` : `${T}_${r.name}` }));
-}
-
-/** The statement creating `index` on the rebuild. */
-function rebuildDefinition(index: ScoreIndex & { rebuildName: string }): string {
-  const definition = index.definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+ /, `CREATE $1INDEX ${index.rebuildName} ON ${T} `);
-  if (definition === index.definition) throw new Error(`cannot rebuild index ${index.name}: unexpected definition ${index.definition}`);
-  return definition;
 }
 
 /**
@@ -177,7 +169,9 @@ export async function indexRebuild(dataSource: DataSource, connections = 2): Pro
   let next = 0;
   const lane = async () => {
     while (next < indexes.length) {
-      const definition = rebuildDefinition(indexes[next++]!);
+      const index = indexes[next++]!;
+      const definition = index.definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+ /, `CREATE $1INDEX ${index.rebuildName} ON ${T} `);
+      if (definition === index.definition) throw new Error(`cannot rebuild index ${index.name}: unexpected definition ${index.definition}`);
       await inTransaction(dataSource, async (manager) => {
         await manager.query(`SET LOCAL maintenance_work_mem = '${INDEX_BUILD_MEMORY}'`);
         await manager.query(definition);
