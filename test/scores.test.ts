@@ -277,6 +277,35 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(last!.n).toBe(1);
   });
 
+  test('a refresh after the batch that changed its customer\'s score adds that change to history once, not again at the swap', async () => {
+    const scores = app.runtime.services.scores;
+    const email = CUSTOMERS[2]!.email;
+    const id = await customerId(app, email);
+    await scores.recompute(['ENGAGEMENT']);
+    const engagement = async () => (await app.sql<{ value: number }>(`SELECT value FROM scores WHERE customer_id = $1 AND kind = 'ENGAGEMENT'`, [id]))[0]!.value;
+    const before = await engagement();
+    const history = async () => app.sql<{ value: number }>(`SELECT value FROM score_history WHERE customer_id = $1 AND kind = 'ENGAGEMENT' ORDER BY recorded_at, id`, [id]);
+    const pointsBefore = await history();
+    // A call today: the next run's batch scores the customer higher and sets the current score aside for history.
+    await ingest(app, [{ customer: { identifiers: [{ type: 'email', value: email }] }, channel: 'phone', type: 'call', occurredAt: new Date().toISOString(), source: 'scores-test', externalId: `${email}-touched-call` }]);
+    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
+    let steps = 0;
+    await scores.recompute(['ENGAGEMENT'], {
+      batchSize: 4,
+      onProgress: async () => {
+        // After the last batch: a refresh of the customer replaces the same score and records it in history itself.
+        if (++steps !== 1 + Math.ceil(span / 4)) return;
+        const [{ setAside }] = await app.sql<{ setAside: number }>(`SELECT count(*)::int AS "setAside" FROM score_history_rebuild WHERE customer_id = $1`, [id]);
+        expect(setAside).toBe(1);
+        await app.runtime.services.stats.refreshCustomers([id]);
+      },
+    });
+    expect(steps).toBe(1 + Math.ceil(span / 4) + 1);
+    expect(await engagement()).toBeGreaterThan(before);
+    // One new point: the value the call replaced.
+    expect(await history()).toEqual([...pointsBefore, { value: before }]);
+  });
+
   test('a targeted rescore requested while a full recompute runs waits for it: a score it removes stays removed', async () => {
     const scores = app.runtime.services.scores;
     const id = await customerId(app, CUSTOMERS[11]!.email);

@@ -14,9 +14,10 @@ export const SCORES_REBUILD_TABLE = 'scores_rebuild';
 
 /**
  * Where a full recompute's batches put the current scores they supersede
- * (changed or gone) until the swap moves them to `score_history`. Unlogged:
- * a run that does not reach its swap discards it, and the swap copies it in
- * its own (logged) transaction. It has a `customer_id` column too.
+ * (changed or gone) until the swap moves them to `score_history`. Logged like
+ * the rebuild: a crash of Postgres during the run empties unlogged tables but
+ * keeps logged ones, and a run that goes on after it would swap in scores
+ * whose superseded values were lost. It has a `customer_id` column too.
  */
 export const HISTORY_REBUILD_TABLE = 'score_history_rebuild';
 
@@ -79,7 +80,7 @@ export async function startRebuild(db: Queryable): Promise<Date> {
        WITH (autovacuum_enabled = false, toast.autovacuum_enabled = false)`,
   );
   await db.query(
-    `CREATE UNLOGGED TABLE ${H} WITH (autovacuum_enabled = false)
+    `CREATE TABLE ${H} WITH (autovacuum_enabled = false)
        AS SELECT customer_id, kind, value, label, components, recorded_at FROM score_history WITH NO DATA`,
   );
   return since as Date;
@@ -119,7 +120,9 @@ export async function appendScores(db: Queryable, kind: ScoreKind, modelVersion:
   const scoped = scopeCondition('o.customer_id', scope, params);
   const [row] = await db.query(
     `WITH old AS MATERIALIZED (
-       SELECT o.customer_id, o.value, o.label, o.changed_at FROM scores o WHERE ${scoped} AND o.kind = ${k}),
+       -- (kind = $k) IS TRUE is not indexable on purpose: the range of the primary key, never every score of the
+       -- kind through an index on (kind, …).
+       SELECT o.customer_id, o.value, o.label, o.changed_at FROM scores o WHERE ${scoped} AND (o.kind = ${k}) IS TRUE),
      written AS (
        INSERT INTO ${T} (customer_id, kind, value, label, components, model_version, computed_at, changed_at)
        SELECT n.customer_id, ${k}, n.value, n.label, n.components, ${v}, now(),

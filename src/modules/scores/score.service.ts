@@ -173,7 +173,10 @@ export class ScoreService {
     const now = await this.databaseNow();
     const models = await this.models();
     const outcome: RecomputeOutcome = { kinds: [], errors: [] };
-    // Every customer, and every customer with a score (the batches set aside the scores they supersede).
+    // Before the fits: the run scores as of their snapshots (CLV's batches use its fit's summaries).
+    const since = await inTransaction(this.dataSource, (manager) => startRebuild(manager));
+    // Every customer, and every customer with a score (the batches set aside the scores they supersede); read
+    // after `since`, so a customer scored for the first time by a refresh after this is one the swap keeps.
     const [{ lo, hi }] = await this.dataSource.query(
       `SELECT least((SELECT min(id) FROM customers), (SELECT min(customer_id) FROM scores))::text AS lo,
               greatest((SELECT max(id) FROM customers), (SELECT max(customer_id) FROM scores))::text AS hi`,
@@ -196,8 +199,6 @@ export class ScoreService {
         throw error;
       }
     };
-    // Before the fits: the run scores as of their snapshots (CLV's batches use its fit's summaries).
-    const since = await inTransaction(this.dataSource, (manager) => startRebuild(manager));
     const runCache = new Map<string, unknown>();
 
     // Fits run concurrently, each in its own transaction (SQL fits overlap CLV's optimiser in the worker);
