@@ -71,8 +71,8 @@ export async function startRebuild(db: Queryable): Promise<Date> {
     `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend')) AS since`,
   );
   await db.query(`DROP TABLE IF EXISTS ${T}, ${H}`);
-  // Columns, defaults, NOT NULL and CHECK constraints; indexes come after the rows (kept while the lanes append
-  // side by side, the primary key split its pages in the middle: 35% larger, and no run was faster). No
+  // Columns, defaults, NOT NULL and CHECK constraints; indexes come after the rows (keeping the primary key and
+  // the label index while the lanes append made no run faster; (kind, value) cost three times its build). No
   // autovacuum while it fills: the run analyzes it itself, and a worker vacuuming it would hold up the swap's
   // rename until the deadlock check cancels it (a second). The swap turns autovacuum back on.
   await db.query(

@@ -120,8 +120,8 @@ export const clvKind = defineScoreKind<ClvSettings>({
     const parameters = ctx.model.parameters as ClvParameters | null;
     if (!parameters) return [];
     const summaries = await summariesFor(ctx, scope);
-    // A full recompute shares one memo across its batches (the same (x, t_x, T) recur from range to range:
-    // at 1M customers about half the figures were computed again per batch); a refresh keeps its own.
+    // A full recompute shares one memo across its batches (the same (x, t_x, T) recur from range to range, e.g.
+    // every one-time buyer of a day); a refresh keeps its own.
     const memoKey = `clvFigures:${JSON.stringify([parameters, ctx.settings])}`;
     let memo = ctx.runCache?.get(memoKey) as Map<string, PurchaseFigures> | undefined;
     if (!memo) {
