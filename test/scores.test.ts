@@ -344,9 +344,18 @@ describe('scores without workers (recompute called on the service)', () => {
         const [{ rebuilt }] = await app.sql<{ rebuilt: number }>(`SELECT count(*)::int AS rebuilt FROM scores_rebuild WHERE customer_id = $1`, [id]);
         expect(rebuilt).toBeGreaterThan(0);
         const [{ setAside }] = await app.sql<{ setAside: number }>(`SELECT count(*)::int AS "setAside" FROM score_history_rebuild WHERE customer_id = $1`, [id]);
+        // The features the fits kept for the batches hold the customer too (RFM: one row; ENGAGEMENT: one per channel).
+        const [kept] = await app.sql<{ rfm: number; engagement: number }>(
+          `SELECT (SELECT count(*)::int FROM score_features_rfm WHERE customer_id = $1) AS rfm,
+                  (SELECT count(*)::int FROM score_features_engagement WHERE customer_id = $1) AS engagement`, [id],
+        );
+        expect(kept!.rfm).toBe(1);
+        expect(kept!.engagement).toBeGreaterThan(0);
         const receipt = await app.runtime.services.privacy.eraseCustomer(id);
         expect(receipt.tables).toContainEqual({ table: 'scores_rebuild', rows: rebuilt });
         expect(receipt.tables).toContainEqual({ table: 'score_history_rebuild', rows: setAside });
+        expect(receipt.tables).toContainEqual({ table: 'score_features_rfm', rows: kept!.rfm });
+        expect(receipt.tables).toContainEqual({ table: 'score_features_engagement', rows: kept!.engagement });
       },
     });
     expect(erased).toBe(true);
@@ -359,8 +368,36 @@ describe('scores without workers (recompute called on the service)', () => {
     );
     expect(left).toMatchObject({ scores: 0, history: 0 });
     expect(left!.others).toBeGreaterThan(0);
-    const [leftovers] = await app.sql(`SELECT to_regclass('scores_rebuild')::text AS scores, to_regclass('score_history_rebuild')::text AS history`);
-    expect(leftovers).toEqual({ scores: null, history: null });
+    const [leftovers] = await app.sql(
+      `SELECT to_regclass('scores_rebuild')::text AS scores, to_regclass('score_history_rebuild')::text AS history,
+              (SELECT count(*)::int FROM pg_class WHERE relname LIKE 'score\\_features\\_%') AS features`,
+    );
+    expect(leftovers).toEqual({ scores: null, history: null, features: 0 });
+  });
+
+  test('a full recompute whose unlogged features were lost (a Postgres crash empties them) fails and swaps nothing in', async () => {
+    const scores = app.runtime.services.scores;
+    await scores.recompute(['RFM', 'ENGAGEMENT']);
+    // computed_at tells a swapped-in row from the one before, whether its value changed or not.
+    const current = async () => app.sql(`SELECT customer_id, kind, value, label, components, computed_at, changed_at FROM scores ORDER BY customer_id, kind`);
+    const before = await current();
+    expect(before.length).toBeGreaterThan(0);
+    const [{ historyBefore }] = await app.sql<{ historyBefore: number }>(`SELECT count(*)::int AS "historyBefore" FROM score_history`);
+    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
+    let steps = 0;
+    const run = scores.recompute(['RFM', 'ENGAGEMENT'], {
+      batchSize: 4,
+      onProgress: async () => {
+        // After the last batch: what crash recovery does to unlogged tables (reset to empty), here to the marker.
+        if (++steps === 2 + Math.ceil(span / 4)) await app.sql(`DELETE FROM score_features_intact`);
+      },
+    });
+    await expect(run).rejects.toThrow(/features were lost during the run/);
+    expect(await current()).toEqual(before);
+    const [{ historyAfter }] = await app.sql<{ historyAfter: number }>(`SELECT count(*)::int AS "historyAfter" FROM score_history`);
+    expect(historyAfter).toBe(historyBefore);
+    const [{ leftovers }] = await app.sql<{ leftovers: number }>(`SELECT count(*)::int AS leftovers FROM pg_class WHERE relname LIKE 'score\\_features\\_%' OR relname LIKE '%\\_rebuild'`);
+    expect(leftovers).toBe(0);
   });
 
   test('full recomputes of different kinds requested together run one after the other, each keeping the kinds it did not recompute', async () => {
@@ -584,6 +621,36 @@ describe('scores without workers (recompute called on the service)', () => {
     await app.graphql(UpdateScoreModelDocument, { kind: 'ENGAGEMENT', settings: { channelWeights: { email: 2 } } });
     await app.runtime.services.scores.recompute(['ENGAGEMENT']);
     expect(await raw('mixed@example.com')).toBeCloseTo(4, 4);
+  });
+
+  test('a full recompute (scored from the features its fits kept) and a refresh (from the interactions) give the same scores', async () => {
+    const scores = app.runtime.services.scores;
+    await scores.recompute(['RFM', 'ENGAGEMENT']);
+    type Row = { id: string; kind: string; value: number; label: string | null; components: Record<string, unknown> };
+    const read = async () => app.sql<Row>(`SELECT customer_id::text AS id, kind, value, label, components FROM scores WHERE kind IN ('RFM', 'ENGAGEMENT') ORDER BY 1, 2`);
+    const recomputed = await read();
+    expect(recomputed.filter((r) => r.kind === 'RFM').length).toBeGreaterThan(4);
+    expect(recomputed.filter((r) => r.kind === 'ENGAGEMENT').length).toBeGreaterThan(4);
+    const ids = await app.sql<{ id: string }>(`SELECT id::text AS id FROM customers`);
+    await app.dataSource.transaction((manager) => scores.scoreCustomers(manager, ids.map((r) => r.id), ['RFM', 'ENGAGEMENT']));
+    const refreshed = await read();
+    expect(refreshed.map((r) => [r.id, r.kind, r.label])).toEqual(recomputed.map((r) => [r.id, r.kind, r.label]));
+    for (const [i, row] of refreshed.entries()) {
+      const was = recomputed[i]!;
+      if (row.kind === 'RFM') {
+        // Recency (days since the last purchase) moves with the clock; the quintiles and the rest do not.
+        const { recency: _recency, ...rest } = row.components;
+        const { recency: _was, ...restWas } = was.components;
+        expect({ value: row.value, ...rest }).toEqual({ value: was.value, ...restWas });
+      } else {
+        // Seconds of decay between the two: equal to the hundredth of a point they are rounded to.
+        expect(Math.abs(row.value - was.value)).toBeLessThanOrEqual(0.01);
+        const byChannel = (row.components as { byChannel: Record<string, number> }).byChannel;
+        const wasByChannel = (was.components as { byChannel: Record<string, number> }).byChannel;
+        expect(Object.keys(byChannel).sort()).toEqual(Object.keys(wasByChannel).sort());
+        for (const channel of Object.keys(byChannel)) expect(byChannel[channel]).toBeCloseTo(wasByChannel[channel]!, 3);
+      }
+    }
   });
 
   test('updateScoreModel validates settings and names the setting at fault', async () => {

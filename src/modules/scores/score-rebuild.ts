@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { inTransaction } from '../../infra/database';
 import { pgArray } from '../../infra/pg-array';
 import { scopeCondition, type Queryable, type ScoreScope } from './kinds/kind';
-import type { ScoreKind } from './score-kind';
+import { SCORE_KINDS, type ScoreKind } from './score-kind';
 import { SCORE_WRITERS_LOCK, scoreChanged, type ScoreInput } from './score-writer';
 
 /**
@@ -21,8 +21,29 @@ export const SCORES_REBUILD_TABLE = 'scores_rebuild';
  */
 export const HISTORY_REBUILD_TABLE = 'score_history_rebuild';
 
+/**
+ * Where a full recompute's fit keeps a kind's per-customer features for the
+ * run's batches ({@link keepFeatures}). It has a `customer_id` column too.
+ */
+export function featuresTable(kind: ScoreKind): string {
+  return `score_features_${kind.toLowerCase()}`;
+}
+
+const FEATURE_TABLES = SCORE_KINDS.map(featuresTable);
+
+/**
+ * One row, unlogged like the features tables, written when the rebuild
+ * starts: a Postgres crash empties every unlogged table, this one included,
+ * so the swap can tell features that were lost from features an erasure
+ * emptied ({@link checkFeatures}).
+ */
+const FEATURES_INTACT = 'score_features_intact';
+
+/** Every table a full recompute creates and drops. */
+const RUN_TABLES = [SCORES_REBUILD_TABLE, HISTORY_REBUILD_TABLE, ...FEATURE_TABLES, FEATURES_INTACT];
+
 /** The tables a full recompute writes before its swap: not what Rapport holds yet (an export skips them; an erasure does not). */
-export const REBUILD_TABLES: readonly string[] = [SCORES_REBUILD_TABLE, HISTORY_REBUILD_TABLE];
+export const REBUILD_TABLES: readonly string[] = [SCORES_REBUILD_TABLE, HISTORY_REBUILD_TABLE, ...FEATURE_TABLES];
 
 /** Session advisory lock held for a whole full recompute: runs share the rebuild table, so one runs at a time. */
 export const FULL_RECOMPUTE_LOCK = 727_274_003;
@@ -70,7 +91,8 @@ export async function startRebuild(db: Queryable): Promise<Date> {
   const [{ since }] = await db.query(
     `SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend')) AS since`,
   );
-  await db.query(`DROP TABLE IF EXISTS ${T}, ${H}`);
+  await db.query(`DROP TABLE IF EXISTS ${RUN_TABLES.join(', ')}`);
+  await db.query(`CREATE UNLOGGED TABLE ${FEATURES_INTACT} AS SELECT true AS intact`);
   // Columns, defaults, NOT NULL and CHECK constraints; indexes come after the rows (keeping the primary key and
   // the label index while the lanes append made no run faster; (kind, value) cost three times its build). No
   // autovacuum while it fills: the run analyzes it itself, and a worker vacuuming it would hold up the swap's
@@ -90,7 +112,46 @@ export async function startRebuild(db: Queryable): Promise<Date> {
 export async function dropRebuild(db: Queryable): Promise<void> {
   // Like every change to the rebuild: never between an erasure's listing of the tables and its deletes.
   await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
-  await db.query(`DROP TABLE IF EXISTS ${T}, ${H}`);
+  await db.query(`DROP TABLE IF EXISTS ${RUN_TABLES.join(', ')}`);
+}
+
+/**
+ * Keeps a kind's per-customer features for a full recompute's batches, in the
+ * caller's transaction (the fit's): the rows of `select` (with a
+ * `customer_id` column) in {@link featuresTable}, sorted by customer id, with
+ * a BRIN index on it, so a batch reads only its id range's pages. Returns the
+ * table's name.
+ *
+ * The fit reads every interaction once, in storage order; batches that read
+ * their id range of the interactions instead visit pages across the whole
+ * table when interactions are stored as they arrive (time order). Unlogged:
+ * a Postgres crash during the run empties the table, which the swap notices
+ * ({@link checkFeatures}).
+ */
+export async function keepFeatures(db: Queryable, kind: ScoreKind, select: string, params: unknown[]): Promise<string> {
+  // Like the rebuild: never created between an erasure's listing of the tables and its deletes.
+  await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
+  const table = featuresTable(kind);
+  await db.query(`DROP TABLE IF EXISTS ${table}`);
+  await db.query(
+    `CREATE UNLOGGED TABLE ${table} WITH (autovacuum_enabled = false) AS SELECT * FROM (${select}) f ORDER BY customer_id`,
+    params,
+  );
+  await db.query(`CREATE INDEX ON ${table} USING brin (customer_id) WITH (pages_per_range = 16)`);
+  await db.query(`ANALYZE ${table}`);
+  return table;
+}
+
+/**
+ * Before the swap, in its transaction: a run whose fits kept features checks
+ * that Postgres did not crash meanwhile. A crash empties unlogged tables, and
+ * a batch that ran after it would have scored nobody from them; the swap would
+ * then remove those scores. An erasure may empty a features table; it cannot
+ * empty {@link FEATURES_INTACT}.
+ */
+export async function checkFeatures(db: Queryable): Promise<void> {
+  const [row] = await db.query(`SELECT intact FROM ${FEATURES_INTACT}`);
+  if (!row) throw new Error('the recompute\'s unlogged features were lost during the run (Postgres restarted); nothing was swapped in');
 }
 
 /** Copies the current scores of the kinds this run does not recompute into the rebuild (later changes are scored again at the swap). */
@@ -230,5 +291,6 @@ export async function swapRebuild(db: Queryable, since: Date, beforeSwap: () => 
   for (const index of indexes) await db.query(`ALTER INDEX ${index.rebuildName} RENAME TO ${index.name}`);
   await db.query(`ALTER TABLE scores RESET (autovacuum_enabled, toast.autovacuum_enabled)`);
   await db.query(`DROP TABLE ${H}`);
+  await db.query(`DROP TABLE IF EXISTS ${[...FEATURE_TABLES, FEATURES_INTACT].join(', ')}`);
   return touchedIds;
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../../infra/logger';
 import { ModelFitError } from './models';
 import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContext, type Queryable, type ScoreKindDefinition, type ScoreScope, type StoredModel } from './kinds';
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
-import { appendScores, dropRebuild, FULL_RECOMPUTE_LOCK, indexRebuild, keepScores, startRebuild, swapRebuild } from './score-rebuild';
+import { appendScores, checkFeatures, dropRebuild, FULL_RECOMPUTE_LOCK, indexRebuild, keepFeatures as keepRunFeatures, keepScores, startRebuild, swapRebuild } from './score-rebuild';
 import { scoreRowsInput, writeScoreInput, type ScoreInput } from './score-writer';
 
 /** A customer's current score of one kind. */
@@ -200,6 +200,8 @@ export class ScoreService {
       }
     };
     const runCache = new Map<string, unknown>();
+    // The features each fit kept for its batches (committed with the fit).
+    const features = new Map<ScoreKind, string>();
 
     // Fits run concurrently, each in its own transaction (SQL fits overlap CLV's optimiser in the worker);
     // a kind that fits after others (CHURN_RISK takes over CLV's fit) waits for them.
@@ -216,7 +218,12 @@ export class ScoreService {
             // Fits aggregate every customer at once: enough sort/hash memory that they do not spill to disk.
             // No parallel workers: the fits run side by side and fill the cores already (a quarter off their time).
             await manager.query(`SET LOCAL work_mem = '${FIT_WORK_MEM}'; SET LOCAL max_parallel_workers_per_gather = 0`);
-            return definition.fit!({ ...this.context(definition, manager, model, models, now), runCache });
+            const keepFeatures = async (select: string, params: unknown[]) => {
+              const table = await keepRunFeatures(manager, kind, select, params);
+              features.set(kind, table);
+              return table;
+            };
+            return definition.fit!({ ...this.context(definition, manager, model, models, now), runCache, keepFeatures });
           });
           models.set(kind, await this.saveFit(kind, result));
         } catch (error) {
@@ -264,7 +271,7 @@ export class ScoreService {
             const cache = new Map<string, Promise<unknown>>();
             for (const result of fitted) {
               const started = performance.now();
-              const input = await this.scoreInput(manager, result.kind, models, now, { idRange: range }, cache, runCache);
+              const input = await this.scoreInput(manager, result.kind, models, now, { idRange: range }, cache, runCache, features.get(result.kind));
               // No input (no parameters): like a kind that returns no rows, the range is left without scores of it.
               const scored = await appendScores(manager, result.kind, models.get(result.kind)!.version, { idRange: range }, input ?? scoreRowsInput([]));
               result.scored += scored;
@@ -296,7 +303,10 @@ export class ScoreService {
     }
 
     await indexRebuild(this.dataSource);
-    const touched = await inTransaction(this.dataSource, (manager) => swapRebuild(manager, since, progress));
+    const touched = await inTransaction(this.dataSource, async (manager) => {
+      await checkFeatures(manager);
+      return swapRebuild(manager, since, progress);
+    });
     // Scored by a refresh while the run went on (they kept those scores, maybe of the previous model): scored
     // again now with the new models, as a refresh would, in short transactions on the table readers use.
     await this.rescoreCustomers(touched, SCORE_KINDS);
@@ -344,10 +354,10 @@ export class ScoreService {
   /** One kind's scores over one scope, as SQL (computed in the statement that writes them); null when the kind cannot score yet. */
   private async scoreInput(
     manager: Queryable, kind: ScoreKind, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date, scope: ScoreScope,
-    cache: Map<string, Promise<unknown>>, runCache?: Map<string, unknown>,
+    cache: Map<string, Promise<unknown>>, runCache?: Map<string, unknown>, features?: string,
   ): Promise<ScoreInput | null> {
     const definition = kindDefinition(kind);
-    const ctx = { ...this.context(definition, manager, models.get(kind)!, models, now), cache, runCache };
+    const ctx = { ...this.context(definition, manager, models.get(kind)!, models, now), cache, runCache, features };
     if (definition.scoreSql) {
       const params: unknown[] = [];
       const sql = definition.scoreSql(ctx, scope, params);

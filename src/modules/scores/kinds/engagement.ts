@@ -82,13 +82,19 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
   range: [0, 100],
 
   async fit(ctx) {
-    const params: unknown[] = [];
-    const sql = weightedInteractions(ctx, null, params);
+    let params: unknown[] = [];
+    const weighted = weightedInteractions(ctx, null, params);
+    let perCustomer = `SELECT customer_id, sum(weighted) AS raw FROM (${weighted}) w GROUP BY customer_id`;
+    if (ctx.keepFeatures) {
+      // A full recompute: one pass keeps the sums by customer and channel, which its batches score from.
+      const features = await ctx.keepFeatures(`SELECT customer_id, channel, sum(weighted) AS raw FROM (${weighted}) w GROUP BY customer_id, channel`, params);
+      perCustomer = `SELECT customer_id, sum(raw) AS raw FROM ${features} GROUP BY customer_id`;
+      params = [];
+    }
     params.push(ctx.settings.scalePercentile);
-    // One pass, grouped by customer only: the fit needs each customer's total, not the channels.
     const [row] = await ctx.db.query(
       `SELECT COALESCE(percentile_cont($${params.length}::float8) WITHIN GROUP (ORDER BY raw), 0)::float8 AS scale, count(*)::int AS n
-         FROM (SELECT customer_id, sum(weighted) AS raw FROM (${sql}) w GROUP BY customer_id) per_customer
+         FROM (${perCustomer}) per_customer
         WHERE raw > 0 AND ${liveCustomer('per_customer.customer_id', null, params)}`,
       params,
     );
@@ -99,7 +105,9 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
   scoreSql(ctx, scope, params) {
     const parameters = ctx.model.parameters as EngagementParameters | null;
     if (!parameters) return null;
-    const sql = `SELECT customer_id, channel, sum(weighted) AS raw FROM (${weightedInteractions(ctx, scope, params)}) w GROUP BY customer_id, channel`;
+    const sql = ctx.features
+      ? `SELECT customer_id, channel, raw FROM ${ctx.features} WHERE ${scopeCondition('customer_id', scope, params)}`
+      : `SELECT customer_id, channel, sum(weighted) AS raw FROM (${weightedInteractions(ctx, scope, params)}) w GROUP BY customer_id, channel`;
     const elapsedDays = (ctx.now.getTime() - Date.parse(parameters.scaledAt)) / 86_400_000;
     const scaleNow = parameters.scale * exp((-LN2 * elapsedDays) / ctx.settings.halfLifeDays);
     // Score points per raw unit; 0 when nobody had engagement at the last recompute.

@@ -62,6 +62,21 @@ export interface KindContext<S> {
    * snapshot; the customers written meanwhile are scored again after the swap.
    */
   runCache?: Map<string, unknown>;
+  /**
+   * Full recompute, while fitting: keeps the rows of `select` (a SELECT with
+   * a `customer_id` column, its parameters in `params`) for the run's
+   * batches, which then find them in {@link features} instead of reading the
+   * interactions again. The fit reads every interaction once, in whatever
+   * order they are stored; a batch reading its id range of the interactions
+   * instead jumps across the whole table when they are stored in arrival
+   * order, as ingest writes them.
+   */
+  keepFeatures?(select: string, params: unknown[]): Promise<string>;
+  /**
+   * Full recompute, while scoring: the table {@link keepFeatures} filled
+   * during this run's fit (sorted by `customer_id`), if it did.
+   */
+  features?: string;
 }
 
 /**

@@ -69,9 +69,15 @@ export const rfmKind = defineScoreKind<RfmSettings>({
   range: [1, 5],
 
   async fit(ctx) {
-    const params: unknown[] = [];
+    let params: unknown[] = [];
+    let tx = aggregates(ctx, null, params);
+    if (ctx.keepFeatures) {
+      // A full recompute: the aggregates are kept, for the quintiles here and for its batches.
+      tx = `SELECT * FROM ${await ctx.keepFeatures(tx, params)}`;
+      params = [];
+    }
     const rows: { dim: string; q: number; upper: number; n: number }[] = await ctx.db.query(
-      `WITH tx AS (${aggregates(ctx, null, params)}),
+      `WITH tx AS (${tx}),
        ranked AS (
          SELECT recency_key, frequency, monetary,
                 ntile(5) OVER (ORDER BY recency_key, customer_id) AS r,
@@ -91,7 +97,10 @@ export const rfmKind = defineScoreKind<RfmSettings>({
   scoreSql(ctx, scope, params) {
     const parameters = ctx.model.parameters as RfmParameters | null;
     if (!parameters) return null;
-    const tx = aggregates(ctx, scope, params);
+    // A full recompute's batches take the aggregates its fit kept (customers deleted since are left out).
+    const tx = ctx.features
+      ? `SELECT * FROM ${ctx.features} a WHERE ${scopeCondition('a.customer_id', scope, params)} AND ${liveCustomer('a.customer_id', scope, params)}`
+      : aggregates(ctx, scope, params);
     params.push(ctx.now.toISOString(), RFM_LABEL_TABLE);
     const [now, labels] = [1, 0].map((k) => `$${params.length - k}`);
     // Quintile = 1 + the number of bounds strictly below the value (ties at a bound go to the lower quintile): one
