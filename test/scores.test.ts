@@ -63,6 +63,29 @@ async function ingest(app: TestApp, input: InteractionInput[]) {
   expect(data!.recordInteractions.rejected).toBe(0);
 }
 
+/** How many batches a full recompute with `batchSize` runs: one per `batchSize` customers (their ids may have gaps). */
+async function batchesOf(app: TestApp, batchSize: number): Promise<number> {
+  const [{ n }] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM customers`);
+  return Math.max(1, Math.ceil(n / batchSize));
+}
+
+/**
+ * A recompute's `onProgress` hook (with `batchSize: 4`) that runs `action` once, at the step reported after its
+ * last batch committed: the rebuild is complete and the swap not started. `fits` is how many fit steps come first
+ * (one per kind recomputed); `steps()` is how many steps were reported, `lastBatch` the step `action` ran at.
+ */
+async function afterLastBatch(app: TestApp, fits: number, action: () => Promise<void>) {
+  const lastBatch = fits + (await batchesOf(app, 4));
+  let steps = 0;
+  return {
+    lastBatch,
+    steps: () => steps,
+    onProgress: async () => {
+      if (++steps === lastBatch) await action();
+    },
+  };
+}
+
 describe('scores without workers (recompute called on the service)', () => {
   let app: TestApp;
   beforeAll(async () => {
@@ -176,8 +199,7 @@ describe('scores without workers (recompute called on the service)', () => {
     // as they were; run again, it ends with the same scores and history as one clean run.
     await app.sql(`DELETE FROM score_history`);
     await app.sql(`DELETE FROM scores`);
-    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
-    for (const killedAt of [3, 1 + Math.ceil(span / 4) + 1]) {
+    for (const killedAt of [3, 1 + (await batchesOf(app, 4)) + 1]) {
       let steps = 0;
       await expect(app.runtime.services.scores.recompute(['RFM'], {
         batchSize: 4,
@@ -253,20 +275,15 @@ describe('scores without workers (recompute called on the service)', () => {
     const rfm = async () => app.sql<{ value: number }>(`SELECT value FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
     expect(await rfm()).toHaveLength(1);
     const removedValue = (await rfm())[0]!.value;
-    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
-    let steps = 0;
-    await scores.recompute(['RFM'], {
-      batchSize: 4,
-      onProgress: async () => {
-        // After the last batch (the rebuild holds the customer's RFM score): its purchases are withdrawn, and a refresh
-        // removes the score from `scores`, writing no score row.
-        if (++steps !== 1 + Math.ceil(span / 4)) return;
-        await app.sql(`DELETE FROM interactions WHERE customer_id = $1`, [id]);
-        await app.runtime.services.stats.refreshCustomers([id]);
-        expect(await rfm()).toHaveLength(0);
-      },
+    // After the last batch (the rebuild holds the customer's RFM score): its purchases are withdrawn, and a refresh
+    // removes the score from `scores`, writing no score row.
+    const hook = await afterLastBatch(app, 1, async () => {
+      await app.sql(`DELETE FROM interactions WHERE customer_id = $1`, [id]);
+      await app.runtime.services.stats.refreshCustomers([id]);
+      expect(await rfm()).toHaveLength(0);
     });
-    expect(steps).toBe(1 + Math.ceil(span / 4) + 1);
+    await scores.recompute(['RFM'], { batchSize: 4, onProgress: hook.onProgress });
+    expect(hook.steps()).toBe(hook.lastBatch + 1);
     expect(await rfm()).toHaveLength(0);
     // The removed score is kept as the customer's newest RFM history point.
     const [last] = await app.sql<{ n: number }>(
@@ -288,19 +305,14 @@ describe('scores without workers (recompute called on the service)', () => {
     const pointsBefore = await history();
     // A call today: the next run's batch scores the customer higher and sets the current score aside for history.
     await ingest(app, [{ customer: { identifiers: [{ type: 'email', value: email }] }, channel: 'phone', type: 'call', occurredAt: new Date().toISOString(), source: 'scores-test', externalId: `${email}-touched-call` }]);
-    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
-    let steps = 0;
-    await scores.recompute(['ENGAGEMENT'], {
-      batchSize: 4,
-      onProgress: async () => {
-        // After the last batch: a refresh of the customer replaces the same score and records it in history itself.
-        if (++steps !== 1 + Math.ceil(span / 4)) return;
-        const [{ setAside }] = await app.sql<{ setAside: number }>(`SELECT count(*)::int AS "setAside" FROM score_history_rebuild WHERE customer_id = $1`, [id]);
-        expect(setAside).toBe(1);
-        await app.runtime.services.stats.refreshCustomers([id]);
-      },
+    // After the last batch: a refresh of the customer replaces the same score and records it in history itself.
+    const hook = await afterLastBatch(app, 1, async () => {
+      const [{ setAside }] = await app.sql<{ setAside: number }>(`SELECT count(*)::int AS "setAside" FROM score_history_rebuild WHERE customer_id = $1`, [id]);
+      expect(setAside).toBe(1);
+      await app.runtime.services.stats.refreshCustomers([id]);
     });
-    expect(steps).toBe(1 + Math.ceil(span / 4) + 1);
+    await scores.recompute(['ENGAGEMENT'], { batchSize: 4, onProgress: hook.onProgress });
+    expect(hook.steps()).toBe(hook.lastBatch + 1);
     expect(await engagement()).toBeGreaterThan(before);
     // One new point: the value the call replaced.
     expect(await history()).toEqual([...pointsBefore, { value: before }]);
@@ -312,19 +324,14 @@ describe('scores without workers (recompute called on the service)', () => {
     await scores.recompute(['RFM']);
     const rfm = async () => app.sql(`SELECT 1 FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id]);
     expect(await rfm()).toHaveLength(1);
-    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
-    let steps = 0;
     let targeted: Promise<number> | undefined;
-    await scores.recompute(['RFM'], {
-      batchSize: 4,
-      onProgress: async () => {
-        // After the last batch (the rebuild holds the customer's RFM score): its purchases are withdrawn and a
-        // targeted rescore is requested, which would remove the score.
-        if (++steps !== 1 + Math.ceil(span / 4)) return;
-        await app.sql(`DELETE FROM interactions WHERE customer_id = $1`, [id]);
-        targeted = scores.rescoreAfterFullRecompute([id], ['RFM']);
-      },
+    // After the last batch (the rebuild holds the customer's RFM score): its purchases are withdrawn and a
+    // targeted rescore is requested, which would remove the score.
+    const hook = await afterLastBatch(app, 1, async () => {
+      await app.sql(`DELETE FROM interactions WHERE customer_id = $1`, [id]);
+      targeted = scores.rescoreAfterFullRecompute([id], ['RFM']);
     });
+    await scores.recompute(['RFM'], { batchSize: 4, onProgress: hook.onProgress });
     expect(await targeted).toBe(1);
     expect(await rfm()).toHaveLength(0);
   });
@@ -332,32 +339,27 @@ describe('scores without workers (recompute called on the service)', () => {
   test('an erasure while a full recompute runs leaves no score or history of the customer after the swap', async () => {
     const scores = app.runtime.services.scores;
     const id = await customerId(app, CUSTOMERS[4]!.email);
-    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
-    let steps = 0;
     let erased = false;
-    const outcome = await scores.recompute(['RFM', 'ENGAGEMENT'], {
-      batchSize: 4,
-      onProgress: async () => {
-        // The last batch's step, reported after its commit: the rebuild is complete, the swap not started.
-        if (++steps !== 2 + Math.ceil(span / 4)) return;
-        erased = true;
-        const [{ rebuilt }] = await app.sql<{ rebuilt: number }>(`SELECT count(*)::int AS rebuilt FROM scores_rebuild WHERE customer_id = $1`, [id]);
-        expect(rebuilt).toBeGreaterThan(0);
-        const [{ setAside }] = await app.sql<{ setAside: number }>(`SELECT count(*)::int AS "setAside" FROM score_history_rebuild WHERE customer_id = $1`, [id]);
-        // The features the fits kept for the batches hold the customer too (RFM: one row; ENGAGEMENT: one per channel).
-        const [kept] = await app.sql<{ rfm: number; engagement: number }>(
-          `SELECT (SELECT count(*)::int FROM score_features_rfm WHERE customer_id = $1) AS rfm,
-                  (SELECT count(*)::int FROM score_features_engagement WHERE customer_id = $1) AS engagement`, [id],
-        );
-        expect(kept!.rfm).toBe(1);
-        expect(kept!.engagement).toBeGreaterThan(0);
-        const receipt = await app.runtime.services.privacy.eraseCustomer(id);
-        expect(receipt.tables).toContainEqual({ table: 'scores_rebuild', rows: rebuilt });
-        expect(receipt.tables).toContainEqual({ table: 'score_history_rebuild', rows: setAside });
-        expect(receipt.tables).toContainEqual({ table: 'score_features_rfm', rows: kept!.rfm });
-        expect(receipt.tables).toContainEqual({ table: 'score_features_engagement', rows: kept!.engagement });
-      },
+    // The last batch's step, reported after its commit: the rebuild is complete, the swap not started.
+    const hook = await afterLastBatch(app, 2, async () => {
+      erased = true;
+      const [{ rebuilt }] = await app.sql<{ rebuilt: number }>(`SELECT count(*)::int AS rebuilt FROM scores_rebuild WHERE customer_id = $1`, [id]);
+      expect(rebuilt).toBeGreaterThan(0);
+      const [{ setAside }] = await app.sql<{ setAside: number }>(`SELECT count(*)::int AS "setAside" FROM score_history_rebuild WHERE customer_id = $1`, [id]);
+      // The features the fits kept for the batches hold the customer too (RFM: one row; ENGAGEMENT: one per channel).
+      const [kept] = await app.sql<{ rfm: number; engagement: number }>(
+        `SELECT (SELECT count(*)::int FROM score_features_rfm WHERE customer_id = $1) AS rfm,
+                (SELECT count(*)::int FROM score_features_engagement WHERE customer_id = $1) AS engagement`, [id],
+      );
+      expect(kept!.rfm).toBe(1);
+      expect(kept!.engagement).toBeGreaterThan(0);
+      const receipt = await app.runtime.services.privacy.eraseCustomer(id);
+      expect(receipt.tables).toContainEqual({ table: 'scores_rebuild', rows: rebuilt });
+      expect(receipt.tables).toContainEqual({ table: 'score_history_rebuild', rows: setAside });
+      expect(receipt.tables).toContainEqual({ table: 'score_features_rfm', rows: kept!.rfm });
+      expect(receipt.tables).toContainEqual({ table: 'score_features_engagement', rows: kept!.engagement });
     });
+    const outcome = await scores.recompute(['RFM', 'ENGAGEMENT'], { batchSize: 4, onProgress: hook.onProgress });
     expect(erased).toBe(true);
     expect(outcome.kinds.map((k) => k.kind)).toEqual(['RFM', 'ENGAGEMENT']);
     const [left] = await app.sql<{ scores: number; history: number; others: number }>(
@@ -383,15 +385,11 @@ describe('scores without workers (recompute called on the service)', () => {
     const before = await current();
     expect(before.length).toBeGreaterThan(0);
     const [{ historyBefore }] = await app.sql<{ historyBefore: number }>(`SELECT count(*)::int AS "historyBefore" FROM score_history`);
-    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
-    let steps = 0;
-    const run = scores.recompute(['RFM', 'ENGAGEMENT'], {
-      batchSize: 4,
-      onProgress: async () => {
-        // After the last batch: what crash recovery does to unlogged tables (reset to empty), here to the marker.
-        if (++steps === 2 + Math.ceil(span / 4)) await app.sql(`DELETE FROM score_features_intact`);
-      },
+    // After the last batch: what crash recovery does to unlogged tables (reset to empty), here to the marker.
+    const hook = await afterLastBatch(app, 2, async () => {
+      await app.sql(`DELETE FROM score_features_intact`);
     });
+    const run = scores.recompute(['RFM', 'ENGAGEMENT'], { batchSize: 4, onProgress: hook.onProgress });
     await expect(run).rejects.toThrow(/features were lost during the run/);
     expect(await current()).toEqual(before);
     const [{ historyAfter }] = await app.sql<{ historyAfter: number }>(`SELECT count(*)::int AS "historyAfter" FROM score_history`);
@@ -433,6 +431,28 @@ describe('scores without workers (recompute called on the service)', () => {
     const history = await app.sql(`SELECT kind, value, label FROM score_history WHERE customer_id = $1`, [beyond]);
     expect(history).toEqual([{ kind: 'RFM', value: 3, label: 'Need Attention' }]);
     await app.sql(`DELETE FROM score_history WHERE customer_id = $1`, [beyond]);
+  });
+
+  test('a full recompute batches by count of customers: a stray huge id makes no empty batches, and its customer is scored', async () => {
+    const scores = app.runtime.services.scores;
+    // One customer far past the others (an id set by hand, or a sequence moved on): by arithmetic on the ids, a
+    // trillion empty ranges of 4.
+    const [{ stray }] = await app.sql<{ stray: string }>(
+      `INSERT INTO customers (id, kind) OVERRIDING SYSTEM VALUE SELECT max(id) + 4000000000000, 'PERSON' FROM customers RETURNING id::text AS stray`,
+    );
+    await app.sql(
+      `INSERT INTO interactions (customer_id, channel, type, occurred_at, value, source, external_id)
+       VALUES ($1, 'payment', 'purchase', now() - interval '3 days', 50, 'scores-test', 'stray-id-purchase')`,
+      [stray],
+    );
+    const batches = await batchesOf(app, 4);
+    let steps = 0;
+    const outcome = await scores.recompute(['RFM'], { batchSize: 4, onProgress: () => void steps++ });
+    expect(steps).toBe(1 + batches + 1);
+    expect(outcome.kinds[0]!.scored).toBeGreaterThan(1);
+    expect(await app.sql(`SELECT kind FROM scores WHERE customer_id = $1`, [stray])).toEqual([{ kind: 'RFM' }]);
+    await app.sql(`DELETE FROM interactions WHERE customer_id = $1`, [stray]);
+    await app.runtime.services.privacy.eraseCustomer(stray);
   });
 
   test('a deleted customer gets no score from a full recompute (its fits leave it out too); its last scores go to history', async () => {
@@ -704,8 +724,7 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(outcome.errors.map((e) => e.kind)).toEqual(['CLV', 'CHURN_RISK']);
     expect(outcome.kinds.map((k) => k.kind)).toEqual(['RFM', 'ENGAGEMENT']);
     expect(outcome.kinds.every((k) => k.scored > 0)).toBe(true);
-    const [{ span }] = await app.sql<{ span: number }>(`SELECT (max(id) - min(id) + 1)::int AS span FROM customers`);
-    const batches = Math.ceil(span / 5); // id ranges of 5
+    const batches = await batchesOf(app, 5);
     // Progress: 4 fits, one step per batch (a transaction scoring every kind that fitted), then the swap.
     expect(steps).toHaveLength(4 + batches + 1);
     expect(steps.at(-1)).toBe(100);

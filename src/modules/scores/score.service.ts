@@ -181,7 +181,7 @@ export class ScoreService {
       `SELECT least((SELECT min(id) FROM customers), (SELECT min(customer_id) FROM scores))::text AS lo,
               greatest((SELECT max(id) FROM customers), (SELECT max(customer_id) FROM scores))::text AS hi`,
     );
-    const ranges = lo === null ? [] : idRanges(BigInt(lo), BigInt(hi), BigInt(batchSize));
+    const ranges = lo === null ? [] : await customerIdRanges(this.dataSource.manager, lo, hi, batchSize);
     // Batches score a group of kinds over an id range: the kinds scored in SQL, or those scored in the worker.
     const groups = [kinds.filter((k) => kindDefinition(k).scoreSql), kinds.filter((k) => !kindDefinition(k).scoreSql)].filter((g) => g.length > 0);
     // Fits, batches, then the index build and swap.
@@ -523,6 +523,23 @@ function describeFitError(kind: ScoreKind, error: unknown): RecomputeOutcome['er
 }
 
 /** Inclusive id ranges covering [lo, hi] in steps of `size`. */
+/**
+ * Id ranges from `lo` to `hi` (inclusive, as text) with `size` customers each
+ * (the last may have fewer): each starts at every size-th customer id. Gaps in
+ * the ids (erased customers, ids a failed import used up, one stray large id)
+ * therefore make no empty batches. The first range starts at `lo` and the last
+ * ends at `hi`, which may lie beyond every customer (scores whose customer is
+ * gone). One pass over the primary key of `customers`.
+ */
+async function customerIdRanges(db: Queryable, lo: string, hi: string, size: number): Promise<[string, string][]> {
+  const rows: { id: string }[] = await db.query(
+    `SELECT id::text AS id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM customers) c WHERE (n - 1) % $1 = 0 ORDER BY n`,
+    [size],
+  );
+  const starts = [lo, ...rows.map((r) => r.id).filter((id) => BigInt(id) > BigInt(lo))];
+  return starts.map((start, i) => [start, i + 1 < starts.length ? (BigInt(starts[i + 1]!) - 1n).toString() : hi]);
+}
+
 function idRanges(lo: bigint, hi: bigint, size: bigint): [string, string][] {
   const ranges: [string, string][] = [];
   for (let start = lo; start <= hi; start += size) {
