@@ -433,7 +433,7 @@ describe('scores without workers (recompute called on the service)', () => {
     await app.sql(`DELETE FROM score_history WHERE customer_id = $1`, [beyond]);
   });
 
-  test('a full recompute batches by count of customers: a stray huge id makes no empty batches, and its customer is scored', async () => {
+  test('a full recompute and history pruning batch by count of customers: a stray huge id makes no empty batches', async () => {
     const scores = app.runtime.services.scores;
     // One customer far past the others (an id set by hand, or a sequence moved on): by arithmetic on the ids, a
     // trillion empty ranges of 4.
@@ -451,6 +451,14 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(steps).toBe(1 + batches + 1);
     expect(outcome.kinds[0]!.scored).toBeGreaterThan(1);
     expect(await app.sql(`SELECT kind FROM scores WHERE customer_id = $1`, [stray])).toEqual([{ kind: 'RFM' }]);
+    // History pruning goes by the same ranges: the stray customer's old value (in force 30 days ago) stays.
+    await app.sql(
+      `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
+       VALUES ($1, 'RFM', 2, 'Hibernating', '{}', now() - interval '100 days')`,
+      [stray],
+    );
+    await scores.pruneHistory(30, 4);
+    expect(await app.sql(`SELECT value FROM score_history WHERE customer_id = $1`, [stray])).toEqual([{ value: 2 }]);
     await app.sql(`DELETE FROM interactions WHERE customer_id = $1`, [stray]);
     await app.runtime.services.privacy.eraseCustomer(stray);
   });

@@ -65,8 +65,9 @@ const H = HISTORY_REBUILD_TABLE;
  *
  * 1. {@link startRebuild}, before the fits: a fresh `scores_rebuild` shaped
  *    like `scores` but without indexes, an empty
- *    `score_history_rebuild`, and the instant from which a write to `scores`
- *    may be one this run does not see.
+ *    `score_history_rebuild`, the marker of {@link checkFeatures}, and the
+ *    instant from which a write to `scores` may be one this run does not
+ *    see. Fits may then keep features for the batches ({@link keepFeatures}).
  * 2. {@link appendScores}: batches append their kinds' scores (any number of
  *    concurrent transactions; each customer and kind once), each beside the
  *    current scores of its range, so the ones it changes or drops are set
@@ -143,8 +144,8 @@ export async function keepFeatures(db: Queryable, kind: ScoreKind, select: strin
 }
 
 /**
- * Before the swap, in its transaction: a run whose fits kept features checks
- * that Postgres did not crash meanwhile. A crash empties unlogged tables, and
+ * Before the swap, in its transaction: checks that Postgres did not crash
+ * while the run went on. A crash empties unlogged tables, and
  * a batch that ran after it would have scored nobody from them; the swap would
  * then remove those scores. An erasure may empty a features table; it cannot
  * empty {@link FEATURES_INTACT}.

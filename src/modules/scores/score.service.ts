@@ -413,7 +413,7 @@ export class ScoreService {
     );
     if (lo === null) return 0;
     let pruned = 0;
-    for (const [from, to] of idRanges(BigInt(lo), BigInt(hi), BigInt(batchSize))) {
+    for (const [from, to] of await customerIdRanges(this.dataSource.manager, lo, hi, batchSize)) {
       const [{ n }] = await this.dataSource.query(
         `WITH gone AS (
            DELETE FROM score_history h
@@ -522,7 +522,6 @@ function describeFitError(kind: ScoreKind, error: unknown): RecomputeOutcome['er
   return { kind, code: ErrorCode.MODEL_FIT_FAILED, message: `${kind}: ${error instanceof Error ? error.message : String(error)}` };
 }
 
-/** Inclusive id ranges covering [lo, hi] in steps of `size`. */
 /**
  * Id ranges from `lo` to `hi` (inclusive, as text) with `size` customers each
  * (the last may have fewer): each starts at every size-th customer id. Gaps in
@@ -536,15 +535,6 @@ async function customerIdRanges(db: Queryable, lo: string, hi: string, size: num
     `SELECT id::text AS id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM customers) c WHERE (n - 1) % $1 = 0 ORDER BY n`,
     [size],
   );
-  const starts = [lo, ...rows.map((r) => r.id).filter((id) => BigInt(id) > BigInt(lo))];
+  const starts = [lo, ...rows.map((r) => r.id).filter((id) => BigInt(id) > BigInt(lo) && BigInt(id) <= BigInt(hi))];
   return starts.map((start, i) => [start, i + 1 < starts.length ? (BigInt(starts[i + 1]!) - 1n).toString() : hi]);
-}
-
-function idRanges(lo: bigint, hi: bigint, size: bigint): [string, string][] {
-  const ranges: [string, string][] = [];
-  for (let start = lo; start <= hi; start += size) {
-    const end = start + size - 1n < hi ? start + size - 1n : hi;
-    ranges.push([start.toString(), end.toString()]);
-  }
-  return ranges;
 }
