@@ -51,9 +51,17 @@ describe('export', () => {
   test('returns everything held about the customer as one JSON document', async () => {
     const id = await createPerson('export@example.com', 'Exa Port', '+14155550111');
     await eventually(async () => ((await app.sql(`SELECT 1 FROM customer_stats s JOIN customer_identifiers i USING (customer_id) WHERE i.value = 'export@example.com'`)).length ? true : undefined));
+    await app.runtime.services.scores.recompute(['RFM', 'ENGAGEMENT']);
     const res = await admin(`query($id: ID!) { exportCustomer(id: $id) }`, { id });
     const doc = res.body.data.exportCustomer;
     expect(doc.customer.display_name).toBe('Exa Port');
+    // Scores as the API shows them: their components, not the figures they are stored as.
+    const shown = await admin(`query($id: ID!) { node(id: $id) { ... on Customer { scores { kind value components } } } }`, { id });
+    const exported = doc.tables.scores.map((s: Record<string, unknown>) => ({ kind: s.kind, value: s.value, components: s.components })).sort((a: { kind: string }, b: { kind: string }) => a.kind.localeCompare(b.kind));
+    expect(exported.map((s: { kind: string }) => s.kind)).toEqual(['ENGAGEMENT', 'RFM']);
+    expect(exported).toEqual(shown.body.data.node.scores);
+    expect(exported[1].components).toMatchObject({ frequency: 1, monetary: 30, r: expect.any(Number), code: expect.any(String) });
+    expect(Object.keys(doc.tables.scores[0])).not.toContain('component_values');
     expect(doc.tables.customer_identifiers.map((i: { value: string }) => i.value).sort()).toEqual(['+14155550111', 'export@example.com']);
     expect(doc.tables.interactions).toHaveLength(2);
     expect(doc.tables.customer_stats[0].interaction_count).toBe(2);

@@ -8,12 +8,13 @@ import {
 import { eventually, startTestApp, type TestApp } from './helpers/app';
 import type { Queryable } from '../src/modules/scores/kinds/kind';
 import { writeScoreInput } from '../src/modules/scores/score-writer';
+import { componentsOf } from '../src/modules/scores/score-loaders';
 
 const DAY_MS = 86_400_000;
 
 /** Every score's history points, as `Score.history` lists them: the current value, then each one it replaced (`score_history`). */
-const POINTS = `(SELECT customer_id, kind, value, label, components, changed_at AS recorded_at, 1 AS current FROM scores
-                  UNION ALL SELECT customer_id, kind, value, label, components, recorded_at, 0 FROM score_history) AS points`;
+const POINTS = `(SELECT customer_id, kind, value, label, component_values, changed_at AS recorded_at, 1 AS current FROM scores
+                  UNION ALL SELECT customer_id, kind, value, label, component_values, recorded_at, 0 FROM score_history) AS points`;
 
 /**
  * Twelve customers with no ties in any RFM dimension: customer i has f(i)
@@ -109,7 +110,7 @@ describe('scores without workers (recompute called on the service)', () => {
     }
     // Every quintile is used, with ntile's sizes 3, 3, 2, 2, 2.
     const [counts] = await app.sql<{ sizes: number[] }>(
-      `SELECT array_agg(n ORDER BY r) AS sizes FROM (SELECT (components->>'r')::int AS r, count(*)::int AS n FROM scores WHERE kind = 'RFM' GROUP BY 1) x`,
+      `SELECT array_agg(n ORDER BY r) AS sizes FROM (SELECT component_values[4]::int AS r, count(*)::int AS n FROM scores WHERE kind = 'RFM' GROUP BY 1) x`,
     );
     expect(counts.sizes).toEqual([3, 3, 2, 2, 2]);
   });
@@ -240,10 +241,10 @@ describe('scores without workers (recompute called on the service)', () => {
     const email = CUSTOMERS[3]!.email;
     const id = await customerId(app, email);
     const rfm = async () => (await app.sql<{ value: number; label: string; frequency: number }>(
-      `SELECT value, label, (components->>'frequency')::int AS frequency FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id],
+      `SELECT value, label, component_values[2]::int AS frequency FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id],
     ))[0]!;
     const history = async () => app.sql<{ frequency: number }>(
-      `SELECT (components->>'frequency')::int AS frequency FROM ${POINTS} WHERE customer_id = $1 AND kind = 'RFM' ORDER BY recorded_at, current`, [id],
+      `SELECT component_values[2]::int AS frequency FROM ${POINTS} WHERE customer_id = $1 AND kind = 'RFM' ORDER BY recorded_at, current`, [id],
     );
     const before = await rfm();
     const historyBefore = (await history()).length;
@@ -381,7 +382,7 @@ describe('scores without workers (recompute called on the service)', () => {
     const scores = app.runtime.services.scores;
     await scores.recompute(['RFM', 'ENGAGEMENT']);
     // computed_at tells a swapped-in row from the one before, whether its value changed or not.
-    const current = async () => app.sql(`SELECT customer_id, kind, value, label, components, computed_at, changed_at FROM scores ORDER BY customer_id, kind`);
+    const current = async () => app.sql(`SELECT customer_id, kind, value, label, component_values, component_keys, computed_at, changed_at FROM scores ORDER BY customer_id, kind`);
     const before = await current();
     expect(before.length).toBeGreaterThan(0);
     const [{ historyBefore }] = await app.sql<{ historyBefore: number }>(`SELECT count(*)::int AS "historyBefore" FROM score_history`);
@@ -421,8 +422,8 @@ describe('scores without workers (recompute called on the service)', () => {
     const [{ beyond }] = await app.sql<{ beyond: string }>(`SELECT (max(id) + 1000)::text AS beyond FROM customers`);
     // Scores have no foreign key to customers: a row of a customer that no longer exists, past the last id.
     await app.sql(
-      `INSERT INTO scores (customer_id, kind, value, label, components, model_version, computed_at, changed_at)
-       VALUES ($1, 'RFM', 3, 'Need Attention', '{}', 1, now() - interval '1 day', now() - interval '1 day')`,
+      `INSERT INTO scores (customer_id, kind, value, label, model_version, computed_at, changed_at)
+       VALUES ($1, 'RFM', 3, 'Need Attention', 1, now() - interval '1 day', now() - interval '1 day')`,
       [beyond],
     );
     const outcome = await scores.recompute(['RFM'], { batchSize: 4 });
@@ -453,8 +454,8 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(await app.sql(`SELECT kind FROM scores WHERE customer_id = $1`, [stray])).toEqual([{ kind: 'RFM' }]);
     // History pruning goes by the same ranges: the stray customer's old value (in force 30 days ago) stays.
     await app.sql(
-      `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
-       VALUES ($1, 'RFM', 2, 'Hibernating', '{}', now() - interval '100 days')`,
+      `INSERT INTO score_history (customer_id, kind, value, label, recorded_at)
+       VALUES ($1, 'RFM', 2, 'Hibernating', now() - interval '100 days')`,
       [stray],
     );
     await scores.pruneHistory(30, 4);
@@ -516,7 +517,7 @@ describe('scores without workers (recompute called on the service)', () => {
   test('a writer that started before the one it replaces still moves changed_at forward; history lists each value once, newest first', async () => {
     const id = await customerId(app, CUSTOMERS[7]!.email);
     const write = (db: Queryable, value: number) => writeScoreInput(db, 'CLV', 1, { customerIds: [id] }, {
-      sql: `SELECT $1::bigint AS customer_id, $2::float8 AS value, NULL::text AS label, '{}'::jsonb AS components`, params: [id, value],
+      sql: `SELECT $1::bigint AS customer_id, $2::float8 AS value, NULL::text AS label, '{}'::float8[] AS component_values, NULL::text[] AS component_keys`, params: [id, value],
     });
     const history = async () => (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind: 'CLV', historyFirst: 10 }))
       .data!.customer!.score!.history.map((p) => ({ value: p.value, at: Date.parse(p.recordedAt) }));
@@ -538,8 +539,8 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(points[1]!.at).toBeGreaterThan(points[2]!.at);
     // A superseded value recorded at the current one's instant repeats it (a score removed and restored unchanged): listed once.
     await app.sql(
-      `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
-       SELECT customer_id, kind, value, label, components, changed_at FROM scores WHERE customer_id = $1 AND kind = 'CLV'`, [id],
+      `INSERT INTO score_history (customer_id, kind, value, label, component_values, component_keys, recorded_at)
+       SELECT customer_id, kind, value, label, component_values, component_keys, changed_at FROM scores WHERE customer_id = $1 AND kind = 'CLV'`, [id],
     );
     expect((await history()).map((p) => p.value)).toEqual([3, 2, 1]);
     // CLV is never fitted here: the hand-written score goes.
@@ -557,15 +558,15 @@ describe('scores without workers (recompute called on the service)', () => {
     // a: values since 100, 60, 40 and 10 days ago, the current one since 5 days; b: the current one since 50 days;
     // c: no current score any more (removed), values since 100 and 60 days ago.
     await app.sql(
-      `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at) VALUES
-         ($1, 'CLV', 100, NULL, '{}', ${ago(100)}), ($1, 'CLV', 60, NULL, '{}', ${ago(60)}), ($1, 'CLV', 40, NULL, '{}', ${ago(40)}),
-         ($1, 'CLV', 10, NULL, '{}', ${ago(10)}), ($2, 'CLV', 90, NULL, '{}', ${ago(90)}),
-         ($3, 'CLV', 100, NULL, '{}', ${ago(100)}), ($3, 'CLV', 60, NULL, '{}', ${ago(60)})`,
+      `INSERT INTO score_history (customer_id, kind, value, label, recorded_at) VALUES
+         ($1, 'CLV', 100, NULL, ${ago(100)}), ($1, 'CLV', 60, NULL, ${ago(60)}), ($1, 'CLV', 40, NULL, ${ago(40)}),
+         ($1, 'CLV', 10, NULL, ${ago(10)}), ($2, 'CLV', 90, NULL, ${ago(90)}),
+         ($3, 'CLV', 100, NULL, ${ago(100)}), ($3, 'CLV', 60, NULL, ${ago(60)})`,
       [a, b, c],
     );
     await app.sql(
-      `INSERT INTO scores (customer_id, kind, value, label, components, model_version, computed_at, changed_at) VALUES
-         ($1, 'CLV', 5, NULL, '{}', 1, now(), ${ago(5)}), ($2, 'CLV', 50, NULL, '{}', 1, now(), ${ago(50)})`,
+      `INSERT INTO scores (customer_id, kind, value, label, model_version, computed_at, changed_at) VALUES
+         ($1, 'CLV', 5, NULL, 1, now(), ${ago(5)}), ($2, 'CLV', 50, NULL, 1, now(), ${ago(50)})`,
       [a, b],
     );
     const left = async () => app.sql<{ id: string; value: number }>(
@@ -654,9 +655,14 @@ describe('scores without workers (recompute called on the service)', () => {
   test('a full recompute (scored from the features its fits kept) and a refresh (from the interactions) give the same scores', async () => {
     const scores = app.runtime.services.scores;
     await scores.recompute(['RFM', 'ENGAGEMENT']);
-    type Row = { id: string; kind: string; value: number; label: string | null; components: Record<string, unknown> };
-    const read = async () => app.sql<Row>(`SELECT customer_id::text AS id, kind, value, label, components FROM scores WHERE kind IN ('RFM', 'ENGAGEMENT') ORDER BY 1, 2`);
+    type Row = { id: string; kind: string; value: number; label: string | null; stored: Record<string, unknown> | null; values: number[]; keys: string[] | null };
+    const read = async () => (await app.sql<Row>(
+      `SELECT customer_id::text AS id, kind, value, label, components AS stored, component_values AS values, component_keys AS keys
+         FROM scores WHERE kind IN ('RFM', 'ENGAGEMENT') ORDER BY 1, 2`,
+    )).map(({ stored, values, keys, ...row }) => ({ ...row, components: componentsOf(row.kind, stored, values, keys) }));
     const recomputed = await read();
+    // Written as the kinds' figures (components is only ever the object of a score written before they were).
+    expect(await app.sql(`SELECT 1 FROM scores WHERE components IS NOT NULL OR cardinality(component_values) = 0`)).toEqual([]);
     expect(recomputed.filter((r) => r.kind === 'RFM').length).toBeGreaterThan(4);
     expect(recomputed.filter((r) => r.kind === 'ENGAGEMENT').length).toBeGreaterThan(4);
     const ids = await app.sql<{ id: string }>(`SELECT id::text AS id FROM customers`);
@@ -753,8 +759,8 @@ describe.each(['postgres', 'redis'] as const)('scores with workers on the %s que
     // Values an RFM score had since 100 and 60 days ago: the second was still in force 30 days ago.
     const customer = await customerId(app, CUSTOMERS[2]!.email);
     await app.sql(
-      `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
-       VALUES ($1, 'RFM', 1, 'Lost', '{}', now() - interval '100 days'), ($1, 'RFM', 2, 'Hibernating', '{}', now() - interval '60 days')`, [customer],
+      `INSERT INTO score_history (customer_id, kind, value, label, recorded_at)
+       VALUES ($1, 'RFM', 1, 'Lost', now() - interval '100 days'), ($1, 'RFM', 2, 'Hibernating', now() - interval '60 days')`, [customer],
     );
     const { data } = await app.graphql(RecomputeScoresDocument, { kinds: ['RFM', 'ENGAGEMENT'] });
     const id = data!.recomputeScores.id;

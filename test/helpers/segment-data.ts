@@ -40,7 +40,7 @@ export async function seedCustomers(app: TestApp, customers: SeedCustomer[], { r
   for (const c of customers) {
     for (const s of c.scores ?? []) {
       await app.sql(
-        `INSERT INTO scores (customer_id, kind, value, label, components, model_version, computed_at) VALUES ($1, $2, $3, $4, '{}'::jsonb, 1, now())
+        `INSERT INTO scores (customer_id, kind, value, label, model_version, computed_at) VALUES ($1, $2, $3, $4, 1, now())
          ON CONFLICT (customer_id, kind) DO UPDATE SET value = EXCLUDED.value, label = EXCLUDED.label`,
         [ids.get(c.name), s.kind, s.value, s.label],
       );

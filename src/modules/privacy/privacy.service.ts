@@ -6,6 +6,7 @@ import { auditRecords } from '../access/audit';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
 import { identifierHash, isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
 import { planCustomerResolution } from '../customers/identity-resolver';
+import { componentsOf } from '../scores/score-loaders';
 import { REBUILD_TABLES } from '../scores/score-rebuild';
 import { SCORE_WRITERS_LOCK } from '../scores/score-writer';
 import { CONSENT_STATUSES, type ConsentStatus } from './consent.entity';
@@ -139,7 +140,13 @@ export class PrivacyService {
     for (const table of await customerTables(this.dataSource)) {
       // What a recompute is writing (scores, and the history they supersede) is not held yet: until its swap, the export shows the current scores and history.
       if (REBUILD_TABLES.includes(table)) continue;
-      tables[table] = await this.dataSource.query(`SELECT * FROM "${table}" WHERE customer_id = $1`, [customerId]);
+      const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT * FROM "${table}" WHERE customer_id = $1`, [customerId]);
+      // Scores store their figures as the kind's numbers: the export shows them as the API does, as components.
+      tables[table] = table === 'scores' || table === 'score_history'
+        ? rows.map(({ components, component_values: values, component_keys: keys, ...row }) => ({
+          ...row, components: componentsOf(String(row.kind), components as Record<string, unknown> | null, values as number[], keys as string[] | null),
+        }))
+        : rows;
     }
     const members = await this.dataSource.query(`SELECT id::text FROM customers WHERE organization_id = $1`, [customerId]);
     return { exportedAt: new Date().toISOString(), customer, members: members.map((m: { id: string }) => m.id), tables };

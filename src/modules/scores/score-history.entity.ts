@@ -32,8 +32,20 @@ export class ScoreHistoryEntity {
   @Column({ type: 'text', nullable: true })
   label!: string | null;
 
-  @Column({ type: 'jsonb', default: {} })
-  components!: Record<string, unknown>;
+  /**
+   * The components object as written before migration ScoreComponentArrays1764600000000, read as it is; null
+   * for scores written since, whose components are built from their figures.
+   */
+  @Column({ type: 'jsonb', nullable: true })
+  components!: Record<string, unknown> | null;
+
+  /** The kind's figures behind the value, in the order its definition reads them (`components` in the API). */
+  @Column({ name: 'component_values', type: 'double precision', array: true, default: () => "'{}'" })
+  componentValues!: number[];
+
+  /** The keys of the figures keyed by data (ENGAGEMENT's channels); null for kinds with a fixed set. */
+  @Column({ name: 'component_keys', type: 'text', array: true, nullable: true })
+  componentKeys!: string[] | null;
 
   /** When this value became the score's current one. */
   @Column({ name: 'recorded_at', type: 'timestamptz', default: () => 'now()' })

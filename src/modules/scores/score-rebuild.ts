@@ -104,7 +104,7 @@ export async function startRebuild(db: Queryable): Promise<Date> {
   );
   await db.query(
     `CREATE TABLE ${H} WITH (autovacuum_enabled = false)
-       AS SELECT customer_id, kind, value, label, components, recorded_at FROM score_history WITH NO DATA`,
+       AS SELECT customer_id, kind, value, label, components, component_values, component_keys, recorded_at FROM score_history WITH NO DATA`,
   );
   return since as Date;
 }
@@ -186,18 +186,18 @@ export async function appendScores(db: Queryable, kind: ScoreKind, modelVersion:
        -- kind through an index on (kind, …).
        SELECT o.customer_id, o.value, o.label, o.changed_at FROM scores o WHERE ${scoped} AND (o.kind = ${k}) IS TRUE),
      written AS (
-       INSERT INTO ${T} (customer_id, kind, value, label, components, model_version, computed_at, changed_at)
-       SELECT n.customer_id, ${k}, n.value, n.label, n.components, ${v}, now(),
+       INSERT INTO ${T} (customer_id, kind, value, label, component_values, component_keys, model_version, computed_at, changed_at)
+       SELECT n.customer_id, ${k}, n.value, n.label, n.component_values, n.component_keys, ${v}, now(),
               CASE WHEN o.customer_id IS NULL OR ${scoreChanged('o', 'n')} THEN now() ELSE o.changed_at END
          FROM (${input.sql}) n LEFT JOIN old o ON o.customer_id = n.customer_id
        RETURNING customer_id, value, label),
      -- The current scores that the rows appended change or leave out (on a first run, none): the range of
      -- scores is read once (above, without components); a superseded score's components by its primary key.
      superseded AS (
-       INSERT INTO ${H} (customer_id, kind, value, label, components, recorded_at)
-       SELECT o.customer_id, ${k}, o.value, o.label,
-              (SELECT s.components FROM scores s WHERE s.customer_id = o.customer_id AND s.kind = ${k}), o.changed_at
+       INSERT INTO ${H} (customer_id, kind, value, label, components, component_values, component_keys, recorded_at)
+       SELECT o.customer_id, ${k}, o.value, o.label, s.components, s.component_values, s.component_keys, o.changed_at
          FROM old o LEFT JOIN written n ON n.customer_id = o.customer_id
+              CROSS JOIN LATERAL (SELECT s.components, s.component_values, s.component_keys FROM scores s WHERE s.customer_id = o.customer_id AND s.kind = ${k}) s
         WHERE n.customer_id IS NULL OR ${scoreChanged('o', 'n')})
      SELECT count(*)::int AS scored FROM written`,
     params,
@@ -279,8 +279,8 @@ export async function swapRebuild(db: Queryable, since: Date, beforeSwap: () => 
   // The scores this run replaces or removes become history, with the instant they had become current; in the
   // order of history's index.
   await db.query(
-    `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
-     SELECT customer_id, kind, value, label, components, recorded_at FROM ${H} ORDER BY customer_id, kind`,
+    `INSERT INTO score_history (customer_id, kind, value, label, components, component_values, component_keys, recorded_at)
+     SELECT customer_id, kind, value, label, components, component_values, component_keys, recorded_at FROM ${H} ORDER BY customer_id, kind`,
   );
 
   const indexes = await scoreIndexes(db);

@@ -12,8 +12,9 @@ export const SCORE_WRITERS_LOCK = 727_274_002;
 
 /**
  * The scores to write for a scope, as SQL: a SELECT of `customer_id` (bigint),
- * `value` (float8), `label` (text) and `components` (jsonb), one row per
- * customer that gets a score, using `params` as $1…$n.
+ * `value` (float8), `label` (text), `component_values` (float8[]) and
+ * `component_keys` (text[] or NULL), one row per customer that gets a score,
+ * using `params` as $1…$n.
  */
 export interface ScoreInput {
   sql: string;
@@ -64,16 +65,16 @@ export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersi
   const [row] = await db.query(
     `WITH input AS MATERIALIZED (${input.sql}),
      written AS (
-       INSERT INTO scores AS s (customer_id, kind, value, label, components, model_version, computed_at, changed_at)
-       SELECT customer_id, ${k}, value, label, components, ${v}, now(), now() FROM input ORDER BY customer_id
+       INSERT INTO scores AS s (customer_id, kind, value, label, component_values, component_keys, model_version, computed_at, changed_at)
+       SELECT customer_id, ${k}, value, label, component_values, component_keys, ${v}, now(), now() FROM input ORDER BY customer_id
        ON CONFLICT (customer_id, kind) DO UPDATE SET
-         value = EXCLUDED.value, label = EXCLUDED.label, components = EXCLUDED.components,
+         value = EXCLUDED.value, label = EXCLUDED.label, components = NULL, component_values = EXCLUDED.component_values, component_keys = EXCLUDED.component_keys,
          model_version = EXCLUDED.model_version, computed_at = EXCLUDED.computed_at,
          -- now() is the transaction's start: a writer that started before the one it replaces still moves forward.
          changed_at = CASE WHEN ${scoreChanged('s', 'EXCLUDED')} THEN greatest(EXCLUDED.changed_at, s.changed_at + interval '1 microsecond')
                            ELSE s.changed_at END
        RETURNING new.customer_id, old.customer_id IS NOT NULL AND ${scoreChanged('old', 'new')} AS replaced,
-                 old.value, old.label, old.components, old.changed_at),
+                 old.value, old.label, old.components, old.component_values, old.component_keys, old.changed_at),
      -- (kind = $k) IS TRUE is not indexable on purpose: the scope's range of the primary key is read, never
      -- every row of the kind through scores_kind_label_idx (which the planner may prefer for wide batches).
      removed AS (
@@ -83,12 +84,12 @@ export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersi
                 SELECT p.customer_id FROM scores p
                  WHERE ${scoped} AND (p.kind = ${k}) IS TRUE
                    AND NOT EXISTS (SELECT 1 FROM input i WHERE i.customer_id = p.customer_id)))
-       RETURNING s.customer_id, s.value, s.label, s.components, s.changed_at),
+       RETURNING s.customer_id, s.value, s.label, s.components, s.component_values, s.component_keys, s.changed_at),
      history AS (
-       INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at)
-       SELECT customer_id, ${k}, value, label, components, changed_at
-         FROM (SELECT customer_id, value, label, components, changed_at FROM written WHERE replaced
-               UNION ALL SELECT customer_id, value, label, components, changed_at FROM removed) superseded
+       INSERT INTO score_history (customer_id, kind, value, label, components, component_values, component_keys, recorded_at)
+       SELECT customer_id, ${k}, value, label, components, component_values, component_keys, changed_at
+         FROM (SELECT customer_id, value, label, components, component_values, component_keys, changed_at FROM written WHERE replaced
+               UNION ALL SELECT customer_id, value, label, components, component_values, component_keys, changed_at FROM removed) superseded
         ORDER BY customer_id
        RETURNING 1)
      SELECT (SELECT count(*) FROM written)::int AS scored, (SELECT count(*) FROM history)::int AS changed,
@@ -98,53 +99,35 @@ export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersi
   return row.scored;
 }
 
-const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-/**
- * The component keys when every row's components are the same flat set of
- * numbers (CLV, CHURN_RISK): they then travel as one float8 array per key and
- * become JSON in SQL (jsonb_build_object prints float8 shortest-exact, as
- * JSON.stringify does), with no JSON built or parsed per row. Null otherwise.
- */
-function numericComponentKeys(rows: readonly ScoreRow[]): string[] | null {
-  if (rows.length === 0) return null;
-  const keys = Object.keys(rows[0]!.components);
-  if (keys.length === 0 || keys.length > 40 || !keys.every((k) => PLAIN_KEY.test(k))) return null;
-  for (const row of rows) {
-    const components = row.components;
-    let n = 0;
-    for (const key in components) {
-      const value = components[key];
-      if (typeof value !== 'number' || !Number.isFinite(value) || !Object.hasOwn(components, key)) return null;
-      n++;
-    }
-    if (n !== keys.length || !keys.every((k) => k in components)) return null;
-  }
-  return keys;
-}
+/** The most figures a row may have for them to travel as one float8 array per position. */
+const MAX_POSITIONAL_FIGURES = 40;
 
 /**
  * Scores computed in the worker (kinds whose closed forms run in JS, e.g.
  * CLV) as a {@link ScoreInput}: the rows go in as arrays, and only customers
- * that still exist get a score.
+ * that still exist get a score. When every row has the same number of finite
+ * figures (CLV, CHURN_RISK), they travel as one float8 array per position,
+ * put back together per row in SQL; otherwise as one array literal per row.
  */
 export function scoreRowsInput(rows: ScoreRow[]): ScoreInput {
   const base = [pgArray(rows.map((r) => r.customerId)), pgArray(rows.map((r) => r.value)), pgArray(rows.map((r) => r.label))];
-  const keys = numericComponentKeys(rows);
-  if (keys) {
-    const columns = keys.map((_, i) => `c${i}`);
+  const width = rows[0]?.componentValues.length ?? 0;
+  const positional = width > 0 && width <= MAX_POSITIONAL_FIGURES
+    && rows.every((r) => r.componentValues.length === width && r.componentValues.every(Number.isFinite));
+  if (positional) {
+    const columns = Array.from({ length: width }, (_, i) => `c${i}`);
     return {
-      sql: `SELECT t.customer_id, t.value, t.label, jsonb_build_object(${keys.map((key, i) => `'${key}', t.${columns[i]}`).join(', ')}) AS components
-              FROM unnest($1::bigint[], $2::float8[], $3::text[], ${keys.map((_, i) => `$${i + 4}::float8[]`).join(', ')})
+      sql: `SELECT t.customer_id, t.value, t.label, ARRAY[${columns.map((c) => `t.${c}`).join(', ')}] AS component_values, NULL::text[] AS component_keys
+              FROM unnest($1::bigint[], $2::float8[], $3::text[], ${columns.map((_, i) => `$${i + 4}::float8[]`).join(', ')})
                    AS t(customer_id, value, label, ${columns.join(', ')})
              WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)`,
-      params: [...base, ...keys.map((key) => pgArray(rows.map((r) => r.components[key] as number)))],
+      params: [...base, ...columns.map((_, i) => pgArray(rows.map((r) => r.componentValues[i])))],
     };
   }
   return {
-    sql: `SELECT t.customer_id, t.value, t.label, t.components
-            FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::jsonb[]) AS t(customer_id, value, label, components)
+    sql: `SELECT t.customer_id, t.value, t.label, t.component_values::float8[] AS component_values, NULL::text[] AS component_keys
+            FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[]) AS t(customer_id, value, label, component_values)
            WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)`,
-    params: [...base, pgArray(rows.map((r) => JSON.stringify(r.components)))],
+    params: [...base, pgArray(rows.map((r) => `{${r.componentValues.map(String).join(',')}}`))],
   };
 }

@@ -4,7 +4,7 @@ import { ErrorCode, RapportError } from '../../../errors/catalog';
 import { calibrationDay, clvSettings, type ClvParameters } from './clv';
 import { defineScoreKind, type KindContext } from './kind';
 import { purchaseSummaries } from './purchase-summaries';
-import { round } from './settings';
+import { namedFigures, round } from './settings';
 
 /** CHURN_RISK has no settings of its own: it uses the CLV model (its BG/NBD fit, transaction types and asOf). */
 export const churnRiskSettings = z.object({}).strict();
@@ -42,6 +42,9 @@ export const churnRiskKind = defineScoreKind<ChurnRiskSettings>({
     };
   },
 
+  // Stored: x, tx, T (weeks) and pAlive, as for CLV.
+  components: ({ values }) => namedFigures(values, [['x', null], ['tx', 4], ['T', 4], ['pAlive', 6]]),
+
   async score(ctx, scope) {
     const parameters = ctx.model.parameters as BetaGeoParams | null;
     const clv = clvModel(ctx);
@@ -57,7 +60,7 @@ export const churnRiskKind = defineScoreKind<ChurnRiskSettings>({
     return summaries.map((s) => {
       const pAlive = probabilityAlive(betaGeo, s.x, s.tx, s.T);
       const risk = round(Math.min(1, Math.max(0, 1 - pAlive)), 4);
-      return { customerId: s.customerId, value: risk, label: churnBand(risk), components: { x: s.x, tx: round(s.tx, 4), T: round(s.T, 4), pAlive: round(pAlive, 6) } };
+      return { customerId: s.customerId, value: risk, label: churnBand(risk), componentValues: [s.x, s.tx, s.T, pAlive] };
     });
   },
 });

@@ -5,7 +5,7 @@ import {
 } from '../models';
 import { defineScoreKind, type KindContext } from './kind';
 import { purchaseSummaries, utcDay, type CustomerPurchaseSummary } from './purchase-summaries';
-import { round, transactionTypesSetting } from './settings';
+import { namedFigures, round, transactionTypesSetting } from './settings';
 
 /** Weeks in a month, as the CLV discounting counts them (365.25 / 12 / 7 ≈ 4.348; `lifetimes` uses 4.345). */
 export const WEEKS_PER_MONTH = 4.345;
@@ -40,6 +40,14 @@ export type ClvParameters = BetaGeoParams & GammaGammaParams;
 export function calibrationDay(settings: ClvSettings, now: Date): Date {
   return settings.asOf ? new Date(`${settings.asOf}T00:00:00Z`) : utcDay(now);
 }
+
+/**
+ * CLV's components, in the order they are stored, with the decimals they are
+ * shown with: weeks to 10⁻⁴, probabilities and counts to 10⁻⁶, money to 10⁻⁴.
+ */
+const CLV_FIGURES = [
+  ['x', null], ['tx', 4], ['T', 4], ['m', 4], ['pAlive', 6], ['expectedPurchases', 6], ['expectedAverageValue', 4], ['clv', 4], ['horizonWeeks', null],
+] as const;
 
 /** The parts of {@link clvFigures} that depend on (x, t_x, T) only. */
 interface PurchaseFigures {
@@ -116,6 +124,8 @@ export const clvKind = defineScoreKind<ClvSettings>({
     };
   },
 
+  components: ({ values }) => namedFigures(values, CLV_FIGURES),
+
   async score(ctx, scope) {
     const parameters = ctx.model.parameters as ClvParameters | null;
     if (!parameters) return [];
@@ -134,14 +144,10 @@ export const clvKind = defineScoreKind<ClvSettings>({
         customerId: s.customerId,
         value: round(figures.clv, 2),
         label: null,
-        // Display figures (computed unrounded): weeks to 10⁻⁴, probabilities and counts to 10⁻⁶, money to 10⁻⁴.
-        // Shorter numbers are also cheaper to store and to write for every customer of a recompute.
-        components: {
-          x: s.x, tx: round(s.tx, 4), T: round(s.T, 4), m: round(s.m, 4),
-          pAlive: round(figures.pAlive, 6), expectedPurchases: round(figures.expectedPurchases, 6),
-          expectedAverageValue: round(figures.expectedAverageValue, 4), clv: round(figures.clv, 4),
-          horizonWeeks: ctx.settings.horizonWeeks,
-        },
+        // In the order of CLV_FIGURES.
+        componentValues: [
+          s.x, s.tx, s.T, s.m, figures.pAlive, figures.expectedPurchases, figures.expectedAverageValue, figures.clv, ctx.settings.horizonWeeks,
+        ],
       };
     });
   },

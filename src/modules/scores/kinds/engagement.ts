@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineScoreKind, liveCustomer, scopeCondition, type KindContext, type ScoreScope } from './kind';
-import { daysSetting } from './settings';
+import { daysSetting, round } from './settings';
 
 const { exp, LN2 } = Math;
 
@@ -102,6 +102,16 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
     return { parameters: { ...parameters }, diagnostics: { percentile: ctx.settings.scalePercentile }, sampleSize: row.n, asOf: ctx.now };
   },
 
+  // Stored: the raw score, the points per raw unit it was scaled with, then each channel's raw sum (keys: the
+  // channels). byChannel is each channel's contribution in score points.
+  components({ values, keys }) {
+    if (values.length < 2) return {};
+    const [raw, perRaw] = values as [number, number];
+    const channels = (keys ?? []).map((channel, i) => [channel, values[i + 2]] as const).filter(([, v]) => v !== undefined);
+    channels.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return { raw: round(raw, 6), byChannel: Object.fromEntries(channels.map(([channel, v]) => [channel, round(v! * perRaw, 4)])) };
+  },
+
   scoreSql(ctx, scope, params) {
     const parameters = ctx.model.parameters as EngagementParameters | null;
     if (!parameters) return null;
@@ -114,11 +124,10 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
     params.push(scaleNow > 0 ? 100 / scaleNow : 0);
     const perRaw = `$${params.length}::float8`;
     // Hundredths of a point: finer moves are decay noise and would only add history points. Rounded in float8
-    // (round(x · 10ᵏ) / 10ᵏ, ties to even): numeric conversions cost more than the rest of the row.
+    // (round(x · 10ᵏ) / 10ᵏ, ties to even). The two array_agg see the rows in the same order.
     return `SELECT * FROM (
               SELECT customer_id, least(100, round(sum(raw) * ${perRaw} * 100) / 100) AS value, NULL::text AS label,
-                     jsonb_build_object('raw', round(sum(raw) * 1e6) / 1e6,
-                                        'byChannel', jsonb_object_agg(channel, round(raw * ${perRaw} * 1e4) / 1e4)) AS components
+                     ARRAY[sum(raw), ${perRaw}] || array_agg(raw) AS component_values, array_agg(channel) AS component_keys
                 FROM (${sql}) c GROUP BY customer_id) e
              WHERE ${liveCustomer('e.customer_id', scope, params)}`;
   },

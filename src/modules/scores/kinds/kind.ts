@@ -30,12 +30,26 @@ export interface FitResult {
 /** The customers a score run covers: an explicit list, or a range of ids (inclusive) during a full recompute. */
 export type ScoreScope = { customerIds: string[] } | { idRange: [string, string] };
 
+/**
+ * The figures behind a score as stored: numbers in an order the kind defines,
+ * and, for kinds whose figures are keyed by data (ENGAGEMENT's channels), the
+ * keys of the keyed ones. Its {@link ScoreKindDefinition.components} turns
+ * them into the `components` object readers see. Stored as `float8[]` and
+ * `text[]`: a full recompute writes millions of them, and building a jsonb
+ * object per row cost more than the rest of the row (see docs/scores.md).
+ */
+export interface StoredComponents {
+  values: readonly number[];
+  keys: readonly string[] | null;
+}
+
 /** One computed score, ready to be written. */
 export interface ScoreRow {
   customerId: string;
   value: number;
   label: string | null;
-  components: Record<string, unknown>;
+  /** The kind's figures, in the order its {@link ScoreKindDefinition.components} reads them. */
+  componentValues: number[];
 }
 
 /** Everything a kind may use while fitting or scoring. */
@@ -101,8 +115,16 @@ export interface ScoreKindDefinition<S = unknown> {
    */
   fit?(ctx: KindContext<S>): Promise<FitResult>;
   /**
+   * The `components` object of a score (what the API shows) from its stored
+   * figures, rounded for reading. Stored figures of an older or unknown
+   * shape (fewer values than the kind writes) give what can be read of them.
+   */
+  components(stored: StoredComponents): Record<string, unknown>;
+  /**
    * Scores the customers of `scope` in SQL: returns a SELECT of `customer_id`
-   * (bigint), `value` (float8), `label` (text) and `components` (jsonb), its
+   * (bigint), `value` (float8), `label` (text), `component_values` (float8[],
+   * in the order {@link components} reads them) and `component_keys` (text[]
+   * or NULL), its
    * parameters appended to `params`, or null when the kind cannot score yet
    * (no fitted parameters). The writer runs it inside the statement that
    * upserts the scores, so rows never travel through the worker. Preferred

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { rfmLabel } from '../models';
 import { defineScoreKind, liveCustomer, scopeCondition, type KindContext, type ScoreScope } from './kind';
-import { daysSetting, transactionTypesSetting } from './settings';
+import { daysSetting, namedFigures, transactionTypesSetting } from './settings';
 
 /** rfmLabel(r, f, m) at index (r − 1)·25 + (f − 1)·5 + m − 1, for SQL (1-based arrays). */
 const RFM_LABEL_TABLE: string[] = [1, 2, 3, 4, 5].flatMap((r) => [1, 2, 3, 4, 5].flatMap((f) => [1, 2, 3, 4, 5].map((m) => rfmLabel(r, f, m))));
@@ -94,6 +94,13 @@ export const rfmKind = defineScoreKind<RfmSettings>({
     return { parameters: { ...parameters }, diagnostics: { quintiles: 'ntile(5)' }, sampleSize: rows[0]?.n ?? 0, asOf: ctx.now };
   },
 
+  // Stored: recency (days since the last transaction), frequency, monetary, r, f, m.
+  components({ values }) {
+    const named: Record<string, unknown> = namedFigures(values, [['recency', 4], ['frequency', null], ['monetary', 4], ['r', null], ['f', null], ['m', null]]);
+    if (values.length >= 6) named.code = `${values[3]}${values[4]}${values[5]}`;
+    return named;
+  },
+
   scoreSql(ctx, scope, params) {
     const parameters = ctx.model.parameters as RfmParameters | null;
     if (!parameters) return null;
@@ -112,10 +119,9 @@ export const rfmKind = defineScoreKind<RfmSettings>({
       }).join('')})`;
     // OFFSET 0 keeps the quintiles computed once per customer, not once per use in the outer query.
     return `SELECT customer_id, (r + f + m)::float8 / 3 AS value, (${labels}::text[])[(r - 1) * 25 + (f - 1) * 5 + m] AS label,
-                   jsonb_build_object('recency', round(recency, 4), 'frequency', frequency, 'monetary', round(monetary, 4),
-                                      'r', r, 'f', f, 'm', m, 'code', r::text || f::text || m::text) AS components
-              FROM (SELECT customer_id, (extract(epoch FROM ${now}::timestamptz - last_at) / 86400)::numeric AS recency,
-                           frequency::bigint AS frequency, monetary::numeric AS monetary,
+                   ARRAY[recency, frequency, monetary, r, f, m]::float8[] AS component_values, NULL::text[] AS component_keys
+              FROM (SELECT customer_id, date_part('epoch', ${now}::timestamptz - last_at) / 86400 AS recency,
+                           frequency, monetary,
                            ${quintile('recency_key', parameters.recency)} AS r, ${quintile('frequency', parameters.frequency)} AS f,
                            ${quintile('monetary', parameters.monetary)} AS m
                       FROM (${tx}) tx OFFSET 0) q`;

@@ -15,3 +15,17 @@ export function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/**
+ * A kind's stored figures by name, for its `components`: each rounded to its
+ * decimals (null keeps it as stored). Names past the values stored (a score
+ * written before the kind had them) are left out.
+ */
+export function namedFigures(values: readonly number[], figures: readonly (readonly [name: string, digits: number | null])[]): Record<string, number> {
+  const named: Record<string, number> = {};
+  figures.forEach(([name, digits], i) => {
+    const value = values[i];
+    if (value !== undefined) named[name] = digits === null ? value : round(value, digits);
+  });
+  return named;
+}
