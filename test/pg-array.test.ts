@@ -24,6 +24,13 @@ describe('pgArray (array parameters of the batch writes)', () => {
     expect(rows[0]).toEqual({ n: ['19.9', '-0.0001', '10000000000000', null], r: [0.5, -1, null], b: ['1', '9007199254740993'], j: [{ a: 'x"y' }, {}] });
   });
 
+  test('numbers alone (no NULL) keep their values, NaN and infinities included, through float8 and numeric arrays', async () => {
+    const values = [0.1 + 0.2, -1e-300, 1.7976931348623157e308, 5e-324, 42, NaN, Infinity, -Infinity];
+    const { rows } = await client.query('SELECT $1::float8[] AS f, $2::numeric[]::text[] AS n', [pgArray(values), pgArray([19.9, -0.0001, 1e13])]);
+    expect(rows[0].f).toEqual(values);
+    expect(rows[0].n).toEqual(['19.9', '-0.0001', '10000000000000']);
+  });
+
   test('an empty list is an empty array', async () => {
     const { rows } = await client.query('SELECT cardinality($1::text[]) AS n', [pgArray([])]);
     expect(rows[0].n).toBe(0);

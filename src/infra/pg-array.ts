@@ -9,6 +9,11 @@
  * once and joins them into one flat string.
  */
 export function pgArray(values: readonly (string | number | null | undefined)[]): string {
+  // Numbers only (no NULL): no element needs quotes, and one join is about three times faster than quoting
+  // each (a full recompute sends millions of figures).
+  let numbers = true;
+  for (let i = 0; i < values.length && numbers; i++) numbers = typeof values[i] === 'number';
+  if (numbers) return `{${values.join(',')}}`;
   const parts = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) {
     const value = values[i];

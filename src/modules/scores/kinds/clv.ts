@@ -63,11 +63,31 @@ interface PurchaseFigures {
  * customers with the same (x, t_x, T) — e.g. every one-time buyer of the
  * same day.
  */
-export function clvFigures(parameters: ClvParameters, settings: ClvSettings, s: CustomerPurchaseSummary, memo?: Map<string, PurchaseFigures>) {
+/**
+ * Purchase figures by x, then t_x, then T: three lookups of numbers cost a
+ * fraction of building a string key per customer (a full recompute looks up
+ * one per buyer).
+ */
+export class PurchaseFiguresMemo {
+  private readonly byX = new Map<number, Map<number, Map<number, PurchaseFigures>>>();
+
+  get(x: number, tx: number, T: number): PurchaseFigures | undefined {
+    return this.byX.get(x)?.get(tx)?.get(T);
+  }
+
+  set(x: number, tx: number, T: number, figures: PurchaseFigures): void {
+    let byTx = this.byX.get(x);
+    if (!byTx) this.byX.set(x, (byTx = new Map()));
+    let byT = byTx.get(tx);
+    if (!byT) byTx.set(tx, (byT = new Map()));
+    byT.set(T, figures);
+  }
+}
+
+export function clvFigures(parameters: ClvParameters, settings: ClvSettings, s: CustomerPurchaseSummary, memo?: PurchaseFiguresMemo) {
   const betaGeo = { r: parameters.r, alpha: parameters.alpha, a: parameters.a, b: parameters.b };
   const gammaGamma = { p: parameters.p, q: parameters.q, gamma: parameters.gamma };
-  const key = memo ? `${s.x}|${s.tx}|${s.T}` : '';
-  let figures = memo?.get(key);
+  let figures = memo?.get(s.x, s.tx, s.T);
   if (!figures) {
     const horizonMonths = Math.max(1, Math.round(settings.horizonWeeks / WEEKS_PER_MONTH));
     const clvOptions = { horizonMonths, discountRatePerMonth: settings.discountRatePerMonth, periodLength: WEEKS_PER_MONTH };
@@ -78,7 +98,7 @@ export function clvFigures(parameters: ClvParameters, settings: ClvSettings, s: 
       expectedPurchases: expectedPurchases(betaGeo, settings.horizonWeeks, s.x, s.tx, s.T),
       discountedPurchases: customerLifetimeValue({ betaGeo, gammaGamma }, unitSpend, clvOptions) / expectedAverageValue(gammaGamma, s.x, 1),
     };
-    memo?.set(key, figures);
+    memo?.set(s.x, s.tx, s.T, figures);
   }
   // Repeat purchases worth nothing (or refunds) carry no spend information: use the population mean.
   const spendX = s.m > 0 ? s.x : 0;
@@ -133,9 +153,9 @@ export const clvKind = defineScoreKind<ClvSettings>({
     // A full recompute shares one memo across its batches (the same (x, t_x, T) recur from range to range, e.g.
     // every one-time buyer of a day); a refresh keeps its own.
     const memoKey = `clvFigures:${JSON.stringify([parameters, ctx.settings])}`;
-    let memo = ctx.runCache?.get(memoKey) as Map<string, PurchaseFigures> | undefined;
+    let memo = ctx.runCache?.get(memoKey) as PurchaseFiguresMemo | undefined;
     if (!memo) {
-      memo = new Map();
+      memo = new PurchaseFiguresMemo();
       ctx.runCache?.set(memoKey, memo);
     }
     return summaries.map((s) => {

@@ -1,5 +1,6 @@
 import {
   betaGeoLogLikelihood,
+  betaGeoLogLikelihoodGradient,
   expectedPurchases,
   fitBetaGeo,
   fitBetaGeoYielding,
@@ -169,6 +170,24 @@ describe('fitBetaGeo', () => {
     expect(direct.converged).toBe(true);
     for (const name of ['r', 'alpha', 'a', 'b'] as const) expectRelativelyClose(coarse[name], direct[name], 1e-5);
     expect(coarse.logLikelihood).toBeCloseTo(direct.logLikelihood, 6);
+  });
+
+  test('the gradient of the log-likelihood is that of its finite differences, and vanishes at the fitted maximum', () => {
+    const sample = simulateBetaGeo({ r: 0.4, alpha: 12, a: 1.6, b: 5 }, 3_000, { seed: 7, minT: 1, maxT: 104 });
+    expect(sample.some((s) => s.x === 0) && sample.some((s) => s.x > 3)).toBe(true);
+    const at: BetaGeoParams = { r: 0.5, alpha: 9, a: 1.2, b: 4 };
+    const gradient = betaGeoLogLikelihoodGradient(at, sample);
+    for (const name of ['r', 'alpha', 'a', 'b'] as const) {
+      const h = at[name] * 1e-6;
+      const numeric = (betaGeoLogLikelihood({ ...at, [name]: at[name] + h }, sample) - betaGeoLogLikelihood({ ...at, [name]: at[name] - h }, sample)) / (2 * h);
+      expectRelativelyClose(gradient[name], numeric, 1e-5);
+    }
+    // At the maximum found from the coarse start (Newton's polish): each derivative is ~0 next to its size elsewhere.
+    const many = simulateBetaGeo({ r: 0.4, alpha: 12, a: 1.6, b: 5 }, 20_000, { seed: 11, minT: 1, maxT: 104 });
+    const fit = fitBetaGeo(many);
+    const atFit = betaGeoLogLikelihoodGradient(fit, many);
+    const away = betaGeoLogLikelihoodGradient({ r: fit.r * 1.01, alpha: fit.alpha * 1.01, a: fit.a * 1.01, b: fit.b * 1.01 }, many);
+    for (const name of ['r', 'alpha', 'a', 'b'] as const) expect(Math.abs(atFit[name] * fit[name])).toBeLessThan(1e-3 * Math.abs(away[name] * fit[name]));
   });
 
   test('the yielding fit finds the same maximum and lets the event loop run while it searches', async () => {

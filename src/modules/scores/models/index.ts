@@ -7,6 +7,7 @@
 export {
   BG_NBD_MIN_CUSTOMERS,
   betaGeoLogLikelihood,
+  betaGeoLogLikelihoodGradient,
   expectedPurchases,
   fitBetaGeo,
   fitBetaGeoYielding,

@@ -1,4 +1,4 @@
-import { divergedLogParameters, minimize, type MinimizeResult } from './optimize';
+import { divergedLogParameters, minimize, newtonStepwise, runToEnd, type MinimizeResult } from './optimize';
 
 const rosenbrock = ([x, y]: readonly number[]) => 100 * (y! - x! * x!) ** 2 + (1 - x!) ** 2;
 
@@ -80,5 +80,31 @@ describe('divergedLogParameters', () => {
   test('flags a non-converged fit drifting beyond e^±10', () => {
     expect(divergedLogParameters(result({ x: [0.5, -12], converged: false }))).toEqual([1]);
     expect(divergedLogParameters(result({ x: [0.5, -2], converged: false }))).toEqual([]);
+  });
+});
+
+describe('newtonStepwise', () => {
+  const withGradient = ([x, y]: readonly number[]) => ({
+    value: rosenbrock([x!, y!]),
+    gradient: [-400 * x! * (y! - x! * x!) - 2 * (1 - x!), 200 * (y! - x! * x!)],
+  });
+
+  test('polishes a start near the minimum of the Rosenbrock valley to the minimum in a few steps', () => {
+    const result = runToEnd(newtonStepwise(withGradient, [0.9, 0.8]));
+    expect(result).not.toBeNull();
+    expect(result!.converged).toBe(true);
+    expect(result!.x[0]).toBeCloseTo(1, 6);
+    expect(result!.x[1]).toBeCloseTo(1, 6);
+    expect(result!.iterations).toBeLessThan(20);
+    // Each step: the gradient at n shifted points for the Hessian, then the step (halved when it does not descend).
+    expect(result!.evaluations).toBeGreaterThanOrEqual(3 * result!.iterations);
+  });
+
+  test('gives up (null, for the caller to fall back) where the Hessian is not positive definite or values are not finite', () => {
+    // At (0, 1) the valley's Hessian has a negative eigenvalue: not near a minimum.
+    expect(runToEnd(newtonStepwise(withGradient, [0, 1]))).toBeNull();
+    expect(runToEnd(newtonStepwise(() => ({ value: NaN, gradient: [0] }), [1]))).toBeNull();
+    // Outside the bound the objective counts as undefined.
+    expect(runToEnd(newtonStepwise(withGradient, [0.9, 0.8], { bound: 0.5 }))).toBeNull();
   });
 });
