@@ -178,13 +178,13 @@ export async function appendScores(db: Queryable, kind: ScoreKind, modelVersion:
   const params = [...input.params, kind, modelVersion];
   const k = `$${params.length - 1}`;
   const v = `$${params.length}`;
-  // The current scores of the scope only: a range of the primary key, whatever the plan.
+  // The current scores of the scope and kind only.
   const scoped = scopeCondition('o.customer_id', scope, params);
   const [row] = await db.query(
     `WITH old AS MATERIALIZED (
-       -- (kind = $k) IS TRUE is not indexable on purpose: the range of the primary key, never every score of the
-       -- kind through an index on (kind, …).
-       SELECT o.customer_id, o.value, o.label, o.changed_at FROM scores o WHERE ${scoped} AND (o.kind = ${k}) IS TRUE),
+       -- For a batch's id range the kind is a condition of the primary key's scan (customer_id, kind): the heap
+       -- pages that hold the range's other kinds are not read (a range wide enough takes the kind's index).
+       SELECT o.customer_id, o.value, o.label, o.changed_at FROM scores o WHERE ${scoped} AND o.kind = ${k}),
      written AS (
        INSERT INTO ${T} (customer_id, kind, value, label, component_values, component_keys, model_version, computed_at, changed_at)
        SELECT n.customer_id, ${k}, n.value, n.label, n.component_values, n.component_keys, ${v}, now(),

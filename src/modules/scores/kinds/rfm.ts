@@ -36,7 +36,7 @@ function aggregates(ctx: KindContext<RfmSettings>, scope: ScoreScope | null, par
   return `SELECT * FROM (
             SELECT i.customer_id, max(i.occurred_at) AS last_at,
                    extract(epoch FROM max(i.occurred_at))::float8 AS recency_key,
-                   count(*)::float8 AS frequency, COALESCE(sum(i.value), 0)::float8 AS monetary
+                   count(*)::float8 AS frequency, COALESCE(sum(i.value::float8), 0) AS monetary
               FROM interactions i
              WHERE i.type = ANY($${types}::text[]) AND i.occurred_at <= $${now}::timestamptz
                AND i.occurred_at > $${now}::timestamptz - ($${days}::float8 * interval '1 day') ${scoped}

@@ -100,6 +100,17 @@ describe('newtonStepwise', () => {
     expect(result!.evaluations).toBeGreaterThanOrEqual(3 * result!.iterations);
   });
 
+  test('converges where the last decrease is below the rounding of a large objective (a log-likelihood over many customers)', () => {
+    const centre = [0.3, -1.2, 2.5, 0.8];
+    const large = (x: readonly number[]) => ({
+      value: 2e6 + x.reduce((s, v, i) => s + 50 * (i + 1) * (v - centre[i]!) ** 2 + (v - centre[i]!) ** 4, 0),
+      gradient: x.map((v, i) => 100 * (i + 1) * (v - centre[i]!) + 4 * (v - centre[i]!) ** 3),
+    });
+    const result = runToEnd(newtonStepwise(large, centre.map((c) => c + 0.05)));
+    expect(result?.converged).toBe(true);
+    result!.x.forEach((v, i) => expect(v).toBeCloseTo(centre[i]!, 6));
+  });
+
   test('gives up (null, for the caller to fall back) where the Hessian is not positive definite or values are not finite', () => {
     // At (0, 1) the valley's Hessian has a negative eigenvalue: not near a minimum.
     expect(runToEnd(newtonStepwise(withGradient, [0, 1]))).toBeNull();

@@ -366,24 +366,30 @@ export function* newtonStepwise(objective: ValueAndGradient, start: readonly num
     const step = solvePositiveDefinite(hessian, current.gradient.map((g) => -g));
     if (!step) return null;
     const slope = step.reduce((sum, s, i) => sum + s * current!.gradient[i]!, 0);
+    // Near the minimum the decrease is below the rounding of the objective: that much counts as no increase.
+    const noise = 1e-12 * (1 + abs(current.value));
+    const last = step.every((s) => abs(s) <= xTolerance);
     let t = 1;
     let next: { value: number; gradient: number[] } | null = null;
     let candidate: number[] = x;
     for (let halving = 0; halving < 30; halving++, t /= 2) {
       candidate = x.map((v, i) => v + t * step[i]!);
       next = yield* evaluate(candidate);
-      if (next && next.value <= current.value + 1e-4 * t * slope) break;
+      if (next && next.value <= current.value + 1e-4 * t * slope + noise) break;
       next = null;
+      // A step within the tolerance that does not descend: x is the minimum already.
+      if (last) return { x, value: current.value, iterations: iteration, evaluations, restarts: 0, converged: true, atBound: atBoundOf(x) };
     }
     if (!next) return null;
     x = candidate;
     current = next;
-    if (t === 1 && step.every((s) => abs(s) <= xTolerance)) {
-      const atBound = x.flatMap((v, i) => (abs(v) > bound - 1 ? [i] : []));
-      return { x, value: current.value, iterations: iteration, evaluations, restarts: 0, converged: true, atBound };
-    }
+    if (last) return { x, value: current.value, iterations: iteration, evaluations, restarts: 0, converged: true, atBound: atBoundOf(x) };
   }
   return null;
+
+  function atBoundOf(point: readonly number[]): number[] {
+    return point.flatMap((v, i) => (abs(v) > bound - 1 ? [i] : []));
+  }
 }
 
 /** Solves A·s = b for a symmetric positive definite A (Cholesky); null when A is not positive definite. */
