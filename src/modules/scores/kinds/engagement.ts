@@ -68,6 +68,19 @@ function weightedInteractions(ctx: KindContext<EngagementSettings>, scope: Score
 }
 
 /**
+ * Each customer's raw score and its sums by channel (`channels` and `raws`
+ * in the same order), from {@link weightedInteractions}. Grouped by customer
+ * over the (customer, channel) sums in customer order: a full recompute keeps
+ * them sorted by customer anyway, and its batches then read one row per
+ * customer instead of grouping again.
+ */
+function perCustomer(weighted: string): string {
+  return `SELECT customer_id, sum(raw) AS raw, array_agg(channel) AS channels, array_agg(raw) AS raws
+            FROM (SELECT customer_id, channel, sum(weighted) AS raw FROM (${weighted}) w GROUP BY customer_id, channel ORDER BY customer_id) c
+           GROUP BY customer_id`;
+}
+
+/**
  * ENGAGEMENT: an exponentially decayed, weighted sum of interactions, scaled
  * 0–100: the raw score at the `scalePercentile` (99th by default) of
  * customers with any engagement, as of the last recompute, is 100 and higher
@@ -83,18 +96,16 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
 
   async fit(ctx) {
     let params: unknown[] = [];
-    const weighted = weightedInteractions(ctx, null, params);
-    let perCustomer = `SELECT customer_id, sum(weighted) AS raw FROM (${weighted}) w GROUP BY customer_id`;
+    let sums = perCustomer(weightedInteractions(ctx, null, params));
     if (ctx.keepFeatures) {
-      // A full recompute: one pass keeps the sums by customer and channel, which its batches score from.
-      const features = await ctx.keepFeatures(`SELECT customer_id, channel, sum(weighted) AS raw FROM (${weighted}) w GROUP BY customer_id, channel`, params);
-      perCustomer = `SELECT customer_id, sum(raw) AS raw FROM ${features} GROUP BY customer_id`;
+      // A full recompute: one pass keeps each customer's sums, which the scale here and its batches read.
+      sums = `SELECT * FROM ${await ctx.keepFeatures(sums, params)}`;
       params = [];
     }
     params.push(ctx.settings.scalePercentile);
     const [row] = await ctx.db.query(
       `SELECT COALESCE(percentile_cont($${params.length}::float8) WITHIN GROUP (ORDER BY raw), 0)::float8 AS scale, count(*)::int AS n
-         FROM (${perCustomer}) per_customer
+         FROM (${sums}) per_customer
         WHERE raw > 0 AND ${liveCustomer('per_customer.customer_id', null, params)}`,
       params,
     );
@@ -116,19 +127,18 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
     const parameters = ctx.model.parameters as EngagementParameters | null;
     if (!parameters) return null;
     const sql = ctx.features
-      ? `SELECT customer_id, channel, raw FROM ${ctx.features} WHERE ${scopeCondition('customer_id', scope, params)}`
-      : `SELECT customer_id, channel, sum(weighted) AS raw FROM (${weightedInteractions(ctx, scope, params)}) w GROUP BY customer_id, channel`;
+      ? `SELECT customer_id, raw, channels, raws FROM ${ctx.features} WHERE ${scopeCondition('customer_id', scope, params)}`
+      : perCustomer(weightedInteractions(ctx, scope, params));
     const elapsedDays = (ctx.now.getTime() - Date.parse(parameters.scaledAt)) / 86_400_000;
     const scaleNow = parameters.scale * exp((-LN2 * elapsedDays) / ctx.settings.halfLifeDays);
     // Score points per raw unit; 0 when nobody had engagement at the last recompute.
     params.push(scaleNow > 0 ? 100 / scaleNow : 0);
     const perRaw = `$${params.length}::float8`;
     // Hundredths of a point: finer moves are decay noise and would only add history points. Rounded in float8
-    // (round(x · 10ᵏ) / 10ᵏ, ties to even). The two array_agg see the rows in the same order.
-    return `SELECT * FROM (
-              SELECT customer_id, least(100, round(sum(raw) * ${perRaw} * 100) / 100) AS value, NULL::text AS label,
-                     ARRAY[sum(raw), ${perRaw}] || array_agg(raw) AS component_values, array_agg(channel) AS component_keys
-                FROM (${sql}) c GROUP BY customer_id) e
+    // (round(x · 10ᵏ) / 10ᵏ, ties to even).
+    return `SELECT customer_id, least(100, round(raw * ${perRaw} * 100) / 100) AS value, NULL::text AS label,
+                   ARRAY[raw, ${perRaw}] || raws AS component_values, channels AS component_keys
+              FROM (${sql}) e
              WHERE ${liveCustomer('e.customer_id', scope, params)}`;
   },
 });
