@@ -1,4 +1,4 @@
-import { expectedAverageValue, fitGammaGamma, gammaGammaLogLikelihood, type GammaGammaParams } from './gamma-gamma';
+import { expectedAverageValue, fitGammaGamma, gammaGammaLogLikelihood, gammaGammaLogLikelihoodGradient, type GammaGammaParams } from './gamma-gamma';
 import { ModelFitError } from './model-fit-error';
 import { integratePositive } from './test-support/quadrature';
 import { simulateGammaGamma } from './test-support/simulate';
@@ -78,6 +78,21 @@ describe('fitGammaGamma', () => {
         expect(gammaGammaLogLikelihood({ ...fit, [name]: fit[name] * factor }, sample)).toBeLessThan(fit.logLikelihood);
       }
     }
+  });
+
+  test('the gradient of the log-likelihood is that of its finite differences, and vanishes at the fitted maximum', () => {
+    const sample = simulateGammaGamma({ p: 6, q: 4, gamma: 15 }, Array.from({ length: 4000 }, (_, i) => i % 9), 3);
+    const at: GammaGammaParams = { p: 5, q: 3, gamma: 12 };
+    const gradient = gammaGammaLogLikelihoodGradient(at, sample);
+    for (const name of ['p', 'q', 'gamma'] as const) {
+      const h = at[name] * 1e-6;
+      const numeric = (gammaGammaLogLikelihood({ ...at, [name]: at[name] + h }, sample) - gammaGammaLogLikelihood({ ...at, [name]: at[name] - h }, sample)) / (2 * h);
+      expect(Math.abs(gradient[name] / numeric - 1)).toBeLessThan(1e-5);
+    }
+    const fit = fitGammaGamma(sample);
+    const atFit = gammaGammaLogLikelihoodGradient(fit, sample);
+    const away = gammaGammaLogLikelihoodGradient({ p: fit.p * 1.01, q: fit.q * 1.01, gamma: fit.gamma * 1.01 }, sample);
+    for (const name of ['p', 'q', 'gamma'] as const) expect(Math.abs(atFit[name])).toBeLessThan(1e-3 * Math.abs(away[name]));
   });
 
   test('refuses fewer than 10 repeat customers', () => {

@@ -23,6 +23,7 @@ export {
   fitGammaGamma,
   fitGammaGammaYielding,
   gammaGammaLogLikelihood,
+  gammaGammaLogLikelihoodGradient,
   type FitGammaGammaOptions,
   type GammaGammaFit,
   type GammaGammaParams,
