@@ -58,12 +58,6 @@ interface PurchaseFigures {
 }
 
 /**
- * The closed forms for one customer (Fader, Hardie & Lee 2005; see models/).
- * `memo` (one per model and settings) shares the purchase figures between
- * customers with the same (x, t_x, T) — e.g. every one-time buyer of the
- * same day.
- */
-/**
  * Purchase figures by x, then t_x, then T: three lookups of numbers cost a
  * fraction of building a string key per customer (a full recompute looks up
  * one per buyer).
@@ -84,6 +78,12 @@ export class PurchaseFiguresMemo {
   }
 }
 
+/**
+ * The closed forms for one customer (Fader, Hardie & Lee 2005; see models/).
+ * `memo` (one per model and settings) shares the purchase figures between
+ * customers with the same (x, t_x, T) — e.g. every one-time buyer of the
+ * same day.
+ */
 export function clvFigures(parameters: ClvParameters, settings: ClvSettings, s: CustomerPurchaseSummary, memo?: PurchaseFiguresMemo) {
   const betaGeo = { r: parameters.r, alpha: parameters.alpha, a: parameters.a, b: parameters.b };
   const gammaGamma = { p: parameters.p, q: parameters.q, gamma: parameters.gamma };
