@@ -179,6 +179,10 @@ describe('scores without workers (recompute called on the service)', () => {
     // The least valuable customer buys a lot, recently: its score changes (and maybe others' quintiles).
     const before = await values();
     const worst = CUSTOMERS.reduce((a, b) => (a.monetary < b.monetary ? a : b));
+    const figures = async (table: string) => app.sql<{ values: number[] }>(
+      `SELECT component_values AS values FROM ${table} WHERE customer_id = $1 AND kind = 'RFM'`, [await customerId(app, worst.email)],
+    );
+    const [replaced] = await figures('scores');
     await ingest(app, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((n) => ({
       customer: { identifiers: [{ type: 'email', value: worst.email }] }, channel: 'payment', type: 'purchase',
       occurredAt: new Date(Date.now() - 60_000 - n * 1000).toISOString(), value: 5_000, source: 'scores-test', externalId: `big-${n}`,
@@ -195,6 +199,9 @@ describe('scores without workers (recompute called on the service)', () => {
       `SELECT value || ':' || label AS v FROM ${POINTS} WHERE customer_id = $1 AND kind = 'RFM' ORDER BY recorded_at, current`, [worstId],
     );
     expect(points.map((p) => p.v)).toEqual([before.get(worstId), after.get(worstId)]);
+    // The value replaced went to history with its own figures (components), not the new ones.
+    expect(await figures('score_history')).toEqual([replaced]);
+    expect((await figures('scores'))[0]!.values).not.toEqual(replaced!.values);
 
     // Kill a recompute after its second batch, and one in its last step (the swap): each leaves scores and history
     // as they were; run again, it ends with the same scores and history as one clean run.

@@ -192,13 +192,14 @@ export async function appendScores(db: Queryable, kind: ScoreKind, modelVersion:
          FROM (${input.sql}) n LEFT JOIN old o ON o.customer_id = n.customer_id
        RETURNING customer_id, value, label),
      -- The current scores that the rows appended change or leave out (on a first run, none): the range of
-     -- scores is read once (above, without components); a superseded score's components by its primary key.
+     -- scores is read once (above, without components); a superseded score's components by its primary key,
+     -- for those rows only (OFFSET 0: the lookup is not planned below the filter, for every current score).
      superseded AS (
        INSERT INTO ${H} (customer_id, kind, value, label, components, component_values, component_keys, recorded_at)
-       SELECT o.customer_id, ${k}, o.value, o.label, s.components, s.component_values, s.component_keys, o.changed_at
-         FROM old o LEFT JOIN written n ON n.customer_id = o.customer_id
-              CROSS JOIN LATERAL (SELECT s.components, s.component_values, s.component_keys FROM scores s WHERE s.customer_id = o.customer_id AND s.kind = ${k}) s
-        WHERE n.customer_id IS NULL OR ${scoreChanged('o', 'n')})
+       SELECT g.customer_id, ${k}, g.value, g.label, s.components, s.component_values, s.component_keys, g.changed_at
+         FROM (SELECT o.* FROM old o LEFT JOIN written n ON n.customer_id = o.customer_id
+                WHERE n.customer_id IS NULL OR ${scoreChanged('o', 'n')} OFFSET 0) g
+         JOIN scores s ON s.customer_id = g.customer_id AND s.kind = ${k})
      SELECT count(*)::int AS scored FROM written`,
     params,
   );
