@@ -7,7 +7,7 @@ import {
 } from './generated/graphql';
 import { eventually, startTestApp, type TestApp } from './helpers/app';
 import type { Queryable } from '../src/modules/scores/kinds/kind';
-import { writeScoreInput } from '../src/modules/scores/score-writer';
+import { scoreRowsInput, writeScoreInput } from '../src/modules/scores/score-writer';
 import { componentsOf } from '../src/modules/scores/score-loaders';
 
 const DAY_MS = 86_400_000;
@@ -553,6 +553,26 @@ describe('scores without workers (recompute called on the service)', () => {
     // CLV is never fitted here: the hand-written score goes.
     await app.sql(`DELETE FROM scores WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
     await app.sql(`DELETE FROM score_history WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
+  });
+
+  test('figures computed in the worker are stored as given: one array per position when every row has as many finite ones, else per row', async () => {
+    const [a, b] = await Promise.all([CUSTOMERS[5]!, CUSTOMERS[6]!].map((x) => customerId(app, x.email)));
+    const stored = async () => app.sql<{ values: number[]; keys: string[] | null }>(
+      `SELECT component_values AS values, component_keys AS keys FROM scores WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV' ORDER BY customer_id`, [[a, b]],
+    );
+    const write = (rows: [string, number[]][]) => app.dataSource.transaction((manager) => writeScoreInput(manager, 'CLV', 1, { customerIds: [a, b] },
+      scoreRowsInput(rows.map(([customerId, componentValues]) => ({ customerId, value: componentValues.length, label: null, componentValues })))));
+    const cases: [string, number[]][][] = [
+      [[a, [0.1 + 0.2, -1e-300, 52]], [b, [7, 1.7976931348623157e308, 0]]],
+      [[a, [1, NaN, Infinity]], [b, [4]]],
+      [[a, []], [b, [-Infinity, 2.5]]],
+    ];
+    for (const rows of cases) {
+      await write(rows);
+      expect(await stored()).toEqual(rows.map(([, values]) => ({ values, keys: null })));
+    }
+    await app.sql(`DELETE FROM scores WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV'`, [[a, b]]);
+    await app.sql(`DELETE FROM score_history WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV'`, [[a, b]]);
   });
 
   test('pruning the history keeps every point of the period and the value in force at its start; current scores stay', async () => {
