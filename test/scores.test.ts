@@ -555,6 +555,34 @@ describe('scores without workers (recompute called on the service)', () => {
     await app.sql(`DELETE FROM score_history WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
   });
 
+  test('a score written before components were stored as figures keeps its object: read as is, moved to history with it, replaced by a rewrite', async () => {
+    const scores = app.runtime.services.scores;
+    await scores.recompute(['RFM', 'ENGAGEMENT']);
+    const [a, b] = await Promise.all([CUSTOMERS[3]!, CUSTOMERS[2]!].map((x) => customerId(app, x.email)));
+    await app.sql(`DELETE FROM score_history WHERE customer_id = ANY($1::bigint[])`, [[a, b]]);
+    // As the previous release wrote them (a jsonb object, no figures), with values the next computation changes.
+    const legacy = { RFM: { recency: 1.5, frequency: 2, monetary: 30, r: 1, f: 1, m: 1, code: '111' }, ENGAGEMENT: { raw: 0.5, byChannel: { web: 1.25 } } };
+    await app.sql(`UPDATE scores SET components = $2, component_values = '{}', value = 1 WHERE customer_id = $1 AND kind = 'RFM'`, [a, legacy.RFM]);
+    await app.sql(`UPDATE scores SET components = $2, component_values = '{}', component_keys = NULL, value = 0.01 WHERE customer_id = $1 AND kind = 'ENGAGEMENT'`, [b, legacy.ENGAGEMENT]);
+    const read = async (id: string, kind: 'RFM' | 'ENGAGEMENT') => (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind, historyFirst: 5 })).data!.customer!.score!;
+    expect((await read(a, 'RFM')).components).toEqual(legacy.RFM);
+    expect((await read(b, 'ENGAGEMENT')).components).toEqual(legacy.ENGAGEMENT);
+    // A full recompute (its batches and swap) supersedes a's, a refresh (the upsert) b's: each object goes to history.
+    await scores.recompute(['RFM']);
+    await app.dataSource.transaction((manager) => scores.scoreCustomers(manager, [b], ['ENGAGEMENT']));
+    for (const [id, kind] of [[a, 'RFM'], [b, 'ENGAGEMENT']] as const) {
+      const score = await read(id, kind);
+      expect(score.history.map((p) => p.components)).toEqual([score.components, legacy[kind]]);
+      expect(score.components).not.toEqual(legacy[kind]);
+      const [row] = await app.sql<{ components: unknown; n: number }>(
+        `SELECT components, cardinality(component_values) AS n FROM scores WHERE customer_id = $1 AND kind = $2`, [id, kind],
+      );
+      expect(row).toEqual({ components: null, n: expect.any(Number) });
+      expect(row!.n).toBeGreaterThan(1);
+    }
+    await app.sql(`DELETE FROM score_history WHERE customer_id = ANY($1::bigint[])`, [[a, b]]);
+  });
+
   test('figures computed in the worker are stored as given: one array per position when every row has as many finite ones, else per row', async () => {
     const [a, b] = await Promise.all([CUSTOMERS[5]!, CUSTOMERS[6]!].map((x) => customerId(app, x.email)));
     const stored = async () => app.sql<{ values: number[]; keys: string[] | null }>(

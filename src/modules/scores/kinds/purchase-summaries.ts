@@ -25,7 +25,9 @@ export function utcDay(date: Date): Date {
  * Per-customer summaries as of the end of the UTC day `asOfDay`, in one
  * statement: purchases are grouped into purchase days (several on one day
  * are one purchase whose value is their sum, as the CDNOW literature does),
- * then x, t_x, T and m per customer.
+ * then x, t_x, T and m per customer. Spend is summed in float8 and rounded
+ * to the four decimals of `value`, which is the exact sum whatever the order
+ * of the rows (a recompute and a refresh read them in different orders).
  */
 export async function purchaseSummaries(
   db: Queryable,
@@ -63,7 +65,7 @@ export async function purchaseSummaries(
   const scoped = options.scope ? `AND ${scopeCondition('i.customer_id', options.scope, params)} AND ${scopeCondition('c.id', options.scope, params)}` : '';
   return db.query(
     `WITH days AS (
-       SELECT i.customer_id, (i.occurred_at AT TIME ZONE 'UTC')::date AS day, COALESCE(sum(i.value::float8), 0) AS spend
+       SELECT i.customer_id, (i.occurred_at AT TIME ZONE 'UTC')::date AS day, COALESCE(round(sum(i.value::float8) * 1e4) / 1e4, 0) AS spend
          FROM interactions i JOIN customers c ON c.id = i.customer_id AND c.deleted_at IS NULL
         WHERE i.type = ANY($1::text[]) AND i.occurred_at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC') ${scoped}
         GROUP BY 1, 2),
@@ -71,7 +73,7 @@ export async function purchaseSummaries(
      SELECT customer_id::text AS "customerId", (count(*) - 1)::int AS x,
             ((max(day) - min(day))::float8 / 7) AS tx,
             (($2::date - min(day))::float8 / 7) AS "T",
-            COALESCE(sum(spend) FILTER (WHERE n > 1) / NULLIF(count(*) - 1, 0), 0) AS m
+            COALESCE(round(sum(spend) FILTER (WHERE n > 1) * 1e4) / 1e4 / NULLIF(count(*) - 1, 0), 0) AS m
        FROM numbered GROUP BY customer_id ORDER BY customer_id`,
     params,
   );

@@ -137,6 +137,7 @@ function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: Fit
   // full-resolution search starts there with a small simplex and stops once the log parameters are settled
   // to 1e-6: the same optimum (to 1e-5, tested) with fewer evaluations of the full data.
   let roughIterations = 0;
+  let roughEvaluations = 0;
   let initialStep = 0.5;
   if (groups.length > COARSE_START_GROUPS && options.coarseStart !== false) {
     const coarse = prepareGroups(groupSummaries(groups.map((g) => ({ x: g.x, tx: coarseWeeks(g.tx), T: coarseWeeks(g.T), count: g.count }))));
@@ -147,6 +148,7 @@ function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: Fit
       start = rough.x;
       initialStep = COARSE_POLISH_STEP;
       roughIterations = rough.iterations;
+      roughEvaluations = rough.evaluations;
     }
   }
   const prepared = prepareGroups(groups);
@@ -161,7 +163,7 @@ function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: Fit
   polished ??= yield* minimizeStepwise((logParams) => -preparedLogLikelihood(toParams(logParams), prepared), start, {
     bound: LOG_PARAMETER_BOUND, initialStep, ...(roughIterations ? { xTolerance: 1e-6 } : {}),
   });
-  const result = { ...polished, iterations: polished.iterations + roughIterations };
+  const result = { ...polished, iterations: polished.iterations + roughIterations, evaluations: polished.evaluations + roughEvaluations };
 
   const params = toParams(result.x);
   return finishFit(
