@@ -55,8 +55,8 @@ export interface FitBetaGeoOptions {
   minCustomers?: number;
   /**
    * With more than 5,000 distinct (x, t_x, T), start from a fit to the data
-   * coarsened to a 4-week grid, then search at full resolution from there
-   * (stopping when the log parameters are settled to 10⁻⁶). False searches at
+   * coarsened to a 4-week grid, then polish at full resolution from there
+   * (Newton's method, stopping when the log parameters are settled to 10⁻⁶). False searches at
    * full resolution from `initial` only, to 10⁻⁹. @defaultValue true
    */
   coarseStart?: boolean;
@@ -125,7 +125,7 @@ function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: Fit
   const groups = groupSummaries(summaries);
   const meanT = summaries.reduce((sum, s) => sum + s.T, 0) / summaries.length;
   const initial = { r: 1, alpha: meanT > 0 ? meanT : 1, a: 1, b: 1, ...options.initial };
-  let start = [initial.r, initial.alpha, initial.a, initial.b].map(log);
+  const start = [initial.r, initial.alpha, initial.a, initial.b].map(log);
   const toParams = ([r, alpha, a, b]: readonly number[]): BetaGeoParams => ({
     r: exp(r!),
     alpha: exp(alpha!),
@@ -133,37 +133,26 @@ function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: Fit
     b: exp(b!),
   });
   // Many distinct groups (real dates: t_x and T in days): the search first finds the neighbourhood of the
-  // optimum on a coarse copy of the data (t_x and T on a 4-week grid, a few thousand groups), then the
-  // full-resolution search starts there with a small simplex and stops once the log parameters are settled
-  // to 1e-6: the same optimum (to 1e-5, tested) with fewer evaluations of the full data.
-  let roughIterations = 0;
-  let roughEvaluations = 0;
-  let initialStep = 0.5;
+  // optimum on a coarse copy of the data (t_x and T on a 4-week grid, a few thousand groups), then Newton's
+  // method with the likelihood's gradient polishes it at full resolution in a few steps (Nelder–Mead spent
+  // hundreds of evaluations of the full data there) until the log parameters are settled to 1e-6; where
+  // Newton cannot go on, Nelder–Mead polishes from the coarse optimum with a small simplex instead.
+  let rough: MinimizeResult | null = null;
   if (groups.length > COARSE_START_GROUPS && options.coarseStart !== false) {
     const coarse = prepareGroups(groupSummaries(groups.map((g) => ({ x: g.x, tx: coarseWeeks(g.tx), T: coarseWeeks(g.T), count: g.count }))));
-    const rough = yield* minimizeStepwise((logParams) => -preparedLogLikelihood(toParams(logParams), coarse), start, {
+    const found = yield* minimizeStepwise((logParams) => -preparedLogLikelihood(toParams(logParams), coarse), start, {
       bound: LOG_PARAMETER_BOUND, fTolerance: 1e-9, xTolerance: 1e-4, maxRestarts: 1,
     });
-    if (Number.isFinite(rough.value) && rough.atBound.length === 0) {
-      start = rough.x;
-      initialStep = COARSE_POLISH_STEP;
-      roughIterations = rough.iterations;
-      roughEvaluations = rough.evaluations;
-    }
+    if (Number.isFinite(found.value) && found.atBound.length === 0) rough = found;
   }
   const prepared = prepareGroups(groups);
-  // From the coarse optimum, Newton's method with the likelihood's gradient reaches the maximum in a few steps
-  // (Nelder–Mead spent hundreds of evaluations of the full data there); where it cannot go on, Nelder–Mead does.
-  let polished: MinimizeResult | null = null;
-  if (roughIterations) {
-    polished = yield* newtonStepwise((logParams) => negativeLogLikelihoodAndGradient(logParams, prepared), start, {
-      bound: LOG_PARAMETER_BOUND, xTolerance: 1e-6,
-    });
-  }
-  polished ??= yield* minimizeStepwise((logParams) => -preparedLogLikelihood(toParams(logParams), prepared), start, {
-    bound: LOG_PARAMETER_BOUND, initialStep, ...(roughIterations ? { xTolerance: 1e-6 } : {}),
+  let polished = rough
+    ? yield* newtonStepwise((logParams) => negativeLogLikelihoodAndGradient(logParams, prepared), rough.x, { bound: LOG_PARAMETER_BOUND, xTolerance: 1e-6 })
+    : null;
+  polished ??= yield* minimizeStepwise((logParams) => -preparedLogLikelihood(toParams(logParams), prepared), rough?.x ?? start, {
+    bound: LOG_PARAMETER_BOUND, ...(rough ? { initialStep: COARSE_POLISH_STEP, xTolerance: 1e-6 } : {}),
   });
-  const result = { ...polished, iterations: polished.iterations + roughIterations, evaluations: polished.evaluations + roughEvaluations };
+  const result = { ...polished, iterations: polished.iterations + (rough?.iterations ?? 0), evaluations: polished.evaluations + (rough?.evaluations ?? 0) };
 
   const params = toParams(result.x);
   return finishFit(

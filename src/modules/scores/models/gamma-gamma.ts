@@ -30,7 +30,7 @@ export interface GammaGammaParams {
 export interface GammaGammaFit extends GammaGammaParams {
   /** Total log-likelihood (of the mean spends) over the customers used. */
   logLikelihood: number;
-  /** Nelder–Mead iterations spent. */
+  /** Iterations spent: Nelder–Mead's, and Newton's steps where they polished the fit. */
   iterations: number;
   /** Whether the optimiser met its tolerances. */
   converged: boolean;
