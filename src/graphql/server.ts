@@ -1,6 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { getOperationAST, GraphQLError, Kind, parse, validate } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  parse,
+  validate,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { collectFields } from 'graphql/execution/collectFields';
 import { finishAudit, withAudit } from '../modules/access/audit';
 import { authenticate } from '../modules/access/authenticate';
 import { aliasLimitRule, costError, introspectionRule, operationCost } from '../modules/access/limits';
@@ -69,12 +80,13 @@ function gatewayPlugins(services: RapportServices): Plugin[] {
           return;
         }
         const operation = getOperationAST(args.document, args.operationName);
+        if (!operation || !context.principal) return;
+        // The root fields that run, as execution collects them: through fragments and with @skip/@include applied.
+        const rootFields = [...rootFieldsOf(args.schema, args.document, operation, (args.variableValues ?? {}) as Record<string, unknown>)];
         // Mutations and data-protection reads (exports) leave an audit entry.
-        const audited =
-          operation?.operation === 'mutation' ||
-          Boolean(operation?.selectionSet.selections.some((s) => s.kind === Kind.FIELD && AUDITED_QUERIES.has(s.name.value)));
-        if (!operation || !audited || !context.principal) return;
-        const name = operation.selectionSet.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : '…')).join(',');
+        const audited = operation.operation === 'mutation' || rootFields.some((field) => AUDITED_QUERIES.has(field));
+        if (!audited) return;
+        const name = rootFields.join(',');
         const principal = context.principal;
         setExecuteFn((executionArgs) =>
           withAudit({ principal, operation: name, variables: executionArgs.variableValues ?? {} }, async () => {
@@ -87,6 +99,16 @@ function gatewayPlugins(services: RapportServices): Plugin[] {
       },
     },
   ];
+}
+
+/** Names of the root fields `operation` executes (aliases resolved), in order. */
+function rootFieldsOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): string[] {
+  const rootType = schema.getRootType(operation.operation);
+  if (!rootType) return [];
+  const fragments = Object.fromEntries(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
+  return [...collectFields(schema, fragments, variables, rootType, operation.selectionSet).values()].map((nodes) => nodes[0]!.name.value);
 }
 
 /**
