@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { createServices, type RapportServices } from './app-services';
@@ -7,7 +7,7 @@ import { connectAndMigrate, createDataSource } from './infra/database';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './infra/embedded-postgres';
 import type { Logger } from './infra/logger';
 import { QueueBackend, type QueueBackendConfig } from './infra/queue';
-import { createHttpHandler, type HttpHandler } from './graphql/server';
+import { createGatewayServer, createHttpHandler, type HttpHandler } from './graphql/server';
 import { scheduleDirtySweep } from './modules/customers/customers.jobs';
 import { scheduleNightlyScores } from './modules/scores/scores.jobs';
 import { scheduleSegmentSweep } from './modules/segments/segments.jobs';
@@ -64,8 +64,6 @@ export async function startRapport(options: {
   roles: RoleOptions;
   /** Listen on this port (0: any free port). @defaultValue config.port */
   port?: number;
-  /** Development key GraphiQL opens with (embedded mode only). */
-  graphiqlKey?: string;
 }): Promise<RapportRuntime> {
   const { config, logger, dataSource, roles } = options;
   const queues = new QueueBackend(options.queue, logger.child({ component: 'queue' }));
@@ -84,8 +82,8 @@ export async function startRapport(options: {
   let handler: HttpHandler | undefined;
   let url: string | undefined;
   if (roles.gateway) {
-    handler = createHttpHandler(services, services.connectors.routes(), { graphiqlKey: options.graphiqlKey });
-    server = createServer(handler);
+    handler = createHttpHandler(services, services.connectors.routes());
+    server = createGatewayServer(handler);
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);

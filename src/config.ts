@@ -88,7 +88,37 @@ export const environmentSchema = z.object({
   RAPPORT_SYNC_TIME_LIMIT_SECONDS: z.coerce.number().min(0.1).max(86_400).default(900),
   /** Maximum webhook body accepted on /hooks/:connectionId, in bytes. @defaultValue 1 MiB */
   RAPPORT_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /**
+   * Web origins (`https://app.example.com`) whose pages may call the gateway
+   * from a browser, comma-separated and matched exactly. @defaultValue none:
+   * no cross-origin access
+   */
+  RAPPORT_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value, context) => {
+      const origins = value.split(',').map((origin) => origin.trim()).filter(Boolean);
+      for (const origin of origins) {
+        const problem = originProblem(origin);
+        if (problem) context.addIssue({ code: 'custom', message: `"${origin}" ${problem}` });
+      }
+      return origins;
+    }),
 });
+
+/** Why `value` is not an exact web origin (scheme, host, optional port), or undefined when it is one. */
+function originProblem(value: string): string | undefined {
+  if (value === '*' || value === 'null') return 'is not allowed: list each origin exactly';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not an origin such as https://app.example.com';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must start with https:// or http://';
+  if (url.origin !== value) return `is not an exact origin (scheme, host and port only, no path or trailing slash: ${url.origin})`;
+  return undefined;
+}
 
 /** Decodes a 32-byte key written as hex or base64; undefined when it is neither. */
 export function secretKeyBytes(value: string): Buffer | undefined {
@@ -129,6 +159,8 @@ export interface Config {
   pluginsDir: string;
   syncTimeLimitMs: number;
   webhookMaxBodyBytes: number;
+  /** Origins allowed to call the gateway from a browser (CORS); empty: none. */
+  corsOrigins: string[];
 }
 
 /** A bad environment: the message names every variable at fault. */
@@ -188,5 +220,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pluginsDir: path.resolve(e.RAPPORT_PLUGINS_DIR),
     syncTimeLimitMs: Math.round(e.RAPPORT_SYNC_TIME_LIMIT_SECONDS * 1000),
     webhookMaxBodyBytes: e.RAPPORT_WEBHOOK_MAX_BODY_BYTES,
+    corsOrigins: e.RAPPORT_CORS_ORIGINS,
   };
 }

@@ -205,7 +205,7 @@ async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<
     devKey = await readOrCreateDevKey(config.dataDir);
     config.auth.bootstrapAdminKey = devKey;
   }
-  const runtime = await startRapport({ config, logger, dataSource, queue: queueBackendConfig(config, db.url), roles, graphiqlKey: devKey });
+  const runtime = await startRapport({ config, logger, dataSource, queue: queueBackendConfig(config, db.url), roles });
   if (seeded) {
     // The demo comes with scores and a few segments to explore; the workers compute them in the background.
     await enqueueRecompute(runtime.services.queues, []);
@@ -217,6 +217,8 @@ async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<
     console.log(`\n  Rapport is running. GraphiQL: ${runtime.url}\n`);
     if (devKey) {
       console.log(`  Development admin key: ${devKey}`);
+      // The key is never served in a page: the developer pastes it into GraphiQL.
+      console.log(`  In GraphiQL, open the Headers tab under the query editor and paste: {"Authorization": "Bearer ${devKey}"}`);
       console.log(`  Try: curl -s ${runtime.url} -H 'authorization: Bearer ${devKey}' -H 'content-type: application/json' -d '{"query":"{ customers(first: 3) { totalCount edges { node { displayName } } } }"}'\n`);
     }
   }

@@ -188,7 +188,7 @@ describe('webhook deliveries', () => {
     expect((await deliver(hook, signup('evt_wrong'), { secret: 'whsec_not_the_secret_000' })).status).toBe(401);
     const stale = await deliver(hook, signup('evt_stale'), { at: new Date(Date.now() - 3_600_000) });
     expect(stale.status).toBe(401);
-    expect(stale.body.code).toBe('WEBHOOK_SIGNATURE_INVALID');
+    expect(stale.body.code).toBe('WEBHOOK_REFUSED');
     for (const id of ['evt_unsigned', 'evt_wrong', 'evt_stale']) expect(await interactionsOf(id)).toEqual([]);
   });
 
@@ -205,17 +205,17 @@ describe('webhook deliveries', () => {
     for (const id of ['evt_ok_in_bad_batch', 'evt_bad_date']) expect(await interactionsOf(id)).toEqual([]);
   });
 
-  test('413 over the webhook body limit, 404 for an unknown connection', async () => {
+  test('413 over the webhook body limit, the refusal answer (401) for an unknown connection', async () => {
     const big = await deliver(hook, { ...signup('evt_big'), padding: 'x'.repeat(8_000) });
     expect(big.status).toBe(413);
     expect(await interactionsOf('evt_big')).toEqual([]);
-    expect((await deliver('/hooks/999999', signup('evt_404'))).status).toBe(404);
+    expect((await deliver('/hooks/999999', signup('evt_404'))).status).toBe(401);
   });
 
-  test('a paused connection refuses deliveries with 503', async () => {
+  test('a paused connection refuses deliveries (401)', async () => {
     const connection = await createWebhookConnection('paused');
     await gql(UpdateConnectionDocument, { id: connection.id, input: { status: 'PAUSED' } });
-    expect((await deliver(connection.webhookPath!, signup('evt_paused'))).status).toBe(503);
+    expect((await deliver(connection.webhookPath!, signup('evt_paused'))).status).toBe(401);
   });
 });
 

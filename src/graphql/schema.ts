@@ -5,6 +5,7 @@ import './common.graphql';
 import '../modules/customers/customer.graphql';
 import '../modules/interactions/interaction.graphql';
 import '../modules/connectors/connector.graphql';
+import '../modules/connectors/webhook-refusal.graphql';
 import '../modules/scores/score.graphql';
 import '../modules/segments/segment.graphql';
 

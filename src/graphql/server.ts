@@ -1,6 +1,17 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { getOperationAST, GraphQLError, Kind, parse, validate } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  parse,
+  validate,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { collectFields } from 'graphql/execution/collectFields';
 import { finishAudit, withAudit } from '../modules/access/audit';
 import { authenticate } from '../modules/access/authenticate';
 import { aliasLimitRule, costError, introspectionRule, operationCost } from '../modules/access/limits';
@@ -9,6 +20,7 @@ import type { Principal } from '../modules/access/scopes';
 import type { RapportServices } from '../app-services';
 import { ErrorCode, RapportError } from '../errors/catalog';
 import { compiledBatchExecution } from './compiled-batches';
+import { CorsPolicy } from './cors';
 import { createContext, type GraphQLContext } from './context';
 import { depthLimitRule } from './depth-limit';
 import { getSchema } from './schema';
@@ -20,7 +32,11 @@ const AUDITED_QUERIES = new Set(['exportCustomer']);
 export const GRAPHQL_LIMITS = { maxDepth: 12 } as const;
 
 /** The gateway's request handler; `drain()` resolves when no request is being handled. */
-export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { drain(): Promise<void> };
+export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
+  drain(): Promise<void>;
+  /** The server's `checkContinue` listener: handles a request waiting for `100 Continue`. */
+  checkContinue(req: IncomingMessage, res: ServerResponse): void;
+};
 
 /**
  * Request-level plugins, registered in one place: abuse limits (tokens, depth,
@@ -64,12 +80,13 @@ function gatewayPlugins(services: RapportServices): Plugin[] {
           return;
         }
         const operation = getOperationAST(args.document, args.operationName);
+        if (!operation || !context.principal) return;
+        // The root fields that run, as execution collects them: through fragments and with @skip/@include applied.
+        const rootFields = [...rootFieldsOf(args.schema, args.document, operation, (args.variableValues ?? {}) as Record<string, unknown>)];
         // Mutations and data-protection reads (exports) leave an audit entry.
-        const audited =
-          operation?.operation === 'mutation' ||
-          Boolean(operation?.selectionSet.selections.some((s) => s.kind === Kind.FIELD && AUDITED_QUERIES.has(s.name.value)));
-        if (!operation || !audited || !context.principal) return;
-        const name = operation.selectionSet.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : '…')).join(',');
+        const audited = operation.operation === 'mutation' || rootFields.some((field) => AUDITED_QUERIES.has(field));
+        if (!audited) return;
+        const name = rootFields.join(',');
         const principal = context.principal;
         setExecuteFn((executionArgs) =>
           withAudit({ principal, operation: name, variables: executionArgs.variableValues ?? {} }, async () => {
@@ -82,6 +99,16 @@ function gatewayPlugins(services: RapportServices): Plugin[] {
       },
     },
   ];
+}
+
+/** Names of the root fields `operation` executes (aliases resolved), in order. */
+function rootFieldsOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): string[] {
+  const rootType = schema.getRootType(operation.operation);
+  if (!rootType) return [];
+  const fragments = Object.fromEntries(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
+  return [...collectFields(schema, fragments, variables, rootType, operation.selectionSet).values()].map((nodes) => nodes[0]!.name.value);
 }
 
 /**
@@ -116,14 +143,18 @@ function maskError(services: RapportServices) {
   };
 }
 
-export function createYogaServer(services: RapportServices, options: { graphiqlKey?: string } = {}): YogaServerInstance<{ principal?: Principal }, GraphQLContext> {
+export function createYogaServer(services: RapportServices): YogaServerInstance<{ principal?: Principal }, GraphQLContext> {
   return createYoga<{ principal?: Principal }, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
     context: ({ principal }) => createContext(services, principal),
     maskedErrors: { maskError: maskError(services) },
-    // In embedded (development) mode GraphiQL opens with the development admin key filled in.
-    graphiql: { title: 'Rapport', headers: options.graphiqlKey ? JSON.stringify({ Authorization: `Bearer ${options.graphiqlKey}` }) : undefined },
+    // The page holds no credential: the served HTML is the same for every visitor, and
+    // a developer pastes a key into GraphiQL's Headers tab (`npm start` prints how).
+    graphiql: { title: 'Rapport' },
+    // The gateway applies one CORS policy to every route, preflights included (see
+    // CorsPolicy); yoga's own would reflect any origin and allow credentials.
+    cors: false,
     landingPage: false,
     logging: false,
     plugins: gatewayPlugins(services),
@@ -131,30 +162,48 @@ export function createYogaServer(services: RapportServices, options: { graphiqlK
 }
 
 /**
- * The gateway's HTTP handler: health endpoints, then GraphQL. Bodies are read
- * here with a hard size limit before GraphQL sees them.
+ * The gateway's HTTP handler: preflights, health endpoints, the extra routes,
+ * then GraphQL. No body is read before the caller is authenticated (a route's
+ * `admit`, GraphQL's bearer check and rate limit), and none beyond its limit:
+ * a request refused before its body is read is answered at once and its
+ * connection closed, so the body is never taken in.
  */
-export function createHttpHandler(services: RapportServices, extraRoutes: HttpRoute[] = [], options: { graphiqlKey?: string } = {}): HttpHandler {
-  const yoga = createYogaServer(services, options);
+export function createHttpHandler(services: RapportServices, extraRoutes: HttpRoute[] = []): HttpHandler {
+  const yoga = createYogaServer(services);
   const maxBody = services.config.maxBodyBytes;
+  const cors = new CorsPolicy(services.config.corsOrigins);
+  // Requests that sent `Expect: 100-continue` and wait for the go-ahead before sending their body.
+  const awaitingContinue = new WeakSet<IncomingMessage>();
+  const read = (req: IncomingMessage, res: ServerResponse, limit: number) => {
+    if (awaitingContinue.delete(req)) res.writeContinue();
+    return readBody(req, limit);
+  };
 
   const inFlight = new Set<Promise<unknown>>();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const handle = async () => {
+      cors.apply(req, res);
+      if (req.method === 'OPTIONS') {
+        closeIfBodyUnread(req, res);
+        return cors.preflight(req, res);
+      }
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/readyz') return sendJson(res, ...(await readiness(services)));
       for (const route of extraRoutes) {
         if (route.matches(req.method ?? 'GET', url.pathname)) {
-          const body = await readBody(req, route.maxBodyBytes ?? maxBody);
+          const refusal = await route.admit?.(req);
+          if (refusal) {
+            for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value);
+            return sendJson(res, refusal.status, { code: refusal.code, message: refusal.message });
+          }
+          const body = await read(req, res, route.maxBodyBytes ?? maxBody);
           if (body === 'too-large') return sendTooLarge(res, route.maxBodyBytes ?? maxBody);
           return route.handle(req, res, body, url);
         }
       }
       if (url.pathname !== '/graphql') return sendJson(res, 404, { code: ErrorCode.NOT_FOUND, message: `no route ${url.pathname}` });
-      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, maxBody);
-      if (body === 'too-large') return sendTooLarge(res, maxBody);
-      // The GraphiQL page itself is public; every operation needs credentials.
+      // The GraphiQL page itself is public; every operation needs credentials, checked before the body is read.
       const wantsPage = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html') && !url.searchParams.has('query');
       let principal: Principal | undefined;
       if (!wantsPage) {
@@ -172,6 +221,8 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
           });
         }
       }
+      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await read(req, res, maxBody);
+      if (body === 'too-large') return sendTooLarge(res, maxBody);
       const headers = new Headers();
       for (const [key, value] of Object.entries(req.headers)) {
         if (Array.isArray(value)) value.forEach((v) => headers.append(key, v));
@@ -191,6 +242,7 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
     };
     const running = handle()
       .catch((error: unknown) => {
+        if (error instanceof ClientGoneError) return;
         services.logger.error({ err: error }, 'request failed');
         if (!res.headersSent) sendJson(res, 500, { code: ErrorCode.INTERNAL, message: 'Unexpected error.' });
         else res.end();
@@ -198,14 +250,46 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
       .finally(() => inFlight.delete(running));
     inFlight.add(running);
   };
-  // Shutdown waits for handlers still running, even when their client has gone.
-  return Object.assign(handler, { drain: async () => void (await Promise.allSettled([...inFlight])) });
+  return Object.assign(handler, {
+    // Shutdown waits for handlers still running, even when their client has gone.
+    drain: async () => void (await Promise.allSettled([...inFlight])),
+    checkContinue: (req: IncomingMessage, res: ServerResponse) => {
+      awaitingContinue.add(req);
+      handler(req, res);
+    },
+  });
+}
+
+/**
+ * The gateway's HTTP server around `handler`. A request with
+ * `Expect: 100-continue` is told to send its body only once it is admitted,
+ * so a refused client does not even send it.
+ */
+export function createGatewayServer(handler: HttpHandler): Server {
+  const server = createServer(handler);
+  server.on('checkContinue', handler.checkContinue);
+  return server;
+}
+
+/** Why a route refuses a request before reading its body. */
+export interface RouteRefusal {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  headers?: Record<string, string>;
 }
 
 /** A non-GraphQL HTTP route (webhooks, tracking) mounted on the gateway. */
 export interface HttpRoute {
   matches(method: string, path: string): boolean;
   maxBodyBytes?: number;
+  /**
+   * Decides from the request line and headers alone (credentials, method)
+   * whether the body is read at all; a refusal is answered without reading it.
+   * A route that authenticates by its body (webhook signatures) has none and
+   * relies on `maxBodyBytes`.
+   */
+  admit?(req: IncomingMessage): Promise<RouteRefusal | undefined>;
   handle(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, url: URL): Promise<void> | void;
 }
 
@@ -217,23 +301,58 @@ async function readiness(services: RapportServices): Promise<[number, unknown]> 
   return [ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks }];
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+/** The client closed the connection before its body arrived: there is nobody to answer. */
+class ClientGoneError extends Error {}
+
+/**
+ * Reads the body up to `limit` bytes. Past the limit it stops reading (the
+ * rest is never taken in; the answer closes the connection).
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return 'too-large';
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      return 'too-large';
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        done();
+        req.pause();
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(chunks));
+    };
+    const onGone = () => {
+      done();
+      reject(new ClientGoneError('the client closed the connection before sending its whole body'));
+    };
+    req.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
+  });
+}
+
+/** True when the request announced a body that has not been read (to the end). */
+function bodyUnread(req: IncomingMessage): boolean {
+  if (req.readableEnded) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * An answer sent while the request's body is unread closes the connection
+ * after it, so the body is not read (Node would otherwise read it to the end
+ * to reuse the connection).
+ */
+function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+  if (bodyUnread(req)) res.setHeader('connection', 'close');
 }
 
 function sendTooLarge(res: ServerResponse, limit: number): void {
@@ -243,6 +362,7 @@ function sendTooLarge(res: ServerResponse, limit: number): void {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  closeIfBodyUnread(res.req, res);
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);

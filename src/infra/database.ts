@@ -7,6 +7,7 @@ import { CustomerStatsEntity } from '../modules/customers/customer-stats.entity'
 import { InteractionEntity } from '../modules/interactions/interaction.entity';
 import { ConnectionEntity } from '../modules/connectors/connection.entity';
 import { ConnectorRunEntity } from '../modules/connectors/connector-run.entity';
+import { WebhookRefusalEntity } from '../modules/connectors/webhook-refusal.entity';
 import { ScoreModelEntity } from '../modules/scores/score-model.entity';
 import { ScoreEntity } from '../modules/scores/score.entity';
 import { ScoreHistoryEntity } from '../modules/scores/score-history.entity';
@@ -19,7 +20,7 @@ import { migrations } from '../../migrations';
 import { SEGMENT_ENTITIES } from '../modules/segments/segment.entity';
 
 /** Every entity Rapport maps; modules add theirs here. */
-export const entities = [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity, InteractionEntity, ConnectionEntity, ConnectorRunEntity, ScoreModelEntity, ScoreEntity, ScoreHistoryEntity, ApiKeyEntity, AuditEntryEntity, RateLimitBucketEntity, ConsentEntity, IdentifierTombstoneEntity, ...SEGMENT_ENTITIES];
+export const entities = [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity, InteractionEntity, ConnectionEntity, ConnectorRunEntity, WebhookRefusalEntity, ScoreModelEntity, ScoreEntity, ScoreHistoryEntity, ApiKeyEntity, AuditEntryEntity, RateLimitBucketEntity, ConsentEntity, IdentifierTombstoneEntity, ...SEGMENT_ENTITIES];
 
 /** Options for {@link createDataSource}. */
 export interface DataSourceOptions {

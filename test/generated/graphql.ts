@@ -84,7 +84,7 @@ export type ConnectionStatus =
   | 'ACTIVE'
   /** The source refused the credentials or config; fix it and set ACTIVE again. */
   | 'NEEDS_ATTENTION'
-  /** Neither syncs nor accepts webhooks (503). */
+  /** Neither syncs nor accepts webhooks (deliveries are refused: 401 WEBHOOK_REFUSED). */
   | 'PAUSED';
 
 /** What a connector run was. */

@@ -100,8 +100,9 @@ builder.queryFields((t) => ({
            FROM audit_log
           WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR operation = $2)
             AND ($3::timestamptz IS NULL OR occurred_at >= $3) AND ($4::timestamptz IS NULL OR occurred_at < $4)
-            AND ($5::bigint IS NULL OR id < $5)
-          ORDER BY id DESC LIMIT $6`,
+            AND ($5::bigint IS NULL OR audit_log.id < $5)
+          -- The column, not the text id selected under the same name: newest first by number.
+          ORDER BY audit_log.id DESC LIMIT $6`,
         [args.filter?.actor ?? null, args.filter?.operation ?? null, args.filter?.from?.toISOString() ?? null, args.filter?.to?.toISOString() ?? null, after, first + 1],
       );
       return { entries: rows.slice(0, first), hasNextPage: rows.length > first, endCursor: rows.length ? rows[Math.min(rows.length, first) - 1].id : null };

@@ -1,6 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { ErrorCode, RapportError } from '../../errors/catalog';
+import { inTransaction } from '../../infra/database';
+import { auditRecords } from './audit';
 import { isScope, type Scope } from './scopes';
 
 /** An API key as listed (never with its secret). */
@@ -48,21 +50,29 @@ export class ApiKeyService {
     }
     const prefix = randomBytes(8).toString('hex').slice(0, 10).replace(/[^a-z0-9]/g, '0');
     const key = `rk_${prefix}_${randomBytes(32).toString('base64url')}`;
-    const [row] = await this.dataSource.query(
-      `INSERT INTO api_keys (name, prefix, key_hash, scopes, expires_at, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-      [name, prefix, hashKey(key), [...new Set(input.scopes)], input.expiresAt ?? null, input.createdBy ?? null],
-    );
+    // In a transaction, so the audit entry of the mutation commits with the key (COMMITTED, naming it).
+    const row: ApiKeyRecord = await inTransaction(this.dataSource, async (manager) => {
+      const [created] = await manager.query(
+        `INSERT INTO api_keys (name, prefix, key_hash, scopes, expires_at, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+        [name, prefix, hashKey(key), [...new Set(input.scopes)], input.expiresAt ?? null, input.createdBy ?? null],
+      );
+      auditRecords('api_key', [created.id]);
+      return created;
+    });
     return { key, apiKey: row };
   }
 
   async revoke(id: string): Promise<ApiKeyRecord> {
-    const [rows] = await this.dataSource.query(`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`, [id]);
-    if (!rows?.[0]) throw new RapportError(ErrorCode.NOT_FOUND, `no API key ${id}`, 'id');
-    return rows[0];
+    return inTransaction(this.dataSource, async (manager) => {
+      const [rows] = await manager.query(`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`, [id]);
+      if (!rows?.[0]) throw new RapportError(ErrorCode.NOT_FOUND, `no API key ${id}`, 'id');
+      auditRecords('api_key', [id]);
+      return rows[0];
+    });
   }
 
   async list(): Promise<ApiKeyRecord[]> {
-    return this.dataSource.query(`SELECT ${COLUMNS} FROM api_keys ORDER BY id`);
+    return this.dataSource.query(`SELECT ${COLUMNS} FROM api_keys ORDER BY api_keys.id`);
   }
 
   /** The key's record when the secret is valid, unrevoked and unexpired; otherwise undefined. */

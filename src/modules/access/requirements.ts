@@ -83,6 +83,7 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   AuditEntry: 'audit:read',
   ErasureReceipt: 'admin',
   ConnectorRunError: 'connectors:admin',
+  RefusedDeliveries: 'connectors:admin',
   SegmentConditionExplanation: 'segments:read',
   // Structural
   PageInfo: null,

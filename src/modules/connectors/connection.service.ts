@@ -96,7 +96,8 @@ export class ConnectionService {
     const first = pageSize(args.first);
     const afterId = args.after ? String(decodeCursor(args.after, 1)[0]) : null;
     const rows: ConnectionRecord[] = await this.dataSource.query(
-      `SELECT ${COLUMNS} FROM connections WHERE ($1::bigint IS NULL OR id > $1::bigint) ORDER BY id LIMIT $2`,
+      // Ordered by the column, not the text id selected under the same name.
+      `SELECT ${COLUMNS} FROM connections WHERE ($1::bigint IS NULL OR connections.id > $1::bigint) ORDER BY connections.id LIMIT $2`,
       [afterId, first + 1],
     );
     const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor([node.id]), node }));

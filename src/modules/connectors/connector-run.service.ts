@@ -81,8 +81,9 @@ export class ConnectorRunService {
     const afterId = args.after ? String(decodeCursor(args.after, 1)[0]) : null;
     const rows: (ConnectorRunRecord & { id: string })[] = await this.dataSource.query(
       `SELECT ${COLUMNS} FROM connector_runs
-        WHERE connection_id IS NOT DISTINCT FROM $1 AND ($2::bigint IS NULL OR id < $2::bigint)
-        ORDER BY id DESC LIMIT $3`,
+        WHERE connection_id IS NOT DISTINCT FROM $1 AND ($2::bigint IS NULL OR connector_runs.id < $2::bigint)
+        -- The column, not the text id selected under the same name: newest first by number.
+        ORDER BY connector_runs.id DESC LIMIT $3`,
       [connectionId, afterId, first + 1],
     );
     const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor([node.id]), node }));

@@ -49,7 +49,7 @@ const ConnectionStatusEnum = builder.enumType('ConnectionStatus', {
   description: 'Whether a connection runs.',
   values: {
     ACTIVE: { description: 'Runs on its schedule and accepts webhooks.' },
-    PAUSED: { description: 'Neither syncs nor accepts webhooks (503).' },
+    PAUSED: { description: 'Neither syncs nor accepts webhooks (deliveries are refused: 401 WEBHOOK_REFUSED).' },
     NEEDS_ATTENTION: { description: 'The source refused the credentials or config; fix it and set ACTIVE again.' },
   } as const,
 });

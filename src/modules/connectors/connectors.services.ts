@@ -19,6 +19,7 @@ import { createImportRoute, type UploadAuthorizer } from './import.route';
 import { resolveSecretKey, SecretBox } from './secret-box';
 import { SyncService } from './sync.service';
 import { createWebhookRoute } from './webhook.route';
+import { WebhookRefusalService } from './webhook-refusal.service';
 
 /** The connector host: plugins, connections, runs, pull syncs, webhooks and file imports. */
 export interface ConnectorServices {
@@ -28,6 +29,8 @@ export interface ConnectorServices {
   sync: SyncService;
   imports: FileImportService;
   scheduler: ConnectionScheduler;
+  /** Webhook deliveries each connection refused. */
+  refusals: WebhookRefusalService;
   /** The gateway routes: `POST /hooks/:connectionId` and `POST /imports`. */
   routes(): HttpRoute[];
 }
@@ -49,6 +52,7 @@ export function createConnectorServices(deps: {
   }
   const scheduler = new ConnectionScheduler(deps.queues);
   const runs = new ConnectorRunService(dataSource);
+  const refusals = new WebhookRefusalService(dataSource);
   const connections = new ConnectionService(dataSource, registry, new SecretBox(resolveSecretKey(config)), scheduler);
   const sync = new SyncService(dataSource, registry, connections, runs, targets, logger, { timeLimitMs: config.syncTimeLimitMs });
   const imports = new FileImportService(dataSource, runs, logger, path.join(config.dataDir, 'imports'));
@@ -67,8 +71,9 @@ export function createConnectorServices(deps: {
     sync,
     imports,
     scheduler,
+    refusals,
     routes: () => [
-      createWebhookRoute({ registry, connections, runs, targets, logger }, { maxBodyBytes: config.webhookMaxBodyBytes }),
+      createWebhookRoute({ registry, connections, runs, refusals, targets, logger }, { maxBodyBytes: config.webhookMaxBodyBytes }),
       createImportRoute(imports, scheduler, authorizeUpload),
     ],
   };

@@ -1,5 +1,5 @@
 import { ErrorCode } from '../../errors/catalog';
-import { sendJson, type HttpRoute } from '../../graphql/server';
+import { sendJson, type HttpRoute, type RouteRefusal } from '../../graphql/server';
 import type { IncomingMessage } from 'node:http';
 import type { ConnectionScheduler } from './connectors.jobs';
 import type { FileImportService, ImportFormat, ImportMapping } from './file-import.service';
@@ -9,7 +9,7 @@ import { multipartBoundary, parseMultipart } from './multipart';
 export const MAX_IMPORT_UPLOAD_BYTES = 256 * 1024 * 1024;
 
 /** Decides whether a request may upload: the same credentials and scope (`connectors:admin`) as the GraphQL API. */
-export type UploadAuthorizer = (req: IncomingMessage) => Promise<{ ok: true } | { ok: false; status: 401 | 403; code: string; message: string }>;
+export type UploadAuthorizer = (req: IncomingMessage) => Promise<{ ok: true } | { ok: false; status: 401 | 403; code: ErrorCode; message: string }>;
 
 /**
  * `POST /imports`: a `multipart/form-data` upload (the file in a part named `file`,
@@ -23,13 +23,14 @@ export function createImportRoute(imports: FileImportService, scheduler: Connect
   return {
     maxBodyBytes: MAX_IMPORT_UPLOAD_BYTES,
     matches: (_method, path) => path === '/imports',
-    async handle(req, res, body, url) {
-      if (req.method !== 'POST') return sendJson(res, 405, { code: ErrorCode.BAD_REQUEST, message: 'upload a file with POST' });
+    // Method and credentials are checked before a byte of the upload is read.
+    async admit(req): Promise<RouteRefusal | undefined> {
+      if (req.method !== 'POST') return { status: 405, code: ErrorCode.BAD_REQUEST, message: 'upload a file with POST', headers: { allow: 'POST' } };
       const allowed = await authorize(req);
-      if (!allowed.ok) {
-        if (allowed.status === 401) res.setHeader('www-authenticate', 'Bearer realm="rapport"');
-        return sendJson(res, allowed.status, { code: allowed.code, message: allowed.message });
-      }
+      if (allowed.ok) return undefined;
+      return { status: allowed.status, code: allowed.code, message: allowed.message, headers: allowed.status === 401 ? { 'www-authenticate': 'Bearer realm="rapport"' } : undefined };
+    },
+    async handle(req, res, body, url) {
       if (!body || body.length === 0) return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: 'the request body must be the CSV or NDJSON file' });
       const query = new URLSearchParams(url.searchParams);
       let file = body;

@@ -1,13 +1,15 @@
 import type { IncomingMessage } from 'node:http';
-import { WebhookVerificationError, isConnectorError, type WebhookRequest } from '../../connector-kit';
+import { isConnectorError, type WebhookRequest } from '../../connector-kit';
 import { ErrorCode } from '../../errors/catalog';
 import { sendJson, type HttpRoute } from '../../graphql/server';
 import type { Logger } from '../../infra/logger';
 import { commitBatch, validateBatchRows, type IngestTargets } from './batch-commit';
-import type { ConnectionService } from './connection.service';
+import type { ConnectionRecord, ConnectionService } from './connection.service';
 import type { ConnectorRegistry } from './connector-registry';
 import type { ConnectorRunService } from './connector-run.service';
 import { connectionSource } from './sync.service';
+import type { WebhookRefusalReason } from './webhook-refusal.entity';
+import type { WebhookRefusalService } from './webhook-refusal.service';
 
 /** Options of {@link createWebhookRoute}. */
 export interface WebhookRouteOptions {
@@ -19,15 +21,46 @@ export interface WebhookRouteOptions {
 
 const PATH = /^\/hooks\/([^/]+)\/?$/;
 
+/** Largest value of a bigint id. */
+const MAX_ID = 2n ** 63n - 1n;
+
 /**
- * `POST /hooks/:connectionId`: the plugin verifies the request (401 when it
- * refuses), parses it (400 with the reason when it cannot), the batch is
- * validated (400 naming each bad record) and committed ATOMIC through the ingest
- * service; the answer is 200 only after the commit. Interactions are stored under
- * the connection's source, so a redelivery is absorbed as a duplicate.
+ * The one answer to every refused delivery: unknown or malformed connection
+ * id, connector without webhooks or not loaded, paused connection, signature
+ * refused by the plugin's `verify`. A caller cannot tell which, so the endpoint
+ * is no oracle of which connections exist; operators see the reason in
+ * `Connection.refusedDeliveries` and the gateway's warn log.
+ */
+export const REFUSED_DELIVERY = {
+  status: 401,
+  body: {
+    code: ErrorCode.WEBHOOK_REFUSED,
+    message: 'the delivery was refused: the signature is missing, wrong or outside the replay window, or this endpoint does not accept deliveries',
+  },
+} as const;
+
+/** The connection id in the path, when it is one (digits within bigint's range, percent-encoded or not). */
+function connectionIdOf(segment: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+  return /^[1-9][0-9]{0,18}$/.test(decoded) && BigInt(decoded) <= MAX_ID ? decoded : undefined;
+}
+
+/**
+ * `POST /hooks/:connectionId`: the plugin verifies the request, parses it (400
+ * with the reason when it cannot), the batch is validated (400 naming each bad
+ * record) and committed ATOMIC through the ingest service; the answer is 200
+ * only after the commit. Interactions are stored under the connection's source,
+ * so a redelivery is absorbed as a duplicate. Every refusal before the body is
+ * accepted gets {@link REFUSED_DELIVERY}; those of an existing connection are
+ * counted (`webhook_refusals`) and logged with their reason, never the body.
  */
 export function createWebhookRoute(
-  deps: { registry: ConnectorRegistry; connections: ConnectionService; runs: ConnectorRunService; targets: IngestTargets; logger: Logger },
+  deps: { registry: ConnectorRegistry; connections: ConnectionService; runs: ConnectorRunService; refusals: WebhookRefusalService; targets: IngestTargets; logger: Logger },
   options: WebhookRouteOptions,
 ): HttpRoute {
   const timeoutMs = options.pluginTimeoutMs ?? 10_000;
@@ -39,30 +72,42 @@ export function createWebhookRoute(
         res.setHeader('allow', 'POST');
         return sendJson(res, 405, { code: ErrorCode.BAD_REQUEST, message: 'webhooks are delivered with POST' });
       }
-      const connectionId = decodeURIComponent(PATH.exec(url.pathname)![1]!);
-      const connection = await deps.connections.get(connectionId);
-      if (!connection) return sendJson(res, 404, { code: ErrorCode.NOT_FOUND, message: `no connection ${connectionId}` });
-      const plugin = deps.registry.find(connection.connector);
-      if (plugin?.status !== 'LOADED') {
-        return sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `connector "${connection.connector}" is not available${plugin ? `: ${plugin.error}` : ''}` });
+      const refuse = async (connection: ConnectionRecord, reason: WebhookRefusalReason, fields: Record<string, unknown> = {}) => {
+        deps.logger.warn({ connectionId: connection.id, connector: connection.connector, reason, ...fields }, 'webhook delivery refused');
+        await deps.refusals.record(connection.id, reason);
+        sendJson(res, REFUSED_DELIVERY.status, REFUSED_DELIVERY.body);
+      };
+      const requestedId = connectionIdOf(PATH.exec(url.pathname)![1]!);
+      const connection = requestedId === undefined ? undefined : await deps.connections.get(requestedId);
+      if (!connection) {
+        // Nothing to count it against; anyone can send these, so they stay out of the warn log.
+        deps.logger.debug({ connectionId: requestedId ?? null }, 'webhook delivery to no connection refused');
+        return sendJson(res, REFUSED_DELIVERY.status, REFUSED_DELIVERY.body);
       }
+      const connectionId = connection.id;
+      const plugin = deps.registry.find(connection.connector);
+      if (plugin?.status !== 'LOADED') return refuse(connection, 'CONNECTOR_UNAVAILABLE');
       const webhook = plugin.definition.webhook;
-      if (!webhook) return sendJson(res, 404, { code: ErrorCode.NOT_FOUND, message: `connector "${connection.connector}" does not receive webhooks` });
-      if (connection.status === 'PAUSED') return sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `connection ${connectionId} is paused` });
+      if (!webhook) return refuse(connection, 'NO_WEBHOOK');
+      if (connection.status === 'PAUSED') return refuse(connection, 'CONNECTION_PAUSED');
 
       const log = deps.logger.child({ connectionId, connector: connection.connector });
       const config = deps.connections.decryptedConfig(connection, plugin.definition);
       const rawBody = body ?? Buffer.alloc(0);
       const request: WebhookRequest = { headers: headersOf(req), body: rawBody.toString('utf8'), rawBody };
 
+      // One outcome, counted as SIGNATURE_INVALID: verify returned anything but true, or threw.
       let verified: boolean;
+      let verifyError: string | undefined;
       try {
         verified = await withDeadline(Promise.resolve().then(() => webhook.verify(request, config)), timeoutMs);
       } catch (error) {
-        if (error instanceof WebhookVerificationError || (isConnectorError(error) && error.code === 'CONNECTOR_WEBHOOK_VERIFICATION')) verified = false;
-        else return pluginFailed(res, log, 'verify', error);
+        if (error instanceof DeadlineError) return pluginFailed(res, log, 'verify', error);
+        verified = false;
+        // Its code or class only: a message could quote the body.
+        verifyError = isConnectorError(error) ? error.code : error instanceof Error ? error.name : typeof error;
       }
-      if (verified !== true) return sendJson(res, 401, { code: ErrorCode.WEBHOOK_SIGNATURE_INVALID, message: 'the request signature is missing, wrong or outside the replay window' });
+      if (verified !== true) return refuse(connection, 'SIGNATURE_INVALID', verifyError ? { verifyError } : {});
 
       let batch: unknown;
       try {

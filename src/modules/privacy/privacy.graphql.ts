@@ -4,6 +4,7 @@ import { builder } from '../../graphql/builder';
 import { BatchModeEnum, RowErrorRef } from '../../graphql/common.graphql';
 import { localId, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode } from '../../errors/catalog';
+import { auditRecords } from '../access/audit';
 import { CustomerRef, CustomerRefInput, IdentifierInputRef } from '../customers/customer.graphql';
 import type { GraphQLContext } from '../../graphql/context';
 import { CONSENT_STATUSES } from './consent.entity';
@@ -93,7 +94,12 @@ builder.queryField('exportCustomer', (t) =>
     type: 'JSON',
     description: 'Everything Rapport holds about a customer as one JSON document (pii:read).',
     args: { id: t.arg.id({ required: true, description: 'Global id of the customer.' }) },
-    resolve: (_r, args, ctx) => ctx.services.privacy.exportCustomer(localId(String(args.id), 'Customer', 'id')),
+    resolve: (_r, args, ctx) => {
+      const customerId = localId(String(args.id), 'Customer', 'id');
+      // The audit entry names the exported customer, however the id was given (variable or inline).
+      auditRecords('customer', [customerId]);
+      return ctx.services.privacy.exportCustomer(customerId);
+    },
   }),
 );
 
