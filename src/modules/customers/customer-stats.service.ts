@@ -81,7 +81,7 @@ export class CustomerStatsService {
       const rows: { id: string }[] = await this.dataSource.query(
         `SELECT id::text FROM customers
           WHERE dirty_since IS NOT NULL AND dirty_since < now() - make_interval(secs => $1) AND id > $2
-          ORDER BY id LIMIT $3`,
+          ORDER BY customers.id LIMIT $3`,
         [graceMs / 1000, afterId, batchSize],
       );
       if (rows.length === 0) return total;
