@@ -21,6 +21,8 @@ import { createSegmentRefreshRequester, registerSegmentJobs, registerSegmentRefr
 import { ApiKeyService } from './modules/access/api-key.service';
 import { postgresRateLimiter, redisRateLimiter, type RateLimiter } from './modules/access/rate-limit';
 import { PrivacyService } from './modules/privacy/privacy.service';
+import { setCursorSecret } from './infra/cursor';
+import { resolveSecretKey } from './modules/connectors/secret-box';
 
 /** Everything a gateway or a worker needs, built once per process. */
 export interface RapportServices {
@@ -46,6 +48,8 @@ export interface RapportServices {
 
 export function createServices(deps: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }): RapportServices {
   const { dataSource, queues, logger } = deps;
+  // Page cursors are sealed with a key derived from the server secret (a per-process key without one).
+  setCursorSecret(resolveSecretKey(deps.config));
   const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }));
   const ingest = new IngestService(dataSource, refreshes.request, logger.child({ component: 'ingest' }));
   const stats = new CustomerStatsService(dataSource);
