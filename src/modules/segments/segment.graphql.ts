@@ -299,9 +299,10 @@ const SegmentPreviewRef = builder.objectRef<{ count: number; sampleIds: string[]
 
 const ConditionKindEnum = builder.enumType('SegmentConditionKind', {
   description: 'The kind of a rule node.',
-  values: describe(['AND', 'OR', 'NOT', 'ATTRIBUTE', 'BEHAVIOR', 'SCORE', 'IN_SEGMENT'] as const, {
+  values: describe(['AND', 'OR', 'NOT', 'ATTRIBUTE', 'BEHAVIOR', 'SCORE', 'IN_SEGMENT', 'CONSENT'] as const, {
     AND: 'All of its children.', OR: 'Any of its children.', NOT: 'Negation of its child.', ATTRIBUTE: 'A field or trait condition.',
     BEHAVIOR: 'An interaction aggregate condition.', SCORE: 'A score condition.', IN_SEGMENT: 'Membership of another segment.',
+    CONSENT: 'A consent condition.',
   }),
 });
 

@@ -74,7 +74,7 @@ export interface MemberRowResult {
 /** One line of an explanation: a node of the rule, whether it holds, and the figure behind it. */
 export interface ConditionExplanation {
   path: string;
-  kind: 'AND' | 'OR' | 'NOT' | 'ATTRIBUTE' | 'BEHAVIOR' | 'SCORE' | 'IN_SEGMENT';
+  kind: 'AND' | 'OR' | 'NOT' | 'ATTRIBUTE' | 'BEHAVIOR' | 'SCORE' | 'IN_SEGMENT' | 'CONSENT';
   holds: boolean;
   figure: unknown;
   description: string;
