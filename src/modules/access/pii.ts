@@ -288,6 +288,7 @@ export const INPUT_PROTECTION: Record<string, InputProtection> = {
   SortDirection: 'impersonal',
   ScoreKind: 'impersonal',
   'ScoreFilter.labelIn': 'impersonal',
+  'ScoreFilter.value': 'impersonal',
   // Operators of a filter: which data they read is decided by the field they sit under.
   'StringFilter.eq': 'impersonal',
   'StringFilter.ne': 'impersonal',
