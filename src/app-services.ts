@@ -21,6 +21,9 @@ import { createSegmentRefreshRequester, registerSegmentJobs, registerSegmentRefr
 import { ApiKeyService } from './modules/access/api-key.service';
 import { postgresRateLimiter, redisRateLimiter, type RateLimiter } from './modules/access/rate-limit';
 import { PrivacyService } from './modules/privacy/privacy.service';
+import { PersonalDataPolicy } from './modules/access/personal-data';
+import { setCursorSecret } from './infra/cursor';
+import { resolveSecretKey } from './modules/connectors/secret-box';
 
 /** Everything a gateway or a worker needs, built once per process. */
 export interface RapportServices {
@@ -42,10 +45,15 @@ export interface RapportServices {
   apiKeys: ApiKeyService;
   rateLimiter: RateLimiter;
   privacy: PrivacyService;
+  /** Which traits and interaction properties hold personal data (RAPPORT_PERSONAL_TRAITS, RAPPORT_PERSONAL_PROPERTIES). */
+  personalData: PersonalDataPolicy;
 }
 
 export function createServices(deps: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }): RapportServices {
   const { dataSource, queues, logger } = deps;
+  // Page cursors are sealed with a key derived from the server secret (a per-process key without one).
+  setCursorSecret(resolveSecretKey(deps.config));
+  const personalData = new PersonalDataPolicy(deps.config.auth);
   const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }));
   const ingest = new IngestService(dataSource, refreshes.request, logger.child({ component: 'ingest' }));
   const stats = new CustomerStatsService(dataSource);
@@ -56,7 +64,7 @@ export function createServices(deps: { config: Config; logger: Logger; dataSourc
   registerScoreJobs(jobs, scores, stats, { historyDays: deps.config.scoreHistoryDays });
   // Segments after scores: the refresh step must see this refresh's new scores.
   const segmentMemberships = new SegmentMembershipService(dataSource);
-  const segments = new SegmentService(dataSource, segmentMemberships, { requestRefresh: createSegmentRefreshRequester(queues, logger.child({ component: 'segments' })) });
+  const segments = new SegmentService(dataSource, segmentMemberships, { requestRefresh: createSegmentRefreshRequester(queues, logger.child({ component: 'segments' })), personalData });
   segmentMemberships.onMembershipChanged((ids) => segments.refreshDependents(ids));
   registerSegmentJobs(jobs, segments, segmentMemberships);
   registerSegmentRefreshStep(stats, segmentMemberships);
@@ -82,6 +90,7 @@ export function createServices(deps: { config: Config; logger: Logger; dataSourc
       ? redisRateLimiter(deps.config.redisUrl, deps.config.queuePrefix, limits)
       : postgresRateLimiter(dataSource, limits),
     privacy,
+    personalData,
     jobs,
     refreshes,
     ingest,

@@ -57,8 +57,14 @@ export const environmentSchema = z.object({
   RAPPORT_MAX_ALIASES: z.coerce.number().int().min(1).default(30),
   /** Most tokens in one document. @defaultValue 10000 */
   RAPPORT_MAX_TOKENS: z.coerce.number().int().min(100).default(10_000),
-  /** Trait names that hold personal data (masked without pii:read), comma-separated. */
+  /**
+   * Trait names that hold personal data, comma-separated: masked without
+   * pii:read, and filters, orderings and segment rules on them need pii:read.
+   * Matched at any depth and case-insensitively, ignoring `_` and `-`.
+   */
   RAPPORT_PERSONAL_TRAITS: z.string().default('email,phone,name,firstName,lastName,address,birthDate,dateOfBirth,ssn,taxId'),
+  /** Interaction property names that hold personal data, comma-separated; matched and enforced as RAPPORT_PERSONAL_TRAITS. */
+  RAPPORT_PERSONAL_PROPERTIES: z.string().default('email,phone,name,firstName,lastName,address,birthDate,dateOfBirth,ssn,taxId,ip,ipAddress'),
   /** How often segments with moving time windows (and stale ones) are re-evaluated, in ms. @defaultValue 300000 (5 minutes) */
   RAPPORT_SEGMENT_SWEEP_MS: z.coerce.number().int().min(1_000).default(300_000),
   /**
@@ -155,6 +161,8 @@ export interface Config {
     maxAliases: number;
     maxTokens: number;
     personalTraits: string[];
+    /** Interaction property names holding personal data (RAPPORT_PERSONAL_PROPERTIES). */
+    personalProperties: string[];
   };
   pluginsDir: string;
   syncTimeLimitMs: number;
@@ -215,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAliases: e.RAPPORT_MAX_ALIASES,
       maxTokens: e.RAPPORT_MAX_TOKENS,
       personalTraits: e.RAPPORT_PERSONAL_TRAITS.split(',').map((t) => t.trim()).filter(Boolean),
+      personalProperties: e.RAPPORT_PERSONAL_PROPERTIES.split(',').map((t) => t.trim()).filter(Boolean),
     },
     connectorPackages: e.RAPPORT_CONNECTOR_PACKAGES.split(',').map((name) => name.trim()).filter(Boolean),
     pluginsDir: path.resolve(e.RAPPORT_PLUGINS_DIR),

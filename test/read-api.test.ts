@@ -94,7 +94,7 @@ describe('customer reads', () => {
     const negative = await app.graphql(CustomersPageDocument, { first: -1 });
     expect(negative.errors![0].extensions!.code).toBe('BAD_REQUEST');
     const cursor = await app.graphql(CustomersPageDocument, { after: 'not-a-cursor' });
-    expect(cursor.errors![0].extensions).toMatchObject({ code: 'BAD_REQUEST', field: 'after' });
+    expect(cursor.errors![0].extensions).toMatchObject({ code: 'INVALID_CURSOR', field: 'after' });
   });
 });
 

@@ -19,6 +19,8 @@ export const ErrorCode = {
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   INTROSPECTION_DISABLED: 'INTROSPECTION_DISABLED',
   IDENTIFIER_ERASED: 'IDENTIFIER_ERASED',
+  /** An `after` cursor that this server did not issue for this list and ordering (tampered, expired or malformed). */
+  INVALID_CURSOR: 'INVALID_CURSOR',
   // Row-level (ingest)
   INVALID_IDENTIFIER: 'INVALID_IDENTIFIER',
   INVALID_FIELD: 'INVALID_FIELD',

@@ -2,6 +2,7 @@ import type { Logger } from '../infra/logger';
 import type { RapportServices } from '../app-services';
 import { createLoaders, type Loaders } from './loaders';
 import type { Principal } from '../modules/access/scopes';
+import type { PersonalDataPolicy } from '../modules/access/personal-data';
 import { createScoreLoaders, type ScoreLoaders } from '../modules/scores/score-loaders';
 
 /** Per-request context: services (shared) and DataLoaders (fresh per request, so caching never leaks across callers). */
@@ -13,10 +14,10 @@ export interface GraphQLContext {
   logger: Logger;
   /** The authenticated caller (undefined only for in-process calls that bypass HTTP). */
   principal?: Principal;
-  /** Trait names masked for callers without pii:read. */
-  personalTraits: ReadonlySet<string>;
+  /** Which traits and interaction properties are personal (masked and refused without pii:read). */
+  personalData: PersonalDataPolicy;
 }
 
 export function createContext(services: RapportServices, principal?: Principal): GraphQLContext {
-  return { services, loaders: createLoaders(services.dataSource), scoreLoaders: createScoreLoaders(services.dataSource), logger: services.logger , principal, personalTraits: new Set(services.config.auth.personalTraits) };
+  return { services, loaders: createLoaders(services.dataSource), scoreLoaders: createScoreLoaders(services.dataSource), logger: services.logger, principal, personalData: services.personalData };
 }

@@ -1,4 +1,5 @@
-import { decodeCursor, encodeCursor, keysetCondition, SqlParams, type SortKey } from './sql-filter';
+import { decodeCursor, encodeCursor } from './cursor';
+import { keysetCondition, SqlParams, type SortKey } from './sql-filter';
 
 /** A page of a keyset-paginated list, shaped for Relay connections. */
 export interface Page<T> {
@@ -6,19 +7,25 @@ export interface Page<T> {
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 
+/** What a keyset cursor is bound to: the ordering it was taken in (a cursor of another ordering is refused). */
+function cursorScope(keys: SortKey[]): string {
+  return 'keyset:' + keys.map((k) => `${k.sql} ${k.direction} ${k.cast}`).join(', ');
+}
+
 /** SQL pieces for one keyset page: the ORDER BY, the cursor condition and the sort values to select. */
 export function keysetClauses(keys: SortKey[], after: string | null | undefined, p: SqlParams) {
   const orderBy = keys.map((k) => `${k.sql} ${k.direction}`).join(', ');
   const select = keys.map((k, i) => `(${k.sql})::text AS "__sort${i}"`).join(', ');
-  const condition = after ? keysetCondition(keys, decodeCursor(after, keys.length), p) : 'TRUE';
+  const condition = after ? keysetCondition(keys, decodeCursor(cursorScope(keys), after, keys.length), p) : 'TRUE';
   return { orderBy, select, condition };
 }
 
 /** Turns `first + 1` fetched rows into a page (the extra row only says there is a next page). */
 export function toPage<T>(rows: Record<string, unknown>[], keys: SortKey[], first: number, after: string | null | undefined, map: (row: Record<string, unknown>) => T): Page<T> {
   const hasNextPage = rows.length > first;
+  const scope = cursorScope(keys);
   const edges = rows.slice(0, first).map((row) => ({
-    cursor: encodeCursor(keys.map((_, i) => row[`__sort${i}`])),
+    cursor: encodeCursor(scope, keys.map((_, i) => row[`__sort${i}`])),
     node: map(row),
   }));
   return {

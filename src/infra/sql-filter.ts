@@ -113,21 +113,6 @@ export interface SortKey {
   cast: string;
 }
 
-/** Opaque keyset cursor: the sort values of the last row, id last. */
-export function encodeCursor(values: unknown[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
-}
-
-export function decodeCursor(cursor: string, expected: number): unknown[] {
-  try {
-    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(values) && values.length === expected) return values;
-  } catch {
-    // fall through
-  }
-  throw new RapportError(ErrorCode.BAD_REQUEST, 'the cursor is not valid for this ordering; start again without after', 'after');
-}
-
 /** `(k1, k2, …) after (v1, v2, …)` for mixed directions, as an OR of prefixes. */
 export function keysetCondition(keys: SortKey[], values: unknown[], p: SqlParams): string {
   const ors: string[] = [];

@@ -5,7 +5,7 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** A customer field or trait compared with a value, e.g. { field: "traits.industry", op: EQ, value: "finance" }. */
 export type AttributeConditionInput = {
-  /** kind, displayName, lifecycleStage, owner, createdAt, updatedAt, interactionCount, transactionCount, transactionValue, firstSeenAt, lastSeenAt, or traits.<path> (dot path into traits). */
+  /** kind, displayName, lifecycleStage, owner, createdAt, updatedAt, interactionCount, transactionCount, transactionValue, firstSeenAt, lastSeenAt, or traits.<path> (dot path into traits). displayName and personal traits (RAPPORT_PERSONAL_TRAITS, at any depth) need pii:read. */
   field: string;
   /** How to compare; must fit the field’s type. */
   op: ComparisonOp;
@@ -146,11 +146,11 @@ export type CustomerFilter = {
   and?: Array<CustomerFilter> | null | undefined;
   /** Creation time. */
   createdAt?: DateTimeFilter | null | undefined;
-  /** Display name. */
+  /** Display name (needs pii:read). */
   displayName?: StringFilter | null | undefined;
   /** Customer global id. */
   id?: IdFilter | null | undefined;
-  /** Has this identifier (normalised before matching). */
+  /** Has this identifier (normalised before matching; needs pii:read). */
   identifier?: IdentifierInput | null | undefined;
   /** Number of interactions. */
   interactionCount?: IntFilter | null | undefined;
@@ -227,7 +227,7 @@ export type CustomerOrder = {
 export type CustomerOrderField =
   /** Order by created at. */
   | 'CREATED_AT'
-  /** Order by display name. */
+  /** Order by display name (needs pii:read: the order tells the values). */
   | 'DISPLAY_NAME'
   /** Order by id. */
   | 'ID'
@@ -427,7 +427,7 @@ export type InteractionOrderField =
 export type PropertyConditionInput = {
   /** How to compare. */
   op: ComparisonOp;
-  /** Dot path into the interaction’s properties. */
+  /** Dot path into the interaction’s properties; a personal property (RAPPORT_PERSONAL_PROPERTIES, at any depth) needs pii:read. */
   path: string;
   /** As for attribute conditions on traits. */
   value?: unknown;
@@ -494,6 +494,8 @@ export type SegmentConditionKind =
   | 'ATTRIBUTE'
   /** An interaction aggregate condition. */
   | 'BEHAVIOR'
+  /** A consent condition. */
+  | 'CONSENT'
   /** Membership of another segment. */
   | 'IN_SEGMENT'
   /** Negation of its child. */
@@ -591,9 +593,9 @@ export type StringFilter = {
   startsWith?: string | null | undefined;
 };
 
-/** Conditions on one trait addressed by a dot path (`industry`, `address.city`); all given conditions must hold. */
+/** Conditions on one trait addressed by a dot path (`industry`, `address.city`); all given conditions must hold. Paths through a personal trait (RAPPORT_PERSONAL_TRAITS, at any depth, any case) need pii:read. */
 export type TraitFilter = {
-  /** Text containing this, case-insensitive. */
+  /** A string, number or boolean whose text contains this, case-insensitive (objects and lists never match). */
   contains?: string | null | undefined;
   /** Equal to this JSON value. */
   eq?: unknown;

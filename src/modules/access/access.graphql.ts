@@ -1,6 +1,7 @@
 import { builder } from '../../graphql/builder';
 import { globalId, localId } from '../../graphql/ids';
 import { ErrorCode, RapportError } from '../../errors/catalog';
+import { decodeCursor, encodeCursor } from '../../infra/cursor';
 import { SCOPES } from './scopes';
 import type { ApiKeyRecord } from './api-key.service';
 
@@ -93,8 +94,7 @@ builder.queryFields((t) => ({
     resolve: async (_r, args, ctx) => {
       const first = args.first ?? 50;
       if (first < 0 || first > 500) throw new RapportError(ErrorCode.PAGE_SIZE_EXCEEDED, 'first must be between 0 and 500', 'first');
-      const after = args.after != null ? Number(args.after) : null;
-      if (after !== null && !Number.isSafeInteger(after)) throw new RapportError(ErrorCode.BAD_REQUEST, 'after is not a cursor of this list', 'after');
+      const after = args.after ? decodeCursor('audit-log', args.after, 1)[0] : null;
       const rows: AuditRow[] = await ctx.services.dataSource.query(
         `SELECT id::text, occurred_at AS "occurredAt", actor, actor_kind AS "actorKind", operation, variables, records, result, error
            FROM audit_log
@@ -105,7 +105,7 @@ builder.queryFields((t) => ({
           ORDER BY audit_log.id DESC LIMIT $6`,
         [args.filter?.actor ?? null, args.filter?.operation ?? null, args.filter?.from?.toISOString() ?? null, args.filter?.to?.toISOString() ?? null, after, first + 1],
       );
-      return { entries: rows.slice(0, first), hasNextPage: rows.length > first, endCursor: rows.length ? rows[Math.min(rows.length, first) - 1].id : null };
+      return { entries: rows.slice(0, first), hasNextPage: rows.length > first, endCursor: rows.length && first > 0 ? encodeCursor('audit-log', [rows[Math.min(rows.length, first) - 1].id]) : null };
     },
   }),
 }));

@@ -3,7 +3,8 @@ import { inTransaction } from '../../infra/database';
 import { REDACTED, parseConnectorConfig, redactSecrets, secretKeys, type ConnectorDefinition } from '../../connector-kit';
 import { ErrorCode, RapportError } from '../../errors/catalog';
 import type { Page } from '../../infra/page';
-import { decodeCursor, encodeCursor, pageSize } from '../../infra/sql-filter';
+import { decodeCursor, encodeCursor } from '../../infra/cursor';
+import { pageSize } from '../../infra/sql-filter';
 import { CONNECTION_STATUSES, type ConnectionStatus } from './connection.entity';
 import type { ConnectorRegistry } from './connector-registry';
 import { SecretBox } from './secret-box';
@@ -94,13 +95,13 @@ export class ConnectionService {
 
   async list(args: { first?: number | null; after?: string | null }): Promise<Page<ConnectionRecord> & { totalCount: () => Promise<number> }> {
     const first = pageSize(args.first);
-    const afterId = args.after ? String(decodeCursor(args.after, 1)[0]) : null;
+    const afterId = args.after ? decodeCursor('connections', args.after, 1)[0] : null;
     const rows: ConnectionRecord[] = await this.dataSource.query(
       // Ordered by the column, not the text id selected under the same name.
       `SELECT ${COLUMNS} FROM connections WHERE ($1::bigint IS NULL OR connections.id > $1::bigint) ORDER BY connections.id LIMIT $2`,
       [afterId, first + 1],
     );
-    const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor([node.id]), node }));
+    const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor('connections', [String(node.id)]), node }));
     return {
       edges,
       pageInfo: { hasNextPage: rows.length > first, hasPreviousPage: Boolean(args.after), startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null },

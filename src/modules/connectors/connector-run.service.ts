@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { encodeCursor, decodeCursor, pageSize } from '../../infra/sql-filter';
+import { decodeCursor, encodeCursor } from '../../infra/cursor';
+import { pageSize } from '../../infra/sql-filter';
 import type { Page } from '../../infra/page';
 import type { BatchCounts } from './batch-commit';
 import type { RunError, RunKind, RunStatus } from './connector-run.entity';
@@ -78,7 +79,7 @@ export class ConnectorRunService {
   /** Runs of a connection (or, with null, file imports without one), newest first. */
   async list(connectionId: string | null, args: { first?: number | null; after?: string | null }): Promise<Page<ConnectorRunRecord> & { totalCount: () => Promise<number> }> {
     const first = pageSize(args.first);
-    const afterId = args.after ? String(decodeCursor(args.after, 1)[0]) : null;
+    const afterId = args.after ? decodeCursor('connector-runs', args.after, 1)[0] : null;
     const rows: (ConnectorRunRecord & { id: string })[] = await this.dataSource.query(
       `SELECT ${COLUMNS} FROM connector_runs
         WHERE connection_id IS NOT DISTINCT FROM $1 AND ($2::bigint IS NULL OR connector_runs.id < $2::bigint)
@@ -86,7 +87,7 @@ export class ConnectorRunService {
         ORDER BY connector_runs.id DESC LIMIT $3`,
       [connectionId, afterId, first + 1],
     );
-    const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor([node.id]), node }));
+    const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor('connector-runs', [String(node.id)]), node }));
     return {
       edges,
       pageInfo: { hasNextPage: rows.length > first, hasPreviousPage: Boolean(args.after), startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null },

@@ -59,6 +59,8 @@ export type CustomerFilter = CustomerFilterFields & FilterTree<CustomerFilterFie
 
 export const CUSTOMER_ORDER_FIELDS = ['ID', 'CREATED_AT', 'UPDATED_AT', 'DISPLAY_NAME', 'LAST_SEEN_AT', 'INTERACTION_COUNT', 'TRANSACTION_VALUE', 'SCORE'] as const;
 export type CustomerOrderField = (typeof CUSTOMER_ORDER_FIELDS)[number];
+/** Orderings by personal data: the order of rows tells the values (callers need pii:read). */
+export const PERSONAL_ORDER_FIELDS: ReadonlySet<CustomerOrderField> = new Set(['DISPLAY_NAME']);
 export interface CustomerOrder { field: CustomerOrderField; direction?: 'ASC' | 'DESC' | null; /** Which score, when field is SCORE. */ scoreKind?: ScoreKind | null }
 
 const SORT_SQL: Record<Exclude<CustomerOrderField, 'SCORE'>, Omit<SortKey, 'direction'>> = {
@@ -202,7 +204,8 @@ function traitConditions(t: TraitFilter, p: SqlParams, field: string): string[] 
     const v = t[key];
     if (v != null) out.push(`${num} ${op} ${p.add(v)}::numeric`);
   }
-  if (t.contains != null) out.push(`(c.traits #>> ${path}::text[]) ILIKE ${p.add('%' + t.contains.replace(/[\\%_]/g, (c) => '\\' + c) + '%')}`);
+  // Text of a scalar only: the text of an object or list would let `contains` search keys below the path (a personal one among them).
+  if (t.contains != null) out.push(`(CASE WHEN jsonb_typeof(${json}) IN ('string', 'number', 'boolean') THEN c.traits #>> ${path}::text[] END) ILIKE ${p.add('%' + t.contains.replace(/[\\%_]/g, (c) => '\\' + c) + '%')}`);
   if (t.exists != null) out.push(`${json} IS ${t.exists ? 'NOT ' : ''}NULL`);
   return out;
 }

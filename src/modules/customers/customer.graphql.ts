@@ -9,7 +9,7 @@ import type { GraphQLContext } from '../../graphql/context';
 import { hasScope } from '../access/scopes';
 import type { CustomerStatsRecord, IdentifierRecord } from '../../graphql/loaders';
 import { CUSTOMER_KINDS } from './customer.entity';
-import { CUSTOMER_ORDER_FIELDS, type CustomerFilter, type CustomerOrder, type CustomerRecord, type TraitFilter } from './customer-query.service';
+import { CUSTOMER_ORDER_FIELDS, PERSONAL_ORDER_FIELDS, type CustomerFilter, type CustomerOrder, type CustomerRecord, type TraitFilter } from './customer-query.service';
 import { CUSTOMER_LIMITS, type CustomerRow, type UpsertRowResult } from './customer.service';
 import type { IdentifierInput } from './identity';
 import { ScoreFilterInput, ScoreKindEnum } from '../scores/score-inputs.graphql';
@@ -111,7 +111,7 @@ const KindFilterInput = builder.inputType('CustomerKindFilter', {
 });
 
 const TraitFilterInput = builder.inputRef<TraitFilter>('TraitFilter').implement({
-  description: 'Conditions on one trait addressed by a dot path (`industry`, `address.city`); all given conditions must hold.',
+  description: 'Conditions on one trait addressed by a dot path (`industry`, `address.city`); all given conditions must hold. Paths through a personal trait (RAPPORT_PERSONAL_TRAITS, at any depth, any case) need pii:read.',
   fields: (t) => ({
     path: t.string({ required: true, description: 'Dot-separated path into traits.' }),
     eq: t.field({ type: 'JSON', description: 'Equal to this JSON value.' }),
@@ -121,7 +121,7 @@ const TraitFilterInput = builder.inputRef<TraitFilter>('TraitFilter').implement(
     gte: t.float({ description: 'A number greater than or equal to.' }),
     lt: t.float({ description: 'A number less than.' }),
     lte: t.float({ description: 'A number less than or equal to.' }),
-    contains: t.string({ description: 'Text containing this, case-insensitive.' }),
+    contains: t.string({ description: 'A string, number or boolean whose text contains this, case-insensitive (objects and lists never match).' }),
     exists: t.boolean({ description: 'True: the trait is present; false: absent.' }),
   }),
 });
@@ -134,13 +134,13 @@ export const CustomerFilterRef = builder.inputRef<CustomerFilter>('CustomerFilte
     not: t.field({ type: CustomerFilterRef, description: 'Not this.' }),
     id: t.field({ type: IdFilterInput, description: 'Customer global id.' }),
     kind: t.field({ type: KindFilterInput, description: 'Person or organisation.' }),
-    displayName: t.field({ type: StringFilterInput, description: 'Display name.' }),
+    displayName: t.field({ type: StringFilterInput, description: 'Display name (needs pii:read).' }),
     lifecycleStage: t.field({ type: StringFilterInput, description: 'Lifecycle stage.' }),
     owner: t.field({ type: StringFilterInput, description: 'Relationship manager.' }),
     organizationId: t.field({ type: IdFilterInput, description: 'Global id of the organisation.' }),
     createdAt: t.field({ type: DateTimeFilterInput, description: 'Creation time.' }),
     updatedAt: t.field({ type: DateTimeFilterInput, description: 'Last profile change.' }),
-    identifier: t.field({ type: IdentifierInputRef, description: 'Has this identifier (normalised before matching).' }),
+    identifier: t.field({ type: IdentifierInputRef, description: 'Has this identifier (normalised before matching; needs pii:read).' }),
     traits: t.field({ type: [TraitFilterInput], description: 'Conditions on traits; all must hold.' }),
     interactionCount: t.field({ type: IntFilterInput, description: 'Number of interactions.' }),
     transactionCount: t.field({ type: IntFilterInput, description: 'Number of transactions.' }),
@@ -152,7 +152,7 @@ export const CustomerFilterRef = builder.inputRef<CustomerFilter>('CustomerFilte
 
 const CustomerOrderFieldEnum = builder.enumType('CustomerOrderField', {
   description: 'What customers can be ordered by.',
-  values: Object.fromEntries(CUSTOMER_ORDER_FIELDS.map((f) => [f, { description: `Order by ${f.toLowerCase().replace(/_/g, ' ')}.` }])) as Record<(typeof CUSTOMER_ORDER_FIELDS)[number], { description: string }>,
+  values: Object.fromEntries(CUSTOMER_ORDER_FIELDS.map((f) => [f, { description: `Order by ${f.toLowerCase().replace(/_/g, ' ')}${PERSONAL_ORDER_FIELDS.has(f) ? ' (needs pii:read: the order tells the values)' : ''}.` }])) as Record<(typeof CUSTOMER_ORDER_FIELDS)[number], { description: string }>,
 });
 
 const CustomerOrderInput = builder.inputType('CustomerOrder', {
@@ -164,21 +164,39 @@ const CustomerOrderInput = builder.inputType('CustomerOrder', {
   }),
 });
 
-/** Global ids inside a customer filter tree become database ids. */
-/** Finding customers by personal data is reading it: such filters need pii:read. */
+/**
+ * Finding customers by personal data is reading it: without pii:read, filters
+ * on identifiers, names and personal traits (at any depth, see
+ * personal-data.ts) are refused, and so is comparing a trait with a JSON
+ * value that names a personal key (`contact` equal to `{"email": …}`).
+ */
 function checkPersonalFilter(filter: CustomerFilter, path: string, ctx: GraphQLContext): void {
-  const personal = filter.identifier
-    ? 'identifier'
-    : filter.displayName
-      ? 'displayName'
-      : filter.traits?.find((t) => ctx.personalTraits.has(t.path.split('.')[0]))
-        ? 'traits'
-        : undefined;
-  if (personal && !hasScope(ctx.principal, 'pii:read')) {
-    throw new RapportError(ErrorCode.FORBIDDEN, `filtering on ${path}.${personal} requires the scope pii:read`, `${path}.${personal}`);
+  if (hasScope(ctx.principal, 'pii:read')) return;
+  const refuse = (field: string, what: string) => {
+    throw new RapportError(ErrorCode.FORBIDDEN, `filtering on ${what} requires the scope pii:read`, field);
+  };
+  if (filter.identifier) refuse(`${path}.identifier`, 'identifiers');
+  if (filter.displayName) refuse(`${path}.displayName`, 'displayName');
+  const traits = ctx.personalData.traits;
+  for (const [i, t] of (filter.traits ?? []).entries()) {
+    if (traits.isPersonalPath(t.path)) refuse(`${path}.traits[${i}].path`, `traits.${t.path}`);
+    for (const op of ['eq', 'ne', 'in'] as const) {
+      if (t[op] != null && traits.holdsPersonalKey(t[op])) refuse(`${path}.traits[${i}].${op}`, `a value naming a personal trait (traits.${t.path})`);
+    }
   }
 }
 
+/** Ordering by personal data leaks it by position: without pii:read such orderings are refused. */
+function checkPersonalOrder(orderBy: readonly CustomerOrder[] | null | undefined, ctx: GraphQLContext): void {
+  if (!orderBy || hasScope(ctx.principal, 'pii:read')) return;
+  for (const [i, o] of orderBy.entries()) {
+    if (PERSONAL_ORDER_FIELDS.has(o.field)) {
+      throw new RapportError(ErrorCode.FORBIDDEN, `ordering by ${o.field} requires the scope pii:read`, `orderBy[${i}].field`);
+    }
+  }
+}
+
+/** Global ids inside a customer filter tree become database ids. */
 function toServiceFilter(filter: CustomerFilter | null | undefined, ctx: GraphQLContext, path = 'filter'): CustomerFilter | undefined {
   if (!filter) return undefined;
   checkPersonalFilter(filter, path, ctx);
@@ -224,12 +242,14 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: CustomerFilterRef, description: 'Which customers.' }),
         orderBy: t.arg({ type: [CustomerOrderInput], description: 'Ordering keys; default createdAt descending.' }),
       },
-      resolve: (_root, args, ctx) =>
-        ctx.services.customerQueries.list({
+      resolve: (_root, args, ctx) => {
+        checkPersonalOrder(args.orderBy as CustomerOrder[] | undefined, ctx);
+        return ctx.services.customerQueries.list({
           ...forwardOnly(args),
           filter: toServiceFilter(args.filter, ctx),
           orderBy: args.orderBy as CustomerOrder[] | undefined,
-        }),
+        });
+      },
     },
     CustomerConnectionRef,
   ),

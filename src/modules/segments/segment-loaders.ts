@@ -10,7 +10,13 @@ import type { MembershipEventRecord, SegmentRecord } from './segment.service';
 function createSegmentLoaders(ctx: GraphQLContext) {
   const segments = ctx.services.segments;
   const historyLoaders = new Map<number, DataLoader<string, MembershipEventRecord[]>>();
+  let personal: Promise<Set<string>> | undefined;
   return {
+    /** Ids of the segments over personal data (see SegmentService.personalSegmentIds), once per request. */
+    personalSegmentIds(): Promise<Set<string>> {
+      personal ??= segments.personalSegmentIds();
+      return personal;
+    },
     segment: new DataLoader<string, SegmentRecord | null>(async (ids) => {
       const found = await segments.findByIds(ids);
       return ids.map((id) => found.get(id) ?? null);

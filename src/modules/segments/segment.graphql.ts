@@ -16,6 +16,9 @@ import { segmentLoaders } from './segment-loaders';
 import type { SegmentTemplate } from './segment-templates';
 import { BEHAVIOR_AGGREGATES, COMPARISON_OPS, type SegmentRule } from './rules/rule';
 import { RULE_LIMITS } from './rules/validate';
+import type { GraphQLContext } from '../../graphql/context';
+import { hasScope } from '../access/scopes';
+import type { RuleAccess } from './segment.service';
 
 const describe = <K extends string>(keys: readonly K[], text: Record<K, string>) =>
   Object.fromEntries(keys.map((k) => [k, { description: text[k] }])) as Record<K, { description: string }>;
@@ -74,7 +77,7 @@ const AttributeConditionInput = builder.inputType('AttributeConditionInput', {
   fields: (t) => ({
     field: t.string({
       required: true,
-      description: 'kind, displayName, lifecycleStage, owner, createdAt, updatedAt, interactionCount, transactionCount, transactionValue, firstSeenAt, lastSeenAt, or traits.<path> (dot path into traits).',
+      description: 'kind, displayName, lifecycleStage, owner, createdAt, updatedAt, interactionCount, transactionCount, transactionValue, firstSeenAt, lastSeenAt, or traits.<path> (dot path into traits). displayName and personal traits (RAPPORT_PERSONAL_TRAITS, at any depth) need pii:read.',
     }),
     op: t.field({ type: ComparisonOpEnum, required: true, description: 'How to compare; must fit the field’s type.' }),
     value: t.field({ type: 'JSON', description: 'A string, number, boolean or ISO instant; a list for IN/NOT_IN; [low, high] for BETWEEN; true/false for EXISTS.' }),
@@ -84,7 +87,7 @@ const AttributeConditionInput = builder.inputType('AttributeConditionInput', {
 const PropertyConditionInput = builder.inputType('PropertyConditionInput', {
   description: 'A condition on an interaction property, e.g. { path: "sku", op: EQ, value: "A-1" }.',
   fields: (t) => ({
-    path: t.string({ required: true, description: 'Dot path into the interaction’s properties.' }),
+    path: t.string({ required: true, description: 'Dot path into the interaction’s properties; a personal property (RAPPORT_PERSONAL_PROPERTIES, at any depth) needs pii:read.' }),
     op: t.field({ type: ComparisonOpEnum, required: true, description: 'How to compare.' }),
     value: t.field({ type: 'JSON', description: 'As for attribute conditions on traits.' }),
   }),
@@ -190,6 +193,27 @@ export function ruleToOutput(rule: SegmentRule | null): unknown {
 
 export const SegmentRef = builder.objectRef<SegmentRecord>('Segment');
 
+/** What the caller's rules may read: personal data only with pii:read. */
+function ruleAccess(ctx: GraphQLContext): RuleAccess {
+  return { piiRead: hasScope(ctx.principal, 'pii:read') };
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * Segments whose members this caller may not see: those over personal data
+ * (their membership tells the values), unless the caller holds pii:read.
+ */
+async function hiddenSegments(ctx: GraphQLContext): Promise<ReadonlySet<string>> {
+  return hasScope(ctx.principal, 'pii:read') ? NONE : segmentLoaders(ctx).personalSegmentIds();
+}
+
+async function requireMembershipAccess(ctx: GraphQLContext, segmentId: string, field: string): Promise<void> {
+  if ((await hiddenSegments(ctx)).has(segmentId)) {
+    throw new RapportError(ErrorCode.FORBIDDEN, `segment ${globalId('Segment', segmentId)} is defined on personal data: its members require the scope pii:read`, field);
+  }
+}
+
 const SegmentConnectionRef = builder.connectionObject(
   { type: SegmentRef, name: 'SegmentConnection', description: 'A page of segments (Relay connection).' },
   { name: 'SegmentEdge', description: 'A segment in a page, with its cursor.' },
@@ -227,7 +251,7 @@ builder.node(SegmentRef, {
     name: t.exposeString('name', { description: 'Unique name.' }),
     description: t.exposeString('description', { nullable: true, description: 'What the segment is for.' }),
     kind: t.field({ type: SegmentKindEnum, description: 'DYNAMIC or STATIC.', resolve: (s) => s.kind }),
-    rule: t.field({ type: 'JSON', nullable: true, description: 'The rule tree as SegmentRuleInput JSON (segment references as global ids); null for STATIC.', resolve: (s) => ruleToOutput(s.rule) }),
+    rule: t.field({ type: 'JSON', nullable: true, description: 'The rule tree as SegmentRuleInput JSON (segment references as global ids); null for STATIC. Without pii:read, the values compared by conditions on personal data are masked.', resolve: (s) => ruleToOutput(s.rule) }),
     size: t.exposeInt('size', { description: 'Number of members.' }),
     status: t.field({ type: SegmentStatusEnum, description: 'FRESH, REFRESHING or STALE.', resolve: (s) => s.status }),
     refreshedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last full refresh finished.', resolve: (s) => s.refreshedAt }),
@@ -236,16 +260,22 @@ builder.node(SegmentRef, {
     members: t.connection(
       {
         type: CustomerRef,
-        description: 'Current members, by customer id. Page size 50 by default, 500 at most.',
-        resolve: (s, args, ctx) => ctx.services.segments.members(s.id, forwardOnly(args)),
+        description: 'Current members, by customer id. Page size 50 by default, 500 at most. Needs pii:read when the segment is defined on personal data.',
+        resolve: async (s, args, ctx) => {
+          await requireMembershipAccess(ctx, s.id, 'members');
+          return ctx.services.segments.members(s.id, forwardOnly(args));
+        },
       },
       CustomerConnectionRef,
     ),
     history: t.field({
       type: [MembershipEventRef],
-      description: 'Entered/exited events, newest first.',
+      description: 'Entered/exited events, newest first. Needs pii:read when the segment is defined on personal data.',
       args: { first: t.arg.int({ description: 'How many (50 by default, at most 500).' }) },
-      resolve: (s, args, ctx) => ctx.services.segments.history(s.id, args.first),
+      resolve: async (s, args, ctx) => {
+        await requireMembershipAccess(ctx, s.id, 'history');
+        return ctx.services.segments.history(s.id, args.first);
+      },
     }),
     sizeHistory: t.field({
       type: [SizePointRef],
@@ -269,9 +299,10 @@ const SegmentPreviewRef = builder.objectRef<{ count: number; sampleIds: string[]
 
 const ConditionKindEnum = builder.enumType('SegmentConditionKind', {
   description: 'The kind of a rule node.',
-  values: describe(['AND', 'OR', 'NOT', 'ATTRIBUTE', 'BEHAVIOR', 'SCORE', 'IN_SEGMENT'] as const, {
+  values: describe(['AND', 'OR', 'NOT', 'ATTRIBUTE', 'BEHAVIOR', 'SCORE', 'IN_SEGMENT', 'CONSENT'] as const, {
     AND: 'All of its children.', OR: 'Any of its children.', NOT: 'Negation of its child.', ATTRIBUTE: 'A field or trait condition.',
     BEHAVIOR: 'An interaction aggregate condition.', SCORE: 'A score condition.', IN_SEGMENT: 'Membership of another segment.',
+    CONSENT: 'A consent condition.',
   }),
 });
 
@@ -370,18 +401,23 @@ builder.queryFields((t) => ({
   }),
   previewSegment: t.field({
     type: SegmentPreviewRef,
-    description: 'Count and sample of the customers a rule matches now, computed synchronously under a statement timeout (SEGMENT_PREVIEW_TIMEOUT when too slow).',
+    description: 'Count and sample of the customers a rule matches now, computed synchronously under a statement timeout (SEGMENT_PREVIEW_TIMEOUT when too slow). A rule on personal data needs pii:read.',
     args: { rule: t.arg({ type: SegmentRuleInput, required: true, description: 'The rule to try.' }) },
-    resolve: (_r, args, ctx) => ctx.services.segments.preview(ruleFromInput(args.rule)),
+    resolve: (_r, args, ctx) => ctx.services.segments.preview(ruleFromInput(args.rule), ruleAccess(ctx)),
   }),
   explainMembership: t.field({
     type: MembershipExplanationRef, nullable: true,
-    description: 'For each condition of the segment’s rule: whether it holds for the customer and the figure behind it. Null when the customer does not exist.',
+    description:
+      'For each condition of the segment’s rule: whether it holds for the customer and the figure behind it (personal values masked without pii:read). Null when the customer does not exist. Needs pii:read when the segment is defined on personal data.',
     args: {
       segmentId: t.arg.id({ required: true, description: 'Global id of the segment.' }),
       customerId: t.arg.id({ required: true, description: 'Global id of the customer.' }),
     },
-    resolve: (_r, args, ctx) => ctx.services.segments.explain(segmentId(args.segmentId, 'segmentId'), customerId(args.customerId, 'customerId')),
+    resolve: async (_r, args, ctx) => {
+      const id = segmentId(args.segmentId, 'segmentId');
+      await requireMembershipAccess(ctx, id, 'segmentId');
+      return ctx.services.segments.explain(id, customerId(args.customerId, 'customerId'));
+    },
   }),
   segmentTemplates: t.field({
     type: [SegmentTemplateRef], description: 'Ready-made segments: RFM named groups and churn-risk bands.',
@@ -394,7 +430,7 @@ builder.mutationFields((t) => ({
     type: SegmentRef,
     description: 'Creates a segment; a DYNAMIC one is filled in the background (status STALE → FRESH).',
     args: { input: t.arg({ type: SegmentInputRef, required: true, description: 'The definition.' }) },
-    resolve: (_r, args, ctx) => ctx.services.segments.create({ ...args.input, rule: ruleFromInput(args.input.rule, 'input.rule') }),
+    resolve: (_r, args, ctx) => ctx.services.segments.create({ ...args.input, rule: ruleFromInput(args.input.rule, 'input.rule') }, ruleAccess(ctx)),
   }),
   updateSegment: t.field({
     type: SegmentRef,
@@ -403,7 +439,7 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, description: 'Global id of the segment.' }),
       input: t.arg({ type: SegmentInputRef, required: true, description: 'The new definition.' }),
     },
-    resolve: (_r, args, ctx) => ctx.services.segments.update(segmentId(args.id), { ...args.input, rule: ruleFromInput(args.input.rule, 'input.rule') }),
+    resolve: (_r, args, ctx) => ctx.services.segments.update(segmentId(args.id), { ...args.input, rule: ruleFromInput(args.input.rule, 'input.rule') }, ruleAccess(ctx)),
   }),
   deleteSegment: t.field({
     type: DeleteSegmentPayloadRef,
@@ -459,7 +495,7 @@ builder.mutationFields((t) => ({
       name: t.arg.string({ description: 'Segment name; the template’s by default.' }),
       description: t.arg.string({ description: 'Description; the template’s by default.' }),
     },
-    resolve: (_r, args, ctx) => ctx.services.segments.createFromTemplate(args.key, { name: args.name, description: args.description }),
+    resolve: (_r, args, ctx) => ctx.services.segments.createFromTemplate(args.key, { name: args.name, description: args.description }, ruleAccess(ctx)),
   }),
 }));
 
@@ -473,13 +509,19 @@ function memberRefs(customers: { id?: string | number | null; identifiers?: { ty
 builder.objectFields(CustomerRef, (t) => ({
   segments: t.field({
     type: [SegmentRef],
-    description: 'Segments the customer is a member of now.',
-    resolve: (c, _a, ctx) => segmentLoaders(ctx).segmentsOfCustomer.load(c.id),
+    description: 'Segments the customer is a member of now (without pii:read, those defined on personal data are left out).',
+    resolve: async (c, _a, ctx) => {
+      const hidden = await hiddenSegments(ctx);
+      return (await segmentLoaders(ctx).segmentsOfCustomer.load(c.id)).filter((s) => !hidden.has(s.id));
+    },
   }),
   segmentHistory: t.field({
     type: [MembershipEventRef],
-    description: 'The customer’s segment entered/exited events, newest first.',
+    description: 'The customer’s segment entered/exited events, newest first (without pii:read, those of segments defined on personal data are left out).',
     args: { first: t.arg.int({ description: 'How many (50 by default, at most 500).' }) },
-    resolve: (c, args, ctx) => segmentLoaders(ctx).historyOfCustomer(args.first ?? 50).load(c.id),
+    resolve: async (c, args, ctx) => {
+      const hidden = await hiddenSegments(ctx);
+      return (await segmentLoaders(ctx).historyOfCustomer(args.first ?? 50).load(c.id)).filter((e) => !hidden.has(e.segmentId));
+    },
   }),
 }));

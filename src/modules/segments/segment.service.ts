@@ -12,6 +12,9 @@ import { compileRule } from './rules/compile';
 import { describeComposite, describeLeaf } from './rules/describe';
 import { hasMovingWindow, referencedScoreKinds, referencedSegments, type SegmentRule } from './rules/rule';
 import { validateRuleShape, type RuleProblem } from './rules/validate';
+import { maskFigure, maskRule, personalConditions } from './rules/personal';
+import { PersonalDataPolicy } from '../access/personal-data';
+import { loadConfig } from '../../config';
 
 /** A segment as reads return it. */
 export interface SegmentRecord {
@@ -71,10 +74,12 @@ export interface MemberRowResult {
 /** One line of an explanation: a node of the rule, whether it holds, and the figure behind it. */
 export interface ConditionExplanation {
   path: string;
-  kind: 'AND' | 'OR' | 'NOT' | 'ATTRIBUTE' | 'BEHAVIOR' | 'SCORE' | 'IN_SEGMENT';
+  kind: 'AND' | 'OR' | 'NOT' | 'ATTRIBUTE' | 'BEHAVIOR' | 'SCORE' | 'IN_SEGMENT' | 'CONSENT';
   holds: boolean;
   figure: unknown;
   description: string;
+  /** The figure and description as a caller without `pii:read` sees them (personal values masked). */
+  masked: { figure: unknown; description: string };
 }
 
 export interface MembershipExplanation {
@@ -99,7 +104,20 @@ export interface SegmentServiceOptions {
   sampleSize?: number;
   /** Enqueues a full refresh of a segment (`segments.refresh`); set by the jobs module. */
   requestRefresh?: (segmentId: string) => Promise<void>;
+  /** Which traits and interaction properties are personal. @defaultValue the defaults of RAPPORT_PERSONAL_TRAITS and RAPPORT_PERSONAL_PROPERTIES */
+  personalData?: PersonalDataPolicy;
 }
+
+/**
+ * What the caller of a rule-taking operation may read. Without `pii:read`, a
+ * rule may not test personal data (names, personal traits and properties) nor
+ * use a segment that does: the matches would tell the values.
+ */
+export interface RuleAccess {
+  piiRead: boolean;
+}
+
+const NO_PII: RuleAccess = { piiRead: false };
 
 /** Most customers one addToSegment / removeFromSegment call takes. */
 export const MAX_MEMBERS_PER_CALL = 1000;
@@ -119,6 +137,7 @@ export class SegmentService {
   private readonly previewTimeoutMs: number;
   private readonly sampleSize: number;
   private scoresAvailable = false;
+  readonly personalData: PersonalDataPolicy;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -127,6 +146,7 @@ export class SegmentService {
   ) {
     this.previewTimeoutMs = options.previewTimeoutMs ?? 5_000;
     this.sampleSize = options.sampleSize ?? 20;
+    this.personalData = options.personalData ?? new PersonalDataPolicy(loadConfig({}).auth);
   }
 
   /** Sets how refreshes are requested (the jobs module does, once the queue exists). */
@@ -136,11 +156,12 @@ export class SegmentService {
 
   /**
    * Validates a rule tree: structure, fields and types, limits, segment
-   * references (they must exist, and must not lead back to `selfId`).
-   * Throws a {@link RapportError} naming the path of the first problem; every
-   * problem is listed in `details.problems`.
+   * references (they must exist, and must not lead back to `selfId`), and,
+   * without `pii:read`, that it reads no personal data (FORBIDDEN naming the
+   * condition). Throws a {@link RapportError} naming the path of the first
+   * problem; every problem is listed in `details.problems`.
    */
-  async validateRule(input: unknown, { selfId, root = 'rule' }: { selfId?: string; root?: string } = {}): Promise<SegmentRule> {
+  async validateRule(input: unknown, { selfId, root = 'rule', access = NO_PII }: { selfId?: string; root?: string; access?: RuleAccess } = {}): Promise<SegmentRule> {
     const shape = validateRuleShape(input, root);
     const problems: RuleProblem[] = [...shape.problems];
     if (shape.segmentRefs.length > 0) {
@@ -156,6 +177,7 @@ export class SegmentService {
       throw new RapportError(ErrorCode.SEGMENT_RULE_INVALID, `invalid rule at ${field}: ${reason}`, field, { problems });
     }
     const rule = shape.rule!;
+    if (!access.piiRead) await this.refusePersonal(rule, shape.segmentRefs, root);
     if (referencedScoreKinds(rule).length > 0 && !(await this.hasScoresTable())) {
       throw new RapportError(ErrorCode.SEGMENT_RULE_INVALID, 'score conditions need the scores module, which is not installed in this database', root);
     }
@@ -163,9 +185,43 @@ export class SegmentService {
     return rule;
   }
 
+  /** Refuses a rule that reads personal data, directly or through a segment it uses. */
+  private async refusePersonal(rule: SegmentRule, refs: { id: string; field: string }[], root: string): Promise<void> {
+    const [personal] = personalConditions(rule, this.personalData, root);
+    if (personal) {
+      throw new RapportError(ErrorCode.FORBIDDEN, `${personal.field}: conditions on personal data (${personal.what}) require the scope pii:read`, personal.field);
+    }
+    if (refs.length === 0) return;
+    const personalSegments = await this.personalSegmentIds();
+    const ref = refs.find((r) => personalSegments.has(r.id));
+    if (ref) {
+      throw new RapportError(ErrorCode.FORBIDDEN, `${ref.field}: segment ${ref.id} is defined on personal data; using it requires the scope pii:read`, ref.field);
+    }
+  }
+
+  /**
+   * Ids of the DYNAMIC segments whose members say something about personal
+   * data: their rule has a personal condition, or uses (`inSegment`, at any
+   * distance) a segment that does. Their members are shown only with `pii:read`.
+   */
+  async personalSegmentIds(): Promise<Set<string>> {
+    const rows: { id: string; rule: SegmentRule }[] = await this.dataSource.query(`SELECT id::text, rule FROM segments WHERE kind = 'DYNAMIC' AND rule IS NOT NULL`);
+    const personal = new Set(rows.filter((r) => personalConditions(r.rule, this.personalData).length > 0).map((r) => r.id));
+    for (let grew = personal.size > 0; grew; ) {
+      grew = false;
+      for (const r of rows) {
+        if (!personal.has(r.id) && referencedSegments(r.rule).some((id) => personal.has(id))) {
+          personal.add(r.id);
+          grew = true;
+        }
+      }
+    }
+    return personal;
+  }
+
   /** Count and sample of the customers a rule matches now, under a statement timeout. */
-  async preview(ruleInput: unknown): Promise<SegmentPreviewResult> {
-    const rule = await this.validateRule(ruleInput);
+  async preview(ruleInput: unknown, access: RuleAccess = NO_PII): Promise<SegmentPreviewResult> {
+    const rule = await this.validateRule(ruleInput, { access });
     const p = new SqlParams();
     const compiled = compileRule(rule, p);
     try {
@@ -191,8 +247,8 @@ export class SegmentService {
     }
   }
 
-  async create(input: SegmentInput): Promise<SegmentRecord> {
-    const { name, description, kind, rule } = await this.checkInput(input);
+  async create(input: SegmentInput, access: RuleAccess = NO_PII): Promise<SegmentRecord> {
+    const { name, description, kind, rule } = await this.checkInput(input, access);
     const row = await this.writeUnique(name, async () => {
       // Writes go through inTransaction so the mutation's audit entry commits with them.
       const [created] = await inTransaction(this.dataSource, (manager) =>
@@ -209,13 +265,13 @@ export class SegmentService {
   }
 
   /** Replaces a segment's definition; a changed rule is re-evaluated in the background. The kind cannot change. */
-  async update(id: string, input: SegmentInput): Promise<SegmentRecord> {
+  async update(id: string, input: SegmentInput, access: RuleAccess = NO_PII): Promise<SegmentRecord> {
     const current = await this.get(id);
     if (!current) throw new RapportError(ErrorCode.SEGMENT_NOT_FOUND, `segment ${id} does not exist`, 'id');
     if (input.kind && input.kind !== current.kind) {
       throw new RapportError(ErrorCode.SEGMENT_KIND_MISMATCH, `segment "${current.name}" is ${current.kind}; its kind cannot change (create a new segment)`, 'input.kind');
     }
-    const { name, description, rule } = await this.checkInput({ ...input, kind: current.kind }, id);
+    const { name, description, rule } = await this.checkInput({ ...input, kind: current.kind }, access, id);
     const ruleChanged = JSON.stringify(rule) !== JSON.stringify(current.rule);
     const row = await this.writeUnique(name, async () => {
       const [[updated]] = await inTransaction(this.dataSource, (manager) =>
@@ -435,14 +491,19 @@ export class SegmentService {
           : 'or' in node ? node.or.map((n, i) => walk(n, `${path}.or[${i}]`))
           : [walk(node.not, `${path}.not`)];
         const holds = 'and' in node ? children.every(Boolean) : 'or' in node ? children.some(Boolean) : !children[0];
-        conditions[index] = { path, kind: 'and' in node ? 'AND' : 'or' in node ? 'OR' : 'NOT', holds, figure: null, description: describeComposite(node, children) };
+        const description = describeComposite(node, children);
+        conditions[index] = { path, kind: 'and' in node ? 'AND' : 'or' in node ? 'OR' : 'NOT', holds, figure: null, description, masked: { figure: null, description } };
         return holds;
       }
       const key = Object.keys(node)[0];
       const leafPath = `${path}.${key}`;
       const result = byPath.get(leafPath)!;
       const kind = key === 'inSegment' ? 'IN_SEGMENT' : (key.toUpperCase() as ConditionExplanation['kind']);
-      conditions.push({ path: leafPath, kind, holds: result.holds, figure: result.figure, description: describeLeaf(node, result.figure, names) });
+      const maskedFigure = maskFigure(node, result.figure, this.personalData);
+      conditions.push({
+        path: leafPath, kind, holds: result.holds, figure: result.figure, description: describeLeaf(node, result.figure, names),
+        masked: { figure: maskedFigure, description: describeLeaf(maskRule(node, this.personalData) as SegmentRule, maskedFigure, names) },
+      });
       return result.holds;
     };
     const matchesRule = walk(segment.rule, 'rule');
@@ -453,10 +514,10 @@ export class SegmentService {
     return SEGMENT_TEMPLATES;
   }
 
-  async createFromTemplate(key: string, overrides: { name?: string | null; description?: string | null } = {}): Promise<SegmentRecord> {
+  async createFromTemplate(key: string, overrides: { name?: string | null; description?: string | null } = {}, access: RuleAccess = NO_PII): Promise<SegmentRecord> {
     const template = SEGMENT_TEMPLATES.find((t) => t.key === key);
     if (!template) throw new RapportError(ErrorCode.NOT_FOUND, `no segment template "${key}"; see segmentTemplates`, 'key');
-    return this.create({ name: overrides.name ?? template.name, description: overrides.description ?? template.description, kind: 'DYNAMIC', rule: template.rule });
+    return this.create({ name: overrides.name ?? template.name, description: overrides.description ?? template.description, kind: 'DYNAMIC', rule: template.rule }, access);
   }
 
   private async changeMembers(segmentId: string, refs: MemberRef[], action: 'add' | 'remove'): Promise<MemberRowResult[]> {
@@ -538,7 +599,7 @@ export class SegmentService {
     return results;
   }
 
-  private async checkInput(input: SegmentInput, selfId?: string) {
+  private async checkInput(input: SegmentInput, access: RuleAccess, selfId?: string) {
     const name = input.name?.trim() ?? '';
     if (name.length === 0 || name.length > 200 || name.includes('\u0000')) {
       throw new RapportError(ErrorCode.VALIDATION_FAILED, 'name must be 1 to 200 characters', 'input.name');
@@ -552,7 +613,7 @@ export class SegmentService {
       throw new RapportError(ErrorCode.SEGMENT_KIND_MISMATCH, 'a STATIC segment has no rule: its members are added by hand', 'input.rule');
     }
     if (kind === 'DYNAMIC' && input.rule == null) throw new RapportError(ErrorCode.SEGMENT_RULE_INVALID, 'a DYNAMIC segment needs a rule', 'input.rule');
-    const rule = kind === 'DYNAMIC' ? await this.validateRule(input.rule, { selfId, root: 'input.rule' }) : null;
+    const rule = kind === 'DYNAMIC' ? await this.validateRule(input.rule, { selfId, root: 'input.rule', access }) : null;
     return { name, description, kind, rule };
   }
 

@@ -9,11 +9,13 @@ export interface AttributeField {
   /** Needs the customer_stats join. */
   stats?: boolean;
   description: string;
+  /** Holds personal data: conditions on it need `pii:read` (see rules/personal.ts). */
+  personal?: boolean;
 }
 
 export const ATTRIBUTE_FIELDS: Record<string, AttributeField> = {
   kind: { sql: 'c.kind', type: 'string', description: 'PERSON or ORGANIZATION' },
-  displayName: { sql: 'c.display_name', type: 'string', description: 'display name' },
+  displayName: { sql: 'c.display_name', type: 'string', description: 'display name', personal: true },
   lifecycleStage: { sql: 'c.lifecycle_stage', type: 'string', description: 'lifecycle stage' },
   owner: { sql: 'c.owner', type: 'string', description: 'relationship manager' },
   createdAt: { sql: 'c.created_at', type: 'datetime', description: 'when the customer was created' },

@@ -1,0 +1,340 @@
+import {
+  extendSchema, getNamedType, isEnumType, isInputObjectType, isObjectType, isScalarType, parse,
+  type GraphQLNamedType, type GraphQLSchema,
+} from 'graphql';
+import { getSchema } from '../../src/graphql/schema';
+import { FIELD_PROTECTION, INPUT_PROTECTION } from '../../src/modules/access/pii';
+import { startTestApp, type TestApp } from '../helpers/app';
+import { errorOf, expectNoSecrets, seedPersonalWorld, VICTIM, type GraphQLResponse, type PersonalWorld } from '../helpers/personal-data';
+
+/**
+ * Walks the built schema: every field, argument and input field that could
+ * carry or select by personal data must be classified in
+ * src/modules/access/pii.ts, and every classification other than
+ * "impersonal" is probed below with a key that has every scope but pii:read
+ * (masked values or FORBIDDEN, through outputs, orderBy, cursors, rules and
+ * explanations). A new field fails here until it is classified and, if it
+ * touches personal data, probed.
+ */
+
+const FREE_FORM = new Set(['String', 'JSON']);
+const isPlain = (type: GraphQLNamedType) => isEnumType(type) || (isScalarType(type) && !FREE_FORM.has(type.name));
+
+interface Walk {
+  /** `Type.field` that must be classified; `plain` when only its arguments need it (its type is a plain scalar or enum). */
+  outputs: { key: string; plain: boolean }[];
+  /** `Type.field(arg)` of every argument. */
+  args: string[];
+  /** `Input.field`, `Enum` or `Enum.VALUE` reachable from the arguments of reads. */
+  inputs: { key: string; enumValues?: string[] }[];
+}
+
+/** What the schema says must be classified (see the rule in pii.ts). */
+function walkSchema(schema: GraphQLSchema): Walk {
+  const walk: Walk = { outputs: [], args: [], inputs: [] };
+  const seenInputs = new Set<string>();
+  const visitInput = (type: GraphQLNamedType) => {
+    if (seenInputs.has(type.name)) return;
+    seenInputs.add(type.name);
+    if (isEnumType(type)) {
+      walk.inputs.push({ key: type.name, enumValues: type.getValues().map((v) => `${type.name}.${v.name}`) });
+      return;
+    }
+    if (!isInputObjectType(type)) return;
+    for (const field of Object.values(type.getFields())) {
+      const named = getNamedType(field.type);
+      if (FREE_FORM.has(named.name) || isInputObjectType(named)) walk.inputs.push({ key: `${type.name}.${field.name}` });
+      visitInput(named);
+    }
+  };
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const named = getNamedType(field.type);
+      const structural = (type.name.endsWith('Connection') && ['edges', 'pageInfo'].includes(field.name)) || (type.name.endsWith('Edge') && field.name === 'node');
+      if (!structural && (!isPlain(named) || field.args.length > 0)) walk.outputs.push({ key: `${type.name}.${field.name}`, plain: isPlain(named) });
+      for (const arg of field.args) {
+        walk.args.push(`${type.name}.${field.name}(${arg.name})`);
+        if (type.name !== 'Mutation') visitInput(getNamedType(arg.type));
+      }
+    }
+  }
+  return walk;
+}
+
+/** Entries the schema needs and pii.ts does not give. */
+function unclassified(schema: GraphQLSchema): string[] {
+  const { outputs, args, inputs } = walkSchema(schema);
+  const missing: string[] = [];
+  for (const { key, plain } of outputs) {
+    if (!FIELD_PROTECTION[key] || (!plain && !FIELD_PROTECTION[key].output)) missing.push(key);
+  }
+  for (const key of args) {
+    const [, field, arg] = /^(.+)\((.+)\)$/.exec(key)!;
+    if (!FIELD_PROTECTION[field]?.args?.[arg]) missing.push(key);
+  }
+  for (const { key, enumValues } of inputs) {
+    if (enumValues) {
+      if (!(key in INPUT_PROTECTION)) missing.push(...enumValues.filter((v) => !(v in INPUT_PROTECTION)));
+    } else if (!(key in INPUT_PROTECTION)) missing.push(key);
+  }
+  return missing;
+}
+
+describe('every field that can carry or select by personal data is classified', () => {
+  test('the walk finds nothing unclassified in the schema', () => {
+    expect(unclassified(getSchema())).toEqual([]);
+  });
+
+  test('nothing is classified that the schema does not have (no stale entries)', () => {
+    const schema = getSchema();
+    const stale: string[] = [];
+    for (const [key, protection] of Object.entries(FIELD_PROTECTION)) {
+      const [typeName, fieldName] = key.split('.');
+      const type = schema.getType(typeName);
+      const field = isObjectType(type) ? type.getFields()[fieldName] : undefined;
+      if (!field) stale.push(key);
+      for (const arg of Object.keys(protection.args ?? {})) if (!field?.args.some((a) => a.name === arg)) stale.push(`${key}(${arg})`);
+    }
+    for (const key of Object.keys(INPUT_PROTECTION)) {
+      const [typeName, member] = key.split('.');
+      const type = schema.getType(typeName);
+      const exists = member === undefined ? isEnumType(type) : isEnumType(type) ? type.getValue(member) !== undefined : isInputObjectType(type) && member in type.getFields();
+      if (!exists) stale.push(key);
+    }
+    expect(stale).toEqual([]);
+  });
+
+  test('a new field, argument or input field that could hold personal data fails the walk until classified', () => {
+    const extended = extendSchema(
+      getSchema(),
+      parse(`
+        extend type Customer { nickname: String, diary: JSON, lookalike: Customer }
+        extend type Query { customersByNickname(nickname: String!): [Customer!]! }
+        extend input CustomerFilter { nickname: StringFilter }
+        extend input TraitFilter { like: String }
+        extend enum CustomerOrderField { NICKNAME }
+      `),
+    );
+    expect(unclassified(extended).sort()).toEqual(
+      ['Customer.diary', 'Customer.lookalike', 'Customer.nickname', 'CustomerFilter.nickname', 'CustomerOrderField.NICKNAME', 'Query.customersByNickname', 'Query.customersByNickname(nickname)', 'TraitFilter.like'].sort(),
+    );
+  });
+
+  test('every masked field is wrapped in the built schema', () => {
+    const schema = getSchema();
+    const masked = Object.entries(FIELD_PROTECTION).filter(([, p]) => p.output?.kind === 'masked').map(([key]) => key);
+    expect(masked.length).toBeGreaterThan(0);
+    for (const key of masked) {
+      const [typeName, fieldName] = key.split('.');
+      const field = (schema.getType(typeName) as never as { getFields(): Record<string, { extensions: { piiMasked?: boolean } }> }).getFields()[fieldName];
+      expect({ key, wrapped: field.extensions.piiMasked }).toEqual({ key, wrapped: true });
+    }
+  });
+});
+
+/** Every classification that a key without pii:read must be shown to meet. */
+function probedKeys(): string[] {
+  const keys: string[] = [];
+  for (const [key, protection] of Object.entries(FIELD_PROTECTION)) {
+    if (protection.output && protection.output.kind !== 'impersonal') keys.push(key);
+    for (const [arg, kind] of Object.entries(protection.args ?? {})) if (kind === 'personal' || kind === 'cursor') keys.push(`${key}(${arg})`);
+  }
+  for (const [key, kind] of Object.entries(INPUT_PROTECTION)) if (kind === 'personal') keys.push(key);
+  return keys.sort();
+}
+
+describe('a key without pii:read meets every classification', () => {
+  let app: TestApp;
+  let w: PersonalWorld;
+  /** Every response the narrow key got: checked for personal values at the end. */
+  const narrowResponses: GraphQLResponse[] = [];
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    w = await seedPersonalWorld(app);
+  });
+  afterAll(() => app.close());
+
+  const narrow = async (query: string, variables?: Record<string, unknown>) => {
+    const res = await w.post(w.narrow, query, variables);
+    narrowResponses.push(res);
+    expectNoSecrets(res);
+    return res;
+  };
+  const forbidden = async (query: string, field: string, variables?: Record<string, unknown>) => {
+    const res = await narrow(query, variables);
+    expect(errorOf(res)).toEqual({ code: 'FORBIDDEN', field });
+  };
+  const victim = () => w.cid(VICTIM.name);
+  const FORGED = Buffer.from(JSON.stringify(['notatime', '1'])).toString('base64url');
+
+  /** The same edge fetched twice has two different cursors (sealed with a fresh IV) that are not JSON. */
+  const sealed = async (query: string, pick: (data: any) => string) => {
+    const [a, b] = [pick((await narrow(query)).data), pick((await narrow(query)).data)];
+    expect(typeof a).toBe('string');
+    expect(a).not.toBe(b);
+    expect(() => JSON.parse(Buffer.from(a, 'base64url').toString('utf8'))).toThrow();
+  };
+  /** `after` refuses a forged cursor with INVALID_CURSOR; `before` is never read as one. */
+  const cursorArg = (query: (arg: string) => string) => ({
+    after: async () => {
+      const res = await narrow(query('after: $c'), { c: FORGED });
+      expect(errorOf(res)).toEqual({ code: 'INVALID_CURSOR', field: 'after' });
+    },
+    before: async () => {
+      const res = await narrow(query('before: $c'), { c: FORGED });
+      expect(errorOf(res)).toEqual({ code: 'BAD_REQUEST', field: 'before' });
+    },
+  });
+  const customersArg = cursorArg((a) => `query($c: String) { customers(first: 1, ${a}) { totalCount } }`);
+  const interactionsArg = cursorArg((a) => `query($c: String) { interactions(first: 1, ${a}) { totalCount } }`);
+  const customerInteractionsArg = cursorArg((a) => `query($c: String) { customer(id: "${victim()}") { interactions(first: 1, ${a}) { totalCount } } }`);
+  const orgMembersArg = cursorArg((a) => `query($c: String) { customer(id: "${w.cid('Acme Corp')}") { members(first: 1, ${a}) { totalCount } } }`);
+  const segmentsArg = cursorArg((a) => `query($c: String) { segments(first: 1, ${a}) { totalCount } }`);
+  const segmentMembersArg = cursorArg((a) => `query($c: String) { segment(id: "${w.segments.contact}") { members(first: 1, ${a}) { totalCount } } }`);
+  const connectionsArg = cursorArg((a) => `query($c: String) { connections(first: 1, ${a}) { totalCount } }`);
+  const runsArg = cursorArg((a) => `query($c: String) { connection(id: "${w.connection}") { runs(first: 1, ${a}) { totalCount } } }`);
+
+  const customerFilter = (filter: unknown, field: string) => forbidden('query($f: CustomerFilter) { customers(filter: $f) { totalCount } }', field, { f: filter });
+  const preview = (rule: unknown, field: string) => forbidden('query($r: SegmentRuleInput!) { previewSegment(rule: $r) { count } }', field, { r: rule });
+  const byDisplayName = () => forbidden('{ customers(orderBy: [{ field: DISPLAY_NAME, direction: DESC }]) { totalCount } }', 'orderBy[0].field');
+  const byIdentifier = () => forbidden(`{ customer(identifier: { type: "email", value: "${VICTIM.email}" }) { id } }`, 'identifier');
+  const nameRule = { attribute: { field: 'displayName', op: 'STARTS_WITH', value: 'A' } };
+  const explainContact = async () => {
+    const res = await narrow(`{ explainMembership(segmentId: "${w.segments.contact}", customerId: "${victim()}") { conditions { path figure description } } }`);
+    return res.data!.explainMembership.conditions.find((c: { path: string }) => c.path === 'rule.and[0].attribute');
+  };
+
+  const PROBES: Record<string, () => Promise<void>> = {
+    // Masked outputs
+    'Customer.displayName': async () => {
+      expect((await narrow(`{ customer(id: "${victim()}") { displayName } }`)).data!.customer.displayName).toBe('A•••');
+    },
+    'Customer.traits': async () => {
+      const traits = (await narrow(`{ customer(id: "${victim()}") { traits } }`)).data!.customer.traits;
+      expect(traits).toMatchObject({ ssn: '•••', Email: '•••', contact: { email: '•••', city: 'Paris' }, industry: 'finance' });
+    },
+    'Identifier.value': async () => {
+      expect((await narrow(`{ customer(id: "${victim()}") { identifiers { type value } } }`)).data!.customer.identifiers).toEqual([{ type: 'email', value: 'a•••' }]);
+    },
+    'Interaction.properties': async () => {
+      const res = await narrow('{ interactions(first: 5, filter: { type: { eq: "purchase" } }) { edges { node { properties } } } }');
+      expect(res.data!.interactions.edges[0].node.properties).toEqual({ email: '•••', name: '•••', phone: '•••', contact: { Phone: '•••' }, sku: 'A-1' });
+    },
+    'Segment.rule': async () => {
+      expect((await narrow(`{ segment(id: "${w.segments.personal}") { rule } }`)).data!.segment.rule.attribute.value).toBe('•••');
+    },
+    'SegmentConditionExplanation.figure': async () => {
+      expect((await explainContact()).figure).toEqual({ email: '•••', city: 'Paris' });
+    },
+    'SegmentConditionExplanation.description': async () => {
+      expect((await explainContact()).description).toBe('traits.contact: {"city":"Paris","email":"•••"} is present');
+    },
+    // Fields that need pii:read
+    'Query.exportCustomer': () => forbiddenScope(`{ exportCustomer(id: "${victim()}") }`),
+    // Membership of segments on personal data
+    'Segment.members': () => forbidden(`{ segment(id: "${w.segments.personal}") { members { edges { node { id } } } } }`, 'members'),
+    'Segment.history': () => forbidden(`{ segment(id: "${w.segments.transitive}") { history { kind } } }`, 'history'),
+    'Query.explainMembership': () => forbidden(`{ explainMembership(segmentId: "${w.segments.transitive}", customerId: "${victim()}") { isMember } }`, 'segmentId'),
+    'Customer.segments': async () => {
+      expect((await narrow(`{ customer(id: "${victim()}") { segments { id } } }`)).data!.customer.segments).toEqual([{ id: w.segments.contact }]);
+    },
+    'Customer.segmentHistory': async () => {
+      const events = (await narrow(`{ customer(id: "${victim()}") { segmentHistory { segment { id } } } }`)).data!.customer.segmentHistory;
+      expect(events).toEqual([{ segment: { id: w.segments.contact } }]);
+    },
+    // Cursors returned
+    'CustomerEdge.cursor': () => sealed('{ customers(first: 1) { edges { cursor } } }', (d) => d.customers.edges[0].cursor),
+    'InteractionEdge.cursor': () => sealed('{ interactions(first: 1) { edges { cursor } } }', (d) => d.interactions.edges[0].cursor),
+    'SegmentEdge.cursor': () => sealed('{ segments(first: 1) { edges { cursor } } }', (d) => d.segments.edges[0].cursor),
+    'ConnectionEdge.cursor': () => sealed('{ connections(first: 1) { edges { cursor } } }', (d) => d.connections.edges[0].cursor),
+    'ConnectorRunEdge.cursor': () => sealed(`{ connection(id: "${w.connection}") { runs(first: 1) { edges { cursor } } } }`, (d) => d.connection.runs.edges[0].cursor),
+    'PageInfo.startCursor': () => sealed(`{ segment(id: "${w.segments.contact}") { members(first: 1) { pageInfo { startCursor } } } }`, (d) => d.segment.members.pageInfo.startCursor),
+    'PageInfo.endCursor': () => sealed(`{ customer(id: "${w.cid('Acme Corp')}") { members(first: 1) { pageInfo { endCursor } } } }`, (d) => d.customer.members.pageInfo.endCursor),
+    'AuditPage.endCursor': () => sealed('{ auditLog(first: 1) { endCursor } }', (d) => d.auditLog.endCursor),
+    // Cursor arguments
+    'Query.customers(after)': customersArg.after,
+    'Query.customers(before)': customersArg.before,
+    'Query.interactions(after)': interactionsArg.after,
+    'Query.interactions(before)': interactionsArg.before,
+    'Customer.interactions(after)': customerInteractionsArg.after,
+    'Customer.interactions(before)': customerInteractionsArg.before,
+    'Customer.members(after)': orgMembersArg.after,
+    'Customer.members(before)': orgMembersArg.before,
+    'Query.segments(after)': segmentsArg.after,
+    'Query.segments(before)': segmentsArg.before,
+    'Segment.members(after)': segmentMembersArg.after,
+    'Segment.members(before)': segmentMembersArg.before,
+    'Query.connections(after)': connectionsArg.after,
+    'Query.connections(before)': connectionsArg.before,
+    'Connection.runs(after)': runsArg.after,
+    'Connection.runs(before)': runsArg.before,
+    'Query.auditLog(after)': async () => {
+      const res = await narrow('query($c: String) { auditLog(first: 1, after: $c) { hasNextPage } }', { c: '12' });
+      expect(errorOf(res)).toEqual({ code: 'INVALID_CURSOR', field: 'after' });
+    },
+    // Arguments that select by personal data
+    'Query.customer(identifier)': byIdentifier,
+    'Query.customers(filter)': () => customerFilter({ displayName: { startsWith: 'Ali' } }, 'filter.displayName'),
+    'Query.customers(orderBy)': byDisplayName,
+    'Query.previewSegment(rule)': () => preview(nameRule, 'rule.attribute.field'),
+    'Mutation.createSegment(input)': () =>
+      forbidden('mutation($i: SegmentInput!) { createSegment(input: $i) { id } }', 'input.rule.attribute.field', { i: { name: 'probe', rule: nameRule } }),
+    'Mutation.updateSegment(input)': () =>
+      forbidden('mutation($i: SegmentInput!) { updateSegment(id: "' + w.segments.contact + '", input: $i) { id } }', 'input.rule.attribute.field', { i: { name: 'probe', rule: nameRule } }),
+    // Input fields that select by personal data
+    'CustomerFilter.displayName': () => customerFilter({ not: { displayName: { contains: 'vic' } } }, 'filter.not.displayName'),
+    'CustomerFilter.identifier': () => customerFilter({ and: [{ identifier: { type: 'email', value: VICTIM.email } }] }, 'filter.and[0].identifier'),
+    'IdentifierInput.value': byIdentifier,
+    'CustomerFilter.traits': () => customerFilter({ traits: [{ path: 'ssn', exists: true }] }, 'filter.traits[0].path'),
+    'TraitFilter.path': () => customerFilter({ traits: [{ path: 'contact.EMAIL', contains: 'alice' }] }, 'filter.traits[0].path'),
+    'TraitFilter.eq': () => customerFilter({ traits: [{ path: 'contact', eq: { email: VICTIM.email, city: 'Paris' } }] }, 'filter.traits[0].eq'),
+    'TraitFilter.ne': () => customerFilter({ traits: [{ path: 'profile', ne: { first_name: 'Alice' } }] }, 'filter.traits[0].ne'),
+    'TraitFilter.in': () => customerFilter({ traits: [{ path: 'contacts', in: [[{ EMAIL: VICTIM.email, kind: 'work' }]] }] }, 'filter.traits[0].in'),
+    'TraitFilter.contains': async () => {
+      const res = await narrow('{ customers(filter: { traits: [{ path: "contact", contains: "alice" }] }) { totalCount } }');
+      expect(res.data!.customers.totalCount).toBe(0);
+    },
+    'CustomerOrder.field': byDisplayName,
+    'CustomerOrderField.DISPLAY_NAME': byDisplayName,
+    'SegmentRuleInput.attribute': () => preview({ or: [{ attribute: { field: 'traits.Ssn', op: 'EXISTS' } }] }, 'rule.or[0].attribute.field'),
+    'AttributeConditionInput.field': () => preview({ not: nameRule }, 'rule.not.attribute.field'),
+    'SegmentRuleInput.behavior': () => preview({ behavior: { where: [{ path: 'email', op: 'EXISTS' }], op: 'GTE', value: 1 } }, 'rule.behavior.where[0].path'),
+    'BehaviorConditionInput.where': () => preview({ behavior: { where: [{ path: 'sku', op: 'EXISTS' }, { path: 'phone', op: 'EXISTS' }], op: 'GTE', value: 1 } }, 'rule.behavior.where[1].path'),
+    'PropertyConditionInput.path': () => preview({ behavior: { where: [{ path: 'contact.Phone', op: 'STARTS_WITH', value: '+33' }], op: 'GTE', value: 1 } }, 'rule.behavior.where[0].path'),
+    'SegmentRuleInput.inSegment': () => preview({ inSegment: w.segments.transitive }, 'rule.inSegment'),
+  };
+
+  const forbiddenScope = async (query: string) => {
+    const res = await narrow(query);
+    expect(res.errors![0].extensions).toEqual({ code: 'FORBIDDEN', scope: 'pii:read' });
+  };
+
+  test('there is one probe for every classification that is not impersonal, and no other', () => {
+    expect(Object.keys(PROBES).sort()).toEqual(probedKeys());
+  });
+
+  test.each(probedKeys())('%s', async (key) => {
+    const probe = PROBES[key];
+    expect(probe).toBeDefined();
+    await probe();
+  });
+
+  test('every masked field at once, and everything the probes got: no personal value of the victim', async () => {
+    const res = await narrow(`{
+      customer(id: "${victim()}") {
+        displayName traits identifiers { value } organization { displayName }
+        interactions(first: 10) { edges { node { properties } } }
+        segments { name rule } segmentHistory { segment { rule } }
+      }
+      customers(first: 50) { edges { node { displayName traits identifiers { value } } } }
+      segments(first: 50) { edges { node { name rule size } } }
+      explainMembership(segmentId: "${w.segments.contact}", customerId: "${victim()}") { conditions { figure description } }
+      previewSegment(rule: { attribute: { field: "traits.industry", op: EQ, value: "finance" } }) { count sample { displayName traits } }
+    }`);
+    expect(res.errors).toBeUndefined();
+    expect(narrowResponses.length).toBeGreaterThan(probedKeys().length);
+    for (const response of narrowResponses) expectNoSecrets(response);
+  });
+});
