@@ -147,6 +147,7 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'Connection.connector': impersonal(CONNECTOR),
   'Connection.lastError': impersonal(CONNECTOR),
   'Connection.name': impersonal(CONNECTOR),
+  'Connection.refusedDeliveries': impersonal('counts and reason codes of refused webhook deliveries; never the body'),
   'Connection.schedule': impersonal(CONNECTOR),
   'Connection.state': impersonal(CONNECTOR),
   'Connection.webhookPath': impersonal(CONNECTOR),
