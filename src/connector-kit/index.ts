@@ -52,11 +52,13 @@ export {
   ConfigError,
   ConnectorError,
   ConnectorLoadError,
+  EgressDeniedError,
   HttpStatusError,
   HttpTimeoutError,
   MalformedPayloadError,
   RateLimitedError,
   RetryableError,
+  TooManyRedirectsError,
   WebhookVerificationError,
   isConnectorError,
   type ConnectorErrorCode,
@@ -100,5 +102,14 @@ export {
   type RateLimitOptions,
   type RetryOptions,
 } from './http-client';
+export {
+  classifyAddress,
+  parseAllowedHosts,
+  systemResolver,
+  type AddressCategory,
+  type EgressPolicy,
+  type EgressResolver,
+  type ResolvedAddress,
+} from './egress';
 export { formatIssuePath, toValidationIssues, type ValidationIssue } from './issue-path';
 export { isJsonValue, type JsonObject, type JsonValue } from './json';
