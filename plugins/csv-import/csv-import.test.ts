@@ -33,7 +33,11 @@ const mapping = { email: 'email', externalId: 'order_id', occurredAt: 'ordered_a
 const staticConfig = { url: 'http://127.0.0.1:1/x.csv', authorization: 'Bearer drop-token-1', channel: 'payment', typeValue: 'purchase', rowsPerRun: 2, mapping };
 const liveConfig = () => ({ ...staticConfig, url });
 
+/** The file server listens on loopback, which ctx.http refuses unless the test allowlists it. */
+const egress = { allowedHosts: ['127.0.0.1'] };
+
 runConformanceSuite(csvImport, {
+  egress,
   validConfigs: [staticConfig],
   invalidConfigs: [
     { config: { ...staticConfig, url: 'nope' }, field: 'url' },
@@ -56,7 +60,7 @@ describe('csv-import', () => {
 
   test('a new version of the file starts from the top', async () => {
     const config = csvImport.config.parse(liveConfig());
-    const ctx = createTestContext<typeof config, CsvImportState>({ config, state: { version: '"v1"', rowsDone: 3 } });
+    const ctx = createTestContext<typeof config, CsvImportState>({ config, state: { version: '"v1"', rowsDone: 3 }, egress });
     expect((await csvImport.sync!(ctx, ctx.state)).batch?.interactions).toEqual([]);
     etag = '"v2"';
     csv += '\no4,ada@example.com,2024-05-04T10:00:00Z,1,EUR,D';
