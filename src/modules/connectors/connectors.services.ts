@@ -50,7 +50,10 @@ export function createConnectorServices(deps: {
   const scheduler = new ConnectionScheduler(deps.queues);
   const runs = new ConnectorRunService(dataSource);
   const connections = new ConnectionService(dataSource, registry, new SecretBox(resolveSecretKey(config)), scheduler);
-  const sync = new SyncService(dataSource, registry, connections, runs, targets, logger, { timeLimitMs: config.syncTimeLimitMs });
+  const sync = new SyncService(dataSource, registry, connections, runs, targets, logger, {
+    timeLimitMs: config.syncTimeLimitMs,
+    egress: { allowedHosts: config.connectorAllowedHosts },
+  });
   const imports = new FileImportService(dataSource, runs, logger, path.join(config.dataDir, 'imports'));
   registerConnectorJobs(deps.jobs, sync, imports);
   const apiKeys = new ApiKeyService(dataSource);
