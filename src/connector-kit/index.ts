@@ -22,6 +22,9 @@ export { parseConnectorConfig, type ConfigIssue, type ConfigOf, type ConfigParse
 export {
   REDACTED,
   describeConfig,
+  endpoint,
+  endpointKeys,
+  isEndpoint,
   isSecret,
   redactSecrets,
   secret,
