@@ -70,6 +70,17 @@ export type EgressResolver = (hostname: string) => Promise<ResolvedAddress[]>;
  */
 export type AddressCategory = 'public' | 'loopback' | 'private' | 'link-local' | 'unspecified' | 'multicast' | 'reserved' | 'metadata';
 
+const CATEGORY_WORDS: Record<AddressCategory, string> = {
+  public: 'a public address',
+  loopback: 'a loopback address',
+  private: 'a private address',
+  'link-local': 'a link-local address',
+  unspecified: 'an unspecified address',
+  multicast: 'a multicast address',
+  reserved: 'a reserved address',
+  metadata: 'a cloud metadata address',
+};
+
 /** The system resolver: every address, in the order the system gives them. */
 export const systemResolver: EgressResolver = async (hostname) => {
   const found = await lookup(hostname, { all: true, verbatim: true });
@@ -339,7 +350,7 @@ export class EgressGuard {
           target,
           category === 'public'
             ? 'only the hosts in the allowlist are reachable'
-            : `it is ${literal ? 'a' : 'a name for a'} ${category === 'metadata' ? 'cloud metadata' : category} address, and not in the allowlist (RAPPORT_CONNECTOR_ALLOWED_HOSTS)`,
+            : `it is ${literal ? '' : 'a name for '}${CATEGORY_WORDS[category]}, and not in the allowlist (RAPPORT_CONNECTOR_ALLOWED_HOSTS)`,
         );
       }
     }

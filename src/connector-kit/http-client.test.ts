@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import type { EgressResolver } from './egress';
 import { AuthenticationError, EgressDeniedError, HttpStatusError, HttpTimeoutError, MalformedPayloadError, RateLimitedError, RetryableError, TooManyRedirectsError } from './errors';
-import { createHttpClient, parseRetryAfter, type HttpClientOptions } from './http-client';
+import { createHttpClient, parseRetryAfter, type FetchLike, type HttpClientOptions } from './http-client';
 import { createFakeClock, type FakeClock } from './testing/fake-clock';
 
 interface TestServer {
@@ -433,6 +433,24 @@ describe('the egress guard', () => {
     await expect(http.getJson(`${origin.url}/away`)).resolves.toEqual({ auth: null, method: 'GET' });
     await expect(http.getJson(`${origin.url}/here`)).resolves.toEqual({ auth: 'Bearer stored-token', method: 'GET' });
     await expect(http.postJson(`${origin.url}/submit`, { a: 1 })).resolves.toEqual({ auth: 'Bearer stored-token', method: 'GET' });
+  });
+
+  test('with an injected fetch, the client still follows redirects itself and caps them', async () => {
+    const seen: Array<{ url: string; redirect: RequestRedirect | undefined }> = [];
+    const fakeFetch: FetchLike = async (url, init) => {
+      seen.push({ url, redirect: init.redirect });
+      const hop = Number(new URL(url).searchParams.get('hop') ?? 0);
+      if (url.includes('/loop')) return new Response(null, { status: 302, headers: { location: `/loop?hop=${hop + 1}` } });
+      if (hop === 0) return new Response(null, { status: 301, headers: { location: 'https://api.acme.test/final?hop=1' } });
+      return new Response(JSON.stringify({ hop }), { status: 200 });
+    };
+    await expect(guarded({ fetch: fakeFetch }).getJson('https://api.acme.test/start')).resolves.toEqual({ hop: 1 });
+    expect(seen).toEqual([
+      { url: 'https://api.acme.test/start', redirect: 'manual' },
+      { url: 'https://api.acme.test/final?hop=1', redirect: 'manual' },
+    ]);
+    await expect(guarded({ fetch: fakeFetch, maxRedirects: 2 }).getJson('https://api.acme.test/loop')).rejects.toBeInstanceOf(TooManyRedirectsError);
+    expect(seen).toHaveLength(2 + 3);
   });
 
   test('decodes compressed bodies, as fetch does', async () => {
