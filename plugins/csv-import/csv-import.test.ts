@@ -14,6 +14,14 @@ beforeAll(async () => {
       response.writeHead(401).end();
       return;
     }
+    if (request.url?.startsWith('/exports/status.json')) {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok","dsn":"postgres://rapport:hunter2@db"}');
+      return;
+    }
+    if (request.url?.startsWith('/exports/gone.csv')) {
+      response.writeHead(410, { 'content-type': 'text/plain' }).end('gone: postgres://rapport:hunter2@db');
+      return;
+    }
     if (request.url !== '/exports/orders.csv') {
       response.writeHead(404).end();
       return;
@@ -56,6 +64,19 @@ describe('csv-import', () => {
       ['x, y', 'say "hi"\nthere'],
       ['1', '2'],
     ]);
+  });
+
+  test('errors never quote what the URL served, nor the query string of a signed link', async () => {
+    for (const file of ['status.json?signature=sig-123', 'gone.csv?signature=sig-123']) {
+      const config = csvImport.config.parse({ ...liveConfig(), url: url.replace('orders.csv', file) });
+      const ctx = createTestContext<typeof config, CsvImportState>({ config, egress });
+      const error = await csvImport.sync!(ctx, undefined).then(
+        () => undefined,
+        (thrown: unknown) => thrown as Error & { bodySnippet?: string },
+      );
+      expect(error).toMatchObject({ code: file.startsWith('status') ? 'CONNECTOR_CONFIG' : 'CONNECTOR_HTTP_STATUS' });
+      expect(`${error!.message} ${error!.bodySnippet ?? ''}`).not.toMatch(/hunter2|sig-123/);
+    }
   });
 
   test('a new version of the file starts from the top', async () => {

@@ -101,9 +101,12 @@ async function connectionOf(connectionId: string) {
 const csvConfig = (url: string) => ({ url, channel: 'payment', typeValue: 'purchase', mapping: { email: 'email', externalId: 'order_id', occurredAt: 'ordered_at' } });
 
 describe('Outbound HTTP from plugins goes through the kit client with an SSRF guard', () => {
-  test('the operator allowlist reaches the sync process: csv-import imports from the allowlisted host:port', async () => {
-    const connection = await createConnection('csv-import', 'csv-allowed', csvConfig(`${files.url}/orders.csv`));
-    expect(await runToEnd(connection.id)).toMatchObject({ status: 'SUCCEEDED', accepted: 2 });
+  test('the operator allowlist reaches the sync process: the allowlisted host:port is imported, another port of the same host is not', async () => {
+    const allowed = await createConnection('csv-import', 'csv-allowed', csvConfig(`${files.url}/orders.csv`));
+    expect(await runToEnd(allowed.id)).toMatchObject({ status: 'SUCCEEDED', accepted: 2 });
+    const otherPort = await createConnection('csv-import', 'csv-other-port', csvConfig(`${internal.url}/orders.csv`));
+    expect(await runToEnd(otherPort.id)).toMatchObject({ status: 'FAILED', accepted: 0, error: expect.stringContaining('CONNECTOR_EGRESS_DENIED') });
+    expect(internal.requests).toEqual([]);
   });
 
   test('csv-import refuses a 302 to a loopback port that is not allowlisted: nothing is sent there and nothing from it reaches the run or the connection', async () => {
@@ -165,9 +168,13 @@ describe('Outbound HTTP from plugins goes through the kit client with an SSRF gu
 describe('updateConnection that changes a URL-like config field requires the stored secrets again', () => {
   test('moving a connection to another base URL without its token is refused with SECRETS_REQUIRED, and the stored token never reaches the new URL', async () => {
     const connection = await createConnection('helpdesk', 'helpdesk-moved', { baseUrl: helpdeskApi.url, apiToken: helpdeskApi.token, pageSize: 3 });
+    // A change that leaves the endpoints alone keeps the stored token without sending it.
+    const tuned = await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: { baseUrl: helpdeskApi.url, pageSize: 5 } } });
+    expect(tuned.errors).toBeUndefined();
+    expect(await runToEnd(connection.id)).toMatchObject({ status: 'SUCCEEDED' });
 
     for (const apiToken of [undefined, '[redacted]']) {
-      const { data, errors } = await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: { baseUrl: collector.url, pageSize: 3, ...(apiToken ? { apiToken } : {}) } } });
+      const { data, errors } = await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: { baseUrl: collector.url, pageSize: 5, ...(apiToken ? { apiToken } : {}) } } });
       expect(data).toBeNull();
       expect(errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'SECRETS_REQUIRED', field: 'config.apiToken' }) })]);
     }
@@ -180,13 +187,6 @@ describe('updateConnection that changes a URL-like config field requires the sto
     expect(collector.requests.length).toBeGreaterThan(0);
     expect(collector.requests.map((request) => request.authorization)).toEqual(collector.requests.map(() => 'Bearer callers-own-token'));
     expect(JSON.stringify(collector.requests)).not.toContain(helpdeskApi.token);
-  });
-
-  test('a change that leaves the endpoints alone keeps the stored secrets without sending them', async () => {
-    const connection = await createConnection('helpdesk', 'helpdesk-tuned', { baseUrl: helpdeskApi.url, apiToken: helpdeskApi.token, pageSize: 3 });
-    const { errors } = await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: { baseUrl: helpdeskApi.url, pageSize: 5 } } });
-    expect(errors).toBeUndefined();
-    expect(await runToEnd(connection.id)).toMatchObject({ status: 'SUCCEEDED' });
   });
 
   test('csv-import: a new url needs the stored authorization again, or null to drop it', async () => {
