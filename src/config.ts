@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowedHosts } from './connector-kit/egress';
 
 const optionalUrl = (protocols: string[]) =>
   z
@@ -92,6 +93,22 @@ export const environmentSchema = z.object({
   RAPPORT_PLUGINS_DIR: z.string().trim().min(1).default('./plugins'),
   /** Time limit of one pull sync run; the plugin's process is killed past it. @defaultValue 900 */
   RAPPORT_SYNC_TIME_LIMIT_SECONDS: z.coerce.number().min(0.1).max(86_400).default(900),
+  /**
+   * Hosts connectors may reach although they are not public (loopback, private, link-local…),
+   * comma-separated: host names (`*.corp.example` for subdomains), host:port, IP addresses,
+   * IP:port (`[v6]:port`) or CIDR ranges. A metadata address only by its exact IP. @defaultValue none
+   */
+  RAPPORT_CONNECTOR_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      try {
+        return parseAllowedHosts(value.split(','));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
   /** Maximum webhook body accepted on /hooks/:connectionId, in bytes. @defaultValue 1 MiB */
   RAPPORT_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   /**
@@ -151,6 +168,8 @@ export interface Config {
   /** Connector secrets key (32 bytes), when set in the environment. */
   secretKey?: Buffer;
   connectorPackages: string[];
+  /** Allowlist of the connectors' egress guard (RAPPORT_CONNECTOR_ALLOWED_HOSTS), normalised. */
+  connectorAllowedHosts: string[];
   auth: {
     bootstrapAdminKey?: string;
     jwt?: { issuer: string; audience: string; secret?: string; publicKey?: string; scopesClaim: string };
@@ -226,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       personalProperties: e.RAPPORT_PERSONAL_PROPERTIES.split(',').map((t) => t.trim()).filter(Boolean),
     },
     connectorPackages: e.RAPPORT_CONNECTOR_PACKAGES.split(',').map((name) => name.trim()).filter(Boolean),
+    connectorAllowedHosts: e.RAPPORT_CONNECTOR_ALLOWED_HOSTS,
     pluginsDir: path.resolve(e.RAPPORT_PLUGINS_DIR),
     syncTimeLimitMs: Math.round(e.RAPPORT_SYNC_TIME_LIMIT_SECONDS * 1000),
     webhookMaxBodyBytes: e.RAPPORT_WEBHOOK_MAX_BODY_BYTES,

@@ -13,7 +13,12 @@ let helpdeskApi: FakeHelpdeskApi;
 const scratch = mkdtempSync(path.join(tmpdir(), 'rapport-sync-'));
 
 beforeAll(async () => {
-  t = await startConnectorTestApp({ workers: true, queue: 'postgres', env: { RAPPORT_SYNC_TIME_LIMIT_SECONDS: String(TIME_LIMIT_SECONDS) } });
+  // The fake help-desk API listens on loopback, which connectors may reach only when the operator allowlists it.
+  t = await startConnectorTestApp({
+    workers: true,
+    queue: 'postgres',
+    env: { RAPPORT_SYNC_TIME_LIMIT_SECONDS: String(TIME_LIMIT_SECONDS), RAPPORT_CONNECTOR_ALLOWED_HOSTS: '127.0.0.1' },
+  });
   helpdeskApi = await startFakeHelpdeskApi({ tickets: makeTickets(9) });
 });
 afterAll(async () => {

@@ -14,6 +14,14 @@ beforeAll(async () => {
       response.writeHead(401).end();
       return;
     }
+    if (request.url?.startsWith('/exports/status.json')) {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok","dsn":"postgres://rapport:hunter2@db"}');
+      return;
+    }
+    if (request.url?.startsWith('/exports/gone.csv')) {
+      response.writeHead(410, { 'content-type': 'text/plain' }).end('gone: postgres://rapport:hunter2@db');
+      return;
+    }
     if (request.url !== '/exports/orders.csv') {
       response.writeHead(404).end();
       return;
@@ -33,7 +41,11 @@ const mapping = { email: 'email', externalId: 'order_id', occurredAt: 'ordered_a
 const staticConfig = { url: 'http://127.0.0.1:1/x.csv', authorization: 'Bearer drop-token-1', channel: 'payment', typeValue: 'purchase', rowsPerRun: 2, mapping };
 const liveConfig = () => ({ ...staticConfig, url });
 
+/** The file server listens on loopback, which ctx.http refuses unless the test allowlists it. */
+const egress = { allowedHosts: ['127.0.0.1'] };
+
 runConformanceSuite(csvImport, {
+  egress,
   validConfigs: [staticConfig],
   invalidConfigs: [
     { config: { ...staticConfig, url: 'nope' }, field: 'url' },
@@ -54,9 +66,22 @@ describe('csv-import', () => {
     ]);
   });
 
+  test('errors never quote what the URL served, nor the query string of a signed link', async () => {
+    for (const file of ['status.json?signature=sig-123', 'gone.csv?signature=sig-123']) {
+      const config = csvImport.config.parse({ ...liveConfig(), url: url.replace('orders.csv', file) });
+      const ctx = createTestContext<typeof config, CsvImportState>({ config, egress });
+      const error = await csvImport.sync!(ctx, undefined).then(
+        () => undefined,
+        (thrown: unknown) => thrown as Error & { bodySnippet?: string },
+      );
+      expect(error).toMatchObject({ code: file.startsWith('status') ? 'CONNECTOR_CONFIG' : 'CONNECTOR_HTTP_STATUS' });
+      expect(`${error!.message} ${error!.bodySnippet ?? ''}`).not.toMatch(/hunter2|sig-123/);
+    }
+  });
+
   test('a new version of the file starts from the top', async () => {
     const config = csvImport.config.parse(liveConfig());
-    const ctx = createTestContext<typeof config, CsvImportState>({ config, state: { version: '"v1"', rowsDone: 3 } });
+    const ctx = createTestContext<typeof config, CsvImportState>({ config, state: { version: '"v1"', rowsDone: 3 }, egress });
     expect((await csvImport.sync!(ctx, ctx.state)).batch?.interactions).toEqual([]);
     etag = '"v2"';
     csv += '\no4,ada@example.com,2024-05-04T10:00:00Z,1,EUR,D';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, HttpStatusError, MalformedPayloadError, defineConnector, secret, type InteractionRecord } from 'rapport/connector-kit';
+import { ConfigError, HttpStatusError, MalformedPayloadError, defineConnector, endpoint, secret, type InteractionRecord } from 'rapport/connector-kit';
 
 const columnName = z.string().min(1).max(200);
 
@@ -18,6 +18,12 @@ const mappingSchema = z.object({
 
 /** Where the import is: which version of the file, and how many of its data rows are committed. */
 export type CsvImportState = { version: string | null; rowsDone: number };
+
+/** A URL for messages: origin and path, without the query string a signed link carries its signature in. */
+function redacted(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
+}
 
 /** Splits CSV text into records (RFC 4180: quotes, doubled quotes, line breaks inside quotes). */
 export function parseCsv(text: string): string[][] {
@@ -68,7 +74,7 @@ export default defineConnector({
   displayName: 'CSV import',
   description: 'A CSV file at a URL, imported on a schedule with a declarative column mapping.',
   config: z.object({
-    url: z.url().describe('Where the CSV file is published'),
+    url: endpoint(z.url()).describe('Where the CSV file is published'),
     authorization: secret(z.string()).optional().describe('Authorization header value, if the URL needs one'),
     channel: z.string().regex(/^[a-z][a-z0-9_.:-]*$/).describe('Channel of every row'),
     typeValue: z.string().regex(/^[a-z][a-z0-9_.:-]*$/).optional().describe('Type of every row when mapping.type is not set'),
@@ -80,14 +86,18 @@ export default defineConnector({
 
   check: async (ctx) => {
     const response = await ctx.http.request(ctx.config.url, { method: 'HEAD', headers: ctx.config.authorization ? { authorization: ctx.config.authorization } : {}, signal: ctx.signal });
-    if (response.status === 404) throw new ConfigError('url', `nothing at ${ctx.config.url}`);
-    if (!response.ok) throw new HttpStatusError(ctx.config.url, response.status, '');
+    if (response.status === 404) throw new ConfigError('url', `nothing at ${redacted(ctx.config.url)}`);
+    if (!response.ok) throw new HttpStatusError(redacted(ctx.config.url), response.status, '');
   },
 
   sync: async (ctx, state: Readonly<CsvImportState> | undefined) => {
     const response = await ctx.http.request(ctx.config.url, { headers: ctx.config.authorization ? { authorization: ctx.config.authorization } : {}, signal: ctx.signal });
-    if (response.status === 404) throw new ConfigError('url', `nothing at ${ctx.config.url}`);
-    if (!response.ok) throw new HttpStatusError(ctx.config.url, response.status, (await response.text()).slice(0, 1024));
+    if (response.status === 404) throw new ConfigError('url', `nothing at ${redacted(ctx.config.url)}`);
+    if (!response.ok) {
+      await response.body?.cancel();
+      // The body stays out of the error: errors end up on the run and the connection, readable by API callers.
+      throw new HttpStatusError(redacted(ctx.config.url), response.status, '');
+    }
     const version = response.headers.get('etag') ?? response.headers.get('last-modified');
     const [header, ...rows] = parseCsv(await response.text());
     if (!header) return { nextState: { version, rowsDone: 0 } };
@@ -95,7 +105,8 @@ export default defineConnector({
     const column = (name: string | undefined) => {
       if (name === undefined) return undefined;
       const index = header.indexOf(name);
-      if (index === -1) throw new ConfigError('mapping', `column "${name}" is not in the file's header (${header.join(', ')})`);
+      // The header's contents stay out of the message: whatever the URL serves must not come back through errors.
+      if (index === -1) throw new ConfigError('mapping', `column "${name}" is not in the file's header line (${header.length} columns)`);
       return index;
     };
     const at = {

@@ -12,7 +12,11 @@ afterAll(() => api.close());
 const staticConfig = { baseUrl: 'http://127.0.0.1:1', apiToken: 'test-token-123', pageSize: 3 };
 const liveConfig = () => ({ ...staticConfig, baseUrl: api.url });
 
+/** The fake API listens on loopback, which ctx.http refuses unless the test allowlists it. */
+const egress = { allowedHosts: ['127.0.0.1'] };
+
 runConformanceSuite(helpdesk, {
+  egress,
   validConfigs: [staticConfig, { ...staticConfig, startAt: '2024-01-01T00:00:00Z' }],
   invalidConfigs: [
     { config: { ...staticConfig, baseUrl: 'not a url' }, field: 'baseUrl' },
@@ -35,7 +39,7 @@ describe('helpdesk sync against the fake API', () => {
   const config = () => helpdesk.config.parse(liveConfig());
 
   test('maps a ticket to ticket_opened, agent replies to OUTBOUND ticket_replied and a good rating to sentiment 1', async () => {
-    const ctx = createTestContext<ReturnType<typeof config>, HelpdeskState>({ config: config() });
+    const ctx = createTestContext<ReturnType<typeof config>, HelpdeskState>({ config: config(), egress });
     const result = await helpdesk.sync!(ctx, undefined);
     const first = result.batch!.interactions!.filter((i) => i.properties?.['ticketId'] === 't1');
     expect(first.map((i) => [i.type, i.direction])).toEqual([
@@ -50,7 +54,7 @@ describe('helpdesk sync against the fake API', () => {
 
   test('waits out a 429 with a short Retry-After and retries a 503', async () => {
     api.failNext({ status: 429, retryAfter: '2' }, { status: 503 });
-    const ctx = createTestContext<ReturnType<typeof config>, HelpdeskState>({ config: config(), http: helpdesk.http });
+    const ctx = createTestContext<ReturnType<typeof config>, HelpdeskState>({ config: config(), http: helpdesk.http, egress });
     const result = await helpdesk.sync!(ctx, undefined);
     expect(result.batch!.interactions!.length).toBeGreaterThan(0);
     expect(ctx.clock.sleeps[0]).toBe(2_000);
@@ -58,13 +62,13 @@ describe('helpdesk sync against the fake API', () => {
 
   test('a Retry-After beyond the budget ends the run with RateLimitedError', async () => {
     api.failNext({ status: 429, retryAfter: '3600' });
-    const ctx = createTestContext<ReturnType<typeof config>, HelpdeskState>({ config: config(), http: helpdesk.http });
+    const ctx = createTestContext<ReturnType<typeof config>, HelpdeskState>({ config: config(), http: helpdesk.http, egress });
     await expect(helpdesk.sync!(ctx, undefined)).rejects.toBeInstanceOf(RateLimitedError);
   });
 
   test('picks up only tickets updated after the saved window', async () => {
     const state: HelpdeskState = { updatedSince: makeTickets(7)[5]!.updated_at, cursor: null, windowMax: null };
-    const ctx = createTestContext<ReturnType<typeof config>, HelpdeskState>({ config: config(), state });
+    const ctx = createTestContext<ReturnType<typeof config>, HelpdeskState>({ config: config(), state, egress });
     const result = await helpdesk.sync!(ctx, ctx.state);
     expect(result.batch!.interactions!.map((i) => i.externalId)).toEqual(['ticket:t7', 'reply:t7-r1']);
     expect(result.nextState).toEqual({ updatedSince: makeTickets(7)[6]!.updated_at, cursor: null, windowMax: null });

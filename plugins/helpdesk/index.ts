@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AuthenticationError, defineConnector, secret, type CustomerRecord, type InteractionRecord } from 'rapport/connector-kit';
+import { AuthenticationError, defineConnector, endpoint, secret, type CustomerRecord, type InteractionRecord } from 'rapport/connector-kit';
 
 const personSchema = z.object({ id: z.string(), email: z.string(), name: z.string().nullable().optional() });
 const ticketSchema = z.object({
@@ -84,7 +84,7 @@ export default defineConnector({
   displayName: 'Help desk',
   description: 'Tickets, replies and satisfaction ratings from a help-desk REST API, incrementally by updated_at with cursor pagination.',
   config: z.object({
-    baseUrl: z.url().describe('API root, e.g. https://acme.helpdesk.example'),
+    baseUrl: endpoint(z.url()).describe('API root, e.g. https://acme.helpdesk.example'),
     apiToken: secret(z.string().min(8)).describe('API token (Settings → API)'),
     pageSize: z.int().min(1).max(500).default(100).describe('Tickets per request'),
     startAt: z.iso.datetime({ offset: true }).optional().describe('Only tickets updated after this instant on the first run'),

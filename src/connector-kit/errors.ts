@@ -26,6 +26,10 @@ export const CONNECTOR_ERROR_CODES = {
   HTTP_TIMEOUT: 'CONNECTOR_HTTP_TIMEOUT',
   /** The remote API answered with a status the caller did not expect. */
   HTTP_STATUS: 'CONNECTOR_HTTP_STATUS',
+  /** The HTTP client refused to connect: the host is not public and not in the operator's allowlist, or the scheme is not HTTP(S). */
+  EGRESS_DENIED: 'CONNECTOR_EGRESS_DENIED',
+  /** A request was redirected more times than the client allows. */
+  TOO_MANY_REDIRECTS: 'CONNECTOR_TOO_MANY_REDIRECTS',
   /** The credentials in the connection's config were refused. */
   AUTHENTICATION: 'CONNECTOR_AUTHENTICATION',
   /** A config value is wrong in a way the schema could not catch. */
@@ -241,6 +245,49 @@ export class HttpStatusError extends ConnectorError {
     this.url = url;
     this.status = status;
     this.bodySnippet = bodySnippet;
+  }
+}
+
+/**
+ * The kit's HTTP client refused a request before connecting: its host (or a redirect's)
+ * is loopback, private, link-local, a cloud metadata endpoint or otherwise not public,
+ * and the operator has not allowlisted it (`RAPPORT_CONNECTOR_ALLOWED_HOSTS`); or its
+ * scheme is not HTTP(S). Nothing was sent to the target, so the message never carries
+ * anything from it. Not retryable: the config (or the remote API's redirect) must change.
+ *
+ * @example
+ * ```ts
+ * catch (error) { if (error instanceof EgressDeniedError) throw new ConfigError('baseUrl', error.message); }
+ * ```
+ */
+export class EgressDeniedError extends ConnectorError {
+  /** The refused target, as `scheme://host:port` (no path or query, which may carry keys). */
+  readonly target: string;
+
+  constructor(target: string, reason: string, options: ConnectorErrorOptions = {}) {
+    super(CONNECTOR_ERROR_CODES.EGRESS_DENIED, `Connecting to ${target} is not allowed: ${reason}`, options);
+    this.target = target;
+  }
+}
+
+/**
+ * A request was redirected more often than the client's `maxRedirects`. Not retryable.
+ *
+ * @example
+ * ```ts
+ * const http = createHttpClient({ maxRedirects: 2 }); // a third redirect throws TooManyRedirectsError
+ * ```
+ */
+export class TooManyRedirectsError extends ConnectorError {
+  /** The URL first requested (origin and path). */
+  readonly url: string;
+  /** The limit that was reached. */
+  readonly maxRedirects: number;
+
+  constructor(url: string, maxRedirects: number, options: ConnectorErrorOptions = {}) {
+    super(CONNECTOR_ERROR_CODES.TOO_MANY_REDIRECTS, `Request to ${url} was redirected more than ${maxRedirects} times`, options);
+    this.url = url;
+    this.maxRedirects = maxRedirects;
   }
 }
 

@@ -139,7 +139,11 @@ function ticketEvent(id: string, type: 'ticket.created' | 'ticket.replied', tick
   return { id, type, occurredAt: '2024-05-01T10:00:00Z', ticket: { id: ticketId, requesterEmail: 'ada@example.com' } };
 }
 
+/** The fake API listens on loopback, which the HTTP client refuses unless allowlisted. */
+const egress = { allowedHosts: ['127.0.0.1'] };
+
 runConformanceSuite(helpdesk, {
+  egress,
   validConfigs: [staticConfig, { ...staticConfig, pageSize: 50 }],
   invalidConfigs: [
     { config: { ...staticConfig, apiKey: 'short' }, field: 'apiKey' },
@@ -206,14 +210,18 @@ describe('createTestContext', () => {
     await expect(ctx.emit({})).rejects.toThrow('time limit');
   });
 
-  test('keeps ctx.http on loopback hosts unless given a fetch', async () => {
+  test('reaches no host over the network unless the test allowlists it, loopback and public alike', async () => {
     const ctx = createTestContext({ config: {}, http: { retry: { maxRetries: 0 } } });
-    await expect(ctx.http.getJson('https://api.example.com/tickets')).rejects.toThrow('only reaches loopback hosts');
+    await expect(ctx.http.getJson('https://93.184.216.34/tickets')).rejects.toMatchObject({ code: 'CONNECTOR_EGRESS_DENIED' });
+    await expect(ctx.http.getJson(`${baseUrl}/me`)).rejects.toMatchObject({ code: 'CONNECTOR_EGRESS_DENIED' });
+    const allowed = createTestContext({ config: {}, egress });
+    await expect(allowed.http.getJson(`${baseUrl}/me`, { headers: { authorization: 'Bearer test-api-key' } })).resolves.toEqual({ account: 'demo' });
+    await expect(allowed.http.getJson('https://93.184.216.34/tickets')).rejects.toMatchObject({ code: 'CONNECTOR_EGRESS_DENIED' });
   });
 
   test('runs a sync with the fake clock absorbing the API’s Retry-After', async () => {
     rateLimitedOnce = false;
-    const ctx = createTestContext<z.output<typeof helpdesk.config>, HelpdeskState>({ config: helpdesk.config.parse(liveConfig()) });
+    const ctx = createTestContext<z.output<typeof helpdesk.config>, HelpdeskState>({ config: helpdesk.config.parse(liveConfig()), egress });
     const result = await helpdesk.sync!(ctx, ctx.state);
     expect(result).toMatchObject({ nextState: { cursor: 't2' }, hasMore: true });
     expect(ctx.emittedCustomers()).toHaveLength(2);

@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { AuthenticationError, HttpStatusError, HttpTimeoutError, MalformedPayloadError, RateLimitedError, RetryableError } from './errors';
-import { createHttpClient, parseRetryAfter, type HttpClientOptions } from './http-client';
+import type { EgressResolver } from './egress';
+import { AuthenticationError, EgressDeniedError, HttpStatusError, HttpTimeoutError, MalformedPayloadError, RateLimitedError, RetryableError, TooManyRedirectsError } from './errors';
+import { createHttpClient, parseRetryAfter, type FetchLike, type HttpClientOptions } from './http-client';
 import { createFakeClock, type FakeClock } from './testing/fake-clock';
 
 interface TestServer {
@@ -52,8 +54,11 @@ function json(response: ServerResponse, status: number, body: unknown, headers: 
   response.end(JSON.stringify(body));
 }
 
+/** The test servers listen on loopback, which the client refuses unless allowlisted. */
+const LOOPBACK: HttpClientOptions['egress'] = { allowedHosts: ['127.0.0.1'] };
+
 function clientFor(server: TestServer, clock: FakeClock, options: Partial<HttpClientOptions> = {}) {
-  return createHttpClient({ baseUrl: server.url, now: clock.nowMs, sleep: clock.sleep, random: () => 0.5, ...options });
+  return createHttpClient({ baseUrl: server.url, now: clock.nowMs, sleep: clock.sleep, random: () => 0.5, egress: LOOPBACK, ...options });
 }
 
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
@@ -284,5 +289,175 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Wed, 01 May 2024 11:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe('the egress guard', () => {
+  const clock = createFakeClock();
+  /** A client with the production policy (nothing allowlisted), quick to give up. */
+  const guarded = (options: Partial<HttpClientOptions> = {}) =>
+    createHttpClient({ now: clock.nowMs, sleep: clock.sleep, timeoutMs: 2_000, retry: { maxRetries: 0 }, ...options });
+  const resolver = (table: Record<string, string[]>) => {
+    const calls: string[] = [];
+    const resolve: EgressResolver = async (hostname) => {
+      calls.push(hostname);
+      return (table[hostname] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    };
+    return { resolve, calls };
+  };
+
+  test('refuses loopback, private, link-local, metadata and other special addresses written as IP literals, before connecting', async () => {
+    const server = await startServer((_request, response) => json(response, 200, { secret: 'internal' }));
+    const port = new URL(server.url).port;
+    const http = guarded();
+    const targets = [
+      `http://127.0.0.1:${port}/readyz`,
+      `http://2130706433:${port}/readyz`,
+      `http://0x7f.1:${port}/readyz`,
+      `http://[::1]:${port}/`,
+      `http://[::ffff:127.0.0.1]:${port}/`,
+      `http://[::ffff:7f00:1]:${port}/`,
+      `http://0.0.0.0:${port}/`,
+      'http://10.0.0.1/',
+      'http://172.16.5.4/',
+      'http://192.168.1.1/',
+      'http://100.64.0.1/',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://[fd00:ec2::254]/latest/meta-data/',
+      'http://[fe80::1]/',
+      'http://[fd12:3456::1]/',
+      'http://[64:ff9b::a00:1]/',
+      'http://[2002:7f00:1::]/',
+      'http://224.0.0.1/',
+      'http://255.255.255.255/',
+    ];
+    for (const target of targets) {
+      const error = await rejectionOf(http.request(target));
+      expect([target, error]).toEqual([target, expect.any(EgressDeniedError)]);
+      expect(error).toMatchObject({ code: 'CONNECTOR_EGRESS_DENIED', retryable: false });
+    }
+    expect(server.hits()).toBe(0);
+  });
+
+  test('refuses a host name that resolves to a refused address, checking every address it has', async () => {
+    const { resolve } = resolver({
+      'api.acme.test': ['127.0.0.1'],
+      'intranet.acme.test': ['10.1.2.3'],
+      'meta.acme.test': ['169.254.169.254'],
+      'mapped.acme.test': ['::ffff:192.168.0.10'],
+      'mixed.acme.test': ['93.184.216.34', '127.0.0.1'],
+    });
+    const http = guarded({ resolve });
+    for (const host of ['api.acme.test', 'intranet.acme.test', 'meta.acme.test', 'mapped.acme.test', 'mixed.acme.test']) {
+      await expect(http.request(`http://${host}/`)).rejects.toMatchObject({ code: 'CONNECTOR_EGRESS_DENIED' });
+    }
+    // The system resolver: localhost is loopback without any DNS server.
+    await expect(guarded().request('http://localhost:1/')).rejects.toMatchObject({ code: 'CONNECTOR_EGRESS_DENIED' });
+    // Metadata host names are refused before they are resolved.
+    const lookups = resolver({});
+    await expect(guarded({ resolve: lookups.resolve }).request('http://metadata.google.internal/computeMetadata/v1/')).rejects.toBeInstanceOf(EgressDeniedError);
+    expect(lookups.calls).toEqual([]);
+  });
+
+  test('connects to the address it checked, resolving the name once per request (no second lookup to rebind)', async () => {
+    const server = await startServer((request, response) => json(response, 200, { host: request.headers.host }));
+    const port = new URL(server.url).port;
+    const { resolve, calls } = resolver({ 'api.acme.test': ['127.0.0.1'] });
+    const http = guarded({ resolve, egress: { allowedHosts: [`127.0.0.1:${port}`] } });
+    await expect(http.getJson(`http://api.acme.test:${port}/me`)).resolves.toEqual({ host: `api.acme.test:${port}` });
+    expect(calls).toEqual(['api.acme.test']);
+  });
+
+  test('allowlist entries open exactly what they name: host:port, CIDR ranges, host names', async () => {
+    const open = await startServer((_request, response) => json(response, 200, { ok: true }));
+    const other = await startServer((_request, response) => json(response, 200, { ok: true }));
+    const openPort = new URL(open.url).port;
+    const byPort = guarded({ egress: { allowedHosts: [`127.0.0.1:${openPort}`] } });
+    await expect(byPort.getJson(`${open.url}/x`)).resolves.toEqual({ ok: true });
+    await expect(byPort.getJson(`${other.url}/x`)).rejects.toBeInstanceOf(EgressDeniedError);
+
+    await expect(guarded({ egress: { allowedHosts: ['127.0.0.0/8'] } }).getJson(`${other.url}/x`)).resolves.toEqual({ ok: true });
+    await expect(guarded({ egress: { allowedHosts: ['10.0.0.0/8'] } }).getJson(`${other.url}/x`)).rejects.toBeInstanceOf(EgressDeniedError);
+
+    const { resolve } = resolver({ 'csv.corp.test': ['127.0.0.1'] });
+    await expect(guarded({ resolve, egress: { allowedHosts: ['csv.corp.test'] } }).getJson(`http://csv.corp.test:${new URL(other.url).port}/x`)).resolves.toEqual({ ok: true });
+    expect(other.hits()).toBe(2);
+  });
+
+  test('checks every redirect: a redirect to a loopback port that is not allowlisted is refused and its body never read', async () => {
+    const internal = await startServer((_request, response) => json(response, 200, { status: 'ready', secret: 'internal-readyz-body' }));
+    const internalPort = new URL(internal.url).port;
+    const front = await startServer((request, response) => {
+      const to = request.url === '/by-name' ? `http://localhost:${internalPort}/readyz` : `${internal.url}/readyz`;
+      response.writeHead(302, { location: to }).end();
+    });
+    const http = guarded({ egress: { allowedHosts: [`127.0.0.1:${new URL(front.url).port}`] } });
+    for (const path of ['/export.csv', '/by-name']) {
+      const error = await rejectionOf(http.request(`${front.url}${path}`));
+      expect(error).toBeInstanceOf(EgressDeniedError);
+      expect((error as Error).message).not.toContain('internal-readyz-body');
+    }
+    expect(front.hits()).toBe(2);
+    expect(internal.hits()).toBe(0);
+  });
+
+  test('caps redirects (default 5), and follows them within the cap', async () => {
+    const server = await startServer((request, response) => {
+      const hop = Number(request.url!.split('/')[2]);
+      if (request.url!.startsWith('/loop/')) response.writeHead(302, { location: `/loop/${hop + 1}` }).end();
+      else if (hop < 2) response.writeHead(307, { location: `/chain/${hop + 1}` }).end();
+      else json(response, 200, { hop });
+    });
+    const egress = LOOPBACK;
+    await expect(guarded({ egress }).getJson(`${server.url}/chain/0`)).resolves.toEqual({ hop: 2 });
+    expect(server.hits()).toBe(3);
+
+    const error = await rejectionOf(guarded({ egress }).getJson(`${server.url}/loop/0`));
+    expect(error).toBeInstanceOf(TooManyRedirectsError);
+    expect(error).toMatchObject({ code: 'CONNECTOR_TOO_MANY_REDIRECTS', maxRedirects: 5 });
+    expect(server.hits()).toBe(3 + 6);
+
+    await expect(guarded({ egress, maxRedirects: 1 }).getJson(`${server.url}/loop/0`)).rejects.toMatchObject({ maxRedirects: 1 });
+    expect(server.hits()).toBe(3 + 6 + 2);
+  });
+
+  test('drops credentials on a redirect to another origin, keeps them on the same origin, and turns a 303 after a POST into a GET', async () => {
+    const elsewhere = await startServer((request, response) => json(response, 200, { auth: request.headers.authorization ?? null, method: request.method }));
+    const origin = await startServer((request, response) => {
+      if (request.url === '/away') response.writeHead(302, { location: `${elsewhere.url}/landing` }).end();
+      else if (request.url === '/here') response.writeHead(302, { location: '/landing' }).end();
+      else if (request.url === '/submit') response.writeHead(303, { location: '/landing' }).end();
+      else json(response, 200, { auth: request.headers.authorization ?? null, method: request.method });
+    });
+    const http = guarded({ egress: LOOPBACK, headers: { authorization: 'Bearer stored-token' } });
+    await expect(http.getJson(`${origin.url}/away`)).resolves.toEqual({ auth: null, method: 'GET' });
+    await expect(http.getJson(`${origin.url}/here`)).resolves.toEqual({ auth: 'Bearer stored-token', method: 'GET' });
+    await expect(http.postJson(`${origin.url}/submit`, { a: 1 })).resolves.toEqual({ auth: 'Bearer stored-token', method: 'GET' });
+  });
+
+  test('with an injected fetch, the client still follows redirects itself and caps them', async () => {
+    const seen: Array<{ url: string; redirect: RequestRedirect | undefined }> = [];
+    const fakeFetch: FetchLike = async (url, init) => {
+      seen.push({ url, redirect: init.redirect });
+      const hop = Number(new URL(url).searchParams.get('hop') ?? 0);
+      if (url.includes('/loop')) return new Response(null, { status: 302, headers: { location: `/loop?hop=${hop + 1}` } });
+      if (hop === 0) return new Response(null, { status: 301, headers: { location: 'https://api.acme.test/final?hop=1' } });
+      return new Response(JSON.stringify({ hop }), { status: 200 });
+    };
+    await expect(guarded({ fetch: fakeFetch }).getJson('https://api.acme.test/start')).resolves.toEqual({ hop: 1 });
+    expect(seen).toEqual([
+      { url: 'https://api.acme.test/start', redirect: 'manual' },
+      { url: 'https://api.acme.test/final?hop=1', redirect: 'manual' },
+    ]);
+    await expect(guarded({ fetch: fakeFetch, maxRedirects: 2 }).getJson('https://api.acme.test/loop')).rejects.toBeInstanceOf(TooManyRedirectsError);
+    expect(seen).toHaveLength(2 + 3);
+  });
+
+  test('decodes compressed bodies, as fetch does', async () => {
+    const server = await startServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      response.end(gzipSync(JSON.stringify({ rows: [1, 2, 3] })));
+    });
+    await expect(guarded({ egress: LOOPBACK }).getJson(`${server.url}/data`)).resolves.toEqual({ rows: [1, 2, 3] });
   });
 });

@@ -1,19 +1,26 @@
 import type { z } from 'zod';
 import type { ConnectorLogger } from './context';
+import { EgressGuard, type EgressPolicy, type EgressResolver } from './egress';
 import {
   AuthenticationError,
   ConnectorError,
+  EgressDeniedError,
   HttpStatusError,
   HttpTimeoutError,
   MalformedPayloadError,
   RateLimitedError,
   RetryableError,
+  TooManyRedirectsError,
 } from './errors';
 import { toValidationIssues } from './issue-path';
+import { createGuardedTransport, type HopRequest, type Transport } from './transport';
 
 /**
- * The subset of `fetch` the client needs. Inject one in tests, or to route requests
- * through a proxy.
+ * The subset of `fetch` the client needs. Inject one in tests to fake a remote API.
+ * An injected `fetch` replaces the client's own transport, and with it the egress
+ * guard (which resolves and pins addresses): only the redirect cap still applies, so
+ * never inject one that reaches the network in production. The client calls it with
+ * `redirect: 'manual'` and follows redirects itself.
  *
  * @example
  * ```ts
@@ -67,7 +74,8 @@ export interface RetryOptions {
 
 /**
  * Options of {@link createHttpClient}. The host builds each connection's client from
- * the definition's `http` policy; tests inject `fetch`, `now` and `sleep`.
+ * the definition's `http` policy and the operator's egress allowlist; tests inject
+ * `fetch` (or `resolve`), `now` and `sleep`.
  *
  * @example
  * ```ts
@@ -91,7 +99,18 @@ export interface HttpClientOptions {
   rateLimit?: RateLimitOptions;
   /** Retry policy. */
   retry?: RetryOptions;
-  /** @defaultValue the global `fetch` */
+  /**
+   * Which hosts may be reached. Without it only public addresses are: loopback, private,
+   * link-local, metadata and other special addresses are refused with
+   * {@link EgressDeniedError}, for the URL and for every redirect, after resolving names.
+   * @defaultValue `{}`: public addresses only
+   */
+  egress?: EgressPolicy;
+  /** Resolves host names before the egress check; the connection goes to the addresses it returns. @defaultValue the system resolver (`dns.lookup`) */
+  resolve?: EgressResolver;
+  /** Redirects followed per request; one more throws {@link TooManyRedirectsError}. Each hop is checked by the egress guard. @defaultValue 5 */
+  maxRedirects?: number;
+  /** Replaces the client's transport (see {@link FetchLike}: the egress guard does not apply to it). @defaultValue the guarded `node:http` transport */
   fetch?: FetchLike;
   /** Clock, in epoch milliseconds, for the budget and `Retry-After` dates. @defaultValue `Date.now` */
   now?: () => number;
@@ -202,6 +221,10 @@ const DEFAULT_BASE_DELAY_MS = 500;
 const DEFAULT_MAX_DELAY_MS = 30_000;
 const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 const DEFAULT_MAX_WAIT_MS = 60_000;
+const DEFAULT_MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Credentials that must not follow a redirect to another origin (as `fetch` drops them). */
+const CROSS_ORIGIN_DROPPED_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 
 /**
  * Creates an {@link HttpClient} over `fetch` (or the injected one).
@@ -220,7 +243,22 @@ const DEFAULT_MAX_WAIT_MS = 60_000;
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const now = options.now ?? Date.now;
   const budget = new RequestBudget(now, options.rateLimit);
-  return buildClient(options, budget, { baseUrl: options.baseUrl, headers: options.headers ?? {} });
+  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  if (!Number.isInteger(maxRedirects) || maxRedirects < 0) throw new RangeError('maxRedirects must be a whole number, 0 or more');
+  const transport = options.fetch ? fetchTransport(options.fetch) : createGuardedTransport(new EgressGuard(options.egress ?? {}, options.resolve));
+  return buildClient(options, budget, transport, { baseUrl: options.baseUrl, headers: options.headers ?? {} });
+}
+
+/** An injected `fetch` as a transport: one hop, redirects handed back to the client. */
+function fetchTransport(fetchImpl: FetchLike): Transport {
+  return (url, request) =>
+    fetchImpl(url.toString(), {
+      method: request.method,
+      headers: request.headers,
+      redirect: 'manual',
+      ...(request.body === undefined ? {} : { body: typeof request.body === 'string' ? request.body : new Uint8Array(request.body) }),
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
 }
 
 /**
@@ -290,14 +328,14 @@ class RequestBudget {
 
 interface Attempt {
   url: string;
-  init: RequestInit;
+  request: Omit<HopRequest, 'signal'>;
   timeoutMs: number;
   idempotent: boolean;
   signals: AbortSignal[];
 }
 
-function buildClient(options: HttpClientOptions, budget: RequestBudget, defaults: { baseUrl: string | undefined; headers: Record<string, string> }): HttpClient {
-  const fetchImpl: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
+function buildClient(options: HttpClientOptions, budget: RequestBudget, transport: Transport, defaults: { baseUrl: string | undefined; headers: Record<string, string> }): HttpClient {
+  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleepFor;
   const random = options.random ?? Math.random;
@@ -310,14 +348,15 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, defaults
   const prepare = (path: string, request: HttpRequestOptions, extraHeaders: Record<string, string>): Attempt => {
     const method = (request.method ?? 'GET').toUpperCase();
     const headers = { ...lowerCaseKeys(defaults.headers), ...lowerCaseKeys(extraHeaders), ...lowerCaseKeys(request.headers ?? {}) };
-    const init: RequestInit = { method, headers, redirect: 'follow' };
-    const body = request.body;
-    // A copy gives fetch an ArrayBuffer-backed view it accepts, whatever the caller's buffer is backed by.
-    if (body !== undefined) init.body = typeof body === 'string' || body instanceof URLSearchParams ? body : new Uint8Array(body);
+    let body: string | Uint8Array | undefined;
+    if (request.body instanceof URLSearchParams) {
+      body = request.body.toString();
+      headers['content-type'] ??= 'application/x-www-form-urlencoded;charset=UTF-8';
+    } else body = request.body;
     const signals = [options.signal, request.signal].filter((signal): signal is AbortSignal => signal !== undefined);
     return {
       url: resolveUrl(defaults.baseUrl, path, request.query),
-      init,
+      request: { method, headers, ...(body === undefined ? {} : { body }) },
       timeoutMs: request.timeoutMs ?? clientTimeoutMs,
       idempotent: request.idempotent ?? IDEMPOTENT_METHODS.has(method),
       signals,
@@ -346,7 +385,7 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, defaults
       }, attempt.timeoutMs);
       let failure: { error: ConnectorError; waitMs: number; pause: boolean; retryable: boolean };
       try {
-        const response = await fetchImpl(attempt.url, { ...attempt.init, signal: anySignal([controller.signal, ...attempt.signals]) });
+        const response = await follow(attempt, label, anySignal([controller.signal, ...attempt.signals])!);
         if (!RETRYABLE_STATUSES.has(response.status)) return await read(response);
 
         await response.body?.cancel().catch(() => undefined);
@@ -378,6 +417,40 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, defaults
       options.logger?.debug('retrying request', { url: label, attempt: retry + 1, waitMs: failure.waitMs, reason: failure.error.message });
       // With a pause in place the budget itself makes the next attempt wait.
       if (!failure.pause) await sleep(failure.waitMs, anySignal(attempt.signals));
+    }
+  };
+
+  /**
+   * Sends the request and follows redirects by hand, so the transport's egress guard
+   * checks every hop and the hops are counted. A redirect to another origin drops the
+   * credentials headers; 303 (and 301/302 after a POST) continue as a GET without body.
+   */
+  const follow = async (attempt: Attempt, label: string, signal: AbortSignal): Promise<Response> => {
+    let url = new URL(attempt.url);
+    let { method, headers, body } = attempt.request;
+    for (let hop = 0; ; hop++) {
+      const response = await transport(url, { method, headers, ...(body === undefined ? {} : { body }), signal });
+      const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null;
+      if (location === null) return response;
+      await response.body?.cancel().catch(() => undefined);
+      if (hop >= maxRedirects) throw new TooManyRedirectsError(label, maxRedirects);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch (error) {
+        throw new MalformedPayloadError(`${label} redirected to a Location that is not a URL`, { cause: error });
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new EgressDeniedError(next.protocol, 'a redirect may only lead to http or https');
+      if (next.origin !== url.origin) {
+        headers = Object.fromEntries(Object.entries(headers).filter(([key]) => !CROSS_ORIGIN_DROPPED_HEADERS.includes(key)));
+      }
+      if ((response.status === 303 && method !== 'HEAD') || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+        headers = Object.fromEntries(Object.entries(headers).filter(([key]) => !key.startsWith('content-')));
+      }
+      options.logger?.debug('following a redirect', { url: label, to: redactUrl(next.toString()), status: response.status });
+      url = next;
     }
   };
 
@@ -427,7 +500,7 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, defaults
       return exchange(attempt, readJson<JsonResult<Schema, T>>(attempt, schema));
     },
     withDefaults(more) {
-      return buildClient(options, budget, {
+      return buildClient(options, budget, transport, {
         baseUrl: more.baseUrl ?? defaults.baseUrl,
         headers: { ...lowerCaseKeys(defaults.headers), ...lowerCaseKeys(more.headers ?? {}) },
       });

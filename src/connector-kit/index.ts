@@ -22,6 +22,9 @@ export { parseConnectorConfig, type ConfigIssue, type ConfigOf, type ConfigParse
 export {
   REDACTED,
   describeConfig,
+  endpoint,
+  endpointKeys,
+  isEndpoint,
   isSecret,
   redactSecrets,
   secret,
@@ -52,11 +55,13 @@ export {
   ConfigError,
   ConnectorError,
   ConnectorLoadError,
+  EgressDeniedError,
   HttpStatusError,
   HttpTimeoutError,
   MalformedPayloadError,
   RateLimitedError,
   RetryableError,
+  TooManyRedirectsError,
   WebhookVerificationError,
   isConnectorError,
   type ConnectorErrorCode,
@@ -100,5 +105,14 @@ export {
   type RateLimitOptions,
   type RetryOptions,
 } from './http-client';
+export {
+  classifyAddress,
+  parseAllowedHosts,
+  systemResolver,
+  type AddressCategory,
+  type EgressPolicy,
+  type EgressResolver,
+  type ResolvedAddress,
+} from './egress';
 export { formatIssuePath, toValidationIssues, type ValidationIssue } from './issue-path';
 export { isJsonValue, type JsonObject, type JsonValue } from './json';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeConfig, isSecret, redactSecrets, REDACTED, secret, secretKeys } from './secret';
+import { describeConfig, endpoint, endpointKeys, isEndpoint, isSecret, redactSecrets, REDACTED, secret, secretKeys } from './secret';
 
 const config = z.object({
   apiKey: secret(z.string().min(8)).describe('API key from Acme → Settings → API'),
@@ -51,6 +51,29 @@ describe('secretKeys', () => {
   });
 });
 
+describe('endpoint', () => {
+  test('marks a field, guesses from URL, host and IP formats and from names, and can opt a field out', () => {
+    expect(isEndpoint('account', endpoint(z.string()).describe('Acme account'))).toBe(true);
+    expect(isEndpoint('feed', z.url())).toBe(true);
+    expect(isEndpoint('mirrors', z.array(z.url()))).toBe(true);
+    expect(isEndpoint('node', z.ipv4().optional())).toBe(true);
+    for (const name of ['url', 'baseUrl', 'base_url', 'API-URI', 'host', 'smtpHostname', 'endpoint', 'domain', 'subdomain', 'server', 'origin', 'tenant', 'hosts']) {
+      expect([name, isEndpoint(name, z.string())]).toEqual([name, true]);
+    }
+    for (const name of ['pageSize', 'channel', 'apiVersion', 'hostingPlan']) {
+      expect([name, isEndpoint(name, z.string())]).toEqual([name, false]);
+    }
+    expect(isEndpoint('imageHost', endpoint(z.string(), false))).toBe(false);
+  });
+
+  test('endpointKeys lists endpoint fields as dotted paths, never secrets', () => {
+    expect(endpointKeys(config)).toEqual(['subdomain', 'baseUrl']);
+    expect(
+      endpointKeys(z.object({ apiKey: secret(z.string()), oauth: z.object({ tokenUrl: z.url(), clientSecret: secret(z.string()) }), pageSize: z.int(), secretHost: secret(z.string()) })),
+    ).toEqual(['oauth.tokenUrl']);
+  });
+});
+
 describe('describeConfig', () => {
   test('describes each field as JSON: name, type, required, secret, description and default', () => {
     const described = describeConfig(config);
@@ -58,8 +81,8 @@ describe('describeConfig', () => {
     expect(described).toEqual([
       { name: 'apiKey', type: 'string', required: true, secret: true, nullable: false, description: 'API key from Acme → Settings → API' },
       { name: 'signingSecret', type: 'string', required: false, secret: true, nullable: false },
-      { name: 'subdomain', type: 'string', required: true, secret: false, nullable: false, description: 'The part before .acme.test' },
-      { name: 'baseUrl', type: 'string', format: 'url', required: false, secret: false, nullable: false, default: 'https://api.acme.test' },
+      { name: 'subdomain', type: 'string', required: true, secret: false, endpoint: true, nullable: false, description: 'The part before .acme.test' },
+      { name: 'baseUrl', type: 'string', format: 'url', required: false, secret: false, endpoint: true, nullable: false, default: 'https://api.acme.test' },
       { name: 'pageSize', type: 'integer', format: 'safeint', required: false, secret: false, nullable: false, default: 100 },
       { name: 'ratio', type: 'number', required: false, secret: false, nullable: false },
       { name: 'region', type: 'enum', values: ['eu', 'us'], required: false, secret: false, nullable: false, default: 'eu' },

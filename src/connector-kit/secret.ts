@@ -62,6 +62,82 @@ export function secretKeys(configSchema: ConnectorConfigSchema): string[] {
   return keys;
 }
 
+/** The zod metadata key {@link endpoint} sets (a JSON Schema extension keyword). */
+const ENDPOINT_META = 'x-rapport-endpoint';
+
+/**
+ * Marks a config field as an endpoint: where the connector sends the connection's
+ * credentials (a base URL, a host, a tenant subdomain). Changing it in `updateConnection`
+ * requires every stored secret to be sent again, so a caller who may edit connections
+ * cannot point them at a listener of their own and collect the stored token. Fields
+ * are also treated as endpoints without the mark when their format is a URL, host name
+ * or IP address, or their name ends in url, uri, host, hostname, endpoint, domain,
+ * server, origin or tenant (any case, `_`/`-` ignored, plural too); `endpoint(schema, false)`
+ * opts a field out of that guess.
+ *
+ * @example
+ * ```ts
+ * const config = z.object({
+ *   apiKey: secret(z.string()),
+ *   account: endpoint(z.string()).describe('Account name, as in https://<account>.acme.test'),
+ *   imageHost: endpoint(z.string(), false).describe('CDN host for thumbnails; no credentials go there'),
+ * });
+ * ```
+ */
+export function endpoint<Schema extends z.ZodType>(schema: Schema, isEndpoint = true): Schema {
+  return schema.meta({ [ENDPOINT_META]: isEndpoint });
+}
+
+const ENDPOINT_NAME = /(url|uri|host|hostname|endpoint|domain|server|origin|tenant)s?$/;
+const ENDPOINT_FORMATS = new Set(['url', 'hostname', 'ipv4', 'ipv6', 'cidrv4', 'cidrv6']);
+
+/**
+ * Whether a config field is an endpoint (see {@link endpoint}): marked, or guessed from
+ * its format or name.
+ *
+ * @example
+ * ```ts
+ * isEndpoint('baseUrl', z.url()); // true
+ * isEndpoint('account', endpoint(z.string())); // true
+ * isEndpoint('pageSize', z.int()); // false
+ * ```
+ */
+export function isEndpoint(name: string, schema: z.core.$ZodType): boolean {
+  const chain = unwrapChain(schema);
+  const mark = chain.map((layer) => z.globalRegistry.get(layer)?.[ENDPOINT_META]).find((value) => typeof value === 'boolean');
+  if (typeof mark === 'boolean') return mark;
+  if (ENDPOINT_NAME.test(name.toLowerCase().replace(/[-_]/g, ''))) return true;
+  const core = defOf(chain[chain.length - 1]!);
+  const element = core.type === 'array' && core.element ? defOf(unwrapChain(core.element).at(-1)!) : core;
+  return [element.format, ...(element.checks ?? []).map((check) => (check._zod.def as { format?: unknown }).format)].some(
+    (format) => typeof format === 'string' && ENDPOINT_FORMATS.has(format),
+  );
+}
+
+/**
+ * Lists the config fields that are endpoints (see {@link endpoint}), as dotted paths,
+ * in declaration order. Secrets are never endpoints.
+ *
+ * @example
+ * ```ts
+ * endpointKeys(z.object({ apiKey: secret(z.string()), baseUrl: z.url(), pageSize: z.int() })); // ['baseUrl']
+ * ```
+ */
+export function endpointKeys(configSchema: ConnectorConfigSchema): string[] {
+  const keys: string[] = [];
+  const visit = (shape: z.core.$ZodShape, prefix: string): void => {
+    for (const [name, field] of Object.entries(shape)) {
+      const path = prefix + name;
+      if (isSecret(field)) continue;
+      const nested = objectShapeOf(field);
+      if (nested && !isEndpoint(name, field)) visit(nested, `${path}.`);
+      else if (isEndpoint(name, field)) keys.push(path);
+    }
+  };
+  visit(configSchema.shape, '');
+  return keys;
+}
+
 /**
  * The kind of value a config field takes, as shown to users.
  *
@@ -92,6 +168,8 @@ export interface ConfigFieldDescription {
   required: boolean;
   /** Whether the field was marked with {@link secret}. */
   secret: boolean;
+  /** Present (`true`) when the field is an endpoint ({@link endpoint}): changing it requires the secrets again. */
+  endpoint?: true;
   /** Whether `null` is accepted. */
   nullable: boolean;
   /** From `.describe()` or `.meta({ description })`. */
@@ -211,6 +289,7 @@ function describeField(name: string, field: z.core.$ZodType): ConfigFieldDescrip
     secret: isSecretField,
     nullable: chain.some((layer) => defOf(layer).type === 'nullable'),
   };
+  if (name !== '[]' && !isSecretField && isEndpoint(name, field)) description.endpoint = true;
 
   const text = chain.map((layer) => z.globalRegistry.get(layer)?.description).find((value) => typeof value === 'string');
   if (text !== undefined) description.description = text;

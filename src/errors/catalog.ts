@@ -36,6 +36,8 @@ export const ErrorCode = {
   WEBHOOK_PAYLOAD_INVALID: 'WEBHOOK_PAYLOAD_INVALID',
   IMPORT_FAILED: 'IMPORT_FAILED',
   WEBHOOK_REFUSED: 'WEBHOOK_REFUSED',
+  /** An update changes where a connection sends its credentials (an endpoint field) without sending its stored secrets again. */
+  SECRETS_REQUIRED: 'SECRETS_REQUIRED',
   // Scores
   MODEL_NOT_FITTED: 'MODEL_NOT_FITTED',
   MODEL_FIT_FAILED: 'MODEL_FIT_FAILED',

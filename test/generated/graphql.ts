@@ -619,7 +619,7 @@ export type TraitFilter = {
 
 /** Changes to a connection; omitted fields stay as they are. */
 export type UpdateConnectionInput = {
-  /** The whole new config; a secret left out or sent as "[redacted]" keeps its stored value. */
+  /** The whole new config; a secret left out or sent as "[redacted]" keeps its stored value, null removes it. A config that changes an endpoint field (configSchema marks them `endpoint: true`: base URL, host…) must send every stored secret again, else SECRETS_REQUIRED naming the first missing one. */
   config?: unknown;
   /** New unique name. */
   name?: string | null | undefined;

@@ -2,6 +2,7 @@ import { parseConnectorConfig, type ConfigOf, type ConnectorConfigSchema } from 
 import type { WebhookRequest } from '../context';
 import { CONNECTOR_API_VERSION, validateConnectorDefinition, type ConnectorDefinition } from '../define-connector';
 import { CONNECTOR_ERROR_CODES, isConnectorError } from '../errors';
+import type { EgressPolicy } from '../egress';
 import type { FetchLike } from '../http-client';
 import { parseIngestBatch, type CustomerRecord, type IngestBatch, type InteractionRecord } from '../ingest-batch';
 import { isJsonValue } from '../json';
@@ -95,7 +96,7 @@ export interface SyncScenario<State extends object = object> {
   config?: Lazy<unknown>;
   /** The state of the first run. @defaultValue `undefined` */
   initialState?: State;
-  /** `fetch` for `ctx.http`. @defaultValue the suite's `fetch`, else loopback-only `fetch` */
+  /** `fetch` for `ctx.http`, in place of the network. @defaultValue the suite's `fetch`, else the network under the suite's `egress` */
   fetch?: FetchLike;
   /** Cap on runs while `hasMore` is true. @defaultValue 20 */
   maxRuns?: number;
@@ -118,7 +119,7 @@ export interface CheckScenario {
   config?: Lazy<unknown>;
   /** Raw config whose credentials the remote side refuses: `check` must throw `AuthenticationError` or `ConfigError`. */
   rejectedConfig?: Lazy<unknown>;
-  /** `fetch` for `ctx.http`. @defaultValue the suite's `fetch`, else loopback-only `fetch` */
+  /** `fetch` for `ctx.http`, in place of the network. @defaultValue the suite's `fetch`, else the network under the suite's `egress` */
   fetch?: FetchLike;
 }
 
@@ -157,8 +158,14 @@ export interface ConformanceSuiteOptions<State extends object = object> {
   syncScenario?: SyncScenario<State>;
   /** How to run `check`, when the connector has one. */
   check?: CheckScenario;
-  /** Default `fetch` for `check` and `sync`. @defaultValue the global `fetch`, restricted to loopback hosts */
+  /** Default `fetch` for `check` and `sync`, in place of the network. @defaultValue none: the network, under `egress` */
   fetch?: FetchLike;
+  /**
+   * Hosts `check` and `sync` may reach over the network, as {@link createTestContext}'s
+   * `egress`: nothing unless listed. A local fake API needs its address:
+   * `{ allowedHosts: ['127.0.0.1'] }`. @defaultValue nothing reachable
+   */
+  egress?: EgressPolicy;
   /** Start of the fake clock. @defaultValue `DEFAULT_FAKE_NOW` */
   now?: Date;
 }
@@ -286,7 +293,7 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
             config: await configFrom(options.check?.config),
             now: startTime,
             http: definition.http,
-            ...fetchOption(options.check?.fetch ?? options.fetch),
+            ...networkOptions(options.check?.fetch ?? options.fetch, options.egress),
           });
           await expect(check(ctx)).resolves.toBeUndefined();
         });
@@ -298,7 +305,7 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
               config: await configFrom(rejectedConfig),
               now: startTime,
               http: definition.http,
-              ...fetchOption(options.check?.fetch ?? options.fetch),
+              ...networkOptions(options.check?.fetch ?? options.fetch, options.egress),
             });
             const error = await check(ctx).then(
               () => undefined,
@@ -384,7 +391,7 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
             ...(inputState === undefined ? {} : { state: inputState }),
             now: startTime.getTime() + runIndex * advance,
             http: definition.http,
-            ...fetchOption(scenario.fetch ?? options.fetch),
+            ...networkOptions(scenario.fetch ?? options.fetch, options.egress),
           });
           const result = await sync(ctx, ctx.state);
           const batches = [...ctx.emitted, ...(result.batch ? [result.batch] : [])];
@@ -472,8 +479,8 @@ async function resolve<T>(value: Lazy<T>): Promise<T> {
   return typeof value === 'function' ? await (value as () => T | Promise<T>)() : value;
 }
 
-function fetchOption(fetch: FetchLike | undefined): { fetch?: FetchLike } {
-  return fetch === undefined ? {} : { fetch };
+function networkOptions(fetch: FetchLike | undefined, egress: EgressPolicy | undefined): { fetch?: FetchLike; egress?: EgressPolicy } {
+  return { ...(fetch === undefined ? {} : { fetch }), ...(egress === undefined ? {} : { egress }) };
 }
 
 /** `verify` rejects by returning false or throwing WebhookVerificationError; anything else is a bug in the verifier. */

@@ -1,5 +1,6 @@
 import type { ConnectorContext, EmitResult } from '../context';
 import type { ConnectorHttpPolicy } from '../define-connector';
+import type { EgressPolicy, EgressResolver } from '../egress';
 import { createHttpClient, type FetchLike, type HttpClient } from '../http-client';
 import { parseIngestBatch, type CustomerRecord, type IngestBatch, type InteractionRecord } from '../ingest-batch';
 import type { ValidationIssue } from '../issue-path';
@@ -16,7 +17,7 @@ import { createRecordingLogger, type RecordingLogger } from './recording-logger'
  *   config: { apiKey: 'test-key', subdomain: 'demo' },
  *   state: { cursor: 'page-2' },
  *   now: '2024-05-01T00:00:00Z',
- *   fetch: fakeAcmeApi,
+ *   egress: { allowedHosts: ['127.0.0.1'] }, // the fake Acme API listens on loopback
  * };
  * ```
  */
@@ -27,8 +28,18 @@ export interface TestContextOptions<Config, State extends object> {
   state?: State;
   /** Start of the fake clock. @defaultValue `DEFAULT_FAKE_NOW` */
   now?: Date | string | number;
-  /** `fetch` behind `ctx.http`. @defaultValue the global `fetch`, restricted to loopback hosts (127.0.0.1, ::1, localhost) */
+  /** Replaces the network behind `ctx.http` (a fake API in the test's process); `egress` does not apply to it. @defaultValue none: the network, under `egress` */
   fetch?: FetchLike;
+  /**
+   * Hosts `ctx.http` may reach, under the same guard as in production: loopback, private
+   * and metadata addresses are refused unless listed. In the harness public addresses
+   * are refused too unless `allowPublic: true`, so a test never calls the internet by
+   * accident. A fake API on loopback needs `{ allowedHosts: ['127.0.0.1'] }` (or
+   * `['127.0.0.1:<port>']` to open only its port). @defaultValue nothing reachable
+   */
+  egress?: EgressPolicy;
+  /** Resolves host names for the egress guard, so a test can point a name at an address without DNS. @defaultValue the system resolver */
+  resolve?: EgressResolver;
   /** The definition's `http` policy, applied to `ctx.http` as the host would. */
   http?: ConnectorHttpPolicy;
   /** Replaces `ctx.http` entirely. */
@@ -70,7 +81,7 @@ export interface TestContext<Config, State extends object = JsonObject> extends 
  *
  * @example
  * ```ts
- * const ctx = createTestContext({ config: { apiKey: 'k', baseUrl: server.url }, now: '2024-05-01T00:00:00Z' });
+ * const ctx = createTestContext({ config: { apiKey: 'k', baseUrl: server.url }, now: '2024-05-01T00:00:00Z', egress: { allowedHosts: ['127.0.0.1'] } });
  * const { nextState } = await acme.sync!(ctx, ctx.state);
  * ctx.clock.advance(60_000);
  * expect(ctx.emitted).toHaveLength(1);
@@ -89,7 +100,9 @@ export function createTestContext<Config, State extends object = JsonObject>(opt
     options.httpClient ??
     createHttpClient({
       ...options.http,
-      fetch: options.fetch ?? loopbackOnlyFetch,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      egress: { allowPublic: false, ...options.egress },
+      ...(options.resolve ? { resolve: options.resolve } : {}),
       now: clock.nowMs,
       sleep: clock.sleep,
       signal: controller.signal,
@@ -141,8 +154,9 @@ export function createTestContext<Config, State extends object = JsonObject>(opt
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /**
- * The harness's default `fetch`: the real one, for loopback hosts only, so a connector
- * under test reaches a local fake API but never the internet by accident.
+ * A `fetch` that reaches loopback hosts only, by the URL's host name (it neither
+ * resolves nor pins addresses: use `egress` for that). Pass it as `fetch` to keep a test
+ * off the network without the egress guard.
  *
  * @example
  * ```ts

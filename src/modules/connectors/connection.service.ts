@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
+import type { ZodType } from 'zod';
 import { inTransaction } from '../../infra/database';
-import { REDACTED, parseConnectorConfig, redactSecrets, secretKeys, type ConnectorDefinition } from '../../connector-kit';
+import { REDACTED, endpointKeys, parseConnectorConfig, redactSecrets, secretKeys, type ConnectorDefinition } from '../../connector-kit';
 import { ErrorCode, RapportError } from '../../errors/catalog';
 import type { Page } from '../../infra/page';
 import { decodeCursor, encodeCursor } from '../../infra/cursor';
@@ -33,7 +34,11 @@ export interface CreateConnectionInput {
   status?: ConnectionStatus | null;
 }
 
-/** Input of {@link ConnectionService.update}: omitted fields are unchanged; a secret left out or sent as `[redacted]` keeps its stored value. */
+/**
+ * Input of {@link ConnectionService.update}: omitted fields are unchanged; a secret left
+ * out or sent as `[redacted]` keeps its stored value, one sent as `null` is removed —
+ * unless the config changes an endpoint field, which requires every stored secret again.
+ */
 export interface UpdateConnectionInput {
   name?: string | null;
   config?: Record<string, unknown> | null;
@@ -146,12 +151,14 @@ export class ConnectionService {
     if (input.config != null) {
       const keys = secretKeys(definition.config);
       const kept = this.secrets.decryptPaths(current.config, keys);
-      // A secret the client left out or echoed back redacted keeps its stored value.
+      // A secret the client left out or echoed back redacted keeps its stored value; null removes it.
       const merged: Record<string, unknown> = { ...input.config };
       for (const key of keys.filter((k) => !k.includes('.'))) {
         if (merged[key] === undefined || merged[key] === REDACTED) merged[key] = kept[key];
+        else if (merged[key] === null && !(definition.config.shape[key] as ZodType).safeParse(null).success) delete merged[key];
       }
       const config = this.validateConfig(definition, merged);
+      this.requireSecretsOnEndpointChange(definition, kept, input.config, config, keys);
       set('config', JSON.stringify(this.secrets.encryptPaths(config, keys)));
     }
     if (input.schedule !== undefined) set('schedule', this.checkSchedule(definition, input.schedule === '' ? null : input.schedule));
@@ -248,12 +255,53 @@ export class ConnectionService {
     return parsed.config as Record<string, unknown>;
   }
 
+  /**
+   * A config that changes an endpoint (where the credentials go: a base URL, a host…)
+   * must carry every stored secret itself; otherwise whoever may edit the connection
+   * could point it at their own listener and receive the stored credentials.
+   */
+  private requireSecretsOnEndpointChange(
+    definition: ConnectorDefinition,
+    stored: Record<string, unknown>,
+    sent: Record<string, unknown>,
+    next: Record<string, unknown>,
+    secretPaths: string[],
+  ): void {
+    const before = parseConnectorConfig(definition.config, stored);
+    const previous = before.ok ? (before.config as Record<string, unknown>) : stored;
+    const changed = endpointKeys(definition.config).filter((path) => JSON.stringify(valueAt(previous, path)) !== JSON.stringify(valueAt(next, path)));
+    if (changed.length === 0) return;
+    const missing = secretPaths.filter((path) => {
+      const held = valueAt(stored, path);
+      const given = valueAt(sent, path);
+      return held !== undefined && held !== null && (given === undefined || given === REDACTED);
+    });
+    if (missing.length === 0) return;
+    const fields = missing.map((path) => `config.${path}`);
+    throw new RapportError(
+      ErrorCode.SECRETS_REQUIRED,
+      `changing ${changed.map((path) => `config.${path}`).join(', ')} changes where this connection sends its credentials: send ${fields.join(', ')} again in the same update (null removes an optional one)`,
+      fields[0],
+      { secrets: fields, endpoints: changed.map((path) => `config.${path}`) },
+    );
+  }
+
   private checkSchedule(definition: ConnectorDefinition, schedule: string | null): string | null {
     if (schedule === null) return null;
     if (!definition.sync) throw new RapportError(ErrorCode.VALIDATION_FAILED, `connector "${definition.id}" is push-only (webhook); it has no sync to schedule`, 'schedule');
     parseSchedule(schedule);
     return schedule.trim();
   }
+}
+
+/** The value at a dotted path of a config object; `undefined` when any step is missing. */
+function valueAt(config: Record<string, unknown>, path: string): unknown {
+  let value: unknown = config;
+  for (const step of path.split('.')) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[step];
+  }
+  return value;
 }
 
 function checkName(name: string): string {

@@ -31,7 +31,7 @@ const ConnectorDefinitionRef = builder.objectRef<LoadedPlugin>('ConnectorDefinit
     pull: t.boolean({ description: 'Syncs on a schedule or on demand.', resolve: (p) => p.status === 'LOADED' && p.definition.sync !== undefined }),
     configSchema: t.field({
       type: 'JSON',
-      description: 'The config fields (name, type, required, secret, description, default) a connection fills in; empty when the plugin failed.',
+      description: 'The config fields (name, type, required, secret, endpoint, description, default) a connection fills in; empty when the plugin failed.',
       resolve: (p) => (p.status === 'LOADED' ? describeConfig(p.definition.config) : []),
     }),
   }),
@@ -200,7 +200,11 @@ const UpdateConnectionInput = builder.inputType('UpdateConnectionInput', {
   description: 'Changes to a connection; omitted fields stay as they are.',
   fields: (t) => ({
     name: t.string({ description: 'New unique name.' }),
-    config: t.field({ type: 'JSON', description: 'The whole new config; a secret left out or sent as "[redacted]" keeps its stored value.' }),
+    config: t.field({
+      type: 'JSON',
+      description:
+        'The whole new config; a secret left out or sent as "[redacted]" keeps its stored value, null removes it. A config that changes an endpoint field (configSchema marks them `endpoint: true`: base URL, host…) must send every stored secret again, else SECRETS_REQUIRED naming the first missing one.',
+    }),
     schedule: t.string({ description: 'New schedule; an empty string removes it.' }),
     status: t.field({ type: ConnectionStatusEnum, description: 'ACTIVE, PAUSED or NEEDS_ATTENTION.' }),
     resetState: t.boolean({ description: 'Forget the cursor: the next sync starts from the beginning.' }),

@@ -54,7 +54,10 @@ export function createConnectorServices(deps: {
   const runs = new ConnectorRunService(dataSource);
   const refusals = new WebhookRefusalService(dataSource);
   const connections = new ConnectionService(dataSource, registry, new SecretBox(resolveSecretKey(config)), scheduler);
-  const sync = new SyncService(dataSource, registry, connections, runs, targets, logger, { timeLimitMs: config.syncTimeLimitMs });
+  const sync = new SyncService(dataSource, registry, connections, runs, targets, logger, {
+    timeLimitMs: config.syncTimeLimitMs,
+    egress: { allowedHosts: config.connectorAllowedHosts },
+  });
   const imports = new FileImportService(dataSource, runs, logger, path.join(config.dataDir, 'imports'));
   registerConnectorJobs(deps.jobs, sync, imports);
   const apiKeys = new ApiKeyService(dataSource);

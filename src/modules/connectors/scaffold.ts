@@ -39,6 +39,7 @@ import {
   MalformedPayloadError,
   WEBHOOK_SIGNATURE_HEADER,
   defineConnector,
+  endpoint,
   secret,
   verifyWebhookSignature,
   type InteractionRecord,
@@ -75,7 +76,7 @@ export default defineConnector({
   displayName: '${displayName}',
   description: 'Events from ${displayName}: pushed by signed webhooks and pulled from its API.',
   config: z.object({
-    baseUrl: z.url().describe('API root'),
+    baseUrl: endpoint(z.url()).describe('API root'),
     apiKey: secret(z.string().min(8)).describe('API key'),
     signingSecret: secret(z.string().min(8)).describe('Webhook signing secret'),
     pageSize: z.int().min(1).max(500).default(100),
@@ -161,6 +162,8 @@ const config = { baseUrl: 'http://127.0.0.1:1', apiKey: 'test-api-key', signingS
 const liveConfig = () => ({ ...config, baseUrl });
 
 runConformanceSuite(connector, {
+  // The fake API listens on loopback, which ctx.http refuses unless the test allowlists it.
+  egress: { allowedHosts: ['127.0.0.1'] },
   validConfigs: [config],
   invalidConfigs: [
     { config: { ...config, baseUrl: 'not a url' }, field: 'baseUrl' },

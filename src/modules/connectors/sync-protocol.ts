@@ -1,8 +1,8 @@
-import type { EmitResult, JsonObject } from '../../connector-kit';
+import type { EgressPolicy, EmitResult, JsonObject } from '../../connector-kit';
 
-/** What the host sends the sync process. */
+/** What the host sends the sync process; `egress` is the operator's policy for the plugin's HTTP client. */
 export type HostMessage =
-  | { type: 'start'; entry: string; config: Record<string, unknown>; state: JsonObject | null; maxPages: number }
+  | { type: 'start'; entry: string; config: Record<string, unknown>; state: JsonObject | null; maxPages: number; egress: EgressPolicy }
   | { type: 'ack'; seq: number; result?: EmitResult; error?: string }
   | { type: 'abort'; reason: string };
 

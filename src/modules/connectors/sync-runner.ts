@@ -47,7 +47,8 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
   if (!definition.sync) throw new Error(`connector "${definition.id}" has no sync`);
   const line = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) => send({ type: 'log', level, message, fields });
   const logger: ConnectorContext['logger'] = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
-  const http = createHttpClient({ ...definition.http, signal: controller.signal, logger });
+  // The egress policy comes after the plugin's own policy, which cannot widen it.
+  const http = createHttpClient({ ...definition.http, egress: start.egress ?? {}, signal: controller.signal, logger });
   const config = Object.freeze({ ...start.config });
   let state: JsonObject | undefined = start.state ?? undefined;
   let pages = 0;

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
-import { CONNECTOR_ERROR_CODES, type EmitResult, type JsonObject } from '../../connector-kit';
+import { CONNECTOR_ERROR_CODES, type EgressPolicy, type EmitResult, type JsonObject } from '../../connector-kit';
 import type { Logger } from '../../infra/logger';
 import { commitBatch, type IngestTargets } from './batch-commit';
 import type { ConnectionService } from './connection.service';
@@ -17,6 +17,8 @@ export interface SyncServiceOptions {
   timeLimitMs: number;
   /** Pages one run fetches at most while the plugin says `hasMore`; the next run continues. @defaultValue 1000 */
   maxPagesPerRun?: number;
+  /** What the plugin's HTTP client may reach (RAPPORT_CONNECTOR_ALLOWED_HOSTS). @defaultValue public addresses only */
+  egress?: EgressPolicy;
 }
 
 /** What one sync run ended with. */
@@ -150,7 +152,7 @@ export class SyncService {
     child.on('message', (message: ChildMessage) => {
       switch (message.type) {
         case 'ready':
-          reply({ type: 'start', entry, config, state: (connection.state as JsonObject | null) ?? null, maxPages: this.options.maxPagesPerRun ?? 1000 });
+          reply({ type: 'start', entry, config, state: (connection.state as JsonObject | null) ?? null, maxPages: this.options.maxPagesPerRun ?? 1000, egress: this.options.egress ?? {} });
           return;
         case 'log':
           log[message.level === 'debug' ? 'debug' : message.level]({ plugin: message.fields ?? {} }, message.message);
