@@ -19,6 +19,10 @@ export const ErrorCode = {
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   INTROSPECTION_DISABLED: 'INTROSPECTION_DISABLED',
   IDENTIFIER_ERASED: 'IDENTIFIER_ERASED',
+  /** A string or JSON key holds a NUL character or an unpaired surrogate (refused before any SQL). */
+  INVALID_TEXT: 'INVALID_TEXT',
+  /** An input nests too deep, has too long a list, or a filter or rule tree has too many conditions. */
+  INPUT_TOO_COMPLEX: 'INPUT_TOO_COMPLEX',
   // Row-level (ingest)
   INVALID_IDENTIFIER: 'INVALID_IDENTIFIER',
   INVALID_FIELD: 'INVALID_FIELD',

@@ -6,6 +6,7 @@ import { inTransaction } from '../../infra/database';
 import { IdentityRaceError } from '../customers/identity-resolver';
 import type { BatchMode } from '../../errors/row-error';
 import { ErrorCode } from '../../errors/catalog';
+import { jsonProblem } from '../../errors/text';
 import type { CustomerRow, CustomerService } from '../customers/customer.service';
 import { interactionRow, type IngestService, type InteractionRow } from '../interactions/ingest.service';
 import type { RunError } from './connector-run.entity';
@@ -72,6 +73,12 @@ export function validateBatchRows(batch: unknown): {
       return;
     }
     list.forEach((item, index) => {
+      // Text and shape first, iteratively: the schemas' JSON checks recurse, and Postgres refuses NUL and lone surrogates.
+      const unsafe = jsonProblem(item, `${key}[${index}]`);
+      if (unsafe) {
+        errors.push({ path: unsafe.path, code: unsafe.kind === 'text' ? ErrorCode.INVALID_TEXT : ErrorCode.INPUT_TOO_COMPLEX, message: unsafe.message });
+        return;
+      }
       const parsed = schema.safeParse(item);
       if (parsed.success) into.push({ index, row: parsed.data });
       else {

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
 import { ErrorCode } from '../../errors/catalog';
+import { textProblem } from '../../errors/text';
 
 /** An identifier as a client gives it: `email`, `phone`, or any namespace (`shopify`, `crm`). */
 export interface IdentifierInput {
@@ -43,6 +43,8 @@ export function normalizeIdentifier(
   const raw = input.value.trim();
   if (raw.length === 0) return problem('value', `${type} identifier is empty`);
   if (raw.length > MAX_VALUE_LENGTH) return problem('value', `${type} identifier is longer than ${MAX_VALUE_LENGTH} characters`);
+  const bad = textProblem(raw);
+  if (bad) return problem('value', `value ${bad}`);
 
   if (type === 'email') {
     const email = raw.toLowerCase();

@@ -1,0 +1,110 @@
+import path from 'node:path';
+import request from 'supertest';
+import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../../src/connector-kit';
+import type { Scope } from '../../src/modules/access/scopes';
+import { REPO_ROOT, startConnectorTestApp, type ConnectorTestApp } from '../helpers/connectors';
+
+let c: ConnectorTestApp;
+beforeAll(async () => {
+  c = await startConnectorTestApp({
+    env: { RAPPORT_CONNECTOR_PACKAGES: [path.join(REPO_ROOT, 'plugins/webhook'), path.join(REPO_ROOT, 'plugins/web-tracking')].join(',') },
+  });
+});
+afterAll(() => c.close());
+
+/** Posts a GraphQL body as given (a string is sent verbatim: supertest's serialiser recurses and cannot send 20,000 levels). */
+function post(bearer: string, body: string | { query: string; variables?: unknown }) {
+  return request(c.handler)
+    .post('/graphql')
+    .set('authorization', `Bearer ${bearer}`)
+    .set('content-type', 'application/json')
+    .send(typeof body === 'string' ? body : JSON.stringify(body));
+}
+const admin = (query: string, variables?: unknown) => post(c.adminKey, { query, variables });
+
+async function keyWith(scopes: Scope[]): Promise<string> {
+  const res = await admin('mutation($s: [String!]!) { createApiKey(name: "security", scopes: $s) { key } }', { s: scopes });
+  return res.body.data.createApiKey.key;
+}
+
+const CUSTOMERS = 'query($f: CustomerFilter) { customers(filter: $f) { totalCount } }';
+const SET_CONSENTS = 'mutation($i: [ConsentInput!]!, $m: BatchMode) { setConsents(input: $i, mode: $m) { committed results { status errors { code field message } } } }';
+const UPSERT = 'mutation($i: [CustomerInput!]!, $m: BatchMode) { upsertCustomers(input: $i, mode: $m) { committed created updated rejected results { status customer { id } errors { code field message } } } }';
+const PREVIEW = 'query($r: SegmentRuleInput!) { previewSegment(rule: $r) { count } }';
+
+/** Every GraphQL error of a response, as code and field. */
+function errorsOf(res: request.Response): { code?: string; field?: string }[] {
+  return (res.body.errors ?? []).map((e: { extensions?: { code?: string; field?: string } }) => ({ code: e.extensions?.code, field: e.extensions?.field }));
+}
+
+describe('500s on bad input (other finding 6)', () => {
+  test('a NUL character in a filter value, a consent purpose or an identifier value is INVALID_TEXT naming the field', async () => {
+    expect(errorsOf(await admin(CUSTOMERS, { f: { displayName: { eq: 'a\u0000b' } } }))).toEqual([{ code: 'INVALID_TEXT', field: '$f.displayName.eq' }]);
+    const consent = (purpose: string, value: string) => ({ customer: { identifiers: [{ type: 'crm', value }] }, purpose, status: 'GRANTED', source: 'form' });
+    expect(errorsOf(await admin(SET_CONSENTS, { i: [consent('mark\u0000eting', 'c-1')] }))).toEqual([{ code: 'INVALID_TEXT', field: '$i[0].purpose' }]);
+    expect(errorsOf(await admin(SET_CONSENTS, { i: [consent('marketing', 'c\u00001')] }))).toEqual([{ code: 'INVALID_TEXT', field: '$i[0].customer.identifiers[0].value' }]);
+    expect(errorsOf(await admin(UPSERT, { i: [{ identifiers: [{ type: 'crm', value: 'x\u0000' }] }] }))).toEqual([{ code: 'INVALID_TEXT', field: '$i[0].identifiers[0].value' }]);
+    // In a literal too, and in a segment rule's consent purpose.
+    expect(errorsOf(await admin('{ customers(filter: { lifecycleStage: { eq: "a\\u0000" } }) { totalCount } }'))).toEqual([{ code: 'INVALID_TEXT', field: 'customers.filter.lifecycleStage.eq' }]);
+    expect(errorsOf(await admin(PREVIEW, { r: { consent: { purpose: 'm\u0000' } } }))).toEqual([{ code: 'INVALID_TEXT', field: '$r.consent.purpose' }]);
+  });
+
+  test('a lone surrogate in a trait value or key is INVALID_TEXT naming the field; a well-formed astral character is stored', async () => {
+    expect(errorsOf(await admin(UPSERT, { i: [{ identifiers: [{ type: 'crm', value: 'sur-1' }], traits: { note: 'x\ud800y' } }] }))).toEqual([{ code: 'INVALID_TEXT', field: '$i[0].traits.note' }]);
+    expect(errorsOf(await admin(UPSERT, { i: [{ identifiers: [{ type: 'crm', value: 'sur-1' }], traits: { ['k\udc00']: 1 } }] }))).toEqual([{ code: 'INVALID_TEXT', field: '$i[0].traits' }]);
+    const ok = await admin(UPSERT, { i: [{ identifiers: [{ type: 'crm', value: 'sur-1' }], traits: { note: 'x\ud83d\ude00y' } }] });
+    expect(ok.body.data.upsertCustomers.committed).toBe(true);
+  });
+
+  test('20,000-deep not nesting is INPUT_TOO_COMPLEX, as a variable and as a literal', async () => {
+    const deep = '{"not":'.repeat(20_000) + '{"kind":{"eq":"PERSON"}}' + '}'.repeat(20_000);
+    const asVariable = await post(c.adminKey, `{"query":${JSON.stringify(CUSTOMERS)},"variables":{"f":${deep}}}`);
+    expect(errorsOf(asVariable)).toEqual([{ code: 'INPUT_TOO_COMPLEX', field: expect.stringMatching(/^\$f(\.not)+$/) }]);
+    const literal = 'not: {'.repeat(20_000) + 'kind: { eq: PERSON }' + '}'.repeat(20_000);
+    expect(errorsOf(await admin(`{ customers(filter: { ${literal} }) { totalCount } }`))).toEqual([{ code: 'INPUT_TOO_COMPLEX', field: undefined }]);
+    // Deep enough to exhaust graphql-js's recursive parser, yet inside the token limit.
+    const parserDeep = 'not: {'.repeat(2_500) + 'kind: { eq: PERSON }' + '}'.repeat(2_500);
+    expect(errorsOf(await admin(`{ customers(filter: { ${parserDeep} }) { totalCount } }`))).toEqual([{ code: 'INPUT_TOO_COMPLEX', field: undefined }]);
+    // A segment rule given as a variable, nested past the input limit.
+    const rule = '{"not":'.repeat(5_000) + '{"consent":{"purpose":"m"}}' + '}'.repeat(5_000);
+    expect(errorsOf(await post(c.adminKey, `{"query":${JSON.stringify(PREVIEW)},"variables":{"r":${rule}}}`))[0]?.code).toBe('INPUT_TOO_COMPLEX');
+  });
+
+  test('an or of 70,000 items, and one of 5,000 that passes the list limit, are INPUT_TOO_COMPLEX', async () => {
+    const or = (n: number) => ({ f: { or: Array.from({ length: n }, (_, i) => ({ lifecycleStage: { eq: `s${i}` } })) } });
+    expect(errorsOf(await admin(CUSTOMERS, or(70_000)))).toEqual([{ code: 'INPUT_TOO_COMPLEX', field: '$f.or' }]);
+    expect(errorsOf(await admin(CUSTOMERS, or(5_000)))).toEqual([{ code: 'INPUT_TOO_COMPLEX', field: '$f' }]);
+    // A filter of ordinary size still runs.
+    expect((await admin(CUSTOMERS, or(200))).body.data.customers.totalCount).toBe(0);
+  });
+
+  test('a 100,000-character consent channel is refused with the field named, in setConsents and in a segment rule', async () => {
+    const long = 'c'.repeat(100_000);
+    const set = await admin(SET_CONSENTS, { i: [{ customer: { identifiers: [{ type: 'crm', value: 'c-1' }] }, purpose: 'm', channel: long, status: 'GRANTED', source: 'form' }] });
+    expect(set.body.data.setConsents.results[0].errors[0]).toMatchObject({ code: 'INVALID_FIELD', field: 'channel' });
+    const preview = await admin(PREVIEW, { r: { consent: { purpose: 'm', channel: long } } });
+    expect(errorsOf(preview)).toEqual([{ code: 'SEGMENT_RULE_INVALID', field: 'rule.consent.channel' }]);
+  });
+
+  test('a webhook record with a NUL identifier, a lone surrogate or 10,000-level properties is refused by path, never a 500', async () => {
+    const secret = 'whsec_bad_input_0123456789';
+    const created = await admin('mutation($c: JSON!) { createConnection(input: { connector: "webhook", name: "bad-input", config: $c }) { id } }', {
+      c: { signingSecret: secret, typeValue: 'evt', idType: 'hooktest', mapping: { customerId: 'uid', externalId: 'id', occurredAt: 'ts', properties: ['data'] } },
+    });
+    const hook = `/hooks/${Buffer.from(created.body.data.createConnection.id, 'base64').toString().split(':')[1]}`;
+    const deliver = (body: string) =>
+      request(c.handler).post(hook).set('content-type', 'application/json').set(WEBHOOK_SIGNATURE_HEADER, signWebhook(secret, body, new Date())).send(body);
+    const event = (uid: string, data: string) => `{"id":"e-${Math.random()}","ts":"2026-01-01T00:00:00Z","uid":${JSON.stringify(uid)},"data":${data}}`;
+
+    const nul = await deliver(event('a\u0000b', '1'));
+    expect(nul.status).toBe(400);
+    expect(nul.body.errors).toEqual([{ path: 'interactions[0].customer.identifiers[0].value', code: 'INVALID_TEXT', message: expect.any(String) }]);
+    const surrogate = await deliver(event('u-1', '"\\ud800"'));
+    expect(surrogate.status).toBe(400);
+    expect(surrogate.body.errors).toEqual([{ path: 'interactions[0].properties.data', code: 'INVALID_TEXT', message: expect.any(String) }]);
+    const deep = await deliver(event('u-1', '['.repeat(10_000) + ']'.repeat(10_000)));
+    expect(deep.status).toBe(400);
+    expect(deep.body.errors[0]).toMatchObject({ code: 'INPUT_TOO_COMPLEX', path: expect.stringMatching(/^interactions\[0\]\.properties\.data(\[0\])+$/) });
+    expect(await c.app.sql(`SELECT 1 FROM customer_identifiers WHERE type = 'hooktest'`)).toEqual([]);
+  });
+});
