@@ -30,7 +30,7 @@ export function toCustomerDemand(
   }
   if (hasId) {
     if (!/^[1-9][0-9]{0,18}$/.test(ref.id!)) {
-      problems.add(ErrorCode.CUSTOMER_NOT_FOUND, `${field}.id`, `"${ref.id}" is not a customer id`);
+      problems.add(ErrorCode.CUSTOMER_NOT_FOUND, `${field}.id`, `${field}.id is not a customer id`);
       return undefined;
     }
     return { customerId: ref.id! };

@@ -138,7 +138,8 @@ export async function planCustomerResolution(
         ok: false,
         code: ErrorCode.IDENTITY_CONFLICT,
         field: 'identifiers',
-        message: `identifiers belong to different customers (${matched.join(', ')}); merge them first`,
+        // The message names no customer: a caller without pii:read must not learn who the identifiers belong to.
+        message: 'these identifiers belong to different customers; merge them first',
       };
       return;
     }
@@ -168,7 +169,7 @@ export async function planCustomerResolution(
           ok: false,
           code: ErrorCode.IDENTITY_CONFLICT,
           field: 'identifiers',
-          message: `rows of this batch link identifiers of different customers (${[...owners].join(', ')}); merge them first`,
+          message: 'rows of this batch link identifiers of different customers; merge them first',
         };
       }
       continue;

@@ -30,7 +30,8 @@ const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@.]+$/;
  * Normalises one identifier: emails trimmed and lower-cased, phones to E.164
  * (libphonenumber; numbers without a country code use `defaultCountry`),
  * other namespaces kept as given (trimmed). Returns a problem instead of
- * throwing so a batch can report every bad row.
+ * throwing so a batch can report every bad row; its message never repeats
+ * the value (error messages end up in run records and logs).
  */
 export function normalizeIdentifier(
   input: IdentifierInput,
@@ -38,7 +39,7 @@ export function normalizeIdentifier(
 ): Identifier | IdentifierProblem {
   const type = input.type.trim().toLowerCase();
   if (!TYPE_PATTERN.test(type) || type.length > MAX_TYPE_LENGTH) {
-    return problem('type', `identifier type "${input.type}" must be a lower-case name such as email, phone or shopify (at most ${MAX_TYPE_LENGTH} characters)`);
+    return problem('type', `type must be a lower-case name such as email, phone or shopify (at most ${MAX_TYPE_LENGTH} characters)`);
   }
   const raw = input.value.trim();
   if (raw.length === 0) return problem('value', `${type} identifier is empty`);
@@ -48,15 +49,15 @@ export function normalizeIdentifier(
 
   if (type === 'email') {
     const email = raw.toLowerCase();
-    return EMAIL_PATTERN.test(email) ? { type, value: email } : problem('value', `"${raw}" is not an email address`);
+    return EMAIL_PATTERN.test(email) ? { type, value: email } : problem('value', 'value is not an email address');
   }
   if (type === 'phone') {
     try {
       const phone = parsePhoneNumberWithError(raw, defaultCountry);
-      if (!phone.isValid()) return problem('value', `"${raw}" is not a valid phone number`);
+      if (!phone.isValid()) return problem('value', 'value is not a valid phone number');
       return { type, value: phone.number };
     } catch {
-      return problem('value', `"${raw}" is not a phone number in international format (E.164, e.g. +14155552671)`);
+      return problem('value', 'value is not a phone number in international format (E.164, e.g. +14155552671)');
     }
   }
   return { type, value: raw };

@@ -317,7 +317,7 @@ function validateInteraction(row: InteractionRow, index: number, now: Date): Val
   if (value !== null && (!Number.isFinite(value) || Math.abs(value) >= 1e14)) p.add(code, 'value', 'value must be a finite number below 1e14');
   let currency = row.currency?.trim().toUpperCase() || null;
   if (currency !== null && !/^[A-Z]{3}$/.test(currency)) {
-    p.add(code, 'currency', `currency "${row.currency}" must be a three-letter ISO 4217 code`);
+    p.add(code, 'currency', 'currency must be a three-letter ISO 4217 code');
     currency = null;
   }
   const direction = row.direction ?? null;
@@ -352,7 +352,7 @@ function checkName(p: RowProblems, field: string, value: string): string | undef
   if (name === undefined) return undefined;
   const lower = name.toLowerCase();
   if (!NAME_PATTERN.test(lower)) {
-    p.add(ErrorCode.INVALID_FIELD, field, `${field} "${name}" must start with a letter and contain only letters, digits, _ . : -`);
+    p.add(ErrorCode.INVALID_FIELD, field, `${field} must start with a letter and contain only letters, digits, _ . : -`);
     return undefined;
   }
   return lower;
