@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import request from 'supertest';
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../../src/connector-kit';
@@ -106,5 +107,32 @@ describe('500s on bad input (other finding 6)', () => {
     expect(deep.status).toBe(400);
     expect(deep.body.errors[0]).toMatchObject({ code: 'INPUT_TOO_COMPLEX', path: expect.stringMatching(/^interactions\[0\]\.properties\.data(\[0\])+$/) });
     expect(await c.app.sql(`SELECT 1 FROM customer_identifiers WHERE type = 'hooktest'`)).toEqual([]);
+  });
+});
+
+describe('Tombstones are unsalted sha256 (other finding 4)', () => {
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const LATE = { input: [{ customer: { identifiers: [{ type: 'email', value: 'tomb@example.org' }] }, channel: 'email', type: 'click', occurredAt: '2026-01-01T00:00:00Z', source: 'esp', externalId: 'tomb-1' }], mode: 'PER_ROW' };
+  const RECORD = 'mutation($input: [InteractionInput!]!, $mode: BatchMode) { recordInteractions(input: $input, mode: $mode) { accepted results { errors { code } } } }';
+
+  test('an erased identifier is kept as a keyed hash that a copy of the database cannot test guesses against, and still refused', async () => {
+    const created = await admin(UPSERT, { i: [{ identifiers: [{ type: 'email', value: 'tomb@example.org' }] }] });
+    const before = await c.app.sql<{ value_hash: string }>(`SELECT value_hash FROM identifier_tombstones`);
+    await admin('mutation($id: ID!) { eraseCustomer(id: $id) { tombstones } }', { id: created.body.data.upsertCustomers.results[0].customer.id });
+    const stored = await c.app.sql<{ value_hash: string }>(`SELECT value_hash FROM identifier_tombstones WHERE type = 'email' AND NOT value_hash = ANY($1::text[])`, [before.map((b) => b.value_hash)]);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.value_hash).not.toBe(sha256('email:tomb@example.org'));
+    expect(stored[0]!.value_hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect((await admin(RECORD, LATE)).body.data.recordInteractions.results[0].errors[0].code).toBe('IDENTIFIER_ERASED');
+    expect((await admin('mutation { liftErasureTombstone(identifier: { type: "email", value: "tomb@example.org" }) }')).body.data.liftErasureTombstone).toBe(true);
+    expect((await admin(RECORD, LATE)).body.data.recordInteractions.accepted).toBe(1);
+  });
+
+  test('a tombstone written unkeyed before keeps refusing its identifier and can be lifted', async () => {
+    await c.app.sql(`INSERT INTO identifier_tombstones (type, value_hash) VALUES ('phone', $1)`, [sha256('phone:+14155550199')]);
+    const late = { ...LATE, input: [{ ...LATE.input[0], customer: { identifiers: [{ type: 'phone', value: '+1 415 555 0199' }] }, externalId: 'tomb-2' }] };
+    expect((await admin(RECORD, late)).body.data.recordInteractions.results[0].errors[0].code).toBe('IDENTIFIER_ERASED');
+    expect((await admin('mutation { liftErasureTombstone(identifier: { type: "phone", value: "+14155550199" }) }')).body.data.liftErasureTombstone).toBe(true);
+    expect(await c.app.sql(`SELECT 1 FROM identifier_tombstones WHERE type = 'phone'`)).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import type { RefreshRequester } from '../interactions/ingest.service';
 import { CUSTOMER_KINDS, type CustomerKind } from './customer.entity';
 import { normalizeIdentifiers, toCustomerDemand, type CustomerRef } from './customer-ref';
 import type { IdentifierInput } from './identity';
+import type { TombstoneHasher } from '../privacy/tombstones';
 import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand } from './identity-resolver';
 
 /** One customer as `upsertCustomers` receives it; omitted fields are left unchanged. */
@@ -64,6 +65,8 @@ export class CustomerService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly requestRefresh: RefreshRequester,
+    /** How erased identifiers are hashed, to refuse them (IDENTIFIER_ERASED). */
+    private readonly tombstones?: TombstoneHasher,
   ) {}
 
   async upsertCustomers(rows: CustomerRow[], mode: BatchMode = 'ATOMIC'): Promise<UpsertCustomersResult> {
@@ -89,7 +92,7 @@ export class CustomerService {
       this.dataSource,
       async (manager, attempt) => {
         let rowErrors = new Map<number, RowError>();
-        const resolvedCustomers = await resolveCustomers(manager, demands, { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT }, (plan) => {
+        const resolvedCustomers = await resolveCustomers(manager, demands, { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, tombstones: this.tombstones }, (plan) => {
           rowErrors = new Map<number, RowError>();
           valid.forEach((v, i) => {
             const own = plan.resolutions[i];

@@ -1,7 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import { pgArray } from '../../infra/pg-array';
-import { identifierHash, identifierKey, type Identifier } from './identity';
+import { identifierKey, type Identifier } from './identity';
+import { TombstoneHasher } from '../privacy/tombstones';
 import type { CustomerKind } from './customer.entity';
 
 /** Profile fields used when a demand creates a customer. */
@@ -43,7 +44,11 @@ export interface ResolveOptions {
    * per-kind checks that the planned `created` flag would have answered).
    */
   adoptLostRaces?: boolean;
+  /** How erased identifiers are hashed (unkeyed when not given). */
+  tombstones?: TombstoneHasher;
 }
+
+const UNKEYED_TOMBSTONES = new TombstoneHasher(undefined);
 
 /** Advisory lock key that serialises identity creation after repeated races. */
 export const IDENTITY_CREATION_LOCK = 727_274_001;
@@ -71,7 +76,7 @@ export class IdentityRaceError extends Error {
 export async function planCustomerResolution(
   manager: EntityManager,
   demands: CustomerDemand[],
-  { serialize = false, adoptLostRaces = false }: ResolveOptions = {},
+  { serialize = false, adoptLostRaces = false, tombstones = UNKEYED_TOMBSTONES }: ResolveOptions = {},
 ): Promise<ResolutionPlan> {
   // Creators share one advisory lock; after lost races a transaction takes it exclusively, which
   // waits for the creators in flight and holds new ones back: guaranteed progress under contention.
@@ -92,13 +97,15 @@ export async function planCustomerResolution(
   const freshKeys = [...allIdentifiers.keys()].filter((key) => !existing.has(key));
   const fresh = freshKeys.map((key) => allIdentifiers.get(key)!);
   if (fresh.length > 0) {
+    // Each identifier under every hash its tombstone may carry (keyed, and the legacy unkeyed one).
+    const probes = fresh.flatMap((identifier, n) => tombstones.candidates(identifier).map((hash) => ({ type: identifier.type, hash, key: freshKeys[n]! })));
     const rows: { type: string; value_hash: string }[] = await manager.query(
       `SELECT t.type, t.value_hash FROM identifier_tombstones t
          JOIN unnest($1::text[], $2::text[]) AS w(type, value_hash) ON w.type = t.type AND w.value_hash = t.value_hash`,
-      [pgArray(fresh.map((i) => i.type)), pgArray(fresh.map((i) => identifierHash(i)))],
+      [pgArray(probes.map((p) => p.type)), pgArray(probes.map((p) => p.hash))],
     );
     const hashes = new Set(rows.map((r) => `${r.type}:${r.value_hash}`));
-    if (hashes.size > 0) fresh.forEach((i, n) => hashes.has(`${i.type}:${identifierHash(i)}`) && erased.add(freshKeys[n]!));
+    if (hashes.size > 0) for (const probe of probes) if (hashes.has(`${probe.type}:${probe.hash}`)) erased.add(probe.key);
   }
   const kinds = new Map<string, CustomerKind>();
   if (ids.length > 0) {

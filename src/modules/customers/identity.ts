@@ -67,11 +67,6 @@ export function isIdentifierProblem(value: Identifier | IdentifierProblem): valu
   return 'code' in value;
 }
 
-/** How an erased identifier is remembered (identifier_tombstones): a hash, never the value. */
-export function identifierHash(identifier: Identifier): string {
-  return createHash('sha256').update(`${identifier.type}:${identifier.value}`).digest('hex');
-}
-
 /** The key an identifier is matched by; unique per (type, value). */
 export function identifierKey(identifier: Identifier): string {
   return `${identifier.type}\u0000${identifier.value}`;

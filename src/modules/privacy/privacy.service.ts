@@ -4,7 +4,8 @@ import { checkText, RowProblems, type BatchMode, type RowError } from '../../err
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
-import { identifierHash, isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
+import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
+import { TombstoneHasher } from './tombstones';
 import { planCustomerResolution } from '../customers/identity-resolver';
 import { componentsOf } from '../scores/score-loaders';
 import { REBUILD_TABLES } from '../scores/score-rebuild';
@@ -59,6 +60,8 @@ export class PrivacyService {
     private readonly dataSource: DataSource,
     /** Consent changes re-evaluate the customers' segments (consent conditions). */
     private readonly requestRefresh: (customerIds: string[]) => Promise<void> = async () => undefined,
+    /** How erased identifiers are hashed; the same hasher the ingest services check them with. */
+    private readonly tombstones: TombstoneHasher = new TombstoneHasher(undefined),
   ) {}
 
   onErased(followUp: ErasureFollowUp): void {
@@ -80,7 +83,7 @@ export class PrivacyService {
     const outcome = await inTransaction(this.dataSource, async (manager) => {
       const indexes = valid.map((v, i) => (problems[i].ok && v.demand ? i : -1)).filter((i) => i >= 0);
       // Consent is recorded for customers that exist; it never creates one.
-      const plan = await planCustomerResolution(manager, indexes.map((i) => ({ ...valid[i].demand!, profile: undefined })));
+      const plan = await planCustomerResolution(manager, indexes.map((i) => ({ ...valid[i].demand!, profile: undefined })), { tombstones: this.tombstones });
       const customerIds: (string | undefined)[] = rows.map(() => undefined);
       indexes.forEach((rowIndex, k) => {
         const r = plan.resolutions[k];
@@ -167,7 +170,7 @@ export class PrivacyService {
       if (identifiers.length) {
         await manager.query(
           `INSERT INTO identifier_tombstones (type, value_hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
-          [identifiers.map((i) => i.type), identifiers.map((i) => identifierHash(i))],
+          [identifiers.map((i) => i.type), identifiers.map((i) => this.tombstones.hash(i))],
         );
       }
       const tables: { table: string; rows: number }[] = [];
@@ -201,7 +204,7 @@ export class PrivacyService {
     const identifier = normalizeIdentifier(input);
     if (isIdentifierProblem(identifier)) throw new RapportError(ErrorCode.INVALID_IDENTIFIER, identifier.message, `identifier.${identifier.field}`);
     return inTransaction(this.dataSource, async (manager) => {
-      const [, count] = await manager.query(`DELETE FROM identifier_tombstones WHERE type = $1 AND value_hash = $2`, [identifier.type, identifierHash(identifier)]);
+      const [, count] = await manager.query(`DELETE FROM identifier_tombstones WHERE type = $1 AND value_hash = ANY($2::text[])`, [identifier.type, this.tombstones.candidates(identifier)]);
       return Number(count) > 0;
     });
   }
