@@ -110,6 +110,57 @@ describe('500s on bad input (other finding 6)', () => {
   });
 });
 
+describe('connector_runs.errors keeps raw input after erasure (other finding 3)', () => {
+  const ALICE = 'alice.victim@example.org';
+  let hook: string;
+  const secret = 'whsec_erasure_0123456789';
+  beforeAll(async () => {
+    const created = await admin('mutation($c: JSON!) { createConnection(input: { connector: "webhook", name: "erasure", config: $c }) { id } }', {
+      c: { signingSecret: secret, typeValue: 'evt', mapping: { email: 'email', externalId: 'id', occurredAt: 'ts' } },
+    });
+    hook = `/hooks/${Buffer.from(created.body.data.createConnection.id, 'base64').toString().split(':')[1]}`;
+  });
+  const deliver = (email: string, id: string) => {
+    const body = JSON.stringify({ id, ts: '2026-01-01T00:00:00Z', email });
+    return request(c.handler).post(hook).set('content-type', 'application/json').set(WEBHOOK_SIGNATURE_HEADER, signWebhook(secret, body, new Date())).send(body);
+  };
+
+  test('a rejected record’s error names the field, not the value', async () => {
+    const res = await deliver(`Alice Victimson <${ALICE}>`, 'er-1');
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ path: 'interactions[0].customer.identifiers[0].value', code: 'INVALID_IDENTIFIER', message: 'value is not an email address' }]);
+    const runs = await c.app.sql<{ errors: unknown }>(`SELECT errors FROM connector_runs WHERE kind = 'WEBHOOK' AND errors::text ILIKE '%identifiers[0].value%'`);
+    expect(runs.length).toBeGreaterThan(0);
+    expect(JSON.stringify(runs)).not.toMatch(/alice/i);
+  });
+
+  test('erasure erases run errors and last errors that quote the customer’s identifiers or name', async () => {
+    const created = await admin(UPSERT, { i: [{ identifiers: [{ type: 'email', value: ALICE }], displayName: 'Alice Victimson' }] });
+    const id = created.body.data.upsertCustomers.results[0].customer.id;
+    // Messages as a plugin (or an older Rapport) wrote them, next to one that names nobody.
+    const [{ id: runId }] = await c.app.sql<{ id: string }>(
+      `INSERT INTO connector_runs (kind, status, errors, error) VALUES ('IMPORT', 'FAILED', $1, $2) RETURNING id::text`,
+      [JSON.stringify([
+        { line: 2, code: 'INVALID_IDENTIFIER', message: `"Alice Victimson <${ALICE.toUpperCase()}>" is not an email address` },
+        { line: 3, code: 'INVALID_FIELD', message: 'value is not a number' },
+      ]), 'remote answered 404 for Alice Victimson'],
+    );
+    const [{ id: connectionId }] = await c.app.sql<{ id: string }>(`SELECT id::text FROM connections WHERE name = 'erasure'`);
+    await c.app.sql(`UPDATE connections SET last_error = $2 WHERE id = $1`, [connectionId, `no such user ${ALICE}`]);
+
+    const erased = await admin('mutation($id: ID!) { eraseCustomer(id: $id) { tables { table rows } } }', { id });
+    expect(erased.body.data.eraseCustomer.tables).toEqual(expect.arrayContaining([
+      { table: 'connector_runs (error messages erased)', rows: 1 },
+      { table: 'connections (last error erased)', rows: 1 },
+    ]));
+    const [run] = await c.app.sql<{ errors: { message: string }[]; error: string }>(`SELECT errors, error FROM connector_runs WHERE id = $1`, [runId]);
+    expect(run!.errors.map((e) => e.message)).toEqual(['[erased: held personal data]', 'value is not a number']);
+    expect(run!.error).toBe('[erased: held personal data]');
+    expect(await c.app.sql(`SELECT 1 FROM connector_runs WHERE errors::text ILIKE '%alice%' OR error ILIKE '%alice%'`)).toEqual([]);
+    expect(await c.app.sql(`SELECT last_error FROM connections WHERE id = $1`, [connectionId])).toEqual([{ last_error: '[erased: held personal data]' }]);
+  });
+});
+
 describe('Tombstones are unsalted sha256 (other finding 4)', () => {
   const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
   const LATE = { input: [{ customer: { identifiers: [{ type: 'email', value: 'tomb@example.org' }] }, channel: 'email', type: 'click', occurredAt: '2026-01-01T00:00:00Z', source: 'esp', externalId: 'tomb-1' }], mode: 'PER_ROW' };

@@ -49,6 +49,35 @@ async function customerTables(manager: EntityManager | DataSource): Promise<stri
   return rows.map((r) => r.table_name);
 }
 
+/** What replaces an error message that held an erased customer's value. */
+export const ERASED_MESSAGE = '[erased: held personal data]';
+
+/** Values shorter than this are not searched for in error messages: they would match unrelated text. */
+const MIN_SCRUBBED_LENGTH = 3;
+
+/**
+ * Erases, from connector run errors and connections' last errors, every
+ * message that contains one of `values` (case-insensitive): rows rejected
+ * before the customer existed, or messages a plugin wrote, may have quoted
+ * their identifiers or name. Rapport's own messages do not repeat values;
+ * this covers older runs and plugin text.
+ */
+async function scrubRunErrors(manager: EntityManager, values: (string | null | undefined)[]): Promise<{ runs: number; connections: number }> {
+  const needles = [...new Set(values.filter((v): v is string => typeof v === 'string' && v.trim().length >= MIN_SCRUBBED_LENGTH).map((v) => v.trim().toLowerCase()))];
+  if (needles.length === 0) return { runs: 0, connections: 0 };
+  const holds = (column: string) => `EXISTS (SELECT 1 FROM unnest($1::text[]) AS n(v) WHERE strpos(lower(${column}), n.v) > 0)`;
+  const [, runs] = await manager.query(
+    `UPDATE connector_runs SET
+        errors = (SELECT jsonb_agg(CASE WHEN ${holds(`e->>'message'`)} THEN jsonb_set(e, '{message}', to_jsonb($2::text)) ELSE e END ORDER BY n)
+                    FROM jsonb_array_elements(errors) WITH ORDINALITY AS x(e, n)),
+        error = CASE WHEN ${holds('error')} THEN $2 ELSE error END
+      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(errors) AS x(e) WHERE ${holds(`e->>'message'`)}) OR ${holds('error')}`,
+    [needles, ERASED_MESSAGE],
+  );
+  const [, connections] = await manager.query(`UPDATE connections SET last_error = $2 WHERE ${holds('last_error')}`, [needles, ERASED_MESSAGE]);
+  return { runs: Number(runs ?? 0), connections: Number(connections ?? 0) };
+}
+
 /**
  * Data-protection requests: consent per purpose and channel, export of
  * everything held about a customer, and erasure everywhere it lives.
@@ -162,7 +191,7 @@ export class PrivacyService {
    */
   async eraseCustomer(customerId: string): Promise<ErasureReceipt> {
     const receipt = await inTransaction(this.dataSource, async (manager) => {
-      const [customer] = await manager.query(`SELECT id FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
+      const [customer] = await manager.query(`SELECT id, display_name FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
       if (!customer) throw new RapportError(ErrorCode.NOT_FOUND, `no customer ${customerId}`, 'id');
       // Score writers hold this lock shared while they write: wait for those running, keep new ones out until committed.
       await manager.query(`SELECT pg_advisory_xact_lock(${SCORE_WRITERS_LOCK})`);
@@ -173,6 +202,7 @@ export class PrivacyService {
           [identifiers.map((i) => i.type), identifiers.map((i) => this.tombstones.hash(i))],
         );
       }
+      const scrubbed = await scrubRunErrors(manager, [...identifiers.map((i) => i.value), customer.display_name]);
       const tables: { table: string; rows: number }[] = [];
       const holding = await customerTables(manager);
       const segmentIds: string[] = holding.includes('segment_memberships')
@@ -193,6 +223,8 @@ export class PrivacyService {
       const [, removed] = await manager.query(`DELETE FROM customers WHERE id = $1`, [customerId]);
       tables.push({ table: 'customers', rows: Number(removed ?? 0) });
       if (Number(members)) tables.push({ table: 'customers (organisation links cleared)', rows: Number(members) });
+      if (scrubbed.runs) tables.push({ table: 'connector_runs (error messages erased)', rows: scrubbed.runs });
+      if (scrubbed.connections) tables.push({ table: 'connections (last error erased)', rows: scrubbed.connections });
       return { customerId, erasedAt: new Date(), tables, tombstones: identifiers.length };
     });
     for (const followUp of this.followUps) await followUp(customerId).catch(() => undefined);
