@@ -30,7 +30,7 @@ async function keyWith(scopes: Scope[]): Promise<string> {
 
 const CUSTOMERS = 'query($f: CustomerFilter) { customers(filter: $f) { totalCount } }';
 const SET_CONSENTS = 'mutation($i: [ConsentInput!]!, $m: BatchMode) { setConsents(input: $i, mode: $m) { committed results { status errors { code field message } } } }';
-const UPSERT = 'mutation($i: [CustomerInput!]!, $m: BatchMode) { upsertCustomers(input: $i, mode: $m) { committed created updated rejected results { status customer { id } errors { code field message } } } }';
+const UPSERT = 'mutation($i: [CustomerInput!]!, $m: BatchMode) { upsertCustomers(input: $i, mode: $m) { committed created updated written rejected results { status customer { id } errors { code field message } } } }';
 const PREVIEW = 'query($r: SegmentRuleInput!) { previewSegment(rule: $r) { count } }';
 
 /** Every GraphQL error of a response, as code and field. */
@@ -107,6 +107,70 @@ describe('500s on bad input (other finding 6)', () => {
     expect(deep.status).toBe(400);
     expect(deep.body.errors[0]).toMatchObject({ code: 'INPUT_TOO_COMPLEX', path: expect.stringMatching(/^interactions\[0\]\.properties\.data(\[0\])+$/) });
     expect(await c.app.sql(`SELECT 1 FROM customer_identifiers WHERE type = 'hooktest'`)).toEqual([]);
+  });
+});
+
+describe('Write paths leak identity (item 6)', () => {
+  let narrow: string;
+  let victimId: string;
+  beforeAll(async () => {
+    narrow = await keyWith(['customers:write', 'customers:read', 'interactions:write']);
+    const created = await admin(UPSERT, { i: [{ identifiers: [{ type: 'email', value: 'victim@example.org' }], displayName: 'Vic Tim' }] });
+    victimId = created.body.data.upsertCustomers.results[0].customer.id;
+  });
+
+  test('upsertCustomers answers a key without pii:read the same for a matched customer and a new one', async () => {
+    const upsert = (email: string) => post(narrow, { query: UPSERT, variables: { i: [{ identifiers: [{ type: 'email', value: email }], lifecycleStage: 'lead' }] } });
+    const matched = await upsert('victim@example.org');
+    const fresh = await upsert(`fresh-${Date.now()}@example.org`);
+    const expected = { committed: true, created: null, updated: null, written: 1, rejected: 0, results: [{ status: 'WRITTEN', customer: null, errors: [] }] };
+    expect(matched.body).toEqual({ data: { upsertCustomers: expected } });
+    expect(fresh.body).toEqual({ data: { upsertCustomers: expected } });
+    // The write itself happened: a write may change a customer, it only does not say which.
+    expect(await c.app.sql(`SELECT lifecycle_stage FROM customers c JOIN customer_identifiers i ON i.customer_id = c.id WHERE i.value = 'victim@example.org'`)).toEqual([{ lifecycle_stage: 'lead' }]);
+    // With pii:read the split and the customer are shown.
+    const full = await admin(UPSERT, { i: [{ identifiers: [{ type: 'email', value: 'victim@example.org' }] }] });
+    expect(full.body.data.upsertCustomers).toMatchObject({ created: 0, updated: 1, written: 1, results: [{ status: 'UPDATED', customer: { id: victimId } }] });
+  });
+
+  test('setConsents gives a key without pii:read the same answer whether or not the identifiers belong to someone, ATOMIC and PER_ROW', async () => {
+    const row = (email: string) => ({ customer: { identifiers: [{ type: 'email', value: email }] }, purpose: 'marketing', channel: 'email', status: 'WITHDRAWN', source: 'form' });
+    for (const mode of ['ATOMIC', 'PER_ROW']) {
+      const unknown = `nobody-${mode.toLowerCase()}@example.org`;
+      const res = await post(narrow, { query: SET_CONSENTS, variables: { m: mode, i: [row('victim@example.org'), row(unknown)] } });
+      expect(res.body.data.setConsents).toEqual({ committed: true, results: [{ status: 'ACCEPTED', errors: [] }, { status: 'ACCEPTED', errors: [] }] });
+      // The decision is kept: the person the identifiers name now exists with it.
+      const [stored] = await c.app.sql<{ status: string }>(
+        `SELECT cc.status FROM customer_consents cc JOIN customer_identifiers i ON i.customer_id = cc.customer_id WHERE i.value = $1`, [unknown],
+      );
+      expect(stored).toEqual({ status: 'WITHDRAWN' });
+    }
+    // A key with pii:read is told the customer does not exist, and that the rest of the ATOMIC batch was not written.
+    const full = await admin(SET_CONSENTS, { i: [row('victim@example.org'), row('nobody-admin@example.org')] });
+    expect(full.body.data.setConsents.results.map((r: { errors: { code: string }[] }) => r.errors[0]?.code)).toEqual(['BATCH_ABORTED', 'CUSTOMER_NOT_FOUND']);
+  });
+
+  test('IDENTITY_CONFLICT messages name no customer, for a row and for rows of a batch', async () => {
+    const other = await admin(UPSERT, { i: [{ identifiers: [{ type: 'email', value: 'other@example.org' }] }] });
+    const otherId = other.body.data.upsertCustomers.results[0].customer.id;
+    const localIds = [victimId, otherId].map((id: string) => Buffer.from(id, 'base64').toString().split(':')[1]!);
+    const oneRow = await post(narrow, { query: UPSERT, variables: { m: 'PER_ROW', i: [{ identifiers: [{ type: 'email', value: 'victim@example.org' }, { type: 'email', value: 'other@example.org' }] }] } });
+    const twoRows = await post(narrow, {
+      query: UPSERT,
+      variables: { m: 'PER_ROW', i: [{ identifiers: [{ type: 'email', value: 'victim@example.org' }, { type: 'crm', value: 'link-1' }] }, { identifiers: [{ type: 'crm', value: 'link-1' }, { type: 'email', value: 'other@example.org' }] }] },
+    });
+    const errors = [...oneRow.body.data.upsertCustomers.results, ...twoRows.body.data.upsertCustomers.results].map((r: { errors: { code: string; message: string }[] }) => r.errors[0]!);
+    expect(errors.map((e) => e.code)).toEqual(['IDENTITY_CONFLICT', 'IDENTITY_CONFLICT', 'IDENTITY_CONFLICT']);
+    for (const e of errors) for (const id of localIds) expect(e.message).not.toMatch(new RegExp(`\\b${id}\\b`));
+  });
+
+  test('recordInteractions hides the customer id of rows named by identifiers from a key without pii:read', async () => {
+    const event = (customer: unknown, externalId: string) => ({ customer, channel: 'web', type: 'page_view', occurredAt: '2026-01-01T00:00:00Z', source: 'sec', externalId });
+    const res = await post(narrow, {
+      query: 'mutation($i: [InteractionInput!]!) { recordInteractions(input: $i) { results { status customerId } } }',
+      variables: { i: [event({ identifiers: [{ type: 'email', value: 'victim@example.org' }] }, 'ri-1'), event({ id: victimId }, 'ri-2')] },
+    });
+    expect(res.body.data.recordInteractions.results).toEqual([{ status: 'ACCEPTED', customerId: null }, { status: 'ACCEPTED', customerId: victimId }]);
   });
 });
 

@@ -22,7 +22,8 @@ export interface CustomerRow {
   organization?: CustomerRef | null;
 }
 
-export type UpsertStatus = 'CREATED' | 'UPDATED' | 'REJECTED';
+/** WRITTEN is CREATED or UPDATED as callers without pii:read see it (see customer.graphql.ts). */
+export type UpsertStatus = 'CREATED' | 'UPDATED' | 'REJECTED' | 'WRITTEN';
 
 export interface UpsertRowResult {
   index: number;

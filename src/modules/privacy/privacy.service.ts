@@ -6,7 +6,7 @@ import { auditRecords } from '../access/audit';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
 import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
 import { TombstoneHasher } from './tombstones';
-import { planCustomerResolution } from '../customers/identity-resolver';
+import { IdentityRaceError, planCustomerResolution, resolveCustomers, SERIALIZE_AFTER_ATTEMPT } from '../customers/identity-resolver';
 import { componentsOf } from '../scores/score-loaders';
 import { REBUILD_TABLES } from '../scores/score-rebuild';
 import { SCORE_WRITERS_LOCK } from '../scores/score-writer';
@@ -97,37 +97,65 @@ export class PrivacyService {
     this.followUps.push(followUp);
   }
 
-  /** Records consents; an older decision never overwrites a newer one (deliveries arrive out of order). */
-  async setConsents(rows: ConsentRow[], mode: BatchMode = 'ATOMIC') {
-    const problems = rows.map(() => new RowProblems());
-    const valid = rows.map((row, i) => {
-      const p = problems[i];
+  /**
+   * Records consents; an older decision never overwrites a newer one (deliveries arrive out of order).
+   *
+   * A row naming its customer by identifiers that match nobody is rejected
+   * (CUSTOMER_NOT_FOUND), unless `createMissing`: then the customer is created
+   * with those identifiers and the decision recorded for it. The API passes
+   * `createMissing` for callers without pii:read, whose answer must not depend
+   * on whether the identifiers belong to someone: ACCEPTED either way, and an
+   * ATOMIC batch commits or not for the same reasons.
+   */
+  async setConsents(rows: ConsentRow[], mode: BatchMode = 'ATOMIC', { createMissing = false }: { createMissing?: boolean } = {}) {
+    const checked = rows.map((row) => {
+      const p = new RowProblems();
       const purpose = checkText(p, ErrorCode.INVALID_FIELD, 'purpose', row.purpose, { max: 64, required: true });
       const channel = checkText(p, ErrorCode.INVALID_FIELD, 'channel', row.channel ?? '*', { max: 64, required: true });
       const source = checkText(p, ErrorCode.INVALID_FIELD, 'source', row.source, { max: 128, required: true });
       if (!CONSENT_STATUSES.includes(row.status)) p.add(ErrorCode.INVALID_FIELD, 'status', `status must be one of ${CONSENT_STATUSES.join(', ')}`);
       const demand = toCustomerDemand(p, 'customer', row.customer);
-      return { purpose, channel, source, demand, recordedAt: row.recordedAt ?? new Date() };
+      return { purpose, channel, source, demand, recordedAt: row.recordedAt ?? new Date(), errors: p.errors };
     });
-    const outcome = await inTransaction(this.dataSource, async (manager) => {
-      const indexes = valid.map((v, i) => (problems[i].ok && v.demand ? i : -1)).filter((i) => i >= 0);
-      // Consent is recorded for customers that exist; it never creates one.
-      const plan = await planCustomerResolution(manager, indexes.map((i) => ({ ...valid[i].demand!, profile: undefined })), { tombstones: this.tombstones });
-      const customerIds: (string | undefined)[] = rows.map(() => undefined);
-      indexes.forEach((rowIndex, k) => {
-        const r = plan.resolutions[k];
-        if (!r.ok) problems[rowIndex].add(r.code, `customer.${r.field}`, r.message);
-        else if (r.created) problems[rowIndex].add(ErrorCode.CUSTOMER_NOT_FOUND, 'customer', 'no customer matches these identifiers');
-        else customerIds[rowIndex] = r.customerId;
-      });
-      const results = rows.map((_, i) => ({ index: i, status: problems[i].ok ? 'ACCEPTED' : 'REJECTED', errors: problems[i].errors as RowError[] }));
-      const anyInvalid = results.some((r) => r.status === 'REJECTED');
-      if (mode === 'ATOMIC' && anyInvalid) {
-        for (const r of results) if (r.status !== 'REJECTED') r.status = 'REJECTED', (r.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }]);
-        return { committed: false, results };
-      }
-      const ok = results.filter((r) => r.status === 'ACCEPTED').map((r) => r.index);
-      if (ok.length) {
+    const outcome = await inTransaction(
+      this.dataSource,
+      async (manager, attempt) => {
+        // Per attempt: a retried transaction starts again from the validation's errors.
+        const errors: RowError[][] = checked.map((v) => [...v.errors]);
+        const indexes = checked.map((v, i) => (v.errors.length === 0 && v.demand ? i : -1)).filter((i) => i >= 0);
+        const plan = await planCustomerResolution(manager, indexes.map((i) => ({ ...checked[i].demand!, profile: undefined })), { tombstones: this.tombstones });
+        const customerIds: (string | undefined)[] = rows.map(() => undefined);
+        const missing: number[] = [];
+        indexes.forEach((rowIndex, k) => {
+          const r = plan.resolutions[k];
+          if (!r.ok) errors[rowIndex].push({ code: r.code, field: `customer.${r.field}`, message: r.message });
+          else if (!r.created) customerIds[rowIndex] = r.customerId;
+          else if (createMissing) missing.push(rowIndex);
+          else errors[rowIndex].push({ code: ErrorCode.CUSTOMER_NOT_FOUND, field: 'customer', message: 'no customer matches these identifiers' });
+        });
+        const results = rows.map((_, i) => ({ index: i, status: errors[i].length === 0 ? 'ACCEPTED' : 'REJECTED', errors: errors[i] }));
+        const anyInvalid = results.some((r) => r.status === 'REJECTED');
+        if (mode === 'ATOMIC' && anyInvalid) {
+          for (const r of results) if (r.status !== 'REJECTED') r.status = 'REJECTED', (r.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }]);
+          return { committed: false, results };
+        }
+        if (missing.length > 0) {
+          // Rows of one new person (shared identifiers) become one customer; a concurrent creator's customer is adopted.
+          const created = await resolveCustomers(
+            manager,
+            missing.map((i) => ({ identifiers: checked[i].demand!.identifiers, profile: {} })),
+            { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.tombstones },
+            () => () => true,
+          );
+          if ('stop' in created) throw new Error('unreachable: the decision never stops');
+          missing.forEach((rowIndex, k) => {
+            const r = created.resolutions[k];
+            if (!r.ok) throw new IdentityRaceError(); // planned again: the identifiers changed since the first plan
+            customerIds[rowIndex] = r.customerId;
+          });
+        }
+        const ok = results.filter((r) => r.status === 'ACCEPTED').map((r) => r.index);
+        if (ok.length === 0) return { committed: true, results, touched: [] as string[] };
         await manager.query(
           `INSERT INTO customer_consents AS c (customer_id, purpose, channel, status, source, recorded_at)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
@@ -135,8 +163,8 @@ export class PrivacyService {
              SET status = EXCLUDED.status, source = EXCLUDED.source, recorded_at = EXCLUDED.recorded_at
              WHERE c.recorded_at <= EXCLUDED.recorded_at`,
           [
-            ok.map((i) => customerIds[i]), ok.map((i) => valid[i].purpose), ok.map((i) => valid[i].channel),
-            ok.map((i) => rows[i].status), ok.map((i) => valid[i].source), ok.map((i) => valid[i].recordedAt.toISOString()),
+            ok.map((i) => customerIds[i]), ok.map((i) => checked[i].purpose), ok.map((i) => checked[i].channel),
+            ok.map((i) => rows[i].status), ok.map((i) => checked[i].source), ok.map((i) => checked[i].recordedAt.toISOString()),
           ],
         );
         const touched = [...new Set(ok.map((i) => customerIds[i]!))];
@@ -147,9 +175,9 @@ export class PrivacyService {
         );
         auditRecords('customer', touched);
         return { committed: true, results, touched };
-      }
-      return { committed: true, results, touched: [] as string[] };
-    });
+      },
+      { isRetryable: (e) => e instanceof IdentityRaceError },
+    );
     const touched = 'touched' in outcome ? outcome.touched ?? [] : [];
     if (touched.length) await this.requestRefresh(touched).catch(() => undefined);
     return { committed: outcome.committed, results: outcome.results };
