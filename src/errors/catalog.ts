@@ -30,6 +30,8 @@ export const ErrorCode = {
   CUSTOMER_NOT_FOUND: 'CUSTOMER_NOT_FOUND',
   DUPLICATE_IN_BATCH: 'DUPLICATE_IN_BATCH',
   BATCH_ABORTED: 'BATCH_ABORTED',
+  /** An unverified record (a public write key) would have reached a customer known by identifiers it may not vouch for. */
+  IDENTITY_UNVERIFIED: 'IDENTITY_UNVERIFIED',
   // Connectors
   CONNECTOR_NOT_FOUND: 'CONNECTOR_NOT_FOUND',
   CONNECTOR_UNAVAILABLE: 'CONNECTOR_UNAVAILABLE',

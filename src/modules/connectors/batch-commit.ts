@@ -131,6 +131,7 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
     lifecycleStage: row.lifecycleStage,
     owner: row.owner,
     organization: row.organization ? { identifiers: row.organization.identifiers } : undefined,
+    unverified: row.unverified,
   }));
   for (let start = 0; start < customerRows.length; start += COMMIT_CHUNK_ROWS) {
     const result = await targets.customers.upsertCustomers(customerRows.slice(start, start + COMMIT_CHUNK_ROWS), mode);
@@ -145,7 +146,7 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
     if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, committed: false });
   }
 
-  const interactionRows: InteractionRow[] = checked.interactions.map(({ row }) => interactionRow({ identifiers: row.customer.identifiers }, source, row));
+  const interactionRows: InteractionRow[] = checked.interactions.map(({ row }) => interactionRow({ identifiers: row.customer.identifiers, unverified: row.customer.unverified }, source, row));
   for (let start = 0; start < interactionRows.length; start += COMMIT_CHUNK_ROWS) {
     const result = await targets.ingest.recordInteractions(interactionRows.slice(start, start + COMMIT_CHUNK_ROWS), mode);
     for (const row of result.results) {
@@ -165,7 +166,7 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
     // After customers, so a batch can create a customer and record its consent together.
     const result = await targets.privacy.setConsents(
       checked.consents.map(({ row }) => ({
-        customer: { identifiers: row.customer.identifiers },
+        customer: { identifiers: row.customer.identifiers, unverified: row.customer.unverified },
         purpose: row.purpose,
         channel: row.channel,
         status: row.status,

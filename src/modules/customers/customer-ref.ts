@@ -7,6 +7,8 @@ import type { CustomerDemand, NewCustomerProfile } from './identity-resolver';
 export interface CustomerRef {
   id?: string | null;
   identifiers?: IdentifierInput[] | null;
+  /** From an unauthenticated sender (see CustomerDemand.unverified). */
+  unverified?: boolean;
 }
 
 export const MAX_IDENTIFIERS_PER_REF = 20;
@@ -36,7 +38,7 @@ export function toCustomerDemand(
     return { customerId: ref.id! };
   }
   const identifiers = normalizeIdentifiers(problems, `${field}.identifiers`, ref.identifiers!);
-  return identifiers ? { identifiers, profile } : undefined;
+  return identifiers ? { identifiers, profile, unverified: ref.unverified === true } : undefined;
 }
 
 /** Normalises a list of identifiers, reporting each bad one by its path. */

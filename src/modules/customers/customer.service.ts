@@ -20,6 +20,8 @@ export interface CustomerRow {
   lifecycleStage?: string | null;
   owner?: string | null;
   organization?: CustomerRef | null;
+  /** From an unauthenticated sender: may only create a customer or write to an anonymous one (see CustomerDemand.unverified). */
+  unverified?: boolean;
 }
 
 /** WRITTEN is CREATED or UPDATED as callers without pii:read see it (see customer.graphql.ts). */
@@ -231,11 +233,11 @@ function validateCustomer(row: CustomerRow, index: number): ValidCustomerRow | {
   const lifecycleStage = checkText(p, code, 'lifecycleStage', row.lifecycleStage, { max: 64 });
   const owner = checkText(p, code, 'owner', row.owner, { max });
   const traits = checkJsonObject(p, code, 'traits', row.traits, CUSTOMER_LIMITS.maxTraitsBytes);
-  const organizationDemand = row.organization ? toCustomerDemand(p, 'organization', row.organization) : undefined;
+  const organizationDemand = row.organization ? toCustomerDemand(p, 'organization', row.unverified ? { ...row.organization, unverified: true } : row.organization) : undefined;
   if (!p.ok || !identifiers) return { errors: p.errors };
   return {
     index,
-    demand: { identifiers, profile: { kind, displayName, traits, lifecycleStage, owner } },
+    demand: { identifiers, profile: { kind, displayName, traits, lifecycleStage, owner }, unverified: row.unverified === true },
     organizationDemand,
     kind,
     displayName,

@@ -20,6 +20,13 @@ export interface CustomerDemand {
   identifiers?: Identifier[];
   /** The demand may create a customer with this profile when nothing matches. */
   profile?: NewCustomerProfile;
+  /**
+   * The sender is not authenticated as the customer (a public write key): the
+   * demand resolves only to a new customer, or to one known by nothing but
+   * identifiers of the types it gives itself (its anonymous profile); anything
+   * else is IDENTITY_UNVERIFIED.
+   */
+  unverified?: boolean;
 }
 
 export type Resolution =
@@ -164,6 +171,7 @@ export async function planCustomerResolution(
   });
   const componentOf = new Map<number, string>();
   const componentCustomer = new Map<string, string | null>(); // null: to be created
+  const ownerTypes = demands.some((d) => d.unverified) ? await identifierTypesOf(manager, [...new Set(existing.values())]) : new Map<string, string[]>();
   for (const [root, members] of components) {
     const owners = new Set<string>();
     for (const index of members) for (const key of keysOf[index]!) {
@@ -184,6 +192,21 @@ export async function planCustomerResolution(
     const owner = owners.size === 1 ? [...owners][0] : null;
     componentCustomer.set(root, owner);
     for (const index of members) {
+      if (demands[index].unverified) {
+        // Everything the component's customer is or will be known by must be of a type this demand gives itself.
+        const allowed = new Set(demands[index].identifiers!.map((i) => i.type));
+        const foreign = (owner ? ownerTypes.get(owner) ?? [] : []).some((type) => !allowed.has(type))
+          || members.some((m) => demands[m].identifiers!.some((i) => !allowed.has(i.type)));
+        if (foreign) {
+          resolutions[index] = {
+            ok: false,
+            code: ErrorCode.IDENTITY_UNVERIFIED,
+            field: 'identifiers',
+            message: 'an unverified sender may only write to a new customer or to one known by its own kind of identifiers (an anonymous profile)',
+          };
+          continue;
+        }
+      }
       componentOf.set(index, root);
       resolutions[index] = owner
         ? { ok: true, customerId: owner, created: false }
@@ -321,6 +344,16 @@ export async function resolveCustomers<S>(
       await manager.query('ROLLBACK TO SAVEPOINT identity_race');
     }
   }
+}
+
+/** The identifier types each of `customerIds` is known by, in one statement. */
+async function identifierTypesOf(manager: EntityManager, customerIds: string[]): Promise<Map<string, string[]>> {
+  if (customerIds.length === 0) return new Map();
+  const rows: { customer_id: string; types: string[] }[] = await manager.query(
+    `SELECT customer_id::text AS customer_id, array_agg(DISTINCT type) AS types FROM customer_identifiers WHERE customer_id = ANY($1::bigint[]) GROUP BY customer_id`,
+    [pgArray(customerIds)],
+  );
+  return new Map(rows.map((r) => [r.customer_id, r.types]));
 }
 
 /** The customer owning each of `identifiers` that exists, by identifier key, in one statement. */
