@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import path from 'node:path';
 import request from 'supertest';
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../../src/connector-kit';
@@ -249,5 +249,76 @@ describe('Tombstones are unsalted sha256 (other finding 4)', () => {
     expect((await admin(RECORD, late)).body.data.recordInteractions.results[0].errors[0].code).toBe('IDENTIFIER_ERASED');
     expect((await admin('mutation { liftErasureTombstone(identifier: { type: "phone", value: "+14155550199" }) }')).body.data.liftErasureTombstone).toBe(true);
     expect(await c.app.sql(`SELECT 1 FROM identifier_tombstones WHERE type = 'phone'`)).toEqual([]);
+  });
+});
+
+describe('The public web-tracking key can overwrite profiles (item 7)', () => {
+  const WRITE_KEY = 'wk_public_security_0123';
+  const IDENTITY_SECRET = 'ids_security_0123456789abcdef012345';
+  const sign = (value: string) => createHmac('sha256', IDENTITY_SECRET).update(value).digest('hex');
+  let hook: string;
+  let connectionId: string;
+  let victimId: string;
+  let n = 0;
+  const call = (type: string, fields: Record<string, unknown>) => ({ type, messageId: `wt-${++n}`, timestamp: '2026-01-01T00:00:00Z', ...fields });
+  const send = (...batch: Record<string, unknown>[]) => request(c.handler).post(hook).set('content-type', 'text/plain').send(JSON.stringify({ writeKey: WRITE_KEY, batch }));
+  const victim = async () =>
+    (await c.app.sql<{ display_name: string; traits: Record<string, unknown>; types: string[] }>(
+      `SELECT display_name, traits, (SELECT array_agg(type || ':' || value ORDER BY type, value) FROM customer_identifiers WHERE customer_id = c.id) AS types FROM customers c WHERE id = $1`,
+      [victimId],
+    ))[0];
+  const lastRunErrors = async () =>
+    (await c.app.sql<{ errors: { code: string }[] }>(`SELECT errors FROM connector_runs WHERE connection_id = $1 ORDER BY id DESC LIMIT 1`, [connectionId]))[0]!.errors.map((e) => e.code);
+
+  beforeAll(async () => {
+    const created = await admin('mutation($c: JSON!) { createConnection(input: { connector: "web-tracking", name: "site", config: $c }) { id } }', { c: { writeKey: WRITE_KEY, identitySecret: IDENTITY_SECRET } });
+    connectionId = Buffer.from(created.body.data.createConnection.id, 'base64').toString().split(':')[1]!;
+    hook = `/hooks/${connectionId}`;
+    const upserted = await admin(UPSERT, { i: [{ identifiers: [{ type: 'email', value: 'known@example.org' }, { type: 'web-user', value: 'u-known' }], displayName: 'Kno Wn', traits: { plan: 'gold' } }] });
+    victimId = Buffer.from(upserted.body.data.upsertCustomers.results[0].customer.id, 'base64').toString().split(':')[1]!;
+  });
+
+  test('an unsigned identify naming a known user id and email changes nothing of theirs and links nothing to them', async () => {
+    const before = await victim();
+    const res = await send(call('identify', { anonymousId: 'attacker-anon', userId: 'u-known', traits: { email: 'known@example.org', name: 'Pwned', plan: 'free' } }));
+    expect(res.status).toBe(200);
+    expect(await victim()).toEqual(before);
+    // The traits went to the attacker's own anonymous profile, which holds nothing but its anonymous id.
+    const [own] = await c.app.sql<{ display_name: string; identifiers: string[] }>(
+      `SELECT c.display_name, (SELECT array_agg(type || ':' || value) FROM customer_identifiers WHERE customer_id = c.id) AS identifiers
+         FROM customers c JOIN customer_identifiers i ON i.customer_id = c.id WHERE i.type = 'anonymous' AND i.value = 'attacker-anon'`,
+    );
+    expect(own).toEqual({ display_name: 'Pwned', identifiers: ['anonymous:attacker-anon'] });
+    // An unsigned track with the victim's user id lands on the attacker's profile too.
+    await send(call('track', { anonymousId: 'attacker-anon', userId: 'u-known', event: 'Bought' }));
+    expect(await c.app.sql(`SELECT 1 FROM interactions WHERE customer_id = $1`, [victimId])).toEqual([]);
+  });
+
+  test('a signed identify links the browser; afterwards unsigned calls cannot touch the now known profile', async () => {
+    const linked = await send(call('identify', { anonymousId: 'known-browser', userId: 'u-known', userHash: sign('u-known'), traits: { name: 'Known Person' } }));
+    expect(linked.body).toEqual({ received: 1 });
+    expect((await victim())!.types).toContain('anonymous:known-browser');
+    expect((await victim())!.display_name).toBe('Known Person');
+    // Someone who learnt that anonymous id, without the user's signature.
+    const refused = await send(call('identify', { anonymousId: 'known-browser', traits: { name: 'Pwned again' } }));
+    expect(refused.status).toBe(200);
+    expect(refused.body).toEqual(linked.body);
+    expect((await victim())!.display_name).toBe('Known Person');
+    expect(await lastRunErrors()).toEqual(['IDENTITY_UNVERIFIED']);
+    // A wrong signature is no signature.
+    await send(call('identify', { anonymousId: 'other-browser', userId: 'u-known', userHash: sign('u-other'), traits: { name: 'Pwned' } }));
+    expect((await victim())!.types).not.toContain('anonymous:other-browser');
+  });
+
+  test('a call with an erased person’s anonymous id is answered like any accepted call; the refusal is in the run', async () => {
+    await send(call('page', { anonymousId: 'erased-browser' }));
+    const [{ id }] = await c.app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM customer_identifiers WHERE type = 'anonymous' AND value = 'erased-browser'`);
+    await admin('mutation($id: ID!) { eraseCustomer(id: $id) { tombstones } }', { id: Buffer.from(`Customer:${id}`).toString('base64') });
+    const accepted = await send(call('page', { anonymousId: 'a-fresh-browser' }));
+    const erased = await send(call('page', { anonymousId: 'erased-browser' }));
+    expect(erased.status).toBe(accepted.status);
+    expect(erased.body).toEqual(accepted.body);
+    expect(JSON.stringify(erased.body)).not.toMatch(/ERASED/);
+    expect(await lastRunErrors()).toEqual(['IDENTIFIER_ERASED']);
   });
 });
