@@ -16,11 +16,16 @@ export const JSON_LIMITS = {
 
 // With the `u` flag a lone surrogate is a code point of category Cs; a pair is one astral code point.
 const LONE_SURROGATE = /\p{Cs}/u;
+/** String.prototype.isWellFormed (ES2024, native in Node 20), else the regular expression. */
+const wellFormed: (value: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (value) => (value as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : (value) => !LONE_SURROGATE.test(value);
 
 /** Why `value` cannot be stored as text, or undefined when it can. The message names no part of the value. */
 export function textProblem(value: string): string | undefined {
   if (value.includes('\u0000')) return 'must not contain NUL characters';
-  if (LONE_SURROGATE.test(value)) return 'must be well-formed Unicode (it holds an unpaired surrogate)';
+  if (!wellFormed(value)) return 'must be well-formed Unicode (it holds an unpaired surrogate)';
   return undefined;
 }
 

@@ -108,41 +108,59 @@ export function findInputProblem(schema: GraphQLSchema, document: DocumentNode, 
   return found;
 }
 
-/** Walks one input value against its GraphQL type (unknown below a JSON scalar). */
+type Problem = { code: ErrorCode; field: string; message: string };
+
+/**
+ * Walks one input value against its GraphQL type (unknown below a JSON
+ * scalar). A batch of 5,000 rows is walked on every call, so the path is kept
+ * as a stack of segments and written out only for a problem.
+ */
 class Walker {
   private readonly selfNesting: Set<string>;
+  private segments: string[] = [];
+  private treeNodes = 0;
+  private treeDepth = -1;
 
   constructor(schema: GraphQLSchema) {
     this.selfNesting = selfNestingInputTypes(schema);
   }
 
   check(value: unknown, type: GraphQLInputType | undefined, path: string): GraphQLError | undefined {
-    const state = { treeNodes: 0, treePath: undefined as string | undefined };
-    const problem = this.walk(value, type, path, 1, state);
+    this.segments = [path];
+    this.treeNodes = 0;
+    this.treeDepth = -1;
+    const problem = this.walk(value, type, 1);
     return problem && new GraphQLError(problem.message, { extensions: { code: problem.code, field: problem.field } });
   }
 
-  private walk(
-    value: unknown,
-    type: GraphQLInputType | undefined,
-    path: string,
-    depth: number,
-    tree: { treeNodes: number; treePath: string | undefined },
-  ): { code: ErrorCode; field: string; message: string } | undefined {
+  private path(length = this.segments.length): string {
+    return this.segments.slice(0, length).join('');
+  }
+
+  private walk(value: unknown, type: GraphQLInputType | undefined, depth: number): Problem | undefined {
     if (typeof value === 'string') {
       const problem = textProblem(value);
-      return problem ? { code: ErrorCode.INVALID_TEXT, field: path, message: `${path} ${problem}` } : undefined;
+      if (!problem) return undefined;
+      const field = this.path();
+      return { code: ErrorCode.INVALID_TEXT, field, message: `${field} ${problem}` };
     }
     if (typeof value !== 'object' || value === null) return undefined;
-    const tooComplex = (message: string) => ({ code: ErrorCode.INPUT_TOO_COMPLEX, field: path, message });
-    if (depth > INPUT_LIMITS.maxDepth) return tooComplex(`${path} nests deeper than ${INPUT_LIMITS.maxDepth} levels`);
+    if (depth > INPUT_LIMITS.maxDepth) {
+      const field = this.path();
+      return { code: ErrorCode.INPUT_TOO_COMPLEX, field, message: `${field} nests deeper than ${INPUT_LIMITS.maxDepth} levels` };
+    }
     const named = type && getNullableType(type);
     if (Array.isArray(value)) {
-      if (value.length > INPUT_LIMITS.maxListItems) return tooComplex(`${path} has ${value.length} items; the limit is ${INPUT_LIMITS.maxListItems}`);
+      if (value.length > INPUT_LIMITS.maxListItems) {
+        const field = this.path();
+        return { code: ErrorCode.INPUT_TOO_COMPLEX, field, message: `${field} has ${value.length} items; the limit is ${INPUT_LIMITS.maxListItems}` };
+      }
       // A single value where a list is expected is coerced as a one-item list: the items have the list's item type.
       const itemType = named && isListType(named) ? (named.ofType as GraphQLInputType) : named && isInputObjectType(named) ? named : undefined;
       for (let i = 0; i < value.length; i++) {
-        const problem = this.walk(value[i], itemType, `${path}[${i}]`, depth + 1, tree);
+        this.segments.push(`[${i}]`);
+        const problem = this.walk(value[i], itemType, depth + 1);
+        this.segments.pop();
         if (problem) return problem;
       }
       return undefined;
@@ -151,27 +169,34 @@ class Walker {
     const inputObject = objectType && isInputObjectType(objectType) ? (objectType as GraphQLInputObjectType) : undefined;
     let opened = false;
     if (inputObject && this.selfNesting.has(inputObject.name)) {
-      if (tree.treePath === undefined) {
-        tree.treePath = path;
+      if (this.treeDepth < 0) {
+        this.treeDepth = this.segments.length;
         opened = true;
       }
-      if (++tree.treeNodes > INPUT_LIMITS.maxTreeNodes) {
-        return { code: ErrorCode.INPUT_TOO_COMPLEX, field: tree.treePath, message: `${tree.treePath} has more than ${INPUT_LIMITS.maxTreeNodes} conditions; the limit is ${INPUT_LIMITS.maxTreeNodes}` };
+      if (++this.treeNodes > INPUT_LIMITS.maxTreeNodes) {
+        const field = this.path(this.treeDepth);
+        return { code: ErrorCode.INPUT_TOO_COMPLEX, field, message: `${field} has more than ${INPUT_LIMITS.maxTreeNodes} conditions; the limit is ${INPUT_LIMITS.maxTreeNodes}` };
       }
     }
     const fields = inputObject?.getFields();
-    const entries = Object.entries(value);
-    for (let i = 0; i < entries.length; i++) {
-      const [key, child] = entries[i]!;
+    let position = 0;
+    for (const key in value) {
+      if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+      const child = (value as Record<string, unknown>)[key];
       const keyProblem = textProblem(key);
-      if (keyProblem) return { code: ErrorCode.INVALID_TEXT, field: path, message: `a key of ${path} ${keyProblem}` };
+      if (keyProblem) {
+        const field = this.path();
+        return { code: ErrorCode.INVALID_TEXT, field, message: `a key of ${field} ${keyProblem}` };
+      }
       const childType = fields ? fields[key]?.type : undefined;
       // Unknown fields of a typed object are graphql-js's to refuse; their values are still checked.
-      const segment = fields ? (childType ? `.${key}` : '.?') : keySegment(key, i);
-      const problem = this.walk(child, childType, `${path}${segment}`, depth + 1, tree);
+      this.segments.push(fields ? (childType ? `.${key}` : '.?') : keySegment(key, position));
+      position++;
+      const problem = this.walk(child, childType, depth + 1);
+      this.segments.pop();
       if (problem) return problem;
     }
-    if (opened) tree.treePath = undefined;
+    if (opened) this.treeDepth = -1;
     return undefined;
   }
 }

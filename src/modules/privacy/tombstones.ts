@@ -14,7 +14,7 @@ const KEYED_PREFIX = 'hmac-sha256:';
  * so the encryption key itself is never used twice): someone holding a copy
  * of the database cannot test guessed emails or phone numbers against the
  * tombstones. Without a key (an external database and no RAPPORT_SECRET_KEY)
- * it is the unkeyed SHA-256 of `type:value`, and the gateway warns at start.
+ * it is the unkeyed SHA-256 of `type:value`, and the process warns at start.
  *
  * Tombstones written before keyed hashing are unkeyed and cannot be rehashed
  * (the value is gone): lookups and lifts check both forms, so they keep
