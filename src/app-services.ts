@@ -23,6 +23,7 @@ import { postgresRateLimiter, redisRateLimiter, type RateLimiter } from './modul
 import { PrivacyService } from './modules/privacy/privacy.service';
 import { PersonalDataPolicy } from './modules/access/personal-data';
 import { setCursorSecret } from './infra/cursor';
+import { TombstoneHasher } from './modules/privacy/tombstones';
 import { resolveSecretKey } from './modules/connectors/secret-box';
 
 /** Everything a gateway or a worker needs, built once per process. */
@@ -55,7 +56,9 @@ export function createServices(deps: { config: Config; logger: Logger; dataSourc
   setCursorSecret(resolveSecretKey(deps.config));
   const personalData = new PersonalDataPolicy(deps.config.auth);
   const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }));
-  const ingest = new IngestService(dataSource, refreshes.request, logger.child({ component: 'ingest' }));
+  const tombstones = new TombstoneHasher(resolveSecretKey(deps.config));
+  if (!tombstones.keyed) logger.warn('RAPPORT_SECRET_KEY is not set: erased identifiers are kept as unkeyed SHA-256 hashes, which a copy of the database can test guesses against');
+  const ingest = new IngestService(dataSource, refreshes.request, logger.child({ component: 'ingest' }), tombstones);
   const stats = new CustomerStatsService(dataSource);
   const jobs = new JobRegistry();
   registerCustomerJobs(jobs, stats);
@@ -75,8 +78,8 @@ export function createServices(deps: { config: Config; logger: Logger; dataSourc
     await segments.refreshSegmentsUsingScores(kinds);
     return result;
   });
-  const customers = new CustomerService(dataSource, (ids) => ingest.safeRequestRefresh(ids));
-  const privacy = new PrivacyService(dataSource, (ids) => ingest.safeRequestRefresh(ids));
+  const customers = new CustomerService(dataSource, (ids) => ingest.safeRequestRefresh(ids), tombstones);
+  const privacy = new PrivacyService(dataSource, (ids) => ingest.safeRequestRefresh(ids), tombstones);
   const connectors = createConnectorServices({ ...deps, jobs, targets: { ingest, customers, privacy, dataSource } });
   const limits = { perMinute: deps.config.auth.rateLimitPerMinute, burst: deps.config.auth.rateLimitBurst };
   // An erasure changes the base that segment sizes and score quantiles are computed over.

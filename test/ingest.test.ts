@@ -162,12 +162,14 @@ describe('recordInteractions', () => {
       mode: 'PER_ROW',
       input: [
         purchase('x'.repeat(300), 'long@example.com'),
-        purchase('nul-1', 'nul@example.com', { source: 'sh\u0000op' }),
         purchase('prop-1', 'prop@example.com', { properties: [1, 2] }),
         purchase('cur-1', 'cur@example.com', { currency: 'euro' }),
       ],
     });
-    expect(data!.recordInteractions.results.map((r) => r.errors[0].field)).toEqual(['externalId', 'source', 'properties', 'currency']);
+    expect(data!.recordInteractions.results.map((r) => r.errors[0].field)).toEqual(['externalId', 'properties', 'currency']);
+    // Text Postgres cannot store is refused for the whole request, before any SQL.
+    const nul = await app.graphql(RecordInteractionsDocument, { mode: 'PER_ROW', input: [purchase('nul-0', 'nul@example.com'), purchase('nul-1', 'nul@example.com', { source: 'sh\u0000op' })] });
+    expect(nul.errors?.map((e) => e.extensions)).toEqual([{ code: 'INVALID_TEXT', field: '$input[1].source' }]);
   });
 
   test('hostile strings are stored verbatim, never interpreted as SQL', async () => {
@@ -262,8 +264,8 @@ describe('recordInteractions', () => {
           error: { code: 'BATCH_ABORTED', field: null, message: 'not written: other rows of this ATOMIC batch are invalid' },
           errors: [{ code: 'BATCH_ABORTED', field: null, message: 'not written: other rows of this ATOMIC batch are invalid' }] },
         { index: 1, status: 'REJECTED', id: null, customerId: null,
-          error: { code: 'INVALID_FIELD', field: 'currency', message: 'currency "euros" must be a three-letter ISO 4217 code' },
-          errors: [{ code: 'INVALID_FIELD', field: 'currency', message: 'currency "euros" must be a three-letter ISO 4217 code' }] },
+          error: { code: 'INVALID_FIELD', field: 'currency', message: 'currency must be a three-letter ISO 4217 code' },
+          errors: [{ code: 'INVALID_FIELD', field: 'currency', message: 'currency must be a three-letter ISO 4217 code' }] },
       ],
     });
     const written = await send([purchase('shape-1', 'shape@example.com'), purchase('shape-1', 'shape@example.com')], 'PER_ROW');

@@ -76,6 +76,16 @@ export interface ConnectorDefinition<Schema extends ConnectorConfigSchema = Conn
   readonly webhook?: {
     verify(request: WebhookRequest, config: Readonly<ConfigOf<Schema>>): boolean | Promise<boolean>;
     parse(request: WebhookRequest, config: Readonly<ConfigOf<Schema>>): IngestBatch | Promise<IngestBatch>;
+    /**
+     * The endpoint is called by anyone (a write key shipped in a web page), not by a
+     * system that holds a secret. The host then commits each record on its own
+     * (PER_ROW) and answers every verified, well-formed delivery the same way
+     * (`200 { received }`), whatever the stored data made of it: which records were
+     * refused, and why, is recorded in the connection's run for operators, never
+     * told to the sender (an answer such as IDENTIFIER_ERASED would reveal an
+     * erased person). @defaultValue false
+     */
+    readonly public?: boolean;
   };
   /**
    * Pull: fetch the changes after `state` (see `SyncHandler`). The host saves
@@ -234,6 +244,8 @@ export function validateConnectorDefinition(value: unknown): ConnectorDefinition
     for (const method of ['verify', 'parse'] as const) {
       if (typeof (webhook as Record<string, unknown>)[method] !== 'function') fail('CONNECTOR_LOAD_INVALID_FIELD', `webhook.${method}`, `webhook.${method} must be a function`);
     }
+    const isPublic = (webhook as Record<string, unknown>)['public'];
+    if (isPublic !== undefined && typeof isPublic !== 'boolean') fail('CONNECTOR_LOAD_INVALID_FIELD', 'webhook.public', 'webhook.public must be a boolean');
   }
   for (const field of ['sync', 'check'] as const) {
     if (candidate[field] !== undefined && typeof candidate[field] !== 'function') fail('CONNECTOR_LOAD_INVALID_FIELD', field, `${field} must be a function`);

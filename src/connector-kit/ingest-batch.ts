@@ -30,6 +30,15 @@ export interface Identifier {
 export interface CustomerRef {
   /** At least one identifier. */
   identifiers: Identifier[];
+  /**
+   * The sender is not authenticated as this customer (a public write key in a web
+   * page): the record may reach a new customer, or one known by nothing but
+   * identifiers of the types given here (the anonymous profile the sender
+   * created). A customer known by any other identifier (an email, a user id) is
+   * left untouched, and the refusal is recorded in the connection's run as
+   * `IDENTITY_UNVERIFIED`. @defaultValue false
+   */
+  unverified?: boolean;
 }
 
 /**
@@ -61,6 +70,8 @@ export interface CustomerRecord {
   owner?: string;
   /** The organisation this person belongs to. */
   organization?: CustomerRef;
+  /** As {@link CustomerRef.unverified}: the profile fields are written only to a new or anonymous customer. @defaultValue false */
+  unverified?: boolean;
 }
 
 /**
@@ -187,6 +198,7 @@ export const identifierSchema = z.strictObject({
  */
 export const customerRefSchema = z.strictObject({
   identifiers: z.array(identifierSchema).min(1, 'needs at least one identifier'),
+  unverified: z.boolean().optional(),
 });
 
 /**
@@ -206,6 +218,7 @@ export const customerRecordSchema = z.strictObject({
   lifecycleStage: nonEmptyText(64).optional(),
   owner: nonEmptyText(256).optional(),
   organization: customerRefSchema.optional(),
+  unverified: z.boolean().optional(),
 });
 
 const OCCURRED_AT_MESSAGE = 'must be a Date or an ISO 8601 date-time with a time zone, such as 2024-05-01T12:00:00Z';

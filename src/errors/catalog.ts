@@ -21,6 +21,10 @@ export const ErrorCode = {
   IDENTIFIER_ERASED: 'IDENTIFIER_ERASED',
   /** An `after` cursor that this server did not issue for this list and ordering (tampered, expired or malformed). */
   INVALID_CURSOR: 'INVALID_CURSOR',
+  /** A string or JSON key holds a NUL character or an unpaired surrogate (refused before any SQL). */
+  INVALID_TEXT: 'INVALID_TEXT',
+  /** An input nests too deep, has too long a list, or a filter or rule tree has too many conditions. */
+  INPUT_TOO_COMPLEX: 'INPUT_TOO_COMPLEX',
   // Row-level (ingest)
   INVALID_IDENTIFIER: 'INVALID_IDENTIFIER',
   INVALID_FIELD: 'INVALID_FIELD',
@@ -28,6 +32,8 @@ export const ErrorCode = {
   CUSTOMER_NOT_FOUND: 'CUSTOMER_NOT_FOUND',
   DUPLICATE_IN_BATCH: 'DUPLICATE_IN_BATCH',
   BATCH_ABORTED: 'BATCH_ABORTED',
+  /** An unverified record (a public write key) would have reached a customer known by identifiers it may not vouch for. */
+  IDENTITY_UNVERIFIED: 'IDENTITY_UNVERIFIED',
   // Connectors
   CONNECTOR_NOT_FOUND: 'CONNECTOR_NOT_FOUND',
   CONNECTOR_UNAVAILABLE: 'CONNECTOR_UNAVAILABLE',

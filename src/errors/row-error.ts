@@ -1,4 +1,5 @@
 import type { ErrorCode } from './catalog';
+import { jsonProblem, textProblem } from './text';
 
 /** Why one row of a batch was not written; `field` is a path inside the row (`customer.identifiers[1].value`). */
 export interface RowError {
@@ -40,8 +41,9 @@ export function checkText(
     if (required) problems.add(code, field, `${field} must not be empty`);
     return undefined;
   }
-  if (trimmed.includes('\u0000')) {
-    problems.add(code, field, `${field} must not contain NUL characters`);
+  const bad = textProblem(trimmed);
+  if (bad) {
+    problems.add(code, field, `${field} ${bad}`);
     return undefined;
   }
   if (trimmed.length > max) {
@@ -64,14 +66,15 @@ export function checkJsonObject(
     problems.add(code, field, `${field} must be a JSON object`);
     return undefined;
   }
-  const json = JSON.stringify(value);
-  const size = Buffer.byteLength(json);
-  if (size > maxBytes) {
-    problems.add(code, field, `${field} is ${size} bytes; the limit is ${maxBytes}`);
+  // Shape and text first: JSON.stringify recurses, and jsonb refuses NUL and unpaired surrogates.
+  const bad = jsonProblem(value, field);
+  if (bad) {
+    problems.add(code, bad.path, bad.message);
     return undefined;
   }
-  if (json.includes('\\u0000')) {
-    problems.add(code, field, `${field} must not contain NUL characters`);
+  const size = Buffer.byteLength(JSON.stringify(value));
+  if (size > maxBytes) {
+    problems.add(code, field, `${field} is ${size} bytes; the limit is ${maxBytes}`);
     return undefined;
   }
   return value as Record<string, unknown>;

@@ -23,6 +23,7 @@ import { compiledBatchExecution } from './compiled-batches';
 import { CorsPolicy } from './cors';
 import { createContext, type GraphQLContext } from './context';
 import { depthLimitRule } from './depth-limit';
+import { documentNestingError, inputGuard } from './input-guard';
 import { getSchema } from './schema';
 
 /** Queries that are data-protection actions and therefore audited like mutations. */
@@ -47,10 +48,14 @@ export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) 
 function gatewayPlugins(services: RapportServices): Plugin[] {
   const auth = services.config.auth;
   return [
+    // First: no other plugin, and no coercion, sees an input it refuses.
+    inputGuard(),
     compiledBatchExecution(),
     {
       onParse({ setParseFn }) {
         setParseFn((source, options) => {
+          const nesting = documentNestingError(typeof source === 'string' ? source : source.body);
+          if (nesting) throw nesting;
           try {
             return parse(source, { ...options, maxTokens: auth.maxTokens });
           } catch (error) {

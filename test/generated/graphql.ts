@@ -633,12 +633,14 @@ export type UpdateConnectionInput = {
 
 /** Outcome of one upserted row. */
 export type UpsertStatus =
-  /** A new customer was created. */
+  /** A new customer was created (shown only to callers with pii:read). */
   | 'CREATED'
   /** Not written; see errors. */
   | 'REJECTED'
-  /** An existing customer matched and was updated. */
-  | 'UPDATED';
+  /** An existing customer matched and was updated (shown only to callers with pii:read). */
+  | 'UPDATED'
+  /** Written: created, or matched and updated. Callers without pii:read see this instead of CREATED or UPDATED, so a write never confirms that the identifiers belong to an existing customer. */
+  | 'WRITTEN';
 
 export type ConnectorsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -762,7 +764,7 @@ export type UpsertCustomersMutationVariables = Exact<{
 }>;
 
 
-export type UpsertCustomersMutation = { upsertCustomers: { committed: boolean, created: number, updated: number, rejected: number, results: Array<{ index: number, status: UpsertStatus, customer: { id: string, displayName: string | null, kind: CustomerKind, traits: unknown, organization: { id: string, displayName: string | null } | null, identifiers: Array<{ type: string, value: string }> } | null, errors: Array<{ code: string, field: string | null, message: string }> }> } };
+export type UpsertCustomersMutation = { upsertCustomers: { committed: boolean, created: number | null, updated: number | null, rejected: number, results: Array<{ index: number, status: UpsertStatus, customer: { id: string, displayName: string | null, kind: CustomerKind, traits: unknown, organization: { id: string, displayName: string | null } | null, identifiers: Array<{ type: string, value: string }> } | null, errors: Array<{ code: string, field: string | null, message: string }> }> } };
 
 export type InteractionsPageQueryVariables = Exact<{
   first?: number | null | undefined;

@@ -6,6 +6,7 @@ import { inTransaction } from '../../infra/database';
 import { IdentityRaceError } from '../customers/identity-resolver';
 import type { BatchMode } from '../../errors/row-error';
 import { ErrorCode } from '../../errors/catalog';
+import { jsonProblem } from '../../errors/text';
 import type { CustomerRow, CustomerService } from '../customers/customer.service';
 import { interactionRow, type IngestService, type InteractionRow } from '../interactions/ingest.service';
 import type { RunError } from './connector-run.entity';
@@ -72,6 +73,12 @@ export function validateBatchRows(batch: unknown): {
       return;
     }
     list.forEach((item, index) => {
+      // Text and shape first, iteratively: the schemas' JSON checks recurse, and Postgres refuses NUL and lone surrogates.
+      const unsafe = jsonProblem(item, `${key}[${index}]`);
+      if (unsafe) {
+        errors.push({ path: unsafe.path, code: unsafe.kind === 'text' ? ErrorCode.INVALID_TEXT : ErrorCode.INPUT_TOO_COMPLEX, message: unsafe.message });
+        return;
+      }
       const parsed = schema.safeParse(item);
       if (parsed.success) into.push({ index, row: parsed.data });
       else {
@@ -124,6 +131,7 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
     lifecycleStage: row.lifecycleStage,
     owner: row.owner,
     organization: row.organization ? { identifiers: row.organization.identifiers } : undefined,
+    unverified: row.unverified,
   }));
   for (let start = 0; start < customerRows.length; start += COMMIT_CHUNK_ROWS) {
     const result = await targets.customers.upsertCustomers(customerRows.slice(start, start + COMMIT_CHUNK_ROWS), mode);
@@ -138,7 +146,7 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
     if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, committed: false });
   }
 
-  const interactionRows: InteractionRow[] = checked.interactions.map(({ row }) => interactionRow({ identifiers: row.customer.identifiers }, source, row));
+  const interactionRows: InteractionRow[] = checked.interactions.map(({ row }) => interactionRow({ identifiers: row.customer.identifiers, unverified: row.customer.unverified }, source, row));
   for (let start = 0; start < interactionRows.length; start += COMMIT_CHUNK_ROWS) {
     const result = await targets.ingest.recordInteractions(interactionRows.slice(start, start + COMMIT_CHUNK_ROWS), mode);
     for (const row of result.results) {
@@ -158,7 +166,7 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
     // After customers, so a batch can create a customer and record its consent together.
     const result = await targets.privacy.setConsents(
       checked.consents.map(({ row }) => ({
-        customer: { identifiers: row.customer.identifiers },
+        customer: { identifiers: row.customer.identifiers, unverified: row.customer.unverified },
         purpose: row.purpose,
         channel: row.channel,
         status: row.status,

@@ -474,7 +474,7 @@ function stageRow(plan: Plan, view: RecordView, line: number, options: FileImpor
     const raw = text(candidate.get);
     if (raw === undefined) continue;
     const normalized = normalizeIdentifier({ type: candidate.type, value: raw });
-    if (isIdentifierProblem(normalized)) return { code: normalized.code, message: normalized.message };
+    if (isIdentifierProblem(normalized)) return { code: normalized.code, message: `${candidate.type}: ${normalized.message}` };
     identifier = normalized;
     break;
   }
@@ -483,7 +483,7 @@ function stageRow(plan: Plan, view: RecordView, line: number, options: FileImpor
   const name = (field: 'channel' | 'type', fallback: string | undefined) => {
     const value = (text(plan.known[field]) ?? fallback)?.toLowerCase();
     if (value === undefined) return { error: `${field} is empty` };
-    if (value.length > INGEST_LIMITS.maxNameLength || !NAME_PATTERN.test(value)) return { error: `${field} "${value}" must start with a letter and contain only letters, digits, _ . : -` };
+    if (value.length > INGEST_LIMITS.maxNameLength || !NAME_PATTERN.test(value)) return { error: `${field} must start with a letter and contain only letters, digits, _ . : -` };
     return { value };
   };
   const channel = name('channel', options.channel);
@@ -494,7 +494,7 @@ function stageRow(plan: Plan, view: RecordView, line: number, options: FileImpor
   const occurredText = text(plan.known.occurredAt);
   if (occurredText === undefined) return { code: ErrorCode.INVALID_FIELD, message: 'occurredAt is empty' };
   const occurredAt = /^\d{4}-\d{2}-\d{2}/.test(occurredText) ? new Date(occurredText) : new Date(NaN);
-  if (Number.isNaN(occurredAt.getTime())) return { code: ErrorCode.INVALID_FIELD, message: `occurredAt "${occurredText}" is not an ISO 8601 date or date-time` };
+  if (Number.isNaN(occurredAt.getTime())) return { code: ErrorCode.INVALID_FIELD, message: 'occurredAt is not an ISO 8601 date or date-time' };
   if (occurredAt.getTime() > Date.now() + INGEST_LIMITS.maxFutureSkewMs) return { code: ErrorCode.INVALID_FIELD, message: `occurredAt ${occurredText} is in the future` };
   if (occurredAt < INGEST_LIMITS.earliestOccurredAt) return { code: ErrorCode.INVALID_FIELD, message: `occurredAt ${occurredText} is before 1900` };
 
@@ -502,18 +502,18 @@ function stageRow(plan: Plan, view: RecordView, line: number, options: FileImpor
   const valueText = text(plan.known.value);
   if (valueText !== undefined) {
     const number = Number(valueText);
-    if (!Number.isFinite(number) || Math.abs(number) >= 1e14) return { code: ErrorCode.INVALID_FIELD, message: `value "${valueText}" is not a number` };
+    if (!Number.isFinite(number) || Math.abs(number) >= 1e14) return { code: ErrorCode.INVALID_FIELD, message: 'value is not a number' };
     value = String(number);
   }
   let currency: string | null = text(plan.known.currency)?.toUpperCase() ?? null;
-  if (currency !== null && !/^[A-Z]{3}$/.test(currency)) return { code: ErrorCode.INVALID_FIELD, message: `currency "${currency}" must be a three-letter ISO 4217 code` };
+  if (currency !== null && !/^[A-Z]{3}$/.test(currency)) return { code: ErrorCode.INVALID_FIELD, message: 'currency must be a three-letter ISO 4217 code' };
   const direction = text(plan.known.direction)?.toUpperCase() ?? null;
-  if (direction !== null && direction !== 'INBOUND' && direction !== 'OUTBOUND') return { code: ErrorCode.INVALID_FIELD, message: `direction "${direction}" must be INBOUND or OUTBOUND` };
+  if (direction !== null && direction !== 'INBOUND' && direction !== 'OUTBOUND') return { code: ErrorCode.INVALID_FIELD, message: 'direction must be INBOUND or OUTBOUND' };
   let sentiment: string | null = null;
   const sentimentText = text(plan.known.sentiment);
   if (sentimentText !== undefined) {
     const number = Number(sentimentText);
-    if (!(number >= -1 && number <= 1)) return { code: ErrorCode.INVALID_FIELD, message: `sentiment "${sentimentText}" must be a number between -1 and 1` };
+    if (!(number >= -1 && number <= 1)) return { code: ErrorCode.INVALID_FIELD, message: 'sentiment must be a number between -1 and 1' };
     sentiment = String(number);
   }
   const externalId = text(plan.known.externalId);

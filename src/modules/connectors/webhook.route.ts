@@ -124,8 +124,15 @@ export function createWebhookRoute(
 
       const runId = await deps.runs.start('WEBHOOK', connectionId);
       try {
-        const counts = await commitBatch(deps.targets, batch, connectionSource(connectionId), 'ATOMIC');
+        // A public endpoint's records stand alone, and its answer must not depend on what is stored (see webhook.public).
+        const isPublic = webhook.public === true;
+        const counts = await commitBatch(deps.targets, batch, connectionSource(connectionId), isPublic ? 'PER_ROW' : 'ATOMIC');
         await deps.runs.addCounts(runId, counts);
+        if (isPublic) {
+          await deps.runs.finish(runId, 'SUCCEEDED');
+          if (counts.rejected > 0) log.info({ runId, rejected: counts.rejected, codes: [...new Set(counts.errors.map((e) => e.code))] }, 'public webhook: records refused (see the run)');
+          return sendJson(res, 200, { received: counts.received });
+        }
         if (!counts.committed) {
           await deps.runs.finish(runId, 'FAILED', 'rejected: the delivery holds invalid records');
           return sendJson(res, 400, {

@@ -7,6 +7,8 @@ import type { CustomerDemand, NewCustomerProfile } from './identity-resolver';
 export interface CustomerRef {
   id?: string | null;
   identifiers?: IdentifierInput[] | null;
+  /** From an unauthenticated sender (see CustomerDemand.unverified). */
+  unverified?: boolean;
 }
 
 export const MAX_IDENTIFIERS_PER_REF = 20;
@@ -30,13 +32,13 @@ export function toCustomerDemand(
   }
   if (hasId) {
     if (!/^[1-9][0-9]{0,18}$/.test(ref.id!)) {
-      problems.add(ErrorCode.CUSTOMER_NOT_FOUND, `${field}.id`, `"${ref.id}" is not a customer id`);
+      problems.add(ErrorCode.CUSTOMER_NOT_FOUND, `${field}.id`, `${field}.id is not a customer id`);
       return undefined;
     }
     return { customerId: ref.id! };
   }
   const identifiers = normalizeIdentifiers(problems, `${field}.identifiers`, ref.identifiers!);
-  return identifiers ? { identifiers, profile } : undefined;
+  return identifiers ? { identifiers, profile, unverified: ref.unverified === true } : undefined;
 }
 
 /** Normalises a list of identifiers, reporting each bad one by its path. */

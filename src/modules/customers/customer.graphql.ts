@@ -10,7 +10,7 @@ import { hasScope } from '../access/scopes';
 import type { CustomerStatsRecord, IdentifierRecord } from '../../graphql/loaders';
 import { CUSTOMER_KINDS } from './customer.entity';
 import { CUSTOMER_ORDER_FIELDS, PERSONAL_ORDER_FIELDS, type CustomerFilter, type CustomerOrder, type CustomerRecord, type TraitFilter } from './customer-query.service';
-import { CUSTOMER_LIMITS, type CustomerRow, type UpsertRowResult } from './customer.service';
+import { CUSTOMER_LIMITS, type CustomerRow, type UpsertCustomersResult, type UpsertRowResult } from './customer.service';
 import type { IdentifierInput } from './identity';
 import { ScoreFilterInput, ScoreKindEnum } from '../scores/score-inputs.graphql';
 
@@ -271,9 +271,12 @@ const CustomerInputRef = builder.inputType('CustomerInput', {
 const UpsertStatusEnum = builder.enumType('UpsertStatus', {
   description: 'Outcome of one upserted row.',
   values: {
-    CREATED: { description: 'A new customer was created.' },
-    UPDATED: { description: 'An existing customer matched and was updated.' },
+    CREATED: { description: 'A new customer was created (shown only to callers with pii:read).' },
+    UPDATED: { description: 'An existing customer matched and was updated (shown only to callers with pii:read).' },
     REJECTED: { description: 'Not written; see errors.' },
+    WRITTEN: {
+      description: 'Written: created, or matched and updated. Callers without pii:read see this instead of CREATED or UPDATED, so a write never confirms that the identifiers belong to an existing customer.',
+    },
   } as const,
 });
 
@@ -283,7 +286,7 @@ const UpsertCustomerResultRef = builder.objectRef<UpsertRowResult>('UpsertCustom
     index: t.exposeInt('index', { description: 'Position of the row in the input.' }),
     status: t.field({ type: UpsertStatusEnum, description: 'What happened.', resolve: (r) => r.status }),
     customer: t.field({
-      type: CustomerRef, nullable: true, description: 'The customer written.',
+      type: CustomerRef, nullable: true, description: 'The customer written; null for callers without pii:read (its id would tell a matched customer from a new one).',
       resolve: (r, _a, ctx) => (r.customerId ? ctx.loaders.customer.load(r.customerId) : null),
     }),
     error: t.field({ type: RowErrorRef, nullable: true, description: 'The first error, when rejected.', resolve: (r) => r.errors[0] ?? null }),
@@ -291,14 +294,37 @@ const UpsertCustomerResultRef = builder.objectRef<UpsertRowResult>('UpsertCustom
   }),
 });
 
+type UpsertCustomersView = Omit<UpsertCustomersResult, 'created' | 'updated'> & { created: number | null; updated: number | null; written: number };
+
+/**
+ * The payload as the caller may see it. Without pii:read a write must not
+ * confirm who exists: rows written are WRITTEN whether they created or
+ * matched a customer, with no customer (a matched customer's id is older
+ * than a new one's) and no created/updated split. Rejections keep their
+ * codes; their messages name no customer.
+ */
+function withoutIdentity(result: UpsertCustomersResult, mayKnow: boolean): UpsertCustomersView {
+  const written = result.created + result.updated;
+  if (mayKnow) return { ...result, written };
+  return {
+    committed: result.committed,
+    created: null,
+    updated: null,
+    written,
+    rejected: result.rejected,
+    results: result.results.map((r) => (r.status === 'REJECTED' ? r : { index: r.index, status: 'WRITTEN', errors: r.errors })),
+  };
+}
+
 const UpsertCustomersPayloadRef = builder
-  .objectRef<{ committed: boolean; created: number; updated: number; rejected: number; results: UpsertRowResult[] }>('UpsertCustomersPayload')
+  .objectRef<UpsertCustomersView>('UpsertCustomersPayload')
   .implement({
     description: 'Outcome of upsertCustomers, with one result per input row.',
     fields: (t) => ({
       committed: t.exposeBoolean('committed', { description: 'False when an ATOMIC batch was rejected and nothing was written.' }),
-      created: t.exposeInt('created', { description: 'Rows that created a customer.' }),
-      updated: t.exposeInt('updated', { description: 'Rows that updated a customer.' }),
+      created: t.exposeInt('created', { nullable: true, description: 'Rows that created a customer; null for callers without pii:read.' }),
+      updated: t.exposeInt('updated', { nullable: true, description: 'Rows that updated a customer; null for callers without pii:read.' }),
+      written: t.exposeInt('written', { description: 'Rows written: created plus updated.' }),
       rejected: t.exposeInt('rejected', { description: 'Rows not written.' }),
       results: t.field({ type: [UpsertCustomerResultRef], description: 'One per input row, in input order.', resolve: (p) => p.results }),
     }),
@@ -329,7 +355,8 @@ builder.mutationFields((t) => ({
             }
           : undefined,
       }));
-      return ctx.services.customers.upsertCustomers(rows, args.mode ?? 'ATOMIC');
+      const result = await ctx.services.customers.upsertCustomers(rows, args.mode ?? 'ATOMIC');
+      return withoutIdentity(result, hasScope(ctx.principal, 'pii:read'));
     },
   }),
 }));

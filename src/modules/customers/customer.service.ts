@@ -7,6 +7,7 @@ import type { RefreshRequester } from '../interactions/ingest.service';
 import { CUSTOMER_KINDS, type CustomerKind } from './customer.entity';
 import { normalizeIdentifiers, toCustomerDemand, type CustomerRef } from './customer-ref';
 import type { IdentifierInput } from './identity';
+import type { TombstoneHasher } from '../privacy/tombstones';
 import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand } from './identity-resolver';
 
 /** One customer as `upsertCustomers` receives it; omitted fields are left unchanged. */
@@ -19,9 +20,12 @@ export interface CustomerRow {
   lifecycleStage?: string | null;
   owner?: string | null;
   organization?: CustomerRef | null;
+  /** From an unauthenticated sender: may only create a customer or write to an anonymous one (see CustomerDemand.unverified). */
+  unverified?: boolean;
 }
 
-export type UpsertStatus = 'CREATED' | 'UPDATED' | 'REJECTED';
+/** WRITTEN is CREATED or UPDATED as callers without pii:read see it (see customer.graphql.ts). */
+export type UpsertStatus = 'CREATED' | 'UPDATED' | 'REJECTED' | 'WRITTEN';
 
 export interface UpsertRowResult {
   index: number;
@@ -64,6 +68,8 @@ export class CustomerService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly requestRefresh: RefreshRequester,
+    /** How erased identifiers are hashed, to refuse them (IDENTIFIER_ERASED). */
+    private readonly tombstones?: TombstoneHasher,
   ) {}
 
   async upsertCustomers(rows: CustomerRow[], mode: BatchMode = 'ATOMIC'): Promise<UpsertCustomersResult> {
@@ -89,7 +95,7 @@ export class CustomerService {
       this.dataSource,
       async (manager, attempt) => {
         let rowErrors = new Map<number, RowError>();
-        const resolvedCustomers = await resolveCustomers(manager, demands, { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT }, (plan) => {
+        const resolvedCustomers = await resolveCustomers(manager, demands, { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, tombstones: this.tombstones }, (plan) => {
           rowErrors = new Map<number, RowError>();
           valid.forEach((v, i) => {
             const own = plan.resolutions[i];
@@ -227,11 +233,11 @@ function validateCustomer(row: CustomerRow, index: number): ValidCustomerRow | {
   const lifecycleStage = checkText(p, code, 'lifecycleStage', row.lifecycleStage, { max: 64 });
   const owner = checkText(p, code, 'owner', row.owner, { max });
   const traits = checkJsonObject(p, code, 'traits', row.traits, CUSTOMER_LIMITS.maxTraitsBytes);
-  const organizationDemand = row.organization ? toCustomerDemand(p, 'organization', row.organization) : undefined;
+  const organizationDemand = row.organization ? toCustomerDemand(p, 'organization', row.unverified ? { ...row.organization, unverified: true } : row.organization) : undefined;
   if (!p.ok || !identifiers) return { errors: p.errors };
   return {
     index,
-    demand: { identifiers, profile: { kind, displayName, traits, lifecycleStage, owner } },
+    demand: { identifiers, profile: { kind, displayName, traits, lifecycleStage, owner }, unverified: row.unverified === true },
     organizationDemand,
     kind,
     displayName,

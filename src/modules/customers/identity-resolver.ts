@@ -1,7 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import { pgArray } from '../../infra/pg-array';
-import { identifierHash, identifierKey, type Identifier } from './identity';
+import { identifierKey, type Identifier } from './identity';
+import { TombstoneHasher } from '../privacy/tombstones';
 import type { CustomerKind } from './customer.entity';
 
 /** Profile fields used when a demand creates a customer. */
@@ -19,6 +20,13 @@ export interface CustomerDemand {
   identifiers?: Identifier[];
   /** The demand may create a customer with this profile when nothing matches. */
   profile?: NewCustomerProfile;
+  /**
+   * The sender is not authenticated as the customer (a public write key): the
+   * demand resolves only to a new customer, or to one known by nothing but
+   * identifiers of the types it gives itself (its anonymous profile); anything
+   * else is IDENTITY_UNVERIFIED.
+   */
+  unverified?: boolean;
 }
 
 export type Resolution =
@@ -43,7 +51,11 @@ export interface ResolveOptions {
    * per-kind checks that the planned `created` flag would have answered).
    */
   adoptLostRaces?: boolean;
+  /** How erased identifiers are hashed (unkeyed when not given). */
+  tombstones?: TombstoneHasher;
 }
+
+const UNKEYED_TOMBSTONES = new TombstoneHasher(undefined);
 
 /** Advisory lock key that serialises identity creation after repeated races. */
 export const IDENTITY_CREATION_LOCK = 727_274_001;
@@ -71,7 +83,7 @@ export class IdentityRaceError extends Error {
 export async function planCustomerResolution(
   manager: EntityManager,
   demands: CustomerDemand[],
-  { serialize = false, adoptLostRaces = false }: ResolveOptions = {},
+  { serialize = false, adoptLostRaces = false, tombstones = UNKEYED_TOMBSTONES }: ResolveOptions = {},
 ): Promise<ResolutionPlan> {
   // Creators share one advisory lock; after lost races a transaction takes it exclusively, which
   // waits for the creators in flight and holds new ones back: guaranteed progress under contention.
@@ -92,13 +104,15 @@ export async function planCustomerResolution(
   const freshKeys = [...allIdentifiers.keys()].filter((key) => !existing.has(key));
   const fresh = freshKeys.map((key) => allIdentifiers.get(key)!);
   if (fresh.length > 0) {
+    // Each identifier under every hash its tombstone may carry (keyed, and the legacy unkeyed one).
+    const probes = fresh.flatMap((identifier, n) => tombstones.candidates(identifier).map((hash) => ({ type: identifier.type, hash, key: freshKeys[n]! })));
     const rows: { type: string; value_hash: string }[] = await manager.query(
       `SELECT t.type, t.value_hash FROM identifier_tombstones t
          JOIN unnest($1::text[], $2::text[]) AS w(type, value_hash) ON w.type = t.type AND w.value_hash = t.value_hash`,
-      [pgArray(fresh.map((i) => i.type)), pgArray(fresh.map((i) => identifierHash(i)))],
+      [pgArray(probes.map((p) => p.type)), pgArray(probes.map((p) => p.hash))],
     );
     const hashes = new Set(rows.map((r) => `${r.type}:${r.value_hash}`));
-    if (hashes.size > 0) fresh.forEach((i, n) => hashes.has(`${i.type}:${identifierHash(i)}`) && erased.add(freshKeys[n]!));
+    if (hashes.size > 0) for (const probe of probes) if (hashes.has(`${probe.type}:${probe.hash}`)) erased.add(probe.key);
   }
   const kinds = new Map<string, CustomerKind>();
   if (ids.length > 0) {
@@ -138,7 +152,8 @@ export async function planCustomerResolution(
         ok: false,
         code: ErrorCode.IDENTITY_CONFLICT,
         field: 'identifiers',
-        message: `identifiers belong to different customers (${matched.join(', ')}); merge them first`,
+        // The message names no customer: a caller without pii:read must not learn who the identifiers belong to.
+        message: 'these identifiers belong to different customers; merge them first',
       };
       return;
     }
@@ -156,6 +171,7 @@ export async function planCustomerResolution(
   });
   const componentOf = new Map<number, string>();
   const componentCustomer = new Map<string, string | null>(); // null: to be created
+  const ownerTypes = demands.some((d) => d.unverified) ? await identifierTypesOf(manager, [...new Set(existing.values())]) : new Map<string, string[]>();
   for (const [root, members] of components) {
     const owners = new Set<string>();
     for (const index of members) for (const key of keysOf[index]!) {
@@ -168,7 +184,7 @@ export async function planCustomerResolution(
           ok: false,
           code: ErrorCode.IDENTITY_CONFLICT,
           field: 'identifiers',
-          message: `rows of this batch link identifiers of different customers (${[...owners].join(', ')}); merge them first`,
+          message: 'rows of this batch link identifiers of different customers; merge them first',
         };
       }
       continue;
@@ -176,6 +192,21 @@ export async function planCustomerResolution(
     const owner = owners.size === 1 ? [...owners][0] : null;
     componentCustomer.set(root, owner);
     for (const index of members) {
+      if (demands[index].unverified) {
+        // Everything the component's customer is or will be known by must be of a type this demand gives itself.
+        const allowed = new Set(demands[index].identifiers!.map((i) => i.type));
+        const foreign = (owner ? ownerTypes.get(owner) ?? [] : []).some((type) => !allowed.has(type))
+          || members.some((m) => demands[m].identifiers!.some((i) => !allowed.has(i.type)));
+        if (foreign) {
+          resolutions[index] = {
+            ok: false,
+            code: ErrorCode.IDENTITY_UNVERIFIED,
+            field: 'identifiers',
+            message: 'an unverified sender may only write to a new customer or to one known by its own kind of identifiers (an anonymous profile)',
+          };
+          continue;
+        }
+      }
       componentOf.set(index, root);
       resolutions[index] = owner
         ? { ok: true, customerId: owner, created: false }
@@ -313,6 +344,16 @@ export async function resolveCustomers<S>(
       await manager.query('ROLLBACK TO SAVEPOINT identity_race');
     }
   }
+}
+
+/** The identifier types each of `customerIds` is known by, in one statement. */
+async function identifierTypesOf(manager: EntityManager, customerIds: string[]): Promise<Map<string, string[]>> {
+  if (customerIds.length === 0) return new Map();
+  const rows: { customer_id: string; types: string[] }[] = await manager.query(
+    `SELECT customer_id::text AS customer_id, array_agg(DISTINCT type) AS types FROM customer_identifiers WHERE customer_id = ANY($1::bigint[]) GROUP BY customer_id`,
+    [pgArray(customerIds)],
+  );
+  return new Map(rows.map((r) => [r.customer_id, r.types]));
 }
 
 /** The customer owning each of `identifiers` that exists, by identifier key, in one statement. */

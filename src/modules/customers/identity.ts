@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
 import { ErrorCode } from '../../errors/catalog';
+import { textProblem } from '../../errors/text';
 
 /** An identifier as a client gives it: `email`, `phone`, or any namespace (`shopify`, `crm`). */
 export interface IdentifierInput {
@@ -30,7 +30,8 @@ const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@.]+$/;
  * Normalises one identifier: emails trimmed and lower-cased, phones to E.164
  * (libphonenumber; numbers without a country code use `defaultCountry`),
  * other namespaces kept as given (trimmed). Returns a problem instead of
- * throwing so a batch can report every bad row.
+ * throwing so a batch can report every bad row; its message never repeats
+ * the value (error messages end up in run records and logs).
  */
 export function normalizeIdentifier(
   input: IdentifierInput,
@@ -38,23 +39,25 @@ export function normalizeIdentifier(
 ): Identifier | IdentifierProblem {
   const type = input.type.trim().toLowerCase();
   if (!TYPE_PATTERN.test(type) || type.length > MAX_TYPE_LENGTH) {
-    return problem('type', `identifier type "${input.type}" must be a lower-case name such as email, phone or shopify (at most ${MAX_TYPE_LENGTH} characters)`);
+    return problem('type', `type must be a lower-case name such as email, phone or shopify (at most ${MAX_TYPE_LENGTH} characters)`);
   }
   const raw = input.value.trim();
   if (raw.length === 0) return problem('value', `${type} identifier is empty`);
   if (raw.length > MAX_VALUE_LENGTH) return problem('value', `${type} identifier is longer than ${MAX_VALUE_LENGTH} characters`);
+  const bad = textProblem(raw);
+  if (bad) return problem('value', `value ${bad}`);
 
   if (type === 'email') {
     const email = raw.toLowerCase();
-    return EMAIL_PATTERN.test(email) ? { type, value: email } : problem('value', `"${raw}" is not an email address`);
+    return EMAIL_PATTERN.test(email) ? { type, value: email } : problem('value', 'value is not an email address');
   }
   if (type === 'phone') {
     try {
       const phone = parsePhoneNumberWithError(raw, defaultCountry);
-      if (!phone.isValid()) return problem('value', `"${raw}" is not a valid phone number`);
+      if (!phone.isValid()) return problem('value', 'value is not a valid phone number');
       return { type, value: phone.number };
     } catch {
-      return problem('value', `"${raw}" is not a phone number in international format (E.164, e.g. +14155552671)`);
+      return problem('value', 'value is not a phone number in international format (E.164, e.g. +14155552671)');
     }
   }
   return { type, value: raw };
@@ -62,11 +65,6 @@ export function normalizeIdentifier(
 
 export function isIdentifierProblem(value: Identifier | IdentifierProblem): value is IdentifierProblem {
   return 'code' in value;
-}
-
-/** How an erased identifier is remembered (identifier_tombstones): a hash, never the value. */
-export function identifierHash(identifier: Identifier): string {
-  return createHash('sha256').update(`${identifier.type}:${identifier.value}`).digest('hex');
 }
 
 /** The key an identifier is matched by; unique per (type, value). */

@@ -8,6 +8,7 @@ import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
 import { pgArray } from '../../infra/pg-array';
 import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand, type NewCustomerProfile } from '../customers/identity-resolver';
 import { DIRECTIONS, type Direction } from './interaction.entity';
+import type { TombstoneHasher } from '../privacy/tombstones';
 
 /** One interaction as the ingest API receives it. */
 export interface InteractionRow {
@@ -118,6 +119,8 @@ export class IngestService {
     private readonly dataSource: DataSource,
     private readonly requestRefresh: RefreshRequester,
     private readonly logger: Logger,
+    /** How erased identifiers are hashed, to refuse them (IDENTIFIER_ERASED). */
+    private readonly tombstones?: TombstoneHasher,
   ) {}
 
   async recordInteractions(rows: InteractionRow[], mode: BatchMode = 'ATOMIC', now = new Date()): Promise<RecordInteractionsResult> {
@@ -145,7 +148,7 @@ export class IngestService {
       this.dataSource,
       async (manager, attempt) => {
         let planRejected = new Set<number>();
-        const resolved = await resolveCustomers(manager, valid.map((v) => v.demand), { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true }, (plan) => {
+        const resolved = await resolveCustomers(manager, valid.map((v) => v.demand), { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.tombstones }, (plan) => {
           planRejected = new Set<number>();
           plan.resolutions.forEach((resolution, i) => {
             if (!resolution.ok) planRejected.add(i);
@@ -317,7 +320,7 @@ function validateInteraction(row: InteractionRow, index: number, now: Date): Val
   if (value !== null && (!Number.isFinite(value) || Math.abs(value) >= 1e14)) p.add(code, 'value', 'value must be a finite number below 1e14');
   let currency = row.currency?.trim().toUpperCase() || null;
   if (currency !== null && !/^[A-Z]{3}$/.test(currency)) {
-    p.add(code, 'currency', `currency "${row.currency}" must be a three-letter ISO 4217 code`);
+    p.add(code, 'currency', 'currency must be a three-letter ISO 4217 code');
     currency = null;
   }
   const direction = row.direction ?? null;
@@ -352,7 +355,7 @@ function checkName(p: RowProblems, field: string, value: string): string | undef
   if (name === undefined) return undefined;
   const lower = name.toLowerCase();
   if (!NAME_PATTERN.test(lower)) {
-    p.add(ErrorCode.INVALID_FIELD, field, `${field} "${name}" must start with a letter and contain only letters, digits, _ . : -`);
+    p.add(ErrorCode.INVALID_FIELD, field, `${field} must start with a letter and contain only letters, digits, _ . : -`);
     return undefined;
   }
   return lower;

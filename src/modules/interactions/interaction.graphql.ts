@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { builder } from '../../graphql/builder';
+import { hasScope } from '../access/scopes';
 import { BatchModeEnum, DateTimeFilterInput, FloatFilterInput, IdFilterInput, RowErrorRef, SortDirection, StringFilterInput } from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localIdFilter, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode } from '../../errors/catalog';
@@ -185,7 +186,10 @@ const RowResultRef = builder.objectRef<RowResultView>('RowResult').implement({
     index: t.exposeInt('index', { description: 'Position of the row in the input.' }),
     status: t.expose('status', { type: RowStatusEnum, description: 'What happened.' }),
     id: t.exposeID('id', { nullable: true, description: 'Global id of the stored interaction (for duplicates, the one already stored).' }),
-    customerId: t.exposeID('customerId', { nullable: true, description: 'Global id of the customer.' }),
+    customerId: t.exposeID('customerId', {
+      nullable: true,
+      description: 'Global id of the customer. Null for callers without pii:read when the row named the customer by identifiers: the id would tell a matched customer from a new one.',
+    }),
     error: t.expose('error', { type: RowErrorRef, nullable: true, description: 'The first error, when rejected.' }),
     errors: t.expose('errors', { type: [RowErrorRef], description: 'Every error of the row.' }),
   }),
@@ -204,7 +208,8 @@ const RecordInteractionsPayloadRef = builder.objectRef<RecordInteractionsView>('
   }),
 });
 
-function toView(result: RecordInteractionsResult): RecordInteractionsView {
+/** `byIdentifiers[i]`: row i named its customer by identifiers, and its customer id is hidden (`hideIdentified`). */
+function toView(result: RecordInteractionsResult, byIdentifiers: boolean[], hideIdentified: boolean): RecordInteractionsView {
   return {
     committed: result.committed,
     accepted: result.accepted,
@@ -214,7 +219,7 @@ function toView(result: RecordInteractionsResult): RecordInteractionsView {
       index: r.index,
       status: r.status,
       id: r.interactionId ? globalId('Interaction', r.interactionId) : null,
-      customerId: r.customerId ? globalId('Customer', r.customerId) : null,
+      customerId: r.customerId && !(hideIdentified && byIdentifiers[r.index]) ? globalId('Customer', r.customerId) : null,
       error: r.errors[0] ?? null,
       errors: r.errors,
     })),
@@ -246,7 +251,8 @@ builder.mutationField('recordInteractions', (t) =>
           ? { ...row.customerProfile, kind: row.customerProfile.kind ?? undefined, traits: row.customerProfile.traits as Record<string, unknown> | null | undefined }
           : undefined,
       ));
-      return toView(await ctx.services.ingest.recordInteractions(rows, args.mode ?? 'ATOMIC'));
+      const result = await ctx.services.ingest.recordInteractions(rows, args.mode ?? 'ATOMIC');
+      return toView(result, args.input.map((row) => row.customer.id == null), !hasScope(ctx.principal, 'pii:read'));
     },
   }),
 );

@@ -7,6 +7,7 @@ import { ErrorCode } from '../../errors/catalog';
 import { auditRecords } from '../access/audit';
 import { CustomerRef, CustomerRefInput, IdentifierInputRef } from '../customers/customer.graphql';
 import type { GraphQLContext } from '../../graphql/context';
+import { hasScope } from '../access/scopes';
 import { CONSENT_STATUSES } from './consent.entity';
 import type { ConsentRecord, ErasureReceipt } from './privacy.service';
 
@@ -106,7 +107,9 @@ builder.queryField('exportCustomer', (t) =>
 builder.mutationFields((t) => ({
   setConsents: t.field({
     type: SetConsentsPayloadRef,
-    description: `Records up to ${MAX_CONSENTS_PER_BATCH} consent decisions, one result per row.`,
+    description:
+      `Records up to ${MAX_CONSENTS_PER_BATCH} consent decisions, one result per row. A customer named by identifiers that match nobody is CUSTOMER_NOT_FOUND for callers ` +
+      'with pii:read; for callers without it, the customer is created with those identifiers and the decision recorded, so the answer never reveals whether they belonged to someone.',
     args: {
       input: t.arg({ type: [ConsentInputRef], required: true, description: 'The decisions.' }),
       mode: t.arg({ type: BatchModeEnum, defaultValue: 'ATOMIC', description: 'ATOMIC (default) or PER_ROW.' }),
@@ -124,6 +127,8 @@ builder.mutationFields((t) => ({
           },
         })),
         args.mode ?? 'ATOMIC',
+        // Without pii:read the answer must not tell whether the identifiers belong to someone (see setConsents).
+        { createMissing: !hasScope(ctx.principal, 'pii:read') },
       );
     },
   }),

@@ -4,8 +4,9 @@ import { checkText, RowProblems, type BatchMode, type RowError } from '../../err
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
-import { identifierHash, isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
-import { planCustomerResolution } from '../customers/identity-resolver';
+import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
+import { TombstoneHasher } from './tombstones';
+import { IdentityRaceError, planCustomerResolution, resolveCustomers, SERIALIZE_AFTER_ATTEMPT } from '../customers/identity-resolver';
 import { componentsOf } from '../scores/score-loaders';
 import { REBUILD_TABLES } from '../scores/score-rebuild';
 import { SCORE_WRITERS_LOCK } from '../scores/score-writer';
@@ -48,6 +49,35 @@ async function customerTables(manager: EntityManager | DataSource): Promise<stri
   return rows.map((r) => r.table_name);
 }
 
+/** What replaces an error message that held an erased customer's value. */
+export const ERASED_MESSAGE = '[erased: held personal data]';
+
+/** Values shorter than this are not searched for in error messages: they would match unrelated text. */
+const MIN_SCRUBBED_LENGTH = 3;
+
+/**
+ * Erases, from connector run errors and connections' last errors, every
+ * message that contains one of `values` (case-insensitive): rows rejected
+ * before the customer existed, or messages a plugin wrote, may have quoted
+ * their identifiers or name. Rapport's own messages do not repeat values;
+ * this covers older runs and plugin text.
+ */
+async function scrubRunErrors(manager: EntityManager, values: (string | null | undefined)[]): Promise<{ runs: number; connections: number }> {
+  const needles = [...new Set(values.filter((v): v is string => typeof v === 'string' && v.trim().length >= MIN_SCRUBBED_LENGTH).map((v) => v.trim().toLowerCase()))];
+  if (needles.length === 0) return { runs: 0, connections: 0 };
+  const holds = (column: string) => `EXISTS (SELECT 1 FROM unnest($1::text[]) AS n(v) WHERE strpos(lower(${column}), n.v) > 0)`;
+  const [, runs] = await manager.query(
+    `UPDATE connector_runs SET
+        errors = (SELECT jsonb_agg(CASE WHEN ${holds(`e->>'message'`)} THEN jsonb_set(e, '{message}', to_jsonb($2::text)) ELSE e END ORDER BY n)
+                    FROM jsonb_array_elements(errors) WITH ORDINALITY AS x(e, n)),
+        error = CASE WHEN ${holds('error')} THEN $2 ELSE error END
+      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(errors) AS x(e) WHERE ${holds(`e->>'message'`)}) OR ${holds('error')}`,
+    [needles, ERASED_MESSAGE],
+  );
+  const [, connections] = await manager.query(`UPDATE connections SET last_error = $2 WHERE ${holds('last_error')}`, [needles, ERASED_MESSAGE]);
+  return { runs: Number(runs ?? 0), connections: Number(connections ?? 0) };
+}
+
 /**
  * Data-protection requests: consent per purpose and channel, export of
  * everything held about a customer, and erasure everywhere it lives.
@@ -59,43 +89,73 @@ export class PrivacyService {
     private readonly dataSource: DataSource,
     /** Consent changes re-evaluate the customers' segments (consent conditions). */
     private readonly requestRefresh: (customerIds: string[]) => Promise<void> = async () => undefined,
+    /** How erased identifiers are hashed; the same hasher the ingest services check them with. */
+    private readonly tombstones: TombstoneHasher = new TombstoneHasher(undefined),
   ) {}
 
   onErased(followUp: ErasureFollowUp): void {
     this.followUps.push(followUp);
   }
 
-  /** Records consents; an older decision never overwrites a newer one (deliveries arrive out of order). */
-  async setConsents(rows: ConsentRow[], mode: BatchMode = 'ATOMIC') {
-    const problems = rows.map(() => new RowProblems());
-    const valid = rows.map((row, i) => {
-      const p = problems[i];
+  /**
+   * Records consents; an older decision never overwrites a newer one (deliveries arrive out of order).
+   *
+   * A row naming its customer by identifiers that match nobody is rejected
+   * (CUSTOMER_NOT_FOUND), unless `createMissing`: then the customer is created
+   * with those identifiers and the decision recorded for it. The API passes
+   * `createMissing` for callers without pii:read, whose answer must not depend
+   * on whether the identifiers belong to someone: ACCEPTED either way, and an
+   * ATOMIC batch commits or not for the same reasons.
+   */
+  async setConsents(rows: ConsentRow[], mode: BatchMode = 'ATOMIC', { createMissing = false }: { createMissing?: boolean } = {}) {
+    const checked = rows.map((row) => {
+      const p = new RowProblems();
       const purpose = checkText(p, ErrorCode.INVALID_FIELD, 'purpose', row.purpose, { max: 64, required: true });
       const channel = checkText(p, ErrorCode.INVALID_FIELD, 'channel', row.channel ?? '*', { max: 64, required: true });
       const source = checkText(p, ErrorCode.INVALID_FIELD, 'source', row.source, { max: 128, required: true });
       if (!CONSENT_STATUSES.includes(row.status)) p.add(ErrorCode.INVALID_FIELD, 'status', `status must be one of ${CONSENT_STATUSES.join(', ')}`);
       const demand = toCustomerDemand(p, 'customer', row.customer);
-      return { purpose, channel, source, demand, recordedAt: row.recordedAt ?? new Date() };
+      return { purpose, channel, source, demand, recordedAt: row.recordedAt ?? new Date(), errors: p.errors };
     });
-    const outcome = await inTransaction(this.dataSource, async (manager) => {
-      const indexes = valid.map((v, i) => (problems[i].ok && v.demand ? i : -1)).filter((i) => i >= 0);
-      // Consent is recorded for customers that exist; it never creates one.
-      const plan = await planCustomerResolution(manager, indexes.map((i) => ({ ...valid[i].demand!, profile: undefined })));
-      const customerIds: (string | undefined)[] = rows.map(() => undefined);
-      indexes.forEach((rowIndex, k) => {
-        const r = plan.resolutions[k];
-        if (!r.ok) problems[rowIndex].add(r.code, `customer.${r.field}`, r.message);
-        else if (r.created) problems[rowIndex].add(ErrorCode.CUSTOMER_NOT_FOUND, 'customer', 'no customer matches these identifiers');
-        else customerIds[rowIndex] = r.customerId;
-      });
-      const results = rows.map((_, i) => ({ index: i, status: problems[i].ok ? 'ACCEPTED' : 'REJECTED', errors: problems[i].errors as RowError[] }));
-      const anyInvalid = results.some((r) => r.status === 'REJECTED');
-      if (mode === 'ATOMIC' && anyInvalid) {
-        for (const r of results) if (r.status !== 'REJECTED') r.status = 'REJECTED', (r.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }]);
-        return { committed: false, results };
-      }
-      const ok = results.filter((r) => r.status === 'ACCEPTED').map((r) => r.index);
-      if (ok.length) {
+    const outcome = await inTransaction(
+      this.dataSource,
+      async (manager, attempt) => {
+        // Per attempt: a retried transaction starts again from the validation's errors.
+        const errors: RowError[][] = checked.map((v) => [...v.errors]);
+        const indexes = checked.map((v, i) => (v.errors.length === 0 && v.demand ? i : -1)).filter((i) => i >= 0);
+        const plan = await planCustomerResolution(manager, indexes.map((i) => ({ ...checked[i].demand!, profile: undefined })), { tombstones: this.tombstones });
+        const customerIds: (string | undefined)[] = rows.map(() => undefined);
+        const missing: number[] = [];
+        indexes.forEach((rowIndex, k) => {
+          const r = plan.resolutions[k];
+          if (!r.ok) errors[rowIndex].push({ code: r.code, field: `customer.${r.field}`, message: r.message });
+          else if (!r.created) customerIds[rowIndex] = r.customerId;
+          else if (createMissing) missing.push(rowIndex);
+          else errors[rowIndex].push({ code: ErrorCode.CUSTOMER_NOT_FOUND, field: 'customer', message: 'no customer matches these identifiers' });
+        });
+        const results = rows.map((_, i) => ({ index: i, status: errors[i].length === 0 ? 'ACCEPTED' : 'REJECTED', errors: errors[i] }));
+        const anyInvalid = results.some((r) => r.status === 'REJECTED');
+        if (mode === 'ATOMIC' && anyInvalid) {
+          for (const r of results) if (r.status !== 'REJECTED') r.status = 'REJECTED', (r.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }]);
+          return { committed: false, results };
+        }
+        if (missing.length > 0) {
+          // Rows of one new person (shared identifiers) become one customer; a concurrent creator's customer is adopted.
+          const created = await resolveCustomers(
+            manager,
+            missing.map((i) => ({ identifiers: checked[i].demand!.identifiers, profile: {} })),
+            { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.tombstones },
+            () => () => true,
+          );
+          if ('stop' in created) throw new Error('unreachable: the decision never stops');
+          missing.forEach((rowIndex, k) => {
+            const r = created.resolutions[k];
+            if (!r.ok) throw new IdentityRaceError(); // planned again: the identifiers changed since the first plan
+            customerIds[rowIndex] = r.customerId;
+          });
+        }
+        const ok = results.filter((r) => r.status === 'ACCEPTED').map((r) => r.index);
+        if (ok.length === 0) return { committed: true, results, touched: [] as string[] };
         await manager.query(
           `INSERT INTO customer_consents AS c (customer_id, purpose, channel, status, source, recorded_at)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
@@ -103,8 +163,8 @@ export class PrivacyService {
              SET status = EXCLUDED.status, source = EXCLUDED.source, recorded_at = EXCLUDED.recorded_at
              WHERE c.recorded_at <= EXCLUDED.recorded_at`,
           [
-            ok.map((i) => customerIds[i]), ok.map((i) => valid[i].purpose), ok.map((i) => valid[i].channel),
-            ok.map((i) => rows[i].status), ok.map((i) => valid[i].source), ok.map((i) => valid[i].recordedAt.toISOString()),
+            ok.map((i) => customerIds[i]), ok.map((i) => checked[i].purpose), ok.map((i) => checked[i].channel),
+            ok.map((i) => rows[i].status), ok.map((i) => checked[i].source), ok.map((i) => checked[i].recordedAt.toISOString()),
           ],
         );
         const touched = [...new Set(ok.map((i) => customerIds[i]!))];
@@ -115,9 +175,9 @@ export class PrivacyService {
         );
         auditRecords('customer', touched);
         return { committed: true, results, touched };
-      }
-      return { committed: true, results, touched: [] as string[] };
-    });
+      },
+      { isRetryable: (e) => e instanceof IdentityRaceError },
+    );
     const touched = 'touched' in outcome ? outcome.touched ?? [] : [];
     if (touched.length) await this.requestRefresh(touched).catch(() => undefined);
     return { committed: outcome.committed, results: outcome.results };
@@ -159,7 +219,7 @@ export class PrivacyService {
    */
   async eraseCustomer(customerId: string): Promise<ErasureReceipt> {
     const receipt = await inTransaction(this.dataSource, async (manager) => {
-      const [customer] = await manager.query(`SELECT id FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
+      const [customer] = await manager.query(`SELECT id, display_name FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
       if (!customer) throw new RapportError(ErrorCode.NOT_FOUND, `no customer ${customerId}`, 'id');
       // Score writers hold this lock shared while they write: wait for those running, keep new ones out until committed.
       await manager.query(`SELECT pg_advisory_xact_lock(${SCORE_WRITERS_LOCK})`);
@@ -167,9 +227,10 @@ export class PrivacyService {
       if (identifiers.length) {
         await manager.query(
           `INSERT INTO identifier_tombstones (type, value_hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
-          [identifiers.map((i) => i.type), identifiers.map((i) => identifierHash(i))],
+          [identifiers.map((i) => i.type), identifiers.map((i) => this.tombstones.hash(i))],
         );
       }
+      const scrubbed = await scrubRunErrors(manager, [...identifiers.map((i) => i.value), customer.display_name]);
       const tables: { table: string; rows: number }[] = [];
       const holding = await customerTables(manager);
       const segmentIds: string[] = holding.includes('segment_memberships')
@@ -190,6 +251,8 @@ export class PrivacyService {
       const [, removed] = await manager.query(`DELETE FROM customers WHERE id = $1`, [customerId]);
       tables.push({ table: 'customers', rows: Number(removed ?? 0) });
       if (Number(members)) tables.push({ table: 'customers (organisation links cleared)', rows: Number(members) });
+      if (scrubbed.runs) tables.push({ table: 'connector_runs (error messages erased)', rows: scrubbed.runs });
+      if (scrubbed.connections) tables.push({ table: 'connections (last error erased)', rows: scrubbed.connections });
       return { customerId, erasedAt: new Date(), tables, tombstones: identifiers.length };
     });
     for (const followUp of this.followUps) await followUp(customerId).catch(() => undefined);
@@ -201,7 +264,7 @@ export class PrivacyService {
     const identifier = normalizeIdentifier(input);
     if (isIdentifierProblem(identifier)) throw new RapportError(ErrorCode.INVALID_IDENTIFIER, identifier.message, `identifier.${identifier.field}`);
     return inTransaction(this.dataSource, async (manager) => {
-      const [, count] = await manager.query(`DELETE FROM identifier_tombstones WHERE type = $1 AND value_hash = $2`, [identifier.type, identifierHash(identifier)]);
+      const [, count] = await manager.query(`DELETE FROM identifier_tombstones WHERE type = $1 AND value_hash = ANY($2::text[])`, [identifier.type, this.tombstones.candidates(identifier)]);
       return Number(count) > 0;
     });
   }

@@ -1,3 +1,4 @@
+import { textProblem } from '../../../errors/text';
 import { ATTRIBUTE_FIELDS, MAX_PATH_SEGMENTS, OPS_BY_TYPE, PATH_SEGMENT, type FieldType } from './fields';
 import {
   BEHAVIOR_AGGREGATES, COMPARISON_OPS, CONSENT_STATUSES, NUMERIC_OPS, RULE_KEYS, SCORE_KINDS,
@@ -53,7 +54,8 @@ export function validateRuleShape(input: unknown, root = 'rule'): ShapeResult {
 
   const text = (field: string, v: unknown, what = 'a string'): string | undefined => {
     if (typeof v !== 'string') return problem(field, `${field} must be ${what}`);
-    if (v.includes('\u0000')) return problem(field, `${field} must not contain NUL characters`);
+    const bad = textProblem(v);
+    if (bad) return problem(field, `${field} ${bad}`);
     if (v.length > RULE_LIMITS.maxTextLength) return problem(field, `${field} is longer than ${RULE_LIMITS.maxTextLength} characters`);
     return v;
   };
@@ -247,8 +249,12 @@ export function validateRuleShape(input: unknown, root = 'rule'): ShapeResult {
         if (!isObject(value)) return problem(at, `${at} must be an object`);
         const before = problems.length;
         const purpose = typeof value.purpose === 'string' && value.purpose.trim() ? value.purpose.trim() : problem(`${at}.purpose`, `${at}.purpose is required`);
+        // The limits setConsents stores purposes and channels with: a longer value can match nothing.
         if (purpose && purpose.length > 64) problem(`${at}.purpose`, `${at}.purpose is longer than 64 characters`);
+        else if (purpose) text(`${at}.purpose`, purpose);
         const channel = value.channel == null ? '*' : typeof value.channel === 'string' && value.channel.trim() ? value.channel.trim() : problem(`${at}.channel`, `${at}.channel must be a channel name or *`);
+        if (channel && channel.length > 64) problem(`${at}.channel`, `${at}.channel is longer than 64 characters`);
+        else if (channel) text(`${at}.channel`, channel);
         let statusIn: string[] = ['GRANTED'];
         if (value.statusIn != null) {
           if (!Array.isArray(value.statusIn) || value.statusIn.length === 0) problem(`${at}.statusIn`, `${at}.statusIn must be a non-empty list`);
