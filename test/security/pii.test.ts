@@ -96,7 +96,8 @@ describe('1. Cursors carry sort values in clear', () => {
       expect(pick(two.data).edges[0].node.id).not.toBe(one.edges[0].node.id);
     }
     const audit = await w.post(w.narrow, '{ auditLog(first: 1) { entries { id } endCursor } }');
-    expect(opened(audit.data!.auditLog.endCursor)).not.toContain(audit.data!.auditLog.entries[0].id);
+    // A one-digit id may well occur among random bytes: what must not be there is the clear JSON of the position.
+    expect(opened(audit.data!.auditLog.endCursor)).not.toMatch(/^\[|"id"/);
     const next = await w.post(w.narrow, 'query($a: String) { auditLog(first: 1, after: $a) { entries { id } } }', { a: audit.data!.auditLog.endCursor });
     expect(next.errors).toBeUndefined();
     expect(next.data!.auditLog.entries[0]?.id).not.toBe(audit.data!.auditLog.entries[0].id);
