@@ -172,6 +172,24 @@ describe('Write paths leak identity (item 6)', () => {
     });
     expect(res.body.data.recordInteractions.results).toEqual([{ status: 'ACCEPTED', customerId: null }, { status: 'ACCEPTED', customerId: victimId }]);
   });
+
+  test('addToSegment and removeFromSegment refuse a key without pii:read naming members by identifiers (found or not would tell who exists)', async () => {
+    const segmentsKey = await keyWith(['segments:write', 'segments:read', 'customers:read']);
+    const created = await admin('mutation { createSegment(input: { name: "hand-picked", kind: STATIC }) { id } }');
+    const segmentId = created.body.data.createSegment.id;
+    const MEMBERS = (op: string) => `mutation($s: ID!, $c: [CustomerRefInput!]!) { ${op}(segmentId: $s, customers: $c) { results { status error { code } } } }`;
+    for (const op of ['addToSegment', 'removeFromSegment']) {
+      for (const email of ['victim@example.org', 'nobody-at-all@example.org']) {
+        const res = await post(segmentsKey, { query: MEMBERS(op), variables: { s: segmentId, c: [{ id: victimId }, { identifiers: [{ type: 'email', value: email }] }] } });
+        expect({ op, email, data: res.body.data?.[op] ?? null, errors: errorsOf(res) }).toEqual({ op, email, data: null, errors: [{ code: 'FORBIDDEN', field: 'customers[1].identifiers' }] });
+      }
+    }
+    // By id the key still manages members; with pii:read identifiers work as before.
+    const byId = await post(segmentsKey, { query: MEMBERS('addToSegment'), variables: { s: segmentId, c: [{ id: victimId }] } });
+    expect(byId.body.data.addToSegment.results).toEqual([{ status: 'ADDED', error: null }]);
+    const byEmail = await admin(MEMBERS('removeFromSegment'), { s: segmentId, c: [{ identifiers: [{ type: 'email', value: 'victim@example.org' }] }] });
+    expect(byEmail.body.data.removeFromSegment.results).toEqual([{ status: 'REMOVED', error: null }]);
+  });
 });
 
 describe('connector_runs.errors keeps raw input after erasure (other finding 3)', () => {

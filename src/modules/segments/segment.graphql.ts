@@ -383,6 +383,19 @@ const DeleteSegmentPayloadRef = builder.objectRef<{ deletedId: string }>('Delete
   fields: (t) => ({ deletedId: t.id({ description: 'Global id of the deleted segment.', resolve: (p) => globalId('Segment', p.deletedId) }) }),
 });
 
+/**
+ * Naming a member by identifiers looks the customer up by personal data: the
+ * row's answer (found, not found, two customers) would tell a key without
+ * `pii:read` who exists. Such a key names members by id.
+ */
+function refuseIdentifierLookups(customers: readonly { identifiers?: unknown }[], ctx: GraphQLContext): void {
+  if (hasScope(ctx.principal, 'pii:read')) return;
+  const index = customers.findIndex((c) => c.identifiers != null);
+  if (index >= 0) {
+    throw new RapportError(ErrorCode.FORBIDDEN, `customers[${index}].identifiers: naming customers by identifiers requires the scope pii:read; name them by id`, `customers[${index}].identifiers`);
+  }
+}
+
 const segmentId = (id: string | number, field = 'id') => localId(String(id), 'Segment', field);
 const customerId = (id: string | number, field: string) => localId(String(id), 'Customer', field);
 
@@ -456,10 +469,11 @@ builder.mutationFields((t) => ({
     description: `Adds customers (by id or identifiers) to a STATIC segment, at most ${MAX_MEMBERS_PER_CALL} per call, one result per row.`,
     args: {
       segmentId: t.arg.id({ required: true, description: 'Global id of a STATIC segment.' }),
-      customers: t.arg({ type: [CustomerRefInput], required: true, description: 'The customers; identifiers must match existing customers.' }),
+      customers: t.arg({ type: [CustomerRefInput], required: true, description: 'The customers; identifiers must match existing customers (naming them by identifiers requires pii:read).' }),
     },
     resolve: async (_r, args, ctx) => {
       const id = segmentId(args.segmentId, 'segmentId');
+      refuseIdentifierLookups(args.customers, ctx);
       return { segmentId: id, results: await ctx.services.segments.addMembers(id, memberRefs(args.customers)) };
     },
   }),
@@ -468,10 +482,11 @@ builder.mutationFields((t) => ({
     description: `Removes customers (by id or identifiers) from a STATIC segment, at most ${MAX_MEMBERS_PER_CALL} per call, one result per row.`,
     args: {
       segmentId: t.arg.id({ required: true, description: 'Global id of a STATIC segment.' }),
-      customers: t.arg({ type: [CustomerRefInput], required: true, description: 'The customers.' }),
+      customers: t.arg({ type: [CustomerRefInput], required: true, description: 'The customers (naming them by identifiers requires pii:read).' }),
     },
     resolve: async (_r, args, ctx) => {
       const id = segmentId(args.segmentId, 'segmentId');
+      refuseIdentifierLookups(args.customers, ctx);
       return { segmentId: id, results: await ctx.services.segments.removeMembers(id, memberRefs(args.customers)) };
     },
   }),
