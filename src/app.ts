@@ -111,6 +111,7 @@ export async function startRapport(options: {
       // Refreshes gathered from the last requests are enqueued before the queues close.
       await services.refreshes.flush();
       await queues.close();
+      await services.connectors.hosts.stop();
       await services.rateLimiter.close();
     },
   };

@@ -88,6 +88,12 @@ export const environmentSchema = z.object({
   RAPPORT_SYNC_TIME_LIMIT_SECONDS: z.coerce.number().min(0.1).max(86_400).default(900),
   /** Maximum webhook body accepted on /hooks/:connectionId, in bytes. @defaultValue 1 MiB */
   RAPPORT_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** Heap limit of each plugin host process (`--max-old-space-size`), in MiB. @defaultValue 256 */
+  RAPPORT_PLUGIN_MAX_HEAP_MB: z.coerce.number().int().min(32).max(16_384).default(256),
+  /** Deadline of one call to a plugin (webhook verify, parse, check, config validation), in ms; past it the plugin's host is killed. @defaultValue 10000 */
+  RAPPORT_PLUGIN_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** Deadline of one sync page (the time the plugin has control between two batches), in seconds; past it the run's host is killed. @defaultValue 300 */
+  RAPPORT_SYNC_PAGE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(86_400).default(300),
 });
 
 /** Decodes a 32-byte key written as hex or base64; undefined when it is neither. */
@@ -129,6 +135,12 @@ export interface Config {
   pluginsDir: string;
   syncTimeLimitMs: number;
   webhookMaxBodyBytes: number;
+  /** The sandbox of plugin hosts (see src/modules/connectors/plugin-sandbox.ts). */
+  plugins: {
+    maxHeapMb: number;
+    callTimeoutMs: number;
+    syncPageTimeoutMs: number;
+  };
 }
 
 /** A bad environment: the message names every variable at fault. */
@@ -188,5 +200,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pluginsDir: path.resolve(e.RAPPORT_PLUGINS_DIR),
     syncTimeLimitMs: Math.round(e.RAPPORT_SYNC_TIME_LIMIT_SECONDS * 1000),
     webhookMaxBodyBytes: e.RAPPORT_WEBHOOK_MAX_BODY_BYTES,
+    plugins: {
+      maxHeapMb: e.RAPPORT_PLUGIN_MAX_HEAP_MB,
+      callTimeoutMs: e.RAPPORT_PLUGIN_CALL_TIMEOUT_MS,
+      syncPageTimeoutMs: Math.round(e.RAPPORT_SYNC_PAGE_TIMEOUT_SECONDS * 1000),
+    },
   };
 }

@@ -33,6 +33,10 @@ export const ErrorCode = {
   WEBHOOK_SIGNATURE_INVALID: 'WEBHOOK_SIGNATURE_INVALID',
   WEBHOOK_PAYLOAD_INVALID: 'WEBHOOK_PAYLOAD_INVALID',
   IMPORT_FAILED: 'IMPORT_FAILED',
+  /** A plugin did not answer a call (verify, parse, check, config validation, a sync page) within its deadline; its host was killed. */
+  PLUGIN_TIMEOUT: 'PLUGIN_TIMEOUT',
+  /** A plugin's host ended during a call: it crashed, ran out of memory or broke the host protocol. */
+  PLUGIN_CRASHED: 'PLUGIN_CRASHED',
   // Scores
   MODEL_NOT_FITTED: 'MODEL_NOT_FITTED',
   MODEL_FIT_FAILED: 'MODEL_FIT_FAILED',

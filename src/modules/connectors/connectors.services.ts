@@ -16,6 +16,7 @@ import { authenticate } from '../access/authenticate';
 import { hasScope } from '../access/scopes';
 import { ErrorCode } from '../../errors/catalog';
 import { createImportRoute, type UploadAuthorizer } from './import.route';
+import { PluginHosts } from './plugin-hosts';
 import { resolveSecretKey, SecretBox } from './secret-box';
 import { SyncService } from './sync.service';
 import { createWebhookRoute } from './webhook.route';
@@ -28,6 +29,8 @@ export interface ConnectorServices {
   sync: SyncService;
   imports: FileImportService;
   scheduler: ConnectionScheduler;
+  /** The plugin host processes of this Rapport process. */
+  hosts: PluginHosts;
   /** The gateway routes: `POST /hooks/:connectionId` and `POST /imports`. */
   routes(): HttpRoute[];
 }
@@ -43,14 +46,19 @@ export function createConnectorServices(deps: {
 }): ConnectorServices {
   const { config, dataSource, targets } = deps;
   const logger = deps.logger.child({ component: 'connectors' });
-  const registry = ConnectorRegistry.load({ pluginsDir: config.pluginsDir, packages: config.connectorPackages });
+  const sandbox = { maxHeapMb: config.plugins.maxHeapMb };
+  const registry = ConnectorRegistry.load({ pluginsDir: config.pluginsDir, packages: config.connectorPackages, sandbox });
   for (const plugin of registry.list()) {
     if (plugin.status === 'FAILED') logger.warn({ connector: plugin.id, source: plugin.source.location, error: plugin.error }, 'connector plugin failed to load; it is disabled');
   }
   const scheduler = new ConnectionScheduler(deps.queues);
   const runs = new ConnectorRunService(dataSource);
-  const connections = new ConnectionService(dataSource, registry, new SecretBox(resolveSecretKey(config)), scheduler);
-  const sync = new SyncService(dataSource, registry, connections, runs, targets, logger, { timeLimitMs: config.syncTimeLimitMs });
+  const hosts = new PluginHosts({ sandbox, callTimeoutMs: config.plugins.callTimeoutMs, loadTimeoutMs: 10_000, logger });
+  const connections = new ConnectionService(dataSource, registry, new SecretBox(resolveSecretKey(config)), scheduler, hosts);
+  const sync = new SyncService(dataSource, registry, connections, runs, targets, hosts, logger, {
+    timeLimitMs: config.syncTimeLimitMs,
+    pageTimeoutMs: config.plugins.syncPageTimeoutMs,
+  });
   const imports = new FileImportService(dataSource, runs, logger, path.join(config.dataDir, 'imports'));
   registerConnectorJobs(deps.jobs, sync, imports);
   const apiKeys = new ApiKeyService(dataSource);
@@ -67,8 +75,9 @@ export function createConnectorServices(deps: {
     sync,
     imports,
     scheduler,
+    hosts,
     routes: () => [
-      createWebhookRoute({ registry, connections, runs, targets, logger }, { maxBodyBytes: config.webhookMaxBodyBytes }),
+      createWebhookRoute({ registry, connections, runs, targets, hosts, logger }, { maxBodyBytes: config.webhookMaxBodyBytes }),
       createImportRoute(imports, scheduler, authorizeUpload),
     ],
   };

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { WebhookVerificationError, isConnectorError, type WebhookRequest } from '../../connector-kit';
 import { ErrorCode } from '../../errors/catalog';
 import { sendJson, type HttpRoute } from '../../graphql/server';
 import type { Logger } from '../../infra/logger';
@@ -7,30 +6,29 @@ import { commitBatch, validateBatchRows, type IngestTargets } from './batch-comm
 import type { ConnectionService } from './connection.service';
 import type { ConnectorRegistry } from './connector-registry';
 import type { ConnectorRunService } from './connector-run.service';
+import { PluginCallError, type PluginHosts } from './plugin-hosts';
 import { connectionSource } from './sync.service';
 
 /** Options of {@link createWebhookRoute}. */
 export interface WebhookRouteOptions {
   /** Largest body accepted; larger gets 413. */
   maxBodyBytes: number;
-  /** How long a plugin's verify or parse may take before the request gets 503. @defaultValue 10_000 */
-  pluginTimeoutMs?: number;
 }
 
 const PATH = /^\/hooks\/([^/]+)\/?$/;
 
 /**
  * `POST /hooks/:connectionId`: the plugin verifies the request (401 when it
- * refuses), parses it (400 with the reason when it cannot), the batch is
+ * refuses), parses it (400 with the reason when it cannot) — both in the
+ * plugin's warm host, with the call deadline (503 past it) — the batch is
  * validated (400 naming each bad record) and committed ATOMIC through the ingest
  * service; the answer is 200 only after the commit. Interactions are stored under
  * the connection's source, so a redelivery is absorbed as a duplicate.
  */
 export function createWebhookRoute(
-  deps: { registry: ConnectorRegistry; connections: ConnectionService; runs: ConnectorRunService; targets: IngestTargets; logger: Logger },
+  deps: { registry: ConnectorRegistry; connections: ConnectionService; runs: ConnectorRunService; targets: IngestTargets; hosts: PluginHosts; logger: Logger },
   options: WebhookRouteOptions,
 ): HttpRoute {
-  const timeoutMs = options.pluginTimeoutMs ?? 10_000;
   return {
     maxBodyBytes: options.maxBodyBytes,
     matches: (_method, path) => PATH.test(path),
@@ -46,30 +44,29 @@ export function createWebhookRoute(
       if (plugin?.status !== 'LOADED') {
         return sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `connector "${connection.connector}" is not available${plugin ? `: ${plugin.error}` : ''}` });
       }
-      const webhook = plugin.definition.webhook;
-      if (!webhook) return sendJson(res, 404, { code: ErrorCode.NOT_FOUND, message: `connector "${connection.connector}" does not receive webhooks` });
+      if (!plugin.manifest.webhook) return sendJson(res, 404, { code: ErrorCode.NOT_FOUND, message: `connector "${connection.connector}" does not receive webhooks` });
       if (connection.status === 'PAUSED') return sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `connection ${connectionId} is paused` });
 
       const log = deps.logger.child({ connectionId, connector: connection.connector });
-      const config = deps.connections.decryptedConfig(connection, plugin.definition);
-      const rawBody = body ?? Buffer.alloc(0);
-      const request: WebhookRequest = { headers: headersOf(req), body: rawBody.toString('utf8'), rawBody };
+      const config = deps.connections.decryptedConfig(connection, plugin.manifest);
+      const runnable = { id: plugin.id, entry: plugin.entry, root: plugin.root };
+      const request = { headers: headersOf(req), rawBodyBase64: (body ?? Buffer.alloc(0)).toString('base64') };
 
-      let verified: boolean;
+      let verified: unknown;
       try {
-        verified = await withDeadline(Promise.resolve().then(() => webhook.verify(request, config)), timeoutMs);
+        verified = await deps.hosts.call(runnable, { op: 'verify', config, request });
       } catch (error) {
-        if (error instanceof WebhookVerificationError || (isConnectorError(error) && error.code === 'CONNECTOR_WEBHOOK_VERIFICATION')) verified = false;
-        else return pluginFailed(res, log, 'verify', error);
+        return pluginFailed(res, log, 'verify', error);
       }
       if (verified !== true) return sendJson(res, 401, { code: ErrorCode.WEBHOOK_SIGNATURE_INVALID, message: 'the request signature is missing, wrong or outside the replay window' });
 
       let batch: unknown;
       try {
-        batch = await withDeadline(Promise.resolve().then(() => webhook.parse(request, config)), timeoutMs);
+        batch = await deps.hosts.call(runnable, { op: 'parse', config, request });
       } catch (error) {
-        if (error instanceof DeadlineError) return pluginFailed(res, log, 'parse', error);
-        const reason = error instanceof Error ? error.message : String(error);
+        // What the plugin threw is the reason the body was refused; a config it refuses, a deadline or a crash is Rapport's side.
+        if (!(error instanceof PluginCallError) || error.kind !== 'plugin' || error.wire?.code === ErrorCode.CONNECTOR_CONFIG_INVALID) return pluginFailed(res, log, 'parse', error);
+        const reason = error.wire?.message ?? error.message;
         return sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, message: `the body could not be parsed: ${reason}`, reason });
       }
       const checked = validateBatchRows(batch);
@@ -108,19 +105,14 @@ function headersOf(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-class DeadlineError extends Error {}
-
-async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(`did not finish within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function pluginFailed(res: Parameters<HttpRoute['handle']>[1], log: Logger, step: string, error: unknown): void {
   log.error({ err: error }, `connector webhook ${step} failed`);
   // 503: the sender retries later; nothing was stored.
+  if (error instanceof PluginCallError && error.kind === 'deadline') {
+    return sendJson(res, 503, { code: ErrorCode.PLUGIN_TIMEOUT, message: `the connector's ${step} did not answer in time; retry later` });
+  }
+  if (error instanceof PluginCallError && error.kind === 'crashed') {
+    return sendJson(res, 503, { code: ErrorCode.PLUGIN_CRASHED, message: `the connector's ${step} failed; retry later` });
+  }
   sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `the connector's ${step} failed; retry later` });
 }
