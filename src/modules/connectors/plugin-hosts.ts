@@ -194,6 +194,7 @@ export class PluginHostProcess {
   /** Resolves once the process has ended and every call was answered or failed. */
   readonly exited: Promise<void>;
   private child?: ChildProcessByStdio<Writable, Readable, Readable>;
+  private reader?: FrameReader;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private ended?: PluginCallError;
@@ -238,12 +239,12 @@ export class PluginHostProcess {
     lines(child.stdout, false);
     lines(child.stderr, true);
     const channel = child.stdio[3] as Readable;
-    const reader = new FrameReader(
+    const reader = (this.reader = new FrameReader(
       (message) => this.receive(message),
       MAX_HOST_MESSAGE_BYTES,
       (length) => this.kill(new PluginCallError('crashed', `the plugin host sent a message of ${length} bytes (at most ${MAX_HOST_MESSAGE_BYTES}); it was killed`)),
       () => this.kill(new PluginCallError('crashed', 'the plugin host sent a malformed message; it was killed')),
-    );
+    ));
     channel.on('data', (chunk: Buffer) => reader.push(chunk));
     channel.on('error', () => undefined);
     const loadTimer = setTimeout(
@@ -299,11 +300,17 @@ export class PluginHostProcess {
     for (const callId of this.pending.keys()) this.write({ type: 'abort', id: callId, reason });
   }
 
-  /** Kills the process; every call still waiting fails with `reason`. */
+  /** Kills the process; every call still waiting fails with `reason` at once, and nothing the host sends from now on is read. */
   kill(reason: PluginCallError = new PluginCallError('crashed', 'the plugin host was stopped')): void {
     if (this.ended || this.killedFor) return;
     this.killedFor = reason;
-    for (const pending of this.pending.values()) clearTimeout(pending.timer);
+    this.reader?.stop();
+    this.settleReady.reject(reason);
+    for (const [callId, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      this.pending.delete(callId);
+      pending.reject(reason);
+    }
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     else this.finish(reason);
   }
@@ -311,9 +318,8 @@ export class PluginHostProcess {
   private arm(callId: number, pending: Pending): void {
     clearTimeout(pending.timer);
     pending.timer = setTimeout(() => {
-      const timedOut = new PluginCallError('deadline', `the plugin did not answer within ${pending.deadlineMs} ms; its host was killed`);
       this.pending.delete(callId);
-      pending.reject(timedOut);
+      pending.reject(new PluginCallError('deadline', `the plugin did not answer within ${pending.deadlineMs} ms; its host was killed`));
       this.kill(new PluginCallError('crashed', 'the plugin host was killed: another call to it passed its deadline'));
     }, pending.deadlineMs);
   }
@@ -325,6 +331,7 @@ export class PluginHostProcess {
   }
 
   private receive(raw: unknown): void {
+    if (this.killedFor || this.ended) return;
     const parsed = fromHostSchema.safeParse(raw);
     if (!parsed.success) {
       this.kill(new PluginCallError('crashed', `the plugin host sent an invalid message (${parsed.error.issues[0]?.message ?? 'unknown'}); it was killed`));
