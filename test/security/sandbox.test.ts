@@ -109,9 +109,8 @@ const syncReport = async (connectionId: string) => {
 /** Every attempt to leave the sandbox failed: the assertions shared by the webhook and sync hosts. */
 function expectConfined(report: Record<string, string>) {
   // Nothing of Rapport's environment: at most the time zone.
-  const env = JSON.parse(report.env!) as Record<string, string>;
-  expect(Object.keys(env).filter((key) => key !== 'TZ')).toEqual([]);
-  expect(report.env).not.toContain(LEAKED_ADMIN_KEY);
+  expect(report.envKeys!.split(',').filter((key) => key !== '' && key !== 'TZ')).toEqual([]);
+  expect(report.adminKey).toBe('');
   for (const attempt of ['readSecretKey', 'readDefaultDataDir', 'readSources', 'readOtherPlugin', 'readPasswd', 'readGatewayEnviron', 'writeRepository', 'childProcess', 'workerThread', 'signalGateway', 'processBinding']) {
     expect([attempt, report[attempt]]).toEqual([attempt, expect.stringMatching(/^denied: /)]);
   }
@@ -192,7 +191,8 @@ describe('Deadlines', () => {
     expect((await deliver(fine, 'before-busy')).status).toBe(200);
     const before = (await reportOf('before-busy')).pid;
 
-    // The loop lasts twice the deadline: without a sandbox it would end, after freezing the gateway meanwhile.
+    // The loop lasts twice the deadline, then verify refuses: without a sandbox the loop would end, after freezing the
+    // gateway meanwhile, and the 401 would leave before the waiting health check is even read.
     const hook = (await connection('busy', 'busy-loop', { busyMs: CALL_TIMEOUT_MS * 2 })).webhookPath!;
     const order: string[] = [];
     const slow = deliver(hook, 'busy-1').then((r) => (order.push('verify'), r));
