@@ -84,6 +84,7 @@ export async function startRapport(options: {
   let handler: HttpHandler | undefined;
   let url: string | undefined;
   if (roles.gateway) {
+    await services.connectors.warmUp();
     handler = createHttpHandler(services, services.connectors.routes(), { graphiqlKey: options.graphiqlKey });
     server = createServer(handler);
     server.keepAliveTimeout = 65_000;

@@ -31,6 +31,8 @@ export interface ConnectorServices {
   scheduler: ConnectionScheduler;
   /** The plugin host processes of this Rapport process. */
   hosts: PluginHosts;
+  /** Starts the warm host of every push plugin a connection uses, so that the first delivery does not wait for one to start. */
+  warmUp(): Promise<void>;
   /** The gateway routes: `POST /hooks/:connectionId` and `POST /imports`. */
   routes(): HttpRoute[];
 }
@@ -46,7 +48,8 @@ export function createConnectorServices(deps: {
 }): ConnectorServices {
   const { config, dataSource, targets } = deps;
   const logger = deps.logger.child({ component: 'connectors' });
-  const sandbox = { maxHeapMb: config.plugins.maxHeapMb };
+  // `http`: Rapport's options for every plugin's ctx.http, on top of the plugin's own policy.
+  const sandbox = { maxHeapMb: config.plugins.maxHeapMb, http: {} };
   const registry = ConnectorRegistry.load({ pluginsDir: config.pluginsDir, packages: config.connectorPackages, sandbox });
   for (const plugin of registry.list()) {
     if (plugin.status === 'FAILED') logger.warn({ connector: plugin.id, source: plugin.source.location, error: plugin.error }, 'connector plugin failed to load; it is disabled');
@@ -76,6 +79,13 @@ export function createConnectorServices(deps: {
     imports,
     scheduler,
     hosts,
+    async warmUp() {
+      const rows: { connector: string }[] = await dataSource.query(`SELECT DISTINCT connector FROM connections`);
+      for (const { connector } of rows) {
+        const plugin = registry.find(connector);
+        if (plugin?.status === 'LOADED' && plugin.manifest.webhook) hosts.warmUp({ id: plugin.id, entry: plugin.entry, root: plugin.root });
+      }
+    },
     routes: () => [
       createWebhookRoute({ registry, connections, runs, targets, hosts, logger }, { maxBodyBytes: config.webhookMaxBodyBytes }),
       createImportRoute(imports, scheduler, authorizeUpload),

@@ -19,6 +19,9 @@ import { hostLaunch, SandboxError, type PluginLocation, type SandboxOptions } fr
 /** The largest message Rapport accepts from a host; a host that sends more is killed. */
 export const MAX_HOST_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+/** Log lines of plugin code (`ctx.logger`) written per host and second; more are dropped and counted. */
+const MAX_LOG_LINES_PER_SECOND = 200;
+
 /** Why a call to a plugin failed. */
 export type PluginFailureKind =
   /** The call passed its deadline; the host was killed. */
@@ -315,6 +318,24 @@ export class PluginHostProcess {
     else this.finish(reason);
   }
 
+  private logWindow = { start: 0, lines: 0, dropped: 0 };
+
+  /** Whether a plugin log line may be written: at most {@link MAX_LOG_LINES_PER_SECOND} a second, so a plugin cannot flood Rapport's logs. */
+  private logBudget(): boolean {
+    const now = Date.now();
+    const window = this.logWindow;
+    if (now - window.start >= 1_000) {
+      if (window.dropped > 0) this.options.logger.warn({ connector: this.plugin.id, dropped: window.dropped }, 'plugin log lines dropped: more than the rate allowed');
+      this.logWindow = { start: now, lines: 0, dropped: 0 };
+    }
+    if (this.logWindow.lines >= MAX_LOG_LINES_PER_SECOND) {
+      this.logWindow.dropped++;
+      return false;
+    }
+    this.logWindow.lines++;
+    return true;
+  }
+
   private arm(callId: number, pending: Pending): void {
     clearTimeout(pending.timer);
     pending.timer = setTimeout(() => {
@@ -352,7 +373,10 @@ export class PluginHostProcess {
         return;
       case 'result': {
         const pending = this.pending.get(message.id);
-        if (!pending) return;
+        if (!pending) {
+          this.kill(new PluginCallError('crashed', `the plugin host answered call ${message.id}, which it was not asked or had answered; it was killed`));
+          return;
+        }
         this.pending.delete(message.id);
         clearTimeout(pending.timer);
         if (message.ok) pending.resolve(message.value);
@@ -384,6 +408,7 @@ export class PluginHostProcess {
         return;
       }
       case 'log': {
+        if (!this.logBudget()) return;
         const line: HostLog = { level: message.level, message: message.message, ...(message.fields ? { fields: message.fields } : {}) };
         const pending = message.call !== undefined ? this.pending.get(message.call) : undefined;
         if (pending?.onLog) pending.onLog(line);
