@@ -3,8 +3,8 @@
  * one. Rapport starts it inside Node's permission model (see
  * src/modules/connectors/plugin-sandbox.ts), sends the init message on stdin;
  * the host loads the plugin, answers its manifest on file descriptor 3, and —
- * in `serve` mode — then answers calls (config validation, webhook verify and
- * parse, check, sync) until stdin closes.
+ * in `serve` mode — then answers calls (config validation, webhook deliveries
+ * (verify, then parse), check, sync) until stdin closes.
  *
  * The plugin receives, per call, the one connection's config (secrets
  * decrypted) and nothing else of Rapport: batches and cursors go back to
@@ -28,7 +28,7 @@ import {
   type JsonObject,
   type WebhookRequest,
 } from '../connector-kit';
-import { FrameReader, encodeFrame, type CallRequest, type FromHost, type HostInit, type ToHost, type WireError, type WireWebhookRequest } from './protocol';
+import { FrameReader, encodeFrame, type CallRequest, type FromHost, type HostInit, type ToHost, type WebhookOutcome, type WireError, type WireWebhookRequest } from './protocol';
 
 /** Starts the host with the init message the bootstrap read; `rest` is what stdin held after it. */
 export function startHost(init: HostInit, rest: Buffer): void {
@@ -126,20 +126,24 @@ async function run(
   }
   const config = configOf(definition, call.config);
   switch (call.op) {
-    case 'verify': {
+    case 'webhook': {
       const webhook = definition.webhook;
       if (!webhook) throw new Error(`connector "${definition.id}" does not receive webhooks`);
+      const request = webhookRequest(call.request);
+      let verified: unknown;
       try {
-        return (await webhook.verify(webhookRequest(call.request), config)) === true;
+        verified = await webhook.verify(request, config);
       } catch (error) {
-        if (error instanceof WebhookVerificationError || (isConnectorError(error) && error.code === CONNECTOR_ERROR_CODES.WEBHOOK_VERIFICATION)) return false;
-        throw error;
+        if (error instanceof WebhookVerificationError || (isConnectorError(error) && error.code === CONNECTOR_ERROR_CODES.WEBHOOK_VERIFICATION)) verified = false;
+        else throw error;
       }
-    }
-    case 'parse': {
-      const webhook = definition.webhook;
-      if (!webhook) throw new Error(`connector "${definition.id}" does not receive webhooks`);
-      return await webhook.parse(webhookRequest(call.request), config);
+      if (verified !== true) return { verified: false } satisfies WebhookOutcome;
+      try {
+        return { verified: true, batch: await webhook.parse(request, config) } satisfies WebhookOutcome;
+      } catch (error) {
+        // What parse throws is why the body is refused (400), not a failure of the plugin.
+        return { verified: true, refused: messageOf(error) } satisfies WebhookOutcome;
+      }
     }
     case 'check': {
       if (!definition.check) throw new Error(`connector "${definition.id}" has no check`);

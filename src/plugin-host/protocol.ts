@@ -63,6 +63,9 @@ export interface WireError {
   field?: string;
 }
 
+/** What a webhook call found: not verified; verified and parsed into a batch; or verified and refused by `parse`, with its reason. */
+export type WebhookOutcome = { verified: false } | { verified: true; batch: unknown } | { verified: true; refused: string };
+
 /** One issue of a config the plugin's schema refused. */
 export interface WireConfigIssue {
   /** Dotted path of the field (`''` for the whole config). */
@@ -73,8 +76,8 @@ export interface WireConfigIssue {
 /** What a call asks of the plugin. */
 export type CallRequest =
   | { op: 'config'; config: unknown }
-  | { op: 'verify'; config: unknown; request: WireWebhookRequest }
-  | { op: 'parse'; config: unknown; request: WireWebhookRequest }
+  /** A webhook delivery: `verify`, then `parse` when it verified, in one round trip. */
+  | { op: 'webhook'; config: unknown; request: WireWebhookRequest }
   | { op: 'check'; config: unknown }
   | { op: 'sync'; config: unknown; state: JsonObject | null; maxPages: number };
 
@@ -90,7 +93,7 @@ export type ToHost =
 export type FromHost =
   | { type: 'loaded'; manifest: PluginManifest }
   | { type: 'load-failed'; code: string; message: string; connectorId?: string }
-  /** A call's outcome. `config` answers `{ ok, config }` or `{ ok: false, issues }`; `verify` a boolean; `parse` the batch; `sync` `{ pages }`. */
+  /** A call's outcome. `config` answers `{ ok, config }` or `{ ok: false, issues }`; `webhook` a {@link WebhookOutcome}; `sync` `{ pages }`. */
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; error: WireError }
   /** A sync asks Rapport to commit a batch, or to save a cursor after everything before it; answered by a `reply` with the same id. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
 import { ErrorCode } from '../../errors/catalog';
 import { sendJson, type HttpRoute } from '../../graphql/server';
 import type { Logger } from '../../infra/logger';
@@ -16,6 +17,13 @@ export interface WebhookRouteOptions {
 }
 
 const PATH = /^\/hooks\/([^/]+)\/?$/;
+
+/** What a plugin host answers a delivery (see WebhookOutcome); anything else is refused. */
+const webhookOutcomeSchema = z.union([
+  z.strictObject({ verified: z.literal(false) }),
+  z.strictObject({ verified: z.literal(true), refused: z.string().transform((reason) => reason.slice(0, 2000)) }),
+  z.strictObject({ verified: z.literal(true), batch: z.unknown() }),
+]);
 
 /**
  * `POST /hooks/:connectionId`: the plugin verifies the request (401 when it
@@ -52,23 +60,20 @@ export function createWebhookRoute(
       const runnable = { id: plugin.id, entry: plugin.entry, root: plugin.root };
       const request = { headers: headersOf(req), rawBodyBase64: (body ?? Buffer.alloc(0)).toString('base64') };
 
-      let verified: unknown;
+      let answer: unknown;
       try {
-        verified = await deps.hosts.call(runnable, { op: 'verify', config, request });
+        answer = await deps.hosts.call(runnable, { op: 'webhook', config, request });
       } catch (error) {
-        return pluginFailed(res, log, 'verify', error);
+        return pluginFailed(res, log, error);
       }
-      if (verified !== true) return sendJson(res, 401, { code: ErrorCode.WEBHOOK_SIGNATURE_INVALID, message: 'the request signature is missing, wrong or outside the replay window' });
-
-      let batch: unknown;
-      try {
-        batch = await deps.hosts.call(runnable, { op: 'parse', config, request });
-      } catch (error) {
-        // What the plugin threw is the reason the body was refused; a config it refuses, a deadline or a crash is Rapport's side.
-        if (!(error instanceof PluginCallError) || error.kind !== 'plugin' || error.wire?.code === ErrorCode.CONNECTOR_CONFIG_INVALID) return pluginFailed(res, log, 'parse', error);
-        const reason = error.wire?.message ?? error.message;
+      const outcome = webhookOutcomeSchema.safeParse(answer);
+      if (!outcome.success) return pluginFailed(res, log, new PluginCallError('crashed', 'the plugin answered a delivery with something that is not an outcome'));
+      if (!outcome.data.verified) return sendJson(res, 401, { code: ErrorCode.WEBHOOK_SIGNATURE_INVALID, message: 'the request signature is missing, wrong or outside the replay window' });
+      if ('refused' in outcome.data) {
+        const reason = outcome.data.refused;
         return sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, message: `the body could not be parsed: ${reason}`, reason });
       }
+      const batch = outcome.data.batch;
       const checked = validateBatchRows(batch);
       if (checked.errors.length > 0) {
         return sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, message: `the delivery holds invalid records: ${checked.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors: checked.errors });
@@ -105,14 +110,14 @@ function headersOf(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-function pluginFailed(res: Parameters<HttpRoute['handle']>[1], log: Logger, step: string, error: unknown): void {
-  log.error({ err: error }, `connector webhook ${step} failed`);
+function pluginFailed(res: Parameters<HttpRoute['handle']>[1], log: Logger, error: unknown): void {
+  log.error({ err: error }, 'connector webhook failed');
   // 503: the sender retries later; nothing was stored.
   if (error instanceof PluginCallError && error.kind === 'deadline') {
-    return sendJson(res, 503, { code: ErrorCode.PLUGIN_TIMEOUT, message: `the connector's ${step} did not answer in time; retry later` });
+    return sendJson(res, 503, { code: ErrorCode.PLUGIN_TIMEOUT, message: `the connector did not answer in time; retry later` });
   }
   if (error instanceof PluginCallError && error.kind === 'crashed') {
-    return sendJson(res, 503, { code: ErrorCode.PLUGIN_CRASHED, message: `the connector's ${step} failed; retry later` });
+    return sendJson(res, 503, { code: ErrorCode.PLUGIN_CRASHED, message: `the connector failed; retry later` });
   }
-  sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `the connector's ${step} failed; retry later` });
+  sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `the connector failed; retry later` });
 }
