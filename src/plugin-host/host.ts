@@ -68,14 +68,13 @@ export function startHost(init: HostInit, rest: Buffer): void {
   }
   send(manifest);
 
-  const calls = new Map<number, AbortController>();
   const waiting = new Map<number, { resolve: (result: EmitResult | undefined) => void; reject: (error: Error) => void }>();
   let nextRequest = 0;
 
   const handle = (message: ToHost): void => {
     if (message.type === 'call') {
+      // Rapport ends a call by killing the host, so this signal never aborts; plugins get one as the contract promises.
       const controller = new AbortController();
-      calls.set(message.id, controller);
       run(definition, message, controller.signal, init, send, (request) => {
         const id = ++nextRequest;
         return new Promise((resolve, reject) => {
@@ -86,15 +85,12 @@ export function startHost(init: HostInit, rest: Buffer): void {
         .then(
           (value) => send({ type: 'result', id: message.id, ok: true, value: value ?? null }),
           (error: unknown) => send({ type: 'result', id: message.id, ok: false, error: toWire(error) }),
-        )
-        .finally(() => calls.delete(message.id));
+        );
     } else if (message.type === 'reply') {
       const waiter = waiting.get(message.id);
       waiting.delete(message.id);
       if (message.error !== undefined) waiter?.reject(new Error(message.error));
       else waiter?.resolve(message.result);
-    } else if (message.type === 'abort') {
-      calls.get(message.id)?.abort(new Error(message.reason));
     }
   };
   // Rapport is trusted: its frames are not size-limited here.

@@ -85,9 +85,7 @@ export type CallRequest =
 export type ToHost =
   | ({ type: 'call'; id: number } & CallRequest)
   /** The answer to a host's `request` (an emit or a checkpoint of a sync). */
-  | { type: 'reply'; id: number; result?: EmitResult; error?: string }
-  /** Cancel a call: its `ctx.signal` aborts. */
-  | { type: 'abort'; id: number; reason: string };
+  | { type: 'reply'; id: number; result?: EmitResult; error?: string };
 
 /** What a host sends Rapport. */
 export type FromHost =

@@ -114,12 +114,6 @@ const fromHostSchema = z.union([
 ]);
 type FromHostMessage = z.output<typeof fromHostSchema>;
 
-/** A manifest a host sent, validated: the only view Rapport has of a plugin. */
-export function parseManifest(value: unknown): PluginManifest | undefined {
-  const parsed = manifestSchema.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
-}
-
 /** Why a host process ended, from its exit and the end of its stderr. */
 function endReason(code: number | null, signal: NodeJS.Signals | null, stderr: string, maxHeapMb: number): string {
   if (/heap out of memory|Reached heap limit|Allocation failed/i.test(stderr)) return `the plugin host ran out of memory (heap limit ${maxHeapMb} MB)`;
@@ -296,11 +290,6 @@ export class PluginHostProcess {
       this.arm(callId, pending);
       this.write({ type: 'call', id: callId, ...request } as ToHost);
     });
-  }
-
-  /** Asks the plugin to stop its calls (their `ctx.signal` aborts). */
-  abortAll(reason: string): void {
-    for (const callId of this.pending.keys()) this.write({ type: 'abort', id: callId, reason });
   }
 
   /** Kills the process; every call still waiting fails with `reason` at once, and nothing the host sends from now on is read. */

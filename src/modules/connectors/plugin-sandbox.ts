@@ -25,9 +25,9 @@ import { encodeFrame } from '../../plugin-host/protocol';
 
 const EXTENSION = path.extname(__filename);
 /** The connector kit's folder (sources or compiled output, whichever this file runs from). */
-export const KIT_DIR = path.resolve(__dirname, '../../connector-kit');
+const KIT_DIR = path.resolve(__dirname, '../../connector-kit');
 /** The folder of the host script and its protocol. */
-export const HOST_DIR = path.resolve(__dirname, '../../plugin-host');
+const HOST_DIR = path.resolve(__dirname, '../../plugin-host');
 const KIT_ENTRY = path.join(KIT_DIR, `index${EXTENSION}`);
 const HOST_SCRIPT = path.join(HOST_DIR, `host${EXTENSION}`);
 
