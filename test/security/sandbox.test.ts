@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { ConnectorRunDocument, CreateConnectionDocument, RunConnectionDocument } from '../generated/graphql';
+import { loadPlugins } from '../../src/modules/connectors/plugin-loader';
 import { eventually } from '../helpers/app';
 import { REPO_ROOT, startConnectorTestApp, type ConnectorTestApp } from '../helpers/connectors';
 
@@ -168,6 +169,28 @@ describe('What a plugin host gets', () => {
     const created = await connection('escapes-sync', 'escapes');
     expect((await runToEnd(created.id)).status).toBe('SUCCEEDED');
     expectConfined(await syncReport(created.id));
+  });
+
+  test('a plugin that ships a symbolic link out of its folder (the permission model checks paths, not links) is refused at load', () => {
+    const pluginsDir = mkdtempSync(path.join(REPO_ROOT, '.sandbox-links-'));
+    try {
+      chmodSync(pluginsDir, 0o755);
+      const folder = path.join(pluginsDir, 'linked');
+      mkdirSync(folder, { mode: 0o755 });
+      writeFileSync(
+        path.join(folder, 'index.js'),
+        `const { z } = require('zod');
+const { defineConnector } = require('rapport/connector-kit');
+module.exports = defineConnector({ id: 'linked', apiVersion: 1, version: '1.0.0', displayName: 'Linked', description: 'Reads a key through a link.', config: z.object({}),
+  webhook: { verify: () => true, parse: () => ({ interactions: [] }) } });
+`,
+      );
+      symlinkSync(path.join(dataDir, 'secret.key'), path.join(folder, 'key'));
+      const [plugin] = loadPlugins({ pluginsDir });
+      expect(plugin).toMatchObject({ id: 'linked', status: 'FAILED', error: expect.stringContaining('is a symbolic link to') });
+    } finally {
+      rmSync(pluginsDir, { recursive: true, force: true });
+    }
   });
 
   test('a heap limit: a plugin that allocates past it ends its own host (503), and the next delivery gets a fresh host', async () => {
