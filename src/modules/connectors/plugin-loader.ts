@@ -84,8 +84,8 @@ function loadPlugin(source: PluginSource, sandbox: SandboxOptions, timeoutMs: nu
   let entry: string;
   let root: string;
   try {
-    entry = resolveEntry(source);
-    root = pluginRoot(source, entry);
+    entry = path.resolve(resolveEntry(source));
+    root = path.resolve(pluginRoot(source, entry));
     const relative = path.relative(root, entry);
     if (relative.startsWith('..') || path.isAbsolute(relative)) throw new Error(`the entry ${entry} is outside the plugin folder ${root}`);
   } catch (error) {
