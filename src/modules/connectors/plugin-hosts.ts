@@ -157,6 +157,9 @@ export function describePlugin(
   if (child.error && (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
     return { ok: false, code: 'CONNECTOR_LOAD_FAILED', error: `the plugin did not finish loading within ${timeoutMs} ms (it blocks or loops at load time)` };
   }
+  if (child.error && (child.error as NodeJS.ErrnoException).code === 'ENOBUFS') {
+    return { ok: false, code: 'CONNECTOR_LOAD_FAILED', error: 'the plugin wrote more output than a host may while loading; it was killed' };
+  }
   if (child.error) return { ok: false, code: 'CONNECTOR_LOAD_FAILED', error: `the plugin host could not start: ${child.error.message}` };
   const stderr = child.stderr?.toString('utf8').slice(-8192) ?? '';
   if (/heap out of memory|Reached heap limit/i.test(stderr)) {
