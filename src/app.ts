@@ -82,6 +82,7 @@ export async function startRapport(options: {
   let handler: HttpHandler | undefined;
   let url: string | undefined;
   if (roles.gateway) {
+    await services.connectors.warmUp();
     handler = createHttpHandler(services, services.connectors.routes());
     server = createGatewayServer(handler);
     server.keepAliveTimeout = 65_000;
@@ -109,6 +110,7 @@ export async function startRapport(options: {
       // Refreshes gathered from the last requests are enqueued before the queues close.
       await services.refreshes.flush();
       await queues.close();
+      await services.connectors.hosts.stop();
       await services.rateLimiter.close();
     },
   };

@@ -127,6 +127,12 @@ export const environmentSchema = z.object({
       }
       return origins;
     }),
+  /** Heap limit of each plugin host process (`--max-old-space-size`), in MiB. @defaultValue 256 */
+  RAPPORT_PLUGIN_MAX_HEAP_MB: z.coerce.number().int().min(32).max(16_384).default(256),
+  /** Deadline of one call to a plugin (webhook verify, parse, check, config validation), in ms; past it the plugin's host is killed. @defaultValue 10000 */
+  RAPPORT_PLUGIN_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** Deadline of one sync page (the time the plugin has control between two batches), in seconds; past it the run's host is killed. @defaultValue 300 */
+  RAPPORT_SYNC_PAGE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(86_400).default(300),
 });
 
 /** Why `value` is not an exact web origin (scheme, host, optional port), or undefined when it is one. */
@@ -188,6 +194,12 @@ export interface Config {
   webhookMaxBodyBytes: number;
   /** Origins allowed to call the gateway from a browser (CORS); empty: none. */
   corsOrigins: string[];
+  /** The sandbox of plugin hosts (see src/modules/connectors/plugin-sandbox.ts). */
+  plugins: {
+    maxHeapMb: number;
+    callTimeoutMs: number;
+    syncPageTimeoutMs: number;
+  };
 }
 
 /** A bad environment: the message names every variable at fault. */
@@ -250,5 +262,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncTimeLimitMs: Math.round(e.RAPPORT_SYNC_TIME_LIMIT_SECONDS * 1000),
     webhookMaxBodyBytes: e.RAPPORT_WEBHOOK_MAX_BODY_BYTES,
     corsOrigins: e.RAPPORT_CORS_ORIGINS,
+    plugins: {
+      maxHeapMb: e.RAPPORT_PLUGIN_MAX_HEAP_MB,
+      callTimeoutMs: e.RAPPORT_PLUGIN_CALL_TIMEOUT_MS,
+      syncPageTimeoutMs: Math.round(e.RAPPORT_SYNC_PAGE_TIMEOUT_SECONDS * 1000),
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -59,6 +59,8 @@ describe('rapport connector:new', () => {
 describe('connector packages', () => {
   test('a plugin package outside the checkout loads, importing the kit from the host', () => {
     const pkg = mkdtempSync(path.join(tmpdir(), 'rapport-connector-package-'));
+    // Readable by others, as an installed package is: when the tests run as root, plugin hosts run as an unprivileged user.
+    chmodSync(pkg, 0o755);
     try {
       mkdirSync(path.join(pkg, 'node_modules'));
       symlinkSync(path.join(root, 'node_modules/zod'), path.join(pkg, 'node_modules/zod'));

@@ -1,6 +1,3 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { makeTickets, startFakeHelpdeskApi, type FakeHelpdeskApi } from '../plugins/helpdesk/fake-api';
 import { QUEUES } from '../src/infra/queue';
 import { ConnectionRunsDocument, ConnectorRunDocument, CreateConnectionDocument, RunConnectionDocument, UpdateConnectionDocument } from './generated/graphql';
@@ -10,7 +7,6 @@ import { startConnectorTestApp, type ConnectorTestApp } from './helpers/connecto
 const TIME_LIMIT_SECONDS = 8;
 let t: ConnectorTestApp;
 let helpdeskApi: FakeHelpdeskApi;
-const scratch = mkdtempSync(path.join(tmpdir(), 'rapport-sync-'));
 
 beforeAll(async () => {
   // The fake help-desk API listens on loopback, which connectors may reach only when the operator allowlists it.
@@ -81,10 +77,12 @@ describe('pull syncs', () => {
   });
 
   test('a process killed mid-run keeps the committed pages, and the next run resumes from the saved cursor', async () => {
-    const pidFile = path.join(scratch, 'pager.pid');
-    const connection = await createConnection('pager', 'pager-crash', { pages: 4, perPage: 2, pauseAtPage: 2, pidFile });
+    const connection = await createConnection('pager', 'pager-crash', { pages: 4, perPage: 2, pauseAtPage: 2 });
     const { data } = await t.gql(RunConnectionDocument, { id: connection.id });
-    const pid = await eventually(async () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined));
+    // The plugin pauses at page 2, once the cursor of pages 0 and 1 is saved; its host cannot write a pid file (no write access).
+    await eventually(async () => (JSON.stringify((await stateOf(connection.id)).state) === '{"page":2}' ? true : undefined));
+    const runId = Buffer.from(data!.runConnection.id, 'base64').toString().split(':')[1]!;
+    const pid = await eventually(async () => t.app.runtime.services.connectors.sync.hostPid(runId));
     expect(pid).not.toBe(process.pid);
     process.kill(pid, 'SIGKILL');
     const crashed = await finished(data!.runConnection.id);

@@ -44,6 +44,10 @@ export const ErrorCode = {
   WEBHOOK_REFUSED: 'WEBHOOK_REFUSED',
   /** An update changes where a connection sends its credentials (an endpoint field) without sending its stored secrets again. */
   SECRETS_REQUIRED: 'SECRETS_REQUIRED',
+  /** A plugin did not answer a call (verify, parse, check, config validation, a sync page) within its deadline; its host was killed. */
+  PLUGIN_TIMEOUT: 'PLUGIN_TIMEOUT',
+  /** A plugin's host ended during a call: it crashed, ran out of memory or broke the host protocol. */
+  PLUGIN_CRASHED: 'PLUGIN_CRASHED',
   // Scores
   MODEL_NOT_FITTED: 'MODEL_NOT_FITTED',
   MODEL_FIT_FAILED: 'MODEL_FIT_FAILED',

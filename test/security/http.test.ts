@@ -45,10 +45,10 @@ beforeAll(async () => {
     },
   });
   const services = t.app.runtime.services;
-  const { registry, connections, runs, refusals } = services.connectors;
+  const { registry, connections, runs, refusals, hosts } = services.connectors;
   hooks = createHttpHandler(services, [
     createWebhookRoute(
-      { registry, connections, runs, refusals, targets: { customers: services.customers, ingest: services.ingest, privacy: services.privacy, dataSource: services.dataSource }, logger: createLogger('debug', {}, capture) },
+      { registry, connections, runs, refusals, targets: { customers: services.customers, ingest: services.ingest, privacy: services.privacy, dataSource: services.dataSource }, hosts, logger: createLogger('debug', {}, capture) },
       { maxBodyBytes: MIB },
     ),
   ]);

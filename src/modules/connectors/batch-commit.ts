@@ -6,7 +6,7 @@ import { inTransaction } from '../../infra/database';
 import { IdentityRaceError } from '../customers/identity-resolver';
 import type { BatchMode } from '../../errors/row-error';
 import { ErrorCode } from '../../errors/catalog';
-import { jsonProblem } from '../../errors/text';
+import { jsonProblem } from '../../connector-kit/text';
 import type { CustomerRow, CustomerService } from '../customers/customer.service';
 import { interactionRow, type IngestService, type InteractionRow } from '../interactions/ingest.service';
 import type { RunError } from './connector-run.entity';

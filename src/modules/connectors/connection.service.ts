@@ -1,13 +1,15 @@
 import type { DataSource } from 'typeorm';
-import type { ZodType } from 'zod';
 import { inTransaction } from '../../infra/database';
-import { REDACTED, endpointKeys, parseConnectorConfig, redactSecrets, secretKeys, type ConnectorDefinition } from '../../connector-kit';
+import { z } from 'zod';
+import { REDACTED } from '../../connector-kit';
 import { ErrorCode, RapportError } from '../../errors/catalog';
+import type { PluginManifest } from '../../plugin-host/protocol';
 import type { Page } from '../../infra/page';
 import { decodeCursor, encodeCursor } from '../../infra/cursor';
 import { pageSize } from '../../infra/sql-filter';
 import { CONNECTION_STATUSES, type ConnectionStatus } from './connection.entity';
 import type { ConnectorRegistry } from './connector-registry';
+import { PluginCallError, type PluginHosts, type RunnablePlugin } from './plugin-hosts';
 import { SecretBox } from './secret-box';
 
 /** A connection as stored; `config` holds encrypted secrets and is never returned as is. */
@@ -73,10 +75,20 @@ export function parseSchedule(schedule: string, field = 'schedule'): ParsedSched
   throw new RapportError(ErrorCode.VALIDATION_FAILED, `${field}: "${schedule}" is neither an interval in seconds ("3600") nor a cron pattern ("0 * * * *")`, field);
 }
 
+/** What a plugin host answers a config validation. */
+const configVerdictSchema = z.union([
+  z.object({ ok: z.literal(true), config: z.record(z.string(), z.unknown()) }),
+  z.object({ ok: z.literal(false), issues: z.array(z.object({ field: z.string().max(500), message: z.string().transform((m) => m.slice(0, 1000)) })).min(1).max(100) }),
+]);
+
+/** The largest config a plugin's schema may return (defaults applied), as JSON. */
+const MAX_CONFIG_BYTES = 256 * 1024;
+
 /**
  * Connections: create, update and delete them, with the config validated
- * against the plugin's schema (errors name the field, as `config.<field>`) and
- * every secret field encrypted before it reaches the table.
+ * against the plugin's schema — in the plugin's host, since the schema is
+ * plugin code (errors name the field, as `config.<field>`) — and every secret
+ * field encrypted before it reaches the table.
  */
 export class ConnectionService {
   constructor(
@@ -84,6 +96,7 @@ export class ConnectionService {
     private readonly registry: ConnectorRegistry,
     private readonly secrets: SecretBox,
     private readonly schedules: ScheduleSink,
+    private readonly hosts: PluginHosts,
   ) {}
 
   async get(id: string): Promise<ConnectionRecord | undefined> {
@@ -115,19 +128,19 @@ export class ConnectionService {
   }
 
   async create(input: CreateConnectionInput): Promise<ConnectionRecord> {
-    const { definition } = this.registry.require(input.connector, 'connector');
+    const { manifest, plugin } = this.registry.require(input.connector, 'connector');
     const name = checkName(input.name);
-    const config = this.validateConfig(definition, input.config);
-    const schedule = this.checkSchedule(definition, input.schedule ?? null);
+    const config = await this.validateConfig(manifest, plugin, input.config);
+    const schedule = this.checkSchedule(manifest, input.schedule ?? null);
     const status = input.status ?? 'ACTIVE';
-    const stored = this.secrets.encryptPaths(config, secretKeys(definition.config));
+    const stored = this.secrets.encryptPaths(config, manifest.secretKeys);
     let row: ConnectionRecord;
     try {
       // In a transaction so the audit entry of the mutation commits with it.
       [row] = await inTransaction(this.dataSource, (manager) =>
         manager.query(
           `INSERT INTO connections (connector, name, config, schedule, status) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-          [definition.id, name, JSON.stringify(stored), schedule, status],
+          [manifest.id, name, JSON.stringify(stored), schedule, status],
         ),
       );
     } catch (error) {
@@ -140,7 +153,7 @@ export class ConnectionService {
 
   async update(id: string, input: UpdateConnectionInput): Promise<ConnectionRecord> {
     const current = await this.require(id);
-    const { definition } = this.registry.require(current.connector, 'connector');
+    const { manifest, plugin } = this.registry.require(current.connector, 'connector');
     const sets: string[] = [];
     const params: unknown[] = [id];
     const set = (column: string, value: unknown) => {
@@ -149,19 +162,19 @@ export class ConnectionService {
     };
     if (input.name != null) set('name', checkName(input.name));
     if (input.config != null) {
-      const keys = secretKeys(definition.config);
+      const keys = manifest.secretKeys;
       const kept = this.secrets.decryptPaths(current.config, keys);
       // A secret the client left out or echoed back redacted keeps its stored value; null removes it.
       const merged: Record<string, unknown> = { ...input.config };
       for (const key of keys.filter((k) => !k.includes('.'))) {
         if (merged[key] === undefined || merged[key] === REDACTED) merged[key] = kept[key];
-        else if (merged[key] === null && !(definition.config.shape[key] as ZodType).safeParse(null).success) delete merged[key];
+        else if (merged[key] === null && !manifest.configFields.find((field) => field.name === key)?.nullable) delete merged[key];
       }
-      const config = this.validateConfig(definition, merged);
-      this.requireSecretsOnEndpointChange(definition, kept, input.config, config, keys);
+      const config = await this.validateConfig(manifest, plugin, merged);
+      this.requireSecretsOnEndpointChange(manifest, kept, input.config, config, keys);
       set('config', JSON.stringify(this.secrets.encryptPaths(config, keys)));
     }
-    if (input.schedule !== undefined) set('schedule', this.checkSchedule(definition, input.schedule === '' ? null : input.schedule));
+    if (input.schedule !== undefined) set('schedule', this.checkSchedule(manifest, input.schedule === '' ? null : input.schedule));
     if (input.status != null) {
       if (!CONNECTION_STATUSES.includes(input.status)) throw new RapportError(ErrorCode.VALIDATION_FAILED, `status must be one of ${CONNECTION_STATUSES.join(', ')}`, 'status');
       set('status', input.status);
@@ -192,15 +205,9 @@ export class ConnectionService {
     return current;
   }
 
-  /** The config a plugin receives: secrets decrypted, validated again (defaults applied). */
-  decryptedConfig(connection: ConnectionRecord, definition: ConnectorDefinition): Record<string, unknown> {
-    const plain = this.secrets.decryptPaths(connection.config, secretKeys(definition.config));
-    const parsed = parseConnectorConfig(definition.config, plain);
-    if (!parsed.ok) {
-      const issue = parsed.issues[0]!;
-      throw new RapportError(ErrorCode.CONNECTOR_CONFIG_INVALID, `connection ${connection.id}: config.${issue.field}: ${issue.message}`, `config.${issue.field}`);
-    }
-    return parsed.config as Record<string, unknown>;
+  /** The config a plugin host receives for one call: secrets decrypted. The host validates it against the plugin's schema (defaults applied) before the plugin sees it. */
+  decryptedConfig(connection: ConnectionRecord, manifest: PluginManifest): Record<string, unknown> {
+    return this.secrets.decryptPaths(connection.config, manifest.secretKeys);
   }
 
   /** The config the API shows: every secret replaced by `[redacted]`, also when the plugin is not loaded. */
@@ -213,7 +220,7 @@ export class ConnectionService {
       return value;
     };
     const base = redactEnvelopes(connection.config) as Record<string, unknown>;
-    return plugin?.status === 'LOADED' ? redactSecrets(plugin.definition.config, base) : base;
+    return plugin?.status === 'LOADED' ? redactPaths(base, plugin.manifest.secretKeys) : base;
   }
 
   /** Saves the cursor; called only after the batches it covers are committed. */
@@ -237,22 +244,34 @@ export class ConnectionService {
 
   private async syncSchedule(row: ConnectionRecord): Promise<void> {
     const plugin = this.registry.find(row.connector);
-    if (row.schedule && row.status === 'ACTIVE' && plugin?.status === 'LOADED' && plugin.definition.sync) await this.schedules.upsert(row.id, row.schedule);
+    if (row.schedule && row.status === 'ACTIVE' && plugin?.status === 'LOADED' && plugin.manifest.sync) await this.schedules.upsert(row.id, row.schedule);
     else await this.schedules.remove(row.id);
   }
 
-  private validateConfig(definition: ConnectorDefinition, config: unknown): Record<string, unknown> {
-    const parsed = parseConnectorConfig(definition.config, config ?? {});
-    if (!parsed.ok) {
-      const issues = parsed.issues.map((issue) => ({ field: issue.field ? `config.${issue.field}` : 'config', message: issue.message }));
+  /** Validates a config against the plugin's schema, in the plugin's warm host; returns it with defaults applied. */
+  private async validateConfig(manifest: PluginManifest, plugin: RunnablePlugin, config: unknown): Promise<Record<string, unknown>> {
+    let answer: unknown;
+    try {
+      answer = await this.hosts.call(plugin, { op: 'config', config: config ?? {} });
+    } catch (error) {
+      if (!(error instanceof PluginCallError)) throw error;
+      const code = error.kind === 'deadline' ? ErrorCode.PLUGIN_TIMEOUT : ErrorCode.CONNECTOR_UNAVAILABLE;
+      throw new RapportError(code, `connector "${manifest.id}" could not validate the config: ${error.message}`, 'config');
+    }
+    const verdict = configVerdictSchema.safeParse(answer);
+    if (!verdict.success || (verdict.data.ok && JSON.stringify(verdict.data.config).length > MAX_CONFIG_BYTES)) {
+      throw new RapportError(ErrorCode.CONNECTOR_UNAVAILABLE, `connector "${manifest.id}" answered the config validation with something that is not a verdict`, 'config');
+    }
+    if (!verdict.data.ok) {
+      const issues = verdict.data.issues.map((issue) => ({ field: issue.field ? `config.${issue.field}` : 'config', message: issue.message }));
       throw new RapportError(
         ErrorCode.CONNECTOR_CONFIG_INVALID,
-        `invalid config for connector "${definition.id}": ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+        `invalid config for connector "${manifest.id}": ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
         issues[0]!.field,
         { issues },
       );
     }
-    return parsed.config as Record<string, unknown>;
+    return verdict.data.config;
   }
 
   /**
@@ -261,15 +280,14 @@ export class ConnectionService {
    * could point it at their own listener and receive the stored credentials.
    */
   private requireSecretsOnEndpointChange(
-    definition: ConnectorDefinition,
+    manifest: PluginManifest,
     stored: Record<string, unknown>,
     sent: Record<string, unknown>,
     next: Record<string, unknown>,
     secretPaths: string[],
   ): void {
-    const before = parseConnectorConfig(definition.config, stored);
-    const previous = before.ok ? (before.config as Record<string, unknown>) : stored;
-    const changed = endpointKeys(definition.config).filter((path) => JSON.stringify(valueAt(previous, path)) !== JSON.stringify(valueAt(next, path)));
+    // The stored config was validated when written, so its defaults are applied as in `next`.
+    const changed = manifest.endpointKeys.filter((path) => JSON.stringify(valueAt(stored, path)) !== JSON.stringify(valueAt(next, path)));
     if (changed.length === 0) return;
     const missing = secretPaths.filter((path) => {
       const held = valueAt(stored, path);
@@ -286,9 +304,9 @@ export class ConnectionService {
     );
   }
 
-  private checkSchedule(definition: ConnectorDefinition, schedule: string | null): string | null {
+  private checkSchedule(manifest: PluginManifest, schedule: string | null): string | null {
     if (schedule === null) return null;
-    if (!definition.sync) throw new RapportError(ErrorCode.VALIDATION_FAILED, `connector "${definition.id}" is push-only (webhook); it has no sync to schedule`, 'schedule');
+    if (!manifest.sync) throw new RapportError(ErrorCode.VALIDATION_FAILED, `connector "${manifest.id}" is push-only (webhook); it has no sync to schedule`, 'schedule');
     parseSchedule(schedule);
     return schedule.trim();
   }
@@ -302,6 +320,22 @@ function valueAt(config: Record<string, unknown>, path: string): unknown {
     value = (value as Record<string, unknown>)[step];
   }
   return value;
+}
+
+/** A copy of a config with the value at each secret path (dotted, through nested objects) that is set replaced by `[redacted]`. */
+function redactPaths(config: Record<string, unknown>, paths: readonly string[]): Record<string, unknown> {
+  const copy = structuredClone(config);
+  for (const dotted of paths) {
+    const segments = dotted.split('.');
+    let holder: unknown = copy;
+    for (const segment of segments.slice(0, -1)) holder = typeof holder === 'object' && holder !== null && !Array.isArray(holder) ? (holder as Record<string, unknown>)[segment] : undefined;
+    const last = segments[segments.length - 1]!;
+    if (typeof holder === 'object' && holder !== null && !Array.isArray(holder)) {
+      const target = holder as Record<string, unknown>;
+      if (target[last] !== undefined && target[last] !== null) target[last] = REDACTED;
+    }
+  }
+  return copy;
 }
 
 function checkName(name: string): string {

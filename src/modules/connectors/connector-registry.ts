@@ -1,11 +1,12 @@
-import type { ConnectorDefinition } from '../../connector-kit';
 import { ErrorCode, RapportError } from '../../errors/catalog';
+import type { PluginManifest } from '../../plugin-host/protocol';
 import { loadPlugins, type LoadedPlugin, type LoadPluginsOptions } from './plugin-loader';
+import type { RunnablePlugin } from './plugin-hosts';
 
-/** A plugin that loaded: its definition and the file a sync process requires. */
+/** A plugin that loaded: its manifest, and where its code is (for its hosts). */
 export interface AvailableConnector {
-  definition: ConnectorDefinition;
-  entry: string;
+  manifest: PluginManifest;
+  plugin: RunnablePlugin;
 }
 
 /** The plugins this process found, loaded or failed, by id. */
@@ -37,6 +38,6 @@ export class ConnectorRegistry {
       throw new RapportError(ErrorCode.CONNECTOR_NOT_FOUND, `no connector "${id}" is installed; installed: ${known.join(', ') || 'none'}`, field);
     }
     if (plugin.status !== 'LOADED') throw new RapportError(ErrorCode.CONNECTOR_UNAVAILABLE, `connector "${id}" failed to load: ${plugin.error}`, field);
-    return { definition: plugin.definition, entry: plugin.entry };
+    return { manifest: plugin.manifest, plugin: { id: plugin.id, entry: plugin.entry, root: plugin.root } };
   }
 }

@@ -1,4 +1,3 @@
-import { describeConfig } from '../../connector-kit';
 import { ErrorCode, RapportError } from '../../errors/catalog';
 import { builder } from '../../graphql/builder';
 import { forwardOnly, globalId, localId } from '../../graphql/ids';
@@ -20,19 +19,19 @@ const ConnectorDefinitionRef = builder.objectRef<LoadedPlugin>('ConnectorDefinit
   description: 'An installed connector plugin (from plugins/ or a configured package), loaded or not.',
   fields: (t) => ({
     id: t.string({ description: 'The connector id (a lowercase slug); for a plugin that failed before declaring one, its folder or package name.', resolve: (p) => p.id }),
-    version: t.string({ nullable: true, description: 'The plugin’s semantic version.', resolve: (p) => (p.status === 'LOADED' ? p.definition.version : null) }),
-    displayName: t.string({ nullable: true, description: 'Name to show.', resolve: (p) => (p.status === 'LOADED' ? p.definition.displayName : null) }),
-    description: t.string({ nullable: true, description: 'What the connector imports.', resolve: (p) => (p.status === 'LOADED' ? p.definition.description : null) }),
+    version: t.string({ nullable: true, description: 'The plugin’s semantic version.', resolve: (p) => (p.status === 'LOADED' ? p.manifest.version : null) }),
+    displayName: t.string({ nullable: true, description: 'Name to show.', resolve: (p) => (p.status === 'LOADED' ? p.manifest.displayName : null) }),
+    description: t.string({ nullable: true, description: 'What the connector imports.', resolve: (p) => (p.status === 'LOADED' ? p.manifest.description : null) }),
     status: t.field({ type: ConnectorStatusEnum, description: 'Loaded or failed.', resolve: (p) => p.status }),
     error: t.string({ nullable: true, description: 'Why the plugin failed to load.', resolve: (p) => (p.status === 'FAILED' ? p.error : null) }),
     errorCode: t.string({ nullable: true, description: 'Stable code of the load failure (CONNECTOR_LOAD_…).', resolve: (p) => (p.status === 'FAILED' ? (p.code ?? null) : null) }),
     source: t.string({ description: 'Where it was found: a folder path or a package name.', resolve: (p) => p.source.location }),
-    push: t.boolean({ description: 'Receives webhooks at /hooks/:connectionId.', resolve: (p) => p.status === 'LOADED' && p.definition.webhook !== undefined }),
-    pull: t.boolean({ description: 'Syncs on a schedule or on demand.', resolve: (p) => p.status === 'LOADED' && p.definition.sync !== undefined }),
+    push: t.boolean({ description: 'Receives webhooks at /hooks/:connectionId.', resolve: (p) => p.status === 'LOADED' && p.manifest.webhook }),
+    pull: t.boolean({ description: 'Syncs on a schedule or on demand.', resolve: (p) => p.status === 'LOADED' && p.manifest.sync }),
     configSchema: t.field({
       type: 'JSON',
       description: 'The config fields (name, type, required, secret, endpoint, description, default) a connection fills in; empty when the plugin failed.',
-      resolve: (p) => (p.status === 'LOADED' ? describeConfig(p.definition.config) : []),
+      resolve: (p) => (p.status === 'LOADED' ? p.manifest.configFields : []),
     }),
   }),
 });
@@ -131,7 +130,7 @@ builder.node(ConnectionRef, {
       description: 'Where the source posts webhooks, relative to the gateway (push connectors).',
       resolve: (c, _a, ctx) => {
         const plugin = ctx.services.connectors.registry.find(c.connector);
-        return plugin?.status === 'LOADED' && plugin.definition.webhook ? `/hooks/${c.id}` : null;
+        return plugin?.status === 'LOADED' && plugin.manifest.webhook ? `/hooks/${c.id}` : null;
       },
     }),
     lastRunAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last sync ended.', resolve: (c) => c.lastRunAt }),
@@ -264,8 +263,8 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { id }, ctx) => {
       const { connections, registry, runs, scheduler } = ctx.services.connectors;
       const connection = await connections.require(localId(String(id), 'Connection', 'id'));
-      const { definition } = registry.require(connection.connector);
-      if (!definition.sync) throw new RapportError(ErrorCode.BAD_REQUEST, `connector "${definition.id}" is push-only: it has no sync to run`, 'id');
+      const { manifest } = registry.require(connection.connector);
+      if (!manifest.sync) throw new RapportError(ErrorCode.BAD_REQUEST, `connector "${manifest.id}" is push-only: it has no sync to run`, 'id');
       const runId = await runs.start('SYNC', connection.id, {}, 'QUEUED');
       try {
         await scheduler.enqueueSync(connection.id, runId);

@@ -16,6 +16,7 @@ import { authenticate } from '../access/authenticate';
 import { hasScope } from '../access/scopes';
 import { ErrorCode } from '../../errors/catalog';
 import { createImportRoute, type UploadAuthorizer } from './import.route';
+import { PluginHosts } from './plugin-hosts';
 import { resolveSecretKey, SecretBox } from './secret-box';
 import { SyncService } from './sync.service';
 import { createWebhookRoute } from './webhook.route';
@@ -31,6 +32,10 @@ export interface ConnectorServices {
   scheduler: ConnectionScheduler;
   /** Webhook deliveries each connection refused. */
   refusals: WebhookRefusalService;
+  /** The plugin host processes of this Rapport process. */
+  hosts: PluginHosts;
+  /** Starts the warm host of every push plugin a connection uses, so that the first delivery does not wait for one to start. */
+  warmUp(): Promise<void>;
   /** The gateway routes: `POST /hooks/:connectionId` and `POST /imports`. */
   routes(): HttpRoute[];
 }
@@ -46,17 +51,21 @@ export function createConnectorServices(deps: {
 }): ConnectorServices {
   const { config, dataSource, targets } = deps;
   const logger = deps.logger.child({ component: 'connectors' });
-  const registry = ConnectorRegistry.load({ pluginsDir: config.pluginsDir, packages: config.connectorPackages });
+  // `http`: Rapport's options for every plugin's ctx.http, on top of the plugin's own policy.
+  // The operator's egress policy comes after the plugin's own options in the host, so a plugin cannot widen it.
+  const sandbox = { maxHeapMb: config.plugins.maxHeapMb, http: { egress: { allowedHosts: config.connectorAllowedHosts } } };
+  const registry = ConnectorRegistry.load({ pluginsDir: config.pluginsDir, packages: config.connectorPackages, sandbox });
   for (const plugin of registry.list()) {
     if (plugin.status === 'FAILED') logger.warn({ connector: plugin.id, source: plugin.source.location, error: plugin.error }, 'connector plugin failed to load; it is disabled');
   }
   const scheduler = new ConnectionScheduler(deps.queues);
   const runs = new ConnectorRunService(dataSource);
   const refusals = new WebhookRefusalService(dataSource);
-  const connections = new ConnectionService(dataSource, registry, new SecretBox(resolveSecretKey(config)), scheduler);
-  const sync = new SyncService(dataSource, registry, connections, runs, targets, logger, {
+  const hosts = new PluginHosts({ sandbox, callTimeoutMs: config.plugins.callTimeoutMs, loadTimeoutMs: 10_000, logger });
+  const connections = new ConnectionService(dataSource, registry, new SecretBox(resolveSecretKey(config)), scheduler, hosts);
+  const sync = new SyncService(dataSource, registry, connections, runs, targets, hosts, logger, {
     timeLimitMs: config.syncTimeLimitMs,
-    egress: { allowedHosts: config.connectorAllowedHosts },
+    pageTimeoutMs: config.plugins.syncPageTimeoutMs,
   });
   const imports = new FileImportService(dataSource, runs, logger, path.join(config.dataDir, 'imports'));
   registerConnectorJobs(deps.jobs, sync, imports);
@@ -75,8 +84,16 @@ export function createConnectorServices(deps: {
     imports,
     scheduler,
     refusals,
+    hosts,
+    async warmUp() {
+      const rows: { connector: string }[] = await dataSource.query(`SELECT DISTINCT connector FROM connections`);
+      for (const { connector } of rows) {
+        const plugin = registry.find(connector);
+        if (plugin?.status === 'LOADED' && plugin.manifest.webhook) hosts.warmUp({ id: plugin.id, entry: plugin.entry, root: plugin.root });
+      }
+    },
     routes: () => [
-      createWebhookRoute({ registry, connections, runs, refusals, targets, logger }, { maxBodyBytes: config.webhookMaxBodyBytes }),
+      createWebhookRoute({ registry, connections, runs, refusals, targets, hosts, logger }, { maxBodyBytes: config.webhookMaxBodyBytes }),
       createImportRoute(imports, scheduler, authorizeUpload),
     ],
   };

@@ -1,24 +1,23 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
-import { CONNECTOR_ERROR_CODES, type EgressPolicy, type EmitResult, type JsonObject } from '../../connector-kit';
+import { CONNECTOR_ERROR_CODES, type EmitResult, type JsonObject } from '../../connector-kit';
+import { ErrorCode } from '../../errors/catalog';
 import type { Logger } from '../../infra/logger';
+import type { WireError } from '../../plugin-host/protocol';
 import { commitBatch, type IngestTargets } from './batch-commit';
 import type { ConnectionService } from './connection.service';
 import type { ConnectorRegistry } from './connector-registry';
 import type { RunStatus } from './connector-run.entity';
 import type { ConnectorRunService } from './connector-run.service';
-import type { ChildMessage, HostMessage, SyncFailure } from './sync-protocol';
+import { PluginCallError, type HostRequest, type PluginHostProcess, type PluginHosts } from './plugin-hosts';
 
 /** Options of {@link SyncService}. */
 export interface SyncServiceOptions {
-  /** A run's process is killed after this long. */
+  /** A run's host is killed after this long. */
   timeLimitMs: number;
+  /** Deadline of one page: the time the plugin has control between two emits or checkpoints; its host is killed past it. */
+  pageTimeoutMs: number;
   /** Pages one run fetches at most while the plugin says `hasMore`; the next run continues. @defaultValue 1000 */
   maxPagesPerRun?: number;
-  /** What the plugin's HTTP client may reach (RAPPORT_CONNECTOR_ALLOWED_HOSTS). @defaultValue public addresses only */
-  egress?: EgressPolicy;
 }
 
 /** What one sync run ended with. */
@@ -36,24 +35,17 @@ export function connectionSource(connectionId: string): string {
   return `connector:${connectionId}`;
 }
 
-const RUNNER = path.join(__dirname, `sync-runner${path.extname(__filename)}`);
-
-/** Node flags for the runner: TypeScript sources (the runner under tsx or Jest, or a plugin shipped as .ts) load through tsx's loader. */
-function runnerExecArgv(entry: string): string[] {
-  if (!RUNNER.endsWith('.ts') && !/\.[cm]?ts$/.test(entry)) return [];
-  return ['--import', pathToFileURL(require.resolve('tsx')).href];
-}
-
 /**
- * Runs pull syncs. Each run's plugin code executes in its own child process
- * (sync-runner.ts): batches come back over IPC and are committed here through
- * the ingest service; the cursor is saved only after every batch before it is
- * committed. A run that exceeds the time limit is killed; a crash, a hang or a
- * thrown error fails the run and nothing else. One run per connection at a time
- * (a Postgres advisory lock, so this holds across workers).
+ * Runs pull syncs. Each run's plugin code executes in a plugin host of its own
+ * (a sandboxed process; see plugin-sandbox.ts): batches come back over its
+ * channel and are validated and committed here through the ingest service; the
+ * cursor is saved only after every batch before it is committed. A page past
+ * its deadline or a run past the time limit kills the host; a crash, a hang or
+ * a thrown error fails the run and nothing else. One run per connection at a
+ * time (a Postgres advisory lock, so this holds across workers).
  */
 export class SyncService {
-  private readonly children = new Set<ChildProcess>();
+  private readonly hostsByRun = new Map<string, PluginHostProcess>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -61,6 +53,7 @@ export class SyncService {
     private readonly connections: ConnectionService,
     private readonly runs: ConnectorRunService,
     private readonly targets: IngestTargets,
+    private readonly hosts: PluginHosts,
     private readonly logger: Logger,
     private readonly options: SyncServiceOptions,
   ) {}
@@ -96,9 +89,9 @@ export class SyncService {
     }
   }
 
-  /** Kills every running sync process (shutdown). */
-  killAll(): void {
-    for (const child of this.children) child.kill('SIGKILL');
+  /** The process id of the plugin host a run executes in, while it runs. */
+  hostPid(runId: string): number | undefined {
+    return this.hostsByRun.get(runId)?.pid;
   }
 
   private async runLocked(connectionId: string, queuedRunId: string | undefined): Promise<SyncOutcome> {
@@ -107,13 +100,12 @@ export class SyncService {
     if (queuedRunId) await this.runs.setStatus(runId, 'RUNNING');
     const log = this.logger.child({ connectionId, runId, connector: connection.connector });
 
-    let entry: string;
+    let available: ReturnType<ConnectorRegistry['require']>;
     let config: Record<string, unknown>;
     try {
-      const available = this.registry.require(connection.connector);
-      if (!available.definition.sync) throw new Error(`connector "${connection.connector}" has no sync (push only)`);
-      entry = available.entry;
-      config = this.connections.decryptedConfig(connection, available.definition);
+      available = this.registry.require(connection.connector);
+      if (!available.manifest.sync) throw new Error(`connector "${connection.connector}" has no sync (push only)`);
+      config = this.connections.decryptedConfig(connection, available.manifest);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       await this.runs.finish(runId, 'FAILED', message);
@@ -122,86 +114,70 @@ export class SyncService {
     }
 
     const source = connectionSource(connectionId);
-    const child = fork(RUNNER, [], { execArgv: runnerExecArgv(entry), stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
-    this.children.add(child);
-    const output = (stream: NodeJS.ReadableStream | null) =>
-      stream?.on('data', (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n')) if (line.trim()) log.debug({ output: line }, 'sync process output');
-      });
-    output(child.stdout);
-    output(child.stderr);
-
     let pages = 0;
-    let ended: { status: RunStatus; error?: string; failure?: SyncFailure } | undefined;
-    let chain: Promise<void> = Promise.resolve();
-    const reply = (message: HostMessage) => {
-      if (child.connected) child.send(message);
-    };
-
-    // 'close' comes after the process ended and its pipes drained, so every IPC message has been delivered;
-    // a grandchild holding the pipes open must not hold the run, hence the grace period after 'exit'.
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('close', (code, signal) => resolve({ code, signal }));
-      child.once('exit', (code, signal) => setTimeout(() => resolve({ code, signal }), 2_000).unref());
-    });
+    let ended: { status: RunStatus; error?: string; failure?: WireError } | undefined;
+    let host: PluginHostProcess;
+    try {
+      host = this.hosts.dedicated(available.plugin);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await this.runs.finish(runId, 'FAILED', message);
+      await this.connections.recordRunEnd(connectionId, {});
+      return { runId, status: 'FAILED', pages: 0, error: message };
+    }
+    this.hostsByRun.set(runId, host);
     const timer = setTimeout(() => {
-      ended ??= { status: 'FAILED', error: `time limit of ${this.options.timeLimitMs} ms exceeded; the sync process was killed` };
-      child.kill('SIGKILL');
+      ended ??= { status: 'FAILED', error: `${ErrorCode.PLUGIN_TIMEOUT}: time limit of ${this.options.timeLimitMs} ms exceeded; the plugin host was killed` };
+      host.kill();
     }, this.options.timeLimitMs);
 
-    child.on('message', (message: ChildMessage) => {
-      switch (message.type) {
-        case 'ready':
-          reply({ type: 'start', entry, config, state: (connection.state as JsonObject | null) ?? null, maxPages: this.options.maxPagesPerRun ?? 1000, egress: this.options.egress ?? {} });
-          return;
-        case 'log':
-          log[message.level === 'debug' ? 'debug' : message.level]({ plugin: message.fields ?? {} }, message.message);
-          return;
-        case 'done':
-          ended ??= { status: 'SUCCEEDED' };
-          return;
-        case 'failed':
-          ended ??= classify(message.error);
-          return;
-        case 'emit':
-          chain = chain.then(async () => {
-            if (ended) return reply({ type: 'ack', seq: message.seq, error: 'the run has ended' });
-            try {
-              const counts = await commitBatch(this.targets, message.batch, source, 'PER_ROW');
-              await this.runs.addCounts(runId, counts);
-              const result: EmitResult = {
-                accepted: counts.accepted,
-                duplicates: counts.duplicates,
-                rejected: counts.rejected,
-                errors: counts.errors.map((e) => ({ path: e.path ?? '', segments: [], code: e.code, message: e.message })),
-              };
-              reply({ type: 'ack', seq: message.seq, result });
-            } catch (error) {
-              log.error({ err: error }, 'could not commit a batch');
-              ended ??= { status: 'FAILED', error: `could not commit a batch: ${error instanceof Error ? error.message : String(error)}` };
-              reply({ type: 'abort', reason: 'commit failed' });
-              child.kill('SIGKILL');
-            }
-          });
-          return;
-        case 'checkpoint':
-          chain = chain.then(async () => {
-            if (ended) return reply({ type: 'ack', seq: message.seq, error: 'the run has ended' });
-            // Every emit before this checkpoint was committed earlier in the chain.
-            await this.connections.saveState(connectionId, message.state);
-            pages++;
-            await this.runs.setStatus(runId, 'RUNNING', { pages });
-            reply({ type: 'ack', seq: message.seq });
-          });
-          return;
+    const onRequest = async (request: HostRequest): Promise<EmitResult | undefined> => {
+      if (ended) throw new Error('the run has ended');
+      if (request.op === 'emit') {
+        try {
+          const counts = await commitBatch(this.targets, request.batch, source, 'PER_ROW');
+          await this.runs.addCounts(runId, counts);
+          return {
+            accepted: counts.accepted,
+            duplicates: counts.duplicates,
+            rejected: counts.rejected,
+            errors: counts.errors.map((e) => ({ path: e.path ?? '', segments: [], code: e.code, message: e.message })),
+          };
+        } catch (error) {
+          log.error({ err: error }, 'could not commit a batch');
+          ended ??= { status: 'FAILED', error: `could not commit a batch: ${error instanceof Error ? error.message : String(error)}` };
+          host.kill();
+          throw error;
+        }
       }
-    });
+      // Every emit before this checkpoint was committed: the host waits for each answer before it goes on.
+      await this.connections.saveState(connectionId, request.state);
+      pages++;
+      await this.runs.setStatus(runId, 'RUNNING', { pages });
+      return undefined;
+    };
 
-    const exit = await exited;
-    clearTimeout(timer);
-    this.children.delete(child);
-    await chain.catch(() => undefined);
-    ended ??= { status: 'FAILED', error: `the sync process exited unexpectedly (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`})` };
+    try {
+      await host.call(
+        { op: 'sync', config, state: (connection.state as JsonObject | null) ?? null, maxPages: this.options.maxPagesPerRun ?? 1000 },
+        {
+          deadlineMs: Math.min(this.options.pageTimeoutMs, this.options.timeLimitMs),
+          onRequest,
+          onLog: (line) => log[line.level]({ plugin: line.fields ?? {} }, line.message),
+        },
+      );
+      ended ??= { status: 'SUCCEEDED' };
+    } catch (error) {
+      if (!(error instanceof PluginCallError)) ended ??= { status: 'FAILED', error: error instanceof Error ? error.message : String(error) };
+      else if (error.kind === 'plugin' && error.wire) ended ??= classify(error.wire);
+      else if (error.kind === 'deadline') ended ??= { status: 'FAILED', error: `${ErrorCode.PLUGIN_TIMEOUT}: a sync page took longer than ${Math.min(this.options.pageTimeoutMs, this.options.timeLimitMs)} ms; the plugin host was killed` };
+      else ended ??= { status: 'FAILED', error: `${error.kind === 'crashed' ? ErrorCode.PLUGIN_CRASHED : ErrorCode.CONNECTOR_UNAVAILABLE}: ${error.message}` };
+    } finally {
+      clearTimeout(timer);
+      host.kill();
+      await host.exited;
+      this.hostsByRun.delete(runId);
+    }
 
     const needsAttention =
       ended.failure && (ended.failure.code === CONNECTOR_ERROR_CODES.AUTHENTICATION || ended.failure.code === CONNECTOR_ERROR_CODES.CONFIG) ? ended.error : undefined;
@@ -216,7 +192,7 @@ export class SyncService {
 }
 
 /** Rate limits and transient failures end a run early as a partial success; the next run resumes from the saved cursor. */
-function classify(failure: SyncFailure): { status: RunStatus; error: string; failure: SyncFailure } {
+function classify(failure: WireError): { status: RunStatus; error: string; failure: WireError } {
   const label = failure.code ? `${failure.code}: ${failure.message}` : `${failure.name}: ${failure.message}`;
   return { status: failure.retryable ? 'PARTIAL' : 'FAILED', error: label, failure };
 }

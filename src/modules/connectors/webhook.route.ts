@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { isConnectorError, type WebhookRequest } from '../../connector-kit';
+import { z } from 'zod';
 import { ErrorCode } from '../../errors/catalog';
 import { sendJson, type HttpRoute } from '../../graphql/server';
 import type { Logger } from '../../infra/logger';
@@ -7,6 +7,7 @@ import { commitBatch, validateBatchRows, type IngestTargets } from './batch-comm
 import type { ConnectionRecord, ConnectionService } from './connection.service';
 import type { ConnectorRegistry } from './connector-registry';
 import type { ConnectorRunService } from './connector-run.service';
+import { PluginCallError, type PluginHosts } from './plugin-hosts';
 import { connectionSource } from './sync.service';
 import type { WebhookRefusalReason } from './webhook-refusal.entity';
 import type { WebhookRefusalService } from './webhook-refusal.service';
@@ -15,8 +16,6 @@ import type { WebhookRefusalService } from './webhook-refusal.service';
 export interface WebhookRouteOptions {
   /** Largest body accepted; larger gets 413. */
   maxBodyBytes: number;
-  /** How long a plugin's verify or parse may take before the request gets 503. @defaultValue 10_000 */
-  pluginTimeoutMs?: number;
 }
 
 const PATH = /^\/hooks\/([^/]+)\/?$/;
@@ -50,9 +49,23 @@ function connectionIdOf(segment: string): string | undefined {
   return /^[1-9][0-9]{0,18}$/.test(decoded) && BigInt(decoded) <= MAX_ID ? decoded : undefined;
 }
 
+const text = (max: number) => z.string().transform((value) => value.slice(0, max));
+
+/** What a plugin host answers a delivery (see WebhookOutcome); anything else is refused. */
+const webhookOutcomeSchema = z.union([
+  z.strictObject({ verified: z.literal(false), verifyError: z.string().max(200).optional() }),
+  z.strictObject({ verified: z.literal(true), refused: z.string().transform((reason) => reason.slice(0, 2000)) }),
+  z.strictObject({ verified: z.literal(true), batch: z.unknown() }),
+  z.strictObject({
+    verified: z.literal(true),
+    invalid: z.strictObject({ path: text(500), code: z.enum([ErrorCode.INVALID_TEXT, ErrorCode.INPUT_TOO_COMPLEX]), message: text(1000) }),
+  }),
+]);
+
 /**
- * `POST /hooks/:connectionId`: the plugin verifies the request, parses it (400
- * with the reason when it cannot), the batch is validated (400 naming each bad
+ * `POST /hooks/:connectionId`: the plugin verifies the request and parses it
+ * (400 with the reason when it cannot), both in the plugin's warm host with the
+ * call deadline (503 past it); the batch is validated (400 naming each bad
  * record) and committed ATOMIC through the ingest service; the answer is 200
  * only after the commit. Interactions are stored under the connection's source,
  * so a redelivery is absorbed as a duplicate. Every refusal before the body is
@@ -60,10 +73,9 @@ function connectionIdOf(segment: string): string | undefined {
  * counted (`webhook_refusals`) and logged with their reason, never the body.
  */
 export function createWebhookRoute(
-  deps: { registry: ConnectorRegistry; connections: ConnectionService; runs: ConnectorRunService; refusals: WebhookRefusalService; targets: IngestTargets; logger: Logger },
+  deps: { registry: ConnectorRegistry; connections: ConnectionService; runs: ConnectorRunService; refusals: WebhookRefusalService; targets: IngestTargets; hosts: PluginHosts; logger: Logger },
   options: WebhookRouteOptions,
 ): HttpRoute {
-  const timeoutMs = options.pluginTimeoutMs ?? 10_000;
   return {
     maxBodyBytes: options.maxBodyBytes,
     matches: (_method, path) => PATH.test(path),
@@ -87,36 +99,33 @@ export function createWebhookRoute(
       const connectionId = connection.id;
       const plugin = deps.registry.find(connection.connector);
       if (plugin?.status !== 'LOADED') return refuse(connection, 'CONNECTOR_UNAVAILABLE');
-      const webhook = plugin.definition.webhook;
-      if (!webhook) return refuse(connection, 'NO_WEBHOOK');
+      if (!plugin.manifest.webhook) return refuse(connection, 'NO_WEBHOOK');
       if (connection.status === 'PAUSED') return refuse(connection, 'CONNECTION_PAUSED');
 
       const log = deps.logger.child({ connectionId, connector: connection.connector });
-      const config = deps.connections.decryptedConfig(connection, plugin.definition);
-      const rawBody = body ?? Buffer.alloc(0);
-      const request: WebhookRequest = { headers: headersOf(req), body: rawBody.toString('utf8'), rawBody };
+      const config = deps.connections.decryptedConfig(connection, plugin.manifest);
+      const runnable = { id: plugin.id, entry: plugin.entry, root: plugin.root };
+      const request = { headers: headersOf(req), rawBodyBase64: (body ?? Buffer.alloc(0)).toString('base64') };
 
-      // One outcome, counted as SIGNATURE_INVALID: verify returned anything but true, or threw.
-      let verified: boolean;
-      let verifyError: string | undefined;
+      let answer: unknown;
       try {
-        verified = await withDeadline(Promise.resolve().then(() => webhook.verify(request, config)), timeoutMs);
+        answer = await deps.hosts.call(runnable, { op: 'webhook', config, request });
       } catch (error) {
-        if (error instanceof DeadlineError) return pluginFailed(res, log, 'verify', error);
-        verified = false;
-        // Its code or class only: a message could quote the body.
-        verifyError = isConnectorError(error) ? error.code : error instanceof Error ? error.name : typeof error;
+        return pluginFailed(res, log, error);
       }
-      if (verified !== true) return refuse(connection, 'SIGNATURE_INVALID', verifyError ? { verifyError } : {});
-
-      let batch: unknown;
-      try {
-        batch = await withDeadline(Promise.resolve().then(() => webhook.parse(request, config)), timeoutMs);
-      } catch (error) {
-        if (error instanceof DeadlineError) return pluginFailed(res, log, 'parse', error);
-        const reason = error instanceof Error ? error.message : String(error);
+      const outcome = webhookOutcomeSchema.safeParse(answer);
+      if (!outcome.success) return pluginFailed(res, log, new PluginCallError('crashed', 'the plugin answered a delivery with something that is not an outcome'));
+      // One outcome, counted as SIGNATURE_INVALID: verify returned anything but true, or threw (its code or class comes along, never its message: it could quote the body).
+      if (!outcome.data.verified) return refuse(connection, 'SIGNATURE_INVALID', outcome.data.verifyError ? { verifyError: outcome.data.verifyError } : {});
+      if ('refused' in outcome.data) {
+        const reason = outcome.data.refused;
         return sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, message: `the body could not be parsed: ${reason}`, reason });
       }
+      if ('invalid' in outcome.data) {
+        const problem = outcome.data.invalid;
+        return sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, message: `the delivery holds invalid records: ${problem.message}`, errors: [problem] });
+      }
+      const batch = outcome.data.batch;
       const checked = validateBatchRows(batch);
       if (checked.errors.length > 0) {
         return sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, message: `the delivery holds invalid records: ${checked.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors: checked.errors });
@@ -125,7 +134,7 @@ export function createWebhookRoute(
       const runId = await deps.runs.start('WEBHOOK', connectionId);
       try {
         // A public endpoint's records stand alone, and its answer must not depend on what is stored (see webhook.public).
-        const isPublic = webhook.public === true;
+        const isPublic = plugin.manifest.publicWebhook;
         const counts = await commitBatch(deps.targets, batch, connectionSource(connectionId), isPublic ? 'PER_ROW' : 'ATOMIC');
         await deps.runs.addCounts(runId, counts);
         if (isPublic) {
@@ -160,19 +169,14 @@ function headersOf(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-class DeadlineError extends Error {}
-
-async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(`did not finish within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function pluginFailed(res: Parameters<HttpRoute['handle']>[1], log: Logger, step: string, error: unknown): void {
-  log.error({ err: error }, `connector webhook ${step} failed`);
+function pluginFailed(res: Parameters<HttpRoute['handle']>[1], log: Logger, error: unknown): void {
+  log.error({ err: error }, 'connector webhook failed');
   // 503: the sender retries later; nothing was stored.
-  sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `the connector's ${step} failed; retry later` });
+  if (error instanceof PluginCallError && error.kind === 'deadline') {
+    return sendJson(res, 503, { code: ErrorCode.PLUGIN_TIMEOUT, message: `the connector did not answer in time; retry later` });
+  }
+  if (error instanceof PluginCallError && error.kind === 'crashed') {
+    return sendJson(res, 503, { code: ErrorCode.PLUGIN_CRASHED, message: `the connector failed; retry later` });
+  }
+  sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: `the connector failed; retry later` });
 }

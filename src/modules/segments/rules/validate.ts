@@ -1,4 +1,4 @@
-import { textProblem } from '../../../errors/text';
+import { textProblem } from '../../../connector-kit/text';
 import { ATTRIBUTE_FIELDS, MAX_PATH_SEGMENTS, OPS_BY_TYPE, PATH_SEGMENT, type FieldType } from './fields';
 import {
   BEHAVIOR_AGGREGATES, COMPARISON_OPS, CONSENT_STATUSES, NUMERIC_OPS, RULE_KEYS, SCORE_KINDS,
