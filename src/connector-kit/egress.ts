@@ -334,27 +334,41 @@ export class EgressGuard {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new EgressDeniedError(target, `only http and https are allowed, not ${url.protocol}`);
     const host = stripBrackets(url.hostname).replace(/\.$/, '').toLowerCase();
     const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
-    const nameAllowed = this.rules.some((rule) => rule.kind === 'name' && (rule.port === undefined || rule.port === port) && (rule.name === host || (rule.suffix && host.endsWith(`.${rule.name}`))));
+    const nameAllowed = this.nameAllowed(host, port);
     if (METADATA_NAMES.has(host) && !nameAllowed) throw new EgressDeniedError(target, 'it is a cloud metadata endpoint');
 
     const literal = isIP(host);
     const addresses: ResolvedAddress[] = literal ? [{ address: host, family: literal === 6 ? 6 : 4 }] : await this.resolve(host);
     if (addresses.length === 0) throw new Error(`${host} has no address`);
-    for (const { address } of addresses) {
-      const bytes = parseAddress(address);
-      // A resolver answer that is not an address is refused rather than handed to the socket.
-      if (!bytes) throw new EgressDeniedError(target, 'its address could not be checked');
-      if (!this.allows(bytes, port, nameAllowed)) {
-        const category = categoryOf(bytes);
-        throw new EgressDeniedError(
-          target,
-          category === 'public'
-            ? 'only the hosts in the allowlist are reachable'
-            : `it is ${literal ? '' : 'a name for '}${CATEGORY_WORDS[category]}, and not in the allowlist (RAPPORT_CONNECTOR_ALLOWED_HOSTS)`,
-        );
-      }
-    }
+    for (const { address } of addresses) this.checkAddress(target, host, address, port, nameAllowed);
     return addresses;
+  }
+
+  /**
+   * Throws {@link EgressDeniedError} unless a connection to `address` on `port`,
+   * reached by the name `host` (the address itself when it was given as one), is
+   * allowed: the check a socket makes once the name is resolved. `target` names
+   * the destination in the error.
+   */
+  checkAddress(target: string, host: string, address: string, port: number, nameAllowed = this.nameAllowed(host, port)): void {
+    const bytes = parseAddress(stripBrackets(address));
+    // A resolver answer that is not an address is refused rather than handed to the socket.
+    if (!bytes) throw new EgressDeniedError(target, 'its address could not be checked');
+    if (this.allows(bytes, port, nameAllowed)) return;
+    const category = categoryOf(bytes);
+    const literal = isIP(stripBrackets(host)) !== 0;
+    throw new EgressDeniedError(
+      target,
+      category === 'public'
+        ? 'only the hosts in the allowlist are reachable'
+        : `it is ${literal ? '' : 'a name for '}${CATEGORY_WORDS[category]}, and not in the allowlist (RAPPORT_CONNECTOR_ALLOWED_HOSTS)`,
+    );
+  }
+
+  /** Whether a name rule of the allowlist admits `host` on `port`. */
+  private nameAllowed(host: string, port: number): boolean {
+    const name = stripBrackets(host).replace(/\.$/, '').toLowerCase();
+    return this.rules.some((rule) => rule.kind === 'name' && (rule.port === undefined || rule.port === port) && (rule.name === name || (rule.suffix && name.endsWith(`.${rule.name}`))));
   }
 
   private allows(bytes: Bytes, port: number, nameAllowed: boolean): boolean {

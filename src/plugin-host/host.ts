@@ -29,6 +29,7 @@ import {
   type WebhookRequest,
 } from '../connector-kit';
 import { jsonProblem } from '../connector-kit/text';
+import { lockDownNetwork } from './network';
 import { FrameReader, encodeFrame, type CallRequest, type FromHost, type HostInit, type ToHost, type WebhookOutcome, type WebhookOutcomeProblem, type WireError, type WireWebhookRequest } from './protocol';
 
 /** Starts the host with the init message the bootstrap read; `rest` is what stdin held after it. */
@@ -37,6 +38,7 @@ export function startHost(init: HostInit, rest: Buffer): void {
   const out = new Socket({ fd: 3, readable: false, writable: true });
   const send = (message: FromHost) => out.write(encodeFrame(message));
   lockDown();
+  lockDownNetwork(init.http.egress ?? {});
 
   let definition: ConnectorDefinition;
   try {

@@ -119,9 +119,15 @@ function expectConfined(report: Record<string, string>) {
   for (const attempt of ['readSecretKey', 'readSources', 'readPasswd', 'writeRepository', 'childProcess', 'workerThread', 'processBinding']) {
     expect([attempt, report[attempt]]).toEqual([attempt, 'denied: ERR_ACCESS_DENIED']);
   }
-  // No credentials to guess from: the database refuses every password it tried.
+  // The network outside the kit's client holds the same egress policy: no loopback (the database's port),
+  // by address, by name or by port and host; no metadata endpoint; no Unix socket, UDP or listening.
+  for (const attempt of ['fetchLoopback', 'fetchMetadata', 'socketLoopback', 'socketByName', 'socketPortHost']) {
+    expect([attempt, report[attempt]]).toEqual([attempt, 'denied: CONNECTOR_EGRESS_DENIED']);
+  }
+  for (const attempt of ['unixSocket', 'udp', 'listen']) expect([attempt, report[attempt]]).toEqual([attempt, 'denied: ERR_ACCESS_DENIED']);
+  // So the database is out of reach, credentials or not.
   expect(report.database).not.toContain('ALLOWED');
-  expect(report.database).toContain('28P01');
+  expect(report.database).toContain('CONNECTOR_EGRESS_DENIED');
   // Its own folder stays readable: the sandbox confines, it does not break the plugin.
   expect(report.readOwnFolder).toMatch(/^ALLOWED: /);
   // An unprivileged user when Rapport runs as root.
