@@ -36,7 +36,7 @@ export type ScoreScope = { customerIds: string[] } | { idRange: [string, string]
  * keys of the keyed ones. Its {@link ScoreKindDefinition.components} turns
  * them into the `components` object readers see. Stored as `float8[]` and
  * `text[]`: a full recompute writes millions of them, and building a jsonb
- * object per row cost more than the rest of the row (see docs/scores.md).
+ * object per row costs more than the rest of the row (figures in docs/performance.md).
  */
 export interface StoredComponents {
   values: readonly number[];
