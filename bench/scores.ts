@@ -64,7 +64,7 @@ async function main() {
 
     // The floor: what every kind aggregates, once, in bare SQL, reading the table in storage order. (The planner
     // would take the (customer_id, occurred_at) index, which visits the pages of a table stored in time order
-    // over and over: 57 s instead of 9 at 1M, a floor that would flatter every ratio.)
+    // over and over: a slower floor that would flatter every ratio.)
     t = performance.now();
     await dataSource.transaction(async (manager) => {
       await manager.query(`SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off`);

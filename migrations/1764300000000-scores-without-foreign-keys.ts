@@ -1,10 +1,11 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Scores and score history no longer reference customers through foreign
- * keys. A full recompute writes every customer's scores and history (4M rows
- * of each kind set at 1M customers), and the foreign key checks — a key-share
- * lock on the customer row per written row — were a fifth of its time.
+ * Scores and score history reference customers without foreign keys. A full
+ * recompute writes every customer's scores and history, and a foreign key
+ * check takes a key-share lock on the customer row for every row written: a
+ * large share of the run's time, for rows whose customer the run has just
+ * read.
  * Erasure deletes both explicitly (it deletes from every table with a
  * `customer_id`), and score writers and erasure serialise on an advisory lock
  * (`SCORE_WRITERS_LOCK`), so a recompute batch can never write a score for a

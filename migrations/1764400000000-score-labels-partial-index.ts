@@ -2,10 +2,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * `scores_kind_label_idx` covers only scores that have a label (RFM segments,
- * CHURN_RISK bands). ENGAGEMENT and CLV have none, and were most of the
- * index's entries: at 1M customers a full recompute wrote 1.36M of its 2.2M
- * scores into it for nothing. Label filters (`label = ANY(…)`) imply a label,
- * so they still use the index.
+ * CHURN_RISK bands). ENGAGEMENT and CLV have none: indexing them would give
+ * the index most of a full recompute's rows for nothing. Label filters
+ * (`label = ANY(…)`) imply a label, so they still use the index.
  */
 export class ScoreLabelsPartialIndex1764400000000 implements MigrationInterface {
   name = 'ScoreLabelsPartialIndex1764400000000';

@@ -1,15 +1,15 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * A score's current value is no longer also a row of `score_history`:
+ * A score's current value is not also a row of `score_history`:
  * `scores.changed_at` says since when the value holds, and `score_history`
- * keeps the values scores had before they changed or were removed (still one
- * row per change, recorded at the instant the value had become current). A
- * score's history is its current row followed by those, as before.
+ * keeps the values scores had before they changed or were removed (one row
+ * per change, recorded at the instant the value had become current). A
+ * score's history is its current row followed by those.
  *
- * The history no longer repeats every current score: a full recompute of a
- * base never scored before writes no history at all (at 1M customers that
- * was 2.2M rows, about a fifth of the run), and the table holds changes only.
+ * The history does not repeat every current score: a full recompute of a
+ * base never scored before writes no history at all, and the table holds
+ * changes only.
  *
  * Up: each current score takes the instant of its newest history point (the
  * last one written: writers of one score append in turn), and that point,

@@ -7,11 +7,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * fixed set). The API's `components` object is built from them when read
  * (`ScoreKindDefinition.components`), the same object as before.
  *
- * A full recompute writes a score for every customer and kind (2.2M rows at
- * 1M customers): building a jsonb object for each, through numeric, cost
- * more than the rest of the row (ENGAGEMENT's, with its channels, about
- * 4 µs), a third of the database's CPU in a recompute; an array of float8
- * costs next to nothing, and the rows are smaller.
+ * A full recompute writes a score for every customer and kind: building a
+ * jsonb object for each, through numeric, costs more than the rest of the
+ * row (ENGAGEMENT's most, with its channels); an array of float8 costs next
+ * to nothing, and the rows are smaller.
  *
  * `components` (jsonb) stays, nullable, for the rows written before: they are
  * read as they were, so the migration rewrites nothing (instant, whatever the

@@ -1,4 +1,4 @@
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import { CustomerEntity } from './customer.entity';
 
 /** A normalised identifier (email, phone, or any namespace's id) pointing at exactly one customer. */
@@ -8,8 +8,9 @@ export class CustomerIdentifierEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'customer_identifiers_pkey' })
   id!: string;
 
+  /** In the primary key (customer_id, id): the table is distributed by customer (src/infra/distribution.ts). */
   @Index('customer_identifiers_customer_id_idx')
-  @Column({ name: 'customer_id', type: 'bigint' })
+  @PrimaryColumn({ name: 'customer_id', type: 'bigint', primaryKeyConstraintName: 'customer_identifiers_pkey' })
   customerId!: string;
 
   @ManyToOne(() => CustomerEntity, { onDelete: 'CASCADE' })

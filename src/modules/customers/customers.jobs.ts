@@ -55,7 +55,7 @@ export function createRefreshRequester(queues: QueueBackend, timeoutMs = 2_000):
  * Gathers the refresh requests of one process for {@link REFRESH_GATHER_MS}
  * and enqueues them together: ingest does not wait for the queue, and a
  * stream of batches costs one enqueue per window instead of one per batch
- * (about 4 ms of database time each on the PostgreSQL backend). The customers
+ * (each enqueue is a database transaction on the PostgreSQL backend). The customers
  * are already marked dirty in their ingest's transaction, so an enqueue that
  * fails, or a process that dies with ids gathered, only delays their refresh
  * to the dirty sweep.

@@ -1,4 +1,4 @@
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { CustomerEntity } from '../customers/customer.entity';
 import type { ScoreKind } from './score-kind';
 
@@ -15,7 +15,8 @@ export class ScoreHistoryEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'score_history_pkey' })
   id!: string;
 
-  @Column({ name: 'customer_id', type: 'bigint' })
+  /** First in the primary key (customer_id, id): the table is distributed by customer (src/infra/distribution.ts). */
+  @PrimaryColumn({ name: 'customer_id', type: 'bigint', primaryKeyConstraintName: 'score_history_pkey' })
   customerId!: string;
 
   /** No foreign key (see migration ScoresWithoutForeignKeys1764300000000): erasure deletes these rows itself. */

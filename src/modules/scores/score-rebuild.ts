@@ -48,7 +48,7 @@ export const REBUILD_TABLES: readonly string[] = [SCORES_REBUILD_TABLE, HISTORY_
 /** Session advisory lock held for a whole full recompute: runs share the rebuild table, so one runs at a time. */
 export const FULL_RECOMPUTE_LOCK = 727_274_003;
 
-/** Sort memory of the rebuild's index builds (SET LOCAL; the server default of 64 MB spills at a million rows). */
+/** Sort memory of the rebuild's index builds (SET LOCAL): enough that sorting a large base's scores does not spill to disk. */
 const INDEX_BUILD_MEMORY = '256MB';
 
 const T = SCORES_REBUILD_TABLE;
@@ -94,10 +94,10 @@ export async function startRebuild(db: Queryable): Promise<Date> {
   );
   await db.query(`DROP TABLE IF EXISTS ${RUN_TABLES.join(', ')}`);
   await db.query(`CREATE UNLOGGED TABLE ${FEATURES_INTACT} AS SELECT true AS intact`);
-  // Columns, defaults, NOT NULL and CHECK constraints; indexes come after the rows (keeping the primary key and
-  // the label index while the lanes append made no run faster; (kind, value) cost three times its build). No
-  // autovacuum while it fills: the run analyzes it itself, and a worker vacuuming it would hold up the swap's
-  // rename until the deadlock check cancels it (a second). The swap turns autovacuum back on.
+  // Columns, defaults, NOT NULL and CHECK constraints; indexes come after the rows: a sorted build costs less than
+  // maintaining an index row by row while the lanes append. No autovacuum while it fills: the run analyzes it
+  // itself, and a worker vacuuming it would hold up the swap's rename until the deadlock check cancels it. The
+  // swap turns autovacuum back on.
   await db.query(
     `CREATE TABLE ${T} (LIKE scores INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)
        WITH (autovacuum_enabled = false, toast.autovacuum_enabled = false)`,

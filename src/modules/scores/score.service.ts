@@ -54,7 +54,10 @@ export type RecomputeRequester = (kinds: ScoreKind[]) => Promise<unknown>;
 /** Customers per id-range batch of a full recompute: large enough that per-statement costs vanish, small enough to bound memory and lock time. */
 export const DEFAULT_RECOMPUTE_BATCH = 25_000;
 
-/** Batches of a full recompute in flight at once: two keeps two Postgres backends busy (the machine target has 2 cores). */
+/**
+ * Batches of a full recompute in flight at once, each on its own Postgres
+ * backend: size it to the cores the database can give a recompute.
+ */
 export const DEFAULT_RECOMPUTE_CONCURRENCY = 2;
 
 /** Postgres sort/hash memory of a fit's and of a batch's statements (SET LOCAL, per transaction; the server default of 4 MB spills to disk). */
@@ -216,7 +219,8 @@ export class ScoreService {
           const model = models.get(kind)!;
           const result = await inTransaction(this.dataSource, async (manager) => {
             // Fits aggregate every customer at once: enough sort/hash memory that they do not spill to disk.
-            // No parallel workers: the fits run side by side and fill the cores already (a quarter off their time).
+            // No parallel workers: the fits run side by side and already keep the cores busy; workers would add
+            // their start-up and tuple-queue cost for no gain.
             await manager.query(`SET LOCAL work_mem = '${FIT_WORK_MEM}'; SET LOCAL max_parallel_workers_per_gather = 0`);
             const keepFeatures = async (select: string, params: unknown[]) => {
               const table = await keepRunFeatures(manager, kind, select, params);
@@ -266,7 +270,7 @@ export class ScoreService {
           if (fitted.length === 0) continue;
           await inTransaction(this.dataSource, async (manager) => {
             // The lanes already keep the cores busy: a parallel worker per batch would only add
-            // its tuple-queue overhead (about a quarter of an ENGAGEMENT batch's input time).
+            // its tuple-queue overhead, which is large next to a batch's input.
             await manager.query(`SET LOCAL work_mem = '${BATCH_WORK_MEM}'; SET LOCAL max_parallel_workers_per_gather = 0`);
             const cache = new Map<string, Promise<unknown>>();
             for (const result of fitted) {

@@ -87,7 +87,8 @@ export class SegmentMembershipEventEntity {
   @JoinColumn({ name: 'segment_id', foreignKeyConstraintName: 'segment_membership_events_segment_id_fkey' })
   segment?: SegmentEntity;
 
-  @Column({ name: 'customer_id', type: 'bigint' })
+  /** In the primary key (customer_id, id): the table is distributed by customer (src/infra/distribution.ts). */
+  @PrimaryColumn({ name: 'customer_id', type: 'bigint', primaryKeyConstraintName: 'segment_membership_events_pkey' })
   customerId!: string;
 
   @ManyToOne(() => CustomerEntity, { onDelete: 'CASCADE' })

@@ -60,7 +60,7 @@ interface PurchaseFigures {
 /**
  * Purchase figures by x, then t_x, then T: three lookups of numbers instead
  * of building a string key per customer (a full recompute looks up one per
- * buyer; over 463k buyers 0.48 → 0.40 s with the rest of the figures).
+ * buyer, so the lookup is on its hot path).
  */
 export class PurchaseFiguresMemo {
   private readonly byX = new Map<number, Map<number, Map<number, PurchaseFigures>>>();

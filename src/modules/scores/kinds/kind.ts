@@ -36,7 +36,7 @@ export type ScoreScope = { customerIds: string[] } | { idRange: [string, string]
  * keys of the keyed ones. Its {@link ScoreKindDefinition.components} turns
  * them into the `components` object readers see. Stored as `float8[]` and
  * `text[]`: a full recompute writes millions of them, and building a jsonb
- * object per row cost more than the rest of the row (see docs/scores.md).
+ * object per row costs more than the rest of the row (figures in docs/performance.md).
  */
 export interface StoredComponents {
   values: readonly number[];
@@ -153,8 +153,8 @@ export function scopeCondition(column: string, scope: ScoreScope, params: unknow
  * SQL condition that the customer `customerIdSql` exists and is not deleted,
  * within the scope when one is given (so the planner reads only its range of
  * customers). Applied to rows already aggregated per customer rather than
- * joined to every interaction: the same rows, about a fifth off a fit's
- * time at 1M customers.
+ * joined to every interaction: one probe per customer instead of one per
+ * interaction, for the same result.
  */
 export function liveCustomer(customerIdSql: string, scope: ScoreScope | null, params: unknown[]): string {
   const scoped = scope ? ` AND ${scopeCondition('c.id', scope, params)}` : '';
