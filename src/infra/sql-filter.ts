@@ -2,7 +2,12 @@ import { ErrorCode, RapportError } from '../errors/catalog';
 
 /** Collects bind parameters; user values only ever become `$n`, never SQL text. */
 export class SqlParams {
-  readonly values: unknown[] = [];
+  readonly values: unknown[];
+  /** `values` are already bound as $1…$n (copied); {@link add} numbers from n + 1. */
+  constructor(values: readonly unknown[] = []) {
+    this.values = [...values];
+  }
+  /** Binds `value` and answers its placeholder (`$n`). */
   add(value: unknown): string {
     this.values.push(value);
     return `$${this.values.length}`;

@@ -6,7 +6,7 @@ import { ErrorCode, RapportError } from '../../errors/catalog';
 import type { PluginManifest } from '../../plugin-host/protocol';
 import type { Page } from '../../infra/page';
 import { decodeCursor, encodeCursor } from '../../infra/cursor';
-import { pageSize } from '../../infra/sql-filter';
+import { pageSize, SqlParams } from '../../infra/sql-filter';
 import { CONNECTION_STATUSES, type ConnectionStatus } from './connection.entity';
 import type { ConnectorRegistry } from './connector-registry';
 import { PluginCallError, type PluginHosts, type RunnablePlugin } from './plugin-hosts';
@@ -155,10 +155,10 @@ export class ConnectionService {
     const current = await this.require(id);
     const { manifest, plugin } = this.registry.require(current.connector, 'connector');
     const sets: string[] = [];
-    const params: unknown[] = [id];
+    const p = new SqlParams();
+    const idParam = p.add(id);
     const set = (column: string, value: unknown) => {
-      params.push(value);
-      sets.push(`${column} = $${params.length}`);
+      sets.push(`${column} = ${p.add(value)}`);
     };
     if (input.name != null) set('name', checkName(input.name));
     if (input.config != null) {
@@ -186,7 +186,7 @@ export class ConnectionService {
     try {
       // TypeORM answers an UPDATE … RETURNING with [rows, affected].
       const [rows] = (await inTransaction(this.dataSource, (manager) =>
-        manager.query(`UPDATE connections SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, params),
+        manager.query(`UPDATE connections SET ${sets.join(', ')}, updated_at = now() WHERE id = ${idParam} RETURNING ${COLUMNS}`, p.values),
       )) as [ConnectionRecord[], number];
       row = rows[0]!;
     } catch (error) {

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { ErrorCode, RapportError } from '../../errors/catalog';
 import { inTransaction } from '../../infra/database';
 import type { Logger } from '../../infra/logger';
+import { SqlParams } from '../../infra/sql-filter';
 import { ModelFitError } from './models';
 import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContext, type Queryable, type ScoreKindDefinition, type ScoreScope, type StoredModel } from './kinds';
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
@@ -359,9 +360,9 @@ export class ScoreService {
     const definition = kindDefinition(kind);
     const ctx = { ...this.context(definition, manager, models.get(kind)!, models, now), cache, runCache, features };
     if (definition.scoreSql) {
-      const params: unknown[] = [];
-      const sql = definition.scoreSql(ctx, scope, params);
-      return sql === null ? null : { sql, params };
+      const p = new SqlParams();
+      const sql = definition.scoreSql(ctx, scope, p);
+      return sql === null ? null : { sql, params: p.values };
     }
     return scoreRowsInput(await definition.score!(ctx, scope));
   }
