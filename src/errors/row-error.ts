@@ -1,4 +1,4 @@
-import type { ErrorCode } from './catalog';
+import { errorMessage, type ErrorCode, type MessageArgs } from './catalog';
 import { jsonProblem, textProblem } from '../connector-kit/text';
 
 /** Why one row of a batch was not written; `field` is a path inside the row (`customer.identifiers[1].value`). */
@@ -13,11 +13,20 @@ export type RowStatus = 'ACCEPTED' | 'DUPLICATE' | 'REJECTED';
 /** How a batch treats invalid rows. */
 export type BatchMode = 'ATOMIC' | 'PER_ROW';
 
+/** A row error whose message is built from the catalog's template for `code`. */
+export function rowError<C extends ErrorCode>(code: C, args: MessageArgs<C>, field?: string): RowError {
+  return field === undefined ? { code, message: errorMessage(code, args) } : { code, field, message: errorMessage(code, args) };
+}
+
 /** Collects the problems of one row while it is validated. */
 export class RowProblems {
   readonly errors: RowError[] = [];
   add(code: ErrorCode, field: string, message: string): void {
     this.errors.push({ code, field, message });
+  }
+  /** Records a problem whose message is built from the catalog's template for `code`. */
+  fail<C extends ErrorCode>(code: C, args: MessageArgs<C>, field: string): void {
+    this.errors.push(rowError(code, args, field));
   }
   get ok(): boolean {
     return this.errors.length === 0;

@@ -143,7 +143,7 @@ function maskError(services: RapportServices) {
     return new GraphQLError('Unexpected error.', {
       nodes: graphqlError?.nodes,
       path: graphqlError?.path,
-      extensions: { code: ErrorCode.INTERNAL },
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     });
   };
 }
@@ -249,7 +249,7 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
       .catch((error: unknown) => {
         if (error instanceof ClientGoneError) return;
         services.logger.error({ err: error }, 'request failed');
-        if (!res.headersSent) sendJson(res, 500, { code: ErrorCode.INTERNAL, message: 'Unexpected error.' });
+        if (!res.headersSent) sendJson(res, 500, { code: ErrorCode.INTERNAL_SERVER_ERROR, message: 'Unexpected error.' });
         else res.end();
       })
       .finally(() => inFlight.delete(running));
