@@ -50,7 +50,7 @@ export const ERROR_CATALOG = {
   PLUGIN_TIMEOUT: { status: 503, message: '{detail}', doc: 'A plugin did not answer a call (verify, parse, check, config validation, a sync page) within its deadline; its host was killed.' },
   PLUGIN_CRASHED: { status: 503, message: '{detail}', doc: 'A plugin\'s host ended during a call: it crashed, ran out of memory or broke the host protocol.' },
   CONNECTOR_LOAD_FAILED: { status: 503, message: '{detail}', doc: 'A plugin could not be loaded (its module threw, its host died, timed out or answered no manifest); reported on the `connectors` query.' },
-  CONNECTOR_LOAD_DUPLICATE_ID: { status: 503, message: 'connector id "{id}" is already provided by {first}', doc: 'Two plugins declare the same connector id; the first loaded keeps it.' },
+  CONNECTOR_LOAD_DUPLICATE_ID: { status: 503, message: 'Connector id "{id}" is already used by {location}; ids must be unique', doc: 'Two plugins declare the same connector id; the first loaded keeps it.' },
   // Scores
   MODEL_NOT_FITTED: { status: 409, message: '{detail}', doc: 'A score model has no fitted parameters yet (too little data, or a model it depends on is not fitted).' },
   MODEL_FIT_FAILED: { status: 500, message: '{detail}', doc: 'Fitting a score model failed (the optimiser diverged or found no finite likelihood).' },
