@@ -97,6 +97,16 @@ describe('the error catalog', () => {
     expect(errorMessage('BATCH_ABORTED', {})).toBe('not written: other rows of this ATOMIC batch are invalid');
   });
 
+  test('HTTP routes answer each code with its catalog status', () => {
+    // `sendJson(res, 404, { code: ErrorCode.NOT_FOUND … })`, `{ status: 401, code: … }` and `{ status: 401, body: { code: … } }`.
+    const pattern = /(?:sendJson\(res, |\bstatus: )(\d{3}),[^;]*?\bcode: ErrorCode\.([A-Z][A-Z0-9_]*)/g;
+    const answers = files.flatMap(({ path, text }) => [...text.matchAll(pattern)].map((m) => ({ path, status: Number(m[1]), code: m[2] as keyof typeof ERROR_CATALOG })));
+    expect(answers.length).toBeGreaterThan(15);
+    // A wrong method is 405 Method Not Allowed (with an Allow header) whatever the code says about a bad request.
+    const wrong = answers.filter(({ status, code }) => status !== ERROR_CATALOG[code].status && !(status === 405 && code === 'BAD_REQUEST'));
+    expect(wrong).toEqual([]);
+  });
+
   test('docs/errors.md is generated from the catalog and current (npm run errors:doc)', () => {
     expect(readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8')).toBe(renderErrorCatalog());
     for (const code of CATALOG_CODES) expect(renderErrorCatalog()).toContain(`| \`${code}\` |`);
