@@ -24,10 +24,6 @@ export class RowProblems {
   add(code: ErrorCode, field: string, message: string): void {
     this.errors.push({ code, field, message });
   }
-  /** Records a problem whose message is built from the catalog's template for `code`. */
-  fail<C extends ErrorCode>(code: C, args: MessageArgs<C>, field: string): void {
-    this.errors.push(rowError(code, args, field));
-  }
   get ok(): boolean {
     return this.errors.length === 0;
   }

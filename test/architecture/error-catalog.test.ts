@@ -69,6 +69,11 @@ describe('the error catalog', () => {
     expect(unknown).toEqual([]);
   });
 
+  test('thrown errors are built by fail(), so each takes its message from the catalog', () => {
+    const direct = files.filter(({ path, text }) => path !== CATALOG_FILE && /\bnew RapportError\(/.test(text)).map(({ path }) => path);
+    expect(direct).toEqual([]);
+  });
+
   test('every catalog entry is used somewhere in src/', () => {
     const used = new Set(uses().map((u) => u.code));
     const unused = [...CATALOG_CODES].filter((code) => !used.has(code) && !(code in CLIENT_ONLY));
