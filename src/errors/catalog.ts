@@ -82,8 +82,11 @@ export const ErrorCode = Object.fromEntries(Object.keys(ERROR_CATALOG).map((code
 /** The placeholder names of a template. */
 type Placeholders<T extends string> = T extends `${string}{${infer Name}}${infer Rest}` ? Name | Placeholders<Rest> : never;
 
-/** The arguments a code's template needs: one value per placeholder. */
-export type MessageArgs<C extends ErrorCode> = { [K in Placeholders<(typeof ERROR_CATALOG)[C]['message']>]: string | number };
+/** The arguments a code's template needs: one value per placeholder (`{}` for a fixed message). */
+export type MessageArgs<C extends ErrorCode> =
+  [Placeholders<(typeof ERROR_CATALOG)[C]['message']>] extends [never]
+    ? Record<string, never>
+    : { [K in Placeholders<(typeof ERROR_CATALOG)[C]['message']>]: string | number };
 
 /** The message of `code` with its placeholders filled from `args`. */
 export function errorMessage<C extends ErrorCode>(code: C, args: MessageArgs<C>): string {
