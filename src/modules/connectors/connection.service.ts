@@ -264,7 +264,12 @@ export class ConnectionService {
     }
     if (!verdict.data.ok) {
       const issues = verdict.data.issues.map((issue) => ({ field: issue.field ? `config.${issue.field}` : 'config', message: issue.message }));
-      throw fail('CONNECTOR_CONFIG_INVALID', { detail: `invalid config for connector "${manifest.id}": ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}` }, issues[0]!.field, { issues });
+      throw fail(
+        'CONNECTOR_CONFIG_INVALID',
+        { detail: `invalid config for connector "${manifest.id}": ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}` },
+        issues[0]!.field,
+        { issues },
+      );
     }
     return verdict.data.config;
   }
@@ -291,7 +296,12 @@ export class ConnectionService {
     });
     if (missing.length === 0) return;
     const fields = missing.map((path) => `config.${path}`);
-    throw fail('SECRETS_REQUIRED', { detail: `changing ${changed.map((path) => `config.${path}`).join(', ')} changes where this connection sends its credentials: send ${fields.join(', ')} again in the same update (null removes an optional one)` }, fields[0], { secrets: fields, endpoints: changed.map((path) => `config.${path}`) });
+    throw fail(
+      'SECRETS_REQUIRED',
+      { detail: `changing ${changed.map((path) => `config.${path}`).join(', ')} changes where this connection sends its credentials: send ${fields.join(', ')} again in the same update (null removes an optional one)` },
+      fields[0],
+      { secrets: fields, endpoints: changed.map((path) => `config.${path}`) },
+    );
   }
 
   private checkSchedule(manifest: PluginManifest, schedule: string | null): string | null {
