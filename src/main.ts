@@ -10,7 +10,7 @@ import { createLogger, type Logger } from './infra/logger';
 import { progressPrinter, seedDemoData } from './seed/demo-data';
 import { ApiKeyService } from './modules/access/api-key.service';
 import { enqueueRecompute } from './modules/scores/scores.jobs';
-import { ErrorCode, RapportError } from './errors/catalog';
+import { fail, RapportError } from './errors/catalog';
 import { IMPORT_USAGE, runImportCommand } from './modules/connectors/import.command';
 import { scaffoldConnector } from './modules/connectors/scaffold';
 
@@ -79,9 +79,9 @@ async function main(argv: string[]): Promise<void> {
       const keys = new ApiKeyService(dataSource);
       try {
         if (action === 'create') {
-          if (!values.name || !values.scopes) throw new RapportError(ErrorCode.VALIDATION_FAILED, 'keys create needs --name and --scopes', 'name');
+          if (!values.name || !values.scopes) throw fail('VALIDATION_FAILED', { detail: 'keys create needs --name and --scopes' }, 'name');
           const expiresAt = values['expires-at'] ? new Date(values['expires-at']) : null;
-          if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new RapportError(ErrorCode.VALIDATION_FAILED, '--expires-at must be an ISO date-time', 'expires-at');
+          if (expiresAt && Number.isNaN(expiresAt.getTime())) throw fail('VALIDATION_FAILED', { detail: '--expires-at must be an ISO date-time' }, 'expires-at');
           const created = await keys.create({ name: values.name, scopes: values.scopes.split(',').map((s) => s.trim()), expiresAt, createdBy: 'cli' });
           console.log(created.key);
           console.error(`created key ${created.apiKey.prefix} (${created.apiKey.scopes.join(', ')}); it is shown only this once`);
@@ -90,11 +90,11 @@ async function main(argv: string[]): Promise<void> {
             console.log(`${k.id}\t${k.prefix}\t${k.name}\t${k.scopes.join(',')}\t${k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt < new Date() ? 'expired' : 'active'}`);
           }
         } else if (action === 'revoke') {
-          if (!values.id) throw new RapportError(ErrorCode.VALIDATION_FAILED, 'keys revoke needs --id', 'id');
+          if (!values.id) throw fail('VALIDATION_FAILED', { detail: 'keys revoke needs --id' }, 'id');
           const revoked = await keys.revoke(values.id);
           console.log(`revoked key ${revoked.prefix}`);
         } else {
-          throw new RapportError(ErrorCode.VALIDATION_FAILED, 'usage: rapport keys create --name N --scopes a,b [--expires-at ISO] | list | revoke --id ID', 'action');
+          throw fail('VALIDATION_FAILED', { detail: 'usage: rapport keys create --name N --scopes a,b [--expires-at ISO] | list | revoke --id ID' }, 'action');
         }
       } catch (error) {
         if (!(error instanceof RapportError)) throw error;

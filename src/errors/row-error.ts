@@ -1,4 +1,4 @@
-import type { ErrorCode } from './catalog';
+import { errorMessage, type ErrorCode, type MessageArgs } from './catalog';
 import { jsonProblem, textProblem } from '../connector-kit/text';
 
 /** Why one row of a batch was not written; `field` is a path inside the row (`customer.identifiers[1].value`). */
@@ -12,6 +12,11 @@ export type RowStatus = 'ACCEPTED' | 'DUPLICATE' | 'REJECTED';
 
 /** How a batch treats invalid rows. */
 export type BatchMode = 'ATOMIC' | 'PER_ROW';
+
+/** A row error whose message is built from the catalog's template for `code`. */
+export function rowError<C extends ErrorCode>(code: C, args: MessageArgs<C>, field?: string): RowError {
+  return field === undefined ? { code, message: errorMessage(code, args) } : { code, field, message: errorMessage(code, args) };
+}
 
 /** Collects the problems of one row while it is validated. */
 export class RowProblems {

@@ -1,5 +1,5 @@
 import { builder } from './builder';
-import { ErrorCode } from '../errors/catalog';
+import { ERROR_CATALOG, ErrorCode } from '../errors/catalog';
 
 /** Shared inputs and types: field filters, ordering direction, batch modes, row errors. */
 
@@ -17,8 +17,8 @@ export const BatchModeEnum = builder.enumType('BatchMode', {
 });
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', {
-  description: 'Stable error codes; also used as `extensions.code` of GraphQL errors.',
-  values: Object.fromEntries(Object.values(ErrorCode).map((code) => [code, { description: `Error code ${code}.` }])) as Record<ErrorCode, { description: string }>,
+  description: 'Stable error codes; also used as `extensions.code` of GraphQL errors. docs/errors.md lists each with its message.',
+  values: Object.fromEntries(Object.values(ErrorCode).map((code) => [code, { description: ERROR_CATALOG[code].doc }])) as Record<ErrorCode, { description: string }>,
 });
 
 export const RowErrorRef = builder.objectRef<{ code: string; field?: string; message: string }>('RowError').implement({

@@ -1,5 +1,5 @@
 import { GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext } from 'graphql';
-import { ErrorCode } from '../errors/catalog';
+import { ErrorCode, errorMessage } from '../errors/catalog';
 
 /** Rejects operations nested deeper than `maxDepth` fields (fragments are followed; introspection counts too). */
 export function depthLimitRule(maxDepth: number) {
@@ -27,7 +27,7 @@ export function depthLimitRule(maxDepth: number) {
         const depth = depthOf(node.selectionSet, 0, new Set());
         if (depth > maxDepth) {
           context.reportError(
-            new GraphQLError(`the query is nested ${depth} levels deep; the limit is ${maxDepth} (flatten it or split it)`, {
+            new GraphQLError(errorMessage('QUERY_TOO_DEEP', { depth, limit: maxDepth }), {
               nodes: [node],
               extensions: { code: ErrorCode.QUERY_TOO_DEEP },
             }),

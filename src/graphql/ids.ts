@@ -1,5 +1,5 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import { ErrorCode, RapportError } from '../errors/catalog';
+import { fail } from '../errors/catalog';
 import type { IdFilter } from '../infra/sql-filter';
 
 /** Decodes a global id of the given type into its database id; a wrong or garbled id is a client error naming `field`. */
@@ -8,10 +8,10 @@ export function localId(globalId: string, typename: string, field: string): stri
   try {
     decoded = decodeGlobalID(globalId);
   } catch {
-    throw new RapportError(ErrorCode.BAD_REQUEST, `"${globalId}" is not a valid id`, field);
+    throw fail('BAD_REQUEST', { detail: `"${globalId}" is not a valid id` }, field);
   }
   if (decoded.typename !== typename || !/^[1-9][0-9]{0,18}$/.test(decoded.id)) {
-    throw new RapportError(ErrorCode.BAD_REQUEST, `"${globalId}" is not the id of a ${typename}`, field);
+    throw fail('BAD_REQUEST', { detail: `"${globalId}" is not the id of a ${typename}` }, field);
   }
   return decoded.id;
 }
@@ -48,7 +48,7 @@ export function localIdFilter(filter: IdFilter | null | undefined, typename: str
 /** Lists paginate forwards; `last`/`before` are refused with a clear error rather than ignored. */
 export function forwardOnly(args: { first?: number | null; after?: string | null; last?: number | null; before?: string | null }) {
   if (args.last != null || args.before != null) {
-    throw new RapportError(ErrorCode.BAD_REQUEST, 'backward pagination (last/before) is not supported; use first and after', args.last != null ? 'last' : 'before');
+    throw fail('BAD_REQUEST', { detail: 'backward pagination (last/before) is not supported; use first and after' }, args.last != null ? 'last' : 'before');
   }
   return { first: args.first, after: args.after };
 }

@@ -18,7 +18,7 @@ import { aliasLimitRule, costError, introspectionRule, operationCost } from '../
 import { scopeRule } from '../modules/access/requirements';
 import type { Principal } from '../modules/access/scopes';
 import type { RapportServices } from '../app-services';
-import { ErrorCode, RapportError } from '../errors/catalog';
+import { ErrorCode, errorMessage, RapportError } from '../errors/catalog';
 import { compiledBatchExecution } from './compiled-batches';
 import { CorsPolicy } from './cors';
 import { createContext, type GraphQLContext } from './context';
@@ -140,10 +140,10 @@ function maskError(services: RapportServices) {
       });
     }
     services.logger.error({ err: original, path: graphqlError?.path }, 'unexpected error in GraphQL execution');
-    return new GraphQLError('Unexpected error.', {
+    return new GraphQLError(errorMessage('INTERNAL_SERVER_ERROR', {}), {
       nodes: graphqlError?.nodes,
       path: graphqlError?.path,
-      extensions: { code: ErrorCode.INTERNAL },
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     });
   };
 }
@@ -215,14 +215,14 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
         const authentication = await authenticate(req.headers.authorization, services.config, services.apiKeys);
         if (!authentication.ok) {
           res.setHeader('www-authenticate', 'Bearer realm="rapport"');
-          return sendJson(res, 401, { errors: [{ message: authentication.reason, extensions: { code: ErrorCode.UNAUTHENTICATED } }] });
+          return sendJson(res, 401, { errors: [{ message: errorMessage('UNAUTHENTICATED', { reason: authentication.reason }), extensions: { code: ErrorCode.UNAUTHENTICATED } }] });
         }
         principal = authentication.principal;
         const decision = await services.rateLimiter.take(principal.subject);
         if (!decision.allowed) {
           res.setHeader('retry-after', String(decision.retryAfterSeconds));
           return sendJson(res, 429, {
-            errors: [{ message: `rate limit exceeded; retry in ${decision.retryAfterSeconds} s`, extensions: { code: ErrorCode.RATE_LIMITED, retryAfter: decision.retryAfterSeconds } }],
+            errors: [{ message: errorMessage('RATE_LIMITED', { seconds: decision.retryAfterSeconds }), extensions: { code: ErrorCode.RATE_LIMITED, retryAfter: decision.retryAfterSeconds } }],
           });
         }
       }
@@ -249,7 +249,7 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
       .catch((error: unknown) => {
         if (error instanceof ClientGoneError) return;
         services.logger.error({ err: error }, 'request failed');
-        if (!res.headersSent) sendJson(res, 500, { code: ErrorCode.INTERNAL, message: 'Unexpected error.' });
+        if (!res.headersSent) sendJson(res, 500, { code: ErrorCode.INTERNAL_SERVER_ERROR, message: errorMessage('INTERNAL_SERVER_ERROR', {}) });
         else res.end();
       })
       .finally(() => inFlight.delete(running));
@@ -362,7 +362,7 @@ function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
 
 function sendTooLarge(res: ServerResponse, limit: number): void {
   sendJson(res, 413, {
-    errors: [{ message: `request body is larger than ${limit} bytes`, extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }],
+    errors: [{ message: errorMessage('PAYLOAD_TOO_LARGE', { limit }), extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }],
   });
 }
 

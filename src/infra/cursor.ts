@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { ErrorCode, RapportError } from '../errors/catalog';
+import { fail } from '../errors/catalog';
 
 /**
  * Keyset cursors, sealed with AES-256-GCM so that a client can neither read
@@ -47,7 +47,7 @@ export function encodeCursor(scope: string, values: readonly unknown[]): string 
  * else (tampered, another key or list, malformed) is `INVALID_CURSOR` naming `field`.
  */
 export function decodeCursor(scope: string, cursor: string, expected: number, field = 'after'): string[] {
-  const invalid = () => new RapportError(ErrorCode.INVALID_CURSOR, 'this cursor was not issued for this list and ordering (or has expired); start again without after', field);
+  const invalid = () => fail('INVALID_CURSOR', {}, field);
   if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
   const bytes = Buffer.from(cursor, 'base64url');
   if (bytes.length < 1 + IV_BYTES + TAG_BYTES + PAD || bytes[0] !== VERSION) throw invalid();

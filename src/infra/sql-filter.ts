@@ -1,8 +1,13 @@
-import { ErrorCode, RapportError } from '../errors/catalog';
+import { fail } from '../errors/catalog';
 
 /** Collects bind parameters; user values only ever become `$n`, never SQL text. */
 export class SqlParams {
-  readonly values: unknown[] = [];
+  readonly values: unknown[];
+  /** `values` are already bound as $1…$n (copied); {@link add} numbers from n + 1. */
+  constructor(values: readonly unknown[] = []) {
+    this.values = [...values];
+  }
+  /** Binds `value` and answers its placeholder (`$n`). */
   add(value: unknown): string {
     this.values.push(value);
     return `$${this.values.length}`;
@@ -29,7 +34,7 @@ function escapeLike(value: string): string {
 }
 
 function checkIn(field: string, values: unknown[]): void {
-  if (values.length > MAX_IN_VALUES) throw new RapportError(ErrorCode.VALIDATION_FAILED, `${field}.in has more than ${MAX_IN_VALUES} values`, `${field}.in`);
+  if (values.length > MAX_IN_VALUES) throw fail('VALIDATION_FAILED', { detail: `${field}.in has more than ${MAX_IN_VALUES} values` }, `${field}.in`);
 }
 
 export function compileStringFilter(sql: string, f: StringFilter, p: SqlParams, field: string): string[] {
@@ -95,7 +100,7 @@ export function compileFilterTree<F extends object>(
   depth = 0,
 ): string {
   if (!tree) return 'TRUE';
-  if (depth > MAX_FILTER_DEPTH) throw new RapportError(ErrorCode.VALIDATION_FAILED, `filter nests deeper than ${MAX_FILTER_DEPTH} levels`, path);
+  if (depth > MAX_FILTER_DEPTH) throw fail('VALIDATION_FAILED', { detail: `filter nests deeper than ${MAX_FILTER_DEPTH} levels` }, path);
   const parts = leaf(tree, p);
   if (tree.and) parts.push(...tree.and.map((t, i) => compileFilterTree(t, p, leaf, `${path}.and[${i}]`, depth + 1)));
   if (tree.or) {
@@ -130,9 +135,9 @@ export const PAGE_LIMITS = { default: 50, max: 500 } as const;
 /** Validates `first`: default 50, at most 500. */
 export function pageSize(first: number | null | undefined): number {
   if (first == null) return PAGE_LIMITS.default;
-  if (!Number.isInteger(first) || first < 0) throw new RapportError(ErrorCode.BAD_REQUEST, 'first must be a non-negative integer', 'first');
+  if (!Number.isInteger(first) || first < 0) throw fail('BAD_REQUEST', { detail: 'first must be a non-negative integer' }, 'first');
   if (first > PAGE_LIMITS.max) {
-    throw new RapportError(ErrorCode.PAGE_SIZE_EXCEEDED, `first is ${first}; the largest page is ${PAGE_LIMITS.max}`, 'first');
+    throw fail('PAGE_SIZE_EXCEEDED', { detail: `first is ${first}; the largest page is ${PAGE_LIMITS.max}` }, 'first');
   }
   return first;
 }

@@ -1,6 +1,6 @@
 import { builder } from '../../graphql/builder';
 import { globalId, localId } from '../../graphql/ids';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { fail } from '../../errors/catalog';
 import { decodeCursor, encodeCursor } from '../../infra/cursor';
 import { SCOPES } from './scopes';
 import type { ApiKeyRecord } from './api-key.service';
@@ -93,7 +93,7 @@ builder.queryFields((t) => ({
     },
     resolve: async (_r, args, ctx) => {
       const first = args.first ?? 50;
-      if (first < 0 || first > 500) throw new RapportError(ErrorCode.PAGE_SIZE_EXCEEDED, 'first must be between 0 and 500', 'first');
+      if (first < 0 || first > 500) throw fail('PAGE_SIZE_EXCEEDED', { detail: 'first must be between 0 and 500' }, 'first');
       const after = args.after ? decodeCursor('audit-log', args.after, 1)[0] : null;
       const rows: AuditRow[] = await ctx.services.dataSource.query(
         `SELECT id::text, occurred_at AS "occurredAt", actor, actor_kind AS "actorKind", operation, variables, records, result, error

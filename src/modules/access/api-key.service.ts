@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { fail } from '../../errors/catalog';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from './audit';
 import { isScope, type Scope } from './scopes';
@@ -40,13 +40,13 @@ export class ApiKeyService {
 
   async create(input: { name: string; scopes: string[]; expiresAt?: Date | null; createdBy?: string }): Promise<{ key: string; apiKey: ApiKeyRecord }> {
     const name = input.name.trim();
-    if (name.length === 0 || name.length > 128) throw new RapportError(ErrorCode.VALIDATION_FAILED, 'name must have 1 to 128 characters', 'name');
-    if (input.scopes.length === 0) throw new RapportError(ErrorCode.VALIDATION_FAILED, 'give at least one scope', 'scopes');
+    if (name.length === 0 || name.length > 128) throw fail('VALIDATION_FAILED', { detail: 'name must have 1 to 128 characters' }, 'name');
+    if (input.scopes.length === 0) throw fail('VALIDATION_FAILED', { detail: 'give at least one scope' }, 'scopes');
     input.scopes.forEach((scope, i) => {
-      if (!isScope(scope)) throw new RapportError(ErrorCode.VALIDATION_FAILED, `unknown scope "${scope}"`, `scopes[${i}]`);
+      if (!isScope(scope)) throw fail('VALIDATION_FAILED', { detail: `unknown scope "${scope}"` }, `scopes[${i}]`);
     });
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
-      throw new RapportError(ErrorCode.VALIDATION_FAILED, 'expiresAt must be in the future', 'expiresAt');
+      throw fail('VALIDATION_FAILED', { detail: 'expiresAt must be in the future' }, 'expiresAt');
     }
     const prefix = randomBytes(8).toString('hex').slice(0, 10).replace(/[^a-z0-9]/g, '0');
     const key = `rk_${prefix}_${randomBytes(32).toString('base64url')}`;
@@ -65,7 +65,7 @@ export class ApiKeyService {
   async revoke(id: string): Promise<ApiKeyRecord> {
     return inTransaction(this.dataSource, async (manager) => {
       const [rows] = await manager.query(`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`, [id]);
-      if (!rows?.[0]) throw new RapportError(ErrorCode.NOT_FOUND, `no API key ${id}`, 'id');
+      if (!rows?.[0]) throw fail('NOT_FOUND', { detail: `no API key ${id}` }, 'id');
       auditRecords('api_key', [id]);
       return rows[0];
     });

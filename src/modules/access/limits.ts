@@ -2,7 +2,7 @@ import {
   getOperationAST, GraphQLError, Kind, type ASTVisitor, type DocumentNode, type FieldNode, type FragmentDefinitionNode,
   type SelectionSetNode, type ValidationContext,
 } from 'graphql';
-import { ErrorCode } from '../../errors/catalog';
+import { ErrorCode, errorMessage } from '../../errors/catalog';
 import { PAGE_LIMITS } from '../../infra/sql-filter';
 
 /**
@@ -80,7 +80,7 @@ export function introspectionRule() {
     Field(node) {
       if (node.name.value === '__schema' || node.name.value === '__type') {
         context.reportError(
-          new GraphQLError('introspection is disabled on this server', { nodes: [node], extensions: { code: ErrorCode.INTROSPECTION_DISABLED } }),
+          new GraphQLError(errorMessage('INTROSPECTION_DISABLED', {}), { nodes: [node], extensions: { code: ErrorCode.INTROSPECTION_DISABLED } }),
         );
       }
     },

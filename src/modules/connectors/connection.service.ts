@@ -2,11 +2,11 @@ import type { DataSource } from 'typeorm';
 import { inTransaction } from '../../infra/database';
 import { z } from 'zod';
 import { REDACTED } from '../../connector-kit';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { ErrorCode, fail } from '../../errors/catalog';
 import type { PluginManifest } from '../../plugin-host/protocol';
 import type { Page } from '../../infra/page';
 import { decodeCursor, encodeCursor } from '../../infra/cursor';
-import { pageSize } from '../../infra/sql-filter';
+import { pageSize, SqlParams } from '../../infra/sql-filter';
 import { CONNECTION_STATUSES, type ConnectionStatus } from './connection.entity';
 import type { ConnectorRegistry } from './connector-registry';
 import { PluginCallError, type PluginHosts, type RunnablePlugin } from './plugin-hosts';
@@ -67,12 +67,12 @@ export function parseSchedule(schedule: string, field = 'schedule'): ParsedSched
   const text = schedule.trim();
   if (/^\d+$/.test(text)) {
     const seconds = Number(text);
-    if (seconds < 1 || seconds > 366 * 24 * 3600) throw new RapportError(ErrorCode.VALIDATION_FAILED, `${field}: an interval must be between 1 second and a year`, field);
+    if (seconds < 1 || seconds > 366 * 24 * 3600) throw fail('VALIDATION_FAILED', { detail: `${field}: an interval must be between 1 second and a year` }, field);
     return { every: seconds * 1000 };
   }
   const fields = text.split(/\s+/);
   if ((fields.length === 5 || fields.length === 6) && fields.every((part) => /^[0-9A-Za-z*/,?#LW-]+$/.test(part))) return { pattern: text };
-  throw new RapportError(ErrorCode.VALIDATION_FAILED, `${field}: "${schedule}" is neither an interval in seconds ("3600") nor a cron pattern ("0 * * * *")`, field);
+  throw fail('VALIDATION_FAILED', { detail: `${field}: "${schedule}" is neither an interval in seconds ("3600") nor a cron pattern ("0 * * * *")` }, field);
 }
 
 /** What a plugin host answers a config validation. */
@@ -107,7 +107,7 @@ export class ConnectionService {
 
   async require(id: string, field = 'id'): Promise<ConnectionRecord> {
     const connection = await this.get(id);
-    if (!connection) throw new RapportError(ErrorCode.NOT_FOUND, `no connection ${id}`, field);
+    if (!connection) throw fail('NOT_FOUND', { detail: `no connection ${id}` }, field);
     return connection;
   }
 
@@ -144,7 +144,7 @@ export class ConnectionService {
         ),
       );
     } catch (error) {
-      if ((error as { code?: string }).code === '23505') throw new RapportError(ErrorCode.VALIDATION_FAILED, `a connection named "${name}" already exists`, 'name');
+      if ((error as { code?: string }).code === '23505') throw fail('VALIDATION_FAILED', { detail: `a connection named "${name}" already exists` }, 'name');
       throw error;
     }
     await this.syncSchedule(row);
@@ -155,10 +155,10 @@ export class ConnectionService {
     const current = await this.require(id);
     const { manifest, plugin } = this.registry.require(current.connector, 'connector');
     const sets: string[] = [];
-    const params: unknown[] = [id];
+    const p = new SqlParams();
+    const idParam = p.add(id);
     const set = (column: string, value: unknown) => {
-      params.push(value);
-      sets.push(`${column} = $${params.length}`);
+      sets.push(`${column} = ${p.add(value)}`);
     };
     if (input.name != null) set('name', checkName(input.name));
     if (input.config != null) {
@@ -176,7 +176,7 @@ export class ConnectionService {
     }
     if (input.schedule !== undefined) set('schedule', this.checkSchedule(manifest, input.schedule === '' ? null : input.schedule));
     if (input.status != null) {
-      if (!CONNECTION_STATUSES.includes(input.status)) throw new RapportError(ErrorCode.VALIDATION_FAILED, `status must be one of ${CONNECTION_STATUSES.join(', ')}`, 'status');
+      if (!CONNECTION_STATUSES.includes(input.status)) throw fail('VALIDATION_FAILED', { detail: `status must be one of ${CONNECTION_STATUSES.join(', ')}` }, 'status');
       set('status', input.status);
       if (input.status === 'ACTIVE') sets.push('last_error = NULL');
     }
@@ -186,11 +186,11 @@ export class ConnectionService {
     try {
       // TypeORM answers an UPDATE … RETURNING with [rows, affected].
       const [rows] = (await inTransaction(this.dataSource, (manager) =>
-        manager.query(`UPDATE connections SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, params),
+        manager.query(`UPDATE connections SET ${sets.join(', ')}, updated_at = now() WHERE id = ${idParam} RETURNING ${COLUMNS}`, p.values),
       )) as [ConnectionRecord[], number];
       row = rows[0]!;
     } catch (error) {
-      if ((error as { code?: string }).code === '23505') throw new RapportError(ErrorCode.VALIDATION_FAILED, `a connection named "${input.name}" already exists`, 'name');
+      if ((error as { code?: string }).code === '23505') throw fail('VALIDATION_FAILED', { detail: `a connection named "${input.name}" already exists` }, 'name');
       throw error;
     }
     await this.syncSchedule(row);
@@ -256,17 +256,17 @@ export class ConnectionService {
     } catch (error) {
       if (!(error instanceof PluginCallError)) throw error;
       const code = error.kind === 'deadline' ? ErrorCode.PLUGIN_TIMEOUT : ErrorCode.CONNECTOR_UNAVAILABLE;
-      throw new RapportError(code, `connector "${manifest.id}" could not validate the config: ${error.message}`, 'config');
+      throw fail(code, { detail: `connector "${manifest.id}" could not validate the config: ${error.message}` }, 'config');
     }
     const verdict = configVerdictSchema.safeParse(answer);
     if (!verdict.success || (verdict.data.ok && JSON.stringify(verdict.data.config).length > MAX_CONFIG_BYTES)) {
-      throw new RapportError(ErrorCode.CONNECTOR_UNAVAILABLE, `connector "${manifest.id}" answered the config validation with something that is not a verdict`, 'config');
+      throw fail('CONNECTOR_UNAVAILABLE', { detail: `connector "${manifest.id}" answered the config validation with something that is not a verdict` }, 'config');
     }
     if (!verdict.data.ok) {
       const issues = verdict.data.issues.map((issue) => ({ field: issue.field ? `config.${issue.field}` : 'config', message: issue.message }));
-      throw new RapportError(
-        ErrorCode.CONNECTOR_CONFIG_INVALID,
-        `invalid config for connector "${manifest.id}": ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+      throw fail(
+        'CONNECTOR_CONFIG_INVALID',
+        { detail: `invalid config for connector "${manifest.id}": ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}` },
         issues[0]!.field,
         { issues },
       );
@@ -296,9 +296,9 @@ export class ConnectionService {
     });
     if (missing.length === 0) return;
     const fields = missing.map((path) => `config.${path}`);
-    throw new RapportError(
-      ErrorCode.SECRETS_REQUIRED,
-      `changing ${changed.map((path) => `config.${path}`).join(', ')} changes where this connection sends its credentials: send ${fields.join(', ')} again in the same update (null removes an optional one)`,
+    throw fail(
+      'SECRETS_REQUIRED',
+      { detail: `changing ${changed.map((path) => `config.${path}`).join(', ')} changes where this connection sends its credentials: send ${fields.join(', ')} again in the same update (null removes an optional one)` },
       fields[0],
       { secrets: fields, endpoints: changed.map((path) => `config.${path}`) },
     );
@@ -306,7 +306,7 @@ export class ConnectionService {
 
   private checkSchedule(manifest: PluginManifest, schedule: string | null): string | null {
     if (schedule === null) return null;
-    if (!manifest.sync) throw new RapportError(ErrorCode.VALIDATION_FAILED, `connector "${manifest.id}" is push-only (webhook); it has no sync to schedule`, 'schedule');
+    if (!manifest.sync) throw fail('VALIDATION_FAILED', { detail: `connector "${manifest.id}" is push-only (webhook); it has no sync to schedule` }, 'schedule');
     parseSchedule(schedule);
     return schedule.trim();
   }
@@ -340,6 +340,6 @@ function redactPaths(config: Record<string, unknown>, paths: readonly string[]):
 
 function checkName(name: string): string {
   const trimmed = name.trim();
-  if (trimmed.length === 0 || trimmed.length > 128) throw new RapportError(ErrorCode.VALIDATION_FAILED, 'name must be 1 to 128 characters', 'name');
+  if (trimmed.length === 0 || trimmed.length > 128) throw fail('VALIDATION_FAILED', { detail: 'name must be 1 to 128 characters' }, 'name');
   return trimmed;
 }

@@ -1,4 +1,4 @@
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { fail, RapportError } from '../../errors/catalog';
 import type { PluginManifest } from '../../plugin-host/protocol';
 import { loadPlugins, type LoadedPlugin, type LoadPluginsOptions } from './plugin-loader';
 import type { RunnablePlugin } from './plugin-hosts';
@@ -35,9 +35,9 @@ export class ConnectorRegistry {
     const plugin = this.byId.get(id);
     if (!plugin) {
       const known = this.plugins.filter((p) => p.status === 'LOADED').map((p) => p.id);
-      throw new RapportError(ErrorCode.CONNECTOR_NOT_FOUND, `no connector "${id}" is installed; installed: ${known.join(', ') || 'none'}`, field);
+      throw fail('CONNECTOR_NOT_FOUND', { id, installed: known.join(', ') || 'none' }, field);
     }
-    if (plugin.status !== 'LOADED') throw new RapportError(ErrorCode.CONNECTOR_UNAVAILABLE, `connector "${id}" failed to load: ${plugin.error}`, field);
+    if (plugin.status !== 'LOADED') throw fail('CONNECTOR_UNAVAILABLE', { detail: `connector "${id}" failed to load: ${plugin.error}` }, field);
     return { manifest: plugin.manifest, plugin: { id: plugin.id, entry: plugin.entry, root: plugin.root } };
   }
 }

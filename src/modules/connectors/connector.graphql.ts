@@ -1,4 +1,4 @@
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { fail } from '../../errors/catalog';
 import { builder } from '../../graphql/builder';
 import { forwardOnly, globalId, localId } from '../../graphql/ids';
 import type { ConnectionStatus } from './connection.entity';
@@ -216,7 +216,7 @@ const DeleteConnectionPayloadRef = builder.objectRef<{ deletedId: string }>('Del
 });
 
 function configObject(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RapportError(ErrorCode.CONNECTOR_CONFIG_INVALID, `${field} must be a JSON object`, field);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail('CONNECTOR_CONFIG_INVALID', { detail: `${field} must be a JSON object` }, field);
   return value as Record<string, unknown>;
 }
 
@@ -264,7 +264,7 @@ builder.mutationFields((t) => ({
       const { connections, registry, runs, scheduler } = ctx.services.connectors;
       const connection = await connections.require(localId(String(id), 'Connection', 'id'));
       const { manifest } = registry.require(connection.connector);
-      if (!manifest.sync) throw new RapportError(ErrorCode.BAD_REQUEST, `connector "${manifest.id}" is push-only: it has no sync to run`, 'id');
+      if (!manifest.sync) throw fail('BAD_REQUEST', { detail: `connector "${manifest.id}" is push-only: it has no sync to run` }, 'id');
       const runId = await runs.start('SYNC', connection.id, {}, 'QUEUED');
       try {
         await scheduler.enqueueSync(connection.id, runId);

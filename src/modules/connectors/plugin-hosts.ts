@@ -12,6 +12,7 @@ import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import type { ConfigFieldDescription, EmitResult } from '../../connector-kit';
+import { ErrorCode } from '../../errors/catalog';
 import type { Logger } from '../../infra/logger';
 import { FrameReader, encodeFrame, type CallRequest, type HostInit, type PluginManifest, type ToHost, type WireError } from '../../plugin-host/protocol';
 import { hostLaunch, SandboxError, type PluginLocation, type SandboxOptions } from './plugin-sandbox';
@@ -137,7 +138,7 @@ export function describePlugin(
   try {
     launch = hostLaunch(plugin, sandbox, 'describe');
   } catch (error) {
-    return { ok: false, code: 'CONNECTOR_LOAD_FAILED', error: error instanceof Error ? error.message : String(error) };
+    return { ok: false, code: ErrorCode.CONNECTOR_LOAD_FAILED, error: error instanceof Error ? error.message : String(error) };
   }
   const child = spawnSync(launch.command, launch.args, {
     input: launch.init,
@@ -159,20 +160,20 @@ export function describePlugin(
   }
   if (messages.length > 0 && !first.success) {
     const issue = first.error.issues[0];
-    return { ok: false, code: 'CONNECTOR_LOAD_FAILED', error: `the plugin's host answered something that is not a manifest (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unreadable'})` };
+    return { ok: false, code: ErrorCode.CONNECTOR_LOAD_FAILED, error: `the plugin's host answered something that is not a manifest (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unreadable'})` };
   }
   if (child.error && (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
-    return { ok: false, code: 'CONNECTOR_LOAD_FAILED', error: `the plugin did not finish loading within ${timeoutMs} ms (it blocks or loops at load time)` };
+    return { ok: false, code: ErrorCode.CONNECTOR_LOAD_FAILED, error: `the plugin did not finish loading within ${timeoutMs} ms (it blocks or loops at load time)` };
   }
   if (child.error && (child.error as NodeJS.ErrnoException).code === 'ENOBUFS') {
-    return { ok: false, code: 'CONNECTOR_LOAD_FAILED', error: 'the plugin wrote more output than a host may while loading; it was killed' };
+    return { ok: false, code: ErrorCode.CONNECTOR_LOAD_FAILED, error: 'the plugin wrote more output than a host may while loading; it was killed' };
   }
-  if (child.error) return { ok: false, code: 'CONNECTOR_LOAD_FAILED', error: `the plugin host could not start: ${child.error.message}` };
+  if (child.error) return { ok: false, code: ErrorCode.CONNECTOR_LOAD_FAILED, error: `the plugin host could not start: ${child.error.message}` };
   const stderr = child.stderr?.toString('utf8').slice(-8192) ?? '';
   if (/heap out of memory|Reached heap limit/i.test(stderr)) {
-    return { ok: false, code: 'CONNECTOR_LOAD_FAILED', error: `the plugin ran out of memory while loading (heap limit ${sandbox.maxHeapMb} MB)` };
+    return { ok: false, code: ErrorCode.CONNECTOR_LOAD_FAILED, error: `the plugin ran out of memory while loading (heap limit ${sandbox.maxHeapMb} MB)` };
   }
-  return { ok: false, code: 'CONNECTOR_LOAD_FAILED', error: `the plugin ended the process while loading (exit ${child.status ?? child.signal})` };
+  return { ok: false, code: ErrorCode.CONNECTOR_LOAD_FAILED, error: `the plugin ended the process while loading (exit ${child.status ?? child.signal})` };
 }
 
 interface Pending {

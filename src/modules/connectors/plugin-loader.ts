@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { ErrorCode, errorMessage } from '../../errors/catalog';
 import type { PluginManifest } from '../../plugin-host/protocol';
 import { describePlugin } from './plugin-hosts';
 import type { SandboxOptions } from './plugin-sandbox';
@@ -67,8 +68,8 @@ export function loadPlugins(options: LoadPluginsOptions): LoadedPlugin[] {
         id: plugin.id,
         source,
         entry: plugin.entry,
-        code: 'CONNECTOR_LOAD_DUPLICATE_ID',
-        error: `Connector id "${plugin.id}" is already used by ${taken.source.location}; ids must be unique`,
+        code: ErrorCode.CONNECTOR_LOAD_DUPLICATE_ID,
+        error: errorMessage('CONNECTOR_LOAD_DUPLICATE_ID', { id: plugin.id, location: taken.source.location }),
       });
       continue;
     }
@@ -89,7 +90,7 @@ function loadPlugin(source: PluginSource, sandbox: SandboxOptions, timeoutMs: nu
     const relative = path.relative(root, entry);
     if (relative.startsWith('..') || path.isAbsolute(relative)) throw new Error(`the entry ${entry} is outside the plugin folder ${root}`);
   } catch (error) {
-    return { status: 'FAILED', id: fallbackId, source, code: 'CONNECTOR_LOAD_FAILED', error: error instanceof Error ? error.message : String(error) };
+    return { status: 'FAILED', id: fallbackId, source, code: ErrorCode.CONNECTOR_LOAD_FAILED, error: error instanceof Error ? error.message : String(error) };
   }
   const key = `${entry}:${statSync(entry).mtimeMs}:${root}:${sandbox.maxHeapMb}:${timeoutMs}`;
   let outcome = described.get(key);

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { secretKeyBytes, type Config } from '../../config';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { fail } from '../../errors/catalog';
 
 const PREFIX = 'enc:v1:';
 const IV_BYTES = 12;
@@ -58,7 +58,7 @@ export class SecretBox {
 
   private requireKey(): Buffer {
     if (!this.key) {
-      throw new RapportError(ErrorCode.BAD_REQUEST, 'connector secrets need an encryption key: set RAPPORT_SECRET_KEY to 32 bytes, base64 or hex encoded (openssl rand -base64 32)', 'config');
+      throw fail('BAD_REQUEST', { detail: 'connector secrets need an encryption key: set RAPPORT_SECRET_KEY to 32 bytes, base64 or hex encoded (openssl rand -base64 32)' }, 'config');
     }
     return this.key;
   }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import { ErrorCode } from '../../errors/catalog';
+import { ErrorCode, errorMessage } from '../../errors/catalog';
 import { sendJson, type HttpRoute } from '../../graphql/server';
 import type { Logger } from '../../infra/logger';
 import { commitBatch, validateBatchRows, type IngestTargets } from './batch-commit';
@@ -34,7 +34,7 @@ export const REFUSED_DELIVERY = {
   status: 401,
   body: {
     code: ErrorCode.WEBHOOK_REFUSED,
-    message: 'the delivery was refused: the signature is missing, wrong or outside the replay window, or this endpoint does not accept deliveries',
+    message: errorMessage('WEBHOOK_REFUSED', {}),
   },
 } as const;
 

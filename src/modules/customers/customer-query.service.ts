@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { fail } from '../../errors/catalog';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import {
   compileDateTimeFilter, compileFilterTree, compileIdFilter, compileNumberFilter, compileStringFilter, pageSize, SqlParams,
@@ -108,7 +108,7 @@ export class CustomerQueryService {
 
   async findByIdentifier(input: IdentifierInput): Promise<CustomerRecord | null> {
     const identifier = normalizeIdentifier(input);
-    if (isIdentifierProblem(identifier)) throw new RapportError(ErrorCode.INVALID_IDENTIFIER, identifier.message, `identifier.${identifier.field}`);
+    if (isIdentifierProblem(identifier)) throw fail('INVALID_IDENTIFIER', { detail: identifier.message }, `identifier.${identifier.field}`);
     const rows = await this.dataSource.query(
       `SELECT ${CUSTOMER_COLUMNS} FROM customer_identifiers i JOIN customers c ON c.id = i.customer_id
         WHERE i.type = $1 AND i.value = $2 AND c.deleted_at IS NULL`,
@@ -156,10 +156,10 @@ export class CustomerQueryService {
 function sortKeys(orderBy: CustomerOrder[] | null | undefined): SortKey[] {
   const keys: SortKey[] = (orderBy?.length ? orderBy : [{ field: 'CREATED_AT' as const, direction: 'DESC' as const }]).map((o: CustomerOrder, i) => {
     if (o.field === 'SCORE') {
-      if (!o.scoreKind) throw new RapportError(ErrorCode.VALIDATION_FAILED, 'ordering by SCORE needs scoreKind', `orderBy[${i}].scoreKind`);
+      if (!o.scoreKind) throw fail('VALIDATION_FAILED', { detail: 'ordering by SCORE needs scoreKind' }, `orderBy[${i}].scoreKind`);
       return { sql: scoreSortExpression('c.id', o.scoreKind, `orderBy[${i}].scoreKind`), cast: 'float8', direction: o.direction ?? 'ASC' };
     }
-    if (!SORT_SQL[o.field]) throw new RapportError(ErrorCode.VALIDATION_FAILED, `cannot order by ${o.field}`, 'orderBy');
+    if (!SORT_SQL[o.field]) throw fail('VALIDATION_FAILED', { detail: `cannot order by ${o.field}` }, 'orderBy');
     return { ...SORT_SQL[o.field], direction: o.direction ?? 'ASC' };
   });
   if (!keys.some((k) => k.sql === 'c.id')) keys.push({ ...SORT_SQL.ID, direction: keys[keys.length - 1].direction });
@@ -184,7 +184,7 @@ function customerLeaf(f: CustomerFilterFields, p: SqlParams): string[] {
   if (f.score) out.push(scoreCondition('c.id', f.score, p, 'filter.score'));
   if (f.identifier) {
     const identifier = normalizeIdentifier(f.identifier);
-    if (isIdentifierProblem(identifier)) throw new RapportError(ErrorCode.INVALID_IDENTIFIER, identifier.message, `filter.identifier.${identifier.field}`);
+    if (isIdentifierProblem(identifier)) throw fail('INVALID_IDENTIFIER', { detail: identifier.message }, `filter.identifier.${identifier.field}`);
     out.push(`EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.customer_id = c.id AND ci.type = ${p.add(identifier.type)} AND ci.value = ${p.add(identifier.value)})`);
   }
   for (const [i, t] of (f.traits ?? []).entries()) out.push(...traitConditions(t, p, `traits[${i}]`));
@@ -192,7 +192,7 @@ function customerLeaf(f: CustomerFilterFields, p: SqlParams): string[] {
 }
 
 function traitConditions(t: TraitFilter, p: SqlParams, field: string): string[] {
-  if (!TRAIT_PATH.test(t.path)) throw new RapportError(ErrorCode.VALIDATION_FAILED, `trait path "${t.path}" must be dot-separated names`, `${field}.path`);
+  if (!TRAIT_PATH.test(t.path)) throw fail('VALIDATION_FAILED', { detail: `trait path "${t.path}" must be dot-separated names` }, `${field}.path`);
   const path = p.add(t.path.split('.'));
   const json = `(c.traits #> ${path}::text[])`;
   const num = `(CASE WHEN jsonb_typeof(${json}) = 'number' THEN (${json})::text::numeric END)`;

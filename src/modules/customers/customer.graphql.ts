@@ -4,7 +4,7 @@ import {
   BatchModeEnum, DateTimeFilterInput, FloatFilterInput, IdFilterInput, IntFilterInput, RowErrorRef, SortDirection, StringFilterInput,
 } from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localId, localIdFilter, localIdOrNull } from '../../graphql/ids';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { ErrorCode, fail } from '../../errors/catalog';
 import type { GraphQLContext } from '../../graphql/context';
 import { hasScope } from '../access/scopes';
 import type { CustomerStatsRecord, IdentifierRecord } from '../../graphql/loaders';
@@ -173,7 +173,7 @@ const CustomerOrderInput = builder.inputType('CustomerOrder', {
 function checkPersonalFilter(filter: CustomerFilter, path: string, ctx: GraphQLContext): void {
   if (hasScope(ctx.principal, 'pii:read')) return;
   const refuse = (field: string, what: string) => {
-    throw new RapportError(ErrorCode.FORBIDDEN, `filtering on ${what} requires the scope pii:read`, field);
+    throw fail('FORBIDDEN', { detail: `filtering on ${what} requires the scope pii:read` }, field);
   };
   if (filter.identifier) refuse(`${path}.identifier`, 'identifiers');
   if (filter.displayName) refuse(`${path}.displayName`, 'displayName');
@@ -191,7 +191,7 @@ function checkPersonalOrder(orderBy: readonly CustomerOrder[] | null | undefined
   if (!orderBy || hasScope(ctx.principal, 'pii:read')) return;
   for (const [i, o] of orderBy.entries()) {
     if (PERSONAL_ORDER_FIELDS.has(o.field)) {
-      throw new RapportError(ErrorCode.FORBIDDEN, `ordering by ${o.field} requires the scope pii:read`, `orderBy[${i}].field`);
+      throw fail('FORBIDDEN', { detail: `ordering by ${o.field} requires the scope pii:read` }, `orderBy[${i}].field`);
     }
   }
 }
@@ -229,7 +229,7 @@ builder.queryFields((t) => ({
         return id ? ctx.loaders.customer.load(id) : null;
       }
       if (!hasScope(ctx.principal, 'pii:read')) {
-        throw new RapportError(ErrorCode.FORBIDDEN, 'looking a customer up by identifier requires the scope pii:read', 'identifier');
+        throw fail('FORBIDDEN', { detail: 'looking a customer up by identifier requires the scope pii:read' }, 'identifier');
       }
       return ctx.services.customerQueries.findByIdentifier(args.identifier as IdentifierInput);
     },

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
-import { checkJsonObject, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
+import { checkJsonObject, checkText, rowError, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import type { RefreshRequester } from '../interactions/ingest.service';
@@ -160,7 +160,7 @@ export class CustomerService {
       for (const r of results) {
         if (r.status !== 'REJECTED') {
           r.status = 'REJECTED';
-          r.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }];
+          r.errors = [rowError('BATCH_ABORTED', {})];
         }
       }
       return summarize(false, results);

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { ErrorCode } from '../../errors/catalog';
+import { ErrorCode, errorMessage } from '../../errors/catalog';
 import { pgArray } from '../../infra/pg-array';
 import { identifierKey, type Identifier } from './identity';
 import { TombstoneHasher } from '../privacy/tombstones';
@@ -141,7 +141,7 @@ export async function planCustomerResolution(
         ok: false,
         code: ErrorCode.IDENTIFIER_ERASED,
         field: `identifiers[${tombstoned}]`,
-        message: `this ${identifiers[tombstoned].type} belonged to an erased customer; it can be used again only after a fresh consent (liftErasureTombstone)`,
+        message: errorMessage('IDENTIFIER_ERASED', { type: identifiers[tombstoned].type }),
       };
       return;
     }
@@ -202,7 +202,7 @@ export async function planCustomerResolution(
             ok: false,
             code: ErrorCode.IDENTITY_UNVERIFIED,
             field: 'identifiers',
-            message: 'an unverified sender may only write to a new customer or to one known by its own kind of identifiers (an anonymous profile)',
+            message: errorMessage('IDENTITY_UNVERIFIED', {}),
           };
           continue;
         }

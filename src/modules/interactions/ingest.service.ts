@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
-import { checkJsonObject, checkText, RowProblems, type BatchMode, type RowError, type RowStatus } from '../../errors/row-error';
+import { checkJsonObject, checkText, rowError, RowProblems, type BatchMode, type RowError, type RowStatus } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import type { Logger } from '../../infra/logger';
@@ -190,7 +190,7 @@ export class IngestService {
       for (const result of results) {
         if (result.status !== 'REJECTED') {
           result.status = 'REJECTED';
-          result.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }];
+          result.errors = [rowError('BATCH_ABORTED', {})];
         }
       }
       return summarize(false, results);

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { fail } from '../../errors/catalog';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import {
   compileDateTimeFilter, compileFilterTree, compileIdFilter, compileNumberFilter, compileStringFilter, pageSize, SqlParams,
@@ -128,7 +128,7 @@ export class InteractionQueryService {
 
 function sortKeys(orderBy: InteractionOrder[] | null | undefined): SortKey[] {
   const keys: SortKey[] = (orderBy?.length ? orderBy : [{ field: 'OCCURRED_AT' as const, direction: 'DESC' as const }]).map((o) => {
-    if (!SORT_SQL[o.field]) throw new RapportError(ErrorCode.VALIDATION_FAILED, `cannot order by ${o.field}`, 'orderBy');
+    if (!SORT_SQL[o.field]) throw fail('VALIDATION_FAILED', { detail: `cannot order by ${o.field}` }, 'orderBy');
     return { ...SORT_SQL[o.field], direction: o.direction ?? 'ASC' };
   });
   if (!keys.some((k) => k.sql === 'i.id')) keys.push({ ...SORT_SQL.ID, direction: keys[keys.length - 1].direction });

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { ErrorCode, RapportError } from '../../errors/catalog';
-import { checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
+import { ErrorCode, fail } from '../../errors/catalog';
+import { checkText, rowError, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
@@ -136,7 +136,7 @@ export class PrivacyService {
         const results = rows.map((_, i) => ({ index: i, status: errors[i].length === 0 ? 'ACCEPTED' : 'REJECTED', errors: errors[i] }));
         const anyInvalid = results.some((r) => r.status === 'REJECTED');
         if (mode === 'ATOMIC' && anyInvalid) {
-          for (const r of results) if (r.status !== 'REJECTED') r.status = 'REJECTED', (r.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }]);
+          for (const r of results) if (r.status !== 'REJECTED') r.status = 'REJECTED', (r.errors = [rowError('BATCH_ABORTED', {})]);
           return { committed: false, results };
         }
         if (missing.length > 0) {
@@ -195,7 +195,7 @@ export class PrivacyService {
   /** Everything Rapport holds about a customer, as one JSON document. */
   async exportCustomer(customerId: string): Promise<Record<string, unknown>> {
     const [customer] = await this.dataSource.query(`SELECT * FROM customers WHERE id = $1 AND deleted_at IS NULL`, [customerId]);
-    if (!customer) throw new RapportError(ErrorCode.NOT_FOUND, `no customer ${customerId}`, 'id');
+    if (!customer) throw fail('NOT_FOUND', { detail: `no customer ${customerId}` }, 'id');
     const tables: Record<string, unknown[]> = {};
     for (const table of await customerTables(this.dataSource)) {
       // What a recompute is writing (scores, and the history they supersede) is not held yet: until its swap, the export shows the current scores and history.
@@ -220,7 +220,7 @@ export class PrivacyService {
   async eraseCustomer(customerId: string): Promise<ErasureReceipt> {
     const receipt = await inTransaction(this.dataSource, async (manager) => {
       const [customer] = await manager.query(`SELECT id, display_name FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
-      if (!customer) throw new RapportError(ErrorCode.NOT_FOUND, `no customer ${customerId}`, 'id');
+      if (!customer) throw fail('NOT_FOUND', { detail: `no customer ${customerId}` }, 'id');
       // Score writers hold this lock shared while they write: wait for those running, keep new ones out until committed.
       await manager.query(`SELECT pg_advisory_xact_lock(${SCORE_WRITERS_LOCK})`);
       const identifiers: { type: string; value: string }[] = await manager.query(`SELECT type, value FROM customer_identifiers WHERE customer_id = $1`, [customerId]);
@@ -262,7 +262,7 @@ export class PrivacyService {
   /** Allows an erased identifier again, after a fresh consent was obtained (audited). */
   async liftTombstone(input: IdentifierInput): Promise<boolean> {
     const identifier = normalizeIdentifier(input);
-    if (isIdentifierProblem(identifier)) throw new RapportError(ErrorCode.INVALID_IDENTIFIER, identifier.message, `identifier.${identifier.field}`);
+    if (isIdentifierProblem(identifier)) throw fail('INVALID_IDENTIFIER', { detail: identifier.message }, `identifier.${identifier.field}`);
     return inTransaction(this.dataSource, async (manager) => {
       const [, count] = await manager.query(`DELETE FROM identifier_tombstones WHERE type = $1 AND value_hash = ANY($2::text[])`, [identifier.type, this.tombstones.candidates(identifier)]);
       return Number(count) > 0;

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { inTransaction } from '../../infra/database';
 import { pgArray } from '../../infra/pg-array';
+import { SqlParams } from '../../infra/sql-filter';
 import { scopeCondition, type Queryable, type ScoreScope } from './kinds/kind';
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
 import { SCORE_WRITERS_LOCK, scoreChanged, type ScoreInput } from './score-writer';
@@ -175,11 +176,11 @@ export async function keepScores(db: Queryable, keptKinds: readonly ScoreKind[])
 export async function appendScores(db: Queryable, kind: ScoreKind, modelVersion: number, scope: ScoreScope, input: ScoreInput): Promise<number> {
   // Shared with score writers, exclusive for erasure: a customer erased while this batch ran has none of its rows here.
   await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
-  const params = [...input.params, kind, modelVersion];
-  const k = `$${params.length - 1}`;
-  const v = `$${params.length}`;
+  const p = new SqlParams(input.params);
+  const k = p.add(kind);
+  const v = p.add(modelVersion);
   // The current scores of the scope and kind only.
-  const scoped = scopeCondition('o.customer_id', scope, params);
+  const scoped = scopeCondition('o.customer_id', scope, p);
   const [row] = await db.query(
     `WITH old AS MATERIALIZED (
        -- For a batch's id range the kind is a condition of the primary key's scan (customer_id, kind): the heap
@@ -201,7 +202,7 @@ export async function appendScores(db: Queryable, kind: ScoreKind, modelVersion:
                 WHERE n.customer_id IS NULL OR ${scoreChanged('o', 'n')} OFFSET 0) g
          JOIN scores s ON s.customer_id = g.customer_id AND s.kind = ${k})
      SELECT count(*)::int AS scored FROM written`,
-    params,
+    p.values,
   );
   return row.scored;
 }

@@ -1,4 +1,4 @@
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { fail } from '../../errors/catalog';
 import { compileNumberFilter, MAX_IN_VALUES, type NumberFilter, type SqlParams } from '../../infra/sql-filter';
 import { isScoreKind, SCORE_KINDS, type ScoreKind } from './score-kind';
 
@@ -10,7 +10,7 @@ export interface ScoreFilter {
 }
 
 function checkKind(kind: unknown, field: string): ScoreKind {
-  if (!isScoreKind(kind)) throw new RapportError(ErrorCode.VALIDATION_FAILED, `${field} must be one of ${SCORE_KINDS.join(', ')}`, field);
+  if (!isScoreKind(kind)) throw fail('VALIDATION_FAILED', { detail: `${field} must be one of ${SCORE_KINDS.join(', ')}` }, field);
   return kind;
 }
 
@@ -20,7 +20,7 @@ export function scoreCondition(customerIdSql: string, filter: ScoreFilter, p: Sq
   const conditions = [`sc.customer_id = ${customerIdSql}`, `sc.kind = ${p.add(kind)}`];
   if (filter.value) conditions.push(...compileNumberFilter('sc.value', filter.value, p, `${field}.value`));
   if (filter.labelIn) {
-    if (filter.labelIn.length > MAX_IN_VALUES) throw new RapportError(ErrorCode.VALIDATION_FAILED, `${field}.labelIn has more than ${MAX_IN_VALUES} values`, `${field}.labelIn`);
+    if (filter.labelIn.length > MAX_IN_VALUES) throw fail('VALIDATION_FAILED', { detail: `${field}.labelIn has more than ${MAX_IN_VALUES} values` }, `${field}.labelIn`);
     conditions.push(`sc.label = ANY(${p.add(filter.labelIn)}::text[])`);
   }
   return `EXISTS (SELECT 1 FROM scores sc WHERE ${conditions.join(' AND ')})`;

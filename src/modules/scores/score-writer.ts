@@ -1,4 +1,5 @@
 import { pgArray } from '../../infra/pg-array';
+import { SqlParams } from '../../infra/sql-filter';
 import { scopeCondition, type Queryable, type ScoreRow, type ScoreScope } from './kinds/kind';
 import type { ScoreKind } from './score-kind';
 
@@ -58,10 +59,10 @@ export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersi
   // Before the write's snapshot is taken: an erasure that committed first has its customer gone from it,
   // and one that comes later waits for this transaction (scores have no foreign key to customers).
   await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
-  const params = [...input.params, kind, modelVersion];
-  const k = `$${params.length - 1}`;
-  const v = `$${params.length}`;
-  const scoped = scopeCondition('p.customer_id', scope, params);
+  const p = new SqlParams(input.params);
+  const k = p.add(kind);
+  const v = p.add(modelVersion);
+  const scoped = scopeCondition('p.customer_id', scope, p);
   const [row] = await db.query(
     `WITH input AS MATERIALIZED (${input.sql}),
      written AS (
@@ -94,7 +95,7 @@ export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersi
        RETURNING 1)
      SELECT (SELECT count(*) FROM written)::int AS scored, (SELECT count(*) FROM history)::int AS changed,
             (SELECT count(*) FROM removed)::int AS removed`,
-    params,
+    p.values,
   );
   return row.scored;
 }
@@ -110,24 +111,28 @@ const MAX_POSITIONAL_FIGURES = 40;
  * put back together per row in SQL; otherwise as one array literal per row.
  */
 export function scoreRowsInput(rows: ScoreRow[]): ScoreInput {
-  const base = [pgArray(rows.map((r) => r.customerId)), pgArray(rows.map((r) => r.value)), pgArray(rows.map((r) => r.label))];
+  const p = new SqlParams();
+  const base = [p.add(pgArray(rows.map((r) => r.customerId))), p.add(pgArray(rows.map((r) => r.value))), p.add(pgArray(rows.map((r) => r.label)))];
+  const [ids, values, labels] = base;
   const width = rows[0]?.componentValues.length ?? 0;
   const positional = width > 0 && width <= MAX_POSITIONAL_FIGURES
     && rows.every((r) => r.componentValues.length === width && r.componentValues.every(Number.isFinite));
   if (positional) {
     const columns = Array.from({ length: width }, (_, i) => `c${i}`);
+    const figures = columns.map((_, i) => `${p.add(pgArray(rows.map((r) => r.componentValues[i])))}::float8[]`);
     return {
       sql: `SELECT t.customer_id, t.value, t.label, ARRAY[${columns.map((c) => `t.${c}`).join(', ')}] AS component_values, NULL::text[] AS component_keys
-              FROM unnest($1::bigint[], $2::float8[], $3::text[], ${columns.map((_, i) => `$${i + 4}::float8[]`).join(', ')})
+              FROM unnest(${ids}::bigint[], ${values}::float8[], ${labels}::text[], ${figures.join(', ')})
                    AS t(customer_id, value, label, ${columns.join(', ')})
              WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)`,
-      params: [...base, ...columns.map((_, i) => pgArray(rows.map((r) => r.componentValues[i])))],
+      params: p.values,
     };
   }
+  const figures = p.add(pgArray(rows.map((r) => `{${r.componentValues.map(String).join(',')}}`)));
   return {
     sql: `SELECT t.customer_id, t.value, t.label, t.component_values::float8[] AS component_values, NULL::text[] AS component_keys
-            FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[]) AS t(customer_id, value, label, component_values)
+            FROM unnest(${ids}::bigint[], ${values}::float8[], ${labels}::text[], ${figures}::text[]) AS t(customer_id, value, label, component_values)
            WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)`,
-    params: [...base, pgArray(rows.map((r) => `{${r.componentValues.map(String).join(',')}}`))],
+    params: p.values,
   };
 }

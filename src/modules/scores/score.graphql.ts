@@ -6,7 +6,7 @@ import { HISTORY_LIMITS, type ScorePointRecord } from './score-loaders';
 import { ScoreKindEnum } from './score-inputs.graphql';
 import { DISTRIBUTION_LIMITS, type ScoreBucket, type ScoreRecord } from './score.service';
 import { enqueueRecompute, findRecomputeJob, toRecomputeJobRecord, type RecomputeJobRecord } from './scores.jobs';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { fail } from '../../errors/catalog';
 
 export const ScorePointRef = builder.objectRef<ScorePointRecord>('ScorePoint').implement({
   description: 'A score as it was after one change (a point is recorded only when the value or label changed).',
@@ -39,7 +39,7 @@ export const ScoreRef = builder.objectRef<ScoreRecord>('Score').implement({
       resolve: (s, args, ctx) => {
         const first = args.first ?? HISTORY_LIMITS.default;
         if (!Number.isInteger(first) || first < 0 || first > HISTORY_LIMITS.max) {
-          throw new RapportError(ErrorCode.PAGE_SIZE_EXCEEDED, `first must be from 0 to ${HISTORY_LIMITS.max}`, 'first');
+          throw fail('PAGE_SIZE_EXCEEDED', { detail: `first must be from 0 to ${HISTORY_LIMITS.max}` }, 'first');
         }
         return first === 0 ? [] : ctx.scoreLoaders.history(first).load(`${s.customerId}:${s.kind}`);
       },

@@ -1,8 +1,9 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { z } from 'zod';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { ErrorCode, fail, RapportError } from '../../errors/catalog';
 import { inTransaction } from '../../infra/database';
 import type { Logger } from '../../infra/logger';
+import { SqlParams } from '../../infra/sql-filter';
 import { ModelFitError } from './models';
 import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContext, type Queryable, type ScoreKindDefinition, type ScoreScope, type StoredModel } from './kinds';
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
@@ -116,7 +117,7 @@ export class ScoreService {
   async updateModel(kind: ScoreKind, input: unknown): Promise<StoredModel> {
     const definition = kindDefinition(kind);
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      throw new RapportError(ErrorCode.VALIDATION_FAILED, 'settings must be a JSON object', 'settings');
+      throw fail('VALIDATION_FAILED', { detail: 'settings must be a JSON object' }, 'settings');
     }
     const [stored] = await this.dataSource.query(`SELECT settings FROM score_models WHERE kind = $1`, [kind]);
     const merged: Record<string, unknown> = { ...(stored?.settings ?? {}) };
@@ -363,9 +364,9 @@ export class ScoreService {
     const definition = kindDefinition(kind);
     const ctx = { ...this.context(definition, manager, models.get(kind)!, models, now), cache, runCache, features };
     if (definition.scoreSql) {
-      const params: unknown[] = [];
-      const sql = definition.scoreSql(ctx, scope, params);
-      return sql === null ? null : { sql, params };
+      const p = new SqlParams();
+      const sql = definition.scoreSql(ctx, scope, p);
+      return sql === null ? null : { sql, params: p.values };
     }
     return scoreRowsInput(await definition.score!(ctx, scope));
   }
@@ -449,7 +450,7 @@ export class ScoreService {
   /** Histogram of one kind's values in `buckets` equal-width buckets (SQL width_bucket) over the kind's range, or the data's. */
   async distribution(kind: ScoreKind, buckets: number = DISTRIBUTION_LIMITS.defaultBuckets): Promise<ScoreBucket[]> {
     if (!Number.isInteger(buckets) || buckets < 1 || buckets > DISTRIBUTION_LIMITS.maxBuckets) {
-      throw new RapportError(ErrorCode.VALIDATION_FAILED, `buckets must be an integer from 1 to ${DISTRIBUTION_LIMITS.maxBuckets}`, 'buckets');
+      throw fail('VALIDATION_FAILED', { detail: `buckets must be an integer from 1 to ${DISTRIBUTION_LIMITS.maxBuckets}` }, 'buckets');
     }
     let [lower, upper] = kindDefinition(kind).range ?? [NaN, NaN];
     if (Number.isNaN(lower)) {
@@ -517,7 +518,7 @@ export function validateSettings<S>(definition: { kind: ScoreKind; settings: z.Z
   const message = unknownKey
     ? `${field}: ${definition.kind} has no setting "${unknownKey}"`
     : `${field}: ${issue.message}`;
-  throw new RapportError(ErrorCode.VALIDATION_FAILED, message, field, { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) });
+  throw fail('VALIDATION_FAILED', { detail: message }, field, { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) });
 }
 
 function describeFitError(kind: ScoreKind, error: unknown): RecomputeOutcome['errors'][number] {

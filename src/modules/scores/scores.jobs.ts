@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { fail } from '../../errors/catalog';
 import { withTimeout, type JobRegistry } from '../../infra/jobs';
 import { QUEUES, type QueueBackend } from '../../infra/queue';
 import type { CustomerStatsService } from '../customers/customer-stats.service';
@@ -84,7 +84,7 @@ export async function enqueueRecompute(queues: QueueBackend, kinds: readonly Sco
   const expanded = expandKinds(kinds.length ? kinds : SCORE_KINDS);
   const ids = customerIds ? [...new Set(customerIds)].sort() : undefined;
   if (ids && ids.length > MAX_RECOMPUTE_CUSTOMER_IDS) {
-    throw new RapportError(ErrorCode.BATCH_TOO_LARGE, `customerIds has ${ids.length} ids; the limit is ${MAX_RECOMPUTE_CUSTOMER_IDS}`, 'customerIds');
+    throw fail('BATCH_TOO_LARGE', { detail: `customerIds has ${ids.length} ids; the limit is ${MAX_RECOMPUTE_CUSTOMER_IDS}` }, 'customerIds');
   }
   const target = ids ? createHash('sha1').update(ids.join(',')).digest('hex') : 'all';
   const dedupId = `scores:${expanded.join(',')}:${target}`;

@@ -4,7 +4,7 @@ import { toRecomputeJobRecord } from '../scores/scores.jobs';
 import { enqueueSegmentRefresh } from './segments.jobs';
 import { RowErrorRef } from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localId, localIdOrNull } from '../../graphql/ids';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { fail } from '../../errors/catalog';
 import { CustomerConnectionRef, CustomerRef, CustomerRefInput } from '../customers/customer.graphql';
 import { ScoreKindEnum } from '../scores/score-inputs.graphql';
 import { MEMBERSHIP_EVENT_KINDS, SEGMENT_KINDS, SEGMENT_STATUSES } from './segment.entity';
@@ -174,7 +174,7 @@ export function ruleFromInput(input: RuleInputShape | null | undefined, path = '
     else if (key === 'not') out[key] = ruleFromInput(value as RuleInputShape, `${path}.not`);
     else if (key === 'inSegment') {
       const id = value == null ? null : localIdOrNull(String(value), 'Segment');
-      if (value != null && !id) throw new RapportError(ErrorCode.SEGMENT_RULE_INVALID, `invalid rule at ${path}.inSegment: "${String(value)}" is not a segment id`, `${path}.inSegment`);
+      if (value != null && !id) throw fail('SEGMENT_RULE_INVALID', { detail: `invalid rule at ${path}.inSegment: "${String(value)}" is not a segment id` }, `${path}.inSegment`);
       out[key] = id;
     } else out[key] = value && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) ? { ...value } : value;
   }
@@ -210,7 +210,7 @@ async function hiddenSegments(ctx: GraphQLContext): Promise<ReadonlySet<string>>
 
 async function requireMembershipAccess(ctx: GraphQLContext, segmentId: string, field: string): Promise<void> {
   if ((await hiddenSegments(ctx)).has(segmentId)) {
-    throw new RapportError(ErrorCode.FORBIDDEN, `segment ${globalId('Segment', segmentId)} is defined on personal data: its members require the scope pii:read`, field);
+    throw fail('FORBIDDEN', { detail: `segment ${globalId('Segment', segmentId)} is defined on personal data: its members require the scope pii:read` }, field);
   }
 }
 
@@ -392,7 +392,7 @@ function refuseIdentifierLookups(customers: readonly { identifiers?: unknown }[]
   if (hasScope(ctx.principal, 'pii:read')) return;
   const index = customers.findIndex((c) => c.identifiers != null);
   if (index >= 0) {
-    throw new RapportError(ErrorCode.FORBIDDEN, `customers[${index}].identifiers: naming customers by identifiers requires the scope pii:read; name them by id`, `customers[${index}].identifiers`);
+    throw fail('FORBIDDEN', { detail: `customers[${index}].identifiers: naming customers by identifiers requires the scope pii:read; name them by id` }, `customers[${index}].identifiers`);
   }
 }
 
@@ -460,7 +460,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true, description: 'Global id of the segment.' }) },
     resolve: async (_r, args, ctx) => {
       const id = segmentId(args.id);
-      if (!(await ctx.services.segments.delete(id))) throw new RapportError(ErrorCode.SEGMENT_NOT_FOUND, `segment ${String(args.id)} does not exist`, 'id');
+      if (!(await ctx.services.segments.delete(id))) throw fail('SEGMENT_NOT_FOUND', { id: String(args.id) }, 'id');
       return { deletedId: id };
     },
   }),
@@ -497,8 +497,8 @@ builder.mutationFields((t) => ({
     resolve: async (_r, args, ctx) => {
       const id = segmentId(args.id);
       const segment = await ctx.services.segments.get(id);
-      if (!segment) throw new RapportError(ErrorCode.SEGMENT_NOT_FOUND, `segment ${String(args.id)} does not exist`, 'id');
-      if (segment.kind !== 'DYNAMIC') throw new RapportError(ErrorCode.SEGMENT_KIND_MISMATCH, `segment "${segment.name}" is STATIC: it has no rule to refresh`, 'id');
+      if (!segment) throw fail('SEGMENT_NOT_FOUND', { id: String(args.id) }, 'id');
+      if (segment.kind !== 'DYNAMIC') throw fail('SEGMENT_KIND_MISMATCH', { detail: `segment "${segment.name}" is STATIC: it has no rule to refresh` }, 'id');
       return toRecomputeJobRecord(await enqueueSegmentRefresh(ctx.services.queues, id));
     },
   }),

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { ErrorCode, RapportError } from '../../errors/catalog';
+import { ErrorCode, fail, RapportError } from '../../errors/catalog';
 import { inTransaction } from '../../infra/database';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import { pageSize, SqlParams, type SortKey } from '../../infra/sql-filter';
@@ -174,12 +174,12 @@ export class SegmentService {
     if (problems.length > 0) {
       const [{ field, message }] = problems;
       const reason = message.startsWith(field) ? message.slice(field.length).replace(/^[:\s]+/, '') : message;
-      throw new RapportError(ErrorCode.SEGMENT_RULE_INVALID, `invalid rule at ${field}: ${reason}`, field, { problems });
+      throw fail('SEGMENT_RULE_INVALID', { detail: `invalid rule at ${field}: ${reason}` }, field, { problems });
     }
     const rule = shape.rule!;
     if (!access.piiRead) await this.refusePersonal(rule, shape.segmentRefs, root);
     if (referencedScoreKinds(rule).length > 0 && !(await this.hasScoresTable())) {
-      throw new RapportError(ErrorCode.SEGMENT_RULE_INVALID, 'score conditions need the scores module, which is not installed in this database', root);
+      throw fail('SEGMENT_RULE_INVALID', { detail: 'score conditions need the scores module, which is not installed in this database' }, root);
     }
     if (selfId) await this.checkCycles(selfId, shape.segmentRefs);
     return rule;
@@ -189,13 +189,13 @@ export class SegmentService {
   private async refusePersonal(rule: SegmentRule, refs: { id: string; field: string }[], root: string): Promise<void> {
     const [personal] = personalConditions(rule, this.personalData, root);
     if (personal) {
-      throw new RapportError(ErrorCode.FORBIDDEN, `${personal.field}: conditions on personal data (${personal.what}) require the scope pii:read`, personal.field);
+      throw fail('FORBIDDEN', { detail: `${personal.field}: conditions on personal data (${personal.what}) require the scope pii:read` }, personal.field);
     }
     if (refs.length === 0) return;
     const personalSegments = await this.personalSegmentIds();
     const ref = refs.find((r) => personalSegments.has(r.id));
     if (ref) {
-      throw new RapportError(ErrorCode.FORBIDDEN, `${ref.field}: segment ${ref.id} is defined on personal data; using it requires the scope pii:read`, ref.field);
+      throw fail('FORBIDDEN', { detail: `${ref.field}: segment ${ref.id} is defined on personal data; using it requires the scope pii:read` }, ref.field);
     }
   }
 
@@ -237,11 +237,7 @@ export class SegmentService {
       });
     } catch (error) {
       if (sqlState(error) === '57014') {
-        throw new RapportError(
-          ErrorCode.SEGMENT_PREVIEW_TIMEOUT,
-          `the rule took longer than the preview limit of ${this.previewTimeoutMs} ms; narrow it (shorter windows, fewer conditions) or create the segment and let it refresh in the background`,
-          'rule',
-        );
+        throw fail('SEGMENT_PREVIEW_TIMEOUT', { limitMs: this.previewTimeoutMs }, 'rule');
       }
       throw error;
     }
@@ -267,9 +263,9 @@ export class SegmentService {
   /** Replaces a segment's definition; a changed rule is re-evaluated in the background. The kind cannot change. */
   async update(id: string, input: SegmentInput, access: RuleAccess = NO_PII): Promise<SegmentRecord> {
     const current = await this.get(id);
-    if (!current) throw new RapportError(ErrorCode.SEGMENT_NOT_FOUND, `segment ${id} does not exist`, 'id');
+    if (!current) throw fail('SEGMENT_NOT_FOUND', { id }, 'id');
     if (input.kind && input.kind !== current.kind) {
-      throw new RapportError(ErrorCode.SEGMENT_KIND_MISMATCH, `segment "${current.name}" is ${current.kind}; its kind cannot change (create a new segment)`, 'input.kind');
+      throw fail('SEGMENT_KIND_MISMATCH', { detail: `segment "${current.name}" is ${current.kind}; its kind cannot change (create a new segment)` }, 'input.kind');
     }
     const { name, description, rule } = await this.checkInput({ ...input, kind: current.kind }, access, id);
     const ruleChanged = JSON.stringify(rule) !== JSON.stringify(current.rule);
@@ -284,7 +280,7 @@ export class SegmentService {
       );
       return updated;
     });
-    if (!row) throw new RapportError(ErrorCode.SEGMENT_NOT_FOUND, `segment ${id} does not exist`, 'id');
+    if (!row) throw fail('SEGMENT_NOT_FOUND', { id }, 'id');
     if (ruleChanged && current.kind === 'DYNAMIC') await this.requestRefresh(id);
     return toSegmentRecord(row);
   }
@@ -293,7 +289,7 @@ export class SegmentService {
   async delete(id: string): Promise<boolean> {
     const users = await this.dependents([id]);
     if (users.length > 0) {
-      throw new RapportError(ErrorCode.SEGMENT_IN_USE, `segment ${id} is used by ${users.map((u) => `"${u.name}"`).join(', ')}; change their rules first`, 'id');
+      throw fail('SEGMENT_IN_USE', { id, users: users.map((u) => `"${u.name}"`).join(', ') }, 'id');
     }
     // TypeORM answers a DELETE with [rows, affected].
     const [, affected]: [unknown[], number] = await inTransaction(this.dataSource, (manager) => manager.query(`DELETE FROM segments WHERE id = $1`, [id]));
@@ -466,7 +462,7 @@ export class SegmentService {
    */
   async explain(segmentId: string, customerId: string): Promise<MembershipExplanation | null> {
     const segment = await this.get(segmentId);
-    if (!segment) throw new RapportError(ErrorCode.SEGMENT_NOT_FOUND, `segment ${segmentId} does not exist`, 'segmentId');
+    if (!segment) throw fail('SEGMENT_NOT_FOUND', { id: segmentId }, 'segmentId');
     const [customer] = await this.dataSource.query(`SELECT 1 FROM customers WHERE id = $1 AND deleted_at IS NULL`, [customerId]);
     if (!customer) return null;
     const [membership]: { entered_at: Date }[] = await this.dataSource.query(
@@ -516,18 +512,18 @@ export class SegmentService {
 
   async createFromTemplate(key: string, overrides: { name?: string | null; description?: string | null } = {}, access: RuleAccess = NO_PII): Promise<SegmentRecord> {
     const template = SEGMENT_TEMPLATES.find((t) => t.key === key);
-    if (!template) throw new RapportError(ErrorCode.NOT_FOUND, `no segment template "${key}"; see segmentTemplates`, 'key');
+    if (!template) throw fail('NOT_FOUND', { detail: `no segment template "${key}"; see segmentTemplates` }, 'key');
     return this.create({ name: overrides.name ?? template.name, description: overrides.description ?? template.description, kind: 'DYNAMIC', rule: template.rule }, access);
   }
 
   private async changeMembers(segmentId: string, refs: MemberRef[], action: 'add' | 'remove'): Promise<MemberRowResult[]> {
     if (refs.length > MAX_MEMBERS_PER_CALL) {
-      throw new RapportError(ErrorCode.BATCH_TOO_LARGE, `${refs.length} customers; the limit is ${MAX_MEMBERS_PER_CALL} per call`, 'customers');
+      throw fail('BATCH_TOO_LARGE', { detail: `${refs.length} customers; the limit is ${MAX_MEMBERS_PER_CALL} per call` }, 'customers');
     }
     const segment = await this.get(segmentId);
-    if (!segment) throw new RapportError(ErrorCode.SEGMENT_NOT_FOUND, `segment ${segmentId} does not exist`, 'segmentId');
+    if (!segment) throw fail('SEGMENT_NOT_FOUND', { id: segmentId }, 'segmentId');
     if (segment.kind !== 'STATIC') {
-      throw new RapportError(ErrorCode.SEGMENT_KIND_MISMATCH, `segment "${segment.name}" is DYNAMIC: its members follow its rule; only STATIC segments take members by hand`, 'segmentId');
+      throw fail('SEGMENT_KIND_MISMATCH', { detail: `segment "${segment.name}" is DYNAMIC: its members follow its rule; only STATIC segments take members by hand` }, 'segmentId');
     }
     const resolved = await this.resolveRefs(refs);
     const ids = [...new Set(resolved.flatMap((r) => (r.customerId ? [r.customerId] : [])))];
@@ -602,17 +598,17 @@ export class SegmentService {
   private async checkInput(input: SegmentInput, access: RuleAccess, selfId?: string) {
     const name = input.name?.trim() ?? '';
     if (name.length === 0 || name.length > 200 || name.includes('\u0000')) {
-      throw new RapportError(ErrorCode.VALIDATION_FAILED, 'name must be 1 to 200 characters', 'input.name');
+      throw fail('VALIDATION_FAILED', { detail: 'name must be 1 to 200 characters' }, 'input.name');
     }
     const description = input.description?.trim() || null;
     if (description && (description.length > 2000 || description.includes('\u0000'))) {
-      throw new RapportError(ErrorCode.VALIDATION_FAILED, 'description must be at most 2000 characters', 'input.description');
+      throw fail('VALIDATION_FAILED', { detail: 'description must be at most 2000 characters' }, 'input.description');
     }
     const kind: SegmentKind = input.kind ?? 'DYNAMIC';
     if (kind === 'STATIC' && input.rule != null) {
-      throw new RapportError(ErrorCode.SEGMENT_KIND_MISMATCH, 'a STATIC segment has no rule: its members are added by hand', 'input.rule');
+      throw fail('SEGMENT_KIND_MISMATCH', { detail: 'a STATIC segment has no rule: its members are added by hand' }, 'input.rule');
     }
-    if (kind === 'DYNAMIC' && input.rule == null) throw new RapportError(ErrorCode.SEGMENT_RULE_INVALID, 'a DYNAMIC segment needs a rule', 'input.rule');
+    if (kind === 'DYNAMIC' && input.rule == null) throw fail('SEGMENT_RULE_INVALID', { detail: 'a DYNAMIC segment needs a rule' }, 'input.rule');
     const rule = kind === 'DYNAMIC' ? await this.validateRule(input.rule, { selfId, root: 'input.rule', access }) : null;
     return { name, description, kind, rule };
   }
@@ -621,7 +617,7 @@ export class SegmentService {
     try {
       return await write();
     } catch (error) {
-      if (sqlState(error) === '23505') throw new RapportError(ErrorCode.SEGMENT_NAME_TAKEN, `a segment named "${name}" already exists`, 'input.name');
+      if (sqlState(error) === '23505') throw fail('SEGMENT_NAME_TAKEN', { name }, 'input.name');
       throw error;
     }
   }
@@ -643,7 +639,7 @@ export class SegmentService {
       const path = reaches(ref.id, new Set());
       if (path) {
         const names = [selfId, ...path].map((id) => `"${byId.get(id)?.name ?? id}"`);
-        throw new RapportError(ErrorCode.SEGMENT_RULE_CYCLE, `${ref.field}: this reference makes a cycle: ${names.join(' → ')}`, ref.field);
+        throw fail('SEGMENT_RULE_CYCLE', { field: ref.field, path: names.join(' → ') }, ref.field);
       }
     }
   }

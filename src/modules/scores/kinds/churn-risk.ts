@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHURN_BAND_THRESHOLDS, churnBand, probabilityAlive, type BetaGeoParams } from '../models';
-import { ErrorCode, RapportError } from '../../../errors/catalog';
+import { fail } from '../../../errors/catalog';
 import { calibrationDay, clvSettings, type ClvParameters } from './clv';
 import { defineScoreKind, type KindContext } from './kind';
 import { purchaseSummaries } from './purchase-summaries';
@@ -32,7 +32,7 @@ export const churnRiskKind = defineScoreKind<ChurnRiskSettings>({
     const clv = clvModel(ctx);
     const parameters = clv?.model.parameters as ClvParameters | null | undefined;
     if (!clv || !parameters) {
-      throw new RapportError(ErrorCode.MODEL_NOT_FITTED, 'the CLV model that CHURN_RISK uses has not been fitted yet', 'kinds');
+      throw fail('MODEL_NOT_FITTED', { detail: 'the CLV model that CHURN_RISK uses has not been fitted yet' }, 'kinds');
     }
     return {
       parameters: { r: parameters.r, alpha: parameters.alpha, a: parameters.a, b: parameters.b, clvModelVersion: clv.model.version },

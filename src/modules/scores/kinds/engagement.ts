@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SqlParams } from '../../../infra/sql-filter';
 import { defineScoreKind, liveCustomer, scopeCondition, type KindContext, type ScoreScope } from './kind';
 import { daysSetting, round } from './settings';
 
@@ -33,13 +34,10 @@ interface EngagementParameters {
  * A weight lookup as a CASE over the setting's entries, keys and weights as
  * parameters: per row a few text comparisons, no join and no array to unpack.
  */
-function weightOf(column: string, table: Record<string, number>, params: unknown[]): string {
+function weightOf(column: string, table: Record<string, number>, p: SqlParams): string {
   const entries = Object.entries(table);
   if (entries.length === 0) return '1';
-  const whens = entries.map(([key, weight]) => {
-    params.push(key, weight);
-    return `WHEN $${params.length - 1}::text THEN $${params.length}::float8`;
-  });
+  const whens = entries.map(([key, weight]) => `WHEN ${p.add(key)}::text THEN ${p.add(weight)}::float8`);
   return `(CASE ${column} ${whens.join(' ')} ELSE 1 END)`;
 }
 
@@ -52,14 +50,13 @@ function weightOf(column: string, table: Record<string, number>, params: unknown
  * Customers that do not exist or are deleted are left out after
  * aggregation, by the callers ({@link liveCustomer}).
  */
-function weightedInteractions(ctx: KindContext<EngagementSettings>, scope: ScoreScope | null, params: unknown[]): string {
+function weightedInteractions(ctx: KindContext<EngagementSettings>, scope: ScoreScope | null, p: SqlParams): string {
   const s = ctx.settings;
   const nowEpoch = ctx.now.getTime() / 1000;
-  params.push(ctx.now.toISOString(), s.lookbackDays, nowEpoch, LN2 / (s.halfLifeDays * 86_400));
-  const [now, days, epoch, rate] = [4, 3, 2, 1].map((k) => `$${params.length - k + 1}`);
-  const channelWeight = weightOf('i.channel', s.channelWeights, params);
-  const typeWeight = weightOf('i.type', s.typeWeights, params);
-  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)}` : '';
+  const [now, days, epoch, rate] = [ctx.now.toISOString(), s.lookbackDays, nowEpoch, LN2 / (s.halfLifeDays * 86_400)].map((v) => p.add(v));
+  const channelWeight = weightOf('i.channel', s.channelWeights, p);
+  const typeWeight = weightOf('i.type', s.typeWeights, p);
+  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, p)}` : '';
   return `SELECT i.customer_id, i.channel,
                  ${channelWeight} * ${typeWeight}
                    * exp((date_part('epoch', i.occurred_at) - ${epoch}::float8) * ${rate}::float8) AS weighted
@@ -95,19 +92,19 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
   range: [0, 100],
 
   async fit(ctx) {
-    let params: unknown[] = [];
-    let sums = perCustomer(weightedInteractions(ctx, null, params));
+    let p = new SqlParams();
+    let sums = perCustomer(weightedInteractions(ctx, null, p));
     if (ctx.keepFeatures) {
       // A full recompute: one pass keeps each customer's sums, which the scale here and its batches read.
-      sums = `SELECT * FROM ${await ctx.keepFeatures(sums, params)}`;
-      params = [];
+      sums = `SELECT * FROM ${await ctx.keepFeatures(sums, p.values)}`;
+      p = new SqlParams();
     }
-    params.push(ctx.settings.scalePercentile);
+    const percentile = p.add(ctx.settings.scalePercentile);
     const [row] = await ctx.db.query(
-      `SELECT COALESCE(percentile_cont($${params.length}::float8) WITHIN GROUP (ORDER BY raw), 0)::float8 AS scale, count(*)::int AS n
+      `SELECT COALESCE(percentile_cont(${percentile}::float8) WITHIN GROUP (ORDER BY raw), 0)::float8 AS scale, count(*)::int AS n
          FROM (${sums}) per_customer
-        WHERE raw > 0 AND ${liveCustomer('per_customer.customer_id', null, params)}`,
-      params,
+        WHERE raw > 0 AND ${liveCustomer('per_customer.customer_id', null, p)}`,
+      p.values,
     );
     const parameters: EngagementParameters = { scale: row.scale, scaledAt: ctx.now.toISOString() };
     return { parameters: { ...parameters }, diagnostics: { percentile: ctx.settings.scalePercentile }, sampleSize: row.n, asOf: ctx.now };
@@ -123,22 +120,21 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
     return { raw: round(raw, 6), byChannel: Object.fromEntries(channels.map(([channel, v]) => [channel, round(v! * perRaw, 4)])) };
   },
 
-  scoreSql(ctx, scope, params) {
+  scoreSql(ctx, scope, p) {
     const parameters = ctx.model.parameters as EngagementParameters | null;
     if (!parameters) return null;
     const sql = ctx.features
-      ? `SELECT customer_id, raw, channels, raws FROM ${ctx.features} WHERE ${scopeCondition('customer_id', scope, params)}`
-      : perCustomer(weightedInteractions(ctx, scope, params));
+      ? `SELECT customer_id, raw, channels, raws FROM ${ctx.features} WHERE ${scopeCondition('customer_id', scope, p)}`
+      : perCustomer(weightedInteractions(ctx, scope, p));
     const elapsedDays = (ctx.now.getTime() - Date.parse(parameters.scaledAt)) / 86_400_000;
     const scaleNow = parameters.scale * exp((-LN2 * elapsedDays) / ctx.settings.halfLifeDays);
     // Score points per raw unit; 0 when nobody had engagement at the last recompute.
-    params.push(scaleNow > 0 ? 100 / scaleNow : 0);
-    const perRaw = `$${params.length}::float8`;
+    const perRaw = `${p.add(scaleNow > 0 ? 100 / scaleNow : 0)}::float8`;
     // Hundredths of a point: finer moves are decay noise and would only add history points. Rounded in float8
     // (round(x · 10ᵏ) / 10ᵏ, ties to even).
     return `SELECT customer_id, least(100, round(raw * ${perRaw} * 100) / 100) AS value, NULL::text AS label,
                    ARRAY[raw, ${perRaw}] || raws AS component_values, channels AS component_keys
               FROM (${sql}) e
-             WHERE ${liveCustomer('e.customer_id', scope, params)}`;
+             WHERE ${liveCustomer('e.customer_id', scope, p)}`;
   },
 });

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { z } from 'zod';
+import type { SqlParams } from '../../../infra/sql-filter';
 import type { ScoreKind } from '../score-kind';
 
 /** Something that runs SQL: the DataSource's manager, or the manager of a transaction. */
@@ -130,7 +131,7 @@ export interface ScoreKindDefinition<S = unknown> {
    * upserts the scores, so rows never travel through the worker. Preferred
    * over {@link score}; a kind gives one of the two.
    */
-  scoreSql?(ctx: KindContext<S>, scope: ScoreScope, params: unknown[]): string | null;
+  scoreSql?(ctx: KindContext<S>, scope: ScoreScope, p: SqlParams): string | null;
   /**
    * Scores the customers of `scope` in the worker (closed forms evaluated in
    * JS over the scope's summaries); customers it returns no row for get no
@@ -139,14 +140,10 @@ export interface ScoreKindDefinition<S = unknown> {
   score?(ctx: KindContext<S>, scope: ScoreScope): Promise<ScoreRow[]>;
 }
 
-/** SQL condition restricting `column` to the scope, with its parameters appended to `params`. */
-export function scopeCondition(column: string, scope: ScoreScope, params: unknown[]): string {
-  if ('customerIds' in scope) {
-    params.push(scope.customerIds);
-    return `${column} = ANY($${params.length}::bigint[])`;
-  }
-  params.push(scope.idRange[0], scope.idRange[1]);
-  return `${column} BETWEEN $${params.length - 1}::bigint AND $${params.length}::bigint`;
+/** SQL condition restricting `column` to the scope, its parameters bound in `p`. */
+export function scopeCondition(column: string, scope: ScoreScope, p: SqlParams): string {
+  if ('customerIds' in scope) return `${column} = ANY(${p.add(scope.customerIds)}::bigint[])`;
+  return `${column} BETWEEN ${p.add(scope.idRange[0])}::bigint AND ${p.add(scope.idRange[1])}::bigint`;
 }
 
 /**
@@ -156,8 +153,8 @@ export function scopeCondition(column: string, scope: ScoreScope, params: unknow
  * joined to every interaction: one probe per customer instead of one per
  * interaction, for the same result.
  */
-export function liveCustomer(customerIdSql: string, scope: ScoreScope | null, params: unknown[]): string {
-  const scoped = scope ? ` AND ${scopeCondition('c.id', scope, params)}` : '';
+export function liveCustomer(customerIdSql: string, scope: ScoreScope | null, p: SqlParams): string {
+  const scoped = scope ? ` AND ${scopeCondition('c.id', scope, p)}` : '';
   return `EXISTS (SELECT 1 FROM customers c WHERE c.id = ${customerIdSql} AND c.deleted_at IS NULL${scoped})`;
 }
 

@@ -1,5 +1,5 @@
-import type { Queryable, ScoreScope } from './kind';
-import { scopeCondition } from './kind';
+import { SqlParams } from '../../../infra/sql-filter';
+import { scopeCondition, type Queryable, type ScoreScope } from './kind';
 
 /** One customer's purchase history as BG/NBD and Gamma-Gamma see it (time in weeks). */
 export interface CustomerPurchaseSummary {
@@ -61,21 +61,22 @@ export async function purchaseSummaries(
     }
     return summaries;
   }
-  const params: unknown[] = [options.transactionTypes, options.asOfDay.toISOString().slice(0, 10)];
-  const scoped = options.scope ? `AND ${scopeCondition('i.customer_id', options.scope, params)} AND ${scopeCondition('c.id', options.scope, params)}` : '';
+  const p = new SqlParams();
+  const [types, asOfDay] = [options.transactionTypes, options.asOfDay.toISOString().slice(0, 10)].map((v) => p.add(v));
+  const scoped = options.scope ? `AND ${scopeCondition('i.customer_id', options.scope, p)} AND ${scopeCondition('c.id', options.scope, p)}` : '';
   return db.query(
     `WITH days AS (
        SELECT i.customer_id, (i.occurred_at AT TIME ZONE 'UTC')::date AS day, COALESCE(round(sum(i.value::float8) * 1e4) / 1e4, 0) AS spend
          FROM interactions i JOIN customers c ON c.id = i.customer_id AND c.deleted_at IS NULL
-        WHERE i.type = ANY($1::text[]) AND i.occurred_at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC') ${scoped}
+        WHERE i.type = ANY(${types}::text[]) AND i.occurred_at < ((${asOfDay}::date + 1)::timestamp AT TIME ZONE 'UTC') ${scoped}
         GROUP BY 1, 2),
      numbered AS (SELECT customer_id, day, spend, row_number() OVER (PARTITION BY customer_id ORDER BY day) AS n FROM days)
      SELECT customer_id::text AS "customerId", (count(*) - 1)::int AS x,
             ((max(day) - min(day))::float8 / 7) AS tx,
-            (($2::date - min(day))::float8 / 7) AS "T",
+            ((${asOfDay}::date - min(day))::float8 / 7) AS "T",
             COALESCE(round(sum(spend) FILTER (WHERE n > 1) * 1e4) / 1e4 / NULLIF(count(*) - 1, 0), 0) AS m
        FROM numbered GROUP BY customer_id ORDER BY customer_id`,
-    params,
+    p.values,
   );
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SqlParams } from '../../../infra/sql-filter';
 import { rfmLabel } from '../models';
 import { defineScoreKind, liveCustomer, scopeCondition, type KindContext, type ScoreScope } from './kind';
 import { daysSetting, namedFigures, transactionTypesSetting } from './settings';
@@ -35,19 +36,18 @@ interface RfmParameters {
  * decimals of `value`: the exact sum, whatever order the rows are added in, so
  * a refresh and a recompute place a customer on a quintile bound alike.
  */
-function aggregates(ctx: KindContext<RfmSettings>, scope: ScoreScope | null, params: unknown[]): string {
-  params.push(ctx.settings.transactionTypes, ctx.now.toISOString(), ctx.settings.lookbackDays);
-  const [types, now, days] = [params.length - 2, params.length - 1, params.length];
-  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, params)}` : '';
+function aggregates(ctx: KindContext<RfmSettings>, scope: ScoreScope | null, p: SqlParams): string {
+  const [types, now, days] = [ctx.settings.transactionTypes, ctx.now.toISOString(), ctx.settings.lookbackDays].map((v) => p.add(v));
+  const scoped = scope ? `AND ${scopeCondition('i.customer_id', scope, p)}` : '';
   return `SELECT * FROM (
             SELECT i.customer_id, max(i.occurred_at) AS last_at,
                    extract(epoch FROM max(i.occurred_at))::float8 AS recency_key,
                    count(*)::float8 AS frequency, COALESCE(round(sum(i.value::float8) * 1e4) / 1e4, 0) AS monetary
               FROM interactions i
-             WHERE i.type = ANY($${types}::text[]) AND i.occurred_at <= $${now}::timestamptz
-               AND i.occurred_at > $${now}::timestamptz - ($${days}::float8 * interval '1 day') ${scoped}
+             WHERE i.type = ANY(${types}::text[]) AND i.occurred_at <= ${now}::timestamptz
+               AND i.occurred_at > ${now}::timestamptz - (${days}::float8 * interval '1 day') ${scoped}
              GROUP BY i.customer_id) a
-           WHERE ${liveCustomer('a.customer_id', scope, params)}`;
+           WHERE ${liveCustomer('a.customer_id', scope, p)}`;
 }
 
 /** Quintile upper bounds 1–4; buckets ntile left empty (fewer than five customers) repeat the previous bound. */
@@ -75,12 +75,12 @@ export const rfmKind = defineScoreKind<RfmSettings>({
   range: [1, 5],
 
   async fit(ctx) {
-    let params: unknown[] = [];
-    let tx = aggregates(ctx, null, params);
+    let p = new SqlParams();
+    let tx = aggregates(ctx, null, p);
     if (ctx.keepFeatures) {
       // A full recompute: the aggregates are kept, for the quintiles here and for its batches.
-      tx = `SELECT * FROM ${await ctx.keepFeatures(tx, params)}`;
-      params = [];
+      tx = `SELECT * FROM ${await ctx.keepFeatures(tx, p.values)}`;
+      p = new SqlParams();
     }
     const rows: { dim: string; q: number; upper: number; n: number }[] = await ctx.db.query(
       `WITH tx AS (${tx}),
@@ -94,7 +94,7 @@ export const rfmKind = defineScoreKind<RfmSettings>({
        SELECT 'r' AS dim, r AS q, max(recency_key) AS upper, max(n)::int AS n FROM ranked GROUP BY r
        UNION ALL SELECT 'f', f, max(frequency), max(n)::int FROM ranked GROUP BY f
        UNION ALL SELECT 'm', m, max(monetary), max(n)::int FROM ranked GROUP BY m`,
-      params,
+      p.values,
     );
     const parameters: RfmParameters = { recency: upperBounds(rows, 'r'), frequency: upperBounds(rows, 'f'), monetary: upperBounds(rows, 'm') };
     return { parameters: { ...parameters }, diagnostics: { quintiles: 'ntile(5)' }, sampleSize: rows[0]?.n ?? 0, asOf: ctx.now };
@@ -107,22 +107,18 @@ export const rfmKind = defineScoreKind<RfmSettings>({
     return named;
   },
 
-  scoreSql(ctx, scope, params) {
+  scoreSql(ctx, scope, p) {
     const parameters = ctx.model.parameters as RfmParameters | null;
     if (!parameters) return null;
     // A full recompute's batches take the aggregates its fit kept (customers deleted since are left out).
     const tx = ctx.features
-      ? `SELECT * FROM ${ctx.features} a WHERE ${scopeCondition('a.customer_id', scope, params)} AND ${liveCustomer('a.customer_id', scope, params)}`
-      : aggregates(ctx, scope, params);
-    params.push(ctx.now.toISOString(), RFM_LABEL_TABLE);
-    const [now, labels] = [1, 0].map((k) => `$${params.length - k}`);
+      ? `SELECT * FROM ${ctx.features} a WHERE ${scopeCondition('a.customer_id', scope, p)} AND ${liveCustomer('a.customer_id', scope, p)}`
+      : aggregates(ctx, scope, p);
+    const [now, labels] = [ctx.now.toISOString(), RFM_LABEL_TABLE].map((v) => p.add(v));
     // Quintile = 1 + the number of bounds strictly below the value (ties at a bound go to the lower quintile): one
     // comparison per bound, the bounds as scalar parameters (a subquery over the array ran per row and per use).
     const quintile = (column: string, bounds: number[]) =>
-      `(1${bounds.map((bound) => {
-        params.push(bound);
-        return ` + ((${column} > $${params.length}::float8) IS TRUE)::int`;
-      }).join('')})`;
+      `(1${bounds.map((bound) => ` + ((${column} > ${p.add(bound)}::float8) IS TRUE)::int`).join('')})`;
     // OFFSET 0 keeps the quintiles computed once per customer, not once per use in the outer query.
     return `SELECT customer_id, (r + f + m)::float8 / 3 AS value, (${labels}::text[])[(r - 1) * 25 + (f - 1) * 5 + m] AS label,
                    ARRAY[recency, frequency, monetary, r, f, m]::float8[] AS component_values, NULL::text[] AS component_keys
