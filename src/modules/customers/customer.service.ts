@@ -9,6 +9,7 @@ import { normalizeIdentifiers, toCustomerDemand, type CustomerRef } from './cust
 import type { IdentifierInput } from './identity';
 import type { TombstoneHasher } from '../privacy/tombstones';
 import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand } from './identity-resolver';
+import { publish } from '../events/outbox';
 
 /** One customer as `upsertCustomers` receives it; omitted fields are left unchanged. */
 export interface CustomerRow {
@@ -146,6 +147,9 @@ export class CustomerService {
         });
         if (mode === 'ATOMIC' && rowErrors.size > 0) throw new AbortAtomic(rowErrors);
         await applyCustomerUpdates(manager, updates);
+        // New customers published customer.created when identity resolution made them.
+        const existing = new Set(outcomes.filter((o) => !o.created).map((o) => o.customerId));
+        await publish(manager, 'customer.updated', [...existing].map((customerId) => ({ customerId, payload: { customerId } })));
         auditRecords('customer', updates.keys());
         return { written: true as const, rowErrors, outcomes };
       },

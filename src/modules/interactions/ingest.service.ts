@@ -9,6 +9,7 @@ import { pgArray } from '../../infra/pg-array';
 import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand, type NewCustomerProfile } from '../customers/identity-resolver';
 import { DIRECTIONS, type Direction } from './interaction.entity';
 import type { TombstoneHasher } from '../privacy/tombstones';
+import { outboxInsertSql } from '../events/outbox';
 
 /** One interaction as the ingest API receives it. */
 export interface InteractionRow {
@@ -246,6 +247,10 @@ function summarize(committed: boolean, results: InteractionRowResult[]): RecordI
   return { committed, accepted, duplicates, rejected, results };
 }
 
+/** The interaction.recorded payload of each row of an `ins` CTE (RETURNING the inserted interactions), in insert order. */
+export const INTERACTION_RECORDED_ROWS = `SELECT customer_id, jsonb_build_object('customerId', customer_id::text, 'interactionId', id::text, 'channel', channel, 'type', type,
+    'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) AS payload, id FROM ins`;
+
 async function insertInteractions(
   manager: EntityManager,
   rows: ValidRow[],
@@ -258,12 +263,16 @@ async function insertInteractions(
   const order = rows.map((_, i) => i).sort((a, b) => (rows[a].key < rows[b].key ? -1 : rows[a].key > rows[b].key ? 1 : 0));
   rows = order.map((i) => rows[i]);
   customerIds = order.map((i) => customerIds[i]);
+  // interaction.recorded is published by the same statement, for the rows it inserted (not for duplicates).
   const returned: { id: string; source: string; external_id: string }[] = await manager.query(
-    `INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
-     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::numeric[],
-                          $7::text[], $8::real[], $9::jsonb[], $10::text[], $11::text[])
-     ON CONFLICT (source, external_id) DO NOTHING
-     RETURNING id::text, source, external_id`,
+    `WITH ins AS (
+       INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::numeric[],
+                            $7::text[], $8::real[], $9::jsonb[], $10::text[], $11::text[])
+       ON CONFLICT (source, external_id) DO NOTHING
+       RETURNING id, customer_id, channel, type, occurred_at, source, external_id),
+     published AS (${outboxInsertSql('interaction.recorded', INTERACTION_RECORDED_ROWS, 'customer_id, id')})
+     SELECT id::text, source, external_id FROM ins`,
     [
       pgArray(customerIds),
       pgArray(rows.map((r) => r.channel)),

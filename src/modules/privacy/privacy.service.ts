@@ -11,6 +11,8 @@ import { componentsOf } from '../scores/score-loaders';
 import { REBUILD_TABLES } from '../scores/score-rebuild';
 import { SCORE_WRITERS_LOCK } from '../scores/score-writer';
 import { CONSENT_STATUSES, type ConsentStatus } from './consent.entity';
+import { publish } from '../events/outbox';
+import { NO_CUSTOMER } from '../events/catalog';
 
 export interface ConsentRow {
   customer: CustomerRef;
@@ -249,6 +251,8 @@ export class PrivacyService {
       }
       const [, members] = await manager.query(`UPDATE customers SET organization_id = NULL WHERE organization_id = $1`, [customerId]);
       const [, removed] = await manager.query(`DELETE FROM customers WHERE id = $1`, [customerId]);
+      // The customer's own partition of the outbox was emptied with its other tables above: the event goes to the non-customer partition.
+      await publish(manager, 'customer.erased', [{ customerId: NO_CUSTOMER, payload: { customerId } }]);
       tables.push({ table: 'customers', rows: Number(removed ?? 0) });
       if (Number(members)) tables.push({ table: 'customers (organisation links cleared)', rows: Number(members) });
       if (scrubbed.runs) tables.push({ table: 'connector_runs (error messages erased)', rows: scrubbed.runs });
