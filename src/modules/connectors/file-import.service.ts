@@ -6,7 +6,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import type { Logger } from '../../infra/logger';
-import { INGEST_LIMITS } from '../interactions/ingest.service';
+import { INGEST_LIMITS, INTERACTION_RECORDED_ROWS } from '../interactions/ingest.service';
+import { outboxInsertSql } from '../events/outbox';
 import { isIdentifierProblem, normalizeIdentifier } from '../customers/identity';
 import type { RunError, RunStatus } from './connector-run.entity';
 import type { ConnectorRunService } from './connector-run.service';
@@ -314,14 +315,19 @@ export class FileImportService {
         SELECT customer_id, id_type, id_value FROM import_new_customers ORDER BY id_type, id_value
         ON CONFLICT (type, value) DO NOTHING;
       -- An identifier another writer created meanwhile wins; the customer made for it here is dropped.
-      DELETE FROM customers c USING import_new_customers n
-        WHERE c.id = n.customer_id AND NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.customer_id = n.customer_id);
+      WITH dropped AS (
+          DELETE FROM customers c USING import_new_customers n
+           WHERE c.id = n.customer_id AND NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.customer_id = n.customer_id)
+          RETURNING c.id)
+        ${outboxInsertSql('customer.created', `SELECT customer_id, jsonb_build_object('customerId', customer_id::text, 'kind', 'PERSON') AS payload
+                                                 FROM import_new_customers WHERE customer_id NOT IN (SELECT id FROM dropped)`)};
       WITH ins AS (
           INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
           SELECT ci.customer_id, s.channel, s.type, s.direction, s.occurred_at, s.value, s.currency, s.sentiment, s.properties, s.source, s.external_id
             FROM import_staging s JOIN customer_identifiers ci ON ci.type = s.id_type AND ci.value = s.id_value
           ON CONFLICT (source, external_id) DO NOTHING
-          RETURNING customer_id)
+          RETURNING id, customer_id, channel, type, occurred_at),
+        published AS (${outboxInsertSql('interaction.recorded', INTERACTION_RECORDED_ROWS, 'customer_id, id')})
         INSERT INTO import_touched (customer_id, inserted) SELECT customer_id, count(*) FROM ins GROUP BY customer_id;
       -- Locked in id order (NO KEY UPDATE: it does not wait for the key-share locks of other lanes' inserts).
       UPDATE customers c SET dirty_since = now()

@@ -77,7 +77,7 @@ export class EventBus {
         const until = Date.now() + budgetMs;
         for (;;) {
           const rows: OutboxRow[] = await runner.query(
-            `SELECT customer_id::text, id::text, type, version, payload, occurred_at FROM outbox_events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1`,
+            `SELECT customer_id::text, id::text, type, version, payload, occurred_at FROM outbox_events WHERE dispatched_at IS NULL ORDER BY outbox_events.id LIMIT $1`,
             [batch],
           );
           const { dispatched, pending } = await this.deliver(rows);
