@@ -1,4 +1,4 @@
-import type { ErrorCode } from './catalog';
+import { ErrorCode } from './catalog';
 import { jsonProblem, textProblem } from '../connector-kit/text';
 
 /** Why one row of a batch was not written; `field` is a path inside the row (`customer.identifiers[1].value`). */
@@ -78,4 +78,17 @@ export function checkJsonObject(
     return undefined;
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * Marks every row of an ATOMIC batch that was not rejected on its own as not
+ * written because of the others (BATCH_ABORTED): what every batch writer
+ * answers when one bad row stops the whole batch.
+ */
+export function abortUnwritten(results: { status: RowStatus | string; errors: { code: string; field?: string; message: string }[] }[]): void {
+  for (const result of results) {
+    if (result.status === 'REJECTED') continue;
+    result.status = 'REJECTED';
+    result.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }];
+  }
 }

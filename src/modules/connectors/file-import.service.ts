@@ -6,9 +6,10 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import type { Logger } from '../../infra/logger';
-import { INGEST_LIMITS, INTERACTION_RECORDED_ROWS } from '../interactions/ingest.service';
+import { INTERACTION_RECORDED_ROWS } from '../interactions/ingest.service';
+import { validateInteraction, type InteractionRow } from '../interactions/validate-interaction';
+import type { Direction } from '../interactions/interaction.entity';
 import { outboxInsertSql } from '../events/outbox';
-import { isIdentifierProblem, normalizeIdentifier } from '../customers/identity';
 import type { RunError, RunStatus } from './connector-run.entity';
 import type { ConnectorRunService } from './connector-run.service';
 import { csvRecords, ndjsonLines } from './csv';
@@ -97,7 +98,6 @@ const AUTO_NAMES: Record<string, string> = {
   externalid: 'externalId',
   source: 'source',
 };
-const NAME_PATTERN = /^[a-z][a-z0-9_.:-]*$/;
 const STAGING_COLUMNS = ['line', 'id_type', 'id_value', 'channel', 'type', 'direction', 'occurred_at', 'value', 'currency', 'sentiment', 'properties', 'source', 'external_id'];
 const MAX_KEPT_ERRORS = 100;
 
@@ -129,6 +129,8 @@ export class FileImportService {
     private readonly logger: Logger,
     /** Where uploaded files wait for the `import.file` job. */
     readonly uploadDir: string,
+    /** The writer's clock: rows dated beyond it (plus the allowed skew) are refused, as by the API. */
+    private readonly clock: () => Date = () => new Date(),
   ) {}
 
   async importFile(file: string, options: FileImportOptions = {}): Promise<ImportSummary> {
@@ -234,7 +236,7 @@ export class FileImportService {
         totals.received++;
         if ('error' in item) reject(item.line, ErrorCode.INVALID_FIELD, item.error);
         else {
-          const row = stageRow(plan, item.view, item.line, options);
+          const row = stageRow(plan, item.view, item.line, options, this.clock());
           if (typeof row === 'string') {
             staged.push(row);
             stagedCount++;
@@ -469,91 +471,71 @@ function copyText(value: string | null): string {
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-/** Checks one row; returns its COPY line, or why it is rejected. */
-function stageRow(plan: Plan, view: RecordView, line: number, options: FileImportOptions): string | { code: string; message: string } {
+/**
+ * Checks one row with the interaction writer's own validation
+ * ({@link validateInteraction}: the same checks, codes and messages as the
+ * API and connector batches); returns its COPY line, or why it is rejected.
+ */
+function stageRow(plan: Plan, view: RecordView, line: number, options: FileImportOptions, now: Date): string | { code: string; message: string } {
   const text = (get: Getter | undefined) => {
     const value = get?.(view)?.trim();
     return value === undefined || value === '' ? undefined : value;
   };
+  // A row's customer is its first non-empty identifier, in mapping order.
   let identifier: { type: string; value: string } | undefined;
   for (const candidate of plan.identifiers) {
     const raw = text(candidate.get);
     if (raw === undefined) continue;
-    const normalized = normalizeIdentifier({ type: candidate.type, value: raw });
-    if (isIdentifierProblem(normalized)) return { code: normalized.code, message: `${candidate.type}: ${normalized.message}` };
-    identifier = normalized;
+    identifier = { type: candidate.type, value: raw };
     break;
   }
   if (!identifier) return { code: ErrorCode.INVALID_IDENTIFIER, message: `no identifier: ${plan.identifiers.map((i) => i.type).join(', ')} ${plan.identifiers.length > 1 ? 'are all' : 'is'} empty` };
 
-  const name = (field: 'channel' | 'type', fallback: string | undefined) => {
-    const value = (text(plan.known[field]) ?? fallback)?.toLowerCase();
-    if (value === undefined) return { error: `${field} is empty` };
-    if (value.length > INGEST_LIMITS.maxNameLength || !NAME_PATTERN.test(value)) return { error: `${field} must start with a letter and contain only letters, digits, _ . : -` };
-    return { value };
-  };
-  const channel = name('channel', options.channel);
-  if ('error' in channel) return { code: ErrorCode.INVALID_FIELD, message: channel.error! };
-  const type = name('type', options.type);
-  if ('error' in type) return { code: ErrorCode.INVALID_FIELD, message: type.error! };
-
   const occurredText = text(plan.known.occurredAt);
-  if (occurredText === undefined) return { code: ErrorCode.INVALID_FIELD, message: 'occurredAt is empty' };
-  const occurredAt = /^\d{4}-\d{2}-\d{2}/.test(occurredText) ? new Date(occurredText) : new Date(NaN);
-  if (Number.isNaN(occurredAt.getTime())) return { code: ErrorCode.INVALID_FIELD, message: 'occurredAt is not an ISO 8601 date or date-time' };
-  if (occurredAt.getTime() > Date.now() + INGEST_LIMITS.maxFutureSkewMs) return { code: ErrorCode.INVALID_FIELD, message: `occurredAt ${occurredText} is in the future` };
-  if (occurredAt < INGEST_LIMITS.earliestOccurredAt) return { code: ErrorCode.INVALID_FIELD, message: `occurredAt ${occurredText} is before 1900` };
-
-  let value: string | null = null;
-  const valueText = text(plan.known.value);
-  if (valueText !== undefined) {
-    const number = Number(valueText);
-    if (!Number.isFinite(number) || Math.abs(number) >= 1e14) return { code: ErrorCode.INVALID_FIELD, message: 'value is not a number' };
-    value = String(number);
-  }
-  let currency: string | null = text(plan.known.currency)?.toUpperCase() ?? null;
-  if (currency !== null && !/^[A-Z]{3}$/.test(currency)) return { code: ErrorCode.INVALID_FIELD, message: 'currency must be a three-letter ISO 4217 code' };
-  const direction = text(plan.known.direction)?.toUpperCase() ?? null;
-  if (direction !== null && direction !== 'INBOUND' && direction !== 'OUTBOUND') return { code: ErrorCode.INVALID_FIELD, message: 'direction must be INBOUND or OUTBOUND' };
-  let sentiment: string | null = null;
-  const sentimentText = text(plan.known.sentiment);
-  if (sentimentText !== undefined) {
-    const number = Number(sentimentText);
-    if (!(number >= -1 && number <= 1)) return { code: ErrorCode.INVALID_FIELD, message: 'sentiment must be a number between -1 and 1' };
-    sentiment = String(number);
-  }
-  const externalId = text(plan.known.externalId);
-  if (externalId === undefined) return { code: ErrorCode.INVALID_FIELD, message: 'externalId is empty' };
-  if (externalId.length > INGEST_LIMITS.maxExternalIdLength) return { code: ErrorCode.INVALID_FIELD, message: `externalId is longer than ${INGEST_LIMITS.maxExternalIdLength} characters` };
-  const source = text(plan.known.source) ?? options.source ?? 'import';
-  if (source.length > INGEST_LIMITS.maxSourceLength) return { code: ErrorCode.INVALID_FIELD, message: `source is longer than ${INGEST_LIMITS.maxSourceLength} characters` };
-  let properties = '{}';
+  const number = (value: string | undefined) => (value === undefined ? null : Number(value));
+  let properties: Record<string, string> | undefined;
   if (plan.properties.length > 0) {
-    const object: Record<string, string> = {};
+    properties = {};
     for (const property of plan.properties) {
       const v = text(property.get);
-      if (v !== undefined) object[property.key] = v;
+      if (v !== undefined) properties[property.key] = v;
     }
-    properties = JSON.stringify(object);
-    if (properties.length > INGEST_LIMITS.maxPropertiesBytes) return { code: ErrorCode.INVALID_FIELD, message: `properties are larger than ${INGEST_LIMITS.maxPropertiesBytes} bytes` };
   }
-  if (`${identifier.value}${externalId}${properties}`.includes('\u0000')) return { code: ErrorCode.INVALID_FIELD, message: 'the row contains NUL characters' };
-  currency = currency ?? null;
+  const row: InteractionRow = {
+    customer: { identifiers: [identifier] },
+    channel: (text(plan.known.channel) ?? options.channel)!,
+    type: (text(plan.known.type) ?? options.type)!,
+    // Dates only as ISO 8601 (a CSV's "03/04/2025" is ambiguous).
+    occurredAt: occurredText !== undefined && /^\d{4}-\d{2}-\d{2}/.test(occurredText) ? new Date(occurredText) : (occurredText as unknown as Date),
+    value: number(text(plan.known.value)),
+    currency: text(plan.known.currency) ?? null,
+    direction: (text(plan.known.direction)?.toUpperCase() ?? null) as Direction | null,
+    sentiment: number(text(plan.known.sentiment)),
+    properties,
+    source: text(plan.known.source) ?? options.source ?? 'import',
+    externalId: text(plan.known.externalId)!,
+  };
+  const checked = validateInteraction(row, line, now);
+  if ('errors' in checked) {
+    const [first] = checked.errors;
+    return { code: first!.code, message: first!.message };
+  }
+  const stagedIdentifier = checked.demand.identifiers![0]!;
   return (
     [
       String(line),
-      copyText(identifier.type),
-      copyText(identifier.value),
-      copyText(channel.value!),
-      copyText(type.value!),
-      copyText(direction),
-      occurredAt.toISOString(),
-      value ?? '\\N',
-      copyText(currency),
-      sentiment ?? '\\N',
-      copyText(properties),
-      copyText(source),
-      copyText(externalId),
+      copyText(stagedIdentifier.type),
+      copyText(stagedIdentifier.value),
+      copyText(checked.channel),
+      copyText(checked.type),
+      copyText(checked.direction),
+      checked.occurredAt.toISOString(),
+      checked.value === null ? '\\N' : String(checked.value),
+      copyText(checked.currency),
+      checked.sentiment === null ? '\\N' : String(checked.sentiment),
+      copyText(JSON.stringify(checked.properties)),
+      copyText(checked.source),
+      copyText(checked.externalId),
     ].join('\t') + '\n'
   );
 }

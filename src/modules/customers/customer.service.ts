@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
-import { checkJsonObject, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
+import { abortUnwritten, checkJsonObject, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import type { RefreshRequester } from '../interactions/ingest.service';
@@ -161,12 +161,7 @@ export class CustomerService {
 
     for (const [i, error] of outcome.rowErrors) results[valid[i].index] = { index: valid[i].index, status: 'REJECTED', errors: [error] };
     if (!outcome.written) {
-      for (const r of results) {
-        if (r.status !== 'REJECTED') {
-          r.status = 'REJECTED';
-          r.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }];
-        }
-      }
+      abortUnwritten(results);
       return summarize(false, results);
     }
     for (const o of outcome.outcomes) {

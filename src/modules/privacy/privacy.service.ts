@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { ErrorCode, RapportError } from '../../errors/catalog';
-import { checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
+import { abortUnwritten, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
@@ -138,7 +138,7 @@ export class PrivacyService {
         const results = rows.map((_, i) => ({ index: i, status: errors[i].length === 0 ? 'ACCEPTED' : 'REJECTED', errors: errors[i] }));
         const anyInvalid = results.some((r) => r.status === 'REJECTED');
         if (mode === 'ATOMIC' && anyInvalid) {
-          for (const r of results) if (r.status !== 'REJECTED') r.status = 'REJECTED', (r.errors = [{ code: ErrorCode.BATCH_ABORTED, message: 'not written: other rows of this ATOMIC batch are invalid' }]);
+          abortUnwritten(results);
           return { committed: false, results };
         }
         if (missing.length > 0) {
