@@ -9,6 +9,9 @@ import type { Logger } from '../../infra/logger';
 import { INTERACTION_RECORDED_ROWS } from '../interactions/ingest.service';
 import { validateInteraction, type InteractionRow } from '../interactions/validate-interaction';
 import type { Direction } from '../interactions/interaction.entity';
+import { identifierKey, type Identifier } from '../customers/identity';
+import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT } from '../customers/identity-resolver';
+import type { TombstoneHasher } from '../privacy/tombstones';
 import { outboxInsertSql } from '../events/outbox';
 import type { RunError, RunStatus } from './connector-run.entity';
 import type { ConnectorRunService } from './connector-run.service';
@@ -129,8 +132,12 @@ export class FileImportService {
     private readonly logger: Logger,
     /** Where uploaded files wait for the `import.file` job. */
     readonly uploadDir: string,
-    /** The writer's clock: rows dated beyond it (plus the allowed skew) are refused, as by the API. */
-    private readonly clock: () => Date = () => new Date(),
+    private readonly options: {
+      /** How erased identifiers are hashed, to refuse them as the API does (IDENTIFIER_ERASED). */
+      tombstones?: TombstoneHasher;
+      /** The writer's clock: rows dated beyond it (plus the allowed skew) are refused, as by the API. */
+      clock?: () => Date;
+    } = {},
   ) {}
 
   async importFile(file: string, options: FileImportOptions = {}): Promise<ImportSummary> {
@@ -155,9 +162,9 @@ export class FileImportService {
         lanes.push({ runner, client, busy: Promise.resolve() });
         await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_staging (line integer, id_type text, id_value text, channel text, type text, direction text,
           occurred_at timestamptz, value numeric, currency text, sentiment real, properties jsonb, source text, external_id text)`);
-        await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_new_customers (id_type text, id_value text, customer_id bigint)`);
+        await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_resolved (id_type text, id_value text, customer_id bigint)`);
         await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_touched (customer_id bigint, inserted integer)`);
-        await client.query('TRUNCATE import_staging, import_new_customers, import_touched');
+        await client.query('TRUNCATE import_staging, import_resolved, import_touched');
         // The merge hash-joins a whole batch against the identifiers; give it room (this session only).
         await client.query(`SET work_mem = '64MB'`);
       }
@@ -175,6 +182,8 @@ export class FileImportService {
       const batchRows = options.batchRows ?? 20_000;
       let staged: string[] = [];
       let stagedCount = 0;
+      // The batch's identifiers (by key) and the lines that use each, for resolution and its rejections.
+      let stagedIdentifiers = new Map<string, { identifier: Identifier; lines: number[] }>();
       const reported = { received: 0, rejected: 0 };
       let newErrors: RunError[] = [];
       let nextLane = 0;
@@ -186,6 +195,8 @@ export class FileImportService {
         // The lane's previous batch must be done (a failure there ends the import here).
         await lane.busy;
         const rows = staged;
+        const identifiers = stagedIdentifiers;
+        stagedIdentifiers = new Map();
         const count = stagedCount;
         const report = { received: totals.received - reported.received, rejected: totals.rejected - reported.rejected, errors: newErrors, bytesRead };
         reported.received = totals.received;
@@ -195,20 +206,16 @@ export class FileImportService {
         stagedCount = 0;
         lane.busy = (async () => {
           let inserted = 0;
-          if (count > 0) {
-            const copy = lane.client.query(copyFrom(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
-            await new Promise<void>((resolve, reject) => {
-              copy.on('error', reject);
-              copy.on('finish', resolve);
-              copy.end(rows.join(''));
-            });
-            inserted = await this.merge(lane.client);
-          }
+          let unresolved: RunError[] = [];
+          let unresolvedRows = 0;
+          if (count > 0) ({ inserted, unresolved, unresolvedRows } = await this.merge(lane, rows.join(''), identifiers));
           totals.accepted += inserted;
-          totals.duplicates += count - inserted;
+          totals.duplicates += count - unresolvedRows - inserted;
+          totals.rejected += unresolvedRows;
+          for (const error of unresolved) if (totals.errors.length < MAX_KEPT_ERRORS) totals.errors.push(error);
           await this.runs.addCounts(
             runId,
-            { received: report.received, accepted: inserted, duplicates: count - inserted, rejected: report.rejected, errors: report.errors },
+            { received: report.received, accepted: inserted, duplicates: count - unresolvedRows - inserted, rejected: report.rejected + unresolvedRows, errors: [...report.errors, ...unresolved] },
             { bytesRead: report.bytesRead },
           );
           options.onProgress?.({ bytesRead: report.bytesRead, totalBytes: size, rows: reported.received, accepted: totals.accepted, duplicates: totals.duplicates, rejected: totals.rejected });
@@ -236,10 +243,14 @@ export class FileImportService {
         totals.received++;
         if ('error' in item) reject(item.line, ErrorCode.INVALID_FIELD, item.error);
         else {
-          const row = stageRow(plan, item.view, item.line, options, this.clock());
-          if (typeof row === 'string') {
-            staged.push(row);
+          const row = stageRow(plan, item.view, item.line, options, this.options.clock?.() ?? new Date());
+          if ('copy' in row) {
+            staged.push(row.copy);
             stagedCount++;
+            const key = identifierKey(row.identifier);
+            const entry = stagedIdentifiers.get(key);
+            if (entry) entry.lines.push(item.line);
+            else stagedIdentifiers.set(key, { identifier: row.identifier, lines: [item.line] });
           } else reject(item.line, row.code, row.message);
         }
         if (stagedCount >= batchRows) await flush();
@@ -286,11 +297,14 @@ export class FileImportService {
   }
 
   /**
-   * One set-based merge of the staged rows; returns how many interactions
-   * were inserted. The statements take no parameters, so the whole merge goes
-   * to Postgres as one round trip (a multi-statement simple query, each
-   * statement with its own snapshot), however busy the parser keeps this
-   * process's event loop.
+   * Writes one staged batch in one transaction on the lane's connection:
+   * resolves the batch's identifiers with the writer's identity resolution
+   * ({@link resolveCustomers}: the same as the API's, creating missing
+   * customers and refusing erased identifiers), COPYs the rows into the
+   * session's staging table, then one set-based merge inserts the
+   * interactions idempotently on (source, external_id), publishes
+   * interaction.recorded and marks the touched customers dirty. Returns how
+   * many interactions were inserted, and the rows refused by resolution.
    *
    * Dirty marks: inserting an interaction takes a `FOR KEY SHARE` lock on its
    * customer (the foreign key check) until commit, and a refresh locks the
@@ -299,34 +313,20 @@ export class FileImportService {
    * customer first makes the insert wait until it committed; the UPDATE that
    * marks the customers comes after the insert, in a statement of its own, so
    * its snapshot sees that refresh's cleared mark and sets it again. Only
-   * customers not yet dirty are written (an import touches most of them in
-   * its first batches).
+   * customers not yet dirty are written.
    */
-  private async merge(client: PoolClient): Promise<number> {
+  private async merge(
+    lane: { runner: QueryRunner; client: PoolClient },
+    copyText: string,
+    identifiers: Map<string, { identifier: Identifier; lines: number[] }>,
+  ): Promise<{ inserted: number; unresolved: RunError[]; unresolvedRows: number }> {
+    const entries = [...identifiers.values()];
     const statements = `
-      BEGIN;
-      TRUNCATE import_new_customers, import_touched;
       ANALYZE import_staging;
-      INSERT INTO import_new_customers (id_type, id_value, customer_id)
-        SELECT w.id_type, w.id_value, nextval(pg_get_serial_sequence('customers', 'id'))
-          FROM (SELECT DISTINCT s.id_type, s.id_value FROM import_staging s
-                 WHERE NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.type = s.id_type AND ci.value = s.id_value)) w;
-      INSERT INTO customers (id, kind) OVERRIDING SYSTEM VALUE SELECT customer_id, 'PERSON' FROM import_new_customers;
-      -- In key order, so lanes creating the same identifiers wait for each other instead of deadlocking.
-      INSERT INTO customer_identifiers (customer_id, type, value)
-        SELECT customer_id, id_type, id_value FROM import_new_customers ORDER BY id_type, id_value
-        ON CONFLICT (type, value) DO NOTHING;
-      -- An identifier another writer created meanwhile wins; the customer made for it here is dropped.
-      WITH dropped AS (
-          DELETE FROM customers c USING import_new_customers n
-           WHERE c.id = n.customer_id AND NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.customer_id = n.customer_id)
-          RETURNING c.id)
-        ${outboxInsertSql('customer.created', `SELECT customer_id, jsonb_build_object('customerId', customer_id::text, 'kind', 'PERSON') AS payload
-                                                 FROM import_new_customers WHERE customer_id NOT IN (SELECT id FROM dropped)`)};
       WITH ins AS (
           INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
-          SELECT ci.customer_id, s.channel, s.type, s.direction, s.occurred_at, s.value, s.currency, s.sentiment, s.properties, s.source, s.external_id
-            FROM import_staging s JOIN customer_identifiers ci ON ci.type = s.id_type AND ci.value = s.id_value
+          SELECT r.customer_id, s.channel, s.type, s.direction, s.occurred_at, s.value, s.currency, s.sentiment, s.properties, s.source, s.external_id
+            FROM import_staging s JOIN import_resolved r ON r.id_type = s.id_type AND r.id_value = s.id_value
           ON CONFLICT (source, external_id) DO NOTHING
           RETURNING id, customer_id, channel, type, occurred_at),
         published AS (${outboxInsertSql('interaction.recorded', INTERACTION_RECORDED_ROWS, 'customer_id, id')})
@@ -336,19 +336,51 @@ export class FileImportService {
         FROM (SELECT id FROM customers WHERE id IN (SELECT customer_id FROM import_touched) AND dirty_since IS NULL
                ORDER BY id FOR NO KEY UPDATE) marked
        WHERE c.id = marked.id;
-      SELECT COALESCE(sum(inserted), 0)::int AS inserted FROM import_touched;
-      TRUNCATE import_staging;
-      COMMIT;`;
+      SELECT COALESCE(sum(inserted), 0)::int AS inserted FROM import_touched;`;
     for (let attempt = 1; ; attempt++) {
+      await lane.client.query('BEGIN');
       try {
-        const results = (await client.query(statements)) as unknown as { rows: { inserted?: number }[] }[];
+        await lane.client.query('TRUNCATE import_staging, import_resolved, import_touched');
+        const resolved = await resolveCustomers(
+          lane.runner.manager,
+          entries.map(({ identifier }) => ({ identifiers: [identifier] })),
+          { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.options.tombstones },
+          (plan) => (i) => plan.resolutions[i]!.ok,
+        );
+        if (!('resolutions' in resolved)) throw new Error('identity resolution stopped');
+        const unresolved: RunError[] = [];
+        let unresolvedRows = 0;
+        const ok: { identifier: Identifier; customerId: string }[] = [];
+        resolved.resolutions.forEach((resolution, i) => {
+          const entry = entries[i]!;
+          if (resolution.ok) ok.push({ identifier: entry.identifier, customerId: resolution.customerId });
+          else {
+            unresolvedRows += entry.lines.length;
+            for (const line of entry.lines) {
+              if (unresolved.length < MAX_KEPT_ERRORS) unresolved.push({ line, code: resolution.code, message: `line ${line}: ${resolution.message}` });
+            }
+          }
+        });
+        await lane.client.query(`INSERT INTO import_resolved (id_type, id_value, customer_id) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`, [
+          ok.map((o) => o.identifier.type),
+          ok.map((o) => o.identifier.value),
+          ok.map((o) => o.customerId),
+        ]);
+        const copy = lane.client.query(copyFrom(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
+        await new Promise<void>((resolve, reject) => {
+          copy.on('error', reject);
+          copy.on('finish', resolve);
+          copy.end(copyText);
+        });
+        const results = (await lane.client.query(statements)) as unknown as { rows: { inserted?: number }[] }[];
         const counted = results.find((r) => r.rows[0]?.inserted !== undefined);
-        return counted!.rows[0]!.inserted!;
+        await lane.client.query('COMMIT');
+        return { inserted: counted!.rows[0]!.inserted!, unresolved, unresolvedRows };
       } catch (error) {
-        // The failed statement ended the string; the transaction it opened is rolled back here.
-        await client.query('ROLLBACK');
-        const code = (error as { code?: string }).code;
-        if ((code === '40P01' || code === '40001' || code === '23505') && attempt < 5) continue;
+        await lane.client.query('ROLLBACK');
+        const code = (error as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (error as { code?: string }).code;
+        const retryable = error instanceof IdentityRaceError || code === '40P01' || code === '40001' || code === '23505';
+        if (retryable && attempt < 5) continue;
         throw error;
       }
     }
@@ -476,7 +508,7 @@ function copyText(value: string | null): string {
  * ({@link validateInteraction}: the same checks, codes and messages as the
  * API and connector batches); returns its COPY line, or why it is rejected.
  */
-function stageRow(plan: Plan, view: RecordView, line: number, options: FileImportOptions, now: Date): string | { code: string; message: string } {
+function stageRow(plan: Plan, view: RecordView, line: number, options: FileImportOptions, now: Date): { copy: string; identifier: Identifier } | { code: string; message: string } {
   const text = (get: Getter | undefined) => {
     const value = get?.(view)?.trim();
     return value === undefined || value === '' ? undefined : value;
@@ -521,7 +553,7 @@ function stageRow(plan: Plan, view: RecordView, line: number, options: FileImpor
     return { code: first!.code, message: first!.message };
   }
   const stagedIdentifier = checked.demand.identifiers![0]!;
-  return (
+  const copy = (
     [
       String(line),
       copyText(stagedIdentifier.type),
@@ -538,4 +570,5 @@ function stageRow(plan: Plan, view: RecordView, line: number, options: FileImpor
       copyText(checked.externalId),
     ].join('\t') + '\n'
   );
+  return { copy, identifier: stagedIdentifier };
 }

@@ -72,7 +72,7 @@ export class IngestService {
     private readonly requestRefresh: RefreshRequester,
     private readonly logger: Logger,
     /** How erased identifiers are hashed, to refuse them (IDENTIFIER_ERASED). */
-    private readonly tombstones?: TombstoneHasher,
+    readonly tombstones?: TombstoneHasher,
   ) {}
 
   async recordInteractions(rows: InteractionRow[], mode: BatchMode = 'ATOMIC', now = new Date()): Promise<RecordInteractionsResult> {
