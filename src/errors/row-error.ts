@@ -43,7 +43,8 @@ export function checkText(
   }
   const bad = textProblem(trimmed);
   if (bad) {
-    problems.add(code, field, `${field} ${bad}`);
+    // Text Postgres cannot store is INVALID_TEXT at every boundary (the gateway and connector batches say so too).
+    problems.add(ErrorCode.INVALID_TEXT, field, `${field} ${bad}`);
     return undefined;
   }
   if (trimmed.length > max) {
