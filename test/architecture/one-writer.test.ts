@@ -151,3 +151,14 @@ test('a file import judges future dates by the injected clock, not the machine c
   const summary = await imports.importFile(file, { format: 'ndjson', source: 'clock' });
   expect(summary.errors).toEqual([{ line: 1, code: 'INVALID_FIELD', message: 'line 1: occurredAt 2021-06-01T00:00:00.000Z is in the future' }]);
 });
+
+test('an erased identifier is refused alike by the API, a file import and a connector batch (one identity resolution)', async () => {
+  const created = await app.graphql(UpsertCustomersDocument, { input: [{ identifiers: [{ type: 'email', value: 'gone@example.com' }] }] });
+  const customerId = Buffer.from(created.data!.upsertCustomers.results[0]!.customer!.id, 'base64').toString('utf8').split(':')[1]!;
+  await app.runtime.services.privacy.eraseCustomer(customerId);
+  const c: Case = { name: 'erased', email: 'gone@example.com', expected: { code: 'IDENTIFIER_ERASED' } };
+  const answers = [(await throughGraphql([c]))[0]!, (await throughFileImport([c]))[0]!, (await throughConnector([c]))[0]!];
+  for (const [entry, outcome] of [['api', answers[0]], ['file', answers[1]], ['connector', answers[2]]] as const) expectCase(c, outcome!, entry);
+  expect(answers.map((a) => a.message?.replace(/^customer\./, ''))).toEqual(answers.map(() => answers[0]!.message?.replace(/^customer\./, '')));
+  expect(await app.sql(`SELECT 1 FROM customer_identifiers WHERE value = 'gone@example.com'`)).toHaveLength(0);
+});
