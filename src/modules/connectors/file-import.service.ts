@@ -322,7 +322,7 @@ export class FileImportService {
   ): Promise<{ inserted: number; unresolved: RunError[]; unresolvedRows: number }> {
     const entries = [...identifiers.values()];
     const statements = `
-      ANALYZE import_staging;
+      ANALYZE import_staging, import_resolved;
       WITH ins AS (
           INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
           SELECT r.customer_id, s.channel, s.type, s.direction, s.occurred_at, s.value, s.currency, s.sentiment, s.properties, s.source, s.external_id
