@@ -1,4 +1,4 @@
-import { RecordInteractionsDocument, type InteractionInput } from '../generated/graphql';
+import { AddToSegmentDocument, CreateSegmentDocument, RecordInteractionsDocument, RemoveFromSegmentDocument, type InteractionInput } from '../generated/graphql';
 import { inTransaction } from '../../src/infra/database';
 import type { DomainEvent } from '../../src/modules/events/catalog';
 import { publish } from '../../src/modules/events/outbox';
@@ -71,6 +71,37 @@ describe('the outbox is written with the change', () => {
     ).rejects.toThrow('abort after the write');
     expect(await app.sql(`SELECT 1 FROM interactions WHERE external_id = 'rb-1'`)).toHaveLength(0);
     expect((await outbox(app)).length).toBe(before);
+  });
+
+  test('segment membership changes publish segment.entered and segment.exited with the membership events', async () => {
+    const person = await record(app, [click('seg-1', 'segment.member@example.com')]);
+    const customerId = localId(person.results[0]!.customerId!);
+    const created = await app.graphql(CreateSegmentDocument, { input: { name: 'outbox static', kind: 'STATIC' } });
+    const segmentGlobalId = created.data!.createSegment.id;
+    const segmentId = localId(segmentGlobalId);
+    const ref = [{ id: person.results[0]!.customerId! }];
+    expect((await app.graphql(AddToSegmentDocument, { segmentId: segmentGlobalId, customers: ref })).data?.addToSegment.changed).toBe(1);
+    // Adding again changes nothing and publishes nothing.
+    expect((await app.graphql(AddToSegmentDocument, { segmentId: segmentGlobalId, customers: ref })).data?.addToSegment.changed).toBe(0);
+    expect((await app.graphql(RemoveFromSegmentDocument, { segmentId: segmentGlobalId, customers: ref })).data?.removeFromSegment.changed).toBe(1);
+    const events = await outbox(app, `customer_id = $1 AND type LIKE 'segment.%'`, [customerId]);
+    expect(events.map((e) => [e.type, e.payload])).toEqual([
+      ['segment.entered', { customerId, segmentId }],
+      ['segment.exited', { customerId, segmentId }],
+    ]);
+    const history = await app.sql(`SELECT kind FROM segment_membership_events WHERE customer_id = $1 ORDER BY id`, [customerId]);
+    expect(history).toEqual([{ kind: 'ENTERED' }, { kind: 'EXITED' }]);
+  });
+
+  test('an update publishes customer.updated; an erasure empties the customer\'s partition and publishes customer.erased in the non-customer one', async () => {
+    const person = await record(app, [click('erase-1', 'erase.outbox@example.com')]);
+    const customerId = localId(person.results[0]!.customerId!);
+    const updated = await app.runtime.services.customers.upsertCustomers([{ identifiers: [{ type: 'email', value: 'erase.outbox@example.com' }], lifecycleStage: 'lead' }]);
+    expect(updated.updated).toBe(1);
+    expect((await outbox(app, `customer_id = $1`, [customerId])).map((e) => e.type)).toEqual(['customer.created', 'interaction.recorded', 'customer.updated']);
+    await app.runtime.services.privacy.eraseCustomer(customerId);
+    expect(await outbox(app, `customer_id = $1`, [customerId])).toEqual([]);
+    expect((await outbox(app, `type = 'customer.erased'`)).map((e) => [e.customer_id, e.payload])).toEqual([['0', { customerId }]]);
   });
 
   test('a failed connector run publishes connection.failed in the non-customer partition', async () => {
