@@ -104,6 +104,29 @@ describe('the outbox is written with the change', () => {
     expect((await outbox(app, `type = 'customer.erased'`)).map((e) => [e.customer_id, e.payload])).toEqual([['0', { customerId }]]);
   });
 
+  test('scores publish score.changed only when they appear or change, and a full recompute publishes recompute.completed', async () => {
+    const purchase = (externalId: string, email: string, value: number, daysAgo: number): InteractionInput =>
+      click(externalId, email, { channel: 'payment', type: 'purchase', value, currency: 'EUR', occurredAt: new Date(Date.now() - daysAgo * 86_400_000).toISOString() });
+    const buyers = ['b1', 'b2', 'b3', 'b4', 'b5'].map((b) => `${b}.scores@example.com`);
+    await record(app, buyers.map((email, i) => purchase(`score-${i}`, email, 10 * (i + 1), 10 * (i + 1))));
+    const scores = app.runtime.services.scores;
+    await scores.recompute(['RFM']);
+    const first = await outbox(app, `type = 'score.changed' AND payload->>'kind' = 'RFM'`);
+    expect(first).toHaveLength(buyers.length);
+    for (const event of first) expect(event.payload).toMatchObject({ customerId: event.customer_id, kind: 'RFM', previousValue: null, previousLabel: null, value: expect.any(Number) });
+    expect((await outbox(app, `type = 'recompute.completed'`)).map((e) => [e.customer_id, e.payload])).toEqual([['0', { kinds: ['RFM'], customers: buyers.length }]]);
+
+    // Rescoring unchanged customers publishes nothing; a change publishes one event with the previous value.
+    const ids = first.map((e) => e.customer_id);
+    await scores.rescoreCustomers(ids, ['RFM']);
+    expect(await outbox(app, `type = 'score.changed' AND payload->>'kind' = 'RFM'`)).toHaveLength(buyers.length);
+    const [lowest] = first.filter((e) => (e.payload.value as number) === Math.min(...first.map((f) => f.payload.value as number)));
+    await app.sql(`UPDATE scores SET value = value + 0.5 WHERE customer_id = $1 AND kind = 'RFM'`, [lowest!.customer_id]);
+    await scores.rescoreCustomers(ids, ['RFM']);
+    const changed = await outbox(app, `type = 'score.changed' AND payload->>'kind' = 'RFM' AND outbox_events.id > $1`, [first.at(-1)!.id]);
+    expect(changed.map((e) => [e.customer_id, e.payload.value, e.payload.previousValue])).toEqual([[lowest!.customer_id, lowest!.payload.value, (lowest!.payload.value as number) + 0.5]]);
+  });
+
   test('a failed connector run publishes connection.failed in the non-customer partition', async () => {
     const [{ id: connectionId }] = await app.sql<{ id: string }>(`INSERT INTO connections (connector, name) VALUES ('nothing', 'outbox-test') RETURNING id::text`);
     const runs = app.runtime.services.connectors.runs;
