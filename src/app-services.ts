@@ -25,6 +25,8 @@ import { PersonalDataPolicy } from './modules/access/personal-data';
 import { setCursorSecret } from './infra/cursor';
 import { TombstoneHasher } from './modules/privacy/tombstones';
 import { resolveSecretKey } from './modules/connectors/secret-box';
+import { EventBus } from './modules/events/event-bus';
+import { registerEventJobs } from './modules/events/events.jobs';
 
 /** Everything a gateway or a worker needs, built once per process. */
 export interface RapportServices {
@@ -48,6 +50,8 @@ export interface RapportServices {
   privacy: PrivacyService;
   /** Which traits and interaction properties hold personal data (RAPPORT_PERSONAL_TRAITS, RAPPORT_PERSONAL_PROPERTIES). */
   personalData: PersonalDataPolicy;
+  /** Domain events: subscriptions and the outbox dispatcher. */
+  events: EventBus;
 }
 
 export function createServices(deps: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }): RapportServices {
@@ -62,6 +66,8 @@ export function createServices(deps: { config: Config; logger: Logger; dataSourc
   const stats = new CustomerStatsService(dataSource);
   const jobs = new JobRegistry();
   registerCustomerJobs(jobs, stats);
+  const events = new EventBus(dataSource, logger.child({ component: 'events' }));
+  registerEventJobs(jobs, events, { retentionHours: deps.config.outboxRetentionHours });
   const scores = new ScoreService(dataSource, logger.child({ component: 'scores' }));
   scores.setRecomputeRequester((kinds) => enqueueRecompute(queues, kinds));
   registerScoreJobs(jobs, scores, stats, { historyDays: deps.config.scoreHistoryDays });
@@ -94,6 +100,7 @@ export function createServices(deps: { config: Config; logger: Logger; dataSourc
       : postgresRateLimiter(dataSource, limits),
     privacy,
     personalData,
+    events,
     jobs,
     refreshes,
     ingest,

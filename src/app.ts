@@ -11,6 +11,7 @@ import { createGatewayServer, createHttpHandler, type HttpHandler } from './grap
 import { scheduleDirtySweep } from './modules/customers/customers.jobs';
 import { scheduleNightlyScores } from './modules/scores/scores.jobs';
 import { scheduleSegmentSweep } from './modules/segments/segments.jobs';
+import { scheduleEventJobs } from './modules/events/events.jobs';
 
 /** Which halves of Rapport this process runs. */
 export interface RoleOptions {
@@ -64,10 +65,13 @@ export async function startRapport(options: {
   roles: RoleOptions;
   /** Listen on this port (0: any free port). @defaultValue config.port */
   port?: number;
+  /** Called with the services before workers start (e.g. to subscribe to domain events). */
+  onServices?: (services: RapportServices) => void;
 }): Promise<RapportRuntime> {
   const { config, logger, dataSource, roles } = options;
   const queues = new QueueBackend(options.queue, logger.child({ component: 'queue' }));
   const services = createServices({ config, logger, dataSource, queues });
+  options.onServices?.(services);
 
   if (roles.worker) {
     for (const name of services.jobs.queues()) services.queues.startWorker(name, services.jobs.forQueue(name), config.workerConcurrency);
@@ -75,6 +79,7 @@ export async function startRapport(options: {
     await scheduleSegmentSweep(services.queues, config.segmentSweepMs);
     await services.connectors.connections.restoreSchedules();
     await scheduleNightlyScores(services.queues);
+    await scheduleEventJobs(services.queues, config.outboxDispatchMs);
     logger.info({ backend: queues.kind, queues: services.jobs.queues() }, 'workers started');
   }
 

@@ -75,6 +75,10 @@ export const environmentSchema = z.object({
    * everything. @defaultValue 0
    */
   RAPPORT_SCORE_HISTORY_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
+  /** Hours a dispatched domain event stays in the outbox before the sweep deletes it. @defaultValue 168 (7 days) */
+  RAPPORT_OUTBOX_RETENTION_HOURS: z.coerce.number().int().min(0).max(87_600).default(168),
+  /** How often the worker dispatches domain events from the outbox, in ms. @defaultValue 1000 */
+  RAPPORT_OUTBOX_DISPATCH_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Worker concurrency per queue. @defaultValue 4 */
@@ -167,6 +171,10 @@ export interface Config {
   segmentSweepMs: number;
   /** Days of score history kept (0: all); see RAPPORT_SCORE_HISTORY_DAYS. */
   scoreHistoryDays: number;
+  /** Hours dispatched domain events are kept; see RAPPORT_OUTBOX_RETENTION_HOURS. */
+  outboxRetentionHours: number;
+  /** Dispatch period of the outbox, in ms; see RAPPORT_OUTBOX_DISPATCH_MS. */
+  outboxDispatchMs: number;
   queuePrefix: string;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   workerConcurrency: number;
@@ -236,6 +244,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoData: e.RAPPORT_DEMO_DATA,
     segmentSweepMs: e.RAPPORT_SEGMENT_SWEEP_MS,
     scoreHistoryDays: e.RAPPORT_SCORE_HISTORY_DAYS,
+    outboxRetentionHours: e.RAPPORT_OUTBOX_RETENTION_HOURS,
+    outboxDispatchMs: e.RAPPORT_OUTBOX_DISPATCH_MS,
     queuePrefix: e.RAPPORT_QUEUE_PREFIX,
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.RAPPORT_WORKER_CONCURRENCY,

@@ -62,8 +62,8 @@ describe('file import', () => {
     expect(summary).toMatchObject({ status: 'SUCCEEDED', received: 8, accepted: 3, duplicates: 1, rejected: 4 });
     expect(summary.errors.map((e) => [e.line, e.message])).toEqual([
       [4, expect.stringContaining('no identifier')],
-      [5, 'line 5: occurredAt is not an ISO 8601 date or date-time'],
-      [6, 'line 6: value is not a number'],
+      [5, 'line 5: occurredAt is not a valid date-time'],
+      [6, 'line 6: value must be a finite number below 1e14'],
       [7, expect.stringContaining('has 5 columns; the header has 6')],
     ]);
     const rows = await t.app.sql<{ external_id: string; value: string; currency: string; properties: Record<string, unknown>; customer: string }>(

@@ -1,4 +1,4 @@
-import { errorMessage, type ErrorCode, type MessageArgs } from './catalog';
+import { ErrorCode, errorMessage, type MessageArgs } from './catalog';
 import { jsonProblem, textProblem } from '../connector-kit/text';
 
 /** Why one row of a batch was not written; `field` is a path inside the row (`customer.identifiers[1].value`). */
@@ -48,7 +48,8 @@ export function checkText(
   }
   const bad = textProblem(trimmed);
   if (bad) {
-    problems.add(code, field, `${field} ${bad}`);
+    // Text Postgres cannot store is INVALID_TEXT at every boundary (the gateway and connector batches say so too).
+    problems.add(ErrorCode.INVALID_TEXT, field, `${field} ${bad}`);
     return undefined;
   }
   if (trimmed.length > max) {
@@ -83,4 +84,17 @@ export function checkJsonObject(
     return undefined;
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * Marks every row of an ATOMIC batch that was not rejected on its own as not
+ * written because of the others (BATCH_ABORTED): what every batch writer
+ * answers when one bad row stops the whole batch.
+ */
+export function abortUnwritten(results: { status: RowStatus | string; errors: { code: string; field?: string; message: string }[] }[]): void {
+  for (const result of results) {
+    if (result.status === 'REJECTED') continue;
+    result.status = 'REJECTED';
+    result.errors = [rowError('BATCH_ABORTED', {})];
+  }
 }

@@ -19,6 +19,10 @@ export interface TestAppOptions {
   workers?: boolean;
   /** Environment overrides for the config. */
   env?: Record<string, string>;
+  /** Called with the services before workers start (subscriptions to domain events). */
+  onServices?: (services: RapportRuntime['services']) => void;
+  /** Run on this database instead of a new one (it is not dropped by `close`). */
+  database?: TestDatabase;
 }
 
 /** A Rapport instance on its own database, called through the real HTTP handler with supertest. */
@@ -48,7 +52,7 @@ export interface GraphQLErrorBody {
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const statements: string[] = [];
   const dataSource = await openDatabase(database.url, 'rapport-test', (sql) => statements.push(sql));
   const config = loadConfig({
@@ -66,7 +70,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       : options.queue === 'redis'
         ? { kind: 'redis', url: testRedisUrl(), prefix: database.name }
         : { kind: 'postgres', connectionString: database.url };
-  const runtime = await startRapport({ config, logger, dataSource, queue, roles: { gateway: false, worker: options.workers ?? false } });
+  const runtime = await startRapport({ config, logger, dataSource, queue, roles: { gateway: false, worker: options.workers ?? false }, onServices: options.onServices });
   const handler = createHttpHandler(runtime.services);
   statements.length = 0;
 
@@ -99,7 +103,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async close() {
       await runtime.stop();
       await dataSource.destroy();
-      await database.drop();
+      if (!options.database) await database.drop();
     },
   };
 }

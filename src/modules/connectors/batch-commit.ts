@@ -8,7 +8,7 @@ import type { BatchMode } from '../../errors/row-error';
 import { ErrorCode } from '../../errors/catalog';
 import { jsonProblem } from '../../connector-kit/text';
 import type { CustomerRow, CustomerService } from '../customers/customer.service';
-import { interactionRow, type IngestService, type InteractionRow } from '../interactions/ingest.service';
+import { interactionRow, validateInteraction, type IngestService, type InteractionRow } from '../interactions/ingest.service';
 import type { RunError } from './connector-run.entity';
 
 /** Rows per call of the ingest services: inside both services' batch limits. */
@@ -76,11 +76,14 @@ export function validateBatchRows(batch: unknown): {
       // Text and shape first, iteratively: the schemas' JSON checks recurse, and Postgres refuses NUL and lone surrogates.
       const unsafe = jsonProblem(item, `${key}[${index}]`);
       if (unsafe) {
-        errors.push({ path: unsafe.path, code: unsafe.kind === 'text' ? ErrorCode.INVALID_TEXT : ErrorCode.INPUT_TOO_COMPLEX, message: unsafe.message });
+        // The message names the field within the row, as the writer's own messages do; `path` locates the row.
+        const message = unsafe.message.startsWith(`${key}[${index}].`) ? unsafe.message.slice(`${key}[${index}].`.length) : unsafe.message;
+        errors.push({ path: unsafe.path, code: unsafe.kind === 'text' ? ErrorCode.INVALID_TEXT : ErrorCode.INPUT_TOO_COMPLEX, message });
         return;
       }
       const parsed = schema.safeParse(item);
       if (parsed.success) into.push({ index, row: parsed.data });
+      else if (key === 'interactions' && writerErrors(item, `${key}[${index}]`, errors)) return;
       else {
         for (const issue of toValidationIssues(parsed.error.issues)) {
           errors.push({ path: issue.path ? `${key}[${index}].${issue.path}` : `${key}[${index}]`, code: ErrorCode.INVALID_FIELD, message: issue.message });
@@ -92,6 +95,41 @@ export function validateBatchRows(batch: unknown): {
   each('interactions', interactionRecordSchema, interactions);
   each('consents', consentRecordSchema, consents);
   return { customers, interactions, consents, errors };
+}
+
+/**
+ * A connector interaction the kit's schema refused, checked by the
+ * interaction writer's own validation: when that finds the problem, its codes
+ * and messages are reported (the same as the API's and file import's); shape
+ * problems only the schema knows (unknown keys, wrong types) keep the
+ * schema's. Returns whether the writer's errors were reported.
+ */
+function writerErrors(item: unknown, path: string, errors: RunError[]): boolean {
+  const raw = item as Record<string, unknown>;
+  const text = (value: unknown) => (value === undefined || value === null || typeof value === 'string' ? (value as string | null | undefined) : undefined);
+  const number = (value: unknown) => (value === undefined || value === null || typeof value === 'number' ? (value as number | null | undefined) : undefined);
+  if (typeof raw.customer !== 'object' || raw.customer === null) return false;
+  const occurredAt = typeof raw.occurredAt === 'string' && /^\d{4}-\d{2}-\d{2}/.test(raw.occurredAt) ? new Date(raw.occurredAt) : undefined;
+  const row = interactionRow(raw.customer as InteractionRow['customer'], 'connector', {
+    channel: text(raw.channel) as string,
+    type: text(raw.type) as string,
+    occurredAt: occurredAt as Date,
+    value: number(raw.value),
+    currency: text(raw.currency),
+    direction: text(raw.direction) as InteractionRow['direction'],
+    sentiment: number(raw.sentiment),
+    properties: raw.properties,
+    externalId: text(raw.externalId) as string,
+  });
+  let checked: ReturnType<typeof validateInteraction>;
+  try {
+    checked = validateInteraction(row, 0, new Date());
+  } catch {
+    return false;
+  }
+  if (!('errors' in checked)) return false;
+  for (const error of checked.errors) errors.push({ path: error.field ? `${path}.${error.field}` : path, code: error.code, message: error.message });
+  return true;
 }
 
 /** How many rows a batch holds, valid or not. */

@@ -4,6 +4,8 @@ import { pageSize } from '../../infra/sql-filter';
 import type { Page } from '../../infra/page';
 import type { BatchCounts } from './batch-commit';
 import type { RunError, RunKind, RunStatus } from './connector-run.entity';
+import { outboxInsertSql } from '../events/outbox';
+import { NO_CUSTOMER } from '../events/catalog';
 
 /** How many rejected rows a run keeps with their reasons. */
 export const MAX_RUN_ERRORS = 100;
@@ -65,8 +67,14 @@ export class ConnectorRunService {
   }
 
   async finish(runId: string, status: RunStatus, error: string | null = null, details?: Record<string, unknown>): Promise<void> {
+    // A failed run of a connection publishes connection.failed in the same statement.
     await this.dataSource.query(
-      `UPDATE connector_runs SET status = $2, error = $3, finished_at = now(), details = details || COALESCE($4::jsonb, '{}'::jsonb) WHERE id = $1`,
+      `WITH finished AS (
+         UPDATE connector_runs SET status = $2, error = $3, finished_at = now(), details = details || COALESCE($4::jsonb, '{}'::jsonb) WHERE id = $1
+         RETURNING id, connection_id, status),
+       published AS (${outboxInsertSql('connection.failed', `SELECT ${NO_CUSTOMER}::bigint AS customer_id, jsonb_build_object('connectionId', connection_id::text, 'runId', id::text) AS payload
+                                                              FROM finished WHERE status = 'FAILED' AND connection_id IS NOT NULL`)})
+       SELECT 1`,
       [runId, status, error, details ? JSON.stringify(details) : null],
     );
   }

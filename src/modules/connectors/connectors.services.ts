@@ -67,7 +67,7 @@ export function createConnectorServices(deps: {
     timeLimitMs: config.syncTimeLimitMs,
     pageTimeoutMs: config.plugins.syncPageTimeoutMs,
   });
-  const imports = new FileImportService(dataSource, runs, logger, path.join(config.dataDir, 'imports'));
+  const imports = new FileImportService(dataSource, runs, logger, path.join(config.dataDir, 'imports'), { tombstones: targets.ingest.tombstones });
   registerConnectorJobs(deps.jobs, sync, imports);
   const apiKeys = new ApiKeyService(dataSource);
   const authorizeUpload: UploadAuthorizer = async (req) => {

@@ -6,8 +6,13 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import type { Logger } from '../../infra/logger';
-import { INGEST_LIMITS } from '../interactions/ingest.service';
-import { isIdentifierProblem, normalizeIdentifier } from '../customers/identity';
+import { INTERACTION_RECORDED_ROWS } from '../interactions/ingest.service';
+import { validateInteraction, type InteractionRow } from '../interactions/validate-interaction';
+import type { Direction } from '../interactions/interaction.entity';
+import { identifierKey, type Identifier } from '../customers/identity';
+import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT } from '../customers/identity-resolver';
+import type { TombstoneHasher } from '../privacy/tombstones';
+import { outboxInsertSql } from '../events/outbox';
 import type { RunError, RunStatus } from './connector-run.entity';
 import type { ConnectorRunService } from './connector-run.service';
 import { csvRecords, ndjsonLines } from './csv';
@@ -96,7 +101,6 @@ const AUTO_NAMES: Record<string, string> = {
   externalid: 'externalId',
   source: 'source',
 };
-const NAME_PATTERN = /^[a-z][a-z0-9_.:-]*$/;
 const STAGING_COLUMNS = ['line', 'id_type', 'id_value', 'channel', 'type', 'direction', 'occurred_at', 'value', 'currency', 'sentiment', 'properties', 'source', 'external_id'];
 const MAX_KEPT_ERRORS = 100;
 
@@ -128,6 +132,12 @@ export class FileImportService {
     private readonly logger: Logger,
     /** Where uploaded files wait for the `import.file` job. */
     readonly uploadDir: string,
+    private readonly options: {
+      /** How erased identifiers are hashed, to refuse them as the API does (IDENTIFIER_ERASED). */
+      tombstones?: TombstoneHasher;
+      /** The writer's clock: rows dated beyond it (plus the allowed skew) are refused, as by the API. */
+      clock?: () => Date;
+    } = {},
   ) {}
 
   async importFile(file: string, options: FileImportOptions = {}): Promise<ImportSummary> {
@@ -152,9 +162,9 @@ export class FileImportService {
         lanes.push({ runner, client, busy: Promise.resolve() });
         await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_staging (line integer, id_type text, id_value text, channel text, type text, direction text,
           occurred_at timestamptz, value numeric, currency text, sentiment real, properties jsonb, source text, external_id text)`);
-        await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_new_customers (id_type text, id_value text, customer_id bigint)`);
+        await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_resolved (id_type text, id_value text, customer_id bigint)`);
         await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_touched (customer_id bigint, inserted integer)`);
-        await client.query('TRUNCATE import_staging, import_new_customers, import_touched');
+        await client.query('TRUNCATE import_staging, import_resolved, import_touched');
         // The merge hash-joins a whole batch against the identifiers; give it room (this session only).
         await client.query(`SET work_mem = '64MB'`);
       }
@@ -172,6 +182,8 @@ export class FileImportService {
       const batchRows = options.batchRows ?? 20_000;
       let staged: string[] = [];
       let stagedCount = 0;
+      // The batch's identifiers (by key) and the lines that use each, for resolution and its rejections.
+      let stagedIdentifiers = new Map<string, { identifier: Identifier; lines: number[] }>();
       const reported = { received: 0, rejected: 0 };
       let newErrors: RunError[] = [];
       let nextLane = 0;
@@ -183,6 +195,8 @@ export class FileImportService {
         // The lane's previous batch must be done (a failure there ends the import here).
         await lane.busy;
         const rows = staged;
+        const identifiers = stagedIdentifiers;
+        stagedIdentifiers = new Map();
         const count = stagedCount;
         const report = { received: totals.received - reported.received, rejected: totals.rejected - reported.rejected, errors: newErrors, bytesRead };
         reported.received = totals.received;
@@ -192,20 +206,16 @@ export class FileImportService {
         stagedCount = 0;
         lane.busy = (async () => {
           let inserted = 0;
-          if (count > 0) {
-            const copy = lane.client.query(copyFrom(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
-            await new Promise<void>((resolve, reject) => {
-              copy.on('error', reject);
-              copy.on('finish', resolve);
-              copy.end(rows.join(''));
-            });
-            inserted = await this.merge(lane.client);
-          }
+          let unresolved: RunError[] = [];
+          let unresolvedRows = 0;
+          if (count > 0) ({ inserted, unresolved, unresolvedRows } = await this.merge(lane, rows.join(''), identifiers));
           totals.accepted += inserted;
-          totals.duplicates += count - inserted;
+          totals.duplicates += count - unresolvedRows - inserted;
+          totals.rejected += unresolvedRows;
+          for (const error of unresolved) if (totals.errors.length < MAX_KEPT_ERRORS) totals.errors.push(error);
           await this.runs.addCounts(
             runId,
-            { received: report.received, accepted: inserted, duplicates: count - inserted, rejected: report.rejected, errors: report.errors },
+            { received: report.received, accepted: inserted, duplicates: count - unresolvedRows - inserted, rejected: report.rejected + unresolvedRows, errors: [...report.errors, ...unresolved] },
             { bytesRead: report.bytesRead },
           );
           options.onProgress?.({ bytesRead: report.bytesRead, totalBytes: size, rows: reported.received, accepted: totals.accepted, duplicates: totals.duplicates, rejected: totals.rejected });
@@ -233,10 +243,14 @@ export class FileImportService {
         totals.received++;
         if ('error' in item) reject(item.line, ErrorCode.INVALID_FIELD, item.error);
         else {
-          const row = stageRow(plan, item.view, item.line, options);
-          if (typeof row === 'string') {
-            staged.push(row);
+          const row = stageRow(plan, item.view, item.line, options, this.options.clock?.() ?? new Date());
+          if ('copy' in row) {
+            staged.push(row.copy);
             stagedCount++;
+            const key = identifierKey(row.identifier);
+            const entry = stagedIdentifiers.get(key);
+            if (entry) entry.lines.push(item.line);
+            else stagedIdentifiers.set(key, { identifier: row.identifier, lines: [item.line] });
           } else reject(item.line, row.code, row.message);
         }
         if (stagedCount >= batchRows) await flush();
@@ -283,11 +297,14 @@ export class FileImportService {
   }
 
   /**
-   * One set-based merge of the staged rows; returns how many interactions
-   * were inserted. The statements take no parameters, so the whole merge goes
-   * to Postgres as one round trip (a multi-statement simple query, each
-   * statement with its own snapshot), however busy the parser keeps this
-   * process's event loop.
+   * Writes one staged batch in one transaction on the lane's connection:
+   * resolves the batch's identifiers with the writer's identity resolution
+   * ({@link resolveCustomers}: the same as the API's, creating missing
+   * customers and refusing erased identifiers), COPYs the rows into the
+   * session's staging table, then one set-based merge inserts the
+   * interactions idempotently on (source, external_id), publishes
+   * interaction.recorded and marks the touched customers dirty. Returns how
+   * many interactions were inserted, and the rows refused by resolution.
    *
    * Dirty marks: inserting an interaction takes a `FOR KEY SHARE` lock on its
    * customer (the foreign key check) until commit, and a refresh locks the
@@ -296,51 +313,74 @@ export class FileImportService {
    * customer first makes the insert wait until it committed; the UPDATE that
    * marks the customers comes after the insert, in a statement of its own, so
    * its snapshot sees that refresh's cleared mark and sets it again. Only
-   * customers not yet dirty are written (an import touches most of them in
-   * its first batches).
+   * customers not yet dirty are written.
    */
-  private async merge(client: PoolClient): Promise<number> {
+  private async merge(
+    lane: { runner: QueryRunner; client: PoolClient },
+    copyText: string,
+    identifiers: Map<string, { identifier: Identifier; lines: number[] }>,
+  ): Promise<{ inserted: number; unresolved: RunError[]; unresolvedRows: number }> {
+    const entries = [...identifiers.values()];
     const statements = `
-      BEGIN;
-      TRUNCATE import_new_customers, import_touched;
-      ANALYZE import_staging;
-      INSERT INTO import_new_customers (id_type, id_value, customer_id)
-        SELECT w.id_type, w.id_value, nextval(pg_get_serial_sequence('customers', 'id'))
-          FROM (SELECT DISTINCT s.id_type, s.id_value FROM import_staging s
-                 WHERE NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.type = s.id_type AND ci.value = s.id_value)) w;
-      INSERT INTO customers (id, kind) OVERRIDING SYSTEM VALUE SELECT customer_id, 'PERSON' FROM import_new_customers;
-      -- In key order, so lanes creating the same identifiers wait for each other instead of deadlocking.
-      INSERT INTO customer_identifiers (customer_id, type, value)
-        SELECT customer_id, id_type, id_value FROM import_new_customers ORDER BY id_type, id_value
-        ON CONFLICT (type, value) DO NOTHING;
-      -- An identifier another writer created meanwhile wins; the customer made for it here is dropped.
-      DELETE FROM customers c USING import_new_customers n
-        WHERE c.id = n.customer_id AND NOT EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.customer_id = n.customer_id);
+      ANALYZE import_staging, import_resolved;
       WITH ins AS (
           INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
-          SELECT ci.customer_id, s.channel, s.type, s.direction, s.occurred_at, s.value, s.currency, s.sentiment, s.properties, s.source, s.external_id
-            FROM import_staging s JOIN customer_identifiers ci ON ci.type = s.id_type AND ci.value = s.id_value
+          SELECT r.customer_id, s.channel, s.type, s.direction, s.occurred_at, s.value, s.currency, s.sentiment, s.properties, s.source, s.external_id
+            FROM import_staging s JOIN import_resolved r ON r.id_type = s.id_type AND r.id_value = s.id_value
           ON CONFLICT (source, external_id) DO NOTHING
-          RETURNING customer_id)
+          RETURNING id, customer_id, channel, type, occurred_at),
+        published AS (${outboxInsertSql('interaction.recorded', INTERACTION_RECORDED_ROWS, 'customer_id, id')})
         INSERT INTO import_touched (customer_id, inserted) SELECT customer_id, count(*) FROM ins GROUP BY customer_id;
       -- Locked in id order (NO KEY UPDATE: it does not wait for the key-share locks of other lanes' inserts).
       UPDATE customers c SET dirty_since = now()
         FROM (SELECT id FROM customers WHERE id IN (SELECT customer_id FROM import_touched) AND dirty_since IS NULL
                ORDER BY id FOR NO KEY UPDATE) marked
        WHERE c.id = marked.id;
-      SELECT COALESCE(sum(inserted), 0)::int AS inserted FROM import_touched;
-      TRUNCATE import_staging;
-      COMMIT;`;
+      SELECT COALESCE(sum(inserted), 0)::int AS inserted FROM import_touched;`;
     for (let attempt = 1; ; attempt++) {
+      await lane.client.query('BEGIN');
       try {
-        const results = (await client.query(statements)) as unknown as { rows: { inserted?: number }[] }[];
+        await lane.client.query('TRUNCATE import_staging, import_resolved, import_touched');
+        const resolved = await resolveCustomers(
+          lane.runner.manager,
+          entries.map(({ identifier }) => ({ identifiers: [identifier] })),
+          { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.options.tombstones },
+          (plan) => (i) => plan.resolutions[i]!.ok,
+        );
+        if (!('resolutions' in resolved)) throw new Error('identity resolution stopped');
+        const unresolved: RunError[] = [];
+        let unresolvedRows = 0;
+        const ok: { identifier: Identifier; customerId: string }[] = [];
+        resolved.resolutions.forEach((resolution, i) => {
+          const entry = entries[i]!;
+          if (resolution.ok) ok.push({ identifier: entry.identifier, customerId: resolution.customerId });
+          else {
+            unresolvedRows += entry.lines.length;
+            for (const line of entry.lines) {
+              if (unresolved.length < MAX_KEPT_ERRORS) unresolved.push({ line, code: resolution.code, message: `line ${line}: ${resolution.message}` });
+            }
+          }
+        });
+        await lane.client.query(`INSERT INTO import_resolved (id_type, id_value, customer_id) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`, [
+          ok.map((o) => o.identifier.type),
+          ok.map((o) => o.identifier.value),
+          ok.map((o) => o.customerId),
+        ]);
+        const copy = lane.client.query(copyFrom(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
+        await new Promise<void>((resolve, reject) => {
+          copy.on('error', reject);
+          copy.on('finish', resolve);
+          copy.end(copyText);
+        });
+        const results = (await lane.client.query(statements)) as unknown as { rows: { inserted?: number }[] }[];
         const counted = results.find((r) => r.rows[0]?.inserted !== undefined);
-        return counted!.rows[0]!.inserted!;
+        await lane.client.query('COMMIT');
+        return { inserted: counted!.rows[0]!.inserted!, unresolved, unresolvedRows };
       } catch (error) {
-        // The failed statement ended the string; the transaction it opened is rolled back here.
-        await client.query('ROLLBACK');
-        const code = (error as { code?: string }).code;
-        if ((code === '40P01' || code === '40001' || code === '23505') && attempt < 5) continue;
+        await lane.client.query('ROLLBACK');
+        const code = (error as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (error as { code?: string }).code;
+        const retryable = error instanceof IdentityRaceError || code === '40P01' || code === '40001' || code === '23505';
+        if (retryable && attempt < 5) continue;
         throw error;
       }
     }
@@ -463,91 +503,72 @@ function copyText(value: string | null): string {
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-/** Checks one row; returns its COPY line, or why it is rejected. */
-function stageRow(plan: Plan, view: RecordView, line: number, options: FileImportOptions): string | { code: string; message: string } {
+/**
+ * Checks one row with the interaction writer's own validation
+ * ({@link validateInteraction}: the same checks, codes and messages as the
+ * API and connector batches); returns its COPY line, or why it is rejected.
+ */
+function stageRow(plan: Plan, view: RecordView, line: number, options: FileImportOptions, now: Date): { copy: string; identifier: Identifier } | { code: string; message: string } {
   const text = (get: Getter | undefined) => {
     const value = get?.(view)?.trim();
     return value === undefined || value === '' ? undefined : value;
   };
+  // A row's customer is its first non-empty identifier, in mapping order.
   let identifier: { type: string; value: string } | undefined;
   for (const candidate of plan.identifiers) {
     const raw = text(candidate.get);
     if (raw === undefined) continue;
-    const normalized = normalizeIdentifier({ type: candidate.type, value: raw });
-    if (isIdentifierProblem(normalized)) return { code: normalized.code, message: `${candidate.type}: ${normalized.message}` };
-    identifier = normalized;
+    identifier = { type: candidate.type, value: raw };
     break;
   }
   if (!identifier) return { code: ErrorCode.INVALID_IDENTIFIER, message: `no identifier: ${plan.identifiers.map((i) => i.type).join(', ')} ${plan.identifiers.length > 1 ? 'are all' : 'is'} empty` };
 
-  const name = (field: 'channel' | 'type', fallback: string | undefined) => {
-    const value = (text(plan.known[field]) ?? fallback)?.toLowerCase();
-    if (value === undefined) return { error: `${field} is empty` };
-    if (value.length > INGEST_LIMITS.maxNameLength || !NAME_PATTERN.test(value)) return { error: `${field} must start with a letter and contain only letters, digits, _ . : -` };
-    return { value };
-  };
-  const channel = name('channel', options.channel);
-  if ('error' in channel) return { code: ErrorCode.INVALID_FIELD, message: channel.error! };
-  const type = name('type', options.type);
-  if ('error' in type) return { code: ErrorCode.INVALID_FIELD, message: type.error! };
-
   const occurredText = text(plan.known.occurredAt);
-  if (occurredText === undefined) return { code: ErrorCode.INVALID_FIELD, message: 'occurredAt is empty' };
-  const occurredAt = /^\d{4}-\d{2}-\d{2}/.test(occurredText) ? new Date(occurredText) : new Date(NaN);
-  if (Number.isNaN(occurredAt.getTime())) return { code: ErrorCode.INVALID_FIELD, message: 'occurredAt is not an ISO 8601 date or date-time' };
-  if (occurredAt.getTime() > Date.now() + INGEST_LIMITS.maxFutureSkewMs) return { code: ErrorCode.INVALID_FIELD, message: `occurredAt ${occurredText} is in the future` };
-  if (occurredAt < INGEST_LIMITS.earliestOccurredAt) return { code: ErrorCode.INVALID_FIELD, message: `occurredAt ${occurredText} is before 1900` };
-
-  let value: string | null = null;
-  const valueText = text(plan.known.value);
-  if (valueText !== undefined) {
-    const number = Number(valueText);
-    if (!Number.isFinite(number) || Math.abs(number) >= 1e14) return { code: ErrorCode.INVALID_FIELD, message: 'value is not a number' };
-    value = String(number);
-  }
-  let currency: string | null = text(plan.known.currency)?.toUpperCase() ?? null;
-  if (currency !== null && !/^[A-Z]{3}$/.test(currency)) return { code: ErrorCode.INVALID_FIELD, message: 'currency must be a three-letter ISO 4217 code' };
-  const direction = text(plan.known.direction)?.toUpperCase() ?? null;
-  if (direction !== null && direction !== 'INBOUND' && direction !== 'OUTBOUND') return { code: ErrorCode.INVALID_FIELD, message: 'direction must be INBOUND or OUTBOUND' };
-  let sentiment: string | null = null;
-  const sentimentText = text(plan.known.sentiment);
-  if (sentimentText !== undefined) {
-    const number = Number(sentimentText);
-    if (!(number >= -1 && number <= 1)) return { code: ErrorCode.INVALID_FIELD, message: 'sentiment must be a number between -1 and 1' };
-    sentiment = String(number);
-  }
-  const externalId = text(plan.known.externalId);
-  if (externalId === undefined) return { code: ErrorCode.INVALID_FIELD, message: 'externalId is empty' };
-  if (externalId.length > INGEST_LIMITS.maxExternalIdLength) return { code: ErrorCode.INVALID_FIELD, message: `externalId is longer than ${INGEST_LIMITS.maxExternalIdLength} characters` };
-  const source = text(plan.known.source) ?? options.source ?? 'import';
-  if (source.length > INGEST_LIMITS.maxSourceLength) return { code: ErrorCode.INVALID_FIELD, message: `source is longer than ${INGEST_LIMITS.maxSourceLength} characters` };
-  let properties = '{}';
+  const number = (value: string | undefined) => (value === undefined ? null : Number(value));
+  let properties: Record<string, string> | undefined;
   if (plan.properties.length > 0) {
-    const object: Record<string, string> = {};
+    properties = {};
     for (const property of plan.properties) {
       const v = text(property.get);
-      if (v !== undefined) object[property.key] = v;
+      if (v !== undefined) properties[property.key] = v;
     }
-    properties = JSON.stringify(object);
-    if (properties.length > INGEST_LIMITS.maxPropertiesBytes) return { code: ErrorCode.INVALID_FIELD, message: `properties are larger than ${INGEST_LIMITS.maxPropertiesBytes} bytes` };
   }
-  if (`${identifier.value}${externalId}${properties}`.includes('\u0000')) return { code: ErrorCode.INVALID_FIELD, message: 'the row contains NUL characters' };
-  currency = currency ?? null;
-  return (
+  const row: InteractionRow = {
+    customer: { identifiers: [identifier] },
+    channel: (text(plan.known.channel) ?? options.channel)!,
+    type: (text(plan.known.type) ?? options.type)!,
+    // Dates only as ISO 8601 (a CSV's "03/04/2025" is ambiguous).
+    occurredAt: occurredText !== undefined && /^\d{4}-\d{2}-\d{2}/.test(occurredText) ? new Date(occurredText) : (occurredText as unknown as Date),
+    value: number(text(plan.known.value)),
+    currency: text(plan.known.currency) ?? null,
+    direction: (text(plan.known.direction)?.toUpperCase() ?? null) as Direction | null,
+    sentiment: number(text(plan.known.sentiment)),
+    properties,
+    source: text(plan.known.source) ?? options.source ?? 'import',
+    externalId: text(plan.known.externalId)!,
+  };
+  const checked = validateInteraction(row, line, now);
+  if ('errors' in checked) {
+    const [first] = checked.errors;
+    return { code: first!.code, message: first!.message };
+  }
+  const stagedIdentifier = checked.demand.identifiers![0]!;
+  const copy = (
     [
       String(line),
-      copyText(identifier.type),
-      copyText(identifier.value),
-      copyText(channel.value!),
-      copyText(type.value!),
-      copyText(direction),
-      occurredAt.toISOString(),
-      value ?? '\\N',
-      copyText(currency),
-      sentiment ?? '\\N',
-      copyText(properties),
-      copyText(source),
-      copyText(externalId),
+      copyText(stagedIdentifier.type),
+      copyText(stagedIdentifier.value),
+      copyText(checked.channel),
+      copyText(checked.type),
+      copyText(checked.direction),
+      checked.occurredAt.toISOString(),
+      checked.value === null ? '\\N' : String(checked.value),
+      copyText(checked.currency),
+      checked.sentiment === null ? '\\N' : String(checked.sentiment),
+      copyText(JSON.stringify(checked.properties)),
+      copyText(checked.source),
+      copyText(checked.externalId),
     ].join('\t') + '\n'
   );
+  return { copy, identifier: stagedIdentifier };
 }

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { TRANSACTION_TYPES } from '../interactions/ingest.service';
+import { TRANSACTION_TYPES } from '../interactions/transaction-types';
 
 /** Hooks run in the refresh transaction after stats, for the same customers (scores, segments). */
 export type RefreshStep = (manager: import('typeorm').EntityManager, customerIds: string[]) => Promise<void>;

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
-import { checkJsonObject, checkText, rowError, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
+import { abortUnwritten, checkJsonObject, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import type { RefreshRequester } from '../interactions/ingest.service';
@@ -9,6 +9,7 @@ import { normalizeIdentifiers, toCustomerDemand, type CustomerRef } from './cust
 import type { IdentifierInput } from './identity';
 import type { TombstoneHasher } from '../privacy/tombstones';
 import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand } from './identity-resolver';
+import { publish } from '../events/outbox';
 
 /** One customer as `upsertCustomers` receives it; omitted fields are left unchanged. */
 export interface CustomerRow {
@@ -146,6 +147,9 @@ export class CustomerService {
         });
         if (mode === 'ATOMIC' && rowErrors.size > 0) throw new AbortAtomic(rowErrors);
         await applyCustomerUpdates(manager, updates);
+        // New customers published customer.created when identity resolution made them.
+        const existing = new Set(outcomes.filter((o) => !o.created).map((o) => o.customerId));
+        await publish(manager, 'customer.updated', [...existing].map((customerId) => ({ customerId, payload: { customerId } })));
         auditRecords('customer', updates.keys());
         return { written: true as const, rowErrors, outcomes };
       },
@@ -157,12 +161,7 @@ export class CustomerService {
 
     for (const [i, error] of outcome.rowErrors) results[valid[i].index] = { index: valid[i].index, status: 'REJECTED', errors: [error] };
     if (!outcome.written) {
-      for (const r of results) {
-        if (r.status !== 'REJECTED') {
-          r.status = 'REJECTED';
-          r.errors = [rowError('BATCH_ABORTED', {})];
-        }
-      }
+      abortUnwritten(results);
       return summarize(false, results);
     }
     for (const o of outcome.outcomes) {

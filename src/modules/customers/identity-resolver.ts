@@ -4,6 +4,7 @@ import { pgArray } from '../../infra/pg-array';
 import { identifierKey, type Identifier } from './identity';
 import { TombstoneHasher } from '../privacy/tombstones';
 import type { CustomerKind } from './customer.entity';
+import { outboxInsertSql } from '../events/outbox';
 
 /** Profile fields used when a demand creates a customer. */
 export interface NewCustomerProfile {
@@ -275,7 +276,8 @@ export async function planCustomerResolution(
              FROM unnest($4::bigint[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])
                   AS v(id, kind, display_name, traits, lifecycle_stage, owner)
             WHERE v.id IN (SELECT customer_id FROM claimed)
-           RETURNING 1)
+           RETURNING id, kind),
+         published AS (${outboxInsertSql('customer.created', `SELECT id AS customer_id, jsonb_build_object('customerId', id::text, 'kind', kind) AS payload FROM created`)})
          SELECT type, value FROM claimed`,
         [
           pgArray(newIdentifiers.map((n) => n.customerId)),

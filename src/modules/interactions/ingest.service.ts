@@ -1,31 +1,17 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
-import { checkJsonObject, checkText, rowError, RowProblems, type BatchMode, type RowError, type RowStatus } from '../../errors/row-error';
+import { abortUnwritten, type BatchMode, type RowError, type RowStatus } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import type { Logger } from '../../infra/logger';
-import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
+import type { CustomerRef } from '../customers/customer-ref';
 import { pgArray } from '../../infra/pg-array';
-import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand, type NewCustomerProfile } from '../customers/identity-resolver';
-import { DIRECTIONS, type Direction } from './interaction.entity';
+import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type NewCustomerProfile } from '../customers/identity-resolver';
 import type { TombstoneHasher } from '../privacy/tombstones';
+import { outboxInsertSql } from '../events/outbox';
+import { validateInteraction, type InteractionRow, type ValidRow } from './validate-interaction';
 
-/** One interaction as the ingest API receives it. */
-export interface InteractionRow {
-  customer: CustomerRef;
-  /** Profile used when the customer does not exist yet. */
-  customerProfile?: NewCustomerProfile | null;
-  channel: string;
-  type: string;
-  occurredAt: Date;
-  value?: number | null;
-  currency?: string | null;
-  direction?: Direction | null;
-  sentiment?: number | null;
-  properties?: Record<string, unknown> | null;
-  source: string;
-  externalId: string;
-}
+export { INGEST_LIMITS, TRANSACTION_TYPES, validateInteraction, type InteractionRow } from './validate-interaction';
 
 /** An interaction's own fields (all but its customer and source), as a source row carries them. */
 export type InteractionFields = Pick<InteractionRow, 'channel' | 'type' | 'occurredAt' | 'value' | 'currency' | 'direction' | 'sentiment' | 'externalId'> & {
@@ -71,40 +57,6 @@ export interface RecordInteractionsResult {
   results: InteractionRowResult[];
 }
 
-/** Limits of the ingest API. */
-export const INGEST_LIMITS = {
-  maxInteractionsPerBatch: 5000,
-  maxNameLength: 64,
-  maxSourceLength: 128,
-  maxExternalIdLength: 256,
-  maxPropertiesBytes: 16 * 1024,
-  /** Clocks disagree; an event up to this far in the future is accepted. */
-  maxFutureSkewMs: 5 * 60 * 1000,
-  earliestOccurredAt: new Date('1900-01-01T00:00:00Z'),
-} as const;
-
-/** Interaction types that are transactions (purchases) for stats and models. */
-export const TRANSACTION_TYPES = ['purchase', 'order'] as const;
-
-const NAME_PATTERN = /^[a-z][a-z0-9_.:-]*$/;
-
-interface ValidRow {
-  index: number;
-  demand: CustomerDemand;
-  channel: string;
-  type: string;
-  occurredAt: Date;
-  value: number | null;
-  currency: string | null;
-  direction: Direction | null;
-  sentiment: number | null;
-  properties: Record<string, unknown>;
-  source: string;
-  externalId: string;
-  /** `source` NUL `externalId`: the idempotency key. */
-  key: string;
-}
-
 /** Called after a commit with the customers whose data changed. Failures are logged, never raised. */
 export type RefreshRequester = (customerIds: string[]) => Promise<void>;
 
@@ -120,7 +72,7 @@ export class IngestService {
     private readonly requestRefresh: RefreshRequester,
     private readonly logger: Logger,
     /** How erased identifiers are hashed, to refuse them (IDENTIFIER_ERASED). */
-    private readonly tombstones?: TombstoneHasher,
+    readonly tombstones?: TombstoneHasher,
   ) {}
 
   async recordInteractions(rows: InteractionRow[], mode: BatchMode = 'ATOMIC', now = new Date()): Promise<RecordInteractionsResult> {
@@ -187,12 +139,7 @@ export class IngestService {
     });
 
     if (!outcome.written) {
-      for (const result of results) {
-        if (result.status !== 'REJECTED') {
-          result.status = 'REJECTED';
-          result.errors = [rowError('BATCH_ABORTED', {})];
-        }
-      }
+      abortUnwritten(results);
       return summarize(false, results);
     }
 
@@ -246,6 +193,10 @@ function summarize(committed: boolean, results: InteractionRowResult[]): RecordI
   return { committed, accepted, duplicates, rejected, results };
 }
 
+/** The interaction.recorded payload of each row of an `ins` CTE (RETURNING the inserted interactions), in insert order. */
+export const INTERACTION_RECORDED_ROWS = `SELECT customer_id, jsonb_build_object('customerId', customer_id::text, 'interactionId', id::text, 'channel', channel, 'type', type,
+    'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) AS payload, id FROM ins`;
+
 async function insertInteractions(
   manager: EntityManager,
   rows: ValidRow[],
@@ -258,12 +209,16 @@ async function insertInteractions(
   const order = rows.map((_, i) => i).sort((a, b) => (rows[a].key < rows[b].key ? -1 : rows[a].key > rows[b].key ? 1 : 0));
   rows = order.map((i) => rows[i]);
   customerIds = order.map((i) => customerIds[i]);
+  // interaction.recorded is published by the same statement, for the rows it inserted (not for duplicates).
   const returned: { id: string; source: string; external_id: string }[] = await manager.query(
-    `INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
-     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::numeric[],
-                          $7::text[], $8::real[], $9::jsonb[], $10::text[], $11::text[])
-     ON CONFLICT (source, external_id) DO NOTHING
-     RETURNING id::text, source, external_id`,
+    `WITH ins AS (
+       INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::numeric[],
+                            $7::text[], $8::real[], $9::jsonb[], $10::text[], $11::text[])
+       ON CONFLICT (source, external_id) DO NOTHING
+       RETURNING id, customer_id, channel, type, occurred_at, source, external_id),
+     published AS (${outboxInsertSql('interaction.recorded', INTERACTION_RECORDED_ROWS, 'customer_id, id')})
+     SELECT id::text, source, external_id FROM ins`,
     [
       pgArray(customerIds),
       pgArray(rows.map((r) => r.channel)),
@@ -300,63 +255,3 @@ async function insertInteractions(
   return { inserted, existing };
 }
 
-function validateInteraction(row: InteractionRow, index: number, now: Date): ValidRow | { errors: RowError[] } {
-  const p = new RowProblems();
-  const code = ErrorCode.INVALID_FIELD;
-  const channel = checkName(p, 'channel', row.channel);
-  const type = checkName(p, 'type', row.type);
-  const source = checkText(p, code, 'source', row.source, { max: INGEST_LIMITS.maxSourceLength, required: true });
-  const externalId = checkText(p, code, 'externalId', row.externalId, { max: INGEST_LIMITS.maxExternalIdLength, required: true });
-
-  const occurredAt = row.occurredAt;
-  if (!(occurredAt instanceof Date) || Number.isNaN(occurredAt.getTime())) {
-    p.add(code, 'occurredAt', 'occurredAt is not a valid date-time');
-  } else if (occurredAt.getTime() > now.getTime() + INGEST_LIMITS.maxFutureSkewMs) {
-    p.add(code, 'occurredAt', `occurredAt ${occurredAt.toISOString()} is in the future`);
-  } else if (occurredAt < INGEST_LIMITS.earliestOccurredAt) {
-    p.add(code, 'occurredAt', `occurredAt ${occurredAt.toISOString()} is before 1900`);
-  }
-  const value = row.value ?? null;
-  if (value !== null && (!Number.isFinite(value) || Math.abs(value) >= 1e14)) p.add(code, 'value', 'value must be a finite number below 1e14');
-  let currency = row.currency?.trim().toUpperCase() || null;
-  if (currency !== null && !/^[A-Z]{3}$/.test(currency)) {
-    p.add(code, 'currency', 'currency must be a three-letter ISO 4217 code');
-    currency = null;
-  }
-  const direction = row.direction ?? null;
-  if (direction !== null && !DIRECTIONS.includes(direction)) p.add(code, 'direction', `direction must be one of ${DIRECTIONS.join(', ')}`);
-  const sentiment = row.sentiment ?? null;
-  if (sentiment !== null && !(Number.isFinite(sentiment) && sentiment >= -1 && sentiment <= 1)) {
-    p.add(code, 'sentiment', 'sentiment must be between -1 and 1');
-  }
-  const properties = checkJsonObject(p, code, 'properties', row.properties, INGEST_LIMITS.maxPropertiesBytes) ?? {};
-  const demand = toCustomerDemand(p, 'customer', row.customer, row.customerProfile ?? undefined);
-  if (!p.ok || !demand) return { errors: p.errors };
-  return {
-    index,
-    demand,
-    channel: channel!,
-    type: type!,
-    occurredAt,
-    value,
-    currency,
-    direction,
-    sentiment,
-    properties,
-    source: source!,
-    externalId: externalId!,
-    key: `${source}\u0000${externalId}`,
-  };
-}
-
-/** Channels and types are lower-case names (`email`, `ticket_opened`); they are grouped on, so keep them tidy. */
-function checkName(p: RowProblems, field: string, value: string): string | undefined {
-  const name = checkText(p, ErrorCode.INVALID_FIELD, field, value, { max: INGEST_LIMITS.maxNameLength, required: true });
-  if (name === undefined) return undefined;
-  const lower = name.toLowerCase();
-  if (!NAME_PATTERN.test(lower)) {
-    p.add(ErrorCode.INVALID_FIELD, field, `${field} must start with a letter and contain only letters, digits, _ . : -`);
-    return undefined;
-  }
-  return lower;
-}

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { ErrorCode, fail } from '../../errors/catalog';
-import { checkText, rowError, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
+import { abortUnwritten, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
@@ -11,6 +11,8 @@ import { componentsOf } from '../scores/score-loaders';
 import { REBUILD_TABLES } from '../scores/score-rebuild';
 import { SCORE_WRITERS_LOCK } from '../scores/score-writer';
 import { CONSENT_STATUSES, type ConsentStatus } from './consent.entity';
+import { publish } from '../events/outbox';
+import { NO_CUSTOMER } from '../events/catalog';
 
 export interface ConsentRow {
   customer: CustomerRef;
@@ -136,7 +138,7 @@ export class PrivacyService {
         const results = rows.map((_, i) => ({ index: i, status: errors[i].length === 0 ? 'ACCEPTED' : 'REJECTED', errors: errors[i] }));
         const anyInvalid = results.some((r) => r.status === 'REJECTED');
         if (mode === 'ATOMIC' && anyInvalid) {
-          for (const r of results) if (r.status !== 'REJECTED') r.status = 'REJECTED', (r.errors = [rowError('BATCH_ABORTED', {})]);
+          abortUnwritten(results);
           return { committed: false, results };
         }
         if (missing.length > 0) {
@@ -249,6 +251,8 @@ export class PrivacyService {
       }
       const [, members] = await manager.query(`UPDATE customers SET organization_id = NULL WHERE organization_id = $1`, [customerId]);
       const [, removed] = await manager.query(`DELETE FROM customers WHERE id = $1`, [customerId]);
+      // The customer's own partition of the outbox was emptied with its other tables above: the event goes to the non-customer partition.
+      await publish(manager, 'customer.erased', [{ customerId: NO_CUSTOMER, payload: { customerId } }]);
       tables.push({ table: 'customers', rows: Number(removed ?? 0) });
       if (Number(members)) tables.push({ table: 'customers (organisation links cleared)', rows: Number(members) });
       if (scrubbed.runs) tables.push({ table: 'connector_runs (error messages erased)', rows: scrubbed.runs });

@@ -5,6 +5,7 @@ import { SqlParams } from '../../infra/sql-filter';
 import { scopeCondition, type Queryable, type ScoreScope } from './kinds/kind';
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
 import { SCORE_WRITERS_LOCK, scoreChanged, type ScoreInput } from './score-writer';
+import { outboxInsertSql } from '../events/outbox';
 
 /**
  * Where a full recompute writes its scores before they replace `scores`. It
@@ -283,6 +284,18 @@ export async function swapRebuild(db: Queryable, since: Date, beforeSwap: () => 
   await db.query(
     `INSERT INTO score_history (customer_id, kind, value, label, components, component_values, component_keys, recorded_at)
      SELECT customer_id, kind, value, label, components, component_values, component_keys, recorded_at FROM ${H} ORDER BY customer_id, kind`,
+  );
+
+  // score.changed for what the swap changes: the scores set aside (replaced or removed) and the ones that appear.
+  await db.query(
+    `${outboxInsertSql('score.changed', `
+       SELECT h.customer_id, jsonb_build_object('customerId', h.customer_id::text, 'kind', h.kind, 'value', t.value::float8, 'label', t.label,
+                'previousValue', h.value::float8, 'previousLabel', h.label) AS payload
+         FROM ${H} h LEFT JOIN ${T} t ON t.customer_id = h.customer_id AND t.kind = h.kind
+       UNION ALL
+       SELECT t.customer_id, jsonb_build_object('customerId', t.customer_id::text, 'kind', t.kind, 'value', t.value::float8, 'label', t.label,
+                'previousValue', NULL::float8, 'previousLabel', NULL::text)
+         FROM ${T} t WHERE NOT EXISTS (SELECT 1 FROM scores s WHERE s.customer_id = t.customer_id AND s.kind = t.kind)`)}`,
   );
 
   const indexes = await scoreIndexes(db);

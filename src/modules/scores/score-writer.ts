@@ -2,6 +2,7 @@ import { pgArray } from '../../infra/pg-array';
 import { SqlParams } from '../../infra/sql-filter';
 import { scopeCondition, type Queryable, type ScoreRow, type ScoreScope } from './kinds/kind';
 import type { ScoreKind } from './score-kind';
+import { outboxInsertSql } from '../events/outbox';
 
 /**
  * Advisory lock key between score writers (shared, per transaction) and
@@ -74,7 +75,8 @@ export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersi
          -- now() is the transaction's start: a writer that started before the one it replaces still moves forward.
          changed_at = CASE WHEN ${scoreChanged('s', 'EXCLUDED')} THEN greatest(EXCLUDED.changed_at, s.changed_at + interval '1 microsecond')
                            ELSE s.changed_at END
-       RETURNING new.customer_id, old.customer_id IS NOT NULL AND ${scoreChanged('old', 'new')} AS replaced,
+       RETURNING new.customer_id, old.customer_id IS NOT NULL AND ${scoreChanged('old', 'new')} AS replaced, old.customer_id IS NULL AS first,
+                 new.value AS new_value, new.label AS new_label,
                  old.value, old.label, old.components, old.component_values, old.component_keys, old.changed_at),
      -- (kind = $k) IS TRUE is not indexable on purpose: the scope's range of the primary key is read, never
      -- every row of the kind through scores_kind_label_idx (which the planner may prefer for wide batches).
@@ -92,12 +94,24 @@ export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersi
          FROM (SELECT customer_id, value, label, components, component_values, component_keys, changed_at FROM written WHERE replaced
                UNION ALL SELECT customer_id, value, label, components, component_values, component_keys, changed_at FROM removed) superseded
         ORDER BY customer_id
-       RETURNING 1)
+       RETURNING 1),
+     -- score.changed for the scores that appeared, changed value or label, or were removed: not for rewrites of the same value.
+     published AS (${outboxInsertSql('score.changed', `
+       SELECT customer_id, ${scoreChangedPayload(k, 'new_value', 'new_label', 'CASE WHEN first THEN NULL ELSE value END', 'CASE WHEN first THEN NULL ELSE label END')} AS payload
+         FROM written WHERE replaced OR first
+       UNION ALL
+       SELECT customer_id, ${scoreChangedPayload(k, 'NULL', 'NULL', 'value', 'label')} FROM removed`)})
      SELECT (SELECT count(*) FROM written)::int AS scored, (SELECT count(*) FROM history)::int AS changed,
             (SELECT count(*) FROM removed)::int AS removed`,
     p.values,
   );
   return row.scored;
+}
+
+/** The score.changed payload built in SQL from a kind parameter and value/label expressions. */
+function scoreChangedPayload(kind: string, value: string, label: string, previousValue: string, previousLabel: string): string {
+  return `jsonb_build_object('customerId', customer_id::text, 'kind', ${kind}::text, 'value', ${value}::float8, 'label', ${label}::text,
+            'previousValue', ${previousValue}::float8, 'previousLabel', ${previousLabel}::text)`;
 }
 
 /** The most figures a row may have for them to travel as one float8 array per position. */

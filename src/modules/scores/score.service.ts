@@ -9,6 +9,7 @@ import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContex
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
 import { appendScores, checkFeatures, dropRebuild, FULL_RECOMPUTE_LOCK, indexRebuild, keepFeatures as keepRunFeatures, keepScores, startRebuild, swapRebuild } from './score-rebuild';
 import { scoreRowsInput, writeScoreInput, type ScoreInput } from './score-writer';
+import { publish } from '../events/outbox';
 
 /** A customer's current score of one kind. */
 export interface ScoreRecord {
@@ -310,7 +311,10 @@ export class ScoreService {
     await indexRebuild(this.dataSource);
     const touched = await inTransaction(this.dataSource, async (manager) => {
       await checkFeatures(manager);
-      return swapRebuild(manager, since, progress);
+      const swapped = await swapRebuild(manager, since, progress);
+      const [{ customers }] = await manager.query(`SELECT count(DISTINCT customer_id)::int AS customers FROM scores`);
+      await publish(manager, 'recompute.completed', [{ payload: { kinds: results.map((r) => r.kind), customers } }]);
+      return swapped;
     });
     // Scored by a refresh while the run went on (they kept those scores, maybe of the previous model): scored
     // again now with the new models, as a refresh would, in short transactions on the table readers use.

@@ -3,6 +3,10 @@ import { inTransaction } from '../../infra/database';
 import { SqlParams } from '../../infra/sql-filter';
 import { compileRule } from './rules/compile';
 import { referencedSegments, type SegmentRule } from './rules/rule';
+import { outboxInsertSql } from '../events/outbox';
+
+/** The segment.entered / segment.exited payload of a row with `customer_id`, the segment id given as SQL. */
+const SEGMENT_PAYLOAD = (segmentId: string) => `jsonb_build_object('customerId', customer_id::text, 'segmentId', ${segmentId}::text) AS payload`;
 
 /** What one membership diff changed. */
 export interface MembershipChange {
@@ -98,7 +102,8 @@ export class SegmentMembershipService {
          ON CONFLICT DO NOTHING RETURNING customer_id),
        events AS (
          INSERT INTO segment_membership_events (segment_id, customer_id, kind, occurred_at)
-         SELECT $1, customer_id, 'ENTERED', now() FROM added)
+         SELECT $1, customer_id, 'ENTERED', now() FROM added),
+       published AS (${outboxInsertSql('segment.entered', `SELECT customer_id, ${SEGMENT_PAYLOAD('$1')} FROM added`)})
        SELECT customer_id::text FROM added`,
       [segmentId, customerIds],
     );
@@ -113,7 +118,8 @@ export class SegmentMembershipService {
          DELETE FROM segment_memberships WHERE segment_id = $1 AND customer_id = ANY($2::bigint[]) RETURNING customer_id),
        events AS (
          INSERT INTO segment_membership_events (segment_id, customer_id, kind, occurred_at)
-         SELECT $1, customer_id, 'EXITED', now() FROM removed)
+         SELECT $1, customer_id, 'EXITED', now() FROM removed),
+       published AS (${outboxInsertSql('segment.exited', `SELECT customer_id, ${SEGMENT_PAYLOAD('$1')} FROM removed`)})
        SELECT customer_id::text FROM removed`,
       [segmentId, customerIds],
     );
@@ -155,7 +161,9 @@ export class SegmentMembershipService {
          INSERT INTO segment_membership_events (segment_id, customer_id, kind, occurred_at)
          SELECT segment_id, customer_id, 'EXITED', now() FROM removed
          UNION ALL
-         SELECT segment_id, customer_id, 'ENTERED', now() FROM added)
+         SELECT segment_id, customer_id, 'ENTERED', now() FROM added),
+       published_exits AS (${outboxInsertSql('segment.exited', `SELECT customer_id, segment_id, ${SEGMENT_PAYLOAD('segment_id')} FROM removed`, 'customer_id, segment_id')}),
+       published_entries AS (${outboxInsertSql('segment.entered', `SELECT customer_id, segment_id, ${SEGMENT_PAYLOAD('segment_id')} FROM added`, 'customer_id, segment_id')})
        SELECT s.id::text AS segment_id,
               (SELECT count(*) FROM added a WHERE a.segment_id = s.id)::int AS entered,
               (SELECT count(*) FROM removed r WHERE r.segment_id = s.id)::int AS exited

@@ -1,0 +1,61 @@
+/**
+ * The domain-event catalog: every event Rapport publishes, its payload, its
+ * version and what it means. Events carry ids and impersonal figures only,
+ * never personal values (names, emails, traits, properties): a consumer reads
+ * what it needs through the services, under its own access rules.
+ *
+ * A payload change that a consumer could misread gets a new version; adding
+ * an optional field does not. docs/architecture.md ("Domain events") lists the
+ * same catalog for readers.
+ */
+
+/** Events about no customer carry this partition key (`outbox_events.customer_id`). */
+export const NO_CUSTOMER = '0';
+
+export interface EventCatalog {
+  /** An interaction was stored (not a duplicate delivery). */
+  'interaction.recorded': { customerId: string; interactionId: string; channel: string; type: string; occurredAt: string };
+  /** A customer was created (by upsertCustomers, an import, a connector or identity resolution). */
+  'customer.created': { customerId: string; kind: string };
+  /** A customer's profile (traits, lifecycle stage, owner, identifiers) changed. */
+  'customer.updated': { customerId: string };
+  /** A customer was erased; their rows are gone, only the id remains. */
+  'customer.erased': { customerId: string };
+  /** A score's value or label changed, or it appeared or was removed (`value` null). */
+  'score.changed': { customerId: string; kind: string; value: number | null; label: string | null; previousValue: number | null; previousLabel: string | null };
+  /** A customer entered a segment. */
+  'segment.entered': { customerId: string; segmentId: string };
+  /** A customer left a segment. */
+  'segment.exited': { customerId: string; segmentId: string };
+  /** A full score recompute finished and its scores are live. */
+  'recompute.completed': { kinds: string[]; customers: number };
+  /** A connector run of a connection failed. */
+  'connection.failed': { connectionId: string; runId: string };
+}
+
+export type EventType = keyof EventCatalog;
+
+/** Version and doc line of every event type; the version is stored with each event. */
+export const EVENT_TYPES: { readonly [T in EventType]: { version: number; customer: boolean; doc: string } } = {
+  'interaction.recorded': { version: 1, customer: true, doc: 'An interaction was stored (duplicates publish nothing).' },
+  'customer.created': { version: 1, customer: true, doc: 'A customer was created.' },
+  'customer.updated': { version: 1, customer: true, doc: "A customer's profile changed." },
+  'customer.erased': { version: 1, customer: true, doc: 'A customer was erased; only the id remains.' },
+  'score.changed': { version: 1, customer: true, doc: "A score's value or label changed, appeared or was removed." },
+  'segment.entered': { version: 1, customer: true, doc: 'A customer entered a segment.' },
+  'segment.exited': { version: 1, customer: true, doc: 'A customer left a segment.' },
+  'recompute.completed': { version: 1, customer: false, doc: 'A full score recompute finished.' },
+  'connection.failed': { version: 1, customer: false, doc: 'A connector run failed.' },
+};
+
+/** One event as subscribers receive it. */
+export interface DomainEvent<T extends EventType = EventType> {
+  /** Unique and increasing in commit order per customer (the outbox id). */
+  id: string;
+  type: T;
+  version: number;
+  /** The customer the event is about, or {@link NO_CUSTOMER}. */
+  customerId: string;
+  payload: EventCatalog[T];
+  occurredAt: Date;
+}

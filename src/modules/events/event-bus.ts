@@ -1,0 +1,162 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { inTransaction } from '../../infra/database';
+import type { Logger } from '../../infra/logger';
+import type { DomainEvent, EventType } from './catalog';
+
+/**
+ * Handles one event. It runs in a transaction that also records the event as
+ * applied for its consumer: what the handler writes through `manager` commits
+ * with that record, so a redelivered event is applied once. Throwing rolls
+ * both back; the event is delivered again on a later dispatch.
+ */
+export type EventHandler<T extends EventType> = (event: DomainEvent<T>, manager: EntityManager) => Promise<void>;
+
+interface Subscription {
+  consumer: string;
+  handler: EventHandler<EventType>;
+}
+
+/** What one dispatch run did. */
+export interface DispatchOutcome {
+  /** Another dispatcher held the lock; this run did nothing. */
+  skipped?: boolean;
+  /** Events every subscriber has handled (or that nobody subscribes to). */
+  dispatched: number;
+  /** Events left pending because a subscriber threw (on them or an earlier event of their customer). */
+  pending: number;
+}
+
+/** Only one dispatcher reads the outbox at a time, so events of one customer are handed out in order. */
+const DISPATCH_LOCK = 0x6f7574626f78; // "outbox"
+const CONSUMER_NAME = /^[a-z][a-z0-9_.:-]{0,63}$/;
+
+interface OutboxRow {
+  customer_id: string;
+  id: string;
+  type: EventType;
+  version: number;
+  payload: unknown;
+  occurred_at: Date;
+}
+
+/**
+ * Subscriptions to domain events and the dispatcher that delivers them from
+ * the outbox: in outbox order per customer, at least once, each consumer's
+ * effects recorded with its offset. A subscriber that throws holds back the
+ * later events of that customer (for every consumer) until it succeeds.
+ */
+export class EventBus {
+  private readonly subscriptions = new Map<EventType, Subscription[]>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Registers `handler` as `consumer` for events of `type`. A consumer name is its idempotency key: keep it stable. */
+  subscribe<T extends EventType>(type: T, consumer: string, handler: EventHandler<T>): void {
+    if (!CONSUMER_NAME.test(consumer)) throw new Error(`consumer name "${consumer}" must be a lower-case name (letters, digits, _ . : -)`);
+    const list = this.subscriptions.get(type) ?? [];
+    if (list.some((s) => s.consumer === consumer)) throw new Error(`consumer "${consumer}" is subscribed to ${type} twice`);
+    list.push({ consumer, handler: handler as unknown as EventHandler<EventType> });
+    this.subscriptions.set(type, list);
+  }
+
+  /**
+   * Delivers pending events, oldest first, in batches until none are left
+   * or `budgetMs` has passed.
+   */
+  async dispatch({ batch = 500, budgetMs = 5_000 } = {}): Promise<DispatchOutcome> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock(${DISPATCH_LOCK}) AS locked`);
+      if (!locked) return { skipped: true, dispatched: 0, pending: 0 };
+      try {
+        const outcome: DispatchOutcome = { dispatched: 0, pending: 0 };
+        const until = Date.now() + budgetMs;
+        for (;;) {
+          const rows: OutboxRow[] = await runner.query(
+            `SELECT customer_id::text, id::text, type, version, payload, occurred_at FROM outbox_events WHERE dispatched_at IS NULL ORDER BY outbox_events.id LIMIT $1`,
+            [batch],
+          );
+          const { dispatched, pending } = await this.deliver(rows);
+          outcome.dispatched += dispatched;
+          outcome.pending = pending;
+          if (rows.length < batch || dispatched === 0 || Date.now() > until) return outcome;
+        }
+      } finally {
+        await runner.query(`SELECT pg_advisory_unlock(${DISPATCH_LOCK})`);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** Deletes events dispatched more than `retentionHours` ago, with their consumer offsets; pending ones stay. */
+  async sweep(retentionHours: number): Promise<number> {
+    return inTransaction(this.dataSource, async (manager) => {
+      const rows: { deleted: number }[] = await manager.query(
+        `WITH gone AS (
+           DELETE FROM outbox_events WHERE dispatched_at IS NOT NULL AND dispatched_at < now() - make_interval(hours => $1) RETURNING customer_id, id),
+         offsets AS (
+           DELETE FROM outbox_consumer_offsets o USING gone g WHERE o.customer_id = g.customer_id AND o.event_id = g.id)
+         SELECT count(*)::int AS deleted FROM gone`,
+        [retentionHours],
+      );
+      return rows[0]!.deleted;
+    });
+  }
+
+  private async deliver(rows: OutboxRow[]): Promise<{ dispatched: number; pending: number }> {
+    const blocked = new Set<string>();
+    const done: { customerId: string; id: string }[] = [];
+    let pending = 0;
+    for (const row of rows) {
+      if (blocked.has(row.customer_id)) {
+        pending++;
+        continue;
+      }
+      const failure = await this.handOut(row);
+      if (failure === undefined) {
+        done.push({ customerId: row.customer_id, id: row.id });
+        continue;
+      }
+      blocked.add(row.customer_id);
+      pending++;
+      await this.dataSource.query(`UPDATE outbox_events SET attempts = attempts + 1, last_error = $3 WHERE customer_id = $1 AND id = $2`, [row.customer_id, row.id, failure.slice(0, 1_000)]);
+    }
+    if (done.length > 0) {
+      await this.dataSource.query(
+        `UPDATE outbox_events o SET dispatched_at = now() FROM unnest($1::bigint[], $2::bigint[]) AS d(customer_id, id)
+          WHERE o.customer_id = d.customer_id AND o.id = d.id`,
+        [done.map((d) => d.customerId), done.map((d) => d.id)],
+      );
+    }
+    return { dispatched: done.length, pending };
+  }
+
+  /** Hands one event to each of its subscribers that has not applied it yet; returns the first failure. */
+  private async handOut(row: OutboxRow): Promise<string | undefined> {
+    const subscriptions = this.subscriptions.get(row.type) ?? [];
+    if (subscriptions.length === 0) return undefined;
+    const event: DomainEvent = { id: row.id, type: row.type, version: row.version, customerId: row.customer_id, payload: row.payload as never, occurredAt: row.occurred_at };
+    for (const { consumer, handler } of subscriptions) {
+      try {
+        await inTransaction(this.dataSource, async (manager) => {
+          const claimed: unknown[] = await manager.query(
+            `INSERT INTO outbox_consumer_offsets (customer_id, consumer, event_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
+            [row.customer_id, consumer, row.id],
+          );
+          // Applied before (a dispatcher stopped before marking the event dispatched): not again.
+          if (claimed.length === 0) return;
+          await handler(event, manager);
+        });
+      } catch (error) {
+        this.logger.warn({ err: error, consumer, eventId: row.id, type: row.type }, 'event subscriber failed; the event will be delivered again');
+        return `${consumer}: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+    return undefined;
+  }
+}
