@@ -48,6 +48,11 @@ export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
     pending: { constraints: ['customer_identifiers_type_value_key'], step: 'Identifier keys' },
   },
   customer_stats: { role: 'customer', key: 'customer_id', why: 'One row per customer, refreshed with the customer.' },
+  outbox_events: {
+    role: 'customer', key: 'customer_id',
+    why: 'Domain events, written in the transaction of the change they describe and dispatched in order per customer; events about no customer (and customer.erased, whose customer rows are gone) use customer_id 0, one shard.',
+  },
+  outbox_consumer_offsets: { role: 'customer', key: 'customer_id', why: 'Which consumer applied which event, written with the consumer\'s effect in the event\'s shard.' },
   customer_consents: { role: 'customer', key: 'customer_id', why: 'Per customer, purpose and channel.' },
   interactions: {
     role: 'customer', key: 'customer_id',
