@@ -1,6 +1,7 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { ErrorCode, RapportError } from '../errors/catalog';
 import type { IdFilter } from '../infra/sql-filter';
+import { isDatabaseId } from '../infra/db-values';
 
 /** Decodes a global id of the given type into its database id; a wrong or garbled id is a client error naming `field`. */
 export function localId(globalId: string, typename: string, field: string): string {
@@ -10,7 +11,7 @@ export function localId(globalId: string, typename: string, field: string): stri
   } catch {
     throw new RapportError(ErrorCode.BAD_REQUEST, `"${globalId}" is not a valid id`, field);
   }
-  if (decoded.typename !== typename || !/^[1-9][0-9]{0,18}$/.test(decoded.id)) {
+  if (decoded.typename !== typename || !isDatabaseId(decoded.id)) {
     throw new RapportError(ErrorCode.BAD_REQUEST, `"${globalId}" is not the id of a ${typename}`, field);
   }
   return decoded.id;

@@ -9,6 +9,7 @@ import type { CustomerKind } from './customer.entity';
 import { scoreCondition, scoreSortExpression, type ScoreFilter } from '../scores/score-sql';
 import type { ScoreKind } from '../scores/score-kind';
 import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from './identity';
+import { isDatabaseId } from '../../infra/db-values';
 
 /** A customer as reads return it. */
 export interface CustomerRecord {
@@ -97,7 +98,7 @@ export class CustomerQueryService {
   constructor(private readonly dataSource: DataSource) {}
 
   async findByIds(ids: readonly string[]): Promise<Map<string, CustomerRecord>> {
-    const valid = ids.filter((id) => /^[1-9][0-9]{0,18}$/.test(id));
+    const valid = ids.filter((id) => isDatabaseId(id));
     if (valid.length === 0) return new Map();
     const rows = await this.dataSource.query(
       `SELECT ${CUSTOMER_COLUMNS} FROM customers c WHERE c.id = ANY($1::bigint[]) AND c.deleted_at IS NULL`,
