@@ -67,3 +67,26 @@ describe('500s on input the implementers did not try', () => {
     expect(codesOf(literal)).toEqual(['INVALID_FIELD']);
   });
 });
+
+describe('filters cannot hold the database', () => {
+  // ILIKE costs the pattern's length on every row: on the demo data, 10,000 characters took 13 s and 100,000 minutes.
+  const long = 'é'.repeat(10_000);
+
+  test.each([
+    ['interactions', 'channel.contains', 'query($s: String) { interactions(filter: { channel: { contains: $s } }) { totalCount } }'],
+    ['interactions', 'externalId.startsWith', 'query($s: String) { interactions(filter: { externalId: { startsWith: $s } }) { totalCount } }'],
+    ['customers', 'lifecycleStage.contains', 'query($s: String) { customers(filter: { lifecycleStage: { contains: $s } }) { totalCount } }'],
+    ['customers', 'owner.in[1]', 'query($s: String!) { customers(filter: { or: [{ owner: { in: ["a", $s] } }] }) { totalCount } }'],
+  ])('a filter of %s with a text longer than any stored value is VALIDATION_FAILED naming %s', async (_list, field, query) => {
+    const res = await post({ query, variables: { s: long } });
+    expect(res.body.errors?.map((e: { extensions: unknown }) => e.extensions)).toEqual([{ code: 'VALIDATION_FAILED', field }]);
+  });
+
+  test('a trait contains longer than a rule text is VALIDATION_FAILED; one of 256 characters still runs', async () => {
+    const query = 'query($t: [TraitFilter!]) { customers(filter: { traits: $t }) { totalCount } }';
+    const res = await post({ query, variables: { t: [{ path: 'plan', contains: long }] } });
+    expect(res.body.errors?.map((e: { extensions: unknown }) => e.extensions)).toEqual([{ code: 'VALIDATION_FAILED', field: 'traits[0].contains' }]);
+    const ok = await post({ query: 'query($s: String) { interactions(filter: { channel: { contains: $s } }) { totalCount } }', variables: { s: 'é'.repeat(256) } });
+    expect(ok.body).toEqual({ data: { interactions: { totalCount: 0 } } });
+  });
+});

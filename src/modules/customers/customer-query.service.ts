@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { ErrorCode, RapportError } from '../../errors/catalog';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import {
-  compileDateTimeFilter, compileFilterTree, compileIdFilter, compileNumberFilter, compileStringFilter, pageSize, SqlParams,
+  checkFilterText, compileDateTimeFilter, compileFilterTree, compileIdFilter, compileNumberFilter, compileStringFilter, pageSize, SqlParams,
   type DateTimeFilter, type FilterTree, type IdFilter, type NumberFilter, type SortKey, type StringFilter,
 } from '../../infra/sql-filter';
 import type { CustomerKind } from './customer.entity';
@@ -91,6 +91,8 @@ export function toCustomerRecord(row: Record<string, unknown>): CustomerRecord {
   };
 }
 
+/** Longest text a trait `contains` looks for, as for a segment rule's text. */
+const TRAIT_CONTAINS_MAX = 1000;
 const TRAIT_PATH = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/;
 
 /** Reads of customers: one statement per page, whatever the filter. */
@@ -206,6 +208,7 @@ function traitConditions(t: TraitFilter, p: SqlParams, field: string): string[] 
     if (v != null) out.push(`${num} ${op} ${p.add(v)}::numeric`);
   }
   // Text of a scalar only: the text of an object or list would let `contains` search keys below the path (a personal one among them).
+  checkFilterText(`${field}.contains`, t.contains, TRAIT_CONTAINS_MAX);
   if (t.contains != null) out.push(`(CASE WHEN jsonb_typeof(${json}) IN ('string', 'number', 'boolean') THEN c.traits #>> ${path}::text[] END) ILIKE ${p.add('%' + t.contains.replace(/[\\%_]/g, (c) => '\\' + c) + '%')}`);
   if (t.exists != null) out.push(`${json} IS ${t.exists ? 'NOT ' : ''}NULL`);
   return out;
