@@ -3,16 +3,16 @@ import { ErrorCode, RapportError } from '../errors/catalog';
 import type { IdFilter } from '../infra/sql-filter';
 import { isDatabaseId } from '../infra/db-values';
 
-/** Decodes a global id of the given type into its database id; a wrong or garbled id is a client error naming `field`. */
+/** Decodes a global id of the given type into its database id; a wrong or garbled id is a client error naming `field` (not quoting the value: callers put emails where ids go). */
 export function localId(globalId: string, typename: string, field: string): string {
   let decoded: { typename: string; id: string };
   try {
     decoded = decodeGlobalID(globalId);
   } catch {
-    throw new RapportError(ErrorCode.BAD_REQUEST, `"${globalId}" is not a valid id`, field);
+    throw new RapportError(ErrorCode.BAD_REQUEST, `${field} is not a valid id`, field);
   }
   if (decoded.typename !== typename || !isDatabaseId(decoded.id)) {
-    throw new RapportError(ErrorCode.BAD_REQUEST, `"${globalId}" is not the id of a ${typename}`, field);
+    throw new RapportError(ErrorCode.BAD_REQUEST, `${field} is not the id of a ${typename}`, field);
   }
   return decoded.id;
 }

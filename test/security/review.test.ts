@@ -90,3 +90,9 @@ describe('filters cannot hold the database', () => {
     expect(ok.body).toEqual({ data: { interactions: { totalCount: 0 } } });
   });
 });
+
+test('an id argument that is not an id is BAD_REQUEST naming the field, without quoting the value', async () => {
+  const res = await post({ query: 'mutation { refreshSegment(id: "carol.secret@example.org") { id } }' });
+  expect(res.body.errors.map((e: { extensions: unknown }) => e.extensions)).toEqual([{ code: 'BAD_REQUEST', field: 'id' }]);
+  expect(JSON.stringify(res.body)).not.toContain('carol');
+});
