@@ -43,10 +43,16 @@ export function identityHash(identitySecret: string, value: string): string {
 }
 
 /** Whether `signature` is the identity hash of `value`; always false without a secret. */
-function signed(identitySecret: string | undefined, value: string | undefined, signature: string | undefined): value is string {
+function signed(identitySecret: string | undefined, value: string | undefined, signature: string | undefined, canonical: (v: string) => string): value is string {
   if (!identitySecret || value === undefined || signature === undefined) return false;
+  // Rapport stores identifiers trimmed (emails lower-cased too): a signature over any other spelling
+  // (a site account `ADA@example.com`) would link whoever holds the stored one (`ada@example.com`).
+  if (canonical(value) !== value) return false;
   return sameKey(identityHash(identitySecret, value), signature.toLowerCase());
 }
+
+const trimmed = (v: string) => v.trim();
+const canonicalEmail = (v: string) => v.trim().toLowerCase();
 
 /**
  * Web tracking (push): page views and custom events from a website or app, sent
@@ -106,8 +112,8 @@ export default defineConnector({
         const email = typeof call.traits?.['email'] === 'string' ? (call.traits['email'] as string) : undefined;
         // Only identifiers the site's server signed link a known customer; the anonymous id is the browser's own.
         const verified: Identifier[] = [
-          ...(signed(config.identitySecret, call.userId, call.userHash) ? [{ type: config.userIdType, value: call.userId! }] : []),
-          ...(call.type === 'identify' && signed(config.identitySecret, email, call.emailHash) ? [{ type: 'email', value: email! }] : []),
+          ...(signed(config.identitySecret, call.userId, call.userHash, trimmed) ? [{ type: config.userIdType, value: call.userId! }] : []),
+          ...(call.type === 'identify' && signed(config.identitySecret, email, call.emailHash, canonicalEmail) ? [{ type: 'email', value: email! }] : []),
         ];
         const identifiers: Identifier[] = [...verified, { type: 'anonymous', value: call.anonymousId }];
         const unverified = verified.length === 0 ? { unverified: true } : {};

@@ -71,6 +71,15 @@ describe('identity verification (a public write key cannot claim a known custome
     webTracking.webhook!.parse(createWebhookRequest({ body: { writeKey: WRITE_KEY, batch: [call] } }), webTracking.config.parse(raw));
   const userHash = identityHash(IDENTITY_SECRET, 'u-42');
 
+  test('a signature over another spelling of a stored identifier (upper case, spaces) links nothing', async () => {
+    // A site that signs its account `VICTOR@example.org` as typed must not reach the customer stored as `victor@example.org`.
+    const email = 'VICTOR@example.org';
+    const byEmail = await parse({ ...identify, userId: 'u-7', userHash: identityHash(IDENTITY_SECRET, 'u-7'), traits: { email }, emailHash: identityHash(IDENTITY_SECRET, email) });
+    expect(byEmail.customers![0]!.identifiers).toEqual([{ type: 'web-user', value: 'u-7' }, { type: 'anonymous', value: 'anon-1' }]);
+    const byUser = await parse({ ...identify, userId: ' u-42', userHash: identityHash(IDENTITY_SECRET, ' u-42'), traits: {} });
+    expect(byUser.customers![0]!).toMatchObject({ identifiers: [{ type: 'anonymous', value: 'anon-1' }], unverified: true });
+  });
+
   test('an identify whose userId is unsigned, wrongly signed, or signed without a configured secret links nothing', async () => {
     for (const [call, raw] of [
       [identify, verifying],

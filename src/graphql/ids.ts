@@ -1,17 +1,18 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { fail } from '../errors/catalog';
 import type { IdFilter } from '../infra/sql-filter';
+import { isDatabaseId } from '../infra/db-values';
 
-/** Decodes a global id of the given type into its database id; a wrong or garbled id is a client error naming `field`. */
+/** Decodes a global id of the given type into its database id; a wrong or garbled id is a client error naming `field` (not quoting the value: callers put emails where ids go). */
 export function localId(globalId: string, typename: string, field: string): string {
   let decoded: { typename: string; id: string };
   try {
     decoded = decodeGlobalID(globalId);
   } catch {
-    throw fail('BAD_REQUEST', { detail: `"${globalId}" is not a valid id` }, field);
+    throw fail('BAD_REQUEST', { detail: `${field} is not a valid id` }, field);
   }
-  if (decoded.typename !== typename || !/^[1-9][0-9]{0,18}$/.test(decoded.id)) {
-    throw fail('BAD_REQUEST', { detail: `"${globalId}" is not the id of a ${typename}` }, field);
+  if (decoded.typename !== typename || !isDatabaseId(decoded.id)) {
+    throw fail('BAD_REQUEST', { detail: `${field} is not the id of a ${typename}` }, field);
   }
   return decoded.id;
 }

@@ -24,6 +24,7 @@ export const INPUT_LIMITS = {
  * reach the database or the stack as a 500:
  * - INVALID_TEXT: a NUL character or an unpaired surrogate in any string or
  *   JSON key, in a variable or a literal argument;
+ * - INVALID_FIELD: a number too large for a double (1e400 reads as Infinity);
  * - INPUT_TOO_COMPLEX: an input nested deeper than `maxDepth`, a list longer
  *   than `maxListItems`, or a filter or rule tree of more than `maxTreeNodes`.
  *
@@ -143,6 +144,11 @@ class Walker {
       if (!problem) return undefined;
       const field = this.path();
       return { code: ErrorCode.INVALID_TEXT, field, message: `${field} ${problem}` };
+    }
+    // JSON allows numbers past a double's range (1e400): they parse as Infinity, which no column or jsonb takes.
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      const field = this.path();
+      return { code: ErrorCode.INVALID_FIELD, field, message: `${field} is not a finite number` };
     }
     if (typeof value !== 'object' || value === null) return undefined;
     if (depth > INPUT_LIMITS.maxDepth) {

@@ -1,6 +1,7 @@
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
 import { ErrorCode } from '../errors/catalog';
 import { builder } from './builder';
+import { isStorableInstant } from '../infra/db-values';
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
@@ -11,8 +12,8 @@ function parseDateTime(value: unknown): Date {
     });
   }
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new GraphQLError(`${JSON.stringify(value)} is not a real date-time`, { extensions: { code: ErrorCode.INVALID_FIELD } });
+  if (Number.isNaN(date.getTime()) || !isStorableInstant(date)) {
+    throw new GraphQLError(`${JSON.stringify(value)} is not a real date-time in years 1 to 9999`, { extensions: { code: ErrorCode.INVALID_FIELD } });
   }
   return date;
 }

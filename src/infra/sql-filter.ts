@@ -33,12 +33,27 @@ function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => '\\' + c);
 }
 
+/**
+ * Longest text a string filter compares, in characters: no filtered column
+ * holds longer values (names and stages 256, external ids 256, sources 128).
+ * ILIKE costs the pattern's length on every row, so a 100,000-character
+ * `contains` would hold the database for minutes.
+ */
+export const MAX_FILTER_TEXT = 256;
+
+/** Refuses a filter text longer than `max` characters, naming the field. */
+export function checkFilterText(field: string, value: string | null | undefined, max: number = MAX_FILTER_TEXT): void {
+  if (value != null && value.length > max) throw fail('VALIDATION_FAILED', { detail: `${field} is longer than ${max} characters` }, field);
+}
+
 function checkIn(field: string, values: unknown[]): void {
   if (values.length > MAX_IN_VALUES) throw fail('VALIDATION_FAILED', { detail: `${field}.in has more than ${MAX_IN_VALUES} values` }, `${field}.in`);
 }
 
 export function compileStringFilter(sql: string, f: StringFilter, p: SqlParams, field: string): string[] {
   const out: string[] = [];
+  for (const key of ['eq', 'ne', 'contains', 'startsWith'] as const) checkFilterText(`${field}.${key}`, f[key]);
+  f.in?.forEach((value, i) => checkFilterText(`${field}.in[${i}]`, value));
   if (f.eq != null) out.push(`${sql} = ${p.add(f.eq)}`);
   if (f.ne != null) out.push(`${sql} IS DISTINCT FROM ${p.add(f.ne)}`);
   if (f.in != null) {

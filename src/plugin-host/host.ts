@@ -239,14 +239,29 @@ function load(entry: string): ConnectorDefinition {
 }
 
 /**
- * Takes from plugin code what the permission model leaves: sending signals
- * (to the gateway, or any process of the same user).
+ * Takes from plugin code what the permission model leaves:
+ * - sending signals (to the gateway, or any process of the same user):
+ *   `process._debugProcess(pid)` sends SIGUSR1, which opens the inspector of
+ *   a Node process and ends most others;
+ * - files Node or V8 write without asking the permission model: trace events
+ *   (`node_trace.<n>.log` in the working directory, `performance.mark` names
+ *   included), a heap snapshot at the heap limit (the connection's secrets
+ *   with it), and whatever V8 flags set at run time enable (natives syntax,
+ *   logs).
  */
 function lockDown(): void {
-  const refuse = () => {
-    throw Object.assign(new Error('Access to this API has been restricted: plugins cannot send signals'), { code: 'ERR_ACCESS_DENIED' });
+  const refuse = (what: string) => () => {
+    throw Object.assign(new Error(`Access to this API has been restricted: plugins cannot ${what}`), { code: 'ERR_ACCESS_DENIED' });
   };
-  for (const name of ['kill', '_kill'] as const) Object.defineProperty(process, name, { value: refuse, writable: false, configurable: false });
+  for (const name of ['kill', '_kill', '_debugProcess', '_debugEnd'] as const) {
+    Object.defineProperty(process, name, { value: refuse('send signals'), writable: false, configurable: false });
+  }
+  const seal = (target: object, name: string, what: string) => Object.defineProperty(target, name, { value: refuse(what), writable: false, configurable: false });
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  seal(require('node:trace_events'), 'createTracing', 'write trace files');
+  seal(require('node:v8'), 'setHeapSnapshotNearHeapLimit', 'write heap snapshots');
+  seal(require('node:v8'), 'setFlagsFromString', 'set V8 flags');
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 function toWire(error: unknown): WireError {

@@ -85,7 +85,11 @@ export function lockDownNetwork(policy: EgressPolicy): void {
   seal(net.Server.prototype, 'listen', () => {
     throw denied('plugins cannot listen for connections');
   });
-  seal(dgram, 'createSocket', () => {
-    throw denied('plugins cannot use UDP');
-  });
+  // The class as well as the factory: `new dgram.Socket('udp4')` sends without createSocket.
+  for (const name of ['createSocket', 'Socket'] as const) {
+    // A function, not an arrow: `new` must reach the throw, not fail as "not a constructor".
+    seal(dgram, name, function refuseUdp() {
+      throw denied('plugins cannot use UDP');
+    });
+  }
 }

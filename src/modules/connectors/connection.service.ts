@@ -11,6 +11,7 @@ import { CONNECTION_STATUSES, type ConnectionStatus } from './connection.entity'
 import type { ConnectorRegistry } from './connector-registry';
 import { PluginCallError, type PluginHosts, type RunnablePlugin } from './plugin-hosts';
 import { SecretBox } from './secret-box';
+import { isDatabaseId } from '../../infra/db-values';
 
 /** A connection as stored; `config` holds encrypted secrets and is never returned as is. */
 export interface ConnectionRecord {
@@ -100,7 +101,7 @@ export class ConnectionService {
   ) {}
 
   async get(id: string): Promise<ConnectionRecord | undefined> {
-    if (!/^[1-9][0-9]{0,18}$/.test(id)) return undefined;
+    if (!isDatabaseId(id)) return undefined;
     const [row] = await this.dataSource.query(`SELECT ${COLUMNS} FROM connections WHERE id = $1`, [id]);
     return row;
   }

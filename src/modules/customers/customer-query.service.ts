@@ -2,13 +2,14 @@ import type { DataSource } from 'typeorm';
 import { fail } from '../../errors/catalog';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import {
-  compileDateTimeFilter, compileFilterTree, compileIdFilter, compileNumberFilter, compileStringFilter, pageSize, SqlParams,
+  checkFilterText, compileDateTimeFilter, compileFilterTree, compileIdFilter, compileNumberFilter, compileStringFilter, pageSize, SqlParams,
   type DateTimeFilter, type FilterTree, type IdFilter, type NumberFilter, type SortKey, type StringFilter,
 } from '../../infra/sql-filter';
 import type { CustomerKind } from './customer.entity';
 import { scoreCondition, scoreSortExpression, type ScoreFilter } from '../scores/score-sql';
 import type { ScoreKind } from '../scores/score-kind';
 import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from './identity';
+import { isDatabaseId } from '../../infra/db-values';
 
 /** A customer as reads return it. */
 export interface CustomerRecord {
@@ -90,6 +91,8 @@ export function toCustomerRecord(row: Record<string, unknown>): CustomerRecord {
   };
 }
 
+/** Longest text a trait `contains` looks for, as for a segment rule's text. */
+const TRAIT_CONTAINS_MAX = 1000;
 const TRAIT_PATH = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/;
 
 /** Reads of customers: one statement per page, whatever the filter. */
@@ -97,7 +100,7 @@ export class CustomerQueryService {
   constructor(private readonly dataSource: DataSource) {}
 
   async findByIds(ids: readonly string[]): Promise<Map<string, CustomerRecord>> {
-    const valid = ids.filter((id) => /^[1-9][0-9]{0,18}$/.test(id));
+    const valid = ids.filter((id) => isDatabaseId(id));
     if (valid.length === 0) return new Map();
     const rows = await this.dataSource.query(
       `SELECT ${CUSTOMER_COLUMNS} FROM customers c WHERE c.id = ANY($1::bigint[]) AND c.deleted_at IS NULL`,
@@ -205,6 +208,7 @@ function traitConditions(t: TraitFilter, p: SqlParams, field: string): string[] 
     if (v != null) out.push(`${num} ${op} ${p.add(v)}::numeric`);
   }
   // Text of a scalar only: the text of an object or list would let `contains` search keys below the path (a personal one among them).
+  checkFilterText(`${field}.contains`, t.contains, TRAIT_CONTAINS_MAX);
   if (t.contains != null) out.push(`(CASE WHEN jsonb_typeof(${json}) IN ('string', 'number', 'boolean') THEN c.traits #>> ${path}::text[] END) ILIKE ${p.add('%' + t.contains.replace(/[\\%_]/g, (c) => '\\' + c) + '%')}`);
   if (t.exists != null) out.push(`${json} IS ${t.exists ? 'NOT ' : ''}NULL`);
   return out;

@@ -2,6 +2,7 @@ import { ErrorCode } from '../../errors/catalog';
 import type { RowProblems } from '../../errors/row-error';
 import { isIdentifierProblem, normalizeIdentifier, type Identifier, type IdentifierInput } from './identity';
 import type { CustomerDemand, NewCustomerProfile } from './identity-resolver';
+import { isDatabaseId } from '../../infra/db-values';
 
 /** A reference to a customer: exactly one of a customer id or identifiers. */
 export interface CustomerRef {
@@ -31,7 +32,7 @@ export function toCustomerDemand(
     return undefined;
   }
   if (hasId) {
-    if (!/^[1-9][0-9]{0,18}$/.test(ref.id!)) {
+    if (!isDatabaseId(ref.id!)) {
       problems.add(ErrorCode.CUSTOMER_NOT_FOUND, `${field}.id`, `${field}.id is not a customer id`);
       return undefined;
     }

@@ -6,6 +6,7 @@ import {
   type DateTimeFilter, type FilterTree, type IdFilter, type NumberFilter, type SortKey, type StringFilter,
 } from '../../infra/sql-filter';
 import type { Direction } from './interaction.entity';
+import { isDatabaseId } from '../../infra/db-values';
 
 export interface InteractionRecord {
   id: string;
@@ -64,7 +65,7 @@ export class InteractionQueryService {
   constructor(private readonly dataSource: DataSource) {}
 
   async findByIds(ids: readonly string[]): Promise<Map<string, InteractionRecord>> {
-    const valid = ids.filter((id) => /^[1-9][0-9]{0,18}$/.test(id));
+    const valid = ids.filter((id) => isDatabaseId(id));
     if (valid.length === 0) return new Map();
     const rows = await this.dataSource.query(`SELECT ${COLUMNS} FROM interactions i WHERE i.id = ANY($1::bigint[])`, [valid]);
     return new Map(rows.map((r: Record<string, unknown>) => [String(r.id), toRecord(r)]));

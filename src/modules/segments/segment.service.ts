@@ -15,6 +15,7 @@ import { validateRuleShape, type RuleProblem } from './rules/validate';
 import { maskFigure, maskRule, personalConditions } from './rules/personal';
 import { PersonalDataPolicy } from '../access/personal-data';
 import { loadConfig } from '../../config';
+import { isDatabaseId } from '../../infra/db-values';
 
 /** A segment as reads return it. */
 export interface SegmentRecord {
@@ -353,13 +354,13 @@ export class SegmentService {
   }
 
   async get(id: string): Promise<SegmentRecord | null> {
-    if (!/^[1-9][0-9]{0,18}$/.test(id)) return null;
+    if (!isDatabaseId(id)) return null;
     const [row] = await this.dataSource.query(`SELECT ${SEGMENT_COLUMNS} FROM segments s WHERE s.id = $1`, [id]);
     return row ? toSegmentRecord(row) : null;
   }
 
   async findByIds(ids: readonly string[]): Promise<Map<string, SegmentRecord>> {
-    const valid = ids.filter((id) => /^[1-9][0-9]{0,18}$/.test(id));
+    const valid = ids.filter((id) => isDatabaseId(id));
     if (valid.length === 0) return new Map();
     const rows = await this.dataSource.query(`SELECT ${SEGMENT_COLUMNS} FROM segments s WHERE s.id = ANY($1::bigint[])`, [valid]);
     return new Map(rows.map((r: Record<string, unknown>) => [String(r.id), toSegmentRecord(r)]));
@@ -552,7 +553,7 @@ export class SegmentService {
       const hasIdentifiers = ref.identifiers != null;
       if (hasId === hasIdentifiers) return reject(ErrorCode.INVALID_FIELD, `customers[${index}]`, 'give exactly one of id or identifiers');
       if (hasId) {
-        if (!/^[1-9][0-9]{0,18}$/.test(ref.id!)) return reject(ErrorCode.CUSTOMER_NOT_FOUND, `customers[${index}].id`, `"${ref.id}" is not a customer id`);
+        if (!isDatabaseId(ref.id!)) return reject(ErrorCode.CUSTOMER_NOT_FOUND, `customers[${index}].id`, `"${ref.id}" is not a customer id`);
         byId.push({ index, id: ref.id! });
         return;
       }

@@ -4,6 +4,7 @@ import {
   BEHAVIOR_AGGREGATES, COMPARISON_OPS, CONSENT_STATUSES, NUMERIC_OPS, RULE_KEYS, SCORE_KINDS,
   type AttributeCondition, type ConsentCondition, type BehaviorCondition, type ComparisonOp, type JsonValue, type NumericOp, type PropertyCondition, type ScoreCondition, type SegmentRule,
 } from './rule';
+import { isDatabaseId, isStorableInstant } from '../../../infra/db-values';
 
 /** Limits of a rule tree. */
 export const RULE_LIMITS = {
@@ -62,8 +63,8 @@ export function validateRuleShape(input: unknown, root = 'rule'): ShapeResult {
   const finite = (field: string, v: unknown): number | undefined =>
     typeof v === 'number' && Number.isFinite(v) ? v : problem(field, `${field} must be a number`);
   const instant = (field: string, v: unknown): string | undefined => {
-    if (v instanceof Date) return Number.isNaN(v.getTime()) ? problem(field, `${field} must be a valid instant`) : v.toISOString();
-    if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(Date.parse(v))) return problem(field, `${field} must be an ISO 8601 instant such as 2026-01-31T00:00:00Z`);
+    if (v instanceof Date) return isStorableInstant(v) ? v.toISOString() : problem(field, `${field} must be a valid instant in years 1 to 9999`);
+    if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(v) || !isStorableInstant(new Date(v))) return problem(field, `${field} must be an ISO 8601 instant such as 2026-01-31T00:00:00Z, in years 1 to 9999`);
     return new Date(v).toISOString();
   };
   const list = <T>(field: string, v: unknown, item: (f: string, x: unknown) => T | undefined): T[] | undefined => {
@@ -270,7 +271,7 @@ export function validateRuleShape(input: unknown, root = 'rule'): ShapeResult {
       }
       case 'inSegment': {
         conditions++;
-        if (typeof value !== 'string' || !/^[1-9][0-9]{0,18}$/.test(value)) return problem(at, `${at} must be a segment id`);
+        if (typeof value !== 'string' || !isDatabaseId(value)) return problem(at, `${at} must be a segment id`);
         segmentRefs.push({ id: value, field: at });
         return { inSegment: value };
       }
