@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
-import type { HttpRoute } from '../../graphql/server';
+import type { HttpRoute } from '../../infra/http';
 import type { JobRegistry } from '../../infra/jobs';
 import type { Logger } from '../../infra/logger';
 import type { QueueBackend } from '../../infra/queue';
