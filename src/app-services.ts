@@ -23,7 +23,7 @@ import { postgresRateLimiter, redisRateLimiter, type RateLimiter } from './modul
 import { PrivacyService } from './modules/privacy/privacy.service';
 import { PersonalDataPolicy } from './modules/access/personal-data';
 import { setCursorSecret } from './infra/cursor';
-import { TombstoneHasher } from './modules/privacy/tombstones';
+import { TombstoneHasher } from './modules/customers/tombstones';
 import { resolveSecretKey } from './modules/connectors/secret-box';
 
 /** Everything a gateway or a worker needs, built once per process. */

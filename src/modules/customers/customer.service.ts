@@ -3,11 +3,11 @@ import { ErrorCode } from '../../errors/catalog';
 import { checkJsonObject, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
-import type { RefreshRequester } from '../interactions/ingest.service';
+import type { RefreshRequester } from './customers.jobs';
 import { CUSTOMER_KINDS, type CustomerKind } from './customer.entity';
 import { normalizeIdentifiers, toCustomerDemand, type CustomerRef } from './customer-ref';
 import type { IdentifierInput } from './identity';
-import type { TombstoneHasher } from '../privacy/tombstones';
+import type { TombstoneHasher } from './tombstones';
 import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand } from './identity-resolver';
 
 /** One customer as `upsertCustomers` receives it; omitted fields are left unchanged. */

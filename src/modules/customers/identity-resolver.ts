@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import { pgArray } from '../../infra/pg-array';
 import { identifierKey, type Identifier } from './identity';
-import { TombstoneHasher } from '../privacy/tombstones';
+import { TombstoneHasher } from './tombstones';
 import type { CustomerKind } from './customer.entity';
 
 /** Profile fields used when a demand creates a customer. */

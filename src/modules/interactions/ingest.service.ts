@@ -8,7 +8,7 @@ import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
 import { pgArray } from '../../infra/pg-array';
 import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand, type NewCustomerProfile } from '../customers/identity-resolver';
 import { DIRECTIONS, type Direction } from './interaction.entity';
-import type { TombstoneHasher } from '../privacy/tombstones';
+import type { TombstoneHasher } from '../customers/tombstones';
 
 /** One interaction as the ingest API receives it. */
 export interface InteractionRow {
@@ -83,8 +83,7 @@ export const INGEST_LIMITS = {
   earliestOccurredAt: new Date('1900-01-01T00:00:00Z'),
 } as const;
 
-/** Interaction types that are transactions (purchases) for stats and models. */
-export const TRANSACTION_TYPES = ['purchase', 'order'] as const;
+export { TRANSACTION_TYPES } from '../customers/customer-stats.service';
 
 const NAME_PATTERN = /^[a-z][a-z0-9_.:-]*$/;
 
@@ -105,8 +104,8 @@ interface ValidRow {
   key: string;
 }
 
-/** Called after a commit with the customers whose data changed. Failures are logged, never raised. */
-export type RefreshRequester = (customerIds: string[]) => Promise<void>;
+import type { RefreshRequester } from '../customers/customers.jobs';
+export type { RefreshRequester };
 
 /**
  * Writes interactions: validate every row, resolve customers by identifiers,

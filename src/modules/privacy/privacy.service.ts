@@ -5,7 +5,7 @@ import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access/audit';
 import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
 import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
-import { TombstoneHasher } from './tombstones';
+import { TombstoneHasher } from '../customers/tombstones';
 import { IdentityRaceError, planCustomerResolution, resolveCustomers, SERIALIZE_AFTER_ATTEMPT } from '../customers/identity-resolver';
 import { componentsOf } from '../scores/score-loaders';
 import { REBUILD_TABLES } from '../scores/score-rebuild';
