@@ -22,7 +22,7 @@ export interface CustomerRefreshData {
   customerIds: string[];
 }
 
-export function registerCustomerJobs(registry: JobRegistry, stats: CustomerStatsService): void {
+export function registerCustomerJobs(registry: Pick<JobRegistry, 'register'>, stats: CustomerStatsService): void {
   registry.register(QUEUES.analytics, CUSTOMER_REFRESH_JOB, async (job) => {
     const { customerIds } = job.data as CustomerRefreshData;
     return { refreshed: await stats.refreshCustomers(customerIds) };

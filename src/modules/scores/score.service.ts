@@ -72,17 +72,12 @@ const MODEL_COLUMNS = `kind, settings, parameters, fitted_at AS "fittedAt", as_o
  * that are not per customer (distributions).
  */
 export class ScoreService {
-  private requestRecompute: RecomputeRequester = async () => undefined;
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly logger: Logger,
+    /** Enqueues a recompute of kinds whose settings changed (the module's job; nothing without a queue). */
+    private readonly requestRecompute: RecomputeRequester = async () => undefined,
   ) {}
-
-  /** Wires the recompute requester (the jobs module owns the queue). */
-  setRecomputeRequester(requester: RecomputeRequester): void {
-    this.requestRecompute = requester;
-  }
 
   /** Every model, stored or default, with its settings parsed (defaults filled in). */
   async models(db: Queryable = this.dataSource.manager): Promise<Map<ScoreKind, StoredModel>> {

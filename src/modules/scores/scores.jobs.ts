@@ -3,7 +3,6 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { ErrorCode, RapportError } from '../../errors/catalog';
 import { withTimeout, type JobRegistry } from '../../infra/jobs';
 import { QUEUES, type QueueBackend } from '../../infra/queue';
-import type { CustomerStatsService } from '../customers/customer-stats.service';
 import { isScoreKind, SCORE_KINDS, type ScoreKind } from './score-kind';
 import { expandKinds, type ScoreService } from './score.service';
 
@@ -49,7 +48,7 @@ export const MAX_RECOMPUTE_CUSTOMER_IDS = 10_000;
  * With `historyDays`, a full recompute then prunes the score history older
  * than that (see {@link ScoreService.pruneHistory}).
  */
-export function registerScoreJobs(registry: JobRegistry, scores: ScoreService, stats: CustomerStatsService, options: { historyDays?: number } = {}): void {
+export function registerScoreJobs(registry: Pick<JobRegistry, 'register'>, scores: ScoreService, options: { historyDays?: number } = {}): void {
   registry.register(QUEUES.analytics, SCORES_RECOMPUTE_JOB, async (job: Job) => {
     const data = job.data as ScoresRecomputeData;
     const kinds = (data.kinds ?? []).filter(isScoreKind);
@@ -71,8 +70,6 @@ export function registerScoreJobs(registry: JobRegistry, scores: ScoreService, s
     if (outcome.errors.length > 0) throw new UnrecoverableError(outcome.errors.map((e) => e.message).join('; '));
     return { ...outcome, historyPruned };
   });
-  // customer.refresh: the touched customers' scores, with the current models, in the stats transaction.
-  stats.addRefreshStep((manager, customerIds) => scores.scoreCustomers(manager, customerIds));
 }
 
 /**

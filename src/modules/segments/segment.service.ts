@@ -102,7 +102,7 @@ export interface SegmentServiceOptions {
   previewTimeoutMs?: number;
   /** Customers in a preview's sample. @defaultValue 20 */
   sampleSize?: number;
-  /** Enqueues a full refresh of a segment (`segments.refresh`); set by the jobs module. */
+  /** Enqueues a full refresh of a segment (`segments.refresh`); the module manifest passes the queue's. */
   requestRefresh?: (segmentId: string) => Promise<void>;
   /** Which traits and interaction properties are personal. @defaultValue the defaults of RAPPORT_PERSONAL_TRAITS and RAPPORT_PERSONAL_PROPERTIES */
   personalData?: PersonalDataPolicy;
@@ -147,11 +147,6 @@ export class SegmentService {
     this.previewTimeoutMs = options.previewTimeoutMs ?? 5_000;
     this.sampleSize = options.sampleSize ?? 20;
     this.personalData = options.personalData ?? new PersonalDataPolicy(loadConfig({}).auth);
-  }
-
-  /** Sets how refreshes are requested (the jobs module does, once the queue exists). */
-  setRefreshRequester(requestRefresh: (segmentId: string) => Promise<void>): void {
-    this.options.requestRefresh = requestRefresh;
   }
 
   /**
