@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import { checkJsonObject, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
-import { auditRecords } from '../access/audit';
+import { auditRecords } from '../access';
 import type { RefreshRequester } from './customers.jobs';
 import { CUSTOMER_KINDS, type CustomerKind } from './customer.entity';
 import { normalizeIdentifiers, toCustomerDemand, type CustomerRef } from './customer-ref';

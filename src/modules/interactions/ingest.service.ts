@@ -2,13 +2,13 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import { checkJsonObject, checkText, RowProblems, type BatchMode, type RowError, type RowStatus } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
-import { auditRecords } from '../access/audit';
+import { auditRecords } from '../access';
 import type { Logger } from '../../infra/logger';
-import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
+import { toCustomerDemand, type CustomerLocator as CustomerRef } from '../customers';
 import { pgArray } from '../../infra/pg-array';
-import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand, type NewCustomerProfile } from '../customers/identity-resolver';
+import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand, type NewCustomerProfile } from '../customers';
 import { DIRECTIONS, type Direction } from './interaction.entity';
-import type { TombstoneHasher } from '../customers/tombstones';
+import type { TombstoneHasher } from '../customers';
 
 /** One interaction as the ingest API receives it. */
 export interface InteractionRow {
@@ -83,7 +83,7 @@ export const INGEST_LIMITS = {
   earliestOccurredAt: new Date('1900-01-01T00:00:00Z'),
 } as const;
 
-export { TRANSACTION_TYPES } from '../customers/customer-stats.service';
+export { TRANSACTION_TYPES } from '../customers';
 
 const NAME_PATTERN = /^[a-z][a-z0-9_.:-]*$/;
 
@@ -104,7 +104,7 @@ interface ValidRow {
   key: string;
 }
 
-import type { RefreshRequester } from '../customers/customers.jobs';
+import type { RefreshRequester } from '../customers';
 export type { RefreshRequester };
 
 /**

@@ -1,8 +1,8 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../../infra/logger';
 import { defineModule } from '../../infra/module';
-import type { RefreshGatherer } from '../customers/customers.jobs';
-import type { TombstoneHasher } from '../customers/tombstones';
+import type { RefreshGatherer } from '../customers';
+import type { TombstoneHasher } from '../customers';
 import { IngestService } from './ingest.service';
 import { InteractionEntity } from './interaction.entity';
 import * as interactionGraphql from './interaction.graphql';

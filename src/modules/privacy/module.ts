@@ -1,9 +1,9 @@
 import type { DataSource } from 'typeorm';
 import type { QueueBackend } from '../../infra/queue';
 import { defineModule } from '../../infra/module';
-import type { RefreshGatherer } from '../customers/customers.jobs';
-import type { TombstoneHasher } from '../customers/tombstones';
-import { enqueueRecompute } from '../scores/scores.jobs';
+import type { RefreshGatherer } from '../customers';
+import type { TombstoneHasher } from '../customers';
+import { enqueueRecompute } from '../scores';
 import { ConsentEntity } from './consent.entity';
 import { IdentifierTombstoneEntity } from './identifier-tombstone.entity';
 import * as privacyGraphql from './privacy.graphql';

@@ -1,6 +1,5 @@
 import { builder } from '../../graphql/builder';
 import { localId } from '../../graphql/ids';
-import { CustomerRef } from '../customers/customer.graphql';
 import { kindDefinition, type StoredModel } from './kinds';
 import { HISTORY_LIMITS, type ScorePointRecord } from './score-loaders';
 import { ScoreKindEnum } from './score-inputs.graphql';
@@ -105,21 +104,6 @@ export const RecomputeJobRef = builder.objectRef<RecomputeJobRecord>('RecomputeJ
     error: t.exposeString('error', { nullable: true, description: 'Why it failed (e.g. a model with too little data to fit).' }),
   }),
 });
-
-builder.objectFields(CustomerRef, (t) => ({
-  scores: t.field({
-    type: [ScoreRef],
-    description: 'Every current score of the customer, by kind.',
-    resolve: (c, _a, ctx) => ctx.scoreLoaders.scores.load(c.id),
-  }),
-  score: t.field({
-    type: ScoreRef,
-    nullable: true,
-    description: 'The customer’s score of one kind; null when not computed (e.g. no transactions for RFM and CLV).',
-    args: { kind: t.arg({ type: ScoreKindEnum, required: true, description: 'Which score.' }) },
-    resolve: async (c, args, ctx) => (await ctx.scoreLoaders.scores.load(c.id)).find((s) => s.kind === args.kind) ?? null,
-  }),
-}));
 
 builder.queryFields((t) => ({
   scoreModels: t.field({

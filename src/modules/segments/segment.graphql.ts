@@ -1,12 +1,12 @@
 import { builder } from '../../graphql/builder';
-import { RecomputeJobRef } from '../scores/score.graphql';
-import { toRecomputeJobRecord } from '../scores/scores.jobs';
+import { RecomputeJobRef } from '../scores';
+import { toRecomputeJobRecord } from '../scores';
 import { enqueueSegmentRefresh } from './segments.jobs';
 import { RowErrorRef } from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localId, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode, RapportError } from '../../errors/catalog';
-import { CustomerConnectionRef, CustomerRef, CustomerRefInput } from '../customers/customer.graphql';
-import { ScoreKindEnum } from '../scores/score-inputs.graphql';
+import { CustomerConnectionRef, CustomerRef, CustomerRefInput } from '../customers';
+import { ScoreKindEnum } from '../scores';
 import { MEMBERSHIP_EVENT_KINDS, SEGMENT_KINDS, SEGMENT_STATUSES } from './segment.entity';
 import type {
   ConditionExplanation, MemberRowResult, MembershipEventRecord, MembershipExplanation, SegmentRecord, SizePointRecord,
@@ -17,7 +17,7 @@ import type { SegmentTemplate } from './segment-templates';
 import { BEHAVIOR_AGGREGATES, COMPARISON_OPS, type SegmentRule } from './rules/rule';
 import { RULE_LIMITS } from './rules/validate';
 import type { GraphQLContext } from '../../graphql/context';
-import { hasScope } from '../access/scopes';
+import { hasScope } from '../access';
 import type { RuleAccess } from './segment.service';
 
 const describe = <K extends string>(keys: readonly K[], text: Record<K, string>) =>

@@ -3,8 +3,8 @@ import { ErrorCode, RapportError } from '../../errors/catalog';
 import { inTransaction } from '../../infra/database';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import { pageSize, SqlParams, type SortKey } from '../../infra/sql-filter';
-import { CUSTOMER_COLUMNS, toCustomerRecord, type CustomerRecord } from '../customers/customer-query.service';
-import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
+import { CUSTOMER_COLUMNS, toCustomerRecord, type CustomerRecord } from '../customers';
+import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers';
 import type { MembershipEventKind, SegmentKind, SegmentStatus } from './segment.entity';
 import { SegmentMembershipService } from './segment-membership.service';
 import { SEGMENT_TEMPLATES, type SegmentTemplate } from './segment-templates';
@@ -13,7 +13,7 @@ import { describeComposite, describeLeaf } from './rules/describe';
 import { hasMovingWindow, referencedScoreKinds, referencedSegments, type SegmentRule } from './rules/rule';
 import { validateRuleShape, type RuleProblem } from './rules/validate';
 import { maskFigure, maskRule, personalConditions } from './rules/personal';
-import { PersonalDataPolicy } from '../access/personal-data';
+import { PersonalDataPolicy } from '../access';
 import { loadConfig } from '../../config';
 
 /** A segment as reads return it. */

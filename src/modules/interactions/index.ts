@@ -1,0 +1,2 @@
+export { INGEST_LIMITS, interactionRow } from './ingest.service';
+export type { IngestService, InteractionRow } from './ingest.service';
