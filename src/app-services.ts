@@ -4,7 +4,7 @@ import { addTransactionHook } from './infra/database';
 import type { HttpRoute } from './infra/http';
 import { JobRegistry } from './infra/jobs';
 import type { Logger } from './infra/logger';
-import { orderModules, orderRefreshSteps, type AnyModule, type RefreshStepDeclaration, type ScheduleDeclaration } from './infra/module';
+import { orderModules, orderRefreshSteps, type AnyModule, type ScheduleDeclaration } from './infra/module';
 import type { QueueBackend } from './infra/queue';
 import { setCursorSecret } from './infra/cursor';
 import { MODULES } from './modules';
@@ -62,7 +62,7 @@ export interface RapportServices extends CoreServices {
 }
 
 /** The services' names as `needs` and `provides` see them: the core's, before any module. */
-const CORE_SERVICES: readonly (keyof CoreServices)[] = ['config', 'logger', 'dataSource', 'queues', 'jobs', 'secretKey'];
+export const CORE_SERVICES: readonly (keyof CoreServices)[] = ['config', 'logger', 'dataSource', 'queues', 'jobs', 'secretKey'];
 
 /**
  * Builds every module in the order their manifests require, then wires what
@@ -109,16 +109,17 @@ function wireDeclarations(ordered: readonly AnyModule[], bag: Record<string, unk
   }
   // Follow-ups after every job exists: they wrap another module's handler.
   for (const module of ordered) {
-    for (const followUp of module.jobFollowUps?.(own(module)) ?? []) {
+    for (const followUp of module.jobFollowUps ?? []) {
+      const run = followUp.create(own(module));
       services.jobs.decorate(followUp.queue, followUp.job, (handler) => async (job) => {
         const result = await handler(job);
-        await followUp.run(job.data);
+        await run(job.data);
         return result;
       });
     }
   }
-  const steps: RefreshStepDeclaration[] = ordered.flatMap((module) => [...(module.refreshSteps?.(own(module)) ?? [])]);
-  for (const step of orderRefreshSteps(steps)) services.stats.addRefreshStep((manager, customerIds) => step.run(manager, customerIds));
+  const steps = ordered.flatMap((module) => (module.refreshSteps ?? []).map((step) => ({ ...step, module })));
+  for (const step of orderRefreshSteps(steps)) services.stats.addRefreshStep(step.create(own(step.module)));
 }
 
 function pick(bag: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {

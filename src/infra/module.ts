@@ -36,11 +36,11 @@ export interface RapportModule<Deps = Record<string, unknown>, Out = Record<stri
   /** Gateway routes besides GraphQL. */
   routes?(services: Deps & Out): readonly HttpRoute[];
   /** Work added to every customer refresh, in the refresh transaction. */
-  refreshSteps?(services: Deps & Out): readonly RefreshStepDeclaration[];
+  refreshSteps?: readonly RefreshStepDeclaration<Deps & Out>[];
   /** Work a gateway process does before it listens (warming plugin hosts). */
   gatewayStart?(services: Deps & Out): Promise<void>;
   /** Follow-up work run after another module's job succeeds. */
-  jobFollowUps?(services: Deps & Out): readonly JobFollowUp[];
+  jobFollowUps?: readonly JobFollowUp<Deps & Out>[];
   /** Work run at the end of every transaction opened by inTransaction (the audit entry). */
   transactionHooks?: readonly TransactionHook[];
   /** Domain events this module publishes and consumes (names from the event catalog). */
@@ -59,19 +59,22 @@ export interface ScheduleDeclaration {
   start(): Promise<void>;
 }
 
-export interface RefreshStepDeclaration {
+export interface RefreshStepDeclaration<Services = never> {
   /** The step's name, which other steps' `after` refers to. */
   name: string;
   /** Steps that must run before this one in the same refresh. */
   after?: readonly string[];
-  run(manager: EntityManager, customerIds: string[]): Promise<void>;
+  /** The step's work, given the module's services. */
+  create(services: Services): (manager: EntityManager, customerIds: string[]) => Promise<void>;
 }
 
-export interface JobFollowUp {
+export interface JobFollowUp<Services = never> {
+  /** The module whose job it follows. */
+  module: string;
   queue: QueueName;
-  /** The job (another module's) after whose success `run` is called. */
+  /** The job (another module's) after whose success the follow-up runs, with that job's data. */
   job: string;
-  run(data: unknown): Promise<void>;
+  create(services: Services): (data: unknown) => Promise<void>;
 }
 
 /** Collects the jobs a `register…Jobs(registry, …)` function registers, as declarations. */

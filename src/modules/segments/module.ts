@@ -38,13 +38,22 @@ export const segmentsModule = defineModule({
   jobs: ({ segments }) => collectJobs((registry) => registerSegmentJobs(registry, segments, segments.memberships)),
   schedules: ({ queues, config }) => [{ name: 'segments.sweep', start: () => scheduleSegmentSweep(queues, config.segmentSweepMs) }],
   // After scores: segments on scores must see this refresh's new scores.
-  refreshSteps: ({ segments }) => [{ name: 'segments', after: ['scores'], run: (manager, customerIds) => segments.memberships.refreshCustomers(manager, customerIds).then(() => undefined) }],
-  // A full score recompute moves score-based segments at once, not at the next sweep.
-  jobFollowUps: ({ segments }) => [
+  refreshSteps: [
     {
+      name: 'segments',
+      after: ['scores'],
+      create: ({ segments }) => async (manager, customerIds) => {
+        await segments.memberships.refreshCustomers(manager, customerIds);
+      },
+    },
+  ],
+  // A full score recompute moves score-based segments at once, not at the next sweep.
+  jobFollowUps: [
+    {
+      module: 'scores',
       queue: QUEUES.analytics,
       job: SCORES_RECOMPUTE_JOB,
-      run: async (data) => {
+      create: ({ segments }) => async (data) => {
         const requested = (data as { kinds?: string[] }).kinds ?? [];
         await segments.refreshSegmentsUsingScores(requested.length ? requested : [...SCORE_KINDS]);
       },
