@@ -9,6 +9,7 @@ import type { QueueBackend } from './infra/queue';
 import { setCursorSecret } from './infra/cursor';
 import { MODULES } from './modules';
 import type { ApiKeyService } from './modules/access/api-key.service';
+import type { AuditLogService } from './modules/access/audit-log.service';
 import type { PersonalDataPolicy } from './modules/access/personal-data';
 import type { RateLimiter } from './modules/access/rate-limit';
 import type { ConnectorServices } from './modules/connectors/connectors.services';
@@ -22,6 +23,7 @@ import type { IngestService } from './modules/interactions/ingest.service';
 import type { InteractionQueryService } from './modules/interactions/interaction-query.service';
 import type { PrivacyService } from './modules/privacy/privacy.service';
 import type { ScoreService } from './modules/scores/score.service';
+import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
 
 /** What the assembler gives every process before any module: configuration and infrastructure. */
@@ -46,9 +48,12 @@ export interface RapportServices extends CoreServices {
   interactionQueries: InteractionQueryService;
   stats: CustomerStatsService;
   scores: ScoreService;
+  /** Starts and reads recompute jobs. */
+  recomputes: RecomputeJobs;
   segments: SegmentService;
   connectors: ConnectorServices;
   apiKeys: ApiKeyService;
+  auditLog: AuditLogService;
   rateLimiter: RateLimiter;
   privacy: PrivacyService;
   /** Which traits and interaction properties hold personal data (RAPPORT_PERSONAL_TRAITS, RAPPORT_PERSONAL_PROPERTIES). */

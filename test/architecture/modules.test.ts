@@ -119,6 +119,17 @@ describe('the module import graph', () => {
     expect(cycles).toEqual([]);
   });
 
+  test('resolvers neither run SQL nor reach the queue: they call their module’s services', () => {
+    const offending: string[] = [];
+    for (const file of sourceFiles(MODULES_DIR).filter((f) => f.endsWith('.graphql.ts'))) {
+      const text = readFileSync(file, 'utf8');
+      for (const pattern of [/services\.dataSource/, /services\.queues/, /services\.jobs/, /\.query\(/]) {
+        if (pattern.test(text)) offending.push(`${path.relative(MODULES_DIR, file)}: ${pattern.source}`);
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+
   test('every module has a manifest listed in src/modules/index.ts', () => {
     const folders = readdirSync(MODULES_DIR).filter((name) => statSync(path.join(MODULES_DIR, name)).isDirectory());
     expect(MODULES.map((m) => m.name).sort()).toEqual(folders.sort());

@@ -5,6 +5,7 @@ import * as accessGraphql from './access.graphql';
 import { ApiKeyEntity } from './api-key.entity';
 import { ApiKeyService } from './api-key.service';
 import { AuditEntryEntity } from './audit-entry.entity';
+import { AuditLogService } from './audit-log.service';
 import { auditTransactionHook } from './audit';
 import { PersonalDataPolicy } from './personal-data';
 import { RateLimitBucketEntity } from './rate-limit-bucket.entity';
@@ -14,15 +15,16 @@ import { postgresRateLimiter, redisRateLimiter, type RateLimiter } from './rate-
 export const accessModule = defineModule({
   name: 'access',
   needs: ['config', 'dataSource'],
-  provides: ['apiKeys', 'rateLimiter', 'personalData'],
+  provides: ['apiKeys', 'auditLog', 'rateLimiter', 'personalData'],
   entities: [ApiKeyEntity, AuditEntryEntity, RateLimitBucketEntity],
   graphql: [accessGraphql],
   transactionHooks: [auditTransactionHook],
   events: { publishes: [], subscribes: [] },
-  create({ config, dataSource }: { config: Config; dataSource: DataSource }): { apiKeys: ApiKeyService; rateLimiter: RateLimiter; personalData: PersonalDataPolicy } {
+  create({ config, dataSource }: { config: Config; dataSource: DataSource }): { apiKeys: ApiKeyService; auditLog: AuditLogService; rateLimiter: RateLimiter; personalData: PersonalDataPolicy } {
     const limits = { perMinute: config.auth.rateLimitPerMinute, burst: config.auth.rateLimitBurst };
     return {
       apiKeys: new ApiKeyService(dataSource),
+      auditLog: new AuditLogService(dataSource),
       rateLimiter: config.redisUrl ? redisRateLimiter(config.redisUrl, config.queuePrefix, limits) : postgresRateLimiter(dataSource, limits),
       personalData: new PersonalDataPolicy(config.auth),
     };

@@ -4,7 +4,7 @@ import { kindDefinition, type StoredModel } from './kinds';
 import { HISTORY_LIMITS, type ScorePointRecord } from './score-loaders';
 import { ScoreKindEnum } from './score-inputs.graphql';
 import { DISTRIBUTION_LIMITS, type ScoreBucket, type ScoreRecord } from './score.service';
-import { enqueueRecompute, findRecomputeJob, toRecomputeJobRecord, type RecomputeJobRecord } from './scores.jobs';
+import type { RecomputeJobRecord } from './scores.jobs';
 import { ErrorCode, RapportError } from '../../errors/catalog';
 
 export const ScorePointRef = builder.objectRef<ScorePointRecord>('ScorePoint').implement({
@@ -125,7 +125,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A recompute job by id; null when unknown or removed (finished jobs are kept for an hour).',
     args: { id: t.arg.id({ required: true, description: 'The id returned by recomputeScores.' }) },
-    resolve: (_root, args, ctx) => findRecomputeJob(ctx.services.queues, String(args.id)),
+    resolve: (_root, args, ctx) => ctx.services.recomputes.find(String(args.id)),
   }),
 }));
 
@@ -148,8 +148,7 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       const customerIds = args.customerIds?.map((id, i) => localId(String(id), 'Customer', `customerIds[${i}]`));
-      const job = await enqueueRecompute(ctx.services.queues, args.kinds ?? [], customerIds ?? undefined);
-      return toRecomputeJobRecord(job);
+      return ctx.services.recomputes.request(args.kinds ?? [], customerIds ?? undefined);
     },
   }),
 }));

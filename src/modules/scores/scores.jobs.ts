@@ -127,6 +127,21 @@ export async function toRecomputeJobRecord(job: Job, knownState?: string): Promi
   };
 }
 
+/** The recompute jobs as the API starts and reads them: the scores module's facade over its queue. */
+export class RecomputeJobs {
+  constructor(private readonly queues: QueueBackend) {}
+
+  /** Starts (or joins) a recompute; see {@link enqueueRecompute}. */
+  async request(kinds: readonly ScoreKind[], customerIds?: string[]): Promise<RecomputeJobRecord> {
+    return toRecomputeJobRecord(await enqueueRecompute(this.queues, kinds, customerIds));
+  }
+
+  /** The recompute job with this id, or null. */
+  find(id: string): Promise<RecomputeJobRecord | null> {
+    return findRecomputeJob(this.queues, id);
+  }
+}
+
 /** Registers the nightly full recompute (BullMQ job schedulers are cluster-wide: one run per night whatever the worker count). */
 export async function scheduleNightlyScores(queues: QueueBackend, pattern = NIGHTLY_PATTERN): Promise<void> {
   await queues.queue(QUEUES.analytics).upsertJobScheduler(

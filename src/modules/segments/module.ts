@@ -5,12 +5,12 @@ import { QUEUES, type QueueBackend } from '../../infra/queue';
 import { collectJobs, defineModule } from '../../infra/module';
 import type { PersonalDataPolicy } from '../access';
 import { SCORE_KINDS } from '../scores';
-import { SCORES_RECOMPUTE_JOB } from '../scores';
+import { SCORES_RECOMPUTE_JOB, toRecomputeJobRecord } from '../scores';
 import { SegmentMembershipService } from './segment-membership.service';
 import { SEGMENT_ENTITIES } from './segment.entity';
 import * as segmentGraphql from './segment.graphql';
 import { SegmentService } from './segment.service';
-import { createSegmentRefreshRequester, registerSegmentJobs, scheduleSegmentSweep } from './segments.jobs';
+import { createSegmentRefreshRequester, enqueueSegmentRefresh, registerSegmentJobs, scheduleSegmentSweep } from './segments.jobs';
 
 interface SegmentsDeps {
   config: Config;
@@ -30,7 +30,11 @@ export const segmentsModule = defineModule({
   events: { publishes: ['segment.entered', 'segment.exited'], subscribes: ['recompute.completed', 'score.changed'] },
   create({ logger, dataSource, queues, personalData }: SegmentsDeps) {
     const memberships = new SegmentMembershipService(dataSource);
-    const segments = new SegmentService(dataSource, memberships, { requestRefresh: createSegmentRefreshRequester(queues, logger.child({ component: 'segments' })), personalData });
+    const segments = new SegmentService(dataSource, memberships, {
+      requestRefresh: createSegmentRefreshRequester(queues, logger.child({ component: 'segments' })),
+      enqueueRefresh: async (segmentId) => toRecomputeJobRecord(await enqueueSegmentRefresh(queues, segmentId)),
+      personalData,
+    });
     // Segments whose rule uses a segment that moved are refreshed too.
     memberships.onMembershipChanged((ids) => segments.refreshDependents(ids));
     return { segments };

@@ -1,7 +1,5 @@
 import { builder } from '../../graphql/builder';
 import { RecomputeJobRef } from '../scores';
-import { toRecomputeJobRecord } from '../scores';
-import { enqueueSegmentRefresh } from './segments.jobs';
 import { RowErrorRef } from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localId, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode, RapportError } from '../../errors/catalog';
@@ -499,7 +497,7 @@ builder.mutationFields((t) => ({
       const segment = await ctx.services.segments.get(id);
       if (!segment) throw new RapportError(ErrorCode.SEGMENT_NOT_FOUND, `segment ${String(args.id)} does not exist`, 'id');
       if (segment.kind !== 'DYNAMIC') throw new RapportError(ErrorCode.SEGMENT_KIND_MISMATCH, `segment "${segment.name}" is STATIC: it has no rule to refresh`, 'id');
-      return toRecomputeJobRecord(await enqueueSegmentRefresh(ctx.services.queues, id));
+      return ctx.services.segments.queueRefresh(id);
     },
   }),
   createSegmentFromTemplate: t.field({

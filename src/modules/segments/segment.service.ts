@@ -14,6 +14,7 @@ import { hasMovingWindow, referencedScoreKinds, referencedSegments, type Segment
 import { validateRuleShape, type RuleProblem } from './rules/validate';
 import { maskFigure, maskRule, personalConditions } from './rules/personal';
 import { PersonalDataPolicy } from '../access';
+import type { RecomputeJobRecord } from '../scores';
 import { loadConfig } from '../../config';
 
 /** A segment as reads return it. */
@@ -102,8 +103,10 @@ export interface SegmentServiceOptions {
   previewTimeoutMs?: number;
   /** Customers in a preview's sample. @defaultValue 20 */
   sampleSize?: number;
-  /** Enqueues a full refresh of a segment (`segments.refresh`); the module manifest passes the queue's. */
+  /** Enqueues a full refresh of a segment (`segments.refresh`), failures logged; the module manifest passes the queue's. */
   requestRefresh?: (segmentId: string) => Promise<void>;
+  /** Enqueues a full refresh and returns its job, failures raised (`refreshSegment`). */
+  enqueueRefresh?: (segmentId: string) => Promise<RecomputeJobRecord>;
   /** Which traits and interaction properties are personal. @defaultValue the defaults of RAPPORT_PERSONAL_TRAITS and RAPPORT_PERSONAL_PROPERTIES */
   personalData?: PersonalDataPolicy;
 }
@@ -296,6 +299,12 @@ export class SegmentService {
   }
 
   /** Marks the segment STALE and enqueues its full refresh. */
+  /** Queues a full refresh of segment `id` and returns its job. */
+  async queueRefresh(id: string): Promise<RecomputeJobRecord> {
+    if (!this.options.enqueueRefresh) throw new Error('this SegmentService has no queue to refresh segments on');
+    return this.options.enqueueRefresh(id);
+  }
+
   async requestRefresh(id: string): Promise<void> {
     await this.dataSource.query(`UPDATE segments SET status = 'STALE' WHERE id = $1 AND kind = 'DYNAMIC'`, [id]);
     await this.options.requestRefresh?.(id);
