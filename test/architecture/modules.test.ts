@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CORE_SERVICES } from '../../src/app-services';
+import { CORE_SERVICES, createServices } from '../../src/app-services';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/infra/logger';
 import { MODULE_MAP_BEGIN, MODULE_MAP_END, moduleMap } from '../../src/infra/module-map';
 import { ModuleAssemblyError, orderModules, orderRefreshSteps } from '../../src/infra/module';
 import { MODULES } from '../../src/modules';
@@ -162,6 +164,16 @@ describe('assembling modules', () => {
     expect(orderRefreshSteps([{ name: 'segments', after: ['scores'] }, { name: 'scores' }]).map((s) => s.name)).toEqual(['scores', 'segments']);
     expect(() => orderRefreshSteps([{ name: 'a', after: ['b'] }, { name: 'b', after: ['a'] }])).toThrow(/refresh step cycle: a → b → a/);
     expect(() => orderRefreshSteps([{ name: 'segments', after: ['scores'] }])).toThrow(/refresh step segments runs after "scores", which no module declares/);
+  });
+
+  test('createServices stops at startup on a missing service or a cycle, before building any module', () => {
+    // The assembler orders the manifests before it builds anything, so no database or queue is reached here.
+    const deps = { config: loadConfig({ DATABASE_URL: 'postgres://localhost/unused' }), logger: createLogger('silent'), dataSource: undefined as never, queues: undefined as never };
+    const built: string[] = [];
+    const module = (name: string, needs: string[], provides: string[]) => ({ name, needs, provides, create: () => (built.push(name), Object.fromEntries(provides.map((p) => [p, {}]))) });
+    expect(() => createServices(deps, [module('reports', ['dataSource', 'scores'], ['reports'])])).toThrow('module reports needs "scores", which no module provides');
+    expect(() => createServices(deps, [module('a', ['fromB'], ['fromA']), module('b', ['fromA'], ['fromB'])])).toThrow('module cycle: a → b → a');
+    expect(built).toEqual([]);
   });
 
   test("Rapport's own modules assemble, and a refresh scores before it re-evaluates segments", () => {
