@@ -48,7 +48,7 @@ export interface RecomputeOptions {
   onProgress?: (percent: number) => Promise<void> | void;
 }
 
-/** Asks for a `scores.recompute` job (set by the jobs module; services never talk to queues directly). */
+/** Asks for a `scores.recompute` job (the module manifest passes one over the queue; services never talk to queues directly). */
 export type RecomputeRequester = (kinds: ScoreKind[]) => Promise<unknown>;
 
 /** Customers per id-range batch of a full recompute: large enough that per-statement costs vanish, small enough to bound memory and lock time. */
