@@ -1,115 +1,135 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from './config';
+import { addTransactionHook } from './infra/database';
+import type { EventBus } from './modules/events';
+import type { HttpRoute } from './infra/http';
 import { JobRegistry } from './infra/jobs';
 import type { Logger } from './infra/logger';
+import { orderModules, orderRefreshSteps, type AnyModule, type ScheduleDeclaration } from './infra/module';
 import type { QueueBackend } from './infra/queue';
-import { CustomerQueryService } from './modules/customers/customer-query.service';
-import { CustomerService } from './modules/customers/customer.service';
-import { CustomerStatsService } from './modules/customers/customer-stats.service';
-import { createRefreshRequester, RefreshGatherer, registerCustomerJobs } from './modules/customers/customers.jobs';
-import { IngestService } from './modules/interactions/ingest.service';
-import { InteractionQueryService } from './modules/interactions/interaction-query.service';
-import { createConnectorServices, type ConnectorServices } from './modules/connectors/connectors.services';
-import { ScoreService } from './modules/scores/score.service';
-import { enqueueRecompute, registerScoreJobs, SCORES_RECOMPUTE_JOB } from './modules/scores/scores.jobs';
-import { SCORE_KINDS } from './modules/scores/score-kind';
-import { QUEUES } from './infra/queue';
-import { SegmentMembershipService } from './modules/segments/segment-membership.service';
-import { SegmentService } from './modules/segments/segment.service';
-import { createSegmentRefreshRequester, registerSegmentJobs, registerSegmentRefreshStep } from './modules/segments/segments.jobs';
-
-import { ApiKeyService } from './modules/access/api-key.service';
-import { postgresRateLimiter, redisRateLimiter, type RateLimiter } from './modules/access/rate-limit';
-import { PrivacyService } from './modules/privacy/privacy.service';
-import { PersonalDataPolicy } from './modules/access/personal-data';
 import { setCursorSecret } from './infra/cursor';
-import { TombstoneHasher } from './modules/privacy/tombstones';
+import { MODULES } from './modules';
+import type { ApiKeyService } from './modules/access/api-key.service';
+import type { AuditLogService } from './modules/access/audit-log.service';
+import type { PersonalDataPolicy } from './modules/access/personal-data';
+import type { RateLimiter } from './modules/access/rate-limit';
+import type { ConnectorServices } from './modules/connectors/connectors.services';
 import { resolveSecretKey } from './modules/connectors/secret-box';
-import { EventBus } from './modules/events/event-bus';
-import { registerEventJobs } from './modules/events/events.jobs';
+import type { CustomerQueryService } from './modules/customers/customer-query.service';
+import type { CustomerStatsService } from './modules/customers/customer-stats.service';
+import type { CustomerService } from './modules/customers/customer.service';
+import type { RefreshGatherer } from './modules/customers/customers.jobs';
+import type { TombstoneHasher } from './modules/customers/tombstones';
+import type { IngestService } from './modules/interactions/ingest.service';
+import type { InteractionQueryService } from './modules/interactions/interaction-query.service';
+import type { PrivacyService } from './modules/privacy/privacy.service';
+import type { ScoreService } from './modules/scores/score.service';
+import type { RecomputeJobs } from './modules/scores/scores.jobs';
+import type { SegmentService } from './modules/segments/segment.service';
 
-/** Everything a gateway or a worker needs, built once per process. */
-export interface RapportServices {
+/** What the assembler gives every process before any module: configuration and infrastructure. */
+export interface CoreServices {
   config: Config;
   logger: Logger;
   dataSource: DataSource;
   queues: QueueBackend;
   jobs: JobRegistry;
+  /** The server secret (RAPPORT_SECRET_KEY, or the data directory's key file in development). */
+  secretKey: Buffer | undefined;
+}
+
+/** Everything a gateway or a worker needs, built once per process from the module manifests. */
+export interface RapportServices extends CoreServices {
   /** Gathers customer.refresh requests of this process; flushed at shutdown. */
   refreshes: RefreshGatherer;
+  tombstones: TombstoneHasher;
   ingest: IngestService;
   customers: CustomerService;
   customerQueries: CustomerQueryService;
   interactionQueries: InteractionQueryService;
   stats: CustomerStatsService;
   scores: ScoreService;
+  /** Starts and reads recompute jobs. */
+  recomputes: RecomputeJobs;
   segments: SegmentService;
   connectors: ConnectorServices;
   apiKeys: ApiKeyService;
+  auditLog: AuditLogService;
   rateLimiter: RateLimiter;
   privacy: PrivacyService;
   /** Which traits and interaction properties hold personal data (RAPPORT_PERSONAL_TRAITS, RAPPORT_PERSONAL_PROPERTIES). */
   personalData: PersonalDataPolicy;
   /** Domain events: subscriptions and the outbox dispatcher. */
   events: EventBus;
+  /** The modules' gateway routes besides GraphQL. */
+  routes: HttpRoute[];
+  /** The modules' recurring jobs, scheduled by a worker process at start. */
+  schedules: ScheduleDeclaration[];
+  /** Work a gateway process does before it listens. */
+  gatewayStarts: (() => Promise<void>)[];
 }
 
-export function createServices(deps: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }): RapportServices {
-  const { dataSource, queues, logger } = deps;
+/** The services' names as `needs` and `provides` see them: the core's, before any module. */
+export const CORE_SERVICES: readonly (keyof CoreServices)[] = ['config', 'logger', 'dataSource', 'queues', 'jobs', 'secretKey'];
+
+/**
+ * Builds every module in the order their manifests require, then wires what
+ * they declare: jobs, follow-ups of other modules' jobs, refresh steps in
+ * their declared order, transaction hooks, routes and schedules.
+ *
+ * @throws ModuleAssemblyError at startup on a missing service, a service
+ *   provided twice, or a cycle between modules or refresh steps.
+ */
+export function createServices(deps: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }, modules: readonly AnyModule[] = MODULES): RapportServices {
+  const secretKey = resolveSecretKey(deps.config);
   // Page cursors are sealed with a key derived from the server secret (a per-process key without one).
-  setCursorSecret(resolveSecretKey(deps.config));
-  const personalData = new PersonalDataPolicy(deps.config.auth);
-  const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }));
-  const tombstones = new TombstoneHasher(resolveSecretKey(deps.config));
-  if (!tombstones.keyed) logger.warn('RAPPORT_SECRET_KEY is not set: erased identifiers are kept as unkeyed SHA-256 hashes, which a copy of the database can test guesses against');
-  const ingest = new IngestService(dataSource, refreshes.request, logger.child({ component: 'ingest' }), tombstones);
-  const stats = new CustomerStatsService(dataSource);
-  const jobs = new JobRegistry();
-  registerCustomerJobs(jobs, stats);
-  const events = new EventBus(dataSource, logger.child({ component: 'events' }));
-  registerEventJobs(jobs, events, { retentionHours: deps.config.outboxRetentionHours });
-  const scores = new ScoreService(dataSource, logger.child({ component: 'scores' }));
-  scores.setRecomputeRequester((kinds) => enqueueRecompute(queues, kinds));
-  registerScoreJobs(jobs, scores, stats, { historyDays: deps.config.scoreHistoryDays });
-  // Segments after scores: the refresh step must see this refresh's new scores.
-  const segmentMemberships = new SegmentMembershipService(dataSource);
-  const segments = new SegmentService(dataSource, segmentMemberships, { requestRefresh: createSegmentRefreshRequester(queues, logger.child({ component: 'segments' })), personalData });
-  segmentMemberships.onMembershipChanged((ids) => segments.refreshDependents(ids));
-  registerSegmentJobs(jobs, segments, segmentMemberships);
-  registerSegmentRefreshStep(stats, segmentMemberships);
-  // A full score recompute moves score-based segments at once, not at the next sweep.
-  jobs.decorate(QUEUES.analytics, SCORES_RECOMPUTE_JOB, (handler) => async (job) => {
-    const result = await handler(job);
-    const kinds = ((job.data as { kinds?: string[] }).kinds ?? []).length ? (job.data as { kinds: string[] }).kinds : [...SCORE_KINDS];
-    await segments.refreshSegmentsUsingScores(kinds);
-    return result;
-  });
-  const customers = new CustomerService(dataSource, (ids) => ingest.safeRequestRefresh(ids), tombstones);
-  const privacy = new PrivacyService(dataSource, (ids) => ingest.safeRequestRefresh(ids), tombstones);
-  const connectors = createConnectorServices({ ...deps, jobs, targets: { ingest, customers, privacy, dataSource } });
-  const limits = { perMinute: deps.config.auth.rateLimitPerMinute, burst: deps.config.auth.rateLimitBurst };
-  // An erasure changes the base that segment sizes and score quantiles are computed over.
-  privacy.onErased(async () => {
-    await enqueueRecompute(queues, []);
-  });
-  return {
-    ...deps,
-    apiKeys: new ApiKeyService(dataSource),
-    rateLimiter: deps.config.redisUrl
-      ? redisRateLimiter(deps.config.redisUrl, deps.config.queuePrefix, limits)
-      : postgresRateLimiter(dataSource, limits),
-    privacy,
-    personalData,
-    events,
-    jobs,
-    refreshes,
-    ingest,
-    connectors,
-    customers,
-    customerQueries: new CustomerQueryService(dataSource),
-    interactionQueries: new InteractionQueryService(dataSource),
-    stats,
-    scores,
-    segments,
-  };
+  setCursorSecret(secretKey);
+  const core: CoreServices = { ...deps, jobs: new JobRegistry(), secretKey };
+  const ordered = orderModules(modules, CORE_SERVICES);
+  const bag = buildModules(ordered, core);
+  const services = { ...bag, routes: [], schedules: [], gatewayStarts: [] } as unknown as RapportServices;
+  wireDeclarations(ordered, bag, services);
+  return services;
+}
+
+/** Creates each module from exactly the services it names in `needs`. */
+function buildModules(ordered: readonly AnyModule[], core: CoreServices): Record<string, unknown> {
+  const bag: Record<string, unknown> = { ...core };
+  for (const module of ordered) {
+    const created = module.create(pick(bag, module.needs)) as Record<string, unknown>;
+    for (const name of module.provides) {
+      if (!(name in created)) throw new Error(`module ${module.name} declares that it provides "${name}" but its create() did not return it`);
+    }
+    Object.assign(bag, created);
+  }
+  return bag;
+}
+
+/** Registers what the manifests declare besides services. */
+function wireDeclarations(ordered: readonly AnyModule[], bag: Record<string, unknown>, services: RapportServices): void {
+  const own = (module: AnyModule) => pick(bag, [...module.needs, ...module.provides]);
+  for (const module of ordered) {
+    for (const job of module.jobs?.(own(module)) ?? []) services.jobs.register(job.queue, job.name, job.handler);
+    for (const hook of module.transactionHooks ?? []) addTransactionHook(hook);
+    services.routes.push(...(module.routes?.(own(module)) ?? []));
+    services.schedules.push(...(module.schedules?.(own(module)) ?? []));
+    if (module.gatewayStart) services.gatewayStarts.push(() => module.gatewayStart!(own(module)));
+  }
+  // Follow-ups after every job exists: they wrap another module's handler.
+  for (const module of ordered) {
+    for (const followUp of module.jobFollowUps ?? []) {
+      const run = followUp.create(own(module));
+      services.jobs.decorate(followUp.queue, followUp.job, (handler) => async (job) => {
+        const result = await handler(job);
+        await run(job.data);
+        return result;
+      });
+    }
+  }
+  const steps = ordered.flatMap((module) => (module.refreshSteps ?? []).map((step) => ({ ...step, module })));
+  for (const step of orderRefreshSteps(steps)) services.stats.addRefreshStep(step.create(own(step.module)));
+}
+
+function pick(bag: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(names.map((name) => [name, bag[name]]));
 }

@@ -8,10 +8,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './infra/embe
 import type { Logger } from './infra/logger';
 import { QueueBackend, type QueueBackendConfig } from './infra/queue';
 import { createGatewayServer, createHttpHandler, type HttpHandler } from './graphql/server';
-import { scheduleDirtySweep } from './modules/customers/customers.jobs';
-import { scheduleNightlyScores } from './modules/scores/scores.jobs';
-import { scheduleSegmentSweep } from './modules/segments/segments.jobs';
-import { scheduleEventJobs } from './modules/events/events.jobs';
+import { MODULE_ENTITIES } from './modules';
 
 /** Which halves of Rapport this process runs. */
 export interface RoleOptions {
@@ -75,11 +72,7 @@ export async function startRapport(options: {
 
   if (roles.worker) {
     for (const name of services.jobs.queues()) services.queues.startWorker(name, services.jobs.forQueue(name), config.workerConcurrency);
-    await scheduleDirtySweep(services.queues);
-    await scheduleSegmentSweep(services.queues, config.segmentSweepMs);
-    await services.connectors.connections.restoreSchedules();
-    await scheduleNightlyScores(services.queues);
-    await scheduleEventJobs(services.queues, config.outboxDispatchMs);
+    for (const schedule of services.schedules) await schedule.start();
     logger.info({ backend: queues.kind, queues: services.jobs.queues() }, 'workers started');
   }
 
@@ -87,8 +80,8 @@ export async function startRapport(options: {
   let handler: HttpHandler | undefined;
   let url: string | undefined;
   if (roles.gateway) {
-    await services.connectors.warmUp();
-    handler = createHttpHandler(services, services.connectors.routes());
+    for (const start of services.gatewayStarts) await start();
+    handler = createHttpHandler(services, services.routes);
     server = createGatewayServer(handler);
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
@@ -123,7 +116,7 @@ export async function startRapport(options: {
 
 /** Connects and migrates; used by every entry point. */
 export async function openDatabase(url: string, applicationName: string, onQuery?: (sql: string) => void): Promise<DataSource> {
-  const dataSource = createDataSource({ url, applicationName, onQuery });
+  const dataSource = createDataSource({ url, entities: MODULE_ENTITIES, applicationName, onQuery });
   await connectAndMigrate(dataSource);
   return dataSource;
 }

@@ -4,15 +4,16 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDatabase, queueBackendConfig, resolveDatabase, startRapport, type RoleOptions } from './app';
+import type { DataSource } from 'typeorm';
+import { openDatabase, queueBackendConfig, resolveDatabase, startRapport, type RapportRuntime, type RoleOptions } from './app';
 import { ConfigurationError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './infra/logger';
 import { progressPrinter, seedDemoData } from './seed/demo-data';
 import { ApiKeyService } from './modules/access/api-key.service';
-import { enqueueRecompute } from './modules/scores/scores.jobs';
 import { fail, RapportError } from './errors/catalog';
 import { IMPORT_USAGE, runImportCommand } from './modules/connectors/import.command';
 import { scaffoldConnector } from './modules/connectors/scaffold';
+import { enqueueRecompute } from './modules/scores/scores.jobs';
 
 const USAGE = `Usage: rapport <command> [options]
 
@@ -35,15 +36,47 @@ const DEMO_SEGMENT_TEMPLATES = ['rfm-champions', 'rfm-at-risk', 'churn-risk-high
 /** The demo data set `start` seeds into an empty embedded database. */
 const DEMO = { customers: 2_000, interactions: 40_000, seed: 1 };
 
+/** What every command gets: the parsed configuration, a logger and its own arguments. */
+interface CommandInput {
+  config: Config;
+  logger: Logger;
+  args: string[];
+}
+
+type Command = (input: CommandInput) => Promise<void>;
+
+/** The commands, by name; `start`, `gateway` and `worker` differ only in the roles they run. */
+const COMMANDS: Record<string, Command> = {
+  start: ({ config, logger }) => run(config, logger, { gateway: true, worker: true }),
+  gateway: ({ config, logger }) => run(config, logger, { gateway: true, worker: false }),
+  worker: ({ config, logger }) => run(config, logger, { gateway: false, worker: true }),
+  migrate: migrateCommand,
+  keys: keysCommand,
+  seed: seedCommand,
+  import: importCommand,
+  'connector:new': connectorNewCommand,
+};
+
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
+  const [command, ...args] = argv;
   if (!command || command === '--help' || command === 'help') {
     console.log(USAGE);
     return;
   }
-  let config: Config;
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.logLevel, { role: command });
+  const handler = COMMANDS[command];
+  if (!handler) {
+    console.error(`rapport: unknown command "${command}"\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return handler({ config, logger, args });
+}
+
+/** The configuration, or exit 2 with the reason when the environment is invalid. */
+function loadConfigOrExit(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (error) {
     if (error instanceof ConfigurationError) {
       console.error(`rapport: ${error.message}`);
@@ -51,117 +84,113 @@ async function main(argv: string[]): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel, { role: command });
+}
 
-  switch (command) {
-    case 'start':
-      return run(config, logger, { gateway: true, worker: true });
-    case 'gateway':
-      return run(config, logger, { gateway: true, worker: false });
-    case 'worker':
-      return run(config, logger, { gateway: false, worker: true });
-    case 'migrate': {
-      const db = await resolveDatabase(config, logger);
-      const dataSource = await openDatabase(db.url, 'rapport-migrate');
-      logger.info('migrations applied');
-      await dataSource.destroy();
-      await db.embedded?.stop();
-      return;
-    }
-    case 'keys': {
-      const [action, ...flags] = rest;
-      const { values } = parseArgs({
-        args: flags,
-        options: { name: { type: 'string' }, scopes: { type: 'string' }, 'expires-at': { type: 'string' }, id: { type: 'string' } },
-      });
-      const db = await resolveDatabase(config, logger);
-      const dataSource = await openDatabase(db.url, 'rapport-keys');
-      const keys = new ApiKeyService(dataSource);
-      try {
-        if (action === 'create') {
-          if (!values.name || !values.scopes) throw fail('VALIDATION_FAILED', { detail: 'keys create needs --name and --scopes' }, 'name');
-          const expiresAt = values['expires-at'] ? new Date(values['expires-at']) : null;
-          if (expiresAt && Number.isNaN(expiresAt.getTime())) throw fail('VALIDATION_FAILED', { detail: '--expires-at must be an ISO date-time' }, 'expires-at');
-          const created = await keys.create({ name: values.name, scopes: values.scopes.split(',').map((s) => s.trim()), expiresAt, createdBy: 'cli' });
-          console.log(created.key);
-          console.error(`created key ${created.apiKey.prefix} (${created.apiKey.scopes.join(', ')}); it is shown only this once`);
-        } else if (action === 'list') {
-          for (const k of await keys.list()) {
-            console.log(`${k.id}\t${k.prefix}\t${k.name}\t${k.scopes.join(',')}\t${k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt < new Date() ? 'expired' : 'active'}`);
-          }
-        } else if (action === 'revoke') {
-          if (!values.id) throw fail('VALIDATION_FAILED', { detail: 'keys revoke needs --id' }, 'id');
-          const revoked = await keys.revoke(values.id);
-          console.log(`revoked key ${revoked.prefix}`);
-        } else {
-          throw fail('VALIDATION_FAILED', { detail: 'usage: rapport keys create --name N --scopes a,b [--expires-at ISO] | list | revoke --id ID' }, 'action');
-        }
-      } catch (error) {
-        if (!(error instanceof RapportError)) throw error;
-        console.error(`rapport: ${error.message}`);
-        process.exitCode = 2;
-      } finally {
-        await dataSource.destroy();
-        await db.embedded?.stop();
-      }
-      return;
-    }
-    case 'seed': {
-      const { values } = parseArgs({
-        args: rest,
-        options: { customers: { type: 'string' }, interactions: { type: 'string' }, seed: { type: 'string' } },
-      });
-      const options = {
-        customers: positiveInt('--customers', values.customers, DEMO.customers),
-        interactions: positiveInt('--interactions', values.interactions, DEMO.interactions),
-        seed: positiveInt('--seed', values.seed, DEMO.seed),
-      };
-      const db = await resolveDatabase(config, logger);
-      const dataSource = await openDatabase(db.url, 'rapport-seed');
-      await dataSource.destroy();
-      const result = await seedDemoData(db.url, { ...options, onProgress: progressPrinter() });
-      console.log(
-        `seeded ${result.customers.toLocaleString('en-US')} customers, ${result.interactions.toLocaleString('en-US')} interactions, ` +
-          `${result.identifiers.toLocaleString('en-US')} identifiers in ${result.seconds.toFixed(1)} s ` +
-          `(${Math.round(result.interactions / result.seconds).toLocaleString('en-US')} interactions/s)`,
-      );
-      await db.embedded?.stop();
-      return;
-    }
-    case 'import': {
-      if (rest.length === 0 || rest.includes('--help')) {
-        console.log(IMPORT_USAGE);
-        return;
-      }
-      const db = await resolveDatabase(config, logger);
-      const dataSource = await openDatabase(db.url, 'rapport-import');
-      let code: number;
-      try {
-        code = await runImportCommand(rest, dataSource, logger);
-      } finally {
-        await dataSource.destroy();
-        await db.embedded?.stop();
-      }
-      if (code !== 0) process.exit(code);
-      return;
-    }
-    case 'connector:new': {
-      if (rest.length !== 1) {
-        console.error('rapport: usage: rapport connector:new <id>   (a lowercase slug such as acme-helpdesk)');
-        process.exit(2);
-      }
-      try {
-        const result = scaffoldConnector(rest[0]!, config.pluginsDir);
-        console.log(`created ${path.relative(process.cwd(), result.directory)}/ (${result.files.map((f) => path.basename(f)).join(', ')})\nnext: npx jest ${path.relative(process.cwd(), result.directory)}`);
-      } catch (error) {
-        console.error(`rapport connector:new: ${(error as Error).message}`);
-        process.exit(2);
-      }
-      return;
-    }
-    default:
-      console.error(`rapport: unknown command "${command}"\n\n${USAGE}`);
-      process.exit(2);
+async function migrateCommand({ config, logger }: CommandInput): Promise<void> {
+  const db = await resolveDatabase(config, logger);
+  const dataSource = await openDatabase(db.url, 'rapport-migrate');
+  logger.info('migrations applied');
+  await dataSource.destroy();
+  await db.embedded?.stop();
+}
+
+const KEYS_USAGE = 'usage: rapport keys create --name N --scopes a,b [--expires-at ISO] | list | revoke --id ID';
+
+async function keysCommand({ config, logger, args }: CommandInput): Promise<void> {
+  const [action, ...flags] = args;
+  const { values } = parseArgs({
+    args: flags,
+    options: { name: { type: 'string' }, scopes: { type: 'string' }, 'expires-at': { type: 'string' }, id: { type: 'string' } },
+  });
+  const db = await resolveDatabase(config, logger);
+  const dataSource = await openDatabase(db.url, 'rapport-keys');
+  const keys = new ApiKeyService(dataSource);
+  try {
+    if (action === 'create') await createKey(keys, values);
+    else if (action === 'list') await listKeys(keys);
+    else if (action === 'revoke') await revokeKey(keys, values.id);
+    else throw fail('VALIDATION_FAILED', { detail: KEYS_USAGE }, 'action');
+  } catch (error) {
+    if (!(error instanceof RapportError)) throw error;
+    console.error(`rapport: ${error.message}`);
+    process.exitCode = 2;
+  } finally {
+    await dataSource.destroy();
+    await db.embedded?.stop();
+  }
+}
+
+async function createKey(keys: ApiKeyService, values: { name?: string; scopes?: string; 'expires-at'?: string }): Promise<void> {
+  if (!values.name || !values.scopes) throw fail('VALIDATION_FAILED', { detail: 'keys create needs --name and --scopes' }, 'name');
+  const expiresAt = values['expires-at'] ? new Date(values['expires-at']) : null;
+  if (expiresAt && Number.isNaN(expiresAt.getTime())) throw fail('VALIDATION_FAILED', { detail: '--expires-at must be an ISO date-time' }, 'expires-at');
+  const created = await keys.create({ name: values.name, scopes: values.scopes.split(',').map((s) => s.trim()), expiresAt, createdBy: 'cli' });
+  console.log(created.key);
+  console.error(`created key ${created.apiKey.prefix} (${created.apiKey.scopes.join(', ')}); it is shown only this once`);
+}
+
+async function listKeys(keys: ApiKeyService): Promise<void> {
+  for (const k of await keys.list()) {
+    console.log(`${k.id}\t${k.prefix}\t${k.name}\t${k.scopes.join(',')}\t${k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt < new Date() ? 'expired' : 'active'}`);
+  }
+}
+
+async function revokeKey(keys: ApiKeyService, id: string | undefined): Promise<void> {
+  if (!id) throw fail('VALIDATION_FAILED', { detail: 'keys revoke needs --id' }, 'id');
+  const revoked = await keys.revoke(id);
+  console.log(`revoked key ${revoked.prefix}`);
+}
+
+async function seedCommand({ config, logger, args }: CommandInput): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { customers: { type: 'string' }, interactions: { type: 'string' }, seed: { type: 'string' } },
+  });
+  const options = {
+    customers: positiveInt('--customers', values.customers, DEMO.customers),
+    interactions: positiveInt('--interactions', values.interactions, DEMO.interactions),
+    seed: positiveInt('--seed', values.seed, DEMO.seed),
+  };
+  const db = await resolveDatabase(config, logger);
+  const dataSource = await openDatabase(db.url, 'rapport-seed');
+  await dataSource.destroy();
+  const result = await seedDemoData(db.url, { ...options, onProgress: progressPrinter() });
+  console.log(
+    `seeded ${result.customers.toLocaleString('en-US')} customers, ${result.interactions.toLocaleString('en-US')} interactions, ` +
+      `${result.identifiers.toLocaleString('en-US')} identifiers in ${result.seconds.toFixed(1)} s ` +
+      `(${Math.round(result.interactions / result.seconds).toLocaleString('en-US')} interactions/s)`,
+  );
+  await db.embedded?.stop();
+}
+
+async function importCommand({ config, logger, args }: CommandInput): Promise<void> {
+  if (args.length === 0 || args.includes('--help')) {
+    console.log(IMPORT_USAGE);
+    return;
+  }
+  const db = await resolveDatabase(config, logger);
+  const dataSource = await openDatabase(db.url, 'rapport-import');
+  let code: number;
+  try {
+    code = await runImportCommand(args, dataSource, logger);
+  } finally {
+    await dataSource.destroy();
+    await db.embedded?.stop();
+  }
+  if (code !== 0) process.exit(code);
+}
+
+async function connectorNewCommand({ config, args }: CommandInput): Promise<void> {
+  if (args.length !== 1) {
+    console.error('rapport: usage: rapport connector:new <id>   (a lowercase slug such as acme-helpdesk)');
+    process.exit(2);
+  }
+  try {
+    const result = scaffoldConnector(args[0]!, config.pluginsDir);
+    console.log(`created ${path.relative(process.cwd(), result.directory)}/ (${result.files.map((f) => path.basename(f)).join(', ')})\nnext: npx jest ${path.relative(process.cwd(), result.directory)}`);
+  } catch (error) {
+    console.error(`rapport connector:new: ${(error as Error).message}`);
+    process.exit(2);
   }
 }
 
@@ -187,18 +216,7 @@ function positiveInt(flag: string, value: string | undefined, fallback: number):
 async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<void> {
   const db = await resolveDatabase(config, logger);
   const dataSource = await openDatabase(db.url, roles.gateway ? 'rapport-gateway' : 'rapport-worker');
-
-  let seeded = false;
-  if (db.embedded && config.demoData && roles.worker) {
-    const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM customers');
-    if (count === 0) {
-      logger.info(DEMO, 'empty database: seeding the demo data set');
-      const result = await seedDemoData(db.url, DEMO);
-      logger.info(result, 'demo data seeded');
-      seeded = true;
-    }
-  }
-
+  const seeded = db.embedded && config.demoData && roles.worker ? await seedIfEmpty(dataSource, db.url, logger) : false;
   // Embedded (development) mode without a bootstrap key: generate one, keep it in the data directory, print it.
   let devKey: string | undefined;
   if (db.embedded && !config.auth.bootstrapAdminKey) {
@@ -206,23 +224,44 @@ async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<
     config.auth.bootstrapAdminKey = devKey;
   }
   const runtime = await startRapport({ config, logger, dataSource, queue: queueBackendConfig(config, db.url), roles });
-  if (seeded) {
-    // The demo comes with scores and a few segments to explore; the workers compute them in the background.
-    await enqueueRecompute(runtime.services.queues, []);
-    for (const key of DEMO_SEGMENT_TEMPLATES) {
-      await runtime.services.segments.createFromTemplate(key).catch((error: unknown) => logger.warn({ err: error, key }, 'could not create a demo segment'));
-    }
-  }
-  if (runtime.url) {
-    console.log(`\n  Rapport is running. GraphiQL: ${runtime.url}\n`);
-    if (devKey) {
-      console.log(`  Development admin key: ${devKey}`);
-      // The key is never served in a page: the developer pastes it into GraphiQL.
-      console.log(`  In GraphiQL, open the Headers tab under the query editor and paste: {"Authorization": "Bearer ${devKey}"}`);
-      console.log(`  Try: curl -s ${runtime.url} -H 'authorization: Bearer ${devKey}' -H 'content-type: application/json' -d '{"query":"{ customers(first: 3) { totalCount edges { node { displayName } } } }"}'\n`);
-    }
-  }
+  if (seeded) await startDemo(runtime, logger);
+  if (runtime.url) printWelcome(runtime.url, devKey);
+  stopOnSignals(logger, async () => {
+    await runtime.stop();
+    await dataSource.destroy();
+    await db.embedded?.stop();
+  });
+}
 
+/** Seeds the demo data set into an empty database; true when it did. */
+async function seedIfEmpty(dataSource: DataSource, url: string, logger: Logger): Promise<boolean> {
+  const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM customers');
+  if (count !== 0) return false;
+  logger.info(DEMO, 'empty database: seeding the demo data set');
+  const result = await seedDemoData(url, DEMO);
+  logger.info(result, 'demo data seeded');
+  return true;
+}
+
+/** The demo comes with scores and a few segments to explore; the workers compute them in the background. */
+async function startDemo(runtime: RapportRuntime, logger: Logger): Promise<void> {
+  await enqueueRecompute(runtime.services.queues, []);
+  for (const key of DEMO_SEGMENT_TEMPLATES) {
+    await runtime.services.segments.createFromTemplate(key).catch((error: unknown) => logger.warn({ err: error, key }, 'could not create a demo segment'));
+  }
+}
+
+function printWelcome(url: string, devKey: string | undefined): void {
+  console.log(`\n  Rapport is running. GraphiQL: ${url}\n`);
+  if (!devKey) return;
+  console.log(`  Development admin key: ${devKey}`);
+  // The key is never served in a page: the developer pastes it into GraphiQL.
+  console.log(`  In GraphiQL, open the Headers tab under the query editor and paste: {"Authorization": "Bearer ${devKey}"}`);
+  console.log(`  Try: curl -s ${url} -H 'authorization: Bearer ${devKey}' -H 'content-type: application/json' -d '{"query":"{ customers(first: 3) { totalCount edges { node { displayName } } } }"}'\n`);
+}
+
+/** On SIGINT or SIGTERM, runs `stop` once (at most 30 s) and exits. */
+function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -234,9 +273,7 @@ async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<
     }, 30_000);
     force.unref();
     try {
-      await runtime.stop();
-      await dataSource.destroy();
-      await db.embedded?.stop();
+      await stop();
       logger.info('stopped');
       process.exit(0);
     } catch (error) {

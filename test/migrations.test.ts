@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { connectAndMigrate, createDataSource } from '../src/infra/database';
+import { MODULE_ENTITIES } from '../src/modules';
 import type { DataSource } from 'typeorm';
 import { componentsOf } from '../src/modules/scores/score-loaders';
 import { createTestDatabase } from './helpers/database';
@@ -17,7 +18,7 @@ async function undoTo(dataSource: DataSource, name: string): Promise<void> {
 describe('migrations', () => {
   test('entities and migrations agree: after migrating, TypeORM finds nothing to change', async () => {
     const database = await createTestDatabase();
-    const dataSource = createDataSource({ url: database.url });
+    const dataSource = createDataSource({ url: database.url, entities: MODULE_ENTITIES });
     try {
       const applied = await connectAndMigrate(dataSource);
       expect(applied.length).toBeGreaterThan(0);
@@ -43,7 +44,7 @@ describe('migrations', () => {
 
   test('score history: a current score leaves score_history for scores.changed_at, and comes back when undone', async () => {
     const database = await createTestDatabase();
-    const dataSource = createDataSource({ url: database.url });
+    const dataSource = createDataSource({ url: database.url, entities: MODULE_ENTITIES });
     try {
       await connectAndMigrate(dataSource);
       await undoTo(dataSource, 'ScoreHistorySupersededValues1764500000000');
@@ -78,7 +79,7 @@ describe('migrations', () => {
 
   test('score components: rows written before keep their object; rows written as figures get one when undone', async () => {
     const database = await createTestDatabase();
-    const dataSource = createDataSource({ url: database.url });
+    const dataSource = createDataSource({ url: database.url, entities: MODULE_ENTITIES });
     try {
       await connectAndMigrate(dataSource);
       await undoTo(dataSource, 'ScoreComponentArrays1764600000000');
@@ -134,7 +135,7 @@ describe('migrations', () => {
 
   test('migrations run down and up again cleanly', async () => {
     const database = await createTestDatabase();
-    const dataSource = createDataSource({ url: database.url });
+    const dataSource = createDataSource({ url: database.url, entities: MODULE_ENTITIES });
     try {
       await connectAndMigrate(dataSource);
       for (let i = 0; i < dataSource.migrations.length; i++) await dataSource.undoLastMigration();

@@ -2,15 +2,8 @@ import type { GraphQLSchema } from 'graphql';
 import { builder } from './builder';
 import './scalars';
 import './common.graphql';
-import '../modules/customers/customer.graphql';
-import '../modules/interactions/interaction.graphql';
-import '../modules/connectors/connector.graphql';
-import '../modules/connectors/webhook-refusal.graphql';
-import '../modules/scores/score.graphql';
-import '../modules/segments/segment.graphql';
-
-import '../modules/access/access.graphql';
-import '../modules/privacy/privacy.graphql';
+// Every module manifest imports the GraphQL files it declares, which registers their types.
+import '../modules';
 import { applyPersonalDataMasking } from '../modules/access/pii';
 
 builder.queryType({ description: 'Reads: customers, their interactions, segments and scores.' });
@@ -18,7 +11,7 @@ builder.mutationType({ description: 'Writes: batch ingestion and administration;
 
 let schema: GraphQLSchema | undefined;
 
-/** The schema, built once from every module's `*.graphql.ts`. */
+/** The schema, built once from the GraphQL files every module manifest declares (importing them registered their types). */
 export function getSchema(): GraphQLSchema {
   schema ??= applyPersonalDataMasking(builder.toSchema({ sortSchema: true }));
   return schema;

@@ -1,30 +1,13 @@
 import 'reflect-metadata';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource } from 'typeorm';
-import { CustomerEntity } from '../modules/customers/customer.entity';
-import { CustomerIdentifierEntity } from '../modules/customers/customer-identifier.entity';
-import { CustomerStatsEntity } from '../modules/customers/customer-stats.entity';
-import { InteractionEntity } from '../modules/interactions/interaction.entity';
-import { ConnectionEntity } from '../modules/connectors/connection.entity';
-import { ConnectorRunEntity } from '../modules/connectors/connector-run.entity';
-import { WebhookRefusalEntity } from '../modules/connectors/webhook-refusal.entity';
-import { ScoreModelEntity } from '../modules/scores/score-model.entity';
-import { ScoreEntity } from '../modules/scores/score.entity';
-import { ScoreHistoryEntity } from '../modules/scores/score-history.entity';
-import { ApiKeyEntity } from '../modules/access/api-key.entity';
-import { AuditEntryEntity } from '../modules/access/audit-entry.entity';
-import { RateLimitBucketEntity } from '../modules/access/rate-limit-bucket.entity';
-import { ConsentEntity } from '../modules/privacy/consent.entity';
-import { IdentifierTombstoneEntity } from '../modules/privacy/identifier-tombstone.entity';
 import { migrations } from '../../migrations';
-import { SEGMENT_ENTITIES } from '../modules/segments/segment.entity';
-
-/** Every entity Rapport maps; modules add theirs here. */
-export const entities = [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity, InteractionEntity, ConnectionEntity, ConnectorRunEntity, WebhookRefusalEntity, ScoreModelEntity, ScoreEntity, ScoreHistoryEntity, ApiKeyEntity, AuditEntryEntity, RateLimitBucketEntity, ConsentEntity, IdentifierTombstoneEntity, ...SEGMENT_ENTITIES];
 
 /** Options for {@link createDataSource}. */
 export interface DataSourceOptions {
   url: string;
+  /** The entities to map: every module's, as its manifest declares them (see src/modules/index.ts). */
+  entities: readonly Function[];
   /** Pool size per process. @defaultValue 10 */
   poolSize?: number;
   /** Called with every SQL statement (tests count statements with it). */
@@ -37,7 +20,7 @@ export function createDataSource(options: DataSourceOptions): DataSource {
   return new DataSource({
     type: 'postgres',
     url: options.url,
-    entities,
+    entities: [...options.entities],
     migrations,
     synchronize: false,
     migrationsRun: false,
@@ -83,7 +66,12 @@ export async function connectAndMigrate(dataSource: DataSource): Promise<string[
  * Work run at the end of every transaction opened by {@link inTransaction}, in
  * that transaction (the audit log uses it to commit its entry with the change).
  */
-export const transactionHooks: TransactionHook[] = [];
+const transactionHooks: TransactionHook[] = [];
+
+/** Adds a hook to every transaction of this process; adding the same hook twice keeps one. */
+export function addTransactionHook(hook: TransactionHook): void {
+  if (!transactionHooks.includes(hook)) transactionHooks.push(hook);
+}
 
 export interface TransactionHook {
   /** Runs last inside the transaction. */

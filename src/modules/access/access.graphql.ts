@@ -1,9 +1,8 @@
 import { builder } from '../../graphql/builder';
 import { globalId, localId } from '../../graphql/ids';
-import { fail } from '../../errors/catalog';
-import { decodeCursor, encodeCursor } from '../../infra/cursor';
 import { SCOPES } from './scopes';
 import type { ApiKeyRecord } from './api-key.service';
+import type { AuditRow } from './audit-log.service';
 
 export const ScopeEnum = builder.enumType('Scope', {
   description: 'What a caller may do; `admin` implies every scope.',
@@ -32,18 +31,6 @@ const CreatedApiKeyRef = builder.objectRef<{ key: string; apiKey: ApiKeyRecord }
     apiKey: t.field({ type: ApiKeyRef, description: 'The stored key.', resolve: (c) => c.apiKey }),
   }),
 });
-
-interface AuditRow {
-  id: string;
-  occurredAt: Date;
-  actor: string;
-  actorKind: string;
-  operation: string;
-  variables: unknown;
-  records: string[];
-  result: string;
-  error: string | null;
-}
 
 const AuditEntryRef = builder.objectRef<AuditRow>('AuditEntry').implement({
   description: 'Who did what, to which records, when, and the result. Personal data in variables is redacted.',
@@ -91,22 +78,7 @@ builder.queryFields((t) => ({
       first: t.arg.int({ description: 'Page size: 50 by default, at most 500.' }),
       after: t.arg.string({ description: 'endCursor of the previous page.' }),
     },
-    resolve: async (_r, args, ctx) => {
-      const first = args.first ?? 50;
-      if (first < 0 || first > 500) throw fail('PAGE_SIZE_EXCEEDED', { detail: 'first must be between 0 and 500' }, 'first');
-      const after = args.after ? decodeCursor('audit-log', args.after, 1)[0] : null;
-      const rows: AuditRow[] = await ctx.services.dataSource.query(
-        `SELECT id::text, occurred_at AS "occurredAt", actor, actor_kind AS "actorKind", operation, variables, records, result, error
-           FROM audit_log
-          WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR operation = $2)
-            AND ($3::timestamptz IS NULL OR occurred_at >= $3) AND ($4::timestamptz IS NULL OR occurred_at < $4)
-            AND ($5::bigint IS NULL OR audit_log.id < $5)
-          -- The column, not the text id selected under the same name: newest first by number.
-          ORDER BY audit_log.id DESC LIMIT $6`,
-        [args.filter?.actor ?? null, args.filter?.operation ?? null, args.filter?.from?.toISOString() ?? null, args.filter?.to?.toISOString() ?? null, after, first + 1],
-      );
-      return { entries: rows.slice(0, first), hasNextPage: rows.length > first, endCursor: rows.length && first > 0 ? encodeCursor('audit-log', [rows[Math.min(rows.length, first) - 1].id]) : null };
-    },
+    resolve: (_r, args, ctx) => ctx.services.auditLog.page(args.filter, args.first ?? 50, args.after),
   }),
 }));
 

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DataSource, EntityManager } from 'typeorm';
-import { transactionHooks } from '../../infra/database';
+import type { TransactionHook } from '../../infra/database';
 import type { Principal } from './scopes';
 
 /** The audit entry of the mutation being executed. */
@@ -28,9 +28,12 @@ export function auditRecords(kind: string, ids: Iterable<string>): void {
 
 const INSERT = `INSERT INTO audit_log (actor, actor_kind, operation, variables, records, result, error) VALUES ($1, $2, $3, $4, $5, $6, $7)`;
 
-// Every transaction run through inTransaction() writes the pending entry before it commits:
-// the entry exists exactly when the change does.
-transactionHooks.push({
+/**
+ * Every transaction run through inTransaction() writes the pending entry before
+ * it commits: the entry exists exactly when the change does. The access module
+ * declares it in its manifest.
+ */
+export const auditTransactionHook: TransactionHook = {
   async beforeCommit(manager: EntityManager) {
     const scope = storage.getStore();
     if (!scope || scope.written) return;
@@ -40,7 +43,7 @@ transactionHooks.push({
     const scope = storage.getStore();
     if (scope) scope.written = true;
   },
-});
+};
 
 /**
  * After a mutation: when no transaction carried the entry (the mutation failed

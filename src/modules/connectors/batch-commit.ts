@@ -1,14 +1,14 @@
 import { consentRecordSchema, customerRecordSchema, interactionRecordSchema, toValidationIssues, type IngestBatch } from '../../connector-kit';
 import type { z } from 'zod';
 import type { DataSource } from 'typeorm';
-import type { PrivacyService } from '../privacy/privacy.service';
+import type { PrivacyService } from '../privacy';
 import { inTransaction } from '../../infra/database';
-import { IdentityRaceError } from '../customers/identity-resolver';
+import { IdentityRaceError } from '../customers';
 import type { BatchMode } from '../../errors/row-error';
 import { ErrorCode } from '../../errors/catalog';
 import { jsonProblem } from '../../connector-kit/text';
-import type { CustomerRow, CustomerService } from '../customers/customer.service';
-import { interactionRow, validateInteraction, type IngestService, type InteractionRow } from '../interactions/ingest.service';
+import type { CustomerRow, CustomerService } from '../customers';
+import { interactionRow, validateInteraction, type IngestService, type InteractionRow } from '../interactions';
 import type { RunError } from './connector-run.entity';
 
 /** Rows per call of the ingest services: inside both services' batch limits. */

@@ -4,8 +4,8 @@ import { pageSize } from '../../infra/sql-filter';
 import type { Page } from '../../infra/page';
 import type { BatchCounts } from './batch-commit';
 import type { RunError, RunKind, RunStatus } from './connector-run.entity';
-import { outboxInsertSql } from '../events/outbox';
-import { NO_CUSTOMER } from '../events/catalog';
+import { outboxInsertSql } from '../events';
+import { NO_CUSTOMER } from '../events';
 
 /** How many rejected rows a run keeps with their reasons. */
 export const MAX_RUN_ERRORS = 100;

@@ -20,7 +20,7 @@ export interface ImportFileData {
 // A sync or import that fails is recorded on its run; the next scheduled run resumes, so BullMQ does not retry.
 const ONCE = { attempts: 1 } as const;
 
-export function registerConnectorJobs(registry: JobRegistry, sync: SyncService, imports: FileImportService): void {
+export function registerConnectorJobs(registry: Pick<JobRegistry, 'register'>, sync: SyncService, imports: FileImportService): void {
   registry.register(QUEUES.connectors, CONNECTION_SYNC_JOB, async (job) => {
     const { connectionId, runId } = job.data as ConnectionSyncData;
     const outcome = await sync.run(connectionId, runId);

@@ -1,19 +1,18 @@
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
-import type { HttpRoute } from '../../graphql/server';
-import type { JobRegistry } from '../../infra/jobs';
+import type { HttpRoute } from '../../infra/http';
 import type { Logger } from '../../infra/logger';
 import type { QueueBackend } from '../../infra/queue';
 import type { IngestTargets } from './batch-commit';
 import { ConnectionService } from './connection.service';
 import { ConnectorRegistry } from './connector-registry';
 import { ConnectorRunService } from './connector-run.service';
-import { ConnectionScheduler, registerConnectorJobs } from './connectors.jobs';
+import { ConnectionScheduler } from './connectors.jobs';
 import { FileImportService } from './file-import.service';
-import { ApiKeyService } from '../access/api-key.service';
-import { authenticate } from '../access/authenticate';
-import { hasScope } from '../access/scopes';
+import { ApiKeyService } from '../access';
+import { authenticate } from '../access';
+import { hasScope } from '../access';
 import { ErrorCode } from '../../errors/catalog';
 import { createImportRoute, type UploadAuthorizer } from './import.route';
 import { PluginHosts } from './plugin-hosts';
@@ -40,13 +39,12 @@ export interface ConnectorServices {
   routes(): HttpRoute[];
 }
 
-/** Builds the connector host and registers its jobs on the `connectors` queue. */
+/** Builds the connector host; its jobs on the `connectors` queue are declared in the module manifest. */
 export function createConnectorServices(deps: {
   config: Config;
   logger: Logger;
   dataSource: DataSource;
   queues: QueueBackend;
-  jobs: JobRegistry;
   targets: IngestTargets;
 }): ConnectorServices {
   const { config, dataSource, targets } = deps;
@@ -68,7 +66,6 @@ export function createConnectorServices(deps: {
     pageTimeoutMs: config.plugins.syncPageTimeoutMs,
   });
   const imports = new FileImportService(dataSource, runs, logger, path.join(config.dataDir, 'imports'), { tombstones: targets.ingest.tombstones });
-  registerConnectorJobs(deps.jobs, sync, imports);
   const apiKeys = new ApiKeyService(dataSource);
   const authorizeUpload: UploadAuthorizer = async (req) => {
     const authentication = await authenticate(req.headers.authorization, config, apiKeys);

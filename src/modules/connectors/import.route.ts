@@ -1,5 +1,5 @@
 import { ErrorCode } from '../../errors/catalog';
-import { sendJson, type HttpRoute, type RouteRefusal } from '../../graphql/server';
+import { sendJson, type HttpRoute, type RouteRefusal } from '../../infra/http';
 import type { IncomingMessage } from 'node:http';
 import type { ConnectionScheduler } from './connectors.jobs';
 import type { FileImportService, ImportFormat, ImportMapping } from './file-import.service';

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { ErrorCode, errorMessage } from '../../errors/catalog';
-import { sendJson, type HttpRoute } from '../../graphql/server';
+import { sendJson, type HttpRoute } from '../../infra/http';
 import type { Logger } from '../../infra/logger';
 import { commitBatch, validateBatchRows, type IngestTargets } from './batch-commit';
 import type { ConnectionRecord, ConnectionService } from './connection.service';

@@ -6,8 +6,8 @@ import {
   type DateTimeFilter, type FilterTree, type IdFilter, type NumberFilter, type SortKey, type StringFilter,
 } from '../../infra/sql-filter';
 import type { CustomerKind } from './customer.entity';
-import { scoreCondition, scoreSortExpression, type ScoreFilter } from '../scores/score-sql';
-import type { ScoreKind } from '../scores/score-kind';
+import { scoreCondition, scoreSortExpression, type ScoreFilter } from '../scores';
+import type { ScoreKind } from '../scores';
 import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from './identity';
 import { isDatabaseId } from '../../infra/db-values';
 

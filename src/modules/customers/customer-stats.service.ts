@@ -1,5 +1,7 @@
 import type { DataSource } from 'typeorm';
-import { TRANSACTION_TYPES } from '../interactions/transaction-types';
+
+/** Interaction types that are transactions (purchases) for stats and models. */
+export const TRANSACTION_TYPES = ['purchase', 'order'] as const;
 
 /** Hooks run in the refresh transaction after stats, for the same customers (scores, segments). */
 export type RefreshStep = (manager: import('typeorm').EntityManager, customerIds: string[]) => Promise<void>;

@@ -6,13 +6,14 @@ import {
 import { forwardOnly, globalId, localId, localIdFilter, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode, fail } from '../../errors/catalog';
 import type { GraphQLContext } from '../../graphql/context';
-import { hasScope } from '../access/scopes';
+import { hasScope } from '../access';
 import type { CustomerStatsRecord, IdentifierRecord } from '../../graphql/loaders';
 import { CUSTOMER_KINDS } from './customer.entity';
 import { CUSTOMER_ORDER_FIELDS, PERSONAL_ORDER_FIELDS, type CustomerFilter, type CustomerOrder, type CustomerRecord, type TraitFilter } from './customer-query.service';
 import { CUSTOMER_LIMITS, type CustomerRow, type UpsertCustomersResult, type UpsertRowResult } from './customer.service';
 import type { IdentifierInput } from './identity';
-import { ScoreFilterInput, ScoreKindEnum } from '../scores/score-inputs.graphql';
+import { ScoreFilterInput, ScoreKindEnum } from '../scores';
+import { ScoreRef } from '../scores';
 
 export const CustomerKindEnum = builder.enumType('CustomerKind', {
   description: 'Whether a customer is a person or an organisation.',
@@ -362,3 +363,19 @@ builder.mutationFields((t) => ({
 }));
 
 export { globalId, localId };
+
+// A customer's scores: the scores module's types, read through its loaders.
+builder.objectFields(CustomerRef, (t) => ({
+  scores: t.field({
+    type: [ScoreRef],
+    description: 'Every current score of the customer, by kind.',
+    resolve: (c, _a, ctx) => ctx.scoreLoaders.scores.load(c.id),
+  }),
+  score: t.field({
+    type: ScoreRef,
+    nullable: true,
+    description: 'The customer’s score of one kind; null when not computed (e.g. no transactions for RFM and CLV).',
+    args: { kind: t.arg({ type: ScoreKindEnum, required: true, description: 'Which score.' }) },
+    resolve: async (c, args, ctx) => (await ctx.scoreLoaders.scores.load(c.id)).find((s) => s.kind === args.kind) ?? null,
+  }),
+}));

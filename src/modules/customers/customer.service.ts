@@ -2,14 +2,14 @@ import type { DataSource } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import { abortUnwritten, checkJsonObject, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
-import { auditRecords } from '../access/audit';
-import type { RefreshRequester } from '../interactions/ingest.service';
+import { auditRecords } from '../access';
+import type { RefreshRequester } from './customers.jobs';
 import { CUSTOMER_KINDS, type CustomerKind } from './customer.entity';
 import { normalizeIdentifiers, toCustomerDemand, type CustomerRef } from './customer-ref';
 import type { IdentifierInput } from './identity';
-import type { TombstoneHasher } from '../privacy/tombstones';
+import type { TombstoneHasher } from './tombstones';
 import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand } from './identity-resolver';
-import { publish } from '../events/outbox';
+import { publish } from '../events';
 
 /** One customer as `upsertCustomers` receives it; omitted fields are left unchanged. */
 export interface CustomerRow {

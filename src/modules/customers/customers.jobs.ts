@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { withTimeout, type JobRegistry } from '../../infra/jobs';
 import { QUEUES, type QueueBackend } from '../../infra/queue';
 import type { Logger } from '../../infra/logger';
-import type { RefreshRequester } from '../interactions/ingest.service';
 import type { CustomerStatsService } from './customer-stats.service';
 
 export const CUSTOMER_REFRESH_JOB = 'customer.refresh';
@@ -16,11 +15,14 @@ const MAX_IDS_PER_JOB = 1_000;
 /** Gathered ids that are enqueued at once, without waiting for the rest of the gathering window. */
 const MAX_GATHERED_IDS = 5_000;
 
+/** Called after a commit with the customers whose data changed. Failures are logged, never raised. */
+export type RefreshRequester = (customerIds: string[]) => Promise<void>;
+
 export interface CustomerRefreshData {
   customerIds: string[];
 }
 
-export function registerCustomerJobs(registry: JobRegistry, stats: CustomerStatsService): void {
+export function registerCustomerJobs(registry: Pick<JobRegistry, 'register'>, stats: CustomerStatsService): void {
   registry.register(QUEUES.analytics, CUSTOMER_REFRESH_JOB, async (job) => {
     const { customerIds } = job.data as CustomerRefreshData;
     return { refreshed: await stats.refreshCustomers(customerIds) };

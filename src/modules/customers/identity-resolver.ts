@@ -2,9 +2,9 @@ import type { EntityManager } from 'typeorm';
 import { ErrorCode, errorMessage } from '../../errors/catalog';
 import { pgArray } from '../../infra/pg-array';
 import { identifierKey, type Identifier } from './identity';
-import { TombstoneHasher } from '../privacy/tombstones';
+import { TombstoneHasher } from './tombstones';
 import type { CustomerKind } from './customer.entity';
-import { outboxInsertSql } from '../events/outbox';
+import { outboxInsertSql } from '../events';
 
 /** Profile fields used when a demand creates a customer. */
 export interface NewCustomerProfile {
@@ -89,6 +89,45 @@ export async function planCustomerResolution(
   // Creators share one advisory lock; after lost races a transaction takes it exclusively, which
   // waits for the creators in flight and holds new ones back: guaranteed progress under contention.
   await manager.query(serialize ? 'SELECT pg_advisory_xact_lock($1)' : 'SELECT pg_advisory_xact_lock_shared($1)', [IDENTITY_CREATION_LOCK]);
+  const lookup = await lookUpDemands(manager, demands, tombstones);
+  const { resolutions, links } = checkDemands(demands, lookup);
+  const { componentOf, componentCustomer } = await planComponents(manager, demands, lookup, resolutions, links);
+  const planned = resolutions.map(
+    (r) => r ?? { ok: false as const, code: ErrorCode.INVALID_FIELD, field: 'identifiers', message: 'at least one identifier is required' },
+  );
+
+  const plan: PlannedComponents = { demands, lookup, planned, componentOf, componentCustomer };
+  return {
+    resolutions: planned,
+    createsCustomers: [...componentCustomer.values()].some((owner) => owner === null),
+    apply: (tx, include) => applyResolutionPlan(tx, include, plan, adoptLostRaces),
+  };
+}
+
+/** What the lookup step read for a batch of demands. */
+interface DemandLookup {
+  /** Each demand's identifier keys, computed once. */
+  keysOf: (string[] | undefined)[];
+  /** Identifier key → the customer that owns it. */
+  existing: Map<string, string>;
+  /** Keys of identifiers that belonged to erased customers. */
+  erased: Set<string>;
+  /** Kinds of the live customers named by id. */
+  kinds: Map<string, CustomerKind>;
+}
+
+/** The plan `apply` writes: the planned resolutions and the component of each demand to write. */
+interface PlannedComponents {
+  demands: CustomerDemand[];
+  lookup: DemandLookup;
+  planned: Resolution[];
+  componentOf: Map<number, string>;
+  /** Component root → its existing customer, or null when it creates one. */
+  componentCustomer: Map<string, string | null>;
+}
+
+/** Looks up, in one statement each, who owns the demands' identifiers, which are tombstoned, and the customers named by id. */
+async function lookUpDemands(manager: EntityManager, demands: CustomerDemand[], tombstones: TombstoneHasher): Promise<DemandLookup> {
   // Each identifier's key, computed once (a batch resolves up to 5,000 demands).
   const keysOf: (string[] | undefined)[] = demands.map((d) => d.identifiers?.map(identifierKey));
   const allIdentifiers = new Map<string, Identifier>();
@@ -124,6 +163,14 @@ export async function planCustomerResolution(
     for (const row of rows) kinds.set(String(row.id), row.kind);
   }
 
+  return { keysOf, existing, erased, kinds };
+}
+
+/**
+ * Resolves the demands that need no component (by id, erased identifiers,
+ * identifiers of two customers) and links the identifiers of the others.
+ */
+function checkDemands(demands: CustomerDemand[], { keysOf, existing, erased, kinds }: DemandLookup): { resolutions: (Resolution | undefined)[]; links: UnionFind } {
   const resolutions: (Resolution | undefined)[] = new Array(demands.length);
   const uf = new UnionFind();
   demands.forEach((demand, index) => {
@@ -161,6 +208,21 @@ export async function planCustomerResolution(
     for (let j = 1; j < keys.length; j++) uf.union(keys[0]!, keys[j]!);
   });
 
+  return { resolutions, links: uf };
+}
+
+/**
+ * Groups the unresolved demands into components of shared identifiers and
+ * gives each its customer (existing, or null: to be created), resolving the
+ * demands of each component in `resolutions`.
+ */
+async function planComponents(
+  manager: EntityManager,
+  demands: CustomerDemand[],
+  { keysOf, existing }: DemandLookup,
+  resolutions: (Resolution | undefined)[],
+  uf: UnionFind,
+): Promise<{ componentOf: Map<number, string>; componentCustomer: Map<string, string | null> }> {
   // Group the remaining demands into components of shared identifiers.
   const components = new Map<string, number[]>();
   demands.forEach((demand, index) => {
@@ -215,99 +277,96 @@ export async function planCustomerResolution(
     }
   }
 
-  const planned = resolutions.map(
-    (r) => r ?? { ok: false as const, code: ErrorCode.INVALID_FIELD, field: 'identifiers', message: 'at least one identifier is required' },
-  );
+  return { componentOf, componentCustomer };
+}
 
-  return {
-    resolutions: planned,
-    createsCustomers: [...componentCustomer.values()].some((owner) => owner === null),
-    async apply(tx, include) {
-      // Written demands get new resolution objects below; the others keep the plan's.
-      const result = planned.slice();
-      // Components to write: those with at least one included demand.
-      const roots = new Map<string, number[]>();
-      for (const [index, root] of componentOf) {
-        if (!include(index)) continue;
-        const members = roots.get(root);
-        if (members) members.push(index);
-        else roots.set(root, [index]);
+/** Writes the planned customers and identifiers of the demands at `include` indexes; see {@link ResolutionPlan.apply}. */
+async function applyResolutionPlan(tx: EntityManager, include: (index: number) => boolean, plan: PlannedComponents, adoptLostRaces: boolean): Promise<Resolution[]> {
+  const { demands, planned, componentOf, componentCustomer } = plan;
+  const { keysOf, existing } = plan.lookup;
+  // Written demands get new resolution objects below; the others keep the plan's.
+  const result = planned.slice();
+  // Components to write: those with at least one included demand.
+  const roots = new Map<string, number[]>();
+  for (const [index, root] of componentOf) {
+    if (!include(index)) continue;
+    const members = roots.get(root);
+    if (members) members.push(index);
+    else roots.set(root, [index]);
+  }
+  const toCreate = [...roots.keys()].filter((root) => componentCustomer.get(root) === null);
+  const newIds = new Map<string, string>();
+  if (toCreate.length > 0) {
+    const allocated: { id: string }[] = await tx.query(
+      `SELECT nextval(pg_get_serial_sequence('customers', 'id'))::text AS id FROM generate_series(1, $1)`,
+      [toCreate.length],
+    );
+    toCreate.forEach((root, i) => newIds.set(root, allocated[i].id));
+  }
+  // Identifiers every written component gains.
+  const newIdentifiers: { root: string; customerId: string; identifier: Identifier; key: string }[] = [];
+  const seen = new Set<string>();
+  for (const [root, members] of roots) {
+    const customerId = componentCustomer.get(root) ?? newIds.get(root)!;
+    for (const index of members) {
+      const keys = keysOf[index]!;
+      for (let j = 0; j < keys.length; j++) {
+        const key = keys[j]!;
+        if (existing.has(key) || seen.has(key)) continue;
+        seen.add(key);
+        newIdentifiers.push({ root, customerId, identifier: demands[index].identifiers![j]!, key });
       }
-      const toCreate = [...roots.keys()].filter((root) => componentCustomer.get(root) === null);
-      const newIds = new Map<string, string>();
-      if (toCreate.length > 0) {
-        const allocated: { id: string }[] = await tx.query(
-          `SELECT nextval(pg_get_serial_sequence('customers', 'id'))::text AS id FROM generate_series(1, $1)`,
-          [toCreate.length],
-        );
-        toCreate.forEach((root, i) => newIds.set(root, allocated[i].id));
-      }
-      // Identifiers every written component gains.
-      const newIdentifiers: { root: string; customerId: string; identifier: Identifier; key: string }[] = [];
-      const seen = new Set<string>();
-      for (const [root, members] of roots) {
-        const customerId = componentCustomer.get(root) ?? newIds.get(root)!;
-        for (const index of members) {
-          const keys = keysOf[index]!;
-          for (let j = 0; j < keys.length; j++) {
-            const key = keys[j]!;
-            if (existing.has(key) || seen.has(key)) continue;
-            seen.add(key);
-            newIdentifiers.push({ root, customerId, identifier: demands[index].identifiers![j]!, key });
-          }
-        }
-      }
-      // A fixed order of unique-index inserts keeps concurrent batches from deadlocking.
-      newIdentifiers.sort((x, y) => (x.key < y.key ? -1 : 1));
-      const profiles = toCreate.map((root) => mergeProfiles(roots.get(root)!.map((index) => demands[index].profile)));
-      // One statement claims the identifiers and creates the customers of the components that got theirs (the
-      // identifiers' foreign key is checked at its end). An identifier a concurrent batch created first waits for
-      // that batch's commit and is then not claimed.
-      const claimed: { type: string; value: string }[] = newIdentifiers.length === 0 ? [] : await tx.query(
-        `WITH claimed AS (
-           INSERT INTO customer_identifiers (customer_id, type, value)
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])
-           ON CONFLICT (type, value) DO NOTHING
-           RETURNING customer_id, type, value),
-         created AS (
-           INSERT INTO customers (id, kind, display_name, traits, lifecycle_stage, owner, dirty_since)
-           OVERRIDING SYSTEM VALUE
-           SELECT id, kind, display_name, traits, lifecycle_stage, owner, now()
-             FROM unnest($4::bigint[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])
-                  AS v(id, kind, display_name, traits, lifecycle_stage, owner)
-            WHERE v.id IN (SELECT customer_id FROM claimed)
-           RETURNING id, kind),
-         published AS (${outboxInsertSql('customer.created', `SELECT id AS customer_id, jsonb_build_object('customerId', id::text, 'kind', kind) AS payload FROM created`)})
-         SELECT type, value FROM claimed`,
-        [
-          pgArray(newIdentifiers.map((n) => n.customerId)),
-          pgArray(newIdentifiers.map((n) => n.identifier.type)),
-          pgArray(newIdentifiers.map((n) => n.identifier.value)),
-          pgArray(toCreate.map((root) => newIds.get(root))),
-          pgArray(profiles.map((p) => p.kind ?? 'PERSON')),
-          pgArray(profiles.map((p) => p.displayName ?? null)),
-          pgArray(profiles.map((p) => JSON.stringify(p.traits ?? {}))),
-          pgArray(profiles.map((p) => p.lifecycleStage ?? null)),
-          pgArray(profiles.map((p) => p.owner ?? null)),
-        ],
-      );
-      const customerOf = new Map<string, string>();
-      for (const root of roots.keys()) customerOf.set(root, componentCustomer.get(root) ?? newIds.get(root)!);
-      if (claimed.length !== newIdentifiers.length) {
-        if (!adoptLostRaces) throw new IdentityRaceError();
-        for (const [root, winner] of await adoptWinners(tx, newIdentifiers, claimed, componentCustomer)) customerOf.set(root, winner);
-      }
-      for (const [root, members] of roots) {
-        const customerId = customerOf.get(root)!;
-        const adopted = componentCustomer.get(root) === null && customerId !== newIds.get(root);
-        for (const index of members) {
-          const planned = result[index] as Extract<Resolution, { ok: true }>;
-          result[index] = adopted ? { ok: true, customerId, created: false } : { ...planned, customerId };
-        }
-      }
-      return result;
-    },
-  };
+    }
+  }
+  // A fixed order of unique-index inserts keeps concurrent batches from deadlocking.
+  newIdentifiers.sort((x, y) => (x.key < y.key ? -1 : 1));
+  const profiles = toCreate.map((root) => mergeProfiles(roots.get(root)!.map((index) => demands[index].profile)));
+  // One statement claims the identifiers and creates the customers of the components that got theirs (the
+  // identifiers' foreign key is checked at its end). An identifier a concurrent batch created first waits for
+  // that batch's commit and is then not claimed.
+  const claimed: { type: string; value: string }[] = newIdentifiers.length === 0 ? [] : await tx.query(
+    `WITH claimed AS (
+       INSERT INTO customer_identifiers (customer_id, type, value)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])
+       ON CONFLICT (type, value) DO NOTHING
+       RETURNING customer_id, type, value),
+     created AS (
+       INSERT INTO customers (id, kind, display_name, traits, lifecycle_stage, owner, dirty_since)
+       OVERRIDING SYSTEM VALUE
+       SELECT id, kind, display_name, traits, lifecycle_stage, owner, now()
+         FROM unnest($4::bigint[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])
+              AS v(id, kind, display_name, traits, lifecycle_stage, owner)
+        WHERE v.id IN (SELECT customer_id FROM claimed)
+       RETURNING id, kind),
+     published AS (${outboxInsertSql('customer.created', `SELECT id AS customer_id, jsonb_build_object('customerId', id::text, 'kind', kind) AS payload FROM created`)})
+     SELECT type, value FROM claimed`,
+    [
+      pgArray(newIdentifiers.map((n) => n.customerId)),
+      pgArray(newIdentifiers.map((n) => n.identifier.type)),
+      pgArray(newIdentifiers.map((n) => n.identifier.value)),
+      pgArray(toCreate.map((root) => newIds.get(root))),
+      pgArray(profiles.map((p) => p.kind ?? 'PERSON')),
+      pgArray(profiles.map((p) => p.displayName ?? null)),
+      pgArray(profiles.map((p) => JSON.stringify(p.traits ?? {}))),
+      pgArray(profiles.map((p) => p.lifecycleStage ?? null)),
+      pgArray(profiles.map((p) => p.owner ?? null)),
+    ],
+  );
+  const customerOf = new Map<string, string>();
+  for (const root of roots.keys()) customerOf.set(root, componentCustomer.get(root) ?? newIds.get(root)!);
+  if (claimed.length !== newIdentifiers.length) {
+    if (!adoptLostRaces) throw new IdentityRaceError();
+    for (const [root, winner] of await adoptWinners(tx, newIdentifiers, claimed, componentCustomer)) customerOf.set(root, winner);
+  }
+  for (const [root, members] of roots) {
+    const customerId = customerOf.get(root)!;
+    const adopted = componentCustomer.get(root) === null && customerId !== newIds.get(root);
+    for (const index of members) {
+      const planned = result[index] as Extract<Resolution, { ok: true }>;
+      result[index] = adopted ? { ok: true, customerId, created: false } : { ...planned, customerId };
+    }
+  }
+  return result;
 }
 
 /** Lost identity races resolved again inside the caller's transaction before the error goes to its retry. */

@@ -8,7 +8,7 @@ export const EVENTS_SWEEP_JOB = 'events.sweep';
 /** How often dispatched events past their retention are deleted. */
 const SWEEP_EVERY_MS = 10 * 60_000;
 
-export function registerEventJobs(registry: JobRegistry, bus: EventBus, options: { retentionHours: number }): void {
+export function registerEventJobs(registry: Pick<JobRegistry, 'register'>, bus: EventBus, options: { retentionHours: number }): void {
   registry.register(QUEUES.analytics, EVENTS_DISPATCH_JOB, () => bus.dispatch());
   registry.register(QUEUES.analytics, EVENTS_SWEEP_JOB, async () => ({ deleted: await bus.sweep(options.retentionHours) }));
 }

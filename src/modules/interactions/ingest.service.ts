@@ -2,13 +2,12 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import { abortUnwritten, type BatchMode, type RowError, type RowStatus } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
-import { auditRecords } from '../access/audit';
+import { auditRecords } from '../access';
 import type { Logger } from '../../infra/logger';
-import type { CustomerRef } from '../customers/customer-ref';
+import type { CustomerLocator as CustomerRef, NewCustomerProfile, TombstoneHasher } from '../customers';
 import { pgArray } from '../../infra/pg-array';
-import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type NewCustomerProfile } from '../customers/identity-resolver';
-import type { TombstoneHasher } from '../privacy/tombstones';
-import { outboxInsertSql } from '../events/outbox';
+import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT } from '../customers';
+import { outboxInsertSql } from '../events';
 import { validateInteraction, type InteractionRow, type ValidRow } from './validate-interaction';
 
 export { INGEST_LIMITS, TRANSACTION_TYPES, validateInteraction, type InteractionRow } from './validate-interaction';
@@ -58,7 +57,8 @@ export interface RecordInteractionsResult {
 }
 
 /** Called after a commit with the customers whose data changed. Failures are logged, never raised. */
-export type RefreshRequester = (customerIds: string[]) => Promise<void>;
+import type { RefreshRequester } from '../customers';
+export type { RefreshRequester };
 
 /**
  * Writes interactions: validate every row, resolve customers by identifiers,

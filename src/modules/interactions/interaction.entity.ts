@@ -1,5 +1,5 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
-import { CustomerEntity } from '../customers/customer.entity';
+import { CustomerEntity } from '../customers';
 
 export const DIRECTIONS = ['INBOUND', 'OUTBOUND'] as const;
 export type Direction = (typeof DIRECTIONS)[number];

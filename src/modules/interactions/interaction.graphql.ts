@@ -1,11 +1,11 @@
 import { GraphQLError } from 'graphql';
 import { builder } from '../../graphql/builder';
-import { hasScope } from '../access/scopes';
+import { hasScope } from '../access';
 import { BatchModeEnum, DateTimeFilterInput, FloatFilterInput, IdFilterInput, RowErrorRef, SortDirection, StringFilterInput } from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localIdFilter, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode } from '../../errors/catalog';
 import type { RowError } from '../../errors/row-error';
-import { CustomerKindEnum, CustomerRef, CustomerRefInput } from '../customers/customer.graphql';
+import { CustomerKindEnum, CustomerRef, CustomerRefInput } from '../customers';
 import { INGEST_LIMITS, interactionRow, type InteractionRowResult, type RecordInteractionsResult } from './ingest.service';
 import { INTERACTION_ORDER_FIELDS, type InteractionFilter, type InteractionOrder, type InteractionRecord } from './interaction-query.service';
 

@@ -1,10 +1,10 @@
 import { ErrorCode } from '../../errors/catalog';
 import { checkJsonObject, checkText, RowProblems, type RowError } from '../../errors/row-error';
-import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
-import type { CustomerDemand, NewCustomerProfile } from '../customers/identity-resolver';
+import { toCustomerDemand, type CustomerLocator as CustomerRef } from '../customers';
+import type { CustomerDemand, NewCustomerProfile } from '../customers';
 import { DIRECTIONS, type Direction } from './interaction.entity';
 
-export { TRANSACTION_TYPES } from './transaction-types';
+export { TRANSACTION_TYPES } from '../customers';
 
 /** One interaction as the ingest API receives it. */
 export interface InteractionRow {

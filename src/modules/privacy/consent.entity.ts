@@ -1,5 +1,5 @@
 import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { CustomerEntity } from '../customers/customer.entity';
+import { CustomerEntity } from '../customers';
 
 export const CONSENT_STATUSES = ['GRANTED', 'DENIED', 'WITHDRAWN'] as const;
 export type ConsentStatus = (typeof CONSENT_STATUSES)[number];

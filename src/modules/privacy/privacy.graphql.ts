@@ -4,10 +4,10 @@ import { builder } from '../../graphql/builder';
 import { BatchModeEnum, RowErrorRef } from '../../graphql/common.graphql';
 import { localId, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode } from '../../errors/catalog';
-import { auditRecords } from '../access/audit';
-import { CustomerRef, CustomerRefInput, IdentifierInputRef } from '../customers/customer.graphql';
+import { auditRecords } from '../access';
+import { CustomerRef, CustomerRefInput, IdentifierInputRef } from '../customers';
 import type { GraphQLContext } from '../../graphql/context';
-import { hasScope } from '../access/scopes';
+import { hasScope } from '../access';
 import { CONSENT_STATUSES } from './consent.entity';
 import type { ConsentRecord, ErasureReceipt } from './privacy.service';
 

@@ -2,17 +2,17 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { ErrorCode, fail } from '../../errors/catalog';
 import { abortUnwritten, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
-import { auditRecords } from '../access/audit';
-import { toCustomerDemand, type CustomerRef } from '../customers/customer-ref';
-import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
-import { TombstoneHasher } from './tombstones';
-import { IdentityRaceError, planCustomerResolution, resolveCustomers, SERIALIZE_AFTER_ATTEMPT } from '../customers/identity-resolver';
-import { componentsOf } from '../scores/score-loaders';
-import { REBUILD_TABLES } from '../scores/score-rebuild';
-import { SCORE_WRITERS_LOCK } from '../scores/score-writer';
+import { auditRecords } from '../access';
+import { toCustomerDemand, type CustomerLocator as CustomerRef } from '../customers';
+import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers';
+import { TombstoneHasher } from '../customers';
+import { IdentityRaceError, planCustomerResolution, resolveCustomers, SERIALIZE_AFTER_ATTEMPT } from '../customers';
+import { componentsOf } from '../scores';
+import { REBUILD_TABLES } from '../scores';
+import { SCORE_WRITERS_LOCK } from '../scores';
 import { CONSENT_STATUSES, type ConsentStatus } from './consent.entity';
-import { publish } from '../events/outbox';
-import { NO_CUSTOMER } from '../events/catalog';
+import { publish } from '../events';
+import { NO_CUSTOMER } from '../events';
 
 export interface ConsentRow {
   customer: CustomerRef;

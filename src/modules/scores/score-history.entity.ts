@@ -1,5 +1,4 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import { CustomerEntity } from '../customers/customer.entity';
 import type { ScoreKind } from './score-kind';
 
 /**
@@ -20,9 +19,10 @@ export class ScoreHistoryEntity {
   customerId!: string;
 
   /** No foreign key (see migration ScoresWithoutForeignKeys1764300000000): erasure deletes these rows itself. */
-  @ManyToOne(() => CustomerEntity, { createForeignKeyConstraints: false })
+  // Named, not imported: the scores module sits below customers and does not import it.
+  @ManyToOne('CustomerEntity', { createForeignKeyConstraints: false })
   @JoinColumn({ name: 'customer_id' })
-  customer?: CustomerEntity;
+  customer?: object;
 
   @Column({ type: 'text' })
   kind!: ScoreKind;

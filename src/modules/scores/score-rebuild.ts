@@ -5,7 +5,7 @@ import { SqlParams } from '../../infra/sql-filter';
 import { scopeCondition, type Queryable, type ScoreScope } from './kinds/kind';
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
 import { SCORE_WRITERS_LOCK, scoreChanged, type ScoreInput } from './score-writer';
-import { outboxInsertSql } from '../events/outbox';
+import { outboxInsertSql } from '../events';
 
 /**
  * Where a full recompute writes its scores before they replace `scores`. It

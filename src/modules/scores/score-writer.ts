@@ -2,7 +2,7 @@ import { pgArray } from '../../infra/pg-array';
 import { SqlParams } from '../../infra/sql-filter';
 import { scopeCondition, type Queryable, type ScoreRow, type ScoreScope } from './kinds/kind';
 import type { ScoreKind } from './score-kind';
-import { outboxInsertSql } from '../events/outbox';
+import { outboxInsertSql } from '../events';
 
 /**
  * Advisory lock key between score writers (shared, per transaction) and

@@ -1,5 +1,4 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { CustomerEntity } from '../customers/customer.entity';
 import type { ScoreKind } from './score-kind';
 
 /** The current score of one kind for one customer, with the figures that explain it. */
@@ -15,9 +14,10 @@ export class ScoreEntity {
   kind!: ScoreKind;
 
   /** No foreign key (see migration ScoresWithoutForeignKeys1764300000000): erasure deletes these rows itself. */
-  @ManyToOne(() => CustomerEntity, { createForeignKeyConstraints: false })
+  // Named, not imported: the scores module sits below customers and does not import it.
+  @ManyToOne('CustomerEntity', { createForeignKeyConstraints: false })
   @JoinColumn({ name: 'customer_id' })
-  customer?: CustomerEntity;
+  customer?: object;
 
   @Column({ type: 'double precision' })
   value!: number;

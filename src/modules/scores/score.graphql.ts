@@ -1,11 +1,10 @@
 import { builder } from '../../graphql/builder';
 import { localId } from '../../graphql/ids';
-import { CustomerRef } from '../customers/customer.graphql';
 import { kindDefinition, type StoredModel } from './kinds';
 import { HISTORY_LIMITS, type ScorePointRecord } from './score-loaders';
 import { ScoreKindEnum } from './score-inputs.graphql';
 import { DISTRIBUTION_LIMITS, type ScoreBucket, type ScoreRecord } from './score.service';
-import { enqueueRecompute, findRecomputeJob, toRecomputeJobRecord, type RecomputeJobRecord } from './scores.jobs';
+import type { RecomputeJobRecord } from './scores.jobs';
 import { fail } from '../../errors/catalog';
 
 export const ScorePointRef = builder.objectRef<ScorePointRecord>('ScorePoint').implement({
@@ -106,21 +105,6 @@ export const RecomputeJobRef = builder.objectRef<RecomputeJobRecord>('RecomputeJ
   }),
 });
 
-builder.objectFields(CustomerRef, (t) => ({
-  scores: t.field({
-    type: [ScoreRef],
-    description: 'Every current score of the customer, by kind.',
-    resolve: (c, _a, ctx) => ctx.scoreLoaders.scores.load(c.id),
-  }),
-  score: t.field({
-    type: ScoreRef,
-    nullable: true,
-    description: 'The customer’s score of one kind; null when not computed (e.g. no transactions for RFM and CLV).',
-    args: { kind: t.arg({ type: ScoreKindEnum, required: true, description: 'Which score.' }) },
-    resolve: async (c, args, ctx) => (await ctx.scoreLoaders.scores.load(c.id)).find((s) => s.kind === args.kind) ?? null,
-  }),
-}));
-
 builder.queryFields((t) => ({
   scoreModels: t.field({
     type: [ScoreModelRef],
@@ -141,7 +125,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A recompute job by id; null when unknown or removed (finished jobs are kept for an hour).',
     args: { id: t.arg.id({ required: true, description: 'The id returned by recomputeScores.' }) },
-    resolve: (_root, args, ctx) => findRecomputeJob(ctx.services.queues, String(args.id)),
+    resolve: (_root, args, ctx) => ctx.services.recomputes.find(String(args.id)),
   }),
 }));
 
@@ -164,8 +148,7 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       const customerIds = args.customerIds?.map((id, i) => localId(String(id), 'Customer', `customerIds[${i}]`));
-      const job = await enqueueRecompute(ctx.services.queues, args.kinds ?? [], customerIds ?? undefined);
-      return toRecomputeJobRecord(job);
+      return ctx.services.recomputes.request(args.kinds ?? [], customerIds ?? undefined);
     },
   }),
 }));

@@ -9,7 +9,7 @@ import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContex
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
 import { appendScores, checkFeatures, dropRebuild, FULL_RECOMPUTE_LOCK, indexRebuild, keepFeatures as keepRunFeatures, keepScores, startRebuild, swapRebuild } from './score-rebuild';
 import { scoreRowsInput, writeScoreInput, type ScoreInput } from './score-writer';
-import { publish } from '../events/outbox';
+import { publish } from '../events';
 
 /** A customer's current score of one kind. */
 export interface ScoreRecord {
@@ -50,7 +50,7 @@ export interface RecomputeOptions {
   onProgress?: (percent: number) => Promise<void> | void;
 }
 
-/** Asks for a `scores.recompute` job (set by the jobs module; services never talk to queues directly). */
+/** Asks for a `scores.recompute` job (the module manifest passes one over the queue; services never talk to queues directly). */
 export type RecomputeRequester = (kinds: ScoreKind[]) => Promise<unknown>;
 
 /** Customers per id-range batch of a full recompute: large enough that per-statement costs vanish, small enough to bound memory and lock time. */
@@ -77,17 +77,12 @@ const MODEL_COLUMNS = `kind, settings, parameters, fitted_at AS "fittedAt", as_o
  * that are not per customer (distributions).
  */
 export class ScoreService {
-  private requestRecompute: RecomputeRequester = async () => undefined;
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly logger: Logger,
+    /** Enqueues a recompute of kinds whose settings changed (the module's job; nothing without a queue). */
+    private readonly requestRecompute: RecomputeRequester = async () => undefined,
   ) {}
-
-  /** Wires the recompute requester (the jobs module owns the queue). */
-  setRecomputeRequester(requester: RecomputeRequester): void {
-    this.requestRecompute = requester;
-  }
 
   /** Every model, stored or default, with its settings parsed (defaults filled in). */
   async models(db: Queryable = this.dataSource.manager): Promise<Map<ScoreKind, StoredModel>> {
@@ -172,12 +167,32 @@ export class ScoreService {
     }
   }
 
+  /** A full recompute, the lock held: plan, fits, batches, then the index build and swap. */
   private async recomputeAlone(kinds: ScoreKind[], options: RecomputeOptions): Promise<RecomputeOutcome> {
-    const batchSize = options.batchSize ?? DEFAULT_RECOMPUTE_BATCH;
-    const concurrency = options.concurrency ?? DEFAULT_RECOMPUTE_CONCURRENCY;
+    const plan = await this.planRecompute(kinds, options.batchSize ?? DEFAULT_RECOMPUTE_BATCH);
+    // Fits, batches, then the index build and swap.
+    const progress = new RecomputeProgress(kinds.length + plan.groups.length * plan.ranges.length + 1, options.onProgress);
+    const errors: RecomputeOutcome['errors'] = [];
+    const fits = this.startFits(plan, progress, errors);
+    const groupReady = plan.groups.map((group) => fittedKindsOf(group, fits, progress, plan.ranges.length));
+    const kept = this.keepUnfittedScores(plan.kinds, fits);
+    for (const pending of [...groupReady, kept]) void pending.catch(() => undefined); // awaited below
+    await this.runBatches(plan, groupReady, progress, options.concurrency ?? DEFAULT_RECOMPUTE_CONCURRENCY);
+    const results = await settleFits(plan.kinds, fits, kept, progress);
+    errors.sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
+    const outcome: RecomputeOutcome = { kinds: results, errors };
+    if (results.length === 0) {
+      await options.onProgress?.(100);
+      return outcome;
+    }
+    await this.swapIn(plan.since, progress, results.map((r) => r.kind));
+    return outcome;
+  }
+
+  /** What a full recompute works on, read before the fits: the clock, the models, the rebuild, the id ranges and the groups of kinds. */
+  private async planRecompute(kinds: ScoreKind[], batchSize: number): Promise<RecomputePlan> {
     const now = await this.databaseNow();
     const models = await this.models();
-    const outcome: RecomputeOutcome = { kinds: [], errors: [] };
     // Before the fits: the run scores as of their snapshots (CLV's batches use its fit's summaries).
     const since = await inTransaction(this.dataSource, (manager) => startRebuild(manager));
     // Every customer, and every customer with a score (the batches set aside the scores they supersede); read
@@ -189,137 +204,117 @@ export class ScoreService {
     const ranges = lo === null ? [] : await customerIdRanges(this.dataSource.manager, lo, hi, batchSize);
     // Batches score a group of kinds over an id range: the kinds scored in SQL, or those scored in the worker.
     const groups = [kinds.filter((k) => kindDefinition(k).scoreSql), kinds.filter((k) => !kindDefinition(k).scoreSql)].filter((g) => g.length > 0);
-    // Fits, batches, then the index build and swap.
-    const totalSteps = kinds.length + groups.length * ranges.length + 1;
-    let done = 0;
-    let failure: { error: unknown } | null = null;
-    // Not reported once the run failed; a failure to report (e.g. the job's lock is lost) stops the run.
-    const progress = async () => {
-      if (failure) return;
-      done++;
-      try {
-        await options.onProgress?.(Math.min(100, Math.round((100 * done) / totalSteps)));
-      } catch (error) {
-        failure ??= { error };
-        throw error;
-      }
-    };
-    const runCache = new Map<string, unknown>();
-    // The features each fit kept for its batches (committed with the fit).
-    const features = new Map<ScoreKind, string>();
+    return { kinds, now, models, since, ranges, groups, runCache: new Map(), features: new Map() };
+  }
 
-    // Fits run concurrently, each in its own transaction (SQL fits overlap CLV's optimiser in the worker);
-    // a kind that fits after others (CHURN_RISK takes over CLV's fit) waits for them.
-    type KindOutcome = RecomputeOutcome['kinds'][number];
+  /**
+   * Starts every fit at once, each in its own transaction (SQL fits overlap CLV's optimiser in the worker);
+   * a kind that fits after others (CHURN_RISK takes over CLV's fit) waits for them.
+   */
+  private startFits(plan: RecomputePlan, progress: RecomputeProgress, errors: RecomputeOutcome['errors']): Map<ScoreKind, Promise<KindOutcome | null>> {
     const fits = new Map<ScoreKind, Promise<KindOutcome | null>>();
-    const fitKind = async (kind: ScoreKind): Promise<KindOutcome | null> => {
-      const definition = kindDefinition(kind);
-      await Promise.all((definition.fitAfter ?? []).map((other) => fits.get(other)));
-      const fitStarted = performance.now();
-      if (definition.fit) {
-        try {
-          const model = models.get(kind)!;
-          const result = await inTransaction(this.dataSource, async (manager) => {
-            // Fits aggregate every customer at once: enough sort/hash memory that they do not spill to disk.
-            // No parallel workers: the fits run side by side and already keep the cores busy; workers would add
-            // their start-up and tuple-queue cost for no gain.
-            await manager.query(`SET LOCAL work_mem = '${FIT_WORK_MEM}'; SET LOCAL max_parallel_workers_per_gather = 0`);
-            const keepFeatures = async (select: string, params: unknown[]) => {
-              const table = await keepRunFeatures(manager, kind, select, params);
-              features.set(kind, table);
-              return table;
-            };
-            return definition.fit!({ ...this.context(definition, manager, model, models, now), runCache, keepFeatures });
-          });
-          models.set(kind, await this.saveFit(kind, result));
-        } catch (error) {
-          outcome.errors.push(describeFitError(kind, error));
-          this.logger.warn({ err: error, kind }, 'score model fit failed; scores of this kind are left as they were');
-          await progress();
-          return null;
-        }
-      }
-      await progress();
-      return { kind, fitted: !!definition.fit, modelVersion: models.get(kind)!.version, scored: 0, fitSeconds: (performance.now() - fitStarted) / 1000, scoreSeconds: 0 };
-    };
-    for (const kind of kinds) fits.set(kind, fitKind(kind));
-    const allFits = Promise.all(kinds.map((kind) => fits.get(kind)!));
-    // A group's batches start once its own fits are done: SQL kinds do not wait for CLV's optimiser.
-    const groupReady = groups.map(async (group) => {
-      const fitted = (await Promise.all(group.map((kind) => fits.get(kind)!))).filter((r) => r !== null);
-      if (fitted.length === 0) done += ranges.length; // nothing to score in this group: its steps are skipped
-      return fitted;
-    });
-    // The kinds left as they were (not requested, or their fit failed) are copied once every fit is settled.
-    const kept = allFits.then((results) => {
-      const rebuilt = new Set(results.filter((r) => r !== null).map((r) => r.kind));
-      return inTransaction(this.dataSource, (manager) => keepScores(manager, SCORE_KINDS.filter((k) => !rebuilt.has(k))));
-    });
-    for (const pending of [...groupReady, kept]) void pending.catch(() => undefined); // awaited below
-
-    const STOPPED = new Error('recompute stopped after another batch failed');
-    // Batches are independent (disjoint id ranges or kinds, one transaction each): `concurrency` lanes take SQL
-    // batches first and one more takes the worker-scored kinds' batches first (its JavaScript runs while Postgres
-    // works for the others), each on its own connection. After a failure no new batch starts.
-    const next = groups.map(() => 0);
-    const lane = async (preferred: number) => {
-      for (;;) {
-        const group = [preferred, ...groups.keys()].find((g) => next[g]! < ranges.length);
-        if (failure || group === undefined) return;
-        const range = ranges[next[group]!++]!;
-        try {
-          const fitted = await groupReady[group]!;
-          if (fitted.length === 0) continue;
-          await inTransaction(this.dataSource, async (manager) => {
-            // The lanes already keep the cores busy: a parallel worker per batch would only add
-            // its tuple-queue overhead, which is large next to a batch's input.
-            await manager.query(`SET LOCAL work_mem = '${BATCH_WORK_MEM}'; SET LOCAL max_parallel_workers_per_gather = 0`);
-            const cache = new Map<string, Promise<unknown>>();
-            for (const result of fitted) {
-              const started = performance.now();
-              const input = await this.scoreInput(manager, result.kind, models, now, { idRange: range }, cache, runCache, features.get(result.kind));
-              // No input (no parameters): like a kind that returns no rows, the range is left without scores of it.
-              const scored = await appendScores(manager, result.kind, models.get(result.kind)!.version, { idRange: range }, input ?? scoreRowsInput([]));
-              result.scored += scored;
-              result.scoreSeconds += (performance.now() - started) / 1000;
-            }
-            // A batch still running when another failed rolls back (the rebuild is dropped anyway).
-            if (failure) throw STOPPED;
-          });
-          // After the commit, outside any transaction: nothing a batch wrote is visible until the swap.
-          await progress();
-        } catch (error) {
-          if (error !== STOPPED) failure ??= { error };
-        }
-      }
-    };
-    const lanes = Array.from({ length: Math.max(1, Math.min(concurrency, ranges.length)) }, () => lane(0));
-    if (groups.length > 1) lanes.push(lane(1));
-    await Promise.all(lanes);
-    // Everything started has stopped before the run ends, failed or not.
-    const [settledFits, settledKept] = await Promise.all([Promise.allSettled(kinds.map((kind) => fits.get(kind)!)), Promise.allSettled([kept])]);
-    if (failure) throw (failure as { error: unknown }).error;
-    for (const settled of [...settledFits, ...settledKept]) if (settled.status === 'rejected') throw settled.reason;
-    const results = settledFits.map((r) => (r as PromiseFulfilledResult<KindOutcome | null>).value).filter((r) => r !== null);
-    outcome.errors.sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
-    outcome.kinds = results;
-    if (results.length === 0) {
-      await options.onProgress?.(100);
-      return outcome;
+    for (const kind of plan.kinds) {
+      const waitFor = (kindDefinition(kind).fitAfter ?? []).map((other) => fits.get(other));
+      fits.set(kind, Promise.all(waitFor).then(() => this.fitKind(kind, plan, progress, errors)));
     }
+    return fits;
+  }
 
+  /** Fits one kind and saves its model; a failed fit is reported in `errors` and leaves the kind as it was (null). */
+  private async fitKind(kind: ScoreKind, plan: RecomputePlan, progress: RecomputeProgress, errors: RecomputeOutcome['errors']): Promise<KindOutcome | null> {
+    const definition = kindDefinition(kind);
+    const fitStarted = performance.now();
+    if (definition.fit) {
+      try {
+        const model = plan.models.get(kind)!;
+        const result = await inTransaction(this.dataSource, async (manager) => {
+          // Fits aggregate every customer at once: enough sort/hash memory that they do not spill to disk.
+          // No parallel workers: the fits run side by side and already keep the cores busy; workers would add
+          // their start-up and tuple-queue cost for no gain.
+          await manager.query(`SET LOCAL work_mem = '${FIT_WORK_MEM}'; SET LOCAL max_parallel_workers_per_gather = 0`);
+          const keepFeatures = async (select: string, params: unknown[]) => {
+            const table = await keepRunFeatures(manager, kind, select, params);
+            plan.features.set(kind, table);
+            return table;
+          };
+          return definition.fit!({ ...this.context(definition, manager, model, plan.models, plan.now), runCache: plan.runCache, keepFeatures });
+        });
+        plan.models.set(kind, await this.saveFit(kind, result));
+      } catch (error) {
+        errors.push(describeFitError(kind, error));
+        this.logger.warn({ err: error, kind }, 'score model fit failed; scores of this kind are left as they were');
+        await progress.step();
+        return null;
+      }
+    }
+    await progress.step();
+    return { kind, fitted: !!definition.fit, modelVersion: plan.models.get(kind)!.version, scored: 0, fitSeconds: (performance.now() - fitStarted) / 1000, scoreSeconds: 0 };
+  }
+
+  /** Copies the scores of the kinds left as they were (not requested, or their fit failed) once every fit is settled. */
+  private async keepUnfittedScores(kinds: ScoreKind[], fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>): Promise<void> {
+    const results = await Promise.all(kinds.map((kind) => fits.get(kind)!));
+    const rebuilt = new Set(results.filter((r) => r !== null).map((r) => r.kind));
+    await inTransaction(this.dataSource, (manager) => keepScores(manager, SCORE_KINDS.filter((k) => !rebuilt.has(k))));
+  }
+
+  /**
+   * Batches are independent (disjoint id ranges or kinds, one transaction each): `concurrency` lanes take SQL
+   * batches first and one more takes the worker-scored kinds' batches first (its JavaScript runs while Postgres
+   * works for the others), each on its own connection. After a failure no new batch starts.
+   */
+  private async runBatches(plan: RecomputePlan, groupReady: Promise<KindOutcome[]>[], progress: RecomputeProgress, concurrency: number): Promise<void> {
+    const queue = new BatchQueue(plan.groups.length, plan.ranges.length);
+    const lane = async (preferred: number) => {
+      for (let batch = queue.take(preferred); batch && !progress.failure; batch = queue.take(preferred)) {
+        try {
+          const fitted = await groupReady[batch.group]!;
+          if (fitted.length === 0) continue;
+          await this.scoreBatch(plan, plan.ranges[batch.range]!, fitted, progress);
+          // After the commit, outside any transaction: nothing a batch wrote is visible until the swap.
+          await progress.step();
+        } catch (error) {
+          if (error !== RECOMPUTE_STOPPED) progress.fail(error);
+        }
+      }
+    };
+    const lanes = Array.from({ length: Math.max(1, Math.min(concurrency, plan.ranges.length)) }, () => lane(0));
+    if (plan.groups.length > 1) lanes.push(lane(1));
+    await Promise.all(lanes);
+  }
+
+  /** Scores one id range for the fitted kinds of a group, in one transaction; rolls back when the run failed meanwhile. */
+  private async scoreBatch(plan: RecomputePlan, range: [string, string], fitted: KindOutcome[], progress: RecomputeProgress): Promise<void> {
+    await inTransaction(this.dataSource, async (manager) => {
+      // The lanes already keep the cores busy: a parallel worker per batch would only add its tuple-queue overhead.
+      await manager.query(`SET LOCAL work_mem = '${BATCH_WORK_MEM}'; SET LOCAL max_parallel_workers_per_gather = 0`);
+      const cache = new Map<string, Promise<unknown>>();
+      for (const result of fitted) {
+        const started = performance.now();
+        const input = await this.scoreInput(manager, result.kind, plan.models, plan.now, { idRange: range }, cache, plan.runCache, plan.features.get(result.kind));
+        // No input (no parameters): like a kind that returns no rows, the range is left without scores of it.
+        const scored = await appendScores(manager, result.kind, plan.models.get(result.kind)!.version, { idRange: range }, input ?? scoreRowsInput([]));
+        result.scored += scored;
+        result.scoreSeconds += (performance.now() - started) / 1000;
+      }
+      // A batch still running when another failed rolls back (the rebuild is dropped anyway).
+      if (progress.failure) throw RECOMPUTE_STOPPED;
+    });
+  }
+
+  /** Builds the rebuild's indexes, swaps it in (publishing recompute.completed with it), and rescores the customers a refresh scored meanwhile. */
+  private async swapIn(since: Awaited<ReturnType<typeof startRebuild>>, progress: RecomputeProgress, rebuilt: ScoreKind[]): Promise<void> {
     await indexRebuild(this.dataSource);
     const touched = await inTransaction(this.dataSource, async (manager) => {
       await checkFeatures(manager);
-      const swapped = await swapRebuild(manager, since, progress);
+      const swapped = await swapRebuild(manager, since, () => progress.step());
       const [{ customers }] = await manager.query(`SELECT count(DISTINCT customer_id)::int AS customers FROM scores`);
-      await publish(manager, 'recompute.completed', [{ payload: { kinds: results.map((r) => r.kind), customers } }]);
+      await publish(manager, 'recompute.completed', [{ payload: { kinds: rebuilt, customers } }]);
       return swapped;
     });
     // Scored by a refresh while the run went on (they kept those scores, maybe of the previous model): scored
     // again now with the new models, as a refresh would, in short transactions on the table readers use.
     await this.rescoreCustomers(touched, SCORE_KINDS);
-    return outcome;
   }
 
   /**
@@ -529,6 +524,98 @@ function describeFitError(kind: ScoreKind, error: unknown): RecomputeOutcome['er
   if (error instanceof ModelFitError) return { kind, code: error.code === 'INSUFFICIENT_DATA' ? ErrorCode.MODEL_NOT_FITTED : ErrorCode.MODEL_FIT_FAILED, message: `${kind}: ${error.message}` };
   if (error instanceof RapportError) return { kind, code: error.code, message: `${kind}: ${error.message}` };
   return { kind, code: ErrorCode.MODEL_FIT_FAILED, message: `${kind}: ${error instanceof Error ? error.message : String(error)}` };
+}
+
+type KindOutcome = RecomputeOutcome['kinds'][number];
+
+/** What a full recompute works on; `models`, `runCache` and `features` fill in as the fits run. */
+interface RecomputePlan {
+  kinds: ScoreKind[];
+  now: Date;
+  models: Map<ScoreKind, StoredModel>;
+  since: Awaited<ReturnType<typeof startRebuild>>;
+  ranges: [string, string][];
+  groups: ScoreKind[][];
+  /** Values a fit shares with its batches (CLV's summaries). */
+  runCache: Map<string, unknown>;
+  /** The features each fit kept for its batches (committed with the fit). */
+  features: Map<ScoreKind, string>;
+}
+
+/** Thrown inside a batch to roll it back once another batch failed. */
+const RECOMPUTE_STOPPED = new Error('recompute stopped after another batch failed');
+
+/**
+ * The steps of a full recompute done so far, reported as a percentage, and
+ * its first failure. Nothing is reported once the run failed; a failure to
+ * report (e.g. the job's lock is lost) fails the run.
+ */
+class RecomputeProgress {
+  private done = 0;
+  private failed: { error: unknown } | null = null;
+
+  constructor(
+    private readonly totalSteps: number,
+    private readonly onProgress: RecomputeOptions['onProgress'],
+  ) {}
+
+  get failure(): { error: unknown } | null {
+    return this.failed;
+  }
+
+  /** Records the run's first failure. */
+  fail(error: unknown): void {
+    this.failed ??= { error };
+  }
+
+  /** Counts steps that will not run (a group with nothing to score). */
+  skip(steps: number): void {
+    this.done += steps;
+  }
+
+  async step(): Promise<void> {
+    if (this.failed) return;
+    this.done++;
+    try {
+      await this.onProgress?.(Math.min(100, Math.round((100 * this.done) / this.totalSteps)));
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+  }
+}
+
+/** Hands out each group's id ranges in order, to a lane's preferred group first. */
+class BatchQueue {
+  private readonly next: number[];
+
+  constructor(
+    groups: number,
+    private readonly ranges: number,
+  ) {
+    this.next = Array.from({ length: groups }, () => 0);
+  }
+
+  take(preferred: number): { group: number; range: number } | undefined {
+    const group = [preferred, ...this.next.keys()].find((g) => this.next[g]! < this.ranges);
+    if (group === undefined) return undefined;
+    return { group, range: this.next[group]!++ };
+  }
+}
+
+/** The kinds of a group whose fit succeeded, once they are done: SQL kinds do not wait for CLV's optimiser. */
+async function fittedKindsOf(group: ScoreKind[], fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>, progress: RecomputeProgress, ranges: number): Promise<KindOutcome[]> {
+  const fitted = (await Promise.all(group.map((kind) => fits.get(kind)!))).filter((r) => r !== null);
+  if (fitted.length === 0) progress.skip(ranges); // nothing to score in this group: its steps are skipped
+  return fitted;
+}
+
+/** Waits for everything started (fits, the copy of kept scores), then raises the run's failure or returns the fitted kinds. */
+async function settleFits(kinds: ScoreKind[], fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>, kept: Promise<void>, progress: RecomputeProgress): Promise<KindOutcome[]> {
+  const [settledFits, settledKept] = await Promise.all([Promise.allSettled(kinds.map((kind) => fits.get(kind)!)), Promise.allSettled([kept])]);
+  if (progress.failure) throw progress.failure.error;
+  for (const settled of [...settledFits, ...settledKept]) if (settled.status === 'rejected') throw settled.reason;
+  return settledFits.map((r) => (r as PromiseFulfilledResult<KindOutcome | null>).value).filter((r) => r !== null);
 }
 
 /**

@@ -3,7 +3,6 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { fail } from '../../errors/catalog';
 import { withTimeout, type JobRegistry } from '../../infra/jobs';
 import { QUEUES, type QueueBackend } from '../../infra/queue';
-import type { CustomerStatsService } from '../customers/customer-stats.service';
 import { isScoreKind, SCORE_KINDS, type ScoreKind } from './score-kind';
 import { expandKinds, type ScoreService } from './score.service';
 
@@ -49,7 +48,7 @@ export const MAX_RECOMPUTE_CUSTOMER_IDS = 10_000;
  * With `historyDays`, a full recompute then prunes the score history older
  * than that (see {@link ScoreService.pruneHistory}).
  */
-export function registerScoreJobs(registry: JobRegistry, scores: ScoreService, stats: CustomerStatsService, options: { historyDays?: number } = {}): void {
+export function registerScoreJobs(registry: Pick<JobRegistry, 'register'>, scores: ScoreService, options: { historyDays?: number } = {}): void {
   registry.register(QUEUES.analytics, SCORES_RECOMPUTE_JOB, async (job: Job) => {
     const data = job.data as ScoresRecomputeData;
     const kinds = (data.kinds ?? []).filter(isScoreKind);
@@ -71,8 +70,6 @@ export function registerScoreJobs(registry: JobRegistry, scores: ScoreService, s
     if (outcome.errors.length > 0) throw new UnrecoverableError(outcome.errors.map((e) => e.message).join('; '));
     return { ...outcome, historyPruned };
   });
-  // customer.refresh: the touched customers' scores, with the current models, in the stats transaction.
-  stats.addRefreshStep((manager, customerIds) => scores.scoreCustomers(manager, customerIds));
 }
 
 /**
@@ -128,6 +125,21 @@ export async function toRecomputeJobRecord(job: Job, knownState?: string): Promi
     finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
     error: status === 'FAILED' ? job.failedReason ?? 'failed' : null,
   };
+}
+
+/** The recompute jobs as the API starts and reads them: the scores module's facade over its queue. */
+export class RecomputeJobs {
+  constructor(private readonly queues: QueueBackend) {}
+
+  /** Starts (or joins) a recompute; see {@link enqueueRecompute}. */
+  async request(kinds: readonly ScoreKind[], customerIds?: string[]): Promise<RecomputeJobRecord> {
+    return toRecomputeJobRecord(await enqueueRecompute(this.queues, kinds, customerIds));
+  }
+
+  /** The recompute job with this id, or null. */
+  find(id: string): Promise<RecomputeJobRecord | null> {
+    return findRecomputeJob(this.queues, id);
+  }
 }
 
 /** Registers the nightly full recompute (BullMQ job schedulers are cluster-wide: one run per night whatever the worker count). */

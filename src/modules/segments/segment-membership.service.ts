@@ -3,7 +3,7 @@ import { inTransaction } from '../../infra/database';
 import { SqlParams } from '../../infra/sql-filter';
 import { compileRule } from './rules/compile';
 import { referencedSegments, type SegmentRule } from './rules/rule';
-import { outboxInsertSql } from '../events/outbox';
+import { outboxInsertSql } from '../events';
 
 /** The segment.entered / segment.exited payload of a row with `customer_id`, the segment id given as SQL. */
 const SEGMENT_PAYLOAD = (segmentId: string) => `jsonb_build_object('customerId', customer_id::text, 'segmentId', ${segmentId}::text) AS payload`;

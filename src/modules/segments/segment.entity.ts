@@ -1,5 +1,5 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, Unique } from 'typeorm';
-import { CustomerEntity } from '../customers/customer.entity';
+import { CustomerEntity } from '../customers';
 import type { SegmentRule } from './rules/rule';
 
 export const SEGMENT_KINDS = ['DYNAMIC', 'STATIC'] as const;

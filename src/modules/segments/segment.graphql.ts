@@ -1,12 +1,10 @@
 import { builder } from '../../graphql/builder';
-import { RecomputeJobRef } from '../scores/score.graphql';
-import { toRecomputeJobRecord } from '../scores/scores.jobs';
-import { enqueueSegmentRefresh } from './segments.jobs';
+import { RecomputeJobRef } from '../scores';
 import { RowErrorRef } from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localId, localIdOrNull } from '../../graphql/ids';
 import { fail } from '../../errors/catalog';
-import { CustomerConnectionRef, CustomerRef, CustomerRefInput } from '../customers/customer.graphql';
-import { ScoreKindEnum } from '../scores/score-inputs.graphql';
+import { CustomerConnectionRef, CustomerRef, CustomerRefInput } from '../customers';
+import { ScoreKindEnum } from '../scores';
 import { MEMBERSHIP_EVENT_KINDS, SEGMENT_KINDS, SEGMENT_STATUSES } from './segment.entity';
 import type {
   ConditionExplanation, MemberRowResult, MembershipEventRecord, MembershipExplanation, SegmentRecord, SizePointRecord,
@@ -17,7 +15,7 @@ import type { SegmentTemplate } from './segment-templates';
 import { BEHAVIOR_AGGREGATES, COMPARISON_OPS, type SegmentRule } from './rules/rule';
 import { RULE_LIMITS } from './rules/validate';
 import type { GraphQLContext } from '../../graphql/context';
-import { hasScope } from '../access/scopes';
+import { hasScope } from '../access';
 import type { RuleAccess } from './segment.service';
 
 const describe = <K extends string>(keys: readonly K[], text: Record<K, string>) =>
@@ -499,7 +497,7 @@ builder.mutationFields((t) => ({
       const segment = await ctx.services.segments.get(id);
       if (!segment) throw fail('SEGMENT_NOT_FOUND', { id: String(args.id) }, 'id');
       if (segment.kind !== 'DYNAMIC') throw fail('SEGMENT_KIND_MISMATCH', { detail: `segment "${segment.name}" is STATIC: it has no rule to refresh` }, 'id');
-      return toRecomputeJobRecord(await enqueueSegmentRefresh(ctx.services.queues, id));
+      return ctx.services.segments.queueRefresh(id);
     },
   }),
   createSegmentFromTemplate: t.field({

@@ -3,8 +3,8 @@ import { ErrorCode, fail, RapportError } from '../../errors/catalog';
 import { inTransaction } from '../../infra/database';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import { pageSize, SqlParams, type SortKey } from '../../infra/sql-filter';
-import { CUSTOMER_COLUMNS, toCustomerRecord, type CustomerRecord } from '../customers/customer-query.service';
-import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers/identity';
+import { CUSTOMER_COLUMNS, toCustomerRecord, type CustomerRecord } from '../customers';
+import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers';
 import type { MembershipEventKind, SegmentKind, SegmentStatus } from './segment.entity';
 import { SegmentMembershipService } from './segment-membership.service';
 import { SEGMENT_TEMPLATES, type SegmentTemplate } from './segment-templates';
@@ -13,7 +13,8 @@ import { describeComposite, describeLeaf } from './rules/describe';
 import { hasMovingWindow, referencedScoreKinds, referencedSegments, type SegmentRule } from './rules/rule';
 import { validateRuleShape, type RuleProblem } from './rules/validate';
 import { maskFigure, maskRule, personalConditions } from './rules/personal';
-import { PersonalDataPolicy } from '../access/personal-data';
+import { PersonalDataPolicy } from '../access';
+import type { RecomputeJobRecord } from '../scores';
 import { loadConfig } from '../../config';
 import { isDatabaseId } from '../../infra/db-values';
 
@@ -103,8 +104,10 @@ export interface SegmentServiceOptions {
   previewTimeoutMs?: number;
   /** Customers in a preview's sample. @defaultValue 20 */
   sampleSize?: number;
-  /** Enqueues a full refresh of a segment (`segments.refresh`); set by the jobs module. */
+  /** Enqueues a full refresh of a segment (`segments.refresh`), failures logged; the module manifest passes the queue's. */
   requestRefresh?: (segmentId: string) => Promise<void>;
+  /** Enqueues a full refresh and returns its job, failures raised (`refreshSegment`). */
+  enqueueRefresh?: (segmentId: string) => Promise<RecomputeJobRecord>;
   /** Which traits and interaction properties are personal. @defaultValue the defaults of RAPPORT_PERSONAL_TRAITS and RAPPORT_PERSONAL_PROPERTIES */
   personalData?: PersonalDataPolicy;
 }
@@ -148,11 +151,6 @@ export class SegmentService {
     this.previewTimeoutMs = options.previewTimeoutMs ?? 5_000;
     this.sampleSize = options.sampleSize ?? 20;
     this.personalData = options.personalData ?? new PersonalDataPolicy(loadConfig({}).auth);
-  }
-
-  /** Sets how refreshes are requested (the jobs module does, once the queue exists). */
-  setRefreshRequester(requestRefresh: (segmentId: string) => Promise<void>): void {
-    this.options.requestRefresh = requestRefresh;
   }
 
   /**
@@ -298,6 +296,12 @@ export class SegmentService {
   }
 
   /** Marks the segment STALE and enqueues its full refresh. */
+  /** Queues a full refresh of segment `id` and returns its job. */
+  async queueRefresh(id: string): Promise<RecomputeJobRecord> {
+    if (!this.options.enqueueRefresh) throw new Error('this SegmentService has no queue to refresh segments on');
+    return this.options.enqueueRefresh(id);
+  }
+
   async requestRefresh(id: string): Promise<void> {
     await this.dataSource.query(`UPDATE segments SET status = 'STALE' WHERE id = $1 AND kind = 'DYNAMIC'`, [id]);
     await this.options.requestRefresh?.(id);

@@ -1,7 +1,6 @@
 import { withTimeout, type JobRegistry } from '../../infra/jobs';
 import type { Logger } from '../../infra/logger';
 import { QUEUES, type QueueBackend } from '../../infra/queue';
-import type { CustomerStatsService } from '../customers/customer-stats.service';
 import type { SegmentMembershipService } from './segment-membership.service';
 import type { SegmentService } from './segment.service';
 
@@ -23,11 +22,6 @@ export interface SegmentRefreshData {
 }
 
 
-/**
- * Enqueues `segments.refresh`, debounced and deduplicated per segment; a
- * failure to enqueue is logged, not thrown: the segment stays STALE and the
- * sweep refreshes it.
- */
 /** Enqueues `segments.refresh` (debounced, deduplicated per segment) and returns the job that will run it. */
 export function enqueueSegmentRefresh(queues: QueueBackend, segmentId: string) {
   return queues.queue(QUEUES.analytics).add(SEGMENT_REFRESH_JOB, { segmentId } satisfies SegmentRefreshData, {
@@ -36,6 +30,11 @@ export function enqueueSegmentRefresh(queues: QueueBackend, segmentId: string) {
   });
 }
 
+/**
+ * Enqueues `segments.refresh`, debounced and deduplicated per segment; a
+ * failure to enqueue is logged, not thrown: the segment stays STALE and the
+ * sweep refreshes it.
+ */
 export function createSegmentRefreshRequester(queues: QueueBackend, logger: Logger, timeoutMs = 2_000) {
   return async (segmentId: string): Promise<void> => {
     try {
@@ -46,7 +45,7 @@ export function createSegmentRefreshRequester(queues: QueueBackend, logger: Logg
   };
 }
 
-export function registerSegmentJobs(registry: JobRegistry, segments: SegmentService, memberships: SegmentMembershipService): void {
+export function registerSegmentJobs(registry: Pick<JobRegistry, 'register'>, segments: SegmentService, memberships: SegmentMembershipService): void {
   registry.register(QUEUES.analytics, SEGMENT_REFRESH_JOB, async (job) => {
     const { segmentId } = job.data as SegmentRefreshData;
     return (await memberships.refreshSegment(segmentId)) ?? { segmentId, skipped: true };
@@ -55,13 +54,6 @@ export function registerSegmentJobs(registry: JobRegistry, segments: SegmentServ
     const ids = await segments.sweepCandidates();
     for (const id of ids) await segments.requestRefresh(id);
     return { requested: ids.length };
-  });
-}
-
-/** Customer refreshes (after ingest) re-evaluate the touched customers against every dynamic segment, in the same transaction. */
-export function registerSegmentRefreshStep(stats: CustomerStatsService, memberships: SegmentMembershipService): void {
-  stats.addRefreshStep(async (manager, customerIds) => {
-    await memberships.refreshCustomers(manager, customerIds);
   });
 }
 

@@ -1,4 +1,4 @@
-import { MASK, maskText, type PersonalDataPolicy } from '../../access/personal-data';
+import { MASK, maskText, type PersonalDataPolicy } from '../../access';
 import { ATTRIBUTE_FIELDS } from './fields';
 import type { SegmentRule } from './rule';
 

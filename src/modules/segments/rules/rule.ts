@@ -14,8 +14,8 @@ export const NUMERIC_OPS = ['EQ', 'NE', 'GT', 'GTE', 'LT', 'LTE'] as const;
 export type NumericOp = (typeof NUMERIC_OPS)[number];
 
 /** Score kinds a rule can name: the scores module's kinds, compiled against the `scores` table by name. */
-export { SCORE_KINDS, type ScoreKind } from '../../scores/score-kind';
-import type { ScoreKind } from '../../scores/score-kind';
+export { SCORE_KINDS, type ScoreKind } from '../../scores';
+import type { ScoreKind } from '../../scores';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 

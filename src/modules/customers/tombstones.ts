@@ -1,5 +1,5 @@
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
-import type { Identifier } from '../customers/identity';
+import type { Identifier } from './identity';
 
 /** Marks a keyed tombstone hash; legacy hashes are bare hex. */
 const KEYED_PREFIX = 'hmac-sha256:';

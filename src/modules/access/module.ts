@@ -1,0 +1,32 @@
+import type { DataSource } from 'typeorm';
+import type { Config } from '../../config';
+import { defineModule } from '../../infra/module';
+import * as accessGraphql from './access.graphql';
+import { ApiKeyEntity } from './api-key.entity';
+import { ApiKeyService } from './api-key.service';
+import { AuditEntryEntity } from './audit-entry.entity';
+import { AuditLogService } from './audit-log.service';
+import { auditTransactionHook } from './audit';
+import { PersonalDataPolicy } from './personal-data';
+import { RateLimitBucketEntity } from './rate-limit-bucket.entity';
+import { postgresRateLimiter, redisRateLimiter, type RateLimiter } from './rate-limit';
+
+/** API keys, scopes, rate limits, the audit log and the personal-data policy. */
+export const accessModule = defineModule({
+  name: 'access',
+  needs: ['config', 'dataSource'],
+  provides: ['apiKeys', 'auditLog', 'rateLimiter', 'personalData'],
+  entities: [ApiKeyEntity, AuditEntryEntity, RateLimitBucketEntity],
+  graphql: [accessGraphql],
+  transactionHooks: [auditTransactionHook],
+  events: { publishes: [], subscribes: [] },
+  create({ config, dataSource }: { config: Config; dataSource: DataSource }): { apiKeys: ApiKeyService; auditLog: AuditLogService; rateLimiter: RateLimiter; personalData: PersonalDataPolicy } {
+    const limits = { perMinute: config.auth.rateLimitPerMinute, burst: config.auth.rateLimitBurst };
+    return {
+      apiKeys: new ApiKeyService(dataSource),
+      auditLog: new AuditLogService(dataSource),
+      rateLimiter: config.redisUrl ? redisRateLimiter(config.redisUrl, config.queuePrefix, limits) : postgresRateLimiter(dataSource, limits),
+      personalData: new PersonalDataPolicy(config.auth),
+    };
+  },
+});

@@ -1,0 +1,42 @@
+import type { DataSource } from 'typeorm';
+import type { Config } from '../../config';
+import type { Logger } from '../../infra/logger';
+import type { QueueBackend } from '../../infra/queue';
+import { collectJobs, defineModule } from '../../infra/module';
+import type { CustomerService } from '../customers';
+import type { IngestService } from '../interactions';
+import type { PrivacyService } from '../privacy';
+import { ConnectionEntity } from './connection.entity';
+import * as connectorGraphql from './connector.graphql';
+import { ConnectorRunEntity } from './connector-run.entity';
+import { registerConnectorJobs } from './connectors.jobs';
+import { createConnectorServices } from './connectors.services';
+import { WebhookRefusalEntity } from './webhook-refusal.entity';
+import * as webhookRefusalGraphql from './webhook-refusal.graphql';
+
+interface ConnectorsDeps {
+  config: Config;
+  logger: Logger;
+  dataSource: DataSource;
+  queues: QueueBackend;
+  ingest: IngestService;
+  customers: CustomerService;
+  privacy: PrivacyService;
+}
+
+/** The connector host: plugins, connections, pull syncs, webhooks and file imports. */
+export const connectorsModule = defineModule({
+  name: 'connectors',
+  needs: ['config', 'logger', 'dataSource', 'queues', 'ingest', 'customers', 'privacy'],
+  provides: ['connectors'],
+  entities: [ConnectionEntity, ConnectorRunEntity, WebhookRefusalEntity],
+  graphql: [connectorGraphql, webhookRefusalGraphql],
+  events: { publishes: ['connection.failed'], subscribes: [] },
+  create({ config, logger, dataSource, queues, ingest, customers, privacy }: ConnectorsDeps) {
+    return { connectors: createConnectorServices({ config, logger, dataSource, queues, targets: { ingest, customers, privacy, dataSource } }) };
+  },
+  jobs: ({ connectors }) => collectJobs((registry) => registerConnectorJobs(registry, connectors.sync, connectors.imports)),
+  schedules: ({ connectors }) => [{ name: 'connection schedules', start: () => connectors.connections.restoreSchedules() }],
+  routes: ({ connectors }) => connectors.routes(),
+  gatewayStart: ({ connectors }) => connectors.warmUp(),
+});

@@ -1,0 +1,46 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from '../../infra/logger';
+import type { QueueBackend } from '../../infra/queue';
+import { collectJobs, defineModule } from '../../infra/module';
+import { CustomerIdentifierEntity } from './customer-identifier.entity';
+import { CustomerQueryService } from './customer-query.service';
+import { CustomerStatsEntity } from './customer-stats.entity';
+import { CustomerStatsService } from './customer-stats.service';
+import { CustomerEntity } from './customer.entity';
+import * as customerGraphql from './customer.graphql';
+import { CustomerService } from './customer.service';
+import { createRefreshRequester, RefreshGatherer, registerCustomerJobs, scheduleDirtySweep } from './customers.jobs';
+import { TombstoneHasher } from './tombstones';
+
+interface CustomersDeps {
+  logger: Logger;
+  dataSource: DataSource;
+  queues: QueueBackend;
+  /** The server secret (RAPPORT_SECRET_KEY), which keys the tombstones of erased identifiers. */
+  secretKey: Buffer | undefined;
+}
+
+/** Customers, their identifiers and identity resolution, and the per-customer refresh (stats, then the steps of later modules). */
+export const customersModule = defineModule({
+  name: 'customers',
+  needs: ['logger', 'dataSource', 'queues', 'secretKey'],
+  provides: ['refreshes', 'tombstones', 'stats', 'customers', 'customerQueries'],
+  entities: [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity],
+  graphql: [customerGraphql],
+  events: { publishes: ['customer.created', 'customer.updated'], subscribes: ['interaction.recorded'] },
+  create({ logger, dataSource, queues, secretKey }: CustomersDeps) {
+    const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }));
+    const tombstones = new TombstoneHasher(secretKey);
+    if (!tombstones.keyed) logger.warn('RAPPORT_SECRET_KEY is not set: erased identifiers are kept as unkeyed SHA-256 hashes, which a copy of the database can test guesses against');
+    return {
+      refreshes,
+      tombstones,
+      stats: new CustomerStatsService(dataSource),
+      // The gatherer never fails: an enqueue that does is logged and the dirty sweep catches up.
+      customers: new CustomerService(dataSource, refreshes.request, tombstones),
+      customerQueries: new CustomerQueryService(dataSource),
+    };
+  },
+  jobs: ({ stats }) => collectJobs((registry) => registerCustomerJobs(registry, stats)),
+  schedules: ({ queues }) => [{ name: 'dirty.sweep', start: () => scheduleDirtySweep(queues) }],
+});

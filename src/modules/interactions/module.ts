@@ -1,0 +1,25 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from '../../infra/logger';
+import { defineModule } from '../../infra/module';
+import type { RefreshGatherer } from '../customers';
+import type { TombstoneHasher } from '../customers';
+import { IngestService } from './ingest.service';
+import { InteractionEntity } from './interaction.entity';
+import * as interactionGraphql from './interaction.graphql';
+import { InteractionQueryService } from './interaction-query.service';
+
+/** Interactions: batch ingestion (resolving customers), reads and timelines. */
+export const interactionsModule = defineModule({
+  name: 'interactions',
+  needs: ['logger', 'dataSource', 'refreshes', 'tombstones'],
+  provides: ['ingest', 'interactionQueries'],
+  entities: [InteractionEntity],
+  graphql: [interactionGraphql],
+  events: { publishes: ['interaction.recorded'], subscribes: [] },
+  create({ logger, dataSource, refreshes, tombstones }: { logger: Logger; dataSource: DataSource; refreshes: RefreshGatherer; tombstones: TombstoneHasher }) {
+    return {
+      ingest: new IngestService(dataSource, refreshes.request, logger.child({ component: 'ingest' }), tombstones),
+      interactionQueries: new InteractionQueryService(dataSource),
+    };
+  },
+});

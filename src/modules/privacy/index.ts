@@ -1,0 +1,1 @@
+export type { PrivacyService } from './privacy.service';

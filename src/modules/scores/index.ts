@@ -1,0 +1,11 @@
+export { ScoreFilterInput, ScoreKindEnum } from './score-inputs.graphql';
+export { SCORE_KINDS } from './score-kind';
+export type { ScoreKind } from './score-kind';
+export { componentsOf } from './score-loaders';
+export { REBUILD_TABLES } from './score-rebuild';
+export { scoreCondition, scoreSortExpression } from './score-sql';
+export type { ScoreFilter } from './score-sql';
+export { SCORE_WRITERS_LOCK } from './score-writer';
+export { RecomputeJobRef, ScoreRef } from './score.graphql';
+export { SCORES_RECOMPUTE_JOB, enqueueRecompute, toRecomputeJobRecord } from './scores.jobs';
+export type { RecomputeJobRecord } from './scores.jobs';

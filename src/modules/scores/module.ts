@@ -1,0 +1,32 @@
+import type { DataSource } from 'typeorm';
+import type { Config } from '../../config';
+import type { Logger } from '../../infra/logger';
+import type { QueueBackend } from '../../infra/queue';
+import { collectJobs, defineModule } from '../../infra/module';
+import { ScoreHistoryEntity } from './score-history.entity';
+import * as scoreInputsGraphql from './score-inputs.graphql';
+import { ScoreModelEntity } from './score-model.entity';
+import { ScoreEntity } from './score.entity';
+import * as scoreGraphql from './score.graphql';
+import { ScoreService } from './score.service';
+import { enqueueRecompute, RecomputeJobs, registerScoreJobs, scheduleNightlyScores } from './scores.jobs';
+
+/** Score models (fit, settings), per-customer scores and their history, recomputes. */
+export const scoresModule = defineModule({
+  name: 'scores',
+  needs: ['config', 'logger', 'dataSource', 'queues'],
+  provides: ['scores', 'recomputes'],
+  entities: [ScoreModelEntity, ScoreEntity, ScoreHistoryEntity],
+  graphql: [scoreInputsGraphql, scoreGraphql],
+  events: { publishes: ['score.changed', 'recompute.completed'], subscribes: ['customer.erased'] },
+  create({ logger, dataSource, queues }: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }) {
+    return {
+      scores: new ScoreService(dataSource, logger.child({ component: 'scores' }), (kinds) => enqueueRecompute(queues, kinds)),
+      recomputes: new RecomputeJobs(queues),
+    };
+  },
+  jobs: ({ scores, config }) => collectJobs((registry) => registerScoreJobs(registry, scores, { historyDays: config.scoreHistoryDays })),
+  schedules: ({ queues }) => [{ name: 'scores.recompute.nightly', start: () => scheduleNightlyScores(queues) }],
+  // customer.refresh: the touched customers' scores, with the current models, in the stats transaction.
+  refreshSteps: [{ name: 'scores', create: ({ scores }) => (manager, customerIds) => scores.scoreCustomers(manager, customerIds) }],
+});
