@@ -101,7 +101,7 @@ describe('rapport import', () => {
     });
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/SUCCEEDED — 3 rows, 2 accepted, 0 duplicates, 1 rejected/);
-    expect(result.stdout).toContain('line 4: occurredAt is not an ISO 8601 date or date-time');
+    expect(result.stdout).toContain('line 4: occurredAt is not a valid date-time');
     const client = new Client({ connectionString: database.url });
     await client.connect();
     const { rows } = await client.query(`SELECT count(*)::int AS n FROM interactions WHERE source = 'cli'`);
