@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { AddToSegmentDocument, CreateSegmentDocument, RecordInteractionsDocument, RemoveFromSegmentDocument, type InteractionInput } from '../generated/graphql';
 import { inTransaction } from '../../src/infra/database';
 import type { DomainEvent } from '../../src/modules/events/catalog';
@@ -134,6 +137,29 @@ describe('the outbox is written with the change', () => {
     await runs.finish(runId, 'FAILED', 'it broke');
     const events = await outbox(app, `type = 'connection.failed'`);
     expect(events).toEqual([expect.objectContaining({ customer_id: '0', payload: { connectionId, runId } })]);
+  });
+
+  test('a bulk file import publishes one interactions.imported per batch, not an event per row', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rapport-outbox-import-'));
+    try {
+      const file = path.join(dir, 'events.ndjson');
+      const rows = Array.from({ length: 5 }, (_, i) => ({ email: `importer-${i % 3}@example.com`, channel: 'email', type: 'open', occurredAt: '2026-09-01T00:00:00Z', externalId: `imp-${i}` }));
+      writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const before = await outbox(app, `type = 'interaction.recorded'`);
+      const summary = await app.runtime.services.connectors.imports.importFile(file, { format: 'ndjson', source: 'outbox-import', batchRows: 3, connections: 1 });
+      expect(summary).toMatchObject({ accepted: 5 });
+      const imported = await outbox(app, `type = 'interactions.imported'`);
+      expect(imported.map((e) => ({ customer: e.customer_id, payload: e.payload }))).toEqual([
+        { customer: '0', payload: { inserted: 3, customers: 3, sources: ['outbox-import'] } },
+        { customer: '0', payload: { inserted: 2, customers: 2, sources: ['outbox-import'] } },
+      ]);
+      expect(await outbox(app, `type = 'interaction.recorded'`)).toEqual(before);
+      // Re-importing the same rows inserts nothing, and publishes nothing.
+      await app.runtime.services.connectors.imports.importFile(file, { format: 'ndjson', source: 'outbox-import', batchRows: 3, connections: 1 });
+      expect(await outbox(app, `type = 'interactions.imported'`)).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import type { Logger } from '../../infra/logger';
-import { INTERACTION_RECORDED_ROWS, validateInteraction, type Direction, type InteractionRow } from '../interactions';
+import { validateInteraction, type Direction, type InteractionRow } from '../interactions';
 import { identifierKey, IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type Identifier, type TombstoneHasher } from '../customers';
 import { outboxInsertSql } from '../events';
 import type { RunError, RunStatus } from './connector-run.entity';
@@ -121,6 +121,11 @@ interface Plan {
  * (source, external_id) and marks the touched customers dirty — all in one
  * transaction per batch. The run in `connector_runs` shows progress as it goes.
  */
+/** The `interactions.imported` event of a batch (none when it inserted nothing), from the merge's `ins` rows. */
+const IMPORTED_BATCH_ROWS = `SELECT 0::bigint AS customer_id,
+    jsonb_build_object('inserted', count(*), 'customers', count(DISTINCT customer_id), 'sources', jsonb_agg(DISTINCT source)) AS payload
+  FROM ins HAVING count(*) > 0`;
+
 export class FileImportService {
   constructor(
     private readonly dataSource: DataSource,
@@ -298,8 +303,8 @@ export class FileImportService {
    * ({@link resolveCustomers}: the same as the API's, creating missing
    * customers and refusing erased identifiers), COPYs the rows into the
    * session's staging table, then one set-based merge inserts the
-   * interactions idempotently on (source, external_id), publishes
-   * interaction.recorded and marks the touched customers dirty. Returns how
+   * interactions idempotently on (source, external_id), publishes one
+   * interactions.imported event and marks the touched customers dirty. Returns how
    * many interactions were inserted, and the rows refused by resolution.
    *
    * Dirty marks: inserting an interaction takes a `FOR KEY SHARE` lock on its
@@ -324,8 +329,9 @@ export class FileImportService {
           SELECT r.customer_id, s.channel, s.type, s.direction, s.occurred_at, s.value, s.currency, s.sentiment, s.properties, s.source, s.external_id
             FROM import_staging s JOIN import_resolved r ON r.id_type = s.id_type AND r.id_value = s.id_value
           ON CONFLICT (source, external_id) DO NOTHING
-          RETURNING id, customer_id, channel, type, occurred_at),
-        published AS (${outboxInsertSql('interaction.recorded', INTERACTION_RECORDED_ROWS, 'customer_id, id')})
+          RETURNING id, customer_id, source),
+        -- One event per batch: an event per imported row would double what a backfill writes.
+        published AS (${outboxInsertSql('interactions.imported', IMPORTED_BATCH_ROWS)})
         INSERT INTO import_touched (customer_id, inserted) SELECT customer_id, count(*) FROM ins GROUP BY customer_id;
       -- Locked in id order (NO KEY UPDATE: it does not wait for the key-share locks of other lanes' inserts).
       UPDATE customers c SET dirty_since = now()

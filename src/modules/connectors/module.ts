@@ -31,7 +31,7 @@ export const connectorsModule = defineModule({
   provides: ['connectors'],
   entities: [ConnectionEntity, ConnectorRunEntity, WebhookRefusalEntity],
   graphql: [connectorGraphql, webhookRefusalGraphql],
-  events: { publishes: ['connection.failed'], subscribes: [] },
+  events: { publishes: ['connection.failed', 'interactions.imported'], subscribes: [] },
   create({ config, logger, dataSource, queues, ingest, customers, privacy }: ConnectorsDeps) {
     return { connectors: createConnectorServices({ config, logger, dataSource, queues, targets: { ingest, customers, privacy, dataSource } }) };
   },

@@ -13,8 +13,15 @@
 export const NO_CUSTOMER = '0';
 
 export interface EventCatalog {
-  /** An interaction was stored (not a duplicate delivery). */
+  /** An interaction was stored (not a duplicate delivery) through the API or a connector. */
   'interaction.recorded': { customerId: string; interactionId: string; channel: string; type: string; occurredAt: string };
+  /**
+   * A batch of a bulk file import was stored: one event per committed batch,
+   * not per interaction. An import is a backfill of up to millions of rows; an
+   * event per row would double what it writes. Its customers are refreshed as
+   * usual, so the changes that follow (scores, segments) publish their events.
+   */
+  'interactions.imported': { inserted: number; customers: number; sources: string[] };
   /** A customer was created (by upsertCustomers, an import, a connector or identity resolution). */
   'customer.created': { customerId: string; kind: string };
   /** A customer's profile (traits, lifecycle stage, owner, identifiers) changed. */
@@ -37,7 +44,8 @@ export type EventType = keyof EventCatalog;
 
 /** Version and doc line of every event type; the version is stored with each event. */
 export const EVENT_TYPES: { readonly [T in EventType]: { version: number; customer: boolean; doc: string } } = {
-  'interaction.recorded': { version: 1, customer: true, doc: 'An interaction was stored (duplicates publish nothing).' },
+  'interaction.recorded': { version: 1, customer: true, doc: 'An interaction was stored through the API or a connector (duplicates publish nothing).' },
+  'interactions.imported': { version: 1, customer: false, doc: 'A batch of a bulk file import was stored: counts and sources, one event per batch.' },
   'customer.created': { version: 1, customer: true, doc: 'A customer was created.' },
   'customer.updated': { version: 1, customer: true, doc: "A customer's profile changed." },
   'customer.erased': { version: 1, customer: true, doc: 'A customer was erased; only the id remains.' },
