@@ -12,6 +12,16 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   ...tseslint.configs.strict,
   {
+    rules: {
+      // A leading underscore marks a binding that is unused on purpose: a parameter
+      // a signature requires, or a key destructured away from the rest.
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
+    },
+  },
+  {
     // Tests, test fixtures and benchmarks assert on data they built themselves
     // (a fixture row, a seeded customer, the first element of a result the test
     // just checked the length of). There a `!` states what the test already

@@ -34,6 +34,7 @@ export interface DataSourceOptions {
 
 /** The TypeORM DataSource over `pg`. Schema changes happen only through migrations. */
 export function createDataSource(options: DataSourceOptions): DataSource {
+  const { onQuery } = options;
   return new DataSource({
     type: 'postgres',
     url: options.url,
@@ -44,10 +45,10 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     migrationsTableName: 'typeorm_migrations',
     poolSize: options.poolSize ?? 10,
     applicationName: options.applicationName ?? 'rapport',
-    logging: options.onQuery ? ['query'] : false,
-    logger: options.onQuery
+    logging: onQuery ? ['query'] : false,
+    logger: onQuery
       ? {
-          logQuery: (query: string) => options.onQuery!(query),
+          logQuery: (query: string) => onQuery(query),
           logQueryError: () => undefined,
           logQuerySlow: () => undefined,
           logSchemaBuild: () => undefined,

@@ -188,7 +188,7 @@ export class ConnectionService {
       const [rows] = (await inTransaction(this.dataSource, (manager) =>
         manager.query(`UPDATE connections SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, params),
       )) as [ConnectionRecord[], number];
-      row = rows[0]!;
+      row = rows[0];
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw new RapportError(ErrorCode.VALIDATION_FAILED, `a connection named "${input.name}" already exists`, 'name');
       throw error;
@@ -267,7 +267,7 @@ export class ConnectionService {
       throw new RapportError(
         ErrorCode.CONNECTOR_CONFIG_INVALID,
         `invalid config for connector "${manifest.id}": ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
-        issues[0]!.field,
+        issues[0].field,
         { issues },
       );
     }
@@ -329,7 +329,7 @@ function redactPaths(config: Record<string, unknown>, paths: readonly string[]):
     const segments = dotted.split('.');
     let holder: unknown = copy;
     for (const segment of segments.slice(0, -1)) holder = typeof holder === 'object' && holder !== null && !Array.isArray(holder) ? (holder as Record<string, unknown>)[segment] : undefined;
-    const last = segments[segments.length - 1]!;
+    const last = segments[segments.length - 1];
     if (typeof holder === 'object' && holder !== null && !Array.isArray(holder)) {
       const target = holder as Record<string, unknown>;
       if (target[last] !== undefined && target[last] !== null) target[last] = REDACTED;

@@ -15,6 +15,7 @@ import { validateRuleShape, type RuleProblem } from './rules/validate';
 import { maskFigure, maskRule, personalConditions } from './rules/personal';
 import { PersonalDataPolicy } from '../access/personal-data';
 import { loadConfig } from '../../config';
+import { present } from '../../infra/present';
 
 /** A segment as reads return it. */
 export interface SegmentRecord {
@@ -176,7 +177,8 @@ export class SegmentService {
       const reason = message.startsWith(field) ? message.slice(field.length).replace(/^[:\s]+/, '') : message;
       throw new RapportError(ErrorCode.SEGMENT_RULE_INVALID, `invalid rule at ${field}: ${reason}`, field, { problems });
     }
-    const rule = shape.rule!;
+    const { rule } = shape;
+    if (!rule) throw new Error(`rule validation at ${root} reported neither a rule nor a problem`);
     if (!access.piiRead) await this.refusePersonal(rule, shape.segmentRefs, root);
     if (referencedScoreKinds(rule).length > 0 && !(await this.hasScoresTable())) {
       throw new RapportError(ErrorCode.SEGMENT_RULE_INVALID, 'score conditions need the scores module, which is not installed in this database', root);
@@ -497,7 +499,7 @@ export class SegmentService {
       }
       const key = Object.keys(node)[0];
       const leafPath = `${path}.${key}`;
-      const result = byPath.get(leafPath)!;
+      const result = present(byPath.get(leafPath), `the compiled rule's result for ${leafPath}`);
       const kind = key === 'inSegment' ? 'IN_SEGMENT' : (key.toUpperCase() as ConditionExplanation['kind']);
       const maskedFigure = maskFigure(node, result.figure, this.personalData);
       conditions.push({
@@ -552,17 +554,18 @@ export class SegmentService {
       const reject = (code: ErrorCode, field: string, message: string) => {
         results[index] = { index, status: 'REJECTED', customerId: null, error: { code, field, message } };
       };
-      const hasId = ref.id != null;
-      const hasIdentifiers = ref.identifiers != null;
-      if (hasId === hasIdentifiers) return reject(ErrorCode.INVALID_FIELD, `customers[${index}]`, 'give exactly one of id or identifiers');
-      if (hasId) {
-        if (!/^[1-9][0-9]{0,18}$/.test(ref.id!)) return reject(ErrorCode.CUSTOMER_NOT_FOUND, `customers[${index}].id`, `"${ref.id}" is not a customer id`);
-        byId.push({ index, id: ref.id! });
+      const { id, identifiers: given } = ref;
+      const neitherOrBoth = () => reject(ErrorCode.INVALID_FIELD, `customers[${index}]`, 'give exactly one of id or identifiers');
+      if (id != null) {
+        if (given != null) return neitherOrBoth();
+        if (!/^[1-9][0-9]{0,18}$/.test(id)) return reject(ErrorCode.CUSTOMER_NOT_FOUND, `customers[${index}].id`, `"${id}" is not a customer id`);
+        byId.push({ index, id });
         return;
       }
-      if (ref.identifiers!.length === 0) return reject(ErrorCode.INVALID_IDENTIFIER, `customers[${index}].identifiers`, 'at least one identifier is needed');
+      if (given == null) return neitherOrBoth();
+      if (given.length === 0) return reject(ErrorCode.INVALID_IDENTIFIER, `customers[${index}].identifiers`, 'at least one identifier is needed');
       const identifiers = [];
-      for (const [i, input] of ref.identifiers!.entries()) {
+      for (const [i, input] of given.entries()) {
         const n = normalizeIdentifier(input);
         if (isIdentifierProblem(n)) return reject(n.code, `customers[${index}].identifiers[${i}].${n.field}`, n.message);
         identifiers.push(n);
