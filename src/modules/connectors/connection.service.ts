@@ -165,12 +165,13 @@ export class ConnectionService {
       const keys = manifest.secretKeys;
       const kept = this.secrets.decryptPaths(current.config, keys);
       // A secret the client left out or echoed back redacted keeps its stored value; null removes it.
-      const merged: Record<string, unknown> = { ...input.config };
+      const merged = new Map(Object.entries(input.config));
       for (const key of keys.filter((k) => !k.includes('.'))) {
-        if (merged[key] === undefined || merged[key] === REDACTED) merged[key] = kept[key];
-        else if (merged[key] === null && !manifest.configFields.find((field) => field.name === key)?.nullable) delete merged[key];
+        const given = merged.get(key);
+        if (given === undefined || given === REDACTED) merged.set(key, kept[key]);
+        else if (given === null && !manifest.configFields.find((field) => field.name === key)?.nullable) merged.delete(key);
       }
-      const config = await this.validateConfig(manifest, plugin, merged);
+      const config = await this.validateConfig(manifest, plugin, Object.fromEntries(merged));
       this.requireSecretsOnEndpointChange(manifest, kept, input.config, config, keys);
       set('config', JSON.stringify(this.secrets.encryptPaths(config, keys)));
     }

@@ -127,10 +127,10 @@ function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: Fit
   const initial = { r: 1, alpha: meanT > 0 ? meanT : 1, a: 1, b: 1, ...options.initial };
   const start = [initial.r, initial.alpha, initial.a, initial.b].map(log);
   const toParams = ([r, alpha, a, b]: readonly number[]): BetaGeoParams => ({
-    r: exp(r!),
-    alpha: exp(alpha!),
-    a: exp(a!),
-    b: exp(b!),
+    r: exp(r),
+    alpha: exp(alpha),
+    a: exp(a),
+    b: exp(b),
   });
   // Many distinct groups (real dates: t_x and T in days): the search first finds the neighbourhood of the
   // optimum on a coarse copy of the data (t_x and T on a 4-week grid, a few thousand groups), then Newton's
@@ -330,7 +330,7 @@ function preparedLogLikelihood(params: BetaGeoParams, data: PreparedGroups): num
   for (let g = 0; g < count.length; g++) {
     const k = xIndex[g];
     const rx = r + xs[g];
-    const active = -rx * logAlphaT[tIndex[g]]!;
+    const active = -rx * logAlphaT[tIndex[g]];
     const t = txIndex[g];
     const perCustomer = t >= 0 ? logAddExp(active, dropout[k] - rx * logAlphaTx[t]) : active;
     total += count[g] * (base[k] + perCustomer);
@@ -349,7 +349,7 @@ export function betaGeoLogLikelihoodGradient(params: BetaGeoParams, summaries: r
   const names = ['r', 'alpha', 'a', 'b'] as const;
   const { gradient } = negativeLogLikelihoodAndGradient(names.map((name) => log(params[name])), prepareGroups(groupSummaries(summaries)));
   const [r, alpha, a, b] = names.map((name, i) => -gradient[i] / params[name]);
-  return { r: r!, alpha: alpha!, a: a!, b: b! };
+  return { r, alpha, a, b };
 }
 
 /**
@@ -379,7 +379,7 @@ function negativeLogLikelihoodAndGradient(logParams: readonly number[], data: Pr
   const base = new Float64Array(distinctX.length);
   const dropout = new Float64Array(distinctX.length);
   const customersOfX = new Float64Array(distinctX.length);
-  for (let g = 0; g < count.length; g++) customersOfX[xIndex[g]]! += count[g];
+  for (let g = 0; g < count.length; g++) customersOfX[xIndex[g]] += count[g];
   let total = 0;
   // Sums over customers of the terms of x alone.
   let dR = 0;
@@ -416,7 +416,7 @@ function negativeLogLikelihoodAndGradient(logParams: readonly number[], data: Pr
       dAlpha -= c * rx * inverseAlphaT[ti];
       continue;
     }
-    const dropped = dropout[xIndex[g]]! - rx * logAlphaTx[t];
+    const dropped = dropout[xIndex[g]] - rx * logAlphaTx[t];
     total += c * logAddExp(active, dropped);
     // The share of the first term, 1 / (1 + e^(dropped − active)), computed without overflow.
     const d = dropped - active;

@@ -110,9 +110,9 @@ function* fitGammaGammaStepwise(summaries: readonly SpendSummary[], options: Fit
   }
   const initial = { p: 1, q: 1, gamma: 1, ...options.initial };
   const toParams = ([p, q, gamma]: readonly number[]): GammaGammaParams => ({
-    p: exp(p!),
-    q: exp(q!),
-    gamma: exp(gamma!),
+    p: exp(p),
+    q: exp(q),
+    gamma: exp(gamma),
   });
   const prepared = prepare(customers);
   const objective = (logParams: readonly number[]) => -preparedLogLikelihood(toParams(logParams), prepared);

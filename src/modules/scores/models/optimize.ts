@@ -232,7 +232,7 @@ function* runNelderMead(
     order.sort((i, j) => values[i] - values[j]);
     const bestIndex = order[0];
     const worstIndex = order[n];
-    const secondWorst = values[order[n - 1]]!;
+    const secondWorst = values[order[n - 1]];
     const bestValue = values[bestIndex];
     const worstValue = values[worstIndex];
 
@@ -354,18 +354,19 @@ export function* newtonStepwise(objective: ValueAndGradient, start: readonly num
   let current = yield* evaluate(x);
   if (!current) return null;
   for (let iteration = 1; iteration <= maxIterations; iteration++) {
+    const { gradient } = current;
     const hessian: number[][] = [];
     for (let j = 0; j < n; j++) {
       const shifted = [...x];
       shifted[j] += h;
       const at = yield* evaluate(shifted);
       if (!at) return null;
-      hessian.push(at.gradient.map((g, i) => (g - current!.gradient[i]) / h));
+      hessian.push(at.gradient.map((g, i) => (g - gradient[i]) / h));
     }
     for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) hessian[i][j] = hessian[j][i] = (hessian[i][j] + hessian[j][i]) / 2;
-    const step = solvePositiveDefinite(hessian, current.gradient.map((g) => -g));
+    const step = solvePositiveDefinite(hessian, gradient.map((g) => -g));
     if (!step) return null;
-    const slope = step.reduce((sum, s, i) => sum + s * current!.gradient[i], 0);
+    const slope = step.reduce((sum, s, i) => sum + s * gradient[i], 0);
     // Near the minimum the decrease is below the rounding of the objective: that much counts as no increase.
     const noise = 1e-12 * (1 + abs(current.value));
     const last = step.every((s) => abs(s) <= xTolerance);
