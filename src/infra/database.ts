@@ -17,6 +17,7 @@ export interface DataSourceOptions {
 
 /** The TypeORM DataSource over `pg`. Schema changes happen only through migrations. */
 export function createDataSource(options: DataSourceOptions): DataSource {
+  const { onQuery } = options;
   return new DataSource({
     type: 'postgres',
     url: options.url,
@@ -27,10 +28,10 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     migrationsTableName: 'typeorm_migrations',
     poolSize: options.poolSize ?? 10,
     applicationName: options.applicationName ?? 'rapport',
-    logging: options.onQuery ? ['query'] : false,
-    logger: options.onQuery
+    logging: onQuery ? ['query'] : false,
+    logger: onQuery
       ? {
-          logQuery: (query: string) => options.onQuery!(query),
+          logQuery: (query: string) => onQuery(query),
           logQueryError: () => undefined,
           logQuerySlow: () => undefined,
           logSchemaBuild: () => undefined,
