@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { ErrorCode, fail, RapportError } from '../../errors/catalog';
+import { ErrorCode, fail } from '../../errors/catalog';
 import { inTransaction } from '../../infra/database';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import { pageSize, SqlParams, type SortKey } from '../../infra/sql-filter';
