@@ -113,7 +113,8 @@ function wireDeclarations(ordered: readonly AnyModule[], bag: Record<string, unk
     for (const hook of module.transactionHooks ?? []) addTransactionHook(hook);
     services.routes.push(...(module.routes?.(own(module)) ?? []));
     services.schedules.push(...(module.schedules?.(own(module)) ?? []));
-    if (module.gatewayStart) services.gatewayStarts.push(() => module.gatewayStart!(own(module)));
+    const { gatewayStart } = module;
+    if (gatewayStart) services.gatewayStarts.push(() => gatewayStart(own(module)));
   }
   // Follow-ups after every job exists: they wrap another module's handler.
   for (const module of ordered) {

@@ -82,11 +82,12 @@ export async function startRapport(options: {
   if (roles.gateway) {
     for (const start of services.gatewayStarts) await start();
     handler = createHttpHandler(services, services.routes);
-    server = createGatewayServer(handler);
-    server.keepAliveTimeout = 65_000;
+    const gateway = createGatewayServer(handler);
+    server = gateway;
+    gateway.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.listen(options.port ?? config.port, config.host, () => resolve());
+      gateway.once('error', reject);
+      gateway.listen(options.port ?? config.port, config.host, () => resolve());
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -99,9 +100,10 @@ export async function startRapport(options: {
     url,
     server,
     async stop() {
-      if (server) {
-        const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
-        server.closeIdleConnections();
+      const open = server;
+      if (open) {
+        const closing = new Promise<void>((resolve) => open.close(() => resolve()));
+        open.closeIdleConnections();
         await closing;
         await handler?.drain();
       }

@@ -186,7 +186,7 @@ async function connectorNewCommand({ config, args }: CommandInput): Promise<void
     process.exit(2);
   }
   try {
-    const result = scaffoldConnector(args[0]!, config.pluginsDir);
+    const result = scaffoldConnector(args[0], config.pluginsDir);
     console.log(`created ${path.relative(process.cwd(), result.directory)}/ (${result.files.map((f) => path.basename(f)).join(', ')})\nnext: npx jest ${path.relative(process.cwd(), result.directory)}`);
   } catch (error) {
     console.error(`rapport connector:new: ${(error as Error).message}`);

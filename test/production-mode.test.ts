@@ -3,6 +3,7 @@ import path from 'node:path';
 import { serverAudits } from 'graphql-http';
 import { createTestDatabase, testRedisUrl, type TestDatabase } from './helpers/database';
 import { eventually } from './helpers/app';
+import type { UntypedData } from './helpers/personal-data';
 
 const root = path.join(__dirname, '..');
 const ADMIN_KEY = 'production-mode-test-admin-key';
@@ -44,7 +45,7 @@ function terminate(child: ChildProcess): Promise<number | null> {
 
 async function post(url: string, query: string, variables?: unknown) {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` }, body: JSON.stringify({ query, variables }) });
-  return (await response.json()) as { data?: Record<string, any>; errors?: unknown[] };
+  return (await response.json()) as { data?: UntypedData; errors?: unknown[] };
 }
 
 describe('production mode: separate gateway and worker processes on external Postgres and Redis', () => {

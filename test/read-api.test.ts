@@ -40,7 +40,7 @@ describe('customer reads', () => {
   test('keyset pagination walks every customer exactly once, in order', async () => {
     const seen: string[] = [];
     let after: string | null = null;
-    let total = 0;
+    let total: number | undefined;
     for (;;) {
       const res: Awaited<ReturnType<typeof app.graphql<CustomersPageQuery, CustomersPageQueryVariables>>> = await app.graphql(CustomersPageDocument, {
         first: 70,

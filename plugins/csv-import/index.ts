@@ -32,7 +32,7 @@ export function parseCsv(text: string): string[][] {
   let record: string[] = [];
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text[i];
     if (quoted) {
       if (c === '"' && text[i + 1] === '"') {
         field += '"';
@@ -102,23 +102,23 @@ export default defineConnector({
     const [header, ...rows] = parseCsv(await response.text());
     if (!header) return { nextState: { version, rowsDone: 0 } };
     const { mapping } = ctx.config;
-    const column = (name: string | undefined) => {
-      if (name === undefined) return undefined;
+    const column = (name: string): number => {
       const index = header.indexOf(name);
       // The header's contents stay out of the message: whatever the URL serves must not come back through errors.
       if (index === -1) throw new ConfigError('mapping', `column "${name}" is not in the file's header line (${header.length} columns)`);
       return index;
     };
+    const optionalColumn = (name: string | undefined) => (name === undefined ? undefined : column(name));
     const at = {
-      email: column(mapping.email),
-      phone: column(mapping.phone),
-      customerId: column(mapping.customerId),
-      externalId: column(mapping.externalId)!,
-      occurredAt: column(mapping.occurredAt)!,
-      type: column(mapping.type),
-      value: column(mapping.value),
-      currency: column(mapping.currency),
-      properties: mapping.properties.map((name) => [name, column(name)!] as const),
+      email: optionalColumn(mapping.email),
+      phone: optionalColumn(mapping.phone),
+      customerId: optionalColumn(mapping.customerId),
+      externalId: column(mapping.externalId),
+      occurredAt: column(mapping.occurredAt),
+      type: optionalColumn(mapping.type),
+      value: optionalColumn(mapping.value),
+      currency: optionalColumn(mapping.currency),
+      properties: mapping.properties.map((name) => [name, column(name)] as const),
     };
     // A new version of the file starts from the top.
     const start = state && state.version === version ? state.rowsDone : 0;
@@ -127,26 +127,32 @@ export default defineConnector({
     slice.forEach((row, i) => {
       const cell = (index: number | undefined) => (index === undefined ? undefined : row[index]?.trim() || undefined);
       const line = start + i + 2;
+      const email = cell(at.email);
+      const phone = cell(at.phone);
+      const customerId = cell(at.customerId);
       const identifiers = [
-        ...(cell(at.email) ? [{ type: 'email', value: cell(at.email)! }] : []),
-        ...(cell(at.phone) ? [{ type: 'phone', value: cell(at.phone)! }] : []),
-        ...(cell(at.customerId) ? [{ type: ctx.config.idType, value: cell(at.customerId)! }] : []),
+        ...(email ? [{ type: 'email', value: email }] : []),
+        ...(phone ? [{ type: 'phone', value: phone }] : []),
+        ...(customerId ? [{ type: ctx.config.idType, value: customerId }] : []),
       ];
       const type = cell(at.type)?.toLowerCase() ?? ctx.config.typeValue;
-      if (identifiers.length === 0 || !cell(at.externalId) || !cell(at.occurredAt) || !type) {
+      const externalId = cell(at.externalId);
+      const occurredAt = cell(at.occurredAt);
+      if (identifiers.length === 0 || !externalId || !occurredAt || !type) {
         ctx.logger.warn('skipping an incomplete row', { line });
         return;
       }
       const value = cell(at.value);
+      const currency = cell(at.currency);
       interactions.push({
         customer: { identifiers },
         channel: ctx.config.channel,
         type,
-        occurredAt: cell(at.occurredAt)!,
+        occurredAt,
         ...(value !== undefined && Number.isFinite(Number(value)) ? { value: Number(value) } : {}),
-        ...(cell(at.currency) ? { currency: cell(at.currency)! } : {}),
+        ...(currency ? { currency } : {}),
         ...(at.properties.length > 0 ? { properties: Object.fromEntries(at.properties.map(([name, index]) => [name, cell(index) ?? null])) } : {}),
-        externalId: cell(at.externalId)!,
+        externalId,
       });
     });
     if (slice.length > 0 && interactions.length === 0) throw new MalformedPayloadError(`rows ${start + 2}–${start + slice.length + 1} are all incomplete; check the mapping`);

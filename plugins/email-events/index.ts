@@ -81,7 +81,7 @@ export default defineConnector({
       json.forEach((raw, index) => {
         const parsed = eventSchema.safeParse(raw);
         if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
+          const issue = parsed.error.issues[0];
           throw new MalformedPayloadError(issue.message, { path: `[${index}].${issue.path.join('.')}` });
         }
         const event = parsed.data;

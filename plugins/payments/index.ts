@@ -61,7 +61,7 @@ export default defineConnector({
       }
       const parsed = eventSchema.safeParse(json);
       if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
+        const issue = parsed.error.issues[0];
         throw new MalformedPayloadError(issue.message, { path: issue.path.join('.') });
       }
       const event = parsed.data;

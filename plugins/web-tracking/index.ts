@@ -103,7 +103,7 @@ export default defineConnector({
       }
       const parsed = bodySchema.safeParse(json);
       if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
+        const issue = parsed.error.issues[0];
         throw new MalformedPayloadError(issue.message, { path: issue.path.join('.') });
       }
       const customers: CustomerRecord[] = [];
@@ -112,8 +112,8 @@ export default defineConnector({
         const email = typeof call.traits?.['email'] === 'string' ? (call.traits['email'] as string) : undefined;
         // Only identifiers the site's server signed link a known customer; the anonymous id is the browser's own.
         const verified: Identifier[] = [
-          ...(signed(config.identitySecret, call.userId, call.userHash, trimmed) ? [{ type: config.userIdType, value: call.userId! }] : []),
-          ...(call.type === 'identify' && signed(config.identitySecret, email, call.emailHash, canonicalEmail) ? [{ type: 'email', value: email! }] : []),
+          ...(signed(config.identitySecret, call.userId, call.userHash, trimmed) ? [{ type: config.userIdType, value: call.userId }] : []),
+          ...(call.type === 'identify' && signed(config.identitySecret, email, call.emailHash, canonicalEmail) ? [{ type: 'email', value: email }] : []),
         ];
         const identifiers: Identifier[] = [...verified, { type: 'anonymous', value: call.anonymousId }];
         const unverified = verified.length === 0 ? { unverified: true } : {};

@@ -69,10 +69,13 @@ export default defineConnector({
       const { mapping } = config;
       const interactions = events.map((event, index): InteractionRecord => {
         const at = (field: string) => `events[${index}].${field}`;
+        const email = text(event, mapping.email);
+        const phone = text(event, mapping.phone);
+        const customerId = text(event, mapping.customerId);
         const identifiers = [
-          ...(text(event, mapping.email) ? [{ type: 'email', value: text(event, mapping.email)! }] : []),
-          ...(text(event, mapping.phone) ? [{ type: 'phone', value: text(event, mapping.phone)! }] : []),
-          ...(text(event, mapping.customerId) ? [{ type: config.idType, value: text(event, mapping.customerId)! }] : []),
+          ...(email ? [{ type: 'email', value: email }] : []),
+          ...(phone ? [{ type: 'phone', value: phone }] : []),
+          ...(customerId ? [{ type: config.idType, value: customerId }] : []),
         ];
         if (identifiers.length === 0) throw new MalformedPayloadError('no customer identifier at the mapped paths', { path: at(mapping.email ?? mapping.customerId ?? mapping.phone ?? 'email') });
         const externalId = text(event, mapping.externalId);
@@ -87,7 +90,8 @@ export default defineConnector({
         const properties: Record<string, unknown> = {};
         for (const property of mapping.properties) {
           const found = pick(event, property);
-          if (found !== undefined) properties[property.split('.').pop()!] = found;
+          // The property is named after the path's last segment: `order.total` is stored as `total`.
+          if (found !== undefined) properties[property.slice(property.lastIndexOf('.') + 1)] = found;
         }
         return {
           customer: { identifiers },

@@ -257,7 +257,7 @@ export function validateConnectorDefinition(value: unknown): ConnectorDefinition
   if (candidate['http'] !== undefined) {
     const policy = httpPolicySchema.safeParse(candidate['http']);
     if (!policy.success) {
-      const issue = policy.error.issues[0]!;
+      const issue = policy.error.issues[0];
       const path = formatIssuePath(['http', ...issue.path]);
       fail('CONNECTOR_LOAD_INVALID_FIELD', path, `${path}: ${issue.message}`);
     }

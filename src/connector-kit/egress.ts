@@ -141,27 +141,30 @@ function parseEntry(entry: string): AllowRule | undefined {
   if (entry.includes('/')) {
     const [address, prefixText, ...rest] = entry.split('/');
     if (rest.length > 0 || !/^\d{1,3}$/.test(prefixText ?? '')) return undefined;
-    const bytes = parseAddress(stripBrackets(address!));
+    const bytes = parseAddress(stripBrackets(address));
     if (!bytes) return undefined;
-    const isV4 = isIP(stripBrackets(address!)) === 4;
+    const isV4 = isIP(stripBrackets(address)) === 4;
     const prefix = Number(prefixText) + (isV4 ? 96 : 0);
     if (prefix > 128) return undefined;
     return { kind: 'range', bytes: mask(bytes, prefix), prefix };
   }
   if (entry.startsWith('[')) {
     const match = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry);
-    if (!match || isIP(match[1]!) !== 6) return undefined;
+    const bytes = match && isIP(match[1]) === 6 ? parseAddress(match[1]) : undefined;
+    if (!match || !bytes) return undefined;
     const port = parsePort(match[2]);
     if (port === null) return undefined;
-    return { kind: 'address', bytes: parseAddress(match[1]!)!, ...(port === undefined ? {} : { port }) };
+    return { kind: 'address', bytes, ...(port === undefined ? {} : { port }) };
   }
-  if (isIP(entry) === 6) return { kind: 'address', bytes: parseAddress(entry)! };
+  const v6 = isIP(entry) === 6 ? parseAddress(entry) : undefined;
+  if (v6) return { kind: 'address', bytes: v6 };
   const colon = entry.lastIndexOf(':');
   const host = colon === -1 ? entry : entry.slice(0, colon);
   const port = parsePort(colon === -1 ? undefined : entry.slice(colon + 1));
   if (port === null) return undefined;
   const portPart = port === undefined ? {} : { port };
-  if (isIP(host) === 4) return { kind: 'address', bytes: parseAddress(host)!, ...portPart };
+  const v4 = isIP(host) === 4 ? parseAddress(host) : undefined;
+  if (v4) return { kind: 'address', bytes: v4, ...portPart };
   if (!HOST_NAME.test(host) || /^[0-9.]+$/.test(host)) return undefined;
   const suffix = host.startsWith('*.');
   return { kind: 'name', name: (suffix ? host.slice(2) : host).replace(/\.$/, ''), suffix, ...portPart };
@@ -212,7 +215,7 @@ function mask(bytes: Bytes, prefix: number): Bytes {
   const out = new Uint8Array(16);
   for (let i = 0; i < 16; i++) {
     const bits = Math.max(0, Math.min(8, prefix - i * 8));
-    out[i] = bytes[i]! & ((0xff << (8 - bits)) & 0xff);
+    out[i] = bytes[i] & ((0xff << (8 - bits)) & 0xff);
   }
   return out;
 }
@@ -226,10 +229,17 @@ function equal(a: Bytes, b: Bytes): boolean {
   return a.every((byte, i) => byte === b[i]);
 }
 
+/** The bytes of an address this module writes as a constant; a typo in one fails at load. */
+function constantAddress(text: string): Bytes {
+  const bytes = parseAddress(text);
+  if (!bytes) throw new Error(`egress: "${text}" is not an IP address`);
+  return bytes;
+}
+
 const cidr = (text: string): [Bytes, number] => {
   const [address, prefix] = text.split('/') as [string, string];
   const v4 = isIP(address) === 4;
-  return [parseAddress(address)!, Number(prefix) + (v4 ? 96 : 0)];
+  return [constantAddress(address), Number(prefix) + (v4 ? 96 : 0)];
 };
 
 /** Special-purpose IPv4 ranges (IANA registry) that a connector has no business reaching. */
@@ -252,7 +262,7 @@ const V4_RANGES: Array<[[Bytes, number], AddressCategory]> = [
 ];
 
 /** Cloud instance metadata endpoints: AWS (IMDS, ECS, EKS pod identity), GCP, Azure, OpenStack, Alibaba. */
-const METADATA_ADDRESSES = ['169.254.169.254', '169.254.170.2', '169.254.170.23', '100.100.100.200', 'fd00:ec2::254', 'fd00:ec2::23'].map((a) => parseAddress(a)!);
+const METADATA_ADDRESSES = ['169.254.169.254', '169.254.170.2', '169.254.170.23', '100.100.100.200', 'fd00:ec2::254', 'fd00:ec2::23'].map(constantAddress);
 const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data', 'instance-data.ec2.internal']);
 
 const MAPPED_V4 = cidr('::ffff:0:0/96');

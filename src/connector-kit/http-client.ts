@@ -385,7 +385,7 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, transpor
       }, attempt.timeoutMs);
       let failure: { error: ConnectorError; waitMs: number; pause: boolean; retryable: boolean };
       try {
-        const response = await follow(attempt, label, anySignal([controller.signal, ...attempt.signals])!);
+        const response = await follow(attempt, label, anySignal([controller.signal, ...attempt.signals]) ?? controller.signal);
         if (!RETRYABLE_STATUSES.has(response.status)) return await read(response);
 
         await response.body?.cancel().catch(() => undefined);
@@ -512,7 +512,7 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, transpor
 function resolveUrl(baseUrl: string | undefined, path: string, query: HttpRequestOptions['query']): string {
   const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
   if (!absolute && baseUrl === undefined) throw new TypeError(`"${path}" is not an absolute URL and the client has no baseUrl`);
-  const url = new URL(absolute ? path : `${baseUrl!.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`);
+  const url = new URL(absolute || baseUrl === undefined ? path : `${baseUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`);
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value !== undefined && value !== null) url.searchParams.append(key, String(value));
   }
@@ -548,15 +548,19 @@ function describeError(error: unknown): string {
 
 function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+    if (!signal) {
+      setTimeout(resolve, ms);
+      return;
+    }
+    if (signal.aborted) return reject(signal.reason);
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(signal!.reason);
+      reject(signal.reason);
     };
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -107,8 +107,8 @@ export function isEndpoint(name: string, schema: z.core.$ZodType): boolean {
   const mark = chain.map((layer) => z.globalRegistry.get(layer)?.[ENDPOINT_META]).find((value) => typeof value === 'boolean');
   if (typeof mark === 'boolean') return mark;
   if (ENDPOINT_NAME.test(name.toLowerCase().replace(/[-_]/g, ''))) return true;
-  const core = defOf(chain[chain.length - 1]!);
-  const element = core.type === 'array' && core.element ? defOf(unwrapChain(core.element).at(-1)!) : core;
+  const core = defOf(chain[chain.length - 1]);
+  const element = core.type === 'array' && core.element ? defOf(innermost(core.element)) : core;
   return [element.format, ...(element.checks ?? []).map((check) => (check._zod.def as { format?: unknown }).format)].some(
     (format) => typeof format === 'string' && ENDPOINT_FORMATS.has(format),
   );
@@ -257,6 +257,12 @@ function defOf(schema: z.core.$ZodType): Def {
   return schema._zod.def as Def;
 }
 
+/** The schema at the bottom of `unwrapChain`: the one that holds the value's own type. */
+function innermost(schema: z.core.$ZodType): z.core.$ZodType {
+  const chain = unwrapChain(schema);
+  return chain[chain.length - 1] ?? schema;
+}
+
 /** The schema and every schema it wraps, outermost first (`pipe` follows its input side). */
 function unwrapChain(schema: z.core.$ZodType): z.core.$ZodType[] {
   const chain = [schema];
@@ -272,13 +278,13 @@ function unwrapChain(schema: z.core.$ZodType): z.core.$ZodType[] {
 
 function objectShapeOf(schema: z.core.$ZodType): z.core.$ZodShape | undefined {
   const chain = unwrapChain(schema);
-  const def = defOf(chain[chain.length - 1]!);
+  const def = defOf(chain[chain.length - 1]);
   return def.type === 'object' ? def.shape : undefined;
 }
 
 function describeField(name: string, field: z.core.$ZodType): ConfigFieldDescription {
   const chain = unwrapChain(field);
-  const core = chain[chain.length - 1]!;
+  const core = chain[chain.length - 1];
   const def = defOf(core);
   const isSecretField = chain.some((layer) => z.globalRegistry.get(layer)?.writeOnly === true);
 

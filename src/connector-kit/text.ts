@@ -44,8 +44,7 @@ export interface JsonProblem {
  */
 export function jsonProblem(value: unknown, path: string, limits: { maxDepth: number; maxListItems: number } = JSON_LIMITS): JsonProblem | undefined {
   const stack: { value: unknown; path: string; depth: number }[] = [{ value, path, depth: 1 }];
-  while (stack.length > 0) {
-    const item = stack.pop()!;
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const v = item.value;
     if (typeof v === 'string') {
       const problem = textProblem(v);
@@ -61,7 +60,7 @@ export function jsonProblem(value: unknown, path: string, limits: { maxDepth: nu
     }
     const entries = Object.entries(v);
     for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, child] = entries[i]!;
+      const [key, child] = entries[i];
       const keyProblem = textProblem(key);
       if (keyProblem) return { path: item.path, kind: 'text', message: `a key of ${item.path} ${keyProblem}` };
       stack.push({ value: child, path: `${item.path}${keySegment(key, i)}`, depth: item.depth + 1 });

@@ -55,7 +55,7 @@ export function createGuardedTransport(guard: EgressGuard): Transport {
 function pinnedLookup(addresses: ResolvedAddress[]): LookupFunction {
   return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
     if (options.all) callback(null, addresses.map(({ address, family }) => ({ address, family })));
-    else callback(null, addresses[0]!.address, addresses[0]!.family);
+    else callback(null, addresses[0].address, addresses[0].family);
   }) as LookupFunction;
 }
 
@@ -80,7 +80,7 @@ function toResponse(message: IncomingMessage, method: string): Response {
   const headers = new Headers();
   for (let i = 0; i < message.rawHeaders.length; i += 2) {
     try {
-      headers.append(message.rawHeaders[i]!, message.rawHeaders[i + 1]!);
+      headers.append(message.rawHeaders[i], message.rawHeaders[i + 1]);
     } catch {
       // A header value fetch would reject is left out, as fetch would have refused the whole response.
     }

@@ -14,7 +14,8 @@ export const builder = new SchemaBuilder<{
   Connection: { totalCount: number | (() => Promise<number>) };
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
-    JSON: { Input: {}; Output: unknown };
+    // Any non-null JSON value: null is GraphQL's own absence of a value.
+    JSON: { Input: NonNullable<unknown>; Output: unknown };
     ID: { Input: string; Output: string | number | bigint };
   };
 }>({

@@ -77,11 +77,12 @@ export function compiledBatchExecution(): Plugin {
     let byName = compiled.get(args.document);
     if (!byName) compiled.set(args.document, (byName = new Map()));
     const name = args.operationName ?? '';
-    if (!byName.has(name)) {
-      const result = hasStringLiteral(args.document) ? null : compileQuery(args.schema, args.document, args.operationName ?? undefined);
-      byName.set(name, result && isCompiledQuery(result) ? result : null);
-    }
-    return byName.get(name)!;
+    const cached = byName.get(name);
+    if (cached !== undefined) return cached;
+    const result = hasStringLiteral(args.document) ? null : compileQuery(args.schema, args.document, args.operationName ?? undefined);
+    const entry = result && isCompiledQuery(result) ? result : null;
+    byName.set(name, entry);
+    return entry;
   };
   return {
     onExecute({ args, executeFn, setExecuteFn }) {

@@ -219,8 +219,7 @@ function selfNestingInputTypes(schema: GraphQLSchema): Set<string> {
   for (const start of inputs) {
     const seen = new Set<string>();
     const queue = [...(children.get(start.name) ?? [])];
-    while (queue.length > 0) {
-      const next = queue.pop()!;
+    for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
       if (next === start.name) {
         result.add(start.name);
         break;

@@ -47,6 +47,6 @@ function literalToJson(ast: ValueNode): unknown {
 builder.scalarType('JSON', {
   description: 'Any JSON value (objects for traits and properties).',
   serialize: (value) => value,
-  parseValue: (value) => value as {},
-  parseLiteral: (ast) => literalToJson(ast) as {},
+  parseValue: (value) => value as NonNullable<unknown>,
+  parseLiteral: (ast) => literalToJson(ast) as NonNullable<unknown>,
 });

@@ -116,7 +116,7 @@ function rootFieldsOf(schema: GraphQLSchema, document: DocumentNode, operation: 
   const fragments = Object.fromEntries(
     document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
   );
-  return [...collectFields(schema, fragments, variables, rootType, operation.selectionSet).values()].map((nodes) => nodes[0]!.name.value);
+  return [...collectFields(schema, fragments, variables, rootType, operation.selectionSet).values()].map((nodes) => nodes[0].name.value);
 }
 
 /**

@@ -3,11 +3,17 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 
+/**
+ * A TypeORM entity: a class the ORM constructs when it loads a row. Its
+ * constructor arguments are never passed by Rapport, hence `never[]`.
+ */
+export type EntityClass = new (...args: never[]) => unknown;
+
 /** Options for {@link createDataSource}. */
 export interface DataSourceOptions {
   url: string;
   /** The entities to map: every module's, as its manifest declares them (see src/modules/index.ts). */
-  entities: readonly Function[];
+  entities: readonly EntityClass[];
   /** Pool size per process. @defaultValue 10 */
   poolSize?: number;
   /** Called with every SQL statement (tests count statements with it). */
@@ -17,6 +23,7 @@ export interface DataSourceOptions {
 
 /** The TypeORM DataSource over `pg`. Schema changes happen only through migrations. */
 export function createDataSource(options: DataSourceOptions): DataSource {
+  const { onQuery } = options;
   return new DataSource({
     type: 'postgres',
     url: options.url,
@@ -27,10 +34,10 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     migrationsTableName: 'typeorm_migrations',
     poolSize: options.poolSize ?? 10,
     applicationName: options.applicationName ?? 'rapport',
-    logging: options.onQuery ? ['query'] : false,
-    logger: options.onQuery
+    logging: onQuery ? ['query'] : false,
+    logger: onQuery
       ? {
-          logQuery: (query: string) => options.onQuery!(query),
+          logQuery: (query: string) => onQuery(query),
           logQueryError: () => undefined,
           logQuerySlow: () => undefined,
           logSchemaBuild: () => undefined,

@@ -73,7 +73,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
 
   const logFile = path.join(clusterDir, 'postgres.log');
-  let port = 0;
+  let port: number;
   // A free port can be taken by someone else before Postgres binds it: then try another one.
   for (let attempt = 1; ; attempt++) {
     port = options.port ?? (await findFreePort());
@@ -112,7 +112,7 @@ async function postgresBinaries(): Promise<{ initdb: string; pg_ctl: string }> {
   try {
     return (await import(name)) as { initdb: string; pg_ctl: string };
   } catch (error) {
-    throw new Error(`no embedded Postgres binaries for ${platform}-${process.arch} (${name}): set DATABASE_URL to use your own Postgres. ${String(error)}`);
+    throw new Error(`no embedded Postgres binaries for ${platform}-${process.arch} (${name}): set DATABASE_URL to use your own Postgres. ${String(error)}`, { cause: error });
   }
 }
 

@@ -13,9 +13,10 @@ export class JobRegistry {
 
   /** Wraps a registered handler, e.g. to trigger follow-up work after it succeeds. */
   decorate(queue: QueueName, name: string, decorator: (handler: JobHandler) => JobHandler): void {
-    const handler = this.handlers.get(queue)?.get(name);
-    if (!handler) throw new Error(`job ${queue}/${name} is not registered`);
-    this.handlers.get(queue)!.set(name, decorator(handler));
+    const forQueue = this.handlers.get(queue);
+    const handler = forQueue?.get(name);
+    if (!forQueue || !handler) throw new Error(`job ${queue}/${name} is not registered`);
+    forQueue.set(name, decorator(handler));
   }
 
   queues(): QueueName[] {

@@ -1,7 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import type { JobHandler, QueueName } from './queue';
 import type { HttpRoute } from './http';
-import type { TransactionHook } from './database';
+import type { EntityClass, TransactionHook } from './database';
+import { present } from './present';
 
 /**
  * What a module declares about itself: the services it builds and the ones it
@@ -21,7 +22,7 @@ export interface RapportModule<Deps = Record<string, unknown>, Out = Record<stri
   /** Services this module adds to the bag. */
   provides: readonly (keyof Out & string)[];
   /** TypeORM entities the module maps. */
-  entities?: readonly Function[];
+  entities?: readonly EntityClass[];
   /**
    * The module's Pothos registration files (their namespace objects: importing
    * the manifest registers the types; the schema is built from them).
@@ -150,10 +151,12 @@ function topologicalOrder<T>(items: readonly T[], nameOf: (item: T) => string, b
       const cycle = [...path.slice(path.indexOf(name)), name];
       throw new ModuleAssemblyError(`${what} cycle: ${cycle.join(' → ')}`);
     }
+    // Callers check every dependency names an item before ordering.
+    const item = present(byName.get(name), `${what} ${name}`);
     state.set(name, 'visiting');
-    for (const dependency of before(byName.get(name)!)) visit(dependency, [...path, name]);
+    for (const dependency of before(item)) visit(dependency, [...path, name]);
     state.set(name, 'done');
-    ordered.push(byName.get(name)!);
+    ordered.push(item);
   };
   for (const item of items) visit(nameOf(item), []);
   return ordered;

@@ -1,3 +1,4 @@
+import type { EntityClass } from '../infra/database';
 import type { AnyModule } from '../infra/module';
 import { accessModule } from './access/module';
 import { connectorsModule } from './connectors/module';
@@ -15,4 +16,4 @@ import { segmentsModule } from './segments/module';
 export const MODULES: readonly AnyModule[] = [eventsModule, accessModule, customersModule, interactionsModule, scoresModule, segmentsModule, privacyModule, connectorsModule];
 
 /** Every entity the modules map, for the TypeORM DataSource. */
-export const MODULE_ENTITIES: readonly Function[] = MODULES.flatMap((module) => module.entities ?? []);
+export const MODULE_ENTITIES: readonly EntityClass[] = MODULES.flatMap((module) => module.entities ?? []);

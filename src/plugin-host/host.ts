@@ -209,7 +209,9 @@ function context(
     state,
     emit: async (batch: IngestBatch) => {
       signal.throwIfAborted();
-      return (await request({ op: 'emit', batch }))!;
+      const result = await request({ op: 'emit', batch });
+      if (!result) throw new Error('the plugin host answered an emit without its result');
+      return result;
     },
     signal,
     now: () => new Date(),
@@ -220,7 +222,7 @@ function context(
 function configOf(definition: ConnectorDefinition, raw: unknown): Readonly<Record<string, unknown>> {
   const parsed = parseConnectorConfig(definition.config, raw ?? {});
   if (!parsed.ok) {
-    const issue = parsed.issues[0]!;
+    const issue = parsed.issues[0];
     const field = issue.field ? `config.${issue.field}` : 'config';
     throw Object.assign(new Error(`${field}: ${issue.message}`), { name: 'ConfigInvalid', wireCode: 'CONNECTOR_CONFIG_INVALID', field });
   }

@@ -146,8 +146,8 @@ export class FrameReader {
     this.buffered += chunk.length;
     for (;;) {
       if (this.buffered < 4) return;
-      if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks)];
-      const length = this.chunks[0]!.readUInt32BE(0);
+      if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks)];
+      const length = this.chunks[0].readUInt32BE(0);
       if (length > this.maxBytes) {
         this.stopped = true;
         this.chunks = [];
@@ -157,7 +157,7 @@ export class FrameReader {
       }
       // Joined only once the whole frame is here: a large frame arriving in many chunks is copied once.
       if (this.buffered < 4 + length) return;
-      const head = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      const head = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
       const body = head.subarray(4, 4 + length);
       const rest = head.subarray(4 + length);
       this.chunks = rest.length > 0 ? [rest] : [];

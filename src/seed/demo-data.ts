@@ -78,7 +78,7 @@ export async function seedDemoData(databaseUrl: string, options: SeedOptions): P
     // Interactions are spread over customers by an activity weight with a heavy tail.
     const weights: number[] = [];
     const profiles: { start: number; quietFrom: number; org: boolean }[] = [];
-    let orgIds: number[] = [];
+    const orgIds: number[] = [];
     for (let i = 0; i < options.customers; i++) {
       const org = i % 20 === 0;
       const start = until - span + random.next() * span * 0.7;

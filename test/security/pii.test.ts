@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { loadConfig } from '../../src/config';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { errorOf, expectNoSecrets, seedPersonalWorld, SECRETS, VICTIM, type PersonalWorld } from '../helpers/personal-data';
+import { errorOf, expectNoSecrets, seedPersonalWorld, SECRETS, VICTIM, type PersonalWorld, type UntypedData } from '../helpers/personal-data';
 
 /**
  * Personal data through read paths with a key lacking pii:read (issue 16,
@@ -84,16 +84,16 @@ describe('1. Cursors carry sort values in clear', () => {
 
   test('every list pages on with its own opaque cursors (segments, runs, members, audit log)', async () => {
     const pages = [
-      ['segments', (a: string | null) => w.post(w.narrow, 'query($a: String) { segments(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } }', { a }), (d: any) => d.segments],
-      ['runs', (a: string | null) => w.post(w.narrow, `query($a: String) { connection(id: "${w.connection}") { runs(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } } }`, { a }), (d: any) => d.connection.runs],
-      ['members', (a: string | null) => w.post(w.narrow, `query($a: String) { customer(id: "${w.cid('Acme Corp')}") { members(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } } }`, { a }), (d: any) => d.customer.members],
+      ['segments', (a: string | null) => w.post(w.narrow, 'query($a: String) { segments(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } }', { a }), (d: UntypedData) => d.segments],
+      ['runs', (a: string | null) => w.post(w.narrow, `query($a: String) { connection(id: "${w.connection}") { runs(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } } }`, { a }), (d: UntypedData) => d.connection.runs],
+      ['members', (a: string | null) => w.post(w.narrow, `query($a: String) { customer(id: "${w.cid('Acme Corp')}") { members(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } } }`, { a }), (d: UntypedData) => d.customer.members],
     ] as const;
     for (const [name, fetch, pick] of pages) {
-      const one = pick((await fetch(null)).data);
+      const one = pick((await fetch(null)).data!);
       expect({ name, inside: opened(one.pageInfo.endCursor) }).not.toEqual({ name, inside: expect.stringMatching(/^\[/) });
       const two = await fetch(one.pageInfo.endCursor);
       expect({ name, errors: two.errors }).toEqual({ name, errors: undefined });
-      expect(pick(two.data).edges[0].node.id).not.toBe(one.edges[0].node.id);
+      expect(pick(two.data!).edges[0].node.id).not.toBe(one.edges[0].node.id);
     }
     const audit = await w.post(w.narrow, '{ auditLog(first: 1) { entries { id } endCursor } }');
     // A one-digit id may well occur among random bytes: what must not be there is the clear JSON of the position.

@@ -55,10 +55,10 @@ afterAll(async () => {
   await t?.close();
   rmSync(dataDir, { recursive: true, force: true });
   for (const file of [...markers, childMarker]) rmSync(file, { force: true });
-  for (const [name, value] of [['RAPPORT_BOOTSTRAP_ADMIN_KEY', saved.admin], ['DATABASE_URL', saved.database]] as const) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  if (saved.admin === undefined) delete process.env.RAPPORT_BOOTSTRAP_ADMIN_KEY;
+  else process.env.RAPPORT_BOOTSTRAP_ADMIN_KEY = saved.admin;
+  if (saved.database === undefined) delete process.env.DATABASE_URL;
+  else process.env.DATABASE_URL = saved.database;
 });
 
 async function connection(name: string, probe: string, extra: Record<string, unknown> = {}) {

@@ -5,7 +5,7 @@ import {
 import { getSchema } from '../../src/graphql/schema';
 import { FIELD_PROTECTION, INPUT_PROTECTION } from '../../src/modules/access/pii';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { errorOf, expectNoSecrets, seedPersonalWorld, VICTIM, type GraphQLResponse, type PersonalWorld } from '../helpers/personal-data';
+import { errorOf, expectNoSecrets, seedPersonalWorld, VICTIM, type GraphQLResponse, type PersonalWorld, type UntypedData } from '../helpers/personal-data';
 
 /**
  * Walks the built schema: every field, argument and input field that could
@@ -170,8 +170,8 @@ describe('a key without pii:read meets every classification', () => {
   const FORGED = Buffer.from(JSON.stringify(['notatime', '1'])).toString('base64url');
 
   /** The same edge fetched twice has two different cursors (sealed with a fresh IV) that are not JSON. */
-  const sealed = async (query: string, pick: (data: any) => string) => {
-    const [a, b] = [pick((await narrow(query)).data), pick((await narrow(query)).data)];
+  const sealed = async (query: string, pick: (data: UntypedData) => string) => {
+    const [a, b] = [pick((await narrow(query)).data!), pick((await narrow(query)).data!)];
     expect(typeof a).toBe('string');
     expect(a).not.toBe(b);
     expect(() => JSON.parse(Buffer.from(a, 'base64url').toString('utf8'))).toThrow();

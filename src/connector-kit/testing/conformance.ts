@@ -260,7 +260,7 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
         const declared = secretKeys(schema);
         if (options.secretFields) expect([...declared].sort()).toEqual([...options.secretFields].sort());
         const exempt = new Set(options.notSecretFields ?? []);
-        const credentialLike = fieldPaths(describeConfig(schema)).filter((path) => CREDENTIAL_NAME.test(path.split('.').pop()!) && !exempt.has(path));
+        const credentialLike = fieldPaths(describeConfig(schema)).filter((path) => CREDENTIAL_NAME.test(path.slice(path.lastIndexOf('.') + 1)) && !exempt.has(path));
         const undeclared = credentialLike.filter((path) => !declared.includes(path));
         expect(undeclared).toEqual([]);
       });
@@ -454,18 +454,18 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
             }
           });
           expect(repeated).toEqual([]);
-          expect(runs[runs.length - 1]!.externalIds).toEqual([]);
+          expect(runs[runs.length - 1].externalIds).toEqual([]);
         });
 
         test('replaying a run from the same saved state yields the same externalIds', async () => {
           const [first] = await runChain();
-          const replay = await runOnce(first!.inputState as State | undefined, 0);
-          expect([...replay.externalIds].sort()).toEqual([...first!.externalIds].sort());
+          const replay = await runOnce(first.inputState as State | undefined, 0);
+          expect([...replay.externalIds].sort()).toEqual([...first.externalIds].sort());
         });
 
         test('replaying an earlier state after later runs yields the same externalIds', async () => {
           const runs = await runChain();
-          const target = runs.length > 2 ? runs[1]! : runs[0]!;
+          const target = runs.length > 2 ? runs[1] : runs[0];
           const targetIndex = runs.indexOf(target);
           const replay = await runOnce(target.inputState as State | undefined, targetIndex);
           expect([...replay.externalIds].sort()).toEqual([...target.externalIds].sort());

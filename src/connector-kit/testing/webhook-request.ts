@@ -56,8 +56,8 @@ export function createWebhookRequest(options: CreateWebhookRequestOptions): Webh
 export function tamperWebhookRequest(request: WebhookRequest): WebhookRequest {
   const body = request.body;
   let index = body.length - 1;
-  while (index >= 0 && !/[0-9A-Za-z]/.test(body[index]!)) index--;
-  const tampered = index < 0 ? `${body} ` : body.slice(0, index) + shift(body[index]!) + body.slice(index + 1);
+  while (index >= 0 && !/[0-9A-Za-z]/.test(body[index])) index--;
+  const tampered = index < 0 ? `${body} ` : body.slice(0, index) + shift(body[index]) + body.slice(index + 1);
   return { headers: { ...request.headers }, body: tampered, rawBody: Buffer.from(tampered, 'utf8') };
 }
 

@@ -77,7 +77,7 @@ export const AUDITED_ITEMS_PER_LIST = 20;
 export function redact(value: unknown, key?: string): unknown {
   if (typeof value === 'string') {
     // jsonb cannot hold NUL; entries stay small.
-    return key !== undefined && SAFE_KEYS.has(key) ? value.replace(/\u0000/g, '').slice(0, 256) : '[redacted]';
+    return key !== undefined && SAFE_KEYS.has(key) ? value.replaceAll('\u0000', '').slice(0, 256) : '[redacted]';
   }
   if (Array.isArray(value)) {
     // A batch is stored as data already: its entry keeps the first rows and the count, not a second copy.

@@ -178,7 +178,7 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
       if (row.status !== 'REJECTED') continue;
       if (!result.committed && row.errors.every((e) => e.code === ErrorCode.BATCH_ABORTED)) continue;
       counts.rejected++;
-      const index = checked.customers[start + row.index]!.index;
+      const index = checked.customers[start + row.index].index;
       for (const error of row.errors) counts.errors.push({ path: `customers[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code, message: error.message });
     }
     if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, committed: false });
@@ -193,7 +193,7 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
       else {
         if (!result.committed && row.errors.every((e) => e.code === ErrorCode.BATCH_ABORTED)) continue;
         counts.rejected++;
-        const index = checked.interactions[start + row.index]!.index;
+        const index = checked.interactions[start + row.index].index;
         for (const error of row.errors) counts.errors.push({ path: `interactions[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code, message: error.message });
       }
     }
@@ -220,7 +220,7 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
       }
       if (!result.committed && row.errors.every((e) => e.code === ErrorCode.BATCH_ABORTED)) return;
       counts.rejected++;
-      const index = checked.consents[i]!.index;
+      const index = checked.consents[i].index;
       for (const error of row.errors) counts.errors.push({ path: `consents[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code as ErrorCode, message: error.message });
     });
     if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, duplicates: 0, committed: false });

@@ -166,12 +166,13 @@ export class ConnectionService {
       const keys = manifest.secretKeys;
       const kept = this.secrets.decryptPaths(current.config, keys);
       // A secret the client left out or echoed back redacted keeps its stored value; null removes it.
-      const merged: Record<string, unknown> = { ...input.config };
+      const merged = new Map(Object.entries(input.config));
       for (const key of keys.filter((k) => !k.includes('.'))) {
-        if (merged[key] === undefined || merged[key] === REDACTED) merged[key] = kept[key];
-        else if (merged[key] === null && !manifest.configFields.find((field) => field.name === key)?.nullable) delete merged[key];
+        const given = merged.get(key);
+        if (given === undefined || given === REDACTED) merged.set(key, kept[key]);
+        else if (given === null && !manifest.configFields.find((field) => field.name === key)?.nullable) merged.delete(key);
       }
-      const config = await this.validateConfig(manifest, plugin, merged);
+      const config = await this.validateConfig(manifest, plugin, Object.fromEntries(merged));
       this.requireSecretsOnEndpointChange(manifest, kept, input.config, config, keys);
       set('config', JSON.stringify(this.secrets.encryptPaths(config, keys)));
     }
@@ -189,7 +190,7 @@ export class ConnectionService {
       const [rows] = (await inTransaction(this.dataSource, (manager) =>
         manager.query(`UPDATE connections SET ${sets.join(', ')}, updated_at = now() WHERE id = ${idParam} RETURNING ${COLUMNS}`, p.values),
       )) as [ConnectionRecord[], number];
-      row = rows[0]!;
+      row = rows[0];
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw fail('VALIDATION_FAILED', { detail: `a connection named "${input.name}" already exists` }, 'name');
       throw error;
@@ -268,7 +269,7 @@ export class ConnectionService {
       throw fail(
         'CONNECTOR_CONFIG_INVALID',
         { detail: `invalid config for connector "${manifest.id}": ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}` },
-        issues[0]!.field,
+        issues[0].field,
         { issues },
       );
     }
@@ -330,7 +331,7 @@ function redactPaths(config: Record<string, unknown>, paths: readonly string[]):
     const segments = dotted.split('.');
     let holder: unknown = copy;
     for (const segment of segments.slice(0, -1)) holder = typeof holder === 'object' && holder !== null && !Array.isArray(holder) ? (holder as Record<string, unknown>)[segment] : undefined;
-    const last = segments[segments.length - 1]!;
+    const last = segments[segments.length - 1];
     if (typeof holder === 'object' && holder !== null && !Array.isArray(holder)) {
       const target = holder as Record<string, unknown>;
       if (target[last] !== undefined && target[last] !== null) target[last] = REDACTED;

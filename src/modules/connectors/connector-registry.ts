@@ -1,4 +1,4 @@
-import { fail, RapportError } from '../../errors/catalog';
+import { fail } from '../../errors/catalog';
 import type { PluginManifest } from '../../plugin-host/protocol';
 import { loadPlugins, type LoadedPlugin, type LoadPluginsOptions } from './plugin-loader';
 import type { RunnablePlugin } from './plugin-hosts';

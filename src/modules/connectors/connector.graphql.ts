@@ -6,6 +6,7 @@ import type { ConnectionRecord } from './connection.service';
 import type { RunError } from './connector-run.entity';
 import type { ConnectorRunRecord } from './connector-run.service';
 import type { LoadedPlugin } from './plugin-loader';
+import { present } from '../../infra/present';
 
 const ConnectorStatusEnum = builder.enumType('ConnectorStatus', {
   description: 'Whether a connector plugin could be loaded.',
@@ -272,7 +273,7 @@ builder.mutationFields((t) => ({
         await runs.finish(runId, 'FAILED', `could not queue the run: ${error instanceof Error ? error.message : String(error)}`);
         throw error;
       }
-      return (await runs.get(runId))!;
+      return present(await runs.get(runId), `connector run ${runId}`);
     },
   }),
 }));

@@ -6,7 +6,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import type { Logger } from '../../infra/logger';
-import { validateInteraction, type Direction, type InteractionRow } from '../interactions';
+import { present } from '../../infra/present';
+import { validateInteraction, type Direction, type UncheckedInteractionRow } from '../interactions';
 import { identifierKey, IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type Identifier, type TombstoneHasher } from '../customers';
 import { outboxInsertSql } from '../events';
 import type { RunError, RunStatus } from './connector-run.entity';
@@ -191,7 +192,7 @@ export class FileImportService {
       // Commits the staged rows (if any) on the next lane and reports every count since the last report on
       // the run. It runs while the next batches are parsed: the database and the parser work at the same time.
       const flush = async () => {
-        const lane = lanes[nextLane]!;
+        const lane = lanes[nextLane];
         nextLane = (nextLane + 1) % lanes.length;
         // The lane's previous batch must be done (a failure there ends the import here).
         await lane.busy;
@@ -347,14 +348,14 @@ export class FileImportService {
           lane.runner.manager,
           entries.map(({ identifier }) => ({ identifiers: [identifier] })),
           { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.options.tombstones },
-          (plan) => (i) => plan.resolutions[i]!.ok,
+          (plan) => (i) => plan.resolutions[i].ok,
         );
         if (!('resolutions' in resolved)) throw new Error('identity resolution stopped');
         const unresolved: RunError[] = [];
         let unresolvedRows = 0;
         const ok: { identifier: Identifier; customerId: string }[] = [];
         resolved.resolutions.forEach((resolution, i) => {
-          const entry = entries[i]!;
+          const entry = entries[i];
           if (resolution.ok) ok.push({ identifier: entry.identifier, customerId: resolution.customerId });
           else {
             unresolvedRows += entry.lines.length;
@@ -375,9 +376,10 @@ export class FileImportService {
           copy.end(copyText);
         });
         const results = (await lane.client.query(statements)) as unknown as { rows: { inserted?: number }[] }[];
-        const counted = results.find((r) => r.rows[0]?.inserted !== undefined);
+        const inserted = results.map((r) => r.rows[0]?.inserted).find((n) => n !== undefined);
         await lane.client.query('COMMIT');
-        return { inserted: counted!.rows[0]!.inserted!, unresolved, unresolvedRows };
+        // The last statement of the batch selects the count.
+        return { inserted: present(inserted, 'the inserted count of an import batch'), unresolved, unresolvedRows };
       } catch (error) {
         await lane.client.query('ROLLBACK');
         const code = (error as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (error as { code?: string }).code;
@@ -455,7 +457,8 @@ function compilePlan(options: FileImportOptions, header: string[] | undefined): 
     if (header) {
       const index = header.indexOf(column);
       if (index === -1) throw new ImportFileError(`column "${column}" is not in the header (${header.join(', ')})`);
-      return (record) => record.fields![index];
+      // A file with a header is a CSV file, whose records carry their fields.
+      return (record) => present(record.fields, 'the fields of a CSV record')[index];
     }
     const segments = column.split('.');
     return (record) => {
@@ -535,10 +538,10 @@ function stageRow(plan: Plan, view: RecordView, line: number, options: FileImpor
       if (v !== undefined) properties[property.key] = v;
     }
   }
-  const row: InteractionRow = {
+  const row: UncheckedInteractionRow = {
     customer: { identifiers: [identifier] },
-    channel: (text(plan.known.channel) ?? options.channel)!,
-    type: (text(plan.known.type) ?? options.type)!,
+    channel: text(plan.known.channel) ?? options.channel,
+    type: text(plan.known.type) ?? options.type,
     // Dates only as ISO 8601 (a CSV's "03/04/2025" is ambiguous).
     occurredAt: occurredText !== undefined && /^\d{4}-\d{2}-\d{2}/.test(occurredText) ? new Date(occurredText) : (occurredText as unknown as Date),
     value: number(text(plan.known.value)),
@@ -547,14 +550,16 @@ function stageRow(plan: Plan, view: RecordView, line: number, options: FileImpor
     sentiment: number(text(plan.known.sentiment)),
     properties,
     source: text(plan.known.source) ?? options.source ?? 'import',
-    externalId: text(plan.known.externalId)!,
+    externalId: text(plan.known.externalId),
   };
   const checked = validateInteraction(row, line, now);
   if ('errors' in checked) {
-    const [first] = checked.errors;
-    return { code: first!.code, message: first!.message };
+    // A rejected row carries at least one error.
+    const first = present(checked.errors[0], `the error of rejected line ${line}`);
+    return { code: first.code, message: first.message };
   }
-  const stagedIdentifier = checked.demand.identifiers![0]!;
+  // The demand is built from the one identifier above.
+  const stagedIdentifier = present(checked.demand.identifiers?.[0], `the identifier of line ${line}`);
   const copy = (
     [
       String(line),

@@ -40,7 +40,7 @@ export function parseImportArgs(args: string[]): { file: string; format?: Import
   }
   const batchRows = values.batch === undefined ? undefined : Number(values.batch);
   if (batchRows !== undefined && (!Number.isInteger(batchRows) || batchRows < 1)) throw new Error('--batch must be a positive integer');
-  return { file: positionals[0]!, format: values.format as ImportFormat | undefined, mapping, source: values.source, channel: values.channel, type: values.type, batchRows };
+  return { file: positionals[0], format: values.format as ImportFormat | undefined, mapping, source: values.source, channel: values.channel, type: values.type, batchRows };
 }
 
 /** Draws a progress bar on a terminal, or prints a line every few seconds otherwise. */

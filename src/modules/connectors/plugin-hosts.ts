@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { ConfigFieldDescription, EmitResult } from '../../connector-kit';
 import { ErrorCode } from '../../errors/catalog';
 import type { Logger } from '../../infra/logger';
-import { FrameReader, encodeFrame, type CallRequest, type HostInit, type PluginManifest, type ToHost, type WireError } from '../../plugin-host/protocol';
+import { FrameReader, encodeFrame, type CallRequest, type PluginManifest, type ToHost, type WireError } from '../../plugin-host/protocol';
 import { hostLaunch, SandboxError, type PluginLocation, type SandboxOptions } from './plugin-sandbox';
 
 /** The largest message Rapport accepts from a host; a host that sends more is killed. */

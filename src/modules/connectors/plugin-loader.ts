@@ -112,7 +112,7 @@ function pluginRoot(source: PluginSource, entry: string): string {
   if (path.isAbsolute(source.location)) return statSync(source.location).isDirectory() ? source.location : path.dirname(source.location);
   const parts = entry.split(path.sep);
   const index = parts.lastIndexOf('node_modules');
-  if (index >= 0 && index + 1 < parts.length) return parts.slice(0, parts[index + 1]!.startsWith('@') ? index + 3 : index + 2).join(path.sep);
+  if (index >= 0 && index + 1 < parts.length) return parts.slice(0, parts[index + 1].startsWith('@') ? index + 3 : index + 2).join(path.sep);
   return path.dirname(entry);
 }
 

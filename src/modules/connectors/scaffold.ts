@@ -21,11 +21,11 @@ export function scaffoldConnector(id: string, pluginsDir: string): ScaffoldResul
   mkdirSync(directory, { recursive: true });
   const displayName = id
     .split('-')
-    .map((word) => word[0]!.toUpperCase() + word.slice(1))
+    .map((word) => word[0].toUpperCase() + word.slice(1))
     .join(' ');
   const files: Record<string, string> = {
     'index.ts': indexTemplate(id, displayName),
-    [`${id}.test.ts`]: testTemplate(id),
+    [`${id}.test.ts`]: testTemplate(),
     'README.md': readmeTemplate(id, displayName),
   };
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(directory, name), content);
@@ -112,7 +112,7 @@ export default defineConnector({
       }
       const event = eventSchema.safeParse(json);
       if (!event.success) {
-        const issue = event.error.issues[0]!;
+        const issue = event.error.issues[0];
         throw new MalformedPayloadError(issue.message, { path: issue.path.join('.') });
       }
       return { interactions: [toInteraction(event.data)] };
@@ -122,7 +122,7 @@ export default defineConnector({
 `;
 }
 
-function testTemplate(id: string): string {
+function testTemplate(): string {
   return `import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createWebhookRequest, runConformanceSuite } from 'rapport/connector-kit/testing';
@@ -147,7 +147,7 @@ beforeAll(async () => {
     const limit = Number(url.searchParams.get('limit') ?? '100');
     const start = after === null ? 0 : EVENTS.findIndex((event) => event.id === after) + 1;
     const events = EVENTS.slice(start, start + limit);
-    send(200, { events, next_cursor: start + limit < EVENTS.length ? events[events.length - 1]!.id : null });
+    send(200, { events, next_cursor: start + limit < EVENTS.length ? events[events.length - 1].id : null });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = \`http://127.0.0.1:\${(server.address() as AddressInfo).port}\`;
@@ -213,6 +213,6 @@ See docs/connectors.md for the contract, the test kit and publishing the connect
 function camel(id: string): string {
   return id
     .split('-')
-    .map((word) => word[0]!.toUpperCase() + word.slice(1))
+    .map((word) => word[0].toUpperCase() + word.slice(1))
     .join('');
 }

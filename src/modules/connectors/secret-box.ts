@@ -73,7 +73,7 @@ function mapPaths(config: Record<string, unknown>, paths: string[], map: (value:
       const next: unknown = parent?.[segment];
       parent = typeof next === 'object' && next !== null && !Array.isArray(next) ? (next as Record<string, unknown>) : undefined;
     }
-    const leaf = segments[segments.length - 1]!;
+    const leaf = segments[segments.length - 1];
     if (parent && parent[leaf] !== undefined && parent[leaf] !== null) parent[leaf] = map(parent[leaf]);
   }
   return copy;

@@ -95,7 +95,8 @@ export class SyncService {
   }
 
   private async runLocked(connectionId: string, queuedRunId: string | undefined): Promise<SyncOutcome> {
-    const connection = (await this.connections.get(connectionId))!;
+    const connection = await this.connections.get(connectionId);
+    if (!connection) throw new Error(`connection ${connectionId} does not exist`);
     const runId = queuedRunId ?? (await this.runs.start('SYNC', connectionId));
     if (queuedRunId) await this.runs.setStatus(runId, 'RUNNING');
     const log = this.logger.child({ connectionId, runId, connector: connection.connector });

@@ -89,7 +89,8 @@ export function createWebhookRoute(
         await deps.refusals.record(connection.id, reason);
         sendJson(res, REFUSED_DELIVERY.status, REFUSED_DELIVERY.body);
       };
-      const requestedId = connectionIdOf(PATH.exec(url.pathname)![1]!);
+      const segment = PATH.exec(url.pathname)?.[1];
+      const requestedId = segment === undefined ? undefined : connectionIdOf(segment);
       const connection = requestedId === undefined ? undefined : await deps.connections.get(requestedId);
       if (!connection) {
         // Nothing to count it against; anyone can send these, so they stay out of the warn log.

@@ -25,20 +25,21 @@ export function toCustomerDemand(
     problems.add(ErrorCode.INVALID_FIELD, field, `${field} is required`);
     return undefined;
   }
-  const hasId = ref.id !== undefined && ref.id !== null;
-  const hasIdentifiers = ref.identifiers !== undefined && ref.identifiers !== null;
-  if (hasId === hasIdentifiers) {
+  const { id, identifiers: given } = ref;
+  const neitherOrBoth = (): undefined => {
     problems.add(ErrorCode.INVALID_FIELD, field, `${field} needs exactly one of id or identifiers`);
     return undefined;
-  }
-  if (hasId) {
-    if (!isDatabaseId(ref.id!)) {
+  };
+  if (id !== undefined && id !== null) {
+    if (given !== undefined && given !== null) return neitherOrBoth();
+    if (!isDatabaseId(id)) {
       problems.add(ErrorCode.CUSTOMER_NOT_FOUND, `${field}.id`, `${field}.id is not a customer id`);
       return undefined;
     }
-    return { customerId: ref.id! };
+    return { customerId: id };
   }
-  const identifiers = normalizeIdentifiers(problems, `${field}.identifiers`, ref.identifiers!);
+  if (given === undefined || given === null) return neitherOrBoth();
+  const identifiers = normalizeIdentifiers(problems, `${field}.identifiers`, given);
   return identifiers ? { identifiers, profile, unverified: ref.unverified === true } : undefined;
 }
 

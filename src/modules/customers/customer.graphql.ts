@@ -8,7 +8,6 @@ import { ErrorCode, fail } from '../../errors/catalog';
 import type { GraphQLContext } from '../../graphql/context';
 import { hasScope } from '../access';
 import type { CustomerStatsRecord, IdentifierRecord } from '../../graphql/loaders';
-import { CUSTOMER_KINDS } from './customer.entity';
 import { CUSTOMER_ORDER_FIELDS, PERSONAL_ORDER_FIELDS, type CustomerFilter, type CustomerOrder, type CustomerRecord, type TraitFilter } from './customer-query.service';
 import { CUSTOMER_LIMITS, type CustomerRow, type UpsertCustomersResult, type UpsertRowResult } from './customer.service';
 import type { IdentifierInput } from './identity';
@@ -198,6 +197,8 @@ function checkPersonalOrder(orderBy: readonly CustomerOrder[] | null | undefined
 }
 
 /** Global ids inside a customer filter tree become database ids. */
+function toServiceFilter(filter: CustomerFilter, ctx: GraphQLContext, path?: string): CustomerFilter;
+function toServiceFilter(filter: CustomerFilter | null | undefined, ctx: GraphQLContext, path?: string): CustomerFilter | undefined;
 function toServiceFilter(filter: CustomerFilter | null | undefined, ctx: GraphQLContext, path = 'filter'): CustomerFilter | undefined {
   if (!filter) return undefined;
   checkPersonalFilter(filter, path, ctx);
@@ -206,8 +207,8 @@ function toServiceFilter(filter: CustomerFilter | null | undefined, ctx: GraphQL
     id: localIdFilter(filter.id, 'Customer', `${path}.id`),
     organizationId: localIdFilter(filter.organizationId, 'Customer', `${path}.organizationId`),
     traits: filter.traits as TraitFilter[] | undefined,
-    and: filter.and?.map((f, i) => toServiceFilter(f, ctx, `${path}.and[${i}]`)!),
-    or: filter.or?.map((f, i) => toServiceFilter(f, ctx, `${path}.or[${i}]`)!),
+    and: filter.and?.map((f, i) => toServiceFilter(f, ctx, `${path}.and[${i}]`)),
+    or: filter.or?.map((f, i) => toServiceFilter(f, ctx, `${path}.or[${i}]`)),
     not: filter.not ? toServiceFilter(filter.not, ctx, `${path}.not`) : undefined,
   };
 }

@@ -188,8 +188,9 @@ async function applyCustomerUpdates(
   updates: Map<string, Partial<ValidCustomerRow> & { organizationId?: string }>,
 ): Promise<void> {
   if (updates.size === 0) return;
-  const ids = [...updates.keys()].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
-  const u = ids.map((id) => updates.get(id)!);
+  const sorted = [...updates].sort(([a], [b]) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  const ids = sorted.map(([id]) => id);
+  const u = sorted.map(([, update]) => update);
   await manager.query(
     `UPDATE customers c SET
         kind = COALESCE(v.kind, c.kind),

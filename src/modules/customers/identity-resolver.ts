@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { ErrorCode, errorMessage } from '../../errors/catalog';
 import { pgArray } from '../../infra/pg-array';
+import { present } from '../../infra/present';
 import { identifierKey, type Identifier } from './identity';
 import { TombstoneHasher } from './tombstones';
 import type { CustomerKind } from './customer.entity';
@@ -133,7 +134,8 @@ async function lookUpDemands(manager: EntityManager, demands: CustomerDemand[], 
   const allIdentifiers = new Map<string, Identifier>();
   demands.forEach((demand, index) => {
     const keys = keysOf[index];
-    if (keys) for (let j = 0; j < keys.length; j++) allIdentifiers.set(keys[j]!, demand.identifiers![j]!);
+    const { identifiers } = demand;
+    if (keys && identifiers) for (let j = 0; j < keys.length; j++) allIdentifiers.set(keys[j], identifiers[j]);
   });
   const ids = [...new Set(demands.flatMap((d) => (d.customerId ? [d.customerId] : [])))];
 
@@ -141,11 +143,12 @@ async function lookUpDemands(manager: EntityManager, demands: CustomerDemand[], 
   const existing = allIdentifiers.size > 0 ? await identifierOwners(manager, [...allIdentifiers.values()]) : new Map<string, string>();
   // Identifiers of erased customers are tombstoned: they do not silently come back.
   const erased = new Set<string>();
-  const freshKeys = [...allIdentifiers.keys()].filter((key) => !existing.has(key));
-  const fresh = freshKeys.map((key) => allIdentifiers.get(key)!);
+  const freshEntries = [...allIdentifiers].filter(([key]) => !existing.has(key));
+  const freshKeys = freshEntries.map(([key]) => key);
+  const fresh = freshEntries.map(([, identifier]) => identifier);
   if (fresh.length > 0) {
     // Each identifier under every hash its tombstone may carry (keyed, and the legacy unkeyed one).
-    const probes = fresh.flatMap((identifier, n) => tombstones.candidates(identifier).map((hash) => ({ type: identifier.type, hash, key: freshKeys[n]! })));
+    const probes = fresh.flatMap((identifier, n) => tombstones.candidates(identifier).map((hash) => ({ type: identifier.type, hash, key: freshKeys[n] })));
     const rows: { type: string; value_hash: string }[] = await manager.query(
       `SELECT t.type, t.value_hash FROM identifier_tombstones t
          JOIN unnest($1::text[], $2::text[]) AS w(type, value_hash) ON w.type = t.type AND w.value_hash = t.value_hash`,
@@ -205,7 +208,7 @@ function checkDemands(demands: CustomerDemand[], { keysOf, existing, erased, kin
       };
       return;
     }
-    for (let j = 1; j < keys.length; j++) uf.union(keys[0]!, keys[j]!);
+    for (let j = 1; j < keys.length; j++) uf.union(keys[0], keys[j]);
   });
 
   return { resolutions, links: uf };
@@ -226,18 +229,23 @@ async function planComponents(
   // Group the remaining demands into components of shared identifiers.
   const components = new Map<string, number[]>();
   demands.forEach((demand, index) => {
-    if (resolutions[index] || !demand.identifiers?.length) return;
-    const root = uf.find(keysOf[index]![0]!);
+    // A demand's keys are its identifiers' keys, one each.
+    const keys = keysOf[index];
+    if (resolutions[index] || !keys?.length) return;
+    const root = uf.find(keys[0]);
     const members = components.get(root);
     if (members) members.push(index);
     else components.set(root, [index]);
   });
   const componentOf = new Map<number, string>();
   const componentCustomer = new Map<string, string | null>(); // null: to be created
+  // Every member of a component has identifiers, and keys for them.
+  const keysAt = (index: number) => present(keysOf[index], 'the identifier keys of a demand');
+  const identifiersAt = (index: number) => present(demands[index].identifiers, 'the identifiers of a demand');
   const ownerTypes = demands.some((d) => d.unverified) ? await identifierTypesOf(manager, [...new Set(existing.values())]) : new Map<string, string[]>();
   for (const [root, members] of components) {
     const owners = new Set<string>();
-    for (const index of members) for (const key of keysOf[index]!) {
+    for (const index of members) for (const key of keysAt(index)) {
       const owner = existing.get(key);
       if (owner) owners.add(owner);
     }
@@ -257,9 +265,9 @@ async function planComponents(
     for (const index of members) {
       if (demands[index].unverified) {
         // Everything the component's customer is or will be known by must be of a type this demand gives itself.
-        const allowed = new Set(demands[index].identifiers!.map((i) => i.type));
+        const allowed = new Set(identifiersAt(index).map((i) => i.type));
         const foreign = (owner ? ownerTypes.get(owner) ?? [] : []).some((type) => !allowed.has(type))
-          || members.some((m) => demands[m].identifiers!.some((i) => !allowed.has(i.type)));
+          || members.some((m) => identifiersAt(m).some((i) => !allowed.has(i.type)));
         if (foreign) {
           resolutions[index] = {
             ok: false,
@@ -294,7 +302,8 @@ async function applyResolutionPlan(tx: EntityManager, include: (index: number) =
     if (members) members.push(index);
     else roots.set(root, [index]);
   }
-  const toCreate = [...roots.keys()].filter((root) => componentCustomer.get(root) === null);
+  const toCreateEntries = [...roots].filter(([root]) => componentCustomer.get(root) === null);
+  const toCreate = toCreateEntries.map(([root]) => root);
   const newIds = new Map<string, string>();
   if (toCreate.length > 0) {
     const allocated: { id: string }[] = await tx.query(
@@ -303,24 +312,28 @@ async function applyResolutionPlan(tx: EntityManager, include: (index: number) =
     );
     toCreate.forEach((root, i) => newIds.set(root, allocated[i].id));
   }
+  // A component has an existing customer or one allocated above. The message names no identifier (personal data).
+  const customerOfComponent = (root: string) => present(componentCustomer.get(root) ?? newIds.get(root), 'the customer of an identifier component');
   // Identifiers every written component gains.
   const newIdentifiers: { root: string; customerId: string; identifier: Identifier; key: string }[] = [];
   const seen = new Set<string>();
   for (const [root, members] of roots) {
-    const customerId = componentCustomer.get(root) ?? newIds.get(root)!;
+    const customerId = customerOfComponent(root);
     for (const index of members) {
-      const keys = keysOf[index]!;
+      // A member of a component has identifiers, and keys for them.
+      const keys = present(keysOf[index], 'the identifier keys of a demand');
+      const identifiers = present(demands[index].identifiers, 'the identifiers of a demand');
       for (let j = 0; j < keys.length; j++) {
-        const key = keys[j]!;
+        const key = keys[j];
         if (existing.has(key) || seen.has(key)) continue;
         seen.add(key);
-        newIdentifiers.push({ root, customerId, identifier: demands[index].identifiers![j]!, key });
+        newIdentifiers.push({ root, customerId, identifier: identifiers[j], key });
       }
     }
   }
   // A fixed order of unique-index inserts keeps concurrent batches from deadlocking.
   newIdentifiers.sort((x, y) => (x.key < y.key ? -1 : 1));
-  const profiles = toCreate.map((root) => mergeProfiles(roots.get(root)!.map((index) => demands[index].profile)));
+  const profiles = toCreateEntries.map(([, members]) => mergeProfiles(members.map((index) => demands[index].profile)));
   // One statement claims the identifiers and creates the customers of the components that got theirs (the
   // identifiers' foreign key is checked at its end). An identifier a concurrent batch created first waits for
   // that batch's commit and is then not claimed.
@@ -353,13 +366,13 @@ async function applyResolutionPlan(tx: EntityManager, include: (index: number) =
     ],
   );
   const customerOf = new Map<string, string>();
-  for (const root of roots.keys()) customerOf.set(root, componentCustomer.get(root) ?? newIds.get(root)!);
+  for (const root of roots.keys()) customerOf.set(root, customerOfComponent(root));
   if (claimed.length !== newIdentifiers.length) {
     if (!adoptLostRaces) throw new IdentityRaceError();
     for (const [root, winner] of await adoptWinners(tx, newIdentifiers, claimed, componentCustomer)) customerOf.set(root, winner);
   }
   for (const [root, members] of roots) {
-    const customerId = customerOf.get(root)!;
+    const customerId = present(customerOf.get(root), 'the customer of an identifier component');
     const adopted = componentCustomer.get(root) === null && customerId !== newIds.get(root);
     for (const index of members) {
       const planned = result[index] as Extract<Resolution, { ok: true }>;

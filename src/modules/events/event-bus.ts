@@ -104,7 +104,7 @@ export class EventBus {
          SELECT count(*)::int AS deleted FROM gone`,
         [retentionHours],
       );
-      return rows[0]!.deleted;
+      return rows[0].deleted;
     });
   }
 

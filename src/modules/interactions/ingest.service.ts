@@ -1,5 +1,4 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { ErrorCode } from '../../errors/catalog';
 import { abortUnwritten, type BatchMode, type RowError, type RowStatus } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access';
@@ -10,7 +9,7 @@ import { IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT } from '..
 import { outboxInsertSql } from '../events';
 import { validateInteraction, type InteractionRow, type ValidRow } from './validate-interaction';
 
-export { INGEST_LIMITS, TRANSACTION_TYPES, validateInteraction, type InteractionRow } from './validate-interaction';
+export { INGEST_LIMITS, TRANSACTION_TYPES, validateInteraction, type InteractionRow, type UncheckedInteractionRow } from './validate-interaction';
 
 /** An interaction's own fields (all but its customer and source), as a source row carries them. */
 export type InteractionFields = Pick<InteractionRow, 'channel' | 'type' | 'occurredAt' | 'value' | 'currency' | 'direction' | 'sentiment' | 'externalId'> & {

@@ -8,6 +8,7 @@ import type { RowError } from '../../errors/row-error';
 import { CustomerKindEnum, CustomerRef, CustomerRefInput } from '../customers';
 import { INGEST_LIMITS, interactionRow, type InteractionRowResult, type RecordInteractionsResult } from './ingest.service';
 import { INTERACTION_ORDER_FIELDS, type InteractionFilter, type InteractionOrder, type InteractionRecord } from './interaction-query.service';
+import { present } from '../../infra/present';
 
 export const DirectionEnum = builder.enumType('Direction', {
   description: 'Who started an interaction.',
@@ -27,7 +28,7 @@ builder.node(InteractionRef, {
   id: { resolve: (i) => i.id },
   loadMany: (ids, ctx) => Promise.all(ids.map((id) => ctx.loaders.interaction.load(id))),
   fields: (t) => ({
-    customer: t.field({ type: CustomerRef, description: 'Whose interaction it is.', resolve: async (i, _a, ctx) => (await ctx.loaders.customer.load(i.customerId))! }),
+    customer: t.field({ type: CustomerRef, description: 'Whose interaction it is.', resolve: async (i, _a, ctx) => present(await ctx.loaders.customer.load(i.customerId), `customer ${i.customerId} of interaction ${i.id}`) }),
     channel: t.exposeString('channel', { description: 'email, web, phone, support, payment, social, in_person, …' }),
     type: t.exposeString('type', { description: 'purchase, open, click, ticket_opened, call, …' }),
     direction: t.field({ type: DirectionEnum, nullable: true, description: 'Inbound or outbound, when known.', resolve: (i) => i.direction }),
@@ -78,14 +79,16 @@ const InteractionOrderInput = builder.inputType('InteractionOrder', {
   }),
 });
 
+function toServiceFilter(filter: InteractionFilter, path?: string): InteractionFilter;
+function toServiceFilter(filter: InteractionFilter | null | undefined, path?: string): InteractionFilter | undefined;
 function toServiceFilter(filter: InteractionFilter | null | undefined, path = 'filter'): InteractionFilter | undefined {
   if (!filter) return undefined;
   return {
     ...filter,
     id: localIdFilter(filter.id, 'Interaction', `${path}.id`),
     customerId: localIdFilter(filter.customerId, 'Customer', `${path}.customerId`),
-    and: filter.and?.map((f, i) => toServiceFilter(f, `${path}.and[${i}]`)!),
-    or: filter.or?.map((f, i) => toServiceFilter(f, `${path}.or[${i}]`)!),
+    and: filter.and?.map((f, i) => toServiceFilter(f, `${path}.and[${i}]`)),
+    or: filter.or?.map((f, i) => toServiceFilter(f, `${path}.or[${i}]`)),
     not: filter.not ? toServiceFilter(filter.not, `${path}.not`) : undefined,
   };
 }

@@ -23,6 +23,14 @@ export interface InteractionRow {
   externalId: string;
 }
 
+/**
+ * A row whose required text fields may be missing: a file import reads them
+ * from columns that can be empty. {@link validateInteraction} reports a
+ * missing one as required.
+ */
+export type UncheckedInteractionRow = Omit<InteractionRow, 'channel' | 'type' | 'source' | 'externalId'> &
+  Partial<Pick<InteractionRow, 'channel' | 'type' | 'source' | 'externalId'>>;
+
 /** Limits of the ingest API. */
 export const INGEST_LIMITS = {
   maxInteractionsPerBatch: 5000,
@@ -60,7 +68,7 @@ export interface ValidRow {
  * connector batches and file imports): the same checks, codes and messages.
  * `now` is the writer's clock (future dates beyond the skew are refused).
  */
-export function validateInteraction(row: InteractionRow, index: number, now: Date): ValidRow | { errors: RowError[] } {
+export function validateInteraction(row: UncheckedInteractionRow, index: number, now: Date): ValidRow | { errors: RowError[] } {
   const p = new RowProblems();
   const code = ErrorCode.INVALID_FIELD;
   const channel = checkName(p, 'channel', row.channel);
@@ -91,26 +99,27 @@ export function validateInteraction(row: InteractionRow, index: number, now: Dat
   }
   const properties = checkJsonObject(p, code, 'properties', row.properties, INGEST_LIMITS.maxPropertiesBytes) ?? {};
   const demand = toCustomerDemand(p, 'customer', row.customer, row.customerProfile ?? undefined);
-  if (!p.ok || !demand) return { errors: p.errors };
+  // A text field is undefined only where a problem was added, so the checks on them only narrow.
+  if (!p.ok || !demand || channel === undefined || type === undefined || source === undefined || externalId === undefined) return { errors: p.errors };
   return {
     index,
     demand,
-    channel: channel!,
-    type: type!,
+    channel,
+    type,
     occurredAt,
     value,
     currency,
     direction,
     sentiment,
     properties,
-    source: source!,
-    externalId: externalId!,
+    source,
+    externalId,
     key: `${source}\u0000${externalId}`,
   };
 }
 
 /** Channels and types are lower-case names (`email`, `ticket_opened`); they are grouped on, so keep them tidy. */
-function checkName(p: RowProblems, field: string, value: string): string | undefined {
+function checkName(p: RowProblems, field: string, value: string | undefined): string | undefined {
   const name = checkText(p, ErrorCode.INVALID_FIELD, field, value, { max: INGEST_LIMITS.maxNameLength, required: true });
   if (name === undefined) return undefined;
   const lower = name.toLowerCase();

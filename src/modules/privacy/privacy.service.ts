@@ -2,11 +2,12 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { ErrorCode, fail } from '../../errors/catalog';
 import { abortUnwritten, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
+import { present } from '../../infra/present';
 import { auditRecords } from '../access';
 import { toCustomerDemand, type CustomerLocator as CustomerRef } from '../customers';
 import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers';
 import { TombstoneHasher } from '../customers';
-import { IdentityRaceError, planCustomerResolution, resolveCustomers, SERIALIZE_AFTER_ATTEMPT } from '../customers';
+import { IdentityRaceError, planCustomerResolution, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand } from '../customers';
 import { componentsOf } from '../scores';
 import { REBUILD_TABLES } from '../scores';
 import { SCORE_WRITERS_LOCK } from '../scores';
@@ -124,15 +125,15 @@ export class PrivacyService {
       async (manager, attempt) => {
         // Per attempt: a retried transaction starts again from the validation's errors.
         const errors: RowError[][] = checked.map((v) => [...v.errors]);
-        const indexes = checked.map((v, i) => (v.errors.length === 0 && v.demand ? i : -1)).filter((i) => i >= 0);
-        const plan = await planCustomerResolution(manager, indexes.map((i) => ({ ...checked[i].demand!, profile: undefined })), { tombstones: this.tombstones });
+        const demanded = checked.flatMap((v, rowIndex) => (v.errors.length === 0 && v.demand ? [{ rowIndex, demand: v.demand }] : []));
+        const plan = await planCustomerResolution(manager, demanded.map(({ demand }) => ({ ...demand, profile: undefined })), { tombstones: this.tombstones });
         const customerIds: (string | undefined)[] = rows.map(() => undefined);
-        const missing: number[] = [];
-        indexes.forEach((rowIndex, k) => {
+        const missing: { rowIndex: number; identifiers: CustomerDemand['identifiers'] }[] = [];
+        demanded.forEach(({ rowIndex, demand }, k) => {
           const r = plan.resolutions[k];
           if (!r.ok) errors[rowIndex].push({ code: r.code, field: `customer.${r.field}`, message: r.message });
           else if (!r.created) customerIds[rowIndex] = r.customerId;
-          else if (createMissing) missing.push(rowIndex);
+          else if (createMissing) missing.push({ rowIndex, identifiers: demand.identifiers });
           else errors[rowIndex].push({ code: ErrorCode.CUSTOMER_NOT_FOUND, field: 'customer', message: 'no customer matches these identifiers' });
         });
         const results = rows.map((_, i) => ({ index: i, status: errors[i].length === 0 ? 'ACCEPTED' : 'REJECTED', errors: errors[i] }));
@@ -145,12 +146,12 @@ export class PrivacyService {
           // Rows of one new person (shared identifiers) become one customer; a concurrent creator's customer is adopted.
           const created = await resolveCustomers(
             manager,
-            missing.map((i) => ({ identifiers: checked[i].demand!.identifiers, profile: {} })),
+            missing.map(({ identifiers }) => ({ identifiers, profile: {} })),
             { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.tombstones },
             () => () => true,
           );
           if ('stop' in created) throw new Error('unreachable: the decision never stops');
-          missing.forEach((rowIndex, k) => {
+          missing.forEach(({ rowIndex }, k) => {
             const r = created.resolutions[k];
             if (!r.ok) throw new IdentityRaceError(); // planned again: the identifiers changed since the first plan
             customerIds[rowIndex] = r.customerId;
@@ -158,6 +159,8 @@ export class PrivacyService {
         }
         const ok = results.filter((r) => r.status === 'ACCEPTED').map((r) => r.index);
         if (ok.length === 0) return { committed: true, results, touched: [] as string[] };
+        // Every accepted row was resolved above, to a customer found or created for it.
+        const okCustomerIds = ok.map((i) => present(customerIds[i], `the customer of consent row ${i}`));
         await manager.query(
           `INSERT INTO customer_consents AS c (customer_id, purpose, channel, status, source, recorded_at)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
@@ -165,11 +168,11 @@ export class PrivacyService {
              SET status = EXCLUDED.status, source = EXCLUDED.source, recorded_at = EXCLUDED.recorded_at
              WHERE c.recorded_at <= EXCLUDED.recorded_at`,
           [
-            ok.map((i) => customerIds[i]), ok.map((i) => checked[i].purpose), ok.map((i) => checked[i].channel),
+            okCustomerIds, ok.map((i) => checked[i].purpose), ok.map((i) => checked[i].channel),
             ok.map((i) => rows[i].status), ok.map((i) => checked[i].source), ok.map((i) => checked[i].recordedAt.toISOString()),
           ],
         );
-        const touched = [...new Set(ok.map((i) => customerIds[i]!))];
+        const touched = [...new Set(okCustomerIds)];
         await manager.query(
           `UPDATE customers c SET dirty_since = COALESCE(c.dirty_since, now())
              FROM (SELECT id FROM customers WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE) AS locked WHERE c.id = locked.id`,

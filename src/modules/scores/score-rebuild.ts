@@ -237,7 +237,7 @@ export async function indexRebuild(dataSource: DataSource, connections = 2): Pro
   let next = 0;
   const lane = async () => {
     while (next < indexes.length) {
-      const index = indexes[next++]!;
+      const index = indexes[next++];
       const definition = index.definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?\S+ /, `CREATE $1INDEX ${index.rebuildName} ON ${T} `);
       if (definition === index.definition) throw new Error(`cannot rebuild index ${index.name}: unexpected definition ${index.definition}`);
       await inTransaction(dataSource, async (manager) => {

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { ErrorCode, fail, RapportError } from '../../errors/catalog';
 import { inTransaction } from '../../infra/database';
 import type { Logger } from '../../infra/logger';
+import { present } from '../../infra/present';
 import { SqlParams } from '../../infra/sql-filter';
 import { ModelFitError } from './models';
 import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContext, type Queryable, type ScoreKindDefinition, type ScoreScope, type StoredModel } from './kinds';
@@ -116,12 +117,13 @@ export class ScoreService {
       throw fail('VALIDATION_FAILED', { detail: 'settings must be a JSON object' }, 'settings');
     }
     const [stored] = await this.dataSource.query(`SELECT settings FROM score_models WHERE kind = $1`, [kind]);
-    const merged: Record<string, unknown> = { ...(stored?.settings ?? {}) };
+    // A null setting drops the stored value (back to the default).
+    const merged = new Map<string, unknown>(Object.entries(stored?.settings ?? {}));
     for (const [key, value] of Object.entries(input)) {
-      if (value === null) delete merged[key];
-      else merged[key] = value;
+      if (value === null) merged.delete(key);
+      else merged.set(key, value);
     }
-    const settings = validateSettings(definition, merged);
+    const settings = validateSettings(definition, Object.fromEntries(merged));
     // In a transaction so the audit entry of the mutation commits with it.
     await inTransaction(this.dataSource, (manager) =>
       manager.query(
@@ -136,7 +138,8 @@ export class ScoreService {
       // The settings are saved; the nightly recompute applies them if the queue is down now.
       this.logger.warn({ err: error, kind }, 'could not schedule the recompute after a settings change');
     }
-    return (await this.models()).get(kind)!;
+    // models() has every kind: the stored model, or the default.
+    return modelOf(await this.models(), kind);
   }
 
   /**
@@ -224,9 +227,10 @@ export class ScoreService {
   private async fitKind(kind: ScoreKind, plan: RecomputePlan, progress: RecomputeProgress, errors: RecomputeOutcome['errors']): Promise<KindOutcome | null> {
     const definition = kindDefinition(kind);
     const fitStarted = performance.now();
-    if (definition.fit) {
+    const { fit } = definition;
+    if (fit) {
       try {
-        const model = plan.models.get(kind)!;
+        const model = modelOf(plan.models, kind);
         const result = await inTransaction(this.dataSource, async (manager) => {
           // Fits aggregate every customer at once: enough sort/hash memory that they do not spill to disk.
           // No parallel workers: the fits run side by side and already keep the cores busy; workers would add
@@ -237,7 +241,7 @@ export class ScoreService {
             plan.features.set(kind, table);
             return table;
           };
-          return definition.fit!({ ...this.context(definition, manager, model, plan.models, plan.now), runCache: plan.runCache, keepFeatures });
+          return fit({ ...this.context(definition, manager, model, plan.models, plan.now), runCache: plan.runCache, keepFeatures });
         });
         plan.models.set(kind, await this.saveFit(kind, result));
       } catch (error) {
@@ -248,12 +252,12 @@ export class ScoreService {
       }
     }
     await progress.step();
-    return { kind, fitted: !!definition.fit, modelVersion: plan.models.get(kind)!.version, scored: 0, fitSeconds: (performance.now() - fitStarted) / 1000, scoreSeconds: 0 };
+    return { kind, fitted: !!fit, modelVersion: modelOf(plan.models, kind).version, scored: 0, fitSeconds: (performance.now() - fitStarted) / 1000, scoreSeconds: 0 };
   }
 
   /** Copies the scores of the kinds left as they were (not requested, or their fit failed) once every fit is settled. */
   private async keepUnfittedScores(kinds: ScoreKind[], fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>): Promise<void> {
-    const results = await Promise.all(kinds.map((kind) => fits.get(kind)!));
+    const results = await Promise.all(kinds.map((kind) => fitOf(fits, kind)));
     const rebuilt = new Set(results.filter((r) => r !== null).map((r) => r.kind));
     await inTransaction(this.dataSource, (manager) => keepScores(manager, SCORE_KINDS.filter((k) => !rebuilt.has(k))));
   }
@@ -268,9 +272,9 @@ export class ScoreService {
     const lane = async (preferred: number) => {
       for (let batch = queue.take(preferred); batch && !progress.failure; batch = queue.take(preferred)) {
         try {
-          const fitted = await groupReady[batch.group]!;
+          const fitted = await groupReady[batch.group];
           if (fitted.length === 0) continue;
-          await this.scoreBatch(plan, plan.ranges[batch.range]!, fitted, progress);
+          await this.scoreBatch(plan, plan.ranges[batch.range], fitted, progress);
           // After the commit, outside any transaction: nothing a batch wrote is visible until the swap.
           await progress.step();
         } catch (error) {
@@ -293,7 +297,7 @@ export class ScoreService {
         const started = performance.now();
         const input = await this.scoreInput(manager, result.kind, plan.models, plan.now, { idRange: range }, cache, plan.runCache, plan.features.get(result.kind));
         // No input (no parameters): like a kind that returns no rows, the range is left without scores of it.
-        const scored = await appendScores(manager, result.kind, plan.models.get(result.kind)!.version, { idRange: range }, input ?? scoreRowsInput([]));
+        const scored = await appendScores(manager, result.kind, modelOf(plan.models, result.kind).version, { idRange: range }, input ?? scoreRowsInput([]));
         result.scored += scored;
         result.scoreSeconds += (performance.now() - started) / 1000;
       }
@@ -332,7 +336,7 @@ export class ScoreService {
     const cache = new Map<string, Promise<unknown>>();
     for (const kind of expandKinds(kinds)) {
       const definition = kindDefinition(kind);
-      const model = models.get(kind)!;
+      const model = modelOf(models, kind);
       if (definition.fit && !model.fittedAt) continue;
       await manager.query(`SAVEPOINT score_refresh`);
       try {
@@ -352,7 +356,7 @@ export class ScoreService {
   ): Promise<number> {
     const input = await this.scoreInput(manager, kind, models, now, scope, cache);
     // No input (no parameters yet): like a kind that returns no rows, the scope is left without scores of this kind.
-    return writeScoreInput(manager, kind, models.get(kind)!.version, scope, input ?? scoreRowsInput([]));
+    return writeScoreInput(manager, kind, modelOf(models, kind).version, scope, input ?? scoreRowsInput([]));
   }
 
   /** One kind's scores over one scope, as SQL (computed in the statement that writes them); null when the kind cannot score yet. */
@@ -361,13 +365,15 @@ export class ScoreService {
     cache: Map<string, Promise<unknown>>, runCache?: Map<string, unknown>, features?: string,
   ): Promise<ScoreInput | null> {
     const definition = kindDefinition(kind);
-    const ctx = { ...this.context(definition, manager, models.get(kind)!, models, now), cache, runCache, features };
+    const ctx = { ...this.context(definition, manager, modelOf(models, kind), models, now), cache, runCache, features };
     if (definition.scoreSql) {
       const p = new SqlParams();
       const sql = definition.scoreSql(ctx, scope, p);
       return sql === null ? null : { sql, params: p.values };
     }
-    return scoreRowsInput(await definition.score!(ctx, scope));
+    // A kind that does not score in SQL scores in JavaScript.
+    const score = present(definition.score, `the score function of ${kind}`);
+    return scoreRowsInput(await score(ctx, scope));
   }
 
   /**
@@ -510,7 +516,7 @@ export function expandKinds(kinds: readonly ScoreKind[]): ScoreKind[] {
 export function validateSettings<S>(definition: { kind: ScoreKind; settings: z.ZodType<S> }, input: Record<string, unknown>): S {
   const parsed = definition.settings.safeParse(input);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
+  const issue = parsed.error.issues[0];
   const unknownKey = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys[0] : undefined;
   const path = unknownKey ?? issue.path.map(String).join('.');
   const field = path ? `settings.${path}` : 'settings';
@@ -585,6 +591,16 @@ class RecomputeProgress {
   }
 }
 
+/** The model of a kind in a map from {@link ScoreService.models}, which holds every kind. */
+function modelOf(models: ReadonlyMap<ScoreKind, StoredModel>, kind: ScoreKind): StoredModel {
+  return present(models.get(kind), `the score model ${kind}`);
+}
+
+/** The fit of a kind of the run: {@link ScoreService.startFits} starts one for every kind it plans. */
+function fitOf(fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>, kind: ScoreKind): Promise<KindOutcome | null> {
+  return present(fits.get(kind), `the fit of ${kind}`);
+}
+
 /** Hands out each group's id ranges in order, to a lane's preferred group first. */
 class BatchQueue {
   private readonly next: number[];
@@ -597,22 +613,22 @@ class BatchQueue {
   }
 
   take(preferred: number): { group: number; range: number } | undefined {
-    const group = [preferred, ...this.next.keys()].find((g) => this.next[g]! < this.ranges);
+    const group = [preferred, ...this.next.keys()].find((g) => this.next[g] < this.ranges);
     if (group === undefined) return undefined;
-    return { group, range: this.next[group]!++ };
+    return { group, range: this.next[group]++ };
   }
 }
 
 /** The kinds of a group whose fit succeeded, once they are done: SQL kinds do not wait for CLV's optimiser. */
 async function fittedKindsOf(group: ScoreKind[], fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>, progress: RecomputeProgress, ranges: number): Promise<KindOutcome[]> {
-  const fitted = (await Promise.all(group.map((kind) => fits.get(kind)!))).filter((r) => r !== null);
+  const fitted = (await Promise.all(group.map((kind) => fitOf(fits, kind)))).filter((r) => r !== null);
   if (fitted.length === 0) progress.skip(ranges); // nothing to score in this group: its steps are skipped
   return fitted;
 }
 
 /** Waits for everything started (fits, the copy of kept scores), then raises the run's failure or returns the fitted kinds. */
 async function settleFits(kinds: ScoreKind[], fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>, kept: Promise<void>, progress: RecomputeProgress): Promise<KindOutcome[]> {
-  const [settledFits, settledKept] = await Promise.all([Promise.allSettled(kinds.map((kind) => fits.get(kind)!)), Promise.allSettled([kept])]);
+  const [settledFits, settledKept] = await Promise.all([Promise.allSettled(kinds.map((kind) => fitOf(fits, kind))), Promise.allSettled([kept])]);
   if (progress.failure) throw progress.failure.error;
   for (const settled of [...settledFits, ...settledKept]) if (settled.status === 'rejected') throw settled.reason;
   return settledFits.map((r) => (r as PromiseFulfilledResult<KindOutcome | null>).value).filter((r) => r !== null);
@@ -632,5 +648,5 @@ async function customerIdRanges(db: Queryable, lo: string, hi: string, size: num
     [size],
   );
   const starts = [lo, ...rows.map((r) => r.id).filter((id) => BigInt(id) > BigInt(lo) && BigInt(id) <= BigInt(hi))];
-  return starts.map((start, i) => [start, i + 1 < starts.length ? (BigInt(starts[i + 1]!) - 1n).toString() : hi]);
+  return starts.map((start, i) => [start, i + 1 < starts.length ? (BigInt(starts[i + 1]) - 1n).toString() : hi]);
 }

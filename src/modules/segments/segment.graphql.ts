@@ -17,6 +17,7 @@ import { RULE_LIMITS } from './rules/validate';
 import type { GraphQLContext } from '../../graphql/context';
 import { hasScope } from '../access';
 import type { RuleAccess } from './segment.service';
+import { present } from '../../infra/present';
 
 const describe = <K extends string>(keys: readonly K[], text: Record<K, string>) =>
   Object.fromEntries(keys.map((k) => [k, { description: text[k] }])) as Record<K, { description: string }>;
@@ -224,7 +225,7 @@ const MembershipEventRef = builder.objectRef<MembershipEventRecord>('SegmentMemb
     occurredAt: t.field({ type: 'DateTime', description: 'When the membership changed.', resolve: (e) => e.occurredAt }),
     segment: t.field({
       type: SegmentRef, description: 'The segment.',
-      resolve: async (e, _a, ctx) => (await segmentLoaders(ctx).segment.load(e.segmentId))!,
+      resolve: async (e, _a, ctx) => present(await segmentLoaders(ctx).segment.load(e.segmentId), `segment ${e.segmentId}`),
     }),
     customer: t.field({
       type: CustomerRef, nullable: true, description: 'The customer; null once erased or deleted.',
@@ -318,8 +319,8 @@ const ConditionExplanationRef = builder.objectRef<ConditionExplanation>('Segment
 const MembershipExplanationRef = builder.objectRef<MembershipExplanation>('MembershipExplanation').implement({
   description: 'Why a customer is or is not in a segment.',
   fields: (t) => ({
-    segment: t.field({ type: SegmentRef, description: 'The segment.', resolve: async (e, _a, ctx) => (await segmentLoaders(ctx).segment.load(e.segmentId))! }),
-    customer: t.field({ type: CustomerRef, description: 'The customer.', resolve: async (e, _a, ctx) => (await ctx.loaders.customer.load(e.customerId))! }),
+    segment: t.field({ type: SegmentRef, description: 'The segment.', resolve: async (e, _a, ctx) => present(await segmentLoaders(ctx).segment.load(e.segmentId), `segment ${e.segmentId}`) }),
+    customer: t.field({ type: CustomerRef, description: 'The customer.', resolve: async (e, _a, ctx) => present(await ctx.loaders.customer.load(e.customerId), `customer ${e.customerId}`) }),
     isMember: t.exposeBoolean('isMember', { description: 'Whether the customer is a member now (materialised membership).' }),
     memberSince: t.field({ type: 'DateTime', nullable: true, description: 'When the customer entered, if a member.', resolve: (e) => e.memberSince }),
     matchesRule: t.exposeBoolean('matchesRule', { description: 'Whether the rule holds now (equals isMember once pending refreshes are done).' }),
@@ -369,7 +370,7 @@ const MemberResultRef = builder.objectRef<MemberRowResult>('SegmentMemberResult'
 const MembersPayloadRef = builder.objectRef<{ segmentId: string; results: MemberRowResult[] }>('SegmentMembersPayload').implement({
   description: 'Outcome of addToSegment / removeFromSegment: one result per input row; valid rows are applied.',
   fields: (t) => ({
-    segment: t.field({ type: SegmentRef, description: 'The segment after the change.', resolve: async (p, _a, ctx) => (await ctx.services.segments.get(p.segmentId))! }),
+    segment: t.field({ type: SegmentRef, description: 'The segment after the change.', resolve: async (p, _a, ctx) => present(await ctx.services.segments.get(p.segmentId), `segment ${p.segmentId}`) }),
     changed: t.int({ description: 'Rows ADDED or REMOVED.', resolve: (p) => p.results.filter((r) => r.status === 'ADDED' || r.status === 'REMOVED').length }),
     rejected: t.int({ description: 'Rows REJECTED.', resolve: (p) => p.results.filter((r) => r.status === 'REJECTED').length }),
     results: t.field({ type: [MemberResultRef], description: 'One per input row, in input order.', resolve: (p) => p.results }),

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { ErrorCode, fail, RapportError } from '../../errors/catalog';
+import { ErrorCode, fail } from '../../errors/catalog';
 import { inTransaction } from '../../infra/database';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import { pageSize, SqlParams, type SortKey } from '../../infra/sql-filter';
@@ -17,6 +17,7 @@ import { PersonalDataPolicy } from '../access';
 import type { RecomputeJobRecord } from '../scores';
 import { loadConfig } from '../../config';
 import { isDatabaseId } from '../../infra/db-values';
+import { present } from '../../infra/present';
 
 /** A segment as reads return it. */
 export interface SegmentRecord {
@@ -175,7 +176,8 @@ export class SegmentService {
       const reason = message.startsWith(field) ? message.slice(field.length).replace(/^[:\s]+/, '') : message;
       throw fail('SEGMENT_RULE_INVALID', { detail: `invalid rule at ${field}: ${reason}` }, field, { problems });
     }
-    const rule = shape.rule!;
+    const { rule } = shape;
+    if (!rule) throw new Error(`rule validation at ${root} reported neither a rule nor a problem`);
     if (!access.piiRead) await this.refusePersonal(rule, shape.segmentRefs, root);
     if (referencedScoreKinds(rule).length > 0 && !(await this.hasScoresTable())) {
       throw fail('SEGMENT_RULE_INVALID', { detail: 'score conditions need the scores module, which is not installed in this database' }, root);
@@ -498,7 +500,7 @@ export class SegmentService {
       }
       const key = Object.keys(node)[0];
       const leafPath = `${path}.${key}`;
-      const result = byPath.get(leafPath)!;
+      const result = present(byPath.get(leafPath), `the compiled rule's result for ${leafPath}`);
       const kind = key === 'inSegment' ? 'IN_SEGMENT' : (key.toUpperCase() as ConditionExplanation['kind']);
       const maskedFigure = maskFigure(node, result.figure, this.personalData);
       conditions.push({
@@ -553,17 +555,18 @@ export class SegmentService {
       const reject = (code: ErrorCode, field: string, message: string) => {
         results[index] = { index, status: 'REJECTED', customerId: null, error: { code, field, message } };
       };
-      const hasId = ref.id != null;
-      const hasIdentifiers = ref.identifiers != null;
-      if (hasId === hasIdentifiers) return reject(ErrorCode.INVALID_FIELD, `customers[${index}]`, 'give exactly one of id or identifiers');
-      if (hasId) {
-        if (!isDatabaseId(ref.id!)) return reject(ErrorCode.CUSTOMER_NOT_FOUND, `customers[${index}].id`, `"${ref.id}" is not a customer id`);
-        byId.push({ index, id: ref.id! });
+      const { id, identifiers: given } = ref;
+      const neitherOrBoth = () => reject(ErrorCode.INVALID_FIELD, `customers[${index}]`, 'give exactly one of id or identifiers');
+      if (id != null) {
+        if (given != null) return neitherOrBoth();
+        if (!isDatabaseId(id)) return reject(ErrorCode.CUSTOMER_NOT_FOUND, `customers[${index}].id`, `"${id}" is not a customer id`);
+        byId.push({ index, id });
         return;
       }
-      if (ref.identifiers!.length === 0) return reject(ErrorCode.INVALID_IDENTIFIER, `customers[${index}].identifiers`, 'at least one identifier is needed');
+      if (given == null) return neitherOrBoth();
+      if (given.length === 0) return reject(ErrorCode.INVALID_IDENTIFIER, `customers[${index}].identifiers`, 'at least one identifier is needed');
       const identifiers = [];
-      for (const [i, input] of ref.identifiers!.entries()) {
+      for (const [i, input] of given.entries()) {
         const n = normalizeIdentifier(input);
         if (isIdentifierProblem(n)) return reject(n.code, `customers[${index}].identifiers[${i}].${n.field}`, n.message);
         identifiers.push(n);

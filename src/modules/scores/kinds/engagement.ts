@@ -115,9 +115,12 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
   components({ values, keys }) {
     if (values.length < 2) return {};
     const [raw, perRaw] = values as [number, number];
-    const channels = (keys ?? []).map((channel, i) => [channel, values[i + 2]] as const).filter(([, v]) => v !== undefined);
+    const channels = (keys ?? []).flatMap((channel, i) => {
+      const v: number | undefined = values[i + 2];
+      return v === undefined ? [] : [[channel, v] as const];
+    });
     channels.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return { raw: round(raw, 6), byChannel: Object.fromEntries(channels.map(([channel, v]) => [channel, round(v! * perRaw, 4)])) };
+    return { raw: round(raw, 6), byChannel: Object.fromEntries(channels.map(([channel, v]) => [channel, round(v * perRaw, 4)])) };
   },
 
   scoreSql(ctx, scope, p) {

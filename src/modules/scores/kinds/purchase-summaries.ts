@@ -87,7 +87,7 @@ export function idRangeOf(summaries: readonly CustomerPurchaseSummary[], [lo, hi
     let b = summaries.length;
     while (a < b) {
       const mid = (a + b) >>> 1;
-      const id = BigInt(summaries[mid]!.customerId);
+      const id = BigInt(summaries[mid].customerId);
       if (id < bound || (!inclusive && id === bound)) a = mid + 1;
       else b = mid;
     }

@@ -127,10 +127,10 @@ function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: Fit
   const initial = { r: 1, alpha: meanT > 0 ? meanT : 1, a: 1, b: 1, ...options.initial };
   const start = [initial.r, initial.alpha, initial.a, initial.b].map(log);
   const toParams = ([r, alpha, a, b]: readonly number[]): BetaGeoParams => ({
-    r: exp(r!),
-    alpha: exp(alpha!),
-    a: exp(a!),
-    b: exp(b!),
+    r: exp(r),
+    alpha: exp(alpha),
+    a: exp(a),
+    b: exp(b),
   });
   // Many distinct groups (real dates: t_x and T in days): the search first finds the neighbourhood of the
   // optimum on a coarse copy of the data (t_x and T on a 4-week grid, a few thousand groups), then Newton's
@@ -319,7 +319,7 @@ function preparedLogLikelihood(params: BetaGeoParams, data: PreparedGroups): num
   const base = new Float64Array(distinctX.length);
   const dropout = new Float64Array(distinctX.length);
   for (let k = 0; k < distinctX.length; k++) {
-    const x = distinctX[k]!;
+    const x = distinctX[k];
     base[k] = logGamma(r + x) - logGammaR + r * logAlpha + logGammaAB + logGamma(b + x) - logGammaB - logGamma(a + b + x);
     dropout[k] = x > 0 ? logA - log(b + x - 1) : 0;
   }
@@ -328,12 +328,12 @@ function preparedLogLikelihood(params: BetaGeoParams, data: PreparedGroups): num
   const { count, xs, xIndex, tIndex, txIndex } = data;
   let total = 0;
   for (let g = 0; g < count.length; g++) {
-    const k = xIndex[g]!;
-    const rx = r + xs[g]!;
-    const active = -rx * logAlphaT[tIndex[g]!]!;
-    const t = txIndex[g]!;
-    const perCustomer = t >= 0 ? logAddExp(active, dropout[k]! - rx * logAlphaTx[t]!) : active;
-    total += count[g]! * (base[k]! + perCustomer);
+    const k = xIndex[g];
+    const rx = r + xs[g];
+    const active = -rx * logAlphaT[tIndex[g]];
+    const t = txIndex[g];
+    const perCustomer = t >= 0 ? logAddExp(active, dropout[k] - rx * logAlphaTx[t]) : active;
+    total += count[g] * (base[k] + perCustomer);
   }
   return total;
 }
@@ -348,8 +348,8 @@ export function betaGeoLogLikelihoodGradient(params: BetaGeoParams, summaries: r
   summaries.forEach(validateSummary);
   const names = ['r', 'alpha', 'a', 'b'] as const;
   const { gradient } = negativeLogLikelihoodAndGradient(names.map((name) => log(params[name])), prepareGroups(groupSummaries(summaries)));
-  const [r, alpha, a, b] = names.map((name, i) => -gradient[i]! / params[name]);
-  return { r: r!, alpha: alpha!, a: a!, b: b! };
+  const [r, alpha, a, b] = names.map((name, i) => -gradient[i] / params[name]);
+  return { r, alpha, a, b };
 }
 
 /**
@@ -379,7 +379,7 @@ function negativeLogLikelihoodAndGradient(logParams: readonly number[], data: Pr
   const base = new Float64Array(distinctX.length);
   const dropout = new Float64Array(distinctX.length);
   const customersOfX = new Float64Array(distinctX.length);
-  for (let g = 0; g < count.length; g++) customersOfX[xIndex[g]!]! += count[g]!;
+  for (let g = 0; g < count.length; g++) customersOfX[xIndex[g]] += count[g];
   let total = 0;
   // Sums over customers of the terms of x alone.
   let dR = 0;
@@ -387,13 +387,13 @@ function negativeLogLikelihoodAndGradient(logParams: readonly number[], data: Pr
   let dB = 0;
   let customers = 0;
   for (let k = 0; k < distinctX.length; k++) {
-    const x = distinctX[k]!;
+    const x = distinctX[k];
     base[k] = logGamma(r + x) - logGammaR + r * logAlpha + logGammaAB + logGamma(b + x) - logGammaB - logGamma(a + b + x);
     dropout[k] = x > 0 ? logA - log(b + x - 1) : 0;
-    const n = customersOfX[k]!;
+    const n = customersOfX[k];
     const psiABX = digamma(a + b + x);
     customers += n;
-    total += n * base[k]!;
+    total += n * base[k];
     dR += n * (digamma(r + x) - psiR + logAlpha);
     dA += n * (psiAB - psiABX);
     dB += n * (psiAB + digamma(b + x) - psiB - psiABX);
@@ -404,26 +404,26 @@ function negativeLogLikelihoodAndGradient(logParams: readonly number[], data: Pr
   const inverseAlphaTx = distinctTx.map((tx) => 1 / (alpha + tx));
   let dAlpha = customers * (r / alpha);
   for (let g = 0; g < count.length; g++) {
-    const c = count[g]!;
-    const x = xs[g]!;
+    const c = count[g];
+    const x = xs[g];
     const rx = r + x;
-    const ti = tIndex[g]!;
-    const active = -rx * logAlphaT[ti]!;
-    const t = txIndex[g]!;
+    const ti = tIndex[g];
+    const active = -rx * logAlphaT[ti];
+    const t = txIndex[g];
     if (t < 0) {
       total += c * active;
-      dR -= c * logAlphaT[ti]!;
-      dAlpha -= c * rx * inverseAlphaT[ti]!;
+      dR -= c * logAlphaT[ti];
+      dAlpha -= c * rx * inverseAlphaT[ti];
       continue;
     }
-    const dropped = dropout[xIndex[g]!]! - rx * logAlphaTx[t]!;
+    const dropped = dropout[xIndex[g]] - rx * logAlphaTx[t];
     total += c * logAddExp(active, dropped);
     // The share of the first term, 1 / (1 + e^(dropped − active)), computed without overflow.
     const d = dropped - active;
     const w = d > 0 ? exp(-d) / (1 + exp(-d)) : 1 / (1 + exp(d));
     const v = 1 - w;
-    dR -= c * (w * logAlphaT[ti]! + v * logAlphaTx[t]!);
-    dAlpha -= c * rx * (w * inverseAlphaT[ti]! + v * inverseAlphaTx[t]!);
+    dR -= c * (w * logAlphaT[ti] + v * logAlphaTx[t]);
+    dAlpha -= c * rx * (w * inverseAlphaT[ti] + v * inverseAlphaTx[t]);
     dA += (c * v) / a;
     dB -= (c * v) / (b + x - 1);
   }

@@ -73,7 +73,7 @@ export function gammaGammaLogLikelihood(params: GammaGammaParams, summaries: rea
 export function gammaGammaLogLikelihoodGradient(params: GammaGammaParams, summaries: readonly SpendSummary[]): GammaGammaParams {
   validateParams(params);
   const { gradient } = negativeLogLikelihoodAndGradient([params.p, params.q, params.gamma].map(log), prepare(repeatCustomers(summaries)));
-  return { p: -gradient[0]! / params.p, q: -gradient[1]! / params.q, gamma: -gradient[2]! / params.gamma };
+  return { p: -gradient[0] / params.p, q: -gradient[1] / params.q, gamma: -gradient[2] / params.gamma };
 }
 
 /**
@@ -110,9 +110,9 @@ function* fitGammaGammaStepwise(summaries: readonly SpendSummary[], options: Fit
   }
   const initial = { p: 1, q: 1, gamma: 1, ...options.initial };
   const toParams = ([p, q, gamma]: readonly number[]): GammaGammaParams => ({
-    p: exp(p!),
-    q: exp(q!),
-    gamma: exp(gamma!),
+    p: exp(p),
+    q: exp(q),
+    gamma: exp(gamma),
   });
   const prepared = prepare(customers);
   const objective = (logParams: readonly number[]) => -preparedLogLikelihood(toParams(logParams), prepared);
@@ -205,7 +205,7 @@ function prepare(customers: readonly SpendSummary[]): PreparedSpend {
   let sumLogM = 0;
   let sumXLogX = 0;
   for (let i = 0; i < n; i++) {
-    const c = customers[i]!;
+    const c = customers[i];
     x[i] = c.x;
     mx[i] = c.m * c.x;
     const logM = log(c.m);
@@ -227,11 +227,11 @@ function preparedLogLikelihood(params: GammaGammaParams, data: PreparedSpend): n
   let total = data.n * (q * log(gamma) - logGamma(q)) + p * data.sumXLogM - data.sumLogM + p * data.sumXLogX;
   const { distinctX, countX, x, mx } = data;
   for (let k = 0; k < distinctX.length; k++) {
-    const px = p * distinctX[k]!;
-    total += countX[k]! * (logGamma(px + q) - logGamma(px));
+    const px = p * distinctX[k];
+    total += countX[k] * (logGamma(px + q) - logGamma(px));
   }
   let spend = 0;
-  for (let i = 0; i < x.length; i++) spend += (p * x[i]! + q) * log(gamma + mx[i]!);
+  for (let i = 0; i < x.length; i++) spend += (p * x[i] + q) * log(gamma + mx[i]);
   return total - spend;
 }
 
@@ -254,21 +254,21 @@ function negativeLogLikelihoodAndGradient(logParams: readonly number[], data: Pr
   let dQ = n * (logGammaParam - digamma(q));
   let dGamma = (n * q) / gamma;
   for (let k = 0; k < distinctX.length; k++) {
-    const xk = distinctX[k]!;
+    const xk = distinctX[k];
     const px = p * xk;
     const psiPXQ = digamma(px + q);
-    total += countX[k]! * (logGamma(px + q) - logGamma(px));
-    dP += countX[k]! * xk * (psiPXQ - digamma(px));
-    dQ += countX[k]! * psiPXQ;
+    total += countX[k] * (logGamma(px + q) - logGamma(px));
+    dP += countX[k] * xk * (psiPXQ - digamma(px));
+    dQ += countX[k] * psiPXQ;
   }
   for (let i = 0; i < x.length; i++) {
-    const xi = x[i]!;
+    const xi = x[i];
     const weight = p * xi + q;
-    const logSpend = log(gamma + mx[i]!);
+    const logSpend = log(gamma + mx[i]);
     total -= weight * logSpend;
     dP -= xi * logSpend;
     dQ -= logSpend;
-    dGamma -= weight / (gamma + mx[i]!);
+    dGamma -= weight / (gamma + mx[i]);
   }
   return { value: -total, gradient: [-p * dP, -q * dQ, -gamma * dGamma] };
 }

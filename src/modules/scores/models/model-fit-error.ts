@@ -51,7 +51,7 @@ export function finishFit<P extends object>(
   sampleSize: number,
 ): P & FitDiagnostics {
   if (divergedIndices.length > 0) {
-    const diverged = divergedIndices.map((i) => `${names[i]}=${(params[names[i]!] as number).toPrecision(3)}`);
+    const diverged = divergedIndices.map((i) => `${names[i]}=${(params[names[i]] as number).toPrecision(3)}`);
     throw new ModelFitError('MODEL_FIT_FAILED', model, `${model} fit diverged (${diverged.join(', ')}): ${divergenceHint}`);
   }
   const logLikelihood = -result.value;

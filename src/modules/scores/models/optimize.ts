@@ -217,7 +217,7 @@ function* runNelderMead(
   const vertices: number[][] = [start];
   for (let i = 0; i < n; i++) {
     const vertex = [...start];
-    vertex[i]! += steps[i]!;
+    vertex[i] += steps[i];
     vertices.push(vertex);
   }
   const values: number[] = [];
@@ -225,27 +225,27 @@ function* runNelderMead(
   const order = vertices.map((_, i) => i);
 
   const along = (from: readonly number[], towards: readonly number[], t: number): number[] =>
-    from.map((v, i) => v + t * (towards[i]! - v));
+    from.map((v, i) => v + t * (towards[i] - v));
 
   let iterations = 0;
   while (iterations < settings.maxIterations) {
-    order.sort((i, j) => values[i]! - values[j]!);
-    const bestIndex = order[0]!;
-    const worstIndex = order[n]!;
-    const secondWorst = values[order[n - 1]!]!;
-    const bestValue = values[bestIndex]!;
-    const worstValue = values[worstIndex]!;
+    order.sort((i, j) => values[i] - values[j]);
+    const bestIndex = order[0];
+    const worstIndex = order[n];
+    const secondWorst = values[order[n - 1]];
+    const bestValue = values[bestIndex];
+    const worstValue = values[worstIndex];
 
     if (hasConverged(vertices, values, bestIndex, settings)) {
-      return { x: [...vertices[bestIndex]!], value: bestValue, iterations, converged: true };
+      return { x: [...vertices[bestIndex]], value: bestValue, iterations, converged: true };
     }
     iterations++;
 
     const centroid = new Array<number>(n).fill(0);
     for (const i of order.slice(0, n)) {
-      for (let k = 0; k < n; k++) centroid[k]! += vertices[i]![k]! / n;
+      for (let k = 0; k < n; k++) centroid[k] += vertices[i][k] / n;
     }
-    const worst = vertices[worstIndex]!;
+    const worst = vertices[worstIndex];
     const reflected = along(centroid, worst, -reflection);
     const reflectedValue = yield* f(reflected);
 
@@ -275,15 +275,15 @@ function* runNelderMead(
         continue;
       }
     }
-    const anchor = vertices[bestIndex]!;
+    const anchor = vertices[bestIndex];
     for (const i of order.slice(1)) {
-      const shrunk = along(anchor, vertices[i]!, shrinkage);
+      const shrunk = along(anchor, vertices[i], shrinkage);
       replace(i, shrunk, yield* f(shrunk));
     }
   }
-  order.sort((i, j) => values[i]! - values[j]!);
-  const bestIndex = order[0]!;
-  return { x: [...vertices[bestIndex]!], value: values[bestIndex]!, iterations, converged: false };
+  order.sort((i, j) => values[i] - values[j]);
+  const bestIndex = order[0];
+  return { x: [...vertices[bestIndex]], value: values[bestIndex], iterations, converged: false };
 
   function replace(index: number, vertex: number[], value: number): void {
     vertices[index] = vertex;
@@ -297,13 +297,13 @@ function hasConverged(
   bestIndex: number,
   settings: RunSettings,
 ): boolean {
-  const bestValue = values[bestIndex]!;
+  const bestValue = values[bestIndex];
   if (!Number.isFinite(bestValue)) return false;
   const fLimit = settings.fTolerance * (1 + abs(bestValue));
-  const best = vertices[bestIndex]!;
+  const best = vertices[bestIndex];
   return vertices.every(
     (vertex, i) =>
-      values[i]! - bestValue <= fLimit && vertex.every((v, k) => abs(v - best[k]!) <= settings.xTolerance),
+      values[i] - bestValue <= fLimit && vertex.every((v, k) => abs(v - best[k]) <= settings.xTolerance),
   );
 }
 
@@ -354,18 +354,19 @@ export function* newtonStepwise(objective: ValueAndGradient, start: readonly num
   let current = yield* evaluate(x);
   if (!current) return null;
   for (let iteration = 1; iteration <= maxIterations; iteration++) {
+    const { gradient } = current;
     const hessian: number[][] = [];
     for (let j = 0; j < n; j++) {
       const shifted = [...x];
-      shifted[j]! += h;
+      shifted[j] += h;
       const at = yield* evaluate(shifted);
       if (!at) return null;
-      hessian.push(at.gradient.map((g, i) => (g - current!.gradient[i]!) / h));
+      hessian.push(at.gradient.map((g, i) => (g - gradient[i]) / h));
     }
-    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) hessian[i]![j] = hessian[j]![i] = (hessian[i]![j]! + hessian[j]![i]!) / 2;
-    const step = solvePositiveDefinite(hessian, current.gradient.map((g) => -g));
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) hessian[i][j] = hessian[j][i] = (hessian[i][j] + hessian[j][i]) / 2;
+    const step = solvePositiveDefinite(hessian, gradient.map((g) => -g));
     if (!step) return null;
-    const slope = step.reduce((sum, s, i) => sum + s * current!.gradient[i]!, 0);
+    const slope = step.reduce((sum, s, i) => sum + s * gradient[i], 0);
     // Near the minimum the decrease is below the rounding of the objective: that much counts as no increase.
     const noise = 1e-12 * (1 + abs(current.value));
     const last = step.every((s) => abs(s) <= xTolerance);
@@ -373,7 +374,7 @@ export function* newtonStepwise(objective: ValueAndGradient, start: readonly num
     let next: { value: number; gradient: number[] } | null = null;
     let candidate: number[] = x;
     for (let halving = 0; halving < 30; halving++, t /= 2) {
-      candidate = x.map((v, i) => v + t * step[i]!);
+      candidate = x.map((v, i) => v + t * step[i]);
       next = yield* evaluate(candidate);
       if (next && next.value <= current.value + 1e-4 * t * slope + noise) break;
       next = null;
@@ -398,27 +399,27 @@ function solvePositiveDefinite(a: readonly (readonly number[])[], b: readonly nu
   const l: number[][] = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
-      let sum = a[i]![j]!;
-      for (let k = 0; k < j; k++) sum -= l[i]![k]! * l[j]![k]!;
+      let sum = a[i][j];
+      for (let k = 0; k < j; k++) sum -= l[i][k] * l[j][k];
       if (i === j) {
         if (!(sum > 0)) return null;
-        l[i]![i] = Math.sqrt(sum);
+        l[i][i] = Math.sqrt(sum);
       } else {
-        l[i]![j] = sum / l[j]![j]!;
+        l[i][j] = sum / l[j][j];
       }
     }
   }
   const y = new Array<number>(n).fill(0);
   for (let i = 0; i < n; i++) {
-    let sum = b[i]!;
-    for (let k = 0; k < i; k++) sum -= l[i]![k]! * y[k]!;
-    y[i] = sum / l[i]![i]!;
+    let sum = b[i];
+    for (let k = 0; k < i; k++) sum -= l[i][k] * y[k];
+    y[i] = sum / l[i][i];
   }
   const s = new Array<number>(n).fill(0);
   for (let i = n - 1; i >= 0; i--) {
-    let sum = y[i]!;
-    for (let k = i + 1; k < n; k++) sum -= l[k]![i]! * s[k]!;
-    s[i] = sum / l[i]![i]!;
+    let sum = y[i];
+    for (let k = i + 1; k < n; k++) sum -= l[k][i] * s[k];
+    s[i] = sum / l[i][i];
   }
   return s;
 }

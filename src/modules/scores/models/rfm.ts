@@ -56,5 +56,5 @@ export function rfmLabel(r: number, f: number, m: number): RfmLabel {
     }
   }
   const fm = Math.ceil((f + m) / 2);
-  return GRID[r - 1]![fm - 1]!;
+  return GRID[r - 1][fm - 1];
 }

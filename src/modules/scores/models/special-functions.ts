@@ -40,7 +40,7 @@ export function logGamma(x: number): number {
   if (x >= 0.5) {
     const z = x - 1;
     let series = LANCZOS_COEFFICIENTS[0];
-    for (let i = 1; i < LANCZOS_COEFFICIENTS.length; i++) series += LANCZOS_COEFFICIENTS[i]! / (z + i);
+    for (let i = 1; i < LANCZOS_COEFFICIENTS.length; i++) series += LANCZOS_COEFFICIENTS[i] / (z + i);
     const t = z + LANCZOS_G + 0.5;
     return HALF_LOG_TWO_PI + (z + 0.5) * log(t) - t + log(series);
   }

@@ -177,7 +177,10 @@ class RuleShapeCheck {
     if (v.where != null) {
       if (!Array.isArray(v.where)) this.problem(`${field}.where`, `${field}.where must be a list`);
       else if (v.where.length > RULE_LIMITS.maxPropertyConditions) this.problem(`${field}.where`, `${field}.where has ${v.where.length} conditions; the limit is ${RULE_LIMITS.maxPropertyConditions}`);
-      else out.where = v.where.map((w, i) => this.property(`${field}.where[${i}]`, w)!);
+      else {
+        // A condition is undefined only where a problem was recorded, and then the behavior is refused below.
+        out.where = v.where.map((w, i) => this.property(`${field}.where[${i}]`, w)).filter((w): w is PropertyCondition => w !== undefined);
+      }
     }
     if (v.lastDays != null) {
       if (typeof v.lastDays !== 'number' || !Number.isInteger(v.lastDays)) this.problem(`${field}.lastDays`, `${field}.lastDays must be a whole number of days`);

@@ -41,7 +41,7 @@ export function integrate(f: (x: number) => number, lo: number, hi: number, pane
   let total = 0;
   for (let panel = 0; panel < panels; panel++) {
     const mid = lo + (panel + 0.5) * width;
-    for (let i = 0; i < RULE.nodes.length; i++) total += RULE.weights[i]! * f(mid + (RULE.nodes[i]! * width) / 2);
+    for (let i = 0; i < RULE.nodes.length; i++) total += RULE.weights[i] * f(mid + (RULE.nodes[i] * width) / 2);
   }
   return (total * width) / 2;
 }
