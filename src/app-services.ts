@@ -5,7 +5,7 @@ import type { EventBus } from './modules/events';
 import type { HttpRoute } from './infra/http';
 import { JobRegistry } from './infra/jobs';
 import type { Logger } from './infra/logger';
-import { orderModules, orderRefreshSteps, type AnyModule, type ScheduleDeclaration } from './infra/module';
+import { ModuleAssemblyError, orderModules, orderRefreshSteps, type AnyModule, type ScheduleDeclaration } from './infra/module';
 import type { QueueBackend } from './infra/queue';
 import { setCursorSecret } from './infra/cursor';
 import { MODULES } from './modules';
@@ -98,7 +98,7 @@ function buildModules(ordered: readonly AnyModule[], core: CoreServices): Record
   for (const module of ordered) {
     const created = module.create(pick(bag, module.needs)) as Record<string, unknown>;
     for (const name of module.provides) {
-      if (!(name in created)) throw new Error(`module ${module.name} declares that it provides "${name}" but its create() did not return it`);
+      if (!(name in created)) throw new ModuleAssemblyError(`module ${module.name} declares that it provides "${name}" but its create() did not return it`);
     }
     Object.assign(bag, created);
   }

@@ -36,8 +36,8 @@ function escapeLike(value: string): string {
 /**
  * Longest text a string filter compares, in characters: no filtered column
  * holds longer values (names and stages 256, external ids 256, sources 128).
- * ILIKE costs the pattern's length on every row, so a 100,000-character
- * `contains` would hold the database for minutes.
+ * ILIKE costs the pattern's length on every row, so an unbounded `contains`
+ * would let one request hold the database.
  */
 export const MAX_FILTER_TEXT = 256;
 

@@ -464,6 +464,14 @@ describe('Other finding 5: Webhook endpoint', () => {
     expect((await deliver(t.handler, `/hooks/${signed.localId}`, body)).status).toBe(200);
   });
 
+  test('a connection whose stored secrets cannot be read answers 503 CONNECTOR_UNAVAILABLE, never 500', async () => {
+    const broken = await createConnection('webhook', 'unreadable-secret', webhookConfig);
+    // What a changed RAPPORT_SECRET_KEY leaves behind: a stored secret that no longer decrypts.
+    await t.app.sql(`UPDATE connections SET config = jsonb_set(config, '{signingSecret}', '"enc:v1:not-a-sealed-secret"') WHERE id = $1`, [broken.localId]);
+    const res = await deliver(t.handler, `/hooks/${broken.localId}`, event('evt_unreadable'));
+    expect({ status: res.status, code: res.body.code }).toEqual({ status: 503, code: 'CONNECTOR_UNAVAILABLE' });
+  });
+
   test('each refusal is counted on its connection with the reason, and shown to operators', async () => {
     const signed = await createConnection('webhook', 'counted-signed', webhookConfig);
     const paused = await createConnection('webhook', 'counted-paused', webhookConfig);

@@ -195,6 +195,8 @@ export class ConnectionService {
       if ((error as { code?: string }).code === '23505') throw fail('VALIDATION_FAILED', { detail: `a connection named "${input.name}" already exists` }, 'name');
       throw error;
     }
+    // Deleted between the read above and this update.
+    if (!row) throw fail('NOT_FOUND', { detail: 'the connection does not exist' }, 'id');
     await this.syncSchedule(row);
     return row;
   }

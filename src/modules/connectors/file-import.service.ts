@@ -113,6 +113,11 @@ interface Plan {
   expectedColumns?: number;
 }
 
+/** The `interactions.imported` event of a batch (none when it inserted nothing), from the merge's `ins` rows. */
+const IMPORTED_BATCH_ROWS = `SELECT 0::bigint AS customer_id,
+    jsonb_build_object('inserted', count(*), 'customers', count(DISTINCT customer_id), 'sources', jsonb_agg(DISTINCT source)) AS payload
+  FROM ins HAVING count(*) > 0`;
+
 /**
  * Bulk import of interactions from CSV or NDJSON, streaming in constant memory:
  * each row is checked in JavaScript (bad rows are reported with their line and
@@ -122,11 +127,6 @@ interface Plan {
  * (source, external_id) and marks the touched customers dirty — all in one
  * transaction per batch. The run in `connector_runs` shows progress as it goes.
  */
-/** The `interactions.imported` event of a batch (none when it inserted nothing), from the merge's `ins` rows. */
-const IMPORTED_BATCH_ROWS = `SELECT 0::bigint AS customer_id,
-    jsonb_build_object('inserted', count(*), 'customers', count(DISTINCT customer_id), 'sources', jsonb_agg(DISTINCT source)) AS payload
-  FROM ins HAVING count(*) > 0`;
-
 export class FileImportService {
   constructor(
     private readonly dataSource: DataSource,

@@ -141,7 +141,8 @@ export function hostLaunch(plugin: PluginLocation, options: SandboxOptions, mode
     args: [
       permissionFlag(),
       ...readable.map((p) => `--allow-fs-read=${p}`),
-      // Where Node's permission model also gates the network (Node 25), outbound connections stay open: what a plugin may reach over HTTP is the kit client's business.
+      // Where Node's permission model also gates the network (Node 25), outbound connections stay open: the host's socket guard
+      // (src/plugin-host/network.ts) and the kit client's egress guard decide what a plugin may reach.
       ...(process.allowedNodeEnvironmentFlags.has('--allow-net') ? ['--allow-net'] : []),
       `--max-old-space-size=${options.maxHeapMb}`,
       '--no-addons',

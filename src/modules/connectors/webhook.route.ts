@@ -86,7 +86,8 @@ export function createWebhookRoute(
       }
       const refuse = async (connection: ConnectionRecord, reason: WebhookRefusalReason, fields: Record<string, unknown> = {}) => {
         deps.logger.warn({ connectionId: connection.id, connector: connection.connector, reason, ...fields }, 'webhook delivery refused');
-        await deps.refusals.record(connection.id, reason);
+        // The sender gets the one refusal whether or not the count could be kept (the connection deleted meanwhile, the database away).
+        await deps.refusals.record(connection.id, reason).catch((error: unknown) => deps.logger.error({ err: error, connectionId: connection.id }, 'could not count a refused webhook delivery'));
         sendJson(res, REFUSED_DELIVERY.status, REFUSED_DELIVERY.body);
       };
       const segment = PATH.exec(url.pathname)?.[1];
@@ -104,7 +105,14 @@ export function createWebhookRoute(
       if (connection.status === 'PAUSED') return refuse(connection, 'CONNECTION_PAUSED');
 
       const log = deps.logger.child({ connectionId, connector: connection.connector });
-      const config = deps.connections.decryptedConfig(connection, plugin.manifest);
+      let config: Record<string, unknown>;
+      try {
+        config = deps.connections.decryptedConfig(connection, plugin.manifest);
+      } catch (error) {
+        // The stored secrets cannot be read (no secret key, or another one): the sender retries once an operator fixes it.
+        log.error({ err: error }, 'could not decrypt the connection config for a webhook delivery');
+        return sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: errorMessage('CONNECTOR_UNAVAILABLE', { detail: 'the connection cannot be used right now; retry later' }) });
+      }
       const runnable = { id: plugin.id, entry: plugin.entry, root: plugin.root };
       const request = { headers: headersOf(req), rawBodyBase64: (body ?? Buffer.alloc(0)).toString('base64') };
 

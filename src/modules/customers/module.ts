@@ -27,7 +27,7 @@ export const customersModule = defineModule({
   provides: ['refreshes', 'tombstones', 'stats', 'customers', 'customerQueries'],
   entities: [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity],
   graphql: [customerGraphql],
-  events: { publishes: ['customer.created', 'customer.updated'], subscribes: ['interaction.recorded'] },
+  events: { publishes: ['customer.created', 'customer.updated'], subscribes: [] },
   create({ logger, dataSource, queues, secretKey }: CustomersDeps) {
     const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }));
     const tombstones = new TombstoneHasher(secretKey);

@@ -18,7 +18,7 @@ export const scoresModule = defineModule({
   provides: ['scores', 'recomputes'],
   entities: [ScoreModelEntity, ScoreEntity, ScoreHistoryEntity],
   graphql: [scoreInputsGraphql, scoreGraphql],
-  events: { publishes: ['score.changed', 'recompute.completed'], subscribes: ['customer.erased'] },
+  events: { publishes: ['score.changed', 'recompute.completed'], subscribes: [] },
   create({ logger, dataSource, queues }: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }) {
     return {
       scores: new ScoreService(dataSource, logger.child({ component: 'scores' }), (kinds) => enqueueRecompute(queues, kinds)),

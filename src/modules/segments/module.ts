@@ -27,7 +27,7 @@ export const segmentsModule = defineModule({
   provides: ['segments'],
   entities: SEGMENT_ENTITIES,
   graphql: [segmentGraphql],
-  events: { publishes: ['segment.entered', 'segment.exited'], subscribes: ['recompute.completed', 'score.changed'] },
+  events: { publishes: ['segment.entered', 'segment.exited'], subscribes: [] },
   create({ logger, dataSource, queues, personalData }: SegmentsDeps) {
     const memberships = new SegmentMembershipService(dataSource);
     const segments = new SegmentService(dataSource, memberships, {
