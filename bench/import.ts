@@ -25,7 +25,13 @@ import { FileImportService } from '../src/modules/connectors/file-import.service
 import { Random } from '../src/seed/random';
 import { benchCluster, fmt, intFlags, mib } from './harness';
 
-const EVENTS = [['email', 'open'], ['web', 'page_view'], ['payment', 'purchase'], ['support', 'ticket_opened'], ['phone', 'call']] as const;
+const EVENTS = [
+  ['email', 'open'],
+  ['web', 'page_view'],
+  ['payment', 'purchase'],
+  ['support', 'ticket_opened'],
+  ['phone', 'call'],
+] as const;
 
 async function writeFiles(dir: string, rows: number, customers: number, seed: number): Promise<{ rapportFile: string; copyFile: string }> {
   const random = new Random(seed);
@@ -64,7 +70,9 @@ async function writeFiles(dir: string, rows: number, customers: number, seed: nu
 
 async function main() {
   const scale = intFlags({ rows: 1_000_000, customers: 200_000, batch: 50_000, seed: 1, rounds: 1, connections: 2 });
-  console.log(`bench/import: ${fmt(scale.rows)} interactions over ${fmt(scale.customers)} customers; Rapport batches of ${fmt(scale.batch)} rows, merged on ${scale.connections} connections (psql \\copy: one)`);
+  console.log(
+    `bench/import: ${fmt(scale.rows)} interactions over ${fmt(scale.customers)} customers; Rapport batches of ${fmt(scale.batch)} rows, merged on ${scale.connections} connections (psql \\copy: one)`,
+  );
   const dir = mkdtempSync(path.join(tmpdir(), 'rapport-bench-import-'));
   const cluster = await benchCluster();
   try {
@@ -79,7 +87,9 @@ async function main() {
     console.log(`  setup: ${fmt(scale.customers)} customers with email identifiers in ${fmt((Date.now() - t0) / 1000, 1)} s`);
     t0 = Date.now();
     const { rapportFile, copyFile } = await writeFiles(dir, scale.rows, scale.customers, scale.seed);
-    console.log(`  files: ${mib(statSync(rapportFile).size)} (Rapport, by email), ${mib(statSync(copyFile).size)} (psql, by customer_id) written in ${fmt((Date.now() - t0) / 1000, 1)} s`);
+    console.log(
+      `  files: ${mib(statSync(rapportFile).size)} (Rapport, by email), ${mib(statSync(copyFile).size)} (psql, by customer_id) written in ${fmt((Date.now() - t0) / 1000, 1)} s`,
+    );
 
     const imports = new FileImportService(dataSource, new ConnectorRunService(dataSource), createLogger('silent'), dir);
     const totals = { copySeconds: 0, importSeconds: 0 };
@@ -93,7 +103,13 @@ async function main() {
       t0 = Date.now();
       const psql = spawnSync(
         'psql',
-        [url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy interactions (customer_id, channel, type, occurred_at, value, currency, source, external_id) FROM '${copyFile}' WITH (FORMAT csv, HEADER true)`],
+        [
+          url,
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-c',
+          `\\copy interactions (customer_id, channel, type, occurred_at, value, currency, source, external_id) FROM '${copyFile}' WITH (FORMAT csv, HEADER true)`,
+        ],
         { encoding: 'utf8' },
       );
       const copySeconds = (Date.now() - t0) / 1000;

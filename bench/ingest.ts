@@ -47,19 +47,30 @@ async function startGatewayProcess(databaseUrl: string): Promise<{ url: string; 
   const base = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`gateway process exited with ${child.exitCode}`);
-    const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return { url: `${base}/graphql`, child };
     if (attempt > 600) throw new Error('gateway process did not become ready in 60 s');
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-const CHANNELS = [['email', 'open'], ['web', 'page_view'], ['payment', 'purchase'], ['support', 'ticket_opened'], ['phone', 'call']] as const;
+const CHANNELS = [
+  ['email', 'open'],
+  ['web', 'page_view'],
+  ['payment', 'purchase'],
+  ['support', 'ticket_opened'],
+  ['phone', 'call'],
+] as const;
 
 async function main() {
   const scale = intFlags({ interactions: 200_000, customers: 20_000, batch: 1_000, concurrency: 2, seed: 1, gateways: 0 }, ['gateways']);
   const where = scale.gateways === 0 ? 'gateway in the bench process' : `${scale.gateways} gateway processes`;
-  console.log(`bench/ingest: ${fmt(scale.interactions)} interactions for ${fmt(scale.customers)} customers, batches of ${fmt(scale.batch)}, ${scale.concurrency} concurrent requests, ${where}`);
+  console.log(
+    `bench/ingest: ${fmt(scale.interactions)} interactions for ${fmt(scale.customers)} customers, batches of ${fmt(scale.batch)}, ${scale.concurrency} concurrent requests, ${where}`,
+  );
   const random = new Random(scale.seed);
   const start = Date.UTC(2025, 0, 1);
   const rows = Array.from({ length: scale.interactions }, (_, i) => {
@@ -80,9 +91,16 @@ async function main() {
     const url = await cluster.createDatabase('bench_api');
     const dataSource = await openDatabase(url, 'bench-gateway');
     const config = loadConfig({ LOG_LEVEL: 'warn', DATABASE_URL: url, PORT: '0', ...BENCH_ENV });
-    const runtime = scale.gateways === 0
-      ? await startRapport({ config, logger: createLogger('warn'), dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: true, worker: false } })
-      : null;
+    const runtime =
+      scale.gateways === 0
+        ? await startRapport({
+            config,
+            logger: createLogger('warn'),
+            dataSource,
+            queue: { kind: 'postgres', connectionString: url },
+            roles: { gateway: true, worker: false },
+          })
+        : null;
     const gateways = await Promise.all(Array.from({ length: scale.gateways }, () => startGatewayProcess(url)));
     const targets = runtime ? [runtime.url!] : gateways.map((g) => g.url);
     const query = print(RecordInteractionsDocument);
@@ -92,8 +110,13 @@ async function main() {
     for (let i = 0; i < rows.length; i += scale.batch) {
       const input = rows.slice(i, i + scale.batch).map((r) => ({
         customer: { identifiers: [{ type: 'email', value: `customer-${r.customer}@bench.example` }] },
-        channel: r.channel, type: r.type, occurredAt: r.occurredAt, value: r.value, currency: r.value ? 'USD' : null,
-        source: 'bench', externalId: r.externalId,
+        channel: r.channel,
+        type: r.type,
+        occurredAt: r.occurredAt,
+        value: r.value,
+        currency: r.value ? 'USD' : null,
+        source: 'bench',
+        externalId: r.externalId,
       }));
       bodies.push(JSON.stringify({ query, variables: { input, mode: 'PER_ROW' } }));
     }
@@ -119,12 +142,19 @@ async function main() {
     );
     const apiSeconds = (performance.now() - t0) / 1000;
     await runtime?.stop();
-    await Promise.all(gateways.map(({ child }) => new Promise((resolve) => {
-      child.once('exit', resolve);
-      child.kill('SIGTERM');
-    })));
+    await Promise.all(
+      gateways.map(
+        ({ child }) =>
+          new Promise((resolve) => {
+            child.once('exit', resolve);
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
     const customerIds = new Map<string, string>(
-      (await dataSource.query(`SELECT value, customer_id::text AS id FROM customer_identifiers WHERE type = 'email'`)).map((r: { value: string; id: string }) => [r.value, r.id]),
+      (await dataSource.query(`SELECT value, customer_id::text AS id FROM customer_identifiers WHERE type = 'email'`)).map(
+        (r: { value: string; id: string }) => [r.value, r.id],
+      ),
     );
     await dataSource.destroy();
 
@@ -139,9 +169,19 @@ async function main() {
     const pool = { query: client.query.bind(client) } as unknown as import('pg').PoolClient;
     const t1 = performance.now();
     await copyRows(
-      pool, 'interactions',
+      pool,
+      'interactions',
       ['customer_id', 'channel', 'type', 'occurred_at', 'value', 'currency', 'source', 'external_id'],
-      rows.map((r) => [customerIds.get(`customer-${r.customer}@bench.example`), r.channel, r.type, r.occurredAt, r.value, r.value ? 'USD' : null, 'bench', r.externalId]),
+      rows.map((r) => [
+        customerIds.get(`customer-${r.customer}@bench.example`),
+        r.channel,
+        r.type,
+        r.occurredAt,
+        r.value,
+        r.value ? 'USD' : null,
+        'bench',
+        r.externalId,
+      ]),
     );
     const copySeconds = (performance.now() - t1) / 1000;
     await client.end();
@@ -151,7 +191,9 @@ async function main() {
     const copyRate = rows.length / copySeconds;
     console.log('');
     console.log(`  API   recordInteractions  ${fmt(accepted)} rows in ${fmt(apiSeconds, 2)} s  = ${fmt(apiRate)} interactions/s`);
-    console.log(`        batch latency        p50 ${fmt(percentile(latencies, 50))} ms   p99 ${fmt(percentile(latencies, 99))} ms   (${latencies.length} batches)`);
+    console.log(
+      `        batch latency        p50 ${fmt(percentile(latencies, 50))} ms   p99 ${fmt(percentile(latencies, 99))} ms   (${latencies.length} batches)`,
+    );
     console.log(`  floor COPY                ${fmt(rows.length)} rows in ${fmt(copySeconds, 2)} s  = ${fmt(copyRate)} interactions/s`);
     console.log(`  ratio API / COPY          ${fmt((apiRate / copyRate) * 100, 1)} %`);
     console.log(`  peak RSS (${runtime ? 'bench + gateway process' : 'bench process, gateways not counted'}) ${mib(peakRss)}`);

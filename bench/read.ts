@@ -17,7 +17,9 @@ import { BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, mib, runBench } 
 
 async function main() {
   const scale = intFlags({ customers: 20_000, interactions: 400_000, connections: 10, seconds: 15, seed: 1 });
-  console.log(`bench/read: ${fmt(scale.customers)} customers, ${fmt(scale.interactions)} interactions; ${scale.connections} connections for ${scale.seconds} s`);
+  console.log(
+    `bench/read: ${fmt(scale.customers)} customers, ${fmt(scale.interactions)} interactions; ${scale.connections} connections for ${scale.seconds} s`,
+  );
   const cluster = await benchCluster();
   try {
     const url = await cluster.createDatabase('bench_read');
@@ -28,7 +30,13 @@ async function main() {
     let statements = 0;
     const dataSource = await openDatabase(url, 'bench-gateway', () => statements++);
     const config = loadConfig({ LOG_LEVEL: 'warn', DATABASE_URL: url, PORT: '0', ...BENCH_ENV });
-    const runtime = await startRapport({ config, logger: createLogger('warn'), dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: true, worker: false } });
+    const runtime = await startRapport({
+      config,
+      logger: createLogger('warn'),
+      dataSource,
+      queue: { kind: 'postgres', connectionString: url },
+      roles: { gateway: true, worker: false },
+    });
     const body = JSON.stringify({ query: print(Customer360PageDocument), variables: { first: 50 } });
 
     // Statements for one request, counted in the gateway.
@@ -52,7 +60,9 @@ async function main() {
     await dataSource.destroy();
 
     console.log('');
-    console.log(`  requests/s             ${fmt(result.requests.average)}   (${fmt(result.requests.total)} requests, ${result.non2xx} non-2xx, ${result.errors} errors)`);
+    console.log(
+      `  requests/s             ${fmt(result.requests.average)}   (${fmt(result.requests.total)} requests, ${result.non2xx} non-2xx, ${result.errors} errors)`,
+    );
     console.log(`  latency                p50 ${fmt(result.latency.p50)} ms   p99 ${fmt(result.latency.p99)} ms   max ${fmt(result.latency.max)} ms`);
     console.log(`  statements per request ${perRequest}   (average under load: ${fmt(statements / Math.max(1, result.requests.total), 2)})`);
     console.log(`  gateway RSS after load ${mib(rss)}`);

@@ -59,7 +59,13 @@ async function main() {
     const dataSource = await openDatabase(url, 'bench-scores');
     const config = loadConfig({ LOG_LEVEL: 'warn', DATABASE_URL: url });
     const logger = createLogger('warn');
-    const runtime = await startRapport({ config, logger, dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: false, worker: false } });
+    const runtime = await startRapport({
+      config,
+      logger,
+      dataSource,
+      queue: { kind: 'postgres', connectionString: url },
+      roles: { gateway: false, worker: false },
+    });
     const scores = runtime.services.scores;
 
     // The floor: what every kind aggregates, once, in bare SQL, reading the table in storage order. (The planner
@@ -94,24 +100,43 @@ async function main() {
       clearInterval(sampler);
       peak = Math.max(peak, process.memoryUsage().rss);
       const [{ history }] = await dataSource.query(`SELECT count(*)::int AS history FROM score_history`);
-      console.log(`  full recompute #${run}, 4 kinds ${fmt(full, 2)} s = ${fmt(full / floor, 2)}× floor   (${run === 1 ? 'first: every score new' : 'rerun: every score replaced, after an untimed VACUUM and CHECKPOINT'}; ${fmt(history)} history rows in all)`);
+      console.log(
+        `  full recompute #${run}, 4 kinds ${fmt(full, 2)} s = ${fmt(full / floor, 2)}× floor   (${run === 1 ? 'first: every score new' : 'rerun: every score replaced, after an untimed VACUUM and CHECKPOINT'}; ${fmt(history)} history rows in all)`,
+      );
       // Fits run concurrently and batches two at a time, so these per-kind seconds overlap (score seconds add up the lanes).
-      console.log(`      ${outcome.kinds.map((k) => `${k.kind} ${fmt(k.scored)}: fit ${fmt(k.fitSeconds, 2)} s, score ${fmt(k.scoreSeconds, 2)} s`).join('; ')} (overlapping)`);
+      console.log(
+        `      ${outcome.kinds.map((k) => `${k.kind} ${fmt(k.scored)}: fit ${fmt(k.fitSeconds, 2)} s, score ${fmt(k.scoreSeconds, 2)} s`).join('; ')} (overlapping)`,
+      );
       if (outcome.errors.length) console.log(`      errors: ${outcome.errors.map((e) => e.message).join('; ')}`);
       console.log(`      worker peak RSS during the recompute ${mib(peak)} (${mib(before)} before it)`);
     }
     await runtime.stop();
 
     // Freshness: single interactions with workers running, until the customer's score is rewritten.
-    const worker = await startRapport({ config, logger, dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: false, worker: true } });
+    const worker = await startRapport({
+      config,
+      logger,
+      dataSource,
+      queue: { kind: 'postgres', connectionString: url },
+      roles: { gateway: false, worker: true },
+    });
     const latencies: number[] = [];
-    const ids: { id: string }[] = await dataSource.query(`SELECT customer_id::text AS id FROM scores WHERE kind = 'RFM' ORDER BY random() LIMIT $1`, [scale.samples]);
+    const ids: { id: string }[] = await dataSource.query(`SELECT customer_id::text AS id FROM scores WHERE kind = 'RFM' ORDER BY random() LIMIT $1`, [
+      scale.samples,
+    ]);
     for (const [n, { id }] of ids.entries()) {
       const started = performance.now();
-      await worker.services.ingest.recordInteractions([{
-        customer: { id }, channel: 'payment', type: 'purchase', occurredAt: new Date(Date.now() - 1000), value: 42,
-        source: 'bench-scores', externalId: `fresh-${n}`,
-      }]);
+      await worker.services.ingest.recordInteractions([
+        {
+          customer: { id },
+          channel: 'payment',
+          type: 'purchase',
+          occurredAt: new Date(Date.now() - 1000),
+          value: 42,
+          source: 'bench-scores',
+          externalId: `fresh-${n}`,
+        },
+      ]);
       for (;;) {
         const [row] = await dataSource.query(
           `SELECT 1 FROM scores WHERE customer_id = $1 AND kind = 'RFM' AND computed_at >= (SELECT max(created_at) FROM interactions WHERE customer_id = $1 AND source = 'bench-scores')`,
@@ -125,7 +150,9 @@ async function main() {
     await worker.stop();
     await dataSource.destroy();
     latencies.sort((a, b) => a - b);
-    console.log(`  ingest → fresh score      p50 ${fmt(percentile(latencies, 50))} ms   p95 ${fmt(percentile(latencies, 95))} ms   (${latencies.length} single interactions; includes the 1 s refresh debounce)`);
+    console.log(
+      `  ingest → fresh score      p50 ${fmt(percentile(latencies, 50))} ms   p95 ${fmt(percentile(latencies, 95))} ms   (${latencies.length} single interactions; includes the 1 s refresh debounce)`,
+    );
   } finally {
     await cluster.close();
   }

@@ -31,11 +31,35 @@ function fiftyRules(): SegmentRule[] {
   for (let i = 0; i < 50; i++) {
     const industry = industries[i % industries.length];
     switch (i % 5) {
-      case 0: rules.push({ and: [{ attribute: { field: 'traits.industry', op: 'EQ', value: industry } }, { behavior: { type: 'purchase', lastDays: 30 + i, op: 'GTE', value: 1 } }] }); break;
-      case 1: rules.push({ behavior: { channel: 'email', type: 'open', lastDays: 14 + i, aggregate: 'DISTINCT_DAYS', op: 'GTE', value: 2 } }); break;
-      case 2: rules.push({ and: [{ score: { kind: 'RFM', labelIn: [GOOD_RFM[i % 3]] } }, { attribute: { field: 'lifecycleStage', op: 'EQ', value: 'customer' } }] }); break;
-      case 3: rules.push({ and: [{ behavior: { type: 'purchase', aggregate: 'SUM', lastDays: 365, op: 'GT', value: 100 + i } }, { not: { behavior: { channel: 'support', lastDays: 30, op: 'GTE', value: 1 } } }] }); break;
-      default: rules.push({ or: [{ attribute: { field: 'transactionCount', op: 'GTE', value: i % 7 } }, { attribute: { field: 'traits.sizeTier', op: 'EQ', value: 'enterprise' } }] });
+      case 0:
+        rules.push({
+          and: [
+            { attribute: { field: 'traits.industry', op: 'EQ', value: industry } },
+            { behavior: { type: 'purchase', lastDays: 30 + i, op: 'GTE', value: 1 } },
+          ],
+        });
+        break;
+      case 1:
+        rules.push({ behavior: { channel: 'email', type: 'open', lastDays: 14 + i, aggregate: 'DISTINCT_DAYS', op: 'GTE', value: 2 } });
+        break;
+      case 2:
+        rules.push({ and: [{ score: { kind: 'RFM', labelIn: [GOOD_RFM[i % 3]] } }, { attribute: { field: 'lifecycleStage', op: 'EQ', value: 'customer' } }] });
+        break;
+      case 3:
+        rules.push({
+          and: [
+            { behavior: { type: 'purchase', aggregate: 'SUM', lastDays: 365, op: 'GT', value: 100 + i } },
+            { not: { behavior: { channel: 'support', lastDays: 30, op: 'GTE', value: 1 } } },
+          ],
+        });
+        break;
+      default:
+        rules.push({
+          or: [
+            { attribute: { field: 'transactionCount', op: 'GTE', value: i % 7 } },
+            { attribute: { field: 'traits.sizeTier', op: 'EQ', value: 'enterprise' } },
+          ],
+        });
     }
   }
   return rules;
@@ -54,7 +78,13 @@ async function main() {
     const dataSource = await openDatabase(url, 'bench-segments');
     const config = loadConfig({ LOG_LEVEL: 'warn', DATABASE_URL: url });
     const logger = createLogger('warn');
-    const runtime = await startRapport({ config, logger, dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: false, worker: false } });
+    const runtime = await startRapport({
+      config,
+      logger,
+      dataSource,
+      queue: { kind: 'postgres', connectionString: url },
+      roles: { gateway: false, worker: false },
+    });
     const { segments, scores } = runtime.services;
     let t = performance.now();
     await scores.recompute(['RFM']);
@@ -86,7 +116,9 @@ async function main() {
 
     console.log('');
     console.log(`  hand-written SQL count          ${fmt(floor, 3)} s   (${fmt(handCount)} customers)`);
-    console.log(`  full refresh, first (all enter) ${fmt(firstRefresh, 3)} s   (${fmt(first!.entered)} entered; ${fmt(firstRefresh / floor, 1)}× hand-written)`);
+    console.log(
+      `  full refresh, first (all enter) ${fmt(firstRefresh, 3)} s   (${fmt(first!.entered)} entered; ${fmt(firstRefresh / floor, 1)}× hand-written)`,
+    );
     console.log(`  full refresh, no change         ${fmt(steadyRefresh, 3)} s   (size ${fmt(again!.size)}; ${fmt(steadyRefresh / floor, 1)}× hand-written)`);
 
     const previews: number[] = [];
@@ -96,7 +128,9 @@ async function main() {
       previews.push(performance.now() - t);
     }
     previews.sort((a, b) => a - b);
-    console.log(`  previewSegment (same rule)      p50 ${fmt(percentile(previews, 50))} ms   p95 ${fmt(percentile(previews, 95))} ms   (${previews.length} runs)`);
+    console.log(
+      `  previewSegment (same rule)      p50 ${fmt(percentile(previews, 50))} ms   p95 ${fmt(percentile(previews, 95))} ms   (${previews.length} runs)`,
+    );
 
     const created = [];
     for (const [i, rule] of fiftyRules().entries()) created.push(await segments.create({ name: `bench rule ${i}`, rule }));
@@ -109,7 +143,9 @@ async function main() {
       incremental.push(performance.now() - t);
     }
     incremental.sort((a, b) => a - b);
-    console.log(`  one customer vs ${created.length + 1} segments     p50 ${fmt(percentile(incremental, 50), 1)} ms   p95 ${fmt(percentile(incremental, 95), 1)} ms   (${incremental.length} customers, the customer-refresh step alone)`);
+    console.log(
+      `  one customer vs ${created.length + 1} segments     p50 ${fmt(percentile(incremental, 50), 1)} ms   p95 ${fmt(percentile(incremental, 95), 1)} ms   (${incremental.length} customers, the customer-refresh step alone)`,
+    );
     await runtime.stop();
     await dataSource.destroy();
   } finally {

@@ -37,7 +37,9 @@ function summary(label: string, samples: number[]): string {
 
 async function main() {
   const scale = intFlags({ requests: 400, concurrency: 4, warmup: 20 });
-  console.log(`bench/webhooks-latency: ${fmt(scale.requests)} signed deliveries one at a time, then ${fmt(scale.requests)} with ${scale.concurrency} in flight; gateway in the bench process`);
+  console.log(
+    `bench/webhooks-latency: ${fmt(scale.requests)} signed deliveries one at a time, then ${fmt(scale.requests)} with ${scale.concurrency} in flight; gateway in the bench process`,
+  );
   const cluster = await benchCluster();
   try {
     const url = await cluster.createDatabase('bench_webhooks');
@@ -51,21 +53,35 @@ async function main() {
       ...BENCH_ENV,
     });
     const startedAt = performance.now();
-    const runtime = await startRapport({ config, logger: createLogger('warn'), dataSource, queue: { kind: 'postgres', connectionString: url }, roles: { gateway: true, worker: false } });
+    const runtime = await startRapport({
+      config,
+      logger: createLogger('warn'),
+      dataSource,
+      queue: { kind: 'postgres', connectionString: url },
+      roles: { gateway: true, worker: false },
+    });
     console.log(`  gateway start (plugins loaded)    ${fmt(performance.now() - startedAt, 0)} ms`);
     const base = runtime.url!.replace(/\/graphql$/, '');
     try {
       const created = await fetch(runtime.url!, {
         method: 'POST',
         headers: BENCH_HEADERS,
-        body: JSON.stringify({ query: print(CreateConnectionDocument), variables: { input: { connector: 'webhook', name: 'bench', config: { signingSecret: SIGNING_SECRET, mapping: MAPPING } } } }),
+        body: JSON.stringify({
+          query: print(CreateConnectionDocument),
+          variables: { input: { connector: 'webhook', name: 'bench', config: { signingSecret: SIGNING_SECRET, mapping: MAPPING } } },
+        }),
       }).then((r) => r.json() as Promise<{ data?: { createConnection: { webhookPath: string } }; errors?: unknown }>);
       if (!created.data) throw new Error(`createConnection failed: ${JSON.stringify(created.errors)}`);
       const hook = `${base}${created.data.createConnection.webhookPath}`;
 
       let next = 0;
       const deliver = async (signature: 'good' | 'bad' = 'good'): Promise<{ ms: number; status: number }> => {
-        const body = JSON.stringify({ id: `evt_${next}`, event: 'signup', timestamp: new Date(Date.UTC(2025, 0, 1) + next * 1000).toISOString(), user: { email: `bench${next % 5000}@example.com` } });
+        const body = JSON.stringify({
+          id: `evt_${next}`,
+          event: 'signup',
+          timestamp: new Date(Date.UTC(2025, 0, 1) + next * 1000).toISOString(),
+          user: { email: `bench${next % 5000}@example.com` },
+        });
         next++;
         const header = signature === 'good' ? sign(body) : sign(body, 'whsec_not_the_secret_0000');
         const t0 = performance.now();

@@ -22,7 +22,11 @@ export class ScoresWithoutForeignKeys1764300000000 implements MigrationInterface
   public async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DELETE FROM "scores" s WHERE NOT EXISTS (SELECT 1 FROM "customers" c WHERE c.id = s.customer_id)`);
     await queryRunner.query(`DELETE FROM "score_history" h WHERE NOT EXISTS (SELECT 1 FROM "customers" c WHERE c.id = h.customer_id)`);
-    await queryRunner.query(`ALTER TABLE "scores" ADD CONSTRAINT "scores_customer_id_fkey" FOREIGN KEY ("customer_id") REFERENCES "customers"("id") ON DELETE CASCADE ON UPDATE NO ACTION`);
-    await queryRunner.query(`ALTER TABLE "score_history" ADD CONSTRAINT "score_history_customer_id_fkey" FOREIGN KEY ("customer_id") REFERENCES "customers"("id") ON DELETE CASCADE ON UPDATE NO ACTION`);
+    await queryRunner.query(
+      `ALTER TABLE "scores" ADD CONSTRAINT "scores_customer_id_fkey" FOREIGN KEY ("customer_id") REFERENCES "customers"("id") ON DELETE CASCADE ON UPDATE NO ACTION`,
+    );
+    await queryRunner.query(
+      `ALTER TABLE "score_history" ADD CONSTRAINT "score_history_customer_id_fkey" FOREIGN KEY ("customer_id") REFERENCES "customers"("id") ON DELETE CASCADE ON UPDATE NO ACTION`,
+    );
   }
 }

@@ -12,4 +12,17 @@ import { CustomerKeyedPrimaryKeys1764760000000 } from './1764760000000-customer-
 import { Outbox1764800000000 } from './1764800000000-outbox';
 
 /** Migrations in order. Immutable once landed: change the schema with a new one. */
-export const migrations = [CoreDataModel1763800000000, ScoresModel1763900000000, Segments1764000000000, Connectors1764100000000, AccessAndPrivacy1764200000000, ScoresWithoutForeignKeys1764300000000, ScoreLabelsPartialIndex1764400000000, ScoreHistorySupersededValues1764500000000, ScoreComponentArrays1764600000000, WebhookRefusals1764700000000, CustomerKeyedPrimaryKeys1764760000000, Outbox1764800000000];
+export const migrations = [
+  CoreDataModel1763800000000,
+  ScoresModel1763900000000,
+  Segments1764000000000,
+  Connectors1764100000000,
+  AccessAndPrivacy1764200000000,
+  ScoresWithoutForeignKeys1764300000000,
+  ScoreLabelsPartialIndex1764400000000,
+  ScoreHistorySupersededValues1764500000000,
+  ScoreComponentArrays1764600000000,
+  WebhookRefusals1764700000000,
+  CustomerKeyedPrimaryKeys1764760000000,
+  Outbox1764800000000,
+];

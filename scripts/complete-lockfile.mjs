@@ -21,7 +21,13 @@ for (const [path, entry] of Object.entries(packages)) {
     const parts = name.split('/').pop().split('-');
     const os = OS.find((o) => parts.includes(o));
     const cpu = CPU.find((c) => parts.includes(c));
-    packages[`node_modules/${name}`] = { version, optional: true, ...(entry.dev ? { dev: true } : {}), ...(cpu ? { cpu: [cpu] } : {}), ...(os ? { os: [os] } : {}) };
+    packages[`node_modules/${name}`] = {
+      version,
+      optional: true,
+      ...(entry.dev ? { dev: true } : {}),
+      ...(cpu ? { cpu: [cpu] } : {}),
+      ...(os ? { os: [os] } : {}),
+    };
     added++;
   }
 }

@@ -80,7 +80,10 @@ export const CORE_SERVICES: readonly (keyof CoreServices)[] = ['config', 'logger
  * @throws ModuleAssemblyError at startup on a missing service, a service
  *   provided twice, or a cycle between modules or refresh steps.
  */
-export function createServices(deps: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }, modules: readonly AnyModule[] = MODULES): RapportServices {
+export function createServices(
+  deps: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend },
+  modules: readonly AnyModule[] = MODULES,
+): RapportServices {
   const secretKey = resolveSecretKey(deps.config);
   // Page cursors are sealed with a key derived from the server secret (a per-process key without one).
   setCursorSecret(secretKey);

@@ -12,9 +12,7 @@ const optionalUrl = (protocols: string[]) =>
     })
     .optional();
 
-const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const booleanFlag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 /** The environment Rapport reads, each variable documented in the README. */
 export const environmentSchema = z.object({
@@ -84,7 +82,11 @@ export const environmentSchema = z.object({
   /** Worker concurrency per queue. @defaultValue 4 */
   RAPPORT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /** Maximum request body accepted by the gateway, in bytes. @defaultValue 4 MiB */
-  RAPPORT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  RAPPORT_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
   /** Key that encrypts connector secrets (AES-256-GCM): 32 bytes as base64 or hex. Without it, embedded mode generates one under RAPPORT_DATA_DIR. */
   RAPPORT_SECRET_KEY: z
     .string()
@@ -114,7 +116,11 @@ export const environmentSchema = z.object({
       }
     }),
   /** Maximum webhook body accepted on /hooks/:connectionId, in bytes. @defaultValue 1 MiB */
-  RAPPORT_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  RAPPORT_WEBHOOK_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /**
    * Web origins (`https://app.example.com`) whose pages may call the gateway
    * from a browser, comma-separated and matched exactly. @defaultValue none:
@@ -124,7 +130,10 @@ export const environmentSchema = z.object({
     .string()
     .default('')
     .transform((value, context) => {
-      const origins = value.split(',').map((origin) => origin.trim()).filter(Boolean);
+      const origins = value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean);
       for (const origin of origins) {
         const problem = originProblem(origin);
         if (problem) context.addIssue({ code: 'custom', message: `"${origin}" ${problem}` });
@@ -229,9 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   );
   const parsed = environmentSchema.safeParse(relevant);
   if (!parsed.success) {
-    throw new ConfigurationError(
-      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })),
-    );
+    throw new ConfigurationError(parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })));
   }
   const e = parsed.data;
   return {
@@ -255,7 +262,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bootstrapAdminKey: e.RAPPORT_BOOTSTRAP_ADMIN_KEY,
       jwt:
         e.RAPPORT_JWT_ISSUER && e.RAPPORT_JWT_AUDIENCE && (e.RAPPORT_JWT_SECRET || e.RAPPORT_JWT_PUBLIC_KEY)
-          ? { issuer: e.RAPPORT_JWT_ISSUER, audience: e.RAPPORT_JWT_AUDIENCE, secret: e.RAPPORT_JWT_SECRET, publicKey: e.RAPPORT_JWT_PUBLIC_KEY, scopesClaim: e.RAPPORT_JWT_SCOPES_CLAIM }
+          ? {
+              issuer: e.RAPPORT_JWT_ISSUER,
+              audience: e.RAPPORT_JWT_AUDIENCE,
+              secret: e.RAPPORT_JWT_SECRET,
+              publicKey: e.RAPPORT_JWT_PUBLIC_KEY,
+              scopesClaim: e.RAPPORT_JWT_SCOPES_CLAIM,
+            }
           : undefined,
       rateLimitPerMinute: e.RAPPORT_RATE_LIMIT_PER_MINUTE,
       rateLimitBurst: e.RAPPORT_RATE_LIMIT_BURST,
@@ -263,10 +276,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxQueryCost: e.RAPPORT_MAX_QUERY_COST,
       maxAliases: e.RAPPORT_MAX_ALIASES,
       maxTokens: e.RAPPORT_MAX_TOKENS,
-      personalTraits: e.RAPPORT_PERSONAL_TRAITS.split(',').map((t) => t.trim()).filter(Boolean),
-      personalProperties: e.RAPPORT_PERSONAL_PROPERTIES.split(',').map((t) => t.trim()).filter(Boolean),
+      personalTraits: e.RAPPORT_PERSONAL_TRAITS.split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+      personalProperties: e.RAPPORT_PERSONAL_PROPERTIES.split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
     },
-    connectorPackages: e.RAPPORT_CONNECTOR_PACKAGES.split(',').map((name) => name.trim()).filter(Boolean),
+    connectorPackages: e.RAPPORT_CONNECTOR_PACKAGES.split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
     connectorAllowedHosts: e.RAPPORT_CONNECTOR_ALLOWED_HOSTS,
     pluginsDir: path.resolve(e.RAPPORT_PLUGINS_DIR),
     syncTimeLimitMs: Math.round(e.RAPPORT_SYNC_TIME_LIMIT_SECONDS * 1000),

@@ -131,7 +131,9 @@ async function createKey(keys: ApiKeyService, values: { name?: string; scopes?: 
 
 async function listKeys(keys: ApiKeyService): Promise<void> {
   for (const k of await keys.list()) {
-    console.log(`${k.id}\t${k.prefix}\t${k.name}\t${k.scopes.join(',')}\t${k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt < new Date() ? 'expired' : 'active'}`);
+    console.log(
+      `${k.id}\t${k.prefix}\t${k.name}\t${k.scopes.join(',')}\t${k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt < new Date() ? 'expired' : 'active'}`,
+    );
   }
 }
 
@@ -187,7 +189,9 @@ async function connectorNewCommand({ config, args }: CommandInput): Promise<void
   }
   try {
     const result = scaffoldConnector(args[0], config.pluginsDir);
-    console.log(`created ${path.relative(process.cwd(), result.directory)}/ (${result.files.map((f) => path.basename(f)).join(', ')})\nnext: npx jest ${path.relative(process.cwd(), result.directory)}`);
+    console.log(
+      `created ${path.relative(process.cwd(), result.directory)}/ (${result.files.map((f) => path.basename(f)).join(', ')})\nnext: npx jest ${path.relative(process.cwd(), result.directory)}`,
+    );
   } catch (error) {
     console.error(`rapport connector:new: ${(error as Error).message}`);
     process.exit(2);
@@ -257,7 +261,9 @@ function printWelcome(url: string, devKey: string | undefined): void {
   console.log(`  Development admin key: ${devKey}`);
   // The key is never served in a page: the developer pastes it into GraphiQL.
   console.log(`  In GraphiQL, open the Headers tab under the query editor and paste: {"Authorization": "Bearer ${devKey}"}`);
-  console.log(`  Try: curl -s ${url} -H 'authorization: Bearer ${devKey}' -H 'content-type: application/json' -d '{"query":"{ customers(first: 3) { totalCount edges { node { displayName } } } }"}'\n`);
+  console.log(
+    `  Try: curl -s ${url} -H 'authorization: Bearer ${devKey}' -H 'content-type: application/json' -d '{"query":"{ customers(first: 3) { totalCount edges { node { displayName } } } }"}'\n`,
+  );
 }
 
 /** On SIGINT or SIGTERM, runs `stop` once (at most 30 s) and exits. */

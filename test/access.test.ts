@@ -26,11 +26,17 @@ beforeAll(async () => {
     },
   });
   await app.graphql(RecordInteractionsDocument, {
-    input: [{
-      customer: { identifiers: [{ type: 'email', value: 'ada@example.com' }] },
-      customerProfile: { displayName: 'Ada Lovelace', traits: { email: 'ada@example.com', industry: 'finance' } },
-      channel: 'web', type: 'page_view', occurredAt: '2026-10-01T00:00:00Z', source: 'access-test', externalId: 'a-1',
-    }],
+    input: [
+      {
+        customer: { identifiers: [{ type: 'email', value: 'ada@example.com' }] },
+        customerProfile: { displayName: 'Ada Lovelace', traits: { email: 'ada@example.com', industry: 'finance' } },
+        channel: 'web',
+        type: 'page_view',
+        occurredAt: '2026-10-01T00:00:00Z',
+        source: 'access-test',
+        externalId: 'a-1',
+      },
+    ],
   });
 });
 afterAll(() => app.close());
@@ -39,7 +45,10 @@ async function keyWith(scopes: Scope[], name = 'test'): Promise<string> {
   const res = await request(app.handler)
     .post('/graphql')
     .set('authorization', app.auth)
-    .send({ query: 'mutation($n: String!, $s: [String!]!) { createApiKey(name: $n, scopes: $s) { key apiKey { prefix scopes } } }', variables: { n: name, s: scopes } });
+    .send({
+      query: 'mutation($n: String!, $s: [String!]!) { createApiKey(name: $n, scopes: $s) { key apiKey { prefix scopes } } }',
+      variables: { n: name, s: scopes },
+    });
   return res.body.data.createApiKey.key;
 }
 
@@ -64,7 +73,9 @@ describe('authorization is declared for the whole schema', () => {
     const schema = getSchema();
     const undeclared: string[] = [];
     for (const root of ['Query', 'Mutation'] as const) {
-      for (const name of Object.keys(schema.getType(root) && isObjectType(schema.getType(root)) ? (schema.getType(root) as never as { getFields(): object }).getFields() : {})) {
+      for (const name of Object.keys(
+        schema.getType(root) && isObjectType(schema.getType(root)) ? (schema.getType(root) as never as { getFields(): object }).getFields() : {},
+      )) {
         if (!(`${root}.${name}` in ROOT_FIELD_REQUIREMENTS)) undeclared.push(`${root}.${name}`);
       }
     }
@@ -143,7 +154,10 @@ describe('authentication', () => {
       return row.last_used_at ?? undefined;
     });
     expect(used.getTime()).toBeGreaterThan(Date.now() - 60_000);
-    await request(app.handler).post('/graphql').set('authorization', app.auth).send({ query: `mutation { revokeApiKey(id: "${apiKey.id}") { revokedAt } }` });
+    await request(app.handler)
+      .post('/graphql')
+      .set('authorization', app.auth)
+      .send({ query: `mutation { revokeApiKey(id: "${apiKey.id}") { revokedAt } }` });
     expect((await post(key, '{ customers(first: 1) { totalCount } }')).status).toBe(401);
   });
 
@@ -167,7 +181,11 @@ describe('authentication', () => {
     expect((await post(jwt('HS256', good), '{ customers(first: 1) { totalCount } }')).body.data.customers.totalCount).toBeGreaterThan(0);
     const forbidden = await post(jwt('HS256', good), '{ scoreModels { kind } }');
     expect(forbidden.body.errors[0].extensions.code).toBe('FORBIDDEN');
-    for (const bad of [{ ...good, iss: 'x' }, { ...good, aud: 'other' }, { ...good, exp: now - 3600 }]) {
+    for (const bad of [
+      { ...good, iss: 'x' },
+      { ...good, aud: 'other' },
+      { ...good, exp: now - 3600 },
+    ]) {
       expect((await post(jwt('HS256', bad), '{ customers(first: 1) { totalCount } }')).status).toBe(401);
     }
     const token = jwt('HS256', good);
@@ -204,8 +222,13 @@ describe('authentication', () => {
 describe('personal data is masked without pii:read', () => {
   test('names, identifier values and personal traits are masked; other fields are not', async () => {
     const reader = await keyWith(['customers:read']);
-    const res = await post(reader, '{ customers(first: 10, filter: { traits: [{ path: "industry", eq: "finance" }] }) { edges { node { displayName identifiers { type value } traits } } } }');
-    const ada = res.body.data.customers.edges.map((e: { node: unknown }) => e.node).find((n: { traits: { industry?: string } }) => n.traits.industry === 'finance');
+    const res = await post(
+      reader,
+      '{ customers(first: 10, filter: { traits: [{ path: "industry", eq: "finance" }] }) { edges { node { displayName identifiers { type value } traits } } } }',
+    );
+    const ada = res.body.data.customers.edges
+      .map((e: { node: unknown }) => e.node)
+      .find((n: { traits: { industry?: string } }) => n.traits.industry === 'finance');
     expect(ada).toEqual({ displayName: 'A•••', identifiers: [{ type: 'email', value: 'a•••' }], traits: { email: '•••', industry: 'finance' } });
     const full = await post(await keyWith(['customers:read', 'pii:read']), '{ customers(first: 10) { edges { node { displayName } } } }');
     expect(full.body.data.customers.edges.map((e: { node: { displayName: string } }) => e.node.displayName)).toContain('Ada Lovelace');
@@ -215,7 +238,11 @@ describe('personal data is masked without pii:read', () => {
     const reader = await keyWith(['customers:read']);
     const byIdentifier = await app.graphqlAs(reader, CustomerByIdentifierDocument, { identifier: { type: 'email', value: 'ada@example.com' } });
     expect(byIdentifier.errors![0].extensions).toMatchObject({ code: 'FORBIDDEN', field: 'identifier' });
-    for (const filter of [{ identifier: { type: 'email', value: 'ada@example.com' } }, { displayName: { startsWith: 'Ada' } }, { traits: [{ path: 'email', eq: 'ada@example.com' }] }]) {
+    for (const filter of [
+      { identifier: { type: 'email', value: 'ada@example.com' } },
+      { displayName: { startsWith: 'Ada' } },
+      { traits: [{ path: 'email', eq: 'ada@example.com' }] },
+    ]) {
       const res = await app.graphqlAs(reader, CustomersPageDocument, { filter });
       expect(res.errors![0].extensions!.code).toBe('FORBIDDEN');
     }
@@ -252,7 +279,10 @@ describe('abuse limits', () => {
       const statuses: number[] = [];
       let retryAfter: string | undefined;
       for (let i = 0; i < 4; i++) {
-        const res = await request(limited.handler).post('/graphql').set('authorization', limited.auth).send({ query: '{ customers(first: 1) { totalCount } }' });
+        const res = await request(limited.handler)
+          .post('/graphql')
+          .set('authorization', limited.auth)
+          .send({ query: '{ customers(first: 1) { totalCount } }' });
         statuses.push(res.status);
         if (res.status === 429) {
           retryAfter = res.headers['retry-after'];
@@ -267,11 +297,16 @@ describe('abuse limits', () => {
   });
 
   test('with REDIS_URL the rate limit lives in Redis: the request past the burst answers 429', async () => {
-    const limited = await startTestApp({ queue: 'redis', env: { REDIS_URL: testRedisUrl(), RAPPORT_RATE_LIMIT_PER_MINUTE: '6', RAPPORT_RATE_LIMIT_BURST: '2' } });
+    const limited = await startTestApp({
+      queue: 'redis',
+      env: { REDIS_URL: testRedisUrl(), RAPPORT_RATE_LIMIT_PER_MINUTE: '6', RAPPORT_RATE_LIMIT_BURST: '2' },
+    });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 3; i++) {
-        statuses.push((await request(limited.handler).post('/graphql').set('authorization', limited.auth).send({ query: '{ customers(first: 1) { totalCount } }' })).status);
+        statuses.push(
+          (await request(limited.handler).post('/graphql').set('authorization', limited.auth).send({ query: '{ customers(first: 1) { totalCount } }' })).status,
+        );
       }
       expect(statuses).toEqual([200, 200, 429]);
       expect(await limited.sql('SELECT 1 FROM rate_limit_buckets')).toEqual([]);
@@ -299,9 +334,21 @@ describe('audit log', () => {
   test('a mutation writes one entry with the actor, redacted variables and touched records', async () => {
     const writer = await keyWith(['interactions:write']);
     await app.graphqlAs(writer, RecordInteractionsDocument, {
-      input: [{ customer: { identifiers: [{ type: 'email', value: 'audited@example.com' }] }, channel: 'email', type: 'open', occurredAt: '2026-10-02T00:00:00Z', source: 'audit', externalId: 'au-1' }],
+      input: [
+        {
+          customer: { identifiers: [{ type: 'email', value: 'audited@example.com' }] },
+          channel: 'email',
+          type: 'open',
+          occurredAt: '2026-10-02T00:00:00Z',
+          source: 'audit',
+          externalId: 'au-1',
+        },
+      ],
     });
-    const res = await post(app.auth.slice(7), '{ auditLog(first: 5, filter: { operation: "recordInteractions" }) { entries { actor actorKind operation variables records result } } }');
+    const res = await post(
+      app.auth.slice(7),
+      '{ auditLog(first: 5, filter: { operation: "recordInteractions" }) { entries { actor actorKind operation variables records result } } }',
+    );
     const entry = res.body.data.auditLog.entries.find((e: { actor: string }) => e.actor === `key:${writer.split('_')[1]}`);
     expect(entry).toMatchObject({ actorKind: 'api_key', operation: 'recordInteractions', result: 'COMMITTED' });
     expect(JSON.stringify(entry.variables)).not.toContain('audited@example.com');
@@ -312,11 +359,19 @@ describe('audit log', () => {
   test('a large batch is audited by its first 20 rows and the count of the rest, not copied whole', async () => {
     const writer = await keyWith(['interactions:write']);
     const input = Array.from({ length: 25 }, (_, i) => ({
-      customer: { identifiers: [{ type: 'email', value: `audit-batch-${i}@example.com` }] }, channel: 'web', type: 'page_view', occurredAt: '2026-10-02T00:00:00Z', source: 'audit-batch', externalId: `ab-${i}`,
+      customer: { identifiers: [{ type: 'email', value: `audit-batch-${i}@example.com` }] },
+      channel: 'web',
+      type: 'page_view',
+      occurredAt: '2026-10-02T00:00:00Z',
+      source: 'audit-batch',
+      externalId: `ab-${i}`,
     }));
     const written = await app.graphqlAs(writer, RecordInteractionsDocument, { input });
     expect(written.data!.recordInteractions.accepted).toBe(25);
-    const res = await post(app.auth.slice(7), '{ auditLog(first: 5, filter: { operation: "recordInteractions" }) { entries { actor variables records result } } }');
+    const res = await post(
+      app.auth.slice(7),
+      '{ auditLog(first: 5, filter: { operation: "recordInteractions" }) { entries { actor variables records result } } }',
+    );
     const entry = res.body.data.auditLog.entries.find((e: { actor: string }) => e.actor === `key:${writer.split('_')[1]}`);
     expect(entry.result).toBe('COMMITTED');
     expect(entry.variables.input).toHaveLength(21);

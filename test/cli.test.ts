@@ -72,7 +72,10 @@ describe('rapport start (embedded mode)', () => {
     const key = /Development admin key: (\S+)/.exec(first.output())![1];
     // `rapport keys create` beside the running server shares its Postgres (and leaves it running).
     const created = spawnSync(process.execPath, [path.join(root, 'bin/rapport.js'), 'keys', 'create', '--name', 'ci', '--scopes', 'customers:read'], {
-      cwd: root, env: { ...process.env, RAPPORT_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 60_000,
+      cwd: root,
+      env: { ...process.env, RAPPORT_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'warn' },
+      encoding: 'utf8',
+      timeout: 60_000,
     });
     expect(created.status).toBe(0);
     const apiKey = created.stdout.trim();
@@ -82,15 +85,20 @@ describe('rapport start (embedded mode)', () => {
     const denied = await request(base).post('/graphql').set('authorization', `Bearer ${apiKey}`).send({ query: '{ scoreModels { kind } }' });
     expect(denied.body.errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', scope: 'scores:read' });
     // The demo comes with scores and segments, computed by the in-process workers.
-    const demo = await eventually(async () => {
-      const res = await request(base)
-        .post('/graphql')
-        .set('authorization', `Bearer ${key}`)
-        .send({ query: '{ segments(first: 10) { edges { node { name size status } } } scoreModels { kind fittedAt } }' });
-      const segments = res.body.data?.segments.edges.map((e: { node: unknown }) => e.node) ?? [];
-      const fitted = res.body.data?.scoreModels.filter((m: { fittedAt: string | null }) => m.fittedAt) ?? [];
-      return segments.length === 3 && segments.every((s: { status: string; size: number }) => s.status === 'FRESH' && s.size > 0) && fitted.length > 0 ? segments : undefined;
-    }, { timeoutMs: 60_000 });
+    const demo = await eventually(
+      async () => {
+        const res = await request(base)
+          .post('/graphql')
+          .set('authorization', `Bearer ${key}`)
+          .send({ query: '{ segments(first: 10) { edges { node { name size status } } } scoreModels { kind fittedAt } }' });
+        const segments = res.body.data?.segments.edges.map((e: { node: unknown }) => e.node) ?? [];
+        const fitted = res.body.data?.scoreModels.filter((m: { fittedAt: string | null }) => m.fittedAt) ?? [];
+        return segments.length === 3 && segments.every((s: { status: string; size: number }) => s.status === 'FRESH' && s.size > 0) && fitted.length > 0
+          ? segments
+          : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(demo.map((s: { name: string }) => s.name).sort()).toEqual(['Churn risk: high', 'RFM: At Risk', 'RFM: Champions']);
     expect(await stop(first)).toBe(0);
     expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);

@@ -32,10 +32,14 @@ describe('rapport connector:new', () => {
       process.execPath,
       [
         path.join(root, 'node_modules/jest/bin/jest.js'),
-        '--rootDir', root,
-        '--roots', pluginsDir,
-        '--globalSetup', path.join(__dirname, 'fixtures/noop-global-setup.ts'),
-        '--globalTeardown', path.join(__dirname, 'fixtures/noop-global-setup.ts'),
+        '--rootDir',
+        root,
+        '--roots',
+        pluginsDir,
+        '--globalSetup',
+        path.join(__dirname, 'fixtures/noop-global-setup.ts'),
+        '--globalTeardown',
+        path.join(__dirname, 'fixtures/noop-global-setup.ts'),
         '--runInBand',
         pluginsDir,
       ],
@@ -64,7 +68,10 @@ describe('connector packages', () => {
     try {
       mkdirSync(path.join(pkg, 'node_modules'));
       symlinkSync(path.join(root, 'node_modules/zod'), path.join(pkg, 'node_modules/zod'));
-      writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: '@acme/rapport-connector-demo', version: '1.0.0', main: 'index.ts', peerDependencies: { rapport: '*' } }));
+      writeFileSync(
+        path.join(pkg, 'package.json'),
+        JSON.stringify({ name: '@acme/rapport-connector-demo', version: '1.0.0', main: 'index.ts', peerDependencies: { rapport: '*' } }),
+      );
       writeFileSync(
         path.join(pkg, 'index.ts'),
         `import { z } from 'zod';
@@ -95,10 +102,16 @@ describe('rapport import', () => {
 
   test('imports a CSV with a column mapping and prints a summary with the rejected lines', async () => {
     const file = path.join(dir, 'visits.csv');
-    writeFileSync(file, ['Mail,When,Ref', 'a@example.com,2024-01-02T00:00:00Z,r1', 'b@example.com,2024-01-03T00:00:00Z,r2', 'c@example.com,someday,r3'].join('\n'));
-    const result = rapport(['import', file, '--map', 'email=Mail', '--map', 'occurredAt=When', '--map', 'externalId=Ref', '--channel', 'web', '--type', 'visit', '--source', 'cli'], {
-      DATABASE_URL: database.url,
-    });
+    writeFileSync(
+      file,
+      ['Mail,When,Ref', 'a@example.com,2024-01-02T00:00:00Z,r1', 'b@example.com,2024-01-03T00:00:00Z,r2', 'c@example.com,someday,r3'].join('\n'),
+    );
+    const result = rapport(
+      ['import', file, '--map', 'email=Mail', '--map', 'occurredAt=When', '--map', 'externalId=Ref', '--channel', 'web', '--type', 'visit', '--source', 'cli'],
+      {
+        DATABASE_URL: database.url,
+      },
+    );
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/SUCCEEDED — 3 rows, 2 accepted, 0 duplicates, 1 rejected/);
     expect(result.stdout).toContain('line 4: occurredAt is not a valid date-time');

@@ -76,13 +76,23 @@ describe('file import', () => {
       { external_id: 'o-2', value: '5.0000', currency: 'EUR', properties: { sku: 'B2' }, customer: 'ada@example.com' },
       { external_id: 'o-7', value: '12.5000', currency: 'USD', properties: { sku: 'C,3' }, customer: 'grace@example.com' },
     ]);
-    const [dirty] = await t.app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM customers c JOIN customer_identifiers ci ON ci.customer_id = c.id WHERE ci.value IN ('ada@example.com', 'grace@example.com')`);
+    const [dirty] = await t.app.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM customers c JOIN customer_identifiers ci ON ci.customer_id = c.id WHERE ci.value IN ('ada@example.com', 'grace@example.com')`,
+    );
     expect(dirty!.n).toBe(2);
 
     const again = await importFile(csv, { channel: 'payment', type: 'purchase', source: 'shop-export', batchRows: 2 });
     expect(again).toMatchObject({ accepted: 0, duplicates: 4, rejected: 4 });
     const { data } = await t.gql(ConnectorRunDocument, { id: Buffer.from(`ConnectorRun:${summary.runId}`).toString('base64') });
-    expect(data!.connectorRun).toMatchObject({ kind: 'IMPORT', status: 'SUCCEEDED', received: 8, accepted: 3, duplicates: 1, rejected: 4, details: { file: 'orders.csv', format: 'csv' } });
+    expect(data!.connectorRun).toMatchObject({
+      kind: 'IMPORT',
+      status: 'SUCCEEDED',
+      received: 8,
+      accepted: 3,
+      duplicates: 1,
+      rejected: 4,
+      details: { file: 'orders.csv', format: 'csv' },
+    });
     expect(data!.connectorRun!.errors[0]).toMatchObject({ line: 4, code: 'INVALID_IDENTIFIER' });
   });
 
@@ -128,7 +138,9 @@ describe('file import', () => {
     });
     expect(summary).toMatchObject({ status: 'SUCCEEDED', received: 3, accepted: 2, rejected: 1 });
     expect(summary.errors[0]).toMatchObject({ line: 2, message: expect.stringContaining('not valid JSON') });
-    const rows = await t.app.sql<{ type: string }>(`SELECT i.type FROM interactions i JOIN customer_identifiers ci ON ci.customer_id = i.customer_id WHERE ci.type = 'crm' AND ci.value = 'C-1' ORDER BY type`);
+    const rows = await t.app.sql<{ type: string }>(
+      `SELECT i.type FROM interactions i JOIN customer_identifiers ci ON ci.customer_id = i.customer_id WHERE ci.type = 'crm' AND ci.value = 'C-1' ORDER BY type`,
+    );
     expect(rows.map((r) => r.type)).toEqual(['click', 'open']);
   });
 
@@ -136,7 +148,11 @@ describe('file import', () => {
     const before = (await t.app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM interactions`))[0]!.n;
     const missing = await importFile(path.join(dir, 'nope.csv'));
     expect(missing).toMatchObject({ status: 'FAILED', error: expect.stringContaining('cannot read') });
-    const badMapping = await importFile(file('m.csv', 'mail,when,id\nada@example.com,2024-01-01,x-1\n'), { mapping: { email: 'mail', occurredAt: 'date', externalId: 'id' }, channel: 'web', type: 'visit' });
+    const badMapping = await importFile(file('m.csv', 'mail,when,id\nada@example.com,2024-01-01,x-1\n'), {
+      mapping: { email: 'mail', occurredAt: 'date', externalId: 'id' },
+      channel: 'web',
+      type: 'visit',
+    });
     expect(badMapping).toMatchObject({ status: 'FAILED', error: expect.stringContaining('column "date" is not in the header') });
     const binary = await importFile(file('b.csv', 'email\u0000\u0001\u0002'));
     expect(binary).toMatchObject({ status: 'FAILED', error: expect.stringContaining('not text') });
@@ -146,7 +162,11 @@ describe('file import', () => {
   });
 
   test('an upload to POST /imports is processed by the import.file job, with progress on the run', async () => {
-    const body = ['email,occurred_at,external_id,channel,type', 'up1@example.com,2024-07-01T00:00:00Z,u-1,web,visit', 'up2@example.com,2024-07-01T00:00:00Z,u-2,web,visit'].join('\n');
+    const body = [
+      'email,occurred_at,external_id,channel,type',
+      'up1@example.com,2024-07-01T00:00:00Z,u-1,web,visit',
+      'up2@example.com,2024-07-01T00:00:00Z,u-2,web,visit',
+    ].join('\n');
     const anonymous = await request(t.handler).post('/imports?fileName=visits.csv&source=upload').set('content-type', 'text/csv').send(body);
     expect(anonymous.status).toBe(401);
     const response = await request(t.handler)

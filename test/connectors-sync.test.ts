@@ -53,9 +53,11 @@ async function stateOf(connectionId: string) {
 }
 
 const externalIds = async (connectionId: string) =>
-  (await t.app.sql<{ external_id: string }>(`SELECT external_id FROM interactions WHERE source = $1 ORDER BY external_id`, [`connector:${Buffer.from(connectionId, 'base64').toString().split(':')[1]}`])).map(
-    (r) => r.external_id,
-  );
+  (
+    await t.app.sql<{ external_id: string }>(`SELECT external_id FROM interactions WHERE source = $1 ORDER BY external_id`, [
+      `connector:${Buffer.from(connectionId, 'base64').toString().split(':')[1]}`,
+    ])
+  ).map((r) => r.external_id);
 
 describe('pull syncs', () => {
   test('an on-demand run commits every page, saves the cursor and records counts and timings', async () => {
@@ -100,7 +102,12 @@ describe('pull syncs', () => {
   test('a rate limit ends the run early as a partial success that the next run continues', async () => {
     const connection = await createConnection('pager', 'pager-rate', { pages: 4, perPage: 2, rateLimitAtPage: 1 });
     const partial = await runToEnd(connection.id);
-    expect(partial).toMatchObject({ status: 'PARTIAL', accepted: 2, error: expect.stringContaining('CONNECTOR_RATE_LIMITED'), details: { pages: 1, retryAfterMs: 60_000 } });
+    expect(partial).toMatchObject({
+      status: 'PARTIAL',
+      accepted: 2,
+      error: expect.stringContaining('CONNECTOR_RATE_LIMITED'),
+      details: { pages: 1, retryAfterMs: 60_000 },
+    });
     expect((await stateOf(connection.id)).state).toEqual({ page: 1 });
 
     await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: { pages: 4, perPage: 2 } } });
@@ -143,7 +150,11 @@ describe('pull syncs', () => {
     const queue = t.app.runtime.services.queues.queue(QUEUES.connectors);
     expect((await queue.getJobSchedulers()).map((s) => s.key ?? s.id)).toContainEqual(expect.stringContaining('connection-sync-'));
     await t.gql(UpdateConnectionDocument, { id: connection.id, input: { schedule: '' } });
-    expect((await queue.getJobSchedulers()).filter((s) => String(s.key ?? s.id).includes(`connection-sync-${Buffer.from(connection.id, 'base64').toString().split(':')[1]}`))).toEqual([]);
+    expect(
+      (await queue.getJobSchedulers()).filter((s) =>
+        String(s.key ?? s.id).includes(`connection-sync-${Buffer.from(connection.id, 'base64').toString().split(':')[1]}`),
+      ),
+    ).toEqual([]);
   });
 });
 

@@ -30,7 +30,10 @@ let handler: HttpHandler;
 
 /** Posts a typed operation through the handler that mounts the connector routes, as the bootstrap admin. */
 async function gql<R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<{ data?: R; errors?: GraphQLErrorBody[] }> {
-  const response = await request(handler).post('/graphql').set('authorization', `Bearer ${ADMIN_KEY}`).send({ query: print(document), variables });
+  const response = await request(handler)
+    .post('/graphql')
+    .set('authorization', `Bearer ${ADMIN_KEY}`)
+    .send({ query: print(document), variables });
   return response.body;
 }
 
@@ -68,7 +71,11 @@ describe('plugin loading', () => {
     const { data } = await gql(ConnectorsDocument, {});
     const byId = Object.fromEntries(data!.connectors.map((c) => [c.id, c]));
     expect(byId['broken']).toMatchObject({ status: 'FAILED', error: expect.stringContaining('cannot find the vendor SDK'), version: null });
-    expect(byId['invalid-definition']).toMatchObject({ status: 'FAILED', errorCode: 'CONNECTOR_LOAD_UNSUPPORTED_API_VERSION', error: expect.stringContaining('API version 99') });
+    expect(byId['invalid-definition']).toMatchObject({
+      status: 'FAILED',
+      errorCode: 'CONNECTOR_LOAD_UNSUPPORTED_API_VERSION',
+      error: expect.stringContaining('API version 99'),
+    });
     expect(byId['pager']).toMatchObject({ status: 'LOADED', version: '0.0.1', pull: true, push: false });
     expect(byId['webhook']).toMatchObject({ status: 'LOADED', push: true, pull: false, displayName: 'Signed JSON webhook' });
     expect(byId['helpdesk']).toMatchObject({ status: 'LOADED', pull: true });
@@ -113,7 +120,9 @@ describe('connections', () => {
     expect(unknown.errors?.[0]?.extensions).toMatchObject({ code: 'CONNECTOR_NOT_FOUND', field: 'connector' });
     const schedule = await gql(CreateConnectionDocument, { input: { connector: 'pager', name: 'x', config: {}, schedule: 'every tuesday' } });
     expect(schedule.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'schedule' });
-    const pushOnly = await gql(CreateConnectionDocument, { input: { connector: 'webhook', name: 'x', config: { signingSecret: SECRET, mapping }, schedule: '60' } });
+    const pushOnly = await gql(CreateConnectionDocument, {
+      input: { connector: 'webhook', name: 'x', config: { signingSecret: SECRET, mapping }, schedule: '60' },
+    });
     expect(pushOnly.errors?.[0]?.extensions).toMatchObject({ field: 'schedule' });
   });
 

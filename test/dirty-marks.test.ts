@@ -55,9 +55,7 @@ async function state(): Promise<{ id: string; dirty: boolean; counted: number; s
 
 async function waitingOnLock(): Promise<void> {
   await eventually(async () => {
-    const [w] = await app.sql<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-    );
+    const [w] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
     return w!.n > 0 ? true : undefined;
   });
 }
@@ -70,7 +68,13 @@ async function refreshHeldOpen(id: string): Promise<{ release: () => void; done:
   gate = { entered, release: new Promise<void>((resolve) => (release = resolve)) };
   const done = app.runtime.services.stats.refreshCustomers([id]);
   await inside;
-  return { release: () => { gate = null; release(); }, done };
+  return {
+    release: () => {
+      gate = null;
+      release();
+    },
+    done,
+  };
 }
 
 test('a refresh while an ingest of an already dirty customer is uncommitted skips that customer; it stays dirty until counted', async () => {
@@ -122,7 +126,10 @@ test('a file import that waits for a running refresh marks the customer dirty ag
   expect(before).toMatchObject({ dirty: true, stored: 5 });
 
   const file = path.join(dir, 'one-row.csv');
-  writeFileSync(file, `email,channel,type,occurred_at,source,external_id\n${EMAIL},web,page_view,${new Date(Date.now() - 60_000).toISOString()},dirty-test,file-row-1\n`);
+  writeFileSync(
+    file,
+    `email,channel,type,occurred_at,source,external_id\n${EMAIL},web,page_view,${new Date(Date.now() - 60_000).toISOString()},dirty-test,file-row-1\n`,
+  );
   const refresh = await refreshHeldOpen(before.id);
   const imported = app.runtime.services.connectors.imports.importFile(file);
   await waitingOnLock();
@@ -147,7 +154,10 @@ test('a refresh while a file import is merging an already dirty customer cannot 
   );
   const file = path.join(dir, 'two-rows.csv');
   const at = new Date(Date.now() - 60_000).toISOString();
-  writeFileSync(file, `email,channel,type,occurred_at,source,external_id\n${EMAIL},web,page_view,${at},dirty-test,file-row-2\n${EMAIL},web,page_view,${at},dirty-test,file-row-3\n`);
+  writeFileSync(
+    file,
+    `email,channel,type,occurred_at,source,external_id\n${EMAIL},web,page_view,${at},dirty-test,file-row-2\n${EMAIL},web,page_view,${at},dirty-test,file-row-3\n`,
+  );
   const imported = app.runtime.services.connectors.imports.importFile(file);
   await waitingOnLock();
   // The merge has inserted file-row-2 (uncommitted) and waits: a refresh now cannot count it. Whether it skips the

@@ -34,10 +34,18 @@ async function raceFor<T>(email: string, externalId: string, loser: () => Promis
   let written!: () => void;
   const inserted = new Promise<void>((resolve) => (written = resolve));
   const winner = inTransaction(app.dataSource, async () => {
-    const won = await app.runtime.services.ingest.recordInteractions([{
-      customer: { identifiers: [{ type: 'email', value: email }] },
-      channel: 'payment', type: 'purchase', occurredAt: new Date('2026-10-01T12:00:00Z'), value: 19.9, currency: 'EUR', source: 'shop', externalId,
-    }]);
+    const won = await app.runtime.services.ingest.recordInteractions([
+      {
+        customer: { identifiers: [{ type: 'email', value: email }] },
+        channel: 'payment',
+        type: 'purchase',
+        occurredAt: new Date('2026-10-01T12:00:00Z'),
+        value: 19.9,
+        currency: 'EUR',
+        source: 'shop',
+        externalId,
+      },
+    ]);
     expect(won.accepted).toBe(1);
     written();
     await new Promise<void>((resolve) => (commit = resolve));
@@ -74,7 +82,11 @@ describe('recordInteractions', () => {
     const input = [purchase('o-dup', 'grace@example.com')];
     const results = [];
     for (let i = 0; i < 3; i++) results.push((await app.graphql(RecordInteractionsDocument, { input })).data!.recordInteractions);
-    expect(results.map((r) => [r.accepted, r.duplicates])).toEqual([[1, 0], [0, 1], [0, 1]]);
+    expect(results.map((r) => [r.accepted, r.duplicates])).toEqual([
+      [1, 0],
+      [0, 1],
+      [0, 1],
+    ]);
     expect(results[2].results[0].id).toBe(results[0].results[0].id);
     expect(await count('interactions', `external_id = 'o-dup'`)).toBe(1);
   });
@@ -117,9 +129,25 @@ describe('recordInteractions', () => {
   test('rows sharing identifiers land on one customer; a phone is stored in E.164', async () => {
     const { data } = await app.graphql(RecordInteractionsDocument, {
       input: [
-        { ...purchase('s-1', 'linus@example.com'), customer: { identifiers: [{ type: 'email', value: 'linus@example.com' }, { type: 'phone', value: '+1 (415) 555-2671' }] } },
+        {
+          ...purchase('s-1', 'linus@example.com'),
+          customer: {
+            identifiers: [
+              { type: 'email', value: 'linus@example.com' },
+              { type: 'phone', value: '+1 (415) 555-2671' },
+            ],
+          },
+        },
         { ...purchase('s-2', 'x'), customer: { identifiers: [{ type: 'phone', value: '+14155552671' }] } },
-        { ...purchase('s-3', 'x'), customer: { identifiers: [{ type: 'shopify', value: ' 991 ' }, { type: 'email', value: 'LINUS@example.com' }] } },
+        {
+          ...purchase('s-3', 'x'),
+          customer: {
+            identifiers: [
+              { type: 'shopify', value: ' 991 ' },
+              { type: 'email', value: 'LINUS@example.com' },
+            ],
+          },
+        },
       ],
     });
     const ids = data!.recordInteractions.results.map((r) => r.customerId);
@@ -141,7 +169,12 @@ describe('recordInteractions', () => {
       input: [
         {
           ...purchase('c-3', 'x'),
-          customer: { identifiers: [{ type: 'email', value: 'margaret@example.com' }, { type: 'email', value: 'dennis@example.com' }] },
+          customer: {
+            identifiers: [
+              { type: 'email', value: 'margaret@example.com' },
+              { type: 'email', value: 'dennis@example.com' },
+            ],
+          },
         },
       ],
     });
@@ -168,7 +201,10 @@ describe('recordInteractions', () => {
     });
     expect(data!.recordInteractions.results.map((r) => r.errors[0].field)).toEqual(['externalId', 'properties', 'currency']);
     // Text Postgres cannot store is refused for the whole request, before any SQL.
-    const nul = await app.graphql(RecordInteractionsDocument, { mode: 'PER_ROW', input: [purchase('nul-0', 'nul@example.com'), purchase('nul-1', 'nul@example.com', { source: 'sh\u0000op' })] });
+    const nul = await app.graphql(RecordInteractionsDocument, {
+      mode: 'PER_ROW',
+      input: [purchase('nul-0', 'nul@example.com'), purchase('nul-1', 'nul@example.com', { source: 'sh\u0000op' })],
+    });
     expect(nul.errors?.map((e) => e.extensions)).toEqual([{ code: 'INVALID_TEXT', field: '$input[1].source' }]);
   });
 
@@ -192,7 +228,10 @@ describe('recordInteractions', () => {
       `SELECT ci.value, ci.customer_id::text, (SELECT count(*)::int FROM interactions i WHERE i.customer_id = ci.customer_id) AS n
          FROM customer_identifiers ci WHERE ci.value IN ('race-a@example.com', 'race-b@example.com') ORDER BY ci.value`,
     );
-    expect(owners.map((o) => [o.value, o.n])).toEqual([['race-a@example.com', 2], ['race-b@example.com', 1]]);
+    expect(owners.map((o) => [o.value, o.n])).toEqual([
+      ['race-a@example.com', 2],
+      ['race-b@example.com', 1],
+    ]);
     const [first] = await app.sql<{ customer_id: string }>(`SELECT customer_id::text FROM interactions WHERE external_id = 'race-1'`);
     expect(first!.customer_id).toBe(owners[0]!.customer_id);
     expect(data!.recordInteractions.results[0]!.customerId).not.toBe(data!.recordInteractions.results[1]!.customerId);
@@ -202,7 +241,12 @@ describe('recordInteractions', () => {
   test('a row that loses one of its identifiers to a concurrent batch joins the winner’s customer with all of them', async () => {
     const orphansBefore = await orphans();
     const row = purchase('race-6', 'race-e@example.com', {
-      customer: { identifiers: [{ type: 'email', value: 'race-e@example.com' }, { type: 'phone', value: '+44 20 7946 0958' }] },
+      customer: {
+        identifiers: [
+          { type: 'email', value: 'race-e@example.com' },
+          { type: 'phone', value: '+44 20 7946 0958' },
+        ],
+      },
     });
     const { data } = await raceFor('race-e@example.com', 'race-5', () => app.graphql(RecordInteractionsDocument, { input: [row] }));
     expect(data!.recordInteractions).toMatchObject({ committed: true, accepted: 1, rejected: 0 });
@@ -210,7 +254,10 @@ describe('recordInteractions', () => {
       `SELECT type, customer_id::text FROM customer_identifiers WHERE value IN ('race-e@example.com', '+442079460958') ORDER BY type`,
     );
     const [winner] = await app.sql<{ customer_id: string }>(`SELECT customer_id::text FROM interactions WHERE external_id = 'race-5'`);
-    expect(owners).toEqual([{ type: 'email', customer_id: winner!.customer_id }, { type: 'phone', customer_id: winner!.customer_id }]);
+    expect(owners).toEqual([
+      { type: 'email', customer_id: winner!.customer_id },
+      { type: 'phone', customer_id: winner!.customer_id },
+    ]);
     expect(await count('interactions', `external_id = 'race-6' AND customer_id = $1`, [winner!.customer_id])).toBe(1);
     expect(await orphans()).toBe(orphansBefore);
   });
@@ -258,14 +305,27 @@ describe('recordInteractions', () => {
       request(app.handler).post('/graphql').set('authorization', app.auth).send({ query, variables: { input, mode } });
     const aborted = await send([purchase('shape-1', 'shape@example.com'), purchase('shape-2', 'shape@example.com', { currency: 'euros' })], 'ATOMIC');
     expect(aborted.body.data.recordInteractions).toEqual({
-      committed: false, accepted: 0, duplicates: 0, rejected: 2,
+      committed: false,
+      accepted: 0,
+      duplicates: 0,
+      rejected: 2,
       results: [
-        { index: 0, status: 'REJECTED', id: null, customerId: null,
+        {
+          index: 0,
+          status: 'REJECTED',
+          id: null,
+          customerId: null,
           error: { code: 'BATCH_ABORTED', field: null, message: 'not written: other rows of this ATOMIC batch are invalid' },
-          errors: [{ code: 'BATCH_ABORTED', field: null, message: 'not written: other rows of this ATOMIC batch are invalid' }] },
-        { index: 1, status: 'REJECTED', id: null, customerId: null,
+          errors: [{ code: 'BATCH_ABORTED', field: null, message: 'not written: other rows of this ATOMIC batch are invalid' }],
+        },
+        {
+          index: 1,
+          status: 'REJECTED',
+          id: null,
+          customerId: null,
           error: { code: 'INVALID_FIELD', field: 'currency', message: 'currency must be a three-letter ISO 4217 code' },
-          errors: [{ code: 'INVALID_FIELD', field: 'currency', message: 'currency must be a three-letter ISO 4217 code' }] },
+          errors: [{ code: 'INVALID_FIELD', field: 'currency', message: 'currency must be a three-letter ISO 4217 code' }],
+        },
       ],
     });
     const written = await send([purchase('shape-1', 'shape@example.com'), purchase('shape-1', 'shape@example.com')], 'PER_ROW');
@@ -273,7 +333,10 @@ describe('recordInteractions', () => {
     const id = Buffer.from(`Interaction:${stored!.id}`).toString('base64');
     const customerId = Buffer.from(`Customer:${stored!.customer_id}`).toString('base64');
     expect(written.body.data.recordInteractions).toEqual({
-      committed: true, accepted: 1, duplicates: 1, rejected: 0,
+      committed: true,
+      accepted: 1,
+      duplicates: 1,
+      rejected: 0,
       results: [
         { index: 0, status: 'ACCEPTED', id, customerId, error: null, errors: [] },
         { index: 1, status: 'DUPLICATE', id, customerId, error: null, errors: [] },
@@ -286,7 +349,10 @@ describe('recordInteractions', () => {
       const res = await request(app.handler)
         .post('/graphql')
         .set('authorization', app.auth)
-        .send({ query: 'mutation($input: [InteractionInput!]!) { recordInteractions(input: $input) { accepted } }', variables: { input: [purchase('ok', 'ok@example.com'), { ...purchase('bad', 'b@example.com'), ...row }] } });
+        .send({
+          query: 'mutation($input: [InteractionInput!]!) { recordInteractions(input: $input) { accepted } }',
+          variables: { input: [purchase('ok', 'ok@example.com'), { ...purchase('bad', 'b@example.com'), ...row }] },
+        });
       expect(res.status).toBeLessThan(500);
       return res.body.errors[0] as { message: string; extensions: { code: string } };
     };
@@ -334,13 +400,25 @@ describe('upsertCustomers', () => {
     });
     expect(first.data!.upsertCustomers.results[0].status).toBe('CREATED');
     const second = await app.graphql(UpsertCustomersDocument, {
-      input: [{ identifiers: [{ type: 'crm', value: 'C-1' }, { type: 'email', value: 'hedy@example.com' }], traits: { plan: 'pro' }, lifecycleStage: 'customer' }],
+      input: [
+        {
+          identifiers: [
+            { type: 'crm', value: 'C-1' },
+            { type: 'email', value: 'hedy@example.com' },
+          ],
+          traits: { plan: 'pro' },
+          lifecycleStage: 'customer',
+        },
+      ],
     });
     const result = second.data!.upsertCustomers.results[0];
     expect(result.status).toBe('UPDATED');
     expect(result.customer!.id).toBe(first.data!.upsertCustomers.results[0].customer!.id);
     expect(result.customer).toMatchObject({ displayName: 'Hedy', traits: { industry: 'media', plan: 'pro' } });
-    expect(result.customer!.identifiers).toEqual([{ type: 'crm', value: 'C-1' }, { type: 'email', value: 'hedy@example.com' }]);
+    expect(result.customer!.identifiers).toEqual([
+      { type: 'crm', value: 'C-1' },
+      { type: 'email', value: 'hedy@example.com' },
+    ]);
   });
 
   test('links persons to an organisation found or created by identifiers', async () => {
@@ -359,7 +437,11 @@ describe('upsertCustomers', () => {
   test('ATOMIC rejects the batch when a row is invalid and writes nothing', async () => {
     const before = await count('customers');
     const { data } = await app.graphql(UpsertCustomersDocument, {
-      input: [{ identifiers: [{ type: 'email', value: 'fine@example.com' }] }, { identifiers: [] }, { identifiers: [{ type: 'email', value: 'x@example.com' }], traits: 'nope' }],
+      input: [
+        { identifiers: [{ type: 'email', value: 'fine@example.com' }] },
+        { identifiers: [] },
+        { identifiers: [{ type: 'email', value: 'x@example.com' }], traits: 'nope' },
+      ],
     });
     expect(data!.upsertCustomers).toMatchObject({ committed: false, rejected: 3 });
     expect(data!.upsertCustomers.results.map((r) => r.errors[0].field)).toEqual([null, 'identifiers', 'traits']);

@@ -29,9 +29,11 @@ describe('migrations', () => {
       // TypeORM does not compare partial indexes' predicates: each entity index's WHERE must be the database's.
       const declared = dataSource.entityMetadatas.flatMap((m) => m.indices.filter((i) => i.name).map((i) => [i.name, i.where ?? null]));
       const actual = new Map<string, string | null>(
-        (await dataSource.query(`SELECT indexname, pg_get_expr(x.indpred, x.indrelid) AS pred FROM pg_indexes p
+        (
+          await dataSource.query(`SELECT indexname, pg_get_expr(x.indpred, x.indrelid) AS pred FROM pg_indexes p
                                    JOIN pg_class c ON c.relname = p.indexname JOIN pg_index x ON x.indexrelid = c.oid
-                                  WHERE p.schemaname = 'public'`)).map((r: { indexname: string; pred: string | null }) => [r.indexname, r.pred]),
+                                  WHERE p.schemaname = 'public'`)
+        ).map((r: { indexname: string; pred: string | null }) => [r.indexname, r.pred]),
       );
       const normalise = (predicate: string | null) => predicate?.replace(/[()"]/g, '').replace(/\s+/g, ' ').trim() ?? null;
       expect(declared.map(([name, where]) => [name, normalise(where)])).toEqual(declared.map(([name]) => [name, normalise(actual.get(name!) ?? null)]));
@@ -57,19 +59,31 @@ describe('migrations', () => {
         `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at) VALUES
            (1, 'RFM', 2, 'Hibernating', '{}', '2026-01-01Z'), (1, 'RFM', 3, 'Loyal', '{}', '2026-02-01Z'), (3, 'CLV', 7, NULL, '{}', '2026-01-01Z')`,
       );
-      const history = () => dataSource.query(`SELECT customer_id::int AS id, value, to_char(recorded_at AT TIME ZONE 'UTC', 'MM-DD') AS at FROM score_history ORDER BY 1, 3`);
+      const history = () =>
+        dataSource.query(`SELECT customer_id::int AS id, value, to_char(recorded_at AT TIME ZONE 'UTC', 'MM-DD') AS at FROM score_history ORDER BY 1, 3`);
       const state = async () => ({
         scores: await dataSource.query(`SELECT customer_id::int AS id, to_char(changed_at AT TIME ZONE 'UTC', 'MM-DD') AS "changedAt" FROM scores ORDER BY 1`),
         history: await history(),
       });
       await connectAndMigrate(dataSource);
       expect(await state()).toEqual({
-        scores: [{ id: 1, changedAt: '02-01' }, { id: 2, changedAt: '03-01' }, { id: 3, changedAt: '03-01' }],
-        history: [{ id: 1, value: 2, at: '01-01' }, { id: 3, value: 7, at: '01-01' }],
+        scores: [
+          { id: 1, changedAt: '02-01' },
+          { id: 2, changedAt: '03-01' },
+          { id: 3, changedAt: '03-01' },
+        ],
+        history: [
+          { id: 1, value: 2, at: '01-01' },
+          { id: 3, value: 7, at: '01-01' },
+        ],
       });
       await undoTo(dataSource, 'ScoreHistorySupersededValues1764500000000');
       expect(await history()).toEqual([
-        { id: 1, value: 2, at: '01-01' }, { id: 1, value: 3, at: '02-01' }, { id: 2, value: 5, at: '03-01' }, { id: 3, value: 7, at: '01-01' }, { id: 3, value: 9, at: '03-01' },
+        { id: 1, value: 2, at: '01-01' },
+        { id: 1, value: 3, at: '02-01' },
+        { id: 2, value: 5, at: '03-01' },
+        { id: 3, value: 7, at: '01-01' },
+        { id: 3, value: 9, at: '03-01' },
       ]);
     } finally {
       await dataSource.destroy();
@@ -94,22 +108,33 @@ describe('migrations', () => {
           [id, kind, JSON.stringify(components)],
         );
       }
-      await dataSource.query(`INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at) SELECT customer_id, kind, 0, NULL, components, now() FROM scores`);
+      await dataSource.query(
+        `INSERT INTO score_history (customer_id, kind, value, label, components, recorded_at) SELECT customer_id, kind, 0, NULL, components, now() FROM scores`,
+      );
       await connectAndMigrate(dataSource);
       // Nothing is rewritten: the objects stay and are what the API reads.
       type Row = { id: number; kind: string; components: Record<string, unknown> | null; values: number[]; keys: string[] | null };
-      const read = (table: string) => dataSource.query(`SELECT customer_id::int AS id, kind, components, component_values AS values, component_keys AS keys FROM ${table} ORDER BY 1`);
+      const read = (table: string) =>
+        dataSource.query(`SELECT customer_id::int AS id, kind, components, component_values AS values, component_keys AS keys FROM ${table} ORDER BY 1`);
       for (const table of ['scores', 'score_history']) {
         const rows: Row[] = await read(table);
-        expect(rows.map((r) => [r.values, r.keys])).toEqual([[[], null], [[], null]]);
+        expect(rows.map((r) => [r.values, r.keys])).toEqual([
+          [[], null],
+          [[], null],
+        ]);
         expect(rows.map((r) => [r.id, r.kind, componentsOf(r.kind, r.components, r.values, r.keys)])).toEqual(before);
       }
       // Written since: figures only (unrounded; ENGAGEMENT's raw, points per raw unit, then each channel's raw sum).
       const figures: [number, string, number[], string[] | null, Record<string, unknown>][] = [
         [3, 'RFM', [12.345678, 4, 250.50004, 5, 4, 3], null, { recency: 12.3457, frequency: 4, monetary: 250.5, r: 5, f: 4, m: 3, code: '543' }],
         [4, 'ENGAGEMENT', [3.1415926, 10, 1.25, 3.025], ['web', 'email'], { raw: 3.141593, byChannel: { web: 12.5, email: 30.25 } }],
-        [5, 'CLV', [2, 30.428571, 38.857142, 21.5, 0.72727272, 1.2345671, 24.1, 28.43211, 52], null,
-          { x: 2, tx: 30.4286, T: 38.8571, m: 21.5, pAlive: 0.727273, expectedPurchases: 1.234567, expectedAverageValue: 24.1, clv: 28.4321, horizonWeeks: 52 }],
+        [
+          5,
+          'CLV',
+          [2, 30.428571, 38.857142, 21.5, 0.72727272, 1.2345671, 24.1, 28.43211, 52],
+          null,
+          { x: 2, tx: 30.4286, T: 38.8571, m: 21.5, pAlive: 0.727273, expectedPurchases: 1.234567, expectedAverageValue: 24.1, clv: 28.4321, horizonWeeks: 52 },
+        ],
         [6, 'CHURN_RISK', [0, 0, 3.142857, 1], null, { x: 0, tx: 0, T: 3.1429, pAlive: 1 }],
         [7, 'CLV', [], null, {}],
       ];
@@ -121,7 +146,9 @@ describe('migrations', () => {
       }
       const rows: Row[] = (await read('scores')).slice(2);
       expect(rows.map((r) => r.components)).toEqual(figures.map(() => null));
-      expect(rows.map((r) => [r.id, r.kind, componentsOf(r.kind, r.components, r.values, r.keys)])).toEqual(figures.map(([id, kind, , , components]) => [id, kind, components]));
+      expect(rows.map((r) => [r.id, r.kind, componentsOf(r.kind, r.components, r.values, r.keys)])).toEqual(
+        figures.map(([id, kind, , , components]) => [id, kind, components]),
+      );
       await undoTo(dataSource, 'ScoreComponentArrays1764600000000');
       expect(await dataSource.query(`SELECT customer_id::int AS id, kind, components FROM scores ORDER BY 1`)).toEqual([
         ...before.map(([id, kind, components]) => ({ id, kind, components })),

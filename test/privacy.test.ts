@@ -14,12 +14,30 @@ function admin(query: string, variables?: unknown) {
 
 async function createPerson(email: string, name: string, phone = `+1415555${String(1000 + Math.floor(Math.random() * 8999))}`) {
   const { data } = await app.graphql(UpsertCustomersDocument, {
-    input: [{ identifiers: [{ type: 'email', value: email }, { type: 'phone', value: phone }], displayName: name, traits: { city: 'Paris', email } }],
+    input: [
+      {
+        identifiers: [
+          { type: 'email', value: email },
+          { type: 'phone', value: phone },
+        ],
+        displayName: name,
+        traits: { city: 'Paris', email },
+      },
+    ],
   });
   const id = data!.upsertCustomers.results[0].customer!.id;
   await app.graphql(RecordInteractionsDocument, {
     input: [
-      { customer: { id }, channel: 'payment', type: 'purchase', occurredAt: '2026-09-01T10:00:00Z', value: 30, source: 'shop', externalId: `${email}-o1`, properties: { note: `gift for ${name}` } },
+      {
+        customer: { id },
+        channel: 'payment',
+        type: 'purchase',
+        occurredAt: '2026-09-01T10:00:00Z',
+        value: 30,
+        source: 'shop',
+        externalId: `${email}-o1`,
+        properties: { note: `gift for ${name}` },
+      },
       { customer: { id }, channel: 'email', type: 'open', occurredAt: '2026-09-02T10:00:00Z', source: 'esp', externalId: `${email}-e1` },
     ],
   });
@@ -31,7 +49,16 @@ describe('consent', () => {
     const id = await createPerson('consent@example.com', 'Connie Sent');
     const set = (status: string, recordedAt: string) =>
       admin(`mutation($input: [ConsentInput!]!) { setConsents(input: $input) { committed results { status errors { code field } } } }`, {
-        input: [{ customer: { identifiers: [{ type: 'email', value: 'consent@example.com' }] }, purpose: 'marketing', channel: 'email', status, source: 'preference-center', recordedAt }],
+        input: [
+          {
+            customer: { identifiers: [{ type: 'email', value: 'consent@example.com' }] },
+            purpose: 'marketing',
+            channel: 'email',
+            status,
+            source: 'preference-center',
+            recordedAt,
+          },
+        ],
       });
     expect((await set('GRANTED', '2026-09-10T00:00:00Z')).body.data.setConsents.committed).toBe(true);
     await set('WITHDRAWN', '2026-09-20T00:00:00Z');
@@ -50,14 +77,20 @@ describe('consent', () => {
 describe('export', () => {
   test('returns everything held about the customer as one JSON document', async () => {
     const id = await createPerson('export@example.com', 'Exa Port', '+14155550111');
-    await eventually(async () => ((await app.sql(`SELECT 1 FROM customer_stats s JOIN customer_identifiers i USING (customer_id) WHERE i.value = 'export@example.com'`)).length ? true : undefined));
+    await eventually(async () =>
+      (await app.sql(`SELECT 1 FROM customer_stats s JOIN customer_identifiers i USING (customer_id) WHERE i.value = 'export@example.com'`)).length
+        ? true
+        : undefined,
+    );
     await app.runtime.services.scores.recompute(['RFM', 'ENGAGEMENT']);
     const res = await admin(`query($id: ID!) { exportCustomer(id: $id) }`, { id });
     const doc = res.body.data.exportCustomer;
     expect(doc.customer.display_name).toBe('Exa Port');
     // Scores as the API shows them: their components, not the figures they are stored as.
     const shown = await admin(`query($id: ID!) { node(id: $id) { ... on Customer { scores { kind value components } } } }`, { id });
-    const exported = doc.tables.scores.map((s: Record<string, unknown>) => ({ kind: s.kind, value: s.value, components: s.components })).sort((a: { kind: string }, b: { kind: string }) => a.kind.localeCompare(b.kind));
+    const exported = doc.tables.scores
+      .map((s: Record<string, unknown>) => ({ kind: s.kind, value: s.value, components: s.components }))
+      .sort((a: { kind: string }, b: { kind: string }) => a.kind.localeCompare(b.kind));
     expect(exported.map((s: { kind: string }) => s.kind)).toEqual(['ENGAGEMENT', 'RFM']);
     expect(exported).toEqual(shown.body.data.node.scores);
     expect(exported[1].components).toMatchObject({ frequency: 1, monetary: 30, r: expect.any(Number), code: expect.any(String) });
@@ -82,7 +115,11 @@ describe('erasure', () => {
     await admin(`mutation($input: [ConsentInput!]!) { setConsents(input: $input) { committed } }`, {
       input: [{ customer: { id }, purpose: 'analytics', status: 'GRANTED', source: 'signup' }],
     });
-    await eventually(async () => ((await app.sql(`SELECT 1 FROM customer_stats s JOIN customer_identifiers i USING (customer_id) WHERE i.value = 'erase.me@example.com'`)).length ? true : undefined));
+    await eventually(async () =>
+      (await app.sql(`SELECT 1 FROM customer_stats s JOIN customer_identifiers i USING (customer_id) WHERE i.value = 'erase.me@example.com'`)).length
+        ? true
+        : undefined,
+    );
     const [{ id: localId }] = await app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM customer_identifiers WHERE value = 'erase.me@example.com'`);
 
     const res = await admin(`mutation($id: ID!) { eraseCustomer(id: $id) { customerId tombstones tables { table rows } } }`, { id });
@@ -110,9 +147,13 @@ describe('erasure', () => {
     };
     for (const { schema, name } of tables) {
       for (const needle of ['erase.me@example.com', 'Erin Rased', '+14155550123', 'gift for Erin']) {
-        if (await count(`SELECT count(*)::int AS n FROM "${schema}"."${name}" t WHERE t::text ILIKE $1`, [`%${needle}%`])) mentions.push(`${schema}.${name}: ${needle}`);
+        if (await count(`SELECT count(*)::int AS n FROM "${schema}"."${name}" t WHERE t::text ILIKE $1`, [`%${needle}%`]))
+          mentions.push(`${schema}.${name}: ${needle}`);
       }
-      const [column] = await app.sql(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'customer_id'`, [schema, name]);
+      const [column] = await app.sql(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'customer_id'`, [
+        schema,
+        name,
+      ]);
       if (column && (await count(`SELECT count(*)::int AS n FROM "${schema}"."${name}" WHERE customer_id = $1`, [localId]))) {
         mentions.push(`${schema}.${name}: customer_id`);
       }
@@ -125,7 +166,16 @@ describe('erasure', () => {
     const id = await createPerson('late@example.com', 'Lena Late');
     await admin(`mutation($id: ID!) { eraseCustomer(id: $id) { tombstones } }`, { id });
     const late = {
-      input: [{ customer: { identifiers: [{ type: 'email', value: 'LATE@example.com' }] }, channel: 'email', type: 'click', occurredAt: '2026-10-01T00:00:00Z', source: 'esp', externalId: 'late-1' }],
+      input: [
+        {
+          customer: { identifiers: [{ type: 'email', value: 'LATE@example.com' }] },
+          channel: 'email',
+          type: 'click',
+          occurredAt: '2026-10-01T00:00:00Z',
+          source: 'esp',
+          externalId: 'late-1',
+        },
+      ],
       mode: 'PER_ROW' as const,
     };
     const refused = await app.graphql(RecordInteractionsDocument, late);
@@ -167,7 +217,10 @@ describe('segments can filter on consent', () => {
     await eventually(async () => ((await memberIds()).includes(id) ? true : undefined));
     await setConsent('WITHDRAWN', '2026-10-01T00:00:00Z');
     await eventually(async () => ((await memberIds()).includes(id) ? undefined : true));
-    const explained = await admin(`query($s: ID!, $c: ID!) { explainMembership(segmentId: $s, customerId: $c) { isMember matchesRule conditions { holds description } } }`, { s: segmentId, c: id });
+    const explained = await admin(
+      `query($s: ID!, $c: ID!) { explainMembership(segmentId: $s, customerId: $c) { isMember matchesRule conditions { holds description } } }`,
+      { s: segmentId, c: id },
+    );
     expect(explained.body.data.explainMembership).toEqual({
       isMember: false,
       matchesRule: false,

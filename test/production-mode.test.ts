@@ -44,7 +44,11 @@ function terminate(child: ChildProcess): Promise<number | null> {
 }
 
 async function post(url: string, query: string, variables?: unknown) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` }, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+    body: JSON.stringify({ query, variables }),
+  });
   return (await response.json()) as { data?: UntypedData; errors?: unknown[] };
 }
 
@@ -56,7 +60,13 @@ describe('production mode: separate gateway and worker processes on external Pos
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const env = { DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), RAPPORT_QUEUE_PREFIX: database.name, PORT: '0', RAPPORT_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY };
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: testRedisUrl(),
+      RAPPORT_QUEUE_PREFIX: database.name,
+      PORT: '0',
+      RAPPORT_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+    };
     // The gateway migrates on start; the worker waits for it so both don't race on a fresh database.
     const g = await run('gateway', env, /GraphiQL: (http:\/\/localhost:\d+\/graphql)/);
     gateway = g.child;
@@ -71,16 +81,19 @@ describe('production mode: separate gateway and worker processes on external Pos
   });
 
   test('an interaction sent to the gateway is refreshed by the worker process', async () => {
-    const recorded = await post(
-      url,
-      `mutation($input: [InteractionInput!]!) { recordInteractions(input: $input) { accepted } }`,
-      {
-        input: [{
+    const recorded = await post(url, `mutation($input: [InteractionInput!]!) { recordInteractions(input: $input) { accepted } }`, {
+      input: [
+        {
           customer: { identifiers: [{ type: 'email', value: 'prod@example.com' }] },
-          channel: 'payment', type: 'purchase', occurredAt: '2026-11-01T10:00:00Z', value: 99, source: 'prod-test', externalId: 'p-1',
-        }],
-      },
-    );
+          channel: 'payment',
+          type: 'purchase',
+          occurredAt: '2026-11-01T10:00:00Z',
+          value: 99,
+          source: 'prod-test',
+          externalId: 'p-1',
+        },
+      ],
+    });
     expect(recorded.data!.recordInteractions.accepted).toBe(1);
     const stats = await eventually(async () => {
       const { data } = await post(url, `{ customer(identifier: { type: "email", value: "prod@example.com" }) { stats { transactionValue updatedAt } } }`);
@@ -91,7 +104,11 @@ describe('production mode: separate gateway and worker processes on external Pos
 
   test('the gateway passes the GraphQL-over-HTTP audits that apply (graphql-http)', async () => {
     const failures: string[] = [];
-    for (const audit of serverAudits({ url, fetchFn: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers).entries()), authorization: `Bearer ${ADMIN_KEY}` } }) })) {
+    for (const audit of serverAudits({
+      url,
+      fetchFn: (input: RequestInfo | URL, init?: RequestInit) =>
+        fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers).entries()), authorization: `Bearer ${ADMIN_KEY}` } }),
+    })) {
       const result = await audit.fn();
       if (result.status === 'error') failures.push(`${audit.name}: ${result.reason}`);
     }

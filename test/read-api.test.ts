@@ -1,8 +1,16 @@
 import request from 'supertest';
 import { seedDemoData } from '../src/seed/demo-data';
 import {
-  Customer360PageDocument, CustomerByIdDocument, CustomerByIdentifierDocument, CustomerInteractionsDocument, CustomersPageDocument,
-  InteractionsPageDocument, NodeByIdDocument, UpsertCustomersDocument, type CustomersPageQuery, type CustomersPageQueryVariables,
+  Customer360PageDocument,
+  CustomerByIdDocument,
+  CustomerByIdentifierDocument,
+  CustomerInteractionsDocument,
+  CustomersPageDocument,
+  InteractionsPageDocument,
+  NodeByIdDocument,
+  UpsertCustomersDocument,
+  type CustomersPageQuery,
+  type CustomersPageQueryVariables,
 } from './generated/graphql';
 import { startTestApp, type TestApp } from './helpers/app';
 
@@ -23,7 +31,10 @@ describe('customer reads', () => {
     const customer = data!.customer!;
     expect(customer.displayName).toBe(person.name);
     expect(customer.identifiers).toContainEqual({ type: 'email', value: person.value });
-    const [stats] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM interactions i JOIN customer_identifiers ci ON ci.customer_id = i.customer_id WHERE ci.value = $1`, [person.value]);
+    const [stats] = await app.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM interactions i JOIN customer_identifiers ci ON ci.customer_id = i.customer_id WHERE ci.value = $1`,
+      [person.value],
+    );
     expect(customer.stats.interactionCount).toBe(stats.n);
     const org = await app.graphql(NodeByIdDocument, { id: customer.organization!.id });
     expect(org.data!.node).toMatchObject({ __typename: 'Customer', displayName: customer.organization!.displayName });
@@ -147,12 +158,18 @@ describe('limits and errors', () => {
   test('queries nested deeper than 12 levels are rejected with QUERY_TOO_DEEP', async () => {
     let selection = 'id';
     for (let i = 0; i < 9; i++) selection = `organization { ${selection} }`;
-    const res = await request(app.handler).post('/graphql').set('authorization', app.auth).send({ query: `{ customers(first: 1) { edges { node { ${selection} } } } }` });
+    const res = await request(app.handler)
+      .post('/graphql')
+      .set('authorization', app.auth)
+      .send({ query: `{ customers(first: 1) { edges { node { ${selection} } } } }` });
     expect(res.body.errors[0].extensions.code).toBe('QUERY_TOO_DEEP');
     // customers > edges > node is 3 levels; 8 organizations and id make 12.
     let ok = 'id';
     for (let i = 0; i < 8; i++) ok = `organization { ${ok} }`;
-    const fine = await request(app.handler).post('/graphql').set('authorization', app.auth).send({ query: `{ customers(first: 1) { edges { node { ${ok} } } } }` });
+    const fine = await request(app.handler)
+      .post('/graphql')
+      .set('authorization', app.auth)
+      .send({ query: `{ customers(first: 1) { edges { node { ${ok} } } } }` });
     expect(fine.body.errors).toBeUndefined();
   });
 
@@ -160,15 +177,27 @@ describe('limits and errors', () => {
     const limit = app.config.maxBodyBytes;
     const padding = (n: number) => JSON.stringify({ query: '{ customers(first: 1) { totalCount } }', variables: { pad: 'x'.repeat(n) } });
     const base = padding(0).length;
-    const over = await request(app.handler).post('/graphql').set('authorization', app.auth).set('content-type', 'application/json').send(padding(limit - base + 1));
+    const over = await request(app.handler)
+      .post('/graphql')
+      .set('authorization', app.auth)
+      .set('content-type', 'application/json')
+      .send(padding(limit - base + 1));
     expect(over.status).toBe(413);
     expect(over.body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
-    const under = await request(app.handler).post('/graphql').set('authorization', app.auth).set('content-type', 'application/json').send(padding(limit - base));
+    const under = await request(app.handler)
+      .post('/graphql')
+      .set('authorization', app.auth)
+      .set('content-type', 'application/json')
+      .send(padding(limit - base));
     expect(under.status).toBe(200);
   });
 
   test('syntax errors, unknown fields and bad variables answer with a code, never 500', async () => {
-    for (const body of [{ query: '{ customers(' }, { query: '{ nope }' }, { query: 'query($n: Int) { customers(first: $n) { totalCount } }', variables: { n: 'many' } }]) {
+    for (const body of [
+      { query: '{ customers(' },
+      { query: '{ nope }' },
+      { query: 'query($n: Int) { customers(first: $n) { totalCount } }', variables: { n: 'many' } },
+    ]) {
       const res = await request(app.handler).post('/graphql').set('authorization', app.auth).send(body);
       expect(res.status).toBeLessThan(500);
       expect(res.body.errors[0].extensions.code).toEqual(expect.any(String));

@@ -39,7 +39,21 @@ describe('the schema is a product', () => {
     expect(Object.keys(mutation)).toEqual(expect.arrayContaining(['upsertCustomers', 'recordInteractions']));
     const customer = schema.getType('Customer');
     expect(isObjectType(customer) && Object.keys(customer.getFields())).toEqual(
-      expect.arrayContaining(['id', 'kind', 'displayName', 'identifiers', 'traits', 'lifecycleStage', 'owner', 'organization', 'members', 'createdAt', 'updatedAt', 'stats', 'interactions']),
+      expect.arrayContaining([
+        'id',
+        'kind',
+        'displayName',
+        'identifiers',
+        'traits',
+        'lifecycleStage',
+        'owner',
+        'organization',
+        'members',
+        'createdAt',
+        'updatedAt',
+        'stats',
+        'interactions',
+      ]),
     );
     const refInput = schema.getType('CustomerRefInput');
     expect(isInputObjectType(refInput) && refInput.isOneOf).toBe(true);

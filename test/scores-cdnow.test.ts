@@ -2,9 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { globalId } from '../src/graphql/ids';
 import { customerLifetimeValue, expectedAverageValue, expectedPurchases, probabilityAlive } from '../src/modules/scores/models';
-import {
-  CustomerScoresDocument, RecordInteractionsDocument, ScoreModelsDocument, UpdateScoreModelDocument, type InteractionInput,
-} from './generated/graphql';
+import { CustomerScoresDocument, RecordInteractionsDocument, ScoreModelsDocument, UpdateScoreModelDocument, type InteractionInput } from './generated/graphql';
 import { eventually, startTestApp, type TestApp } from './helpers/app';
 
 /**
@@ -58,13 +56,16 @@ test('CDNOW through the ingest path: BG/NBD and Gamma-Gamma fitted as of 1997-09
   // Setting the calibration day schedules the recompute (CLV and CHURN_RISK share the model).
   const updated = await app.graphql(UpdateScoreModelDocument, { kind: 'CLV', settings: { asOf: '1997-09-30', horizonWeeks: 39 } });
   expect(updated.errors).toBeUndefined();
-  const clv = await eventually(async () => {
-    const { data } = await app.graphql(ScoreModelsDocument, {});
-    const model = data!.scoreModels.find((m) => m.kind === 'CLV')!;
-    const churn = data!.scoreModels.find((m) => m.kind === 'CHURN_RISK')!;
-    const [{ scored }] = await app.sql<{ scored: number }>(`SELECT count(*)::int AS scored FROM scores WHERE kind = 'CHURN_RISK'`);
-    return model.fittedAt && churn.fittedAt && scored === 2357 ? model : undefined;
-  }, { timeoutMs: 50_000, intervalMs: 250 });
+  const clv = await eventually(
+    async () => {
+      const { data } = await app.graphql(ScoreModelsDocument, {});
+      const model = data!.scoreModels.find((m) => m.kind === 'CLV')!;
+      const churn = data!.scoreModels.find((m) => m.kind === 'CHURN_RISK')!;
+      const [{ scored }] = await app.sql<{ scored: number }>(`SELECT count(*)::int AS scored FROM scores WHERE kind = 'CHURN_RISK'`);
+      return model.fittedAt && churn.fittedAt && scored === 2357 ? model : undefined;
+    },
+    { timeoutMs: 50_000, intervalMs: 250 },
+  );
 
   const p = clv.parameters as Record<string, number>;
   expect(clv.asOf).toBe('1997-09-30T00:00:00.000Z');

@@ -2,8 +2,15 @@ import { globalId } from '../src/graphql/ids';
 import { QUEUES } from '../src/infra/queue';
 import { rfmLabel } from '../src/modules/scores/models';
 import {
-  CustomerScoresDocument, CustomersByScoreDocument, RecomputeJobDocument, RecomputeScoresDocument, RecordInteractionsDocument,
-  ScoreDistributionDocument, ScoreModelsDocument, UpdateScoreModelDocument, type InteractionInput,
+  CustomerScoresDocument,
+  CustomersByScoreDocument,
+  RecomputeJobDocument,
+  RecomputeScoresDocument,
+  RecordInteractionsDocument,
+  ScoreDistributionDocument,
+  ScoreModelsDocument,
+  UpdateScoreModelDocument,
+  type InteractionInput,
 } from './generated/graphql';
 import { eventually, startTestApp, type TestApp } from './helpers/app';
 import type { Queryable } from '../src/modules/scores/kinds/kind';
@@ -139,7 +146,12 @@ describe('scores without workers (recompute called on the service)', () => {
     const seen: string[] = [];
     let after: string | null | undefined;
     do {
-      const { data, errors } = await app.graphql(CustomersByScoreDocument, { kind: 'RFM', first: 5, after, orderBy: [{ field: 'SCORE', scoreKind: 'RFM', direction: 'DESC' }] });
+      const { data, errors } = await app.graphql(CustomersByScoreDocument, {
+        kind: 'RFM',
+        first: 5,
+        after,
+        orderBy: [{ field: 'SCORE', scoreKind: 'RFM', direction: 'DESC' }],
+      });
       expect(errors).toBeUndefined();
       seen.push(...data!.customers.edges.map((e) => e.node.id));
       after = data!.customers.pageInfo.hasNextPage ? data!.customers.pageInfo.endCursor : null;
@@ -165,12 +177,19 @@ describe('scores without workers (recompute called on the service)', () => {
   });
 
   test('history gets one point per change, not per run; an interrupted recompute rerun ends as an uninterrupted one', async () => {
-    const counts = async () => new Map((await app.sql<{ id: string; n: number }>(
-      `SELECT customer_id::text AS id, count(*)::int AS n FROM ${POINTS} WHERE kind = 'RFM' GROUP BY 1`,
-    )).map((r) => [r.id, r.n]));
-    const values = async () => new Map((await app.sql<{ id: string; v: string }>(
-      `SELECT customer_id::text AS id, value || ':' || label AS v FROM scores WHERE kind = 'RFM'`,
-    )).map((r) => [r.id, r.v]));
+    const counts = async () =>
+      new Map(
+        (await app.sql<{ id: string; n: number }>(`SELECT customer_id::text AS id, count(*)::int AS n FROM ${POINTS} WHERE kind = 'RFM' GROUP BY 1`)).map(
+          (r) => [r.id, r.n],
+        ),
+      );
+    const values = async () =>
+      new Map(
+        (await app.sql<{ id: string; v: string }>(`SELECT customer_id::text AS id, value || ':' || label AS v FROM scores WHERE kind = 'RFM'`)).map((r) => [
+          r.id,
+          r.v,
+        ]),
+      );
     expect([...(await counts()).values()]).toEqual(new Array(12).fill(1));
 
     await app.runtime.services.scores.recompute(['RFM']);
@@ -179,14 +198,23 @@ describe('scores without workers (recompute called on the service)', () => {
     // The least valuable customer buys a lot, recently: its score changes (and maybe others' quintiles).
     const before = await values();
     const worst = CUSTOMERS.reduce((a, b) => (a.monetary < b.monetary ? a : b));
-    const figures = async (table: string) => app.sql<{ values: number[] }>(
-      `SELECT component_values AS values FROM ${table} WHERE customer_id = $1 AND kind = 'RFM'`, [await customerId(app, worst.email)],
-    );
+    const figures = async (table: string) =>
+      app.sql<{ values: number[] }>(`SELECT component_values AS values FROM ${table} WHERE customer_id = $1 AND kind = 'RFM'`, [
+        await customerId(app, worst.email),
+      ]);
     const [replaced] = await figures('scores');
-    await ingest(app, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((n) => ({
-      customer: { identifiers: [{ type: 'email', value: worst.email }] }, channel: 'payment', type: 'purchase',
-      occurredAt: new Date(Date.now() - 60_000 - n * 1000).toISOString(), value: 5_000, source: 'scores-test', externalId: `big-${n}`,
-    })));
+    await ingest(
+      app,
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((n) => ({
+        customer: { identifiers: [{ type: 'email', value: worst.email }] },
+        channel: 'payment',
+        type: 'purchase',
+        occurredAt: new Date(Date.now() - 60_000 - n * 1000).toISOString(),
+        value: 5_000,
+        source: 'scores-test',
+        externalId: `big-${n}`,
+      })),
+    );
     await app.runtime.services.scores.recompute(['RFM']);
     const after = await values();
     const history = await counts();
@@ -196,7 +224,8 @@ describe('scores without workers (recompute called on the service)', () => {
     // The value replaced, then the new one, in the order they held.
     const worstId = await customerId(app, worst.email);
     const points = await app.sql<{ v: string }>(
-      `SELECT value || ':' || label AS v FROM ${POINTS} WHERE customer_id = $1 AND kind = 'RFM' ORDER BY recorded_at, current`, [worstId],
+      `SELECT value || ':' || label AS v FROM ${POINTS} WHERE customer_id = $1 AND kind = 'RFM' ORDER BY recorded_at, current`,
+      [worstId],
     );
     expect(points.map((p) => p.v)).toEqual([before.get(worstId), after.get(worstId)]);
     // The value replaced went to history with its own figures (components), not the new ones.
@@ -209,12 +238,14 @@ describe('scores without workers (recompute called on the service)', () => {
     await app.sql(`DELETE FROM scores`);
     for (const killedAt of [3, 1 + (await batchesOf(app, 4)) + 1]) {
       let steps = 0;
-      await expect(app.runtime.services.scores.recompute(['RFM'], {
-        batchSize: 4,
-        onProgress: () => {
-          if (++steps === killedAt) throw new Error('worker killed');
-        },
-      })).rejects.toThrow('worker killed');
+      await expect(
+        app.runtime.services.scores.recompute(['RFM'], {
+          batchSize: 4,
+          onProgress: () => {
+            if (++steps === killedAt) throw new Error('worker killed');
+          },
+        }),
+      ).rejects.toThrow('worker killed');
       expect(steps).toBe(killedAt);
       expect((await values()).size).toBe(0);
       expect((await counts()).size).toBe(0);
@@ -227,9 +258,14 @@ describe('scores without workers (recompute called on the service)', () => {
   test('while a full recompute runs, readers see the previous scores; after its swap, every new one at once', async () => {
     const scores = app.runtime.services.scores;
     await scores.recompute(['RFM']);
-    const values = async () => new Map((await app.sql<{ id: string; v: string }>(
-      `SELECT customer_id::text AS id, value || ':' || label || ':' || model_version AS v FROM scores WHERE kind = 'RFM'`,
-    )).map((r) => [r.id, r.v]));
+    const values = async () =>
+      new Map(
+        (
+          await app.sql<{ id: string; v: string }>(
+            `SELECT customer_id::text AS id, value || ':' || label || ':' || model_version AS v FROM scores WHERE kind = 'RFM'`,
+          )
+        ).map((r) => [r.id, r.v]),
+      );
     const before = await values();
     const seen: Map<string, string>[] = [];
     await scores.recompute(['RFM'], { batchSize: 4, onProgress: async () => void seen.push(await values()) });
@@ -247,12 +283,18 @@ describe('scores without workers (recompute called on the service)', () => {
     await scores.recompute(['RFM']);
     const email = CUSTOMERS[3]!.email;
     const id = await customerId(app, email);
-    const rfm = async () => (await app.sql<{ value: number; label: string; frequency: number }>(
-      `SELECT value, label, component_values[2]::int AS frequency FROM scores WHERE customer_id = $1 AND kind = 'RFM'`, [id],
-    ))[0]!;
-    const history = async () => app.sql<{ frequency: number }>(
-      `SELECT component_values[2]::int AS frequency FROM ${POINTS} WHERE customer_id = $1 AND kind = 'RFM' ORDER BY recorded_at, current`, [id],
-    );
+    const rfm = async () =>
+      (
+        await app.sql<{ value: number; label: string; frequency: number }>(
+          `SELECT value, label, component_values[2]::int AS frequency FROM scores WHERE customer_id = $1 AND kind = 'RFM'`,
+          [id],
+        )
+      )[0]!;
+    const history = async () =>
+      app.sql<{ frequency: number }>(
+        `SELECT component_values[2]::int AS frequency FROM ${POINTS} WHERE customer_id = $1 AND kind = 'RFM' ORDER BY recorded_at, current`,
+        [id],
+      );
     const before = await rfm();
     const historyBefore = (await history()).length;
     let refreshed = false;
@@ -262,10 +304,18 @@ describe('scores without workers (recompute called on the service)', () => {
         if (refreshed || percent === 0) return;
         refreshed = true;
         // After the fit, while batches run: two purchases arrive and the customer is refreshed, into `scores` as it is.
-        await ingest(app, [1, 2].map((n) => ({
-          customer: { identifiers: [{ type: 'email', value: email }] }, channel: 'payment', type: 'purchase',
-          occurredAt: new Date(Date.now() - n * 60_000).toISOString(), value: 10, source: 'rebuild-race', externalId: `refresh-${n}`,
-        })));
+        await ingest(
+          app,
+          [1, 2].map((n) => ({
+            customer: { identifiers: [{ type: 'email', value: email }] },
+            channel: 'payment',
+            type: 'purchase',
+            occurredAt: new Date(Date.now() - n * 60_000).toISOString(),
+            value: 10,
+            source: 'rebuild-race',
+            externalId: `refresh-${n}`,
+          })),
+        );
         await app.dataSource.transaction((manager) => scores.scoreCustomers(manager, [id], ['RFM']));
         expect((await rfm()).frequency).toBe(before.frequency + 2);
       },
@@ -276,7 +326,7 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(points.slice(historyBefore).map((p) => p.frequency)).toEqual([before.frequency + 2]);
   });
 
-  test('a refresh while a full recompute runs that removes a customer\'s every score is not undone by the swap', async () => {
+  test("a refresh while a full recompute runs that removes a customer's every score is not undone by the swap", async () => {
     const scores = app.runtime.services.scores;
     const id = await customerId(app, CUSTOMERS[5]!.email);
     await scores.recompute(['RFM']);
@@ -297,22 +347,34 @@ describe('scores without workers (recompute called on the service)', () => {
     const [last] = await app.sql<{ n: number }>(
       `SELECT count(*)::int AS n FROM score_history h WHERE customer_id = $1 AND kind = 'RFM'
           AND recorded_at = (SELECT max(recorded_at) FROM score_history WHERE customer_id = $1 AND kind = 'RFM')
-          AND value = $2::float8`, [id, removedValue],
+          AND value = $2::float8`,
+      [id, removedValue],
     );
     expect(last!.n).toBe(1);
   });
 
-  test('a refresh after the batch that changed its customer\'s score adds that change to history once, not again at the swap', async () => {
+  test("a refresh after the batch that changed its customer's score adds that change to history once, not again at the swap", async () => {
     const scores = app.runtime.services.scores;
     const email = CUSTOMERS[2]!.email;
     const id = await customerId(app, email);
     await scores.recompute(['ENGAGEMENT']);
-    const engagement = async () => (await app.sql<{ value: number }>(`SELECT value FROM scores WHERE customer_id = $1 AND kind = 'ENGAGEMENT'`, [id]))[0]!.value;
+    const engagement = async () =>
+      (await app.sql<{ value: number }>(`SELECT value FROM scores WHERE customer_id = $1 AND kind = 'ENGAGEMENT'`, [id]))[0]!.value;
     const before = await engagement();
-    const history = async () => app.sql<{ value: number }>(`SELECT value FROM score_history WHERE customer_id = $1 AND kind = 'ENGAGEMENT' ORDER BY recorded_at, id`, [id]);
+    const history = async () =>
+      app.sql<{ value: number }>(`SELECT value FROM score_history WHERE customer_id = $1 AND kind = 'ENGAGEMENT' ORDER BY recorded_at, id`, [id]);
     const pointsBefore = await history();
     // A call today: the next run's batch scores the customer higher and sets the current score aside for history.
-    await ingest(app, [{ customer: { identifiers: [{ type: 'email', value: email }] }, channel: 'phone', type: 'call', occurredAt: new Date().toISOString(), source: 'scores-test', externalId: `${email}-touched-call` }]);
+    await ingest(app, [
+      {
+        customer: { identifiers: [{ type: 'email', value: email }] },
+        channel: 'phone',
+        type: 'call',
+        occurredAt: new Date().toISOString(),
+        source: 'scores-test',
+        externalId: `${email}-touched-call`,
+      },
+    ]);
     // After the last batch: a refresh of the customer replaces the same score and records it in history itself.
     const hook = await afterLastBatch(app, 1, async () => {
       const [{ setAside }] = await app.sql<{ setAside: number }>(`SELECT count(*)::int AS "setAside" FROM score_history_rebuild WHERE customer_id = $1`, [id]);
@@ -357,7 +419,8 @@ describe('scores without workers (recompute called on the service)', () => {
       // The features the fits kept for the batches hold the customer too (RFM: one row; ENGAGEMENT: one per channel).
       const [kept] = await app.sql<{ rfm: number; engagement: number }>(
         `SELECT (SELECT count(*)::int FROM score_features_rfm WHERE customer_id = $1) AS rfm,
-                (SELECT count(*)::int FROM score_features_engagement WHERE customer_id = $1) AS engagement`, [id],
+                (SELECT count(*)::int FROM score_features_engagement WHERE customer_id = $1) AS engagement`,
+        [id],
       );
       expect(kept!.rfm).toBe(1);
       expect(kept!.engagement).toBeGreaterThan(0);
@@ -389,7 +452,8 @@ describe('scores without workers (recompute called on the service)', () => {
     const scores = app.runtime.services.scores;
     await scores.recompute(['RFM', 'ENGAGEMENT']);
     // computed_at tells a swapped-in row from the one before, whether its value changed or not.
-    const current = async () => app.sql(`SELECT customer_id, kind, value, label, component_values, component_keys, computed_at, changed_at FROM scores ORDER BY customer_id, kind`);
+    const current = async () =>
+      app.sql(`SELECT customer_id, kind, value, label, component_values, component_keys, computed_at, changed_at FROM scores ORDER BY customer_id, kind`);
     const before = await current();
     expect(before.length).toBeGreaterThan(0);
     const [{ historyBefore }] = await app.sql<{ historyBefore: number }>(`SELECT count(*)::int AS "historyBefore" FROM score_history`);
@@ -402,7 +466,9 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(await current()).toEqual(before);
     const [{ historyAfter }] = await app.sql<{ historyAfter: number }>(`SELECT count(*)::int AS "historyAfter" FROM score_history`);
     expect(historyAfter).toBe(historyBefore);
-    const [{ leftovers }] = await app.sql<{ leftovers: number }>(`SELECT count(*)::int AS leftovers FROM pg_class WHERE relname LIKE 'score\\_features\\_%' OR relname LIKE '%\\_rebuild'`);
+    const [{ leftovers }] = await app.sql<{ leftovers: number }>(
+      `SELECT count(*)::int AS leftovers FROM pg_class WHERE relname LIKE 'score\\_features\\_%' OR relname LIKE '%\\_rebuild'`,
+    );
     expect(leftovers).toBe(0);
   });
 
@@ -411,7 +477,10 @@ describe('scores without workers (recompute called on the service)', () => {
     await app.sql(`DELETE FROM scores`);
     const [rfm, engagement] = await Promise.all([scores.recompute(['RFM'], { batchSize: 4 }), scores.recompute(['ENGAGEMENT'], { batchSize: 4 })]);
     const written = await app.sql<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM scores GROUP BY kind ORDER BY kind`);
-    expect(written).toEqual([{ kind: 'ENGAGEMENT', n: engagement.kinds[0]!.scored }, { kind: 'RFM', n: rfm.kinds[0]!.scored }]);
+    expect(written).toEqual([
+      { kind: 'ENGAGEMENT', n: engagement.kinds[0]!.scored },
+      { kind: 'RFM', n: rfm.kinds[0]!.scored },
+    ]);
     // The table swapped in has the indexes of the migrations, under their names.
     const indexes = await app.sql<{ name: string; definition: string }>(
       `SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE tablename = 'scores' ORDER BY indexname`,
@@ -479,7 +548,8 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(await kindsOf()).toEqual(['ENGAGEMENT', 'RFM']);
     const sampleSize = async () => Object.fromEntries((await scores.listModels()).map((m) => [m.kind, m.sampleSize]));
     const before = await sampleSize();
-    const history = async () => (await app.sql<{ kind: string }>(`SELECT kind FROM score_history WHERE customer_id = $1 ORDER BY kind`, [id])).map((r) => r.kind);
+    const history = async () =>
+      (await app.sql<{ kind: string }>(`SELECT kind FROM score_history WHERE customer_id = $1 ORDER BY kind`, [id])).map((r) => r.kind);
     const historyBefore = await history();
     await app.sql(`UPDATE customers SET deleted_at = now() WHERE id = $1`, [id]);
     try {
@@ -523,11 +593,22 @@ describe('scores without workers (recompute called on the service)', () => {
 
   test('a writer that started before the one it replaces still moves changed_at forward; history lists each value once, newest first', async () => {
     const id = await customerId(app, CUSTOMERS[7]!.email);
-    const write = (db: Queryable, value: number) => writeScoreInput(db, 'CLV', 1, { customerIds: [id] }, {
-      sql: `SELECT $1::bigint AS customer_id, $2::float8 AS value, NULL::text AS label, '{}'::float8[] AS component_values, NULL::text[] AS component_keys`, params: [id, value],
-    });
-    const history = async () => (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind: 'CLV', historyFirst: 10 }))
-      .data!.customer!.score!.history.map((p) => ({ value: p.value, at: Date.parse(p.recordedAt) }));
+    const write = (db: Queryable, value: number) =>
+      writeScoreInput(
+        db,
+        'CLV',
+        1,
+        { customerIds: [id] },
+        {
+          sql: `SELECT $1::bigint AS customer_id, $2::float8 AS value, NULL::text AS label, '{}'::float8[] AS component_values, NULL::text[] AS component_keys`,
+          params: [id, value],
+        },
+      );
+    const history = async () =>
+      (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind: 'CLV', historyFirst: 10 })).data!.customer!.score!.history.map((p) => ({
+        value: p.value,
+        at: Date.parse(p.recordedAt),
+      }));
     await app.sql(`DELETE FROM scores WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
     await app.sql(`DELETE FROM score_history WHERE customer_id = $1 AND kind = 'CLV'`, [id]);
     await app.dataSource.transaction((manager) => write(manager, 1));
@@ -547,7 +628,8 @@ describe('scores without workers (recompute called on the service)', () => {
     // A superseded value recorded at the current one's instant repeats it (a score removed and restored unchanged): listed once.
     await app.sql(
       `INSERT INTO score_history (customer_id, kind, value, label, component_values, component_keys, recorded_at)
-       SELECT customer_id, kind, value, label, component_values, component_keys, changed_at FROM scores WHERE customer_id = $1 AND kind = 'CLV'`, [id],
+       SELECT customer_id, kind, value, label, component_values, component_keys, changed_at FROM scores WHERE customer_id = $1 AND kind = 'CLV'`,
+      [id],
     );
     expect((await history()).map((p) => p.value)).toEqual([3, 2, 1]);
     // CLV is never fitted here: the hand-written score goes.
@@ -563,19 +645,27 @@ describe('scores without workers (recompute called on the service)', () => {
     // As the previous release wrote them (a jsonb object, no figures), with values the next computation changes.
     const legacy = { RFM: { recency: 1.5, frequency: 2, monetary: 30, r: 1, f: 1, m: 1, code: '111' }, ENGAGEMENT: { raw: 0.5, byChannel: { web: 1.25 } } };
     await app.sql(`UPDATE scores SET components = $2, component_values = '{}', value = 1 WHERE customer_id = $1 AND kind = 'RFM'`, [a, legacy.RFM]);
-    await app.sql(`UPDATE scores SET components = $2, component_values = '{}', component_keys = NULL, value = 0.01 WHERE customer_id = $1 AND kind = 'ENGAGEMENT'`, [b, legacy.ENGAGEMENT]);
-    const read = async (id: string, kind: 'RFM' | 'ENGAGEMENT') => (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind, historyFirst: 5 })).data!.customer!.score!;
+    await app.sql(
+      `UPDATE scores SET components = $2, component_values = '{}', component_keys = NULL, value = 0.01 WHERE customer_id = $1 AND kind = 'ENGAGEMENT'`,
+      [b, legacy.ENGAGEMENT],
+    );
+    const read = async (id: string, kind: 'RFM' | 'ENGAGEMENT') =>
+      (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind, historyFirst: 5 })).data!.customer!.score!;
     expect((await read(a, 'RFM')).components).toEqual(legacy.RFM);
     expect((await read(b, 'ENGAGEMENT')).components).toEqual(legacy.ENGAGEMENT);
     // A full recompute (its batches and swap) supersedes a's, a refresh (the upsert) b's: each object goes to history.
     await scores.recompute(['RFM']);
     await app.dataSource.transaction((manager) => scores.scoreCustomers(manager, [b], ['ENGAGEMENT']));
-    for (const [id, kind] of [[a, 'RFM'], [b, 'ENGAGEMENT']] as const) {
+    for (const [id, kind] of [
+      [a, 'RFM'],
+      [b, 'ENGAGEMENT'],
+    ] as const) {
       const score = await read(id, kind);
       expect(score.history.map((p) => p.components)).toEqual([score.components, legacy[kind]]);
       expect(score.components).not.toEqual(legacy[kind]);
       const [row] = await app.sql<{ components: unknown; n: number }>(
-        `SELECT components, cardinality(component_values) AS n FROM scores WHERE customer_id = $1 AND kind = $2`, [id, kind],
+        `SELECT components, cardinality(component_values) AS n FROM scores WHERE customer_id = $1 AND kind = $2`,
+        [id, kind],
       );
       expect(row).toEqual({ components: null, n: expect.any(Number) });
       expect(row!.n).toBeGreaterThan(1);
@@ -585,15 +675,34 @@ describe('scores without workers (recompute called on the service)', () => {
 
   test('figures computed in the worker are stored as given: one array per position when every row has as many finite ones, else per row', async () => {
     const [a, b] = await Promise.all([CUSTOMERS[5]!, CUSTOMERS[6]!].map((x) => customerId(app, x.email)));
-    const stored = async () => app.sql<{ values: number[]; keys: string[] | null }>(
-      `SELECT component_values AS values, component_keys AS keys FROM scores WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV' ORDER BY customer_id`, [[a, b]],
-    );
-    const write = (rows: [string, number[]][]) => app.dataSource.transaction((manager) => writeScoreInput(manager, 'CLV', 1, { customerIds: [a, b] },
-      scoreRowsInput(rows.map(([customerId, componentValues]) => ({ customerId, value: componentValues.length, label: null, componentValues })))));
+    const stored = async () =>
+      app.sql<{ values: number[]; keys: string[] | null }>(
+        `SELECT component_values AS values, component_keys AS keys FROM scores WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV' ORDER BY customer_id`,
+        [[a, b]],
+      );
+    const write = (rows: [string, number[]][]) =>
+      app.dataSource.transaction((manager) =>
+        writeScoreInput(
+          manager,
+          'CLV',
+          1,
+          { customerIds: [a, b] },
+          scoreRowsInput(rows.map(([customerId, componentValues]) => ({ customerId, value: componentValues.length, label: null, componentValues }))),
+        ),
+      );
     const cases: [string, number[]][][] = [
-      [[a, [0.1 + 0.2, -1e-300, 52]], [b, [7, 1.7976931348623157e308, 0]]],
-      [[a, [1, NaN, Infinity]], [b, [4]]],
-      [[a, []], [b, [-Infinity, 2.5]]],
+      [
+        [a, [0.1 + 0.2, -1e-300, 52]],
+        [b, [7, 1.7976931348623157e308, 0]],
+      ],
+      [
+        [a, [1, NaN, Infinity]],
+        [b, [4]],
+      ],
+      [
+        [a, []],
+        [b, [-Infinity, 2.5]],
+      ],
     ];
     for (const rows of cases) {
       await write(rows);
@@ -624,16 +733,27 @@ describe('scores without workers (recompute called on the service)', () => {
          ($1, 'CLV', 5, NULL, 1, now(), ${ago(5)}), ($2, 'CLV', 50, NULL, 1, now(), ${ago(50)})`,
       [a, b],
     );
-    const left = async () => app.sql<{ id: string; value: number }>(
-      `SELECT customer_id::text AS id, value FROM score_history WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV' ORDER BY customer_id, recorded_at DESC`, [[a, b, c]],
-    );
+    const left = async () =>
+      app.sql<{ id: string; value: number }>(
+        `SELECT customer_id::text AS id, value FROM score_history WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV' ORDER BY customer_id, recorded_at DESC`,
+        [[a, b, c]],
+      );
     expect(await app.runtime.services.scores.pruneHistory(30, 4)).toBe(4);
     // a keeps 10 and 40 (in force 30 days ago); b's current value was in force already; c keeps its last value.
-    expect(await left()).toEqual([{ id: a, value: 10 }, { id: a, value: 40 }, { id: c, value: 60 }].sort((x, y) => Number(x.id) - Number(y.id)));
+    expect(await left()).toEqual(
+      [
+        { id: a, value: 10 },
+        { id: a, value: 40 },
+        { id: c, value: 60 },
+      ].sort((x, y) => Number(x.id) - Number(y.id)),
+    );
     const points = (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', a), kind: 'CLV', historyFirst: 10 })).data!.customer!.score!.history;
     expect(points.map((p) => p.value)).toEqual([5, 10, 40]);
     expect(await app.runtime.services.scores.pruneHistory(30, 4)).toBe(0);
-    expect(await app.sql(`SELECT value FROM scores WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV' ORDER BY value`, [[a, b]])).toEqual([{ value: 5 }, { value: 50 }]);
+    expect(await app.sql(`SELECT value FROM scores WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV' ORDER BY value`, [[a, b]])).toEqual([
+      { value: 5 },
+      { value: 50 },
+    ]);
     await app.sql(`DELETE FROM scores WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV'`, [[a, b, c]]);
     await app.sql(`DELETE FROM score_history WHERE customer_id = ANY($1::bigint[]) AND kind = 'CLV'`, [[a, b, c]]);
   });
@@ -648,7 +768,9 @@ describe('scores without workers (recompute called on the service)', () => {
     await app.runtime.services.scores.scoreCustomers(writer.manager, [id], ['RFM']);
     const erased = app.runtime.services.privacy.eraseCustomer(id);
     await eventually(async () => {
-      const [w] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      const [w] = await app.sql<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
       return w!.n > 0 ? true : undefined;
     });
     await writer.commitTransaction();
@@ -668,8 +790,12 @@ describe('scores without workers (recompute called on the service)', () => {
   test('engagement decays with the half-life, weighs channels and types, and is scaled 0–100', async () => {
     const now = Date.now();
     const touch = (email: string, daysAgo: number, channel: string, type: string, externalId: string): InteractionInput => ({
-      customer: { identifiers: [{ type: 'email', value: email }] }, channel, type,
-      occurredAt: new Date(now - daysAgo * DAY_MS).toISOString(), source: 'engagement-test', externalId,
+      customer: { identifiers: [{ type: 'email', value: email }] },
+      channel,
+      type,
+      occurredAt: new Date(now - daysAgo * DAY_MS).toISOString(),
+      source: 'engagement-test',
+      externalId,
     });
     await ingest(app, [
       touch('fresh@example.com', 0, 'email', 'open', 'e1'),
@@ -710,18 +836,35 @@ describe('scores without workers (recompute called on the service)', () => {
   test('a full recompute (scored from the features its fits kept) and a refresh (from the interactions) give the same scores', async () => {
     const scores = app.runtime.services.scores;
     await scores.recompute(['RFM', 'ENGAGEMENT']);
-    type Row = { id: string; kind: string; value: number; label: string | null; stored: Record<string, unknown> | null; values: number[]; keys: string[] | null };
-    const read = async () => (await app.sql<Row>(
-      `SELECT customer_id::text AS id, kind, value, label, components AS stored, component_values AS values, component_keys AS keys
+    type Row = {
+      id: string;
+      kind: string;
+      value: number;
+      label: string | null;
+      stored: Record<string, unknown> | null;
+      values: number[];
+      keys: string[] | null;
+    };
+    const read = async () =>
+      (
+        await app.sql<Row>(
+          `SELECT customer_id::text AS id, kind, value, label, components AS stored, component_values AS values, component_keys AS keys
          FROM scores WHERE kind IN ('RFM', 'ENGAGEMENT') ORDER BY 1, 2`,
-    )).map(({ stored, values, keys, ...row }) => ({ ...row, components: componentsOf(row.kind, stored, values, keys) }));
+        )
+      ).map(({ stored, values, keys, ...row }) => ({ ...row, components: componentsOf(row.kind, stored, values, keys) }));
     const recomputed = await read();
     // Written as the kinds' figures (components is only ever the object of a score written before they were).
     expect(await app.sql(`SELECT 1 FROM scores WHERE components IS NOT NULL OR cardinality(component_values) = 0`)).toEqual([]);
     expect(recomputed.filter((r) => r.kind === 'RFM').length).toBeGreaterThan(4);
     expect(recomputed.filter((r) => r.kind === 'ENGAGEMENT').length).toBeGreaterThan(4);
     const ids = await app.sql<{ id: string }>(`SELECT id::text AS id FROM customers`);
-    await app.dataSource.transaction((manager) => scores.scoreCustomers(manager, ids.map((r) => r.id), ['RFM', 'ENGAGEMENT']));
+    await app.dataSource.transaction((manager) =>
+      scores.scoreCustomers(
+        manager,
+        ids.map((r) => r.id),
+        ['RFM', 'ENGAGEMENT'],
+      ),
+    );
     const refreshed = await read();
     expect(refreshed.map((r) => [r.id, r.kind, r.label])).toEqual(recomputed.map((r) => [r.id, r.kind, r.label]));
     for (const [i, row] of refreshed.entries()) {
@@ -798,7 +941,10 @@ describe('scores without workers (recompute called on the service)', () => {
     expect(steps).toHaveLength(4 + batches + 1);
     expect(steps.at(-1)).toBe(100);
     const written = await app.sql<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM scores GROUP BY kind ORDER BY kind`);
-    expect(written).toEqual([{ kind: 'ENGAGEMENT', n: outcome.kinds[1]!.scored }, { kind: 'RFM', n: outcome.kinds[0]!.scored }]);
+    expect(written).toEqual([
+      { kind: 'ENGAGEMENT', n: outcome.kinds[1]!.scored },
+      { kind: 'RFM', n: outcome.kinds[0]!.scored },
+    ]);
   });
 });
 
@@ -815,14 +961,18 @@ describe.each(['postgres', 'redis'] as const)('scores with workers on the %s que
     const customer = await customerId(app, CUSTOMERS[2]!.email);
     await app.sql(
       `INSERT INTO score_history (customer_id, kind, value, label, recorded_at)
-       VALUES ($1, 'RFM', 1, 'Lost', now() - interval '100 days'), ($1, 'RFM', 2, 'Hibernating', now() - interval '60 days')`, [customer],
+       VALUES ($1, 'RFM', 1, 'Lost', now() - interval '100 days'), ($1, 'RFM', 2, 'Hibernating', now() - interval '60 days')`,
+      [customer],
     );
     const { data } = await app.graphql(RecomputeScoresDocument, { kinds: ['RFM', 'ENGAGEMENT'] });
     const id = data!.recomputeScores.id;
-    const done = await eventually(async () => {
-      const job = (await app.graphql(RecomputeJobDocument, { id })).data!.recomputeJob!;
-      return job.status === 'COMPLETED' || job.status === 'FAILED' ? job : undefined;
-    }, { timeoutMs: 30_000 });
+    const done = await eventually(
+      async () => {
+        const job = (await app.graphql(RecomputeJobDocument, { id })).data!.recomputeJob!;
+        return job.status === 'COMPLETED' || job.status === 'FAILED' ? job : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(done).toMatchObject({ status: 'COMPLETED', progress: 100, kinds: ['RFM', 'ENGAGEMENT'], error: null });
     expect(done.finishedAt).not.toBeNull();
     const [{ n }] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE kind = 'RFM'`);
@@ -832,10 +982,13 @@ describe.each(['postgres', 'redis'] as const)('scores with workers on the %s que
 
   test('a CLV recompute on data that cannot identify the model fails with a clear error and leaves the models unfitted', async () => {
     const { data } = await app.graphql(RecomputeScoresDocument, { kinds: ['CLV'] });
-    const job = await eventually(async () => {
-      const polled = (await app.graphql(RecomputeJobDocument, { id: data!.recomputeScores.id })).data!.recomputeJob!;
-      return polled.status === 'FAILED' ? polled : undefined;
-    }, { timeoutMs: 30_000 });
+    const job = await eventually(
+      async () => {
+        const polled = (await app.graphql(RecomputeJobDocument, { id: data!.recomputeScores.id })).data!.recomputeJob!;
+        return polled.status === 'FAILED' ? polled : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(job.error).toMatch(/^CLV: BG\/NBD fit diverged .*; CHURN_RISK: the CLV model that CHURN_RISK uses has not been fitted/);
     const models = (await app.graphql(ScoreModelsDocument, {})).data!.scoreModels;
     expect(models.find((m) => m.kind === 'CLV')!.fittedAt).toBeNull();
@@ -850,27 +1003,40 @@ describe.each(['postgres', 'redis'] as const)('scores with workers on the %s que
     const id = await customerId(app, worst.email);
     const read = async () => (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind: 'RFM' })).data!.customer!.score!;
     const before = await read();
-    await ingest(app, [{
-      customer: { identifiers: [{ type: 'email', value: worst.email }] }, channel: 'payment', type: 'purchase',
-      occurredAt: new Date(Date.now() - 1000).toISOString(), value: 100_000, source: 'fresh-test', externalId: 'fresh-1',
-    }]);
-    const after = await eventually(async () => {
-      const score = await read();
-      return (score.components as { frequency: number }).frequency === worst.frequency + 1 ? score : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
+    await ingest(app, [
+      {
+        customer: { identifiers: [{ type: 'email', value: worst.email }] },
+        channel: 'payment',
+        type: 'purchase',
+        occurredAt: new Date(Date.now() - 1000).toISOString(),
+        value: 100_000,
+        source: 'fresh-test',
+        externalId: 'fresh-1',
+      },
+    ]);
+    const after = await eventually(
+      async () => {
+        const score = await read();
+        return (score.components as { frequency: number }).frequency === worst.frequency + 1 ? score : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
     expect(after.modelVersion).toBe(before.modelVersion);
     expect((after.components as { m: number; r: number }).m).toBe(5);
     expect((after.components as { r: number }).r).toBe(5);
     expect(Date.parse(after.computedAt)).toBeGreaterThan(Date.parse(before.computedAt));
     const engagement = await app.sql<{ n: number }>(
-      `SELECT count(*)::int AS n FROM scores WHERE customer_id = $1 AND kind = 'ENGAGEMENT' AND computed_at >= $2::timestamptz`, [id, after.computedAt],
+      `SELECT count(*)::int AS n FROM scores WHERE customer_id = $1 AND kind = 'ENGAGEMENT' AND computed_at >= $2::timestamptz`,
+      [id, after.computedAt],
     );
     expect(engagement[0].n).toBe(1);
 
     // Its history: the new value, then the one it replaced, each as of when it became current.
     const point = (s: { value: number; label?: string | null; changedAt: string }) => ({ value: s.value, label: s.label, recordedAt: s.changedAt });
-    const history = async (first: number) => (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind: 'RFM', historyFirst: first }))
-      .data!.customer!.score!.history.map((p) => ({ value: p.value, label: p.label, recordedAt: p.recordedAt }));
+    const history = async (first: number) =>
+      (await app.graphql(CustomerScoresDocument, { id: globalId('Customer', id), kind: 'RFM', historyFirst: first })).data!.customer!.score!.history.map(
+        (p) => ({ value: p.value, label: p.label, recordedAt: p.recordedAt }),
+      );
     expect(Date.parse(after.changedAt)).toBeGreaterThan(Date.parse(before.changedAt));
     expect((await history(5)).slice(0, 2)).toEqual([point(after), point(before)]);
     expect(await history(1)).toEqual([point(after)]);

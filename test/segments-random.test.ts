@@ -36,12 +36,19 @@ const SEED = Number(process.env.SEGMENTS_RANDOM_SEED ?? 20261122);
 const STAGES = ['lead', 'customer', 'churned', 'prospect'];
 const INDUSTRIES = ['finance', 'retail', 'tech'];
 const RFM = ['Champions', 'Loyal', 'At Risk', 'Lost', 'Hibernating'];
-const EVENTS = [['payment', 'purchase'], ['email', 'open'], ['email', 'click'], ['support', 'ticket_opened'], ['web', 'page_view']] as const;
+const EVENTS = [
+  ['payment', 'purchase'],
+  ['email', 'open'],
+  ['email', 'click'],
+  ['support', 'ticket_opened'],
+  ['web', 'page_view'],
+] as const;
 
 function randomInteraction(r: Rng) {
   const [channel, type] = r.pick(EVENTS);
   return {
-    channel, type,
+    channel,
+    type,
     daysAgo: r.int(0, 120) + 0.5,
     value: type === 'purchase' ? r.int(5, 100) : null,
     properties: channel === 'email' ? { campaign: r.pick(['a', 'b', 'c']) } : r.chance(0.3) ? { campaign: r.pick(['a', 'b']), n: r.int(1, 3) } : {},
@@ -61,7 +68,14 @@ function randomCustomer(r: Rng, i: number): SeedCustomer {
     traits,
     interactions: Array.from({ length: r.int(0, 8) }, () => randomInteraction(r)),
     scores: [
-      ...(r.chance(0.8) ? [(() => { const v = r.next(); return { kind: 'CHURN_RISK', value: v, label: v < 0.3 ? 'LOW' : v < 0.7 ? 'MEDIUM' : 'HIGH' }; })()] : []),
+      ...(r.chance(0.8)
+        ? [
+            (() => {
+              const v = r.next();
+              return { kind: 'CHURN_RISK', value: v, label: v < 0.3 ? 'LOW' : v < 0.7 ? 'MEDIUM' : 'HIGH' };
+            })(),
+          ]
+        : []),
       ...(r.chance(0.8) ? [{ kind: 'RFM', value: r.int(1, 5), label: r.pick(RFM) }] : []),
     ],
   };
@@ -75,12 +89,23 @@ function randomAttribute(r: Rng): SegmentRuleInput {
   switch (kind) {
     case 0: {
       const o = op(['EQ', 'NE', 'IN', 'NOT_IN', 'EXISTS', 'CONTAINS', 'STARTS_WITH'] as const);
-      const value = o === 'IN' || o === 'NOT_IN' ? [r.pick(STAGES), r.pick(STAGES)] : o === 'EXISTS' ? r.chance(0.5) : o === 'CONTAINS' ? r.pick(['US', 'ea', 'x']) : o === 'STARTS_WITH' ? r.pick(['c', 'l', 'C']) : r.pick(STAGES);
+      const value =
+        o === 'IN' || o === 'NOT_IN'
+          ? [r.pick(STAGES), r.pick(STAGES)]
+          : o === 'EXISTS'
+            ? r.chance(0.5)
+            : o === 'CONTAINS'
+              ? r.pick(['US', 'ea', 'x'])
+              : o === 'STARTS_WITH'
+                ? r.pick(['c', 'l', 'C'])
+                : r.pick(STAGES);
       return { attribute: { field: 'lifecycleStage', op: o, value } };
     }
     case 1: {
       const o = op(['EQ', 'NE', 'EXISTS'] as const);
-      return { attribute: { field: r.pick(['owner', 'kind', 'displayName']), op: o, value: o === 'EXISTS' ? r.chance(0.5) : r.pick(['olga', 'piet', 'PERSON', 'c3']) } };
+      return {
+        attribute: { field: r.pick(['owner', 'kind', 'displayName']), op: o, value: o === 'EXISTS' ? r.chance(0.5) : r.pick(['olga', 'piet', 'PERSON', 'c3']) },
+      };
     }
     case 2: {
       const o = op(['EQ', 'NE', 'GT', 'GTE', 'LT', 'LTE', 'BETWEEN', 'IN', 'NOT_IN'] as const);
@@ -92,17 +117,36 @@ function randomAttribute(r: Rng): SegmentRuleInput {
     case 3: {
       const o = op(['GT', 'LT', 'BETWEEN', 'EXISTS'] as const);
       const field = r.pick(['lastSeenAt', 'firstSeenAt', 'createdAt']);
-      const value = o === 'BETWEEN' ? [isoDaysAgo(r.int(60, 200)), isoDaysAgo(r.int(-1, 30))] : o === 'EXISTS' ? r.chance(0.5) : isoDaysAgo(r.pick([-1, 10, 30, 60, 100]));
+      const value =
+        o === 'BETWEEN' ? [isoDaysAgo(r.int(60, 200)), isoDaysAgo(r.int(-1, 30))] : o === 'EXISTS' ? r.chance(0.5) : isoDaysAgo(r.pick([-1, 10, 30, 60, 100]));
       return { attribute: { field, op: o, value } };
     }
     case 4: {
       const o = op(['EQ', 'NE', 'IN', 'NOT_IN', 'EXISTS', 'STARTS_WITH', 'CONTAINS'] as const);
-      const value = o === 'IN' || o === 'NOT_IN' ? [r.pick(INDUSTRIES), r.pick(INDUSTRIES)] : o === 'EXISTS' ? r.chance(0.5) : o === 'STARTS_WITH' ? r.pick(['fi', 're', 'F']) : o === 'CONTAINS' ? r.pick(['TAIL', 'e']) : r.pick(INDUSTRIES);
+      const value =
+        o === 'IN' || o === 'NOT_IN'
+          ? [r.pick(INDUSTRIES), r.pick(INDUSTRIES)]
+          : o === 'EXISTS'
+            ? r.chance(0.5)
+            : o === 'STARTS_WITH'
+              ? r.pick(['fi', 're', 'F'])
+              : o === 'CONTAINS'
+                ? r.pick(['TAIL', 'e'])
+                : r.pick(INDUSTRIES);
       return { attribute: { field: 'traits.industry', op: o, value } };
     }
     case 5: {
       const o = op(['EQ', 'NE', 'GT', 'GTE', 'LT', 'LTE', 'BETWEEN', 'EXISTS', 'IN'] as const);
-      const value = o === 'BETWEEN' ? [r.int(0, 200), r.int(200, 500)] : o === 'EXISTS' ? true : o === 'IN' ? [r.int(1, 500), 'many'] : o === 'EQ' || o === 'NE' ? r.pick([r.int(1, 500), 'many']) : r.int(1, 500);
+      const value =
+        o === 'BETWEEN'
+          ? [r.int(0, 200), r.int(200, 500)]
+          : o === 'EXISTS'
+            ? true
+            : o === 'IN'
+              ? [r.int(1, 500), 'many']
+              : o === 'EQ' || o === 'NE'
+                ? r.pick([r.int(1, 500), 'many'])
+                : r.int(1, 500);
       return { attribute: { field: 'traits.employees', op: o, value } };
     }
     case 6: {
@@ -150,8 +194,15 @@ function randomBehavior(r: Rng): SegmentRuleInput {
 function randomScore(r: Rng): SegmentRuleInput {
   const kind = r.pick(['CHURN_RISK', 'RFM', 'ENGAGEMENT'] as const);
   if (kind === 'RFM' && r.chance(0.7)) return { score: { kind, labelIn: [r.pick(RFM), r.pick(RFM)] } };
-  if (kind === 'CHURN_RISK' && r.chance(0.5)) return { score: { kind, labelIn: [r.pick(['LOW', 'MEDIUM', 'HIGH'])], op: r.chance(0.3) ? 'GT' : undefined, value: undefined } };
-  return { score: { kind, op: r.pick(['GT', 'GTE', 'LT', 'LTE', 'NE'] as const), value: kind === 'CHURN_RISK' ? r.next() : kind === 'RFM' ? r.int(1, 5) : r.int(0, 60) } };
+  if (kind === 'CHURN_RISK' && r.chance(0.5))
+    return { score: { kind, labelIn: [r.pick(['LOW', 'MEDIUM', 'HIGH'])], op: r.chance(0.3) ? 'GT' : undefined, value: undefined } };
+  return {
+    score: {
+      kind,
+      op: r.pick(['GT', 'GTE', 'LT', 'LTE', 'NE'] as const),
+      value: kind === 'CHURN_RISK' ? r.next() : kind === 'RFM' ? r.int(1, 5) : r.int(0, 60),
+    },
+  };
 }
 
 function randomRule(r: Rng, depth: number, segmentIds: string[]): SegmentRuleInput {
@@ -170,56 +221,108 @@ function randomRule(r: Rng, depth: number, segmentIds: string[]): SegmentRuleInp
 
 /** Drops the keys a generator left undefined, and a score's op without value (invalid). */
 function clean(rule: SegmentRuleInput): SegmentRuleInput {
-  return JSON.parse(JSON.stringify(rule, (k, v) => v), (k, v) => {
-    if (v && typeof v === 'object' && 'kind' in v && 'op' in v && !('value' in v) && 'labelIn' in v) {
-      const { op: _op, ...rest } = v;
-      return rest;
-    }
-    return v;
-  });
+  return JSON.parse(
+    JSON.stringify(rule, (k, v) => v),
+    (k, v) => {
+      if (v && typeof v === 'object' && 'kind' in v && 'op' in v && !('value' in v) && 'labelIn' in v) {
+        const { op: _op, ...rest } = v;
+        return rest;
+      }
+      return v;
+    },
+  );
 }
 
 // ---- brute force, independent of the compiler ----
 
 interface Data {
-  customers: { id: string; kind: string; display_name: string | null; lifecycle_stage: string | null; owner: string | null; traits: Record<string, unknown>; created_at: Date; updated_at: Date; deleted_at: Date | null }[];
-  stats: Map<string, { interaction_count: number; transaction_count: number; transaction_value: number; first_seen_at: Date | null; last_seen_at: Date | null }>;
+  customers: {
+    id: string;
+    kind: string;
+    display_name: string | null;
+    lifecycle_stage: string | null;
+    owner: string | null;
+    traits: Record<string, unknown>;
+    created_at: Date;
+    updated_at: Date;
+    deleted_at: Date | null;
+  }[];
+  stats: Map<
+    string,
+    { interaction_count: number; transaction_count: number; transaction_value: number; first_seen_at: Date | null; last_seen_at: Date | null }
+  >;
   interactions: Map<string, { channel: string; type: string; occurred_at: Date; value: number | null; properties: Record<string, unknown> }[]>;
   scores: Map<string, { value: number; label: string | null }>;
 }
 
 async function load(app: TestApp): Promise<Data> {
-  const customers = await app.sql<Data['customers'][number]>(`SELECT id::text, kind, display_name, lifecycle_stage, owner, traits, created_at, updated_at, deleted_at FROM customers ORDER BY id`);
-  const stats = new Map((await app.sql<{ customer_id: string; interaction_count: number; transaction_count: number; transaction_value: number; first_seen_at: Date | null; last_seen_at: Date | null }>(
-    `SELECT customer_id::text, interaction_count, transaction_count, transaction_value::float8 AS transaction_value, first_seen_at, last_seen_at FROM customer_stats`,
-  )).map((s) => [s.customer_id, s]));
+  const customers = await app.sql<Data['customers'][number]>(
+    `SELECT id::text, kind, display_name, lifecycle_stage, owner, traits, created_at, updated_at, deleted_at FROM customers ORDER BY id`,
+  );
+  const stats = new Map(
+    (
+      await app.sql<{
+        customer_id: string;
+        interaction_count: number;
+        transaction_count: number;
+        transaction_value: number;
+        first_seen_at: Date | null;
+        last_seen_at: Date | null;
+      }>(
+        `SELECT customer_id::text, interaction_count, transaction_count, transaction_value::float8 AS transaction_value, first_seen_at, last_seen_at FROM customer_stats`,
+      )
+    ).map((s) => [s.customer_id, s]),
+  );
   const interactions = new Map<string, Data['interactions'] extends Map<string, infer V> ? V : never>();
-  for (const i of await app.sql<{ customer_id: string; channel: string; type: string; occurred_at: Date; value: number | null; properties: Record<string, unknown> }>(
-    `SELECT customer_id::text, channel, type, occurred_at, value::float8 AS value, properties FROM interactions`,
-  )) interactions.set(i.customer_id, [...(interactions.get(i.customer_id) ?? []), i]);
-  const scores = new Map((await app.sql<{ customer_id: string; kind: string; value: number; label: string | null }>(`SELECT customer_id::text, kind, value, label FROM scores`)).map((s) => [`${s.customer_id}:${s.kind}`, s]));
+  for (const i of await app.sql<{
+    customer_id: string;
+    channel: string;
+    type: string;
+    occurred_at: Date;
+    value: number | null;
+    properties: Record<string, unknown>;
+  }>(`SELECT customer_id::text, channel, type, occurred_at, value::float8 AS value, properties FROM interactions`))
+    interactions.set(i.customer_id, [...(interactions.get(i.customer_id) ?? []), i]);
+  const scores = new Map(
+    (await app.sql<{ customer_id: string; kind: string; value: number; label: string | null }>(`SELECT customer_id::text, kind, value, label FROM scores`)).map(
+      (s) => [`${s.customer_id}:${s.kind}`, s],
+    ),
+  );
   return { customers, stats, interactions, scores };
 }
 
 type J = unknown;
-const dig = (obj: J, path: string): J => path.split('.').reduce<J>((o, k) => (o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, J>)[k] : undefined), obj);
+const dig = (obj: J, path: string): J =>
+  path.split('.').reduce<J>((o, k) => (o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, J>)[k] : undefined), obj);
 const absent = (v: J) => v === undefined || v === null;
 const jsonEq = (a: J, b: J) => !absent(a) && JSON.stringify(a) === JSON.stringify(b);
 
 function jsonHolds(v: J, op: string, x: J): boolean {
   switch (op) {
-    case 'EQ': return jsonEq(v, x);
-    case 'NE': return !jsonEq(v, x);
-    case 'IN': return (x as J[]).some((e) => jsonEq(v, e));
-    case 'NOT_IN': return !(x as J[]).some((e) => jsonEq(v, e));
-    case 'GT': return typeof v === 'number' && v > (x as number);
-    case 'GTE': return typeof v === 'number' && v >= (x as number);
-    case 'LT': return typeof v === 'number' && v < (x as number);
-    case 'LTE': return typeof v === 'number' && v <= (x as number);
-    case 'BETWEEN': return typeof v === 'number' && v >= (x as number[])[0] && v <= (x as number[])[1];
-    case 'CONTAINS': return (typeof v === 'string' && v.toLowerCase().includes((x as string).toLowerCase())) || (Array.isArray(v) && v.includes(x));
-    case 'STARTS_WITH': return typeof v === 'string' && v.startsWith(x as string);
-    case 'EXISTS': return x === false ? absent(v) : !absent(v);
+    case 'EQ':
+      return jsonEq(v, x);
+    case 'NE':
+      return !jsonEq(v, x);
+    case 'IN':
+      return (x as J[]).some((e) => jsonEq(v, e));
+    case 'NOT_IN':
+      return !(x as J[]).some((e) => jsonEq(v, e));
+    case 'GT':
+      return typeof v === 'number' && v > (x as number);
+    case 'GTE':
+      return typeof v === 'number' && v >= (x as number);
+    case 'LT':
+      return typeof v === 'number' && v < (x as number);
+    case 'LTE':
+      return typeof v === 'number' && v <= (x as number);
+    case 'BETWEEN':
+      return typeof v === 'number' && v >= (x as number[])[0] && v <= (x as number[])[1];
+    case 'CONTAINS':
+      return (typeof v === 'string' && v.toLowerCase().includes((x as string).toLowerCase())) || (Array.isArray(v) && v.includes(x));
+    case 'STARTS_WITH':
+      return typeof v === 'string' && v.startsWith(x as string);
+    case 'EXISTS':
+      return x === false ? absent(v) : !absent(v);
   }
   throw new Error(op);
 }
@@ -228,18 +331,30 @@ function typedHolds(v: string | number | Date | null, op: string, x: J): boolean
   const norm = (a: J) => (a instanceof Date ? a.getTime() : typeof a === 'string' && /^\d{4}-\d\d-\d\dT/.test(a) ? Date.parse(a) : a);
   const a = norm(v);
   switch (op) {
-    case 'EQ': return a !== null && a === norm(x);
-    case 'NE': return a === null || a !== norm(x);
-    case 'IN': return a !== null && (x as J[]).map(norm).includes(a);
-    case 'NOT_IN': return a === null || !(x as J[]).map(norm).includes(a);
-    case 'GT': return a !== null && (a as number) > (norm(x) as number);
-    case 'GTE': return a !== null && (a as number) >= (norm(x) as number);
-    case 'LT': return a !== null && (a as number) < (norm(x) as number);
-    case 'LTE': return a !== null && (a as number) <= (norm(x) as number);
-    case 'BETWEEN': return a !== null && (a as number) >= (norm((x as J[])[0]) as number) && (a as number) <= (norm((x as J[])[1]) as number);
-    case 'CONTAINS': return typeof a === 'string' && a.toLowerCase().includes((x as string).toLowerCase());
-    case 'STARTS_WITH': return typeof a === 'string' && a.startsWith(x as string);
-    case 'EXISTS': return x === false ? a === null : a !== null;
+    case 'EQ':
+      return a !== null && a === norm(x);
+    case 'NE':
+      return a === null || a !== norm(x);
+    case 'IN':
+      return a !== null && (x as J[]).map(norm).includes(a);
+    case 'NOT_IN':
+      return a === null || !(x as J[]).map(norm).includes(a);
+    case 'GT':
+      return a !== null && (a as number) > (norm(x) as number);
+    case 'GTE':
+      return a !== null && (a as number) >= (norm(x) as number);
+    case 'LT':
+      return a !== null && (a as number) < (norm(x) as number);
+    case 'LTE':
+      return a !== null && (a as number) <= (norm(x) as number);
+    case 'BETWEEN':
+      return a !== null && (a as number) >= (norm((x as J[])[0]) as number) && (a as number) <= (norm((x as J[])[1]) as number);
+    case 'CONTAINS':
+      return typeof a === 'string' && a.toLowerCase().includes((x as string).toLowerCase());
+    case 'STARTS_WITH':
+      return typeof a === 'string' && a.startsWith(x as string);
+    case 'EXISTS':
+      return x === false ? a === null : a !== null;
   }
   throw new Error(op);
 }
@@ -257,22 +372,37 @@ function bruteForce(data: Data, rule: SegmentRuleInput, segments: Map<string, Se
       if (field.startsWith('traits.')) return jsonHolds(dig(c.traits, field.slice(7)), op, value);
       const s = data.stats.get(c.id);
       const v = {
-        kind: c.kind, displayName: c.display_name, lifecycleStage: c.lifecycle_stage, owner: c.owner, createdAt: c.created_at, updatedAt: c.updated_at,
-        interactionCount: s?.interaction_count ?? 0, transactionCount: s?.transaction_count ?? 0, transactionValue: s?.transaction_value ?? 0,
-        firstSeenAt: s?.first_seen_at ?? null, lastSeenAt: s?.last_seen_at ?? null,
+        kind: c.kind,
+        displayName: c.display_name,
+        lifecycleStage: c.lifecycle_stage,
+        owner: c.owner,
+        createdAt: c.created_at,
+        updatedAt: c.updated_at,
+        interactionCount: s?.interaction_count ?? 0,
+        transactionCount: s?.transaction_count ?? 0,
+        transactionValue: s?.transaction_value ?? 0,
+        firstSeenAt: s?.first_seen_at ?? null,
+        lastSeenAt: s?.last_seen_at ?? null,
       }[field];
       return typedHolds(v ?? null, op, value);
     }
     if (node.behavior) {
       const b = node.behavior;
-      const matching = (data.interactions.get(c.id) ?? []).filter((i) =>
-        (b.channel == null || i.channel === b.channel) && (b.type == null || i.type === b.type)
-        && (b.lastDays == null || i.occurred_at.getTime() >= now - b.lastDays * DAY)
-        && (b.from == null || i.occurred_at.getTime() >= Date.parse(b.from)) && (b.to == null || i.occurred_at.getTime() < Date.parse(b.to))
-        && (b.where ?? []).every((w) => jsonHolds(dig(i.properties, w.path), w.op, w.value)));
-      const figure = b.aggregate === 'SUM' ? matching.reduce((sum, i) => sum + (i.value ?? 0), 0)
-        : b.aggregate === 'DISTINCT_DAYS' ? new Set(matching.map((i) => i.occurred_at.toISOString().slice(0, 10))).size
-        : matching.length;
+      const matching = (data.interactions.get(c.id) ?? []).filter(
+        (i) =>
+          (b.channel == null || i.channel === b.channel) &&
+          (b.type == null || i.type === b.type) &&
+          (b.lastDays == null || i.occurred_at.getTime() >= now - b.lastDays * DAY) &&
+          (b.from == null || i.occurred_at.getTime() >= Date.parse(b.from)) &&
+          (b.to == null || i.occurred_at.getTime() < Date.parse(b.to)) &&
+          (b.where ?? []).every((w) => jsonHolds(dig(i.properties, w.path), w.op, w.value)),
+      );
+      const figure =
+        b.aggregate === 'SUM'
+          ? matching.reduce((sum, i) => sum + (i.value ?? 0), 0)
+          : b.aggregate === 'DISTINCT_DAYS'
+            ? new Set(matching.map((i) => i.occurred_at.toISOString().slice(0, 10))).size
+            : matching.length;
       return compare(figure, b.op, b.value);
     }
     if (node.score) {
@@ -299,12 +429,17 @@ describe('randomized agreement: preview, full refresh, incremental refresh and b
 
   test(`random rules agree four ways (seed ${SEED})`, async () => {
     const r = prng(SEED);
-    const ids = await seedCustomers(app, Array.from({ length: 40 }, (_, i) => randomCustomer(r, i)));
+    const ids = await seedCustomers(
+      app,
+      Array.from({ length: 40 }, (_, i) => randomCustomer(r, i)),
+    );
     const customerIds = [...ids.values()];
     const rules = new Map<string, SegmentRuleInput>(); // global segment id → rule
     const localIds = new Map<string, string>();
     const memberships = async (segmentLocalId: string) =>
-      new Set((await app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM segment_memberships WHERE segment_id = $1`, [segmentLocalId])).map((m) => m.id));
+      new Set(
+        (await app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM segment_memberships WHERE segment_id = $1`, [segmentLocalId])).map((m) => m.id),
+      );
     const sorted = (s: Set<string>) => [...s].sort((a, b) => Number(a) - Number(b));
 
     let data = await load(app);
@@ -341,7 +476,11 @@ describe('randomized agreement: preview, full refresh, incremental refresh and b
             [id, i.channel, i.type, isoDaysAgo(r.int(0, 10) + 0.5), i.value, JSON.stringify(i.properties), `r-${round}-${id}-${r.int(0, 1e9)}`],
           );
         } else if (action === 2) {
-          await app.sql(`UPDATE customers SET lifecycle_stage = $2, traits = traits || $3::jsonb, updated_at = now() WHERE id = $1`, [id, r.pick(STAGES), JSON.stringify({ industry: r.pick(INDUSTRIES), employees: r.int(1, 500) })]);
+          await app.sql(`UPDATE customers SET lifecycle_stage = $2, traits = traits || $3::jsonb, updated_at = now() WHERE id = $1`, [
+            id,
+            r.pick(STAGES),
+            JSON.stringify({ industry: r.pick(INDUSTRIES), employees: r.int(1, 500) }),
+          ]);
         } else if (action === 3) {
           await app.sql(`DELETE FROM interactions WHERE id IN (SELECT id FROM interactions WHERE customer_id = $1 ORDER BY id LIMIT 2)`, [id]);
         } else if (r.chance(0.2)) {
@@ -368,7 +507,10 @@ describe('randomized agreement: preview, full refresh, incremental refresh and b
     // Replaying every segment's events gives its current membership.
     for (const localId of localIds.values()) {
       const replay = new Set<string>();
-      for (const e of await app.sql<{ customer_id: string; kind: string }>(`SELECT customer_id::text, kind FROM segment_membership_events WHERE segment_id = $1 ORDER BY id`, [localId])) {
+      for (const e of await app.sql<{ customer_id: string; kind: string }>(
+        `SELECT customer_id::text, kind FROM segment_membership_events WHERE segment_id = $1 ORDER BY id`,
+        [localId],
+      )) {
         if (e.kind === 'ENTERED') {
           expect(replay.has(e.customer_id)).toBe(false);
           replay.add(e.customer_id);

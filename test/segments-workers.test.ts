@@ -1,6 +1,11 @@
 import {
-  CreateSegmentDocument, RecordInteractionsDocument, RefreshSegmentDocument, SegmentDetailDocument, UpdateSegmentDocument,
-  type InteractionInput, type SegmentRuleInput,
+  CreateSegmentDocument,
+  RecordInteractionsDocument,
+  RefreshSegmentDocument,
+  SegmentDetailDocument,
+  UpdateSegmentDocument,
+  type InteractionInput,
+  type SegmentRuleInput,
 } from './generated/graphql';
 import { eventually, startTestApp, type TestApp } from './helpers/app';
 import { QUEUES } from '../src/infra/queue';
@@ -41,9 +46,11 @@ describe.each(['postgres', 'redis'] as const)('segment membership with workers o
   test('ingest moves a customer into and out of a dynamic segment and its dependents, with events', async () => {
     await app.graphql(RecordInteractionsDocument, { input: [event('early@example.com', 'purchase'), event('early@example.com', 'purchase', 'payment', 3)] });
     const created = (await app.graphql(CreateSegmentDocument, { input: { name: 'active buyers', rule: ACTIVE_BUYERS } })).data!.createSegment;
-    const dependent = (await app.graphql(CreateSegmentDocument, {
-      input: { name: 'active buyers, people', rule: { and: [{ inSegment: created.id }, { attribute: { field: 'kind', op: 'EQ', value: 'PERSON' } }] } },
-    })).data!.createSegment;
+    const dependent = (
+      await app.graphql(CreateSegmentDocument, {
+        input: { name: 'active buyers, people', rule: { and: [{ inSegment: created.id }, { attribute: { field: 'kind', op: 'EQ', value: 'PERSON' } }] } },
+      })
+    ).data!.createSegment;
     const early = await customerId('early@example.com');
     await eventually(async () => {
       const s = await detail(created.id);
@@ -76,12 +83,15 @@ describe.each(['postgres', 'redis'] as const)('segment membership with workers o
     expect(ivyEvents).toEqual(['EXITED', 'ENTERED']);
     expect(s.sizeHistory.length).toBeGreaterThanOrEqual(1);
     expect(s.sizeHistory[s.sizeHistory.length - 1].size).toBe(1);
-    const [{ n }] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM segment_memberships WHERE segment_id = (SELECT id FROM segments WHERE name = 'active buyers')`);
+    const [{ n }] = await app.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM segment_memberships WHERE segment_id = (SELECT id FROM segments WHERE name = 'active buyers')`,
+    );
     expect(n).toBe(s.size);
   });
 
   test('a rule change and refreshSegment re-evaluate in the background', async () => {
-    const created = (await app.graphql(CreateSegmentDocument, { input: { name: 'any buyers', rule: { behavior: { type: 'purchase', op: 'GTE', value: 1 } } } })).data!.createSegment;
+    const created = (await app.graphql(CreateSegmentDocument, { input: { name: 'any buyers', rule: { behavior: { type: 'purchase', op: 'GTE', value: 1 } } } }))
+      .data!.createSegment;
     await eventually(async () => {
       const s = await detail(created.id);
       return s.status === 'FRESH' && s.size === 2 ? s : undefined;
@@ -103,7 +113,9 @@ describe.each(['postgres', 'redis'] as const)('segment membership with workers o
   });
 
   test('the sweep refreshes segments with moving windows', async () => {
-    const created = (await app.graphql(CreateSegmentDocument, { input: { name: 'window', rule: { behavior: { type: 'purchase', lastDays: 2, op: 'GTE', value: 1 } } } })).data!.createSegment;
+    const created = (
+      await app.graphql(CreateSegmentDocument, { input: { name: 'window', rule: { behavior: { type: 'purchase', lastDays: 2, op: 'GTE', value: 1 } } } })
+    ).data!.createSegment;
     await eventually(async () => ((await detail(created.id)).status === 'FRESH' ? true : undefined));
     const before = (await detail(created.id)).size;
     // Time passes: age every interaction by two days, as the clock would.

@@ -1,19 +1,28 @@
 import {
-  AddToSegmentDocument, CreateSegmentDocument, CreateSegmentFromTemplateDocument, CustomersWithSegmentsDocument, DeleteSegmentDocument,
-  ExplainMembershipDocument, PreviewSegmentDocument, RemoveFromSegmentDocument, SegmentDetailDocument, SegmentMembersPageDocument,
-  SegmentsPageDocument, SegmentTemplatesDocument, UpdateSegmentDocument, type SegmentRuleInput,
+  AddToSegmentDocument,
+  CreateSegmentDocument,
+  CreateSegmentFromTemplateDocument,
+  CustomersWithSegmentsDocument,
+  DeleteSegmentDocument,
+  ExplainMembershipDocument,
+  PreviewSegmentDocument,
+  RemoveFromSegmentDocument,
+  SegmentDetailDocument,
+  SegmentMembersPageDocument,
+  SegmentsPageDocument,
+  SegmentTemplatesDocument,
+  UpdateSegmentDocument,
+  type SegmentRuleInput,
 } from './generated/graphql';
 import { startTestApp, type TestApp } from './helpers/app';
 import { gid, seedCustomers } from './helpers/segment-data';
 import { SegmentService } from '../src/modules/segments/segment.service';
 
-const purchases = (n: number, daysAgo: number, value = 10) => Array.from({ length: n }, (_, i) => ({ channel: 'payment', type: 'purchase', daysAgo: daysAgo + i, value }));
+const purchases = (n: number, daysAgo: number, value = 10) =>
+  Array.from({ length: n }, (_, i) => ({ channel: 'payment', type: 'purchase', daysAgo: daysAgo + i, value }));
 
 const FINANCE_BUYERS: SegmentRuleInput = {
-  and: [
-    { attribute: { field: 'traits.industry', op: 'EQ', value: 'finance' } },
-    { behavior: { type: 'purchase', lastDays: 90, op: 'GTE', value: 3 } },
-  ],
+  and: [{ attribute: { field: 'traits.industry', op: 'EQ', value: 'finance' } }, { behavior: { type: 'purchase', lastDays: 90, op: 'GTE', value: 3 } }],
 };
 
 describe('segments API', () => {
@@ -25,15 +34,22 @@ describe('segments API', () => {
     app = await startTestApp();
     ids = await seedCustomers(app, [
       {
-        name: 'ada', email: 'ada@example.com', lifecycleStage: 'customer', owner: 'olga',
+        name: 'ada',
+        email: 'ada@example.com',
+        lifecycleStage: 'customer',
+        owner: 'olga',
         traits: { industry: 'finance', employees: 120, tags: ['vip', 'beta'] },
         interactions: [...purchases(4, 5.5), { channel: 'email', type: 'open', daysAgo: 1.5, properties: { campaign: 'spring' } }],
         scores: [{ kind: 'CHURN_RISK', value: 0.2, label: 'LOW' }],
       },
       { name: 'bob', email: 'bob@example.com', lifecycleStage: 'lead', traits: { industry: 'retail', employees: 8 }, interactions: purchases(1, 10.5) },
       {
-        name: 'cyd', email: 'cyd@example.com', lifecycleStage: 'customer', traits: { industry: 'finance', employees: 'many' },
-        interactions: purchases(3, 200.5, 50), scores: [{ kind: 'CHURN_RISK', value: 0.85, label: 'HIGH' }],
+        name: 'cyd',
+        email: 'cyd@example.com',
+        lifecycleStage: 'customer',
+        traits: { industry: 'finance', employees: 'many' },
+        interactions: purchases(3, 200.5, 50),
+        scores: [{ kind: 'CHURN_RISK', value: 0.85, label: 'HIGH' }],
       },
       { name: 'dee', lifecycleStage: `'; DROP TABLE customers; --`, traits: {} },
     ]);
@@ -50,7 +66,11 @@ describe('segments API', () => {
 
   describe('validation names the path of the problem', () => {
     const cases: [string, SegmentRuleInput, string, string?][] = [
-      ['a window of 0 days', { and: [FINANCE_BUYERS.and![0], { behavior: { type: 'purchase', lastDays: 0, op: 'GTE', value: 3 } }] }, 'rule.and[1].behavior.lastDays'],
+      [
+        'a window of 0 days',
+        { and: [FINANCE_BUYERS.and![0], { behavior: { type: 'purchase', lastDays: 0, op: 'GTE', value: 3 } }] },
+        'rule.and[1].behavior.lastDays',
+      ],
       ['a negative window', { or: [{ behavior: { lastDays: -3, op: 'GT', value: 0 } }] }, 'rule.or[0].behavior.lastDays'],
       ['an empty from/to window', { behavior: { from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z', op: 'GT', value: 0 } }, 'rule.behavior.to'],
       ['an unknown field', { not: { attribute: { field: 'shoeSize', op: 'EQ', value: 42 } } }, 'rule.not.attribute.field'],
@@ -83,7 +103,9 @@ describe('segments API', () => {
     });
 
     test('rejects more than 100 conditions, and accepts 100', async () => {
-      const leaves = (n: number): SegmentRuleInput => ({ or: Array.from({ length: n }, (_, i) => ({ attribute: { field: 'owner', op: 'EQ', value: `o${i}` } })) });
+      const leaves = (n: number): SegmentRuleInput => ({
+        or: Array.from({ length: n }, (_, i) => ({ attribute: { field: 'owner', op: 'EQ', value: `o${i}` } })),
+      });
       const tooMany = await app.graphql(PreviewSegmentDocument, { rule: leaves(101) });
       expect(tooMany.errors?.[0].extensions).toMatchObject({ code: 'SEGMENT_RULE_INVALID', field: 'rule' });
       expect(tooMany.errors?.[0].message).toMatch(/101 conditions; the limit is 100/);
@@ -126,7 +148,9 @@ describe('segments API', () => {
       expect(data!.previewSegment.count).toBe(4);
       const exact = await app.graphql(PreviewSegmentDocument, { rule: { attribute: { field: 'lifecycleStage', op: 'EQ', value: s } } });
       expect(exact.data!.previewSegment.count).toBe(s === `'; DROP TABLE customers; --` ? 1 : 0);
-      const named = await app.graphql(CreateSegmentDocument, { input: { name: `hostile ${s}`, description: s, rule: { attribute: { field: 'owner', op: 'EQ', value: s } } } });
+      const named = await app.graphql(CreateSegmentDocument, {
+        input: { name: `hostile ${s}`, description: s, rule: { attribute: { field: 'owner', op: 'EQ', value: s } } },
+      });
       expect(named.data!.createSegment.name).toBe(`hostile ${s}`);
       await app.graphql(DeleteSegmentDocument, { id: named.data!.createSegment.id });
     }
@@ -140,18 +164,27 @@ describe('segments API', () => {
     const { data } = await app.graphql(PreviewSegmentDocument, { rule: FINANCE_BUYERS });
     expect(data!.previewSegment).toEqual({ count: 1, sample: [{ id: cid('ada'), displayName: 'ada' }] });
     const churned = await app.graphql(PreviewSegmentDocument, {
-      rule: { and: [{ attribute: { field: 'traits.industry', op: 'EQ', value: 'finance' } }, { not: { behavior: { type: 'purchase', lastDays: 90, op: 'GTE', value: 1 } } }] },
+      rule: {
+        and: [
+          { attribute: { field: 'traits.industry', op: 'EQ', value: 'finance' } },
+          { not: { behavior: { type: 'purchase', lastDays: 90, op: 'GTE', value: 1 } } },
+        ],
+      },
     });
     expect(churned.data!.previewSegment.sample.map((c) => c.displayName)).toEqual(['cyd']);
     const bigSpenders = await app.graphql(PreviewSegmentDocument, { rule: { behavior: { type: 'purchase', aggregate: 'SUM', op: 'GTE', value: 40 } } });
     expect(bigSpenders.data!.previewSegment.sample.map((c) => c.displayName)).toEqual(['ada', 'cyd']);
-    const days = await app.graphql(PreviewSegmentDocument, { rule: { behavior: { channel: 'payment', aggregate: 'DISTINCT_DAYS', lastDays: 30, op: 'EQ', value: 4 } } });
+    const days = await app.graphql(PreviewSegmentDocument, {
+      rule: { behavior: { channel: 'payment', aggregate: 'DISTINCT_DAYS', lastDays: 30, op: 'EQ', value: 4 } },
+    });
     expect(days.data!.previewSegment.count).toBe(1);
     const numericTrait = await app.graphql(PreviewSegmentDocument, { rule: { attribute: { field: 'traits.employees', op: 'BETWEEN', value: [10, 500] } } });
     expect(numericTrait.data!.previewSegment.sample.map((c) => c.displayName)).toEqual(['ada']);
     const tag = await app.graphql(PreviewSegmentDocument, { rule: { attribute: { field: 'traits.tags', op: 'CONTAINS', value: 'vip' } } });
     expect(tag.data!.previewSegment.count).toBe(1);
-    const property = await app.graphql(PreviewSegmentDocument, { rule: { behavior: { channel: 'email', where: [{ path: 'campaign', op: 'STARTS_WITH', value: 'spr' }], op: 'GTE', value: 1 } } });
+    const property = await app.graphql(PreviewSegmentDocument, {
+      rule: { behavior: { channel: 'email', where: [{ path: 'campaign', op: 'STARTS_WITH', value: 'spr' }], op: 'GTE', value: 1 } },
+    });
     expect(property.data!.previewSegment.count).toBe(1);
     const score = await app.graphql(PreviewSegmentDocument, { rule: { score: { kind: 'CHURN_RISK', op: 'GT', value: 0.5 } } });
     expect(score.data!.previewSegment.sample.map((c) => c.displayName)).toEqual(['cyd']);
@@ -160,7 +193,11 @@ describe('segments API', () => {
   });
 
   test('the sample holds at most 20 customers', async () => {
-    const many = await seedCustomers(app, Array.from({ length: 25 }, (_, i) => ({ name: `sample-${i}`, owner: 'sampler' })), { refresh: false });
+    const many = await seedCustomers(
+      app,
+      Array.from({ length: 25 }, (_, i) => ({ name: `sample-${i}`, owner: 'sampler' })),
+      { refresh: false },
+    );
     const { data } = await app.graphql(PreviewSegmentDocument, { rule: { attribute: { field: 'owner', op: 'EQ', value: 'sampler' } } });
     expect(data!.previewSegment.count).toBe(25);
     expect(data!.previewSegment.sample).toHaveLength(20);
@@ -180,13 +217,24 @@ describe('segments API', () => {
     expect(segment.sizeHistory.map((p) => p.size)).toEqual([1]);
 
     // A wider rule: bob and cyd enter, nobody leaves; then a narrower one: ada and cyd leave.
-    await app.graphql(UpdateSegmentDocument, { id: created.id, input: { name: 'finance buyers', rule: { behavior: { type: 'purchase', op: 'GTE', value: 1 } } } });
+    await app.graphql(UpdateSegmentDocument, {
+      id: created.id,
+      input: { name: 'finance buyers', rule: { behavior: { type: 'purchase', op: 'GTE', value: 1 } } },
+    });
     expect(await refresh(created.id)).toMatchObject({ entered: 2, exited: 0, size: 3 });
-    await app.graphql(UpdateSegmentDocument, { id: created.id, input: { name: 'recent single buyers', rule: { behavior: { type: 'purchase', lastDays: 30, op: 'EQ', value: 1 } } } });
+    await app.graphql(UpdateSegmentDocument, {
+      id: created.id,
+      input: { name: 'recent single buyers', rule: { behavior: { type: 'purchase', lastDays: 30, op: 'EQ', value: 1 } } },
+    });
     expect(await refresh(created.id)).toMatchObject({ entered: 0, exited: 2, size: 1 });
     const after = (await app.graphql(SegmentDetailDocument, { id: created.id, first: 10 })).data!.segment!;
     expect(after).toMatchObject({ name: 'recent single buyers', size: 1, members: { edges: [{ node: { id: cid('bob') } }] } });
-    expect(after.history.filter((e) => e.kind === 'EXITED').map((e) => e.customer!.id).sort()).toEqual([cid('ada'), cid('cyd')].sort());
+    expect(
+      after.history
+        .filter((e) => e.kind === 'EXITED')
+        .map((e) => e.customer!.id)
+        .sort(),
+    ).toEqual([cid('ada'), cid('cyd')].sort());
     expect(after.sizeHistory[after.sizeHistory.length - 1].size).toBe(1);
     // Refreshing again changes nothing and writes no events.
     expect(await refresh(created.id)).toMatchObject({ entered: 0, exited: 0, size: 1 });
@@ -219,7 +267,13 @@ describe('segments API', () => {
     expect(data!.createSegment).toMatchObject({ kind: 'STATIC', status: 'FRESH', rule: null });
     const added = await app.graphql(AddToSegmentDocument, {
       segmentId: id,
-      customers: [{ id: cid('ada') }, { identifiers: [{ type: 'email', value: ' BOB@example.com ' }] }, { identifiers: [{ type: 'email', value: 'nobody@example.com' }] }, { id: cid('ada') }, { id: 'nonsense' }],
+      customers: [
+        { id: cid('ada') },
+        { identifiers: [{ type: 'email', value: ' BOB@example.com ' }] },
+        { identifiers: [{ type: 'email', value: 'nobody@example.com' }] },
+        { id: cid('ada') },
+        { id: 'nonsense' },
+      ],
     });
     expect(added.data!.addToSegment).toMatchObject({ changed: 2, rejected: 2, segment: { size: 2 } });
     expect(added.data!.addToSegment.results.map((r) => [r.status, r.error?.code ?? null, r.error?.field ?? null])).toEqual([
@@ -245,9 +299,14 @@ describe('segments API', () => {
     expect(taken.errors?.[0].extensions).toMatchObject({ code: 'SEGMENT_NAME_TAKEN', field: 'input.name' });
 
     // A dynamic segment can build on a static one.
-    const vipFinance = await createDynamic('vip in finance', { and: [{ inSegment: id }, { attribute: { field: 'traits.industry', op: 'EQ', value: 'retail' } }] });
+    const vipFinance = await createDynamic('vip in finance', {
+      and: [{ inSegment: id }, { attribute: { field: 'traits.industry', op: 'EQ', value: 'retail' } }],
+    });
     await refresh(vipFinance.id);
-    expect((await app.graphql(SegmentDetailDocument, { id: vipFinance.id })).data!.segment!).toMatchObject({ status: 'FRESH', members: { edges: [{ node: { id: cid('bob') } }] } });
+    expect((await app.graphql(SegmentDetailDocument, { id: vipFinance.id })).data!.segment!).toMatchObject({
+      status: 'FRESH',
+      members: { edges: [{ node: { id: cid('bob') } }] },
+    });
     // Changing the static list marks the segments that use it for a refresh.
     await app.graphql(RemoveFromSegmentDocument, { segmentId: id, customers: [{ id: cid('bob') }] });
     expect((await app.graphql(SegmentDetailDocument, { id: vipFinance.id })).data!.segment!.status).toBe('STALE');
@@ -263,7 +322,12 @@ describe('segments API', () => {
       and: [
         { attribute: { field: 'traits.industry', op: 'EQ', value: 'finance' } },
         { behavior: { type: 'purchase', lastDays: 90, op: 'GTE', value: 3 } },
-        { or: [{ score: { kind: 'CHURN_RISK', labelIn: ['LOW', 'MEDIUM'] } }, { not: { attribute: { field: 'lifecycleStage', op: 'IN', value: ['customer'] } } }] },
+        {
+          or: [
+            { score: { kind: 'CHURN_RISK', labelIn: ['LOW', 'MEDIUM'] } },
+            { not: { attribute: { field: 'lifecycleStage', op: 'IN', value: ['customer'] } } },
+          ],
+        },
       ],
     });
     await refresh(segment.id);
@@ -294,13 +358,20 @@ describe('segments API', () => {
     expect(keys).toEqual(expect.arrayContaining(['rfm-champions', 'rfm-cannot-lose-them', 'rfm-lost', 'churn-risk-high', 'churn-risk-low']));
     expect(data!.segmentTemplates.find((t) => t.key === 'rfm-champions')!.rule).toEqual({ score: { kind: 'RFM', labelIn: ['Champions'] } });
     const created = await app.graphql(CreateSegmentFromTemplateDocument, { key: 'churn-risk-high' });
-    expect(created.data!.createSegmentFromTemplate).toMatchObject({ name: 'Churn risk: high', kind: 'DYNAMIC', rule: { score: { kind: 'CHURN_RISK', labelIn: ['HIGH'] } } });
+    expect(created.data!.createSegmentFromTemplate).toMatchObject({
+      name: 'Churn risk: high',
+      kind: 'DYNAMIC',
+      rule: { score: { kind: 'CHURN_RISK', labelIn: ['HIGH'] } },
+    });
     await refresh(created.data!.createSegmentFromTemplate.id);
     const detail = (await app.graphql(SegmentDetailDocument, { id: created.data!.createSegmentFromTemplate.id })).data!.segment!;
     expect(detail.members.edges.map((e) => e.node.id)).toEqual([cid('cyd')]);
     const renamed = await app.graphql(CreateSegmentFromTemplateDocument, { key: 'rfm-champions', name: 'Our champions' });
     expect(renamed.data!.createSegmentFromTemplate.name).toBe('Our champions');
-    expect((await app.graphql(CreateSegmentFromTemplateDocument, { key: 'rfm-nope' })).errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', field: 'key' });
+    expect((await app.graphql(CreateSegmentFromTemplateDocument, { key: 'rfm-nope' })).errors?.[0].extensions).toMatchObject({
+      code: 'NOT_FOUND',
+      field: 'key',
+    });
     await app.graphql(DeleteSegmentDocument, { id: created.data!.createSegmentFromTemplate.id });
     await app.graphql(DeleteSegmentDocument, { id: renamed.data!.createSegmentFromTemplate.id });
   });

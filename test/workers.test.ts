@@ -70,7 +70,10 @@ test('refreshes gathered from the last requests are enqueued when the process st
 describe.each(['postgres', 'redis'] as const)('when the %s queue is unavailable', (backend) => {
   test('ingest still succeeds and the dirty sweep catches up later', async () => {
     // A queue backend nobody listens on: the enqueue after commit fails.
-    const dead = backend === 'postgres' ? { kind: 'postgres' as const, connectionString: 'postgres://nobody:x@127.0.0.1:1/none' } : { kind: 'redis' as const, url: 'redis://127.0.0.1:1' };
+    const dead =
+      backend === 'postgres'
+        ? { kind: 'postgres' as const, connectionString: 'postgres://nobody:x@127.0.0.1:1/none' }
+        : { kind: 'redis' as const, url: 'redis://127.0.0.1:1' };
     const app = await startTestApp({ queue: dead, workers: false });
     try {
       const { data } = await app.graphql(RecordInteractionsDocument, { input: [interaction('down-1', 'grace@example.com', 42)] });
@@ -82,7 +85,10 @@ describe.each(['postgres', 'redis'] as const)('when the %s queue is unavailable'
       // Later, a worker with a working queue starts; its sweep refreshes what was left dirty.
       await app.sql(`UPDATE customers SET dirty_since = now() - interval '1 minute' WHERE dirty_since IS NOT NULL`);
       const dataSource = await openDatabase(app.database.url, 'rapport-test-worker');
-      const queue = backend === 'postgres' ? { kind: 'postgres' as const, connectionString: app.database.url } : { kind: 'redis' as const, url: testRedisUrl(), prefix: app.database.name };
+      const queue =
+        backend === 'postgres'
+          ? { kind: 'postgres' as const, connectionString: app.database.url }
+          : { kind: 'redis' as const, url: testRedisUrl(), prefix: app.database.name };
       const worker = await startRapport({ config: app.config, logger: createLogger('silent'), dataSource, queue, roles: { gateway: false, worker: true } });
       try {
         await worker.services.queues.queue(QUEUES.analytics).add('dirty.sweep', {});

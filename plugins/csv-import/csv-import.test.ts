@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { createTestContext, runConformanceSuite } from 'rapport/connector-kit/testing';
 import csvImport, { parseCsv, type CsvImportState } from './index';
 
-let csv = ['order_id,email,ordered_at,total,currency,sku', 'o1,ada@example.com,2024-05-01T10:00:00Z,19.90,EUR,A', 'o2,grace@example.com,2024-05-02T10:00:00Z,5,EUR,"B,2"', 'o3,ada@example.com,2024-05-03T10:00:00Z,7.5,EUR,C'].join('\n');
+let csv = [
+  'order_id,email,ordered_at,total,currency,sku',
+  'o1,ada@example.com,2024-05-01T10:00:00Z,19.90,EUR,A',
+  'o2,grace@example.com,2024-05-02T10:00:00Z,5,EUR,"B,2"',
+  'o3,ada@example.com,2024-05-03T10:00:00Z,7.5,EUR,C',
+].join('\n');
 let etag = '"v1"';
 let server: Server;
 let url = '';
@@ -38,7 +43,14 @@ afterAll(async () => {
 });
 
 const mapping = { email: 'email', externalId: 'order_id', occurredAt: 'ordered_at', value: 'total', currency: 'currency', properties: ['sku'] };
-const staticConfig = { url: 'http://127.0.0.1:1/x.csv', authorization: 'Bearer drop-token-1', channel: 'payment', typeValue: 'purchase', rowsPerRun: 2, mapping };
+const staticConfig = {
+  url: 'http://127.0.0.1:1/x.csv',
+  authorization: 'Bearer drop-token-1',
+  channel: 'payment',
+  typeValue: 'purchase',
+  rowsPerRun: 2,
+  mapping,
+};
 const liveConfig = () => ({ ...staticConfig, url });
 
 /** The file server listens on loopback, which ctx.http refuses unless the test allowlists it. */

@@ -76,22 +76,40 @@ export default defineConnector({
   config: z.object({
     url: endpoint(z.url()).describe('Where the CSV file is published'),
     authorization: secret(z.string()).optional().describe('Authorization header value, if the URL needs one'),
-    channel: z.string().regex(/^[a-z][a-z0-9_.:-]*$/).describe('Channel of every row'),
-    typeValue: z.string().regex(/^[a-z][a-z0-9_.:-]*$/).optional().describe('Type of every row when mapping.type is not set'),
-    idType: z.string().regex(/^[a-z][a-z0-9_-]*$/).default('external').describe('Identifier type of mapping.customerId'),
+    channel: z
+      .string()
+      .regex(/^[a-z][a-z0-9_.:-]*$/)
+      .describe('Channel of every row'),
+    typeValue: z
+      .string()
+      .regex(/^[a-z][a-z0-9_.:-]*$/)
+      .optional()
+      .describe('Type of every row when mapping.type is not set'),
+    idType: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]*$/)
+      .default('external')
+      .describe('Identifier type of mapping.customerId'),
     rowsPerRun: z.int().min(1).max(50_000).default(5_000).describe('Rows committed per sync call'),
     mapping: mappingSchema,
   }),
   http: { timeoutMs: 120_000, retry: { maxRetries: 3 } },
 
   check: async (ctx) => {
-    const response = await ctx.http.request(ctx.config.url, { method: 'HEAD', headers: ctx.config.authorization ? { authorization: ctx.config.authorization } : {}, signal: ctx.signal });
+    const response = await ctx.http.request(ctx.config.url, {
+      method: 'HEAD',
+      headers: ctx.config.authorization ? { authorization: ctx.config.authorization } : {},
+      signal: ctx.signal,
+    });
     if (response.status === 404) throw new ConfigError('url', `nothing at ${redacted(ctx.config.url)}`);
     if (!response.ok) throw new HttpStatusError(redacted(ctx.config.url), response.status, '');
   },
 
   sync: async (ctx, state: Readonly<CsvImportState> | undefined) => {
-    const response = await ctx.http.request(ctx.config.url, { headers: ctx.config.authorization ? { authorization: ctx.config.authorization } : {}, signal: ctx.signal });
+    const response = await ctx.http.request(ctx.config.url, {
+      headers: ctx.config.authorization ? { authorization: ctx.config.authorization } : {},
+      signal: ctx.signal,
+    });
     if (response.status === 404) throw new ConfigError('url', `nothing at ${redacted(ctx.config.url)}`);
     if (!response.ok) {
       await response.body?.cancel();
@@ -155,7 +173,8 @@ export default defineConnector({
         externalId,
       });
     });
-    if (slice.length > 0 && interactions.length === 0) throw new MalformedPayloadError(`rows ${start + 2}–${start + slice.length + 1} are all incomplete; check the mapping`);
+    if (slice.length > 0 && interactions.length === 0)
+      throw new MalformedPayloadError(`rows ${start + 2}–${start + slice.length + 1} are all incomplete; check the mapping`);
     const rowsDone = start + slice.length;
     return { batch: { interactions }, nextState: { version, rowsDone }, hasMore: rowsDone < rows.length };
   },

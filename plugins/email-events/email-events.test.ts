@@ -27,7 +27,10 @@ const events = [
 
 runConformanceSuite(emailEvents, {
   validConfigs: [config],
-  invalidConfigs: [{ config: { verificationKey: 'not-a-key-not-a-key-not-a-key-not-a-key-xx' }, field: 'verificationKey' }, { config: {}, field: 'verificationKey' }],
+  invalidConfigs: [
+    { config: { verificationKey: 'not-a-key-not-a-key-not-a-key-not-a-key-xx' }, field: 'verificationKey' },
+    { config: {}, field: 'verificationKey' },
+  ],
   secretFields: [],
   webhookSamples: [
     {
@@ -51,10 +54,19 @@ runConformanceSuite(emailEvents, {
 
 describe('unsubscribes', () => {
   test('an unsubscribe event also withdraws marketing consent by email, at the event’s time', async () => {
-    const request = delivery([{ ...base, event: 'unsubscribe', sg_event_id: 'ev_9' }, { ...base, event: 'open', sg_event_id: 'ev_10' }]);
+    const request = delivery([
+      { ...base, event: 'unsubscribe', sg_event_id: 'ev_9' },
+      { ...base, event: 'open', sg_event_id: 'ev_10' },
+    ]);
     const batch = await emailEvents.webhook!.parse(request, { ...config, toleranceSeconds: 300 });
     expect(batch.consents).toEqual([
-      { customer: { identifiers: [{ type: 'email', value: 'ada@example.com' }] }, purpose: 'marketing', channel: 'email', status: 'WITHDRAWN', recordedAt: new Date(1714564800 * 1000) },
+      {
+        customer: { identifiers: [{ type: 'email', value: 'ada@example.com' }] },
+        purpose: 'marketing',
+        channel: 'email',
+        status: 'WITHDRAWN',
+        recordedAt: new Date(1714564800 * 1000),
+      },
     ]);
     const opens = await emailEvents.webhook!.parse(delivery([{ ...base, event: 'open', sg_event_id: 'ev_11' }]), { ...config, toleranceSeconds: 300 });
     expect(opens.consents).toBeUndefined();

@@ -49,7 +49,14 @@ export function makeTickets(count: number, start = Date.parse('2024-05-01T00:00:
       updated_at: new Date(start + i * 3_600_000 + 600_000).toISOString(),
       replies:
         i % 2 === 0
-          ? [{ id: `${prefix}${i + 1}-r1`, author: { id: 'agent1', email: 'agent@helpdesk.example' }, created_at: new Date(start + i * 3_600_000 + 300_000).toISOString(), public: true }]
+          ? [
+              {
+                id: `${prefix}${i + 1}-r1`,
+                author: { id: 'agent1', email: 'agent@helpdesk.example' },
+                created_at: new Date(start + i * 3_600_000 + 300_000).toISOString(),
+                public: true,
+              },
+            ]
           : [],
       satisfaction_rating: i % 4 === 0 ? { score: 'good', rated_at: new Date(start + i * 3_600_000 + 600_000).toISOString() } : null,
     };

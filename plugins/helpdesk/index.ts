@@ -10,10 +10,11 @@ const ticketSchema = z.object({
   requester: personSchema,
   created_at: z.string(),
   updated_at: z.string(),
-  replies: z
-    .array(z.object({ id: z.string(), author: personSchema, created_at: z.string(), public: z.boolean().default(true) }))
-    .default([]),
-  satisfaction_rating: z.object({ score: z.enum(['good', 'bad']), comment: z.string().nullable().optional(), rated_at: z.string() }).nullable().optional(),
+  replies: z.array(z.object({ id: z.string(), author: personSchema, created_at: z.string(), public: z.boolean().default(true) })).default([]),
+  satisfaction_rating: z
+    .object({ score: z.enum(['good', 'bad']), comment: z.string().nullable().optional(), rated_at: z.string() })
+    .nullable()
+    .optional(),
 });
 const ticketPageSchema = z.object({ tickets: z.array(ticketSchema), next_cursor: z.string().nullable() });
 type Ticket = z.output<typeof ticketSchema>;
@@ -64,7 +65,11 @@ export function ticketInteractions(ticket: Ticket): InteractionRecord[] {
       occurredAt: ticket.satisfaction_rating.rated_at,
       direction: 'INBOUND',
       sentiment: ticket.satisfaction_rating.score === 'good' ? 1 : -1,
-      properties: { ticketId: ticket.id, score: ticket.satisfaction_rating.score, ...(ticket.satisfaction_rating.comment ? { comment: ticket.satisfaction_rating.comment } : {}) },
+      properties: {
+        ticketId: ticket.id,
+        score: ticket.satisfaction_rating.score,
+        ...(ticket.satisfaction_rating.comment ? { comment: ticket.satisfaction_rating.comment } : {}),
+      },
       // One rating per ticket; a changed rating is a new event at its own time.
       externalId: `rating:${ticket.id}:${ticket.satisfaction_rating.rated_at}`,
     });
@@ -89,10 +94,17 @@ export default defineConnector({
     pageSize: z.int().min(1).max(500).default(100).describe('Tickets per request'),
     startAt: z.iso.datetime({ offset: true }).optional().describe('Only tickets updated after this instant on the first run'),
   }),
-  http: { timeoutMs: 30_000, rateLimit: { requests: 10, intervalMs: 1_000, maxWaitMs: 30_000 }, retry: { maxRetries: 3, baseDelayMs: 500, maxRetryAfterMs: 60_000 } },
+  http: {
+    timeoutMs: 30_000,
+    rateLimit: { requests: 10, intervalMs: 1_000, maxWaitMs: 30_000 },
+    retry: { maxRetries: 3, baseDelayMs: 500, maxRetryAfterMs: 60_000 },
+  },
 
   check: async (ctx) => {
-    const response = await ctx.http.request(new URL('/api/v2/me', ctx.config.baseUrl).href, { headers: { authorization: `Bearer ${ctx.config.apiToken}` }, signal: ctx.signal });
+    const response = await ctx.http.request(new URL('/api/v2/me', ctx.config.baseUrl).href, {
+      headers: { authorization: `Bearer ${ctx.config.apiToken}` },
+      signal: ctx.signal,
+    });
     if (response.status === 401 || response.status === 403) throw new AuthenticationError('the help desk refused the API token');
   },
 
@@ -107,7 +119,10 @@ export default defineConnector({
     const customers = new Map<string, CustomerRecord>();
     for (const ticket of page.tickets) {
       customers.set(ticket.requester.email.toLowerCase(), {
-        identifiers: [{ type: 'email', value: ticket.requester.email }, { type: 'helpdesk', value: ticket.requester.id }],
+        identifiers: [
+          { type: 'email', value: ticket.requester.email },
+          { type: 'helpdesk', value: ticket.requester.id },
+        ],
         ...(ticket.requester.name ? { displayName: ticket.requester.name } : {}),
       });
     }

@@ -5,7 +5,29 @@ import { MalformedPayloadError, defineConnector, secret, verifyWebhookSignature,
 export const PAYMENTS_SIGNATURE_HEADER = 'payments-signature';
 
 /** ISO 4217 currencies whose minor unit is not 1/100. */
-const MINOR_UNIT_DIGITS: Record<string, number> = { BIF: 0, CLP: 0, DJF: 0, GNF: 0, JPY: 0, KMF: 0, KRW: 0, MGA: 0, PYG: 0, RWF: 0, UGX: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0, BHD: 3, JOD: 3, KWD: 3, OMR: 3, TND: 3 };
+const MINOR_UNIT_DIGITS: Record<string, number> = {
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  MGA: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  BHD: 3,
+  JOD: 3,
+  KWD: 3,
+  OMR: 3,
+  TND: 3,
+};
 
 const customerSchema = z.object({ id: z.string(), email: z.string().nullable().optional(), name: z.string().nullable().optional() });
 const eventSchema = z.object({
@@ -51,7 +73,12 @@ export default defineConnector({
   }),
   webhook: {
     verify: (request, config) =>
-      verifyWebhookSignature({ secret: config.signingSecret, body: request.rawBody, header: request.headers[PAYMENTS_SIGNATURE_HEADER], toleranceSeconds: config.toleranceSeconds }).ok,
+      verifyWebhookSignature({
+        secret: config.signingSecret,
+        body: request.rawBody,
+        header: request.headers[PAYMENTS_SIGNATURE_HEADER],
+        toleranceSeconds: config.toleranceSeconds,
+      }).ok,
     parse: (request) => {
       let json: unknown;
       try {
@@ -68,7 +95,10 @@ export default defineConnector({
       const type = TYPES[event.type];
       if (!type) return {};
       const object = event.data.object;
-      const identifiers = [{ type: 'payments', value: object.customer.id }, ...(object.customer.email ? [{ type: 'email', value: object.customer.email }] : [])];
+      const identifiers = [
+        { type: 'payments', value: object.customer.id },
+        ...(object.customer.email ? [{ type: 'email', value: object.customer.email }] : []),
+      ];
       const customers: CustomerRecord[] = [{ identifiers, ...(object.customer.name ? { displayName: object.customer.name } : {}) }];
       const interaction: InteractionRecord = {
         customer: { identifiers },

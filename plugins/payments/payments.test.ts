@@ -11,28 +11,57 @@ function event(id: string, type: string, amount: number, currency = 'eur') {
     id,
     type,
     created: Math.floor(NOW.getTime() / 1000) - 60,
-    data: { object: { id: `obj_${id}`, amount, currency, customer: { id: 'cus_42', email: 'ada@example.com', name: 'Ada' }, ...(type === 'refund.created' ? { payment: 'pay_1', reason: 'requested_by_customer' } : {}) } },
+    data: {
+      object: {
+        id: `obj_${id}`,
+        amount,
+        currency,
+        customer: { id: 'cus_42', email: 'ada@example.com', name: 'Ada' },
+        ...(type === 'refund.created' ? { payment: 'pay_1', reason: 'requested_by_customer' } : {}),
+      },
+    },
   };
 }
 
 /** A request signed with the provider's header, as the provider sends it. */
 const signed = (body: unknown) => {
   const text = JSON.stringify(body);
-  return { headers: { 'content-type': 'application/json', [PAYMENTS_SIGNATURE_HEADER]: signWebhook(SECRET, text, new Date()) }, body: text, rawBody: Buffer.from(text) };
+  return {
+    headers: { 'content-type': 'application/json', [PAYMENTS_SIGNATURE_HEADER]: signWebhook(SECRET, text, new Date()) },
+    body: text,
+    rawBody: Buffer.from(text),
+  };
 };
 
 runConformanceSuite(payments, {
   now: NOW,
   validConfigs: [config, { ...config, toleranceSeconds: 60 }],
-  invalidConfigs: [{ config: {}, field: 'signingSecret' }, { config: { ...config, toleranceSeconds: 0 }, field: 'toleranceSeconds' }],
+  invalidConfigs: [
+    { config: {}, field: 'signingSecret' },
+    { config: { ...config, toleranceSeconds: 0 }, field: 'toleranceSeconds' },
+  ],
   secretFields: ['signingSecret'],
   webhookSamples: [
-    { name: 'payment succeeded', request: () => signed(event('evt_1', 'payment.succeeded', 1990)), expectedInteractions: [{ type: 'purchase', value: 19.9, currency: 'EUR', channel: 'payment', externalId: 'evt_1' }], expectedCustomers: 1 },
-    { name: 'refund created', request: () => signed(event('evt_2', 'refund.created', 500)), expectedInteractions: [{ type: 'refund', value: 5, externalId: 'evt_2', properties: { refundId: 'obj_evt_2', paymentId: 'pay_1', reason: 'requested_by_customer' } }] },
+    {
+      name: 'payment succeeded',
+      request: () => signed(event('evt_1', 'payment.succeeded', 1990)),
+      expectedInteractions: [{ type: 'purchase', value: 19.9, currency: 'EUR', channel: 'payment', externalId: 'evt_1' }],
+      expectedCustomers: 1,
+    },
+    {
+      name: 'refund created',
+      request: () => signed(event('evt_2', 'refund.created', 500)),
+      expectedInteractions: [
+        { type: 'refund', value: 5, externalId: 'evt_2', properties: { refundId: 'obj_evt_2', paymentId: 'pay_1', reason: 'requested_by_customer' } },
+      ],
+    },
     { name: 'yen payment', request: () => signed(event('evt_3', 'payment.succeeded', 1200, 'jpy')), expectedInteractions: [{ value: 1200, currency: 'JPY' }] },
   ],
   webhookRejections: [
-    { name: 'signed with Rapport’s header instead of the provider’s', request: () => createWebhookRequest({ body: event('evt_4', 'payment.succeeded', 100), sign: { secret: SECRET } }) },
+    {
+      name: 'signed with Rapport’s header instead of the provider’s',
+      request: () => createWebhookRequest({ body: event('evt_4', 'payment.succeeded', 100), sign: { secret: SECRET } }),
+    },
     { name: 'unsigned', request: createWebhookRequest({ body: event('evt_5', 'payment.succeeded', 100) }) },
   ],
 });

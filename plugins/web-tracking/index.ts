@@ -2,7 +2,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { MalformedPayloadError, defineConnector, secret, type CustomerRecord, type Identifier, type InteractionRecord } from 'rapport/connector-kit';
 
-const hash = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a hex HMAC-SHA256').optional();
+const hash = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, 'must be a hex HMAC-SHA256')
+  .optional();
 
 const callSchema = z.object({
   type: z.enum(['page', 'track', 'identify']),
@@ -43,7 +46,12 @@ export function identityHash(identitySecret: string, value: string): string {
 }
 
 /** Whether `signature` is the identity hash of `value`; always false without a secret. */
-function signed(identitySecret: string | undefined, value: string | undefined, signature: string | undefined, canonical: (v: string) => string): value is string {
+function signed(
+  identitySecret: string | undefined,
+  value: string | undefined,
+  signature: string | undefined,
+  canonical: (v: string) => string,
+): value is string {
   if (!identitySecret || value === undefined || signature === undefined) return false;
   // Rapport stores identifiers trimmed (emails lower-cased too): a signature over any other spelling
   // (a site account `ADA@example.com`) would link whoever holds the stored one (`ada@example.com`).
@@ -77,7 +85,11 @@ export default defineConnector({
   description: 'Page views, custom events and identify calls from a website or app, sent with a public write key.',
   config: z.object({
     writeKey: z.string().min(12).describe('Public write key the snippet sends (not a secret: it is visible in the page)'),
-    userIdType: z.string().regex(/^[a-z][a-z0-9_-]*$/).default('web-user').describe('Identifier type of userId'),
+    userIdType: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]*$/)
+      .default('web-user')
+      .describe('Identifier type of userId'),
     identitySecret: secret(z.string().min(32))
       .optional()
       .describe('Server-side secret for identity verification: userHash = HMAC-SHA256(identitySecret, userId), hex. Without it no call links a known customer'),

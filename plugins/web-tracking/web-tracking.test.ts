@@ -6,9 +6,23 @@ const IDENTITY_SECRET = 'ids_server_side_0123456789abcdef0123';
 const config = { writeKey: WRITE_KEY };
 const verifying = { writeKey: WRITE_KEY, identitySecret: IDENTITY_SECRET };
 const at = '2024-05-01T12:00:00.000Z';
-const page = { type: 'page', messageId: 'm-1', anonymousId: 'anon-1', name: 'Pricing', properties: { path: '/pricing', url: 'https://shop.example/pricing' }, timestamp: at };
+const page = {
+  type: 'page',
+  messageId: 'm-1',
+  anonymousId: 'anon-1',
+  name: 'Pricing',
+  properties: { path: '/pricing', url: 'https://shop.example/pricing' },
+  timestamp: at,
+};
 const track = { type: 'track', messageId: 'm-2', anonymousId: 'anon-1', event: 'Signed Up', properties: { plan: 'pro' }, timestamp: at };
-const identify = { type: 'identify', messageId: 'm-3', anonymousId: 'anon-1', userId: 'u-42', traits: { email: 'ada@example.com', name: 'Ada', plan: 'pro' }, timestamp: at };
+const identify = {
+  type: 'identify',
+  messageId: 'm-3',
+  anonymousId: 'anon-1',
+  userId: 'u-42',
+  traits: { email: 'ada@example.com', name: 'Ada', plan: 'pro' },
+  timestamp: at,
+};
 
 runConformanceSuite(webTracking, {
   validConfigs: [config, { ...config, userIdType: 'shop' }, verifying],
@@ -38,7 +52,10 @@ runConformanceSuite(webTracking, {
       name: 'a signed identify: user id and email linked',
       config: verifying,
       request: createWebhookRequest({
-        body: { writeKey: WRITE_KEY, batch: [{ ...identify, userHash: identityHash(IDENTITY_SECRET, 'u-42'), emailHash: identityHash(IDENTITY_SECRET, 'ada@example.com') }] },
+        body: {
+          writeKey: WRITE_KEY,
+          batch: [{ ...identify, userHash: identityHash(IDENTITY_SECRET, 'u-42'), emailHash: identityHash(IDENTITY_SECRET, 'ada@example.com') }],
+        },
       }),
       expectedCustomers: [
         {
@@ -74,8 +91,17 @@ describe('identity verification (a public write key cannot claim a known custome
   test('a signature over another spelling of a stored identifier (upper case, spaces) links nothing', async () => {
     // A site that signs its account `VICTOR@example.org` as typed must not reach the customer stored as `victor@example.org`.
     const email = 'VICTOR@example.org';
-    const byEmail = await parse({ ...identify, userId: 'u-7', userHash: identityHash(IDENTITY_SECRET, 'u-7'), traits: { email }, emailHash: identityHash(IDENTITY_SECRET, email) });
-    expect(byEmail.customers![0]!.identifiers).toEqual([{ type: 'web-user', value: 'u-7' }, { type: 'anonymous', value: 'anon-1' }]);
+    const byEmail = await parse({
+      ...identify,
+      userId: 'u-7',
+      userHash: identityHash(IDENTITY_SECRET, 'u-7'),
+      traits: { email },
+      emailHash: identityHash(IDENTITY_SECRET, email),
+    });
+    expect(byEmail.customers![0]!.identifiers).toEqual([
+      { type: 'web-user', value: 'u-7' },
+      { type: 'anonymous', value: 'anon-1' },
+    ]);
     const byUser = await parse({ ...identify, userId: ' u-42', userHash: identityHash(IDENTITY_SECRET, ' u-42'), traits: {} });
     expect(byUser.customers![0]!).toMatchObject({ identifiers: [{ type: 'anonymous', value: 'anon-1' }], unverified: true });
   });
@@ -88,19 +114,35 @@ describe('identity verification (a public write key cannot claim a known custome
       [{ ...identify, userHash }, config],
     ] as const) {
       const batch = await parse(call, raw);
-      expect(batch.customers).toEqual([{ identifiers: [{ type: 'anonymous', value: 'anon-1' }], displayName: 'Ada', traits: { plan: 'pro' }, unverified: true }]);
+      expect(batch.customers).toEqual([
+        { identifiers: [{ type: 'anonymous', value: 'anon-1' }], displayName: 'Ada', traits: { plan: 'pro' }, unverified: true },
+      ]);
     }
   });
 
   test('a signed userId links the browser; the email only with its own signature', async () => {
     const batch = await parse({ ...identify, userHash: userHash.toUpperCase() });
-    expect(batch.customers).toEqual([{ identifiers: [{ type: 'web-user', value: 'u-42' }, { type: 'anonymous', value: 'anon-1' }], displayName: 'Ada', traits: { plan: 'pro' } }]);
+    expect(batch.customers).toEqual([
+      {
+        identifiers: [
+          { type: 'web-user', value: 'u-42' },
+          { type: 'anonymous', value: 'anon-1' },
+        ],
+        displayName: 'Ada',
+        traits: { plan: 'pro' },
+      },
+    ]);
   });
 
   test('events use the userId only when signed; otherwise they belong to the anonymous profile', async () => {
     const unsigned = await parse({ ...track, userId: 'u-42' });
     expect(unsigned.interactions![0]!.customer).toEqual({ identifiers: [{ type: 'anonymous', value: 'anon-1' }], unverified: true });
     const signed = await parse({ ...track, userId: 'u-42', userHash });
-    expect(signed.interactions![0]!.customer).toEqual({ identifiers: [{ type: 'web-user', value: 'u-42' }, { type: 'anonymous', value: 'anon-1' }] });
+    expect(signed.interactions![0]!.customer).toEqual({
+      identifiers: [
+        { type: 'web-user', value: 'u-42' },
+        { type: 'anonymous', value: 'anon-1' },
+      ],
+    });
   });
 });

@@ -8,7 +8,10 @@ import {
   type InteractionRecord,
 } from 'rapport/connector-kit';
 
-const path = z.string().min(1).regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'must be a dotted path such as "data.customer.email"');
+const path = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'must be a dotted path such as "data.customer.email"');
 
 /** Where each interaction field is found in an event (dotted paths), or its constant value. */
 const mappingSchema = z.object({
@@ -49,15 +52,32 @@ export default defineConnector({
   description: 'Any JSON events signed with HMAC-SHA256, mapped to interactions by a declarative field mapping.',
   config: z.object({
     signingSecret: secret(z.string().min(16)).describe('Shared secret the sender signs with'),
-    channel: z.string().regex(/^[a-z][a-z0-9_.:-]*$/).default('web').describe('Channel of every interaction'),
-    typeValue: z.string().regex(/^[a-z][a-z0-9_.:-]*$/).optional().describe('Type of every interaction when mapping.type is not set'),
-    idType: z.string().regex(/^[a-z][a-z0-9_-]*$/).default('external').describe('Identifier type of mapping.customerId'),
+    channel: z
+      .string()
+      .regex(/^[a-z][a-z0-9_.:-]*$/)
+      .default('web')
+      .describe('Channel of every interaction'),
+    typeValue: z
+      .string()
+      .regex(/^[a-z][a-z0-9_.:-]*$/)
+      .optional()
+      .describe('Type of every interaction when mapping.type is not set'),
+    idType: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]*$/)
+      .default('external')
+      .describe('Identifier type of mapping.customerId'),
     toleranceSeconds: z.int().min(1).max(3600).default(300).describe('Replay window of the signature timestamp'),
     mapping: mappingSchema,
   }),
   webhook: {
     verify: (request, config) =>
-      verifyWebhookSignature({ secret: config.signingSecret, body: request.rawBody, header: request.headers[WEBHOOK_SIGNATURE_HEADER], toleranceSeconds: config.toleranceSeconds }).ok,
+      verifyWebhookSignature({
+        secret: config.signingSecret,
+        body: request.rawBody,
+        header: request.headers[WEBHOOK_SIGNATURE_HEADER],
+        toleranceSeconds: config.toleranceSeconds,
+      }).ok,
     parse: (request, config) => {
       let body: unknown;
       try {
@@ -65,7 +85,11 @@ export default defineConnector({
       } catch {
         throw new MalformedPayloadError('the body is not JSON');
       }
-      const events = Array.isArray(body) ? body : typeof body === 'object' && body !== null && Array.isArray((body as { events?: unknown }).events) ? (body as { events: unknown[] }).events : [body];
+      const events = Array.isArray(body)
+        ? body
+        : typeof body === 'object' && body !== null && Array.isArray((body as { events?: unknown }).events)
+          ? (body as { events: unknown[] }).events
+          : [body];
       const { mapping } = config;
       const interactions = events.map((event, index): InteractionRecord => {
         const at = (field: string) => `events[${index}].${field}`;
@@ -77,7 +101,10 @@ export default defineConnector({
           ...(phone ? [{ type: 'phone', value: phone }] : []),
           ...(customerId ? [{ type: config.idType, value: customerId }] : []),
         ];
-        if (identifiers.length === 0) throw new MalformedPayloadError('no customer identifier at the mapped paths', { path: at(mapping.email ?? mapping.customerId ?? mapping.phone ?? 'email') });
+        if (identifiers.length === 0)
+          throw new MalformedPayloadError('no customer identifier at the mapped paths', {
+            path: at(mapping.email ?? mapping.customerId ?? mapping.phone ?? 'email'),
+          });
         const externalId = text(event, mapping.externalId);
         if (!externalId) throw new MalformedPayloadError('the event id is missing', { path: at(mapping.externalId) });
         const rawTime = pick(event, mapping.occurredAt);
@@ -98,7 +125,11 @@ export default defineConnector({
           channel: config.channel,
           type,
           occurredAt,
-          ...(typeof value === 'number' ? { value } : typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? { value: Number(value) } : {}),
+          ...(typeof value === 'number'
+            ? { value }
+            : typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))
+              ? { value: Number(value) }
+              : {}),
           ...(currency ? { currency } : {}),
           ...(Object.keys(properties).length > 0 ? { properties } : {}),
           externalId,

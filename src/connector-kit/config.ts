@@ -32,9 +32,7 @@ export type ConfigOf<Schema extends ConnectorConfigSchema> = z.output<Schema>;
  * const result: ConfigParseResult<AcmeConfig> = parseConnectorConfig(acme.config, input);
  * ```
  */
-export type ConfigParseResult<Config> =
-  | { ok: true; config: Config }
-  | { ok: false; issues: ConfigIssue[] };
+export type ConfigParseResult<Config> = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
 
 /**
  * A config problem. `field` is the dotted path of the setting at fault (`''` when the

@@ -119,7 +119,10 @@ describe('validateConnectorDefinition', () => {
   });
 
   test('names the webhook method that is missing', () => {
-    expect(loadError({ ...validDefinition(), webhook: { verify: () => true } })).toMatchObject({ code: 'CONNECTOR_LOAD_INVALID_FIELD', field: 'webhook.parse' });
+    expect(loadError({ ...validDefinition(), webhook: { verify: () => true } })).toMatchObject({
+      code: 'CONNECTOR_LOAD_INVALID_FIELD',
+      field: 'webhook.parse',
+    });
   });
 
   test('rejects a sync or check that is not a function', () => {

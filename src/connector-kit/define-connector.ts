@@ -182,7 +182,10 @@ const httpPolicySchema = z.strictObject({
  */
 export function validateConnectorDefinition(value: unknown): ConnectorDefinition {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConnectorLoadError('CONNECTOR_LOAD_NOT_A_DEFINITION', `A connector plugin must export the result of defineConnector({...}); got ${describeValue(value)}`);
+    throw new ConnectorLoadError(
+      'CONNECTOR_LOAD_NOT_A_DEFINITION',
+      `A connector plugin must export the result of defineConnector({...}); got ${describeValue(value)}`,
+    );
   }
   const candidate = value as Record<string, unknown>;
 
@@ -230,7 +233,11 @@ export function validateConnectorDefinition(value: unknown): ConnectorDefinition
 
   const config = candidate['config'];
   if (!isZodObjectSchema(config)) {
-    fail('CONNECTOR_LOAD_INVALID_CONFIG_SCHEMA', 'config', `config must be a zod 4 object schema, such as z.object({ apiKey: secret(z.string()) }); got ${describeValue(config)}`);
+    fail(
+      'CONNECTOR_LOAD_INVALID_CONFIG_SCHEMA',
+      'config',
+      `config must be a zod 4 object schema, such as z.object({ apiKey: secret(z.string()) }); got ${describeValue(config)}`,
+    );
   }
   try {
     describeConfig(config as ConnectorConfigSchema);
@@ -240,9 +247,11 @@ export function validateConnectorDefinition(value: unknown): ConnectorDefinition
 
   const webhook = candidate['webhook'];
   if (webhook !== undefined) {
-    if (typeof webhook !== 'object' || webhook === null) fail('CONNECTOR_LOAD_INVALID_FIELD', 'webhook', 'webhook must be an object with verify and parse functions');
+    if (typeof webhook !== 'object' || webhook === null)
+      fail('CONNECTOR_LOAD_INVALID_FIELD', 'webhook', 'webhook must be an object with verify and parse functions');
     for (const method of ['verify', 'parse'] as const) {
-      if (typeof (webhook as Record<string, unknown>)[method] !== 'function') fail('CONNECTOR_LOAD_INVALID_FIELD', `webhook.${method}`, `webhook.${method} must be a function`);
+      if (typeof (webhook as Record<string, unknown>)[method] !== 'function')
+        fail('CONNECTOR_LOAD_INVALID_FIELD', `webhook.${method}`, `webhook.${method} must be a function`);
     }
     const isPublic = (webhook as Record<string, unknown>)['public'];
     if (isPublic !== undefined && typeof isPublic !== 'boolean') fail('CONNECTOR_LOAD_INVALID_FIELD', 'webhook.public', 'webhook.public must be a boolean');

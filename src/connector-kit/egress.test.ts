@@ -49,7 +49,20 @@ describe('classifyAddress', () => {
 
 describe('parseAllowedHosts', () => {
   test('accepts names, wildcards, name:port, IPs, IP:port, bracketed IPv6 and CIDR ranges, normalised', () => {
-    expect(parseAllowedHosts([' CRM.internal ', '*.corp.example', 'csv.corp.example:8443', '10.0.0.5', '127.0.0.1:9200', 'fd00::5', '[::1]:8080', '10.20.0.0/16', 'fd00:1::/64', ''])).toEqual([
+    expect(
+      parseAllowedHosts([
+        ' CRM.internal ',
+        '*.corp.example',
+        'csv.corp.example:8443',
+        '10.0.0.5',
+        '127.0.0.1:9200',
+        'fd00::5',
+        '[::1]:8080',
+        '10.20.0.0/16',
+        'fd00:1::/64',
+        '',
+      ]),
+    ).toEqual([
       'crm.internal',
       '*.corp.example',
       'csv.corp.example:8443',
@@ -62,9 +75,12 @@ describe('parseAllowedHosts', () => {
     ]);
   });
 
-  test.each(['http://crm.internal', 'crm.internal/path', '10.0.0.0/33', 'fd00::/129', 'host:0', 'host:70000', '[::1', 'a b', '*.', '999.1.1.1', 'user@host'])('refuses %j', (entry) => {
-    expect(() => parseAllowedHosts([entry])).toThrow(RangeError);
-  });
+  test.each(['http://crm.internal', 'crm.internal/path', '10.0.0.0/33', 'fd00::/129', 'host:0', 'host:70000', '[::1', 'a b', '*.', '999.1.1.1', 'user@host'])(
+    'refuses %j',
+    (entry) => {
+      expect(() => parseAllowedHosts([entry])).toThrow(RangeError);
+    },
+  );
 });
 
 describe('EgressGuard', () => {
@@ -73,7 +89,8 @@ describe('EgressGuard', () => {
     'api.partner.test': ['93.184.216.34'],
     'meta.corp.test': ['169.254.169.254'],
   };
-  const resolve = async (hostname: string): Promise<ResolvedAddress[]> => (table[hostname] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  const resolve = async (hostname: string): Promise<ResolvedAddress[]> =>
+    (table[hostname] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   const verdict = async (policy: EgressPolicy, url: string) =>
     new EgressGuard(policy, resolve).check(new URL(url)).then(
       () => 'allowed',
@@ -117,6 +134,8 @@ describe('EgressGuard', () => {
   });
 
   test('returns the checked addresses, which the transport connects to', async () => {
-    await expect(new EgressGuard({ allowedHosts: ['10.0.0.0/8'] }, resolve).check(new URL('https://csv.corp.test/x.csv'))).resolves.toEqual([{ address: '10.1.1.1', family: 4 }]);
+    await expect(new EgressGuard({ allowedHosts: ['10.0.0.0/8'] }, resolve).check(new URL('https://csv.corp.test/x.csv'))).resolves.toEqual([
+      { address: '10.1.1.1', family: 4 },
+    ]);
   });
 });

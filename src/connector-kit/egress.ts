@@ -189,8 +189,9 @@ function parseAddress(text: string): Bytes | undefined {
   if (version === 4) return Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...address.split('.').map(Number)]);
   if (version !== 6) return undefined;
   // A trailing dotted quad (::ffff:127.0.0.1) is the last two groups.
-  const hex = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_all, a: string, b: string, c: string, d: string) =>
-    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`,
+  const hex = address.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_all, a: string, b: string, c: string, d: string) => `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`,
   );
   const groups = (part: string) => (part === '' ? [] : part.split(':').map((group) => parseInt(group, 16)));
   let words: number[];
@@ -378,7 +379,10 @@ export class EgressGuard {
   /** Whether a name rule of the allowlist admits `host` on `port`. */
   private nameAllowed(host: string, port: number): boolean {
     const name = stripBrackets(host).replace(/\.$/, '').toLowerCase();
-    return this.rules.some((rule) => rule.kind === 'name' && (rule.port === undefined || rule.port === port) && (rule.name === name || (rule.suffix && name.endsWith(`.${rule.name}`))));
+    return this.rules.some(
+      (rule) =>
+        rule.kind === 'name' && (rule.port === undefined || rule.port === port) && (rule.name === name || (rule.suffix && name.endsWith(`.${rule.name}`))),
+    );
   }
 
   private allows(bytes: Bytes, port: number, nameAllowed: boolean): boolean {

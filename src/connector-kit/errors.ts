@@ -336,12 +336,7 @@ export class ConfigError extends ConnectorError {
  * const reason: WebhookVerificationFailure = 'timestamp_too_old';
  * ```
  */
-export type WebhookVerificationFailure =
-  | 'missing_header'
-  | 'malformed_header'
-  | 'signature_mismatch'
-  | 'timestamp_too_old'
-  | 'timestamp_in_future';
+export type WebhookVerificationFailure = 'missing_header' | 'malformed_header' | 'signature_mismatch' | 'timestamp_too_old' | 'timestamp_in_future';
 
 /**
  * A webhook request failed verification. The host answers 401 and stores nothing.
@@ -459,5 +454,9 @@ export function isConnectorError(value: unknown): value is ConnectorError {
   if (value instanceof ConnectorError) return true;
   if (!(value instanceof Error)) return false;
   const code = (value as { code?: unknown }).code;
-  return typeof code === 'string' && (Object.values(CONNECTOR_ERROR_CODES) as string[]).includes(code) && typeof (value as { retryable?: unknown }).retryable === 'boolean';
+  return (
+    typeof code === 'string' &&
+    (Object.values(CONNECTOR_ERROR_CODES) as string[]).includes(code) &&
+    typeof (value as { retryable?: unknown }).retryable === 'boolean'
+  );
 }

@@ -45,17 +45,15 @@ const helpdesk = defineConnector({
     ctx.logger.info('fetched tickets', { count: page.tickets.length });
     return {
       batch: {
-        interactions: page.tickets.map(
-          (ticket): InteractionRecord => ({
-            customer: { identifiers: [{ type: 'email', value: ticket.requesterEmail }] },
-            channel: 'support',
-            type: 'ticket_opened',
-            occurredAt: ticket.createdAt,
-            direction: 'INBOUND',
-            properties: { subject: ticket.subject },
-            externalId: `ticket:${ticket.id}`,
-          }),
-        ),
+        interactions: page.tickets.map((ticket): InteractionRecord => ({
+          customer: { identifiers: [{ type: 'email', value: ticket.requesterEmail }] },
+          channel: 'support',
+          type: 'ticket_opened',
+          occurredAt: ticket.createdAt,
+          direction: 'INBOUND',
+          properties: { subject: ticket.subject },
+          externalId: `ticket:${ticket.id}`,
+        })),
       },
       // Once caught up, keep the last ticket seen so the next run asks only for newer ones.
       nextState: { cursor: page.nextCursor ?? last?.id ?? state?.cursor ?? null },
@@ -181,7 +179,13 @@ runConformanceSuite(helpdesk, {
 describe('createTestContext', () => {
   test('records emits and judges rows like the host: duplicates by externalId, invalid rows rejected with paths', async () => {
     const ctx = createTestContext({ config: { apiKey: 'k' } });
-    const interaction = { customer: { identifiers: [{ type: 'email', value: 'ada@example.com' }] }, channel: 'email', type: 'open', occurredAt: ctx.now(), externalId: 'e1' };
+    const interaction = {
+      customer: { identifiers: [{ type: 'email', value: 'ada@example.com' }] },
+      channel: 'email',
+      type: 'open',
+      occurredAt: ctx.now(),
+      externalId: 'e1',
+    };
     await expect(ctx.emit({ interactions: [interaction] })).resolves.toEqual({ accepted: 1, duplicates: 0, rejected: 0, errors: [] });
     const second = await ctx.emit({ interactions: [interaction, { ...interaction, externalId: '' }] });
     expect(second).toMatchObject({ accepted: 0, duplicates: 1, rejected: 1 });

@@ -3,7 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import type { EgressResolver } from './egress';
-import { AuthenticationError, EgressDeniedError, HttpStatusError, HttpTimeoutError, MalformedPayloadError, RateLimitedError, RetryableError, TooManyRedirectsError } from './errors';
+import {
+  AuthenticationError,
+  EgressDeniedError,
+  HttpStatusError,
+  HttpTimeoutError,
+  MalformedPayloadError,
+  RateLimitedError,
+  RetryableError,
+  TooManyRedirectsError,
+} from './errors';
 import { createHttpClient, parseRetryAfter, type FetchLike, type HttpClientOptions } from './http-client';
 import { createFakeClock, type FakeClock } from './testing/fake-clock';
 
@@ -355,7 +364,9 @@ describe('the egress guard', () => {
     await expect(guarded().request('http://localhost:1/')).rejects.toMatchObject({ code: 'CONNECTOR_EGRESS_DENIED' });
     // Metadata host names are refused before they are resolved.
     const lookups = resolver({});
-    await expect(guarded({ resolve: lookups.resolve }).request('http://metadata.google.internal/computeMetadata/v1/')).rejects.toBeInstanceOf(EgressDeniedError);
+    await expect(guarded({ resolve: lookups.resolve }).request('http://metadata.google.internal/computeMetadata/v1/')).rejects.toBeInstanceOf(
+      EgressDeniedError,
+    );
     expect(lookups.calls).toEqual([]);
   });
 
@@ -380,7 +391,9 @@ describe('the egress guard', () => {
     await expect(guarded({ egress: { allowedHosts: ['10.0.0.0/8'] } }).getJson(`${other.url}/x`)).rejects.toBeInstanceOf(EgressDeniedError);
 
     const { resolve } = resolver({ 'csv.corp.test': ['127.0.0.1'] });
-    await expect(guarded({ resolve, egress: { allowedHosts: ['csv.corp.test'] } }).getJson(`http://csv.corp.test:${new URL(other.url).port}/x`)).resolves.toEqual({ ok: true });
+    await expect(
+      guarded({ resolve, egress: { allowedHosts: ['csv.corp.test'] } }).getJson(`http://csv.corp.test:${new URL(other.url).port}/x`),
+    ).resolves.toEqual({ ok: true });
     expect(other.hits()).toBe(2);
   });
 

@@ -205,7 +205,11 @@ export interface HttpClient {
    */
   getJson<T = unknown, Schema extends z.ZodType | undefined = undefined>(path: string, options?: JsonRequestOptions<Schema>): Promise<JsonResult<Schema, T>>;
   /** POSTs `body` as JSON and parses the JSON response, like {@link HttpClient.getJson}. Not retried after a network error unless `idempotent: true`. */
-  postJson<T = unknown, Schema extends z.ZodType | undefined = undefined>(path: string, body: unknown, options?: JsonRequestOptions<Schema>): Promise<JsonResult<Schema, T>>;
+  postJson<T = unknown, Schema extends z.ZodType | undefined = undefined>(
+    path: string,
+    body: unknown,
+    options?: JsonRequestOptions<Schema>,
+  ): Promise<JsonResult<Schema, T>>;
   /** A client sharing this one's budget and `Retry-After` pauses, with another base URL or extra headers. */
   withDefaults(defaults: HttpClientDefaults): HttpClient;
 }
@@ -334,7 +338,12 @@ interface Attempt {
   signals: AbortSignal[];
 }
 
-function buildClient(options: HttpClientOptions, budget: RequestBudget, transport: Transport, defaults: { baseUrl: string | undefined; headers: Record<string, string> }): HttpClient {
+function buildClient(
+  options: HttpClientOptions,
+  budget: RequestBudget,
+  transport: Transport,
+  defaults: { baseUrl: string | undefined; headers: Record<string, string> },
+): HttpClient {
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleepFor;
@@ -394,7 +403,10 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, transpor
         const waitMs = retryAfterMs ?? backoff(retry);
         const error = notProcessed
           ? new RateLimitedError(`${label} answered HTTP ${response.status}; retry after ${waitMs} ms`, { retryAfterMs: waitMs, status: response.status })
-          : new RetryableError(`${label} answered HTTP ${response.status}`, { status: response.status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+          : new RetryableError(`${label} answered HTTP ${response.status}`, {
+              status: response.status,
+              ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+            });
         if (retryAfterMs !== undefined && retryAfterMs > maxRetryAfterMs) {
           budget.pauseFor(retryAfterMs);
           throw error;
@@ -406,7 +418,12 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, transpor
         const waitMs = backoff(retry);
         failure = timedOut
           ? { error: new HttpTimeoutError(label, attempt.timeoutMs, { cause: error }), waitMs, pause: false, retryable: attempt.idempotent }
-          : { error: new RetryableError(`Request to ${label} failed: ${describeError(error)}`, { cause: error }), waitMs, pause: false, retryable: attempt.idempotent };
+          : {
+              error: new RetryableError(`Request to ${label} failed: ${describeError(error)}`, { cause: error }),
+              waitMs,
+              pause: false,
+              retryable: attempt.idempotent,
+            };
       } finally {
         clearTimeout(timer);
       }
@@ -459,30 +476,34 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, transpor
     return Math.round(ceiling / 2 + (random() * ceiling) / 2);
   };
 
-  const readJson = <T>(attempt: Attempt, schema: z.ZodType | undefined) => async (response: Response): Promise<T> => {
-    const text = await response.text();
-    const label = redactUrl(attempt.url);
-    if (response.status === 401 || response.status === 403) {
-      throw new AuthenticationError(`${label} refused the credentials (HTTP ${response.status})`, { cause: new HttpStatusError(label, response.status, text.slice(0, 1024)) });
-    }
-    if (!response.ok) throw new HttpStatusError(label, response.status, text.slice(0, 1024));
-    let body: unknown;
-    if (text.trim() !== '') {
-      try {
-        body = JSON.parse(text);
-      } catch (error) {
-        throw new MalformedPayloadError(`${label} did not return JSON`, { cause: error });
+  const readJson =
+    <T>(attempt: Attempt, schema: z.ZodType | undefined) =>
+    async (response: Response): Promise<T> => {
+      const text = await response.text();
+      const label = redactUrl(attempt.url);
+      if (response.status === 401 || response.status === 403) {
+        throw new AuthenticationError(`${label} refused the credentials (HTTP ${response.status})`, {
+          cause: new HttpStatusError(label, response.status, text.slice(0, 1024)),
+        });
       }
-    }
-    if (!schema) return body as T;
-    const result = schema.safeParse(body);
-    if (result.success) return result.data as T;
-    const [first] = toValidationIssues(result.error.issues);
-    throw new MalformedPayloadError(`response from ${label} does not match the expected shape: ${first?.message ?? 'invalid'}`, {
-      path: first?.path || undefined,
-      cause: result.error,
-    });
-  };
+      if (!response.ok) throw new HttpStatusError(label, response.status, text.slice(0, 1024));
+      let body: unknown;
+      if (text.trim() !== '') {
+        try {
+          body = JSON.parse(text);
+        } catch (error) {
+          throw new MalformedPayloadError(`${label} did not return JSON`, { cause: error });
+        }
+      }
+      if (!schema) return body as T;
+      const result = schema.safeParse(body);
+      if (result.success) return result.data as T;
+      const [first] = toValidationIssues(result.error.issues);
+      throw new MalformedPayloadError(`response from ${label} does not match the expected shape: ${first?.message ?? 'invalid'}`, {
+        path: first?.path || undefined,
+        cause: result.error,
+      });
+    };
 
   const client: HttpClient = {
     request(path, request = {}) {
@@ -496,7 +517,11 @@ function buildClient(options: HttpClientOptions, budget: RequestBudget, transpor
     },
     postJson<T, Schema extends z.ZodType | undefined>(path: string, body: unknown, request: JsonRequestOptions<Schema> = {}) {
       const { schema, ...rest } = request;
-      const attempt = prepare(path, { method: 'POST', ...rest, body: JSON.stringify(body) }, { accept: 'application/json', 'content-type': 'application/json' });
+      const attempt = prepare(
+        path,
+        { method: 'POST', ...rest, body: JSON.stringify(body) },
+        { accept: 'application/json', 'content-type': 'application/json' },
+      );
       return exchange(attempt, readJson<JsonResult<Schema, T>>(attempt, schema));
     },
     withDefaults(more) {

@@ -13,7 +13,10 @@ describe('parseIngestBatch', () => {
     const batch: IngestBatch = {
       customers: [
         {
-          identifiers: [{ type: 'email', value: ' ada@example.com ' }, { type: 'shopify', value: '7781' }],
+          identifiers: [
+            { type: 'email', value: ' ada@example.com ' },
+            { type: 'shopify', value: '7781' },
+          ],
           kind: 'PERSON',
           displayName: 'Ada Lovelace',
           traits: { plan: 'pro', seats: 3, flags: ['beta'], address: { city: 'London' } },

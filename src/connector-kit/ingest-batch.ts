@@ -245,7 +245,11 @@ export const interactionRecordSchema = z.strictObject({
   type: nonEmptyText(64),
   occurredAt: occurredAtSchema,
   value: z.number().optional(),
-  currency: z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 currency code such as EUR').toUpperCase().optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 currency code such as EUR')
+    .toUpperCase()
+    .optional(),
   direction: z.enum(['INBOUND', 'OUTBOUND']).optional(),
   sentiment: z.number().min(-1, 'must be between -1 and 1').max(1, 'must be between -1 and 1').optional(),
   properties: jsonRecordSchema.optional(),

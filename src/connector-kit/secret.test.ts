@@ -57,7 +57,21 @@ describe('endpoint', () => {
     expect(isEndpoint('feed', z.url())).toBe(true);
     expect(isEndpoint('mirrors', z.array(z.url()))).toBe(true);
     expect(isEndpoint('node', z.ipv4().optional())).toBe(true);
-    for (const name of ['url', 'baseUrl', 'base_url', 'API-URI', 'host', 'smtpHostname', 'endpoint', 'domain', 'subdomain', 'server', 'origin', 'tenant', 'hosts']) {
+    for (const name of [
+      'url',
+      'baseUrl',
+      'base_url',
+      'API-URI',
+      'host',
+      'smtpHostname',
+      'endpoint',
+      'domain',
+      'subdomain',
+      'server',
+      'origin',
+      'tenant',
+      'hosts',
+    ]) {
       expect([name, isEndpoint(name, z.string())]).toEqual([name, true]);
     }
     for (const name of ['pageSize', 'channel', 'apiVersion', 'hostingPlan']) {
@@ -69,7 +83,14 @@ describe('endpoint', () => {
   test('endpointKeys lists endpoint fields as dotted paths, never secrets', () => {
     expect(endpointKeys(config)).toEqual(['subdomain', 'baseUrl']);
     expect(
-      endpointKeys(z.object({ apiKey: secret(z.string()), oauth: z.object({ tokenUrl: z.url(), clientSecret: secret(z.string()) }), pageSize: z.int(), secretHost: secret(z.string()) })),
+      endpointKeys(
+        z.object({
+          apiKey: secret(z.string()),
+          oauth: z.object({ tokenUrl: z.url(), clientSecret: secret(z.string()) }),
+          pageSize: z.int(),
+          secretHost: secret(z.string()),
+        }),
+      ),
     ).toEqual(['oauth.tokenUrl']);
   });
 });
@@ -87,7 +108,14 @@ describe('describeConfig', () => {
       { name: 'ratio', type: 'number', required: false, secret: false, nullable: false },
       { name: 'region', type: 'enum', values: ['eu', 'us'], required: false, secret: false, nullable: false, default: 'eu' },
       { name: 'includeArchived', type: 'boolean', required: false, secret: false, nullable: false, default: false },
-      { name: 'tags', type: 'array', required: false, secret: false, nullable: false, items: { name: '[]', type: 'string', required: true, secret: false, nullable: false } },
+      {
+        name: 'tags',
+        type: 'array',
+        required: false,
+        secret: false,
+        nullable: false,
+        items: { name: '[]', type: 'string', required: true, secret: false, nullable: false },
+      },
       { name: 'note', type: 'string', required: false, secret: false, nullable: true },
       {
         name: 'oauth',
@@ -111,9 +139,11 @@ describe('describeConfig', () => {
 
 describe('redactSecrets', () => {
   test('replaces secret values, nested ones included, and leaves the rest', () => {
-    expect(
-      redactSecrets(config, { apiKey: 'sk_live_12345678', subdomain: 'demo', oauth: { clientId: 'c1', clientSecret: 'shh' } }),
-    ).toEqual({ apiKey: REDACTED, subdomain: 'demo', oauth: { clientId: 'c1', clientSecret: REDACTED } });
+    expect(redactSecrets(config, { apiKey: 'sk_live_12345678', subdomain: 'demo', oauth: { clientId: 'c1', clientSecret: 'shh' } })).toEqual({
+      apiKey: REDACTED,
+      subdomain: 'demo',
+      oauth: { clientId: 'c1', clientSecret: REDACTED },
+    });
   });
 
   test('leaves absent secrets absent', () => {

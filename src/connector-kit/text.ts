@@ -54,7 +54,8 @@ export function jsonProblem(value: unknown, path: string, limits: { maxDepth: nu
     if (typeof v !== 'object' || v === null) continue;
     if (item.depth > limits.maxDepth) return { path: item.path, kind: 'complexity', message: `${item.path} nests deeper than ${limits.maxDepth} levels` };
     if (Array.isArray(v)) {
-      if (v.length > limits.maxListItems) return { path: item.path, kind: 'complexity', message: `${item.path} has ${v.length} items; the limit is ${limits.maxListItems}` };
+      if (v.length > limits.maxListItems)
+        return { path: item.path, kind: 'complexity', message: `${item.path} has ${v.length} items; the limit is ${limits.maxListItems}` };
       for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], path: `${item.path}[${i}]`, depth: item.depth + 1 });
       continue;
     }

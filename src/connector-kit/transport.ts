@@ -54,7 +54,11 @@ export function createGuardedTransport(guard: EgressGuard): Transport {
 /** Answers every lookup with the checked addresses, never asking DNS again. */
 function pinnedLookup(addresses: ResolvedAddress[]): LookupFunction {
   return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-    if (options.all) callback(null, addresses.map(({ address, family }) => ({ address, family })));
+    if (options.all)
+      callback(
+        null,
+        addresses.map(({ address, family }) => ({ address, family })),
+      );
     else callback(null, addresses[0].address, addresses[0].family);
   }) as LookupFunction;
 }
@@ -94,7 +98,9 @@ function toResponse(message: IncomingMessage, method: string): Response {
 }
 
 function decoded(message: IncomingMessage): Readable {
-  const encoding = String(message.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const encoding = String(message.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
   const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
   const decoder =
     encoding === 'gzip' || encoding === 'x-gzip'

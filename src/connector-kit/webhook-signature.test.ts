@@ -74,7 +74,9 @@ describe('verifyWebhookSignature', () => {
     const oldSignature = signWebhook('old-secret', body, signedAt).split(',')[1];
     const rotated = `${header},${oldSignature}`;
     expect(verifyWebhookSignature({ secret, body, header: rotated, now: signedAt }).ok).toBe(true);
-    expect(verifyWebhookSignature({ secret: ['old-secret', 'new-secret'], body, header: signWebhook('old-secret', body, signedAt), now: signedAt }).ok).toBe(true);
+    expect(verifyWebhookSignature({ secret: ['old-secret', 'new-secret'], body, header: signWebhook('old-secret', body, signedAt), now: signedAt }).ok).toBe(
+      true,
+    );
   });
 
   test('ignores signature schemes it does not know', () => {

@@ -78,9 +78,7 @@ export interface VerifyWebhookSignatureInput {
  * if (!result.ok) logger.warn('webhook rejected', { reason: result.reason });
  * ```
  */
-export type WebhookVerificationResult =
-  | { ok: true; timestamp: Date }
-  | { ok: false; reason: WebhookVerificationFailure };
+export type WebhookVerificationResult = { ok: true; timestamp: Date } | { ok: false; reason: WebhookVerificationFailure };
 
 /**
  * Verifies a header produced by {@link signWebhook}. Compares digests in constant time,

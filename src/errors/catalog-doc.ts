@@ -6,7 +6,8 @@ const cell = (text: string) => text.replace(/\|/g, '\\|');
 /** docs/errors.md, generated from {@link ERROR_CATALOG} (`npm run errors:doc`). */
 export function renderErrorCatalog(): string {
   const rows = Object.entries(ERROR_CATALOG).map(
-    ([code, spec]) => `| \`${code}\` | ${spec.status} | ${cell(spec.message === '{detail}' ? '(per site: the constraint broken)' : `\`${spec.message}\``)} | ${cell(spec.doc)} |`,
+    ([code, spec]) =>
+      `| \`${code}\` | ${spec.status} | ${cell(spec.message === '{detail}' ? '(per site: the constraint broken)' : `\`${spec.message}\``)} | ${cell(spec.doc)} |`,
   );
   const kit = Object.values(CONNECTOR_ERROR_CODES).map((code) => `- \`${code}\``);
   return [
@@ -28,7 +29,7 @@ export function renderErrorCatalog(): string {
     '',
     '## Connector kit codes',
     '',
-    'Plugins throw the connector kit\'s own errors (`src/connector-kit/errors.ts`, where each',
+    "Plugins throw the connector kit's own errors (`src/connector-kit/errors.ts`, where each",
     'is documented); the host records them on sync runs and connections and decides from the',
     'code whether to retry.',
     '',

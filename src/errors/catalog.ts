@@ -16,52 +16,165 @@
 export const ERROR_CATALOG = {
   // Request-level
   BAD_REQUEST: { status: 400, message: '{detail}', doc: 'The request is malformed: a wrong method, id, body or argument combination.' },
-  VALIDATION_FAILED: { status: 400, message: '{detail}', doc: 'An argument is well-formed but breaks a rule (a range, a length, an allowed value); `field` names it.' },
-  PAYLOAD_TOO_LARGE: { status: 413, message: 'request body is larger than {limit} bytes', doc: 'The request body is over the server\'s size limit; nothing was read.' },
+  VALIDATION_FAILED: {
+    status: 400,
+    message: '{detail}',
+    doc: 'An argument is well-formed but breaks a rule (a range, a length, an allowed value); `field` names it.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'request body is larger than {limit} bytes',
+    doc: "The request body is over the server's size limit; nothing was read.",
+  },
   BATCH_TOO_LARGE: { status: 400, message: '{detail}', doc: 'A batch or list argument has more items than one call accepts.' },
   PAGE_SIZE_EXCEEDED: { status: 400, message: '{detail}', doc: '`first` is negative or larger than the page limit.' },
-  QUERY_TOO_DEEP: { status: 400, message: 'the query is nested {depth} levels deep; the limit is {limit} (flatten it or split it)', doc: 'The operation nests selections deeper than the server allows.' },
+  QUERY_TOO_DEEP: {
+    status: 400,
+    message: 'the query is nested {depth} levels deep; the limit is {limit} (flatten it or split it)',
+    doc: 'The operation nests selections deeper than the server allows.',
+  },
   NOT_FOUND: { status: 404, message: '{detail}', doc: 'The named thing (route, API key, connection, customer, segment template) does not exist.' },
-  INTERNAL_SERVER_ERROR: { status: 500, message: 'Unexpected error.', doc: 'A failure the server did not expect; the details are in the server log, never in the answer.' },
+  INTERNAL_SERVER_ERROR: {
+    status: 500,
+    message: 'Unexpected error.',
+    doc: 'A failure the server did not expect; the details are in the server log, never in the answer.',
+  },
   UNAUTHENTICATED: { status: 401, message: '{reason}', doc: 'No credentials, or credentials the server does not accept (unknown, revoked or expired key).' },
   FORBIDDEN: { status: 403, message: '{detail}', doc: 'The key lacks a scope the operation or argument needs (`pii:read`, `connectors:admin`, …).' },
-  RATE_LIMITED: { status: 429, message: 'rate limit exceeded; retry in {seconds} s', doc: 'The key used up its request budget; `extensions.retryAfter` says when to retry.' },
+  RATE_LIMITED: {
+    status: 429,
+    message: 'rate limit exceeded; retry in {seconds} s',
+    doc: 'The key used up its request budget; `extensions.retryAfter` says when to retry.',
+  },
   QUERY_TOO_COMPLEX: { status: 400, message: '{detail}', doc: 'The operation costs more than the limit, or its document has too many tokens or aliases.' },
-  INTROSPECTION_DISABLED: { status: 400, message: 'introspection is disabled on this server', doc: 'Schema introspection is turned off (production); the schema is published as schema.graphql.' },
-  IDENTIFIER_ERASED: { status: 400, message: 'this {type} belonged to an erased customer; it can be used again only after a fresh consent (liftErasureTombstone)', doc: 'An identifier of an erased customer; refused until its tombstone is lifted.' },
-  INVALID_CURSOR: { status: 400, message: 'this cursor was not issued for this list and ordering (or has expired); start again without after', doc: 'An `after` cursor that this server did not issue for this list and ordering (tampered, expired or malformed).' },
+  INTROSPECTION_DISABLED: {
+    status: 400,
+    message: 'introspection is disabled on this server',
+    doc: 'Schema introspection is turned off (production); the schema is published as schema.graphql.',
+  },
+  IDENTIFIER_ERASED: {
+    status: 400,
+    message: 'this {type} belonged to an erased customer; it can be used again only after a fresh consent (liftErasureTombstone)',
+    doc: 'An identifier of an erased customer; refused until its tombstone is lifted.',
+  },
+  INVALID_CURSOR: {
+    status: 400,
+    message: 'this cursor was not issued for this list and ordering (or has expired); start again without after',
+    doc: 'An `after` cursor that this server did not issue for this list and ordering (tampered, expired or malformed).',
+  },
   INVALID_TEXT: { status: 400, message: '{detail}', doc: 'A string or JSON key holds a NUL character or an unpaired surrogate (refused before any SQL).' },
-  INPUT_TOO_COMPLEX: { status: 400, message: '{detail}', doc: 'An input nests too deep, has too long a list, or a filter or rule tree has too many conditions.' },
+  INPUT_TOO_COMPLEX: {
+    status: 400,
+    message: '{detail}',
+    doc: 'An input nests too deep, has too long a list, or a filter or rule tree has too many conditions.',
+  },
   // Row-level (ingest)
   INVALID_IDENTIFIER: { status: 400, message: '{detail}', doc: 'An identifier is missing, of an unknown type, or not a valid value of its type.' },
-  INVALID_FIELD: { status: 400, message: '{detail}', doc: 'A field of a row is missing, too long, of the wrong type or out of range; `field` is its path in the row.' },
-  IDENTITY_CONFLICT: { status: 409, message: '{detail}', doc: 'The identifiers of a row, or of rows of one batch, belong to more than one customer; never a silent pick.' },
+  INVALID_FIELD: {
+    status: 400,
+    message: '{detail}',
+    doc: 'A field of a row is missing, too long, of the wrong type or out of range; `field` is its path in the row.',
+  },
+  IDENTITY_CONFLICT: {
+    status: 409,
+    message: '{detail}',
+    doc: 'The identifiers of a row, or of rows of one batch, belong to more than one customer; never a silent pick.',
+  },
   CUSTOMER_NOT_FOUND: { status: 404, message: '{detail}', doc: 'No customer has the id or identifiers given.' },
-  BATCH_ABORTED: { status: 400, message: 'not written: other rows of this ATOMIC batch are invalid', doc: 'A valid row of an ATOMIC batch that was not written because other rows are invalid.' },
-  IDENTITY_UNVERIFIED: { status: 403, message: 'an unverified sender may only write to a new customer or to one known by its own kind of identifiers (an anonymous profile)', doc: 'An unverified record (a public write key) would have reached a customer known by identifiers it may not vouch for.' },
+  BATCH_ABORTED: {
+    status: 400,
+    message: 'not written: other rows of this ATOMIC batch are invalid',
+    doc: 'A valid row of an ATOMIC batch that was not written because other rows are invalid.',
+  },
+  IDENTITY_UNVERIFIED: {
+    status: 403,
+    message: 'an unverified sender may only write to a new customer or to one known by its own kind of identifiers (an anonymous profile)',
+    doc: 'An unverified record (a public write key) would have reached a customer known by identifiers it may not vouch for.',
+  },
   // Connectors
   CONNECTOR_NOT_FOUND: { status: 404, message: 'no connector "{id}" is installed; installed: {installed}', doc: 'No installed plugin has this connector id.' },
-  CONNECTOR_UNAVAILABLE: { status: 503, message: '{detail}', doc: 'The connector failed to load, failed during a call, or answered something that is not a valid reply.' },
-  CONNECTOR_CONFIG_INVALID: { status: 400, message: '{detail}', doc: 'A connection\'s config does not satisfy the connector\'s schema or checks; `details.issues` lists each field.' },
-  WEBHOOK_PAYLOAD_INVALID: { status: 400, message: '{detail}', doc: 'A webhook delivery was authenticated but its body could not be parsed or holds invalid records.' },
-  IMPORT_FAILED: { status: 400, message: '{detail}', doc: 'A file import could not run (a file that is not text, empty or unreadable; a mapping naming a missing column, or no identifier or externalId); recorded on its run.' },
-  WEBHOOK_REFUSED: { status: 401, message: 'the delivery was refused: the signature is missing, wrong or outside the replay window, or this endpoint does not accept deliveries', doc: 'A webhook delivery was refused; one answer for every reason, so the sender cannot learn which connections exist.' },
-  SECRETS_REQUIRED: { status: 400, message: '{detail}', doc: 'An update changes where a connection sends its credentials (an endpoint field) without sending its stored secrets again.' },
-  PLUGIN_TIMEOUT: { status: 503, message: '{detail}', doc: 'A plugin did not answer a call (verify, parse, check, config validation, a sync page) within its deadline; its host was killed.' },
-  PLUGIN_CRASHED: { status: 503, message: '{detail}', doc: 'A plugin\'s host ended during a call: it crashed, ran out of memory or broke the host protocol.' },
-  CONNECTOR_LOAD_FAILED: { status: 503, message: '{detail}', doc: 'A plugin could not be loaded (its module threw, its host died, timed out or answered no manifest); reported on the `connectors` query.' },
-  CONNECTOR_LOAD_DUPLICATE_ID: { status: 503, message: 'Connector id "{id}" is already used by {location}; ids must be unique', doc: 'Two plugins declare the same connector id; the first loaded keeps it.' },
+  CONNECTOR_UNAVAILABLE: {
+    status: 503,
+    message: '{detail}',
+    doc: 'The connector failed to load, failed during a call, or answered something that is not a valid reply.',
+  },
+  CONNECTOR_CONFIG_INVALID: {
+    status: 400,
+    message: '{detail}',
+    doc: "A connection's config does not satisfy the connector's schema or checks; `details.issues` lists each field.",
+  },
+  WEBHOOK_PAYLOAD_INVALID: {
+    status: 400,
+    message: '{detail}',
+    doc: 'A webhook delivery was authenticated but its body could not be parsed or holds invalid records.',
+  },
+  IMPORT_FAILED: {
+    status: 400,
+    message: '{detail}',
+    doc: 'A file import could not run (a file that is not text, empty or unreadable; a mapping naming a missing column, or no identifier or externalId); recorded on its run.',
+  },
+  WEBHOOK_REFUSED: {
+    status: 401,
+    message: 'the delivery was refused: the signature is missing, wrong or outside the replay window, or this endpoint does not accept deliveries',
+    doc: 'A webhook delivery was refused; one answer for every reason, so the sender cannot learn which connections exist.',
+  },
+  SECRETS_REQUIRED: {
+    status: 400,
+    message: '{detail}',
+    doc: 'An update changes where a connection sends its credentials (an endpoint field) without sending its stored secrets again.',
+  },
+  PLUGIN_TIMEOUT: {
+    status: 503,
+    message: '{detail}',
+    doc: 'A plugin did not answer a call (verify, parse, check, config validation, a sync page) within its deadline; its host was killed.',
+  },
+  PLUGIN_CRASHED: { status: 503, message: '{detail}', doc: "A plugin's host ended during a call: it crashed, ran out of memory or broke the host protocol." },
+  CONNECTOR_LOAD_FAILED: {
+    status: 503,
+    message: '{detail}',
+    doc: 'A plugin could not be loaded (its module threw, its host died, timed out or answered no manifest); reported on the `connectors` query.',
+  },
+  CONNECTOR_LOAD_DUPLICATE_ID: {
+    status: 503,
+    message: 'Connector id "{id}" is already used by {location}; ids must be unique',
+    doc: 'Two plugins declare the same connector id; the first loaded keeps it.',
+  },
   // Scores
-  MODEL_NOT_FITTED: { status: 409, message: '{detail}', doc: 'A score model has no fitted parameters yet (too little data, or a model it depends on is not fitted).' },
+  MODEL_NOT_FITTED: {
+    status: 409,
+    message: '{detail}',
+    doc: 'A score model has no fitted parameters yet (too little data, or a model it depends on is not fitted).',
+  },
   MODEL_FIT_FAILED: { status: 500, message: '{detail}', doc: 'Fitting a score model failed (the optimiser diverged or found no finite likelihood).' },
   // Segments
   SEGMENT_NOT_FOUND: { status: 404, message: 'segment {id} does not exist', doc: 'No segment has this id.' },
   SEGMENT_NAME_TAKEN: { status: 409, message: 'a segment named "{name}" already exists', doc: 'Segment names are unique.' },
-  SEGMENT_RULE_INVALID: { status: 400, message: '{detail}', doc: 'A segment rule is malformed or refers to something that does not exist; `details.problems` lists every problem.' },
-  SEGMENT_RULE_CYCLE: { status: 400, message: '{field}: this reference makes a cycle: {path}', doc: 'A rule refers (through inSegment) to a segment that refers back to it.' },
-  SEGMENT_KIND_MISMATCH: { status: 400, message: '{detail}', doc: 'The operation needs a segment of the other kind (members by hand need STATIC, refresh needs DYNAMIC), or tries to change a kind.' },
-  SEGMENT_IN_USE: { status: 409, message: 'segment {id} is used by {users}; change their rules first', doc: 'A segment other rules refer to cannot be deleted.' },
-  SEGMENT_PREVIEW_TIMEOUT: { status: 408, message: 'the rule took longer than the preview limit of {limitMs} ms; narrow it (shorter windows, fewer conditions) or create the segment and let it refresh in the background', doc: 'A preview ran past its time limit.' },
+  SEGMENT_RULE_INVALID: {
+    status: 400,
+    message: '{detail}',
+    doc: 'A segment rule is malformed or refers to something that does not exist; `details.problems` lists every problem.',
+  },
+  SEGMENT_RULE_CYCLE: {
+    status: 400,
+    message: '{field}: this reference makes a cycle: {path}',
+    doc: 'A rule refers (through inSegment) to a segment that refers back to it.',
+  },
+  SEGMENT_KIND_MISMATCH: {
+    status: 400,
+    message: '{detail}',
+    doc: 'The operation needs a segment of the other kind (members by hand need STATIC, refresh needs DYNAMIC), or tries to change a kind.',
+  },
+  SEGMENT_IN_USE: {
+    status: 409,
+    message: 'segment {id} is used by {users}; change their rules first',
+    doc: 'A segment other rules refer to cannot be deleted.',
+  },
+  SEGMENT_PREVIEW_TIMEOUT: {
+    status: 408,
+    message:
+      'the rule took longer than the preview limit of {limitMs} ms; narrow it (shorter windows, fewer conditions) or create the segment and let it refresh in the background',
+    doc: 'A preview ran past its time limit.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** One catalog entry. */
@@ -83,10 +196,9 @@ export const ErrorCode = Object.fromEntries(Object.keys(ERROR_CATALOG).map((code
 type Placeholders<T extends string> = T extends `${string}{${infer Name}}${infer Rest}` ? Name | Placeholders<Rest> : never;
 
 /** The arguments a code's template needs: one value per placeholder (`{}` for a fixed message). */
-export type MessageArgs<C extends ErrorCode> =
-  [Placeholders<(typeof ERROR_CATALOG)[C]['message']>] extends [never]
-    ? Record<string, never>
-    : { [K in Placeholders<(typeof ERROR_CATALOG)[C]['message']>]: string | number };
+export type MessageArgs<C extends ErrorCode> = [Placeholders<(typeof ERROR_CATALOG)[C]['message']>] extends [never]
+  ? Record<string, never>
+  : { [K in Placeholders<(typeof ERROR_CATALOG)[C]['message']>]: string | number };
 
 /** The message of `code` with its placeholders filled from `args`. */
 export function errorMessage<C extends ErrorCode>(code: C, args: MessageArgs<C>): string {

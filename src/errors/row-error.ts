@@ -60,13 +60,7 @@ export function checkText(
 }
 
 /** JSON objects stored in jsonb columns (traits, properties) must be plain objects of bounded size. */
-export function checkJsonObject(
-  problems: RowProblems,
-  code: ErrorCode,
-  field: string,
-  value: unknown,
-  maxBytes: number,
-): Record<string, unknown> | undefined {
+export function checkJsonObject(problems: RowProblems, code: ErrorCode, field: string, value: unknown, maxBytes: number): Record<string, unknown> | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) {
     problems.add(code, field, `${field} must be a JSON object`);

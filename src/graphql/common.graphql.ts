@@ -18,7 +18,10 @@ export const BatchModeEnum = builder.enumType('BatchMode', {
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', {
   description: 'Stable error codes; also used as `extensions.code` of GraphQL errors. docs/errors.md lists each with its message.',
-  values: Object.fromEntries(Object.values(ErrorCode).map((code) => [code, { description: ERROR_CATALOG[code].doc }])) as Record<ErrorCode, { description: string }>,
+  values: Object.fromEntries(Object.values(ErrorCode).map((code) => [code, { description: ERROR_CATALOG[code].doc }])) as Record<
+    ErrorCode,
+    { description: string }
+  >,
 });
 
 export const RowErrorRef = builder.objectRef<{ code: string; field?: string; message: string }>('RowError').implement({

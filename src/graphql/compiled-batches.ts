@@ -88,8 +88,7 @@ export function compiledBatchExecution(): Plugin {
     onExecute({ args, executeFn, setExecuteFn }) {
       const operation = getOperationAST(args.document, args.operationName);
       const eligible =
-        operation?.operation === 'mutation' &&
-        operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && COMPILED_ROOT_FIELDS.has(s.name.value));
+        operation?.operation === 'mutation' && operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && COMPILED_ROOT_FIELDS.has(s.name.value));
       if (!eligible) return;
       const query = compiledFor(args);
       if (!query) return;

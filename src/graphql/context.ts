@@ -19,5 +19,12 @@ export interface GraphQLContext {
 }
 
 export function createContext(services: RapportServices, principal?: Principal): GraphQLContext {
-  return { services, loaders: createLoaders(services.dataSource), scoreLoaders: createScoreLoaders(services.dataSource), logger: services.logger, principal, personalData: services.personalData };
+  return {
+    services,
+    loaders: createLoaders(services.dataSource),
+    scoreLoaders: createScoreLoaders(services.dataSource),
+    logger: services.logger,
+    principal,
+    personalData: services.personalData,
+  };
 }

@@ -1,6 +1,19 @@
 import {
-  getNullableType, getOperationAST, GraphQLError, isInputObjectType, isListType, Kind, TypeInfo, typeFromAST, valueFromASTUntyped, visit, visitWithTypeInfo,
-  type DocumentNode, type GraphQLInputObjectType, type GraphQLInputType, type GraphQLSchema,
+  getNullableType,
+  getOperationAST,
+  GraphQLError,
+  isInputObjectType,
+  isListType,
+  Kind,
+  TypeInfo,
+  typeFromAST,
+  valueFromASTUntyped,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type GraphQLInputObjectType,
+  type GraphQLInputType,
+  type GraphQLSchema,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors/catalog';
@@ -80,7 +93,12 @@ function findBlockStringEnd(source: string, from: number): number {
 }
 
 /** The first problem of an operation's inputs, as the GraphQL error to answer, or undefined. */
-export function findInputProblem(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown> | undefined): GraphQLError | undefined {
+export function findInputProblem(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | undefined,
+  variables: Record<string, unknown> | undefined,
+): GraphQLError | undefined {
   const operation = getOperationAST(document, operationName);
   if (!operation) return undefined;
   const walker = new Walker(schema);
@@ -181,7 +199,11 @@ class Walker {
       }
       if (++this.treeNodes > INPUT_LIMITS.maxTreeNodes) {
         const field = this.path(this.treeDepth);
-        return { code: ErrorCode.INPUT_TOO_COMPLEX, field, message: `${field} has more than ${INPUT_LIMITS.maxTreeNodes} conditions; the limit is ${INPUT_LIMITS.maxTreeNodes}` };
+        return {
+          code: ErrorCode.INPUT_TOO_COMPLEX,
+          field,
+          message: `${field} has more than ${INPUT_LIMITS.maxTreeNodes} conditions; the limit is ${INPUT_LIMITS.maxTreeNodes}`,
+        };
       }
     }
     const fields = inputObject?.getFields();
@@ -214,7 +236,14 @@ function selfNestingInputTypes(schema: GraphQLSchema): Set<string> {
   const cached = selfNestingCache.get(schema);
   if (cached) return cached;
   const inputs = Object.values(schema.getTypeMap()).filter(isInputObjectType);
-  const children = new Map(inputs.map((t) => [t.name, Object.values(t.getFields()).map((f) => getNamedInput(f.type)).filter((n): n is string => n !== undefined)]));
+  const children = new Map(
+    inputs.map((t) => [
+      t.name,
+      Object.values(t.getFields())
+        .map((f) => getNamedInput(f.type))
+        .filter((n): n is string => n !== undefined),
+    ]),
+  );
   const result = new Set<string>();
   for (const start of inputs) {
     const seen = new Set<string>();

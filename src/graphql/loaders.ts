@@ -22,7 +22,13 @@ export interface IdentifierRecord {
 }
 
 const EMPTY_STATS: CustomerStatsRecord = {
-  interactionCount: 0, firstSeenAt: null, lastSeenAt: null, transactionCount: 0, transactionValue: 0, channels: {}, updatedAt: null,
+  interactionCount: 0,
+  firstSeenAt: null,
+  lastSeenAt: null,
+  transactionCount: 0,
+  transactionValue: 0,
+  channels: {},
+  updatedAt: null,
 };
 
 /**

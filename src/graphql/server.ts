@@ -100,7 +100,10 @@ function gatewayPlugins(services: RapportServices): Plugin[] {
           withAudit({ principal, operation: name, variables: executionArgs.variableValues ?? {} }, async () => {
             const result = await executeFn(executionArgs);
             const errors = 'errors' in result && result.errors ? result.errors : [];
-            await finishAudit(services.dataSource, errors.map((e: GraphQLError) => String(e.extensions?.code ?? "ERROR")));
+            await finishAudit(
+              services.dataSource,
+              errors.map((e: GraphQLError) => String(e.extensions?.code ?? 'ERROR')),
+            );
             return result;
           }),
         );
@@ -218,14 +221,21 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
         const authentication = await authenticate(req.headers.authorization, services.config, services.apiKeys);
         if (!authentication.ok) {
           res.setHeader('www-authenticate', 'Bearer realm="rapport"');
-          return sendJson(res, 401, { errors: [{ message: errorMessage('UNAUTHENTICATED', { reason: authentication.reason }), extensions: { code: ErrorCode.UNAUTHENTICATED } }] });
+          return sendJson(res, 401, {
+            errors: [{ message: errorMessage('UNAUTHENTICATED', { reason: authentication.reason }), extensions: { code: ErrorCode.UNAUTHENTICATED } }],
+          });
         }
         principal = authentication.principal;
         const decision = await services.rateLimiter.take(principal.subject);
         if (!decision.allowed) {
           res.setHeader('retry-after', String(decision.retryAfterSeconds));
           return sendJson(res, 429, {
-            errors: [{ message: errorMessage('RATE_LIMITED', { seconds: decision.retryAfterSeconds }), extensions: { code: ErrorCode.RATE_LIMITED, retryAfter: decision.retryAfterSeconds } }],
+            errors: [
+              {
+                message: errorMessage('RATE_LIMITED', { seconds: decision.retryAfterSeconds }),
+                extensions: { code: ErrorCode.RATE_LIMITED, retryAfter: decision.retryAfterSeconds },
+              },
+            ],
           });
         }
       }
@@ -238,7 +248,11 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
       }
       const response = await yoga.fetch(
         url,
-        { method: req.method, headers, body: body && body.length > 0 ? (body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer) : undefined },
+        {
+          method: req.method,
+          headers,
+          body: body && body.length > 0 ? (body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer) : undefined,
+        },
         { principal },
       );
       res.statusCode = response.status;
@@ -279,11 +293,16 @@ export function createGatewayServer(handler: HttpHandler): Server {
   return server;
 }
 
-
 async function readiness(services: RapportServices): Promise<[number, unknown]> {
   const checks: Record<string, string> = {};
-  await services.dataSource.query('SELECT 1').then(() => (checks.database = 'ok'), (e: Error) => (checks.database = e.message));
-  await services.queues.ping().then(() => (checks.queue = 'ok'), (e: Error) => (checks.queue = e.message));
+  await services.dataSource.query('SELECT 1').then(
+    () => (checks.database = 'ok'),
+    (e: Error) => (checks.database = e.message),
+  );
+  await services.queues.ping().then(
+    () => (checks.queue = 'ok'),
+    (e: Error) => (checks.queue = e.message),
+  );
   const ready = Object.values(checks).every((v) => v === 'ok');
   return [ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks }];
 }
@@ -331,4 +350,3 @@ function sendTooLarge(res: ServerResponse, limit: number): void {
     errors: [{ message: errorMessage('PAYLOAD_TOO_LARGE', { limit }), extensions: { code: ErrorCode.PAYLOAD_TOO_LARGE } }],
   });
 }
-

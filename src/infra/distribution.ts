@@ -38,42 +38,51 @@ export interface TableDistribution {
 
 export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
   customers: {
-    role: 'customer', key: 'id',
+    role: 'customer',
+    key: 'id',
     why: 'The anchor of the co-location group: every per-customer table is distributed by customer_id alongside it.',
     pending: { constraints: ['customers_organization_id_fkey'], step: 'Organization links' },
   },
   customer_identifiers: {
-    role: 'customer', key: 'customer_id',
+    role: 'customer',
+    key: 'customer_id',
     why: 'Read with the customer (its identifiers); lookups by (type, value) go through a key table.',
     pending: { constraints: ['customer_identifiers_type_value_key'], step: 'Identifier keys' },
   },
   customer_stats: { role: 'customer', key: 'customer_id', why: 'One row per customer, refreshed with the customer.' },
   outbox_events: {
-    role: 'customer', key: 'customer_id',
+    role: 'customer',
+    key: 'customer_id',
     why: 'Domain events, written in the transaction of the change they describe and dispatched in order per customer; events about no customer (and customer.erased, whose customer rows are gone) use customer_id 0, one shard.',
   },
-  outbox_consumer_offsets: { role: 'customer', key: 'customer_id', why: 'Which consumer applied which event, written with the consumer\'s effect in the event\'s shard.' },
+  outbox_consumer_offsets: {
+    role: 'customer',
+    key: 'customer_id',
+    why: "Which consumer applied which event, written with the consumer's effect in the event's shard.",
+  },
   customer_consents: { role: 'customer', key: 'customer_id', why: 'Per customer, purpose and channel.' },
   interactions: {
-    role: 'customer', key: 'customer_id',
-    why: 'The bulk of the data; every aggregate (stats, features, segment conditions) reads one customer\'s rows.',
+    role: 'customer',
+    key: 'customer_id',
+    why: "The bulk of the data; every aggregate (stats, features, segment conditions) reads one customer's rows.",
     pending: { constraints: ['interactions_pkey', 'interactions_source_external_id_key'], step: 'Interaction keys' },
   },
   scores: { role: 'customer', key: 'customer_id', why: 'One row per customer and kind.' },
-  score_history: { role: 'customer', key: 'customer_id', why: 'A customer\'s superseded score values, read with the customer.' },
+  score_history: { role: 'customer', key: 'customer_id', why: "A customer's superseded score values, read with the customer." },
   segment_memberships: { role: 'customer', key: 'customer_id', why: 'Which customers are in which segment; refreshed per customer shard.' },
   segment_membership_events: { role: 'customer', key: 'customer_id', why: 'Written in the transaction that changes a membership, so on its shard.' },
 
-  scores_rebuild: { role: 'customer', key: 'customer_id', runtime: true, why: 'A full recompute\'s new scores, swapped in for `scores`.' },
+  scores_rebuild: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's new scores, swapped in for `scores`." },
   score_history_rebuild: { role: 'customer', key: 'customer_id', runtime: true, why: 'The scores a full recompute supersedes, until its swap.' },
-  score_features_rfm: { role: 'customer', key: 'customer_id', runtime: true, why: 'A full recompute\'s per-customer features, read by its batches.' },
-  score_features_engagement: { role: 'customer', key: 'customer_id', runtime: true, why: 'A full recompute\'s per-customer features, read by its batches.' },
-  score_features_clv: { role: 'customer', key: 'customer_id', runtime: true, why: 'A full recompute\'s per-customer features, read by its batches.' },
-  score_features_churn_risk: { role: 'customer', key: 'customer_id', runtime: true, why: 'A full recompute\'s per-customer features, read by its batches.' },
+  score_features_rfm: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's per-customer features, read by its batches." },
+  score_features_engagement: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's per-customer features, read by its batches." },
+  score_features_clv: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's per-customer features, read by its batches." },
+  score_features_churn_risk: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's per-customer features, read by its batches." },
   score_features_intact: { role: 'local', runtime: true, why: 'One marker row of a recompute run (a crash empties it).' },
 
   identifier_tombstones: {
-    role: 'own-hash', key: 'value_hash',
+    role: 'own-hash',
+    key: 'value_hash',
     why: 'Looked up by the hash of an erased identifier, never by customer: each lookup is one shard.',
   },
 
@@ -81,7 +90,7 @@ export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
   segments: { role: 'reference', why: 'A few hundred definitions; memberships and events reference them from every shard.' },
   segment_size_history: { role: 'reference', why: 'At most one point per segment and minute; references segments.' },
 
-  connections: { role: 'local', why: 'Connector configuration, read by the coordinator\'s jobs only.' },
+  connections: { role: 'local', why: "Connector configuration, read by the coordinator's jobs only." },
   connector_runs: { role: 'local', why: 'One row per sync, webhook or import run; operational, never joined with customers.' },
   webhook_refusals: { role: 'local', why: 'One counter per connection.' },
   api_keys: { role: 'local', why: 'Read on every request by the coordinator; small.' },

@@ -112,7 +112,9 @@ async function postgresBinaries(): Promise<{ initdb: string; pg_ctl: string }> {
   try {
     return (await import(name)) as { initdb: string; pg_ctl: string };
   } catch (error) {
-    throw new Error(`no embedded Postgres binaries for ${platform}-${process.arch} (${name}): set DATABASE_URL to use your own Postgres. ${String(error)}`, { cause: error });
+    throw new Error(`no embedded Postgres binaries for ${platform}-${process.arch} (${name}): set DATABASE_URL to use your own Postgres. ${String(error)}`, {
+      cause: error,
+    });
   }
 }
 

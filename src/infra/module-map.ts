@@ -32,7 +32,10 @@ export function moduleMap(modules: readonly AnyModule[], core: readonly string[]
   for (const step of steps) {
     for (const before of step.after ?? []) {
       // orderRefreshSteps has checked that every `after` names a declared step.
-      const owner = present(steps.find((s) => s.name === before), `refresh step ${before}`).module;
+      const owner = present(
+        steps.find((s) => s.name === before),
+        `refresh step ${before}`,
+      ).module;
       lines.push(`  ${owner} -.->|"refresh step ${step.name} after ${before}"| ${step.module}`);
     }
   }

@@ -112,7 +112,10 @@ export function orderModules<M extends Pick<AnyModule, 'name' | 'needs' | 'provi
   for (const module of modules) {
     for (const service of module.provides) {
       const other = provider.get(service);
-      if (other) throw new ModuleAssemblyError(`module ${module.name} provides "${service}", which ${other === '(core)' ? 'the core' : `module ${other}`} provides already`);
+      if (other)
+        throw new ModuleAssemblyError(
+          `module ${module.name} provides "${service}", which ${other === '(core)' ? 'the core' : `module ${other}`} provides already`,
+        );
       provider.set(service, module.name);
     }
   }
@@ -126,7 +129,12 @@ export function orderModules<M extends Pick<AnyModule, 'name' | 'needs' | 'provi
     }
     edges.set(module.name, before);
   }
-  return topologicalOrder(modules, (m) => m.name, (m) => edges.get(m.name) ?? [], 'module');
+  return topologicalOrder(
+    modules,
+    (m) => m.name,
+    (m) => edges.get(m.name) ?? [],
+    'module',
+  );
 }
 
 /** Orders refresh steps by their `after`. @throws ModuleAssemblyError on an unknown step or a cycle. */
@@ -137,7 +145,12 @@ export function orderRefreshSteps<S extends Pick<RefreshStepDeclaration, 'name' 
       if (!names.has(before)) throw new ModuleAssemblyError(`refresh step ${step.name} runs after "${before}", which no module declares`);
     }
   }
-  return topologicalOrder(steps, (s) => s.name, (s) => [...(s.after ?? [])], 'refresh step');
+  return topologicalOrder(
+    steps,
+    (s) => s.name,
+    (s) => [...(s.after ?? [])],
+    'refresh step',
+  );
 }
 
 function topologicalOrder<T>(items: readonly T[], nameOf: (item: T) => string, before: (item: T) => string[], what: string): T[] {

@@ -21,11 +21,20 @@ export function keysetClauses(keys: SortKey[], after: string | null | undefined,
 }
 
 /** Turns `first + 1` fetched rows into a page (the extra row only says there is a next page). */
-export function toPage<T>(rows: Record<string, unknown>[], keys: SortKey[], first: number, after: string | null | undefined, map: (row: Record<string, unknown>) => T): Page<T> {
+export function toPage<T>(
+  rows: Record<string, unknown>[],
+  keys: SortKey[],
+  first: number,
+  after: string | null | undefined,
+  map: (row: Record<string, unknown>) => T,
+): Page<T> {
   const hasNextPage = rows.length > first;
   const scope = cursorScope(keys);
   const edges = rows.slice(0, first).map((row) => ({
-    cursor: encodeCursor(scope, keys.map((_, i) => row[`__sort${i}`])),
+    cursor: encodeCursor(
+      scope,
+      keys.map((_, i) => row[`__sort${i}`]),
+    ),
     node: map(row),
   }));
   return {

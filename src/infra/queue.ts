@@ -53,9 +53,10 @@ export class QueueBackend {
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = this.config.kind === 'postgres'
-        ? new Queue(name, { connection: this.postgresConnection(), defaultJobOptions: DEFAULT_JOB_OPTIONS } as never, createPostgresBackend as never)
-        : new Queue(name, { connection: this.redisConnection(false), prefix: this.config.prefix ?? 'rapport', defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue =
+        this.config.kind === 'postgres'
+          ? new Queue(name, { connection: this.postgresConnection(), defaultJobOptions: DEFAULT_JOB_OPTIONS } as never, createPostgresBackend as never)
+          : new Queue(name, { connection: this.redisConnection(false), prefix: this.config.prefix ?? 'rapport', defaultJobOptions: DEFAULT_JOB_OPTIONS });
       queue.on('error', (error) => this.reportError(error, { queue: name }, 'queue error'));
       this.queues.set(name, queue);
     }
@@ -70,9 +71,10 @@ export class QueueBackend {
       return handler(job);
     };
     const options = { concurrency, autorun: true };
-    const worker = this.config.kind === 'postgres'
-      ? new Worker(name, processor, { ...options, connection: this.postgresConnection() } as never, createPostgresBackend as never)
-      : new Worker(name, processor, { ...options, connection: this.redisConnection(true), prefix: this.config.prefix ?? 'rapport' });
+    const worker =
+      this.config.kind === 'postgres'
+        ? new Worker(name, processor, { ...options, connection: this.postgresConnection() } as never, createPostgresBackend as never)
+        : new Worker(name, processor, { ...options, connection: this.redisConnection(true), prefix: this.config.prefix ?? 'rapport' });
     worker.on('failed', (job, error) =>
       this.logger.warn({ err: error, queue: name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'),
     );

@@ -14,10 +14,37 @@ export class SqlParams {
   }
 }
 
-export interface StringFilter { eq?: string | null; ne?: string | null; in?: string[] | null; contains?: string | null; startsWith?: string | null; isNull?: boolean | null }
-export interface NumberFilter { eq?: number | null; ne?: number | null; in?: number[] | null; gt?: number | null; gte?: number | null; lt?: number | null; lte?: number | null; isNull?: boolean | null }
-export interface DateTimeFilter { eq?: Date | null; gt?: Date | null; gte?: Date | null; lt?: Date | null; lte?: Date | null; isNull?: boolean | null }
-export interface IdFilter { eq?: string | null; in?: string[] | null; isNull?: boolean | null }
+export interface StringFilter {
+  eq?: string | null;
+  ne?: string | null;
+  in?: string[] | null;
+  contains?: string | null;
+  startsWith?: string | null;
+  isNull?: boolean | null;
+}
+export interface NumberFilter {
+  eq?: number | null;
+  ne?: number | null;
+  in?: number[] | null;
+  gt?: number | null;
+  gte?: number | null;
+  lt?: number | null;
+  lte?: number | null;
+  isNull?: boolean | null;
+}
+export interface DateTimeFilter {
+  eq?: Date | null;
+  gt?: Date | null;
+  gte?: Date | null;
+  lt?: Date | null;
+  lte?: Date | null;
+  isNull?: boolean | null;
+}
+export interface IdFilter {
+  eq?: string | null;
+  in?: string[] | null;
+  isNull?: boolean | null;
+}
 
 /** A boolean tree of field filters, as clients send it. */
 export interface FilterTree<F> {
@@ -68,7 +95,14 @@ export function compileStringFilter(sql: string, f: StringFilter, p: SqlParams, 
 
 export function compileNumberFilter(sql: string, f: NumberFilter, p: SqlParams, field: string): string[] {
   const out: string[] = [];
-  const ops: [keyof NumberFilter, string][] = [['eq', '='], ['ne', '<>'], ['gt', '>'], ['gte', '>='], ['lt', '<'], ['lte', '<=']];
+  const ops: [keyof NumberFilter, string][] = [
+    ['eq', '='],
+    ['ne', '<>'],
+    ['gt', '>'],
+    ['gte', '>='],
+    ['lt', '<'],
+    ['lte', '<='],
+  ];
   for (const [key, op] of ops) {
     const v = f[key];
     if (v != null) out.push(`${sql} ${op} ${p.add(v)}::numeric`);
@@ -83,7 +117,13 @@ export function compileNumberFilter(sql: string, f: NumberFilter, p: SqlParams, 
 
 export function compileDateTimeFilter(sql: string, f: DateTimeFilter, p: SqlParams): string[] {
   const out: string[] = [];
-  const ops: [keyof DateTimeFilter, string][] = [['eq', '='], ['gt', '>'], ['gte', '>='], ['lt', '<'], ['lte', '<=']];
+  const ops: [keyof DateTimeFilter, string][] = [
+    ['eq', '='],
+    ['gt', '>'],
+    ['gte', '>='],
+    ['lt', '<'],
+    ['lte', '<='],
+  ];
   for (const [key, op] of ops) {
     const v = f[key];
     if (v instanceof Date) out.push(`${sql} ${op} ${p.add(v.toISOString())}::timestamptz`);

@@ -13,7 +13,16 @@ import { segmentsModule } from './segments/module';
  * Every module of Rapport. The assembler (src/app-services.ts) orders them by
  * what they need and provide; this list's order only breaks ties.
  */
-export const MODULES: readonly AnyModule[] = [eventsModule, accessModule, customersModule, interactionsModule, scoresModule, segmentsModule, privacyModule, connectorsModule];
+export const MODULES: readonly AnyModule[] = [
+  eventsModule,
+  accessModule,
+  customersModule,
+  interactionsModule,
+  scoresModule,
+  segmentsModule,
+  privacyModule,
+  connectorsModule,
+];
 
 /** Every entity the modules map, for the TypeORM DataSource. */
 export const MODULE_ENTITIES: readonly EntityClass[] = MODULES.flatMap((module) => module.entities ?? []);

@@ -30,7 +30,18 @@ import {
 } from '../connector-kit';
 import { jsonProblem } from '../connector-kit/text';
 import { lockDownNetwork } from './network';
-import { FrameReader, encodeFrame, type CallRequest, type FromHost, type HostInit, type ToHost, type WebhookOutcome, type WebhookOutcomeProblem, type WireError, type WireWebhookRequest } from './protocol';
+import {
+  FrameReader,
+  encodeFrame,
+  type CallRequest,
+  type FromHost,
+  type HostInit,
+  type ToHost,
+  type WebhookOutcome,
+  type WebhookOutcomeProblem,
+  type WireError,
+  type WireWebhookRequest,
+} from './protocol';
 
 /** Starts the host with the init message the bootstrap read; `rest` is what stdin held after it. */
 export function startHost(init: HostInit, rest: Buffer): void {
@@ -86,11 +97,10 @@ export function startHost(init: HostInit, rest: Buffer): void {
           waiting.set(id, { resolve, reject });
           send({ ...request, type: 'request', id, call: message.id } as FromHost);
         });
-      })
-        .then(
-          (value) => send({ type: 'result', id: message.id, ok: true, value: value ?? null }),
-          (error: unknown) => send({ type: 'result', id: message.id, ok: false, error: toWire(error) }),
-        );
+      }).then(
+        (value) => send({ type: 'result', id: message.id, ok: true, value: value ?? null }),
+        (error: unknown) => send({ type: 'result', id: message.id, ok: false, error: toWire(error) }),
+      );
     } else if (message.type === 'reply') {
       const waiter = waiting.get(message.id);
       waiting.delete(message.id);
@@ -99,7 +109,12 @@ export function startHost(init: HostInit, rest: Buffer): void {
     }
   };
   // Rapport is trusted: its frames are not size-limited here.
-  const reader = new FrameReader((message) => handle(message as ToHost), Number.MAX_SAFE_INTEGER, () => process.exit(70), () => process.exit(70));
+  const reader = new FrameReader(
+    (message) => handle(message as ToHost),
+    Number.MAX_SAFE_INTEGER,
+    () => process.exit(70),
+    () => process.exit(70),
+  );
   reader.push(rest);
   process.stdin.on('data', (chunk: Buffer) => reader.push(chunk));
   // Rapport closed the channel (it stopped, or replaced this host).
@@ -123,7 +138,9 @@ async function run(
 ): Promise<unknown> {
   if (call.op === 'config') {
     const parsed = parseConnectorConfig(definition.config, call.config ?? {});
-    return parsed.ok ? { ok: true, config: parsed.config } : { ok: false, issues: parsed.issues.map((issue) => ({ field: issue.field, message: issue.message })) };
+    return parsed.ok
+      ? { ok: true, config: parsed.config }
+      : { ok: false, issues: parsed.issues.map((issue) => ({ field: issue.field, message: issue.message })) };
   }
   const config = configOf(definition, call.config);
   switch (call.op) {
@@ -136,7 +153,8 @@ async function run(
         verified = await webhook.verify(request, config);
       } catch (error) {
         // Whatever verify throws refuses the delivery. Only the error's code or class goes back: its message could quote the body.
-        const verifyError = error instanceof WebhookVerificationError || isConnectorError(error) ? error.code : error instanceof Error ? error.name : typeof error;
+        const verifyError =
+          error instanceof WebhookVerificationError || isConnectorError(error) ? error.code : error instanceof Error ? error.name : typeof error;
         return { verified: false, verifyError: String(verifyError).slice(0, 200) } satisfies WebhookOutcome;
       }
       if (verified !== true) return { verified: false } satisfies WebhookOutcome;
@@ -258,7 +276,8 @@ function lockDown(): void {
   for (const name of ['kill', '_kill', '_debugProcess', '_debugEnd'] as const) {
     Object.defineProperty(process, name, { value: refuse('send signals'), writable: false, configurable: false });
   }
-  const seal = (target: object, name: string, what: string) => Object.defineProperty(target, name, { value: refuse(what), writable: false, configurable: false });
+  const seal = (target: object, name: string, what: string) =>
+    Object.defineProperty(target, name, { value: refuse(what), writable: false, configurable: false });
   /* eslint-disable @typescript-eslint/no-require-imports */
   seal(require('node:trace_events'), 'createTracing', 'write trace files');
   seal(require('node:v8'), 'setHeapSnapshotNearHeapLimit', 'write heap snapshots');
@@ -270,7 +289,13 @@ function toWire(error: unknown): WireError {
   try {
     const tagged = error as { wireCode?: unknown; field?: unknown };
     if (typeof tagged?.wireCode === 'string') {
-      return { name: 'ConfigInvalid', code: tagged.wireCode, message: messageOf(error), retryable: false, ...(typeof tagged.field === 'string' ? { field: tagged.field } : {}) };
+      return {
+        name: 'ConfigInvalid',
+        code: tagged.wireCode,
+        message: messageOf(error),
+        retryable: false,
+        ...(typeof tagged.field === 'string' ? { field: tagged.field } : {}),
+      };
     }
     if (isConnectorError(error)) {
       const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;

@@ -21,15 +21,86 @@ export interface SeedResult {
   seconds: number;
 }
 
-const FIRST = ['Ada', 'Grace', 'Alan', 'Katherine', 'Linus', 'Margaret', 'Dennis', 'Barbara', 'Ken', 'Frances', 'Edsger', 'Hedy', 'Tim', 'Radia', 'Guido', 'Anita', 'Bjarne', 'Shafi', 'Donald', 'Sophie'];
-const LAST = ['Lovelace', 'Hopper', 'Turing', 'Johnson', 'Torvalds', 'Hamilton', 'Ritchie', 'Liskov', 'Thompson', 'Allen', 'Dijkstra', 'Lamarr', 'Berners-Lee', 'Perlman', 'van Rossum', 'Borg', 'Stroustrup', 'Goldwasser', 'Knuth', 'Wilson'];
-const COMPANY = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Vandelay', 'Stark', 'Wayne', 'Wonka', 'Tyrell', 'Cyberdyne', 'Soylent', 'Massive', 'Aperture', 'Oscorp'];
+const FIRST = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Katherine',
+  'Linus',
+  'Margaret',
+  'Dennis',
+  'Barbara',
+  'Ken',
+  'Frances',
+  'Edsger',
+  'Hedy',
+  'Tim',
+  'Radia',
+  'Guido',
+  'Anita',
+  'Bjarne',
+  'Shafi',
+  'Donald',
+  'Sophie',
+];
+const LAST = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Johnson',
+  'Torvalds',
+  'Hamilton',
+  'Ritchie',
+  'Liskov',
+  'Thompson',
+  'Allen',
+  'Dijkstra',
+  'Lamarr',
+  'Berners-Lee',
+  'Perlman',
+  'van Rossum',
+  'Borg',
+  'Stroustrup',
+  'Goldwasser',
+  'Knuth',
+  'Wilson',
+];
+const COMPANY = [
+  'Acme',
+  'Globex',
+  'Initech',
+  'Umbrella',
+  'Hooli',
+  'Vandelay',
+  'Stark',
+  'Wayne',
+  'Wonka',
+  'Tyrell',
+  'Cyberdyne',
+  'Soylent',
+  'Massive',
+  'Aperture',
+  'Oscorp',
+];
 const SUFFIX = ['Corp', 'Industries', 'Labs', 'Group', 'Holdings', 'GmbH', 'Ltd'];
 const INDUSTRIES = ['finance', 'retail', 'healthcare', 'technology', 'manufacturing', 'education', 'media', 'logistics'] as const;
-const SIZE_TIERS = [['smb', 6], ['mid_market', 3], ['enterprise', 1]] as const;
-const RISK = [['low', 6], ['medium', 3], ['high', 1]] as const;
+const SIZE_TIERS = [
+  ['smb', 6],
+  ['mid_market', 3],
+  ['enterprise', 1],
+] as const;
+const RISK = [
+  ['low', 6],
+  ['medium', 3],
+  ['high', 1],
+] as const;
 const CITIES = ['Berlin', 'London', 'New York', 'San Francisco', 'Paris', 'Tokyo', 'Toronto', 'Sydney', 'Madrid', 'Amsterdam'];
-const STAGES = [['lead', 2], ['prospect', 2], ['customer', 5], ['churned', 1]] as const;
+const STAGES = [
+  ['lead', 2],
+  ['prospect', 2],
+  ['customer', 5],
+  ['churned', 1],
+] as const;
 const AREA_CODES = ['212', '415', '312', '617', '206', '303', '512', '404'];
 /** channel, type, weight, direction; purchases carry values. */
 const EVENTS = [
@@ -68,9 +139,7 @@ export async function seedDemoData(databaseUrl: string, options: SeedOptions): P
   let identifiers = 0;
   let interactionsWritten = 0;
   try {
-    const { rows } = await client.query(
-      `SELECT nextval(pg_get_serial_sequence('customers', 'id'))::bigint AS first`,
-    );
+    const { rows } = await client.query(`SELECT nextval(pg_get_serial_sequence('customers', 'id'))::bigint AS first`);
     const firstId = Number(rows[0].first);
     await client.query(`SELECT setval(pg_get_serial_sequence('customers', 'id'), $1)`, [firstId + options.customers]);
     const seedTag = `seed-${options.seed}-${firstId}`;
@@ -107,24 +176,52 @@ export async function seedDemoData(databaseUrl: string, options: SeedOptions): P
         if (p.org) {
           orgIds.push(id);
           const name = `${random.pick(COMPANY)} ${random.pick(SUFFIX)} ${Math.floor(i / 20) + 1}`;
-          customerRows.push([id, 'ORGANIZATION', name, null, 'customer', random.pick(['sam', 'lee', 'kim', 'alex']), {
-            industry: random.pick(INDUSTRIES), sizeTier: random.weighted(SIZE_TIERS), riskLevel: random.weighted(RISK),
-            employees: random.int(5, 20_000), country: random.pick(['US', 'DE', 'GB', 'FR', 'JP']),
-          }, new Date(p.start)]);
+          customerRows.push([
+            id,
+            'ORGANIZATION',
+            name,
+            null,
+            'customer',
+            random.pick(['sam', 'lee', 'kim', 'alex']),
+            {
+              industry: random.pick(INDUSTRIES),
+              sizeTier: random.weighted(SIZE_TIERS),
+              riskLevel: random.weighted(RISK),
+              employees: random.int(5, 20_000),
+              country: random.pick(['US', 'DE', 'GB', 'FR', 'JP']),
+            },
+            new Date(p.start),
+          ]);
           identifierRows.push([id, 'crm', `org-${id}`]);
           identifiers++;
         } else {
           const first = random.pick(FIRST);
           const last = random.pick(LAST);
           const orgId = orgIds.length && random.chance(0.5) ? orgIds[orgIds.length - 1 - random.int(0, Math.min(orgIds.length - 1, 5))] : null;
-          customerRows.push([id, 'PERSON', `${first} ${last}`, orgId, random.weighted(STAGES), null, {
-            age: random.int(18, 80), city: random.pick(CITIES), industry: random.pick(INDUSTRIES),
-            riskLevel: random.weighted(RISK), plan: random.pick(['free', 'basic', 'pro']),
-          }, new Date(p.start)]);
+          customerRows.push([
+            id,
+            'PERSON',
+            `${first} ${last}`,
+            orgId,
+            random.weighted(STAGES),
+            null,
+            {
+              age: random.int(18, 80),
+              city: random.pick(CITIES),
+              industry: random.pick(INDUSTRIES),
+              riskLevel: random.weighted(RISK),
+              plan: random.pick(['free', 'basic', 'pro']),
+            },
+            new Date(p.start),
+          ]);
           identifierRows.push([id, 'email', `${first}.${last}.${id}@example.com`.toLowerCase().replace(/[^a-z0-9.@-]/g, '')]);
           identifiers++;
           if (random.chance(0.5)) {
-            identifierRows.push([id, 'phone', `+1${AREA_CODES[id % AREA_CODES.length]}${String(2_000_000 + (Math.floor(id / AREA_CODES.length) % 7_999_999)).padStart(7, '0')}`]);
+            identifierRows.push([
+              id,
+              'phone',
+              `+1${AREA_CODES[id % AREA_CODES.length]}${String(2_000_000 + (Math.floor(id / AREA_CODES.length) % 7_999_999)).padStart(7, '0')}`,
+            ]);
             identifiers++;
           }
           if (random.chance(0.3)) {
@@ -139,19 +236,25 @@ export async function seedDemoData(databaseUrl: string, options: SeedOptions): P
           if (random.next() > MONTH_WEIGHT[new Date(at).getUTCMonth()] / 1.6) at = p.start + random.next() * (p.quietFrom - p.start);
           const purchase = type === 'purchase';
           interactionRows.push([
-            id, channel, type, direction, new Date(at),
+            id,
+            channel,
+            type,
+            direction,
+            new Date(at),
             purchase ? Math.round(random.logNormal(3.5, 0.8) * 100) / 100 : null,
             purchase ? 'USD' : null,
             channel === 'support' || channel === 'social' ? Math.round((random.next() * 2 - 1) * 100) / 100 : null,
             purchase ? { items: random.int(1, 5) } : channel === 'web' ? { path: random.pick(['/', '/pricing', '/docs', '/blog', '/checkout']) } : {},
-            'seed', `${seedTag}-${eventSeq++}`,
+            'seed',
+            `${seedTag}-${eventSeq++}`,
           ]);
         }
       }
       await copyRows(client, 'customers', ['id', 'kind', 'display_name', 'organization_id', 'lifecycle_stage', 'owner', 'traits', 'created_at'], customerRows);
       await copyRows(client, 'customer_identifiers', ['customer_id', 'type', 'value'], identifierRows);
       interactionsWritten += await copyRows(
-        client, 'interactions',
+        client,
+        'interactions',
         ['customer_id', 'channel', 'type', 'direction', 'occurred_at', 'value', 'currency', 'sentiment', 'properties', 'source', 'external_id'],
         interactionRows,
       );

@@ -8,8 +8,18 @@ import { indexRebuild, keepFeatures, startRebuild, dropRebuild } from '../../src
 import { SCORE_KINDS } from '../../src/modules/scores/score-kind';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
-interface Key { name: string; kind: 'primary' | 'unique' | 'foreign'; columns: string[]; refTable?: string; refColumns?: string[] }
-interface Table { name: string; columns: string[]; keys: Key[] }
+interface Key {
+  name: string;
+  kind: 'primary' | 'unique' | 'foreign';
+  columns: string[];
+  refTable?: string;
+  refColumns?: string[];
+}
+interface Table {
+  name: string;
+  columns: string[];
+  keys: Key[];
+}
 
 /** The tables of `public` as the database has them: columns, primary and unique keys (constraints and unique indexes), foreign keys. */
 async function readSchema(db: DataSource): Promise<Map<string, Table>> {
@@ -22,8 +32,9 @@ async function readSchema(db: DataSource): Promise<Map<string, Table>> {
       GROUP BY c.relname`,
   );
   for (const r of rows) tables.set(r.table, { name: r.table, columns: r.columns, keys: [] });
-  const constraints: { table: string; name: string; type: string; columns: string[]; ref_table: string | null; ref_columns: string[] | null }[] = await db.query(
-    `SELECT t.relname AS table, k.conname AS name, k.contype AS type,
+  const constraints: { table: string; name: string; type: string; columns: string[]; ref_table: string | null; ref_columns: string[] | null }[] =
+    await db.query(
+      `SELECT t.relname AS table, k.conname AS name, k.contype AS type,
             (SELECT array_agg(a.attname::text ORDER BY u.i) FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
                JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n) AS columns,
             r.relname AS ref_table,
@@ -32,7 +43,7 @@ async function readSchema(db: DataSource): Promise<Map<string, Table>> {
        FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
        LEFT JOIN pg_class r ON r.oid = k.confrelid
       WHERE n.nspname = 'public' AND k.contype IN ('p', 'u', 'f')`,
-  );
+    );
   // Unique indexes that back no constraint are unique keys too (CREATE UNIQUE INDEX, partial ones included).
   const indexes: { table: string; name: string; columns: (string | null)[] }[] = await db.query(
     `SELECT t.relname AS table, i.relname AS name,
@@ -45,7 +56,9 @@ async function readSchema(db: DataSource): Promise<Map<string, Table>> {
   const kinds = { p: 'primary', u: 'unique', f: 'foreign' } as const;
   for (const c of constraints) {
     tables.get(c.table)?.keys.push({
-      name: c.name, kind: kinds[c.type as keyof typeof kinds], columns: c.columns,
+      name: c.name,
+      kind: kinds[c.type as keyof typeof kinds],
+      columns: c.columns,
       ...(c.ref_table ? { refTable: c.ref_table, refColumns: c.ref_columns ?? [] } : {}),
     });
   }
@@ -72,9 +85,12 @@ function violations(table: Table, layout: TableDistribution): { constraint: stri
     if (!target) continue; // reported as unclassified
     if (target.role === 'reference') continue;
     if (layout.role === 'local' && target.role === 'local') continue;
-    const colocated = layout.role === 'customer' && target.role === 'customer' &&
-      k.columns.some((c, i) => c === layout.key && k.refColumns![i] === target.key);
-    if (!colocated) out.push({ constraint: k.name, reason: `foreign key (${k.columns}) → ${k.refTable}(${k.refColumns}) does not join a ${layout.role} table on its distribution column` });
+    const colocated = layout.role === 'customer' && target.role === 'customer' && k.columns.some((c, i) => c === layout.key && k.refColumns![i] === target.key);
+    if (!colocated)
+      out.push({
+        constraint: k.name,
+        reason: `foreign key (${k.columns}) → ${k.refTable}(${k.refColumns}) does not join a ${layout.role} table on its distribution column`,
+      });
   }
   return out;
 }
@@ -104,7 +120,9 @@ describe('distribution: every table can be laid out on Citus as src/infra/distri
   test('every table is classified, and every classified table exists', () => {
     const unclassified = [...schema.keys()].filter((t) => !DISTRIBUTION[t]).sort();
     expect(unclassified).toEqual([]);
-    const missing = Object.keys(DISTRIBUTION).filter((t) => !schema.has(t)).sort();
+    const missing = Object.keys(DISTRIBUTION)
+      .filter((t) => !schema.has(t))
+      .sort();
     expect(missing).toEqual([]);
   });
 
@@ -119,7 +137,7 @@ describe('distribution: every table can be laid out on Citus as src/infra/distri
     }
   });
 
-  test('primary, unique and foreign keys follow each table\'s role, apart from the pending constraints', () => {
+  test("primary, unique and foreign keys follow each table's role, apart from the pending constraints", () => {
     const found: string[] = [];
     for (const table of schema.values()) {
       const layout = DISTRIBUTION[table.name];
@@ -143,13 +161,21 @@ describe('distribution: every table can be laid out on Citus as src/infra/distri
   });
 
   test('the rule catches a per-customer table born with a key that leaves customer_id out', async () => {
-    await dataSource.query(`CREATE TABLE probe_alerts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id))`);
+    await dataSource.query(
+      `CREATE TABLE probe_alerts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id))`,
+    );
     try {
       const probe = (await readSchema(dataSource)).get('probe_alerts')!;
-      expect(violations(probe, { role: 'customer', key: 'customer_id', why: '' }).map((v) => v.constraint).sort())
-        .toEqual(['probe_alerts_pkey']);
-      expect(violations(probe, { role: 'local', why: '' }).map((v) => v.constraint).sort())
-        .toEqual(['(table)', 'probe_alerts_customer_id_fkey']);
+      expect(
+        violations(probe, { role: 'customer', key: 'customer_id', why: '' })
+          .map((v) => v.constraint)
+          .sort(),
+      ).toEqual(['probe_alerts_pkey']);
+      expect(
+        violations(probe, { role: 'local', why: '' })
+          .map((v) => v.constraint)
+          .sort(),
+      ).toEqual(['(table)', 'probe_alerts_customer_id_fkey']);
     } finally {
       await dataSource.query(`DROP TABLE probe_alerts`);
     }

@@ -44,7 +44,10 @@ const CODE_PATTERNS: RegExp[] = [
   /\bcode\s*===?\s*'([A-Z][A-Z0-9_]*)'/g,
 ];
 
-interface Use { code: string; path: string }
+interface Use {
+  code: string;
+  path: string;
+}
 
 function uses(): Use[] {
   const found: Use[] = [];
@@ -91,21 +94,29 @@ describe('the error catalog', () => {
       expect({ code, message: spec.message.trim().length > 0 }).toEqual({ code, message: true });
       expect({ code, doc: /^[A-Z`].{10,}\.$/.test(spec.doc) }).toEqual({ code, doc: true });
       // Placeholders are plain names, so the helper's typing and its substitution agree.
-      for (const [placeholder] of spec.message.matchAll(/\{[^}]*\}/g)) expect({ code, placeholder: /^\{\w+\}$/.test(placeholder) }).toEqual({ code, placeholder: true });
+      for (const [placeholder] of spec.message.matchAll(/\{[^}]*\}/g))
+        expect({ code, placeholder: /^\{\w+\}$/.test(placeholder) }).toEqual({ code, placeholder: true });
     }
   });
 
   test('fail() builds the error from the template, the field and the details', () => {
     const error = fail('SEGMENT_IN_USE', { id: '7', users: '"a", "b"' }, 'id', { users: 2 });
     expect(error).toBeInstanceOf(RapportError);
-    expect(error).toMatchObject({ code: 'SEGMENT_IN_USE', field: 'id', details: { users: 2 }, message: 'segment 7 is used by "a", "b"; change their rules first' });
+    expect(error).toMatchObject({
+      code: 'SEGMENT_IN_USE',
+      field: 'id',
+      details: { users: 2 },
+      message: 'segment 7 is used by "a", "b"; change their rules first',
+    });
     expect(errorMessage('BATCH_ABORTED', {})).toBe('not written: other rows of this ATOMIC batch are invalid');
   });
 
   test('HTTP routes answer each code with its catalog status', () => {
     // `sendJson(res, 404, { code: ErrorCode.NOT_FOUND … })`, `{ status: 401, code: … }` and `{ status: 401, body: { code: … } }`.
     const pattern = /(?:sendJson\(res, |\bstatus: )(\d{3}),[^;]*?\bcode: ErrorCode\.([A-Z][A-Z0-9_]*)/g;
-    const answers = files.flatMap(({ path, text }) => [...text.matchAll(pattern)].map((m) => ({ path, status: Number(m[1]), code: m[2] as keyof typeof ERROR_CATALOG })));
+    const answers = files.flatMap(({ path, text }) =>
+      [...text.matchAll(pattern)].map((m) => ({ path, status: Number(m[1]), code: m[2] as keyof typeof ERROR_CATALOG })),
+    );
     expect(answers.length).toBeGreaterThan(15);
     // A wrong method is 405 Method Not Allowed (with an Allow header) whatever the code says about a bad request.
     const wrong = answers.filter(({ status, code }) => status !== ERROR_CATALOG[code].status && !(status === 405 && code === 'BAD_REQUEST'));

@@ -70,7 +70,8 @@ function crossModuleImports(): ModuleImport[] {
     for (const specifier of importsOf(file)) {
       const target = resolveImport(file, specifier);
       const toModule = moduleOf(target);
-      if (toModule && toModule !== fromModule) found.push({ from: path.relative(MODULES_DIR, file), fromModule, to: path.relative(MODULES_DIR, target), toModule });
+      if (toModule && toModule !== fromModule)
+        found.push({ from: path.relative(MODULES_DIR, file), fromModule, to: path.relative(MODULES_DIR, target), toModule });
     }
   }
   return found;
@@ -148,7 +149,9 @@ describe('assembling modules', () => {
   });
 
   test('fails on a need no module provides, naming the module and the service', () => {
-    expect(() => orderModules([fake('reports', ['db', 'scores'], ['reports'])], ['db'])).toThrow(new ModuleAssemblyError('module reports needs "scores", which no module provides'));
+    expect(() => orderModules([fake('reports', ['db', 'scores'], ['reports'])], ['db'])).toThrow(
+      new ModuleAssemblyError('module reports needs "scores", which no module provides'),
+    );
   });
 
   test('fails on a cycle, naming the modules in it', () => {
@@ -162,16 +165,33 @@ describe('assembling modules', () => {
 
   test('orders refresh steps by `after`, and fails on a cycle or an unknown step', () => {
     expect(orderRefreshSteps([{ name: 'segments', after: ['scores'] }, { name: 'scores' }]).map((s) => s.name)).toEqual(['scores', 'segments']);
-    expect(() => orderRefreshSteps([{ name: 'a', after: ['b'] }, { name: 'b', after: ['a'] }])).toThrow(/refresh step cycle: a → b → a/);
+    expect(() =>
+      orderRefreshSteps([
+        { name: 'a', after: ['b'] },
+        { name: 'b', after: ['a'] },
+      ]),
+    ).toThrow(/refresh step cycle: a → b → a/);
     expect(() => orderRefreshSteps([{ name: 'segments', after: ['scores'] }])).toThrow(/refresh step segments runs after "scores", which no module declares/);
   });
 
   test('createServices stops at startup on a missing service or a cycle, before building any module', () => {
     // The assembler orders the manifests before it builds anything, so no database or queue is reached here.
-    const deps = { config: loadConfig({ DATABASE_URL: 'postgres://localhost/unused' }), logger: createLogger('silent'), dataSource: undefined as never, queues: undefined as never };
+    const deps = {
+      config: loadConfig({ DATABASE_URL: 'postgres://localhost/unused' }),
+      logger: createLogger('silent'),
+      dataSource: undefined as never,
+      queues: undefined as never,
+    };
     const built: string[] = [];
-    const module = (name: string, needs: string[], provides: string[]) => ({ name, needs, provides, create: () => (built.push(name), Object.fromEntries(provides.map((p) => [p, {}]))) });
-    expect(() => createServices(deps, [module('reports', ['dataSource', 'scores'], ['reports'])])).toThrow('module reports needs "scores", which no module provides');
+    const module = (name: string, needs: string[], provides: string[]) => ({
+      name,
+      needs,
+      provides,
+      create: () => (built.push(name), Object.fromEntries(provides.map((p) => [p, {}]))),
+    });
+    expect(() => createServices(deps, [module('reports', ['dataSource', 'scores'], ['reports'])])).toThrow(
+      'module reports needs "scores", which no module provides',
+    );
     expect(() => createServices(deps, [module('a', ['fromB'], ['fromA']), module('b', ['fromA'], ['fromB'])])).toThrow('module cycle: a → b → a');
     expect(built).toEqual([]);
   });

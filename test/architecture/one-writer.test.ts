@@ -37,9 +37,17 @@ const CASES: Case[] = [
   { name: 'good', expected: 'ACCEPTED' },
   { name: 'good-with-value', value: 12.5, currency: 'eur', sentiment: 0.5, expected: 'ACCEPTED' },
   { name: 'bad-email', email: 'not-an-email', expected: { code: 'INVALID_IDENTIFIER' } },
-  { name: 'bad-channel', channel: 'Bad Channel!', expected: { code: 'INVALID_FIELD', message: 'channel must start with a letter and contain only letters, digits, _ . : -' } },
+  {
+    name: 'bad-channel',
+    channel: 'Bad Channel!',
+    expected: { code: 'INVALID_FIELD', message: 'channel must start with a letter and contain only letters, digits, _ . : -' },
+  },
   { name: 'future', occurredAt: FUTURE, expected: { code: 'INVALID_FIELD', message: `occurredAt ${FUTURE} is in the future` } },
-  { name: 'before-1900', occurredAt: '1850-01-01T00:00:00.000Z', expected: { code: 'INVALID_FIELD', message: 'occurredAt 1850-01-01T00:00:00.000Z is before 1900' } },
+  {
+    name: 'before-1900',
+    occurredAt: '1850-01-01T00:00:00.000Z',
+    expected: { code: 'INVALID_FIELD', message: 'occurredAt 1850-01-01T00:00:00.000Z is before 1900' },
+  },
   { name: 'missing-occurred-at', occurredAt: null, noGraphql: true, expected: { code: 'INVALID_FIELD', message: 'occurredAt is not a valid date-time' } },
   { name: 'bad-currency', currency: 'EURO', expected: { code: 'INVALID_FIELD', message: 'currency must be a three-letter ISO 4217 code' } },
   { name: 'bad-sentiment', sentiment: 3, expected: { code: 'INVALID_FIELD', message: 'sentiment must be between -1 and 1' } },
@@ -58,10 +66,7 @@ beforeAll(async () => {
   app = await startTestApp();
   dir = mkdtempSync(path.join(tmpdir(), 'one-writer-'));
   const seeded = await app.graphql(UpsertCustomersDocument, {
-    input: [
-      { identifiers: [{ type: 'email', value: 'first@example.com' }] },
-      { identifiers: [{ type: 'phone', value: '+14155550100' }] },
-    ],
+    input: [{ identifiers: [{ type: 'email', value: 'first@example.com' }] }, { identifiers: [{ type: 'phone', value: '+14155550100' }] }],
   });
   expect(seeded.data?.upsertCustomers.created).toBe(2);
 });
@@ -70,9 +75,16 @@ afterAll(() => app.close());
 const emailOf = (c: Case, entry: string) => c.email ?? `${entry}.${c.name}@example.com`;
 const externalIdOf = (c: Case, entry: string) => c.externalId ?? `${entry}-${c.name}`;
 const customerOf = (c: Case, entry: string) =>
-  c.customerId ? { id: c.customerId }
-  : c.conflicting ? { identifiers: [{ type: 'email', value: 'first@example.com' }, { type: 'phone', value: '+14155550100' }] }
-  : { identifiers: [{ type: 'email', value: emailOf(c, entry) }] };
+  c.customerId
+    ? { id: c.customerId }
+    : c.conflicting
+      ? {
+          identifiers: [
+            { type: 'email', value: 'first@example.com' },
+            { type: 'phone', value: '+14155550100' },
+          ],
+        }
+      : { identifiers: [{ type: 'email', value: emailOf(c, entry) }] };
 
 function record(c: Case, entry: string) {
   return {
@@ -90,7 +102,9 @@ async function throughGraphql(cases: Case[]): Promise<Outcome[]> {
   const input = cases.map((c) => ({ customer: customerOf(c, 'api'), source: 'one-writer', ...record(c, 'api') }) as InteractionInput);
   const { data, errors } = await app.graphql(RecordInteractionsDocument, { input, mode: 'PER_ROW' });
   expect(errors).toBeUndefined();
-  return data!.recordInteractions.results.map((r) => (r.status === 'ACCEPTED' ? { status: 'ACCEPTED' } : { status: 'REJECTED', code: r.errors[0]!.code, message: r.errors[0]!.message }));
+  return data!.recordInteractions.results.map((r) =>
+    r.status === 'ACCEPTED' ? { status: 'ACCEPTED' } : { status: 'REJECTED', code: r.errors[0]!.code, message: r.errors[0]!.message },
+  );
 }
 
 async function throughFileImport(cases: Case[]): Promise<Outcome[]> {
@@ -106,7 +120,12 @@ async function throughFileImport(cases: Case[]): Promise<Outcome[]> {
 async function throughConnector(cases: Case[]): Promise<Outcome[]> {
   const { services } = app.runtime;
   const batch = { interactions: cases.map((c) => ({ customer: customerOf(c, 'hook'), ...record(c, 'hook') })) };
-  const counts = await commitBatch({ ingest: services.ingest, customers: services.customers, privacy: services.privacy, dataSource: app.dataSource }, batch, 'one-writer-hook', 'PER_ROW');
+  const counts = await commitBatch(
+    { ingest: services.ingest, customers: services.customers, privacy: services.privacy, dataSource: app.dataSource },
+    batch,
+    'one-writer-hook',
+    'PER_ROW',
+  );
   return cases.map((_, i) => {
     const error = counts.errors.find((e) => e.path === `interactions[${i}]` || e.path?.startsWith(`interactions[${i}].`));
     return error ? { status: 'REJECTED', code: error.code, message: error.message } : { status: 'ACCEPTED' };
@@ -139,7 +158,10 @@ test('the API, a file import and a connector batch accept and reject the same ro
       file.includes(c) ? viaFile[file.indexOf(c)] : undefined,
       hook.includes(c) ? viaHook[hook.indexOf(c)] : undefined,
     ].filter((o): o is Outcome => o !== undefined);
-    expect({ name: c.name, answers: answers.map((o) => ({ ...o, message: o.message?.replace(/^customer\./, '') })) }).toEqual({ name: c.name, answers: answers.map(() => ({ ...answers[0], message: answers[0]!.message?.replace(/^customer\./, '') })) });
+    expect({ name: c.name, answers: answers.map((o) => ({ ...o, message: o.message?.replace(/^customer\./, '') })) }).toEqual({
+      name: c.name,
+      answers: answers.map(() => ({ ...answers[0], message: answers[0]!.message?.replace(/^customer\./, '') })),
+    });
   }
 });
 
@@ -147,7 +169,10 @@ test('a file import judges future dates by the injected clock, not the machine c
   const clock = () => new Date('2020-01-01T00:00:00Z');
   const imports = new FileImportService(app.dataSource, new ConnectorRunService(app.dataSource), createLogger('silent'), dir, { clock });
   const file = path.join(dir, 'clock.ndjson');
-  writeFileSync(file, JSON.stringify({ email: 'clock@example.com', channel: 'email', type: 'click', occurredAt: '2021-06-01T00:00:00.000Z', externalId: 'clock-1' }) + '\n');
+  writeFileSync(
+    file,
+    JSON.stringify({ email: 'clock@example.com', channel: 'email', type: 'click', occurredAt: '2021-06-01T00:00:00.000Z', externalId: 'clock-1' }) + '\n',
+  );
   const summary = await imports.importFile(file, { format: 'ndjson', source: 'clock' });
   expect(summary.errors).toEqual([{ line: 1, code: 'INVALID_FIELD', message: 'line 1: occurredAt 2021-06-01T00:00:00.000Z is in the future' }]);
 });
@@ -158,7 +183,12 @@ test('an erased identifier is refused alike by the API, a file import and a conn
   await app.runtime.services.privacy.eraseCustomer(customerId);
   const c: Case = { name: 'erased', email: 'gone@example.com', expected: { code: 'IDENTIFIER_ERASED' } };
   const answers = [(await throughGraphql([c]))[0]!, (await throughFileImport([c]))[0]!, (await throughConnector([c]))[0]!];
-  for (const [entry, outcome] of [['api', answers[0]], ['file', answers[1]], ['connector', answers[2]]] as const) expectCase(c, outcome!, entry);
+  for (const [entry, outcome] of [
+    ['api', answers[0]],
+    ['file', answers[1]],
+    ['connector', answers[2]],
+  ] as const)
+    expectCase(c, outcome!, entry);
   expect(answers.map((a) => a.message?.replace(/^customer\./, ''))).toEqual(answers.map(() => answers[0]!.message?.replace(/^customer\./, '')));
   expect(await app.sql(`SELECT 1 FROM customer_identifiers WHERE value = 'gone@example.com'`)).toHaveLength(0);
 });

@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AddToSegmentDocument, CreateSegmentDocument, RecordInteractionsDocument, RemoveFromSegmentDocument, type InteractionInput } from '../generated/graphql';
+import {
+  AddToSegmentDocument,
+  CreateSegmentDocument,
+  RecordInteractionsDocument,
+  RemoveFromSegmentDocument,
+  type InteractionInput,
+} from '../generated/graphql';
 import { inTransaction } from '../../src/infra/database';
 import type { DomainEvent } from '../../src/modules/events/catalog';
 import { publish } from '../../src/modules/events/outbox';
@@ -65,7 +71,16 @@ describe('the outbox is written with the change', () => {
     await expect(
       inTransaction(app.dataSource, async () => {
         const written = await app.runtime.services.ingest.recordInteractions(
-          [{ customer: { identifiers: [{ type: 'email', value: 'rollback@example.com' }] }, channel: 'email', type: 'click', occurredAt: new Date('2026-10-01T00:00:00Z'), source: 'esp', externalId: 'rb-1' }],
+          [
+            {
+              customer: { identifiers: [{ type: 'email', value: 'rollback@example.com' }] },
+              channel: 'email',
+              type: 'click',
+              occurredAt: new Date('2026-10-01T00:00:00Z'),
+              source: 'esp',
+              externalId: 'rb-1',
+            },
+          ],
           'PER_ROW',
         );
         expect(written.accepted).toBe(1);
@@ -96,10 +111,12 @@ describe('the outbox is written with the change', () => {
     expect(history).toEqual([{ kind: 'ENTERED' }, { kind: 'EXITED' }]);
   });
 
-  test('an update publishes customer.updated; an erasure empties the customer\'s partition and publishes customer.erased in the non-customer one', async () => {
+  test("an update publishes customer.updated; an erasure empties the customer's partition and publishes customer.erased in the non-customer one", async () => {
     const person = await record(app, [click('erase-1', 'erase.outbox@example.com')]);
     const customerId = localId(person.results[0]!.customerId!);
-    const updated = await app.runtime.services.customers.upsertCustomers([{ identifiers: [{ type: 'email', value: 'erase.outbox@example.com' }], lifecycleStage: 'lead' }]);
+    const updated = await app.runtime.services.customers.upsertCustomers([
+      { identifiers: [{ type: 'email', value: 'erase.outbox@example.com' }], lifecycleStage: 'lead' },
+    ]);
     expect(updated.updated).toBe(1);
     expect((await outbox(app, `customer_id = $1`, [customerId])).map((e) => e.type)).toEqual(['customer.created', 'interaction.recorded', 'customer.updated']);
     await app.runtime.services.privacy.eraseCustomer(customerId);
@@ -109,15 +126,27 @@ describe('the outbox is written with the change', () => {
 
   test('scores publish score.changed only when they appear or change, and a full recompute publishes recompute.completed', async () => {
     const purchase = (externalId: string, email: string, value: number, daysAgo: number): InteractionInput =>
-      click(externalId, email, { channel: 'payment', type: 'purchase', value, currency: 'EUR', occurredAt: new Date(Date.now() - daysAgo * 86_400_000).toISOString() });
+      click(externalId, email, {
+        channel: 'payment',
+        type: 'purchase',
+        value,
+        currency: 'EUR',
+        occurredAt: new Date(Date.now() - daysAgo * 86_400_000).toISOString(),
+      });
     const buyers = ['b1', 'b2', 'b3', 'b4', 'b5'].map((b) => `${b}.scores@example.com`);
-    await record(app, buyers.map((email, i) => purchase(`score-${i}`, email, 10 * (i + 1), 10 * (i + 1))));
+    await record(
+      app,
+      buyers.map((email, i) => purchase(`score-${i}`, email, 10 * (i + 1), 10 * (i + 1))),
+    );
     const scores = app.runtime.services.scores;
     await scores.recompute(['RFM']);
     const first = await outbox(app, `type = 'score.changed' AND payload->>'kind' = 'RFM'`);
     expect(first).toHaveLength(buyers.length);
-    for (const event of first) expect(event.payload).toMatchObject({ customerId: event.customer_id, kind: 'RFM', previousValue: null, previousLabel: null, value: expect.any(Number) });
-    expect((await outbox(app, `type = 'recompute.completed'`)).map((e) => [e.customer_id, e.payload])).toEqual([['0', { kinds: ['RFM'], customers: buyers.length }]]);
+    for (const event of first)
+      expect(event.payload).toMatchObject({ customerId: event.customer_id, kind: 'RFM', previousValue: null, previousLabel: null, value: expect.any(Number) });
+    expect((await outbox(app, `type = 'recompute.completed'`)).map((e) => [e.customer_id, e.payload])).toEqual([
+      ['0', { kinds: ['RFM'], customers: buyers.length }],
+    ]);
 
     // Rescoring unchanged customers publishes nothing; a change publishes one event with the previous value.
     const ids = first.map((e) => e.customer_id);
@@ -127,11 +156,15 @@ describe('the outbox is written with the change', () => {
     await app.sql(`UPDATE scores SET value = value + 0.5 WHERE customer_id = $1 AND kind = 'RFM'`, [lowest!.customer_id]);
     await scores.rescoreCustomers(ids, ['RFM']);
     const changed = await outbox(app, `type = 'score.changed' AND payload->>'kind' = 'RFM' AND outbox_events.id > $1`, [first.at(-1)!.id]);
-    expect(changed.map((e) => [e.customer_id, e.payload.value, e.payload.previousValue])).toEqual([[lowest!.customer_id, lowest!.payload.value, (lowest!.payload.value as number) + 0.5]]);
+    expect(changed.map((e) => [e.customer_id, e.payload.value, e.payload.previousValue])).toEqual([
+      [lowest!.customer_id, lowest!.payload.value, (lowest!.payload.value as number) + 0.5],
+    ]);
   });
 
   test('a failed connector run publishes connection.failed in the non-customer partition', async () => {
-    const [{ id: connectionId }] = await app.sql<{ id: string }>(`INSERT INTO connections (connector, name) VALUES ('nothing', 'outbox-test') RETURNING id::text`);
+    const [{ id: connectionId }] = await app.sql<{ id: string }>(
+      `INSERT INTO connections (connector, name) VALUES ('nothing', 'outbox-test') RETURNING id::text`,
+    );
     const runs = app.runtime.services.connectors.runs;
     const runId = await runs.start('SYNC', connectionId, {});
     await runs.finish(runId, 'FAILED', 'it broke');
@@ -143,10 +176,21 @@ describe('the outbox is written with the change', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'rapport-outbox-import-'));
     try {
       const file = path.join(dir, 'events.ndjson');
-      const rows = Array.from({ length: 5 }, (_, i) => ({ email: `importer-${i % 3}@example.com`, channel: 'email', type: 'open', occurredAt: '2026-09-01T00:00:00Z', externalId: `imp-${i}` }));
+      const rows = Array.from({ length: 5 }, (_, i) => ({
+        email: `importer-${i % 3}@example.com`,
+        channel: 'email',
+        type: 'open',
+        occurredAt: '2026-09-01T00:00:00Z',
+        externalId: `imp-${i}`,
+      }));
       writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
       const before = await outbox(app, `type = 'interaction.recorded'`);
-      const summary = await app.runtime.services.connectors.imports.importFile(file, { format: 'ndjson', source: 'outbox-import', batchRows: 3, connections: 1 });
+      const summary = await app.runtime.services.connectors.imports.importFile(file, {
+        format: 'ndjson',
+        source: 'outbox-import',
+        batchRows: 3,
+        connections: 1,
+      });
       expect(summary).toMatchObject({ accepted: 5 });
       const imported = await outbox(app, `type = 'interactions.imported'`);
       expect(imported.map((e) => ({ customer: e.customer_id, payload: e.payload }))).toEqual([
@@ -234,7 +278,10 @@ describe.each(['postgres', 'redis'] as const)('nothing is lost when no dispatche
     const database = await createTestDatabase();
     try {
       const gateway = await startTestApp({ database, queue });
-      const result = await record(gateway, Array.from({ length: 20 }, (_, i) => click(`late-${i}`, `late${i % 4}@example.com`)));
+      const result = await record(
+        gateway,
+        Array.from({ length: 20 }, (_, i) => click(`late-${i}`, `late${i % 4}@example.com`)),
+      );
       expect(result.accepted).toBe(20);
       await gateway.close();
 
@@ -255,8 +302,12 @@ describe.each(['postgres', 'redis'] as const)('nothing is lost when no dispatche
       });
       try {
         await eventually(async () => (received.length >= 24 ? true : undefined));
-        expect(received.filter((e) => e.type === 'interaction.recorded').map((e) => (e.payload as { interactionId: string }).interactionId).sort())
-          .toEqual(result.results.map((r) => localId(r.id!)).sort());
+        expect(
+          received
+            .filter((e) => e.type === 'interaction.recorded')
+            .map((e) => (e.payload as { interactionId: string }).interactionId)
+            .sort(),
+        ).toEqual(result.results.map((r) => localId(r.id!)).sort());
         expect(received.filter((e) => e.type === 'customer.created')).toHaveLength(4);
       } finally {
         await worker.close();
@@ -276,7 +327,11 @@ describe('retention', () => {
 
   test('the sweep deletes dispatched events older than the retention, and their offsets, only', async () => {
     await inTransaction(app.dataSource, (manager) =>
-      publish(manager, 'customer.updated', ['11', '12', '13', '14'].map((customerId) => ({ customerId, payload: { customerId } }))),
+      publish(
+        manager,
+        'customer.updated',
+        ['11', '12', '13', '14'].map((customerId) => ({ customerId, payload: { customerId } })),
+      ),
     );
     await app.sql(`INSERT INTO outbox_consumer_offsets (customer_id, consumer, event_id) SELECT customer_id, 'test.keep', id FROM outbox_events`);
     await app.sql(`UPDATE outbox_events SET occurred_at = now() - interval '30 days'`);

@@ -40,7 +40,11 @@ export interface TestApp {
   /** Posts a typed operation to /graphql as admin and returns the parsed body. */
   graphql<R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<{ data?: R; errors?: GraphQLErrorBody[] }>;
   /** Posts a typed operation with another credential (or none). */
-  graphqlAs<R, V>(bearer: string | undefined, document: TypedDocumentNode<R, V>, variables?: V): Promise<{ status: number; data?: R; errors?: GraphQLErrorBody[] }>;
+  graphqlAs<R, V>(
+    bearer: string | undefined,
+    document: TypedDocumentNode<R, V>,
+    variables?: V,
+  ): Promise<{ status: number; data?: R; errors?: GraphQLErrorBody[] }>;
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
 }
@@ -70,7 +74,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       : options.queue === 'redis'
         ? { kind: 'redis', url: testRedisUrl(), prefix: database.name }
         : { kind: 'postgres', connectionString: database.url };
-  const runtime = await startRapport({ config, logger, dataSource, queue, roles: { gateway: false, worker: options.workers ?? false }, onServices: options.onServices });
+  const runtime = await startRapport({
+    config,
+    logger,
+    dataSource,
+    queue,
+    roles: { gateway: false, worker: options.workers ?? false },
+    onServices: options.onServices,
+  });
   const handler = createHttpHandler(runtime.services);
   statements.length = 0;
 

@@ -36,7 +36,10 @@ export async function startConnectorTestApp(options: TestAppOptions = {}): Promi
     handler,
     adminKey,
     async gql(document, variables) {
-      const response = await request(handler).post('/graphql').set('authorization', `Bearer ${adminKey}`).send({ query: print(document), variables });
+      const response = await request(handler)
+        .post('/graphql')
+        .set('authorization', `Bearer ${adminKey}`)
+        .send({ query: print(document), variables });
       return response.body;
     },
     close: () => app.close(),

@@ -63,19 +63,34 @@ export async function seedPersonalWorld(app: TestApp): Promise<PersonalWorld> {
   const ids = await seedCustomers(app, [
     { name: 'Acme Corp', traits: { industry: 'finance' } },
     {
-      name: VICTIM.name, email: VICTIM.email, lifecycleStage: 'customer',
+      name: VICTIM.name,
+      email: VICTIM.email,
+      lifecycleStage: 'customer',
       traits: {
-        ssn: VICTIM.ssn, Email: VICTIM.email, industry: 'finance',
+        ssn: VICTIM.ssn,
+        Email: VICTIM.email,
+        industry: 'finance',
         contact: { email: VICTIM.email, city: 'Paris' },
         contacts: [{ EMAIL: VICTIM.email, kind: 'work' }],
         profile: { first_name: 'Alice', last_name: 'Victimson' },
       },
       interactions: [
-        { channel: 'payment', type: 'purchase', daysAgo: 2.5, value: 20, properties: { email: VICTIM.email, name: VICTIM.name, phone: VICTIM.phone, contact: { Phone: VICTIM.phone }, sku: 'A-1' } },
+        {
+          channel: 'payment',
+          type: 'purchase',
+          daysAgo: 2.5,
+          value: 20,
+          properties: { email: VICTIM.email, name: VICTIM.name, phone: VICTIM.phone, contact: { Phone: VICTIM.phone }, sku: 'A-1' },
+        },
         { channel: 'web', type: 'page_view', daysAgo: 1.5, properties: { url: '/pricing' } },
       ],
     },
-    { name: 'Bob Builder', email: 'bob@example.com', traits: { industry: 'retail' }, interactions: [{ channel: 'web', type: 'page_view', daysAgo: 3.5, properties: { url: '/' } }] },
+    {
+      name: 'Bob Builder',
+      email: 'bob@example.com',
+      traits: { industry: 'retail' },
+      interactions: [{ channel: 'web', type: 'page_view', daysAgo: 3.5, properties: { url: '/' } }],
+    },
     { name: 'Carol Client', email: 'carol@example.com', traits: { industry: 'finance', contact: { city: 'Lyon' } } },
     { name: 'Dave Doe', email: 'dave@example.com', traits: {} },
   ]);

@@ -32,7 +32,15 @@ export async function seedCustomers(app: TestApp, customers: SeedCustomer[], { r
       await app.sql(
         `INSERT INTO interactions (customer_id, channel, type, occurred_at, value, properties, source, external_id)
          VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'segments-test', $7)`,
-        [row.id, i.channel, i.type, new Date(Date.now() - i.daysAgo * DAY).toISOString(), i.value ?? null, JSON.stringify(i.properties ?? {}), `${c.name}-${n}-${row.id}`],
+        [
+          row.id,
+          i.channel,
+          i.type,
+          new Date(Date.now() - i.daysAgo * DAY).toISOString(),
+          i.value ?? null,
+          JSON.stringify(i.properties ?? {}),
+          `${c.name}-${n}-${row.id}`,
+        ],
       );
     }
   }

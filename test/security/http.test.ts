@@ -48,7 +48,15 @@ beforeAll(async () => {
   const { registry, connections, runs, refusals, hosts } = services.connectors;
   hooks = createHttpHandler(services, [
     createWebhookRoute(
-      { registry, connections, runs, refusals, targets: { customers: services.customers, ingest: services.ingest, privacy: services.privacy, dataSource: services.dataSource }, hosts, logger: createLogger('debug', {}, capture) },
+      {
+        registry,
+        connections,
+        runs,
+        refusals,
+        targets: { customers: services.customers, ingest: services.ingest, privacy: services.privacy, dataSource: services.dataSource },
+        hosts,
+        logger: createLogger('debug', {}, capture),
+      },
       { maxBodyBytes: MIB },
     ),
   ]);
@@ -120,7 +128,17 @@ describe('8. The development admin key leaks', () => {
     chmodSync(dataDir, 0o755);
     const child: ChildProcess = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/rapport.js'), 'start'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, RAPPORT_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: '', REDIS_URL: '', RAPPORT_DEMO_DATA: 'false', RAPPORT_BOOTSTRAP_ADMIN_KEY: '', RAPPORT_CORS_ORIGINS: '' },
+      env: {
+        ...process.env,
+        RAPPORT_DATA_DIR: dataDir,
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: '',
+        REDIS_URL: '',
+        RAPPORT_DEMO_DATA: 'false',
+        RAPPORT_BOOTSTRAP_ADMIN_KEY: '',
+        RAPPORT_CORS_ORIGINS: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -148,8 +166,16 @@ describe('8. The development admin key leaks', () => {
       expect(page.text).toContain('GraphiQL');
       expect(page.text).not.toContain(key);
       expect(page.text).not.toContain('Bearer');
-      const preflight = await request(base).options('/graphql').set('origin', evil).set('access-control-request-method', 'POST').set('access-control-request-headers', 'authorization');
-      const answered = await request(base).post('/graphql').set('origin', evil).set('authorization', `Bearer ${key}`).send({ query: '{ customers(first: 1) { totalCount } }' });
+      const preflight = await request(base)
+        .options('/graphql')
+        .set('origin', evil)
+        .set('access-control-request-method', 'POST')
+        .set('access-control-request-headers', 'authorization');
+      const answered = await request(base)
+        .post('/graphql')
+        .set('origin', evil)
+        .set('authorization', `Bearer ${key}`)
+        .send({ query: '{ customers(first: 1) { totalCount } }' });
       expect(answered.body.data.customers.totalCount).toBe(0);
       for (const res of [page, preflight, answered]) {
         expect(res.headers['access-control-allow-origin']).toBeUndefined();
@@ -172,7 +198,11 @@ describe('8. The development admin key leaks', () => {
       await request(t.handler).get('/graphql').set('accept', 'text/html').set('origin', origin),
       await request(t.handler).post('/graphql').set('origin', origin).set('authorization', `Bearer ${t.adminKey}`).send({ query: '{ connectors { id } }' }),
       await request(t.handler).post('/graphql').set('origin', origin).send({ query: '{ connectors { id } }' }),
-      await request(t.handler).options('/graphql').set('origin', origin).set('access-control-request-method', 'POST').set('access-control-request-headers', 'authorization, content-type'),
+      await request(t.handler)
+        .options('/graphql')
+        .set('origin', origin)
+        .set('access-control-request-method', 'POST')
+        .set('access-control-request-headers', 'authorization, content-type'),
       await request(t.handler).options('/imports').set('origin', origin).set('access-control-request-method', 'POST'),
       await request(t.handler).post('/hooks/1').set('origin', origin).send('{}'),
       await request(t.handler).post('/imports').set('origin', origin).send('a,b'),
@@ -191,7 +221,11 @@ describe('8. The development admin key leaks', () => {
     try {
       const h = cors.handler;
       const auth = `Bearer ${cors.adminKey}`;
-      const preflight = await request(h).options('/graphql').set('origin', CORS_ORIGIN).set('access-control-request-method', 'POST').set('access-control-request-headers', 'authorization, content-type');
+      const preflight = await request(h)
+        .options('/graphql')
+        .set('origin', CORS_ORIGIN)
+        .set('access-control-request-method', 'POST')
+        .set('access-control-request-headers', 'authorization, content-type');
       expect(preflight.status).toBe(204);
       expect(preflight.headers).toMatchObject({
         'access-control-allow-origin': CORS_ORIGIN,
@@ -217,7 +251,11 @@ describe('8. The development admin key leaks', () => {
       // Near misses and the opaque origin of sandboxed frames get nothing.
       for (const origin of ['https://evil.example', 'https://app.example.com.evil.example', 'http://app.example.com', 'null']) {
         for (const res of [
-          await request(h).options('/graphql').set('origin', origin).set('access-control-request-method', 'POST').set('access-control-request-headers', 'authorization'),
+          await request(h)
+            .options('/graphql')
+            .set('origin', origin)
+            .set('access-control-request-method', 'POST')
+            .set('access-control-request-headers', 'authorization'),
           await request(h).post('/graphql').set('origin', origin).set('authorization', auth).send({ query: '{ connectors { id } }' }),
           await request(h).get('/graphql').set('accept', 'text/html').set('origin', origin),
         ]) {
@@ -242,7 +280,10 @@ describe('8. The development admin key leaks', () => {
       expect(error).toBeInstanceOf(ConfigurationError);
       expect((error as ConfigurationError).issues[0]).toMatchObject({ variable: 'RAPPORT_CORS_ORIGINS', message: expect.stringContaining(value) });
     }
-    expect(loadConfig({ RAPPORT_CORS_ORIGINS: ' https://a.example.com , http://localhost:5173 ' }).corsOrigins).toEqual(['https://a.example.com', 'http://localhost:5173']);
+    expect(loadConfig({ RAPPORT_CORS_ORIGINS: ' https://a.example.com , http://localhost:5173 ' }).corsOrigins).toEqual([
+      'https://a.example.com',
+      'http://localhost:5173',
+    ]);
     expect(loadConfig({}).corsOrigins).toEqual([]);
   });
 });
@@ -252,7 +293,11 @@ describe('Other finding 1: Bodies before authentication', () => {
 
   test('POST /imports without credentials, or without connectors:admin, is refused before its 200 MiB body is read', async () => {
     const narrow = await keyWith(['customers:read']);
-    for (const [headers, status] of [[{}, 401], [{ authorization: 'Bearer rk_wrongwrong_0000000000000000000000000000000000' }, 401], [{ authorization: `Bearer ${narrow}` }, 403]] as const) {
+    for (const [headers, status] of [
+      [{}, 401],
+      [{ authorization: 'Bearer rk_wrongwrong_0000000000000000000000000000000000' }, 401],
+      [{ authorization: `Bearer ${narrow}` }, 403],
+    ] as const) {
       const result = await streamBody('/imports?fileName=big.csv', TOTAL, headers);
       expect(result.status).toBe(status);
       expect(result.answer).toContain(status === 401 ? '"code":"UNAUTHENTICATED"' : '"code":"FORBIDDEN"');
@@ -283,7 +328,14 @@ describe('Other finding 1: Bodies before authentication', () => {
       const socket = net.connect(port, '127.0.0.1');
       await new Promise((resolve) => socket.once('connect', resolve));
       const body = 'occurredAt,email\n2024-05-01T00:00:00Z,continue@example.com\n';
-      const lines = ['POST /imports?fileName=c.csv HTTP/1.1', 'host: localhost', 'expect: 100-continue', 'content-type: text/csv', `content-length: ${body.length}`, 'connection: close'];
+      const lines = [
+        'POST /imports?fileName=c.csv HTTP/1.1',
+        'host: localhost',
+        'expect: 100-continue',
+        'content-type: text/csv',
+        `content-length: ${body.length}`,
+        'connection: close',
+      ];
       for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
       socket.write(`${lines.join('\r\n')}\r\n\r\n`);
       let answer = '';
@@ -311,12 +363,16 @@ describe('Other finding 2: Audit gaps', () => {
       input: [{ displayName: 'Audited Export', identifiers: [{ type: 'email', value: 'audited.export@example.com' }] }],
     });
     expect(res.body.data.upsertCustomers.committed).toBe(true);
-    [{ id: customerLocalId }] = await t.app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM customer_identifiers WHERE value = 'audited.export@example.com'`);
+    [{ id: customerLocalId }] = await t.app.sql<{ id: string }>(
+      `SELECT customer_id::text AS id FROM customer_identifiers WHERE value = 'audited.export@example.com'`,
+    );
     customerId = Buffer.from(`Customer:${customerLocalId}`).toString('base64');
   });
 
   const exportEntries = async () =>
-    (await t.app.sql<{ operation: string; records: string[]; result: string; variables: unknown }>(`SELECT operation, records, result, variables FROM audit_log WHERE operation LIKE '%exportCustomer%' ORDER BY id`));
+    await t.app.sql<{ operation: string; records: string[]; result: string; variables: unknown }>(
+      `SELECT operation, records, result, variables FROM audit_log WHERE operation LIKE '%exportCustomer%' ORDER BY id`,
+    );
 
   test('exportCustomer through a named fragment, an inline fragment or @include is audited, naming the customer; a skipped one is not', async () => {
     const before = (await exportEntries()).length;
@@ -336,7 +392,10 @@ describe('Other finding 2: Audit gaps', () => {
     expect(entries).toHaveLength(documents.length);
     for (const entry of entries) expect(entry).toMatchObject({ operation: 'exportCustomer', records: [`customer:${customerLocalId}`] });
     // An export that does not run leaves no entry.
-    const skipped = await gql('query($id: ID!, $yes: Boolean!) { connectors { id } ... @include(if: $yes) { exportCustomer(id: $id) } }', { id: customerId, yes: false });
+    const skipped = await gql('query($id: ID!, $yes: Boolean!) { connectors { id } ... @include(if: $yes) { exportCustomer(id: $id) } }', {
+      id: customerId,
+      yes: false,
+    });
     expect(skipped.body.data.exportCustomer).toBeUndefined();
     expect(await exportEntries()).toHaveLength(before + documents.length);
   });
@@ -354,9 +413,10 @@ describe('Other finding 2: Audit gaps', () => {
     const keyId = created.body.data.createApiKey.apiKey.id as string;
     const keyLocalId = Buffer.from(keyId, 'base64').toString().split(':')[1]!;
     await gql('mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }', { id: keyId });
-    const entries = await t.app.sql(`SELECT operation, result, records, variables FROM audit_log WHERE operation IN ('createApiKey', 'revokeApiKey') AND records @> $1::jsonb ORDER BY id`, [
-      JSON.stringify([`api_key:${keyLocalId}`]),
-    ]);
+    const entries = await t.app.sql(
+      `SELECT operation, result, records, variables FROM audit_log WHERE operation IN ('createApiKey', 'revokeApiKey') AND records @> $1::jsonb ORDER BY id`,
+      [JSON.stringify([`api_key:${keyLocalId}`])],
+    );
     expect(entries).toEqual([
       { operation: 'createApiKey', result: 'COMMITTED', records: [`api_key:${keyLocalId}`], variables: {} },
       { operation: 'revokeApiKey', result: 'COMMITTED', records: [`api_key:${keyLocalId}`], variables: { id: keyId } },
@@ -414,7 +474,9 @@ describe('Connection.runs and connections page by number', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 10; page++) {
-      const res = await gql('query($after: String) { connections(first: 4, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }', { after });
+      const res = await gql('query($after: String) { connections(first: 4, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }', {
+        after,
+      });
       const list = res.body.data.connections;
       seen.push(...list.edges.map((e: { node: { id: string } }) => Buffer.from(e.node.id, 'base64').toString().split(':')[1]));
       if (!list.pageInfo.hasNextPage) break;
@@ -431,7 +493,8 @@ describe('Other finding 5: Webhook endpoint', () => {
     return req.send(body);
   };
   const refusedDeliveries = async (id: string) =>
-    (await gql('query($id: ID!) { node(id: $id) { ... on Connection { refusedDeliveries { count lastReason lastRefusedAt } } } }', { id })).body.data.node.refusedDeliveries;
+    (await gql('query($id: ID!) { node(id: $id) { ... on Connection { refusedDeliveries { count lastReason lastRefusedAt } } } }', { id })).body.data.node
+      .refusedDeliveries;
 
   test('unknown, malformed, pull-only, unloaded, paused and badly signed deliveries get one answer', async () => {
     const signed = await createConnection('webhook', 'uniform-signed', webhookConfig);
@@ -439,7 +502,9 @@ describe('Other finding 5: Webhook endpoint', () => {
     await gql('mutation($id: ID!) { updateConnection(id: $id, input: { status: PAUSED }) { status } }', { id: paused.id });
     const pull = await createConnection('helpdesk', 'uniform-pull', { baseUrl: 'https://helpdesk.example.com', apiToken: 'helpdesk-token-0123456789abcdef' });
     // A connection of a plugin that failed to load (it cannot be created through the API).
-    const [{ id: unloaded }] = await t.app.sql<{ id: string }>(`INSERT INTO connections (connector, name, config) VALUES ('broken', 'uniform-unloaded', '{}') RETURNING id::text`);
+    const [{ id: unloaded }] = await t.app.sql<{ id: string }>(
+      `INSERT INTO connections (connector, name, config) VALUES ('broken', 'uniform-unloaded', '{}') RETURNING id::text`,
+    );
     const body = event('evt_uniform');
     const answers = [
       await deliver(t.handler, '/hooks/999999', body),
@@ -457,7 +522,10 @@ describe('Other finding 5: Webhook endpoint', () => {
     for (const res of answers) {
       expect({ status: res.status, body: res.body }).toEqual({
         status: 401,
-        body: { code: 'WEBHOOK_REFUSED', message: 'the delivery was refused: the signature is missing, wrong or outside the replay window, or this endpoint does not accept deliveries' },
+        body: {
+          code: 'WEBHOOK_REFUSED',
+          message: 'the delivery was refused: the signature is missing, wrong or outside the replay window, or this endpoint does not accept deliveries',
+        },
       });
     }
     // The signed delivery is still accepted.
@@ -495,7 +563,9 @@ describe('Other finding 5: Webhook endpoint', () => {
     expect(Number((await t.app.sql<{ n: string }>(`SELECT count(*) AS n FROM webhook_refusals`))[0]!.n)).toBe(rows);
     // The listing reads every connection's refusals.
     const listed = await gql('{ connections(first: 100) { edges { node { name refusedDeliveries { count lastReason } } } } }');
-    const byName = Object.fromEntries(listed.body.data.connections.edges.map((e: { node: { name: string; refusedDeliveries: unknown } }) => [e.node.name, e.node.refusedDeliveries]));
+    const byName = Object.fromEntries(
+      listed.body.data.connections.edges.map((e: { node: { name: string; refusedDeliveries: unknown } }) => [e.node.name, e.node.refusedDeliveries]),
+    );
     expect(byName['counted-signed']).toEqual({ count: 2, lastReason: 'SIGNATURE_INVALID' });
     expect(byName['counted-pull']).toEqual({ count: 1, lastReason: 'NO_WEBHOOK' });
     // Operators only: a key without connectors:admin cannot read it.
@@ -515,7 +585,13 @@ describe('Other finding 5: Webhook endpoint', () => {
     expect(await refusedDeliveries(throwing.id)).toMatchObject({ count: 1, lastReason: 'SIGNATURE_INVALID' });
     const warnings = logLines.filter((line) => line.level === 40);
     expect(warnings).toEqual([
-      expect.objectContaining({ msg: 'webhook delivery refused', connectionId: throwing.localId, connector: 'throwing-verify', reason: 'SIGNATURE_INVALID', verifyError: 'TypeError' }),
+      expect.objectContaining({
+        msg: 'webhook delivery refused',
+        connectionId: throwing.localId,
+        connector: 'throwing-verify',
+        reason: 'SIGNATURE_INVALID',
+        verifyError: 'TypeError',
+      }),
       expect.objectContaining({ msg: 'webhook delivery refused', connectionId: signed.localId, connector: 'webhook', reason: 'SIGNATURE_INVALID' }),
     ]);
     expect(JSON.stringify(logLines)).not.toContain('alice.victim');

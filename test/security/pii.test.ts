@@ -58,7 +58,15 @@ describe('1. Cursors carry sort values in clear', () => {
     const genuine: string = first.data!.customers.pageInfo.endCursor;
     const flipped = Buffer.from(genuine, 'base64url');
     flipped[flipped.length - 1] ^= 1;
-    const bad = [b64(['notatime', '1']), b64(['1']), b64(['2026-01-01T00:00:00Z', '1']), flipped.toString('base64url'), 'not a cursor', '%%%', 'A'.repeat(5000)];
+    const bad = [
+      b64(['notatime', '1']),
+      b64(['1']),
+      b64(['2026-01-01T00:00:00Z', '1']),
+      flipped.toString('base64url'),
+      'not a cursor',
+      '%%%',
+      'A'.repeat(5000),
+    ];
     const lists = [
       ['customers (default order)', 'query($a: String) { customers(first: 1, after: $a) { totalCount } }'],
       ['customers (by ID)', 'query($a: String) { customers(first: 1, after: $a, orderBy: [{ field: ID }]) { totalCount } }'],
@@ -74,7 +82,12 @@ describe('1. Cursors carry sort values in clear', () => {
     for (const [list, query] of lists) {
       for (const cursor of bad) {
         const res = await w.post(w.pii, query, { a: cursor });
-        expect({ list, cursor: cursor.slice(0, 40), status: res.status, error: errorOf(res) }).toEqual({ list, cursor: cursor.slice(0, 40), status: 200, error: { code: 'INVALID_CURSOR', field: 'after' } });
+        expect({ list, cursor: cursor.slice(0, 40), status: res.status, error: errorOf(res) }).toEqual({
+          list,
+          cursor: cursor.slice(0, 40),
+          status: 200,
+          error: { code: 'INVALID_CURSOR', field: 'after' },
+        });
       }
     }
     // A genuine cursor of one ordering is refused by another, rather than read as its values.
@@ -84,9 +97,31 @@ describe('1. Cursors carry sort values in clear', () => {
 
   test('every list pages on with its own opaque cursors (segments, runs, members, audit log)', async () => {
     const pages = [
-      ['segments', (a: string | null) => w.post(w.narrow, 'query($a: String) { segments(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } }', { a }), (d: UntypedData) => d.segments],
-      ['runs', (a: string | null) => w.post(w.narrow, `query($a: String) { connection(id: "${w.connection}") { runs(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } } }`, { a }), (d: UntypedData) => d.connection.runs],
-      ['members', (a: string | null) => w.post(w.narrow, `query($a: String) { customer(id: "${w.cid('Acme Corp')}") { members(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } } }`, { a }), (d: UntypedData) => d.customer.members],
+      [
+        'segments',
+        (a: string | null) => w.post(w.narrow, 'query($a: String) { segments(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } }', { a }),
+        (d: UntypedData) => d.segments,
+      ],
+      [
+        'runs',
+        (a: string | null) =>
+          w.post(
+            w.narrow,
+            `query($a: String) { connection(id: "${w.connection}") { runs(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } } }`,
+            { a },
+          ),
+        (d: UntypedData) => d.connection.runs,
+      ],
+      [
+        'members',
+        (a: string | null) =>
+          w.post(
+            w.narrow,
+            `query($a: String) { customer(id: "${w.cid('Acme Corp')}") { members(first: 1, after: $a) { edges { node { id } } pageInfo { endCursor } } } }`,
+            { a },
+          ),
+        (d: UntypedData) => d.customer.members,
+      ],
     ] as const;
     for (const [name, fetch, pick] of pages) {
       const one = pick((await fetch(null)).data!);
@@ -128,9 +163,35 @@ describe('2. previewSegment is an oracle', () => {
     ['a personal trait', { attribute: { field: 'traits.ssn', op: 'STARTS_WITH', value: '1' } }, 'rule.attribute.field'],
     ['a personal trait in another case', { attribute: { field: 'traits.SSN', op: 'EXISTS' } }, 'rule.attribute.field'],
     ['a personal trait nested in an object', { attribute: { field: 'traits.contact.email', op: 'CONTAINS', value: 'alice' } }, 'rule.attribute.field'],
-    ['a personal trait deep in a rule', { and: [{ attribute: { field: 'lifecycleStage', op: 'EQ', value: 'customer' } }, { not: { or: [{ attribute: { field: 'traits.profile.first_name', op: 'EQ', value: 'Alice' } }] } }] }, 'rule.and[1].not.or[0].attribute.field'],
-    ['a personal interaction property', { behavior: { type: 'purchase', where: [{ path: 'email', op: 'CONTAINS', value: 'alice' }], op: 'GTE', value: 1 } }, 'rule.behavior.where[0].path'],
-    ['a nested personal property', { behavior: { where: [{ path: 'sku', op: 'EQ', value: 'A-1' }, { path: 'contact.Phone', op: 'STARTS_WITH', value: '+33' }], op: 'GTE', value: 1 } }, 'rule.behavior.where[1].path'],
+    [
+      'a personal trait deep in a rule',
+      {
+        and: [
+          { attribute: { field: 'lifecycleStage', op: 'EQ', value: 'customer' } },
+          { not: { or: [{ attribute: { field: 'traits.profile.first_name', op: 'EQ', value: 'Alice' } }] } },
+        ],
+      },
+      'rule.and[1].not.or[0].attribute.field',
+    ],
+    [
+      'a personal interaction property',
+      { behavior: { type: 'purchase', where: [{ path: 'email', op: 'CONTAINS', value: 'alice' }], op: 'GTE', value: 1 } },
+      'rule.behavior.where[0].path',
+    ],
+    [
+      'a nested personal property',
+      {
+        behavior: {
+          where: [
+            { path: 'sku', op: 'EQ', value: 'A-1' },
+            { path: 'contact.Phone', op: 'STARTS_WITH', value: '+33' },
+          ],
+          op: 'GTE',
+          value: 1,
+        },
+      },
+      'rule.behavior.where[1].path',
+    ],
   ];
 
   test.each(personalRules)('without pii:read, a rule on %s is FORBIDDEN at its path, before anything is counted', async (_what, rule, field) => {
@@ -161,7 +222,8 @@ describe('2. previewSegment is an oracle', () => {
     });
     expect(errorOf(created)).toEqual({ code: 'FORBIDDEN', field: 'input.rule.attribute.field' });
     const updated = await w.post(w.narrow, 'mutation($id: ID!, $input: SegmentInput!) { updateSegment(id: $id, input: $input) { id } }', {
-      id: w.segments.contact, input: { name: 'finance with a contact', rule: { attribute: { field: 'displayName', op: 'CONTAINS', value: 'vic' } } },
+      id: w.segments.contact,
+      input: { name: 'finance with a contact', rule: { attribute: { field: 'displayName', op: 'CONTAINS', value: 'vic' } } },
     });
     expect(errorOf(updated)).toEqual({ code: 'FORBIDDEN', field: 'input.rule.attribute.field' });
     expect(await app.sql<{ n: number }>('SELECT count(*)::int AS n FROM segments')).toEqual(before);
@@ -171,7 +233,9 @@ describe('2. previewSegment is an oracle', () => {
 
   test('a rule using a segment defined on personal data (directly or through another) is refused too', async () => {
     for (const id of [w.segments.personal, w.segments.transitive]) {
-      const res = await w.post(w.narrow, PREVIEW, { rule: { and: [{ attribute: { field: 'lifecycleStage', op: 'EQ', value: 'customer' } }, { inSegment: id }] } });
+      const res = await w.post(w.narrow, PREVIEW, {
+        rule: { and: [{ attribute: { field: 'lifecycleStage', op: 'EQ', value: 'customer' } }, { inSegment: id }] },
+      });
       expect(errorOf(res)).toEqual({ code: 'FORBIDDEN', field: 'rule.and[1].inSegment' });
     }
   });
@@ -192,7 +256,9 @@ describe('2. previewSegment is an oracle', () => {
     const narrow = await w.post(w.narrow, query);
     expect(narrow.data!.customer).toEqual({ segments: [{ id: w.segments.contact }], segmentHistory: [{ segment: { id: w.segments.contact } }] });
     const full = await w.post(w.pii, query);
-    expect(full.data!.customer.segments.map((s: { id: string }) => s.id).sort()).toEqual([w.segments.personal, w.segments.transitive, w.segments.contact].sort());
+    expect(full.data!.customer.segments.map((s: { id: string }) => s.id).sort()).toEqual(
+      [w.segments.personal, w.segments.transitive, w.segments.contact].sort(),
+    );
   });
 
   test('the rule of such a segment is shown with its compared values masked', async () => {
@@ -228,12 +294,22 @@ describe('3. explainMembership figures', () => {
 
   test('every kind of condition is explained, a consent condition included (no 500)', async () => {
     const created = await w.post(w.pii, 'mutation($input: SegmentInput!) { createSegment(input: $input) { id } }', {
-      input: { name: 'consenting finance', rule: { and: [{ consent: { purpose: 'marketing' } }, { attribute: { field: 'traits.industry', op: 'EQ', value: 'finance' } }] } },
+      input: {
+        name: 'consenting finance',
+        rule: { and: [{ consent: { purpose: 'marketing' } }, { attribute: { field: 'traits.industry', op: 'EQ', value: 'finance' } }] },
+      },
     });
-    const res = await w.post(w.narrow, `{ explainMembership(segmentId: "${created.data!.createSegment.id}", customerId: "${w.cid(VICTIM.name)}") { conditions { kind holds description } } }`);
+    const res = await w.post(
+      w.narrow,
+      `{ explainMembership(segmentId: "${created.data!.createSegment.id}", customerId: "${w.cid(VICTIM.name)}") { conditions { kind holds description } } }`,
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data!.explainMembership.conditions.map((c: { kind: string }) => c.kind)).toEqual(['AND', 'CONSENT', 'ATTRIBUTE']);
-    expect(res.data!.explainMembership.conditions[1]).toEqual({ kind: 'CONSENT', holds: false, description: 'consent for marketing on every channel: none recorded; wanted GRANTED' });
+    expect(res.data!.explainMembership.conditions[1]).toEqual({
+      kind: 'CONSENT',
+      holds: false,
+      description: 'consent for marketing on every channel: none recorded; wanted GRANTED',
+    });
   });
 });
 
@@ -241,7 +317,9 @@ describe('4. Nested traits escape masking', () => {
   test('personal trait names are masked at any depth and in any case; other traits are not', async () => {
     const res = await w.post(w.narrow, `{ customer(id: "${w.cid(VICTIM.name)}") { traits } }`);
     expect(res.data!.customer.traits).toEqual({
-      ssn: '•••', Email: '•••', industry: 'finance',
+      ssn: '•••',
+      Email: '•••',
+      industry: 'finance',
       contact: { email: '•••', city: 'Paris' },
       contacts: [{ EMAIL: '•••', kind: 'work' }],
       profile: { first_name: '•••', last_name: '•••' },
@@ -256,7 +334,19 @@ describe('4. Nested traits escape masking', () => {
       [{ traits: [{ path: 'contact.email', contains: 'alice' }] }, 'filter.traits[0].path'],
       [{ traits: [{ path: 'Email', eq: VICTIM.email }] }, 'filter.traits[0].path'],
       [{ traits: [{ path: 'profile.FIRST_NAME', exists: true }] }, 'filter.traits[0].path'],
-      [{ or: [{ traits: [{ path: 'industry', eq: 'finance' }, { path: 'contact', eq: { email: VICTIM.email, city: 'Paris' } }] }] }, 'filter.or[0].traits[1].eq'],
+      [
+        {
+          or: [
+            {
+              traits: [
+                { path: 'industry', eq: 'finance' },
+                { path: 'contact', eq: { email: VICTIM.email, city: 'Paris' } },
+              ],
+            },
+          ],
+        },
+        'filter.or[0].traits[1].eq',
+      ],
       [{ traits: [{ path: 'contacts', in: [[{ EMAIL: VICTIM.email, kind: 'work' }]] }] }, 'filter.traits[0].in'],
     ];
     for (const [filter, field] of cases) {
@@ -310,6 +400,9 @@ describe('5. Interaction properties', () => {
 });
 
 test('the victim’s values are stored in clear for pii:read callers (the fixtures hold what the tests look for)', async () => {
-  const res = await w.post(w.pii, `{ customer(id: "${w.cid(VICTIM.name)}") { displayName traits identifiers { value } interactions { edges { node { properties } } } } }`);
+  const res = await w.post(
+    w.pii,
+    `{ customer(id: "${w.cid(VICTIM.name)}") { displayName traits identifiers { value } interactions { edges { node { properties } } } } }`,
+  );
   for (const secret of SECRETS) expect(res.text).toContain(secret);
 });

@@ -51,7 +51,10 @@ describe('500s on input the implementers did not try', () => {
   test('a date-time in year 0 is INVALID_FIELD, in a filter and in a segment rule', async () => {
     const filter = await post({ query: '{ customers(filter: { createdAt: { gt: "0000-01-01T00:00:00Z" } }) { totalCount } }' });
     expect(codesOf(filter)).toEqual(['INVALID_FIELD']);
-    const rule = await post({ query: 'query($r: SegmentRuleInput!) { previewSegment(rule: $r) { count } }', variables: { r: { attribute: { field: 'createdAt', op: 'GT', value: '0000-01-01T00:00:00Z' } } } });
+    const rule = await post({
+      query: 'query($r: SegmentRuleInput!) { previewSegment(rule: $r) { count } }',
+      variables: { r: { attribute: { field: 'createdAt', op: 'GT', value: '0000-01-01T00:00:00Z' } } },
+    });
     expect(codesOf(rule)).toEqual(['SEGMENT_RULE_INVALID']);
     expect(rule.body.errors[0].extensions.field).toBe('rule.attribute.value');
     // Year 1 is a real instant and still runs.
@@ -86,7 +89,10 @@ describe('filters cannot hold the database', () => {
     const query = 'query($t: [TraitFilter!]) { customers(filter: { traits: $t }) { totalCount } }';
     const res = await post({ query, variables: { t: [{ path: 'plan', contains: long }] } });
     expect(res.body.errors?.map((e: { extensions: unknown }) => e.extensions)).toEqual([{ code: 'VALIDATION_FAILED', field: 'traits[0].contains' }]);
-    const ok = await post({ query: 'query($s: String) { interactions(filter: { channel: { contains: $s } }) { totalCount } }', variables: { s: 'é'.repeat(256) } });
+    const ok = await post({
+      query: 'query($s: String) { interactions(filter: { channel: { contains: $s } }) { totalCount } }',
+      variables: { s: 'é'.repeat(256) },
+    });
     expect(ok.body).toEqual({ data: { interactions: { totalCount: 0 } } });
   });
 });

@@ -114,11 +114,41 @@ function expectConfined(report: Record<string, string>) {
   // Nothing of Rapport's environment: at most the time zone.
   expect(report.envKeys!.split(',').filter((key) => key !== '' && key !== 'TZ')).toEqual([]);
   expect(report.adminKey).toBe('');
-  for (const attempt of ['readSecretKey', 'readDefaultDataDir', 'readSources', 'readOtherPlugin', 'readPasswd', 'readGatewayEnviron', 'writeRepository', 'childProcess', 'workerThread', 'signalGateway', 'processBinding', 'debugProcess', 'traceEvents', 'heapSnapshotAtLimit', 'v8Flags', 'udpSocketClass']) {
+  for (const attempt of [
+    'readSecretKey',
+    'readDefaultDataDir',
+    'readSources',
+    'readOtherPlugin',
+    'readPasswd',
+    'readGatewayEnviron',
+    'writeRepository',
+    'childProcess',
+    'workerThread',
+    'signalGateway',
+    'processBinding',
+    'debugProcess',
+    'traceEvents',
+    'heapSnapshotAtLimit',
+    'v8Flags',
+    'udpSocketClass',
+  ]) {
     expect([attempt, report[attempt]]).toEqual([attempt, expect.stringMatching(/^denied: /)]);
   }
   // Enforced by the permission model, not by a missing file or a file mode.
-  for (const attempt of ['readSecretKey', 'readSources', 'readPasswd', 'writeRepository', 'childProcess', 'workerThread', 'processBinding', 'debugProcess', 'traceEvents', 'heapSnapshotAtLimit', 'v8Flags', 'udpSocketClass']) {
+  for (const attempt of [
+    'readSecretKey',
+    'readSources',
+    'readPasswd',
+    'writeRepository',
+    'childProcess',
+    'workerThread',
+    'processBinding',
+    'debugProcess',
+    'traceEvents',
+    'heapSnapshotAtLimit',
+    'v8Flags',
+    'udpSocketClass',
+  ]) {
     expect([attempt, report[attempt]]).toEqual([attempt, 'denied: ERR_ACCESS_DENIED']);
   }
   // The network outside the kit's client holds the same egress policy: no loopback (the database's port),
@@ -160,7 +190,10 @@ describe('No plugin code ever runs in the gateway or worker process', () => {
     expect((await runToEnd(created.id)).status).toBe('SUCCEEDED');
     const report = await syncReport(created.id);
     expect(report.pid).not.toBe(String(process.pid));
-    const warm = t.app.runtime.services.connectors.hosts.running().filter((h) => h.warm).map((h) => String(h.pid));
+    const warm = t.app.runtime.services.connectors.hosts
+      .running()
+      .filter((h) => h.warm)
+      .map((h) => String(h.pid));
     expect(warm).not.toContain(report.pid);
   });
 });

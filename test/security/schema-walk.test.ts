@@ -1,6 +1,13 @@
 import {
-  extendSchema, getNamedType, isEnumType, isInputObjectType, isObjectType, isScalarType, parse,
-  type GraphQLNamedType, type GraphQLSchema,
+  extendSchema,
+  getNamedType,
+  isEnumType,
+  isInputObjectType,
+  isObjectType,
+  isScalarType,
+  parse,
+  type GraphQLNamedType,
+  type GraphQLSchema,
 } from 'graphql';
 import { getSchema } from '../../src/graphql/schema';
 import { FIELD_PROTECTION, INPUT_PROTECTION } from '../../src/modules/access/pii';
@@ -51,7 +58,8 @@ function walkSchema(schema: GraphQLSchema): Walk {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields())) {
       const named = getNamedType(field.type);
-      const structural = (type.name.endsWith('Connection') && ['edges', 'pageInfo'].includes(field.name)) || (type.name.endsWith('Edge') && field.name === 'node');
+      const structural =
+        (type.name.endsWith('Connection') && ['edges', 'pageInfo'].includes(field.name)) || (type.name.endsWith('Edge') && field.name === 'node');
       if (!structural && (!isPlain(named) || field.args.length > 0)) walk.outputs.push({ key: `${type.name}.${field.name}`, plain: isPlain(named) });
       for (const arg of field.args) {
         walk.args.push(`${type.name}.${field.name}(${arg.name})`);
@@ -99,7 +107,12 @@ describe('every field that can carry or select by personal data is classified', 
     for (const key of Object.keys(INPUT_PROTECTION)) {
       const [typeName, member] = key.split('.');
       const type = schema.getType(typeName);
-      const exists = member === undefined ? isEnumType(type) : isEnumType(type) ? type.getValue(member) !== undefined : isInputObjectType(type) && member in type.getFields();
+      const exists =
+        member === undefined
+          ? isEnumType(type)
+          : isEnumType(type)
+            ? type.getValue(member) !== undefined
+            : isInputObjectType(type) && member in type.getFields();
       if (!exists) stale.push(key);
     }
     expect(stale).toEqual([]);
@@ -117,13 +130,24 @@ describe('every field that can carry or select by personal data is classified', 
       `),
     );
     expect(unclassified(extended).sort()).toEqual(
-      ['Customer.diary', 'Customer.lookalike', 'Customer.nickname', 'CustomerFilter.nickname', 'CustomerOrderField.NICKNAME', 'Query.customersByNickname', 'Query.customersByNickname(nickname)', 'TraitFilter.like'].sort(),
+      [
+        'Customer.diary',
+        'Customer.lookalike',
+        'Customer.nickname',
+        'CustomerFilter.nickname',
+        'CustomerOrderField.NICKNAME',
+        'Query.customersByNickname',
+        'Query.customersByNickname(nickname)',
+        'TraitFilter.like',
+      ].sort(),
     );
   });
 
   test('every masked field is wrapped in the built schema', () => {
     const schema = getSchema();
-    const masked = Object.entries(FIELD_PROTECTION).filter(([, p]) => p.output?.kind === 'masked').map(([key]) => key);
+    const masked = Object.entries(FIELD_PROTECTION)
+      .filter(([, p]) => p.output?.kind === 'masked')
+      .map(([key]) => key);
     expect(masked.length).toBeGreaterThan(0);
     for (const key of masked) {
       const [typeName, fieldName] = key.split('.');
@@ -196,7 +220,8 @@ describe('a key without pii:read meets every classification', () => {
   const connectionsArg = cursorArg((a) => `query($c: String) { connections(first: 1, ${a}) { totalCount } }`);
   const runsArg = cursorArg((a) => `query($c: String) { connection(id: "${w.connection}") { runs(first: 1, ${a}) { totalCount } } }`);
 
-  const customerFilter = (filter: unknown, field: string) => forbidden('query($f: CustomerFilter) { customers(filter: $f) { totalCount } }', field, { f: filter });
+  const customerFilter = (filter: unknown, field: string) =>
+    forbidden('query($f: CustomerFilter) { customers(filter: $f) { totalCount } }', field, { f: filter });
   const preview = (rule: unknown, field: string) => forbidden('query($r: SegmentRuleInput!) { previewSegment(rule: $r) { count } }', field, { r: rule });
   const byDisplayName = () => forbidden('{ customers(orderBy: [{ field: DISPLAY_NAME, direction: DESC }]) { totalCount } }', 'orderBy[0].field');
   const byIdentifier = () => forbidden(`{ customer(identifier: { type: "email", value: "${VICTIM.email}" }) { id } }`, 'identifier');
@@ -216,7 +241,9 @@ describe('a key without pii:read meets every classification', () => {
       expect(traits).toMatchObject({ ssn: '•••', Email: '•••', contact: { email: '•••', city: 'Paris' }, industry: 'finance' });
     },
     'Identifier.value': async () => {
-      expect((await narrow(`{ customer(id: "${victim()}") { identifiers { type value } } }`)).data!.customer.identifiers).toEqual([{ type: 'email', value: 'a•••' }]);
+      expect((await narrow(`{ customer(id: "${victim()}") { identifiers { type value } } }`)).data!.customer.identifiers).toEqual([
+        { type: 'email', value: 'a•••' },
+      ]);
     },
     'Interaction.properties': async () => {
       const res = await narrow('{ interactions(first: 5, filter: { type: { eq: "purchase" } }) { edges { node { properties } } } }');
@@ -236,7 +263,8 @@ describe('a key without pii:read meets every classification', () => {
     // Membership of segments on personal data
     'Segment.members': () => forbidden(`{ segment(id: "${w.segments.personal}") { members { edges { node { id } } } } }`, 'members'),
     'Segment.history': () => forbidden(`{ segment(id: "${w.segments.transitive}") { history { kind } } }`, 'history'),
-    'Query.explainMembership': () => forbidden(`{ explainMembership(segmentId: "${w.segments.transitive}", customerId: "${victim()}") { isMember } }`, 'segmentId'),
+    'Query.explainMembership': () =>
+      forbidden(`{ explainMembership(segmentId: "${w.segments.transitive}", customerId: "${victim()}") { isMember } }`, 'segmentId'),
     'Customer.segments': async () => {
       expect((await narrow(`{ customer(id: "${victim()}") { segments { id } } }`)).data!.customer.segments).toEqual([{ id: w.segments.contact }]);
     },
@@ -249,9 +277,12 @@ describe('a key without pii:read meets every classification', () => {
     'InteractionEdge.cursor': () => sealed('{ interactions(first: 1) { edges { cursor } } }', (d) => d.interactions.edges[0].cursor),
     'SegmentEdge.cursor': () => sealed('{ segments(first: 1) { edges { cursor } } }', (d) => d.segments.edges[0].cursor),
     'ConnectionEdge.cursor': () => sealed('{ connections(first: 1) { edges { cursor } } }', (d) => d.connections.edges[0].cursor),
-    'ConnectorRunEdge.cursor': () => sealed(`{ connection(id: "${w.connection}") { runs(first: 1) { edges { cursor } } } }`, (d) => d.connection.runs.edges[0].cursor),
-    'PageInfo.startCursor': () => sealed(`{ segment(id: "${w.segments.contact}") { members(first: 1) { pageInfo { startCursor } } } }`, (d) => d.segment.members.pageInfo.startCursor),
-    'PageInfo.endCursor': () => sealed(`{ customer(id: "${w.cid('Acme Corp')}") { members(first: 1) { pageInfo { endCursor } } } }`, (d) => d.customer.members.pageInfo.endCursor),
+    'ConnectorRunEdge.cursor': () =>
+      sealed(`{ connection(id: "${w.connection}") { runs(first: 1) { edges { cursor } } } }`, (d) => d.connection.runs.edges[0].cursor),
+    'PageInfo.startCursor': () =>
+      sealed(`{ segment(id: "${w.segments.contact}") { members(first: 1) { pageInfo { startCursor } } } }`, (d) => d.segment.members.pageInfo.startCursor),
+    'PageInfo.endCursor': () =>
+      sealed(`{ customer(id: "${w.cid('Acme Corp')}") { members(first: 1) { pageInfo { endCursor } } } }`, (d) => d.customer.members.pageInfo.endCursor),
     'AuditPage.endCursor': () => sealed('{ auditLog(first: 1) { endCursor } }', (d) => d.auditLog.endCursor),
     // Cursor arguments
     'Query.customers(after)': customersArg.after,
@@ -282,7 +313,9 @@ describe('a key without pii:read meets every classification', () => {
     'Mutation.createSegment(input)': () =>
       forbidden('mutation($i: SegmentInput!) { createSegment(input: $i) { id } }', 'input.rule.attribute.field', { i: { name: 'probe', rule: nameRule } }),
     'Mutation.updateSegment(input)': () =>
-      forbidden('mutation($i: SegmentInput!) { updateSegment(id: "' + w.segments.contact + '", input: $i) { id } }', 'input.rule.attribute.field', { i: { name: 'probe', rule: nameRule } }),
+      forbidden('mutation($i: SegmentInput!) { updateSegment(id: "' + w.segments.contact + '", input: $i) { id } }', 'input.rule.attribute.field', {
+        i: { name: 'probe', rule: nameRule },
+      }),
     // Input fields that select by personal data
     'CustomerFilter.displayName': () => customerFilter({ not: { displayName: { contains: 'vic' } } }, 'filter.not.displayName'),
     'CustomerFilter.identifier': () => customerFilter({ and: [{ identifier: { type: 'email', value: VICTIM.email } }] }, 'filter.and[0].identifier'),
@@ -301,8 +334,22 @@ describe('a key without pii:read meets every classification', () => {
     'SegmentRuleInput.attribute': () => preview({ or: [{ attribute: { field: 'traits.Ssn', op: 'EXISTS' } }] }, 'rule.or[0].attribute.field'),
     'AttributeConditionInput.field': () => preview({ not: nameRule }, 'rule.not.attribute.field'),
     'SegmentRuleInput.behavior': () => preview({ behavior: { where: [{ path: 'email', op: 'EXISTS' }], op: 'GTE', value: 1 } }, 'rule.behavior.where[0].path'),
-    'BehaviorConditionInput.where': () => preview({ behavior: { where: [{ path: 'sku', op: 'EXISTS' }, { path: 'phone', op: 'EXISTS' }], op: 'GTE', value: 1 } }, 'rule.behavior.where[1].path'),
-    'PropertyConditionInput.path': () => preview({ behavior: { where: [{ path: 'contact.Phone', op: 'STARTS_WITH', value: '+33' }], op: 'GTE', value: 1 } }, 'rule.behavior.where[0].path'),
+    'BehaviorConditionInput.where': () =>
+      preview(
+        {
+          behavior: {
+            where: [
+              { path: 'sku', op: 'EXISTS' },
+              { path: 'phone', op: 'EXISTS' },
+            ],
+            op: 'GTE',
+            value: 1,
+          },
+        },
+        'rule.behavior.where[1].path',
+      ),
+    'PropertyConditionInput.path': () =>
+      preview({ behavior: { where: [{ path: 'contact.Phone', op: 'STARTS_WITH', value: '+33' }], op: 'GTE', value: 1 } }, 'rule.behavior.where[0].path'),
     'SegmentRuleInput.inSegment': () => preview({ inSegment: w.segments.transitive }, 'rule.inSegment'),
   };
 

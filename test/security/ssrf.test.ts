@@ -98,7 +98,12 @@ async function connectionOf(connectionId: string) {
   return data!.node as { status: string; lastError: string | null; config: Record<string, unknown> };
 }
 
-const csvConfig = (url: string) => ({ url, channel: 'payment', typeValue: 'purchase', mapping: { email: 'email', externalId: 'order_id', occurredAt: 'ordered_at' } });
+const csvConfig = (url: string) => ({
+  url,
+  channel: 'payment',
+  typeValue: 'purchase',
+  mapping: { email: 'email', externalId: 'order_id', occurredAt: 'ordered_at' },
+});
 
 describe('Outbound HTTP from plugins goes through the kit client with an SSRF guard', () => {
   test('the operator allowlist reaches the sync process: the allowlisted host:port is imported, another port of the same host is not', async () => {
@@ -143,7 +148,10 @@ describe('Outbound HTTP from plugins goes through the kit client with an SSRF gu
   });
 
   test('RAPPORT_CONNECTOR_ALLOWED_HOSTS is checked at startup: a malformed entry stops it naming the variable', () => {
-    expect(loadConfig({ RAPPORT_CONNECTOR_ALLOWED_HOSTS: ' CRM.internal:8443, 10.0.0.0/8 ,' }).connectorAllowedHosts).toEqual(['crm.internal:8443', '10.0.0.0/8']);
+    expect(loadConfig({ RAPPORT_CONNECTOR_ALLOWED_HOSTS: ' CRM.internal:8443, 10.0.0.0/8 ,' }).connectorAllowedHosts).toEqual([
+      'crm.internal:8443',
+      '10.0.0.0/8',
+    ]);
     expect(loadConfig({}).connectorAllowedHosts).toEqual([]);
     const error = (() => {
       try {
@@ -153,7 +161,9 @@ describe('Outbound HTTP from plugins goes through the kit client with an SSRF gu
       }
     })();
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as ConfigurationError).issues).toEqual([{ variable: 'RAPPORT_CONNECTOR_ALLOWED_HOSTS', message: expect.stringContaining('http://169.254.169.254/') }]);
+    expect((error as ConfigurationError).issues).toEqual([
+      { variable: 'RAPPORT_CONNECTOR_ALLOWED_HOSTS', message: expect.stringContaining('http://169.254.169.254/') },
+    ]);
   });
 
   test('redirects are capped at 5', async () => {
@@ -174,14 +184,20 @@ describe('updateConnection that changes a URL-like config field requires the sto
     expect(await runToEnd(connection.id)).toMatchObject({ status: 'SUCCEEDED' });
 
     for (const apiToken of [undefined, '[redacted]']) {
-      const { data, errors } = await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: { baseUrl: collector.url, pageSize: 5, ...(apiToken ? { apiToken } : {}) } } });
+      const { data, errors } = await t.gql(UpdateConnectionDocument, {
+        id: connection.id,
+        input: { config: { baseUrl: collector.url, pageSize: 5, ...(apiToken ? { apiToken } : {}) } },
+      });
       expect(data).toBeNull();
       expect(errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'SECRETS_REQUIRED', field: 'config.apiToken' }) })]);
     }
     expect((await connectionOf(connection.id)).config).toMatchObject({ baseUrl: helpdeskApi.url, apiToken: '[redacted]' });
 
     // The same edit with a token of the caller's own goes through; the stored one is gone with it.
-    const moved = await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: { baseUrl: collector.url, apiToken: 'callers-own-token', pageSize: 3 } } });
+    const moved = await t.gql(UpdateConnectionDocument, {
+      id: connection.id,
+      input: { config: { baseUrl: collector.url, apiToken: 'callers-own-token', pageSize: 3 } },
+    });
     expect(moved.errors).toBeUndefined();
     expect(await runToEnd(connection.id)).toMatchObject({ status: 'FAILED' });
     expect(collector.requests.length).toBeGreaterThan(0);
@@ -192,9 +208,14 @@ describe('updateConnection that changes a URL-like config field requires the sto
   test('csv-import: a new url needs the stored authorization again, or null to drop it', async () => {
     const connection = await createConnection('csv-import', 'csv-moved', { ...csvConfig(`${files.url}/orders.csv`), authorization: 'Bearer drop-token-1' });
     const refused = await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: csvConfig(`${collector.url}/orders.csv`) } });
-    expect(refused.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'SECRETS_REQUIRED', field: 'config.authorization' }) })]);
+    expect(refused.errors).toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'SECRETS_REQUIRED', field: 'config.authorization' }) }),
+    ]);
 
-    const dropped = await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: { ...csvConfig(`${collector.url}/orders.csv`), authorization: null } } });
+    const dropped = await t.gql(UpdateConnectionDocument, {
+      id: connection.id,
+      input: { config: { ...csvConfig(`${collector.url}/orders.csv`), authorization: null } },
+    });
     expect(dropped.errors).toBeUndefined();
     expect(dropped.data!.updateConnection.config).not.toHaveProperty('authorization');
     await runToEnd(connection.id);

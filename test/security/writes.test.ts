@@ -29,8 +29,10 @@ async function keyWith(scopes: Scope[]): Promise<string> {
 }
 
 const CUSTOMERS = 'query($f: CustomerFilter) { customers(filter: $f) { totalCount } }';
-const SET_CONSENTS = 'mutation($i: [ConsentInput!]!, $m: BatchMode) { setConsents(input: $i, mode: $m) { committed results { status errors { code field message } } } }';
-const UPSERT = 'mutation($i: [CustomerInput!]!, $m: BatchMode) { upsertCustomers(input: $i, mode: $m) { committed created updated written rejected results { status customer { id } errors { code field message } } } }';
+const SET_CONSENTS =
+  'mutation($i: [ConsentInput!]!, $m: BatchMode) { setConsents(input: $i, mode: $m) { committed results { status errors { code field message } } } }';
+const UPSERT =
+  'mutation($i: [CustomerInput!]!, $m: BatchMode) { upsertCustomers(input: $i, mode: $m) { committed created updated written rejected results { status customer { id } errors { code field message } } } }';
 const PREVIEW = 'query($r: SegmentRuleInput!) { previewSegment(rule: $r) { count } }';
 
 /** Every GraphQL error of a response, as code and field. */
@@ -43,16 +45,26 @@ describe('500s on bad input (other finding 6)', () => {
     expect(errorsOf(await admin(CUSTOMERS, { f: { displayName: { eq: 'a\u0000b' } } }))).toEqual([{ code: 'INVALID_TEXT', field: '$f.displayName.eq' }]);
     const consent = (purpose: string, value: string) => ({ customer: { identifiers: [{ type: 'crm', value }] }, purpose, status: 'GRANTED', source: 'form' });
     expect(errorsOf(await admin(SET_CONSENTS, { i: [consent('mark\u0000eting', 'c-1')] }))).toEqual([{ code: 'INVALID_TEXT', field: '$i[0].purpose' }]);
-    expect(errorsOf(await admin(SET_CONSENTS, { i: [consent('marketing', 'c\u00001')] }))).toEqual([{ code: 'INVALID_TEXT', field: '$i[0].customer.identifiers[0].value' }]);
-    expect(errorsOf(await admin(UPSERT, { i: [{ identifiers: [{ type: 'crm', value: 'x\u0000' }] }] }))).toEqual([{ code: 'INVALID_TEXT', field: '$i[0].identifiers[0].value' }]);
+    expect(errorsOf(await admin(SET_CONSENTS, { i: [consent('marketing', 'c\u00001')] }))).toEqual([
+      { code: 'INVALID_TEXT', field: '$i[0].customer.identifiers[0].value' },
+    ]);
+    expect(errorsOf(await admin(UPSERT, { i: [{ identifiers: [{ type: 'crm', value: 'x\u0000' }] }] }))).toEqual([
+      { code: 'INVALID_TEXT', field: '$i[0].identifiers[0].value' },
+    ]);
     // In a literal too, and in a segment rule's consent purpose.
-    expect(errorsOf(await admin('{ customers(filter: { lifecycleStage: { eq: "a\\u0000" } }) { totalCount } }'))).toEqual([{ code: 'INVALID_TEXT', field: 'customers.filter.lifecycleStage.eq' }]);
+    expect(errorsOf(await admin('{ customers(filter: { lifecycleStage: { eq: "a\\u0000" } }) { totalCount } }'))).toEqual([
+      { code: 'INVALID_TEXT', field: 'customers.filter.lifecycleStage.eq' },
+    ]);
     expect(errorsOf(await admin(PREVIEW, { r: { consent: { purpose: 'm\u0000' } } }))).toEqual([{ code: 'INVALID_TEXT', field: '$r.consent.purpose' }]);
   });
 
   test('a lone surrogate in a trait value or key is INVALID_TEXT naming the field; a well-formed astral character is stored', async () => {
-    expect(errorsOf(await admin(UPSERT, { i: [{ identifiers: [{ type: 'crm', value: 'sur-1' }], traits: { note: 'x\ud800y' } }] }))).toEqual([{ code: 'INVALID_TEXT', field: '$i[0].traits.note' }]);
-    expect(errorsOf(await admin(UPSERT, { i: [{ identifiers: [{ type: 'crm', value: 'sur-1' }], traits: { ['k\udc00']: 1 } }] }))).toEqual([{ code: 'INVALID_TEXT', field: '$i[0].traits' }]);
+    expect(errorsOf(await admin(UPSERT, { i: [{ identifiers: [{ type: 'crm', value: 'sur-1' }], traits: { note: 'x\ud800y' } }] }))).toEqual([
+      { code: 'INVALID_TEXT', field: '$i[0].traits.note' },
+    ]);
+    expect(errorsOf(await admin(UPSERT, { i: [{ identifiers: [{ type: 'crm', value: 'sur-1' }], traits: { ['k\udc00']: 1 } }] }))).toEqual([
+      { code: 'INVALID_TEXT', field: '$i[0].traits' },
+    ]);
     const ok = await admin(UPSERT, { i: [{ identifiers: [{ type: 'crm', value: 'sur-1' }], traits: { note: 'x\ud83d\ude00y' } }] });
     expect(ok.body.data.upsertCustomers.committed).toBe(true);
   });
@@ -81,7 +93,9 @@ describe('500s on bad input (other finding 6)', () => {
 
   test('a 100,000-character consent channel is refused with the field named, in setConsents and in a segment rule', async () => {
     const long = 'c'.repeat(100_000);
-    const set = await admin(SET_CONSENTS, { i: [{ customer: { identifiers: [{ type: 'crm', value: 'c-1' }] }, purpose: 'm', channel: long, status: 'GRANTED', source: 'form' }] });
+    const set = await admin(SET_CONSENTS, {
+      i: [{ customer: { identifiers: [{ type: 'crm', value: 'c-1' }] }, purpose: 'm', channel: long, status: 'GRANTED', source: 'form' }],
+    });
     expect(set.body.data.setConsents.results[0].errors[0]).toMatchObject({ code: 'INVALID_FIELD', field: 'channel' });
     const preview = await admin(PREVIEW, { r: { consent: { purpose: 'm', channel: long } } });
     expect(errorsOf(preview)).toEqual([{ code: 'SEGMENT_RULE_INVALID', field: 'rule.consent.channel' }]);
@@ -90,11 +104,20 @@ describe('500s on bad input (other finding 6)', () => {
   test('a webhook record with a NUL identifier, a lone surrogate or 10,000-level properties is refused by path, never a 500', async () => {
     const secret = 'whsec_bad_input_0123456789';
     const created = await admin('mutation($c: JSON!) { createConnection(input: { connector: "webhook", name: "bad-input", config: $c }) { id } }', {
-      c: { signingSecret: secret, typeValue: 'evt', idType: 'hooktest', mapping: { customerId: 'uid', externalId: 'id', occurredAt: 'ts', properties: ['data'] } },
+      c: {
+        signingSecret: secret,
+        typeValue: 'evt',
+        idType: 'hooktest',
+        mapping: { customerId: 'uid', externalId: 'id', occurredAt: 'ts', properties: ['data'] },
+      },
     });
     const hook = `/hooks/${Buffer.from(created.body.data.createConnection.id, 'base64').toString().split(':')[1]}`;
     const deliver = (body: string) =>
-      request(c.handler).post(hook).set('content-type', 'application/json').set(WEBHOOK_SIGNATURE_HEADER, signWebhook(secret, body, new Date())).send(body);
+      request(c.handler)
+        .post(hook)
+        .set('content-type', 'application/json')
+        .set(WEBHOOK_SIGNATURE_HEADER, signWebhook(secret, body, new Date()))
+        .send(body);
     const event = (uid: string, data: string) => `{"id":"e-${Math.random()}","ts":"2026-01-01T00:00:00Z","uid":${JSON.stringify(uid)},"data":${data}}`;
 
     const nul = await deliver(event('a\u0000b', '1'));
@@ -120,28 +143,44 @@ describe('Write paths leak identity (item 6)', () => {
   });
 
   test('upsertCustomers answers a key without pii:read the same for a matched customer and a new one', async () => {
-    const upsert = (email: string) => post(narrow, { query: UPSERT, variables: { i: [{ identifiers: [{ type: 'email', value: email }], lifecycleStage: 'lead' }] } });
+    const upsert = (email: string) =>
+      post(narrow, { query: UPSERT, variables: { i: [{ identifiers: [{ type: 'email', value: email }], lifecycleStage: 'lead' }] } });
     const matched = await upsert('victim@example.org');
     const fresh = await upsert(`fresh-${Date.now()}@example.org`);
     const expected = { committed: true, created: null, updated: null, written: 1, rejected: 0, results: [{ status: 'WRITTEN', customer: null, errors: [] }] };
     expect(matched.body).toEqual({ data: { upsertCustomers: expected } });
     expect(fresh.body).toEqual({ data: { upsertCustomers: expected } });
     // The write itself happened: a write may change a customer, it only does not say which.
-    expect(await c.app.sql(`SELECT lifecycle_stage FROM customers c JOIN customer_identifiers i ON i.customer_id = c.id WHERE i.value = 'victim@example.org'`)).toEqual([{ lifecycle_stage: 'lead' }]);
+    expect(
+      await c.app.sql(`SELECT lifecycle_stage FROM customers c JOIN customer_identifiers i ON i.customer_id = c.id WHERE i.value = 'victim@example.org'`),
+    ).toEqual([{ lifecycle_stage: 'lead' }]);
     // With pii:read the split and the customer are shown.
     const full = await admin(UPSERT, { i: [{ identifiers: [{ type: 'email', value: 'victim@example.org' }] }] });
     expect(full.body.data.upsertCustomers).toMatchObject({ created: 0, updated: 1, written: 1, results: [{ status: 'UPDATED', customer: { id: victimId } }] });
   });
 
   test('setConsents gives a key without pii:read the same answer whether or not the identifiers belong to someone, ATOMIC and PER_ROW', async () => {
-    const row = (email: string) => ({ customer: { identifiers: [{ type: 'email', value: email }] }, purpose: 'marketing', channel: 'email', status: 'WITHDRAWN', source: 'form' });
+    const row = (email: string) => ({
+      customer: { identifiers: [{ type: 'email', value: email }] },
+      purpose: 'marketing',
+      channel: 'email',
+      status: 'WITHDRAWN',
+      source: 'form',
+    });
     for (const mode of ['ATOMIC', 'PER_ROW']) {
       const unknown = `nobody-${mode.toLowerCase()}@example.org`;
       const res = await post(narrow, { query: SET_CONSENTS, variables: { m: mode, i: [row('victim@example.org'), row(unknown)] } });
-      expect(res.body.data.setConsents).toEqual({ committed: true, results: [{ status: 'ACCEPTED', errors: [] }, { status: 'ACCEPTED', errors: [] }] });
+      expect(res.body.data.setConsents).toEqual({
+        committed: true,
+        results: [
+          { status: 'ACCEPTED', errors: [] },
+          { status: 'ACCEPTED', errors: [] },
+        ],
+      });
       // The decision is kept: the person the identifiers name now exists with it.
       const [stored] = await c.app.sql<{ status: string }>(
-        `SELECT cc.status FROM customer_consents cc JOIN customer_identifiers i ON i.customer_id = cc.customer_id WHERE i.value = $1`, [unknown],
+        `SELECT cc.status FROM customer_consents cc JOIN customer_identifiers i ON i.customer_id = cc.customer_id WHERE i.value = $1`,
+        [unknown],
       );
       expect(stored).toEqual({ status: 'WITHDRAWN' });
     }
@@ -154,23 +193,64 @@ describe('Write paths leak identity (item 6)', () => {
     const other = await admin(UPSERT, { i: [{ identifiers: [{ type: 'email', value: 'other@example.org' }] }] });
     const otherId = other.body.data.upsertCustomers.results[0].customer.id;
     const localIds = [victimId, otherId].map((id: string) => Buffer.from(id, 'base64').toString().split(':')[1]!);
-    const oneRow = await post(narrow, { query: UPSERT, variables: { m: 'PER_ROW', i: [{ identifiers: [{ type: 'email', value: 'victim@example.org' }, { type: 'email', value: 'other@example.org' }] }] } });
+    const oneRow = await post(narrow, {
+      query: UPSERT,
+      variables: {
+        m: 'PER_ROW',
+        i: [
+          {
+            identifiers: [
+              { type: 'email', value: 'victim@example.org' },
+              { type: 'email', value: 'other@example.org' },
+            ],
+          },
+        ],
+      },
+    });
     const twoRows = await post(narrow, {
       query: UPSERT,
-      variables: { m: 'PER_ROW', i: [{ identifiers: [{ type: 'email', value: 'victim@example.org' }, { type: 'crm', value: 'link-1' }] }, { identifiers: [{ type: 'crm', value: 'link-1' }, { type: 'email', value: 'other@example.org' }] }] },
+      variables: {
+        m: 'PER_ROW',
+        i: [
+          {
+            identifiers: [
+              { type: 'email', value: 'victim@example.org' },
+              { type: 'crm', value: 'link-1' },
+            ],
+          },
+          {
+            identifiers: [
+              { type: 'crm', value: 'link-1' },
+              { type: 'email', value: 'other@example.org' },
+            ],
+          },
+        ],
+      },
     });
-    const errors = [...oneRow.body.data.upsertCustomers.results, ...twoRows.body.data.upsertCustomers.results].map((r: { errors: { code: string; message: string }[] }) => r.errors[0]!);
+    const errors = [...oneRow.body.data.upsertCustomers.results, ...twoRows.body.data.upsertCustomers.results].map(
+      (r: { errors: { code: string; message: string }[] }) => r.errors[0]!,
+    );
     expect(errors.map((e) => e.code)).toEqual(['IDENTITY_CONFLICT', 'IDENTITY_CONFLICT', 'IDENTITY_CONFLICT']);
     for (const e of errors) for (const id of localIds) expect(e.message).not.toMatch(new RegExp(`\\b${id}\\b`));
   });
 
   test('recordInteractions hides the customer id of rows named by identifiers from a key without pii:read', async () => {
-    const event = (customer: unknown, externalId: string) => ({ customer, channel: 'web', type: 'page_view', occurredAt: '2026-01-01T00:00:00Z', source: 'sec', externalId });
+    const event = (customer: unknown, externalId: string) => ({
+      customer,
+      channel: 'web',
+      type: 'page_view',
+      occurredAt: '2026-01-01T00:00:00Z',
+      source: 'sec',
+      externalId,
+    });
     const res = await post(narrow, {
       query: 'mutation($i: [InteractionInput!]!) { recordInteractions(input: $i) { results { status customerId } } }',
       variables: { i: [event({ identifiers: [{ type: 'email', value: 'victim@example.org' }] }, 'ri-1'), event({ id: victimId }, 'ri-2')] },
     });
-    expect(res.body.data.recordInteractions.results).toEqual([{ status: 'ACCEPTED', customerId: null }, { status: 'ACCEPTED', customerId: victimId }]);
+    expect(res.body.data.recordInteractions.results).toEqual([
+      { status: 'ACCEPTED', customerId: null },
+      { status: 'ACCEPTED', customerId: victimId },
+    ]);
   });
 
   test('addToSegment and removeFromSegment refuse a key without pii:read naming members by identifiers (found or not would tell who exists)', async () => {
@@ -180,8 +260,16 @@ describe('Write paths leak identity (item 6)', () => {
     const MEMBERS = (op: string) => `mutation($s: ID!, $c: [CustomerRefInput!]!) { ${op}(segmentId: $s, customers: $c) { results { status error { code } } } }`;
     for (const op of ['addToSegment', 'removeFromSegment']) {
       for (const email of ['victim@example.org', 'nobody-at-all@example.org']) {
-        const res = await post(segmentsKey, { query: MEMBERS(op), variables: { s: segmentId, c: [{ id: victimId }, { identifiers: [{ type: 'email', value: email }] }] } });
-        expect({ op, email, data: res.body.data?.[op] ?? null, errors: errorsOf(res) }).toEqual({ op, email, data: null, errors: [{ code: 'FORBIDDEN', field: 'customers[1].identifiers' }] });
+        const res = await post(segmentsKey, {
+          query: MEMBERS(op),
+          variables: { s: segmentId, c: [{ id: victimId }, { identifiers: [{ type: 'email', value: email }] }] },
+        });
+        expect({ op, email, data: res.body.data?.[op] ?? null, errors: errorsOf(res) }).toEqual({
+          op,
+          email,
+          data: null,
+          errors: [{ code: 'FORBIDDEN', field: 'customers[1].identifiers' }],
+        });
       }
     }
     // By id the key still manages members; with pii:read identifiers work as before.
@@ -204,14 +292,22 @@ describe('connector_runs.errors keeps raw input after erasure (other finding 3)'
   });
   const deliver = (email: string, id: string) => {
     const body = JSON.stringify({ id, ts: '2026-01-01T00:00:00Z', email });
-    return request(c.handler).post(hook).set('content-type', 'application/json').set(WEBHOOK_SIGNATURE_HEADER, signWebhook(secret, body, new Date())).send(body);
+    return request(c.handler)
+      .post(hook)
+      .set('content-type', 'application/json')
+      .set(WEBHOOK_SIGNATURE_HEADER, signWebhook(secret, body, new Date()))
+      .send(body);
   };
 
   test('a rejected record’s error names the field, not the value', async () => {
     const res = await deliver(`Alice Victimson <${ALICE}>`, 'er-1');
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ path: 'interactions[0].customer.identifiers[0].value', code: 'INVALID_IDENTIFIER', message: 'value is not an email address' }]);
-    const runs = await c.app.sql<{ errors: unknown }>(`SELECT errors FROM connector_runs WHERE kind = 'WEBHOOK' AND errors::text ILIKE '%identifiers[0].value%'`);
+    expect(res.body.errors).toEqual([
+      { path: 'interactions[0].customer.identifiers[0].value', code: 'INVALID_IDENTIFIER', message: 'value is not an email address' },
+    ]);
+    const runs = await c.app.sql<{ errors: unknown }>(
+      `SELECT errors FROM connector_runs WHERE kind = 'WEBHOOK' AND errors::text ILIKE '%identifiers[0].value%'`,
+    );
     expect(runs.length).toBeGreaterThan(0);
     expect(JSON.stringify(runs)).not.toMatch(/alice/i);
   });
@@ -222,19 +318,24 @@ describe('connector_runs.errors keeps raw input after erasure (other finding 3)'
     // Messages as a plugin (or an older Rapport) wrote them, next to one that names nobody.
     const [{ id: runId }] = await c.app.sql<{ id: string }>(
       `INSERT INTO connector_runs (kind, status, errors, error) VALUES ('IMPORT', 'FAILED', $1, $2) RETURNING id::text`,
-      [JSON.stringify([
-        { line: 2, code: 'INVALID_IDENTIFIER', message: `"Alice Victimson <${ALICE.toUpperCase()}>" is not an email address` },
-        { line: 3, code: 'INVALID_FIELD', message: 'value is not a number' },
-      ]), 'remote answered 404 for Alice Victimson'],
+      [
+        JSON.stringify([
+          { line: 2, code: 'INVALID_IDENTIFIER', message: `"Alice Victimson <${ALICE.toUpperCase()}>" is not an email address` },
+          { line: 3, code: 'INVALID_FIELD', message: 'value is not a number' },
+        ]),
+        'remote answered 404 for Alice Victimson',
+      ],
     );
     const [{ id: connectionId }] = await c.app.sql<{ id: string }>(`SELECT id::text FROM connections WHERE name = 'erasure'`);
     await c.app.sql(`UPDATE connections SET last_error = $2 WHERE id = $1`, [connectionId, `no such user ${ALICE}`]);
 
     const erased = await admin('mutation($id: ID!) { eraseCustomer(id: $id) { tables { table rows } } }', { id });
-    expect(erased.body.data.eraseCustomer.tables).toEqual(expect.arrayContaining([
-      { table: 'connector_runs (error messages erased)', rows: 1 },
-      { table: 'connections (last error erased)', rows: 1 },
-    ]));
+    expect(erased.body.data.eraseCustomer.tables).toEqual(
+      expect.arrayContaining([
+        { table: 'connector_runs (error messages erased)', rows: 1 },
+        { table: 'connections (last error erased)', rows: 1 },
+      ]),
+    );
     const [run] = await c.app.sql<{ errors: { message: string }[]; error: string }>(`SELECT errors, error FROM connector_runs WHERE id = $1`, [runId]);
     expect(run!.errors.map((e) => e.message)).toEqual(['[erased: held personal data]', 'value is not a number']);
     expect(run!.error).toBe('[erased: held personal data]');
@@ -245,19 +346,37 @@ describe('connector_runs.errors keeps raw input after erasure (other finding 3)'
 
 describe('Tombstones are unsalted sha256 (other finding 4)', () => {
   const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-  const LATE = { input: [{ customer: { identifiers: [{ type: 'email', value: 'tomb@example.org' }] }, channel: 'email', type: 'click', occurredAt: '2026-01-01T00:00:00Z', source: 'esp', externalId: 'tomb-1' }], mode: 'PER_ROW' };
-  const RECORD = 'mutation($input: [InteractionInput!]!, $mode: BatchMode) { recordInteractions(input: $input, mode: $mode) { accepted results { errors { code } } } }';
+  const LATE = {
+    input: [
+      {
+        customer: { identifiers: [{ type: 'email', value: 'tomb@example.org' }] },
+        channel: 'email',
+        type: 'click',
+        occurredAt: '2026-01-01T00:00:00Z',
+        source: 'esp',
+        externalId: 'tomb-1',
+      },
+    ],
+    mode: 'PER_ROW',
+  };
+  const RECORD =
+    'mutation($input: [InteractionInput!]!, $mode: BatchMode) { recordInteractions(input: $input, mode: $mode) { accepted results { errors { code } } } }';
 
   test('an erased identifier is kept as a keyed hash that a copy of the database cannot test guesses against, and still refused', async () => {
     const created = await admin(UPSERT, { i: [{ identifiers: [{ type: 'email', value: 'tomb@example.org' }] }] });
     const before = await c.app.sql<{ value_hash: string }>(`SELECT value_hash FROM identifier_tombstones`);
     await admin('mutation($id: ID!) { eraseCustomer(id: $id) { tombstones } }', { id: created.body.data.upsertCustomers.results[0].customer.id });
-    const stored = await c.app.sql<{ value_hash: string }>(`SELECT value_hash FROM identifier_tombstones WHERE type = 'email' AND NOT value_hash = ANY($1::text[])`, [before.map((b) => b.value_hash)]);
+    const stored = await c.app.sql<{ value_hash: string }>(
+      `SELECT value_hash FROM identifier_tombstones WHERE type = 'email' AND NOT value_hash = ANY($1::text[])`,
+      [before.map((b) => b.value_hash)],
+    );
     expect(stored).toHaveLength(1);
     expect(stored[0]!.value_hash).not.toBe(sha256('email:tomb@example.org'));
     expect(stored[0]!.value_hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
     expect((await admin(RECORD, LATE)).body.data.recordInteractions.results[0].errors[0].code).toBe('IDENTIFIER_ERASED');
-    expect((await admin('mutation { liftErasureTombstone(identifier: { type: "email", value: "tomb@example.org" }) }')).body.data.liftErasureTombstone).toBe(true);
+    expect((await admin('mutation { liftErasureTombstone(identifier: { type: "email", value: "tomb@example.org" }) }')).body.data.liftErasureTombstone).toBe(
+      true,
+    );
     expect((await admin(RECORD, LATE)).body.data.recordInteractions.accepted).toBe(1);
   });
 
@@ -279,26 +398,49 @@ describe('The public web-tracking key can overwrite profiles (item 7)', () => {
   let victimId: string;
   let n = 0;
   const call = (type: string, fields: Record<string, unknown>) => ({ type, messageId: `wt-${++n}`, timestamp: '2026-01-01T00:00:00Z', ...fields });
-  const send = (...batch: Record<string, unknown>[]) => request(c.handler).post(hook).set('content-type', 'text/plain').send(JSON.stringify({ writeKey: WRITE_KEY, batch }));
+  const send = (...batch: Record<string, unknown>[]) =>
+    request(c.handler)
+      .post(hook)
+      .set('content-type', 'text/plain')
+      .send(JSON.stringify({ writeKey: WRITE_KEY, batch }));
   const victim = async () =>
-    (await c.app.sql<{ display_name: string; traits: Record<string, unknown>; types: string[] }>(
-      `SELECT display_name, traits, (SELECT array_agg(type || ':' || value ORDER BY type, value) FROM customer_identifiers WHERE customer_id = c.id) AS types FROM customers c WHERE id = $1`,
-      [victimId],
-    ))[0];
+    (
+      await c.app.sql<{ display_name: string; traits: Record<string, unknown>; types: string[] }>(
+        `SELECT display_name, traits, (SELECT array_agg(type || ':' || value ORDER BY type, value) FROM customer_identifiers WHERE customer_id = c.id) AS types FROM customers c WHERE id = $1`,
+        [victimId],
+      )
+    )[0];
   const lastRunErrors = async () =>
-    (await c.app.sql<{ errors: { code: string }[] }>(`SELECT errors FROM connector_runs WHERE connection_id = $1 ORDER BY id DESC LIMIT 1`, [connectionId]))[0]!.errors.map((e) => e.code);
+    (
+      await c.app.sql<{ errors: { code: string }[] }>(`SELECT errors FROM connector_runs WHERE connection_id = $1 ORDER BY id DESC LIMIT 1`, [connectionId])
+    )[0]!.errors.map((e) => e.code);
 
   beforeAll(async () => {
-    const created = await admin('mutation($c: JSON!) { createConnection(input: { connector: "web-tracking", name: "site", config: $c }) { id } }', { c: { writeKey: WRITE_KEY, identitySecret: IDENTITY_SECRET } });
+    const created = await admin('mutation($c: JSON!) { createConnection(input: { connector: "web-tracking", name: "site", config: $c }) { id } }', {
+      c: { writeKey: WRITE_KEY, identitySecret: IDENTITY_SECRET },
+    });
     connectionId = Buffer.from(created.body.data.createConnection.id, 'base64').toString().split(':')[1]!;
     hook = `/hooks/${connectionId}`;
-    const upserted = await admin(UPSERT, { i: [{ identifiers: [{ type: 'email', value: 'known@example.org' }, { type: 'web-user', value: 'u-known' }], displayName: 'Kno Wn', traits: { plan: 'gold' } }] });
+    const upserted = await admin(UPSERT, {
+      i: [
+        {
+          identifiers: [
+            { type: 'email', value: 'known@example.org' },
+            { type: 'web-user', value: 'u-known' },
+          ],
+          displayName: 'Kno Wn',
+          traits: { plan: 'gold' },
+        },
+      ],
+    });
     victimId = Buffer.from(upserted.body.data.upsertCustomers.results[0].customer.id, 'base64').toString().split(':')[1]!;
   });
 
   test('an unsigned identify naming a known user id and email changes nothing of theirs and links nothing to them', async () => {
     const before = await victim();
-    const res = await send(call('identify', { anonymousId: 'attacker-anon', userId: 'u-known', traits: { email: 'known@example.org', name: 'Pwned', plan: 'free' } }));
+    const res = await send(
+      call('identify', { anonymousId: 'attacker-anon', userId: 'u-known', traits: { email: 'known@example.org', name: 'Pwned', plan: 'free' } }),
+    );
     expect(res.status).toBe(200);
     expect(await victim()).toEqual(before);
     // The traits went to the attacker's own anonymous profile, which holds nothing but its anonymous id.
@@ -313,7 +455,9 @@ describe('The public web-tracking key can overwrite profiles (item 7)', () => {
   });
 
   test('a signed identify links the browser; afterwards unsigned calls cannot touch the now known profile', async () => {
-    const linked = await send(call('identify', { anonymousId: 'known-browser', userId: 'u-known', userHash: sign('u-known'), traits: { name: 'Known Person' } }));
+    const linked = await send(
+      call('identify', { anonymousId: 'known-browser', userId: 'u-known', userHash: sign('u-known'), traits: { name: 'Known Person' } }),
+    );
     expect(linked.body).toEqual({ received: 1 });
     expect((await victim())!.types).toContain('anonymous:known-browser');
     expect((await victim())!.display_name).toBe('Known Person');
@@ -330,7 +474,9 @@ describe('The public web-tracking key can overwrite profiles (item 7)', () => {
 
   test('a call with an erased person’s anonymous id is answered like any accepted call; the refusal is in the run', async () => {
     await send(call('page', { anonymousId: 'erased-browser' }));
-    const [{ id }] = await c.app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM customer_identifiers WHERE type = 'anonymous' AND value = 'erased-browser'`);
+    const [{ id }] = await c.app.sql<{ id: string }>(
+      `SELECT customer_id::text AS id FROM customer_identifiers WHERE type = 'anonymous' AND value = 'erased-browser'`,
+    );
     await admin('mutation($id: ID!) { eraseCustomer(id: $id) { tombstones } }', { id: Buffer.from(`Customer:${id}`).toString('base64') });
     const accepted = await send(call('page', { anonymousId: 'a-fresh-browser' }));
     const erased = await send(call('page', { anonymousId: 'erased-browser' }));

@@ -23,9 +23,7 @@ export default async function globalSetup(): Promise<void> {
   const redis = await startRedis(root);
   if (redis?.process.pid) writeFileSync(path.join(root, 'redis.pid'), String(redis.process.pid));
   if (redis) process.env.RAPPORT_TEST_REDIS_URL = redis.url;
-  else
-    process.env.RAPPORT_TEST_REDIS_MISSING =
-      'redis-server is not on PATH: the Redis queue-backend tests need it (Debian: apt-get install -y redis-server)';
+  else process.env.RAPPORT_TEST_REDIS_MISSING = 'redis-server is not on PATH: the Redis queue-backend tests need it (Debian: apt-get install -y redis-server)';
 
   (globalThis as Record<string, unknown>).__rapportTestServices = { pg, redis: redis?.process, root };
 }

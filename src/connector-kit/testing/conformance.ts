@@ -260,7 +260,9 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
         const declared = secretKeys(schema);
         if (options.secretFields) expect([...declared].sort()).toEqual([...options.secretFields].sort());
         const exempt = new Set(options.notSecretFields ?? []);
-        const credentialLike = fieldPaths(describeConfig(schema)).filter((path) => CREDENTIAL_NAME.test(path.slice(path.lastIndexOf('.') + 1)) && !exempt.has(path));
+        const credentialLike = fieldPaths(describeConfig(schema)).filter(
+          (path) => CREDENTIAL_NAME.test(path.slice(path.lastIndexOf('.') + 1)) && !exempt.has(path),
+        );
         const undeclared = credentialLike.filter((path) => !declared.includes(path));
         expect(undeclared).toEqual([]);
       });
@@ -426,7 +428,8 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
               runs.push(run);
               state = run.nextState as State;
               if (!run.hasMore) break;
-              if (runs.length >= maxRuns) throw new Error(`sync still reports hasMore after ${maxRuns} runs; raise syncScenario.maxRuns or check the cursor advances`);
+              if (runs.length >= maxRuns)
+                throw new Error(`sync still reports hasMore after ${maxRuns} runs; raise syncScenario.maxRuns or check the cursor advances`);
             }
             runs.push(await runOnce(state, runs.length));
             return runs;

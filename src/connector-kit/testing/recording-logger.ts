@@ -43,9 +43,11 @@ export interface RecordingLogger extends ConnectorLogger {
  */
 export function createRecordingLogger(): RecordingLogger {
   const entries: LogEntry[] = [];
-  const write = (level: LogEntry['level']) => (message: string, fields: LogFields = {}) => {
-    entries.push({ level, message, fields });
-  };
+  const write =
+    (level: LogEntry['level']) =>
+    (message: string, fields: LogFields = {}) => {
+      entries.push({ level, message, fields });
+    };
   return {
     entries,
     at: (level) => entries.filter((entry) => entry.level === level),

@@ -6,7 +6,10 @@ import type { AuditRow } from './audit-log.service';
 
 export const ScopeEnum = builder.enumType('Scope', {
   description: 'What a caller may do; `admin` implies every scope.',
-  values: Object.fromEntries(SCOPES.map((s) => [s.toUpperCase().replace(':', '_'), { value: s, description: `The ${s} scope.` }])) as Record<string, { value: string; description: string }>,
+  values: Object.fromEntries(SCOPES.map((s) => [s.toUpperCase().replace(':', '_'), { value: s, description: `The ${s} scope.` }])) as Record<
+    string,
+    { value: string; description: string }
+  >,
 });
 
 export const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
@@ -57,16 +60,14 @@ const AuditFilterInput = builder.inputType('AuditFilter', {
   }),
 });
 
-const AuditPageRef = builder
-  .objectRef<{ entries: AuditRow[]; endCursor: string | null; hasNextPage: boolean }>('AuditPage')
-  .implement({
-    description: 'A page of audit entries, newest first.',
-    fields: (t) => ({
-      entries: t.field({ type: [AuditEntryRef], description: 'The entries.', resolve: (p) => p.entries }),
-      endCursor: t.exposeString('endCursor', { nullable: true, description: 'Pass as `after` for the next page.' }),
-      hasNextPage: t.exposeBoolean('hasNextPage', { description: 'True when older entries follow.' }),
-    }),
-  });
+const AuditPageRef = builder.objectRef<{ entries: AuditRow[]; endCursor: string | null; hasNextPage: boolean }>('AuditPage').implement({
+  description: 'A page of audit entries, newest first.',
+  fields: (t) => ({
+    entries: t.field({ type: [AuditEntryRef], description: 'The entries.', resolve: (p) => p.entries }),
+    endCursor: t.exposeString('endCursor', { nullable: true, description: 'Pass as `after` for the next page.' }),
+    hasNextPage: t.exposeBoolean('hasNextPage', { description: 'True when older entries follow.' }),
+  }),
+});
 
 builder.queryFields((t) => ({
   apiKeys: t.field({ type: [ApiKeyRef], description: 'Every API key (admin).', resolve: (_r, _a, ctx) => ctx.services.apiKeys.list() }),

@@ -48,7 +48,10 @@ export class ApiKeyService {
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
       throw fail('VALIDATION_FAILED', { detail: 'expiresAt must be in the future' }, 'expiresAt');
     }
-    const prefix = randomBytes(8).toString('hex').slice(0, 10).replace(/[^a-z0-9]/g, '0');
+    const prefix = randomBytes(8)
+      .toString('hex')
+      .slice(0, 10)
+      .replace(/[^a-z0-9]/g, '0');
     const key = `rk_${prefix}_${randomBytes(32).toString('base64url')}`;
     // In a transaction, so the audit entry of the mutation commits with the key (COMMITTED, naming it).
     const row: ApiKeyRecord = await inTransaction(this.dataSource, async (manager) => {

@@ -47,6 +47,10 @@ export class AuditLogService {
         ORDER BY audit_log.id DESC LIMIT $6`,
       [filter?.actor ?? null, filter?.operation ?? null, filter?.from?.toISOString() ?? null, filter?.to?.toISOString() ?? null, after, first + 1],
     );
-    return { entries: rows.slice(0, first), hasNextPage: rows.length > first, endCursor: rows.length && first > 0 ? encodeCursor('audit-log', [rows[Math.min(rows.length, first) - 1].id]) : null };
+    return {
+      entries: rows.slice(0, first),
+      hasNextPage: rows.length > first,
+      endCursor: rows.length && first > 0 ? encodeCursor('audit-log', [rows[Math.min(rows.length, first) - 1].id]) : null,
+    };
   }
 }

@@ -37,7 +37,15 @@ export const auditTransactionHook: TransactionHook = {
   async beforeCommit(manager: EntityManager) {
     const scope = storage.getStore();
     if (!scope || scope.written) return;
-    await manager.query(INSERT, [scope.principal.subject, scope.principal.kind, scope.operation, JSON.stringify(scope.variables), JSON.stringify([...scope.records]), 'COMMITTED', null]);
+    await manager.query(INSERT, [
+      scope.principal.subject,
+      scope.principal.kind,
+      scope.operation,
+      JSON.stringify(scope.variables),
+      JSON.stringify([...scope.records]),
+      'COMMITTED',
+      null,
+    ]);
   },
   afterCommit() {
     const scope = storage.getStore();
@@ -66,8 +74,29 @@ export async function finishAudit(dataSource: DataSource, errorCodes: string[]):
 
 /** Keys whose string values are not personal data and are kept in audit entries. */
 const SAFE_KEYS = new Set([
-  'type', 'channel', 'kind', 'mode', 'source', 'direction', 'currency', 'occurredAt', 'purpose', 'status', 'op', 'field', 'aggregate',
-  'name', 'scopes', 'expiresAt', 'id', 'ids', 'segmentId', 'customerId', 'connector', 'lifecycleStage', 'kinds',
+  'type',
+  'channel',
+  'kind',
+  'mode',
+  'source',
+  'direction',
+  'currency',
+  'occurredAt',
+  'purpose',
+  'status',
+  'op',
+  'field',
+  'aggregate',
+  'name',
+  'scopes',
+  'expiresAt',
+  'id',
+  'ids',
+  'segmentId',
+  'customerId',
+  'connector',
+  'lifecycleStage',
+  'kinds',
 ]);
 
 /** Lists in an entry's variables keep this many items, then a `[N more]` marker. */

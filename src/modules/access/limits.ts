@@ -1,6 +1,13 @@
 import {
-  getOperationAST, GraphQLError, Kind, type ASTVisitor, type DocumentNode, type FieldNode, type FragmentDefinitionNode,
-  type SelectionSetNode, type ValidationContext,
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
 } from 'graphql';
 import { ErrorCode, errorMessage } from '../../errors/catalog';
 import { PAGE_LIMITS } from '../../infra/sql-filter';

@@ -20,7 +20,12 @@ export const accessModule = defineModule({
   graphql: [accessGraphql],
   transactionHooks: [auditTransactionHook],
   events: { publishes: [], subscribes: [] },
-  create({ config, dataSource }: { config: Config; dataSource: DataSource }): { apiKeys: ApiKeyService; auditLog: AuditLogService; rateLimiter: RateLimiter; personalData: PersonalDataPolicy } {
+  create({ config, dataSource }: { config: Config; dataSource: DataSource }): {
+    apiKeys: ApiKeyService;
+    auditLog: AuditLogService;
+    rateLimiter: RateLimiter;
+    personalData: PersonalDataPolicy;
+  } {
     const limits = { perMinute: config.auth.rateLimitPerMinute, burst: config.auth.rateLimitBurst };
     return {
       apiKeys: new ApiKeyService(dataSource),

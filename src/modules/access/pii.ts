@@ -61,7 +61,10 @@ const impersonal = (why: string): FieldProtection => ({ output: { kind: 'imperso
 const masked = (mask: Mask): FieldProtection => ({ output: { kind: 'masked', mask } });
 const CURSOR: FieldProtection = { output: { kind: 'cursor' } };
 const PAGE_ARGS: Record<string, InputProtection> = { first: 'impersonal', after: 'cursor', last: 'impersonal', before: 'cursor' };
-const connection = (why: string, args: Record<string, InputProtection> = {}): FieldProtection => ({ output: { kind: 'impersonal', why }, args: { ...PAGE_ARGS, ...args } });
+const connection = (why: string, args: Record<string, InputProtection> = {}): FieldProtection => ({
+  output: { kind: 'impersonal', why },
+  args: { ...PAGE_ARGS, ...args },
+});
 
 const CUSTOMER = 'a customer: its personal fields are masked on the Customer type';
 const CUSTOMERS = 'customers: their personal fields are masked on the Customer type';

@@ -139,9 +139,7 @@ export function scopeRule(principal: Principal | undefined) {
         const key = `${parent.name}.${name}`;
         if (reported.has(key)) return;
         reported.add(key);
-        context.reportError(
-          new GraphQLError(`${key} requires the scope ${scope}`, { nodes: [node], extensions: { code: ErrorCode.FORBIDDEN, scope } }),
-        );
+        context.reportError(new GraphQLError(`${key} requires the scope ${scope}`, { nodes: [node], extensions: { code: ErrorCode.FORBIDDEN, scope } }));
       },
     }) as ASTVisitor;
   };

@@ -136,7 +136,11 @@ function writerErrors(item: unknown, path: string, errors: RunError[]): boolean 
 export function batchSize(batch: unknown): number {
   if (typeof batch !== 'object' || batch === null) return 0;
   const { customers, interactions, consents } = batch as IngestBatch;
-  return (Array.isArray(customers) ? customers.length : 0) + (Array.isArray(interactions) ? interactions.length : 0) + (Array.isArray(consents) ? consents.length : 0);
+  return (
+    (Array.isArray(customers) ? customers.length : 0) +
+    (Array.isArray(interactions) ? interactions.length : 0) +
+    (Array.isArray(consents) ? consents.length : 0)
+  );
 }
 
 /**
@@ -147,7 +151,9 @@ export function batchSize(batch: unknown): number {
  */
 export async function commitBatch(targets: IngestTargets, batch: unknown, source: string, mode: BatchMode): Promise<BatchCounts & { committed: boolean }> {
   try {
-    return await inTransaction(targets.dataSource, () => commitInTransaction(targets, batch, source, mode), { isRetryable: (e) => e instanceof IdentityRaceError });
+    return await inTransaction(targets.dataSource, () => commitInTransaction(targets, batch, source, mode), {
+      isRetryable: (e) => e instanceof IdentityRaceError,
+    });
   } catch (error) {
     if (error instanceof BatchRejected) return error.counts;
     throw error;
@@ -179,12 +185,15 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
       if (!result.committed && row.errors.every((e) => e.code === ErrorCode.BATCH_ABORTED)) continue;
       counts.rejected++;
       const index = checked.customers[start + row.index].index;
-      for (const error of row.errors) counts.errors.push({ path: `customers[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code, message: error.message });
+      for (const error of row.errors)
+        counts.errors.push({ path: `customers[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code, message: error.message });
     }
     if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, committed: false });
   }
 
-  const interactionRows: InteractionRow[] = checked.interactions.map(({ row }) => interactionRow({ identifiers: row.customer.identifiers, unverified: row.customer.unverified }, source, row));
+  const interactionRows: InteractionRow[] = checked.interactions.map(({ row }) =>
+    interactionRow({ identifiers: row.customer.identifiers, unverified: row.customer.unverified }, source, row),
+  );
   for (let start = 0; start < interactionRows.length; start += COMMIT_CHUNK_ROWS) {
     const result = await targets.ingest.recordInteractions(interactionRows.slice(start, start + COMMIT_CHUNK_ROWS), mode);
     for (const row of result.results) {
@@ -194,7 +203,8 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
         if (!result.committed && row.errors.every((e) => e.code === ErrorCode.BATCH_ABORTED)) continue;
         counts.rejected++;
         const index = checked.interactions[start + row.index].index;
-        for (const error of row.errors) counts.errors.push({ path: `interactions[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code, message: error.message });
+        for (const error of row.errors)
+          counts.errors.push({ path: `interactions[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code, message: error.message });
       }
     }
     if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, duplicates: 0, committed: false });
@@ -221,7 +231,8 @@ async function commitInTransaction(targets: IngestTargets, batch: unknown, sourc
       if (!result.committed && row.errors.every((e) => e.code === ErrorCode.BATCH_ABORTED)) return;
       counts.rejected++;
       const index = checked.consents[i].index;
-      for (const error of row.errors) counts.errors.push({ path: `consents[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code as ErrorCode, message: error.message });
+      for (const error of row.errors)
+        counts.errors.push({ path: `consents[${index}]${error.field ? `.${error.field}` : ''}`, code: error.code as ErrorCode, message: error.message });
     });
     if (!result.committed) throw new BatchRejected({ ...counts, accepted: 0, duplicates: 0, committed: false });
   }

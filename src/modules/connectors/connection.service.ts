@@ -68,7 +68,8 @@ export function parseSchedule(schedule: string, field = 'schedule'): ParsedSched
   const text = schedule.trim();
   if (/^\d+$/.test(text)) {
     const seconds = Number(text);
-    if (seconds < 1 || seconds > 366 * 24 * 3600) throw fail('VALIDATION_FAILED', { detail: `${field}: an interval must be between 1 second and a year` }, field);
+    if (seconds < 1 || seconds > 366 * 24 * 3600)
+      throw fail('VALIDATION_FAILED', { detail: `${field}: an interval must be between 1 second and a year` }, field);
     return { every: seconds * 1000 };
   }
   const fields = text.split(/\s+/);
@@ -79,7 +80,13 @@ export function parseSchedule(schedule: string, field = 'schedule'): ParsedSched
 /** What a plugin host answers a config validation. */
 const configVerdictSchema = z.union([
   z.object({ ok: z.literal(true), config: z.record(z.string(), z.unknown()) }),
-  z.object({ ok: z.literal(false), issues: z.array(z.object({ field: z.string().max(500), message: z.string().transform((m) => m.slice(0, 1000)) })).min(1).max(100) }),
+  z.object({
+    ok: z.literal(false),
+    issues: z
+      .array(z.object({ field: z.string().max(500), message: z.string().transform((m) => m.slice(0, 1000)) }))
+      .min(1)
+      .max(100),
+  }),
 ]);
 
 /** The largest config a plugin's schema may return (defaults applied), as JSON. */
@@ -123,7 +130,12 @@ export class ConnectionService {
     const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor('connections', [String(node.id)]), node }));
     return {
       edges,
-      pageInfo: { hasNextPage: rows.length > first, hasPreviousPage: Boolean(args.after), startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null },
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        hasPreviousPage: Boolean(args.after),
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
       totalCount: async () => (await this.dataSource.query(`SELECT count(*)::int AS count FROM connections`))[0].count,
     };
   }
@@ -139,10 +151,13 @@ export class ConnectionService {
     try {
       // In a transaction so the audit entry of the mutation commits with it.
       [row] = await inTransaction(this.dataSource, (manager) =>
-        manager.query(
-          `INSERT INTO connections (connector, name, config, schedule, status) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-          [manifest.id, name, JSON.stringify(stored), schedule, status],
-        ),
+        manager.query(`INSERT INTO connections (connector, name, config, schedule, status) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`, [
+          manifest.id,
+          name,
+          JSON.stringify(stored),
+          schedule,
+          status,
+        ]),
       );
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw fail('VALIDATION_FAILED', { detail: `a connection named "${name}" already exists` }, 'name');
@@ -178,7 +193,8 @@ export class ConnectionService {
     }
     if (input.schedule !== undefined) set('schedule', this.checkSchedule(manifest, input.schedule === '' ? null : input.schedule));
     if (input.status != null) {
-      if (!CONNECTION_STATUSES.includes(input.status)) throw fail('VALIDATION_FAILED', { detail: `status must be one of ${CONNECTION_STATUSES.join(', ')}` }, 'status');
+      if (!CONNECTION_STATUSES.includes(input.status))
+        throw fail('VALIDATION_FAILED', { detail: `status must be one of ${CONNECTION_STATUSES.join(', ')}` }, 'status');
       set('status', input.status);
       if (input.status === 'ACTIVE') sets.push('last_error = NULL');
     }
@@ -192,7 +208,8 @@ export class ConnectionService {
       )) as [ConnectionRecord[], number];
       row = rows[0];
     } catch (error) {
-      if ((error as { code?: string }).code === '23505') throw fail('VALIDATION_FAILED', { detail: `a connection named "${input.name}" already exists` }, 'name');
+      if ((error as { code?: string }).code === '23505')
+        throw fail('VALIDATION_FAILED', { detail: `a connection named "${input.name}" already exists` }, 'name');
       throw error;
     }
     // Deleted between the read above and this update.
@@ -234,7 +251,10 @@ export class ConnectionService {
 
   async recordRunEnd(id: string, outcome: { needsAttention?: string }): Promise<void> {
     if (outcome.needsAttention) {
-      await this.dataSource.query(`UPDATE connections SET last_run_at = now(), status = 'NEEDS_ATTENTION', last_error = $2 WHERE id = $1`, [id, outcome.needsAttention]);
+      await this.dataSource.query(`UPDATE connections SET last_run_at = now(), status = 'NEEDS_ATTENTION', last_error = $2 WHERE id = $1`, [
+        id,
+        outcome.needsAttention,
+      ]);
     } else {
       await this.dataSource.query(`UPDATE connections SET last_run_at = now() WHERE id = $1`, [id]);
     }
@@ -264,7 +284,11 @@ export class ConnectionService {
     }
     const verdict = configVerdictSchema.safeParse(answer);
     if (!verdict.success || (verdict.data.ok && JSON.stringify(verdict.data.config).length > MAX_CONFIG_BYTES)) {
-      throw fail('CONNECTOR_UNAVAILABLE', { detail: `connector "${manifest.id}" answered the config validation with something that is not a verdict` }, 'config');
+      throw fail(
+        'CONNECTOR_UNAVAILABLE',
+        { detail: `connector "${manifest.id}" answered the config validation with something that is not a verdict` },
+        'config',
+      );
     }
     if (!verdict.data.ok) {
       const issues = verdict.data.issues.map((issue) => ({ field: issue.field ? `config.${issue.field}` : 'config', message: issue.message }));
@@ -302,7 +326,9 @@ export class ConnectionService {
     const fields = missing.map((path) => `config.${path}`);
     throw fail(
       'SECRETS_REQUIRED',
-      { detail: `changing ${changed.map((path) => `config.${path}`).join(', ')} changes where this connection sends its credentials: send ${fields.join(', ')} again in the same update (null removes an optional one)` },
+      {
+        detail: `changing ${changed.map((path) => `config.${path}`).join(', ')} changes where this connection sends its credentials: send ${fields.join(', ')} again in the same update (null removes an optional one)`,
+      },
       fields[0],
       { secrets: fields, endpoints: changed.map((path) => `config.${path}`) },
     );
@@ -310,7 +336,8 @@ export class ConnectionService {
 
   private checkSchedule(manifest: PluginManifest, schedule: string | null): string | null {
     if (schedule === null) return null;
-    if (!manifest.sync) throw fail('VALIDATION_FAILED', { detail: `connector "${manifest.id}" is push-only (webhook); it has no sync to schedule` }, 'schedule');
+    if (!manifest.sync)
+      throw fail('VALIDATION_FAILED', { detail: `connector "${manifest.id}" is push-only (webhook); it has no sync to schedule` }, 'schedule');
     parseSchedule(schedule);
     return schedule.trim();
   }
@@ -332,7 +359,8 @@ function redactPaths(config: Record<string, unknown>, paths: readonly string[]):
   for (const dotted of paths) {
     const segments = dotted.split('.');
     let holder: unknown = copy;
-    for (const segment of segments.slice(0, -1)) holder = typeof holder === 'object' && holder !== null && !Array.isArray(holder) ? (holder as Record<string, unknown>)[segment] : undefined;
+    for (const segment of segments.slice(0, -1))
+      holder = typeof holder === 'object' && holder !== null && !Array.isArray(holder) ? (holder as Record<string, unknown>)[segment] : undefined;
     const last = segments[segments.length - 1];
     if (typeof holder === 'object' && holder !== null && !Array.isArray(holder)) {
       const target = holder as Record<string, unknown>;

@@ -54,7 +54,15 @@ export class ConnectorRunService {
          details = details || COALESCE($7::jsonb, '{}'::jsonb),
          status = CASE WHEN status = 'QUEUED' THEN 'RUNNING' ELSE status END
        WHERE id = $1`,
-      [runId, counts.received, counts.accepted, counts.duplicates, counts.rejected, JSON.stringify(counts.errors.slice(0, MAX_RUN_ERRORS)), details ? JSON.stringify(details) : null],
+      [
+        runId,
+        counts.received,
+        counts.accepted,
+        counts.duplicates,
+        counts.rejected,
+        JSON.stringify(counts.errors.slice(0, MAX_RUN_ERRORS)),
+        details ? JSON.stringify(details) : null,
+      ],
     );
   }
 
@@ -72,8 +80,11 @@ export class ConnectorRunService {
       `WITH finished AS (
          UPDATE connector_runs SET status = $2, error = $3, finished_at = now(), details = details || COALESCE($4::jsonb, '{}'::jsonb) WHERE id = $1
          RETURNING id, connection_id, status),
-       published AS (${outboxInsertSql('connection.failed', `SELECT ${NO_CUSTOMER}::bigint AS customer_id, jsonb_build_object('connectionId', connection_id::text, 'runId', id::text) AS payload
-                                                              FROM finished WHERE status = 'FAILED' AND connection_id IS NOT NULL`)})
+       published AS (${outboxInsertSql(
+         'connection.failed',
+         `SELECT ${NO_CUSTOMER}::bigint AS customer_id, jsonb_build_object('connectionId', connection_id::text, 'runId', id::text) AS payload
+                                                              FROM finished WHERE status = 'FAILED' AND connection_id IS NOT NULL`,
+       )})
        SELECT 1`,
       [runId, status, error, details ? JSON.stringify(details) : null],
     );
@@ -85,7 +96,10 @@ export class ConnectorRunService {
   }
 
   /** Runs of a connection (or, with null, file imports without one), newest first. */
-  async list(connectionId: string | null, args: { first?: number | null; after?: string | null }): Promise<Page<ConnectorRunRecord> & { totalCount: () => Promise<number> }> {
+  async list(
+    connectionId: string | null,
+    args: { first?: number | null; after?: string | null },
+  ): Promise<Page<ConnectorRunRecord> & { totalCount: () => Promise<number> }> {
     const first = pageSize(args.first);
     const afterId = args.after ? decodeCursor('connector-runs', args.after, 1)[0] : null;
     const rows: (ConnectorRunRecord & { id: string })[] = await this.dataSource.query(
@@ -98,9 +112,16 @@ export class ConnectorRunService {
     const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor('connector-runs', [String(node.id)]), node }));
     return {
       edges,
-      pageInfo: { hasNextPage: rows.length > first, hasPreviousPage: Boolean(args.after), startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null },
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        hasPreviousPage: Boolean(args.after),
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
       totalCount: async () => {
-        const [{ count }] = await this.dataSource.query(`SELECT count(*)::int AS count FROM connector_runs WHERE connection_id IS NOT DISTINCT FROM $1`, [connectionId]);
+        const [{ count }] = await this.dataSource.query(`SELECT count(*)::int AS count FROM connector_runs WHERE connection_id IS NOT DISTINCT FROM $1`, [
+          connectionId,
+        ]);
         return count;
       },
     };

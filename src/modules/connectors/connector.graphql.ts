@@ -19,13 +19,24 @@ const ConnectorStatusEnum = builder.enumType('ConnectorStatus', {
 const ConnectorDefinitionRef = builder.objectRef<LoadedPlugin>('ConnectorDefinition').implement({
   description: 'An installed connector plugin (from plugins/ or a configured package), loaded or not.',
   fields: (t) => ({
-    id: t.string({ description: 'The connector id (a lowercase slug); for a plugin that failed before declaring one, its folder or package name.', resolve: (p) => p.id }),
+    id: t.string({
+      description: 'The connector id (a lowercase slug); for a plugin that failed before declaring one, its folder or package name.',
+      resolve: (p) => p.id,
+    }),
     version: t.string({ nullable: true, description: 'The plugin’s semantic version.', resolve: (p) => (p.status === 'LOADED' ? p.manifest.version : null) }),
     displayName: t.string({ nullable: true, description: 'Name to show.', resolve: (p) => (p.status === 'LOADED' ? p.manifest.displayName : null) }),
-    description: t.string({ nullable: true, description: 'What the connector imports.', resolve: (p) => (p.status === 'LOADED' ? p.manifest.description : null) }),
+    description: t.string({
+      nullable: true,
+      description: 'What the connector imports.',
+      resolve: (p) => (p.status === 'LOADED' ? p.manifest.description : null),
+    }),
     status: t.field({ type: ConnectorStatusEnum, description: 'Loaded or failed.', resolve: (p) => p.status }),
     error: t.string({ nullable: true, description: 'Why the plugin failed to load.', resolve: (p) => (p.status === 'FAILED' ? p.error : null) }),
-    errorCode: t.string({ nullable: true, description: 'Stable code of the load failure (CONNECTOR_LOAD_…).', resolve: (p) => (p.status === 'FAILED' ? (p.code ?? null) : null) }),
+    errorCode: t.string({
+      nullable: true,
+      description: 'Stable code of the load failure (CONNECTOR_LOAD_…).',
+      resolve: (p) => (p.status === 'FAILED' ? (p.code ?? null) : null),
+    }),
     source: t.string({ description: 'Where it was found: a folder path or a package name.', resolve: (p) => p.source.location }),
     push: t.boolean({ description: 'Receives webhooks at /hooks/:connectionId.', resolve: (p) => p.status === 'LOADED' && p.manifest.webhook }),
     pull: t.boolean({ description: 'Syncs on a schedule or on demand.', resolve: (p) => p.status === 'LOADED' && p.manifest.sync }),
@@ -94,7 +105,11 @@ builder.node(ConnectorRunRef, {
     rejected: t.exposeInt('rejected', { description: 'Records refused; the first ones are in errors.' }),
     errors: t.field({ type: [RunErrorRef], description: 'The first rejected records (at most 100) with their reasons.', resolve: (r) => r.errors }),
     error: t.string({ nullable: true, description: 'Why the run failed or ended early.', resolve: (r) => r.error }),
-    details: t.field({ type: 'JSON', description: 'Kind-specific details: pages fetched, file name and format, bytes read, retryAfterMs.', resolve: (r) => r.details }),
+    details: t.field({
+      type: 'JSON',
+      description: 'Kind-specific details: pages fetched, file name and format, bytes read, retryAfterMs.',
+      resolve: (r) => r.details,
+    }),
     startedAt: t.field({ type: 'DateTime', description: 'When it started (or was queued).', resolve: (r) => r.startedAt }),
     finishedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it ended; null while it runs.', resolve: (r) => r.finishedAt }),
     durationMs: t.int({
@@ -217,14 +232,16 @@ const DeleteConnectionPayloadRef = builder.objectRef<{ deletedId: string }>('Del
 });
 
 function configObject(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail('CONNECTOR_CONFIG_INVALID', { detail: `${field} must be a JSON object` }, field);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw fail('CONNECTOR_CONFIG_INVALID', { detail: `${field} must be a JSON object` }, field);
   return value as Record<string, unknown>;
 }
 
 builder.mutationFields((t) => ({
   createConnection: t.field({
     type: ConnectionRef,
-    description: 'Installs a connection: the config is validated against the connector’s schema (errors name the field, as config.<field>) and its secrets encrypted.',
+    description:
+      'Installs a connection: the config is validated against the connector’s schema (errors name the field, as config.<field>) and its secrets encrypted.',
     args: { input: t.arg({ type: CreateConnectionInput, required: true, description: 'The connection.' }) },
     resolve: (_root, { input }, ctx) =>
       ctx.services.connectors.connections.create({
@@ -277,4 +294,3 @@ builder.mutationFields((t) => ({
     },
   }),
 }));
-

@@ -50,7 +50,9 @@ export class ConnectionScheduler implements ScheduleSink {
 
   async enqueueSync(connectionId: string, runId: string): Promise<void> {
     await withTimeout(
-      this.queues.queue(QUEUES.connectors).add(CONNECTION_SYNC_JOB, { connectionId, runId } satisfies ConnectionSyncData, { ...ONCE, jobId: `sync-run-${runId}` }),
+      this.queues
+        .queue(QUEUES.connectors)
+        .add(CONNECTION_SYNC_JOB, { connectionId, runId } satisfies ConnectionSyncData, { ...ONCE, jobId: `sync-run-${runId}` }),
       5_000,
       'enqueue connection.sync',
     );

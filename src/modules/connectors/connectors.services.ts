@@ -54,7 +54,8 @@ export function createConnectorServices(deps: {
   const sandbox = { maxHeapMb: config.plugins.maxHeapMb, http: { egress: { allowedHosts: config.connectorAllowedHosts } } };
   const registry = ConnectorRegistry.load({ pluginsDir: config.pluginsDir, packages: config.connectorPackages, sandbox });
   for (const plugin of registry.list()) {
-    if (plugin.status === 'FAILED') logger.warn({ connector: plugin.id, source: plugin.source.location, error: plugin.error }, 'connector plugin failed to load; it is disabled');
+    if (plugin.status === 'FAILED')
+      logger.warn({ connector: plugin.id, source: plugin.source.location, error: plugin.error }, 'connector plugin failed to load; it is disabled');
   }
   const scheduler = new ConnectionScheduler(deps.queues);
   const runs = new ConnectorRunService(dataSource);
@@ -70,7 +71,8 @@ export function createConnectorServices(deps: {
   const authorizeUpload: UploadAuthorizer = async (req) => {
     const authentication = await authenticate(req.headers.authorization, config, apiKeys);
     if (!authentication.ok) return { ok: false, status: 401, code: ErrorCode.UNAUTHENTICATED, message: authentication.reason };
-    if (!hasScope(authentication.principal, 'connectors:admin')) return { ok: false, status: 403, code: ErrorCode.FORBIDDEN, message: 'uploading an import requires the scope connectors:admin' };
+    if (!hasScope(authentication.principal, 'connectors:admin'))
+      return { ok: false, status: 403, code: ErrorCode.FORBIDDEN, message: 'uploading an import requires the scope connectors:admin' };
     return { ok: true };
   };
   return {

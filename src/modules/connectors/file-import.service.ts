@@ -98,7 +98,21 @@ const AUTO_NAMES: Record<string, string> = {
   externalid: 'externalId',
   source: 'source',
 };
-const STAGING_COLUMNS = ['line', 'id_type', 'id_value', 'channel', 'type', 'direction', 'occurred_at', 'value', 'currency', 'sentiment', 'properties', 'source', 'external_id'];
+const STAGING_COLUMNS = [
+  'line',
+  'id_type',
+  'id_value',
+  'channel',
+  'type',
+  'direction',
+  'occurred_at',
+  'value',
+  'currency',
+  'sentiment',
+  'properties',
+  'source',
+  'external_id',
+];
 const MAX_KEPT_ERRORS = 100;
 
 type Getter = (record: RecordView) => string | undefined;
@@ -150,7 +164,13 @@ export class FileImportService {
     // A queued upload keeps the file name it was uploaded under.
     if (options.runId) await this.runs.setStatus(runId, 'RUNNING', { format });
     const totals = { received: 0, accepted: 0, duplicates: 0, rejected: 0, errors: [] as RunError[] };
-    const summary = (status: RunStatus, error?: string): ImportSummary => ({ runId, status, ...totals, seconds: (Date.now() - started) / 1000, ...(error ? { error } : {}) });
+    const summary = (status: RunStatus, error?: string): ImportSummary => ({
+      runId,
+      status,
+      ...totals,
+      seconds: (Date.now() - started) / 1000,
+      ...(error ? { error } : {}),
+    });
 
     const lanes: { runner: QueryRunner; client: PoolClient; busy: Promise<void> }[] = [];
     const settled = () => Promise.all(lanes.map((lane) => lane.busy.catch(() => undefined)));
@@ -175,7 +195,8 @@ export class FileImportService {
       let bytesRead = 0;
       const chunks = (async function* () {
         for await (const chunk of stream as AsyncIterable<string>) {
-          if (bytesRead === 0 && chunk.includes('\u0000')) throw new ImportFileError('the file is not text (it contains NUL bytes); export it as UTF-8 CSV or NDJSON');
+          if (bytesRead === 0 && chunk.includes('\u0000'))
+            throw new ImportFileError('the file is not text (it contains NUL bytes); export it as UTF-8 CSV or NDJSON');
           bytesRead += Buffer.byteLength(chunk);
           yield chunk;
         }
@@ -217,10 +238,23 @@ export class FileImportService {
           for (const error of unresolved) if (totals.errors.length < MAX_KEPT_ERRORS) totals.errors.push(error);
           await this.runs.addCounts(
             runId,
-            { received: report.received, accepted: inserted, duplicates: count - unresolvedRows - inserted, rejected: report.rejected + unresolvedRows, errors: [...report.errors, ...unresolved] },
+            {
+              received: report.received,
+              accepted: inserted,
+              duplicates: count - unresolvedRows - inserted,
+              rejected: report.rejected + unresolvedRows,
+              errors: [...report.errors, ...unresolved],
+            },
             { bytesRead: report.bytesRead },
           );
-          options.onProgress?.({ bytesRead: report.bytesRead, totalBytes: size, rows: reported.received, accepted: totals.accepted, duplicates: totals.duplicates, rejected: totals.rejected });
+          options.onProgress?.({
+            bytesRead: report.bytesRead,
+            totalBytes: size,
+            rows: reported.received,
+            accepted: totals.accepted,
+            duplicates: totals.duplicates,
+            rejected: totals.rejected,
+          });
         })();
         // Keeps an early failure from being reported as unhandled before it is awaited.
         lane.busy.catch(() => undefined);
@@ -398,7 +432,12 @@ export class FileImportService {
     const upload = `${Date.now()}-${Math.random().toString(36).slice(2)}.${format}`;
     await writeFile(path.join(this.uploadDir, upload), body, { mode: 0o600 });
     const { onProgress: _ignored, runId: _run, ...kept } = options;
-    return this.runs.start('IMPORT', options.connectionId ?? null, { file: options.fileName ?? upload, format, upload, options: { ...kept, format } }, 'QUEUED');
+    return this.runs.start(
+      'IMPORT',
+      options.connectionId ?? null,
+      { file: options.fileName ?? upload, format, upload, options: { ...kept, format } },
+      'QUEUED',
+    );
   }
 }
 
@@ -472,7 +511,19 @@ function compilePlan(options: FileImportOptions, header: string[] | undefined): 
   if (!mapping || Object.keys(mapping).length === 0) {
     if (!header) {
       // NDJSON without a mapping: keys named like the fields.
-      mapping = { email: 'email', phone: 'phone', channel: 'channel', type: 'type', occurredAt: 'occurredAt', value: 'value', currency: 'currency', direction: 'direction', sentiment: 'sentiment', externalId: 'externalId', source: 'source' };
+      mapping = {
+        email: 'email',
+        phone: 'phone',
+        channel: 'channel',
+        type: 'type',
+        occurredAt: 'occurredAt',
+        value: 'value',
+        currency: 'currency',
+        direction: 'direction',
+        sentiment: 'sentiment',
+        externalId: 'externalId',
+        source: 'source',
+      };
       const plan = compileMapping(mapping, getter, header);
       return plan;
     }
@@ -498,7 +549,10 @@ function compileMapping(mapping: ImportMapping, getter: (column: string) => Gett
     else if (field.startsWith('identifier.')) plan.identifiers.push({ type: field.slice('identifier.'.length).toLowerCase(), get: getter(column) });
     else if (field.startsWith('properties.')) plan.properties.push({ key: field.slice('properties.'.length), get: getter(column) });
     else if ((KNOWN_FIELDS as readonly string[]).includes(field)) plan.known[field as KnownField] = getter(column);
-    else throw new ImportFileError(`unknown field "${field}" in the mapping; fields: email, phone, identifier.<type>, ${KNOWN_FIELDS.join(', ')}, properties.<key>`);
+    else
+      throw new ImportFileError(
+        `unknown field "${field}" in the mapping; fields: email, phone, identifier.<type>, ${KNOWN_FIELDS.join(', ')}, properties.<key>`,
+      );
   }
   return plan;
 }
@@ -513,7 +567,13 @@ function copyText(value: string | null): string {
  * ({@link validateInteraction}: the same checks, codes and messages as the
  * API and connector batches); returns its COPY line, or why it is rejected.
  */
-function stageRow(plan: Plan, view: RecordView, line: number, options: FileImportOptions, now: Date): { copy: string; identifier: Identifier } | { code: string; message: string } {
+function stageRow(
+  plan: Plan,
+  view: RecordView,
+  line: number,
+  options: FileImportOptions,
+  now: Date,
+): { copy: string; identifier: Identifier } | { code: string; message: string } {
   const text = (get: Getter | undefined) => {
     const value = get?.(view)?.trim();
     return value === undefined || value === '' ? undefined : value;
@@ -526,7 +586,11 @@ function stageRow(plan: Plan, view: RecordView, line: number, options: FileImpor
     identifier = { type: candidate.type, value: raw };
     break;
   }
-  if (!identifier) return { code: ErrorCode.INVALID_IDENTIFIER, message: `no identifier: ${plan.identifiers.map((i) => i.type).join(', ')} ${plan.identifiers.length > 1 ? 'are all' : 'is'} empty` };
+  if (!identifier)
+    return {
+      code: ErrorCode.INVALID_IDENTIFIER,
+      message: `no identifier: ${plan.identifiers.map((i) => i.type).join(', ')} ${plan.identifiers.length > 1 ? 'are all' : 'is'} empty`,
+    };
 
   const occurredText = text(plan.known.occurredAt);
   const number = (value: string | undefined) => (value === undefined ? null : Number(value));
@@ -560,7 +624,7 @@ function stageRow(plan: Plan, view: RecordView, line: number, options: FileImpor
   }
   // The demand is built from the one identifier above.
   const stagedIdentifier = present(checked.demand.identifiers?.[0], `the identifier of line ${line}`);
-  const copy = (
+  const copy =
     [
       String(line),
       copyText(stagedIdentifier.type),
@@ -575,7 +639,6 @@ function stageRow(plan: Plan, view: RecordView, line: number, options: FileImpor
       copyText(JSON.stringify(checked.properties)),
       copyText(checked.source),
       copyText(checked.externalId),
-    ].join('\t') + '\n'
-  );
+    ].join('\t') + '\n';
   return { copy, identifier: stagedIdentifier };
 }

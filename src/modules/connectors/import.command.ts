@@ -17,7 +17,15 @@ Imports interactions from a CSV (with a header line) or NDJSON file, streaming.
   --batch N               rows per staged batch (default 20000)`;
 
 /** Parses `rapport import` arguments; throws with a message for the user. */
-export function parseImportArgs(args: string[]): { file: string; format?: ImportFormat; mapping?: ImportMapping; source?: string; channel?: string; type?: string; batchRows?: number } {
+export function parseImportArgs(args: string[]): {
+  file: string;
+  format?: ImportFormat;
+  mapping?: ImportMapping;
+  source?: string;
+  channel?: string;
+  type?: string;
+  batchRows?: number;
+} {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -40,7 +48,15 @@ export function parseImportArgs(args: string[]): { file: string; format?: Import
   }
   const batchRows = values.batch === undefined ? undefined : Number(values.batch);
   if (batchRows !== undefined && (!Number.isInteger(batchRows) || batchRows < 1)) throw new Error('--batch must be a positive integer');
-  return { file: positionals[0], format: values.format as ImportFormat | undefined, mapping, source: values.source, channel: values.channel, type: values.type, batchRows };
+  return {
+    file: positionals[0],
+    format: values.format as ImportFormat | undefined,
+    mapping,
+    source: values.source,
+    channel: values.channel,
+    type: values.type,
+    batchRows,
+  };
 }
 
 /** Draws a progress bar on a terminal, or prints a line every few seconds otherwise. */
@@ -80,6 +96,7 @@ export async function runImportCommand(args: string[], dataSource: DataSource, l
   );
   if (summary.error) console.log(`reason: ${summary.error}`);
   for (const error of summary.errors.slice(0, 10)) console.log(`  ${error.message}`);
-  if (summary.rejected > 10) console.log(`  … ${summary.rejected - Math.min(10, summary.errors.length)} more rejected rows (the run keeps the first ${summary.errors.length})`);
+  if (summary.rejected > 10)
+    console.log(`  … ${summary.rejected - Math.min(10, summary.errors.length)} more rejected rows (the run keeps the first ${summary.errors.length})`);
   return summary.status === 'FAILED' ? 1 : 0;
 }

@@ -28,7 +28,12 @@ export function createImportRoute(imports: FileImportService, scheduler: Connect
       if (req.method !== 'POST') return { status: 405, code: ErrorCode.BAD_REQUEST, message: 'upload a file with POST', headers: { allow: 'POST' } };
       const allowed = await authorize(req);
       if (allowed.ok) return undefined;
-      return { status: allowed.status, code: allowed.code, message: allowed.message, headers: allowed.status === 401 ? { 'www-authenticate': 'Bearer realm="rapport"' } : undefined };
+      return {
+        status: allowed.status,
+        code: allowed.code,
+        message: allowed.message,
+        headers: allowed.status === 401 ? { 'www-authenticate': 'Bearer realm="rapport"' } : undefined,
+      };
     },
     async handle(req, res, body, url) {
       if (!body || body.length === 0) return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: 'the request body must be the CSV or NDJSON file' });
@@ -50,13 +55,15 @@ export function createImportRoute(imports: FileImportService, scheduler: Connect
       }
       if (file.length === 0) return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: 'the uploaded file is empty' });
       const format = query.get('format') ?? undefined;
-      if (format !== undefined && format !== 'csv' && format !== 'ndjson') return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: 'format must be csv or ndjson' });
+      if (format !== undefined && format !== 'csv' && format !== 'ndjson')
+        return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: 'format must be csv or ndjson' });
       let mapping: ImportMapping | undefined;
       const mappingText = query.get('mapping');
       if (mappingText) {
         try {
           const parsed: unknown = JSON.parse(mappingText);
-          if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'string')) throw new Error('not an object of strings');
+          if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'string'))
+            throw new Error('not an object of strings');
           mapping = parsed as ImportMapping;
         } catch {
           return sendJson(res, 400, { code: ErrorCode.BAD_REQUEST, message: 'mapping must be a JSON object of field → column, e.g. {"email":"Email"}' });

@@ -114,7 +114,13 @@ const fromHostSchema = z.union([
     z.object({ type: z.literal('request'), id, call: id, op: z.literal('emit'), batch: z.unknown() }),
     z.object({ type: z.literal('request'), id, call: id, op: z.literal('checkpoint'), state: z.unknown(), hasMore: z.boolean() }),
   ]),
-  z.object({ type: z.literal('log'), call: id.optional(), level: z.enum(['debug', 'info', 'warn', 'error']), message: text(2000), fields: z.record(z.string(), z.unknown()).optional() }),
+  z.object({
+    type: z.literal('log'),
+    call: id.optional(),
+    level: z.enum(['debug', 'info', 'warn', 'error']),
+    message: text(2000),
+    fields: z.record(z.string(), z.unknown()).optional(),
+  }),
 ]);
 type FromHostMessage = z.output<typeof fromHostSchema>;
 
@@ -152,7 +158,12 @@ export function describePlugin(
   });
   const messages: unknown[] = [];
   const channel = child.output?.[3] as Buffer | null | undefined;
-  if (channel) new FrameReader((message) => messages.push(message), MAX_HOST_MESSAGE_BYTES, () => undefined).push(channel);
+  if (channel)
+    new FrameReader(
+      (message) => messages.push(message),
+      MAX_HOST_MESSAGE_BYTES,
+      () => undefined,
+    ).push(channel);
   const first = fromHostSchema.safeParse(messages[0]);
   if (first.success && first.data.type === 'loaded') return { ok: true, manifest: first.data.manifest };
   if (first.success && first.data.type === 'load-failed') {
@@ -160,10 +171,18 @@ export function describePlugin(
   }
   if (messages.length > 0 && !first.success) {
     const issue = first.error.issues[0];
-    return { ok: false, code: ErrorCode.CONNECTOR_LOAD_FAILED, error: `the plugin's host answered something that is not a manifest (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unreadable'})` };
+    return {
+      ok: false,
+      code: ErrorCode.CONNECTOR_LOAD_FAILED,
+      error: `the plugin's host answered something that is not a manifest (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unreadable'})`,
+    };
   }
   if (child.error && (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
-    return { ok: false, code: ErrorCode.CONNECTOR_LOAD_FAILED, error: `the plugin did not finish loading within ${timeoutMs} ms (it blocks or loops at load time)` };
+    return {
+      ok: false,
+      code: ErrorCode.CONNECTOR_LOAD_FAILED,
+      error: `the plugin did not finish loading within ${timeoutMs} ms (it blocks or loops at load time)`,
+    };
   }
   if (child.error && (child.error as NodeJS.ErrnoException).code === 'ENOBUFS') {
     return { ok: false, code: ErrorCode.CONNECTOR_LOAD_FAILED, error: 'the plugin wrote more output than a host may while loading; it was killed' };
@@ -225,7 +244,9 @@ export class PluginHostProcess {
     try {
       launch = hostLaunch({ label: plugin.id, entry: plugin.entry, root: plugin.root }, sandbox, 'serve');
     } catch (error) {
-      this.finish(new PluginCallError('unavailable', error instanceof SandboxError ? error.message : `the plugin host could not be prepared: ${String(error)}`));
+      this.finish(
+        new PluginCallError('unavailable', error instanceof SandboxError ? error.message : `the plugin host could not be prepared: ${String(error)}`),
+      );
       return;
     }
     const child = spawn(launch.command, launch.args, {
@@ -250,7 +271,8 @@ export class PluginHostProcess {
     const reader = (this.reader = new FrameReader(
       (message) => this.receive(message),
       MAX_HOST_MESSAGE_BYTES,
-      (length) => this.kill(new PluginCallError('crashed', `the plugin host sent a message of ${length} bytes (at most ${MAX_HOST_MESSAGE_BYTES}); it was killed`)),
+      (length) =>
+        this.kill(new PluginCallError('crashed', `the plugin host sent a message of ${length} bytes (at most ${MAX_HOST_MESSAGE_BYTES}); it was killed`)),
       () => this.kill(new PluginCallError('crashed', 'the plugin host sent a malformed message; it was killed')),
     ));
     channel.on('data', (chunk: Buffer) => reader.push(chunk));
@@ -259,7 +281,10 @@ export class PluginHostProcess {
       () => this.kill(new PluginCallError('unavailable', `the plugin did not finish loading within ${options.loadTimeoutMs} ms`)),
       options.loadTimeoutMs,
     );
-    this.ready.then(() => clearTimeout(loadTimer), () => clearTimeout(loadTimer));
+    this.ready.then(
+      () => clearTimeout(loadTimer),
+      () => clearTimeout(loadTimer),
+    );
     child.once('error', (error) => {
       if (child.pid === undefined) this.finish(new PluginCallError('unavailable', `the plugin host could not start: ${error.message}`));
     });
@@ -325,7 +350,8 @@ export class PluginHostProcess {
     const now = Date.now();
     const window = this.logWindow;
     if (now - window.start >= 1_000) {
-      if (window.dropped > 0) this.options.logger.warn({ connector: this.plugin.id, dropped: window.dropped }, 'plugin log lines dropped: more than the rate allowed');
+      if (window.dropped > 0)
+        this.options.logger.warn({ connector: this.plugin.id, dropped: window.dropped }, 'plugin log lines dropped: more than the rate allowed');
       this.logWindow = { start: now, lines: 0, dropped: 0 };
     }
     if (this.logWindow.lines >= MAX_LOG_LINES_PER_SECOND) {
@@ -380,7 +406,10 @@ export class PluginHostProcess {
         this.pending.delete(message.id);
         clearTimeout(pending.timer);
         if (message.ok) pending.resolve(message.value);
-        else pending.reject(new PluginCallError('plugin', message.error.code ? `${message.error.code}: ${message.error.message}` : message.error.message, message.error));
+        else
+          pending.reject(
+            new PluginCallError('plugin', message.error.code ? `${message.error.code}: ${message.error.message}` : message.error.message, message.error),
+          );
         return;
       }
       case 'request': {
@@ -392,7 +421,8 @@ export class PluginHostProcess {
         }
         // Rapport's commit does not count against the plugin's deadline.
         clearTimeout(pending.timer);
-        const request: HostRequest = message.op === 'emit' ? { op: 'emit', batch: message.batch } : { op: 'checkpoint', state: message.state, hasMore: message.hasMore };
+        const request: HostRequest =
+          message.op === 'emit' ? { op: 'emit', batch: message.batch } : { op: 'checkpoint', state: message.state, hasMore: message.hasMore };
         pending.onRequest(request).then(
           (result) => {
             if (this.pending.get(message.call) !== pending) return;
@@ -473,7 +503,9 @@ export class PluginHosts {
 
   /** Every host process running, for operators and tests. */
   running(): { connector: string; pid: number; warm: boolean }[] {
-    return [...this.all].flatMap((host) => (host.pid !== undefined ? [{ connector: host.plugin.id, pid: host.pid, warm: this.warm.get(host.plugin.id) === host }] : []));
+    return [...this.all].flatMap((host) =>
+      host.pid !== undefined ? [{ connector: host.plugin.id, pid: host.pid, warm: this.warm.get(host.plugin.id) === host }] : [],
+    );
   }
 
   /** Kills every host and starts no more. */

@@ -182,7 +182,8 @@ export function readablePaths(plugin: PluginLocation): string[] {
   add(projectNodeModules());
   for (const p of paths) {
     // Node 20 reads a comma as a separator between paths.
-    if (permissionFlag() === '--experimental-permission' && p.includes(',')) throw new SandboxError(`the path ${p} contains a comma, which Node 20's permission model cannot express`);
+    if (permissionFlag() === '--experimental-permission' && p.includes(','))
+      throw new SandboxError(`the path ${p} contains a comma, which Node 20's permission model cannot express`);
   }
   return [...paths];
 }
@@ -290,10 +291,16 @@ function assertReadableBy(owner: { uid: number; gid: number }, folder: string): 
     return ((stat.mode >> shift) & bits) === bits;
   };
   let current = path.resolve(folder);
-  if (!can(current, 0o5)) throw new SandboxError(`${current} is not readable by the user "${PLUGIN_USER}" that plugin hosts run as (Rapport runs as root); make it readable (chmod o+rX)`);
+  if (!can(current, 0o5))
+    throw new SandboxError(
+      `${current} is not readable by the user "${PLUGIN_USER}" that plugin hosts run as (Rapport runs as root); make it readable (chmod o+rX)`,
+    );
   while (path.dirname(current) !== current) {
     current = path.dirname(current);
-    if (!can(current, 0o1)) throw new SandboxError(`${current} cannot be entered by the user "${PLUGIN_USER}" that plugin hosts run as (Rapport runs as root); make it searchable (chmod o+x)`);
+    if (!can(current, 0o1))
+      throw new SandboxError(
+        `${current} cannot be entered by the user "${PLUGIN_USER}" that plugin hosts run as (Rapport runs as root); make it searchable (chmod o+x)`,
+      );
   }
 }
 
@@ -334,10 +341,13 @@ export function pluginUser(): { uid: number; gid: number } | undefined {
       // Also when another process created the user meanwhile.
       found = lookup();
     } catch {
-      throw new SandboxError(`Rapport runs as root and could not create the unprivileged user "${PLUGIN_USER}" that plugins run as (${failures.join('; ')}); create it, or run Rapport as another user`);
+      throw new SandboxError(
+        `Rapport runs as root and could not create the unprivileged user "${PLUGIN_USER}" that plugins run as (${failures.join('; ')}); create it, or run Rapport as another user`,
+      );
     }
   }
-  if (found.uid === 0 || found.gid === 0 || !Number.isInteger(found.uid) || !Number.isInteger(found.gid)) throw new SandboxError(`the user "${PLUGIN_USER}" must not be root`);
+  if (found.uid === 0 || found.gid === 0 || !Number.isInteger(found.uid) || !Number.isInteger(found.gid))
+    throw new SandboxError(`the user "${PLUGIN_USER}" must not be root`);
   user = found;
   return user;
 }

@@ -58,7 +58,11 @@ export class SecretBox {
 
   private requireKey(): Buffer {
     if (!this.key) {
-      throw fail('BAD_REQUEST', { detail: 'connector secrets need an encryption key: set RAPPORT_SECRET_KEY to 32 bytes, base64 or hex encoded (openssl rand -base64 32)' }, 'config');
+      throw fail(
+        'BAD_REQUEST',
+        { detail: 'connector secrets need an encryption key: set RAPPORT_SECRET_KEY to 32 bytes, base64 or hex encoded (openssl rand -base64 32)' },
+        'config',
+      );
     }
     return this.key;
   }

@@ -171,7 +171,11 @@ export class SyncService {
     } catch (error) {
       if (!(error instanceof PluginCallError)) ended ??= { status: 'FAILED', error: error instanceof Error ? error.message : String(error) };
       else if (error.kind === 'plugin' && error.wire) ended ??= classify(error.wire);
-      else if (error.kind === 'deadline') ended ??= { status: 'FAILED', error: `${ErrorCode.PLUGIN_TIMEOUT}: a sync page took longer than ${Math.min(this.options.pageTimeoutMs, this.options.timeLimitMs)} ms; the plugin host was killed` };
+      else if (error.kind === 'deadline')
+        ended ??= {
+          status: 'FAILED',
+          error: `${ErrorCode.PLUGIN_TIMEOUT}: a sync page took longer than ${Math.min(this.options.pageTimeoutMs, this.options.timeLimitMs)} ms; the plugin host was killed`,
+        };
       else ended ??= { status: 'FAILED', error: `${error.kind === 'crashed' ? ErrorCode.PLUGIN_CRASHED : ErrorCode.CONNECTOR_UNAVAILABLE}: ${error.message}` };
     } finally {
       clearTimeout(timer);
@@ -181,7 +185,9 @@ export class SyncService {
     }
 
     const needsAttention =
-      ended.failure && (ended.failure.code === CONNECTOR_ERROR_CODES.AUTHENTICATION || ended.failure.code === CONNECTOR_ERROR_CODES.CONFIG) ? ended.error : undefined;
+      ended.failure && (ended.failure.code === CONNECTOR_ERROR_CODES.AUTHENTICATION || ended.failure.code === CONNECTOR_ERROR_CODES.CONFIG)
+        ? ended.error
+        : undefined;
     await this.runs.finish(runId, ended.status, ended.error ?? null, {
       pages,
       ...(ended.failure?.retryAfterMs !== undefined ? { retryAfterMs: ended.failure.retryAfterMs } : {}),

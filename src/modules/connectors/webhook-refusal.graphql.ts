@@ -20,8 +20,18 @@ const RefusedDeliveriesRef = builder.objectRef<RefusedDeliveries>('RefusedDelive
     '401 WEBHOOK_REFUSED, so the sender cannot learn which connections exist; the reason is shown here and in the gateway log (a warn line with the connection id and reason, never the body).',
   fields: (t) => ({
     count: t.exposeInt('count', { description: 'Deliveries refused since the connection was created (it stops at 2147483647).' }),
-    lastReason: t.field({ type: RefusalReasonEnum, nullable: true, description: 'Why the last one was refused; null when none was.', resolve: (r) => r.lastReason }),
-    lastRefusedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last one was refused; null when none was.', resolve: (r) => r.lastRefusedAt }),
+    lastReason: t.field({
+      type: RefusalReasonEnum,
+      nullable: true,
+      description: 'Why the last one was refused; null when none was.',
+      resolve: (r) => r.lastReason,
+    }),
+    lastRefusedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the last one was refused; null when none was.',
+      resolve: (r) => r.lastRefusedAt,
+    }),
   }),
 });
 

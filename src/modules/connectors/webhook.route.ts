@@ -73,7 +73,15 @@ const webhookOutcomeSchema = z.union([
  * counted (`webhook_refusals`) and logged with their reason, never the body.
  */
 export function createWebhookRoute(
-  deps: { registry: ConnectorRegistry; connections: ConnectionService; runs: ConnectorRunService; refusals: WebhookRefusalService; targets: IngestTargets; hosts: PluginHosts; logger: Logger },
+  deps: {
+    registry: ConnectorRegistry;
+    connections: ConnectionService;
+    runs: ConnectorRunService;
+    refusals: WebhookRefusalService;
+    targets: IngestTargets;
+    hosts: PluginHosts;
+    logger: Logger;
+  },
   options: WebhookRouteOptions,
 ): HttpRoute {
   return {
@@ -87,7 +95,9 @@ export function createWebhookRoute(
       const refuse = async (connection: ConnectionRecord, reason: WebhookRefusalReason, fields: Record<string, unknown> = {}) => {
         deps.logger.warn({ connectionId: connection.id, connector: connection.connector, reason, ...fields }, 'webhook delivery refused');
         // The sender gets the one refusal whether or not the count could be kept (the connection deleted meanwhile, the database away).
-        await deps.refusals.record(connection.id, reason).catch((error: unknown) => deps.logger.error({ err: error, connectionId: connection.id }, 'could not count a refused webhook delivery'));
+        await deps.refusals
+          .record(connection.id, reason)
+          .catch((error: unknown) => deps.logger.error({ err: error, connectionId: connection.id }, 'could not count a refused webhook delivery'));
         sendJson(res, REFUSED_DELIVERY.status, REFUSED_DELIVERY.body);
       };
       const segment = PATH.exec(url.pathname)?.[1];
@@ -111,7 +121,10 @@ export function createWebhookRoute(
       } catch (error) {
         // The stored secrets cannot be read (no secret key, or another one): the sender retries once an operator fixes it.
         log.error({ err: error }, 'could not decrypt the connection config for a webhook delivery');
-        return sendJson(res, 503, { code: ErrorCode.CONNECTOR_UNAVAILABLE, message: errorMessage('CONNECTOR_UNAVAILABLE', { detail: 'the connection cannot be used right now; retry later' }) });
+        return sendJson(res, 503, {
+          code: ErrorCode.CONNECTOR_UNAVAILABLE,
+          message: errorMessage('CONNECTOR_UNAVAILABLE', { detail: 'the connection cannot be used right now; retry later' }),
+        });
       }
       const runnable = { id: plugin.id, entry: plugin.entry, root: plugin.root };
       const request = { headers: headersOf(req), rawBodyBase64: (body ?? Buffer.alloc(0)).toString('base64') };
@@ -123,7 +136,8 @@ export function createWebhookRoute(
         return pluginFailed(res, log, error);
       }
       const outcome = webhookOutcomeSchema.safeParse(answer);
-      if (!outcome.success) return pluginFailed(res, log, new PluginCallError('crashed', 'the plugin answered a delivery with something that is not an outcome'));
+      if (!outcome.success)
+        return pluginFailed(res, log, new PluginCallError('crashed', 'the plugin answered a delivery with something that is not an outcome'));
       // One outcome, counted as SIGNATURE_INVALID: verify returned anything but true, or threw (its code or class comes along, never its message: it could quote the body).
       if (!outcome.data.verified) return refuse(connection, 'SIGNATURE_INVALID', outcome.data.verifyError ? { verifyError: outcome.data.verifyError } : {});
       if ('refused' in outcome.data) {
@@ -132,12 +146,23 @@ export function createWebhookRoute(
       }
       if ('invalid' in outcome.data) {
         const problem = outcome.data.invalid;
-        return sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, message: `the delivery holds invalid records: ${problem.message}`, errors: [problem] });
+        return sendJson(res, 400, {
+          code: ErrorCode.WEBHOOK_PAYLOAD_INVALID,
+          message: `the delivery holds invalid records: ${problem.message}`,
+          errors: [problem],
+        });
       }
       const batch = outcome.data.batch;
       const checked = validateBatchRows(batch);
       if (checked.errors.length > 0) {
-        return sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, message: `the delivery holds invalid records: ${checked.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors: checked.errors });
+        return sendJson(res, 400, {
+          code: ErrorCode.WEBHOOK_PAYLOAD_INVALID,
+          message: `the delivery holds invalid records: ${checked.errors
+            .slice(0, 5)
+            .map((e) => `${e.path}: ${e.message}`)
+            .join('; ')}`,
+          errors: checked.errors,
+        });
       }
 
       const runId = await deps.runs.start('WEBHOOK', connectionId);
@@ -148,14 +173,21 @@ export function createWebhookRoute(
         await deps.runs.addCounts(runId, counts);
         if (isPublic) {
           await deps.runs.finish(runId, 'SUCCEEDED');
-          if (counts.rejected > 0) log.info({ runId, rejected: counts.rejected, codes: [...new Set(counts.errors.map((e) => e.code))] }, 'public webhook: records refused (see the run)');
+          if (counts.rejected > 0)
+            log.info(
+              { runId, rejected: counts.rejected, codes: [...new Set(counts.errors.map((e) => e.code))] },
+              'public webhook: records refused (see the run)',
+            );
           return sendJson(res, 200, { received: counts.received });
         }
         if (!counts.committed) {
           await deps.runs.finish(runId, 'FAILED', 'rejected: the delivery holds invalid records');
           return sendJson(res, 400, {
             code: ErrorCode.WEBHOOK_PAYLOAD_INVALID,
-            message: `the delivery holds invalid records: ${counts.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+            message: `the delivery holds invalid records: ${counts.errors
+              .slice(0, 5)
+              .map((e) => `${e.path}: ${e.message}`)
+              .join('; ')}`,
             errors: counts.errors,
             runId,
           });

@@ -2,8 +2,20 @@ import type { DataSource } from 'typeorm';
 import { fail } from '../../errors/catalog';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import {
-  checkFilterText, compileDateTimeFilter, compileFilterTree, compileIdFilter, compileNumberFilter, compileStringFilter, pageSize, SqlParams,
-  type DateTimeFilter, type FilterTree, type IdFilter, type NumberFilter, type SortKey, type StringFilter,
+  checkFilterText,
+  compileDateTimeFilter,
+  compileFilterTree,
+  compileIdFilter,
+  compileNumberFilter,
+  compileStringFilter,
+  pageSize,
+  SqlParams,
+  type DateTimeFilter,
+  type FilterTree,
+  type IdFilter,
+  type NumberFilter,
+  type SortKey,
+  type StringFilter,
 } from '../../infra/sql-filter';
 import type { CustomerKind } from './customer.entity';
 import { scoreCondition, scoreSortExpression, type ScoreFilter } from '../scores';
@@ -58,11 +70,24 @@ export interface CustomerFilterFields {
 }
 export type CustomerFilter = CustomerFilterFields & FilterTree<CustomerFilterFields>;
 
-export const CUSTOMER_ORDER_FIELDS = ['ID', 'CREATED_AT', 'UPDATED_AT', 'DISPLAY_NAME', 'LAST_SEEN_AT', 'INTERACTION_COUNT', 'TRANSACTION_VALUE', 'SCORE'] as const;
+export const CUSTOMER_ORDER_FIELDS = [
+  'ID',
+  'CREATED_AT',
+  'UPDATED_AT',
+  'DISPLAY_NAME',
+  'LAST_SEEN_AT',
+  'INTERACTION_COUNT',
+  'TRANSACTION_VALUE',
+  'SCORE',
+] as const;
 export type CustomerOrderField = (typeof CUSTOMER_ORDER_FIELDS)[number];
 /** Orderings by personal data: the order of rows tells the values (callers need pii:read). */
 export const PERSONAL_ORDER_FIELDS: ReadonlySet<CustomerOrderField> = new Set(['DISPLAY_NAME']);
-export interface CustomerOrder { field: CustomerOrderField; direction?: 'ASC' | 'DESC' | null; /** Which score, when field is SCORE. */ scoreKind?: ScoreKind | null }
+export interface CustomerOrder {
+  field: CustomerOrderField;
+  direction?: 'ASC' | 'DESC' | null;
+  /** Which score, when field is SCORE. */ scoreKind?: ScoreKind | null;
+}
 
 const SORT_SQL: Record<Exclude<CustomerOrderField, 'SCORE'>, Omit<SortKey, 'direction'>> = {
   ID: { sql: 'c.id', cast: 'bigint' },
@@ -102,10 +127,7 @@ export class CustomerQueryService {
   async findByIds(ids: readonly string[]): Promise<Map<string, CustomerRecord>> {
     const valid = ids.filter((id) => isDatabaseId(id));
     if (valid.length === 0) return new Map();
-    const rows = await this.dataSource.query(
-      `SELECT ${CUSTOMER_COLUMNS} FROM customers c WHERE c.id = ANY($1::bigint[]) AND c.deleted_at IS NULL`,
-      [valid],
-    );
+    const rows = await this.dataSource.query(`SELECT ${CUSTOMER_COLUMNS} FROM customers c WHERE c.id = ANY($1::bigint[]) AND c.deleted_at IS NULL`, [valid]);
     return new Map(rows.map((r: Record<string, unknown>) => [String(r.id), toCustomerRecord(r)]));
   }
 
@@ -121,7 +143,13 @@ export class CustomerQueryService {
   }
 
   /** A page of customers; `totalCount` is computed only when asked for. */
-  async list(args: { first?: number | null; after?: string | null; filter?: CustomerFilter | null; orderBy?: CustomerOrder[] | null; organizationId?: string }) {
+  async list(args: {
+    first?: number | null;
+    after?: string | null;
+    filter?: CustomerFilter | null;
+    orderBy?: CustomerOrder[] | null;
+    organizationId?: string;
+  }) {
     const first = pageSize(args.first);
     const p = new SqlParams();
     const where = this.where(args.filter, p, args.organizationId);
@@ -188,7 +216,9 @@ function customerLeaf(f: CustomerFilterFields, p: SqlParams): string[] {
   if (f.identifier) {
     const identifier = normalizeIdentifier(f.identifier);
     if (isIdentifierProblem(identifier)) throw fail('INVALID_IDENTIFIER', { detail: identifier.message }, `filter.identifier.${identifier.field}`);
-    out.push(`EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.customer_id = c.id AND ci.type = ${p.add(identifier.type)} AND ci.value = ${p.add(identifier.value)})`);
+    out.push(
+      `EXISTS (SELECT 1 FROM customer_identifiers ci WHERE ci.customer_id = c.id AND ci.type = ${p.add(identifier.type)} AND ci.value = ${p.add(identifier.value)})`,
+    );
   }
   for (const [i, t] of (f.traits ?? []).entries()) out.push(...traitConditions(t, p, `traits[${i}]`));
   return out;
@@ -203,13 +233,21 @@ function traitConditions(t: TraitFilter, p: SqlParams, field: string): string[] 
   if (t.eq !== undefined && t.eq !== null) out.push(`${json} = ${p.add(JSON.stringify(t.eq))}::jsonb`);
   if (t.ne !== undefined && t.ne !== null) out.push(`${json} IS DISTINCT FROM ${p.add(JSON.stringify(t.ne))}::jsonb`);
   if (t.in) out.push(`${json} = ANY(${p.add(t.in.map((v) => JSON.stringify(v)))}::jsonb[])`);
-  for (const [key, op] of [['gt', '>'], ['gte', '>='], ['lt', '<'], ['lte', '<=']] as const) {
+  for (const [key, op] of [
+    ['gt', '>'],
+    ['gte', '>='],
+    ['lt', '<'],
+    ['lte', '<='],
+  ] as const) {
     const v = t[key];
     if (v != null) out.push(`${num} ${op} ${p.add(v)}::numeric`);
   }
   // Text of a scalar only: the text of an object or list would let `contains` search keys below the path (a personal one among them).
   checkFilterText(`${field}.contains`, t.contains, TRAIT_CONTAINS_MAX);
-  if (t.contains != null) out.push(`(CASE WHEN jsonb_typeof(${json}) IN ('string', 'number', 'boolean') THEN c.traits #>> ${path}::text[] END) ILIKE ${p.add('%' + t.contains.replace(/[\\%_]/g, (c) => '\\' + c) + '%')}`);
+  if (t.contains != null)
+    out.push(
+      `(CASE WHEN jsonb_typeof(${json}) IN ('string', 'number', 'boolean') THEN c.traits #>> ${path}::text[] END) ILIKE ${p.add('%' + t.contains.replace(/[\\%_]/g, (c) => '\\' + c) + '%')}`,
+    );
   if (t.exists != null) out.push(`${json} IS ${t.exists ? 'NOT ' : ''}NULL`);
   return out;
 }

@@ -1,14 +1,28 @@
 import { GraphQLError } from 'graphql';
 import { builder } from '../../graphql/builder';
 import {
-  BatchModeEnum, DateTimeFilterInput, FloatFilterInput, IdFilterInput, IntFilterInput, RowErrorRef, SortDirection, StringFilterInput,
+  BatchModeEnum,
+  DateTimeFilterInput,
+  FloatFilterInput,
+  IdFilterInput,
+  IntFilterInput,
+  RowErrorRef,
+  SortDirection,
+  StringFilterInput,
 } from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localId, localIdFilter, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode, fail } from '../../errors/catalog';
 import type { GraphQLContext } from '../../graphql/context';
 import { hasScope } from '../access';
 import type { CustomerStatsRecord, IdentifierRecord } from '../../graphql/loaders';
-import { CUSTOMER_ORDER_FIELDS, PERSONAL_ORDER_FIELDS, type CustomerFilter, type CustomerOrder, type CustomerRecord, type TraitFilter } from './customer-query.service';
+import {
+  CUSTOMER_ORDER_FIELDS,
+  PERSONAL_ORDER_FIELDS,
+  type CustomerFilter,
+  type CustomerOrder,
+  type CustomerRecord,
+  type TraitFilter,
+} from './customer-query.service';
 import { CUSTOMER_LIMITS, type CustomerRow, type UpsertCustomersResult, type UpsertRowResult } from './customer.service';
 import type { IdentifierInput } from './identity';
 import { ScoreFilterInput, ScoreKindEnum } from '../scores';
@@ -20,7 +34,8 @@ export const CustomerKindEnum = builder.enumType('CustomerKind', {
 });
 
 export const IdentifierInputRef = builder.inputType('IdentifierInput', {
-  description: 'An identifier of a customer. `email` is lower-cased, `phone` normalised to E.164; any other type is a namespace (`shopify`, `crm`) kept as given.',
+  description:
+    'An identifier of a customer. `email` is lower-cased, `phone` normalised to E.164; any other type is a namespace (`shopify`, `crm`) kept as given.',
   fields: (t) => ({
     type: t.string({ required: true, description: 'email, phone, or a namespace such as shopify or crm.' }),
     value: t.string({ required: true, description: 'The identifier within its type.' }),
@@ -54,7 +69,12 @@ export const CustomerStatsRef = builder.objectRef<CustomerStatsRecord>('Customer
     transactionCount: t.exposeInt('transactionCount', { description: 'Interactions of a transaction type (purchase, order).' }),
     transactionValue: t.exposeFloat('transactionValue', { description: 'Sum of the value of transactions.' }),
     channels: t.field({ type: 'JSON', description: 'Interaction count per channel, e.g. {"email": 12, "web": 40}.', resolve: (s) => s.channels }),
-    updatedAt: t.field({ type: 'DateTime', nullable: true, description: 'When these figures were last computed; null before the first refresh.', resolve: (s) => s.updatedAt }),
+    updatedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When these figures were last computed; null before the first refresh.',
+      resolve: (s) => s.updatedAt,
+    }),
   }),
 });
 
@@ -73,12 +93,18 @@ builder.node(CustomerRef, {
   fields: (t) => ({
     kind: t.field({ type: CustomerKindEnum, description: 'Person or organisation.', resolve: (c) => c.kind }),
     displayName: t.exposeString('displayName', { nullable: true, description: 'Name to show.' }),
-    identifiers: t.field({ type: [IdentifierRef], description: 'All identifiers, sorted by type and value.', resolve: (c, _a, ctx) => ctx.loaders.identifiers.load(c.id) }),
+    identifiers: t.field({
+      type: [IdentifierRef],
+      description: 'All identifiers, sorted by type and value.',
+      resolve: (c, _a, ctx) => ctx.loaders.identifiers.load(c.id),
+    }),
     traits: t.field({ type: 'JSON', description: 'Free attributes: demographics, firmographics (industry, sizeTier, riskLevel…).', resolve: (c) => c.traits }),
     lifecycleStage: t.exposeString('lifecycleStage', { nullable: true, description: 'Where the customer is in the relationship (lead, customer, churned…).' }),
     owner: t.exposeString('owner', { nullable: true, description: 'Relationship manager.' }),
     organization: t.field({
-      type: CustomerRef, nullable: true, description: 'The organisation a person belongs to.',
+      type: CustomerRef,
+      nullable: true,
+      description: 'The organisation a person belongs to.',
       resolve: (c, _a, ctx) => (c.organizationId ? ctx.loaders.customer.load(c.organizationId) : null),
     }),
     members: t.connection(
@@ -89,7 +115,11 @@ builder.node(CustomerRef, {
       },
       CustomerConnectionRef,
     ),
-    stats: t.field({ type: CustomerStatsRef, description: 'Aggregates over the customer’s interactions.', resolve: (c, _a, ctx) => ctx.loaders.stats.load(c.id) }),
+    stats: t.field({
+      type: CustomerStatsRef,
+      description: 'Aggregates over the customer’s interactions.',
+      resolve: (c, _a, ctx) => ctx.loaders.stats.load(c.id),
+    }),
     createdAt: t.field({ type: 'DateTime', description: 'When the customer was created.', resolve: (c) => c.createdAt }),
     updatedAt: t.field({ type: 'DateTime', description: 'When the profile last changed.', resolve: (c) => c.updatedAt }),
   }),
@@ -111,7 +141,8 @@ const KindFilterInput = builder.inputType('CustomerKindFilter', {
 });
 
 const TraitFilterInput = builder.inputRef<TraitFilter>('TraitFilter').implement({
-  description: 'Conditions on one trait addressed by a dot path (`industry`, `address.city`); all given conditions must hold. Paths through a personal trait (RAPPORT_PERSONAL_TRAITS, at any depth, any case) need pii:read.',
+  description:
+    'Conditions on one trait addressed by a dot path (`industry`, `address.city`); all given conditions must hold. Paths through a personal trait (RAPPORT_PERSONAL_TRAITS, at any depth, any case) need pii:read.',
   fields: (t) => ({
     path: t.string({ required: true, description: 'Dot-separated path into traits.' }),
     eq: t.field({ type: 'JSON', description: 'Equal to this JSON value.' }),
@@ -152,7 +183,12 @@ export const CustomerFilterRef = builder.inputRef<CustomerFilter>('CustomerFilte
 
 const CustomerOrderFieldEnum = builder.enumType('CustomerOrderField', {
   description: 'What customers can be ordered by.',
-  values: Object.fromEntries(CUSTOMER_ORDER_FIELDS.map((f) => [f, { description: `Order by ${f.toLowerCase().replace(/_/g, ' ')}${PERSONAL_ORDER_FIELDS.has(f) ? ' (needs pii:read: the order tells the values)' : ''}.` }])) as Record<(typeof CUSTOMER_ORDER_FIELDS)[number], { description: string }>,
+  values: Object.fromEntries(
+    CUSTOMER_ORDER_FIELDS.map((f) => [
+      f,
+      { description: `Order by ${f.toLowerCase().replace(/_/g, ' ')}${PERSONAL_ORDER_FIELDS.has(f) ? ' (needs pii:read: the order tells the values)' : ''}.` },
+    ]),
+  ) as Record<(typeof CUSTOMER_ORDER_FIELDS)[number], { description: string }>,
 });
 
 const CustomerOrderInput = builder.inputType('CustomerOrder', {
@@ -266,7 +302,10 @@ const CustomerInputRef = builder.inputType('CustomerInput', {
     traits: t.field({ type: 'JSON', description: 'Merged into stored traits key by key (a JSON object, at most 32 KiB).' }),
     lifecycleStage: t.string({ description: 'Lifecycle stage.' }),
     owner: t.string({ description: 'Relationship manager.' }),
-    organization: t.field({ type: CustomerRefInput, description: 'The organisation this person belongs to; created as an ORGANIZATION when identifiers match nothing.' }),
+    organization: t.field({
+      type: CustomerRefInput,
+      description: 'The organisation this person belongs to; created as an ORGANIZATION when identifiers match nothing.',
+    }),
   }),
 });
 
@@ -277,7 +316,8 @@ const UpsertStatusEnum = builder.enumType('UpsertStatus', {
     UPDATED: { description: 'An existing customer matched and was updated (shown only to callers with pii:read).' },
     REJECTED: { description: 'Not written; see errors.' },
     WRITTEN: {
-      description: 'Written: created, or matched and updated. Callers without pii:read see this instead of CREATED or UPDATED, so a write never confirms that the identifiers belong to an existing customer.',
+      description:
+        'Written: created, or matched and updated. Callers without pii:read see this instead of CREATED or UPDATED, so a write never confirms that the identifiers belong to an existing customer.',
     },
   } as const,
 });
@@ -288,7 +328,9 @@ const UpsertCustomerResultRef = builder.objectRef<UpsertRowResult>('UpsertCustom
     index: t.exposeInt('index', { description: 'Position of the row in the input.' }),
     status: t.field({ type: UpsertStatusEnum, description: 'What happened.', resolve: (r) => r.status }),
     customer: t.field({
-      type: CustomerRef, nullable: true, description: 'The customer written; null for callers without pii:read (its id would tell a matched customer from a new one).',
+      type: CustomerRef,
+      nullable: true,
+      description: 'The customer written; null for callers without pii:read (its id would tell a matched customer from a new one).',
       resolve: (r, _a, ctx) => (r.customerId ? ctx.loaders.customer.load(r.customerId) : null),
     }),
     error: t.field({ type: RowErrorRef, nullable: true, description: 'The first error, when rejected.', resolve: (r) => r.errors[0] ?? null }),
@@ -318,19 +360,17 @@ function withoutIdentity(result: UpsertCustomersResult, mayKnow: boolean): Upser
   };
 }
 
-const UpsertCustomersPayloadRef = builder
-  .objectRef<UpsertCustomersView>('UpsertCustomersPayload')
-  .implement({
-    description: 'Outcome of upsertCustomers, with one result per input row.',
-    fields: (t) => ({
-      committed: t.exposeBoolean('committed', { description: 'False when an ATOMIC batch was rejected and nothing was written.' }),
-      created: t.exposeInt('created', { nullable: true, description: 'Rows that created a customer; null for callers without pii:read.' }),
-      updated: t.exposeInt('updated', { nullable: true, description: 'Rows that updated a customer; null for callers without pii:read.' }),
-      written: t.exposeInt('written', { description: 'Rows written: created plus updated.' }),
-      rejected: t.exposeInt('rejected', { description: 'Rows not written.' }),
-      results: t.field({ type: [UpsertCustomerResultRef], description: 'One per input row, in input order.', resolve: (p) => p.results }),
-    }),
-  });
+const UpsertCustomersPayloadRef = builder.objectRef<UpsertCustomersView>('UpsertCustomersPayload').implement({
+  description: 'Outcome of upsertCustomers, with one result per input row.',
+  fields: (t) => ({
+    committed: t.exposeBoolean('committed', { description: 'False when an ATOMIC batch was rejected and nothing was written.' }),
+    created: t.exposeInt('created', { nullable: true, description: 'Rows that created a customer; null for callers without pii:read.' }),
+    updated: t.exposeInt('updated', { nullable: true, description: 'Rows that updated a customer; null for callers without pii:read.' }),
+    written: t.exposeInt('written', { description: 'Rows written: created plus updated.' }),
+    rejected: t.exposeInt('rejected', { description: 'Rows not written.' }),
+    results: t.field({ type: [UpsertCustomerResultRef], description: 'One per input row, in input order.', resolve: (p) => p.results }),
+  }),
+});
 
 builder.mutationFields((t) => ({
   upsertCustomers: t.field({
@@ -352,7 +392,7 @@ builder.mutationFields((t) => ({
         traits: row.traits as Record<string, unknown> | null | undefined,
         organization: row.organization
           ? {
-              id: row.organization.id != null ? localIdOrNull(String(row.organization.id), 'Customer') ?? 'invalid' : undefined,
+              id: row.organization.id != null ? (localIdOrNull(String(row.organization.id), 'Customer') ?? 'invalid') : undefined,
               identifiers: row.organization.identifiers ?? undefined,
             }
           : undefined,

@@ -96,32 +96,37 @@ export class CustomerService {
       this.dataSource,
       async (manager, attempt) => {
         let rowErrors = new Map<number, RowError>();
-        const resolvedCustomers = await resolveCustomers(manager, demands, { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, tombstones: this.tombstones }, (plan) => {
-          rowErrors = new Map<number, RowError>();
-          valid.forEach((v, i) => {
-            const own = plan.resolutions[i];
-            if (!own.ok) {
-              rowErrors.set(i, { code: own.code, field: own.field === 'id' ? 'id' : own.field, message: own.message });
-              return;
-            }
-            const orgIndex = orgDemandIndex.get(i);
-            if (orgIndex === undefined) return;
-            const org = plan.resolutions[orgIndex];
-            if (!org.ok) rowErrors.set(i, { code: org.code, field: `organization.${org.field}`, message: org.message });
-            else if (org.kind && org.kind !== 'ORGANIZATION' && !org.created) {
-              rowErrors.set(i, { code: ErrorCode.INVALID_FIELD, field: 'organization', message: 'organization refers to a customer of kind PERSON' });
-            } else if (!org.created && !own.created && org.customerId === own.customerId) {
-              rowErrors.set(i, { code: ErrorCode.INVALID_FIELD, field: 'organization', message: 'a customer cannot be its own organization' });
-            }
-          });
-          const anyInvalid = rowErrors.size > 0 || results.some((r) => r.status === 'REJECTED');
-          if (mode === 'ATOMIC' && anyInvalid) return { stop: true };
-          return (demandIndex: number) => {
-            if (demandIndex < valid.length) return !rowErrors.has(demandIndex);
-            for (const [row, org] of orgDemandIndex) if (org === demandIndex) return !rowErrors.has(row);
-            return false;
-          };
-        });
+        const resolvedCustomers = await resolveCustomers(
+          manager,
+          demands,
+          { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, tombstones: this.tombstones },
+          (plan) => {
+            rowErrors = new Map<number, RowError>();
+            valid.forEach((v, i) => {
+              const own = plan.resolutions[i];
+              if (!own.ok) {
+                rowErrors.set(i, { code: own.code, field: own.field === 'id' ? 'id' : own.field, message: own.message });
+                return;
+              }
+              const orgIndex = orgDemandIndex.get(i);
+              if (orgIndex === undefined) return;
+              const org = plan.resolutions[orgIndex];
+              if (!org.ok) rowErrors.set(i, { code: org.code, field: `organization.${org.field}`, message: org.message });
+              else if (org.kind && org.kind !== 'ORGANIZATION' && !org.created) {
+                rowErrors.set(i, { code: ErrorCode.INVALID_FIELD, field: 'organization', message: 'organization refers to a customer of kind PERSON' });
+              } else if (!org.created && !own.created && org.customerId === own.customerId) {
+                rowErrors.set(i, { code: ErrorCode.INVALID_FIELD, field: 'organization', message: 'a customer cannot be its own organization' });
+              }
+            });
+            const anyInvalid = rowErrors.size > 0 || results.some((r) => r.status === 'REJECTED');
+            if (mode === 'ATOMIC' && anyInvalid) return { stop: true };
+            return (demandIndex: number) => {
+              if (demandIndex < valid.length) return !rowErrors.has(demandIndex);
+              for (const [row, org] of orgDemandIndex) if (org === demandIndex) return !rowErrors.has(row);
+              return false;
+            };
+          },
+        );
         if ('stop' in resolvedCustomers) return { written: false as const, rowErrors };
         const resolved = resolvedCustomers.resolutions;
         const updates = new Map<string, Partial<ValidCustomerRow> & { organizationId?: string }>();
@@ -149,7 +154,11 @@ export class CustomerService {
         await applyCustomerUpdates(manager, updates);
         // New customers published customer.created when identity resolution made them.
         const existing = new Set(outcomes.filter((o) => !o.created).map((o) => o.customerId));
-        await publish(manager, 'customer.updated', [...existing].map((customerId) => ({ customerId, payload: { customerId } })));
+        await publish(
+          manager,
+          'customer.updated',
+          [...existing].map((customerId) => ({ customerId, payload: { customerId } })),
+        );
         auditRecords('customer', updates.keys());
         return { written: true as const, rowErrors, outcomes };
       },
@@ -233,7 +242,9 @@ function validateCustomer(row: CustomerRow, index: number): ValidCustomerRow | {
   const lifecycleStage = checkText(p, code, 'lifecycleStage', row.lifecycleStage, { max: 64 });
   const owner = checkText(p, code, 'owner', row.owner, { max });
   const traits = checkJsonObject(p, code, 'traits', row.traits, CUSTOMER_LIMITS.maxTraitsBytes);
-  const organizationDemand = row.organization ? toCustomerDemand(p, 'organization', row.unverified ? { ...row.organization, unverified: true } : row.organization) : undefined;
+  const organizationDemand = row.organization
+    ? toCustomerDemand(p, 'organization', row.unverified ? { ...row.organization, unverified: true } : row.organization)
+    : undefined;
   if (!p.ok || !identifiers) return { errors: p.errors };
   return {
     index,

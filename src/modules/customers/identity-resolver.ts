@@ -32,8 +32,7 @@ export interface CustomerDemand {
 }
 
 export type Resolution =
-  | { ok: true; customerId: string; created: boolean; kind?: CustomerKind }
-  | { ok: false; code: ErrorCode; field: string; message: string };
+  { ok: true; customerId: string; created: boolean; kind?: CustomerKind } | { ok: false; code: ErrorCode; field: string; message: string };
 
 /** What resolving a set of demands will write: new customers and the identifiers they gain. */
 export interface ResolutionPlan {
@@ -173,7 +172,10 @@ async function lookUpDemands(manager: EntityManager, demands: CustomerDemand[], 
  * Resolves the demands that need no component (by id, erased identifiers,
  * identifiers of two customers) and links the identifiers of the others.
  */
-function checkDemands(demands: CustomerDemand[], { keysOf, existing, erased, kinds }: DemandLookup): { resolutions: (Resolution | undefined)[]; links: UnionFind } {
+function checkDemands(
+  demands: CustomerDemand[],
+  { keysOf, existing, erased, kinds }: DemandLookup,
+): { resolutions: (Resolution | undefined)[]; links: UnionFind } {
   const resolutions: (Resolution | undefined)[] = new Array(demands.length);
   const uf = new UnionFind();
   demands.forEach((demand, index) => {
@@ -245,10 +247,11 @@ async function planComponents(
   const ownerTypes = demands.some((d) => d.unverified) ? await identifierTypesOf(manager, [...new Set(existing.values())]) : new Map<string, string[]>();
   for (const [root, members] of components) {
     const owners = new Set<string>();
-    for (const index of members) for (const key of keysAt(index)) {
-      const owner = existing.get(key);
-      if (owner) owners.add(owner);
-    }
+    for (const index of members)
+      for (const key of keysAt(index)) {
+        const owner = existing.get(key);
+        if (owner) owners.add(owner);
+      }
     if (owners.size > 1) {
       for (const index of members) {
         resolutions[index] = {
@@ -266,8 +269,9 @@ async function planComponents(
       if (demands[index].unverified) {
         // Everything the component's customer is or will be known by must be of a type this demand gives itself.
         const allowed = new Set(identifiersAt(index).map((i) => i.type));
-        const foreign = (owner ? ownerTypes.get(owner) ?? [] : []).some((type) => !allowed.has(type))
-          || members.some((m) => identifiersAt(m).some((i) => !allowed.has(i.type)));
+        const foreign =
+          (owner ? (ownerTypes.get(owner) ?? []) : []).some((type) => !allowed.has(type)) ||
+          members.some((m) => identifiersAt(m).some((i) => !allowed.has(i.type)));
         if (foreign) {
           resolutions[index] = {
             ok: false,
@@ -289,7 +293,12 @@ async function planComponents(
 }
 
 /** Writes the planned customers and identifiers of the demands at `include` indexes; see {@link ResolutionPlan.apply}. */
-async function applyResolutionPlan(tx: EntityManager, include: (index: number) => boolean, plan: PlannedComponents, adoptLostRaces: boolean): Promise<Resolution[]> {
+async function applyResolutionPlan(
+  tx: EntityManager,
+  include: (index: number) => boolean,
+  plan: PlannedComponents,
+  adoptLostRaces: boolean,
+): Promise<Resolution[]> {
   const { demands, planned, componentOf, componentCustomer } = plan;
   const { keysOf, existing } = plan.lookup;
   // Written demands get new resolution objects below; the others keep the plan's.
@@ -306,10 +315,9 @@ async function applyResolutionPlan(tx: EntityManager, include: (index: number) =
   const toCreate = toCreateEntries.map(([root]) => root);
   const newIds = new Map<string, string>();
   if (toCreate.length > 0) {
-    const allocated: { id: string }[] = await tx.query(
-      `SELECT nextval(pg_get_serial_sequence('customers', 'id'))::text AS id FROM generate_series(1, $1)`,
-      [toCreate.length],
-    );
+    const allocated: { id: string }[] = await tx.query(`SELECT nextval(pg_get_serial_sequence('customers', 'id'))::text AS id FROM generate_series(1, $1)`, [
+      toCreate.length,
+    ]);
     toCreate.forEach((root, i) => newIds.set(root, allocated[i].id));
   }
   // A component has an existing customer or one allocated above. The message names no identifier (personal data).
@@ -337,8 +345,11 @@ async function applyResolutionPlan(tx: EntityManager, include: (index: number) =
   // One statement claims the identifiers and creates the customers of the components that got theirs (the
   // identifiers' foreign key is checked at its end). An identifier a concurrent batch created first waits for
   // that batch's commit and is then not claimed.
-  const claimed: { type: string; value: string }[] = newIdentifiers.length === 0 ? [] : await tx.query(
-    `WITH claimed AS (
+  const claimed: { type: string; value: string }[] =
+    newIdentifiers.length === 0
+      ? []
+      : await tx.query(
+          `WITH claimed AS (
        INSERT INTO customer_identifiers (customer_id, type, value)
        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])
        ON CONFLICT (type, value) DO NOTHING
@@ -353,18 +364,18 @@ async function applyResolutionPlan(tx: EntityManager, include: (index: number) =
        RETURNING id, kind),
      published AS (${outboxInsertSql('customer.created', `SELECT id AS customer_id, jsonb_build_object('customerId', id::text, 'kind', kind) AS payload FROM created`)})
      SELECT type, value FROM claimed`,
-    [
-      pgArray(newIdentifiers.map((n) => n.customerId)),
-      pgArray(newIdentifiers.map((n) => n.identifier.type)),
-      pgArray(newIdentifiers.map((n) => n.identifier.value)),
-      pgArray(toCreate.map((root) => newIds.get(root))),
-      pgArray(profiles.map((p) => p.kind ?? 'PERSON')),
-      pgArray(profiles.map((p) => p.displayName ?? null)),
-      pgArray(profiles.map((p) => JSON.stringify(p.traits ?? {}))),
-      pgArray(profiles.map((p) => p.lifecycleStage ?? null)),
-      pgArray(profiles.map((p) => p.owner ?? null)),
-    ],
-  );
+          [
+            pgArray(newIdentifiers.map((n) => n.customerId)),
+            pgArray(newIdentifiers.map((n) => n.identifier.type)),
+            pgArray(newIdentifiers.map((n) => n.identifier.value)),
+            pgArray(toCreate.map((root) => newIds.get(root))),
+            pgArray(profiles.map((p) => p.kind ?? 'PERSON')),
+            pgArray(profiles.map((p) => p.displayName ?? null)),
+            pgArray(profiles.map((p) => JSON.stringify(p.traits ?? {}))),
+            pgArray(profiles.map((p) => p.lifecycleStage ?? null)),
+            pgArray(profiles.map((p) => p.owner ?? null)),
+          ],
+        );
   const customerOf = new Map<string, string>();
   for (const root of roots.keys()) customerOf.set(root, customerOfComponent(root));
   if (claimed.length !== newIdentifiers.length) {
@@ -459,7 +470,10 @@ async function adoptWinners(
   const lost = wanted.filter((w) => !got.has(w.key));
   const keptBy = new Set(wanted.filter((w) => got.has(w.key)).map((w) => w.root));
   // Read after the wait for the winners' commits: a new statement sees them.
-  const owner = await identifierOwners(tx, lost.map((l) => l.identifier));
+  const owner = await identifierOwners(
+    tx,
+    lost.map((l) => l.identifier),
+  );
   const winners = new Map<string, string>();
   for (const l of lost) {
     const winner = owner.get(l.key);

@@ -33,10 +33,7 @@ const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@.]+$/;
  * throwing so a batch can report every bad row; its message never repeats
  * the value (error messages end up in run records and logs).
  */
-export function normalizeIdentifier(
-  input: IdentifierInput,
-  defaultCountry?: CountryCode,
-): Identifier | IdentifierProblem {
+export function normalizeIdentifier(input: IdentifierInput, defaultCountry?: CountryCode): Identifier | IdentifierProblem {
   const type = input.type.trim().toLowerCase();
   if (!TYPE_PATTERN.test(type) || type.length > MAX_TYPE_LENGTH) {
     return problem('type', `type must be a lower-case name such as email, phone or shopify (at most ${MAX_TYPE_LENGTH} characters)`);

@@ -31,7 +31,10 @@ export const customersModule = defineModule({
   create({ logger, dataSource, queues, secretKey }: CustomersDeps) {
     const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }));
     const tombstones = new TombstoneHasher(secretKey);
-    if (!tombstones.keyed) logger.warn('RAPPORT_SECRET_KEY is not set: erased identifiers are kept as unkeyed SHA-256 hashes, which a copy of the database can test guesses against');
+    if (!tombstones.keyed)
+      logger.warn(
+        'RAPPORT_SECRET_KEY is not set: erased identifiers are kept as unkeyed SHA-256 hashes, which a copy of the database can test guesses against',
+      );
     return {
       refreshes,
       tombstones,

@@ -19,11 +19,15 @@ test('requests within the gathering window are enqueued together, once per custo
 test('flush enqueues what is gathered at once and waits for it; a failing enqueue is logged, never thrown', async () => {
   const sent: string[][] = [];
   let fail = true;
-  const gatherer = new RefreshGatherer(async (ids) => {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    if (fail) throw new Error('queue down');
-    sent.push(ids);
-  }, silent, 60_000);
+  const gatherer = new RefreshGatherer(
+    async (ids) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (fail) throw new Error('queue down');
+      sent.push(ids);
+    },
+    silent,
+    60_000,
+  );
   await gatherer.request(['7']);
   await expect(gatherer.flush()).resolves.toBeUndefined();
   expect(sent).toEqual([]);

@@ -124,7 +124,11 @@ export class EventBus {
       }
       blocked.add(row.customer_id);
       pending++;
-      await this.dataSource.query(`UPDATE outbox_events SET attempts = attempts + 1, last_error = $3 WHERE customer_id = $1 AND id = $2`, [row.customer_id, row.id, failure.slice(0, 1_000)]);
+      await this.dataSource.query(`UPDATE outbox_events SET attempts = attempts + 1, last_error = $3 WHERE customer_id = $1 AND id = $2`, [
+        row.customer_id,
+        row.id,
+        failure.slice(0, 1_000),
+      ]);
     }
     if (done.length > 0) {
       await this.dataSource.query(
@@ -140,7 +144,14 @@ export class EventBus {
   private async handOut(row: OutboxRow): Promise<string | undefined> {
     const subscriptions = this.subscriptions.get(row.type) ?? [];
     if (subscriptions.length === 0) return undefined;
-    const event: DomainEvent = { id: row.id, type: row.type, version: row.version, customerId: row.customer_id, payload: row.payload as never, occurredAt: row.occurred_at };
+    const event: DomainEvent = {
+      id: row.id,
+      type: row.type,
+      version: row.version,
+      customerId: row.customer_id,
+      payload: row.payload as never,
+      occurredAt: row.occurred_at,
+    };
     for (const { consumer, handler } of subscriptions) {
       try {
         await inTransaction(this.dataSource, async (manager) => {

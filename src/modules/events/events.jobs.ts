@@ -16,6 +16,10 @@ export function registerEventJobs(registry: Pick<JobRegistry, 'register'>, bus: 
 /** Registers the dispatcher and the retention sweep with BullMQ's job scheduler (one run per period cluster-wide). */
 export async function scheduleEventJobs(queues: QueueBackend, dispatchEveryMs: number): Promise<void> {
   const queue = queues.queue(QUEUES.analytics);
-  await queue.upsertJobScheduler(EVENTS_DISPATCH_JOB, { every: dispatchEveryMs }, { name: EVENTS_DISPATCH_JOB, data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: 100 } });
+  await queue.upsertJobScheduler(
+    EVENTS_DISPATCH_JOB,
+    { every: dispatchEveryMs },
+    { name: EVENTS_DISPATCH_JOB, data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: 100 } },
+  );
   await queue.upsertJobScheduler(EVENTS_SWEEP_JOB, { every: SWEEP_EVERY_MS }, { name: EVENTS_SWEEP_JOB, data: {} });
 }

@@ -10,7 +10,11 @@ export interface OutboxWriter {
  * Writes events to the outbox in the caller's transaction: they commit with
  * the change they report, or not at all. One statement however many events.
  */
-export async function publish<T extends EventType>(db: OutboxWriter | EntityManager, type: T, events: { customerId?: string | null; payload: EventCatalog[T] }[]): Promise<void> {
+export async function publish<T extends EventType>(
+  db: OutboxWriter | EntityManager,
+  type: T,
+  events: { customerId?: string | null; payload: EventCatalog[T] }[],
+): Promise<void> {
   if (events.length === 0) return;
   const { version } = EVENT_TYPES[type];
   await db.query(

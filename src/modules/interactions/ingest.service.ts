@@ -99,15 +99,20 @@ export class IngestService {
       this.dataSource,
       async (manager, attempt) => {
         let planRejected = new Set<number>();
-        const resolved = await resolveCustomers(manager, valid.map((v) => v.demand), { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.tombstones }, (plan) => {
-          planRejected = new Set<number>();
-          plan.resolutions.forEach((resolution, i) => {
-            if (!resolution.ok) planRejected.add(i);
-          });
-          const invalidCount = results.filter((r) => r.status === 'REJECTED').length + planRejected.size;
-          if (mode === 'ATOMIC' && invalidCount > 0) return { stop: true };
-          return (i) => !planRejected.has(i);
-        });
+        const resolved = await resolveCustomers(
+          manager,
+          valid.map((v) => v.demand),
+          { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.tombstones },
+          (plan) => {
+            planRejected = new Set<number>();
+            plan.resolutions.forEach((resolution, i) => {
+              if (!resolution.ok) planRejected.add(i);
+            });
+            const invalidCount = results.filter((r) => r.status === 'REJECTED').length + planRejected.size;
+            if (mode === 'ATOMIC' && invalidCount > 0) return { stop: true };
+            return (i) => !planRejected.has(i);
+          },
+        );
         const plan = resolved.plan;
         if ('stop' in resolved) return { written: false as const, plan, planRejected };
         const resolutions = resolved.resolutions;
@@ -253,4 +258,3 @@ async function insertInteractions(
   }
   return { inserted, existing };
 }
-

@@ -2,8 +2,19 @@ import type { DataSource } from 'typeorm';
 import { fail } from '../../errors/catalog';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import {
-  compileDateTimeFilter, compileFilterTree, compileIdFilter, compileNumberFilter, compileStringFilter, pageSize, SqlParams,
-  type DateTimeFilter, type FilterTree, type IdFilter, type NumberFilter, type SortKey, type StringFilter,
+  compileDateTimeFilter,
+  compileFilterTree,
+  compileIdFilter,
+  compileNumberFilter,
+  compileStringFilter,
+  pageSize,
+  SqlParams,
+  type DateTimeFilter,
+  type FilterTree,
+  type IdFilter,
+  type NumberFilter,
+  type SortKey,
+  type StringFilter,
 } from '../../infra/sql-filter';
 import type { Direction } from './interaction.entity';
 import { isDatabaseId } from '../../infra/db-values';
@@ -39,7 +50,10 @@ export type InteractionFilter = InteractionFilterFields & FilterTree<Interaction
 
 export const INTERACTION_ORDER_FIELDS = ['OCCURRED_AT', 'CREATED_AT', 'VALUE', 'ID'] as const;
 export type InteractionOrderField = (typeof INTERACTION_ORDER_FIELDS)[number];
-export interface InteractionOrder { field: InteractionOrderField; direction?: 'ASC' | 'DESC' | null }
+export interface InteractionOrder {
+  field: InteractionOrderField;
+  direction?: 'ASC' | 'DESC' | null;
+}
 
 export interface InteractionPageArgs {
   first?: number | null;

@@ -1,7 +1,15 @@
 import { GraphQLError } from 'graphql';
 import { builder } from '../../graphql/builder';
 import { hasScope } from '../access';
-import { BatchModeEnum, DateTimeFilterInput, FloatFilterInput, IdFilterInput, RowErrorRef, SortDirection, StringFilterInput } from '../../graphql/common.graphql';
+import {
+  BatchModeEnum,
+  DateTimeFilterInput,
+  FloatFilterInput,
+  IdFilterInput,
+  RowErrorRef,
+  SortDirection,
+  StringFilterInput,
+} from '../../graphql/common.graphql';
 import { forwardOnly, globalId, localIdFilter, localIdOrNull } from '../../graphql/ids';
 import { ErrorCode } from '../../errors/catalog';
 import type { RowError } from '../../errors/row-error';
@@ -28,7 +36,11 @@ builder.node(InteractionRef, {
   id: { resolve: (i) => i.id },
   loadMany: (ids, ctx) => Promise.all(ids.map((id) => ctx.loaders.interaction.load(id))),
   fields: (t) => ({
-    customer: t.field({ type: CustomerRef, description: 'Whose interaction it is.', resolve: async (i, _a, ctx) => present(await ctx.loaders.customer.load(i.customerId), `customer ${i.customerId} of interaction ${i.id}`) }),
+    customer: t.field({
+      type: CustomerRef,
+      description: 'Whose interaction it is.',
+      resolve: async (i, _a, ctx) => present(await ctx.loaders.customer.load(i.customerId), `customer ${i.customerId} of interaction ${i.id}`),
+    }),
     channel: t.exposeString('channel', { description: 'email, web, phone, support, payment, social, in_person, …' }),
     type: t.exposeString('type', { description: 'purchase, open, click, ticket_opened, call, …' }),
     direction: t.field({ type: DirectionEnum, nullable: true, description: 'Inbound or outbound, when known.', resolve: (i) => i.direction }),
@@ -68,7 +80,10 @@ export const InteractionFilterRef = builder.inputRef<InteractionFilter>('Interac
 
 const InteractionOrderFieldEnum = builder.enumType('InteractionOrderField', {
   description: 'What interactions can be ordered by.',
-  values: Object.fromEntries(INTERACTION_ORDER_FIELDS.map((f) => [f, { description: `Order by ${f.toLowerCase().replace(/_/g, ' ')}.` }])) as Record<(typeof INTERACTION_ORDER_FIELDS)[number], { description: string }>,
+  values: Object.fromEntries(INTERACTION_ORDER_FIELDS.map((f) => [f, { description: `Order by ${f.toLowerCase().replace(/_/g, ' ')}.` }])) as Record<
+    (typeof INTERACTION_ORDER_FIELDS)[number],
+    { description: string }
+  >,
 });
 
 const InteractionOrderInput = builder.inputType('InteractionOrder', {
@@ -96,19 +111,19 @@ function toServiceFilter(filter: InteractionFilter | null | undefined, path = 'f
 builder.objectField(CustomerRef, 'interactions', (t) =>
   t.connection(
     {
-    type: InteractionRef,
-    description: 'The customer’s interactions, newest first by default; batched across customers of a page.',
-    args: {
-      filter: t.arg({ type: InteractionFilterRef, description: 'Which interactions.' }),
-      orderBy: t.arg({ type: [InteractionOrderInput], description: 'Ordering keys; default occurredAt descending.' }),
-    },
-    resolve: async (customer, args, ctx) => {
-      const filter = toServiceFilter(args.filter);
-      const page = await ctx.loaders
-        .interactionPage({ ...forwardOnly(args), filter, orderBy: args.orderBy as InteractionOrder[] | undefined })
-        .load(customer.id);
-      return { ...page, totalCount: () => ctx.loaders.interactionCount(filter).load(customer.id) };
-    },
+      type: InteractionRef,
+      description: 'The customer’s interactions, newest first by default; batched across customers of a page.',
+      args: {
+        filter: t.arg({ type: InteractionFilterRef, description: 'Which interactions.' }),
+        orderBy: t.arg({ type: [InteractionOrderInput], description: 'Ordering keys; default occurredAt descending.' }),
+      },
+      resolve: async (customer, args, ctx) => {
+        const filter = toServiceFilter(args.filter);
+        const page = await ctx.loaders
+          .interactionPage({ ...forwardOnly(args), filter, orderBy: args.orderBy as InteractionOrder[] | undefined })
+          .load(customer.id);
+        return { ...page, totalCount: () => ctx.loaders.interactionCount(filter).load(customer.id) };
+      },
     },
     InteractionConnectionRef,
   ),
@@ -117,18 +132,18 @@ builder.objectField(CustomerRef, 'interactions', (t) =>
 builder.queryField('interactions', (t) =>
   t.connection(
     {
-    type: InteractionRef,
-    description: 'Interactions across all customers, newest first by default. Page size 50 by default, 500 at most.',
-    args: {
-      filter: t.arg({ type: InteractionFilterRef, description: 'Which interactions.' }),
-      orderBy: t.arg({ type: [InteractionOrderInput], description: 'Ordering keys; default occurredAt descending.' }),
-    },
-    resolve: (_root, args, ctx) =>
-      ctx.services.interactionQueries.list({
-        ...forwardOnly(args),
-        filter: toServiceFilter(args.filter),
-        orderBy: args.orderBy as InteractionOrder[] | undefined,
-      }),
+      type: InteractionRef,
+      description: 'Interactions across all customers, newest first by default. Page size 50 by default, 500 at most.',
+      args: {
+        filter: t.arg({ type: InteractionFilterRef, description: 'Which interactions.' }),
+        orderBy: t.arg({ type: [InteractionOrderInput], description: 'Ordering keys; default occurredAt descending.' }),
+      },
+      resolve: (_root, args, ctx) =>
+        ctx.services.interactionQueries.list({
+          ...forwardOnly(args),
+          filter: toServiceFilter(args.filter),
+          orderBy: args.orderBy as InteractionOrder[] | undefined,
+        }),
     },
     InteractionConnectionRef,
   ),
@@ -191,7 +206,8 @@ const RowResultRef = builder.objectRef<RowResultView>('RowResult').implement({
     id: t.exposeID('id', { nullable: true, description: 'Global id of the stored interaction (for duplicates, the one already stored).' }),
     customerId: t.exposeID('customerId', {
       nullable: true,
-      description: 'Global id of the customer. Null for callers without pii:read when the row named the customer by identifiers: the id would tell a matched customer from a new one.',
+      description:
+        'Global id of the customer. Null for callers without pii:read when the row named the customer by identifiers: the id would tell a matched customer from a new one.',
     }),
     error: t.expose('error', { type: RowErrorRef, nullable: true, description: 'The first error, when rejected.' }),
     errors: t.expose('errors', { type: [RowErrorRef], description: 'Every error of the row.' }),
@@ -243,19 +259,29 @@ builder.mutationField('recordInteractions', (t) =>
           extensions: { code: ErrorCode.BATCH_TOO_LARGE, field: 'input' },
         });
       }
-      const rows = args.input.map((row) => interactionRow(
-        {
-          id: row.customer.id != null ? localIdOrNull(String(row.customer.id), 'Customer') ?? String(row.customer.id) : undefined,
-          identifiers: row.customer.identifiers ?? undefined,
-        },
-        row.source,
-        row,
-        row.customerProfile
-          ? { ...row.customerProfile, kind: row.customerProfile.kind ?? undefined, traits: row.customerProfile.traits as Record<string, unknown> | null | undefined }
-          : undefined,
-      ));
+      const rows = args.input.map((row) =>
+        interactionRow(
+          {
+            id: row.customer.id != null ? (localIdOrNull(String(row.customer.id), 'Customer') ?? String(row.customer.id)) : undefined,
+            identifiers: row.customer.identifiers ?? undefined,
+          },
+          row.source,
+          row,
+          row.customerProfile
+            ? {
+                ...row.customerProfile,
+                kind: row.customerProfile.kind ?? undefined,
+                traits: row.customerProfile.traits as Record<string, unknown> | null | undefined,
+              }
+            : undefined,
+        ),
+      );
       const result = await ctx.services.ingest.recordInteractions(rows, args.mode ?? 'ATOMIC');
-      return toView(result, args.input.map((row) => row.customer.id == null), !hasScope(ctx.principal, 'pii:read'));
+      return toView(
+        result,
+        args.input.map((row) => row.customer.id == null),
+        !hasScope(ctx.principal, 'pii:read'),
+      );
     },
   }),
 );

@@ -17,7 +17,17 @@ export const privacyModule = defineModule({
   entities: [ConsentEntity, IdentifierTombstoneEntity],
   graphql: [privacyGraphql],
   events: { publishes: ['customer.erased'], subscribes: [] },
-  create({ dataSource, queues, refreshes, tombstones }: { dataSource: DataSource; queues: QueueBackend; refreshes: RefreshGatherer; tombstones: TombstoneHasher }) {
+  create({
+    dataSource,
+    queues,
+    refreshes,
+    tombstones,
+  }: {
+    dataSource: DataSource;
+    queues: QueueBackend;
+    refreshes: RefreshGatherer;
+    tombstones: TombstoneHasher;
+  }) {
     const privacy = new PrivacyService(dataSource, refreshes.request, tombstones);
     // An erasure changes the base that segment sizes and score quantiles are computed over.
     privacy.onErased(async () => {

@@ -15,7 +15,10 @@ const MAX_CONSENTS_PER_BATCH = 1000;
 
 const ConsentStatusEnum = builder.enumType('ConsentStatus', {
   description: 'A customer’s decision for one purpose and channel.',
-  values: Object.fromEntries(CONSENT_STATUSES.map((s) => [s, { description: `Consent ${s.toLowerCase()}.` }])) as Record<(typeof CONSENT_STATUSES)[number], { description: string }>,
+  values: Object.fromEntries(CONSENT_STATUSES.map((s) => [s, { description: `Consent ${s.toLowerCase()}.` }])) as Record<
+    (typeof CONSENT_STATUSES)[number],
+    { description: string }
+  >,
 });
 
 const ConsentRef = builder.objectRef<ConsentRecord>('Consent').implement({
@@ -55,22 +58,26 @@ const ConsentInputRef = builder.inputType('ConsentInput', {
   }),
 });
 
-const ConsentResultRef = builder.objectRef<{ index: number; status: string; errors: { code: string; field?: string; message: string }[] }>('ConsentResult').implement({
-  description: 'Result for one consent row.',
-  fields: (t) => ({
-    index: t.exposeInt('index', { description: 'Position in the input.' }),
-    status: t.exposeString('status', { description: 'ACCEPTED or REJECTED.' }),
-    errors: t.field({ type: [RowErrorRef], description: 'Why it was rejected.', resolve: (r) => r.errors }),
-  }),
-});
+const ConsentResultRef = builder
+  .objectRef<{ index: number; status: string; errors: { code: string; field?: string; message: string }[] }>('ConsentResult')
+  .implement({
+    description: 'Result for one consent row.',
+    fields: (t) => ({
+      index: t.exposeInt('index', { description: 'Position in the input.' }),
+      status: t.exposeString('status', { description: 'ACCEPTED or REJECTED.' }),
+      errors: t.field({ type: [RowErrorRef], description: 'Why it was rejected.', resolve: (r) => r.errors }),
+    }),
+  });
 
-const SetConsentsPayloadRef = builder.objectRef<{ committed: boolean; results: { index: number; status: string; errors: { code: string; message: string }[] }[] }>('SetConsentsPayload').implement({
-  description: 'Outcome of setConsents.',
-  fields: (t) => ({
-    committed: t.exposeBoolean('committed', { description: 'False when an ATOMIC batch was rejected.' }),
-    results: t.field({ type: [ConsentResultRef], description: 'One per input row.', resolve: (p) => p.results }),
-  }),
-});
+const SetConsentsPayloadRef = builder
+  .objectRef<{ committed: boolean; results: { index: number; status: string; errors: { code: string; message: string }[] }[] }>('SetConsentsPayload')
+  .implement({
+    description: 'Outcome of setConsents.',
+    fields: (t) => ({
+      committed: t.exposeBoolean('committed', { description: 'False when an ATOMIC batch was rejected.' }),
+      results: t.field({ type: [ConsentResultRef], description: 'One per input row.', resolve: (p) => p.results }),
+    }),
+  });
 
 const ErasureTableCountRef = builder.objectRef<{ table: string; rows: number }>('ErasureTableCount').implement({
   description: 'Rows removed from one table.',
@@ -116,13 +123,15 @@ builder.mutationFields((t) => ({
     },
     resolve: (_r, args, ctx) => {
       if (args.input.length > MAX_CONSENTS_PER_BATCH) {
-        throw new GraphQLError(`input has ${args.input.length} rows; the limit is ${MAX_CONSENTS_PER_BATCH}`, { extensions: { code: ErrorCode.BATCH_TOO_LARGE } });
+        throw new GraphQLError(`input has ${args.input.length} rows; the limit is ${MAX_CONSENTS_PER_BATCH}`, {
+          extensions: { code: ErrorCode.BATCH_TOO_LARGE },
+        });
       }
       return ctx.services.privacy.setConsents(
         args.input.map((row) => ({
           ...row,
           customer: {
-            id: row.customer.id != null ? localIdOrNull(String(row.customer.id), 'Customer') ?? String(row.customer.id) : undefined,
+            id: row.customer.id != null ? (localIdOrNull(String(row.customer.id), 'Customer') ?? String(row.customer.id)) : undefined,
             identifiers: row.customer.identifiers ?? undefined,
           },
         })),

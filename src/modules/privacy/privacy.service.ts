@@ -66,7 +66,9 @@ const MIN_SCRUBBED_LENGTH = 3;
  * this covers older runs and plugin text.
  */
 async function scrubRunErrors(manager: EntityManager, values: (string | null | undefined)[]): Promise<{ runs: number; connections: number }> {
-  const needles = [...new Set(values.filter((v): v is string => typeof v === 'string' && v.trim().length >= MIN_SCRUBBED_LENGTH).map((v) => v.trim().toLowerCase()))];
+  const needles = [
+    ...new Set(values.filter((v): v is string => typeof v === 'string' && v.trim().length >= MIN_SCRUBBED_LENGTH).map((v) => v.trim().toLowerCase())),
+  ];
   if (needles.length === 0) return { runs: 0, connections: 0 };
   const holds = (column: string) => `EXISTS (SELECT 1 FROM unnest($1::text[]) AS n(v) WHERE strpos(lower(${column}), n.v) > 0)`;
   const [, runs] = await manager.query(
@@ -126,7 +128,11 @@ export class PrivacyService {
         // Per attempt: a retried transaction starts again from the validation's errors.
         const errors: RowError[][] = checked.map((v) => [...v.errors]);
         const demanded = checked.flatMap((v, rowIndex) => (v.errors.length === 0 && v.demand ? [{ rowIndex, demand: v.demand }] : []));
-        const plan = await planCustomerResolution(manager, demanded.map(({ demand }) => ({ ...demand, profile: undefined })), { tombstones: this.tombstones });
+        const plan = await planCustomerResolution(
+          manager,
+          demanded.map(({ demand }) => ({ ...demand, profile: undefined })),
+          { tombstones: this.tombstones },
+        );
         const customerIds: (string | undefined)[] = rows.map(() => undefined);
         const missing: { rowIndex: number; identifiers: CustomerDemand['identifiers'] }[] = [];
         demanded.forEach(({ rowIndex, demand }, k) => {
@@ -168,8 +174,12 @@ export class PrivacyService {
              SET status = EXCLUDED.status, source = EXCLUDED.source, recorded_at = EXCLUDED.recorded_at
              WHERE c.recorded_at <= EXCLUDED.recorded_at`,
           [
-            okCustomerIds, ok.map((i) => checked[i].purpose), ok.map((i) => checked[i].channel),
-            ok.map((i) => rows[i].status), ok.map((i) => checked[i].source), ok.map((i) => checked[i].recordedAt.toISOString()),
+            okCustomerIds,
+            ok.map((i) => checked[i].purpose),
+            ok.map((i) => checked[i].channel),
+            ok.map((i) => rows[i].status),
+            ok.map((i) => checked[i].source),
+            ok.map((i) => checked[i].recordedAt.toISOString()),
           ],
         );
         const touched = [...new Set(okCustomerIds)];
@@ -183,7 +193,7 @@ export class PrivacyService {
       },
       { isRetryable: (e) => e instanceof IdentityRaceError },
     );
-    const touched = 'touched' in outcome ? outcome.touched ?? [] : [];
+    const touched = 'touched' in outcome ? (outcome.touched ?? []) : [];
     if (touched.length) await this.requestRefresh(touched).catch(() => undefined);
     return { committed: outcome.committed, results: outcome.results };
   }
@@ -207,11 +217,13 @@ export class PrivacyService {
       if (REBUILD_TABLES.includes(table)) continue;
       const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT * FROM "${table}" WHERE customer_id = $1`, [customerId]);
       // Scores store their figures as the kind's numbers: the export shows them as the API does, as components.
-      tables[table] = table === 'scores' || table === 'score_history'
-        ? rows.map(({ components, component_values: values, component_keys: keys, ...row }) => ({
-          ...row, components: componentsOf(String(row.kind), components as Record<string, unknown> | null, values as number[], keys as string[] | null),
-        }))
-        : rows;
+      tables[table] =
+        table === 'scores' || table === 'score_history'
+          ? rows.map(({ components, component_values: values, component_keys: keys, ...row }) => ({
+              ...row,
+              components: componentsOf(String(row.kind), components as Record<string, unknown> | null, values as number[], keys as string[] | null),
+            }))
+          : rows;
     }
     const members = await this.dataSource.query(`SELECT id::text FROM customers WHERE organization_id = $1`, [customerId]);
     return { exportedAt: new Date().toISOString(), customer, members: members.map((m: { id: string }) => m.id), tables };
@@ -228,12 +240,14 @@ export class PrivacyService {
       if (!customer) throw fail('NOT_FOUND', { detail: `no customer ${customerId}` }, 'id');
       // Score writers hold this lock shared while they write: wait for those running, keep new ones out until committed.
       await manager.query(`SELECT pg_advisory_xact_lock(${SCORE_WRITERS_LOCK})`);
-      const identifiers: { type: string; value: string }[] = await manager.query(`SELECT type, value FROM customer_identifiers WHERE customer_id = $1`, [customerId]);
+      const identifiers: { type: string; value: string }[] = await manager.query(`SELECT type, value FROM customer_identifiers WHERE customer_id = $1`, [
+        customerId,
+      ]);
       if (identifiers.length) {
-        await manager.query(
-          `INSERT INTO identifier_tombstones (type, value_hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
-          [identifiers.map((i) => i.type), identifiers.map((i) => this.tombstones.hash(i))],
-        );
+        await manager.query(`INSERT INTO identifier_tombstones (type, value_hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [
+          identifiers.map((i) => i.type),
+          identifiers.map((i) => this.tombstones.hash(i)),
+        ]);
       }
       const scrubbed = await scrubRunErrors(manager, [...identifiers.map((i) => i.value), customer.display_name]);
       const tables: { table: string; rows: number }[] = [];
@@ -271,7 +285,10 @@ export class PrivacyService {
     const identifier = normalizeIdentifier(input);
     if (isIdentifierProblem(identifier)) throw fail('INVALID_IDENTIFIER', { detail: identifier.message }, `identifier.${identifier.field}`);
     return inTransaction(this.dataSource, async (manager) => {
-      const [, count] = await manager.query(`DELETE FROM identifier_tombstones WHERE type = $1 AND value_hash = ANY($2::text[])`, [identifier.type, this.tombstones.candidates(identifier)]);
+      const [, count] = await manager.query(`DELETE FROM identifier_tombstones WHERE type = $1 AND value_hash = ANY($2::text[])`, [
+        identifier.type,
+        this.tombstones.candidates(identifier),
+      ]);
       return Number(count) > 0;
     });
   }

@@ -28,5 +28,13 @@ export const scoresModule = defineModule({
   jobs: ({ scores, config }) => collectJobs((registry) => registerScoreJobs(registry, scores, { historyDays: config.scoreHistoryDays })),
   schedules: ({ queues }) => [{ name: 'scores.recompute.nightly', start: () => scheduleNightlyScores(queues) }],
   // customer.refresh: the touched customers' scores, with the current models, in the stats transaction.
-  refreshSteps: [{ name: 'scores', create: ({ scores }) => (manager, customerIds) => scores.scoreCustomers(manager, customerIds) }],
+  refreshSteps: [
+    {
+      name: 'scores',
+      create:
+        ({ scores }) =>
+        (manager, customerIds) =>
+          scores.scoreCustomers(manager, customerIds),
+    },
+  ],
 });

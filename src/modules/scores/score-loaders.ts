@@ -92,7 +92,8 @@ export function createScoreLoaders(dataSource: DataSource) {
             [pairs.map((p) => p[0]), pairs.map((p) => p[1]), first],
           );
           const byKey = new Map<string, ScorePointRecord[]>();
-          for (const { key, ...point } of rows) byKey.set(key, [...(byKey.get(key) ?? []), withComponents(key.slice(key.indexOf(':') + 1) as ScoreKind, point)]);
+          for (const { key, ...point } of rows)
+            byKey.set(key, [...(byKey.get(key) ?? []), withComponents(key.slice(key.indexOf(':') + 1) as ScoreKind, point)]);
           return keys.map((k) => byKey.get(k) ?? []);
         });
         historyLoaders.set(first, loader);

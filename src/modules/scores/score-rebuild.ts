@@ -136,10 +136,7 @@ export async function keepFeatures(db: Queryable, kind: ScoreKind, select: strin
   await db.query(`SELECT pg_advisory_xact_lock_shared(${SCORE_WRITERS_LOCK})`);
   const table = featuresTable(kind);
   await db.query(`DROP TABLE IF EXISTS ${table}`);
-  await db.query(
-    `CREATE UNLOGGED TABLE ${table} WITH (autovacuum_enabled = false) AS SELECT * FROM (${select}) f ORDER BY customer_id`,
-    params,
-  );
+  await db.query(`CREATE UNLOGGED TABLE ${table} WITH (autovacuum_enabled = false) AS SELECT * FROM (${select}) f ORDER BY customer_id`, params);
   await db.query(`CREATE INDEX ON ${table} USING brin (customer_id) WITH (pages_per_range = 16)`);
   await db.query(`ANALYZE ${table}`);
   return table;
@@ -154,7 +151,7 @@ export async function keepFeatures(db: Queryable, kind: ScoreKind, select: strin
  */
 export async function checkFeatures(db: Queryable): Promise<void> {
   const [row] = await db.query(`SELECT intact FROM ${FEATURES_INTACT}`);
-  if (!row) throw new Error('the recompute\'s unlogged features were lost during the run (Postgres restarted); nothing was swapped in');
+  if (!row) throw new Error("the recompute's unlogged features were lost during the run (Postgres restarted); nothing was swapped in");
 }
 
 /** Copies the current scores of the kinds this run does not recompute into the rebuild (later changes are scored again at the swap). */
@@ -267,11 +264,13 @@ export async function swapRebuild(db: Queryable, since: Date, beforeSwap: () => 
   await db.query(`LOCK TABLE scores IN EXCLUSIVE MODE`);
   // Written by a refresh or a targeted rescore since the run started; a refresh also stamps the customer's stats,
   // which finds one that removed every score of its customer (and so wrote no score row).
-  const touchedIds: string[] = (await db.query(
-    `SELECT customer_id::text AS id FROM scores WHERE computed_at >= $1
+  const touchedIds: string[] = (
+    await db.query(
+      `SELECT customer_id::text AS id FROM scores WHERE computed_at >= $1
      UNION SELECT customer_id::text FROM customer_stats WHERE updated_at >= $1`,
-    [since],
-  )).map((r: { id: string }) => r.id);
+      [since],
+    )
+  ).map((r: { id: string }) => r.id);
   if (touchedIds.length > 0) {
     const touched = pgArray(touchedIds);
     await db.query(`DELETE FROM ${T} WHERE customer_id = ANY($1::bigint[])`, [touched]);
@@ -288,14 +287,17 @@ export async function swapRebuild(db: Queryable, since: Date, beforeSwap: () => 
 
   // score.changed for what the swap changes: the scores set aside (replaced or removed) and the ones that appear.
   await db.query(
-    `${outboxInsertSql('score.changed', `
+    `${outboxInsertSql(
+      'score.changed',
+      `
        SELECT h.customer_id, jsonb_build_object('customerId', h.customer_id::text, 'kind', h.kind, 'value', t.value::float8, 'label', t.label,
                 'previousValue', h.value::float8, 'previousLabel', h.label) AS payload
          FROM ${H} h LEFT JOIN ${T} t ON t.customer_id = h.customer_id AND t.kind = h.kind
        UNION ALL
        SELECT t.customer_id, jsonb_build_object('customerId', t.customer_id::text, 'kind', t.kind, 'value', t.value::float8, 'label', t.label,
                 'previousValue', NULL::float8, 'previousLabel', NULL::text)
-         FROM ${T} t WHERE NOT EXISTS (SELECT 1 FROM scores s WHERE s.customer_id = t.customer_id AND s.kind = t.kind)`)}`,
+         FROM ${T} t WHERE NOT EXISTS (SELECT 1 FROM scores s WHERE s.customer_id = t.customer_id AND s.kind = t.kind)`,
+    )}`,
   );
 
   const indexes = await scoreIndexes(db);

@@ -20,7 +20,8 @@ export function scoreCondition(customerIdSql: string, filter: ScoreFilter, p: Sq
   const conditions = [`sc.customer_id = ${customerIdSql}`, `sc.kind = ${p.add(kind)}`];
   if (filter.value) conditions.push(...compileNumberFilter('sc.value', filter.value, p, `${field}.value`));
   if (filter.labelIn) {
-    if (filter.labelIn.length > MAX_IN_VALUES) throw fail('VALIDATION_FAILED', { detail: `${field}.labelIn has more than ${MAX_IN_VALUES} values` }, `${field}.labelIn`);
+    if (filter.labelIn.length > MAX_IN_VALUES)
+      throw fail('VALIDATION_FAILED', { detail: `${field}.labelIn has more than ${MAX_IN_VALUES} values` }, `${field}.labelIn`);
     conditions.push(`sc.label = ANY(${p.add(filter.labelIn)}::text[])`);
   }
   return `EXISTS (SELECT 1 FROM scores sc WHERE ${conditions.join(' AND ')})`;

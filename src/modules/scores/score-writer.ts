@@ -96,11 +96,14 @@ export async function writeScoreInput(db: Queryable, kind: ScoreKind, modelVersi
         ORDER BY customer_id
        RETURNING 1),
      -- score.changed for the scores that appeared, changed value or label, or were removed: not for rewrites of the same value.
-     published AS (${outboxInsertSql('score.changed', `
+     published AS (${outboxInsertSql(
+       'score.changed',
+       `
        SELECT customer_id, ${scoreChangedPayload(k, 'new_value', 'new_label', 'CASE WHEN first THEN NULL ELSE value END', 'CASE WHEN first THEN NULL ELSE label END')} AS payload
          FROM written WHERE replaced OR first
        UNION ALL
-       SELECT customer_id, ${scoreChangedPayload(k, 'NULL', 'NULL', 'value', 'label')} FROM removed`)})
+       SELECT customer_id, ${scoreChangedPayload(k, 'NULL', 'NULL', 'value', 'label')} FROM removed`,
+     )})
      SELECT (SELECT count(*) FROM written)::int AS scored, (SELECT count(*) FROM history)::int AS changed,
             (SELECT count(*) FROM removed)::int AS removed`,
     p.values,
@@ -129,8 +132,8 @@ export function scoreRowsInput(rows: ScoreRow[]): ScoreInput {
   const base = [p.add(pgArray(rows.map((r) => r.customerId))), p.add(pgArray(rows.map((r) => r.value))), p.add(pgArray(rows.map((r) => r.label)))];
   const [ids, values, labels] = base;
   const width = rows[0]?.componentValues.length ?? 0;
-  const positional = width > 0 && width <= MAX_POSITIONAL_FIGURES
-    && rows.every((r) => r.componentValues.length === width && r.componentValues.every(Number.isFinite));
+  const positional =
+    width > 0 && width <= MAX_POSITIONAL_FIGURES && rows.every((r) => r.componentValues.length === width && r.componentValues.every(Number.isFinite));
   if (positional) {
     const columns = Array.from({ length: width }, (_, i) => `c${i}`);
     const figures = columns.map((_, i) => `${p.add(pgArray(rows.map((r) => r.componentValues[i])))}::float8[]`);

@@ -25,12 +25,21 @@ export const ScoreRef = builder.objectRef<ScoreRecord>('Score').implement({
     label: t.exposeString('label', { nullable: true, description: 'RFM segment name or churn band (LOW, MEDIUM, HIGH); null for ENGAGEMENT and CLV.' }),
     components: t.field({
       type: 'JSON',
-      description: 'Inputs and intermediate figures: RFM recency (days), frequency, monetary, r, f, m, code; ENGAGEMENT raw, byChannel; CLV x, tx, T, m, pAlive, expectedPurchases, expectedAverageValue, clv; CHURN_RISK x, tx, T, pAlive.',
+      description:
+        'Inputs and intermediate figures: RFM recency (days), frequency, monetary, r, f, m, code; ENGAGEMENT raw, byChannel; CLV x, tx, T, m, pAlive, expectedPurchases, expectedAverageValue, clv; CHURN_RISK x, tx, T, pAlive.',
       resolve: (s) => s.components,
     }),
     modelVersion: t.exposeInt('modelVersion', { description: 'Version of the model (see scoreModels) this score was computed with.' }),
-    computedAt: t.field({ type: 'DateTime', description: 'When this score was last computed (a refresh after ingest or a recompute).', resolve: (s) => s.computedAt }),
-    changedAt: t.field({ type: 'DateTime', description: 'When the value or label became what it is (the newest point of history); computedAt moves on every computation, this only on a change.', resolve: (s) => s.changedAt }),
+    computedAt: t.field({
+      type: 'DateTime',
+      description: 'When this score was last computed (a refresh after ingest or a recompute).',
+      resolve: (s) => s.computedAt,
+    }),
+    changedAt: t.field({
+      type: 'DateTime',
+      description: 'When the value or label became what it is (the newest point of history); computedAt moves on every computation, this only on a change.',
+      resolve: (s) => s.changedAt,
+    }),
     history: t.field({
       type: [ScorePointRef],
       description: `The score's values, newest first (the current one, then each it replaced): one point per change, not per run. ${HISTORY_LIMITS.default} by default, at most ${HISTORY_LIMITS.max}.`,
@@ -53,19 +62,24 @@ export const ScoreModelRef = builder.objectRef<StoredModel>('ScoreModel').implem
     description: t.string({ description: 'What the model computes.', resolve: (m) => kindDefinition(m.kind).description }),
     settings: t.field({ type: 'JSON', description: 'Effective settings, defaults filled in (change them with updateScoreModel).', resolve: (m) => m.settings }),
     parameters: t.field({
-      type: 'JSON', nullable: true,
-      description: 'Fitted parameters; null before the first fit. CLV: r, alpha, a, b (BG/NBD, weeks) and p, q, gamma (Gamma-Gamma). RFM: quintile upper bounds. ENGAGEMENT: scale, scaledAt.',
+      type: 'JSON',
+      nullable: true,
+      description:
+        'Fitted parameters; null before the first fit. CLV: r, alpha, a, b (BG/NBD, weeks) and p, q, gamma (Gamma-Gamma). RFM: quintile upper bounds. ENGAGEMENT: scale, scaledAt.',
       resolve: (m) => m.parameters,
     }),
     fittedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the model was last fitted.', resolve: (m) => m.fittedAt }),
     asOf: t.field({
-      type: 'DateTime', nullable: true,
-      description: 'The data the fit saw: CLV and CHURN_RISK the calibration day (purchases up to the end of that UTC day), RFM and ENGAGEMENT the instant of the fit.',
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'The data the fit saw: CLV and CHURN_RISK the calibration day (purchases up to the end of that UTC day), RFM and ENGAGEMENT the instant of the fit.',
       resolve: (m) => m.asOf,
     }),
     sampleSize: t.int({ nullable: true, description: 'Customers the fit used.', resolve: (m) => m.sampleSize }),
     diagnostics: t.field({
-      type: 'JSON', nullable: true,
+      type: 'JSON',
+      nullable: true,
       description: 'How the fit went; CLV: per model logLikelihood, iterations, converged, sampleSize.',
       resolve: (m) => m.diagnostics,
     }),
@@ -132,7 +146,8 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   updateScoreModel: t.field({
     type: ScoreModelRef,
-    description: 'Changes settings of a score model (merged into the stored ones; null resets a setting to its default), validated; schedules a recompute of the kind.',
+    description:
+      'Changes settings of a score model (merged into the stored ones; null resets a setting to its default), validated; schedules a recompute of the kind.',
     args: {
       kind: t.arg({ type: ScoreKindEnum, required: true, description: 'Which model.' }),
       settings: t.arg({ type: 'JSON', required: true, description: 'Settings to change, e.g. {"halfLifeDays": 14}; see the scores README for each kind’s.' }),
@@ -141,7 +156,8 @@ builder.mutationFields((t) => ({
   }),
   recomputeScores: t.field({
     type: RecomputeJobRef,
-    description: 'Starts a recompute: without customerIds, fit the models and rescore everyone; with them, rescore those customers with the current models (after a full recompute running at the time, with its models). Identical requests while one is pending coalesce into that job.',
+    description:
+      'Starts a recompute: without customerIds, fit the models and rescore everyone; with them, rescore those customers with the current models (after a full recompute running at the time, with its models). Identical requests while one is pending coalesce into that job.',
     args: {
       kinds: t.arg({ type: [ScoreKindEnum], description: 'Kinds to recompute; all by default. Kinds sharing a model (CLV, CHURN_RISK) go together.' }),
       customerIds: t.arg.idList({ description: 'Global ids of the only customers to rescore (at most 10,000).' }),

@@ -6,9 +6,28 @@ import type { Logger } from '../../infra/logger';
 import { present } from '../../infra/present';
 import { SqlParams } from '../../infra/sql-filter';
 import { ModelFitError } from './models';
-import { kindDefinition, SCORE_KIND_DEFINITIONS, type FitResult, type KindContext, type Queryable, type ScoreKindDefinition, type ScoreScope, type StoredModel } from './kinds';
+import {
+  kindDefinition,
+  SCORE_KIND_DEFINITIONS,
+  type FitResult,
+  type KindContext,
+  type Queryable,
+  type ScoreKindDefinition,
+  type ScoreScope,
+  type StoredModel,
+} from './kinds';
 import { SCORE_KINDS, type ScoreKind } from './score-kind';
-import { appendScores, checkFeatures, dropRebuild, FULL_RECOMPUTE_LOCK, indexRebuild, keepFeatures as keepRunFeatures, keepScores, startRebuild, swapRebuild } from './score-rebuild';
+import {
+  appendScores,
+  checkFeatures,
+  dropRebuild,
+  FULL_RECOMPUTE_LOCK,
+  indexRebuild,
+  keepFeatures as keepRunFeatures,
+  keepScores,
+  startRebuild,
+  swapRebuild,
+} from './score-rebuild';
 import { scoreRowsInput, writeScoreInput, type ScoreInput } from './score-writer';
 import { publish } from '../events';
 
@@ -93,7 +112,15 @@ export class ScoreService {
     for (const definition of SCORE_KIND_DEFINITIONS) {
       const stored = byKind.get(definition.kind);
       const model: StoredModel = stored ?? {
-        kind: definition.kind, settings: {}, parameters: null, fittedAt: null, asOf: null, sampleSize: null, diagnostics: null, version: 0, updatedAt: new Date(0),
+        kind: definition.kind,
+        settings: {},
+        parameters: null,
+        fittedAt: null,
+        asOf: null,
+        sampleSize: null,
+        diagnostics: null,
+        version: 0,
+        updatedAt: new Date(0),
       };
       models.set(definition.kind, { ...model, settings: this.effectiveSettings(definition, model.settings) as Record<string, unknown> });
     }
@@ -163,7 +190,9 @@ export class ScoreService {
       return await this.recomputeAlone(expandKinds(requested), options);
     } finally {
       // A run that stopped (or had nothing to score) leaves no rebuild behind; after a swap there is none.
-      await inTransaction(this.dataSource, (manager) => dropRebuild(manager)).catch((error) => this.logger.warn({ err: error }, 'could not drop the rebuild of a stopped recompute'));
+      await inTransaction(this.dataSource, (manager) => dropRebuild(manager)).catch((error) =>
+        this.logger.warn({ err: error }, 'could not drop the rebuild of a stopped recompute'),
+      );
       // A connection that broke has lost its session lock with it; the pool discards it.
       await session.query(`SELECT pg_advisory_unlock(${FULL_RECOMPUTE_LOCK})`).catch(() => undefined);
       await session.release();
@@ -188,7 +217,11 @@ export class ScoreService {
       await options.onProgress?.(100);
       return outcome;
     }
-    await this.swapIn(plan.since, progress, results.map((r) => r.kind));
+    await this.swapIn(
+      plan.since,
+      progress,
+      results.map((r) => r.kind),
+    );
     return outcome;
   }
 
@@ -218,7 +251,10 @@ export class ScoreService {
     const fits = new Map<ScoreKind, Promise<KindOutcome | null>>();
     for (const kind of plan.kinds) {
       const waitFor = (kindDefinition(kind).fitAfter ?? []).map((other) => fits.get(other));
-      fits.set(kind, Promise.all(waitFor).then(() => this.fitKind(kind, plan, progress, errors)));
+      fits.set(
+        kind,
+        Promise.all(waitFor).then(() => this.fitKind(kind, plan, progress, errors)),
+      );
     }
     return fits;
   }
@@ -252,14 +288,26 @@ export class ScoreService {
       }
     }
     await progress.step();
-    return { kind, fitted: !!fit, modelVersion: modelOf(plan.models, kind).version, scored: 0, fitSeconds: (performance.now() - fitStarted) / 1000, scoreSeconds: 0 };
+    return {
+      kind,
+      fitted: !!fit,
+      modelVersion: modelOf(plan.models, kind).version,
+      scored: 0,
+      fitSeconds: (performance.now() - fitStarted) / 1000,
+      scoreSeconds: 0,
+    };
   }
 
   /** Copies the scores of the kinds left as they were (not requested, or their fit failed) once every fit is settled. */
   private async keepUnfittedScores(kinds: ScoreKind[], fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>): Promise<void> {
     const results = await Promise.all(kinds.map((kind) => fitOf(fits, kind)));
     const rebuilt = new Set(results.filter((r) => r !== null).map((r) => r.kind));
-    await inTransaction(this.dataSource, (manager) => keepScores(manager, SCORE_KINDS.filter((k) => !rebuilt.has(k))));
+    await inTransaction(this.dataSource, (manager) =>
+      keepScores(
+        manager,
+        SCORE_KINDS.filter((k) => !rebuilt.has(k)),
+      ),
+    );
   }
 
   /**
@@ -295,7 +343,16 @@ export class ScoreService {
       const cache = new Map<string, Promise<unknown>>();
       for (const result of fitted) {
         const started = performance.now();
-        const input = await this.scoreInput(manager, result.kind, plan.models, plan.now, { idRange: range }, cache, plan.runCache, plan.features.get(result.kind));
+        const input = await this.scoreInput(
+          manager,
+          result.kind,
+          plan.models,
+          plan.now,
+          { idRange: range },
+          cache,
+          plan.runCache,
+          plan.features.get(result.kind),
+        );
         // No input (no parameters): like a kind that returns no rows, the range is left without scores of it.
         const scored = await appendScores(manager, result.kind, modelOf(plan.models, result.kind).version, { idRange: range }, input ?? scoreRowsInput([]));
         result.scored += scored;
@@ -352,7 +409,12 @@ export class ScoreService {
 
   /** Scores and writes one kind over one scope (upserted into `scores`, with history): in one statement when the kind scores in SQL. */
   private async scoreScope(
-    manager: Queryable, kind: ScoreKind, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date, scope: ScoreScope, cache: Map<string, Promise<unknown>>,
+    manager: Queryable,
+    kind: ScoreKind,
+    models: ReadonlyMap<ScoreKind, StoredModel>,
+    now: Date,
+    scope: ScoreScope,
+    cache: Map<string, Promise<unknown>>,
   ): Promise<number> {
     const input = await this.scoreInput(manager, kind, models, now, scope, cache);
     // No input (no parameters yet): like a kind that returns no rows, the scope is left without scores of this kind.
@@ -361,8 +423,14 @@ export class ScoreService {
 
   /** One kind's scores over one scope, as SQL (computed in the statement that writes them); null when the kind cannot score yet. */
   private async scoreInput(
-    manager: Queryable, kind: ScoreKind, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date, scope: ScoreScope,
-    cache: Map<string, Promise<unknown>>, runCache?: Map<string, unknown>, features?: string,
+    manager: Queryable,
+    kind: ScoreKind,
+    models: ReadonlyMap<ScoreKind, StoredModel>,
+    now: Date,
+    scope: ScoreScope,
+    cache: Map<string, Promise<unknown>>,
+    runCache?: Map<string, unknown>,
+    features?: string,
   ): Promise<ScoreInput | null> {
     const definition = kindDefinition(kind);
     const ctx = { ...this.context(definition, manager, modelOf(models, kind), models, now), cache, runCache, features };
@@ -476,7 +544,13 @@ export class ScoreService {
     );
   }
 
-  private context(definition: ScoreKindDefinition<unknown>, db: Queryable, model: StoredModel, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date): KindContext<unknown> {
+  private context(
+    definition: ScoreKindDefinition<unknown>,
+    db: Queryable,
+    model: StoredModel,
+    models: ReadonlyMap<ScoreKind, StoredModel>,
+    now: Date,
+  ): KindContext<unknown> {
     return { db, settings: model.settings, model, models, now };
   }
 
@@ -520,14 +594,13 @@ export function validateSettings<S>(definition: { kind: ScoreKind; settings: z.Z
   const unknownKey = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys[0] : undefined;
   const path = unknownKey ?? issue.path.map(String).join('.');
   const field = path ? `settings.${path}` : 'settings';
-  const message = unknownKey
-    ? `${field}: ${definition.kind} has no setting "${unknownKey}"`
-    : `${field}: ${issue.message}`;
+  const message = unknownKey ? `${field}: ${definition.kind} has no setting "${unknownKey}"` : `${field}: ${issue.message}`;
   throw fail('VALIDATION_FAILED', { detail: message }, field, { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) });
 }
 
 function describeFitError(kind: ScoreKind, error: unknown): RecomputeOutcome['errors'][number] {
-  if (error instanceof ModelFitError) return { kind, code: error.code === 'INSUFFICIENT_DATA' ? ErrorCode.MODEL_NOT_FITTED : ErrorCode.MODEL_FIT_FAILED, message: `${kind}: ${error.message}` };
+  if (error instanceof ModelFitError)
+    return { kind, code: error.code === 'INSUFFICIENT_DATA' ? ErrorCode.MODEL_NOT_FITTED : ErrorCode.MODEL_FIT_FAILED, message: `${kind}: ${error.message}` };
   if (error instanceof RapportError) return { kind, code: error.code, message: `${kind}: ${error.message}` };
   return { kind, code: ErrorCode.MODEL_FIT_FAILED, message: `${kind}: ${error instanceof Error ? error.message : String(error)}` };
 }
@@ -620,14 +693,24 @@ class BatchQueue {
 }
 
 /** The kinds of a group whose fit succeeded, once they are done: SQL kinds do not wait for CLV's optimiser. */
-async function fittedKindsOf(group: ScoreKind[], fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>, progress: RecomputeProgress, ranges: number): Promise<KindOutcome[]> {
+async function fittedKindsOf(
+  group: ScoreKind[],
+  fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>,
+  progress: RecomputeProgress,
+  ranges: number,
+): Promise<KindOutcome[]> {
   const fitted = (await Promise.all(group.map((kind) => fitOf(fits, kind)))).filter((r) => r !== null);
   if (fitted.length === 0) progress.skip(ranges); // nothing to score in this group: its steps are skipped
   return fitted;
 }
 
 /** Waits for everything started (fits, the copy of kept scores), then raises the run's failure or returns the fitted kinds. */
-async function settleFits(kinds: ScoreKind[], fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>, kept: Promise<void>, progress: RecomputeProgress): Promise<KindOutcome[]> {
+async function settleFits(
+  kinds: ScoreKind[],
+  fits: ReadonlyMap<ScoreKind, Promise<KindOutcome | null>>,
+  kept: Promise<void>,
+  progress: RecomputeProgress,
+): Promise<KindOutcome[]> {
   const [settledFits, settledKept] = await Promise.all([Promise.allSettled(kinds.map((kind) => fitOf(fits, kind))), Promise.allSettled([kept])]);
   if (progress.failure) throw progress.failure.error;
   for (const settled of [...settledFits, ...settledKept]) if (settled.status === 'rejected') throw settled.reason;

@@ -123,7 +123,7 @@ export async function toRecomputeJobRecord(job: Job, knownState?: string): Promi
     segmentId: (job.data as { segmentId?: string }).segmentId,
     createdAt: new Date(job.timestamp),
     finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
-    error: status === 'FAILED' ? job.failedReason ?? 'failed' : null,
+    error: status === 'FAILED' ? (job.failedReason ?? 'failed') : null,
   };
 }
 
@@ -144,9 +144,11 @@ export class RecomputeJobs {
 
 /** Registers the nightly full recompute (BullMQ job schedulers are cluster-wide: one run per night whatever the worker count). */
 export async function scheduleNightlyScores(queues: QueueBackend, pattern = NIGHTLY_PATTERN): Promise<void> {
-  await queues.queue(QUEUES.analytics).upsertJobScheduler(
-    NIGHTLY_SCORES_SCHEDULER,
-    { pattern, tz: 'UTC' },
-    { name: SCORES_RECOMPUTE_JOB, data: { kinds: [...SCORE_KINDS] } satisfies ScoresRecomputeData },
-  );
+  await queues
+    .queue(QUEUES.analytics)
+    .upsertJobScheduler(
+      NIGHTLY_SCORES_SCHEDULER,
+      { pattern, tz: 'UTC' },
+      { name: SCORES_RECOMPUTE_JOB, data: { kinds: [...SCORE_KINDS] } satisfies ScoresRecomputeData },
+    );
 }

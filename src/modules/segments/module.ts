@@ -46,9 +46,11 @@ export const segmentsModule = defineModule({
     {
       name: 'segments',
       after: ['scores'],
-      create: ({ segments }) => async (manager, customerIds) => {
-        await segments.memberships.refreshCustomers(manager, customerIds);
-      },
+      create:
+        ({ segments }) =>
+        async (manager, customerIds) => {
+          await segments.memberships.refreshCustomers(manager, customerIds);
+        },
     },
   ],
   // A full score recompute moves score-based segments at once, not at the next sweep.
@@ -57,10 +59,12 @@ export const segmentsModule = defineModule({
       module: 'scores',
       queue: QUEUES.analytics,
       job: SCORES_RECOMPUTE_JOB,
-      create: ({ segments }) => async (data) => {
-        const requested = (data as { kinds?: string[] }).kinds ?? [];
-        await segments.refreshSegmentsUsingScores(requested.length ? requested : [...SCORE_KINDS]);
-      },
+      create:
+        ({ segments }) =>
+        async (data) => {
+          const requested = (data as { kinds?: string[] }).kinds ?? [];
+          await segments.refreshSegmentsUsingScores(requested.length ? requested : [...SCORE_KINDS]);
+        },
     },
   ],
 });

@@ -52,16 +52,17 @@ export class SegmentMembershipService {
       // Two full refreshes of one segment take turns; incremental diffs do not take this lock.
       await manager.query(`SELECT pg_advisory_xact_lock(1764000000, hashtext($1::text))`, [segmentId]);
       const [segment]: { id: string; rule: SegmentRule | null; kind: string }[] = await manager.query(
-        `SELECT id::text, rule, kind FROM segments WHERE id = $1`, [segmentId],
+        `SELECT id::text, rule, kind FROM segments WHERE id = $1`,
+        [segmentId],
       );
       if (!segment || segment.kind !== 'DYNAMIC' || !segment.rule) return null;
       const [diff] = await this.diff(manager, [{ id: segment.id, rule: segment.rule }]);
       const size = await this.recount(manager, segment.id);
       // A rule changed meanwhile (its own refresh is queued) leaves the segment STALE.
-      await manager.query(
-        `UPDATE segments SET status = CASE WHEN rule = $2::jsonb THEN 'FRESH' ELSE 'STALE' END, refreshed_at = now() WHERE id = $1`,
-        [segment.id, JSON.stringify(segment.rule)],
-      );
+      await manager.query(`UPDATE segments SET status = CASE WHEN rule = $2::jsonb THEN 'FRESH' ELSE 'STALE' END, refreshed_at = now() WHERE id = $1`, [
+        segment.id,
+        JSON.stringify(segment.rule),
+      ]);
       return { ...diff, size };
     });
     if (change && change.entered + change.exited > 0) await this.notify([change.segmentId]);
@@ -76,9 +77,7 @@ export class SegmentMembershipService {
    */
   async refreshCustomers(manager: EntityManager, customerIds: string[]): Promise<MembershipChange[]> {
     if (customerIds.length === 0) return [];
-    const segments: DynamicSegment[] = await manager.query(
-      `SELECT id::text, rule FROM segments WHERE kind = 'DYNAMIC' AND rule IS NOT NULL ORDER BY id`,
-    );
+    const segments: DynamicSegment[] = await manager.query(`SELECT id::text, rule FROM segments WHERE kind = 'DYNAMIC' AND rule IS NOT NULL ORDER BY id`);
     const changes: MembershipChange[] = [];
     for (const level of dependencyLevels(segments)) {
       for (let i = 0; i < level.length; i += MAX_SEGMENTS_PER_STATEMENT) {

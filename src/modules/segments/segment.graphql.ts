@@ -6,9 +6,7 @@ import { fail } from '../../errors/catalog';
 import { CustomerConnectionRef, CustomerRef, CustomerRefInput } from '../customers';
 import { ScoreKindEnum } from '../scores';
 import { MEMBERSHIP_EVENT_KINDS, SEGMENT_KINDS, SEGMENT_STATUSES } from './segment.entity';
-import type {
-  ConditionExplanation, MemberRowResult, MembershipEventRecord, MembershipExplanation, SegmentRecord, SizePointRecord,
-} from './segment.service';
+import type { ConditionExplanation, MemberRowResult, MembershipEventRecord, MembershipExplanation, SegmentRecord, SizePointRecord } from './segment.service';
 import { MAX_MEMBERS_PER_CALL } from './segment.service';
 import { segmentLoaders } from './segment-loaders';
 import type { SegmentTemplate } from './segment-templates';
@@ -76,17 +74,24 @@ const AttributeConditionInput = builder.inputType('AttributeConditionInput', {
   fields: (t) => ({
     field: t.string({
       required: true,
-      description: 'kind, displayName, lifecycleStage, owner, createdAt, updatedAt, interactionCount, transactionCount, transactionValue, firstSeenAt, lastSeenAt, or traits.<path> (dot path into traits). displayName and personal traits (RAPPORT_PERSONAL_TRAITS, at any depth) need pii:read.',
+      description:
+        'kind, displayName, lifecycleStage, owner, createdAt, updatedAt, interactionCount, transactionCount, transactionValue, firstSeenAt, lastSeenAt, or traits.<path> (dot path into traits). displayName and personal traits (RAPPORT_PERSONAL_TRAITS, at any depth) need pii:read.',
     }),
     op: t.field({ type: ComparisonOpEnum, required: true, description: 'How to compare; must fit the field’s type.' }),
-    value: t.field({ type: 'JSON', description: 'A string, number, boolean or ISO instant; a list for IN/NOT_IN; [low, high] for BETWEEN; true/false for EXISTS.' }),
+    value: t.field({
+      type: 'JSON',
+      description: 'A string, number, boolean or ISO instant; a list for IN/NOT_IN; [low, high] for BETWEEN; true/false for EXISTS.',
+    }),
   }),
 });
 
 const PropertyConditionInput = builder.inputType('PropertyConditionInput', {
   description: 'A condition on an interaction property, e.g. { path: "sku", op: EQ, value: "A-1" }.',
   fields: (t) => ({
-    path: t.string({ required: true, description: 'Dot path into the interaction’s properties; a personal property (RAPPORT_PERSONAL_PROPERTIES, at any depth) needs pii:read.' }),
+    path: t.string({
+      required: true,
+      description: 'Dot path into the interaction’s properties; a personal property (RAPPORT_PERSONAL_PROPERTIES, at any depth) needs pii:read.',
+    }),
     op: t.field({ type: ComparisonOpEnum, required: true, description: 'How to compare.' }),
     value: t.field({ type: 'JSON', description: 'As for attribute conditions on traits.' }),
   }),
@@ -98,7 +103,10 @@ const BehaviorConditionInput = builder.inputType('BehaviorConditionInput', {
   fields: (t) => ({
     channel: t.string({ description: 'Only interactions on this channel (email, web, payment…).' }),
     type: t.string({ description: 'Only interactions of this type (purchase, open…).' }),
-    where: t.field({ type: [PropertyConditionInput], description: `Conditions on interaction properties, all must hold (at most ${RULE_LIMITS.maxPropertyConditions}).` }),
+    where: t.field({
+      type: [PropertyConditionInput],
+      description: `Conditions on interaction properties, all must hold (at most ${RULE_LIMITS.maxPropertyConditions}).`,
+    }),
     lastDays: t.int({ description: `Window: the last N days up to now (1 to ${RULE_LIMITS.maxLastDays}); exclusive with from/to.` }),
     from: t.field({ type: 'DateTime', description: 'Window start, inclusive.' }),
     to: t.field({ type: 'DateTime', description: 'Window end, exclusive.' }),
@@ -119,7 +127,8 @@ const ScoreConditionInput = builder.inputType('ScoreConditionInput', {
 });
 
 const ConsentConditionInput = builder.inputType('ConsentConditionInput', {
-  description: 'The customer’s consent for a purpose, e.g. { purpose: "marketing", channel: "email" }: the channel’s own record, else the every-channel one. No record never matches.',
+  description:
+    'The customer’s consent for a purpose, e.g. { purpose: "marketing", channel: "email" }: the channel’s own record, else the every-channel one. No record never matches.',
   fields: (t) => ({
     purpose: t.string({ required: true, description: 'What for, e.g. marketing.' }),
     channel: t.string({ defaultValue: '*', description: 'Which channel; `*` (default) for the every-channel record.' }),
@@ -173,7 +182,8 @@ export function ruleFromInput(input: RuleInputShape | null | undefined, path = '
     else if (key === 'not') out[key] = ruleFromInput(value as RuleInputShape, `${path}.not`);
     else if (key === 'inSegment') {
       const id = value == null ? null : localIdOrNull(String(value), 'Segment');
-      if (value != null && !id) throw fail('SEGMENT_RULE_INVALID', { detail: `invalid rule at ${path}.inSegment: "${String(value)}" is not a segment id` }, `${path}.inSegment`);
+      if (value != null && !id)
+        throw fail('SEGMENT_RULE_INVALID', { detail: `invalid rule at ${path}.inSegment: "${String(value)}" is not a segment id` }, `${path}.inSegment`);
       out[key] = id;
     } else out[key] = value && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) ? { ...value } : value;
   }
@@ -224,11 +234,14 @@ const MembershipEventRef = builder.objectRef<MembershipEventRecord>('SegmentMemb
     kind: t.field({ type: MembershipEventKindEnum, description: 'ENTERED or EXITED.', resolve: (e) => e.kind }),
     occurredAt: t.field({ type: 'DateTime', description: 'When the membership changed.', resolve: (e) => e.occurredAt }),
     segment: t.field({
-      type: SegmentRef, description: 'The segment.',
+      type: SegmentRef,
+      description: 'The segment.',
       resolve: async (e, _a, ctx) => present(await segmentLoaders(ctx).segment.load(e.segmentId), `segment ${e.segmentId}`),
     }),
     customer: t.field({
-      type: CustomerRef, nullable: true, description: 'The customer; null once erased or deleted.',
+      type: CustomerRef,
+      nullable: true,
+      description: 'The customer; null once erased or deleted.',
       resolve: (e, _a, ctx) => ctx.loaders.customer.load(e.customerId),
     }),
   }),
@@ -250,7 +263,13 @@ builder.node(SegmentRef, {
     name: t.exposeString('name', { description: 'Unique name.' }),
     description: t.exposeString('description', { nullable: true, description: 'What the segment is for.' }),
     kind: t.field({ type: SegmentKindEnum, description: 'DYNAMIC or STATIC.', resolve: (s) => s.kind }),
-    rule: t.field({ type: 'JSON', nullable: true, description: 'The rule tree as SegmentRuleInput JSON (segment references as global ids); null for STATIC. Without pii:read, the values compared by conditions on personal data are masked.', resolve: (s) => ruleToOutput(s.rule) }),
+    rule: t.field({
+      type: 'JSON',
+      nullable: true,
+      description:
+        'The rule tree as SegmentRuleInput JSON (segment references as global ids); null for STATIC. Without pii:read, the values compared by conditions on personal data are masked.',
+      resolve: (s) => ruleToOutput(s.rule),
+    }),
     size: t.exposeInt('size', { description: 'Number of members.' }),
     status: t.field({ type: SegmentStatusEnum, description: 'FRESH, REFRESHING or STALE.', resolve: (s) => s.status }),
     refreshedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last full refresh finished.', resolve: (s) => s.refreshedAt }),
@@ -290,7 +309,8 @@ const SegmentPreviewRef = builder.objectRef<{ count: number; sampleIds: string[]
   fields: (t) => ({
     count: t.exposeInt('count', { description: 'How many customers match.' }),
     sample: t.field({
-      type: [CustomerRef], description: 'Up to 20 matching customers, by id.',
+      type: [CustomerRef],
+      description: 'Up to 20 matching customers, by id.',
       resolve: async (p, _a, ctx) => (await Promise.all(p.sampleIds.map((id) => ctx.loaders.customer.load(id)))).filter((c) => c !== null),
     }),
   }),
@@ -299,8 +319,13 @@ const SegmentPreviewRef = builder.objectRef<{ count: number; sampleIds: string[]
 const ConditionKindEnum = builder.enumType('SegmentConditionKind', {
   description: 'The kind of a rule node.',
   values: describe(['AND', 'OR', 'NOT', 'ATTRIBUTE', 'BEHAVIOR', 'SCORE', 'IN_SEGMENT', 'CONSENT'] as const, {
-    AND: 'All of its children.', OR: 'Any of its children.', NOT: 'Negation of its child.', ATTRIBUTE: 'A field or trait condition.',
-    BEHAVIOR: 'An interaction aggregate condition.', SCORE: 'A score condition.', IN_SEGMENT: 'Membership of another segment.',
+    AND: 'All of its children.',
+    OR: 'Any of its children.',
+    NOT: 'Negation of its child.',
+    ATTRIBUTE: 'A field or trait condition.',
+    BEHAVIOR: 'An interaction aggregate condition.',
+    SCORE: 'A score condition.',
+    IN_SEGMENT: 'Membership of another segment.',
     CONSENT: 'A consent condition.',
   }),
 });
@@ -311,7 +336,12 @@ const ConditionExplanationRef = builder.objectRef<ConditionExplanation>('Segment
     path: t.exposeString('path', { description: 'Where the node sits in the rule, e.g. `rule.and[1].behavior`.' }),
     kind: t.field({ type: ConditionKindEnum, description: 'What kind of node.', resolve: (c) => c.kind }),
     holds: t.exposeBoolean('holds', { description: 'Whether it holds for the customer now.' }),
-    figure: t.field({ type: 'JSON', nullable: true, description: 'The customer’s figure behind it: a field value, an aggregate, { value, label } of a score.', resolve: (c) => c.figure }),
+    figure: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The customer’s figure behind it: a field value, an aggregate, { value, label } of a score.',
+      resolve: (c) => c.figure,
+    }),
     description: t.exposeString('description', { description: 'Readable, e.g. `purchase interactions in last 90 days: 4 ≥ 3`.' }),
   }),
 });
@@ -319,12 +349,24 @@ const ConditionExplanationRef = builder.objectRef<ConditionExplanation>('Segment
 const MembershipExplanationRef = builder.objectRef<MembershipExplanation>('MembershipExplanation').implement({
   description: 'Why a customer is or is not in a segment.',
   fields: (t) => ({
-    segment: t.field({ type: SegmentRef, description: 'The segment.', resolve: async (e, _a, ctx) => present(await segmentLoaders(ctx).segment.load(e.segmentId), `segment ${e.segmentId}`) }),
-    customer: t.field({ type: CustomerRef, description: 'The customer.', resolve: async (e, _a, ctx) => present(await ctx.loaders.customer.load(e.customerId), `customer ${e.customerId}`) }),
+    segment: t.field({
+      type: SegmentRef,
+      description: 'The segment.',
+      resolve: async (e, _a, ctx) => present(await segmentLoaders(ctx).segment.load(e.segmentId), `segment ${e.segmentId}`),
+    }),
+    customer: t.field({
+      type: CustomerRef,
+      description: 'The customer.',
+      resolve: async (e, _a, ctx) => present(await ctx.loaders.customer.load(e.customerId), `customer ${e.customerId}`),
+    }),
     isMember: t.exposeBoolean('isMember', { description: 'Whether the customer is a member now (materialised membership).' }),
     memberSince: t.field({ type: 'DateTime', nullable: true, description: 'When the customer entered, if a member.', resolve: (e) => e.memberSince }),
     matchesRule: t.exposeBoolean('matchesRule', { description: 'Whether the rule holds now (equals isMember once pending refreshes are done).' }),
-    conditions: t.field({ type: [ConditionExplanationRef], description: 'Every node of the rule, depth first, with whether it holds and why.', resolve: (e) => e.conditions }),
+    conditions: t.field({
+      type: [ConditionExplanationRef],
+      description: 'Every node of the rule, depth first, with whether it holds and why.',
+      resolve: (e) => e.conditions,
+    }),
   }),
 });
 
@@ -362,7 +404,12 @@ const MemberResultRef = builder.objectRef<MemberRowResult>('SegmentMemberResult'
   fields: (t) => ({
     index: t.exposeInt('index', { description: 'Position in the input.' }),
     status: t.field({ type: MemberStatusEnum, description: 'What happened.', resolve: (r) => r.status }),
-    customer: t.field({ type: CustomerRef, nullable: true, description: 'The resolved customer.', resolve: (r, _a, ctx) => (r.customerId ? ctx.loaders.customer.load(r.customerId) : null) }),
+    customer: t.field({
+      type: CustomerRef,
+      nullable: true,
+      description: 'The resolved customer.',
+      resolve: (r, _a, ctx) => (r.customerId ? ctx.loaders.customer.load(r.customerId) : null),
+    }),
     error: t.field({ type: RowErrorRef, nullable: true, description: 'Why the row was rejected.', resolve: (r) => r.error }),
   }),
 });
@@ -370,7 +417,11 @@ const MemberResultRef = builder.objectRef<MemberRowResult>('SegmentMemberResult'
 const MembersPayloadRef = builder.objectRef<{ segmentId: string; results: MemberRowResult[] }>('SegmentMembersPayload').implement({
   description: 'Outcome of addToSegment / removeFromSegment: one result per input row; valid rows are applied.',
   fields: (t) => ({
-    segment: t.field({ type: SegmentRef, description: 'The segment after the change.', resolve: async (p, _a, ctx) => present(await ctx.services.segments.get(p.segmentId), `segment ${p.segmentId}`) }),
+    segment: t.field({
+      type: SegmentRef,
+      description: 'The segment after the change.',
+      resolve: async (p, _a, ctx) => present(await ctx.services.segments.get(p.segmentId), `segment ${p.segmentId}`),
+    }),
     changed: t.int({ description: 'Rows ADDED or REMOVED.', resolve: (p) => p.results.filter((r) => r.status === 'ADDED' || r.status === 'REMOVED').length }),
     rejected: t.int({ description: 'Rows REJECTED.', resolve: (p) => p.results.filter((r) => r.status === 'REJECTED').length }),
     results: t.field({ type: [MemberResultRef], description: 'One per input row, in input order.', resolve: (p) => p.results }),
@@ -391,7 +442,11 @@ function refuseIdentifierLookups(customers: readonly { identifiers?: unknown }[]
   if (hasScope(ctx.principal, 'pii:read')) return;
   const index = customers.findIndex((c) => c.identifiers != null);
   if (index >= 0) {
-    throw fail('FORBIDDEN', { detail: `customers[${index}].identifiers: naming customers by identifiers requires the scope pii:read; name them by id` }, `customers[${index}].identifiers`);
+    throw fail(
+      'FORBIDDEN',
+      { detail: `customers[${index}].identifiers: naming customers by identifiers requires the scope pii:read; name them by id` },
+      `customers[${index}].identifiers`,
+    );
   }
 }
 
@@ -404,7 +459,9 @@ builder.queryFields((t) => ({
     SegmentConnectionRef,
   ),
   segment: t.field({
-    type: SegmentRef, nullable: true, description: 'One segment by global id; null when it does not exist.',
+    type: SegmentRef,
+    nullable: true,
+    description: 'One segment by global id; null when it does not exist.',
     args: { id: t.arg.id({ required: true, description: 'Global id.' }) },
     resolve: (_r, args, ctx) => {
       const id = localIdOrNull(String(args.id), 'Segment');
@@ -413,12 +470,14 @@ builder.queryFields((t) => ({
   }),
   previewSegment: t.field({
     type: SegmentPreviewRef,
-    description: 'Count and sample of the customers a rule matches now, computed synchronously under a statement timeout (SEGMENT_PREVIEW_TIMEOUT when too slow). A rule on personal data needs pii:read.',
+    description:
+      'Count and sample of the customers a rule matches now, computed synchronously under a statement timeout (SEGMENT_PREVIEW_TIMEOUT when too slow). A rule on personal data needs pii:read.',
     args: { rule: t.arg({ type: SegmentRuleInput, required: true, description: 'The rule to try.' }) },
     resolve: (_r, args, ctx) => ctx.services.segments.preview(ruleFromInput(args.rule), ruleAccess(ctx)),
   }),
   explainMembership: t.field({
-    type: MembershipExplanationRef, nullable: true,
+    type: MembershipExplanationRef,
+    nullable: true,
     description:
       'For each condition of the segment’s rule: whether it holds for the customer and the figure behind it (personal values masked without pii:read). Null when the customer does not exist. Needs pii:read when the segment is defined on personal data.',
     args: {
@@ -432,7 +491,8 @@ builder.queryFields((t) => ({
     },
   }),
   segmentTemplates: t.field({
-    type: [SegmentTemplateRef], description: 'Ready-made segments: RFM named groups and churn-risk bands.',
+    type: [SegmentTemplateRef],
+    description: 'Ready-made segments: RFM named groups and churn-risk bands.',
     resolve: (_r, _a, ctx) => [...ctx.services.segments.templates()],
   }),
 }));
@@ -451,7 +511,8 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, description: 'Global id of the segment.' }),
       input: t.arg({ type: SegmentInputRef, required: true, description: 'The new definition.' }),
     },
-    resolve: (_r, args, ctx) => ctx.services.segments.update(segmentId(args.id), { ...args.input, rule: ruleFromInput(args.input.rule, 'input.rule') }, ruleAccess(ctx)),
+    resolve: (_r, args, ctx) =>
+      ctx.services.segments.update(segmentId(args.id), { ...args.input, rule: ruleFromInput(args.input.rule, 'input.rule') }, ruleAccess(ctx)),
   }),
   deleteSegment: t.field({
     type: DeleteSegmentPayloadRef,
@@ -468,7 +529,11 @@ builder.mutationFields((t) => ({
     description: `Adds customers (by id or identifiers) to a STATIC segment, at most ${MAX_MEMBERS_PER_CALL} per call, one result per row.`,
     args: {
       segmentId: t.arg.id({ required: true, description: 'Global id of a STATIC segment.' }),
-      customers: t.arg({ type: [CustomerRefInput], required: true, description: 'The customers; identifiers must match existing customers (naming them by identifiers requires pii:read).' }),
+      customers: t.arg({
+        type: [CustomerRefInput],
+        required: true,
+        description: 'The customers; identifiers must match existing customers (naming them by identifiers requires pii:read).',
+      }),
     },
     resolve: async (_r, args, ctx) => {
       const id = segmentId(args.segmentId, 'segmentId');
@@ -515,7 +580,7 @@ builder.mutationFields((t) => ({
 
 function memberRefs(customers: { id?: string | number | null; identifiers?: { type: string; value: string }[] | null }[]) {
   return customers.map((c) => ({
-    id: c.id != null ? localIdOrNull(String(c.id), 'Customer') ?? 'invalid' : undefined,
+    id: c.id != null ? (localIdOrNull(String(c.id), 'Customer') ?? 'invalid') : undefined,
     identifiers: c.identifiers ?? undefined,
   }));
 }
@@ -535,7 +600,11 @@ builder.objectFields(CustomerRef, (t) => ({
     args: { first: t.arg.int({ description: 'How many (50 by default, at most 500).' }) },
     resolve: async (c, args, ctx) => {
       const hidden = await hiddenSegments(ctx);
-      return (await segmentLoaders(ctx).historyOfCustomer(args.first ?? 50).load(c.id)).filter((e) => !hidden.has(e.segmentId));
+      return (
+        await segmentLoaders(ctx)
+          .historyOfCustomer(args.first ?? 50)
+          .load(c.id)
+      ).filter((e) => !hidden.has(e.segmentId));
     },
   }),
 }));

@@ -161,11 +161,16 @@ export class SegmentService {
    * condition). Throws a {@link RapportError} naming the path of the first
    * problem; every problem is listed in `details.problems`.
    */
-  async validateRule(input: unknown, { selfId, root = 'rule', access = NO_PII }: { selfId?: string; root?: string; access?: RuleAccess } = {}): Promise<SegmentRule> {
+  async validateRule(
+    input: unknown,
+    { selfId, root = 'rule', access = NO_PII }: { selfId?: string; root?: string; access?: RuleAccess } = {},
+  ): Promise<SegmentRule> {
     const shape = validateRuleShape(input, root);
     const problems: RuleProblem[] = [...shape.problems];
     if (shape.segmentRefs.length > 0) {
-      const found: { id: string }[] = await this.dataSource.query(`SELECT id::text FROM segments WHERE id = ANY($1::bigint[])`, [shape.segmentRefs.map((r) => r.id)]);
+      const found: { id: string }[] = await this.dataSource.query(`SELECT id::text FROM segments WHERE id = ANY($1::bigint[])`, [
+        shape.segmentRefs.map((r) => r.id),
+      ]);
       const existing = new Set(found.map((r) => r.id));
       for (const ref of shape.segmentRefs) {
         if (!existing.has(ref.id)) problems.push({ field: ref.field, message: `${ref.field}: segment ${ref.id} does not exist` });
@@ -206,9 +211,11 @@ export class SegmentService {
    * distance) a segment that does. Their members are shown only with `pii:read`.
    */
   async personalSegmentIds(): Promise<Set<string>> {
-    const rows: { id: string; rule: SegmentRule }[] = await this.dataSource.query(`SELECT id::text, rule FROM segments WHERE kind = 'DYNAMIC' AND rule IS NOT NULL`);
+    const rows: { id: string; rule: SegmentRule }[] = await this.dataSource.query(
+      `SELECT id::text, rule FROM segments WHERE kind = 'DYNAMIC' AND rule IS NOT NULL`,
+    );
     const personal = new Set(rows.filter((r) => personalConditions(r.rule, this.personalData).length > 0).map((r) => r.id));
-    for (let grew = personal.size > 0; grew; ) {
+    for (let grew = personal.size > 0; grew;) {
       grew = false;
       for (const r of rows) {
         if (!personal.has(r.id) && referencedSegments(r.rule).some((id) => personal.has(id))) {
@@ -266,7 +273,11 @@ export class SegmentService {
     const current = await this.get(id);
     if (!current) throw fail('SEGMENT_NOT_FOUND', { id }, 'id');
     if (input.kind && input.kind !== current.kind) {
-      throw fail('SEGMENT_KIND_MISMATCH', { detail: `segment "${current.name}" is ${current.kind}; its kind cannot change (create a new segment)` }, 'input.kind');
+      throw fail(
+        'SEGMENT_KIND_MISMATCH',
+        { detail: `segment "${current.name}" is ${current.kind}; its kind cannot change (create a new segment)` },
+        'input.kind',
+      );
     }
     const { name, description, rule } = await this.checkInput({ ...input, kind: current.kind }, access, id);
     const ruleChanged = JSON.stringify(rule) !== JSON.stringify(current.rule);
@@ -343,7 +354,10 @@ export class SegmentService {
     );
     // A score segment needs a full pass only when scores were written after its last one (a recompute); per-customer changes are incremental.
     const scoresMoved = (r: (typeof rows)[number]) =>
-      referencedScoreKinds(r.rule).some((kind) => { const at = scoredAt.get(kind); return at !== undefined && (!r.refreshedAt || at > r.refreshedAt); });
+      referencedScoreKinds(r.rule).some((kind) => {
+        const at = scoredAt.get(kind);
+        return at !== undefined && (!r.refreshedAt || at > r.refreshedAt);
+      });
     return rows.filter((r) => r.status !== 'FRESH' || hasMovingWindow(r.rule) || scoresMoved(r)).map((r) => r.id);
   }
 
@@ -353,7 +367,9 @@ export class SegmentService {
    * sweep catches up within minutes otherwise). Returns their ids.
    */
   async refreshSegmentsUsingScores(kinds: readonly string[]): Promise<string[]> {
-    const rows: { id: string; rule: SegmentRule }[] = await this.dataSource.query(`SELECT id::text, rule FROM segments WHERE kind = 'DYNAMIC' AND rule IS NOT NULL ORDER BY id`);
+    const rows: { id: string; rule: SegmentRule }[] = await this.dataSource.query(
+      `SELECT id::text, rule FROM segments WHERE kind = 'DYNAMIC' AND rule IS NOT NULL ORDER BY id`,
+    );
     const ids = rows.filter((r) => referencedScoreKinds(r.rule).some((k) => kinds.includes(k))).map((r) => r.id);
     for (const id of ids) await this.requestRefresh(id);
     return ids;
@@ -378,7 +394,8 @@ export class SegmentService {
     const p = new SqlParams();
     const { orderBy, select, condition } = keysetClauses(ID_KEY, args.after, p);
     const rows = await this.dataSource.query(
-      `SELECT ${SEGMENT_COLUMNS}, ${select} FROM segments s WHERE ${condition} ORDER BY ${orderBy} LIMIT ${first + 1}`, p.values,
+      `SELECT ${SEGMENT_COLUMNS}, ${select} FROM segments s WHERE ${condition} ORDER BY ${orderBy} LIMIT ${first + 1}`,
+      p.values,
     );
     const page: Page<SegmentRecord> = toPage(rows, ID_KEY, first, args.after, toSegmentRecord);
     return {
@@ -473,7 +490,8 @@ export class SegmentService {
     const [customer] = await this.dataSource.query(`SELECT 1 FROM customers WHERE id = $1 AND deleted_at IS NULL`, [customerId]);
     if (!customer) return null;
     const [membership]: { entered_at: Date }[] = await this.dataSource.query(
-      `SELECT entered_at FROM segment_memberships WHERE segment_id = $1 AND customer_id = $2`, [segmentId, customerId],
+      `SELECT entered_at FROM segment_memberships WHERE segment_id = $1 AND customer_id = $2`,
+      [segmentId, customerId],
     );
     const base = { segmentId, customerId, isMember: Boolean(membership), memberSince: membership?.entered_at ?? null };
     if (!segment.rule) return { ...base, matchesRule: Boolean(membership), conditions: [] };
@@ -490,12 +508,22 @@ export class SegmentService {
       if ('and' in node || 'or' in node || 'not' in node) {
         const index = conditions.length;
         conditions.push(undefined as never);
-        const children = 'and' in node ? node.and.map((n, i) => walk(n, `${path}.and[${i}]`))
-          : 'or' in node ? node.or.map((n, i) => walk(n, `${path}.or[${i}]`))
-          : [walk(node.not, `${path}.not`)];
+        const children =
+          'and' in node
+            ? node.and.map((n, i) => walk(n, `${path}.and[${i}]`))
+            : 'or' in node
+              ? node.or.map((n, i) => walk(n, `${path}.or[${i}]`))
+              : [walk(node.not, `${path}.not`)];
         const holds = 'and' in node ? children.every(Boolean) : 'or' in node ? children.some(Boolean) : !children[0];
         const description = describeComposite(node, children);
-        conditions[index] = { path, kind: 'and' in node ? 'AND' : 'or' in node ? 'OR' : 'NOT', holds, figure: null, description, masked: { figure: null, description } };
+        conditions[index] = {
+          path,
+          kind: 'and' in node ? 'AND' : 'or' in node ? 'OR' : 'NOT',
+          holds,
+          figure: null,
+          description,
+          masked: { figure: null, description },
+        };
         return holds;
       }
       const key = Object.keys(node)[0];
@@ -504,7 +532,11 @@ export class SegmentService {
       const kind = key === 'inSegment' ? 'IN_SEGMENT' : (key.toUpperCase() as ConditionExplanation['kind']);
       const maskedFigure = maskFigure(node, result.figure, this.personalData);
       conditions.push({
-        path: leafPath, kind, holds: result.holds, figure: result.figure, description: describeLeaf(node, result.figure, names),
+        path: leafPath,
+        kind,
+        holds: result.holds,
+        figure: result.figure,
+        description: describeLeaf(node, result.figure, names),
         masked: { figure: maskedFigure, description: describeLeaf(maskRule(node, this.personalData) as SegmentRule, maskedFigure, names) },
       });
       return result.holds;
@@ -517,10 +549,17 @@ export class SegmentService {
     return SEGMENT_TEMPLATES;
   }
 
-  async createFromTemplate(key: string, overrides: { name?: string | null; description?: string | null } = {}, access: RuleAccess = NO_PII): Promise<SegmentRecord> {
+  async createFromTemplate(
+    key: string,
+    overrides: { name?: string | null; description?: string | null } = {},
+    access: RuleAccess = NO_PII,
+  ): Promise<SegmentRecord> {
     const template = SEGMENT_TEMPLATES.find((t) => t.key === key);
     if (!template) throw fail('NOT_FOUND', { detail: `no segment template "${key}"; see segmentTemplates` }, 'key');
-    return this.create({ name: overrides.name ?? template.name, description: overrides.description ?? template.description, kind: 'DYNAMIC', rule: template.rule }, access);
+    return this.create(
+      { name: overrides.name ?? template.name, description: overrides.description ?? template.description, kind: 'DYNAMIC', rule: template.rule },
+      access,
+    );
   }
 
   private async changeMembers(segmentId: string, refs: MemberRef[], action: 'add' | 'remove'): Promise<MemberRowResult[]> {
@@ -530,7 +569,11 @@ export class SegmentService {
     const segment = await this.get(segmentId);
     if (!segment) throw fail('SEGMENT_NOT_FOUND', { id: segmentId }, 'segmentId');
     if (segment.kind !== 'STATIC') {
-      throw fail('SEGMENT_KIND_MISMATCH', { detail: `segment "${segment.name}" is DYNAMIC: its members follow its rule; only STATIC segments take members by hand` }, 'segmentId');
+      throw fail(
+        'SEGMENT_KIND_MISMATCH',
+        { detail: `segment "${segment.name}" is DYNAMIC: its members follow its rule; only STATIC segments take members by hand` },
+        'segmentId',
+      );
     }
     const resolved = await this.resolveRefs(refs);
     const ids = [...new Set(resolved.flatMap((r) => (r.customerId ? [r.customerId] : [])))];
@@ -575,13 +618,20 @@ export class SegmentService {
     });
     const existing = new Set<string>(
       byId.length
-        ? (await this.dataSource.query(`SELECT id::text FROM customers WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`, [byId.map((r) => r.id)])).map((r: { id: string }) => r.id)
+        ? (await this.dataSource.query(`SELECT id::text FROM customers WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`, [byId.map((r) => r.id)])).map(
+            (r: { id: string }) => r.id,
+          )
         : [],
     );
     for (const { index, id } of byId) {
       results[index] = existing.has(id)
         ? { index, status: 'UNCHANGED', customerId: id, error: null }
-        : { index, status: 'REJECTED', customerId: null, error: { code: ErrorCode.CUSTOMER_NOT_FOUND, field: `customers[${index}].id`, message: `customer ${id} does not exist` } };
+        : {
+            index,
+            status: 'REJECTED',
+            customerId: null,
+            error: { code: ErrorCode.CUSTOMER_NOT_FOUND, field: `customers[${index}].id`, message: `customer ${id} does not exist` },
+          };
     }
     if (byIdentifier.length) {
       const flat = byIdentifier.flatMap((r) => r.identifiers.map((i) => ({ row: r.index, ...i })));
@@ -595,9 +645,25 @@ export class SegmentService {
       for (const { index } of byIdentifier) {
         const matches = [...new Set(found.filter((f) => f.row === index).map((f) => f.customer_id))];
         results[index] =
-          matches.length === 1 ? { index, status: 'UNCHANGED', customerId: matches[0], error: null }
-          : matches.length === 0 ? { index, status: 'REJECTED', customerId: null, error: { code: ErrorCode.CUSTOMER_NOT_FOUND, field: `customers[${index}].identifiers`, message: 'no customer has these identifiers' } }
-          : { index, status: 'REJECTED', customerId: null, error: { code: ErrorCode.IDENTITY_CONFLICT, field: `customers[${index}].identifiers`, message: `these identifiers belong to ${matches.length} different customers` } };
+          matches.length === 1
+            ? { index, status: 'UNCHANGED', customerId: matches[0], error: null }
+            : matches.length === 0
+              ? {
+                  index,
+                  status: 'REJECTED',
+                  customerId: null,
+                  error: { code: ErrorCode.CUSTOMER_NOT_FOUND, field: `customers[${index}].identifiers`, message: 'no customer has these identifiers' },
+                }
+              : {
+                  index,
+                  status: 'REJECTED',
+                  customerId: null,
+                  error: {
+                    code: ErrorCode.IDENTITY_CONFLICT,
+                    field: `customers[${index}].identifiers`,
+                    message: `these identifiers belong to ${matches.length} different customers`,
+                  },
+                };
       }
     }
     return results;
@@ -631,7 +697,9 @@ export class SegmentService {
   }
 
   private async checkCycles(selfId: string, refs: { id: string; field: string }[]): Promise<void> {
-    const all: { id: string; name: string; rule: SegmentRule | null }[] = await this.dataSource.query(`SELECT id::text, name, rule FROM segments WHERE kind = 'DYNAMIC'`);
+    const all: { id: string; name: string; rule: SegmentRule | null }[] = await this.dataSource.query(
+      `SELECT id::text, name, rule FROM segments WHERE kind = 'DYNAMIC'`,
+    );
     const byId = new Map(all.map((s) => [s.id, s]));
     const reaches = (from: string, seen: Set<string>): string[] | null => {
       if (from === selfId) return [from];

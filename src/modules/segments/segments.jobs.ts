@@ -21,7 +21,6 @@ export interface SegmentRefreshData {
   segmentId: string;
 }
 
-
 /** Enqueues `segments.refresh` (debounced, deduplicated per segment) and returns the job that will run it. */
 export function enqueueSegmentRefresh(queues: QueueBackend, segmentId: string) {
   return queues.queue(QUEUES.analytics).add(SEGMENT_REFRESH_JOB, { segmentId } satisfies SegmentRefreshData, {

@@ -43,7 +43,13 @@ export const churnRiskKind = defineScoreKind<ChurnRiskSettings>({
   },
 
   // Stored: x, tx, T (weeks) and pAlive, as for CLV.
-  components: ({ values }) => namedFigures(values, [['x', null], ['tx', 4], ['T', 4], ['pAlive', 6]]),
+  components: ({ values }) =>
+    namedFigures(values, [
+      ['x', null],
+      ['tx', 4],
+      ['T', 4],
+      ['pAlive', 6],
+    ]),
 
   async score(ctx, scope) {
     const parameters = ctx.model.parameters as BetaGeoParams | null;

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import {
-  customerLifetimeValue, expectedAverageValue, expectedPurchases, fitBetaGeoYielding, fitGammaGammaYielding, probabilityAlive,
-  type BetaGeoParams, type GammaGammaParams,
+  customerLifetimeValue,
+  expectedAverageValue,
+  expectedPurchases,
+  fitBetaGeoYielding,
+  fitGammaGammaYielding,
+  probabilityAlive,
+  type BetaGeoParams,
+  type GammaGammaParams,
 } from '../models';
 import { defineScoreKind, type KindContext } from './kind';
 import { purchaseSummaries, utcDay, type CustomerPurchaseSummary } from './purchase-summaries';
@@ -46,7 +52,15 @@ export function calibrationDay(settings: ClvSettings, now: Date): Date {
  * shown with: weeks to 10⁻⁴, probabilities and counts to 10⁻⁶, money to 10⁻⁴.
  */
 const CLV_FIGURES = [
-  ['x', null], ['tx', 4], ['T', 4], ['m', 4], ['pAlive', 6], ['expectedPurchases', 6], ['expectedAverageValue', 4], ['clv', 4], ['horizonWeeks', null],
+  ['x', null],
+  ['tx', 4],
+  ['T', 4],
+  ['m', 4],
+  ['pAlive', 6],
+  ['expectedPurchases', 6],
+  ['expectedAverageValue', 4],
+  ['clv', 4],
+  ['horizonWeeks', null],
 ] as const;
 
 /** The parts of {@link clvFigures} that depend on (x, t_x, T) only. */
@@ -103,12 +117,21 @@ export function clvFigures(parameters: ClvParameters, settings: ClvSettings, s: 
   // Repeat purchases worth nothing (or refunds) carry no spend information: use the population mean.
   const spendX = s.m > 0 ? s.x : 0;
   const averageValue = expectedAverageValue(gammaGamma, spendX, s.m);
-  return { pAlive: figures.pAlive, expectedPurchases: figures.expectedPurchases, expectedAverageValue: averageValue, clv: figures.discountedPurchases * averageValue };
+  return {
+    pAlive: figures.pAlive,
+    expectedPurchases: figures.expectedPurchases,
+    expectedAverageValue: averageValue,
+    clv: figures.discountedPurchases * averageValue,
+  };
 }
 
 async function summariesFor(ctx: KindContext<ClvSettings>, scope: Parameters<typeof purchaseSummaries>[1]['scope']) {
   return purchaseSummaries(ctx.db, {
-    transactionTypes: ctx.settings.transactionTypes, asOfDay: calibrationDay(ctx.settings, ctx.now), scope, cache: ctx.cache, runCache: ctx.runCache,
+    transactionTypes: ctx.settings.transactionTypes,
+    asOfDay: calibrationDay(ctx.settings, ctx.now),
+    scope,
+    cache: ctx.cache,
+    runCache: ctx.runCache,
   });
 }
 
@@ -131,10 +154,19 @@ export const clvKind = defineScoreKind<ClvSettings>({
     const betaGeo = await fitBetaGeoYielding(summaries);
     const gammaGamma = await fitGammaGammaYielding(summaries.filter((s) => s.m > 0));
     const parameters: ClvParameters = {
-      r: betaGeo.r, alpha: betaGeo.alpha, a: betaGeo.a, b: betaGeo.b, p: gammaGamma.p, q: gammaGamma.q, gamma: gammaGamma.gamma,
+      r: betaGeo.r,
+      alpha: betaGeo.alpha,
+      a: betaGeo.a,
+      b: betaGeo.b,
+      p: gammaGamma.p,
+      q: gammaGamma.q,
+      gamma: gammaGamma.gamma,
     };
     const diagnostics = (fit: typeof betaGeo | typeof gammaGamma) => ({
-      logLikelihood: fit.logLikelihood, iterations: fit.iterations, converged: fit.converged, sampleSize: fit.sampleSize,
+      logLikelihood: fit.logLikelihood,
+      iterations: fit.iterations,
+      converged: fit.converged,
+      sampleSize: fit.sampleSize,
     });
     return {
       parameters: { ...parameters },
@@ -165,9 +197,7 @@ export const clvKind = defineScoreKind<ClvSettings>({
         value: round(figures.clv, 2),
         label: null,
         // In the order of CLV_FIGURES.
-        componentValues: [
-          s.x, s.tx, s.T, s.m, figures.pAlive, figures.expectedPurchases, figures.expectedAverageValue, figures.clv, ctx.settings.horizonWeeks,
-        ],
+        componentValues: [s.x, s.tx, s.T, s.m, figures.pAlive, figures.expectedPurchases, figures.expectedAverageValue, figures.clv, ctx.settings.horizonWeeks],
       };
     });
   },

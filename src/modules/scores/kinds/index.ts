@@ -11,7 +11,10 @@ import { rfmKind } from './rfm';
  * and one entry here.
  */
 export const SCORE_KIND_DEFINITIONS: readonly ScoreKindDefinition<never>[] = [
-  rfmKind, engagementKind, clvKind, churnRiskKind,
+  rfmKind,
+  engagementKind,
+  clvKind,
+  churnRiskKind,
 ] as unknown as readonly ScoreKindDefinition<never>[];
 
 export function kindDefinition(kind: ScoreKind): ScoreKindDefinition<unknown> {

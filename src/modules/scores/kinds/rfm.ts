@@ -102,7 +102,14 @@ export const rfmKind = defineScoreKind<RfmSettings>({
 
   // Stored: recency (days since the last transaction), frequency, monetary, r, f, m.
   components({ values }) {
-    const named: Record<string, unknown> = namedFigures(values, [['recency', 4], ['frequency', null], ['monetary', 4], ['r', null], ['f', null], ['m', null]]);
+    const named: Record<string, unknown> = namedFigures(values, [
+      ['recency', 4],
+      ['frequency', null],
+      ['monetary', 4],
+      ['r', null],
+      ['f', null],
+      ['m', null],
+    ]);
     if (values.length >= 6) named.code = `${values[3]}${values[4]}${values[5]}`;
     return named;
   },
@@ -117,8 +124,7 @@ export const rfmKind = defineScoreKind<RfmSettings>({
     const [now, labels] = [ctx.now.toISOString(), RFM_LABEL_TABLE].map((v) => p.add(v));
     // Quintile = 1 + the number of bounds strictly below the value (ties at a bound go to the lower quintile): one
     // comparison per bound, the bounds as scalar parameters (a subquery over the array ran per row and per use).
-    const quintile = (column: string, bounds: number[]) =>
-      `(1${bounds.map((bound) => ` + ((${column} > ${p.add(bound)}::float8) IS TRUE)::int`).join('')})`;
+    const quintile = (column: string, bounds: number[]) => `(1${bounds.map((bound) => ` + ((${column} > ${p.add(bound)}::float8) IS TRUE)::int`).join('')})`;
     // OFFSET 0 keeps the quintiles computed once per customer, not once per use in the outer query.
     return `SELECT customer_id, (r + f + m)::float8 / 3 AS value, (${labels}::text[])[(r - 1) * 25 + (f - 1) * 5 + m] AS label,
                    ARRAY[recency, frequency, monetary, r, f, m]::float8[] AS component_values, NULL::text[] AS component_keys

@@ -1,11 +1,7 @@
 import { z } from 'zod';
 
 /** Interaction types that count as transactions, shared by RFM and CLV. @defaultValue ['purchase', 'order'] */
-export const transactionTypesSetting = z
-  .array(z.string().min(1).max(64))
-  .min(1, 'give at least one interaction type')
-  .max(32)
-  .default(['purchase', 'order']);
+export const transactionTypesSetting = z.array(z.string().min(1).max(64)).min(1, 'give at least one interaction type').max(32).default(['purchase', 'order']);
 
 /** A number of days, 1 to 36,500. */
 export const daysSetting = (defaultDays: number) => z.number().positive().max(36_500).default(defaultDays);

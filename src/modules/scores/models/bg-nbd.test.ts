@@ -30,13 +30,10 @@ const histories: [number, number, number][] = [
 ];
 
 describe('betaGeoLogLikelihood', () => {
-  test.each(histories)(
-    'equals the log of the individual likelihood integrated over λ and p, for x = %p, t_x = %p, T = %p',
-    (x, tx, T) => {
-      const reference = Math.log(bgNbdByIntegration(cdnow, x, tx, T).likelihood);
-      expect(betaGeoLogLikelihood(cdnow, [{ x, tx, T }])).toBeCloseTo(reference, 8);
-    },
-  );
+  test.each(histories)('equals the log of the individual likelihood integrated over λ and p, for x = %p, t_x = %p, T = %p', (x, tx, T) => {
+    const reference = Math.log(bgNbdByIntegration(cdnow, x, tx, T).likelihood);
+    expect(betaGeoLogLikelihood(cdnow, [{ x, tx, T }])).toBeCloseTo(reference, 8);
+  });
 
   test('sums over customers, counting identical histories once per customer', () => {
     const one = betaGeoLogLikelihood(cdnow, [{ x: 2, tx: 30.43, T: 38.86 }]);
@@ -50,9 +47,7 @@ describe('betaGeoLogLikelihood', () => {
   });
 
   test('ignores t_x when there is no repeat purchase', () => {
-    expect(betaGeoLogLikelihood(cdnow, [{ x: 0, tx: 5, T: 20 }])).toBe(
-      betaGeoLogLikelihood(cdnow, [{ x: 0, tx: 0, T: 20 }]),
-    );
+    expect(betaGeoLogLikelihood(cdnow, [{ x: 0, tx: 5, T: 20 }])).toBe(betaGeoLogLikelihood(cdnow, [{ x: 0, tx: 0, T: 20 }]));
   });
 
   test('stays finite for a very frequent buyer', () => {
@@ -85,15 +80,12 @@ describe('probabilityAlive', () => {
 });
 
 describe('expectedPurchases', () => {
-  test.each(histories)(
-    'matches the posterior expectation computed by integration for x = %p, t_x = %p, T = %p',
-    (x, tx, T) => {
-      const reference = bgNbdByIntegration(cdnow, x, tx, T);
-      for (const t of [4.345, 39, 520]) {
-        expectRelativelyClose(expectedPurchases(cdnow, t, x, tx, T), reference.expectedPurchases(t), 1e-6);
-      }
-    },
-  );
+  test.each(histories)('matches the posterior expectation computed by integration for x = %p, t_x = %p, T = %p', (x, tx, T) => {
+    const reference = bgNbdByIntegration(cdnow, x, tx, T);
+    for (const t of [4.345, 39, 520]) {
+      expectRelativelyClose(expectedPurchases(cdnow, t, x, tx, T), reference.expectedPurchases(t), 1e-6);
+    }
+  });
 
   test('equals eq. 10 of Fader, Hardie & Lee (2005) written with the original ₂F₁ arguments', () => {
     const { r, alpha, a, b } = cdnow;
@@ -111,8 +103,7 @@ describe('expectedPurchases', () => {
   test('for a brand-new customer equals the unconditional E[X(t)] of eq. 9', () => {
     const { r, alpha, a, b } = cdnow;
     const t = 52;
-    const unconditional =
-      ((a + b - 1) / (a - 1)) * (1 - Math.pow(alpha / (alpha + t), r) * hyp2f1(r, b, a + b - 1, t / (alpha + t)));
+    const unconditional = ((a + b - 1) / (a - 1)) * (1 - Math.pow(alpha / (alpha + t), r) * hyp2f1(r, b, a + b - 1, t / (alpha + t)));
     expectRelativelyClose(expectedPurchases(cdnow, t, 0, 0, 0), unconditional, 1e-12);
   });
 

@@ -1,6 +1,15 @@
 import { hyp2f1 } from './hypergeometric';
 import { finishFit, ModelFitError } from './model-fit-error';
-import { LOG_PARAMETER_BOUND, divergedLogParameters, minimizeStepwise, newtonStepwise, runToEnd, runYielding, type MinimizeResult, type Stepwise } from './optimize';
+import {
+  LOG_PARAMETER_BOUND,
+  divergedLogParameters,
+  minimizeStepwise,
+  newtonStepwise,
+  runToEnd,
+  runYielding,
+  type MinimizeResult,
+  type Stepwise,
+} from './optimize';
 import { digamma, logAddExp, logGamma } from './special-functions';
 
 // Bound once: under Jest's vm sandbox every lookup of the global `Math` is an order of magnitude slower.
@@ -108,11 +117,7 @@ function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: Fit
   summaries.forEach(validateSummary);
   const minCustomers = options.minCustomers ?? BG_NBD_MIN_CUSTOMERS;
   if (summaries.length < minCustomers) {
-    throw new ModelFitError(
-      'INSUFFICIENT_DATA',
-      'BG/NBD',
-      `BG/NBD needs at least ${minCustomers} customers to fit; got ${summaries.length}`,
-    );
+    throw new ModelFitError('INSUFFICIENT_DATA', 'BG/NBD', `BG/NBD needs at least ${minCustomers} customers to fit; got ${summaries.length}`);
   }
   if (!summaries.some((s) => s.x > 0)) {
     throw new ModelFitError(
@@ -141,7 +146,10 @@ function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: Fit
   if (groups.length > COARSE_START_GROUPS && options.coarseStart !== false) {
     const coarse = prepareGroups(groupSummaries(groups.map((g) => ({ x: g.x, tx: coarseWeeks(g.tx), T: coarseWeeks(g.T), count: g.count }))));
     const found = yield* minimizeStepwise((logParams) => -preparedLogLikelihood(toParams(logParams), coarse), start, {
-      bound: LOG_PARAMETER_BOUND, fTolerance: 1e-9, xTolerance: 1e-4, maxRestarts: 1,
+      bound: LOG_PARAMETER_BOUND,
+      fTolerance: 1e-9,
+      xTolerance: 1e-4,
+      maxRestarts: 1,
     });
     if (Number.isFinite(found.value) && found.atBound.length === 0) rough = found;
   }
@@ -150,7 +158,8 @@ function* fitBetaGeoStepwise(summaries: readonly PurchaseSummary[], options: Fit
     ? yield* newtonStepwise((logParams) => negativeLogLikelihoodAndGradient(logParams, prepared), rough.x, { bound: LOG_PARAMETER_BOUND, xTolerance: 1e-6 })
     : null;
   polished ??= yield* minimizeStepwise((logParams) => -preparedLogLikelihood(toParams(logParams), prepared), rough?.x ?? start, {
-    bound: LOG_PARAMETER_BOUND, ...(rough ? { initialStep: COARSE_POLISH_STEP, xTolerance: 1e-6 } : {}),
+    bound: LOG_PARAMETER_BOUND,
+    ...(rough ? { initialStep: COARSE_POLISH_STEP, xTolerance: 1e-6 } : {}),
   });
   const result = { ...polished, iterations: polished.iterations + (rough?.iterations ?? 0), evaluations: polished.evaluations + (rough?.evaluations ?? 0) };
 
@@ -284,7 +293,11 @@ function prepareGroups(groups: readonly SummaryGroup[]): PreparedGroups {
   const txValues = new Map<number, number>();
   const n = groups.length;
   const prepared = {
-    count: new Float64Array(n), xs: new Float64Array(n), xIndex: new Int32Array(n), tIndex: new Int32Array(n), txIndex: new Int32Array(n),
+    count: new Float64Array(n),
+    xs: new Float64Array(n),
+    xIndex: new Int32Array(n),
+    tIndex: new Int32Array(n),
+    txIndex: new Int32Array(n),
   };
   groups.forEach(({ x, tx, T, count }, g) => {
     prepared.count[g] = count;
@@ -347,7 +360,10 @@ export function betaGeoLogLikelihoodGradient(params: BetaGeoParams, summaries: r
   validateParams(params);
   summaries.forEach(validateSummary);
   const names = ['r', 'alpha', 'a', 'b'] as const;
-  const { gradient } = negativeLogLikelihoodAndGradient(names.map((name) => log(params[name])), prepareGroups(groupSummaries(summaries)));
+  const { gradient } = negativeLogLikelihoodAndGradient(
+    names.map((name) => log(params[name])),
+    prepareGroups(groupSummaries(summaries)),
+  );
   const [r, alpha, a, b] = names.map((name, i) => -gradient[i] / params[name]);
   return { r, alpha, a, b };
 }

@@ -24,10 +24,7 @@ describe('customerLifetimeValue', () => {
 
   test('discounts the first month once: a one-month horizon is that month’s value over (1 + d)', () => {
     const oneMonth = expectedPurchases(betaGeo, 4.345, 2, 30.43, 38.86) * expectedAverageValue(gammaGamma, 2, 22.35);
-    expect(customerLifetimeValue(models, customer, { horizonMonths: 1, discountRatePerMonth: 0.05 })).toBeCloseTo(
-      oneMonth / 1.05,
-      10,
-    );
+    expect(customerLifetimeValue(models, customer, { horizonMonths: 1, discountRatePerMonth: 0.05 })).toBeCloseTo(oneMonth / 1.05, 10);
   });
 
   test('grows with the horizon and falls with the discount rate', () => {
@@ -44,10 +41,7 @@ describe('customerLifetimeValue', () => {
     const b = customerLifetimeValue(models, { ...oneOff, m: 500 });
     expect(a).toBe(b);
     const undiscounted = customerLifetimeValue(models, { ...oneOff, m: 0 }, { discountRatePerMonth: 0 });
-    expect(undiscounted).toBeCloseTo(
-      expectedPurchases(betaGeo, 12 * 4.345, 0, 0, 38.86) * ((6.25 * 15.44) / (3.74 - 1)),
-      10,
-    );
+    expect(undiscounted).toBeCloseTo(expectedPurchases(betaGeo, 12 * 4.345, 0, 0, 38.86) * ((6.25 * 15.44) / (3.74 - 1)), 10);
   });
 
   test('is 0 over a zero horizon and uses documented defaults', () => {

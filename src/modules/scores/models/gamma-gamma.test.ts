@@ -13,12 +13,10 @@ const cdnow: GammaGammaParams = { p: 6.25, q: 3.74, gamma: 15.44 };
  * ν numerically. Both Gamma densities are normalised numerically as well.
  */
 function densityByIntegration({ p, q, gamma }: GammaGammaParams, x: number, m: number): number {
-  const gammaFunction = (shape: number) =>
-    integratePositive((u) => u ** (shape - 1) * Math.exp(-u), -60 / shape, 6, 600);
+  const gammaFunction = (shape: number) => integratePositive((u) => u ** (shape - 1) * Math.exp(-u), -60 / shape, 6, 600);
   const normaliserOfSpend = gammaFunction(p * x);
   const normaliserOfNu = gammaFunction(q) / gamma ** q;
-  const spendGivenNu = (nu: number) =>
-    ((nu * x) ** (p * x) * m ** (p * x - 1) * Math.exp(-nu * x * m)) / normaliserOfSpend;
+  const spendGivenNu = (nu: number) => ((nu * x) ** (p * x) * m ** (p * x - 1) * Math.exp(-nu * x * m)) / normaliserOfSpend;
   const nuDensity = (nu: number) => (nu ** (q - 1) * Math.exp(-gamma * nu)) / normaliserOfNu;
   return integratePositive((nu) => spendGivenNu(nu) * nuDensity(nu), -30, 4, 600);
 }
@@ -82,17 +80,24 @@ describe('fitGammaGamma', () => {
   });
 
   test('the gradient of the log-likelihood is that of its finite differences, and vanishes at the fitted maximum', () => {
-    const sample = simulateGammaGamma({ p: 6, q: 4, gamma: 15 }, Array.from({ length: 4000 }, (_, i) => i % 9), 3);
+    const sample = simulateGammaGamma(
+      { p: 6, q: 4, gamma: 15 },
+      Array.from({ length: 4000 }, (_, i) => i % 9),
+      3,
+    );
     const at: GammaGammaParams = { p: 5, q: 3, gamma: 12 };
     const gradient = gammaGammaLogLikelihoodGradient(at, sample);
     for (const name of ['p', 'q', 'gamma'] as const) {
       const h = at[name] * 1e-6;
-      const numeric = (gammaGammaLogLikelihood({ ...at, [name]: at[name] + h }, sample) - gammaGammaLogLikelihood({ ...at, [name]: at[name] - h }, sample)) / (2 * h);
+      const numeric =
+        (gammaGammaLogLikelihood({ ...at, [name]: at[name] + h }, sample) - gammaGammaLogLikelihood({ ...at, [name]: at[name] - h }, sample)) / (2 * h);
       expect(Math.abs(gradient[name] / numeric - 1)).toBeLessThan(1e-5);
     }
     const fit = fitGammaGamma(sample);
     // The same maximum as a Nelder–Mead search all the way, in well under half its iterations (Newton's polish).
-    const simplex = minimize(([p, q, gamma]) => -gammaGammaLogLikelihood({ p: Math.exp(p!), q: Math.exp(q!), gamma: Math.exp(gamma!) }, sample), [0, 0, 0], { bound: 20 });
+    const simplex = minimize(([p, q, gamma]) => -gammaGammaLogLikelihood({ p: Math.exp(p!), q: Math.exp(q!), gamma: Math.exp(gamma!) }, sample), [0, 0, 0], {
+      bound: 20,
+    });
     expect(fit.logLikelihood).toBeCloseTo(-simplex.value, 6);
     expect(fit.iterations).toBeLessThan(simplex.iterations / 2);
     const atFit = gammaGammaLogLikelihoodGradient(fit, sample);
@@ -104,16 +109,12 @@ describe('fitGammaGamma', () => {
     const repeat = Array.from({ length: 9 }, () => ({ x: 2, m: 10 }));
     const oneOff = Array.from({ length: 50 }, () => ({ x: 0, m: 0 }));
     expect(() => fitGammaGamma([...repeat, ...oneOff])).toThrow(ModelFitError);
-    expect(() => fitGammaGamma([...repeat, ...oneOff])).toThrow(
-      expect.objectContaining({ code: 'INSUFFICIENT_DATA', model: 'Gamma-Gamma' }),
-    );
+    expect(() => fitGammaGamma([...repeat, ...oneOff])).toThrow(expect.objectContaining({ code: 'INSUFFICIENT_DATA', model: 'Gamma-Gamma' }));
   });
 
   test('fails with MODEL_FIT_FAILED when every customer spends the same', () => {
     const sample = Array.from({ length: 30 }, (_, i) => ({ x: 1 + (i % 4), m: 25 }));
-    expect(() => fitGammaGamma(sample)).toThrow(
-      expect.objectContaining({ code: 'MODEL_FIT_FAILED', model: 'Gamma-Gamma' }),
-    );
+    expect(() => fitGammaGamma(sample)).toThrow(expect.objectContaining({ code: 'MODEL_FIT_FAILED', model: 'Gamma-Gamma' }));
   });
 
   test('names a repeat customer without a positive mean spend', () => {

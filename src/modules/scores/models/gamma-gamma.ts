@@ -120,9 +120,10 @@ function* fitGammaGammaStepwise(summaries: readonly SpendSummary[], options: Fit
   // Nelder–Mead to the neighbourhood of the maximum, then Newton's method with the likelihood's gradient to it
   // (a few evaluations where the simplex needed hundreds); where Newton cannot go on, Nelder–Mead all the way.
   const rough = yield* minimizeStepwise(objective, start, { bound: LOG_PARAMETER_BOUND, fTolerance: 1e-9, xTolerance: 1e-3, maxRestarts: 0 });
-  const polished = Number.isFinite(rough.value) && rough.atBound.length === 0
-    ? yield* newtonStepwise((logParams) => negativeLogLikelihoodAndGradient(logParams, prepared), rough.x, { bound: LOG_PARAMETER_BOUND, xTolerance: 1e-7 })
-    : null;
+  const polished =
+    Number.isFinite(rough.value) && rough.atBound.length === 0
+      ? yield* newtonStepwise((logParams) => negativeLogLikelihoodAndGradient(logParams, prepared), rough.x, { bound: LOG_PARAMETER_BOUND, xTolerance: 1e-7 })
+      : null;
   const result = polished
     ? { ...polished, iterations: polished.iterations + rough.iterations, evaluations: polished.evaluations + rough.evaluations }
     : yield* minimizeStepwise(objective, start, { bound: LOG_PARAMETER_BOUND });

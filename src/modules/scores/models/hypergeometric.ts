@@ -64,7 +64,12 @@ const NEAR_INTEGER_SERIES_LIMIT = 0.995;
  */
 export function hyp2f1(a: number, b: number, c: number, z: number, options: Hyp2f1Options = {}): number {
   const resolved: ResolvedOptions = { tolerance: options.tolerance ?? 1e-15, maxTerms: options.maxTerms ?? 100_000 };
-  for (const [name, value] of [['a', a], ['b', b], ['c', c], ['z', z]] as const) {
+  for (const [name, value] of [
+    ['a', a],
+    ['b', b],
+    ['c', c],
+    ['z', z],
+  ] as const) {
     if (!Number.isFinite(value)) throw new HypergeometricError(`hyp2f1: ${name} must be a finite number, got ${value}`);
   }
   if (z === 0 || a === 0 || b === 0) return 1;
@@ -85,9 +90,7 @@ function evaluate(a: number, b: number, c: number, z: number, options: ResolvedO
   if (z < 0) {
     // Pfaff (15.3.4 or 15.3.5): of the two forms, take the one whose new parameter (c − b or c − a) is smaller.
     const w = z / (z - 1);
-    return abs(c - b) <= abs(c - a)
-      ? pow(1 - z, -a) * evaluate(a, c - b, c, w, options)
-      : pow(1 - z, -b) * evaluate(c - a, b, c, w, options);
+    return abs(c - b) <= abs(c - a) ? pow(1 - z, -a) * evaluate(a, c - b, c, w, options) : pow(1 - z, -b) * evaluate(c - a, b, c, w, options);
   }
   if (z <= 0.5) return seriesOrEuler(a, b, c, z, options);
 
@@ -137,9 +140,7 @@ function series(a: number, b: number, c: number, z: number, options: ResolvedOpt
     }
     if (!Number.isFinite(sum)) break;
   }
-  throw new HypergeometricError(
-    `hyp2f1: series 2F1(${a}, ${b}; ${c}; ${z}) did not converge in ${options.maxTerms} terms`,
-  );
+  throw new HypergeometricError(`hyp2f1: series 2F1(${a}, ${b}; ${c}; ${z}) did not converge in ${options.maxTerms} terms`);
 }
 
 /** Γ-ratio ∏Γ(numerators)/∏Γ(denominators), in log space so large arguments do not overflow. */

@@ -106,7 +106,12 @@ describe('newtonStepwise', () => {
       value: 2e6 + x.reduce((s, v, i) => s + 50 * (i + 1) * (v - centre[i]!) ** 2 + (v - centre[i]!) ** 4, 0),
       gradient: x.map((v, i) => 100 * (i + 1) * (v - centre[i]!) + 4 * (v - centre[i]!) ** 3),
     });
-    const result = runToEnd(newtonStepwise(large, centre.map((c) => c + 0.05)));
+    const result = runToEnd(
+      newtonStepwise(
+        large,
+        centre.map((c) => c + 0.05),
+      ),
+    );
     expect(result?.converged).toBe(true);
     result!.x.forEach((v, i) => expect(v).toBeCloseTo(centre[i]!, 6));
   });

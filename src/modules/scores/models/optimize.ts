@@ -94,11 +94,7 @@ export function divergedLogParameters(result: MinimizeResult): number[] {
  *
  * @example minimize(([x, y]) => (x! - 1) ** 2 + 10 * (y! + 2) ** 2, [0, 0]).x // ≈ [1, −2]
  */
-export function minimize(
-  objective: (x: readonly number[]) => number,
-  start: readonly number[],
-  options: MinimizeOptions = {},
-): MinimizeResult {
+export function minimize(objective: (x: readonly number[]) => number, start: readonly number[], options: MinimizeOptions = {}): MinimizeResult {
   return runToEnd(minimizeStepwise(objective, start, options));
 }
 
@@ -144,10 +140,7 @@ export function* minimizeStepwise(
   const n = start.length;
   if (n === 0) throw new RangeError('minimize: the start point has no coordinates');
   if (!start.every(Number.isFinite)) throw new RangeError('minimize: the start point must be finite');
-  const steps =
-    typeof options.initialStep === 'object'
-      ? [...options.initialStep]
-      : new Array<number>(n).fill(options.initialStep ?? 0.5);
+  const steps = typeof options.initialStep === 'object' ? [...options.initialStep] : new Array<number>(n).fill(options.initialStep ?? 0.5);
   if (steps.length !== n) throw new RangeError(`minimize: initialStep has ${steps.length} entries for ${n} variables`);
   const perRun = options.maxIterationsPerRun ?? 2000;
   const maxIterations = options.maxIterations ?? 10_000;
@@ -202,12 +195,7 @@ interface RunResult {
   converged: boolean;
 }
 
-function* runNelderMead(
-  f: (x: readonly number[]) => Stepwise<number>,
-  start: number[],
-  steps: readonly number[],
-  settings: RunSettings,
-): Stepwise<RunResult> {
+function* runNelderMead(f: (x: readonly number[]) => Stepwise<number>, start: number[], steps: readonly number[], settings: RunSettings): Stepwise<RunResult> {
   const n = start.length;
   const reflection = 1;
   const expansion = 1 + 2 / n;
@@ -224,8 +212,7 @@ function* runNelderMead(
   for (const vertex of vertices) values.push(yield* f(vertex));
   const order = vertices.map((_, i) => i);
 
-  const along = (from: readonly number[], towards: readonly number[], t: number): number[] =>
-    from.map((v, i) => v + t * (towards[i] - v));
+  const along = (from: readonly number[], towards: readonly number[], t: number): number[] => from.map((v, i) => v + t * (towards[i] - v));
 
   let iterations = 0;
   while (iterations < settings.maxIterations) {
@@ -291,20 +278,12 @@ function* runNelderMead(
   }
 }
 
-function hasConverged(
-  vertices: readonly (readonly number[])[],
-  values: readonly number[],
-  bestIndex: number,
-  settings: RunSettings,
-): boolean {
+function hasConverged(vertices: readonly (readonly number[])[], values: readonly number[], bestIndex: number, settings: RunSettings): boolean {
   const bestValue = values[bestIndex];
   if (!Number.isFinite(bestValue)) return false;
   const fLimit = settings.fTolerance * (1 + abs(bestValue));
   const best = vertices[bestIndex];
-  return vertices.every(
-    (vertex, i) =>
-      values[i] - bestValue <= fLimit && vertex.every((v, k) => abs(v - best[k]) <= settings.xTolerance),
-  );
+  return vertices.every((vertex, i) => values[i] - bestValue <= fLimit && vertex.every((v, k) => abs(v - best[k]) <= settings.xTolerance));
 }
 
 /** An objective with its gradient, evaluated together (they share most of their work). */
@@ -364,7 +343,10 @@ export function* newtonStepwise(objective: ValueAndGradient, start: readonly num
       hessian.push(at.gradient.map((g, i) => (g - gradient[i]) / h));
     }
     for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) hessian[i][j] = hessian[j][i] = (hessian[i][j] + hessian[j][i]) / 2;
-    const step = solvePositiveDefinite(hessian, gradient.map((g) => -g));
+    const step = solvePositiveDefinite(
+      hessian,
+      gradient.map((g) => -g),
+    );
     if (!step) return null;
     const slope = step.reduce((sum, s, i) => sum + s * gradient[i], 0);
     // Near the minimum the decrease is below the rounding of the objective: that much counts as no increase.

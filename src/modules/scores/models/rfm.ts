@@ -50,7 +50,11 @@ const GRID: readonly (readonly RfmLabel[])[] = [
  * @example rfmLabel(5, 4, 5) // 'Champions'
  */
 export function rfmLabel(r: number, f: number, m: number): RfmLabel {
-  for (const [name, value] of [['r', r], ['f', f], ['m', m]] as const) {
+  for (const [name, value] of [
+    ['r', r],
+    ['f', f],
+    ['m', m],
+  ] as const) {
     if (!(Number.isInteger(value) && value >= 1 && value <= 5)) {
       throw new RangeError(`RFM score ${name} must be an integer from 1 to 5, got ${value}`);
     }

@@ -100,8 +100,12 @@ export function compileRule(rule: SegmentRule, p: SqlParams, options: CompileOpt
       const s = node.score;
       const alias = scoreAlias(s.kind);
       const strict = scoreConditions(alias, s, p);
-      leaf(`${path}.score`, node, `COALESCE(${[`${alias}.customer_id IS NOT NULL`, ...strict].join(' AND ')}, FALSE)`,
-        `CASE WHEN ${alias}.customer_id IS NULL THEN NULL ELSE jsonb_build_object('value', ${alias}.value::float8, 'label', ${alias}.label) END`);
+      leaf(
+        `${path}.score`,
+        node,
+        `COALESCE(${[`${alias}.customer_id IS NOT NULL`, ...strict].join(' AND ')}, FALSE)`,
+        `CASE WHEN ${alias}.customer_id IS NULL THEN NULL ELSE jsonb_build_object('value', ${alias}.value::float8, 'label', ${alias}.label) END`,
+      );
       return required ? `(${strict.join(' AND ')})` : `COALESCE(${[`${alias}.customer_id IS NOT NULL`, ...strict].join(' AND ')}, FALSE)`;
     }
     if ('consent' in node) {
@@ -133,9 +137,11 @@ function behaviorAggregate(b: BehaviorCondition, p: SqlParams, customerIdsParam?
   if (b.to != null) where.push(`i.occurred_at < ${p.add(b.to)}::timestamptz`);
   for (const w of b.where ?? []) where.push(propertyCondition(w, p));
   const aggregate =
-    b.aggregate === 'SUM' ? 'COALESCE(sum(i.value), 0)::float8'
-    : b.aggregate === 'DISTINCT_DAYS' ? `count(DISTINCT (i.occurred_at AT TIME ZONE 'UTC')::date)::float8`
-    : 'count(*)::float8';
+    b.aggregate === 'SUM'
+      ? 'COALESCE(sum(i.value), 0)::float8'
+      : b.aggregate === 'DISTINCT_DAYS'
+        ? `count(DISTINCT (i.occurred_at AT TIME ZONE 'UTC')::date)::float8`
+        : 'count(*)::float8';
   return `SELECT i.customer_id, ${aggregate} AS v FROM interactions i${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY i.customer_id`;
 }
 

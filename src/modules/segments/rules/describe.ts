@@ -1,7 +1,18 @@
 import type { BehaviorCondition, ComparisonOp, JsonValue, SegmentRule } from './rule';
 
 const SYMBOL: Record<ComparisonOp, string> = {
-  EQ: '=', NE: '≠', IN: 'in', NOT_IN: 'not in', GT: '>', GTE: '≥', LT: '<', LTE: '≤', BETWEEN: 'between', CONTAINS: 'contains', STARTS_WITH: 'starts with', EXISTS: 'exists',
+  EQ: '=',
+  NE: '≠',
+  IN: 'in',
+  NOT_IN: 'not in',
+  GT: '>',
+  GTE: '≥',
+  LT: '<',
+  LTE: '≤',
+  BETWEEN: 'between',
+  CONTAINS: 'contains',
+  STARTS_WITH: 'starts with',
+  EXISTS: 'exists',
 };
 
 function show(value: unknown): string {
@@ -50,7 +61,12 @@ export function describeLeaf(rule: SegmentRule, figure: unknown, segmentNames: M
   }
   if ('score' in rule) {
     const s = rule.score;
-    const wanted = [s.op != null ? `${SYMBOL[s.op]} ${show(s.value)}` : null, s.labelIn ? `label in ${s.labelIn.map((l) => JSON.stringify(l)).join(', ')}` : null].filter(Boolean).join(' and ');
+    const wanted = [
+      s.op != null ? `${SYMBOL[s.op]} ${show(s.value)}` : null,
+      s.labelIn ? `label in ${s.labelIn.map((l) => JSON.stringify(l)).join(', ')}` : null,
+    ]
+      .filter(Boolean)
+      .join(' and ');
     if (!figure) return `${s.kind} score: none computed; wanted ${wanted}`;
     const f = figure as { value: number; label: string | null };
     return `${s.kind} score: ${show(f.value)}${f.label ? ` (${f.label})` : ''}; wanted ${wanted}`;

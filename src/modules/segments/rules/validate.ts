@@ -1,8 +1,21 @@
 import { textProblem } from '../../../connector-kit/text';
 import { ATTRIBUTE_FIELDS, MAX_PATH_SEGMENTS, OPS_BY_TYPE, PATH_SEGMENT, type FieldType } from './fields';
 import {
-  BEHAVIOR_AGGREGATES, COMPARISON_OPS, CONSENT_STATUSES, NUMERIC_OPS, RULE_KEYS, SCORE_KINDS,
-  type AttributeCondition, type ConsentCondition, type BehaviorCondition, type ComparisonOp, type JsonValue, type NumericOp, type PropertyCondition, type ScoreCondition, type SegmentRule,
+  BEHAVIOR_AGGREGATES,
+  COMPARISON_OPS,
+  CONSENT_STATUSES,
+  NUMERIC_OPS,
+  RULE_KEYS,
+  SCORE_KINDS,
+  type AttributeCondition,
+  type ConsentCondition,
+  type BehaviorCondition,
+  type ComparisonOp,
+  type JsonValue,
+  type NumericOp,
+  type PropertyCondition,
+  type ScoreCondition,
+  type SegmentRule,
 } from './rule';
 import { isDatabaseId, isStorableInstant } from '../../../infra/db-values';
 
@@ -37,7 +50,8 @@ export interface ShapeResult {
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean';
+const isScalar = (v: unknown): v is string | number | boolean =>
+  typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean';
 
 /**
  * The checks of one rule tree: each condition kind is a method, and the
@@ -66,7 +80,8 @@ class RuleShapeCheck {
   }
   instant(field: string, v: unknown): string | undefined {
     if (v instanceof Date) return isStorableInstant(v) ? v.toISOString() : this.problem(field, `${field} must be a valid instant in years 1 to 9999`);
-    if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(v) || !isStorableInstant(new Date(v))) return this.problem(field, `${field} must be an ISO 8601 instant such as 2026-01-31T00:00:00Z, in years 1 to 9999`);
+    if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(v) || !isStorableInstant(new Date(v)))
+      return this.problem(field, `${field} must be an ISO 8601 instant such as 2026-01-31T00:00:00Z, in years 1 to 9999`);
     return new Date(v).toISOString();
   }
   list<T>(field: string, v: unknown, item: (f: string, x: unknown) => T | undefined): T[] | undefined {
@@ -86,7 +101,9 @@ class RuleShapeCheck {
     return s;
   }
   oneOf<T extends string>(field: string, v: unknown, allowed: readonly T[]): T | undefined {
-    return typeof v === 'string' && (allowed as readonly string[]).includes(v) ? (v as T) : this.problem(field, `${field} must be one of ${allowed.join(', ')}`);
+    return typeof v === 'string' && (allowed as readonly string[]).includes(v)
+      ? (v as T)
+      : this.problem(field, `${field} must be one of ${allowed.join(', ')}`);
   }
 
   /** The value of a comparison, checked against the operator and the field's type (`json`: a trait or property). */
@@ -100,7 +117,9 @@ class RuleShapeCheck {
     };
     const ordered = (f: string, v: unknown): number | string | undefined => {
       if (type === 'datetime') return this.instant(f, v);
-      return typeof v === 'number' && Number.isFinite(v) ? v : this.problem(f, `${f} must be a number: ${op} compares numbers${type === 'json' ? ` (the ${name} value must be a JSON number to match)` : ''}`);
+      return typeof v === 'number' && Number.isFinite(v)
+        ? v
+        : this.problem(f, `${f} must be a number: ${op} compares numbers${type === 'json' ? ` (the ${name} value must be a JSON number to match)` : ''}`);
     };
     switch (op) {
       case 'EQ':
@@ -132,7 +151,8 @@ class RuleShapeCheck {
   }
 
   keysOf(field: string, v: Obj, allowed: string[]) {
-    for (const key of Object.keys(v)) if (!allowed.includes(key)) this.problem(`${field}.${key}`, `${field}.${key} is not a known field; expected one of ${allowed.join(', ')}`);
+    for (const key of Object.keys(v))
+      if (!allowed.includes(key)) this.problem(`${field}.${key}`, `${field}.${key} is not a known field; expected one of ${allowed.join(', ')}`);
   }
 
   attribute(field: string, v: unknown): AttributeCondition | undefined {
@@ -150,7 +170,13 @@ class RuleShapeCheck {
       if (!known) return this.problem(`${field}.field`, `unknown field "${name}"; use one of ${Object.keys(ATTRIBUTE_FIELDS).join(', ')}, or traits.<path>`);
       type = known.type;
       if (!OPS_BY_TYPE[type].includes(op)) {
-        return this.problem(`${field}.op`, `type mismatch: ${name} is a ${type === 'string' ? 'text' : type} field; ${op} applies to ${Object.entries(OPS_BY_TYPE).filter(([, ops]) => ops.includes(op)).map(([t]) => t).join(' or ')} fields`);
+        return this.problem(
+          `${field}.op`,
+          `type mismatch: ${name} is a ${type === 'string' ? 'text' : type} field; ${op} applies to ${Object.entries(OPS_BY_TYPE)
+            .filter(([, ops]) => ops.includes(op))
+            .map(([t]) => t)
+            .join(' or ')} fields`,
+        );
       }
     }
     const value = this.comparisonValue(`${field}.value`, op, type, v.value, name);
@@ -176,14 +202,16 @@ class RuleShapeCheck {
     if (v.type != null) out.type = this.text(`${field}.type`, v.type);
     if (v.where != null) {
       if (!Array.isArray(v.where)) this.problem(`${field}.where`, `${field}.where must be a list`);
-      else if (v.where.length > RULE_LIMITS.maxPropertyConditions) this.problem(`${field}.where`, `${field}.where has ${v.where.length} conditions; the limit is ${RULE_LIMITS.maxPropertyConditions}`);
+      else if (v.where.length > RULE_LIMITS.maxPropertyConditions)
+        this.problem(`${field}.where`, `${field}.where has ${v.where.length} conditions; the limit is ${RULE_LIMITS.maxPropertyConditions}`);
       else {
         // A condition is undefined only where a problem was recorded, and then the behavior is refused below.
         out.where = v.where.map((w, i) => this.property(`${field}.where[${i}]`, w)).filter((w): w is PropertyCondition => w !== undefined);
       }
     }
     if (v.lastDays != null) {
-      if (typeof v.lastDays !== 'number' || !Number.isInteger(v.lastDays)) this.problem(`${field}.lastDays`, `${field}.lastDays must be a whole number of days`);
+      if (typeof v.lastDays !== 'number' || !Number.isInteger(v.lastDays))
+        this.problem(`${field}.lastDays`, `${field}.lastDays must be a whole number of days`);
       else if (v.lastDays <= 0) this.problem(`${field}.lastDays`, `${field}.lastDays must be greater than 0 (got ${v.lastDays})`);
       else if (v.lastDays > RULE_LIMITS.maxLastDays) this.problem(`${field}.lastDays`, `${field}.lastDays must be at most ${RULE_LIMITS.maxLastDays}`);
       else out.lastDays = v.lastDays;
@@ -219,11 +247,17 @@ class RuleShapeCheck {
   consent(at: string, value: unknown): ConsentCondition | undefined {
     if (!isObject(value)) return this.problem(at, `${at} must be an object`);
     const before = this.problems.length;
-    const purpose = typeof value.purpose === 'string' && value.purpose.trim() ? value.purpose.trim() : this.problem(`${at}.purpose`, `${at}.purpose is required`);
+    const purpose =
+      typeof value.purpose === 'string' && value.purpose.trim() ? value.purpose.trim() : this.problem(`${at}.purpose`, `${at}.purpose is required`);
     // The limits setConsents stores purposes and channels with: a longer value can match nothing.
     if (purpose && purpose.length > 64) this.problem(`${at}.purpose`, `${at}.purpose is longer than 64 characters`);
     else if (purpose) this.text(`${at}.purpose`, purpose);
-    const channel = value.channel == null ? '*' : typeof value.channel === 'string' && value.channel.trim() ? value.channel.trim() : this.problem(`${at}.channel`, `${at}.channel must be a channel name or *`);
+    const channel =
+      value.channel == null
+        ? '*'
+        : typeof value.channel === 'string' && value.channel.trim()
+          ? value.channel.trim()
+          : this.problem(`${at}.channel`, `${at}.channel must be a channel name or *`);
     if (channel && channel.length > 64) this.problem(`${at}.channel`, `${at}.channel is longer than 64 characters`);
     else if (channel) this.text(`${at}.channel`, channel);
     let statusIn: string[] = ['GRANTED'];
@@ -232,7 +266,8 @@ class RuleShapeCheck {
       else {
         statusIn = value.statusIn as string[];
         statusIn.forEach((s, i) => {
-          if (!(CONSENT_STATUSES as readonly string[]).includes(s)) this.problem(`${at}.statusIn[${i}]`, `${at}.statusIn[${i}] must be one of ${CONSENT_STATUSES.join(', ')}`);
+          if (!(CONSENT_STATUSES as readonly string[]).includes(s))
+            this.problem(`${at}.statusIn[${i}]`, `${at}.statusIn[${i}] must be one of ${CONSENT_STATUSES.join(', ')}`);
         });
       }
     }
@@ -244,7 +279,8 @@ class RuleShapeCheck {
     if (depth > RULE_LIMITS.maxDepth) return this.problem(field, `the rule nests deeper than ${RULE_LIMITS.maxDepth} levels at ${field}`);
     if (!isObject(v)) return this.problem(field, `${field} must be an object with exactly one of ${RULE_KEYS.join(', ')}`);
     const keys = Object.keys(v).filter((k) => v[k] !== undefined && v[k] !== null);
-    if (keys.length !== 1) return this.problem(field, `${field} must have exactly one of ${RULE_KEYS.join(', ')} (got ${keys.length ? keys.join(', ') : 'none'})`);
+    if (keys.length !== 1)
+      return this.problem(field, `${field} must have exactly one of ${RULE_KEYS.join(', ')} (got ${keys.length ? keys.join(', ') : 'none'})`);
     const key = keys[0];
     const value = v[key];
     const at = `${field}.${key}`;
@@ -301,6 +337,7 @@ export function validateRuleShape(input: unknown, root = 'rule'): ShapeResult {
   const check = new RuleShapeCheck();
   const rule = check.node(root, input, 1);
   const { problems, segmentRefs, conditions } = check;
-  if (conditions > RULE_LIMITS.maxConditions) problems.unshift({ field: root, message: `the rule has ${conditions} conditions; the limit is ${RULE_LIMITS.maxConditions}` });
+  if (conditions > RULE_LIMITS.maxConditions)
+    problems.unshift({ field: root, message: `the rule has ${conditions} conditions; the limit is ${RULE_LIMITS.maxConditions}` });
   return problems.length === 0 && rule ? { rule, problems, segmentRefs } : { problems, segmentRefs };
 }

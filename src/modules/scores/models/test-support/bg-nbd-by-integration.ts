@@ -14,8 +14,7 @@ const { exp, expm1, log, pow } = Math;
 export function bgNbdByIntegration(params: BetaGeoParams, x: number, tx: number, T: number) {
   const { r, alpha, a, b } = params;
   // Integration ranges (in log λ and logit p) wide enough that the kernels' tails are below 1e-17.
-  const overLambda = (f: (lambda: number) => number, panels = 400) =>
-    integratePositive(f, -40 / r, log(60 / alpha), panels);
+  const overLambda = (f: (lambda: number) => number, panels = 400) => integratePositive(f, -40 / r, log(60 / alpha), panels);
   const overP = (f: (p: number) => number, panels = 400) => integrateUnit(f, -40 / a, 40 / b, panels);
   const lambdaKernel = (lambda: number) => pow(lambda, r - 1) * exp(-alpha * lambda);
   const pKernel = (p: number) => pow(p, a - 1) * pow(1 - p, b - 1);
@@ -27,10 +26,7 @@ export function bgNbdByIntegration(params: BetaGeoParams, x: number, tx: number,
   const aliveP = overP((p) => pow(1 - p, x) * pKernel(p)) / pNorm;
   const alive = aliveLambda * aliveP;
   const dropped =
-    x === 0
-      ? 0
-      : (overLambda((l) => pow(l, x) * exp(-l * tx) * lambdaKernel(l)) / lambdaNorm) *
-        (overP((p) => p * pow(1 - p, x - 1) * pKernel(p)) / pNorm);
+    x === 0 ? 0 : (overLambda((l) => pow(l, x) * exp(-l * tx) * lambdaKernel(l)) / lambdaNorm) * (overP((p) => p * pow(1 - p, x - 1) * pKernel(p)) / pNorm);
   const likelihood = alive + dropped;
 
   return {
@@ -43,13 +39,7 @@ export function bgNbdByIntegration(params: BetaGeoParams, x: number, tx: number,
      * being active with (λ, p).
      */
     expectedPurchases(t: number): number {
-      const joint = overP(
-        (p) =>
-          pow(1 - p, x) *
-          pKernel(p) *
-          overLambda((l) => pow(l, x) * exp(-l * T) * lambdaKernel(l) * (-expm1(-l * p * t) / p), 80),
-        80,
-      );
+      const joint = overP((p) => pow(1 - p, x) * pKernel(p) * overLambda((l) => pow(l, x) * exp(-l * T) * lambdaKernel(l) * (-expm1(-l * p * t) / p), 80), 80);
       return joint / lambdaNorm / pNorm / likelihood;
     },
   };

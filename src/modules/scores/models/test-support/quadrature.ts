@@ -51,17 +51,27 @@ export function integrate(f: (x: number) => number, lo: number, hi: number, pane
  * Gamma kernel with shape < 1 into an exponentially decaying tail.
  */
 export function integratePositive(f: (lambda: number) => number, lo: number, hi: number, panels = 400): number {
-  return integrate((y) => {
-    const lambda = exp(y);
-    return f(lambda) * lambda;
-  }, lo, hi, panels);
+  return integrate(
+    (y) => {
+      const lambda = exp(y);
+      return f(lambda) * lambda;
+    },
+    lo,
+    hi,
+    panels,
+  );
 }
 
 /** ∫₀¹ f(p) dp through the logit p = 1/(1 + e⁻ʸ), y ∈ [lo, hi], for Beta kernels singular at 0 or 1. */
 export function integrateUnit(f: (p: number) => number, lo: number, hi: number, panels = 400): number {
-  return integrate((y) => {
-    const p = 1 / (1 + exp(-y));
-    const q = 1 / (1 + exp(y));
-    return f(p) * p * q;
-  }, lo, hi, panels);
+  return integrate(
+    (y) => {
+      const p = 1 / (1 + exp(-y));
+      const q = 1 / (1 + exp(y));
+      return f(p) * p * q;
+    },
+    lo,
+    hi,
+    panels,
+  );
 }

@@ -11,11 +11,7 @@ const { log } = Math;
  * customer leaves right after each one with probability p. Ages T are uniform
  * on [minT, maxT].
  */
-export function simulateBetaGeo(
-  params: BetaGeoParams,
-  count: number,
-  options: { seed: number; minT: number; maxT: number },
-): PurchaseSummary[] {
+export function simulateBetaGeo(params: BetaGeoParams, count: number, options: { seed: number; minT: number; maxT: number }): PurchaseSummary[] {
   const uniform = seededUniform(options.seed);
   const customers: PurchaseSummary[] = [];
   for (let i = 0; i < count; i++) {
@@ -41,11 +37,7 @@ export function simulateBetaGeo(
  * Mean spends drawn from the Gamma-Gamma story (Fader & Hardie 2013): ν ~
  * Gamma(q, γ) per customer, each of x transactions ~ Gamma(p, ν).
  */
-export function simulateGammaGamma(
-  params: GammaGammaParams,
-  frequencies: readonly number[],
-  seed: number,
-): SpendSummary[] {
+export function simulateGammaGamma(params: GammaGammaParams, frequencies: readonly number[], seed: number): SpendSummary[] {
   const uniform = seededUniform(seed);
   return frequencies.map((x) => {
     const nu = gammaVariate(uniform, params.q, params.gamma);
