@@ -4,7 +4,8 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import request from 'supertest';
 import { createHttpHandler, type HttpHandler } from '../../src/graphql/server';
-import { startTestApp, type GraphQLErrorBody, type TestApp, type TestAppOptions } from './app';
+import { ConnectorRunDocument, RunConnectionDocument, type ConnectorRunQuery } from '../generated/graphql';
+import { eventually, startTestApp, type GraphQLErrorBody, type TestApp, type TestAppOptions } from './app';
 
 /** A test app whose gateway mounts the connector routes (/hooks, /imports), called as the bootstrap admin. */
 export interface ConnectorTestApp {
@@ -12,6 +13,8 @@ export interface ConnectorTestApp {
   handler: HttpHandler;
   adminKey: string;
   gql<R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<{ data?: R; errors?: GraphQLErrorBody[] }>;
+  /** Starts a run of the connection (runConnection) and waits for it to finish; returns the finished run. */
+  runToEnd(connectionId: string, timeoutMs?: number): Promise<ConnectorRunQuery['connectorRun'] & object>;
   close(): Promise<void>;
 }
 
@@ -31,17 +34,25 @@ export async function startConnectorTestApp(options: TestAppOptions = {}): Promi
     },
   });
   const handler = createHttpHandler(app.runtime.services, app.runtime.services.connectors.routes());
-  return {
-    app,
-    handler,
-    adminKey,
-    async gql(document, variables) {
-      const response = await request(handler)
-        .post('/graphql')
-        .set('authorization', `Bearer ${adminKey}`)
-        .send({ query: print(document), variables });
-      return response.body;
-    },
-    close: () => app.close(),
+  const gql: ConnectorTestApp['gql'] = async (document, variables) => {
+    const response = await request(handler)
+      .post('/graphql')
+      .set('authorization', `Bearer ${adminKey}`)
+      .send({ query: print(document), variables });
+    return response.body;
   };
+  const runToEnd: ConnectorTestApp['runToEnd'] = async (connectionId, timeoutMs = 60_000) => {
+    const started = await gql(RunConnectionDocument, { id: connectionId });
+    expect(started.errors).toBeUndefined();
+    const runId = started.data?.runConnection.id;
+    if (!runId) throw new Error('runConnection answered no run');
+    return eventually(
+      async () => {
+        const run = (await gql(ConnectorRunDocument, { id: runId })).data?.connectorRun;
+        return run?.finishedAt ? run : undefined;
+      },
+      { timeoutMs },
+    );
+  };
+  return { app, handler, adminKey, gql, runToEnd, close: () => app.close() };
 }

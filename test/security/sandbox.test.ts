@@ -3,9 +3,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { ConnectorRunDocument, CreateConnectionDocument, RunConnectionDocument } from '../generated/graphql';
+import { CreateConnectionDocument } from '../generated/graphql';
 import { loadPlugins } from '../../src/modules/connectors/plugin-loader';
-import { eventually } from '../helpers/app';
 import { REPO_ROOT, startConnectorTestApp, type ConnectorTestApp } from '../helpers/connectors';
 
 /**
@@ -87,17 +86,7 @@ async function reportOf(externalId: string): Promise<Record<string, string>> {
   return row!.properties;
 }
 
-async function runToEnd(connectionId: string) {
-  const { data, errors } = await t.gql(RunConnectionDocument, { id: connectionId });
-  expect(errors).toBeUndefined();
-  return eventually(
-    async () => {
-      const run = (await t.gql(ConnectorRunDocument, { id: data!.runConnection.id })).data!.connectorRun!;
-      return run.finishedAt ? run : undefined;
-    },
-    { timeoutMs: 60_000 },
-  );
-}
+const runToEnd = (connectionId: string) => t.runToEnd(connectionId);
 
 const syncReport = async (connectionId: string) => {
   const local = Buffer.from(connectionId, 'base64').toString().split(':')[1];

@@ -2,9 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startFakeHelpdeskApi, makeTickets, type FakeHelpdeskApi } from '../../plugins/helpdesk/fake-api';
-import { ConnectionRunsDocument, ConnectorRunDocument, CreateConnectionDocument, RunConnectionDocument, UpdateConnectionDocument } from '../generated/graphql';
+import { ConnectionRunsDocument, CreateConnectionDocument, UpdateConnectionDocument } from '../generated/graphql';
 import { ConfigurationError, loadConfig } from '../../src/config';
-import { eventually } from '../helpers/app';
 import { REPO_ROOT, startConnectorTestApp, type ConnectorTestApp } from '../helpers/connectors';
 
 /** A local HTTP server that records what reaches it. */
@@ -81,17 +80,7 @@ async function createConnection(connector: string, name: string, config: Record<
   return data!.createConnection;
 }
 
-async function runToEnd(connectionId: string) {
-  const { data, errors } = await t.gql(RunConnectionDocument, { id: connectionId });
-  expect(errors).toBeUndefined();
-  return eventually(
-    async () => {
-      const run = (await t.gql(ConnectorRunDocument, { id: data!.runConnection.id })).data!.connectorRun!;
-      return run.finishedAt ? run : undefined;
-    },
-    { timeoutMs: 60_000 },
-  );
-}
+const runToEnd = (connectionId: string) => t.runToEnd(connectionId);
 
 async function connectionOf(connectionId: string) {
   const { data } = await t.gql(ConnectionRunsDocument, { id: connectionId, first: 1 });
