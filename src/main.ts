@@ -266,7 +266,10 @@ function printWelcome(url: string, devKey: string | undefined): void {
   );
 }
 
-/** On SIGINT or SIGTERM, runs `stop` once (at most 30 s) and exits. */
+/** How long a shutdown may take before the process exits anyway. */
+const SHUTDOWN_LIMIT_MS = 30_000;
+
+/** On SIGINT or SIGTERM, runs `stop` once (at most SHUTDOWN_LIMIT_MS) and exits. */
 function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -274,9 +277,9 @@ function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing running jobs');
     const force = setTimeout(() => {
-      logger.error('shutdown took longer than 30 s; exiting');
+      logger.error(`shutdown took longer than ${SHUTDOWN_LIMIT_MS / 1000} s; exiting`);
       process.exit(1);
-    }, 30_000);
+    }, SHUTDOWN_LIMIT_MS);
     force.unref();
     try {
       await stop();

@@ -10,13 +10,11 @@ import { ConnectorRegistry } from './connector-registry';
 import { ConnectorRunService } from './connector-run.service';
 import { ConnectionScheduler } from './connectors.jobs';
 import { FileImportService } from './file-import.service';
-import { ApiKeyService } from '../access';
-import { authenticate } from '../access';
-import { hasScope } from '../access';
+import { authenticate, hasScope, type ApiKeyService } from '../access';
 import { ErrorCode } from '../../errors/catalog';
 import { createImportRoute, type UploadAuthorizer } from './import.route';
 import { PluginHosts } from './plugin-hosts';
-import { resolveSecretKey, SecretBox } from './secret-box';
+import { SecretBox } from './secret-box';
 import { SyncService } from './sync.service';
 import { createWebhookRoute } from './webhook.route';
 import { WebhookRefusalService } from './webhook-refusal.service';
@@ -46,8 +44,12 @@ export function createConnectorServices(deps: {
   dataSource: DataSource;
   queues: QueueBackend;
   targets: IngestTargets;
+  /** The server secret (RAPPORT_SECRET_KEY or the embedded secret.key), which encrypts connection secrets. */
+  secretKey: Buffer | undefined;
+  /** Authenticates upload requests on /imports. */
+  apiKeys: ApiKeyService;
 }): ConnectorServices {
-  const { config, dataSource, targets } = deps;
+  const { config, dataSource, targets, apiKeys } = deps;
   const logger = deps.logger.child({ component: 'connectors' });
   // `http`: Rapport's options for every plugin's ctx.http, on top of the plugin's own policy.
   // The operator's egress policy comes after the plugin's own options in the host, so a plugin cannot widen it.
@@ -61,13 +63,12 @@ export function createConnectorServices(deps: {
   const runs = new ConnectorRunService(dataSource);
   const refusals = new WebhookRefusalService(dataSource);
   const hosts = new PluginHosts({ sandbox, callTimeoutMs: config.plugins.callTimeoutMs, loadTimeoutMs: 10_000, logger });
-  const connections = new ConnectionService(dataSource, registry, new SecretBox(resolveSecretKey(config)), scheduler, hosts);
+  const connections = new ConnectionService(dataSource, registry, new SecretBox(deps.secretKey), scheduler, hosts);
   const sync = new SyncService(dataSource, registry, connections, runs, targets, hosts, logger, {
     timeLimitMs: config.syncTimeLimitMs,
     pageTimeoutMs: config.plugins.syncPageTimeoutMs,
   });
   const imports = new FileImportService(dataSource, runs, logger, path.join(config.dataDir, 'imports'), { tombstones: targets.ingest.tombstones });
-  const apiKeys = new ApiKeyService(dataSource);
   const authorizeUpload: UploadAuthorizer = async (req) => {
     const authentication = await authenticate(req.headers.authorization, config, apiKeys);
     if (!authentication.ok) return { ok: false, status: 401, code: ErrorCode.UNAUTHENTICATED, message: authentication.reason };

@@ -3,6 +3,7 @@ import type { Config } from '../../config';
 import type { Logger } from '../../infra/logger';
 import type { QueueBackend } from '../../infra/queue';
 import { collectJobs, defineModule } from '../../infra/module';
+import type { ApiKeyService } from '../access';
 import type { CustomerService } from '../customers';
 import type { IngestService } from '../interactions';
 import type { PrivacyService } from '../privacy';
@@ -22,18 +23,22 @@ interface ConnectorsDeps {
   ingest: IngestService;
   customers: CustomerService;
   privacy: PrivacyService;
+  secretKey: Buffer | undefined;
+  apiKeys: ApiKeyService;
 }
 
 /** The connector host: plugins, connections, pull syncs, webhooks and file imports. */
 export const connectorsModule = defineModule({
   name: 'connectors',
-  needs: ['config', 'logger', 'dataSource', 'queues', 'ingest', 'customers', 'privacy'],
+  needs: ['config', 'logger', 'dataSource', 'queues', 'ingest', 'customers', 'privacy', 'secretKey', 'apiKeys'],
   provides: ['connectors'],
   entities: [ConnectionEntity, ConnectorRunEntity, WebhookRefusalEntity],
   graphql: [connectorGraphql, webhookRefusalGraphql],
   events: { publishes: ['connection.failed', 'interactions.imported'], subscribes: [] },
-  create({ config, logger, dataSource, queues, ingest, customers, privacy }: ConnectorsDeps) {
-    return { connectors: createConnectorServices({ config, logger, dataSource, queues, targets: { ingest, customers, privacy, dataSource } }) };
+  create({ config, logger, dataSource, queues, ingest, customers, privacy, secretKey, apiKeys }: ConnectorsDeps) {
+    return {
+      connectors: createConnectorServices({ config, logger, dataSource, queues, targets: { ingest, customers, privacy, dataSource }, secretKey, apiKeys }),
+    };
   },
   jobs: ({ connectors }) => collectJobs((registry) => registerConnectorJobs(registry, connectors.sync, connectors.imports)),
   schedules: ({ connectors }) => [{ name: 'connection schedules', start: () => connectors.connections.restoreSchedules() }],

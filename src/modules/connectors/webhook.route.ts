@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { ErrorCode, errorMessage } from '../../errors/catalog';
+import { isDatabaseId } from '../../infra/db-values';
 import { sendJson, type HttpRoute } from '../../infra/http';
 import type { Logger } from '../../infra/logger';
 import { commitBatch, validateBatchRows, type IngestTargets } from './batch-commit';
@@ -19,9 +20,6 @@ export interface WebhookRouteOptions {
 }
 
 const PATH = /^\/hooks\/([^/]+)\/?$/;
-
-/** Largest value of a bigint id. */
-const MAX_ID = 2n ** 63n - 1n;
 
 /**
  * The one answer to every refused delivery: unknown or malformed connection
@@ -46,7 +44,7 @@ function connectionIdOf(segment: string): string | undefined {
   } catch {
     return undefined;
   }
-  return /^[1-9][0-9]{0,18}$/.test(decoded) && BigInt(decoded) <= MAX_ID ? decoded : undefined;
+  return isDatabaseId(decoded) ? decoded : undefined;
 }
 
 const text = (max: number) => z.string().transform((value) => value.slice(0, max));

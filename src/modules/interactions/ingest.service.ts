@@ -198,7 +198,7 @@ function summarize(committed: boolean, results: InteractionRowResult[]): RecordI
 }
 
 /** The interaction.recorded payload of each row of an `ins` CTE (RETURNING the inserted interactions), in insert order. */
-export const INTERACTION_RECORDED_ROWS = `SELECT customer_id, jsonb_build_object('customerId', customer_id::text, 'interactionId', id::text, 'channel', channel, 'type', type,
+const INTERACTION_RECORDED_ROWS = `SELECT customer_id, jsonb_build_object('customerId', customer_id::text, 'interactionId', id::text, 'channel', channel, 'type', type,
     'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) AS payload, id FROM ins`;
 
 async function insertInteractions(
