@@ -8,7 +8,7 @@ import { ErrorCode } from '../../errors/catalog';
 import type { Logger } from '../../infra/logger';
 import { present } from '../../infra/present';
 import { validateInteraction, type Direction, type UncheckedInteractionRow } from '../interactions';
-import { identifierKey, IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type Identifier, type TombstoneHasher } from '../customers';
+import { identifierKey, IdentityRaceError, resolveStagedIdentifiers, SERIALIZE_AFTER_ATTEMPT, type Identifier, type TombstoneHasher } from '../customers';
 import { outboxInsertSql } from '../events';
 import type { RunError, RunStatus } from './connector-run.entity';
 import type { ConnectorRunService } from './connector-run.service';
@@ -334,10 +334,11 @@ export class FileImportService {
 
   /**
    * Writes one staged batch in one transaction on the lane's connection:
-   * resolves the batch's identifiers with the writer's identity resolution
-   * ({@link resolveCustomers}: the same as the API's, creating missing
-   * customers and refusing erased identifiers), COPYs the rows into the
-   * session's staging table, then one set-based merge inserts the
+   * COPYs the rows into the session's staging table, resolves their
+   * identifiers with the writer's identity resolution
+   * ({@link resolveStagedIdentifiers}: known identifiers in one join, new
+   * ones through the API's resolution, which creates missing customers and
+   * refuses erased identifiers), then one set-based merge inserts the
    * interactions idempotently on (source, external_id), publishes one
    * interactions.imported event and marks the touched customers dirty. Returns how
    * many interactions were inserted, and the rows refused by resolution.
@@ -356,9 +357,9 @@ export class FileImportService {
     copyText: string,
     identifiers: Map<string, { identifier: Identifier; lines: number[] }>,
   ): Promise<{ inserted: number; unresolved: RunError[]; unresolvedRows: number }> {
-    const entries = [...identifiers.values()];
+    const byKey = new Map([...identifiers].map(([key, entry]) => [key, entry.identifier]));
     const statements = `
-      ANALYZE import_staging, import_resolved;
+      ANALYZE import_resolved;
       WITH ins AS (
           INSERT INTO interactions (customer_id, channel, type, direction, occurred_at, value, currency, sentiment, properties, source, external_id)
           SELECT r.customer_id, s.channel, s.type, s.direction, s.occurred_at, s.value, s.currency, s.sentiment, s.properties, s.source, s.external_id
@@ -378,37 +379,26 @@ export class FileImportService {
       await lane.client.query('BEGIN');
       try {
         await lane.client.query('TRUNCATE import_staging, import_resolved, import_touched');
-        const resolved = await resolveCustomers(
-          lane.runner.manager,
-          entries.map(({ identifier }) => ({ identifiers: [identifier] })),
-          { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.options.tombstones },
-          (plan) => (i) => plan.resolutions[i].ok,
-        );
-        if (!('resolutions' in resolved)) throw new Error('identity resolution stopped');
-        const unresolved: RunError[] = [];
-        let unresolvedRows = 0;
-        const ok: { identifier: Identifier; customerId: string }[] = [];
-        resolved.resolutions.forEach((resolution, i) => {
-          const entry = entries[i];
-          if (resolution.ok) ok.push({ identifier: entry.identifier, customerId: resolution.customerId });
-          else {
-            unresolvedRows += entry.lines.length;
-            for (const line of entry.lines) {
-              if (unresolved.length < MAX_KEPT_ERRORS) unresolved.push({ line, code: resolution.code, message: `line ${line}: ${resolution.message}` });
-            }
-          }
-        });
-        await lane.client.query(`INSERT INTO import_resolved (id_type, id_value, customer_id) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`, [
-          ok.map((o) => o.identifier.type),
-          ok.map((o) => o.identifier.value),
-          ok.map((o) => o.customerId),
-        ]);
         const copy = lane.client.query(copyFrom(`COPY import_staging (${STAGING_COLUMNS.join(', ')}) FROM STDIN`));
         await new Promise<void>((resolve, reject) => {
           copy.on('error', reject);
           copy.on('finish', resolve);
           copy.end(copyText);
         });
+        const refused = await resolveStagedIdentifiers(lane.runner.manager, { staged: 'import_staging', resolved: 'import_resolved' }, byKey, {
+          serialize: attempt >= SERIALIZE_AFTER_ATTEMPT,
+          adoptLostRaces: true,
+          tombstones: this.options.tombstones,
+        });
+        const unresolved: RunError[] = [];
+        let unresolvedRows = 0;
+        for (const [key, refusal] of refused) {
+          const { lines } = present(identifiers.get(key), 'the lines of a refused identifier');
+          unresolvedRows += lines.length;
+          for (const line of lines) {
+            if (unresolved.length < MAX_KEPT_ERRORS) unresolved.push({ line, code: refusal.code, message: `line ${line}: ${refusal.message}` });
+          }
+        }
         const results = (await lane.client.query(statements)) as unknown as { rows: { inserted?: number }[] }[];
         const inserted = results.map((r) => r.rows[0]?.inserted).find((n) => n !== undefined);
         await lane.client.query('COMMIT');

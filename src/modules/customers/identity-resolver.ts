@@ -514,3 +514,68 @@ class UnionFind {
     if (ra !== rb) this.parent.set(rb, ra);
   }
 }
+
+/** The tables of a staged batch that {@link resolveStagedIdentifiers} reads and fills. */
+export interface StagedIdentifierTables {
+  /** The batch's rows, each naming its customer by one identifier in `id_type` and `id_value` (normalised). */
+  staged: string;
+  /** Receives `(id_type, id_value, customer_id)` for every identifier that resolved. */
+  resolved: string;
+}
+
+/** A refused identifier of a staged batch: why, by identifier key. */
+export type StagedRefusal = Extract<Resolution, { ok: false }>;
+
+/**
+ * Resolves the identifiers of a batch staged in a table, as
+ * {@link resolveCustomers} does for one-identifier demands. An identifier
+ * that already names a customer resolves to it in one set-based statement
+ * inside Postgres (for a demand with a single known identifier that is the
+ * whole of resolution: no conflict, no tombstone, no creation is possible);
+ * only the identifiers not known yet, usually a small part of a backfill,
+ * go through {@link resolveCustomers}, which creates their customers, refuses
+ * erased ones and settles races with concurrent writers.
+ *
+ * `identifiers` holds every identifier of the staged rows by its
+ * {@link identifierKey}. Returns the refused ones by key; the rows of those
+ * have no line in `resolved`.
+ */
+export async function resolveStagedIdentifiers(
+  manager: EntityManager,
+  tables: StagedIdentifierTables,
+  identifiers: ReadonlyMap<string, Identifier>,
+  options: ResolveOptions,
+): Promise<Map<string, StagedRefusal>> {
+  const { staged, resolved } = tables;
+  await manager.query(`ANALYZE ${staged}`);
+  await manager.query(
+    `INSERT INTO ${resolved} (id_type, id_value, customer_id)
+     SELECT DISTINCT s.id_type, s.id_value, i.customer_id
+       FROM ${staged} s JOIN customer_identifiers i ON i.type = s.id_type AND i.value = s.id_value`,
+  );
+  const unknown: { id_type: string; id_value: string }[] = await manager.query(
+    `SELECT DISTINCT s.id_type, s.id_value FROM ${staged} s
+      WHERE NOT EXISTS (SELECT 1 FROM ${resolved} r WHERE r.id_type = s.id_type AND r.id_value = s.id_value)`,
+  );
+  const refused = new Map<string, StagedRefusal>();
+  if (unknown.length === 0) return refused;
+  const fresh = unknown.map((row) => present(identifiers.get(identifierKey({ type: row.id_type, value: row.id_value })), 'a staged identifier'));
+  const outcome = await resolveCustomers(
+    manager,
+    fresh.map((identifier) => ({ identifiers: [identifier] })),
+    options,
+    (plan) => (i) => plan.resolutions[i].ok,
+  );
+  if (!('resolutions' in outcome)) throw new Error('identity resolution stopped');
+  const ok: { identifier: Identifier; customerId: string }[] = [];
+  outcome.resolutions.forEach((resolution, i) => {
+    if (resolution.ok) ok.push({ identifier: fresh[i], customerId: resolution.customerId });
+    else refused.set(identifierKey(fresh[i]), resolution);
+  });
+  await manager.query(`INSERT INTO ${resolved} (id_type, id_value, customer_id) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`, [
+    pgArray(ok.map((o) => o.identifier.type)),
+    pgArray(ok.map((o) => o.identifier.value)),
+    pgArray(ok.map((o) => o.customerId)),
+  ]);
+  return refused;
+}

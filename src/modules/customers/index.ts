@@ -10,6 +10,6 @@ export type { CustomerRow, CustomerService } from './customer.service';
 export type { RefreshGatherer, RefreshRequester } from './customers.jobs';
 export { identifierKey, isIdentifierProblem, normalizeIdentifier } from './identity';
 export type { Identifier, IdentifierInput } from './identity';
-export { IdentityRaceError, SERIALIZE_AFTER_ATTEMPT, planCustomerResolution, resolveCustomers } from './identity-resolver';
-export type { CustomerDemand, NewCustomerProfile } from './identity-resolver';
+export { IdentityRaceError, SERIALIZE_AFTER_ATTEMPT, planCustomerResolution, resolveCustomers, resolveStagedIdentifiers } from './identity-resolver';
+export type { CustomerDemand, NewCustomerProfile, StagedIdentifierTables, StagedRefusal } from './identity-resolver';
 export { TombstoneHasher } from './tombstones';
