@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -6,7 +7,13 @@ import { Client } from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../src/infra/embedded-postgres';
 
 /** A throw-away embedded cluster for one benchmark run (durable settings, like `npm start`). */
-export async function benchCluster(): Promise<{ pg: EmbeddedPostgresHandle; createDatabase(name: string): Promise<string>; close(): Promise<void> }> {
+export async function benchCluster(): Promise<{
+  pg: EmbeddedPostgresHandle;
+  createDatabase(name: string): Promise<string>;
+  /** CPU seconds the cluster's processes have used so far (see {@link clusterCpuSeconds}). */
+  cpuSeconds(): number;
+  close(): Promise<void>;
+}> {
   const dir = mkdtempSync(path.join(tmpdir(), 'rapport-bench-'));
   chmodSync(dir, 0o755);
   const pg = await startEmbeddedPostgres({ dataDir: dir });
@@ -20,6 +27,7 @@ export async function benchCluster(): Promise<{ pg: EmbeddedPostgresHandle; crea
       await admin.end();
       return pg.urlFor(name);
     },
+    cpuSeconds: () => clusterCpuSeconds(path.join(dir, 'pg')),
     async close() {
       await pg.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -66,4 +74,51 @@ export function runBench(main: () => Promise<void>): void {
       process.exit(1);
     },
   );
+}
+
+let clockTicks: number | undefined;
+
+/** CPU seconds (user + system) of a process from `/proc/<pid>/stat`: its own (`fields` 2), or with its reaped children's (4). */
+function statCpu(pid: number, fields: number): number {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0; // the process ended between the listing and the read
+  }
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  let ticks = 0;
+  for (let i = 0; i < fields; i++) ticks += Number(rest[11 + i]);
+  return ticks / clockTicks;
+}
+
+/**
+ * CPU seconds used so far by a Postgres cluster: the postmaster (with the
+ * backends it has reaped) plus its live backends. Benchmarks report CPU
+ * beside wall time because CPU per row barely moves when other work shares
+ * the machine, while wall time does (Linux only: it reads /proc).
+ */
+export function clusterCpuSeconds(dataDir: string): number {
+  const postmaster = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  let seconds = statCpu(postmaster, 4);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (parent === postmaster) seconds += statCpu(Number(entry), 2);
+  }
+  return seconds;
+}
+
+/** CPU seconds (user + system) this process has used so far, its worker threads included. */
+export function processCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }

@@ -23,7 +23,7 @@ import { createLogger } from '../src/infra/logger';
 import { ConnectorRunService } from '../src/modules/connectors/connector-run.service';
 import { FileImportService } from '../src/modules/connectors/file-import.service';
 import { Random } from '../src/seed/random';
-import { benchCluster, fmt, intFlags, mib } from './harness';
+import { benchCluster, fmt, intFlags, mib, processCpuSeconds } from './harness';
 
 const EVENTS = [
   ['email', 'open'],
@@ -92,7 +92,7 @@ async function main() {
     );
 
     const imports = new FileImportService(dataSource, new ConnectorRunService(dataSource), createLogger('silent'), dir);
-    const totals = { copySeconds: 0, importSeconds: 0 };
+    const totals = { copySeconds: 0, importSeconds: 0, importCpu: 0, importPgCpu: 0 };
     // Rounds alternate the two paths, so load from other processes on the machine falls on both.
     for (let round = 1; round <= scale.rounds; round++) {
       if (scale.rounds > 1) console.log(`  round ${round}/${scale.rounds}`);
@@ -126,11 +126,16 @@ async function main() {
         peakRss = Math.max(peakRss, usage.rss);
         peakHeap = Math.max(peakHeap, usage.heapUsed);
       }, 100);
+      const pg0 = cluster.cpuSeconds();
+      const cpu0 = pg0 + processCpuSeconds();
       t0 = Date.now();
       const summary = await imports.importFile(rapportFile, { batchRows: scale.batch, connections: scale.connections });
       const importSeconds = (Date.now() - t0) / 1000;
       clearInterval(sampler);
       totals.importSeconds += importSeconds;
+      const pg1 = cluster.cpuSeconds();
+      totals.importCpu += pg1 + processCpuSeconds() - cpu0;
+      totals.importPgCpu += pg1 - pg0;
       console.log(
         `  rapport import: ${fmt(summary.received)} rows in ${fmt(importSeconds, 2)} s = ${fmt(scale.rows / importSeconds)} rows/s ` +
           `(${summary.status}: ${fmt(summary.accepted)} accepted, ${fmt(summary.duplicates)} duplicates, ${fmt(summary.rejected)} rejected); peak RSS ${mib(peakRss)}, peak heap ${mib(peakHeap)}`,
@@ -139,7 +144,13 @@ async function main() {
     const copyRate = (scale.rows * scale.rounds) / totals.copySeconds;
     const importRate = (scale.rows * scale.rounds) / totals.importSeconds;
     console.log(`  overall: psql \\copy ${fmt(copyRate)} rows/s, rapport import ${fmt(importRate)} rows/s`);
-    console.log(`  ratio: Rapport at ${fmt((importRate / copyRate) * 100, 1)}% of the raw COPY rate (target: at least 50%)`);
+    console.log(`  ratio: Rapport at ${fmt((importRate / copyRate) * 100, 1)}% of the raw COPY rate (target: at least 80%)`);
+    // Where the import's time goes. (psql's own backend ends with it, before its CPU can be read reliably.)
+    const rows = scale.rows * scale.rounds;
+    console.log(
+      `  CPU per 1,000 rows imported: ${fmt((totals.importCpu * 1e6) / rows, 1)} ms ` +
+        `(Postgres ${fmt((totals.importPgCpu * 1e6) / rows, 1)} ms, the importing process ${fmt(((totals.importCpu - totals.importPgCpu) * 1e6) / rows, 1)} ms)`,
+    );
     await client.end();
     await dataSource.destroy();
   } finally {

@@ -23,7 +23,7 @@ import { createLogger } from '../src/infra/logger';
 import { copyRows } from '../src/seed/copy';
 import { Random } from '../src/seed/random';
 import { RecordInteractionsDocument } from '../test/generated/graphql';
-import { BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, mib, percentile, runBench } from './harness';
+import { BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, mib, percentile, processCpuSeconds, runBench } from './harness';
 
 /** A free loopback port. */
 function freePort(): Promise<number> {
@@ -124,6 +124,7 @@ async function main() {
     let accepted = 0;
     let next = 0;
     let peakRss = process.memoryUsage().rss;
+    const cpu0 = { pg: cluster.cpuSeconds(), own: processCpuSeconds() };
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: scale.concurrency }, async () => {
@@ -141,6 +142,7 @@ async function main() {
       }),
     );
     const apiSeconds = (performance.now() - t0) / 1000;
+    const apiCpu = { pg: cluster.cpuSeconds() - cpu0.pg, own: processCpuSeconds() - cpu0.own };
     await runtime?.stop();
     await Promise.all(
       gateways.map(
@@ -167,6 +169,7 @@ async function main() {
     const ids = [...new Set(customerIds.values())];
     await client.query(`INSERT INTO customers (id, kind) OVERRIDING SYSTEM VALUE SELECT unnest($1::bigint[]), 'PERSON'`, [ids]);
     const pool = { query: client.query.bind(client) } as unknown as import('pg').PoolClient;
+    const copyCpu0 = cluster.cpuSeconds();
     const t1 = performance.now();
     await copyRows(
       pool,
@@ -184,6 +187,7 @@ async function main() {
       ]),
     );
     const copySeconds = (performance.now() - t1) / 1000;
+    const copyPgCpu = cluster.cpuSeconds() - copyCpu0;
     await client.end();
 
     latencies.sort((a, b) => a - b);
@@ -196,6 +200,12 @@ async function main() {
     );
     console.log(`  floor COPY                ${fmt(rows.length)} rows in ${fmt(copySeconds, 2)} s  = ${fmt(copyRate)} interactions/s`);
     console.log(`  ratio API / COPY          ${fmt((apiRate / copyRate) * 100, 1)} %`);
+    // CPU per row moves little when other work shares the machine; wall time does.
+    const perThousand = (seconds: number, n: number) => fmt((seconds * 1000 * 1000) / n, 1);
+    console.log(
+      `  CPU per 1,000 rows        API: Postgres ${perThousand(apiCpu.pg, accepted)} ms + ${runtime ? 'bench and gateway process' : 'bench process'} ${perThousand(apiCpu.own, accepted)} ms` +
+        `${runtime ? '' : ' (gateway processes not counted)'};  COPY: Postgres ${perThousand(copyPgCpu, rows.length)} ms`,
+    );
     console.log(`  peak RSS (${runtime ? 'bench + gateway process' : 'bench process, gateways not counted'}) ${mib(peakRss)}`);
   } finally {
     await cluster.close();
