@@ -160,6 +160,13 @@ describe('the outbox is written with the change', () => {
       [lowest!.customer_id, lowest!.payload.value, (lowest!.payload.value as number) + 0.5],
     ]);
   });
+  test('a targeted rescore publishes recompute.completed, marked targeted, with the customers it rescored', async () => {
+    const before = await outbox(app, `type = 'recompute.completed'`);
+    const [a, b] = await app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM scores WHERE kind = 'RFM' ORDER BY customer_id LIMIT 2`);
+    expect(await app.runtime.services.scores.rescoreAfterFullRecompute([a!.id, b!.id, a!.id], ['RFM'])).toBe(2);
+    const after = await outbox(app, `type = 'recompute.completed' AND outbox_events.id > $1`, [before.at(-1)?.id ?? '0']);
+    expect(after.map((e) => [e.customer_id, e.payload])).toEqual([['0', { kinds: ['RFM'], customers: 2, targeted: true }]]);
+  });
 
   test('a failed connector run publishes connection.failed in the non-customer partition', async () => {
     const [{ id: connectionId }] = await app.sql<{ id: string }>(
