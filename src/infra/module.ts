@@ -16,8 +16,8 @@ import { present } from './present';
  * `Deps` is the slice of the service bag the module reads; `Out` the services
  * it adds to it.
  */
-export interface RapportModule<Deps = Record<string, unknown>, Out = Record<string, unknown>> {
-  name: string;
+export interface RapportModule<Deps = Record<string, unknown>, Out = Record<string, unknown>, Name extends string = string> {
+  name: Name;
   /** Services this module takes from the core or from modules built before it. */
   needs: readonly (keyof Deps & string)[];
   /** Services this module adds to the bag. */
@@ -110,10 +110,13 @@ export function collectJobs(register: (registry: { register(queue: QueueName, na
   return jobs;
 }
 
-/** Declares a module; the identity function that gives `create` its types. */
-export function defineModule<Deps, Out>(module: RapportModule<Deps, Out>): RapportModule<Deps, Out> {
+/** Declares a module; the identity function that gives `create` its types (and the module its literal name). */
+export function defineModule<Name extends string, Deps, Out>(module: RapportModule<Deps, Out, Name>): RapportModule<Deps, Out, Name> {
   return module;
 }
+
+/** The services a module's `create` takes and returns: its needs and what it provides. */
+export type ModuleServices<M> = M extends { create(deps: infer Deps): infer Out } ? Deps & Out : never;
 
 /** A module as the assembler sees it, whatever its own types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
