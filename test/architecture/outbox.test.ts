@@ -268,6 +268,17 @@ describe('dispatch', () => {
     expect(applied.map((r) => r.event_id)).toEqual(events.map((e) => e.id));
   });
 
+  test('an erasure queues a score recompute through the scores module’s subscription to customer.erased', async () => {
+    const result = await record(app, [click('erased-1', 'erased.subscriber@example.com')]);
+    const customerId = localId(result.results[0]!.customerId!);
+    await app.runtime.services.privacy.eraseCustomer(customerId);
+    const [erased] = await outbox(app, `type = 'customer.erased' AND payload->>'customerId' = $1`, [customerId]);
+    await eventually(async () => {
+      const applied = await app.sql(`SELECT 1 FROM outbox_consumer_offsets WHERE consumer = 'scores.erasure-recompute' AND event_id = $1`, [erased!.id]);
+      return applied.length ? true : undefined;
+    });
+  });
+
   test('a redelivered event (dispatch progress lost) is not applied again', async () => {
     const [{ id }] = await app.sql<{ id: string }>(`SELECT id::text FROM outbox_events WHERE type = 'interaction.recorded' ORDER BY id LIMIT 1`);
     const calls = flakyCalls.get(id)!;

@@ -18,7 +18,7 @@ export const scoresModule = defineModule({
   provides: ['scores', 'recomputes'],
   entities: [ScoreModelEntity, ScoreEntity, ScoreHistoryEntity],
   graphql: [scoreInputsGraphql, scoreGraphql],
-  events: { publishes: ['score.changed', 'recompute.completed'], subscribes: ['customers.refreshed'] },
+  events: { publishes: ['score.changed', 'recompute.completed'], subscribes: ['customers.refreshed', 'customer.erased'] },
   create({ logger, dataSource, queues }: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }) {
     return {
       scores: new ScoreService(dataSource, logger.child({ component: 'scores' }), (kinds) => enqueueRecompute(queues, kinds)),
@@ -37,6 +37,17 @@ export const scoresModule = defineModule({
         ({ scores }) =>
         ({ customerIds }, manager) =>
           scores.scoreCustomers(manager, customerIds),
+    },
+    // An erasure changes the base that score quantiles (and segment sizes) are computed over.
+    {
+      delivery: 'outbox',
+      event: 'customer.erased',
+      consumer: 'scores.erasure-recompute',
+      create:
+        ({ queues }) =>
+        async () => {
+          await enqueueRecompute(queues, []);
+        },
     },
   ],
 });
