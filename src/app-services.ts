@@ -127,6 +127,7 @@ function wireDeclarations(
     services.schedules.push(...(module.schedules?.(own(module)) ?? []));
     const { gatewayStart } = module;
     if (gatewayStart) services.gatewayStarts.push(() => gatewayStart(own(module)));
+    // A declaration pairs its event with its handler's payload type; the bus takes them one event type at a time.
     for (const subscription of module.subscriptions ?? []) {
       if (subscription.delivery === 'outbox') services.events.subscribe(subscription.event, subscription.consumer, subscription.create(own(module)) as never);
     }

@@ -67,7 +67,7 @@ export class SegmentMembershipService {
 
   /**
    * Re-evaluates `customerIds` against every dynamic segment inside the
-   * caller's transaction (the customer refresh step): one statement per
+   * caller's transaction (a customer refresh, on customers.refreshed): one statement per
    * dependency level, segments that others refer to first, so that
    * `inSegment` sees this refresh's own changes.
    */
