@@ -5,7 +5,7 @@ import type { EventBus } from './modules/events';
 import type { HttpRoute } from './infra/http';
 import { JobRegistry } from './infra/jobs';
 import type { Logger } from './infra/logger';
-import { ModuleAssemblyError, orderModules, orderRefreshSteps, type AnyModule, type ScheduleDeclaration } from './infra/module';
+import { checkSubscriptions, ModuleAssemblyError, orderModules, transactionSubscribers, type AnyModule, type ScheduleDeclaration } from './infra/module';
 import type { QueueBackend } from './infra/queue';
 import { setCursorSecret } from './infra/cursor';
 import { MODULES } from './modules';
@@ -74,11 +74,13 @@ export const CORE_SERVICES: readonly (keyof CoreServices)[] = ['config', 'logger
 
 /**
  * Builds every module in the order their manifests require, then wires what
- * they declare: jobs, follow-ups of other modules' jobs, refresh steps in
- * their declared order, transaction hooks, routes and schedules.
+ * they declare: jobs, subscriptions to events (in-transaction ones in their
+ * declared order), transaction hooks, routes and schedules.
  *
  * @throws ModuleAssemblyError at startup on a missing service, a service
- *   provided twice, or a cycle between modules or refresh steps.
+ *   provided twice, a cycle between modules or between the in-transaction
+ *   subscribers of an event, or subscriptions that differ from what a
+ *   manifest's `events.subscribes` names.
  */
 export function createServices(
   deps: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend },
@@ -89,9 +91,11 @@ export function createServices(
   setCursorSecret(secretKey);
   const core: CoreServices = { ...deps, jobs: new JobRegistry(), secretKey };
   const ordered = orderModules(modules, CORE_SERVICES);
+  checkSubscriptions(ordered);
+  const inTransaction = transactionSubscribers(ordered);
   const bag = buildModules(ordered, core);
   const services = { ...bag, routes: [], schedules: [], gatewayStarts: [] } as unknown as RapportServices;
-  wireDeclarations(ordered, bag, services);
+  wireDeclarations(ordered, bag, services, inTransaction);
   return services;
 }
 
@@ -109,7 +113,12 @@ function buildModules(ordered: readonly AnyModule[], core: CoreServices): Record
 }
 
 /** Registers what the manifests declare besides services. */
-function wireDeclarations(ordered: readonly AnyModule[], bag: Record<string, unknown>, services: RapportServices): void {
+function wireDeclarations(
+  ordered: readonly AnyModule[],
+  bag: Record<string, unknown>,
+  services: RapportServices,
+  inTransaction: ReturnType<typeof transactionSubscribers<AnyModule>>,
+): void {
   const own = (module: AnyModule) => pick(bag, [...module.needs, ...module.provides]);
   for (const module of ordered) {
     for (const job of module.jobs?.(own(module)) ?? []) services.jobs.register(job.queue, job.name, job.handler);
@@ -118,20 +127,16 @@ function wireDeclarations(ordered: readonly AnyModule[], bag: Record<string, unk
     services.schedules.push(...(module.schedules?.(own(module)) ?? []));
     const { gatewayStart } = module;
     if (gatewayStart) services.gatewayStarts.push(() => gatewayStart(own(module)));
-  }
-  // Follow-ups after every job exists: they wrap another module's handler.
-  for (const module of ordered) {
-    for (const followUp of module.jobFollowUps ?? []) {
-      const run = followUp.create(own(module));
-      services.jobs.decorate(followUp.queue, followUp.job, (handler) => async (job) => {
-        const result = await handler(job);
-        await run(job.data);
-        return result;
-      });
+    // A declaration pairs its event with its handler's payload type; the bus takes them one event type at a time.
+    for (const subscription of module.subscriptions ?? []) {
+      if (subscription.delivery === 'outbox') services.events.subscribe(subscription.event, subscription.consumer, subscription.create(own(module)) as never);
     }
   }
-  const steps = ordered.flatMap((module) => (module.refreshSteps ?? []).map((step) => ({ ...step, module })));
-  for (const step of orderRefreshSteps(steps)) services.stats.addRefreshStep(step.create(own(step.module)));
+  // In-transaction subscribers in the order their `after` declares: the bus runs them in registration order.
+  for (const [event, subscribers] of inTransaction) {
+    for (const subscriber of subscribers)
+      services.events.subscribeInTransaction(event, subscriber.consumer, subscriber.create(own(subscriber.module)) as never);
+  }
 }
 
 function pick(bag: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {

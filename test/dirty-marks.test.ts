@@ -21,7 +21,7 @@ let gate: { entered: () => void; release: Promise<void> } | null = null;
 
 beforeAll(async () => {
   app = await startTestApp({ workers: false });
-  app.runtime.services.stats.addRefreshStep(async () => {
+  app.runtime.services.events.subscribeInTransaction('customers.refreshed', 'test.gate', async () => {
     if (!gate) return;
     gate.entered();
     await gate.release;

@@ -1,7 +1,10 @@
 import {
+  AddToSegmentDocument,
   CreateSegmentDocument,
+  RecomputeScoresDocument,
   RecordInteractionsDocument,
   RefreshSegmentDocument,
+  RemoveFromSegmentDocument,
   SegmentDetailDocument,
   UpdateSegmentDocument,
   type InteractionInput,
@@ -87,6 +90,40 @@ describe.each(['postgres', 'redis'] as const)('segment membership with workers o
       `SELECT count(*)::int AS n FROM segment_memberships WHERE segment_id = (SELECT id FROM segments WHERE name = 'active buyers')`,
     );
     expect(n).toBe(s.size);
+  });
+
+  test('a hand-made change to a STATIC segment refreshes the dynamic segments that use it (memberships.changed)', async () => {
+    const vip = (await app.graphql(CreateSegmentDocument, { input: { name: 'vip by hand', kind: 'STATIC' } })).data!.createSegment;
+    const dependent = (await app.graphql(CreateSegmentDocument, { input: { name: 'vip, dynamic', rule: { inSegment: vip.id } } })).data!.createSegment;
+    await eventually(async () => ((await detail(dependent.id)).status === 'FRESH' ? true : undefined));
+    const early = await customerId('early@example.com');
+    const ref = [{ identifiers: [{ type: 'email', value: 'early@example.com' }] }];
+    expect((await app.graphql(AddToSegmentDocument, { segmentId: vip.id, customers: ref })).data!.addToSegment.changed).toBe(1);
+    await eventually(async () => ((await memberIds(dependent.id)).includes(early) ? true : undefined));
+    expect((await app.graphql(RemoveFromSegmentDocument, { segmentId: vip.id, customers: ref })).data!.removeFromSegment.changed).toBe(1);
+    await eventually(async () => ((await memberIds(dependent.id)).length === 0 ? true : undefined));
+  });
+
+  test('a full score recompute refreshes the segments on scores at once, not at the next sweep (recompute.completed)', async () => {
+    const scored = (await app.graphql(CreateSegmentDocument, { input: { name: 'scored by rfm', rule: { score: { kind: 'RFM', op: 'GTE', value: 0 } } } })).data!
+      .createSegment;
+    await eventually(async () => ((await detail(scored.id)).status === 'FRESH' ? true : undefined));
+    const [{ n: before }] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE kind = 'RFM'`);
+    expect((await detail(scored.id)).size).toBe(before);
+    expect((await app.graphql(RecomputeScoresDocument, { kinds: ['RFM'] })).errors).toBeUndefined();
+    await eventually(async () => {
+      const [{ n }] = await app.sql<{ n: number }>(
+        `SELECT count(*)::int AS n FROM outbox_events WHERE type = 'recompute.completed' AND dispatched_at IS NOT NULL`,
+      );
+      return n > 0 ? true : undefined;
+    });
+    const [{ n: after }] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE kind = 'RFM'`);
+    expect(after).toBeGreaterThan(before);
+    // Nothing else refreshes the segment within the test: no ingest, and the sweep runs every five minutes.
+    await eventually(async () => {
+      const s = await detail(scored.id);
+      return s.status === 'FRESH' && s.size === after ? true : undefined;
+    });
   });
 
   test('a rule change and refreshSegment re-evaluate in the background', async () => {

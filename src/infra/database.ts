@@ -87,7 +87,27 @@ export interface TransactionHook {
   afterCommit(): void;
 }
 
-const ambientTransaction = new AsyncLocalStorage<{ manager: import('typeorm').EntityManager; attempt: number }>();
+const ambientTransaction = new AsyncLocalStorage<{
+  manager: import('typeorm').EntityManager;
+  attempt: number;
+  /** Work to run once this attempt commits (see {@link afterCommit}). */
+  committed: (() => Promise<void>)[];
+}>();
+
+/**
+ * Runs `work` once the enclosing {@link inTransaction} has committed, and not
+ * at all if it rolls back (a retried attempt drops what it queued). For work
+ * that must see the change committed, such as a job that reads it. The
+ * outermost inTransaction awaits it before returning; its failure is the
+ * caller's, the change having committed.
+ *
+ * @throws Error when called outside inTransaction.
+ */
+export function afterCommit(work: () => Promise<void>): void {
+  const current = ambientTransaction.getStore();
+  if (!current) throw new Error('afterCommit is called inside inTransaction only');
+  current.committed.push(work);
+}
 
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
 
@@ -107,19 +127,24 @@ export async function inTransaction<T>(
   const outer = ambientTransaction.getStore();
   if (outer) return work(outer.manager, outer.attempt);
   for (let attempt = 1; ; attempt++) {
+    const committed: (() => Promise<void>)[] = [];
+    let result: T;
     try {
-      const result = await dataSource.transaction(async (manager) => {
-        const value = await ambientTransaction.run({ manager, attempt }, () => work(manager, attempt));
+      result = await dataSource.transaction(async (manager) => {
+        const value = await ambientTransaction.run({ manager, attempt, committed }, () => work(manager, attempt));
         for (const hook of transactionHooks) await hook.beforeCommit(manager);
         return value;
       });
       for (const hook of transactionHooks) hook.afterCommit();
-      return result;
     } catch (error) {
       const sqlState = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
       const retryable = isRetryable(error) || (typeof sqlState === 'string' && RETRYABLE_SQLSTATES.has(sqlState));
       if (!retryable || attempt >= attempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
+      continue;
     }
+    // Outside the retry: the change has committed and must not run again.
+    for (const task of committed) await task();
+    return result;
   }
 }

@@ -11,14 +11,6 @@ export class JobRegistry {
     this.handlers.set(queue, forQueue);
   }
 
-  /** Wraps a registered handler, e.g. to trigger follow-up work after it succeeds. */
-  decorate(queue: QueueName, name: string, decorator: (handler: JobHandler) => JobHandler): void {
-    const forQueue = this.handlers.get(queue);
-    const handler = forQueue?.get(name);
-    if (!forQueue || !handler) throw new Error(`job ${queue}/${name} is not registered`);
-    forQueue.set(name, decorator(handler));
-  }
-
   queues(): QueueName[] {
     return [...this.handlers.keys()];
   }

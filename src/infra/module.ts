@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import type { EventHandler, EventType, TransactionEventHandler, TransactionEventType } from '../modules/events';
 import type { JobHandler, QueueName } from './queue';
 import type { HttpRoute } from './http';
 import type { EntityClass, TransactionHook } from './database';
@@ -7,16 +7,17 @@ import { present } from './present';
 /**
  * What a module declares about itself: the services it builds and the ones it
  * takes from others, its entities and GraphQL files, its jobs, schedules and
- * routes, the steps it adds to a customer refresh, and the domain events it
- * publishes and consumes. The assembler (src/app-services.ts) orders modules
- * by `needs`/`provides` and wires the rest; a module never reaches into
- * another's services except through what it names in `needs`.
+ * routes, and the domain events it publishes and subscribes to. The assembler
+ * (src/app-services.ts) orders modules by `needs`/`provides` and wires the
+ * rest; a module never reaches into another's services except through what
+ * it names in `needs`, and reacts to another module's work only through
+ * subscriptions to events.
  *
  * `Deps` is the slice of the service bag the module reads; `Out` the services
  * it adds to it.
  */
-export interface RapportModule<Deps = Record<string, unknown>, Out = Record<string, unknown>> {
-  name: string;
+export interface RapportModule<Deps = Record<string, unknown>, Out = Record<string, unknown>, Name extends string = string> {
+  name: Name;
   /** Services this module takes from the core or from modules built before it. */
   needs: readonly (keyof Deps & string)[];
   /** Services this module adds to the bag. */
@@ -36,17 +37,59 @@ export interface RapportModule<Deps = Record<string, unknown>, Out = Record<stri
   schedules?(services: Deps & Out): readonly ScheduleDeclaration[];
   /** Gateway routes besides GraphQL. */
   routes?(services: Deps & Out): readonly HttpRoute[];
-  /** Work added to every customer refresh, in the refresh transaction. */
-  refreshSteps?: readonly RefreshStepDeclaration<Deps & Out>[];
   /** Work a gateway process does before it listens (warming plugin hosts). */
   gatewayStart?(services: Deps & Out): Promise<void>;
-  /** Follow-up work run after another module's job succeeds. */
-  jobFollowUps?: readonly JobFollowUp<Deps & Out>[];
-  /** Work run at the end of every transaction opened by inTransaction (the audit entry). */
+  /**
+   * The module's handlers of events: outbox events delivered after commit
+   * by the dispatcher, and in-transaction events handed over inside the
+   * publisher's transaction. The assembler registers them; their events
+   * must be exactly those `events.subscribes` names.
+   */
+  subscriptions?: readonly SubscriptionDeclaration<Deps & Out>[];
+  /**
+   * Work run at the end of every transaction opened by inTransaction (the
+   * audit entry): a property of every transaction, whatever changed in it,
+   * not a reaction to an event.
+   */
   transactionHooks?: readonly TransactionHook[];
-  /** Domain events this module publishes and consumes (names from the event catalog). */
-  events?: { publishes: readonly string[]; subscribes: readonly string[] };
+  /** Domain events this module publishes and subscribes to (names from the catalogs in src/modules/events/catalog.ts). */
+  events?: { publishes: readonly (EventType | TransactionEventType)[]; subscribes: readonly (EventType | TransactionEventType)[] };
 }
+
+/**
+ * A subscription to an outbox event: `create` builds the handler from the
+ * module's services; the dispatcher calls it after the publisher committed,
+ * in order per customer, at least once, applied once per `consumer` (its
+ * idempotency key: keep it stable).
+ */
+export type OutboxSubscriptionDeclaration<Services = never> = {
+  [T in EventType]: {
+    delivery: 'outbox';
+    event: T;
+    /** The module's name, or the module's name, a dot and more (`segments.score-segments`). */
+    consumer: string;
+    create(services: Services): EventHandler<T>;
+  };
+}[EventType];
+
+/**
+ * A subscription to an in-transaction event: the handler runs synchronously
+ * in the publisher's transaction, with its EntityManager, after the
+ * subscribers of the same event it names in `after`.
+ */
+export type TransactionSubscriptionDeclaration<Services = never> = {
+  [T in TransactionEventType]: {
+    delivery: 'transaction';
+    event: T;
+    /** The module's name, or the module's name, a dot and more; what other subscribers' `after` refers to. */
+    consumer: string;
+    /** Subscribers of the same event that must run before this one. */
+    after?: readonly string[];
+    create(services: Services): TransactionEventHandler<T>;
+  };
+}[TransactionEventType];
+
+export type SubscriptionDeclaration<Services = never> = OutboxSubscriptionDeclaration<Services> | TransactionSubscriptionDeclaration<Services>;
 
 export interface JobDeclaration {
   queue: QueueName;
@@ -60,24 +103,6 @@ export interface ScheduleDeclaration {
   start(): Promise<void>;
 }
 
-export interface RefreshStepDeclaration<Services = never> {
-  /** The step's name, which other steps' `after` refers to. */
-  name: string;
-  /** Steps that must run before this one in the same refresh. */
-  after?: readonly string[];
-  /** The step's work, given the module's services. */
-  create(services: Services): (manager: EntityManager, customerIds: string[]) => Promise<void>;
-}
-
-export interface JobFollowUp<Services = never> {
-  /** The module whose job it follows. */
-  module: string;
-  queue: QueueName;
-  /** The job (another module's) after whose success the follow-up runs, with that job's data. */
-  job: string;
-  create(services: Services): (data: unknown) => Promise<void>;
-}
-
 /** Collects the jobs a `register…Jobs(registry, …)` function registers, as declarations. */
 export function collectJobs(register: (registry: { register(queue: QueueName, name: string, handler: JobHandler): void }) => void): JobDeclaration[] {
   const jobs: JobDeclaration[] = [];
@@ -85,10 +110,13 @@ export function collectJobs(register: (registry: { register(queue: QueueName, na
   return jobs;
 }
 
-/** Declares a module; the identity function that gives `create` its types. */
-export function defineModule<Deps, Out>(module: RapportModule<Deps, Out>): RapportModule<Deps, Out> {
+/** Declares a module; the identity function that gives `create` its types (and the module its literal name). */
+export function defineModule<Name extends string, Deps, Out>(module: RapportModule<Deps, Out, Name>): RapportModule<Deps, Out, Name> {
   return module;
 }
+
+/** The services a module's `create` takes and returns: its needs and what it provides. */
+export type ModuleServices<M> = M extends { create(deps: infer Deps): infer Out } ? Deps & Out : never;
 
 /** A module as the assembler sees it, whatever its own types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -137,20 +165,66 @@ export function orderModules<M extends Pick<AnyModule, 'name' | 'needs' | 'provi
   );
 }
 
-/** Orders refresh steps by their `after`. @throws ModuleAssemblyError on an unknown step or a cycle. */
-export function orderRefreshSteps<S extends Pick<RefreshStepDeclaration, 'name' | 'after'>>(steps: readonly S[]): S[] {
-  const names = new Set(steps.map((s) => s.name));
-  for (const step of steps) {
-    for (const before of step.after ?? []) {
-      if (!names.has(before)) throw new ModuleAssemblyError(`refresh step ${step.name} runs after "${before}", which no module declares`);
+/**
+ * Orders the in-transaction subscribers of one event by their `after`
+ * (declaration order among independent ones).
+ *
+ * @throws ModuleAssemblyError on an `after` naming no subscriber of the event, or a cycle.
+ */
+export function orderSubscribers<S extends { event: string; consumer: string; after?: readonly string[] }>(subscribers: readonly S[]): S[] {
+  const names = new Set(subscribers.map((s) => s.consumer));
+  for (const subscriber of subscribers) {
+    for (const before of subscriber.after ?? []) {
+      if (!names.has(before))
+        throw new ModuleAssemblyError(`subscriber ${subscriber.consumer} of ${subscriber.event} runs after "${before}", which does not subscribe to it`);
     }
   }
   return topologicalOrder(
-    steps,
-    (s) => s.name,
+    subscribers,
+    (s) => s.consumer,
     (s) => [...(s.after ?? [])],
-    'refresh step',
+    `${subscribers[0]?.event ?? ''} subscriber`,
   );
+}
+
+/** The in-transaction subscriptions of `modules`, by event, each list in the order its subscribers run. @throws ModuleAssemblyError as {@link orderSubscribers}. */
+export function transactionSubscribers<M extends Pick<AnyModule, 'name' | 'subscriptions'>>(
+  modules: readonly M[],
+): Map<TransactionEventType, (TransactionSubscriptionDeclaration<unknown> & { module: M })[]> {
+  const byEvent = new Map<TransactionEventType, (TransactionSubscriptionDeclaration<unknown> & { module: M })[]>();
+  for (const module of modules) {
+    for (const subscription of module.subscriptions ?? []) {
+      if (subscription.delivery !== 'transaction') continue;
+      byEvent.set(subscription.event, [
+        ...(byEvent.get(subscription.event) ?? []),
+        { ...(subscription as TransactionSubscriptionDeclaration<unknown>), module },
+      ]);
+    }
+  }
+  return new Map([...byEvent].map(([event, list]) => [event, orderSubscribers(list)]));
+}
+
+/**
+ * Checks each module's subscriptions against its manifest: the events it
+ * subscribes to are exactly those `events.subscribes` names, and each
+ * consumer name is the module's name or starts with it and a dot.
+ *
+ * @throws ModuleAssemblyError naming the module and the event or consumer.
+ */
+export function checkSubscriptions(modules: readonly Pick<AnyModule, 'name' | 'subscriptions' | 'events'>[]): void {
+  for (const module of modules) {
+    const subscribed = new Set((module.subscriptions ?? []).map((s) => s.event as string));
+    const declared = new Set<string>(module.events?.subscribes ?? []);
+    for (const event of subscribed)
+      if (!declared.has(event))
+        throw new ModuleAssemblyError(`module ${module.name} subscribes to ${event} but its manifest's events.subscribes does not name it`);
+    for (const event of declared)
+      if (!subscribed.has(event)) throw new ModuleAssemblyError(`module ${module.name} names ${event} in events.subscribes but has no subscription to it`);
+    for (const { consumer } of module.subscriptions ?? []) {
+      if (consumer !== module.name && !consumer.startsWith(`${module.name}.`))
+        throw new ModuleAssemblyError(`module ${module.name} subscribes as "${consumer}"; a consumer name starts with its module's name`);
+    }
+  }
 }
 
 function topologicalOrder<T>(items: readonly T[], nameOf: (item: T) => string, before: (item: T) => string[], what: string): T[] {

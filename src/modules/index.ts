@@ -13,16 +13,15 @@ import { segmentsModule } from './segments/module';
  * Every module of Rapport. The assembler (src/app-services.ts) orders them by
  * what they need and provide; this list's order only breaks ties.
  */
-export const MODULES: readonly AnyModule[] = [
-  eventsModule,
-  accessModule,
-  customersModule,
-  interactionsModule,
-  scoresModule,
-  segmentsModule,
-  privacyModule,
-  connectorsModule,
-];
+const MANIFESTS = [eventsModule, accessModule, customersModule, interactionsModule, scoresModule, segmentsModule, privacyModule, connectorsModule] as const;
+
+export const MODULES: readonly AnyModule[] = MANIFESTS;
+
+/** The name of a module of {@link MODULES}. */
+export type ModuleName = (typeof MANIFESTS)[number]['name'];
+
+/** The manifest of the module named `Name`, with its own types. */
+export type ModuleManifest<Name extends ModuleName> = Extract<(typeof MANIFESTS)[number], { name: Name }>;
 
 /** Every entity the modules map, for the TypeORM DataSource. */
 export const MODULE_ENTITIES: readonly EntityClass[] = MODULES.flatMap((module) => module.entities ?? []);

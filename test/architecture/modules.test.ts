@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CORE_SERVICES, createServices } from '../../src/app-services';
+import { CORE_SERVICES, createServices, type RapportServices } from '../../src/app-services';
+import { createContext, resolverServices } from '../../src/graphql/context';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/infra/logger';
 import { MODULE_MAP_BEGIN, MODULE_MAP_END, moduleMap } from '../../src/infra/module-map';
-import { ModuleAssemblyError, orderModules, orderRefreshSteps } from '../../src/infra/module';
+import { checkSubscriptions, ModuleAssemblyError, orderModules, orderSubscribers, transactionSubscribers, type AnyModule } from '../../src/infra/module';
 import { MODULES } from '../../src/modules';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -73,6 +74,31 @@ function crossModuleImports(): ModuleImport[] {
       if (toModule && toModule !== fromModule)
         found.push({ from: path.relative(MODULES_DIR, file), fromModule, to: path.relative(MODULES_DIR, target), toModule });
     }
+  }
+  return found;
+}
+
+let services: RapportServices | undefined;
+/** Rapport's services assembled from the manifests, with no database or queue behind them (nothing here reaches one). */
+function assembled(): RapportServices {
+  services ??= createServices({
+    config: loadConfig({ DATABASE_URL: 'postgres://localhost/unused' }),
+    logger: createLogger('silent'),
+    dataSource: undefined as never,
+    queues: undefined as never,
+  });
+  return services;
+}
+
+/**
+ * Where a file of module `module` asks the request context for services
+ * (`servicesOf('…')`) of another module, or with a name that is not a literal.
+ */
+function foreignServiceAccess(file: string, module: string, text: string): string[] {
+  const found: string[] = [];
+  for (const match of text.matchAll(/servicesOf\(\s*([^)]*?)\s*\)/g)) {
+    const name = /^'([a-z0-9-]+)'$/.exec(match[1]!)?.[1];
+    if (name !== module) found.push(`${file}: servicesOf(${match[1]})`);
   }
   return found;
 }
@@ -163,15 +189,31 @@ describe('assembling modules', () => {
     expect(() => orderModules([fake('a', [], ['x']), fake('b', [], ['x'])], [])).toThrow(/module b provides "x", which module a provides already/);
   });
 
-  test('orders refresh steps by `after`, and fails on a cycle or an unknown step', () => {
-    expect(orderRefreshSteps([{ name: 'segments', after: ['scores'] }, { name: 'scores' }]).map((s) => s.name)).toEqual(['scores', 'segments']);
-    expect(() =>
-      orderRefreshSteps([
-        { name: 'a', after: ['b'] },
-        { name: 'b', after: ['a'] },
-      ]),
-    ).toThrow(/refresh step cycle: a → b → a/);
-    expect(() => orderRefreshSteps([{ name: 'segments', after: ['scores'] }])).toThrow(/refresh step segments runs after "scores", which no module declares/);
+  test('orders the in-transaction subscribers of an event by `after`, and fails on a cycle or an unknown subscriber', () => {
+    const sub = (consumer: string, after?: string[]) => ({ event: 'customers.refreshed', consumer, after });
+    expect(orderSubscribers([sub('segments', ['scores']), sub('scores')]).map((s) => s.consumer)).toEqual(['scores', 'segments']);
+    expect(() => orderSubscribers([sub('a', ['b']), sub('b', ['a'])])).toThrow(/customers.refreshed subscriber cycle: a → b → a/);
+    expect(() => orderSubscribers([sub('segments', ['scores'])])).toThrow(
+      /subscriber segments of customers.refreshed runs after "scores", which does not subscribe to it/,
+    );
+  });
+
+  test('fails when a module’s subscriptions differ from its manifest’s events.subscribes, or a consumer is not named after it', () => {
+    const handler = () => async () => undefined;
+    const module = (subscribes: string[], consumer = 'reports') =>
+      ({
+        name: 'reports',
+        events: { publishes: [], subscribes },
+        subscriptions: [{ delivery: 'outbox', event: 'score.changed', consumer, create: handler }],
+      }) as unknown as AnyModule;
+    expect(() => checkSubscriptions([module([])])).toThrow(
+      new ModuleAssemblyError("module reports subscribes to score.changed but its manifest's events.subscribes does not name it"),
+    );
+    expect(() => checkSubscriptions([module(['score.changed', 'segment.entered'])])).toThrow(
+      new ModuleAssemblyError('module reports names segment.entered in events.subscribes but has no subscription to it'),
+    );
+    expect(() => checkSubscriptions([module(['score.changed'], 'alerts.scores')])).toThrow(/subscribes as "alerts.scores"/);
+    expect(() => checkSubscriptions([module(['score.changed'], 'reports.scores')])).not.toThrow();
   });
 
   test('createServices stops at startup on a missing service or a cycle, before building any module', () => {
@@ -199,8 +241,62 @@ describe('assembling modules', () => {
   test("Rapport's own modules assemble, and a refresh scores before it re-evaluates segments", () => {
     const ordered = orderModules(MODULES, CORE_SERVICES);
     expect(ordered.length).toBe(MODULES.length);
-    const steps = orderRefreshSteps(ordered.flatMap((m) => m.refreshSteps ?? []));
-    expect(steps.map((s) => s.name)).toEqual(['scores', 'segments']);
+    expect(() => checkSubscriptions(ordered)).not.toThrow();
+    const refreshed = transactionSubscribers(ordered).get('customers.refreshed') ?? [];
+    expect(refreshed.map((s) => s.consumer)).toEqual(['scores', 'segments']);
+  });
+
+  test('every subscription of the assembled services is one its module’s manifest declares, and every declared one exists', () => {
+    const services = assembled();
+    const actual = new Map<string, Set<string>>();
+    for (const { consumer, event } of services.events.subscriptions()) {
+      const module = MODULES.find((m) => consumer === m.name || consumer.startsWith(`${m.name}.`));
+      const owner = module?.name ?? `(no module: ${consumer})`;
+      actual.set(owner, (actual.get(owner) ?? new Set()).add(event));
+    }
+    const declared = new Map(MODULES.filter((m) => m.events?.subscribes.length).map((m) => [m.name, new Set<string>(m.events!.subscribes)]));
+    expect(actual).toEqual(declared);
+    // Segments follow a refresh, other segments' moves, and full recomputes.
+    expect(declared.get('segments')).toEqual(new Set(['customers.refreshed', 'memberships.changed', 'recompute.completed']));
+  });
+});
+
+describe('resolvers get their own module’s services, not the whole service bag', () => {
+  const files = sourceFiles(MODULES_DIR).map((file) => ({ file: path.relative(MODULES_DIR, file), module: moduleOf(file)!, text: readFileSync(file, 'utf8') }));
+
+  test('a module’s files ask the request context for their own module’s services only', () => {
+    const uses = files.flatMap(({ text }) => [...text.matchAll(/servicesOf\(/g)]);
+    // The resolvers of every module with GraphQL files call their services through it.
+    expect(uses.length).toBeGreaterThan(40);
+    expect(files.flatMap(({ file, module, text }) => foreignServiceAccess(file, module, text))).toEqual([]);
+  });
+
+  test('the check catches a resolver that reaches another module’s services, or names none', () => {
+    expect(foreignServiceAccess('segments/segment.graphql.ts', 'segments', `resolve: (_r, _a, ctx) => ctx.servicesOf('customers').customers.get(id)`)).toEqual([
+      "segments/segment.graphql.ts: servicesOf('customers')",
+    ]);
+    expect(foreignServiceAccess('segments/segment.graphql.ts', 'segments', `ctx.servicesOf(other)`)).toEqual([
+      'segments/segment.graphql.ts: servicesOf(other)',
+    ]);
+    expect(foreignServiceAccess('segments/segment.graphql.ts', 'segments', `ctx.servicesOf('segments').segments.list()`)).toEqual([]);
+  });
+
+  test('the request context holds no service bag: each module sees what it provides and what its manifest needs, core infrastructure aside', () => {
+    const all = assembled();
+    const ctx = createContext(all) as unknown as Record<string, unknown>;
+    expect(ctx.services).toBeUndefined();
+    const core = new Set<string>(CORE_SERVICES);
+    for (const module of MODULES) {
+      const view = resolverServices(all, module.name as never) as Record<string, unknown>;
+      const expected = [...module.provides, ...module.needs].filter((s) => !core.has(s));
+      expect(Object.keys(view).sort()).toEqual([...expected].sort());
+      for (const name of expected) expect(view[name]).toBe(all[name as keyof RapportServices]);
+    }
+    const segments = (ctx.servicesOf as (name: string) => Record<string, unknown>)('segments');
+    expect(Object.keys(segments).sort()).toEqual(['events', 'personalData', 'segments']);
+    expect(segments.customers).toBeUndefined();
+    expect(segments.dataSource).toBeUndefined();
+    expect(() => resolverServices(all, 'nothing' as never)).toThrow('no module is named nothing');
   });
 });
 

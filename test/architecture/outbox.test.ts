@@ -160,6 +160,13 @@ describe('the outbox is written with the change', () => {
       [lowest!.customer_id, lowest!.payload.value, (lowest!.payload.value as number) + 0.5],
     ]);
   });
+  test('a targeted rescore publishes recompute.completed, marked targeted, with the customers it rescored', async () => {
+    const before = await outbox(app, `type = 'recompute.completed'`);
+    const [a, b] = await app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM scores WHERE kind = 'RFM' ORDER BY customer_id LIMIT 2`);
+    expect(await app.runtime.services.scores.rescoreAfterFullRecompute([a!.id, b!.id, a!.id], ['RFM'])).toBe(2);
+    const after = await outbox(app, `type = 'recompute.completed' AND outbox_events.id > $1`, [before.at(-1)?.id ?? '0']);
+    expect(after.map((e) => [e.customer_id, e.payload])).toEqual([['0', { kinds: ['RFM'], customers: 2, targeted: true }]]);
+  });
 
   test('a failed connector run publishes connection.failed in the non-customer partition', async () => {
     const [{ id: connectionId }] = await app.sql<{ id: string }>(
@@ -259,6 +266,17 @@ describe('dispatch', () => {
     for (const event of events) expect(flakyCalls.get(event.id)).toBeGreaterThanOrEqual(2);
     const applied = await app.sql<{ event_id: string }>(`SELECT event_id::text FROM outbox_test_applied ORDER BY outbox_test_applied.event_id`);
     expect(applied.map((r) => r.event_id)).toEqual(events.map((e) => e.id));
+  });
+
+  test('an erasure queues a score recompute through the scores module’s subscription to customer.erased', async () => {
+    const result = await record(app, [click('erased-1', 'erased.subscriber@example.com')]);
+    const customerId = localId(result.results[0]!.customerId!);
+    await app.runtime.services.privacy.eraseCustomer(customerId);
+    const [erased] = await outbox(app, `type = 'customer.erased' AND payload->>'customerId' = $1`, [customerId]);
+    await eventually(async () => {
+      const applied = await app.sql(`SELECT 1 FROM outbox_consumer_offsets WHERE consumer = 'scores.erasure-recompute' AND event_id = $1`, [erased!.id]);
+      return applied.length ? true : undefined;
+    });
   });
 
   test('a redelivered event (dispatch progress lost) is not applied again', async () => {

@@ -70,7 +70,7 @@ const AuditPageRef = builder.objectRef<{ entries: AuditRow[]; endCursor: string 
 });
 
 builder.queryFields((t) => ({
-  apiKeys: t.field({ type: [ApiKeyRef], description: 'Every API key (admin).', resolve: (_r, _a, ctx) => ctx.services.apiKeys.list() }),
+  apiKeys: t.field({ type: [ApiKeyRef], description: 'Every API key (admin).', resolve: (_r, _a, ctx) => ctx.servicesOf('access').apiKeys.list() }),
   auditLog: t.field({
     type: AuditPageRef,
     description: 'The audit log, newest first (audit:read).',
@@ -79,7 +79,7 @@ builder.queryFields((t) => ({
       first: t.arg.int({ description: 'Page size: 50 by default, at most 500.' }),
       after: t.arg.string({ description: 'endCursor of the previous page.' }),
     },
-    resolve: (_r, args, ctx) => ctx.services.auditLog.page(args.filter, args.first ?? 50, args.after),
+    resolve: (_r, args, ctx) => ctx.servicesOf('access').auditLog.page(args.filter, args.first ?? 50, args.after),
   }),
 }));
 
@@ -93,12 +93,12 @@ builder.mutationFields((t) => ({
       expiresAt: t.arg({ type: 'DateTime', description: 'When it stops working (optional).' }),
     },
     resolve: (_r, args, ctx) =>
-      ctx.services.apiKeys.create({ name: args.name, scopes: args.scopes, expiresAt: args.expiresAt ?? null, createdBy: ctx.principal?.subject }),
+      ctx.servicesOf('access').apiKeys.create({ name: args.name, scopes: args.scopes, expiresAt: args.expiresAt ?? null, createdBy: ctx.principal?.subject }),
   }),
   revokeApiKey: t.field({
     type: ApiKeyRef,
     description: 'Revokes an API key at once (admin).',
     args: { id: t.arg.id({ required: true, description: 'Global id of the key.' }) },
-    resolve: (_r, args, ctx) => ctx.services.apiKeys.revoke(localId(String(args.id), 'ApiKey', 'id')),
+    resolve: (_r, args, ctx) => ctx.servicesOf('access').apiKeys.revoke(localId(String(args.id), 'ApiKey', 'id')),
   }),
 }));

@@ -52,7 +52,7 @@ builder.queryField('connectors', (t) =>
   t.field({
     type: [ConnectorDefinitionRef],
     description: 'Installed connector plugins and their config schemas, including those that failed to load (with the error).',
-    resolve: (_root, _args, ctx) => ctx.services.connectors.registry.list(),
+    resolve: (_root, _args, ctx) => ctx.servicesOf('connectors').connectors.registry.list(),
   }),
 );
 
@@ -95,7 +95,15 @@ export const ConnectorRunRef = builder.objectRef<ConnectorRunRecord>('ConnectorR
 builder.node(ConnectorRunRef, {
   description: 'One sync, webhook delivery or file import, with its counts, rejected rows and timings.',
   id: { resolve: (r) => r.id },
-  loadMany: (ids, ctx) => Promise.all(ids.map((id) => ctx.services.connectors.runs.get(id).then((r) => r ?? null))),
+  loadMany: (ids, ctx) =>
+    Promise.all(
+      ids.map((id) =>
+        ctx
+          .servicesOf('connectors')
+          .connectors.runs.get(id)
+          .then((r) => r ?? null),
+      ),
+    ),
   fields: (t) => ({
     kind: t.field({ type: RunKindEnum, description: 'Sync, webhook or import.', resolve: (r) => r.kind }),
     status: t.field({ type: RunStatusEnum, description: 'How it went.', resolve: (r) => r.status }),
@@ -129,14 +137,22 @@ export const ConnectionRef = builder.objectRef<ConnectionRecord>('Connection');
 builder.node(ConnectionRef, {
   description: 'An installed connector: its config (secrets never returned), cursor state, schedule and runs.',
   id: { resolve: (c) => c.id },
-  loadMany: (ids, ctx) => Promise.all(ids.map((id) => ctx.services.connectors.connections.get(id).then((c) => c ?? null))),
+  loadMany: (ids, ctx) =>
+    Promise.all(
+      ids.map((id) =>
+        ctx
+          .servicesOf('connectors')
+          .connectors.connections.get(id)
+          .then((c) => c ?? null),
+      ),
+    ),
   fields: (t) => ({
     connector: t.exposeString('connector', { description: 'The connector id.' }),
     name: t.exposeString('name', { description: 'Unique name of the connection.' }),
     config: t.field({
       type: 'JSON',
       description: 'The config, with every secret field replaced by "[redacted]".',
-      resolve: (c, _a, ctx) => ctx.services.connectors.connections.shownConfig(c),
+      resolve: (c, _a, ctx) => ctx.servicesOf('connectors').connectors.connections.shownConfig(c),
     }),
     state: t.field({ type: 'JSON', nullable: true, description: 'The cursor of the last committed batch (pull connectors).', resolve: (c) => c.state }),
     status: t.field({ type: ConnectionStatusEnum, description: 'Active, paused or needing attention.', resolve: (c) => c.status }),
@@ -145,7 +161,7 @@ builder.node(ConnectionRef, {
       nullable: true,
       description: 'Where the source posts webhooks, relative to the gateway (push connectors).',
       resolve: (c, _a, ctx) => {
-        const plugin = ctx.services.connectors.registry.find(c.connector);
+        const plugin = ctx.servicesOf('connectors').connectors.registry.find(c.connector);
         return plugin?.status === 'LOADED' && plugin.manifest.webhook ? `/hooks/${c.id}` : null;
       },
     }),
@@ -157,7 +173,7 @@ builder.node(ConnectionRef, {
       {
         type: ConnectorRunRef,
         description: 'Its syncs, webhook deliveries and imports, newest first.',
-        resolve: (c, args, ctx) => ctx.services.connectors.runs.list(c.id, forwardOnly(args)),
+        resolve: (c, args, ctx) => ctx.servicesOf('connectors').connectors.runs.list(c.id, forwardOnly(args)),
       },
       ConnectorRunConnectionRef,
     ),
@@ -174,7 +190,7 @@ builder.queryField('connections', (t) =>
     {
       type: ConnectionRef,
       description: 'Installed connections, oldest first.',
-      resolve: (_root, args, ctx) => ctx.services.connectors.connections.list(forwardOnly(args)),
+      resolve: (_root, args, ctx) => ctx.servicesOf('connectors').connectors.connections.list(forwardOnly(args)),
     },
     ConnectionConnectionRef,
   ),
@@ -186,7 +202,7 @@ builder.queryField('connection', (t) =>
     nullable: true,
     description: 'One connection by id; null when it does not exist.',
     args: { id: t.arg.id({ required: true, description: 'Global id of the connection.' }) },
-    resolve: async (_root, args, ctx) => (await ctx.services.connectors.connections.get(localId(String(args.id), 'Connection', 'id'))) ?? null,
+    resolve: async (_root, args, ctx) => (await ctx.servicesOf('connectors').connectors.connections.get(localId(String(args.id), 'Connection', 'id'))) ?? null,
   }),
 );
 
@@ -196,7 +212,7 @@ builder.queryField('connectorRun', (t) =>
     nullable: true,
     description: 'One run by id: poll it to follow a file import or an on-demand sync.',
     args: { id: t.arg.id({ required: true, description: 'Global id of the run.' }) },
-    resolve: async (_root, args, ctx) => (await ctx.services.connectors.runs.get(localId(String(args.id), 'ConnectorRun', 'id'))) ?? null,
+    resolve: async (_root, args, ctx) => (await ctx.servicesOf('connectors').connectors.runs.get(localId(String(args.id), 'ConnectorRun', 'id'))) ?? null,
   }),
 );
 
@@ -244,7 +260,7 @@ builder.mutationFields((t) => ({
       'Installs a connection: the config is validated against the connector’s schema (errors name the field, as config.<field>) and its secrets encrypted.',
     args: { input: t.arg({ type: CreateConnectionInput, required: true, description: 'The connection.' }) },
     resolve: (_root, { input }, ctx) =>
-      ctx.services.connectors.connections.create({
+      ctx.servicesOf('connectors').connectors.connections.create({
         connector: input.connector,
         name: input.name,
         config: configObject(input.config, 'config'),
@@ -260,7 +276,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateConnectionInput, required: true, description: 'The changes.' }),
     },
     resolve: (_root, { id, input }, ctx) =>
-      ctx.services.connectors.connections.update(localId(String(id), 'Connection', 'id'), {
+      ctx.servicesOf('connectors').connectors.connections.update(localId(String(id), 'Connection', 'id'), {
         name: input.name,
         config: input.config == null ? null : configObject(input.config, 'input.config'),
         schedule: input.schedule,
@@ -272,14 +288,16 @@ builder.mutationFields((t) => ({
     type: DeleteConnectionPayloadRef,
     description: 'Deletes a connection, its schedule and its runs; the interactions it delivered stay.',
     args: { id: t.arg.id({ required: true, description: 'Global id of the connection.' }) },
-    resolve: async (_root, { id }, ctx) => ({ deletedId: (await ctx.services.connectors.connections.delete(localId(String(id), 'Connection', 'id'))).id }),
+    resolve: async (_root, { id }, ctx) => ({
+      deletedId: (await ctx.servicesOf('connectors').connectors.connections.delete(localId(String(id), 'Connection', 'id'))).id,
+    }),
   }),
   runConnection: t.field({
     type: ConnectorRunRef,
     description: 'Queues a sync of a pull connection now; returns the QUEUED run to poll.',
     args: { id: t.arg.id({ required: true, description: 'Global id of the connection.' }) },
     resolve: async (_root, { id }, ctx) => {
-      const { connections, registry, runs, scheduler } = ctx.services.connectors;
+      const { connections, registry, runs, scheduler } = ctx.servicesOf('connectors').connectors;
       const connection = await connections.require(localId(String(id), 'Connection', 'id'));
       const { manifest } = registry.require(connection.connector);
       if (!manifest.sync) throw fail('BAD_REQUEST', { detail: `connector "${manifest.id}" is push-only: it has no sync to run` }, 'id');

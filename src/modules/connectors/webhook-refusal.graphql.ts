@@ -40,7 +40,7 @@ const loaders = new WeakMap<GraphQLContext, DataLoader<string, RefusedDeliveries
 function refusalsLoader(ctx: GraphQLContext): DataLoader<string, RefusedDeliveries> {
   let loader = loaders.get(ctx);
   if (!loader) {
-    loader = new DataLoader((ids) => ctx.services.connectors.refusals.ofConnections(ids));
+    loader = new DataLoader((ids) => ctx.servicesOf('connectors').connectors.refusals.ofConnections(ids));
     loaders.set(ctx, loader);
   }
   return loader;

@@ -1,27 +1,23 @@
 import type { DataSource } from 'typeorm';
+import type { EventBus } from '../events';
 
 /** Interaction types that are transactions (purchases) for stats and models. */
 export const TRANSACTION_TYPES = ['purchase', 'order'] as const;
-
-/** Hooks run in the refresh transaction after stats, for the same customers (scores, segments). */
-export type RefreshStep = (manager: import('typeorm').EntityManager, customerIds: string[]) => Promise<void>;
 
 /**
  * Recomputes `customer_stats` for customers marked dirty, set-based, and clears
  * their mark. The dirty rows are locked first (SKIP LOCKED: a customer being
  * written right now is refreshed by that write's own job), and the aggregate
  * runs as a later statement so it sees every interaction committed before the
- * lock was taken.
+ * lock was taken. Later modules extend a refresh through the in-transaction
+ * event `customers.refreshed` (scores, then segment memberships), in the same
+ * transaction, before the mark is cleared.
  */
 export class CustomerStatsService {
-  private readonly steps: RefreshStep[] = [];
-
-  constructor(private readonly dataSource: DataSource) {}
-
-  /** Adds work to every refresh (later modules: scores, segment membership). */
-  addRefreshStep(step: RefreshStep): void {
-    this.steps.push(step);
-  }
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly events: Pick<EventBus, 'emitInTransaction'>,
+  ) {}
 
   /** Refreshes those of `customerIds` that are dirty; returns how many were refreshed. */
   async refreshCustomers(customerIds: string[]): Promise<number> {
@@ -66,7 +62,7 @@ export class CustomerStatsService {
            transaction_value = EXCLUDED.transaction_value, channels = EXCLUDED.channels, updated_at = now()`,
         [ids, TRANSACTION_TYPES],
       );
-      for (const step of this.steps) await step(manager, ids);
+      await this.events.emitInTransaction(manager, 'customers.refreshed', { customerIds: ids });
       await manager.query(`UPDATE customers SET dirty_since = NULL WHERE id = ANY($1::bigint[])`, [ids]);
       return ids.length;
     });

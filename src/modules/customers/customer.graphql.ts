@@ -111,7 +111,7 @@ builder.node(CustomerRef, {
       {
         type: CustomerRef,
         description: 'Persons that belong to this organisation, newest first.',
-        resolve: (c, args, ctx) => ctx.services.customerQueries.list({ ...forwardOnly(args), organizationId: c.id }),
+        resolve: (c, args, ctx) => ctx.servicesOf('customers').customerQueries.list({ ...forwardOnly(args), organizationId: c.id }),
       },
       CustomerConnectionRef,
     ),
@@ -269,7 +269,7 @@ builder.queryFields((t) => ({
       if (!hasScope(ctx.principal, 'pii:read')) {
         throw fail('FORBIDDEN', { detail: 'looking a customer up by identifier requires the scope pii:read' }, 'identifier');
       }
-      return ctx.services.customerQueries.findByIdentifier(args.identifier as IdentifierInput);
+      return ctx.servicesOf('customers').customerQueries.findByIdentifier(args.identifier as IdentifierInput);
     },
   }),
   customers: t.connection(
@@ -282,7 +282,7 @@ builder.queryFields((t) => ({
       },
       resolve: (_root, args, ctx) => {
         checkPersonalOrder(args.orderBy as CustomerOrder[] | undefined, ctx);
-        return ctx.services.customerQueries.list({
+        return ctx.servicesOf('customers').customerQueries.list({
           ...forwardOnly(args),
           filter: toServiceFilter(args.filter, ctx),
           orderBy: args.orderBy as CustomerOrder[] | undefined,
@@ -397,7 +397,7 @@ builder.mutationFields((t) => ({
             }
           : undefined,
       }));
-      const result = await ctx.services.customers.upsertCustomers(rows, args.mode ?? 'ATOMIC');
+      const result = await ctx.servicesOf('customers').customers.upsertCustomers(rows, args.mode ?? 'ATOMIC');
       return withoutIdentity(result, hasScope(ctx.principal, 'pii:read'));
     },
   }),

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../../infra/logger';
 import type { QueueBackend } from '../../infra/queue';
 import { collectJobs, defineModule } from '../../infra/module';
+import type { EventBus } from '../events';
 import { CustomerIdentifierEntity } from './customer-identifier.entity';
 import { CustomerQueryService } from './customer-query.service';
 import { CustomerStatsEntity } from './customer-stats.entity';
@@ -18,17 +19,18 @@ interface CustomersDeps {
   queues: QueueBackend;
   /** The server secret (RAPPORT_SECRET_KEY), which keys the tombstones of erased identifiers. */
   secretKey: Buffer | undefined;
+  events: EventBus;
 }
 
-/** Customers, their identifiers and identity resolution, and the per-customer refresh (stats, then the steps of later modules). */
+/** Customers, their identifiers and identity resolution, and the per-customer refresh (stats, then the subscribers of customers.refreshed). */
 export const customersModule = defineModule({
   name: 'customers',
-  needs: ['logger', 'dataSource', 'queues', 'secretKey'],
+  needs: ['logger', 'dataSource', 'queues', 'secretKey', 'events'],
   provides: ['refreshes', 'tombstones', 'stats', 'customers', 'customerQueries'],
   entities: [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity],
   graphql: [customerGraphql],
-  events: { publishes: ['customer.created', 'customer.updated'], subscribes: [] },
-  create({ logger, dataSource, queues, secretKey }: CustomersDeps) {
+  events: { publishes: ['customer.created', 'customer.updated', 'customers.refreshed'], subscribes: [] },
+  create({ logger, dataSource, queues, secretKey, events }: CustomersDeps) {
     const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }));
     const tombstones = new TombstoneHasher(secretKey);
     if (!tombstones.keyed)
@@ -38,7 +40,7 @@ export const customersModule = defineModule({
     return {
       refreshes,
       tombstones,
-      stats: new CustomerStatsService(dataSource),
+      stats: new CustomerStatsService(dataSource, events),
       // The gatherer never fails: an enqueue that does is logged and the dirty sweep catches up.
       customers: new CustomerService(dataSource, refreshes.request, tombstones),
       customerQueries: new CustomerQueryService(dataSource),

@@ -34,8 +34,12 @@ export interface EventCatalog {
   'segment.entered': { customerId: string; segmentId: string };
   /** A customer left a segment. */
   'segment.exited': { customerId: string; segmentId: string };
-  /** A full score recompute finished and its scores are live. */
-  'recompute.completed': { kinds: string[]; customers: number };
+  /**
+   * A score recompute finished and its scores are live: a full one (every
+   * customer, `customers` scored) or, with `targeted`, a rescore of given
+   * customers (`customers` of them) with the current models.
+   */
+  'recompute.completed': { kinds: string[]; customers: number; targeted?: boolean };
   /** A connector run of a connection failed. */
   'connection.failed': { connectionId: string; runId: string };
 }
@@ -52,7 +56,7 @@ export const EVENT_TYPES: { readonly [T in EventType]: { version: number; custom
   'score.changed': { version: 1, customer: true, doc: "A score's value or label changed, appeared or was removed." },
   'segment.entered': { version: 1, customer: true, doc: 'A customer entered a segment.' },
   'segment.exited': { version: 1, customer: true, doc: 'A customer left a segment.' },
-  'recompute.completed': { version: 1, customer: false, doc: 'A full score recompute finished.' },
+  'recompute.completed': { version: 1, customer: false, doc: 'A score recompute (full, or targeted at given customers) finished.' },
   'connection.failed': { version: 1, customer: false, doc: 'A connector run failed.' },
 };
 
@@ -67,3 +71,34 @@ export interface DomainEvent<T extends EventType = EventType> {
   payload: EventCatalog[T];
   occurredAt: Date;
 }
+
+/**
+ * In-transaction events: handed synchronously to their subscribers inside
+ * the transaction that makes the change, with its EntityManager, before it
+ * commits; never written to the outbox. They carry a batch (ids), because
+ * their subscribers extend set-based work in the same transaction: a
+ * subscriber's failure rolls the change back, and what it writes commits
+ * with it. The outbox events above are the ones delivered after commit.
+ */
+export interface TransactionEventCatalog {
+  /**
+   * A batch of customers' stats was recomputed by a customer refresh; the
+   * refresh clears their dirty mark once every subscriber has run.
+   */
+  'customers.refreshed': { customerIds: string[] };
+  /**
+   * The memberships of these segments changed by a full refresh or by hand
+   * (STATIC). A customer refresh's incremental diffs do not publish it: they
+   * evaluate the segments that use other segments after those, in the same
+   * statement order.
+   */
+  'memberships.changed': { segmentIds: string[] };
+}
+
+export type TransactionEventType = keyof TransactionEventCatalog;
+
+/** Doc line of every in-transaction event. */
+export const TRANSACTION_EVENT_TYPES: { readonly [T in TransactionEventType]: { doc: string } } = {
+  'customers.refreshed': { doc: "A customer refresh recomputed a batch of customers' stats (in the refresh transaction)." },
+  'memberships.changed': { doc: 'A full refresh or a hand-made change moved the members of segments (in its transaction).' },
+};

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { inTransaction } from '../../infra/database';
 import type { Logger } from '../../infra/logger';
-import type { DomainEvent, EventType } from './catalog';
+import { EVENT_TYPES, TRANSACTION_EVENT_TYPES, type DomainEvent, type EventType, type TransactionEventCatalog, type TransactionEventType } from './catalog';
 
 /**
  * Handles one event. It runs in a transaction that also records the event as
@@ -11,9 +11,30 @@ import type { DomainEvent, EventType } from './catalog';
  */
 export type EventHandler<T extends EventType> = (event: DomainEvent<T>, manager: EntityManager) => Promise<void>;
 
+/**
+ * Handles an in-transaction event inside the publisher's transaction, with
+ * its EntityManager: what it writes commits with the change, and throwing
+ * rolls the change back. Work that must see the change committed (a job
+ * that reads it) goes through `afterCommit` (src/infra/database.ts).
+ */
+export type TransactionEventHandler<T extends TransactionEventType> = (payload: TransactionEventCatalog[T], manager: EntityManager) => Promise<void>;
+
 interface Subscription {
   consumer: string;
   handler: EventHandler<EventType>;
+}
+
+interface TransactionSubscription {
+  consumer: string;
+  handler: TransactionEventHandler<TransactionEventType>;
+}
+
+/** One subscription as {@link EventBus.subscriptions} lists it. */
+export interface SubscriptionInfo {
+  /** `outbox`: after commit, by the dispatcher; `transaction`: synchronously, in the publisher's transaction. */
+  delivery: 'outbox' | 'transaction';
+  event: EventType | TransactionEventType;
+  consumer: string;
 }
 
 /** What one dispatch run did. */
@@ -46,7 +67,8 @@ interface OutboxRow {
  * later events of that customer (for every consumer) until it succeeds.
  */
 export class EventBus {
-  private readonly subscriptions = new Map<EventType, Subscription[]>();
+  private readonly outboxSubscriptions = new Map<EventType, Subscription[]>();
+  private readonly transactionSubscriptions = new Map<TransactionEventType, TransactionSubscription[]>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -55,11 +77,37 @@ export class EventBus {
 
   /** Registers `handler` as `consumer` for events of `type`. A consumer name is its idempotency key: keep it stable. */
   subscribe<T extends EventType>(type: T, consumer: string, handler: EventHandler<T>): void {
-    if (!CONSUMER_NAME.test(consumer)) throw new Error(`consumer name "${consumer}" must be a lower-case name (letters, digits, _ . : -)`);
-    const list = this.subscriptions.get(type) ?? [];
-    if (list.some((s) => s.consumer === consumer)) throw new Error(`consumer "${consumer}" is subscribed to ${type} twice`);
+    if (!(type in EVENT_TYPES)) throw new Error(`${type} is not an event of the catalog`);
+    const list = this.outboxSubscriptions.get(type) ?? [];
+    checkConsumer(type, consumer, list);
     list.push({ consumer, handler: handler as unknown as EventHandler<EventType> });
-    this.subscriptions.set(type, list);
+    this.outboxSubscriptions.set(type, list);
+  }
+
+  /**
+   * Registers `handler` as `consumer` of an in-transaction event: it runs in
+   * the publisher's transaction, after the subscribers registered before it
+   * (the assembler registers them in the order their `after` declares).
+   */
+  subscribeInTransaction<T extends TransactionEventType>(type: T, consumer: string, handler: TransactionEventHandler<T>): void {
+    if (!(type in TRANSACTION_EVENT_TYPES)) throw new Error(`${type} is not an in-transaction event of the catalog`);
+    const list = this.transactionSubscriptions.get(type) ?? [];
+    checkConsumer(type, consumer, list);
+    list.push({ consumer, handler: handler as unknown as TransactionEventHandler<TransactionEventType> });
+    this.transactionSubscriptions.set(type, list);
+  }
+
+  /** Hands an in-transaction event to its subscribers, one after the other, in the caller's transaction. */
+  async emitInTransaction<T extends TransactionEventType>(manager: EntityManager, type: T, payload: TransactionEventCatalog[T]): Promise<void> {
+    for (const { handler } of this.transactionSubscriptions.get(type) ?? []) await handler(payload, manager);
+  }
+
+  /** Every subscription, in delivery order per event. */
+  subscriptions(): SubscriptionInfo[] {
+    return [
+      ...[...this.outboxSubscriptions].flatMap(([event, list]) => list.map(({ consumer }) => ({ delivery: 'outbox' as const, event, consumer }))),
+      ...[...this.transactionSubscriptions].flatMap(([event, list]) => list.map(({ consumer }) => ({ delivery: 'transaction' as const, event, consumer }))),
+    ];
   }
 
   /**
@@ -142,7 +190,7 @@ export class EventBus {
 
   /** Hands one event to each of its subscribers that has not applied it yet; returns the first failure. */
   private async handOut(row: OutboxRow): Promise<string | undefined> {
-    const subscriptions = this.subscriptions.get(row.type) ?? [];
+    const subscriptions = this.outboxSubscriptions.get(row.type) ?? [];
     if (subscriptions.length === 0) return undefined;
     const event: DomainEvent = {
       id: row.id,
@@ -170,4 +218,9 @@ export class EventBus {
     }
     return undefined;
   }
+}
+
+function checkConsumer(type: string, consumer: string, list: readonly { consumer: string }[]): void {
+  if (!CONSUMER_NAME.test(consumer)) throw new Error(`consumer name "${consumer}" must be a lower-case name (letters, digits, _ . : -)`);
+  if (list.some((s) => s.consumer === consumer)) throw new Error(`consumer "${consumer}" is subscribed to ${type} twice`);
 }

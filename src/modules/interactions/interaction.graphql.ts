@@ -139,7 +139,7 @@ builder.queryField('interactions', (t) =>
         orderBy: t.arg({ type: [InteractionOrderInput], description: 'Ordering keys; default occurredAt descending.' }),
       },
       resolve: (_root, args, ctx) =>
-        ctx.services.interactionQueries.list({
+        ctx.servicesOf('interactions').interactionQueries.list({
           ...forwardOnly(args),
           filter: toServiceFilter(args.filter),
           orderBy: args.orderBy as InteractionOrder[] | undefined,
@@ -276,7 +276,7 @@ builder.mutationField('recordInteractions', (t) =>
             : undefined,
         ),
       );
-      const result = await ctx.services.ingest.recordInteractions(rows, args.mode ?? 'ATOMIC');
+      const result = await ctx.servicesOf('interactions').ingest.recordInteractions(rows, args.mode ?? 'ATOMIC');
       return toView(
         result,
         args.input.map((row) => row.customer.id == null),

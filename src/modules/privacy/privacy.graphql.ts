@@ -36,7 +36,7 @@ const consentLoaders = new WeakMap<GraphQLContext, DataLoader<string, ConsentRec
 function consentLoader(ctx: GraphQLContext) {
   let loader = consentLoaders.get(ctx);
   if (!loader) {
-    loader = new DataLoader((ids) => ctx.services.privacy.consentsOf(ids));
+    loader = new DataLoader((ids) => ctx.servicesOf('privacy').privacy.consentsOf(ids));
     consentLoaders.set(ctx, loader);
   }
   return loader;
@@ -106,7 +106,7 @@ builder.queryField('exportCustomer', (t) =>
       const customerId = localId(String(args.id), 'Customer', 'id');
       // The audit entry names the exported customer, however the id was given (variable or inline).
       auditRecords('customer', [customerId]);
-      return ctx.services.privacy.exportCustomer(customerId);
+      return ctx.servicesOf('privacy').privacy.exportCustomer(customerId);
     },
   }),
 );
@@ -127,7 +127,7 @@ builder.mutationFields((t) => ({
           extensions: { code: ErrorCode.BATCH_TOO_LARGE },
         });
       }
-      return ctx.services.privacy.setConsents(
+      return ctx.servicesOf('privacy').privacy.setConsents(
         args.input.map((row) => ({
           ...row,
           customer: {
@@ -145,11 +145,11 @@ builder.mutationFields((t) => ({
     type: ErasureReceiptRef,
     description: 'Erases a customer’s personal data everywhere in one transaction and tombstones its identifiers (admin).',
     args: { id: t.arg.id({ required: true, description: 'Global id of the customer.' }) },
-    resolve: (_r, args, ctx) => ctx.services.privacy.eraseCustomer(localId(String(args.id), 'Customer', 'id')),
+    resolve: (_r, args, ctx) => ctx.servicesOf('privacy').privacy.eraseCustomer(localId(String(args.id), 'Customer', 'id')),
   }),
   liftErasureTombstone: t.boolean({
     description: 'Lets an erased identifier be used again after a fresh consent (admin); true when a tombstone was removed.',
     args: { identifier: t.arg({ type: IdentifierInputRef, required: true, description: 'The identifier.' }) },
-    resolve: (_r, args, ctx) => ctx.services.privacy.liftTombstone(args.identifier),
+    resolve: (_r, args, ctx) => ctx.servicesOf('privacy').privacy.liftTombstone(args.identifier),
   }),
 }));

@@ -40,9 +40,6 @@ export interface ErasureReceipt {
   tombstones: number;
 }
 
-/** Called after an erasure with what must be recomputed (segment sizes, score quantiles). */
-export type ErasureFollowUp = (customerId: string) => Promise<void>;
-
 /** Tables that hold a customer's data: every table with a `customer_id` column, found in the catalog so new modules are covered. */
 async function customerTables(manager: EntityManager | DataSource): Promise<string[]> {
   const rows: { table_name: string }[] = await manager.query(
@@ -88,8 +85,6 @@ async function scrubRunErrors(manager: EntityManager, values: (string | null | u
  * everything held about a customer, and erasure everywhere it lives.
  */
 export class PrivacyService {
-  private followUps: ErasureFollowUp[] = [];
-
   constructor(
     private readonly dataSource: DataSource,
     /** Consent changes re-evaluate the customers' segments (consent conditions). */
@@ -97,10 +92,6 @@ export class PrivacyService {
     /** How erased identifiers are hashed; the same hasher the ingest services check them with. */
     private readonly tombstones: TombstoneHasher = new TombstoneHasher(undefined),
   ) {}
-
-  onErased(followUp: ErasureFollowUp): void {
-    this.followUps.push(followUp);
-  }
 
   /**
    * Records consents; an older decision never overwrites a newer one (deliveries arrive out of order).
@@ -232,10 +223,11 @@ export class PrivacyService {
   /**
    * Removes the customer's personal data from every table in one transaction,
    * tombstones its identifiers (hashed) so a late delivery cannot silently
-   * re-create the person, and returns counts per table.
+   * re-create the person, and returns counts per table. Publishes
+   * `customer.erased` (the scores module recomputes on it).
    */
   async eraseCustomer(customerId: string): Promise<ErasureReceipt> {
-    const receipt = await inTransaction(this.dataSource, async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const [customer] = await manager.query(`SELECT id, display_name FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
       if (!customer) throw fail('NOT_FOUND', { detail: `no customer ${customerId}` }, 'id');
       // Score writers hold this lock shared while they write: wait for those running, keep new ones out until committed.
@@ -276,8 +268,6 @@ export class PrivacyService {
       if (scrubbed.connections) tables.push({ table: 'connections (last error erased)', rows: scrubbed.connections });
       return { customerId, erasedAt: new Date(), tables, tombstones: identifiers.length };
     });
-    for (const followUp of this.followUps) await followUp(customerId).catch(() => undefined);
-    return receipt;
   }
 
   /** Allows an erased identifier again, after a fresh consent was obtained (audited). */

@@ -18,7 +18,7 @@ export const scoresModule = defineModule({
   provides: ['scores', 'recomputes'],
   entities: [ScoreModelEntity, ScoreEntity, ScoreHistoryEntity],
   graphql: [scoreInputsGraphql, scoreGraphql],
-  events: { publishes: ['score.changed', 'recompute.completed'], subscribes: [] },
+  events: { publishes: ['score.changed', 'recompute.completed'], subscribes: ['customers.refreshed', 'customer.erased'] },
   create({ logger, dataSource, queues }: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }) {
     return {
       scores: new ScoreService(dataSource, logger.child({ component: 'scores' }), (kinds) => enqueueRecompute(queues, kinds)),
@@ -27,14 +27,27 @@ export const scoresModule = defineModule({
   },
   jobs: ({ scores, config }) => collectJobs((registry) => registerScoreJobs(registry, scores, { historyDays: config.scoreHistoryDays })),
   schedules: ({ queues }) => [{ name: 'scores.recompute.nightly', start: () => scheduleNightlyScores(queues) }],
-  // customer.refresh: the touched customers' scores, with the current models, in the stats transaction.
-  refreshSteps: [
+  subscriptions: [
+    // customer.refresh: the refreshed customers' scores, with the current models, in the stats transaction.
     {
-      name: 'scores',
+      delivery: 'transaction',
+      event: 'customers.refreshed',
+      consumer: 'scores',
       create:
         ({ scores }) =>
-        (manager, customerIds) =>
+        ({ customerIds }, manager) =>
           scores.scoreCustomers(manager, customerIds),
+    },
+    // An erasure changes the base that score quantiles (and segment sizes) are computed over.
+    {
+      delivery: 'outbox',
+      event: 'customer.erased',
+      consumer: 'scores.erasure-recompute',
+      create:
+        ({ queues }) =>
+        async () => {
+          await enqueueRecompute(queues, []);
+        },
     },
   ],
 });

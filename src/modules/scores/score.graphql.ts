@@ -123,7 +123,7 @@ builder.queryFields((t) => ({
   scoreModels: t.field({
     type: [ScoreModelRef],
     description: 'The model of every score kind with its settings, fitted parameters and fit diagnostics.',
-    resolve: (_root, _args, ctx) => ctx.services.scores.listModels(),
+    resolve: (_root, _args, ctx) => ctx.servicesOf('scores').scores.listModels(),
   }),
   scoreDistribution: t.field({
     type: [ScoreBucketRef],
@@ -132,14 +132,14 @@ builder.queryFields((t) => ({
       kind: t.arg({ type: ScoreKindEnum, required: true, description: 'Which score.' }),
       buckets: t.arg.int({ description: `Number of buckets, ${DISTRIBUTION_LIMITS.defaultBuckets} by default, at most ${DISTRIBUTION_LIMITS.maxBuckets}.` }),
     },
-    resolve: (_root, args, ctx) => ctx.services.scores.distribution(args.kind, args.buckets ?? DISTRIBUTION_LIMITS.defaultBuckets),
+    resolve: (_root, args, ctx) => ctx.servicesOf('scores').scores.distribution(args.kind, args.buckets ?? DISTRIBUTION_LIMITS.defaultBuckets),
   }),
   recomputeJob: t.field({
     type: RecomputeJobRef,
     nullable: true,
     description: 'A recompute job by id; null when unknown or removed (finished jobs are kept for an hour).',
     args: { id: t.arg.id({ required: true, description: 'The id returned by recomputeScores.' }) },
-    resolve: (_root, args, ctx) => ctx.services.recomputes.find(String(args.id)),
+    resolve: (_root, args, ctx) => ctx.servicesOf('scores').recomputes.find(String(args.id)),
   }),
 }));
 
@@ -152,7 +152,7 @@ builder.mutationFields((t) => ({
       kind: t.arg({ type: ScoreKindEnum, required: true, description: 'Which model.' }),
       settings: t.arg({ type: 'JSON', required: true, description: 'Settings to change, e.g. {"halfLifeDays": 14}; see the scores README for each kind’s.' }),
     },
-    resolve: (_root, args, ctx) => ctx.services.scores.updateModel(args.kind, args.settings),
+    resolve: (_root, args, ctx) => ctx.servicesOf('scores').scores.updateModel(args.kind, args.settings),
   }),
   recomputeScores: t.field({
     type: RecomputeJobRef,
@@ -164,7 +164,7 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       const customerIds = args.customerIds?.map((id, i) => localId(String(id), 'Customer', `customerIds[${i}]`));
-      return ctx.services.recomputes.request(args.kinds ?? [], customerIds ?? undefined);
+      return ctx.servicesOf('scores').recomputes.request(args.kinds ?? [], customerIds ?? undefined);
     },
   }),
 }));

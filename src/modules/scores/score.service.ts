@@ -451,14 +451,20 @@ export class ScoreService {
    * cannot see a score that a rescore only removed (no row left to find), and
    * would bring it back; its models would also replace the ones used here. So
    * this waits for it (the full recompute's lock, shared: targeted rescores
-   * run side by side), then scores with the models it fitted.
+   * run side by side), then scores with the models it fitted. Publishes
+   * `recompute.completed` (targeted) when done.
    */
   async rescoreAfterFullRecompute(customerIds: string[], kinds: readonly ScoreKind[]): Promise<number> {
     const session = this.dataSource.createQueryRunner();
     await session.connect();
     try {
       await session.query(`SELECT pg_advisory_lock_shared(${FULL_RECOMPUTE_LOCK})`);
-      return await this.rescoreCustomers(customerIds, kinds);
+      const rescored = await this.rescoreCustomers(customerIds, kinds);
+      // Once every batch committed; a run that dies before rescores (idempotently) and publishes on its retry.
+      await inTransaction(this.dataSource, (manager) =>
+        publish(manager, 'recompute.completed', [{ payload: { kinds: [...kinds], customers: rescored, targeted: true } }]),
+      );
+      return rescored;
     } finally {
       await session.query(`SELECT pg_advisory_unlock_shared(${FULL_RECOMPUTE_LOCK})`).catch(() => undefined);
       await session.release();

@@ -1,11 +1,12 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import type { Logger } from '../../infra/logger';
-import { QUEUES, type QueueBackend } from '../../infra/queue';
+import { afterCommit } from '../../infra/database';
+import type { QueueBackend } from '../../infra/queue';
 import { collectJobs, defineModule } from '../../infra/module';
 import type { PersonalDataPolicy } from '../access';
-import { SCORE_KINDS } from '../scores';
-import { SCORES_RECOMPUTE_JOB, toRecomputeJobRecord } from '../scores';
+import type { EventBus } from '../events';
+import { SCORE_KINDS, toRecomputeJobRecord } from '../scores';
 import { SegmentMembershipService } from './segment-membership.service';
 import { SEGMENT_ENTITIES } from './segment.entity';
 import * as segmentGraphql from './segment.graphql';
@@ -18,52 +19,64 @@ interface SegmentsDeps {
   dataSource: DataSource;
   queues: QueueBackend;
   personalData: PersonalDataPolicy;
+  events: EventBus;
 }
 
 /** Segments: rule trees, static lists, memberships kept current, templates, explanations. */
 export const segmentsModule = defineModule({
   name: 'segments',
-  needs: ['config', 'logger', 'dataSource', 'queues', 'personalData'],
+  needs: ['config', 'logger', 'dataSource', 'queues', 'personalData', 'events'],
   provides: ['segments'],
   entities: SEGMENT_ENTITIES,
   graphql: [segmentGraphql],
-  events: { publishes: ['segment.entered', 'segment.exited'], subscribes: [] },
-  create({ logger, dataSource, queues, personalData }: SegmentsDeps) {
-    const memberships = new SegmentMembershipService(dataSource);
+  events: {
+    publishes: ['segment.entered', 'segment.exited', 'memberships.changed'],
+    subscribes: ['customers.refreshed', 'memberships.changed', 'recompute.completed'],
+  },
+  create({ logger, dataSource, queues, personalData, events }: SegmentsDeps) {
+    const memberships = new SegmentMembershipService(dataSource, events);
     const segments = new SegmentService(dataSource, memberships, {
       requestRefresh: createSegmentRefreshRequester(queues, logger.child({ component: 'segments' })),
       enqueueRefresh: async (segmentId) => toRecomputeJobRecord(await enqueueSegmentRefresh(queues, segmentId)),
       personalData,
     });
-    // Segments whose rule uses a segment that moved are refreshed too.
-    memberships.onMembershipChanged((ids) => segments.refreshDependents(ids));
     return { segments };
   },
   jobs: ({ segments }) => collectJobs((registry) => registerSegmentJobs(registry, segments, segments.memberships)),
   schedules: ({ queues, config }) => [{ name: 'segments.sweep', start: () => scheduleSegmentSweep(queues, config.segmentSweepMs) }],
-  // After scores: segments on scores must see this refresh's new scores.
-  refreshSteps: [
+  subscriptions: [
+    // customer.refresh, after scores: segments on scores must see this refresh's new scores.
     {
-      name: 'segments',
+      delivery: 'transaction',
+      event: 'customers.refreshed',
+      consumer: 'segments',
       after: ['scores'],
       create:
         ({ segments }) =>
-        async (manager, customerIds) => {
+        async ({ customerIds }, manager) => {
           await segments.memberships.refreshCustomers(manager, customerIds);
         },
     },
-  ],
-  // A full score recompute moves score-based segments at once, not at the next sweep.
-  jobFollowUps: [
+    // Segments whose rule uses a segment that moved are refreshed too, once the move has committed (their refresh reads it).
     {
-      module: 'scores',
-      queue: QUEUES.analytics,
-      job: SCORES_RECOMPUTE_JOB,
+      delivery: 'transaction',
+      event: 'memberships.changed',
+      consumer: 'segments.dependents',
       create:
         ({ segments }) =>
-        async (data) => {
-          const requested = (data as { kinds?: string[] }).kinds ?? [];
-          await segments.refreshSegmentsUsingScores(requested.length ? requested : [...SCORE_KINDS]);
+        async ({ segmentIds }) => {
+          afterCommit(() => segments.refreshDependents(segmentIds));
+        },
+    },
+    // A finished score recompute moves score-based segments at once, not at the next sweep.
+    {
+      delivery: 'outbox',
+      event: 'recompute.completed',
+      consumer: 'segments.score-segments',
+      create:
+        ({ segments }) =>
+        async ({ payload }) => {
+          await segments.refreshSegmentsUsingScores(payload.kinds.length ? payload.kinds : [...SCORE_KINDS]);
         },
     },
   ],

@@ -8,7 +8,7 @@ import type { MembershipEventRecord, SegmentRecord } from './segment.service';
  * statement for their segments and one per distinct `segmentHistory(first:)`.
  */
 function createSegmentLoaders(ctx: GraphQLContext) {
-  const segments = ctx.services.segments;
+  const segments = ctx.servicesOf('segments').segments;
   const historyLoaders = new Map<number, DataLoader<string, MembershipEventRecord[]>>();
   let personal: Promise<Set<string>> | undefined;
   return {

@@ -3,7 +3,7 @@ import { inTransaction } from '../../infra/database';
 import { SqlParams } from '../../infra/sql-filter';
 import { compileRule } from './rules/compile';
 import { referencedSegments, type SegmentRule } from './rules/rule';
-import { outboxInsertSql } from '../events';
+import { outboxInsertSql, type EventBus } from '../events';
 
 /** The segment.entered / segment.exited payload of a row with `customer_id`, the segment id given as SQL. */
 const SEGMENT_PAYLOAD = (segmentId: string) => `jsonb_build_object('customerId', customer_id::text, 'segmentId', ${segmentId}::text) AS payload`;
@@ -16,9 +16,6 @@ export interface MembershipChange {
   size: number;
 }
 
-/** Called after commit with segments whose membership changed, so segments that use them can be refreshed. */
-export type MembershipChangedListener = (segmentIds: string[]) => Promise<void>;
-
 interface DynamicSegment {
   id: string;
   rule: SegmentRule;
@@ -30,16 +27,15 @@ interface DynamicSegment {
  * inserted, and an ENTERED or EXITED event written for each, all in the
  * caller's transaction. Incremental diffs move the size by their counted
  * delta (each row change is counted once, by whoever made it); a full
- * refresh recounts.
+ * refresh recounts. A full refresh or a hand-made change that moves members
+ * publishes the in-transaction event `memberships.changed` (segments that
+ * use the segment are refreshed after commit).
  */
 export class SegmentMembershipService {
-  private readonly listeners: MembershipChangedListener[] = [];
-
-  constructor(private readonly dataSource: DataSource) {}
-
-  onMembershipChanged(listener: MembershipChangedListener): void {
-    this.listeners.push(listener);
-  }
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly events: Pick<EventBus, 'emitInTransaction'>,
+  ) {}
 
   /**
    * Full refresh of one dynamic segment (the `segments.refresh` job): diff,
@@ -63,15 +59,15 @@ export class SegmentMembershipService {
         segment.id,
         JSON.stringify(segment.rule),
       ]);
+      if (diff.entered + diff.exited > 0) await this.events.emitInTransaction(manager, 'memberships.changed', { segmentIds: [segment.id] });
       return { ...diff, size };
     });
-    if (change && change.entered + change.exited > 0) await this.notify([change.segmentId]);
     return change;
   }
 
   /**
    * Re-evaluates `customerIds` against every dynamic segment inside the
-   * caller's transaction (the customer refresh step): one statement per
+   * caller's transaction (a customer refresh, on customers.refreshed): one statement per
    * dependency level, segments that others refer to first, so that
    * `inSegment` sees this refresh's own changes.
    */
@@ -106,7 +102,7 @@ export class SegmentMembershipService {
        SELECT customer_id::text FROM added`,
       [segmentId, customerIds],
     );
-    if (rows.length > 0) await this.recount(manager, segmentId);
+    if (rows.length > 0) await this.recounted(manager, segmentId);
     return rows.map((r) => r.customer_id);
   }
 
@@ -122,12 +118,14 @@ export class SegmentMembershipService {
        SELECT customer_id::text FROM removed`,
       [segmentId, customerIds],
     );
-    if (rows.length > 0) await this.recount(manager, segmentId);
+    if (rows.length > 0) await this.recounted(manager, segmentId);
     return rows.map((r) => r.customer_id);
   }
 
-  async notify(segmentIds: string[]): Promise<void> {
-    for (const listener of this.listeners) await listener(segmentIds);
+  /** After a hand-made change: the new size, and the change published. */
+  private async recounted(manager: EntityManager, segmentId: string): Promise<void> {
+    await this.recount(manager, segmentId);
+    await this.events.emitInTransaction(manager, 'memberships.changed', { segmentIds: [segmentId] });
   }
 
   /**

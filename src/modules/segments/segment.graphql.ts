@@ -281,7 +281,7 @@ builder.node(SegmentRef, {
         description: 'Current members, by customer id. Page size 50 by default, 500 at most. Needs pii:read when the segment is defined on personal data.',
         resolve: async (s, args, ctx) => {
           await requireMembershipAccess(ctx, s.id, 'members');
-          return ctx.services.segments.members(s.id, forwardOnly(args));
+          return ctx.servicesOf('segments').segments.members(s.id, forwardOnly(args));
         },
       },
       CustomerConnectionRef,
@@ -292,14 +292,14 @@ builder.node(SegmentRef, {
       args: { first: t.arg.int({ description: 'How many (50 by default, at most 500).' }) },
       resolve: async (s, args, ctx) => {
         await requireMembershipAccess(ctx, s.id, 'history');
-        return ctx.services.segments.history(s.id, args.first);
+        return ctx.servicesOf('segments').segments.history(s.id, args.first);
       },
     }),
     sizeHistory: t.field({
       type: [SizePointRef],
       description: 'Size over time, oldest first, for charts.',
       args: { first: t.arg.int({ description: 'How many of the latest points (50 by default, at most 500).' }) },
-      resolve: (s, args, ctx) => ctx.services.segments.sizeHistory(s.id, args.first),
+      resolve: (s, args, ctx) => ctx.servicesOf('segments').segments.sizeHistory(s.id, args.first),
     }),
   }),
 });
@@ -385,7 +385,7 @@ builder.objectField(RecomputeJobRef, 'segment', (t) =>
     type: SegmentRef,
     nullable: true,
     description: 'For a segment refresh: the segment, with its current status (STALE → REFRESHING → FRESH).',
-    resolve: async (j, _a, ctx) => (j.segmentId ? ctx.services.segments.get(j.segmentId) : null),
+    resolve: async (j, _a, ctx) => (j.segmentId ? ctx.servicesOf('segments').segments.get(j.segmentId) : null),
   }),
 );
 
@@ -420,7 +420,7 @@ const MembersPayloadRef = builder.objectRef<{ segmentId: string; results: Member
     segment: t.field({
       type: SegmentRef,
       description: 'The segment after the change.',
-      resolve: async (p, _a, ctx) => present(await ctx.services.segments.get(p.segmentId), `segment ${p.segmentId}`),
+      resolve: async (p, _a, ctx) => present(await ctx.servicesOf('segments').segments.get(p.segmentId), `segment ${p.segmentId}`),
     }),
     changed: t.int({ description: 'Rows ADDED or REMOVED.', resolve: (p) => p.results.filter((r) => r.status === 'ADDED' || r.status === 'REMOVED').length }),
     rejected: t.int({ description: 'Rows REJECTED.', resolve: (p) => p.results.filter((r) => r.status === 'REJECTED').length }),
@@ -455,7 +455,7 @@ const customerId = (id: string | number, field: string) => localId(String(id), '
 
 builder.queryFields((t) => ({
   segments: t.connection(
-    { type: SegmentRef, description: 'All segments, oldest first.', resolve: (_r, args, ctx) => ctx.services.segments.list(forwardOnly(args)) },
+    { type: SegmentRef, description: 'All segments, oldest first.', resolve: (_r, args, ctx) => ctx.servicesOf('segments').segments.list(forwardOnly(args)) },
     SegmentConnectionRef,
   ),
   segment: t.field({
@@ -473,7 +473,7 @@ builder.queryFields((t) => ({
     description:
       'Count and sample of the customers a rule matches now, computed synchronously under a statement timeout (SEGMENT_PREVIEW_TIMEOUT when too slow). A rule on personal data needs pii:read.',
     args: { rule: t.arg({ type: SegmentRuleInput, required: true, description: 'The rule to try.' }) },
-    resolve: (_r, args, ctx) => ctx.services.segments.preview(ruleFromInput(args.rule), ruleAccess(ctx)),
+    resolve: (_r, args, ctx) => ctx.servicesOf('segments').segments.preview(ruleFromInput(args.rule), ruleAccess(ctx)),
   }),
   explainMembership: t.field({
     type: MembershipExplanationRef,
@@ -487,13 +487,13 @@ builder.queryFields((t) => ({
     resolve: async (_r, args, ctx) => {
       const id = segmentId(args.segmentId, 'segmentId');
       await requireMembershipAccess(ctx, id, 'segmentId');
-      return ctx.services.segments.explain(id, customerId(args.customerId, 'customerId'));
+      return ctx.servicesOf('segments').segments.explain(id, customerId(args.customerId, 'customerId'));
     },
   }),
   segmentTemplates: t.field({
     type: [SegmentTemplateRef],
     description: 'Ready-made segments: RFM named groups and churn-risk bands.',
-    resolve: (_r, _a, ctx) => [...ctx.services.segments.templates()],
+    resolve: (_r, _a, ctx) => [...ctx.servicesOf('segments').segments.templates()],
   }),
 }));
 
@@ -502,7 +502,8 @@ builder.mutationFields((t) => ({
     type: SegmentRef,
     description: 'Creates a segment; a DYNAMIC one is filled in the background (status STALE → FRESH).',
     args: { input: t.arg({ type: SegmentInputRef, required: true, description: 'The definition.' }) },
-    resolve: (_r, args, ctx) => ctx.services.segments.create({ ...args.input, rule: ruleFromInput(args.input.rule, 'input.rule') }, ruleAccess(ctx)),
+    resolve: (_r, args, ctx) =>
+      ctx.servicesOf('segments').segments.create({ ...args.input, rule: ruleFromInput(args.input.rule, 'input.rule') }, ruleAccess(ctx)),
   }),
   updateSegment: t.field({
     type: SegmentRef,
@@ -512,7 +513,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: SegmentInputRef, required: true, description: 'The new definition.' }),
     },
     resolve: (_r, args, ctx) =>
-      ctx.services.segments.update(segmentId(args.id), { ...args.input, rule: ruleFromInput(args.input.rule, 'input.rule') }, ruleAccess(ctx)),
+      ctx.servicesOf('segments').segments.update(segmentId(args.id), { ...args.input, rule: ruleFromInput(args.input.rule, 'input.rule') }, ruleAccess(ctx)),
   }),
   deleteSegment: t.field({
     type: DeleteSegmentPayloadRef,
@@ -520,7 +521,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true, description: 'Global id of the segment.' }) },
     resolve: async (_r, args, ctx) => {
       const id = segmentId(args.id);
-      if (!(await ctx.services.segments.delete(id))) throw fail('SEGMENT_NOT_FOUND', { id: String(args.id) }, 'id');
+      if (!(await ctx.servicesOf('segments').segments.delete(id))) throw fail('SEGMENT_NOT_FOUND', { id: String(args.id) }, 'id');
       return { deletedId: id };
     },
   }),
@@ -538,7 +539,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, args, ctx) => {
       const id = segmentId(args.segmentId, 'segmentId');
       refuseIdentifierLookups(args.customers, ctx);
-      return { segmentId: id, results: await ctx.services.segments.addMembers(id, memberRefs(args.customers)) };
+      return { segmentId: id, results: await ctx.servicesOf('segments').segments.addMembers(id, memberRefs(args.customers)) };
     },
   }),
   removeFromSegment: t.field({
@@ -551,7 +552,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, args, ctx) => {
       const id = segmentId(args.segmentId, 'segmentId');
       refuseIdentifierLookups(args.customers, ctx);
-      return { segmentId: id, results: await ctx.services.segments.removeMembers(id, memberRefs(args.customers)) };
+      return { segmentId: id, results: await ctx.servicesOf('segments').segments.removeMembers(id, memberRefs(args.customers)) };
     },
   }),
   refreshSegment: t.field({
@@ -560,10 +561,10 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true, description: 'Global id of the segment.' }) },
     resolve: async (_r, args, ctx) => {
       const id = segmentId(args.id);
-      const segment = await ctx.services.segments.get(id);
+      const segment = await ctx.servicesOf('segments').segments.get(id);
       if (!segment) throw fail('SEGMENT_NOT_FOUND', { id: String(args.id) }, 'id');
       if (segment.kind !== 'DYNAMIC') throw fail('SEGMENT_KIND_MISMATCH', { detail: `segment "${segment.name}" is STATIC: it has no rule to refresh` }, 'id');
-      return ctx.services.segments.queueRefresh(id);
+      return ctx.servicesOf('segments').segments.queueRefresh(id);
     },
   }),
   createSegmentFromTemplate: t.field({
@@ -574,7 +575,8 @@ builder.mutationFields((t) => ({
       name: t.arg.string({ description: 'Segment name; the template’s by default.' }),
       description: t.arg.string({ description: 'Description; the template’s by default.' }),
     },
-    resolve: (_r, args, ctx) => ctx.services.segments.createFromTemplate(args.key, { name: args.name, description: args.description }, ruleAccess(ctx)),
+    resolve: (_r, args, ctx) =>
+      ctx.servicesOf('segments').segments.createFromTemplate(args.key, { name: args.name, description: args.description }, ruleAccess(ctx)),
   }),
 }));
 

@@ -580,7 +580,6 @@ export class SegmentService {
     const changed = await inTransaction(this.dataSource, (manager) =>
       action === 'add' ? this.memberships.addMembers(manager, segmentId, ids) : this.memberships.removeMembers(manager, segmentId, ids),
     );
-    if (changed.length > 0) await this.memberships.notify([segmentId]);
     const pending = new Set(changed);
     return resolved.map((r) => {
       if (!r.customerId) return r;
