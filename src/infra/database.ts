@@ -1,20 +1,11 @@
-import 'reflect-metadata';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PoolClient } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 import { migrations } from '../../migrations';
 
-/**
- * A TypeORM entity: a class the ORM constructs when it loads a row. Its
- * constructor arguments are never passed by Rapport, hence `never[]`.
- */
-export type EntityClass = new (...args: never[]) => unknown;
-
 /** Options for {@link createDataSource}. */
 export interface DataSourceOptions {
   url: string;
-  /** The entities to map: every module's, as its manifest declares them (see src/modules/index.ts). */
-  entities: readonly EntityClass[];
   /** Pool size per process. @defaultValue 10 */
   poolSize?: number;
   /** Called with every SQL statement (tests count statements with it). */
@@ -22,13 +13,19 @@ export interface DataSourceOptions {
   applicationName?: string;
 }
 
-/** The TypeORM DataSource over `pg`. Schema changes happen only through migrations. */
+/**
+ * The TypeORM DataSource over `pg`: the connection pool, the migration runner
+ * and the transactions ({@link inTransaction}). It maps no entities: the
+ * migrations are the one description of the schema, and services read and
+ * write with SQL into row types of their own (docs/architecture.md, "Data
+ * access").
+ */
 export function createDataSource(options: DataSourceOptions): DataSource {
   const { onQuery } = options;
   return new DataSource({
     type: 'postgres',
     url: options.url,
-    entities: [...options.entities],
+    entities: [],
     migrations,
     synchronize: false,
     migrationsRun: false,

@@ -45,12 +45,12 @@ export function moduleMap(modules: readonly AnyModule[], core: readonly string[]
     }
   }
   lines.push('```', '');
-  lines.push('| Module | Needs | Provides | Entities | Refresh steps | Publishes | Subscribes |', '|---|---|---|---|---|---|---|');
+  lines.push('| Module | Needs | Provides | Refresh steps | Publishes | Subscribes |', '|---|---|---|---|---|---|');
   const list = (items: readonly string[] | undefined) => (items && items.length ? items.map((i) => `\`${i}\``).join(', ') : '—');
   for (const module of ordered) {
     const stepNames = (module.refreshSteps ?? []).map((s) => (s.after?.length ? `${s.name} (after ${s.after.join(', ')})` : s.name));
     lines.push(
-      `| ${module.name} | ${list(module.needs)} | ${list(module.provides)} | ${list((module.entities ?? []).map((e) => e.name))} | ${list(stepNames)} | ${list(module.events?.publishes)} | ${list(module.events?.subscribes)} |`,
+      `| ${module.name} | ${list(module.needs)} | ${list(module.provides)} | ${list(stepNames)} | ${list(module.events?.publishes)} | ${list(module.events?.subscribes)} |`,
     );
   }
   lines.push('', `Refresh steps run in this order, after the customer's stats: ${steps.map((s) => s.name).join(' → ') || 'none'}.`);

@@ -1,4 +1,3 @@
-import type { EntityClass } from '../infra/database';
 import type { AnyModule } from '../infra/module';
 import { accessModule } from './access/module';
 import { connectorsModule } from './connectors/module';
@@ -23,6 +22,3 @@ export const MODULES: readonly AnyModule[] = [
   privacyModule,
   connectorsModule,
 ];
-
-/** Every entity the modules map, for the TypeORM DataSource. */
-export const MODULE_ENTITIES: readonly EntityClass[] = MODULES.flatMap((module) => module.entities ?? []);

@@ -10,7 +10,7 @@ import { present } from '../../infra/present';
 import { validateInteraction, type Direction, type UncheckedInteractionRow } from '../interactions';
 import { identifierKey, IdentityRaceError, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type Identifier, type TombstoneHasher } from '../customers';
 import { outboxInsertSql } from '../events';
-import type { RunError, RunStatus } from './connector-run.entity';
+import type { RunError, RunStatus } from './connector-run.service';
 import type { ConnectorRunService } from './connector-run.service';
 import { csvRecords, ndjsonLines } from './csv';
 

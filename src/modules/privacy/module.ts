@@ -4,8 +4,6 @@ import { defineModule } from '../../infra/module';
 import type { RefreshGatherer } from '../customers';
 import type { TombstoneHasher } from '../customers';
 import { enqueueRecompute } from '../scores';
-import { ConsentEntity } from './consent.entity';
-import { IdentifierTombstoneEntity } from './identifier-tombstone.entity';
 import * as privacyGraphql from './privacy.graphql';
 import { PrivacyService } from './privacy.service';
 
@@ -14,7 +12,6 @@ export const privacyModule = defineModule({
   name: 'privacy',
   needs: ['dataSource', 'queues', 'refreshes', 'tombstones'],
   provides: ['privacy'],
-  entities: [ConsentEntity, IdentifierTombstoneEntity],
   graphql: [privacyGraphql],
   events: { publishes: ['customer.erased'], subscribes: [] },
   create({

@@ -7,7 +7,6 @@ import type { PersonalDataPolicy } from '../access';
 import { SCORE_KINDS } from '../scores';
 import { SCORES_RECOMPUTE_JOB, toRecomputeJobRecord } from '../scores';
 import { SegmentMembershipService } from './segment-membership.service';
-import { SEGMENT_ENTITIES } from './segment.entity';
 import * as segmentGraphql from './segment.graphql';
 import { SegmentService } from './segment.service';
 import { createSegmentRefreshRequester, enqueueSegmentRefresh, registerSegmentJobs, scheduleSegmentSweep } from './segments.jobs';
@@ -25,7 +24,6 @@ export const segmentsModule = defineModule({
   name: 'segments',
   needs: ['config', 'logger', 'dataSource', 'queues', 'personalData'],
   provides: ['segments'],
-  entities: SEGMENT_ENTITIES,
   graphql: [segmentGraphql],
   events: { publishes: ['segment.entered', 'segment.exited'], subscribes: [] },
   create({ logger, dataSource, queues, personalData }: SegmentsDeps) {
