@@ -8,7 +8,6 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './infra/embe
 import type { Logger } from './infra/logger';
 import { QueueBackend, type QueueBackendConfig } from './infra/queue';
 import { createGatewayServer, createHttpHandler, type HttpHandler } from './graphql/server';
-import { MODULE_ENTITIES } from './modules';
 
 /** Which halves of Rapport this process runs. */
 export interface RoleOptions {
@@ -118,7 +117,7 @@ export async function startRapport(options: {
 
 /** Connects and migrates; used by every entry point. */
 export async function openDatabase(url: string, applicationName: string, onQuery?: (sql: string) => void): Promise<DataSource> {
-  const dataSource = createDataSource({ url, entities: MODULE_ENTITIES, applicationName, onQuery });
+  const dataSource = createDataSource({ url, applicationName, onQuery });
   await connectAndMigrate(dataSource);
   return dataSource;
 }

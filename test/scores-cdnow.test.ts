@@ -117,3 +117,34 @@ test('CDNOW through the ingest path: BG/NBD and Gamma-Gamma fitted as of 1997-09
   expect((churn.components as { pAlive: number }).pAlive).toBeCloseTo(c.pAlive, 12);
   expect(churn.label).toBe('LOW');
 }, 120_000);
+
+test('CLV and CHURN_RISK read the purchase summaries once per full recompute, and once per refreshed scope', async () => {
+  // The model fitted above; the refreshes of the ingest above are done.
+  await eventually(async () => {
+    const [{ dirty }] = await app.sql<{ dirty: number }>(`SELECT count(*)::int AS dirty FROM customers WHERE dirty_since IS NOT NULL`);
+    return dirty === 0 ? true : undefined;
+  });
+  const summaries = (scope: RegExp | null) =>
+    app.statements.filter(
+      (sql) => /PARTITION BY customer_id ORDER BY day/.test(sql) && (scope ? scope.test(sql) : !/i\.customer_id (BETWEEN|= ANY)/.test(sql)),
+    );
+  const scores = app.runtime.services.scores;
+
+  // A full recompute: CLV's fit reads every customer's summaries; both kinds' batches take their range of them.
+  app.resetStatements();
+  const outcome = await scores.recompute(['CLV'], { batchSize: 500 });
+  expect(outcome.kinds.map((k) => [k.kind, k.scored])).toEqual([
+    ['CLV', 2357],
+    ['CHURN_RISK', 2357],
+  ]);
+  expect(summaries(null)).toHaveLength(1);
+  expect(summaries(/i\.customer_id BETWEEN/)).toHaveLength(0);
+
+  // A refresh scores both kinds over its customers from one read.
+  const ids = (await app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM customer_identifiers WHERE type = 'cdnow' ORDER BY 1 LIMIT 3`)).map(
+    (r) => r.id,
+  );
+  app.resetStatements();
+  await app.dataSource.transaction((manager) => scores.scoreCustomers(manager, ids, ['CLV']));
+  expect(summaries(/i\.customer_id = ANY/)).toHaveLength(1);
+});

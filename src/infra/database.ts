@@ -1,19 +1,11 @@
-import 'reflect-metadata';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DataSource } from 'typeorm';
+import type { PoolClient } from 'pg';
+import { DataSource, type EntityManager } from 'typeorm';
 import { migrations } from '../../migrations';
-
-/**
- * A TypeORM entity: a class the ORM constructs when it loads a row. Its
- * constructor arguments are never passed by Rapport, hence `never[]`.
- */
-export type EntityClass = new (...args: never[]) => unknown;
 
 /** Options for {@link createDataSource}. */
 export interface DataSourceOptions {
   url: string;
-  /** The entities to map: every module's, as its manifest declares them (see src/modules/index.ts). */
-  entities: readonly EntityClass[];
   /** Pool size per process. @defaultValue 10 */
   poolSize?: number;
   /** Called with every SQL statement (tests count statements with it). */
@@ -21,13 +13,19 @@ export interface DataSourceOptions {
   applicationName?: string;
 }
 
-/** The TypeORM DataSource over `pg`. Schema changes happen only through migrations. */
+/**
+ * The TypeORM DataSource over `pg`: the connection pool, the migration runner
+ * and the transactions ({@link inTransaction}). It maps no entities: the
+ * migrations are the one description of the schema, and services read and
+ * write with SQL into row types of their own (docs/architecture.md, "Data
+ * access").
+ */
 export function createDataSource(options: DataSourceOptions): DataSource {
   const { onQuery } = options;
   return new DataSource({
     type: 'postgres',
     url: options.url,
-    entities: [...options.entities],
+    entities: [],
     migrations,
     synchronize: false,
     migrationsRun: false,
@@ -70,6 +68,34 @@ export async function connectAndMigrate(dataSource: DataSource): Promise<string[
 }
 
 /**
+ * One connection taken from the DataSource's pool and held until
+ * {@link PooledSession.release}: its TypeORM `manager` for the services'
+ * ordinary queries, and its `pg` `client` for what TypeORM has no API for
+ * (`COPY … FROM STDIN` through pg-copy-streams, several statements sent as
+ * one simple query with every result). Both run on the same session, so
+ * temporary tables, settings and a transaction begun on one are seen by the
+ * other.
+ */
+export interface PooledSession {
+  manager: EntityManager;
+  client: PoolClient;
+  /** Returns the connection to the pool. */
+  release(): Promise<void>;
+}
+
+/**
+ * Takes a connection from the pool for {@link PooledSession} work (the file
+ * import's COPY lanes). The one place that knows TypeORM's Postgres query
+ * runner hands out the pool's `pg` client: `QueryRunner.connect()` resolves
+ * to the driver's connection, which the runner's public type leaves `any`.
+ */
+export async function openPooledSession(dataSource: DataSource): Promise<PooledSession> {
+  const runner = dataSource.createQueryRunner();
+  const client = (await runner.connect()) as PoolClient;
+  return { manager: runner.manager, client, release: () => runner.release() };
+}
+
+/**
  * Work run at the end of every transaction opened by {@link inTransaction}, in
  * that transaction (the audit log uses it to commit its entry with the change).
  */
@@ -82,13 +108,13 @@ export function addTransactionHook(hook: TransactionHook): void {
 
 export interface TransactionHook {
   /** Runs last inside the transaction. */
-  beforeCommit(manager: import('typeorm').EntityManager): Promise<void>;
+  beforeCommit(manager: EntityManager): Promise<void>;
   /** Runs once the transaction committed. */
   afterCommit(): void;
 }
 
 const ambientTransaction = new AsyncLocalStorage<{
-  manager: import('typeorm').EntityManager;
+  manager: EntityManager;
   attempt: number;
   /** Work to run once this attempt commits (see {@link afterCommit}). */
   committed: (() => Promise<void>)[];
@@ -119,7 +145,7 @@ const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
  */
 export async function inTransaction<T>(
   dataSource: DataSource,
-  work: (manager: import('typeorm').EntityManager, attempt: number) => Promise<T>,
+  work: (manager: EntityManager, attempt: number) => Promise<T>,
   { attempts = 8, isRetryable = (_e: unknown) => false }: { attempts?: number; isRetryable?: (error: unknown) => boolean } = {},
 ): Promise<T> {
   // Called inside another inTransaction: join it. The outermost one commits, retries and runs the hooks,

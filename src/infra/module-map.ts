@@ -38,13 +38,11 @@ export function moduleMap(modules: readonly AnyModule[], core: readonly string[]
     }
   }
   lines.push('```', '');
-  lines.push('| Module | Needs | Provides | Entities | Publishes | Subscribes |', '|---|---|---|---|---|---|');
+  lines.push('| Module | Needs | Provides | Publishes | Subscribes |', '|---|---|---|---|---|');
   const list = (items: readonly string[] | undefined) => (items && items.length ? items.map((i) => `\`${i}\``).join(', ') : '—');
   for (const module of ordered) {
     const subscribes = (module.subscriptions ?? []).map((s) => `\`${s.event}\` (${delivery(s)})`);
-    lines.push(
-      `| ${module.name} | ${list(module.needs)} | ${list(module.provides)} | ${list((module.entities ?? []).map((e) => e.name))} | ${list(module.events?.publishes)} | ${subscribes.join(', ') || '—'} |`,
-    );
+    lines.push(`| ${module.name} | ${list(module.needs)} | ${list(module.provides)} | ${list(module.events?.publishes)} | ${subscribes.join(', ') || '—'} |`);
   }
   lines.push('', 'In-transaction subscribers run in this order, in the publisher’s transaction:', '');
   for (const [event, subscribers] of transactionSubscribers(ordered)) {

@@ -1,12 +1,12 @@
 import type { EventHandler, EventType, TransactionEventHandler, TransactionEventType } from '../modules/events';
 import type { JobHandler, QueueName } from './queue';
 import type { HttpRoute } from './http';
-import type { EntityClass, TransactionHook } from './database';
+import type { TransactionHook } from './database';
 import { present } from './present';
 
 /**
  * What a module declares about itself: the services it builds and the ones it
- * takes from others, its entities and GraphQL files, its jobs, schedules and
+ * takes from others, its GraphQL files, its jobs, schedules and
  * routes, and the domain events it publishes and subscribes to. The assembler
  * (src/app-services.ts) orders modules by `needs`/`provides` and wires the
  * rest; a module never reaches into another's services except through what
@@ -22,8 +22,6 @@ export interface RapportModule<Deps = Record<string, unknown>, Out = Record<stri
   needs: readonly (keyof Deps & string)[];
   /** Services this module adds to the bag. */
   provides: readonly (keyof Out & string)[];
-  /** TypeORM entities the module maps. */
-  entities?: readonly EntityClass[];
   /**
    * The module's Pothos registration files (their namespace objects: importing
    * the manifest registers the types; the schema is built from them).

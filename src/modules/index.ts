@@ -1,4 +1,3 @@
-import type { EntityClass } from '../infra/database';
 import type { AnyModule } from '../infra/module';
 import { accessModule } from './access/module';
 import { connectorsModule } from './connectors/module';
@@ -22,6 +21,3 @@ export type ModuleName = (typeof MANIFESTS)[number]['name'];
 
 /** The manifest of the module named `Name`, with its own types. */
 export type ModuleManifest<Name extends ModuleName> = Extract<(typeof MANIFESTS)[number], { name: Name }>;
-
-/** Every entity the modules map, for the TypeORM DataSource. */
-export const MODULE_ENTITIES: readonly EntityClass[] = MODULES.flatMap((module) => module.entities ?? []);

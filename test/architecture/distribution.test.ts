@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { connectAndMigrate, createDataSource } from '../../src/infra/database';
 import { DISTRIBUTION, type TableDistribution } from '../../src/infra/distribution';
-import { MODULE_ENTITIES } from '../../src/modules';
 import { indexRebuild, keepFeatures, startRebuild, dropRebuild } from '../../src/modules/scores/score-rebuild';
 import { SCORE_KINDS } from '../../src/modules/scores/score-kind';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
@@ -102,7 +101,7 @@ describe('distribution: every table can be laid out on Citus as src/infra/distri
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    dataSource = createDataSource({ url: database.url, entities: MODULE_ENTITIES });
+    dataSource = createDataSource({ url: database.url });
     await connectAndMigrate(dataSource);
     // The tables a full recompute creates at run time, as it creates them.
     await startRebuild(dataSource);

@@ -2,13 +2,10 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import { defineModule } from '../../infra/module';
 import * as accessGraphql from './access.graphql';
-import { ApiKeyEntity } from './api-key.entity';
 import { ApiKeyService } from './api-key.service';
-import { AuditEntryEntity } from './audit-entry.entity';
 import { AuditLogService } from './audit-log.service';
 import { auditTransactionHook } from './audit';
 import { PersonalDataPolicy } from './personal-data';
-import { RateLimitBucketEntity } from './rate-limit-bucket.entity';
 import { postgresRateLimiter, redisRateLimiter, type RateLimiter } from './rate-limit';
 
 /** API keys, scopes, rate limits, the audit log and the personal-data policy. */
@@ -16,7 +13,6 @@ export const accessModule = defineModule({
   name: 'access',
   needs: ['config', 'dataSource'],
   provides: ['apiKeys', 'auditLog', 'rateLimiter', 'personalData'],
-  entities: [ApiKeyEntity, AuditEntryEntity, RateLimitBucketEntity],
   graphql: [accessGraphql],
   transactionHooks: [auditTransactionHook],
   events: { publishes: [], subscribes: [] },

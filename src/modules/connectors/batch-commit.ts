@@ -9,7 +9,7 @@ import { ErrorCode } from '../../errors/catalog';
 import { jsonProblem } from '../../connector-kit/text';
 import type { CustomerRow, CustomerService } from '../customers';
 import { interactionRow, validateInteraction, type IngestService, type InteractionRow } from '../interactions';
-import type { RunError } from './connector-run.entity';
+import type { RunError } from './connector-run.service';
 
 /** Rows per call of the ingest services: inside both services' batch limits. */
 export const COMMIT_CHUNK_ROWS = 1000;

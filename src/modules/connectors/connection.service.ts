@@ -7,11 +7,15 @@ import type { PluginManifest } from '../../plugin-host/protocol';
 import type { Page } from '../../infra/page';
 import { decodeCursor, encodeCursor } from '../../infra/cursor';
 import { pageSize, SqlParams } from '../../infra/sql-filter';
-import { CONNECTION_STATUSES, type ConnectionStatus } from './connection.entity';
 import type { ConnectorRegistry } from './connector-registry';
 import { PluginCallError, type PluginHosts, type RunnablePlugin } from './plugin-hosts';
 import { SecretBox } from './secret-box';
 import { isDatabaseId } from '../../infra/db-values';
+
+/** The values of `connections.status` (its check constraint in migrations). */
+export const CONNECTION_STATUSES = ['ACTIVE', 'PAUSED', 'NEEDS_ATTENTION'] as const;
+/** ACTIVE runs on its schedule and accepts webhooks; PAUSED does neither; NEEDS_ATTENTION: the source refused the credentials. */
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
 /** A connection as stored; `config` holds encrypted secrets and is never returned as is. */
 export interface ConnectionRecord {

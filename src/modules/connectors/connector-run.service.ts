@@ -3,9 +3,25 @@ import { decodeCursor, encodeCursor } from '../../infra/cursor';
 import { pageSize } from '../../infra/sql-filter';
 import type { Page } from '../../infra/page';
 import type { BatchCounts } from './batch-commit';
-import type { RunError, RunKind, RunStatus } from './connector-run.entity';
 import { outboxInsertSql } from '../events';
 import { NO_CUSTOMER } from '../events';
+
+/** The values of `connector_runs.kind` and `connector_runs.status` (check constraints in migrations). */
+export const RUN_KINDS = ['SYNC', 'WEBHOOK', 'IMPORT'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'PARTIAL', 'FAILED'] as const;
+/** PARTIAL: ended early (rate limit, transient failure) with every committed batch kept; the next run resumes. */
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** One row rejected by a run, with where it was and why (an element of `connector_runs.errors`). */
+export interface RunError {
+  /** Line number (file imports) or path in the batch (`interactions[3].occurredAt`). */
+  line?: number;
+  path?: string;
+  code: string;
+  message: string;
+}
 
 /** How many rejected rows a run keeps with their reasons. */
 export const MAX_RUN_ERRORS = 100;

@@ -1,9 +1,9 @@
 import { fail } from '../../errors/catalog';
 import { builder } from '../../graphql/builder';
 import { forwardOnly, globalId, localId } from '../../graphql/ids';
-import type { ConnectionStatus } from './connection.entity';
+import type { ConnectionStatus } from './connection.service';
 import type { ConnectionRecord } from './connection.service';
-import type { RunError } from './connector-run.entity';
+import type { RunError } from './connector-run.service';
 import type { ConnectorRunRecord } from './connector-run.service';
 import type { LoadedPlugin } from './plugin-loader';
 import { present } from '../../infra/present';

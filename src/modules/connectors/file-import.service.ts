@@ -1,16 +1,16 @@
 import { createReadStream } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
+import { openPooledSession, type PooledSession } from '../../infra/database';
 import type { Logger } from '../../infra/logger';
 import { present } from '../../infra/present';
 import { validateInteraction, type Direction, type UncheckedInteractionRow } from '../interactions';
 import { identifierKey, IdentityRaceError, resolveStagedIdentifiers, SERIALIZE_AFTER_ATTEMPT, type Identifier, type TombstoneHasher } from '../customers';
 import { outboxInsertSql } from '../events';
-import type { RunError, RunStatus } from './connector-run.entity';
+import type { RunError, RunStatus } from './connector-run.service';
 import type { ConnectorRunService } from './connector-run.service';
 import { csvRecords, ndjsonLines } from './csv';
 
@@ -172,16 +172,15 @@ export class FileImportService {
       ...(error ? { error } : {}),
     });
 
-    const lanes: { runner: QueryRunner; client: PoolClient; busy: Promise<void> }[] = [];
+    const lanes: (PooledSession & { busy: Promise<void> })[] = [];
     const settled = () => Promise.all(lanes.map((lane) => lane.busy.catch(() => undefined)));
     try {
       const size = await readableSize(file);
       const connections = Math.max(1, Math.min(options.connections ?? 2, 8));
       for (let i = 0; i < connections; i++) {
-        const runner = this.dataSource.createQueryRunner();
-        await runner.connect();
-        const client = (runner as unknown as { databaseConnection: PoolClient }).databaseConnection;
-        lanes.push({ runner, client, busy: Promise.resolve() });
+        const session = await openPooledSession(this.dataSource);
+        const { client } = session;
+        lanes.push({ ...session, busy: Promise.resolve() });
         await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_staging (line integer, id_type text, id_value text, channel text, type text, direction text,
           occurred_at timestamptz, value numeric, currency text, sentiment real, properties jsonb, source text, external_id text)`);
         await client.query(`CREATE TEMP TABLE IF NOT EXISTS import_resolved (id_type text, id_value text, customer_id bigint)`);
@@ -311,7 +310,7 @@ export class FileImportService {
       for (const lane of lanes) {
         // The connection goes back to the pool with the server's own settings.
         await lane.client.query('RESET work_mem').catch(() => undefined);
-        await lane.runner.release();
+        await lane.release();
       }
     }
   }
@@ -353,7 +352,7 @@ export class FileImportService {
    * customers not yet dirty are written.
    */
   private async merge(
-    lane: { runner: QueryRunner; client: PoolClient },
+    lane: PooledSession,
     copyText: string,
     identifiers: Map<string, { identifier: Identifier; lines: number[] }>,
   ): Promise<{ inserted: number; unresolved: RunError[]; unresolvedRows: number }> {
@@ -385,7 +384,7 @@ export class FileImportService {
           copy.on('finish', resolve);
           copy.end(copyText);
         });
-        const refused = await resolveStagedIdentifiers(lane.runner.manager, { staged: 'import_staging', resolved: 'import_resolved' }, byKey, {
+        const refused = await resolveStagedIdentifiers(lane.manager, { staged: 'import_staging', resolved: 'import_resolved' }, byKey, {
           serialize: attempt >= SERIALIZE_AFTER_ATTEMPT,
           adoptLostRaces: true,
           tombstones: this.options.tombstones,

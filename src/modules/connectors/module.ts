@@ -7,12 +7,9 @@ import type { ApiKeyService } from '../access';
 import type { CustomerService } from '../customers';
 import type { IngestService } from '../interactions';
 import type { PrivacyService } from '../privacy';
-import { ConnectionEntity } from './connection.entity';
 import * as connectorGraphql from './connector.graphql';
-import { ConnectorRunEntity } from './connector-run.entity';
 import { registerConnectorJobs } from './connectors.jobs';
 import { createConnectorServices } from './connectors.services';
-import { WebhookRefusalEntity } from './webhook-refusal.entity';
 import * as webhookRefusalGraphql from './webhook-refusal.graphql';
 
 interface ConnectorsDeps {
@@ -32,7 +29,6 @@ export const connectorsModule = defineModule({
   name: 'connectors',
   needs: ['config', 'logger', 'dataSource', 'queues', 'ingest', 'customers', 'privacy', 'secretKey', 'apiKeys'],
   provides: ['connectors'],
-  entities: [ConnectionEntity, ConnectorRunEntity, WebhookRefusalEntity],
   graphql: [connectorGraphql, webhookRefusalGraphql],
   events: { publishes: ['connection.failed', 'interactions.imported'], subscribes: [] },
   create({ config, logger, dataSource, queues, ingest, customers, privacy, secretKey, apiKeys }: ConnectorsDeps) {

@@ -6,7 +6,7 @@ import type { WireError } from '../../plugin-host/protocol';
 import { commitBatch, type IngestTargets } from './batch-commit';
 import type { ConnectionService } from './connection.service';
 import type { ConnectorRegistry } from './connector-registry';
-import type { RunStatus } from './connector-run.entity';
+import type { RunStatus } from './connector-run.service';
 import type { ConnectorRunService } from './connector-run.service';
 import { PluginCallError, type HostRequest, type PluginHostProcess, type PluginHosts } from './plugin-hosts';
 

@@ -1,5 +1,13 @@
 import type { DataSource } from 'typeorm';
-import type { WebhookRefusalReason } from './webhook-refusal.entity';
+
+/**
+ * Why a webhook delivery to an existing connection was refused (the values of
+ * `webhook_refusals.last_reason`). The sender gets one answer for all of them
+ * (and for unknown connections); operators see the reason in
+ * `Connection.refusedDeliveries` and the gateway's log.
+ */
+export const WEBHOOK_REFUSAL_REASONS = ['SIGNATURE_INVALID', 'CONNECTION_PAUSED', 'NO_WEBHOOK', 'CONNECTOR_UNAVAILABLE'] as const;
+export type WebhookRefusalReason = (typeof WEBHOOK_REFUSAL_REASONS)[number];
 
 /** Refused deliveries of a connection as the API shows them. */
 export interface RefusedDeliveries {

@@ -10,7 +10,7 @@ import type { ConnectorRegistry } from './connector-registry';
 import type { ConnectorRunService } from './connector-run.service';
 import { PluginCallError, type PluginHosts } from './plugin-hosts';
 import { connectionSource } from './sync.service';
-import type { WebhookRefusalReason } from './webhook-refusal.entity';
+import type { WebhookRefusalReason } from './webhook-refusal.service';
 import type { WebhookRefusalService } from './webhook-refusal.service';
 
 /** Options of {@link createWebhookRoute}. */

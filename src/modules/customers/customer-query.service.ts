@@ -17,7 +17,7 @@ import {
   type SortKey,
   type StringFilter,
 } from '../../infra/sql-filter';
-import type { CustomerKind } from './customer.entity';
+import type { CustomerKind } from './customer-kind';
 import { scoreCondition, scoreSortExpression, type ScoreFilter } from '../scores';
 import type { ScoreKind } from '../scores';
 import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from './identity';

@@ -4,7 +4,7 @@ import { abortUnwritten, checkJsonObject, checkText, RowProblems, type BatchMode
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access';
 import type { RefreshRequester } from './customers.jobs';
-import { CUSTOMER_KINDS, type CustomerKind } from './customer.entity';
+import { CUSTOMER_KINDS, type CustomerKind } from './customer-kind';
 import { normalizeIdentifiers, toCustomerDemand, type CustomerRef } from './customer-ref';
 import type { IdentifierInput } from './identity';
 import type { TombstoneHasher } from './tombstones';

@@ -4,7 +4,7 @@ import { pgArray } from '../../infra/pg-array';
 import { present } from '../../infra/present';
 import { identifierKey, type Identifier } from './identity';
 import { TombstoneHasher } from './tombstones';
-import type { CustomerKind } from './customer.entity';
+import type { CustomerKind } from './customer-kind';
 import { outboxInsertSql } from '../events';
 
 /** Profile fields used when a demand creates a customer. */

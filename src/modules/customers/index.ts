@@ -4,7 +4,6 @@ export { toCustomerDemand } from './customer-ref';
 /** How a row names its customer (id or identifiers); `CustomerRef` here is the GraphQL type. */
 export type { CustomerRef as CustomerLocator } from './customer-ref';
 export { TRANSACTION_TYPES } from './customer-stats.service';
-export { CustomerEntity } from './customer.entity';
 export { CustomerConnectionRef, CustomerKindEnum, CustomerRef, CustomerRefInput, IdentifierInputRef } from './customer.graphql';
 export type { CustomerRow, CustomerService } from './customer.service';
 export type { RefreshGatherer, RefreshRequester } from './customers.jobs';

@@ -3,11 +3,8 @@ import type { Logger } from '../../infra/logger';
 import type { QueueBackend } from '../../infra/queue';
 import { collectJobs, defineModule } from '../../infra/module';
 import type { EventBus } from '../events';
-import { CustomerIdentifierEntity } from './customer-identifier.entity';
 import { CustomerQueryService } from './customer-query.service';
-import { CustomerStatsEntity } from './customer-stats.entity';
 import { CustomerStatsService } from './customer-stats.service';
-import { CustomerEntity } from './customer.entity';
 import * as customerGraphql from './customer.graphql';
 import { CustomerService } from './customer.service';
 import { createRefreshRequester, RefreshGatherer, registerCustomerJobs, scheduleDirtySweep } from './customers.jobs';
@@ -27,7 +24,6 @@ export const customersModule = defineModule({
   name: 'customers',
   needs: ['logger', 'dataSource', 'queues', 'secretKey', 'events'],
   provides: ['refreshes', 'tombstones', 'stats', 'customers', 'customerQueries'],
-  entities: [CustomerEntity, CustomerIdentifierEntity, CustomerStatsEntity],
   graphql: [customerGraphql],
   events: { publishes: ['customer.created', 'customer.updated', 'customers.refreshed'], subscribes: [] },
   create({ logger, dataSource, queues, secretKey, events }: CustomersDeps) {

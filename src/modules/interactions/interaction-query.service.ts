@@ -16,7 +16,7 @@ import {
   type SortKey,
   type StringFilter,
 } from '../../infra/sql-filter';
-import type { Direction } from './interaction.entity';
+import type { Direction } from './validate-interaction';
 import { isDatabaseId } from '../../infra/db-values';
 
 export interface InteractionRecord {

@@ -4,7 +4,6 @@ import { defineModule } from '../../infra/module';
 import type { RefreshGatherer } from '../customers';
 import type { TombstoneHasher } from '../customers';
 import { IngestService } from './ingest.service';
-import { InteractionEntity } from './interaction.entity';
 import * as interactionGraphql from './interaction.graphql';
 import { InteractionQueryService } from './interaction-query.service';
 
@@ -13,7 +12,6 @@ export const interactionsModule = defineModule({
   name: 'interactions',
   needs: ['logger', 'dataSource', 'refreshes', 'tombstones'],
   provides: ['ingest', 'interactionQueries'],
-  entities: [InteractionEntity],
   graphql: [interactionGraphql],
   events: { publishes: ['interaction.recorded'], subscribes: [] },
   create({ logger, dataSource, refreshes, tombstones }: { logger: Logger; dataSource: DataSource; refreshes: RefreshGatherer; tombstones: TombstoneHasher }) {

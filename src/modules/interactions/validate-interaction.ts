@@ -2,9 +2,12 @@ import { ErrorCode } from '../../errors/catalog';
 import { checkJsonObject, checkText, RowProblems, type RowError } from '../../errors/row-error';
 import { toCustomerDemand, type CustomerLocator as CustomerRef } from '../customers';
 import type { CustomerDemand, NewCustomerProfile } from '../customers';
-import { DIRECTIONS, type Direction } from './interaction.entity';
 
 export { TRANSACTION_TYPES } from '../customers';
+
+/** Which way an interaction went: the values of `interactions.direction` (its check constraint in migrations). */
+export const DIRECTIONS = ['INBOUND', 'OUTBOUND'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
 
 /** One interaction as the ingest API receives it. */
 export interface InteractionRow {

@@ -2,8 +2,6 @@ import type { DataSource } from 'typeorm';
 import { defineModule } from '../../infra/module';
 import type { RefreshGatherer } from '../customers';
 import type { TombstoneHasher } from '../customers';
-import { ConsentEntity } from './consent.entity';
-import { IdentifierTombstoneEntity } from './identifier-tombstone.entity';
 import * as privacyGraphql from './privacy.graphql';
 import { PrivacyService } from './privacy.service';
 
@@ -12,7 +10,6 @@ export const privacyModule = defineModule({
   name: 'privacy',
   needs: ['dataSource', 'refreshes', 'tombstones'],
   provides: ['privacy'],
-  entities: [ConsentEntity, IdentifierTombstoneEntity],
   graphql: [privacyGraphql],
   events: { publishes: ['customer.erased'], subscribes: [] },
   create({ dataSource, refreshes, tombstones }: { dataSource: DataSource; refreshes: RefreshGatherer; tombstones: TombstoneHasher }) {

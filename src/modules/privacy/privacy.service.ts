@@ -11,9 +11,12 @@ import { IdentityRaceError, planCustomerResolution, resolveCustomers, SERIALIZE_
 import { componentsOf } from '../scores';
 import { REBUILD_TABLES } from '../scores';
 import { SCORE_WRITERS_LOCK } from '../scores';
-import { CONSENT_STATUSES, type ConsentStatus } from './consent.entity';
 import { publish } from '../events';
 import { NO_CUSTOMER } from '../events';
+
+/** A consent's state: the values of `customer_consents.status` (its check constraint in migrations). */
+export const CONSENT_STATUSES = ['GRANTED', 'DENIED', 'WITHDRAWN'] as const;
+export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
 
 export interface ConsentRow {
   customer: CustomerRef;

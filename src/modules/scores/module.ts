@@ -3,10 +3,7 @@ import type { Config } from '../../config';
 import type { Logger } from '../../infra/logger';
 import type { QueueBackend } from '../../infra/queue';
 import { collectJobs, defineModule } from '../../infra/module';
-import { ScoreHistoryEntity } from './score-history.entity';
 import * as scoreInputsGraphql from './score-inputs.graphql';
-import { ScoreModelEntity } from './score-model.entity';
-import { ScoreEntity } from './score.entity';
 import * as scoreGraphql from './score.graphql';
 import { ScoreService } from './score.service';
 import { enqueueRecompute, RecomputeJobs, registerScoreJobs, scheduleNightlyScores } from './scores.jobs';
@@ -16,7 +13,6 @@ export const scoresModule = defineModule({
   name: 'scores',
   needs: ['config', 'logger', 'dataSource', 'queues'],
   provides: ['scores', 'recomputes'],
-  entities: [ScoreModelEntity, ScoreEntity, ScoreHistoryEntity],
   graphql: [scoreInputsGraphql, scoreGraphql],
   events: { publishes: ['score.changed', 'recompute.completed'], subscribes: ['customers.refreshed', 'customer.erased'] },
   create({ logger, dataSource, queues }: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }) {

@@ -12,6 +12,7 @@ import {
   type FitResult,
   type KindContext,
   type Queryable,
+  type ScoreContext,
   type ScoreKindDefinition,
   type ScoreScope,
   type StoredModel,
@@ -28,6 +29,7 @@ import {
   startRebuild,
   swapRebuild,
 } from './score-rebuild';
+import { MemoTable } from './memo-table';
 import { scoreRowsInput, writeScoreInput, type ScoreInput } from './score-writer';
 import { publish } from '../events';
 
@@ -240,7 +242,7 @@ export class ScoreService {
     const ranges = lo === null ? [] : await customerIdRanges(this.dataSource.manager, lo, hi, batchSize);
     // Batches score a group of kinds over an id range: the kinds scored in SQL, or those scored in the worker.
     const groups = [kinds.filter((k) => kindDefinition(k).scoreSql), kinds.filter((k) => !kindDefinition(k).scoreSql)].filter((g) => g.length > 0);
-    return { kinds, now, models, since, ranges, groups, runCache: new Map(), features: new Map() };
+    return { kinds, now, models, since, ranges, groups, runMemo: new MemoTable(), features: new Map() };
   }
 
   /**
@@ -277,7 +279,7 @@ export class ScoreService {
             plan.features.set(kind, table);
             return table;
           };
-          return fit({ ...this.context(definition, manager, model, plan.models, plan.now), runCache: plan.runCache, keepFeatures });
+          return fit({ ...this.context(manager, model, plan.models, plan.now), runMemo: plan.runMemo, keepFeatures });
         });
         plan.models.set(kind, await this.saveFit(kind, result));
       } catch (error) {
@@ -340,19 +342,13 @@ export class ScoreService {
     await inTransaction(this.dataSource, async (manager) => {
       // The lanes already keep the cores busy: a parallel worker per batch would only add its tuple-queue overhead.
       await manager.query(`SET LOCAL work_mem = '${BATCH_WORK_MEM}'; SET LOCAL max_parallel_workers_per_gather = 0`);
-      const cache = new Map<string, Promise<unknown>>();
+      const scopeMemo = new MemoTable();
       for (const result of fitted) {
         const started = performance.now();
-        const input = await this.scoreInput(
-          manager,
-          result.kind,
-          plan.models,
-          plan.now,
-          { idRange: range },
-          cache,
-          plan.runCache,
-          plan.features.get(result.kind),
-        );
+        const input = await this.scoreInput(manager, result.kind, plan.models, plan.now, { idRange: range }, scopeMemo, {
+          runMemo: plan.runMemo,
+          keptFeatures: plan.features.get(result.kind),
+        });
         // No input (no parameters): like a kind that returns no rows, the range is left without scores of it.
         const scored = await appendScores(manager, result.kind, modelOf(plan.models, result.kind).version, { idRange: range }, input ?? scoreRowsInput([]));
         result.scored += scored;
@@ -390,18 +386,18 @@ export class ScoreService {
     const models = await this.models(manager);
     const now = await this.databaseNow(manager);
     const scope = { customerIds };
-    const cache = new Map<string, Promise<unknown>>();
+    const scopeMemo = new MemoTable();
     for (const kind of expandKinds(kinds)) {
       const definition = kindDefinition(kind);
       const model = modelOf(models, kind);
       if (definition.fit && !model.fittedAt) continue;
       await manager.query(`SAVEPOINT score_refresh`);
       try {
-        await this.scoreScope(manager, kind, models, now, scope, cache);
+        await this.scoreScope(manager, kind, models, now, scope, scopeMemo);
         await manager.query(`RELEASE SAVEPOINT score_refresh`);
       } catch (error) {
         await manager.query(`ROLLBACK TO SAVEPOINT score_refresh`);
-        cache.clear();
+        scopeMemo.clear();
         this.logger.warn({ err: error, kind, customers: customerIds.length }, 'score refresh failed for a kind; the others went on');
       }
     }
@@ -414,9 +410,9 @@ export class ScoreService {
     models: ReadonlyMap<ScoreKind, StoredModel>,
     now: Date,
     scope: ScoreScope,
-    cache: Map<string, Promise<unknown>>,
+    scopeMemo: MemoTable,
   ): Promise<number> {
-    const input = await this.scoreInput(manager, kind, models, now, scope, cache);
+    const input = await this.scoreInput(manager, kind, models, now, scope, scopeMemo);
     // No input (no parameters yet): like a kind that returns no rows, the scope is left without scores of this kind.
     return writeScoreInput(manager, kind, modelOf(models, kind).version, scope, input ?? scoreRowsInput([]));
   }
@@ -428,12 +424,11 @@ export class ScoreService {
     models: ReadonlyMap<ScoreKind, StoredModel>,
     now: Date,
     scope: ScoreScope,
-    cache: Map<string, Promise<unknown>>,
-    runCache?: Map<string, unknown>,
-    features?: string,
+    scopeMemo: MemoTable,
+    run: Pick<ScoreContext<unknown>, 'runMemo' | 'keptFeatures'> = {},
   ): Promise<ScoreInput | null> {
     const definition = kindDefinition(kind);
-    const ctx = { ...this.context(definition, manager, modelOf(models, kind), models, now), cache, runCache, features };
+    const ctx: ScoreContext<unknown> = { ...this.context(manager, modelOf(models, kind), models, now), scopeMemo, ...run };
     if (definition.scoreSql) {
       const p = new SqlParams();
       const sql = definition.scoreSql(ctx, scope, p);
@@ -550,13 +545,8 @@ export class ScoreService {
     );
   }
 
-  private context(
-    definition: ScoreKindDefinition<unknown>,
-    db: Queryable,
-    model: StoredModel,
-    models: ReadonlyMap<ScoreKind, StoredModel>,
-    now: Date,
-  ): KindContext<unknown> {
+  /** What every kind sees, fitting or scoring; the run's memo and features are added by the caller that owns them. */
+  private context(db: Queryable, model: StoredModel, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date): KindContext<unknown> {
     return { db, settings: model.settings, model, models, now };
   }
 
@@ -613,7 +603,7 @@ function describeFitError(kind: ScoreKind, error: unknown): RecomputeOutcome['er
 
 type KindOutcome = RecomputeOutcome['kinds'][number];
 
-/** What a full recompute works on; `models`, `runCache` and `features` fill in as the fits run. */
+/** What a full recompute works on; `models`, `runMemo` and `features` fill in as the fits run. */
 interface RecomputePlan {
   kinds: ScoreKind[];
   now: Date;
@@ -621,8 +611,8 @@ interface RecomputePlan {
   since: Awaited<ReturnType<typeof startRebuild>>;
   ranges: [string, string][];
   groups: ScoreKind[][];
-  /** Values a fit shares with its batches (CLV's summaries). */
-  runCache: Map<string, unknown>;
+  /** Values a fit shares with its batches (CLV's summaries), and batches with later ones; the kinds see it as a `Memo`. */
+  runMemo: MemoTable;
   /** The features each fit kept for its batches (committed with the fit). */
   features: Map<ScoreKind, string>;
 }

@@ -8,7 +8,6 @@ import type { PersonalDataPolicy } from '../access';
 import type { EventBus } from '../events';
 import { SCORE_KINDS, toRecomputeJobRecord } from '../scores';
 import { SegmentMembershipService } from './segment-membership.service';
-import { SEGMENT_ENTITIES } from './segment.entity';
 import * as segmentGraphql from './segment.graphql';
 import { SegmentService } from './segment.service';
 import { createSegmentRefreshRequester, enqueueSegmentRefresh, registerSegmentJobs, scheduleSegmentSweep } from './segments.jobs';
@@ -27,7 +26,6 @@ export const segmentsModule = defineModule({
   name: 'segments',
   needs: ['config', 'logger', 'dataSource', 'queues', 'personalData', 'events'],
   provides: ['segments'],
-  entities: SEGMENT_ENTITIES,
   graphql: [segmentGraphql],
   events: {
     publishes: ['segment.entered', 'segment.exited', 'memberships.changed'],

@@ -5,7 +5,7 @@ import { forwardOnly, globalId, localId, localIdOrNull } from '../../graphql/ids
 import { fail } from '../../errors/catalog';
 import { CustomerConnectionRef, CustomerRef, CustomerRefInput } from '../customers';
 import { ScoreKindEnum } from '../scores';
-import { MEMBERSHIP_EVENT_KINDS, SEGMENT_KINDS, SEGMENT_STATUSES } from './segment.entity';
+import { MEMBERSHIP_EVENT_KINDS, SEGMENT_KINDS, SEGMENT_STATUSES } from './segment.service';
 import type { ConditionExplanation, MemberRowResult, MembershipEventRecord, MembershipExplanation, SegmentRecord, SizePointRecord } from './segment.service';
 import { MAX_MEMBERS_PER_CALL } from './segment.service';
 import { segmentLoaders } from './segment-loaders';

@@ -5,7 +5,6 @@ import { keysetClauses, toPage, type Page } from '../../infra/page';
 import { pageSize, SqlParams, type SortKey } from '../../infra/sql-filter';
 import { CUSTOMER_COLUMNS, toCustomerRecord, type CustomerRecord } from '../customers';
 import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '../customers';
-import type { MembershipEventKind, SegmentKind, SegmentStatus } from './segment.entity';
 import { SegmentMembershipService } from './segment-membership.service';
 import { SEGMENT_TEMPLATES, type SegmentTemplate } from './segment-templates';
 import { compileRule } from './rules/compile';
@@ -18,6 +17,16 @@ import type { RecomputeJobRecord } from '../scores';
 import { loadConfig } from '../../config';
 import { isDatabaseId } from '../../infra/db-values';
 import { present } from '../../infra/present';
+
+/** The values of `segments.kind`, `segments.status` and `segment_membership_events.kind` (check constraints in migrations). */
+export const SEGMENT_KINDS = ['DYNAMIC', 'STATIC'] as const;
+export type SegmentKind = (typeof SEGMENT_KINDS)[number];
+
+export const SEGMENT_STATUSES = ['FRESH', 'REFRESHING', 'STALE'] as const;
+export type SegmentStatus = (typeof SEGMENT_STATUSES)[number];
+
+export const MEMBERSHIP_EVENT_KINDS = ['ENTERED', 'EXITED'] as const;
+export type MembershipEventKind = (typeof MEMBERSHIP_EVENT_KINDS)[number];
 
 /** A segment as reads return it. */
 export interface SegmentRecord {

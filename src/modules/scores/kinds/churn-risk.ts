@@ -59,8 +59,8 @@ export const churnRiskKind = defineScoreKind<ChurnRiskSettings>({
       transactionTypes: clv.settings.transactionTypes,
       asOfDay: calibrationDay(clv.settings, ctx.now),
       scope,
-      cache: ctx.cache,
-      runCache: ctx.runCache,
+      scopeMemo: ctx.scopeMemo,
+      runMemo: ctx.runMemo,
     });
     const betaGeo = { r: parameters.r, alpha: parameters.alpha, a: parameters.a, b: parameters.b };
     return summaries.map((s) => {

@@ -9,7 +9,7 @@ import {
   type BetaGeoParams,
   type GammaGammaParams,
 } from '../models';
-import { defineScoreKind, type KindContext } from './kind';
+import { defineScoreKind, type KindContext, type Memo } from './kind';
 import { purchaseSummaries, utcDay, type CustomerPurchaseSummary } from './purchase-summaries';
 import { namedFigures, round, transactionTypesSetting } from './settings';
 
@@ -125,13 +125,13 @@ export function clvFigures(parameters: ClvParameters, settings: ClvSettings, s: 
   };
 }
 
-async function summariesFor(ctx: KindContext<ClvSettings>, scope: Parameters<typeof purchaseSummaries>[1]['scope']) {
+async function summariesFor(ctx: KindContext<ClvSettings>, scope: Parameters<typeof purchaseSummaries>[1]['scope'], scopeMemo?: Memo) {
   return purchaseSummaries(ctx.db, {
     transactionTypes: ctx.settings.transactionTypes,
     asOfDay: calibrationDay(ctx.settings, ctx.now),
     scope,
-    cache: ctx.cache,
-    runCache: ctx.runCache,
+    scopeMemo,
+    runMemo: ctx.runMemo,
   });
 }
 
@@ -181,15 +181,11 @@ export const clvKind = defineScoreKind<ClvSettings>({
   async score(ctx, scope) {
     const parameters = ctx.model.parameters as ClvParameters | null;
     if (!parameters) return [];
-    const summaries = await summariesFor(ctx, scope);
+    const summaries = await summariesFor(ctx, scope, ctx.scopeMemo);
     // A full recompute shares one memo across its batches (the same (x, t_x, T) recur from range to range, e.g.
     // every one-time buyer of a day); a refresh keeps its own.
     const memoKey = `clvFigures:${JSON.stringify([parameters, ctx.settings])}`;
-    let memo = ctx.runCache?.get(memoKey) as PurchaseFiguresMemo | undefined;
-    if (!memo) {
-      memo = new PurchaseFiguresMemo();
-      ctx.runCache?.set(memoKey, memo);
-    }
+    const memo = ctx.runMemo?.get(memoKey, () => new PurchaseFiguresMemo()) ?? new PurchaseFiguresMemo();
     return summaries.map((s) => {
       const figures = clvFigures(parameters, ctx.settings, s, memo);
       return {

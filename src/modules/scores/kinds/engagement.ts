@@ -92,13 +92,10 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
   range: [0, 100],
 
   async fit(ctx) {
-    let p = new SqlParams();
-    let sums = perCustomer(weightedInteractions(ctx, null, p));
-    if (ctx.keepFeatures) {
-      // A full recompute: one pass keeps each customer's sums, which the scale here and its batches read.
-      sums = `SELECT * FROM ${await ctx.keepFeatures(sums, p.values)}`;
-      p = new SqlParams();
-    }
+    // One pass keeps each customer's sums, which the scale here and the run's batches read.
+    const kept = new SqlParams();
+    const sums = `SELECT * FROM ${await ctx.keepFeatures(perCustomer(weightedInteractions(ctx, null, kept)), kept.values)}`;
+    const p = new SqlParams();
     const percentile = p.add(ctx.settings.scalePercentile);
     const [row] = await ctx.db.query(
       `SELECT COALESCE(percentile_cont(${percentile}::float8) WITHIN GROUP (ORDER BY raw), 0)::float8 AS scale, count(*)::int AS n
@@ -126,8 +123,8 @@ export const engagementKind = defineScoreKind<EngagementSettings>({
   scoreSql(ctx, scope, p) {
     const parameters = ctx.model.parameters as EngagementParameters | null;
     if (!parameters) return null;
-    const sql = ctx.features
-      ? `SELECT customer_id, raw, channels, raws FROM ${ctx.features} WHERE ${scopeCondition('customer_id', scope, p)}`
+    const sql = ctx.keptFeatures
+      ? `SELECT customer_id, raw, channels, raws FROM ${ctx.keptFeatures} WHERE ${scopeCondition('customer_id', scope, p)}`
       : perCustomer(weightedInteractions(ctx, scope, p));
     const elapsedDays = (ctx.now.getTime() - Date.parse(parameters.scaledAt)) / 86_400_000;
     const scaleNow = parameters.scale * exp((-LN2 * elapsedDays) / ctx.settings.halfLifeDays);

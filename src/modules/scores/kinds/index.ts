@@ -23,4 +23,4 @@ export function kindDefinition(kind: ScoreKind): ScoreKindDefinition<unknown> {
   return definition as unknown as ScoreKindDefinition<unknown>;
 }
 
-export type { FitResult, KindContext, Queryable, ScoreKindDefinition, ScoreRow, ScoreScope, StoredModel } from './kind';
+export type { FitContext, FitResult, KindContext, Memo, Queryable, ScoreContext, ScoreKindDefinition, ScoreRow, ScoreScope, StoredModel } from './kind';

@@ -53,7 +53,18 @@ export interface ScoreRow {
   componentValues: number[];
 }
 
-/** Everything a kind may use while fitting or scoring. */
+/**
+ * A read-through memo owned by whoever runs the kinds (the score service): a
+ * kind asks for the value under `key` and says how to compute it; the first
+ * ask computes it, and every later ask, by this kind or another one sharing
+ * the memo, gets that same value. A kind cannot list, replace or drop what is
+ * memoised; the owner decides how long the memo lives.
+ */
+export interface Memo {
+  get<T>(key: string, compute: () => T): T;
+}
+
+/** What a kind sees while fitting and while scoring. */
 export interface KindContext<S> {
   db: Queryable;
   settings: S;
@@ -64,34 +75,45 @@ export interface KindContext<S> {
   /** Database time at the start of the run: the reference "now" for recency and decay. */
   now: Date;
   /**
-   * Memo shared by the kinds scored together over one scope (one batch of a
-   * full recompute, or one refresh), so kinds built on the same inputs
-   * (CLV and CHURN_RISK: the purchase summaries) read them once.
-   */
-  cache?: Map<string, Promise<unknown>>;
-  /**
    * Memo of one full recompute, shared by its fits and batches: what a fit
    * read of every customer that batches can use instead of reading it again
    * (CLV's purchase summaries), and what batches compute that later batches
    * can reuse (CLV's figures per (x, t_x, T)). The run scores as of its fits'
    * snapshot; the customers written meanwhile are scored again after the swap.
+   * Absent outside a full recompute (refreshes, targeted rescores).
    */
-  runCache?: Map<string, unknown>;
+  runMemo?: Memo;
+}
+
+/** What a kind sees while fitting: fits run only in a full recompute. */
+export interface FitContext<S> extends KindContext<S> {
+  runMemo: Memo;
   /**
-   * Full recompute, while fitting: keeps the rows of `select` (a SELECT with
-   * a `customer_id` column, its parameters in `params`) for the run's
-   * batches, which then find them in {@link features} instead of reading the
-   * interactions again. The fit reads every interaction once, in whatever
-   * order they are stored; a batch reading its id range of the interactions
-   * instead jumps across the whole table when they are stored in arrival
-   * order, as ingest writes them.
+   * Keeps the rows of `select` (a SELECT with a `customer_id` column, its
+   * parameters in `params`) for this run's batches, which then get them as
+   * {@link ScoreContext.keptFeatures} instead of reading the interactions
+   * again; answers the table that holds them. The fit reads every interaction
+   * once, in whatever order they are stored; a batch reading its id range of
+   * the interactions instead jumps across the whole table when they are
+   * stored in arrival order, as ingest writes them.
    */
-  keepFeatures?(select: string, params: unknown[]): Promise<string>;
+  keepFeatures(select: string, params: unknown[]): Promise<string>;
+}
+
+/** What a kind sees while scoring one scope. */
+export interface ScoreContext<S> extends KindContext<S> {
   /**
-   * Full recompute, while scoring: the table {@link keepFeatures} filled
-   * during this run's fit (sorted by `customer_id`), if it did.
+   * Memo shared by the kinds scored together over this scope (one batch of a
+   * full recompute, or one refresh), so kinds built on the same inputs (CLV
+   * and CHURN_RISK: the purchase summaries) read them once.
    */
-  features?: string;
+  scopeMemo: Memo;
+  /**
+   * In a full recompute's batches: the table of the rows this kind's fit kept
+   * with {@link FitContext.keepFeatures} (sorted by `customer_id`), if it
+   * kept any. Absent outside a full recompute.
+   */
+  keptFeatures?: string;
 }
 
 /**
@@ -114,7 +136,7 @@ export interface ScoreKindDefinition<S = unknown> {
    * Fits the model over all customers. Kinds without it only score; kinds with
    * it are scored (by refreshes too) only once fitted.
    */
-  fit?(ctx: KindContext<S>): Promise<FitResult>;
+  fit?(ctx: FitContext<S>): Promise<FitResult>;
   /**
    * The `components` object of a score (what the API shows) from its stored
    * figures, rounded for reading. Stored figures of an older or unknown
@@ -131,13 +153,13 @@ export interface ScoreKindDefinition<S = unknown> {
    * upserts the scores, so rows never travel through the worker. Preferred
    * over {@link score}; a kind gives one of the two.
    */
-  scoreSql?(ctx: KindContext<S>, scope: ScoreScope, p: SqlParams): string | null;
+  scoreSql?(ctx: ScoreContext<S>, scope: ScoreScope, p: SqlParams): string | null;
   /**
    * Scores the customers of `scope` in the worker (closed forms evaluated in
    * JS over the scope's summaries); customers it returns no row for get no
    * score of this kind.
    */
-  score?(ctx: KindContext<S>, scope: ScoreScope): Promise<ScoreRow[]>;
+  score?(ctx: ScoreContext<S>, scope: ScoreScope): Promise<ScoreRow[]>;
 }
 
 /** SQL condition restricting `column` to the scope, its parameters bound in `p`. */

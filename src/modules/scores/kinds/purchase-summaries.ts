@@ -1,5 +1,5 @@
 import { SqlParams } from '../../../infra/sql-filter';
-import { scopeCondition, type Queryable, type ScoreScope } from './kind';
+import { scopeCondition, type Memo, type Queryable, type ScoreScope } from './kind';
 
 /** One customer's purchase history as BG/NBD and Gamma-Gamma see it (time in weeks). */
 export interface CustomerPurchaseSummary {
@@ -35,31 +35,24 @@ export async function purchaseSummaries(
     transactionTypes: string[];
     asOfDay: Date;
     scope: ScoreScope | null;
-    cache?: Map<string, Promise<unknown>>;
-    runCache?: Map<string, unknown>;
+    /** The memo of the kinds scored over this scope (a scoring context's `scopeMemo`). */
+    scopeMemo?: Memo;
+    /** The memo of a full recompute (a context's `runMemo`). */
+    runMemo?: Memo;
   },
 ): Promise<CustomerPurchaseSummary[]> {
-  if (options.runCache) {
+  if (options.runMemo) {
     // A full recompute reads every customer's summaries once (CLV's fit); its batches take their id range of them.
     const key = `purchaseSummaries:${JSON.stringify([options.transactionTypes, options.asOfDay.toISOString()])}`;
-    let all = options.runCache.get(key) as Promise<CustomerPurchaseSummary[]> | undefined;
-    if (!all) {
-      all = purchaseSummaries(db, { ...options, scope: null, cache: undefined, runCache: undefined });
-      options.runCache.set(key, all);
-    }
+    const all = options.runMemo.get(key, () => purchaseSummaries(db, { ...options, scope: null, scopeMemo: undefined, runMemo: undefined }));
     const scope = options.scope;
     if (scope === null) return all;
     if ('idRange' in scope) return idRangeOf(await all, scope.idRange);
   }
-  if (options.cache) {
+  if (options.scopeMemo) {
     // CLV and CHURN_RISK scored over the same scope read the summaries once.
     const key = `purchaseSummaries:${JSON.stringify([options.transactionTypes, options.asOfDay.toISOString(), options.scope])}`;
-    let summaries = options.cache.get(key) as Promise<CustomerPurchaseSummary[]> | undefined;
-    if (!summaries) {
-      summaries = purchaseSummaries(db, { ...options, cache: undefined, runCache: undefined });
-      options.cache.set(key, summaries);
-    }
-    return summaries;
+    return options.scopeMemo.get(key, () => purchaseSummaries(db, { ...options, scopeMemo: undefined, runMemo: undefined }));
   }
   const p = new SqlParams();
   const [types, asOfDay] = [options.transactionTypes, options.asOfDay.toISOString().slice(0, 10)].map((v) => p.add(v));

@@ -75,13 +75,10 @@ export const rfmKind = defineScoreKind<RfmSettings>({
   range: [1, 5],
 
   async fit(ctx) {
-    let p = new SqlParams();
-    let tx = aggregates(ctx, null, p);
-    if (ctx.keepFeatures) {
-      // A full recompute: the aggregates are kept, for the quintiles here and for its batches.
-      tx = `SELECT * FROM ${await ctx.keepFeatures(tx, p.values)}`;
-      p = new SqlParams();
-    }
+    // The aggregates are kept, for the quintiles here and for the run's batches.
+    const kept = new SqlParams();
+    const tx = `SELECT * FROM ${await ctx.keepFeatures(aggregates(ctx, null, kept), kept.values)}`;
+    const p = new SqlParams();
     const rows: { dim: string; q: number; upper: number; n: number }[] = await ctx.db.query(
       `WITH tx AS (${tx}),
        ranked AS (
@@ -118,8 +115,8 @@ export const rfmKind = defineScoreKind<RfmSettings>({
     const parameters = ctx.model.parameters as RfmParameters | null;
     if (!parameters) return null;
     // A full recompute's batches take the aggregates its fit kept (customers deleted since are left out).
-    const tx = ctx.features
-      ? `SELECT * FROM ${ctx.features} a WHERE ${scopeCondition('a.customer_id', scope, p)} AND ${liveCustomer('a.customer_id', scope, p)}`
+    const tx = ctx.keptFeatures
+      ? `SELECT * FROM ${ctx.keptFeatures} a WHERE ${scopeCondition('a.customer_id', scope, p)} AND ${liveCustomer('a.customer_id', scope, p)}`
       : aggregates(ctx, scope, p);
     const [now, labels] = [ctx.now.toISOString(), RFM_LABEL_TABLE].map((v) => p.add(v));
     // Quintile = 1 + the number of bounds strictly below the value (ties at a bound go to the lower quintile): one
