@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import { openDatabase, queueBackendConfig, resolveDatabase, startRapport, type RapportRuntime, type RoleOptions } from './app';
 import { ConfigurationError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './infra/logger';
-import { progressPrinter, seedDemoData } from './seed/demo-data';
+import { progressPrinter, seedAnchor, seedDemoData } from './seed/demo-data';
 import { ApiKeyService } from './modules/access/api-key.service';
 import { fail, RapportError } from './errors/catalog';
 import { IMPORT_USAGE, runImportCommand } from './modules/connectors/import.command';
@@ -26,6 +26,7 @@ Commands:
   connector:new <id>  scaffold a connector plugin in plugins/<id> (code, conformance test, README)
   seed       generate a deterministic demo data set
              --customers N (default 2000)  --interactions M (default 40000)  --seed S (default 1)
+             --until YYYY-MM-DD (the data set's last day; default today, UTC)
 
 Environment: PORT, HOST, DATABASE_URL, REDIS_URL, RAPPORT_DATA_DIR, RAPPORT_PG_PORT, LOG_LEVEL (see README).`;
 
@@ -145,12 +146,13 @@ async function revokeKey(keys: ApiKeyService, id: string | undefined): Promise<v
 async function seedCommand({ config, logger, args }: CommandInput): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { customers: { type: 'string' }, interactions: { type: 'string' }, seed: { type: 'string' } },
+    options: { customers: { type: 'string' }, interactions: { type: 'string' }, seed: { type: 'string' }, until: { type: 'string' } },
   });
   const options = {
     customers: positiveInt('--customers', values.customers, DEMO.customers),
     interactions: positiveInt('--interactions', values.interactions, DEMO.interactions),
     seed: positiveInt('--seed', values.seed, DEMO.seed),
+    until: dayFlag('--until', values.until) ?? seedAnchor(),
   };
   const db = await resolveDatabase(config, logger);
   const dataSource = await openDatabase(db.url, 'rapport-seed');
@@ -160,6 +162,11 @@ async function seedCommand({ config, logger, args }: CommandInput): Promise<void
     `seeded ${result.customers.toLocaleString('en-US')} customers, ${result.interactions.toLocaleString('en-US')} interactions, ` +
       `${result.identifiers.toLocaleString('en-US')} identifiers in ${result.seconds.toFixed(1)} s ` +
       `(${Math.round(result.interactions / result.seconds).toLocaleString('en-US')} interactions/s)`,
+  );
+  // Everything seeded follows from these options: printed so that a data set can be named and made again.
+  const day = options.until.toISOString().slice(0, 10);
+  console.log(
+    `same data set again: rapport seed --customers ${options.customers} --interactions ${options.interactions} --seed ${options.seed} --until ${day}`,
   );
   await db.embedded?.stop();
 }
@@ -214,6 +221,17 @@ function positiveInt(flag: string, value: string | undefined, fallback: number):
     process.exit(2);
   }
   return n;
+}
+
+/** A `YYYY-MM-DD` flag as the start of that UTC day; exits with 2 on anything else. */
+function dayFlag(flag: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : undefined;
+  if (!day || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== value) {
+    console.error(`rapport: ${flag} must be a date as YYYY-MM-DD, got "${value}"`);
+    process.exit(2);
+  }
+  return day;
 }
 
 async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<void> {

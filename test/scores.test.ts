@@ -975,6 +975,11 @@ describe.each(['postgres', 'redis'] as const)('scores with workers on the %s que
     );
     expect(done).toMatchObject({ status: 'COMPLETED', progress: 100, kinds: ['RFM', 'ENGAGEMENT'], error: null });
     expect(done.finishedAt).not.toBeNull();
+    // The first fit of a fresh database is not taken for a settings change: one request, one run, one fit each.
+    expect(await app.sql(`SELECT kind, version FROM score_models WHERE kind IN ('RFM', 'ENGAGEMENT') ORDER BY kind`)).toEqual([
+      { kind: 'ENGAGEMENT', version: 1 },
+      { kind: 'RFM', version: 1 },
+    ]);
     const [{ n }] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE kind = 'RFM'`);
     expect(n).toBe(12);
     expect(await app.sql(`SELECT value FROM score_history WHERE customer_id = $1 AND kind = 'RFM'`, [customer])).toEqual([{ value: 2 }]);

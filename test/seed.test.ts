@@ -85,5 +85,41 @@ describe('demo data seed', () => {
     const bad = run(['--customers', 'lots']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--customers must be a non-negative integer');
+    const badDay = run(['--until', '2026-02-30']);
+    expect(badDay.status).toBe(2);
+    expect(badDay.stderr).toContain('--until must be a date as YYYY-MM-DD, got "2026-02-30"');
+  });
+
+  test('`rapport seed` makes the same data set again: with --until, and from the command it prints', async () => {
+    const root = path.join(__dirname, '..');
+    const seedInto = async (args: string[]) => {
+      const database = await createTestDatabase();
+      databases.push(database);
+      const result = spawnSync(process.execPath, [path.join(root, 'bin/rapport.js'), 'seed', ...args], {
+        env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(result.status).toBe(0);
+      return { url: database.url, stdout: result.stdout };
+    };
+    const fixed = ['--customers', '150', '--interactions', '2000', '--seed', '7', '--until', '2026-01-31'];
+    const a = await seedInto(fixed);
+    const b = await seedInto(fixed);
+    expect(await fingerprint(b.url)).toEqual(await fingerprint(a.url));
+    // The last interaction lies before the end of the --until day.
+    const client = new Client({ connectionString: a.url });
+    await client.connect();
+    const { rows } = await client.query(`SELECT max(occurred_at) AS last FROM interactions`);
+    await client.end();
+    expect((rows[0].last as Date).getTime()).toBeLessThanOrEqual(Date.parse('2026-01-31T00:00:00Z'));
+
+    // Without --until the data set ends today; the command it prints makes it again.
+    const today = await seedInto(['--customers', '150', '--interactions', '2000', '--seed', '7']);
+    const again = /same data set again: rapport seed (.*)$/m.exec(today.stdout);
+    expect(again?.[1]).toMatch(/--seed 7 --until \d{4}-\d{2}-\d{2}$/);
+    const repeated = await seedInto(again![1].split(' '));
+    expect(await fingerprint(repeated.url)).toEqual(await fingerprint(today.url));
+    expect((await fingerprint(today.url)).interactions).not.toBe((await fingerprint(a.url)).interactions);
   });
 });

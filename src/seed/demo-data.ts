@@ -9,7 +9,11 @@ export interface SeedOptions {
   seed: number;
   /** Customers per COPY batch. @defaultValue 10000 */
   batchSize?: number;
-  /** The data set ends here (most recent interactions). @defaultValue now */
+  /**
+   * The data set ends here (most recent interactions). Everything generated
+   * is a function of the seed, the sizes and this date.
+   * @defaultValue the start of the current UTC day ({@link seedAnchor})
+   */
   until?: Date;
   onProgress?: (progress: { phase: string; done: number; total: number }) => void;
 }
@@ -123,6 +127,16 @@ const MONTH_WEIGHT = [0.8, 0.75, 0.9, 0.9, 0.95, 0.9, 0.85, 0.9, 1.0, 1.1, 1.4, 
 const DAY = 86_400_000;
 
 /**
+ * The default end of a data set: the start of the current UTC day, so that
+ * two seeds with the same options on one day are identical, while the demo
+ * data stays recent (a seed anchored on a fixed date would have no active
+ * customers a year later).
+ */
+export function seedAnchor(now = new Date()): Date {
+  return new Date(Math.floor(now.getTime() / DAY) * DAY);
+}
+
+/**
  * Builds a deterministic, realistic data set with COPY: organisations and
  * persons with traits, identifiers (email, phone, shop ids), and multi-channel
  * interactions over two years with seasonality, purchases with values, and a
@@ -130,7 +144,7 @@ const DAY = 86_400_000;
  */
 export async function seedDemoData(databaseUrl: string, options: SeedOptions): Promise<SeedResult> {
   const started = Date.now();
-  const until = (options.until ?? new Date()).getTime();
+  const until = (options.until ?? seedAnchor()).getTime();
   const span = 730 * DAY;
   const batchSize = options.batchSize ?? 10_000;
   const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'rapport-seed' });

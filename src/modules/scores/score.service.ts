@@ -512,10 +512,17 @@ export class ScoreService {
     return pruned;
   }
 
-  /** The stored settings of `kinds`, as one comparable string (to notice a settings change during a run). */
+  /**
+   * The stored settings of `kinds`, as one comparable string (to notice a
+   * settings change during a run). A kind with no model row yet has the
+   * column's default settings (`{}`): the row a first fit creates is not a
+   * settings change.
+   */
   async settingsSnapshot(kinds: readonly ScoreKind[]): Promise<string> {
     const rows: { kind: string; settings: unknown }[] = await this.dataSource.query(
-      `SELECT kind, settings FROM score_models WHERE kind = ANY($1::text[]) ORDER BY kind`,
+      `SELECT k.kind, COALESCE(m.settings, '{}'::jsonb) AS settings
+         FROM unnest($1::text[]) AS k(kind) LEFT JOIN score_models m ON m.kind = k.kind
+        ORDER BY k.kind`,
       [expandKinds(kinds)],
     );
     return JSON.stringify(rows);
