@@ -116,5 +116,7 @@ describe('rapport start (embedded mode)', () => {
     expect(third.output()).toContain('orphaned Postgres');
     expect(await customerCount(third)).toBe(2000);
     expect(await stop(third)).toBe(0);
-  });
+    // Three starts of a whole server (each bounded by its own 90 s wait) and the demo's first recompute:
+    // more than the default test timeout on a loaded CI machine.
+  }, 360_000);
 });
