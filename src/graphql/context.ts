@@ -16,10 +16,13 @@ export interface GraphQLContext {
   principal?: Principal;
   /** Which traits and interaction properties are personal (masked and refused without pii:read). */
   personalData: PersonalDataPolicy;
+  /** For a subscription: checks that the caller's credentials are still accepted (a revoked key ends it). */
+  stillAuthenticated?: () => Promise<boolean>;
 }
 
-export function createContext(services: RapportServices, principal?: Principal): GraphQLContext {
+export function createContext(services: RapportServices, principal?: Principal, stillAuthenticated?: () => Promise<boolean>): GraphQLContext {
   return {
+    stillAuthenticated,
     services,
     loaders: createLoaders(services.dataSource),
     scoreLoaders: createScoreLoaders(services.dataSource),

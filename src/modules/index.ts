@@ -6,6 +6,7 @@ import { customersModule } from './customers/module';
 import { eventsModule } from './events/module';
 import { interactionsModule } from './interactions/module';
 import { privacyModule } from './privacy/module';
+import { realtimeModule } from './realtime/module';
 import { scoresModule } from './scores/module';
 import { segmentsModule } from './segments/module';
 
@@ -22,6 +23,7 @@ export const MODULES: readonly AnyModule[] = [
   segmentsModule,
   privacyModule,
   connectorsModule,
+  realtimeModule,
 ];
 
 /** Every entity the modules map, for the TypeORM DataSource. */

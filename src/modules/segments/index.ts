@@ -1,0 +1,3 @@
+export { MembershipEventRef as SegmentMembershipEventRef, requireMembershipAccess } from './segment.graphql';
+export { segmentLoaders } from './segment-loaders';
+export type { MembershipEventRecord, SegmentRecord } from './segment.service';
