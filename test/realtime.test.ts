@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { inTransaction } from '../src/infra/database';
+import { publish } from '../src/modules/events';
 import { startTestApp, type TestApp } from './helpers/app';
 import { createKey, seedPersonalWorld, SECRETS, VICTIM, type PersonalWorld } from './helpers/personal-data';
 import { subscribeSse, subscribeWs, type SubscriptionResult, type TestSubscription } from './helpers/realtime';
@@ -238,6 +240,39 @@ test('recomputeJobUpdated reports a job until it completes, without polling by t
   expect(final.body.data.recomputeJob.status).toBe(statuses.at(-1));
   await sub.ended;
 }, 90_000);
+
+test('scoreChanged delivers only the changes its filter accepts, with the customer masked', async () => {
+  const query = `subscription($f: ScoreChangeFilter) {
+    scoreChanged(kind: CHURN_RISK, filter: $f) { ... on ScoreChange { kind value previousValue customer { displayName } } }
+  }`;
+  const sub = await subscribeSse(url, w.narrow, query, { f: { crossesAbove: 0.7 } });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    // Score changes as the score writers publish them, through the real outbox and dispatcher.
+    const customerId = w.ids.get(VICTIM.name)!;
+    const changes = [
+      [0.5, 0.6],
+      [0.6, 0.8],
+      [0.8, 0.9],
+    ];
+    await inTransaction(app.dataSource, (manager) =>
+      publish(
+        manager,
+        'score.changed',
+        changes.map(([previousValue, value]) => ({
+          customerId,
+          payload: { customerId, kind: 'CHURN_RISK', value, label: null, previousValue, previousLabel: null },
+        })),
+      ),
+    );
+    const result = await sub.next();
+    expect(result.data!.scoreChanged).toEqual({ kind: 'CHURN_RISK', value: 0.8, previousValue: 0.6, customer: { displayName: 'A•••' } });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sub.pending()).toEqual([]);
+  } finally {
+    await sub.close();
+  }
+});
 
 describe('limits', () => {
   let limited: TestApp;
