@@ -105,7 +105,7 @@ export async function startRapport(options: {
     server,
     async stop() {
       // Live subscriptions end first: their streams complete, so the server can close.
-      await services.realtime.close();
+      await services.realtime.stopListening();
       await webSockets?.close();
       const open = server;
       if (open) {
@@ -117,6 +117,8 @@ export async function startRapport(options: {
       // Refreshes gathered from the last requests are enqueued before the queues close.
       await services.refreshes.flush();
       await queues.close();
+      // After the workers: a dispatch still running publishes to the fan-out.
+      await services.realtime.close();
       await services.connectors.hosts.stop();
       await services.rateLimiter.close();
     },

@@ -23,6 +23,9 @@ export interface FanOut {
   publish(db: OutboxWriter, message: RealtimeMessage): Promise<void>;
   /** Starts receiving (a gateway does so at its first subscription). */
   listen(onMessage: (message: RealtimeMessage) => void): Promise<void>;
+  /** Stops receiving. */
+  stopListening(): Promise<void>;
+  /** Stops receiving and publishing; a later publish fails (its event stays pending for another worker). */
   close(): Promise<void>;
 }
 
@@ -95,11 +98,15 @@ export class PostgresFanOut implements FanOut {
     }
   }
 
-  async close(): Promise<void> {
+  async stopListening(): Promise<void> {
     this.closed = true;
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
+  }
+
+  close(): Promise<void> {
+    return this.stopListening();
   }
 }
 
@@ -108,6 +115,7 @@ export class RedisFanOut implements FanOut {
   readonly kind = 'redis';
   private publisher?: Redis;
   private subscriber?: Redis;
+  private closed = false;
   private readonly channel: string;
 
   constructor(
@@ -119,6 +127,7 @@ export class RedisFanOut implements FanOut {
   }
 
   async publish(_db: OutboxWriter, message: RealtimeMessage): Promise<void> {
+    if (this.closed) throw new Error('the realtime fan-out is closed');
     this.publisher ??= this.connection();
     await this.publisher.publish(this.channel, JSON.stringify(message));
   }
@@ -143,9 +152,18 @@ export class RedisFanOut implements FanOut {
     return connection;
   }
 
+  async stopListening(): Promise<void> {
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    await subscriber?.quit().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
-    await Promise.allSettled([this.publisher?.quit(), this.subscriber?.quit()]);
-    this.publisher = this.subscriber = undefined;
+    this.closed = true;
+    await this.stopListening();
+    const publisher = this.publisher;
+    this.publisher = undefined;
+    await publisher?.quit().catch(() => undefined);
   }
 }
 

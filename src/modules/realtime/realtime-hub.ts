@@ -147,10 +147,16 @@ export class RealtimeHub {
     return this.perKey.get(subject) ?? 0;
   }
 
-  /** Ends every local subscription (their streams complete) and stops listening. */
-  async close(): Promise<void> {
+  /** Ends every local subscription (their streams complete) and stops listening: a gateway's first step at shutdown. */
+  async stopListening(): Promise<void> {
     this.closed = true;
     for (const queue of [...this.open]) queue.end();
+    await this.fanOut.stopListening();
+  }
+
+  /** Stops publishing too, once no dispatcher of this process runs any more. */
+  async close(): Promise<void> {
+    await this.stopListening();
     await this.fanOut.close();
   }
 
