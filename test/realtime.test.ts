@@ -307,12 +307,15 @@ describe('limits', () => {
       await first.close();
       await second.close();
     }
-    // Ended subscriptions give their slot back.
-    await new Promise((r) => setTimeout(r, 200));
-    const again = await subscribeSse(limited.runtime.url!, lw.narrow, CUSTOMER_CHANGED, { id });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(again.pending()).toEqual([]);
-    await again.close();
+    // Ended subscriptions give their slots back (a client closing its SSE request ends its subscription).
+    await new Promise((r) => setTimeout(r, 300));
+    const again = [
+      await subscribeSse(limited.runtime.url!, lw.narrow, CUSTOMER_CHANGED, { id }),
+      await subscribeSse(limited.runtime.url!, lw.narrow, CUSTOMER_CHANGED, { id }),
+    ];
+    await new Promise((r) => setTimeout(r, 300));
+    expect(again.flatMap((sub) => sub.pending())).toEqual([]);
+    for (const sub of again) await sub.close();
   });
 
   test('more events in one second than allowed end the subscription with SUBSCRIPTION_EVENT_RATE_EXCEEDED', async () => {
