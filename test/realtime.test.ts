@@ -241,6 +241,25 @@ test('recomputeJobUpdated reports a job until it completes, without polling by t
   await sub.ended;
 }, 90_000);
 
+test('each event reads the customer as it is then, not as an earlier event saw it', async () => {
+  const bob = w.ids.get('Bob Builder')!;
+  const sub = subscribeWs(url, w.pii, CUSTOMER_CHANGED, { id: w.cid('Bob Builder') });
+  const rename = (name: string) =>
+    inTransaction(app.dataSource, async (manager) => {
+      await manager.query(`UPDATE customers SET display_name = $2 WHERE id = $1`, [bob, name]);
+      await publish(manager, 'customer.updated', [{ customerId: bob, payload: { customerId: bob } }]);
+    });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    await rename('Bob Renamed');
+    expect((await until(sub, (r) => r.data?.customerChanged.reason === 'PROFILE')).data!.customerChanged.customer.displayName).toBe('Bob Renamed');
+    await rename('Bob Builder');
+    expect((await until(sub, (r) => r.data?.customerChanged.reason === 'PROFILE')).data!.customerChanged.customer.displayName).toBe('Bob Builder');
+  } finally {
+    await sub.close();
+  }
+});
+
 test('scoreChanged delivers only the changes its filter accepts, with the customer masked', async () => {
   const query = `subscription($f: ScoreChangeFilter) {
     scoreChanged(kind: CHURN_RISK, filter: $f) { ... on ScoreChange { kind value previousValue customer { displayName } } }
