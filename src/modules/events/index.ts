@@ -1,5 +1,5 @@
 export { EVENT_TYPES, NO_CUSTOMER } from './catalog';
 export type { DomainEvent, EventCatalog, EventType } from './catalog';
-export type { EventBus, EventHandler } from './event-bus';
+export type { BatchHandler, EventBus, EventHandler } from './event-bus';
 export { outboxInsertSql, publish } from './outbox';
 export type { OutboxWriter } from './outbox';

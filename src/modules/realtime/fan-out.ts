@@ -19,8 +19,8 @@ export interface RealtimeMessage {
  */
 export interface FanOut {
   readonly kind: 'postgres' | 'redis';
-  /** Publishes from the dispatcher's handler; `db` is its transaction. */
-  publish(db: OutboxWriter, message: RealtimeMessage): Promise<void>;
+  /** Publishes from the dispatcher's batch handler, in order; `db` is its transaction. */
+  publish(db: OutboxWriter, messages: readonly RealtimeMessage[]): Promise<void>;
   /** Starts receiving (a gateway does so at its first subscription). */
   listen(onMessage: (message: RealtimeMessage) => void): Promise<void>;
   /** Stops receiving. */
@@ -49,8 +49,11 @@ export class PostgresFanOut implements FanOut {
     private readonly logger: Logger,
   ) {}
 
-  async publish(db: OutboxWriter, message: RealtimeMessage): Promise<void> {
-    await db.query('SELECT pg_notify($1, $2)', [PG_CHANNEL, JSON.stringify(message)]);
+  async publish(db: OutboxWriter, messages: readonly RealtimeMessage[]): Promise<void> {
+    await db.query('SELECT pg_notify($1, m) FROM unnest($2::text[]) WITH ORDINALITY AS t(m, n) ORDER BY n', [
+      PG_CHANNEL,
+      messages.map((message) => JSON.stringify(message)),
+    ]);
   }
 
   async listen(onMessage: (message: RealtimeMessage) => void): Promise<void> {
@@ -126,10 +129,14 @@ export class RedisFanOut implements FanOut {
     this.channel = `${prefix}:realtime`;
   }
 
-  async publish(_db: OutboxWriter, message: RealtimeMessage): Promise<void> {
+  async publish(_db: OutboxWriter, messages: readonly RealtimeMessage[]): Promise<void> {
     if (this.closed) throw new Error('the realtime fan-out is closed');
     this.publisher ??= this.connection();
-    await this.publisher.publish(this.channel, JSON.stringify(message));
+    const pipeline = this.publisher.pipeline();
+    for (const message of messages) pipeline.publish(this.channel, JSON.stringify(message));
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0];
   }
 
   async listen(onMessage: (message: RealtimeMessage) => void): Promise<void> {

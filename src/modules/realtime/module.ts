@@ -43,7 +43,8 @@ export const realtimeModule = defineModule({
   create({ config, logger, queues, events }: RealtimeDeps) {
     const log = logger.child({ component: 'realtime' });
     const realtime = new RealtimeHub(createFanOut(queues.config, log), config.realtime, log);
-    for (const type of REALTIME_EVENTS) events.subscribe(type, REALTIME_CONSUMER, (event, manager) => realtime.publish(manager, event));
+    // A batch at a time, in the transaction that marks them dispatched: one NOTIFY statement or Redis pipeline per batch.
+    events.subscribeBatch(REALTIME_EVENTS, REALTIME_CONSUMER, (batch, manager) => realtime.publish(manager, batch));
     return { realtime };
   },
 });

@@ -48,15 +48,18 @@ export class RealtimeHub {
     private readonly logger: Logger,
   ) {}
 
-  /** Publishes a dispatched event to every gateway (from the outbox consumer, in its transaction). */
-  async publish(db: OutboxWriter, event: DomainEvent): Promise<void> {
-    await this.fanOut.publish(db, {
-      id: event.id,
-      type: event.type,
-      customerId: event.customerId,
-      payload: event.payload as unknown as Record<string, unknown>,
-      occurredAt: new Date(event.occurredAt).toISOString(),
-    });
+  /** Publishes dispatched events to every gateway, in order (from the outbox batch consumer, in its transaction). */
+  async publish(db: OutboxWriter, events: readonly DomainEvent[]): Promise<void> {
+    await this.fanOut.publish(
+      db,
+      events.map((event) => ({
+        id: event.id,
+        type: event.type,
+        customerId: event.customerId,
+        payload: event.payload as unknown as Record<string, unknown>,
+        occurredAt: new Date(event.occurredAt).toISOString(),
+      })),
+    );
   }
 
   /**
