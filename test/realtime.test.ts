@@ -187,6 +187,16 @@ test('WebSocket: a connection without valid credentials is closed with 4401 UNAU
   await sub.close();
 });
 
+test('WebSocket: only subscriptions run; a mutation is refused with BAD_REQUEST and changes nothing', async () => {
+  const sub = subscribeWs(url, w.pii, 'mutation { createSegmentFromTemplate(key: "rfm-champions", name: "over ws") { id } }');
+  try {
+    expect((await sub.next()).errors?.[0].extensions?.code).toBe('BAD_REQUEST');
+    expect(await app.sql(`SELECT 1 FROM segments WHERE name = 'over ws'`)).toEqual([]);
+  } finally {
+    await sub.close();
+  }
+});
+
 test('SSE: a request without credentials is refused with 401 UNAUTHENTICATED', async () => {
   const sub = await subscribeSse(url, undefined, CUSTOMER_CHANGED, { id: w.cid(VICTIM.name) });
   expect((await sub.next()).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
@@ -339,7 +349,9 @@ describe('limits', () => {
 
   test('more events in one second than allowed end the subscription with SUBSCRIPTION_EVENT_RATE_EXCEEDED', async () => {
     const id = lw.cid(VICTIM.name);
-    const sub = await subscribeSse(limited.runtime.url!, lw.narrow, INTERACTION_RECORDED, { id });
+    // A key of its own: the slots of the previous test's subscriptions are given back as their connections close.
+    const key = await createKey(limited, ['customers:read']);
+    const sub = await subscribeSse(limited.runtime.url!, key, INTERACTION_RECORDED, { id });
     await new Promise((r) => setTimeout(r, 300));
     const input = Array.from({ length: 8 }, (_, i) => ({
       customer: { id },

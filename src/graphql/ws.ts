@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -31,8 +31,9 @@ function authorizationOf(params: Readonly<Record<string, unknown>> | undefined, 
  * GraphQL over WebSocket (the graphql-ws protocol) on the gateway's own
  * server and port, path /graphql. A connection authenticates in its
  * connection_init as an HTTP request does (`{ "authorization": "Bearer …" }`,
- * or the upgrade request's header); each operation takes a rate-limit token
- * and runs through the same yoga instance, plugins and checks as HTTP.
+ * or the upgrade request's header); each subscription takes a rate-limit
+ * token and runs through the same yoga instance, plugins and checks as HTTP.
+ * Queries and mutations are refused here (BAD_REQUEST): they go over HTTP.
  */
 export function attachGraphqlWs(server: Server, handler: HttpHandler, services: RapportServices): { close(): Promise<void> } {
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: services.config.maxBodyBytes });
@@ -78,6 +79,11 @@ export function attachGraphqlWs(server: Server, handler: HttpHandler, services: 
         }
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;
+        // Queries and mutations keep one path, HTTP, with its body limit and audit.
+        if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
+          const detail = 'only subscriptions run over WebSocket; send queries and mutations to POST /graphql';
+          return [new GraphQLError(detail, { extensions: { code: ErrorCode.BAD_REQUEST } })];
+        }
         const args: ExecutionArgs = {
           schema: enveloped.schema,
           document,

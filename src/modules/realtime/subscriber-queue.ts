@@ -66,12 +66,10 @@ export class SubscriberQueue<T> implements AsyncIterableIterator<QueueItem<T>> {
     this.items.push(value);
   }
 
-  /** Ends the subscription with `error`: the subscriber reads it next, then the end. */
+  /** Ends the subscription with `error`: the subscriber reads the events already accepted, then the error, then the end. */
   fail(error: RapportError): void {
     if (this.closed || this.failure) return;
     this.failure = error;
-    this.items = [];
-    this.dropped = 0;
     this.release();
     if (this.waiter) {
       this.failure = undefined;
