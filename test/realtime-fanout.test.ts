@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { inTransaction } from '../src/infra/database';
+import { publish } from '../src/modules/events';
 import { startTestApp, type TestApp } from './helpers/app';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { seedPersonalWorld, VICTIM, type PersonalWorld } from './helpers/personal-data';
@@ -80,5 +82,48 @@ describe.each(['postgres', 'redis'] as const)('two gateways and a worker on the 
       await onA.close();
       await onB.close();
     }
+  });
+});
+
+describe('batch consumers of the outbox (what the fan-out is built on)', () => {
+  let app: TestApp;
+  const perEvent: string[] = [];
+  const batches: string[][] = [];
+  let failNext = true;
+  beforeAll(async () => {
+    app = await startTestApp({
+      onServices: (services) => {
+        services.events.subscribe('customer.updated', 'test.per-event', async (event) => {
+          perEvent.push(event.id);
+        });
+        services.events.subscribeBatch(['customer.updated'], 'test.batch', async (events) => {
+          if (failNext) {
+            failNext = false;
+            throw new Error('publisher unavailable');
+          }
+          batches.push(events.map((e) => e.id));
+        });
+      },
+    });
+  });
+  afterAll(() => app.close());
+
+  test('a batch consumer that throws leaves the batch pending; the next dispatch hands it over again, in order, without rerunning per-event consumers', async () => {
+    await inTransaction(app.dataSource, (manager) =>
+      publish(manager, 'customer.updated', [
+        { customerId: '1', payload: { customerId: '1' } },
+        { customerId: '2', payload: { customerId: '2' } },
+      ]),
+    );
+    const first = await app.runtime.services.events.dispatch();
+    expect(first.dispatched).toBe(0);
+    expect(await app.sql(`SELECT 1 FROM outbox_events WHERE type = 'customer.updated' AND dispatched_at IS NULL`)).toHaveLength(2);
+    expect(perEvent).toHaveLength(2);
+
+    const second = await app.runtime.services.events.dispatch();
+    expect(second.dispatched).toBe(2);
+    expect(batches).toEqual([[...perEvent].sort((a, b) => Number(a) - Number(b))]);
+    expect(perEvent).toHaveLength(2);
+    expect(await app.sql(`SELECT 1 FROM outbox_events WHERE dispatched_at IS NULL`)).toEqual([]);
   });
 });
