@@ -23,6 +23,7 @@ import type { TombstoneHasher } from './modules/customers/tombstones';
 import type { IngestService } from './modules/interactions/ingest.service';
 import type { InteractionQueryService } from './modules/interactions/interaction-query.service';
 import type { PrivacyService } from './modules/privacy/privacy.service';
+import type { RealtimeHub } from './modules/realtime';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
@@ -61,6 +62,8 @@ export interface RapportServices extends CoreServices {
   personalData: PersonalDataPolicy;
   /** Domain events: subscriptions and the outbox dispatcher. */
   events: EventBus;
+  /** GraphQL subscriptions: the fan-out of domain events to this process's subscribers. */
+  realtime: RealtimeHub;
   /** The modules' gateway routes besides GraphQL. */
   routes: HttpRoute[];
   /** The modules' recurring jobs, scheduled by a worker process at start. */
@@ -130,6 +133,7 @@ function wireDeclarations(
     // A declaration pairs its event with its handler's payload type; the bus takes them one event type at a time.
     for (const subscription of module.subscriptions ?? []) {
       if (subscription.delivery === 'outbox') services.events.subscribe(subscription.event, subscription.consumer, subscription.create(own(module)) as never);
+      if (subscription.delivery === 'batch') services.events.subscribeBatch(subscription.events, subscription.consumer, subscription.create(own(module)));
     }
   }
   // In-transaction subscribers in the order their `after` declares: the bus runs them in registration order.

@@ -8,6 +8,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './infra/embe
 import type { Logger } from './infra/logger';
 import { QueueBackend, type QueueBackendConfig } from './infra/queue';
 import { createGatewayServer, createHttpHandler, type HttpHandler } from './graphql/server';
+import { attachGraphqlWs } from './graphql/ws';
 
 /** Which halves of Rapport this process runs. */
 export interface RoleOptions {
@@ -78,12 +79,15 @@ export async function startRapport(options: {
   let server: Server | undefined;
   let handler: HttpHandler | undefined;
   let url: string | undefined;
+  let webSockets: { close(): Promise<void> } | undefined;
   if (roles.gateway) {
     for (const start of services.gatewayStarts) await start();
     handler = createHttpHandler(services, services.routes);
     const gateway = createGatewayServer(handler);
     server = gateway;
     gateway.keepAliveTimeout = 65_000;
+    // Subscriptions over WebSocket (graphql-ws) share the port and the path /graphql.
+    webSockets = attachGraphqlWs(gateway, handler, services);
     await new Promise<void>((resolve, reject) => {
       gateway.once('error', reject);
       gateway.listen(options.port ?? config.port, config.host, () => resolve());
@@ -99,6 +103,9 @@ export async function startRapport(options: {
     url,
     server,
     async stop() {
+      // Live subscriptions end first: their streams complete, so the server can close.
+      await services.realtime.stopListening();
+      await webSockets?.close();
       const open = server;
       if (open) {
         const closing = new Promise<void>((resolve) => open.close(() => resolve()));
@@ -109,6 +116,8 @@ export async function startRapport(options: {
       // Refreshes gathered from the last requests are enqueued before the queues close.
       await services.refreshes.flush();
       await queues.close();
+      // After the workers: a dispatch still running publishes to the fan-out.
+      await services.realtime.close();
       await services.connectors.hosts.stop();
       await services.rateLimiter.close();
     },

@@ -77,6 +77,12 @@ export const environmentSchema = z.object({
   RAPPORT_OUTBOX_RETENTION_HOURS: z.coerce.number().int().min(0).max(87_600).default(168),
   /** How often the worker dispatches domain events from the outbox, in ms. @defaultValue 1000 */
   RAPPORT_OUTBOX_DISPATCH_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
+  /** Live GraphQL subscriptions one key may hold on one gateway process (SSE and WebSocket together). @defaultValue 50 */
+  RAPPORT_REALTIME_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(100_000).default(50),
+  /** Events one subscription may receive in one second; past it the subscription ends with SUBSCRIPTION_EVENT_RATE_EXCEEDED. @defaultValue 100 */
+  RAPPORT_REALTIME_EVENTS_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Events buffered for a subscriber that reads slowly; past it the oldest are dropped and counted in a lagged event. @defaultValue 256 */
+  RAPPORT_REALTIME_BUFFER: z.coerce.number().int().min(1).max(100_000).default(256),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Worker concurrency per queue. @defaultValue 4 */
@@ -184,6 +190,8 @@ export interface Config {
   outboxRetentionHours: number;
   /** Dispatch period of the outbox, in ms; see RAPPORT_OUTBOX_DISPATCH_MS. */
   outboxDispatchMs: number;
+  /** Limits of GraphQL subscriptions (RAPPORT_REALTIME_*). */
+  realtime: { maxSubscriptionsPerKey: number; eventsPerSecond: number; bufferSize: number };
   queuePrefix: string;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   workerConcurrency: number;
@@ -253,6 +261,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scoreHistoryDays: e.RAPPORT_SCORE_HISTORY_DAYS,
     outboxRetentionHours: e.RAPPORT_OUTBOX_RETENTION_HOURS,
     outboxDispatchMs: e.RAPPORT_OUTBOX_DISPATCH_MS,
+    realtime: {
+      maxSubscriptionsPerKey: e.RAPPORT_REALTIME_MAX_SUBSCRIPTIONS,
+      eventsPerSecond: e.RAPPORT_REALTIME_EVENTS_PER_SECOND,
+      bufferSize: e.RAPPORT_REALTIME_BUFFER,
+    },
     queuePrefix: e.RAPPORT_QUEUE_PREFIX,
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.RAPPORT_WORKER_CONCURRENCY,

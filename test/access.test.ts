@@ -59,20 +59,20 @@ function post(bearer: string | undefined, query: string, variables?: unknown) {
 }
 
 /** A valid document calling one root field: required arguments become variables, objects select __typename. */
-function operationFor(root: 'Query' | 'Mutation', field: GraphQLField<unknown, unknown>): string {
+function operationFor(root: 'Query' | 'Mutation' | 'Subscription', field: GraphQLField<unknown, unknown>): string {
   const required = field.args.filter((a) => isNonNullType(a.type));
   const vars = required.map((a) => `$${a.name}: ${a.type.toString()}`).join(', ');
   const args = required.map((a) => `${a.name}: $${a.name}`).join(', ');
   const selection = isLeafType(getNamedType(field.type)) ? '' : ' { __typename }';
-  const keyword = root === 'Query' ? 'query' : 'mutation';
+  const keyword = root.toLowerCase();
   return `${keyword}${vars ? `(${vars})` : ''} { ${field.name}${args ? `(${args})` : ''}${selection} }`;
 }
 
 describe('authorization is declared for the whole schema', () => {
-  test('every query field and mutation declares a requirement, and every object type is covered', () => {
+  test('every query field, mutation and subscription declares a requirement, and every object type is covered', () => {
     const schema = getSchema();
     const undeclared: string[] = [];
-    for (const root of ['Query', 'Mutation'] as const) {
+    for (const root of ['Query', 'Mutation', 'Subscription'] as const) {
       for (const name of Object.keys(
         schema.getType(root) && isObjectType(schema.getType(root)) ? (schema.getType(root) as never as { getFields(): object }).getFields() : {},
       )) {
@@ -80,7 +80,7 @@ describe('authorization is declared for the whole schema', () => {
       }
     }
     for (const type of Object.values(schema.getTypeMap())) {
-      if (!isObjectType(type) || type.name.startsWith('__') || ['Query', 'Mutation'].includes(type.name)) continue;
+      if (!isObjectType(type) || type.name.startsWith('__') || ['Query', 'Mutation', 'Subscription'].includes(type.name)) continue;
       if (type.name.endsWith('Connection') || type.name.endsWith('Edge')) continue;
       if (!(type.name in TYPE_REQUIREMENTS)) undeclared.push(type.name);
     }
@@ -97,7 +97,7 @@ describe('authorization is declared for the whole schema', () => {
       return keys.get(id)!;
     };
     const checked: string[] = [];
-    for (const root of ['Query', 'Mutation'] as const) {
+    for (const root of ['Query', 'Mutation', 'Subscription'] as const) {
       const type = schema.getType(root);
       if (!isObjectType(type)) continue;
       for (const field of Object.values(type.getFields())) {
@@ -113,7 +113,18 @@ describe('authorization is declared for the whole schema', () => {
         checked.push(field.name);
       }
     }
-    expect(checked).toEqual(expect.arrayContaining(['customers', 'recordInteractions', 'upsertCustomers', 'createApiKey', 'auditLog', 'eraseCustomer']));
+    expect(checked).toEqual(
+      expect.arrayContaining([
+        'customers',
+        'recordInteractions',
+        'upsertCustomers',
+        'createApiKey',
+        'auditLog',
+        'eraseCustomer',
+        'customerChanged',
+        'scoreChanged',
+      ]),
+    );
   });
 
   test('a field needing another scope than its type is refused inside an allowed query', async () => {

@@ -175,6 +175,17 @@ export const ERROR_CATALOG = {
       'the rule took longer than the preview limit of {limitMs} ms; narrow it (shorter windows, fewer conditions) or create the segment and let it refresh in the background',
     doc: 'A preview ran past its time limit.',
   },
+  // Subscriptions
+  SUBSCRIPTION_LIMIT_EXCEEDED: {
+    status: 429,
+    message: 'this key already holds {limit} live subscriptions on this gateway; end one before starting another',
+    doc: 'The key holds as many live subscriptions as RAPPORT_REALTIME_MAX_SUBSCRIPTIONS allows (SSE and WebSocket together).',
+  },
+  SUBSCRIPTION_EVENT_RATE_EXCEEDED: {
+    status: 429,
+    message: 'this subscription received more than {limit} events in one second and was ended; narrow its arguments or filter',
+    doc: 'A subscription matched more events per second than RAPPORT_REALTIME_EVENTS_PER_SECOND; it is ended with this error.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** One catalog entry. */

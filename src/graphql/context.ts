@@ -29,6 +29,8 @@ export interface GraphQLContext {
   principal?: Principal;
   /** Which traits and interaction properties are personal (masked and refused without pii:read). */
   personalData: PersonalDataPolicy;
+  /** For a subscription: checks that the caller's credentials are still accepted (a revoked key ends it). */
+  stillAuthenticated?: () => Promise<boolean>;
 }
 
 /** Each module's view of a process's services, built once per process. */
@@ -54,8 +56,9 @@ export function resolverServices<Name extends ModuleName>(services: RapportServi
   return view as ResolverServices<Name>;
 }
 
-export function createContext(services: RapportServices, principal?: Principal): GraphQLContext {
+export function createContext(services: RapportServices, principal?: Principal, stillAuthenticated?: () => Promise<boolean>): GraphQLContext {
   return {
+    stillAuthenticated,
     servicesOf: (name) => resolverServices(services, name),
     loaders: createLoaders(services.dataSource),
     scoreLoaders: createScoreLoaders(services.dataSource),

@@ -1,12 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import {
+  createSourceEventStream,
+  execute,
   getOperationAST,
   GraphQLError,
   Kind,
   parse,
   validate,
   type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
   type FragmentDefinitionNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -23,7 +27,7 @@ import { compiledBatchExecution } from './compiled-batches';
 import { CorsPolicy } from './cors';
 import { createContext, type GraphQLContext } from './context';
 import { depthLimitRule } from './depth-limit';
-import { documentNestingError, inputGuard } from './input-guard';
+import { documentNestingError, findInputProblem, inputGuard } from './input-guard';
 import { getSchema } from './schema';
 import { closeIfBodyUnread, sendJson, type HttpRoute } from '../infra/http';
 
@@ -38,6 +42,8 @@ export const GRAPHQL_LIMITS = { maxDepth: 12 } as const;
 /** The gateway's request handler; `drain()` resolves when no request is being handled. */
 export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
   drain(): Promise<void>;
+  /** The yoga instance behind /graphql, which the WebSocket transport shares. */
+  yoga: GatewayYoga;
   /** The server's `checkContinue` listener: handles a request waiting for `100 Continue`. */
   checkContinue(req: IncomingMessage, res: ServerResponse): void;
 };
@@ -73,6 +79,22 @@ function gatewayPlugins(services: RapportServices): Plugin[] {
         addValidationRule(depthLimitRule(GRAPHQL_LIMITS.maxDepth));
         addValidationRule(aliasLimitRule(auth.maxAliases));
         if (!auth.introspection) addValidationRule(introspectionRule());
+      },
+      // Subscriptions are checked as queries are (scopes, cost, inputs), then each event runs with a fresh context.
+      onSubscribe({ args, setSubscribeFn, setResultAndStopExecution }) {
+        const context = args.contextValue as unknown as GraphQLContext;
+        const problem = findInputProblem(
+          args.schema,
+          args.document,
+          args.operationName ?? undefined,
+          args.variableValues as Record<string, unknown> | undefined,
+        );
+        if (problem) return setResultAndStopExecution({ errors: [problem] });
+        const denied = validate(args.schema, args.document, [scopeRule(context.principal)]);
+        if (denied.length > 0) return setResultAndStopExecution({ errors: denied });
+        const cost = operationCost(args.document, args.operationName, args.variableValues as Record<string, unknown> | undefined);
+        if (cost > auth.maxQueryCost) return setResultAndStopExecution({ errors: [costError(cost, auth.maxQueryCost)] });
+        setSubscribeFn((subscribeArgs) => subscribeWithFreshContexts(services, subscribeArgs));
       },
       onExecute({ args, setExecuteFn, executeFn, setResultAndStopExecution }) {
         const context = args.contextValue as unknown as GraphQLContext;
@@ -122,6 +144,53 @@ function rootFieldsOf(schema: GraphQLSchema, document: DocumentNode, operation: 
   return [...collectFields(schema, fragments, variables, rootType, operation.selectionSet).values()].map((nodes) => nodes[0].name.value);
 }
 
+/** How often a live subscription's credentials are checked again (a revoked or expired key ends it). */
+export const SUBSCRIPTION_REAUTH_MS = 1_000;
+
+/**
+ * graphql-js's subscribe, except that each event executes with a new
+ * context (fresh loaders: what a subscriber reads is as of the event, never a
+ * cache from an earlier one), and that the caller's credentials are checked
+ * again before an event once SUBSCRIPTION_REAUTH_MS have passed: a key
+ * revoked or expired ends the subscription with UNAUTHENTICATED.
+ */
+async function subscribeWithFreshContexts(services: RapportServices, args: ExecutionArgs): Promise<ExecutionResult | AsyncIterableIterator<ExecutionResult>> {
+  const stream = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in stream)) return stream;
+  const source = stream[Symbol.asyncIterator]();
+  const base = args.contextValue as GraphQLContext;
+  let checkedAt = Date.now();
+  let ended = false;
+  const end = async (): Promise<IteratorResult<ExecutionResult>> => {
+    ended = true;
+    await source.return?.();
+    return { value: undefined, done: true };
+  };
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    async next(): Promise<IteratorResult<ExecutionResult>> {
+      if (ended) return { value: undefined, done: true };
+      const event = await source.next();
+      if (event.done || ended) return end();
+      if (base.stillAuthenticated && Date.now() - checkedAt >= SUBSCRIPTION_REAUTH_MS) {
+        checkedAt = Date.now();
+        if (!(await base.stillAuthenticated())) {
+          await end();
+          const reason = 'the credentials of this subscription are no longer accepted (revoked or expired)';
+          return {
+            value: { errors: [new GraphQLError(errorMessage('UNAUTHENTICATED', { reason }), { extensions: { code: ErrorCode.UNAUTHENTICATED } })] },
+            done: false,
+          };
+        }
+      }
+      const contextValue = createContext(services, base.principal, base.stillAuthenticated);
+      return { value: await execute({ ...args, rootValue: event.value, contextValue }), done: false };
+    },
+    return: end,
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
 /**
  * Every error leaves with a stable `extensions.code`: expected ones keep their
  * message; anything unexpected is logged with its cause and masked.
@@ -154,11 +223,19 @@ function maskError(services: RapportServices) {
   };
 }
 
-export function createYogaServer(services: RapportServices): YogaServerInstance<{ principal?: Principal }, GraphQLContext> {
-  return createYoga<{ principal?: Principal }, GraphQLContext>({
+/** What the gateway hands yoga with each operation: the authenticated caller and how to check its credentials again. */
+export interface GatewayServerContext {
+  principal?: Principal;
+  stillAuthenticated?: () => Promise<boolean>;
+}
+
+export type GatewayYoga = YogaServerInstance<GatewayServerContext, GraphQLContext>;
+
+export function createYogaServer(services: RapportServices): GatewayYoga {
+  return createYoga<GatewayServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
-    context: ({ principal }) => createContext(services, principal),
+    context: ({ principal, stillAuthenticated }) => createContext(services, principal, stillAuthenticated),
     maskedErrors: { maskError: maskError(services) },
     // The page holds no credential: the served HTML is the same for every visitor, and
     // a developer pastes a key into GraphiQL's Headers tab (`npm start` prints how).
@@ -253,14 +330,12 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
           headers,
           body: body && body.length > 0 ? (body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer) : undefined,
         },
-        { principal },
+        { principal, stillAuthenticated: credentialCheck(services, req.headers.authorization) },
       );
       res.statusCode = response.status;
       response.headers.forEach((value, key) => res.setHeader(key, value));
       if (!response.body) return res.end();
-      // Streamed responses (subscriptions, incremental delivery) are written chunk by chunk.
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
-      res.end();
+      await writeStream(response.body, res);
     };
     const running = handle()
       .catch((error: unknown) => {
@@ -273,6 +348,7 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
     inFlight.add(running);
   };
   return Object.assign(handler, {
+    yoga,
     // Shutdown waits for handlers still running, even when their client has gone.
     drain: async () => void (await Promise.allSettled([...inFlight])),
     checkContinue: (req: IncomingMessage, res: ServerResponse) => {
@@ -280,6 +356,40 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
       handler(req, res);
     },
   });
+}
+
+/** Checks again that the credential of a long-lived operation (a subscription) is still accepted. */
+export function credentialCheck(services: RapportServices, authorization: string | undefined): () => Promise<boolean> {
+  return async () => (await authenticate(authorization, services.config, services.apiKeys)).ok;
+}
+
+/**
+ * Writes a streamed response (subscriptions over SSE, incremental delivery)
+ * chunk by chunk, reading the next chunk only once the socket has taken the
+ * last: a client that reads slowly holds the stream back instead of growing
+ * the socket's buffer (its subscription then drops and counts events). A
+ * client that goes away cancels the stream, which ends the subscription.
+ */
+async function writeStream(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> {
+  const reader = body.getReader();
+  let gone = false;
+  const onClose = () => {
+    gone = true;
+    void reader.cancel().catch(() => undefined);
+  };
+  res.once('close', onClose);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || gone) break;
+      if (!res.write(value)) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+    }
+  } catch (error) {
+    if (!gone) throw error;
+  } finally {
+    res.off('close', onClose);
+  }
+  res.end();
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { EventHandler, EventType, TransactionEventHandler, TransactionEventType } from '../modules/events';
+import type { BatchHandler, EventHandler, EventType, TransactionEventHandler, TransactionEventType } from '../modules/events';
 import type { JobHandler, QueueName } from './queue';
 import type { HttpRoute } from './http';
 import type { TransactionHook } from './database';
@@ -87,7 +87,27 @@ export type TransactionSubscriptionDeclaration<Services = never> = {
   };
 }[TransactionEventType];
 
-export type SubscriptionDeclaration<Services = never> = OutboxSubscriptionDeclaration<Services> | TransactionSubscriptionDeclaration<Services>;
+/**
+ * A subscription to several outbox events handed over a dispatched batch at
+ * a time, in outbox order, in the transaction that marks them dispatched
+ * (see BatchHandler): for consumers that pass events on elsewhere (the
+ * realtime fan-out) and would otherwise cost a transaction per event.
+ */
+export interface BatchSubscriptionDeclaration<Services = never> {
+  delivery: 'batch';
+  events: readonly EventType[];
+  /** The module's name, or the module's name, a dot and more. */
+  consumer: string;
+  create(services: Services): BatchHandler;
+}
+
+export type SubscriptionDeclaration<Services = never> =
+  OutboxSubscriptionDeclaration<Services> | TransactionSubscriptionDeclaration<Services> | BatchSubscriptionDeclaration<Services>;
+
+/** The events a subscription declaration receives. */
+export function subscribedEvents(subscription: SubscriptionDeclaration<never>): readonly (EventType | TransactionEventType)[] {
+  return subscription.delivery === 'batch' ? subscription.events : [subscription.event];
+}
 
 export interface JobDeclaration {
   queue: QueueName;
@@ -211,7 +231,7 @@ export function transactionSubscribers<M extends Pick<AnyModule, 'name' | 'subsc
  */
 export function checkSubscriptions(modules: readonly Pick<AnyModule, 'name' | 'subscriptions' | 'events'>[]): void {
   for (const module of modules) {
-    const subscribed = new Set((module.subscriptions ?? []).map((s) => s.event as string));
+    const subscribed = new Set<string>((module.subscriptions ?? []).flatMap((s) => subscribedEvents(s)));
     const declared = new Set<string>(module.events?.subscribes ?? []);
     for (const event of subscribed)
       if (!declared.has(event))

@@ -5,6 +5,7 @@ import { customersModule } from './customers/module';
 import { eventsModule } from './events/module';
 import { interactionsModule } from './interactions/module';
 import { privacyModule } from './privacy/module';
+import { realtimeModule } from './realtime/module';
 import { scoresModule } from './scores/module';
 import { segmentsModule } from './segments/module';
 
@@ -12,7 +13,17 @@ import { segmentsModule } from './segments/module';
  * Every module of Rapport. The assembler (src/app-services.ts) orders them by
  * what they need and provide; this list's order only breaks ties.
  */
-const MANIFESTS = [eventsModule, accessModule, customersModule, interactionsModule, scoresModule, segmentsModule, privacyModule, connectorsModule] as const;
+const MANIFESTS = [
+  eventsModule,
+  accessModule,
+  customersModule,
+  interactionsModule,
+  scoresModule,
+  segmentsModule,
+  privacyModule,
+  connectorsModule,
+  realtimeModule,
+] as const;
 
 export const MODULES: readonly AnyModule[] = MANIFESTS;
 

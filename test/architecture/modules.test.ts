@@ -85,7 +85,8 @@ function assembled(): RapportServices {
     config: loadConfig({ DATABASE_URL: 'postgres://localhost/unused' }),
     logger: createLogger('silent'),
     dataSource: undefined as never,
-    queues: undefined as never,
+    // Only its configuration is read while assembling (the realtime fan-out connects at its first use).
+    queues: { config: { kind: 'postgres', connectionString: 'postgres://localhost/unused' } } as never,
   });
   return services;
 }

@@ -17,6 +17,8 @@ export interface TestAppOptions {
   queue?: 'postgres' | 'redis' | QueueBackendConfig;
   /** Run the workers in-process. @defaultValue false */
   workers?: boolean;
+  /** Also listen as a gateway on a free port (`runtime.url`), with WebSocket subscriptions. @defaultValue false */
+  gateway?: boolean;
   /** Environment overrides for the config. */
   env?: Record<string, string>;
   /** Called with the services before workers start (subscriptions to domain events). */
@@ -79,7 +81,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     logger,
     dataSource,
     queue,
-    roles: { gateway: false, worker: options.workers ?? false },
+    roles: { gateway: options.gateway ?? false, worker: options.workers ?? false },
+    port: 0,
     onServices: options.onServices,
   });
   const handler = createHttpHandler(runtime.services);

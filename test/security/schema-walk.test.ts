@@ -263,6 +263,8 @@ describe('a key without pii:read meets every classification', () => {
     // Membership of segments on personal data
     'Segment.members': () => forbidden(`{ segment(id: "${w.segments.personal}") { members { edges { node { id } } } } }`, 'members'),
     'Segment.history': () => forbidden(`{ segment(id: "${w.segments.transitive}") { history { kind } } }`, 'history'),
+    'Subscription.segmentMembershipChanged': () =>
+      forbidden(`subscription { segmentMembershipChanged(segmentId: "${w.segments.transitive}") { __typename } }`, 'segmentId'),
     'Query.explainMembership': () =>
       forbidden(`{ explainMembership(segmentId: "${w.segments.transitive}", customerId: "${victim()}") { isMember } }`, 'segmentId'),
     'Customer.segments': async () => {

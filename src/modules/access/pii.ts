@@ -246,6 +246,19 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'Mutation.runConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal' } },
   'Mutation.createApiKey': { output: { kind: 'impersonal', why: OPERATOR }, args: { name: 'write', scopes: 'write', expiresAt: 'write' } },
   'Mutation.revokeApiKey': { output: { kind: 'impersonal', why: OPERATOR }, args: { id: 'impersonal' } },
+  // Subscriptions: each event is read through the same types as queries, with the subscriber's scopes.
+  'Subscription.customerChanged': { output: { kind: 'impersonal', why: CUSTOMER }, args: { id: 'impersonal' } },
+  'Subscription.interactionRecorded': {
+    output: { kind: 'impersonal', why: 'interactions: their properties are masked on Interaction.properties' },
+    args: { customerId: 'impersonal' },
+  },
+  'Subscription.segmentMembershipChanged': { output: { kind: 'membership' }, args: { segmentId: 'impersonal' } },
+  'Subscription.scoreChanged': { output: { kind: 'impersonal', why: SCORES }, args: { kind: 'impersonal', filter: 'impersonal' } },
+  'Subscription.recomputeJobUpdated': { output: { kind: 'impersonal', why: 'a background job' }, args: { id: 'impersonal' } },
+  'CustomerChange.customer': impersonal(CUSTOMER),
+  'ScoreChange.customer': impersonal(CUSTOMER),
+  'ScoreChange.label': impersonal(SCORES),
+  'ScoreChange.previousLabel': impersonal(SCORES),
 };
 
 /**
@@ -338,6 +351,8 @@ export const INPUT_PROTECTION: Record<string, InputProtection> = {
   'ConsentConditionInput.statusIn': 'impersonal',
   ComparisonOp: 'impersonal',
   BehaviorAggregate: 'impersonal',
+  // Score change filter of scoreChanged: labels of a score
+  'ScoreChangeFilter.labelIn': 'impersonal',
   // Audit filter
   'AuditFilter.actor': 'impersonal',
   'AuditFilter.operation': 'impersonal',

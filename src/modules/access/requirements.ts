@@ -54,6 +54,12 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Mutation.revokeApiKey': 'admin',
   'Mutation.eraseCustomer': 'admin',
   'Mutation.liftErasureTombstone': 'admin',
+  // Subscriptions: the scope of the query that reads the same thing
+  'Subscription.customerChanged': 'customers:read',
+  'Subscription.interactionRecorded': 'customers:read',
+  'Subscription.segmentMembershipChanged': 'segments:read',
+  'Subscription.scoreChanged': 'scores:read',
+  'Subscription.recomputeJobUpdated': 'scores:read',
 };
 
 /** Type-wide requirements of object types (null: structural, inherits). */
@@ -85,6 +91,8 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   ConnectorRunError: 'connectors:admin',
   RefusedDeliveries: 'connectors:admin',
   SegmentConditionExplanation: 'segments:read',
+  CustomerChange: 'customers:read',
+  ScoreChange: 'scores:read',
   // Structural
   PageInfo: null,
   RowError: null,
@@ -102,6 +110,8 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   DeleteSegmentPayload: null,
   SegmentMemberResult: null,
   SegmentMembersPayload: null,
+  // The notice that a slow subscriber lost events: a count and a time.
+  SubscriptionLagged: null,
 };
 
 /** Fields that need more than their type. */

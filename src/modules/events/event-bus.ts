@@ -31,10 +31,29 @@ interface TransactionSubscription {
 
 /** One subscription as {@link EventBus.subscriptions} lists it. */
 export interface SubscriptionInfo {
-  /** `outbox`: after commit, by the dispatcher; `transaction`: synchronously, in the publisher's transaction. */
-  delivery: 'outbox' | 'transaction';
+  /**
+   * `outbox`: after commit, by the dispatcher, one event at a time;
+   * `batch`: after commit, by the dispatcher, a dispatched batch at a time;
+   * `transaction`: synchronously, in the publisher's transaction.
+   */
+  delivery: 'outbox' | 'batch' | 'transaction';
   event: EventType | TransactionEventType;
   consumer: string;
+}
+
+/**
+ * Handles the dispatched events of a batch at once, in outbox order (so in
+ * order per customer), in the transaction that marks them dispatched: what it
+ * writes or NOTIFYs through `manager` commits with that mark. Throwing rolls
+ * the mark back and the batch is handed out again on a later dispatch (each
+ * event's own consumers are not run twice: their offsets say so).
+ */
+export type BatchHandler = (events: DomainEvent[], manager: EntityManager) => Promise<void>;
+
+interface BatchSubscription {
+  consumer: string;
+  types: ReadonlySet<EventType>;
+  handler: BatchHandler;
 }
 
 /** What one dispatch run did. */
@@ -69,6 +88,7 @@ interface OutboxRow {
 export class EventBus {
   private readonly outboxSubscriptions = new Map<EventType, Subscription[]>();
   private readonly transactionSubscriptions = new Map<TransactionEventType, TransactionSubscription[]>();
+  private readonly batchSubscriptions: BatchSubscription[] = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -106,8 +126,21 @@ export class EventBus {
   subscriptions(): SubscriptionInfo[] {
     return [
       ...[...this.outboxSubscriptions].flatMap(([event, list]) => list.map(({ consumer }) => ({ delivery: 'outbox' as const, event, consumer }))),
+      ...this.batchSubscriptions.flatMap(({ consumer, types }) => [...types].map((event) => ({ delivery: 'batch' as const, event, consumer }))),
       ...[...this.transactionSubscriptions].flatMap(([event, list]) => list.map(({ consumer }) => ({ delivery: 'transaction' as const, event, consumer }))),
     ];
+  }
+
+  /**
+   * Registers `handler` as `consumer` for the events of `types`, handed over
+   * a batch at a time when they are marked dispatched (see {@link BatchHandler}):
+   * for consumers that publish elsewhere (the realtime fan-out) and would
+   * otherwise cost a transaction per event. Delivery is at least once.
+   */
+  subscribeBatch(types: readonly EventType[], consumer: string, handler: BatchHandler): void {
+    if (!CONSUMER_NAME.test(consumer)) throw new Error(`consumer name "${consumer}" must be a lower-case name (letters, digits, _ . : -)`);
+    if (this.batchSubscriptions.some((s) => s.consumer === consumer)) throw new Error(`batch consumer "${consumer}" is subscribed twice`);
+    this.batchSubscriptions.push({ consumer, types: new Set(types), handler });
   }
 
   /**
@@ -158,7 +191,7 @@ export class EventBus {
 
   private async deliver(rows: OutboxRow[]): Promise<{ dispatched: number; pending: number }> {
     const blocked = new Set<string>();
-    const done: { customerId: string; id: string }[] = [];
+    const done: OutboxRow[] = [];
     let pending = 0;
     for (const row of rows) {
       if (blocked.has(row.customer_id)) {
@@ -167,7 +200,7 @@ export class EventBus {
       }
       const failure = await this.handOut(row);
       if (failure === undefined) {
-        done.push({ customerId: row.customer_id, id: row.id });
+        done.push(row);
         continue;
       }
       blocked.add(row.customer_id);
@@ -179,11 +212,27 @@ export class EventBus {
       ]);
     }
     if (done.length > 0) {
-      await this.dataSource.query(
-        `UPDATE outbox_events o SET dispatched_at = now() FROM unnest($1::bigint[], $2::bigint[]) AS d(customer_id, id)
-          WHERE o.customer_id = d.customer_id AND o.id = d.id`,
-        [done.map((d) => d.customerId), done.map((d) => d.id)],
-      );
+      try {
+        await inTransaction(this.dataSource, async (manager) => {
+          for (const { consumer, types, handler } of this.batchSubscriptions) {
+            const events = done.filter((row) => types.has(row.type)).map(toEvent);
+            if (events.length === 0) continue;
+            try {
+              await handler(events, manager);
+            } catch (error) {
+              this.logger.warn({ err: error, consumer, events: events.length }, 'batch event subscriber failed; the batch will be delivered again');
+              throw error;
+            }
+          }
+          await manager.query(
+            `UPDATE outbox_events o SET dispatched_at = now() FROM unnest($1::bigint[], $2::bigint[]) AS d(customer_id, id)
+              WHERE o.customer_id = d.customer_id AND o.id = d.id`,
+            [done.map((d) => d.customer_id), done.map((d) => d.id)],
+          );
+        });
+      } catch {
+        return { dispatched: 0, pending: pending + done.length };
+      }
     }
     return { dispatched: done.length, pending };
   }
@@ -192,14 +241,7 @@ export class EventBus {
   private async handOut(row: OutboxRow): Promise<string | undefined> {
     const subscriptions = this.outboxSubscriptions.get(row.type) ?? [];
     if (subscriptions.length === 0) return undefined;
-    const event: DomainEvent = {
-      id: row.id,
-      type: row.type,
-      version: row.version,
-      customerId: row.customer_id,
-      payload: row.payload as never,
-      occurredAt: row.occurred_at,
-    };
+    const event = toEvent(row);
     for (const { consumer, handler } of subscriptions) {
       try {
         await inTransaction(this.dataSource, async (manager) => {
@@ -223,4 +265,8 @@ export class EventBus {
 function checkConsumer(type: string, consumer: string, list: readonly { consumer: string }[]): void {
   if (!CONSUMER_NAME.test(consumer)) throw new Error(`consumer name "${consumer}" must be a lower-case name (letters, digits, _ . : -)`);
   if (list.some((s) => s.consumer === consumer)) throw new Error(`consumer "${consumer}" is subscribed to ${type} twice`);
+}
+
+function toEvent(row: OutboxRow): DomainEvent {
+  return { id: row.id, type: row.type, version: row.version, customerId: row.customer_id, payload: row.payload as never, occurredAt: row.occurred_at };
 }

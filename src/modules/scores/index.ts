@@ -9,3 +9,4 @@ export { SCORE_WRITERS_LOCK } from './score-writer';
 export { RecomputeJobRef, ScoreRef } from './score.graphql';
 export { SCORES_RECOMPUTE_JOB, enqueueRecompute, toRecomputeJobRecord } from './scores.jobs';
 export type { RecomputeJobRecord } from './scores.jobs';
+export type { RecomputeJobs } from './scores.jobs';

@@ -217,7 +217,7 @@ async function hiddenSegments(ctx: GraphQLContext): Promise<ReadonlySet<string>>
   return hasScope(ctx.principal, 'pii:read') ? NONE : segmentLoaders(ctx).personalSegmentIds();
 }
 
-async function requireMembershipAccess(ctx: GraphQLContext, segmentId: string, field: string): Promise<void> {
+export async function requireMembershipAccess(ctx: GraphQLContext, segmentId: string, field: string): Promise<void> {
   if ((await hiddenSegments(ctx)).has(segmentId)) {
     throw fail('FORBIDDEN', { detail: `segment ${globalId('Segment', segmentId)} is defined on personal data: its members require the scope pii:read` }, field);
   }
@@ -228,7 +228,7 @@ const SegmentConnectionRef = builder.connectionObject(
   { name: 'SegmentEdge', description: 'A segment in a page, with its cursor.' },
 );
 
-const MembershipEventRef = builder.objectRef<MembershipEventRecord>('SegmentMembershipEvent').implement({
+export const MembershipEventRef = builder.objectRef<MembershipEventRecord>('SegmentMembershipEvent').implement({
   description: 'A customer entering or leaving a segment.',
   fields: (t) => ({
     kind: t.field({ type: MembershipEventKindEnum, description: 'ENTERED or EXITED.', resolve: (e) => e.kind }),

@@ -1,0 +1,2 @@
+export { RealtimeHub } from './realtime-hub';
+export type { RealtimeLimits } from './realtime-hub';
