@@ -6,7 +6,7 @@
  */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test', '<rootDir>/src', '<rootDir>/plugins'],
+  roots: ['<rootDir>/test', '<rootDir>/src', '<rootDir>/packages', '<rootDir>/plugins'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   globalSetup: '<rootDir>/test/setup/global-setup.ts',

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { parseAllowedHosts } from './connector-kit/egress';
+import { parseAllowedHosts } from '../packages/connector-kit/src/egress';
 
 const optionalUrl = (protocols: string[]) =>
   z

@@ -27,8 +27,8 @@ import {
   type IngestBatch,
   type JsonObject,
   type WebhookRequest,
-} from '../connector-kit';
-import { jsonProblem } from '../connector-kit/text';
+} from '../../packages/connector-kit/src';
+import { jsonProblem } from '../../packages/connector-kit/src/text';
 import { lockDownNetwork } from './network';
 import {
   FrameReader,

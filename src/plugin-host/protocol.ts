@@ -10,7 +10,7 @@
  * This folder is readable by plugin hosts (see plugin-sandbox.ts): it imports
  * nothing from Rapport beyond the connector kit, and only types from there.
  */
-import type { ConfigFieldDescription, EmitResult, HttpClientOptions, JsonObject } from '../connector-kit';
+import type { ConfigFieldDescription, EmitResult, HttpClientOptions, JsonObject } from '../../packages/connector-kit/src';
 
 /** Options Rapport adds to every plugin's `ctx.http` (serialisable: they cross the process boundary). */
 export type HostHttpOptions = Omit<HttpClientOptions, 'fetch' | 'now' | 'sleep' | 'random' | 'signal' | 'logger' | 'baseUrl' | 'headers'>;

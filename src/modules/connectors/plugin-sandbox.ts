@@ -25,7 +25,7 @@ import { encodeFrame } from '../../plugin-host/protocol';
 
 const EXTENSION = path.extname(__filename);
 /** The connector kit's folder (sources or compiled output, whichever this file runs from). */
-const KIT_DIR = path.resolve(__dirname, '../../connector-kit');
+const KIT_DIR = path.resolve(__dirname, '../../../packages/connector-kit/src');
 /** The folder of the host script and its protocol. */
 const HOST_DIR = path.resolve(__dirname, '../../plugin-host');
 const KIT_ENTRY = path.join(KIT_DIR, `index${EXTENSION}`);
