@@ -15,7 +15,7 @@ const rapport = (args: string[], env: Record<string, string> = {}) =>
   });
 
 describe('rapport connector:new', () => {
-  // Inside the checkout (so `rapport/connector-kit` resolves as it does for plugins/), outside Jest's roots.
+  // Inside the checkout (so `@rapport/connector-kit` resolves as it does for plugins/), outside Jest's roots.
   let pluginsDir = '';
   beforeAll(() => {
     pluginsDir = mkdtempSync(path.join(root, '.scaffold-test-'));
@@ -70,12 +70,12 @@ describe('connector packages', () => {
       symlinkSync(path.join(root, 'node_modules/zod'), path.join(pkg, 'node_modules/zod'));
       writeFileSync(
         path.join(pkg, 'package.json'),
-        JSON.stringify({ name: '@acme/rapport-connector-demo', version: '1.0.0', main: 'index.ts', peerDependencies: { rapport: '*' } }),
+        JSON.stringify({ name: '@acme/rapport-connector-demo', version: '1.0.0', main: 'index.ts', peerDependencies: { '@rapport/connector-kit': '^1.0.0' } }),
       );
       writeFileSync(
         path.join(pkg, 'index.ts'),
         `import { z } from 'zod';
-import { defineConnector } from 'rapport/connector-kit';
+import { defineConnector } from '@rapport/connector-kit';
 export default defineConnector({ id: 'acme-demo', apiVersion: 1, version: '1.0.0', displayName: 'Acme demo', description: 'Installed as a package.', config: z.object({}), sync: async () => ({ nextState: {} }) });
 `,
       );

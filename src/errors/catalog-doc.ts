@@ -1,4 +1,4 @@
-import { CONNECTOR_ERROR_CODES } from '../../packages/connector-kit/src/errors';
+import { CONNECTOR_ERROR_CODES } from '@rapport/connector-kit';
 import { ERROR_CATALOG } from './catalog';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');

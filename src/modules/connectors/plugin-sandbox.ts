@@ -24,8 +24,15 @@ import type { HostHttpOptions, HostInit } from '../../plugin-host/protocol';
 import { encodeFrame } from '../../plugin-host/protocol';
 
 const EXTENSION = path.extname(__filename);
-/** The connector kit's folder (sources or compiled output, whichever this file runs from). */
-const KIT_DIR = path.resolve(__dirname, '../../../packages/connector-kit/src');
+/**
+ * The connector kit's folder: its TypeScript sources when Rapport runs from
+ * sources (the workspace package packages/connector-kit), its compiled output
+ * (the package's entry, dist/) when Rapport runs compiled.
+ */
+const KIT_DIR =
+  EXTENSION === '.ts'
+    ? path.resolve(__dirname, '../../../packages/connector-kit/src')
+    : path.dirname(createRequire(__filename).resolve('@rapport/connector-kit'));
 /** The folder of the host script and its protocol. */
 const HOST_DIR = path.resolve(__dirname, '../../plugin-host');
 const KIT_ENTRY = path.join(KIT_DIR, `index${EXTENSION}`);
@@ -83,7 +90,7 @@ export function permissionFlag(): string {
 /**
  * The JavaScript the host process starts with (`node -e`): it reads the init
  * message, installs the loader of precompiled TypeScript and the alias of
- * `rapport/connector-kit` to Rapport's kit, then hands over to the host script.
+ * `@rapport/connector-kit` to Rapport's kit, then hands over to the host script.
  */
 const BOOTSTRAP = `'use strict';
 const Module = require('node:module');
@@ -112,14 +119,14 @@ const onData = (chunk) => {
     try {
       resolved = resolve.call(this, request, parent, isMain, options);
     } catch (error) {
-      if (request === 'rapport/connector-kit') return init.kit;
+      if (request === '@rapport/connector-kit') return init.kit;
       if (/^\\.\\.?\\//.test(request) && request.endsWith('.js')) {
         try { return resolve.call(this, request.slice(0, -3) + '.ts', parent, isMain, options); } catch {}
       }
       throw error;
     }
     // Only a copy of the kit the plugin ships in its own node_modules is kept; otherwise Rapport's.
-    if (request === 'rapport/connector-kit' && !resolved.includes('/node_modules/')) return init.kit;
+    if (request === '@rapport/connector-kit' && !resolved.includes('/node_modules/')) return init.kit;
     return resolved;
   };
   require(init.host).startHost(init, rest);
