@@ -17,7 +17,7 @@
  * takes `.ts` files from there and nowhere else.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { HostHttpOptions, HostInit } from '../../plugin-host/protocol';
@@ -169,9 +169,12 @@ export function hostLaunch(plugin: PluginLocation, options: SandboxOptions, mode
 }
 
 /**
- * What a plugin's host may read: its folder, the project's node_modules (its
- * dependencies, the kit's and the loader's), the kit and the host script.
- * Never the rest of Rapport's sources, its data directory or its keys.
+ * What a plugin's host may read: its folder, the node_modules folders Node
+ * looks for its dependencies in (each `node_modules` from its folder up to the
+ * file system's root: the package's own, and the one npm hoisted them to when
+ * the package was installed elsewhere), the project's node_modules (the kit's
+ * dependencies and the loader's), the kit and the host script. Never the rest
+ * of Rapport's sources, its data directory or its keys.
  */
 export function readablePaths(plugin: PluginLocation): string[] {
   const paths = new Set<string>();
@@ -184,6 +187,7 @@ export function readablePaths(plugin: PluginLocation): string[] {
     }
   };
   add(plugin.root);
+  for (const folder of dependencyFolders(plugin.root)) add(folder);
   add(KIT_DIR);
   add(HOST_DIR);
   add(projectNodeModules());
@@ -193,6 +197,25 @@ export function readablePaths(plugin: PluginLocation): string[] {
       throw new SandboxError(`the path ${p} contains a comma, which Node 20's permission model cannot express`);
   }
   return [...paths];
+}
+
+/** The existing node_modules folders Node's resolution visits from a plugin's folder (as written, and after links), nearest first. */
+function dependencyFolders(root: string): string[] {
+  const folders: string[] = [];
+  const starts = [path.resolve(root)];
+  try {
+    starts.push(realpathSync(root));
+  } catch {
+    // A folder that does not exist has no dependencies.
+  }
+  for (const start of starts) {
+    for (let folder = start; ; folder = path.dirname(folder)) {
+      const candidate = path.join(folder, 'node_modules');
+      if (path.basename(folder) !== 'node_modules' && existsSync(candidate) && statSync(candidate).isDirectory()) folders.push(candidate);
+      if (path.dirname(folder) === folder) break;
+    }
+  }
+  return folders;
 }
 
 /** The node_modules folder the kit's own dependencies come from. */
