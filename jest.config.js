@@ -6,9 +6,14 @@
  */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test', '<rootDir>/src', '<rootDir>/plugins'],
+  roots: ['<rootDir>/test', '<rootDir>/src', '<rootDir>/packages', '<rootDir>/plugins'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
+  // The workspace's connector kit from its sources, as tsconfig.json's paths say (the package's exports point at its build).
+  moduleNameMapper: {
+    '^@rapport/connector-kit$': '<rootDir>/packages/connector-kit/src/index.ts',
+    '^@rapport/connector-kit/testing$': '<rootDir>/packages/connector-kit/src/testing/index.ts',
+  },
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   testTimeout: 60_000,

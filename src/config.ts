@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { parseAllowedHosts } from './connector-kit/egress';
+import { parseAllowedHosts } from '@rapport/connector-kit';
 
 const optionalUrl = (protocols: string[]) =>
   z

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -14,10 +14,10 @@ interface Started {
 }
 
 /** Runs `rapport start` as a user would (the bin script), on a free port and its own data directory. */
-function start(dataDir: string): Promise<Started> {
+function start(dataDir: string, env: Record<string, string> = {}): Promise<Started> {
   const child = spawn(process.execPath, [path.join(root, 'bin/rapport.js'), 'start'], {
     cwd: root,
-    env: { ...process.env, RAPPORT_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: '', REDIS_URL: '' },
+    env: { ...process.env, RAPPORT_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: '', REDIS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -119,4 +119,61 @@ describe('rapport start (embedded mode)', () => {
     // Three starts of a whole server (each bounded by its own 90 s wait) and the demo's first recompute:
     // more than the default test timeout on a loaded CI machine.
   }, 360_000);
+});
+
+/** Every live process under `pid` (children, their children…), read from /proc. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // Ended meanwhile.
+    }
+    // The command name may hold spaces and parentheses: the parent PID is the second field after the last ')'.
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  const visit = (id: number) => {
+    for (const child of children.get(id) ?? []) {
+      found.push(child);
+      visit(child);
+    }
+  };
+  visit(pid);
+  return found;
+}
+
+/** Whether a process runs (a zombie, ended but not yet reaped by its new parent, does not). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('bin/rapport.js under a process supervisor', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'rapport-supervised-'));
+  chmodSync(dataDir, 0o755);
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test('SIGINT to its PID alone stops Rapport, its embedded Postgres and its plugin hosts, and it exits 0', async () => {
+    const started = await start(dataDir, { RAPPORT_DEMO_DATA: 'false' });
+    const postgres = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    // Its children (plugin hosts) and Postgres (which pg_ctl detaches from Rapport): a supervisor signals neither.
+    const processes = [...descendants(started.child.pid!), postgres];
+    expect(processes.length).toBeGreaterThan(1);
+    expect(processes.every(alive)).toBe(true);
+
+    // Not the process group, as Ctrl-C in a terminal signals: the one PID a supervisor knows.
+    expect(await stop(started, 'SIGINT')).toBe(0);
+    expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+    await eventually(async () => (processes.some(alive) ? undefined : true), { timeoutMs: 10_000 });
+    expect(processes.filter(alive)).toEqual([]);
+  });
 });

@@ -15,7 +15,7 @@ const rapport = (args: string[], env: Record<string, string> = {}) =>
   });
 
 describe('rapport connector:new', () => {
-  // Inside the checkout (so `rapport/connector-kit` resolves as it does for plugins/), outside Jest's roots.
+  // Inside the checkout (so `@rapport/connector-kit` resolves as it does for plugins/), outside Jest's roots.
   let pluginsDir = '';
   beforeAll(() => {
     pluginsDir = mkdtempSync(path.join(root, '.scaffold-test-'));
@@ -70,12 +70,12 @@ describe('connector packages', () => {
       symlinkSync(path.join(root, 'node_modules/zod'), path.join(pkg, 'node_modules/zod'));
       writeFileSync(
         path.join(pkg, 'package.json'),
-        JSON.stringify({ name: '@acme/rapport-connector-demo', version: '1.0.0', main: 'index.ts', peerDependencies: { rapport: '*' } }),
+        JSON.stringify({ name: '@acme/rapport-connector-demo', version: '1.0.0', main: 'index.ts', peerDependencies: { '@rapport/connector-kit': '^1.0.0' } }),
       );
       writeFileSync(
         path.join(pkg, 'index.ts'),
         `import { z } from 'zod';
-import { defineConnector } from 'rapport/connector-kit';
+import { defineConnector } from '@rapport/connector-kit';
 export default defineConnector({ id: 'acme-demo', apiVersion: 1, version: '1.0.0', displayName: 'Acme demo', description: 'Installed as a package.', config: z.object({}), sync: async () => ({ nextState: {} }) });
 `,
       );
@@ -85,6 +85,48 @@ process.stdout.write(JSON.stringify(loadPlugins({ packages: [${JSON.stringify(pk
       expect(JSON.parse(result.stdout)).toEqual([{ id: 'acme-demo', status: 'LOADED' }]);
     } finally {
       rmSync(pkg, { recursive: true, force: true });
+    }
+  });
+  test("a package's own dependencies resolve where npm put them: hoisted beside it, or in its folder when linked", () => {
+    // A site where an operator installed connectors (npm hoists their dependencies), and a partner's folder linked into it.
+    const site = mkdtempSync(path.join(tmpdir(), 'rapport-connector-site-'));
+    const dev = mkdtempSync(path.join(tmpdir(), 'rapport-connector-dev-'));
+    chmodSync(site, 0o755);
+    chmodSync(dev, 0o755);
+    const write = (file: string, content: string) => {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, content);
+    };
+    // A dependency Rapport does not have.
+    const dependency = (modules: string) => {
+      write(path.join(modules, 'acme-greeting/package.json'), JSON.stringify({ name: 'acme-greeting', version: '1.0.0', main: 'index.js' }));
+      write(path.join(modules, 'acme-greeting/index.js'), `exports.greeting = () => 'Acme';\n`);
+      symlinkSync(path.join(root, 'node_modules/zod'), path.join(modules, 'zod'));
+    };
+    const connector = (id: string) => `const { z } = require('zod');
+const { greeting } = require('acme-greeting');
+const { defineConnector } = require('@rapport/connector-kit');
+exports.default = defineConnector({ id: '${id}', apiVersion: 1, version: '1.0.0', displayName: greeting(), description: 'Uses a dependency of its own.', config: z.object({}), sync: async () => ({ nextState: {} }) });
+`;
+    try {
+      dependency(path.join(site, 'node_modules'));
+      write(path.join(site, 'node_modules/@acme/hoisted/package.json'), JSON.stringify({ name: '@acme/hoisted', version: '1.0.0', main: 'index.js' }));
+      write(path.join(site, 'node_modules/@acme/hoisted/index.js'), connector('acme-hoisted'));
+      dependency(path.join(dev, 'node_modules'));
+      write(path.join(dev, 'package.json'), JSON.stringify({ name: '@acme/linked', version: '1.0.0', main: 'dist/index.js' }));
+      write(path.join(dev, 'dist/index.js'), connector('acme-linked'));
+      symlinkSync(dev, path.join(site, 'node_modules/@acme/linked'));
+      const script = `const { loadPlugins } = require(${JSON.stringify(path.join(root, 'src/modules/connectors/plugin-loader.ts'))});
+process.chdir(${JSON.stringify(site)});
+process.stdout.write(JSON.stringify(loadPlugins({ packages: ['@acme/hoisted', '@acme/linked'] }).map((p) => ({ id: p.id, status: p.status, error: p.error }))));`;
+      const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      expect(JSON.parse(result.stdout)).toEqual([
+        { id: 'acme-hoisted', status: 'LOADED' },
+        { id: 'acme-linked', status: 'LOADED' },
+      ]);
+    } finally {
+      rmSync(site, { recursive: true, force: true });
+      rmSync(dev, { recursive: true, force: true });
     }
   });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../src/connector-kit';
+import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '@rapport/connector-kit';
 import { createHttpHandler, type HttpHandler } from '../src/graphql/server';
 import { loadPlugins } from '../src/modules/connectors/plugin-loader';
 import { loadOrCreateKeyFile, resolveSecretKey, SecretBox } from '../src/modules/connectors/secret-box';

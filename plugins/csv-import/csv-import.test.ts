@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createTestContext, runConformanceSuite } from 'rapport/connector-kit/testing';
+import { createTestContext, runConformanceSuite } from '@rapport/connector-kit/testing';
 import csvImport, { parseCsv, type CsvImportState } from './index';
 
 let csv = [

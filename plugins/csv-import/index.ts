@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, HttpStatusError, MalformedPayloadError, defineConnector, endpoint, secret, type InteractionRecord } from 'rapport/connector-kit';
+import { ConfigError, HttpStatusError, MalformedPayloadError, defineConnector, endpoint, secret, type InteractionRecord } from '@rapport/connector-kit';
 
 const columnName = z.string().min(1).max(200);
 

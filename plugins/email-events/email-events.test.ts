@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { createWebhookRequest, runConformanceSuite } from 'rapport/connector-kit/testing';
-import type { WebhookRequest } from 'rapport/connector-kit';
+import { createWebhookRequest, runConformanceSuite } from '@rapport/connector-kit/testing';
+import type { WebhookRequest } from '@rapport/connector-kit';
 import emailEvents, { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './index';
 
 const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });

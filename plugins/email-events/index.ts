@@ -1,6 +1,6 @@
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import { z } from 'zod';
-import { MalformedPayloadError, defineConnector, type ConsentRecord, type InteractionRecord } from 'rapport/connector-kit';
+import { MalformedPayloadError, defineConnector, type ConsentRecord, type InteractionRecord } from '@rapport/connector-kit';
 
 /** Headers of the event webhook: an ECDSA (P-256, SHA-256) signature over `<timestamp><body>`, base64 DER, and the timestamp. */
 export const SIGNATURE_HEADER = 'x-twilio-email-event-webhook-signature';

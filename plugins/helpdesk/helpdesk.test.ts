@@ -1,5 +1,5 @@
-import { createTestContext, runConformanceSuite } from 'rapport/connector-kit/testing';
-import { RateLimitedError } from 'rapport/connector-kit';
+import { createTestContext, runConformanceSuite } from '@rapport/connector-kit/testing';
+import { RateLimitedError } from '@rapport/connector-kit';
 import helpdesk, { type HelpdeskState } from './index';
 import { makeTickets, startFakeHelpdeskApi, type FakeHelpdeskApi } from './fake-api';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AuthenticationError, defineConnector, endpoint, secret, type CustomerRecord, type InteractionRecord } from 'rapport/connector-kit';
+import { AuthenticationError, defineConnector, endpoint, secret, type CustomerRecord, type InteractionRecord } from '@rapport/connector-kit';
 
 const personSchema = z.object({ id: z.string(), email: z.string(), name: z.string().nullable().optional() });
 const ticketSchema = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MalformedPayloadError, defineConnector, secret, verifyWebhookSignature, type CustomerRecord, type InteractionRecord } from 'rapport/connector-kit';
+import { MalformedPayloadError, defineConnector, secret, verifyWebhookSignature, type CustomerRecord, type InteractionRecord } from '@rapport/connector-kit';
 
 /** The header payment providers of this shape sign with: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export const PAYMENTS_SIGNATURE_HEADER = 'payments-signature';

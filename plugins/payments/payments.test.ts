@@ -1,5 +1,5 @@
-import { createWebhookRequest, runConformanceSuite } from 'rapport/connector-kit/testing';
-import { signWebhook } from 'rapport/connector-kit';
+import { createWebhookRequest, runConformanceSuite } from '@rapport/connector-kit/testing';
+import { signWebhook } from '@rapport/connector-kit';
 import payments, { PAYMENTS_SIGNATURE_HEADER, toMajorUnits } from './index';
 
 const SECRET = 'whsec_payments_0123456789';

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { MalformedPayloadError, defineConnector, secret, type CustomerRecord, type Identifier, type InteractionRecord } from 'rapport/connector-kit';
+import { MalformedPayloadError, defineConnector, secret, type CustomerRecord, type Identifier, type InteractionRecord } from '@rapport/connector-kit';
 
 const hash = z
   .string()

@@ -1,4 +1,4 @@
-import { createWebhookRequest, runConformanceSuite } from 'rapport/connector-kit/testing';
+import { createWebhookRequest, runConformanceSuite } from '@rapport/connector-kit/testing';
 import webTracking, { eventType, identityHash } from './index';
 
 const WRITE_KEY = 'wk_public_0123456789';

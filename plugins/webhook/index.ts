@@ -6,7 +6,7 @@ import {
   secret,
   verifyWebhookSignature,
   type InteractionRecord,
-} from 'rapport/connector-kit';
+} from '@rapport/connector-kit';
 
 const path = z
   .string()

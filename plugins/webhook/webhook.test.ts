@@ -1,5 +1,5 @@
-import { createWebhookRequest, runConformanceSuite } from 'rapport/connector-kit/testing';
-import { MalformedPayloadError } from 'rapport/connector-kit';
+import { createWebhookRequest, runConformanceSuite } from '@rapport/connector-kit/testing';
+import { MalformedPayloadError } from '@rapport/connector-kit';
 import webhook from './index';
 
 const SECRET = 'whsec_generic_0123456789';

@@ -1,4 +1,4 @@
-import { CONNECTOR_ERROR_CODES } from '../connector-kit/errors';
+import { CONNECTOR_ERROR_CODES } from '@rapport/connector-kit';
 import { ERROR_CATALOG } from './catalog';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');
@@ -29,7 +29,7 @@ export function renderErrorCatalog(): string {
     '',
     '## Connector kit codes',
     '',
-    "Plugins throw the connector kit's own errors (`src/connector-kit/errors.ts`, where each",
+    "Plugins throw the connector kit's own errors (`packages/connector-kit/src/errors.ts`, where each",
     'is documented); the host records them on sync runs and connections and decides from the',
     'code whether to retry.',
     '',

@@ -1,5 +1,5 @@
 import { ErrorCode, errorMessage, type MessageArgs } from './catalog';
-import { jsonProblem, textProblem } from '../connector-kit/text';
+import { jsonProblem, textProblem } from '@rapport/connector-kit';
 
 /** Why one row of a batch was not written; `field` is a path inside the row (`customer.identifiers[1].value`). */
 export interface RowError {

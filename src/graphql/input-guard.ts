@@ -17,7 +17,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ErrorCode } from '../errors/catalog';
-import { JSON_LIMITS, keySegment, textProblem } from '../connector-kit/text';
+import { JSON_LIMITS, keySegment, textProblem } from '@rapport/connector-kit';
 
 /** Limits every GraphQL input stays inside, checked before execution. */
 export const INPUT_LIMITS = {

@@ -18,6 +18,7 @@ import {
   describeConfig,
   endpointKeys,
   isConnectorError,
+  jsonProblem,
   parseConnectorConfig,
   secretKeys,
   validateConnectorDefinition,
@@ -27,8 +28,7 @@ import {
   type IngestBatch,
   type JsonObject,
   type WebhookRequest,
-} from '../connector-kit';
-import { jsonProblem } from '../connector-kit/text';
+} from '@rapport/connector-kit';
 import { lockDownNetwork } from './network';
 import {
   FrameReader,

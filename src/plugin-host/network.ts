@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
-import { EgressGuard, type EgressPolicy } from '../connector-kit/egress';
+import { EgressGuard, type EgressPolicy } from '@rapport/connector-kit';
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
 type Lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => void;

@@ -10,7 +10,7 @@
  * This folder is readable by plugin hosts (see plugin-sandbox.ts): it imports
  * nothing from Rapport beyond the connector kit, and only types from there.
  */
-import type { ConfigFieldDescription, EmitResult, HttpClientOptions, JsonObject } from '../connector-kit';
+import type { ConfigFieldDescription, EmitResult, HttpClientOptions, JsonObject } from '@rapport/connector-kit';
 
 /** Options Rapport adds to every plugin's `ctx.http` (serialisable: they cross the process boundary). */
 export type HostHttpOptions = Omit<HttpClientOptions, 'fetch' | 'now' | 'sleep' | 'random' | 'signal' | 'logger' | 'baseUrl' | 'headers'>;
@@ -22,7 +22,7 @@ export interface HostInit {
   mode: 'describe' | 'serve';
   /** The plugin's entry file. */
   entry: string;
-  /** The connector kit's entry file: `rapport/connector-kit` resolves to it. */
+  /** The connector kit's entry file: `@rapport/connector-kit` resolves to it. */
   kit: string;
   /** TypeScript sources the host may load, compiled by Rapport to CommonJS: absolute path → code. */
   files: Record<string, string>;

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { CONNECTOR_ERROR_CODES } from '../../src/connector-kit/errors';
+import { CONNECTOR_ERROR_CODES } from '@rapport/connector-kit';
 import { ERROR_CATALOG, errorMessage, fail, RapportError } from '../../src/errors/catalog';
 import { renderErrorCatalog } from '../../src/errors/catalog-doc';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import request from 'supertest';
-import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../../src/connector-kit';
+import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '@rapport/connector-kit';
 import { ConfigurationError, loadConfig } from '../../src/config';
 import { createGatewayServer, createHttpHandler, type HttpHandler } from '../../src/graphql/server';
 import { createLogger } from '../../src/infra/logger';

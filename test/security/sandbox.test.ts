@@ -210,7 +210,7 @@ describe('What a plugin host gets', () => {
       writeFileSync(
         path.join(folder, 'index.js'),
         `const { z } = require('zod');
-const { defineConnector } = require('rapport/connector-kit');
+const { defineConnector } = require('@rapport/connector-kit');
 module.exports = defineConnector({ id: 'linked', apiVersion: 1, version: '1.0.0', displayName: 'Linked', description: 'Reads a key through a link.', config: z.object({}),
   webhook: { verify: () => true, parse: () => ({ interactions: [] }) } });
 `,

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import path from 'node:path';
 import request from 'supertest';
-import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../../src/connector-kit';
+import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '@rapport/connector-kit';
 import type { Scope } from '../../src/modules/access/scopes';
 import { REPO_ROOT, startConnectorTestApp, type ConnectorTestApp } from '../helpers/connectors';
 

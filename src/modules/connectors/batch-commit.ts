@@ -1,4 +1,4 @@
-import { consentRecordSchema, customerRecordSchema, interactionRecordSchema, toValidationIssues, type IngestBatch } from '../../connector-kit';
+import { consentRecordSchema, customerRecordSchema, interactionRecordSchema, jsonProblem, toValidationIssues, type IngestBatch } from '@rapport/connector-kit';
 import type { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import type { PrivacyService } from '../privacy';
@@ -6,7 +6,6 @@ import { inTransaction } from '../../infra/database';
 import { IdentityRaceError } from '../customers';
 import type { BatchMode } from '../../errors/row-error';
 import { ErrorCode } from '../../errors/catalog';
-import { jsonProblem } from '../../connector-kit/text';
 import type { CustomerRow, CustomerService } from '../customers';
 import { interactionRow, validateInteraction, type IngestService, type InteractionRow } from '../interactions';
 import type { RunError } from './connector-run.service';

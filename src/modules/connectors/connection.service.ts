@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { inTransaction } from '../../infra/database';
 import { z } from 'zod';
-import { REDACTED } from '../../connector-kit';
+import { REDACTED } from '@rapport/connector-kit';
 import { ErrorCode, fail } from '../../errors/catalog';
 import type { PluginManifest } from '../../plugin-host/protocol';
 import type { Page } from '../../infra/page';

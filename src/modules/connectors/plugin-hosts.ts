@@ -11,7 +11,7 @@
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
-import type { ConfigFieldDescription, EmitResult } from '../../connector-kit';
+import type { ConfigFieldDescription, EmitResult } from '@rapport/connector-kit';
 import { ErrorCode } from '../../errors/catalog';
 import type { Logger } from '../../infra/logger';
 import { FrameReader, encodeFrame, type CallRequest, type PluginManifest, type ToHost, type WireError } from '../../plugin-host/protocol';

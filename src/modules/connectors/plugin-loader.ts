@@ -104,15 +104,18 @@ function loadPlugin(source: PluginSource, sandbox: SandboxOptions, timeoutMs: nu
 
 /**
  * The folder a plugin's host may read: the plugins-directory folder; the
- * configured folder, or the folder of a configured file; the package folder in
- * node_modules of a package given by name.
+ * configured folder; for a package given by name or by a file, the package's
+ * folder (the nearest one above its entry with a named package.json, after
+ * links: `npm install ../my-connector` links it), so that its own
+ * node_modules is found beside it.
  */
 function pluginRoot(source: PluginSource, entry: string): string {
   if (source.kind === 'folder') return path.resolve(source.location);
-  if (path.isAbsolute(source.location)) return statSync(source.location).isDirectory() ? source.location : path.dirname(source.location);
-  const parts = entry.split(path.sep);
-  const index = parts.lastIndexOf('node_modules');
-  if (index >= 0 && index + 1 < parts.length) return parts.slice(0, parts[index + 1].startsWith('@') ? index + 3 : index + 2).join(path.sep);
+  if (path.isAbsolute(source.location) && statSync(source.location).isDirectory()) return source.location;
+  for (let folder = path.dirname(entry); path.dirname(folder) !== folder && path.basename(folder) !== 'node_modules'; folder = path.dirname(folder)) {
+    const manifest = path.join(folder, 'package.json');
+    if (existsSync(manifest) && typeof (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'string') return folder;
+  }
   return path.dirname(entry);
 }
 

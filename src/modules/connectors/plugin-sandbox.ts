@@ -17,15 +17,22 @@
  * takes `.ts` files from there and nowhere else.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { HostHttpOptions, HostInit } from '../../plugin-host/protocol';
 import { encodeFrame } from '../../plugin-host/protocol';
 
 const EXTENSION = path.extname(__filename);
-/** The connector kit's folder (sources or compiled output, whichever this file runs from). */
-const KIT_DIR = path.resolve(__dirname, '../../connector-kit');
+/**
+ * The connector kit's folder: its TypeScript sources when Rapport runs from
+ * sources (the workspace package packages/connector-kit), its compiled output
+ * (the package's entry, dist/) when Rapport runs compiled.
+ */
+const KIT_DIR =
+  EXTENSION === '.ts'
+    ? path.resolve(__dirname, '../../../packages/connector-kit/src')
+    : path.dirname(createRequire(__filename).resolve('@rapport/connector-kit'));
 /** The folder of the host script and its protocol. */
 const HOST_DIR = path.resolve(__dirname, '../../plugin-host');
 const KIT_ENTRY = path.join(KIT_DIR, `index${EXTENSION}`);
@@ -83,7 +90,7 @@ export function permissionFlag(): string {
 /**
  * The JavaScript the host process starts with (`node -e`): it reads the init
  * message, installs the loader of precompiled TypeScript and the alias of
- * `rapport/connector-kit` to Rapport's kit, then hands over to the host script.
+ * `@rapport/connector-kit` to Rapport's kit, then hands over to the host script.
  */
 const BOOTSTRAP = `'use strict';
 const Module = require('node:module');
@@ -112,14 +119,14 @@ const onData = (chunk) => {
     try {
       resolved = resolve.call(this, request, parent, isMain, options);
     } catch (error) {
-      if (request === 'rapport/connector-kit') return init.kit;
+      if (request === '@rapport/connector-kit') return init.kit;
       if (/^\\.\\.?\\//.test(request) && request.endsWith('.js')) {
         try { return resolve.call(this, request.slice(0, -3) + '.ts', parent, isMain, options); } catch {}
       }
       throw error;
     }
     // Only a copy of the kit the plugin ships in its own node_modules is kept; otherwise Rapport's.
-    if (request === 'rapport/connector-kit' && !resolved.includes('/node_modules/')) return init.kit;
+    if (request === '@rapport/connector-kit' && !resolved.includes('/node_modules/')) return init.kit;
     return resolved;
   };
   require(init.host).startHost(init, rest);
@@ -162,9 +169,12 @@ export function hostLaunch(plugin: PluginLocation, options: SandboxOptions, mode
 }
 
 /**
- * What a plugin's host may read: its folder, the project's node_modules (its
- * dependencies, the kit's and the loader's), the kit and the host script.
- * Never the rest of Rapport's sources, its data directory or its keys.
+ * What a plugin's host may read: its folder, the node_modules folders Node
+ * looks for its dependencies in (each `node_modules` from its folder up to the
+ * file system's root: the package's own, and the one npm hoisted them to when
+ * the package was installed elsewhere), the project's node_modules (the kit's
+ * dependencies and the loader's), the kit and the host script. Never the rest
+ * of Rapport's sources, its data directory or its keys.
  */
 export function readablePaths(plugin: PluginLocation): string[] {
   const paths = new Set<string>();
@@ -177,6 +187,7 @@ export function readablePaths(plugin: PluginLocation): string[] {
     }
   };
   add(plugin.root);
+  for (const folder of dependencyFolders(plugin.root)) add(folder);
   add(KIT_DIR);
   add(HOST_DIR);
   add(projectNodeModules());
@@ -186,6 +197,25 @@ export function readablePaths(plugin: PluginLocation): string[] {
       throw new SandboxError(`the path ${p} contains a comma, which Node 20's permission model cannot express`);
   }
   return [...paths];
+}
+
+/** The existing node_modules folders Node's resolution visits from a plugin's folder (as written, and after links), nearest first. */
+function dependencyFolders(root: string): string[] {
+  const folders: string[] = [];
+  const starts = [path.resolve(root)];
+  try {
+    starts.push(realpathSync(root));
+  } catch {
+    // A folder that does not exist has no dependencies.
+  }
+  for (const start of starts) {
+    for (let folder = start; ; folder = path.dirname(folder)) {
+      const candidate = path.join(folder, 'node_modules');
+      if (path.basename(folder) !== 'node_modules' && existsSync(candidate) && statSync(candidate).isDirectory()) folders.push(candidate);
+      if (path.dirname(folder) === folder) break;
+    }
+  }
+  return folders;
 }
 
 /** The node_modules folder the kit's own dependencies come from. */

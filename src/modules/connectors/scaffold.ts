@@ -43,7 +43,7 @@ import {
   secret,
   verifyWebhookSignature,
   type InteractionRecord,
-} from 'rapport/connector-kit';
+} from '@rapport/connector-kit';
 
 /** One event as the source sends it (webhook) and lists it (API). */
 const eventSchema = z.object({
@@ -125,7 +125,7 @@ export default defineConnector({
 function testTemplate(): string {
   return `import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createWebhookRequest, runConformanceSuite } from 'rapport/connector-kit/testing';
+import { createWebhookRequest, runConformanceSuite } from '@rapport/connector-kit/testing';
 import connector from './index';
 
 /** A local stand-in for the source's API: bearer key, cursor pages. */

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { CONNECTOR_ERROR_CODES, type EmitResult, type JsonObject } from '../../connector-kit';
+import { CONNECTOR_ERROR_CODES, type EmitResult, type JsonObject } from '@rapport/connector-kit';
 import { ErrorCode } from '../../errors/catalog';
 import type { Logger } from '../../infra/logger';
 import type { WireError } from '../../plugin-host/protocol';

@@ -1,6 +1,6 @@
 import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
 import { ErrorCode } from '../../errors/catalog';
-import { textProblem } from '../../connector-kit/text';
+import { textProblem } from '@rapport/connector-kit';
 
 /** An identifier as a client gives it: `email`, `phone`, or any namespace (`shopify`, `crm`). */
 export interface IdentifierInput {

@@ -1,4 +1,4 @@
-import { textProblem } from '../../../connector-kit/text';
+import { textProblem } from '@rapport/connector-kit';
 import { ATTRIBUTE_FIELDS, MAX_PATH_SEGMENTS, OPS_BY_TYPE, PATH_SEGMENT, type FieldType } from './fields';
 import {
   BEHAVIOR_AGGREGATES,

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { createTestContext, createWebhookRequest, runConformanceSuite } from 'rapport/connector-kit/testing';
+ * import { createTestContext, createWebhookRequest, runConformanceSuite } from '@rapport/connector-kit/testing';
  * ```
  * @packageDocumentation
  */

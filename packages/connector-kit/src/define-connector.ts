@@ -107,7 +107,7 @@ export interface ConnectorDefinition<Schema extends ConnectorConfigSchema = Conn
  * @example
  * ```ts
  * import { z } from 'zod';
- * import { defineConnector, secret, verifyWebhookSignature } from 'rapport/connector-kit';
+ * import { defineConnector, secret, verifyWebhookSignature } from '@rapport/connector-kit';
  *
  * export default defineConnector({
  *   id: 'acme-helpdesk',

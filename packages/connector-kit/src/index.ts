@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { z } from 'zod';
- * import { defineConnector, secret } from 'rapport/connector-kit';
+ * import { defineConnector, secret } from '@rapport/connector-kit';
  * ```
  * @packageDocumentation
  */
@@ -106,6 +106,7 @@ export {
   type RetryOptions,
 } from './http-client';
 export {
+  EgressGuard,
   classifyAddress,
   parseAllowedHosts,
   systemResolver,
@@ -116,3 +117,5 @@ export {
 } from './egress';
 export { formatIssuePath, toValidationIssues, type ValidationIssue } from './issue-path';
 export { isJsonValue, type JsonObject, type JsonValue } from './json';
+// The text and JSON checks behind the batch schemas, shared with Rapport's own validation of API input.
+export { JSON_LIMITS, jsonProblem, keySegment, textProblem, type JsonProblem } from './text';

@@ -191,7 +191,7 @@ interface SyncRun {
  * @example
  * ```ts
  * // plugins/acme-helpdesk/acme-helpdesk.test.ts
- * import { createWebhookRequest, runConformanceSuite } from 'rapport/connector-kit/testing';
+ * import { createWebhookRequest, runConformanceSuite } from '@rapport/connector-kit/testing';
  * import acme from './index';
  *
  * const api = startFakeAcmeApi(); // a node:http server on 127.0.0.1, port 0
