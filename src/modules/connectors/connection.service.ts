@@ -12,6 +12,7 @@ import type { ConnectorRegistry } from './connector-registry';
 import { PluginCallError, type PluginHosts, type RunnablePlugin } from './plugin-hosts';
 import { SecretBox } from './secret-box';
 import { isDatabaseId } from '../../infra/db-values';
+import { NO_CUSTOMER, outboxInsertSql } from '../events';
 
 /** A connection as stored; `config` holds encrypted secrets and is never returned as is. */
 export interface ConnectionRecord {
@@ -249,15 +250,42 @@ export class ConnectionService {
     await this.dataSource.query(`UPDATE connections SET state = $2, updated_at = now() WHERE id = $1`, [id, JSON.stringify(state ?? null)]);
   }
 
-  async recordRunEnd(id: string, outcome: { needsAttention?: string }): Promise<void> {
+  /**
+   * Records how a run ended. Refused credentials or config flag the connection
+   * NEEDS_ATTENTION with the reason; a run that succeeds clears that flag and
+   * its error (the credentials work again) and publishes `connection.recovered`
+   * in the same statement, and the connection's schedule is registered again.
+   */
+  async recordRunEnd(id: string, outcome: { needsAttention?: string; succeededRunId?: string }): Promise<void> {
     if (outcome.needsAttention) {
       await this.dataSource.query(`UPDATE connections SET last_run_at = now(), status = 'NEEDS_ATTENTION', last_error = $2 WHERE id = $1`, [
         id,
         outcome.needsAttention,
       ]);
-    } else {
-      await this.dataSource.query(`UPDATE connections SET last_run_at = now() WHERE id = $1`, [id]);
+      return;
     }
+    if (outcome.succeededRunId === undefined) {
+      await this.dataSource.query(`UPDATE connections SET last_run_at = now() WHERE id = $1`, [id]);
+      return;
+    }
+    const [recovered]: ConnectionRecord[] = await this.dataSource.query(
+      `WITH before AS (SELECT id, status FROM connections WHERE id = $1 FOR UPDATE),
+       updated AS (
+         UPDATE connections c SET last_run_at = now(),
+           status = CASE WHEN before.status = 'NEEDS_ATTENTION' THEN 'ACTIVE' ELSE c.status END,
+           last_error = CASE WHEN before.status = 'NEEDS_ATTENTION' THEN NULL ELSE c.last_error END,
+           updated_at = CASE WHEN before.status = 'NEEDS_ATTENTION' THEN now() ELSE c.updated_at END
+         FROM before WHERE c.id = before.id
+         RETURNING c.*, before.status AS "previousStatus"),
+       published AS (${outboxInsertSql(
+         'connection.recovered',
+         `SELECT ${NO_CUSTOMER}::bigint AS customer_id, jsonb_build_object('connectionId', id::text, 'runId', $2::text) AS payload
+            FROM updated WHERE "previousStatus" = 'NEEDS_ATTENTION'`,
+       )})
+       SELECT ${COLUMNS} FROM updated WHERE "previousStatus" = 'NEEDS_ATTENTION'`,
+      [id, outcome.succeededRunId],
+    );
+    if (recovered) await this.syncSchedule(recovered);
   }
 
   /** Re-registers every ACTIVE connection's schedule (at worker start). */

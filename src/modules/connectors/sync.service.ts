@@ -192,7 +192,7 @@ export class SyncService {
       pages,
       ...(ended.failure?.retryAfterMs !== undefined ? { retryAfterMs: ended.failure.retryAfterMs } : {}),
     });
-    await this.connections.recordRunEnd(connectionId, { needsAttention });
+    await this.connections.recordRunEnd(connectionId, { needsAttention, ...(ended.status === 'SUCCEEDED' ? { succeededRunId: runId } : {}) });
     if (ended.status === 'FAILED') log.warn({ error: ended.error }, 'sync run failed');
     return { runId, status: ended.status, pages, error: ended.error, retryAfterMs: ended.failure?.retryAfterMs };
   }
