@@ -168,6 +168,9 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'ConnectorRun.error': impersonal(CONNECTOR),
   'ConnectorRun.errors': impersonal(CONNECTOR),
   'ConnectorRunEdge.cursor': CURSOR,
+  'ConnectionTest.code': impersonal(CONNECTOR),
+  'ConnectionTest.field': impersonal(CONNECTOR),
+  'ConnectionTest.message': impersonal(CONNECTOR),
   'ConnectorRunError.code': impersonal(CONNECTOR),
   'ConnectorRunError.message': impersonal(CONNECTOR),
   'ConnectorRunError.path': impersonal(CONNECTOR),
@@ -244,6 +247,7 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'Mutation.updateConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal', input: 'write' } },
   'Mutation.deleteConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal' } },
   'Mutation.runConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal' } },
+  'Mutation.testConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal' } },
   'Mutation.createApiKey': { output: { kind: 'impersonal', why: OPERATOR }, args: { name: 'write', scopes: 'write', expiresAt: 'write' } },
   'Mutation.revokeApiKey': { output: { kind: 'impersonal', why: OPERATOR }, args: { id: 'impersonal' } },
 };

@@ -49,6 +49,7 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Mutation.updateConnection': 'connectors:admin',
   'Mutation.deleteConnection': 'connectors:admin',
   'Mutation.runConnection': 'connectors:admin',
+  'Mutation.testConnection': 'connectors:admin',
   'Mutation.importFile': 'connectors:admin',
   'Mutation.createApiKey': 'admin',
   'Mutation.revokeApiKey': 'admin',
@@ -84,6 +85,7 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   ErasureReceipt: 'admin',
   ConnectorRunError: 'connectors:admin',
   RefusedDeliveries: 'connectors:admin',
+  ConnectionTest: 'connectors:admin',
   SegmentConditionExplanation: 'segments:read',
   // Structural
   PageInfo: null,

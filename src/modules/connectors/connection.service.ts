@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { inTransaction } from '../../infra/database';
 import { z } from 'zod';
-import { REDACTED } from '../../connector-kit';
+import { CONNECTOR_ERROR_CODES, REDACTED } from '../../connector-kit';
 import { ErrorCode, fail } from '../../errors/catalog';
 import type { PluginManifest } from '../../plugin-host/protocol';
 import type { Page } from '../../infra/page';
@@ -51,6 +51,29 @@ export interface UpdateConnectionInput {
   /** Forget the cursor: the next sync starts from the beginning. */
   resetState?: boolean | null;
 }
+
+/**
+ * What a connector's `check` said about a config. A failure is conclusive when
+ * the connector refused the credentials or a setting (`CONNECTOR_AUTHENTICATION`,
+ * `CONNECTOR_CONFIG`, `CONNECTOR_CONFIG_INVALID`): the config is wrong. Any other
+ * failure (network, rate limit, timeout, a crash, a bug) says the check could
+ * not finish, not that the config is wrong.
+ */
+export interface ConnectionCheck {
+  /** The connector declares a `check`; without one nothing is tested and `passed` is true. */
+  checked: boolean;
+  passed: boolean;
+  conclusive: boolean;
+  /** Stable code of the failure: the connector error's (`CONNECTOR_AUTHENTICATION`…), or the host's (`PLUGIN_TIMEOUT`, `PLUGIN_CRASHED`, `CONNECTOR_UNAVAILABLE`), or `CONNECTION_CHECK_FAILED` for anything else the plugin threw. */
+  code: string | null;
+  message: string | null;
+  /** The config field at fault (`config.subdomain`), `config` when the connector names none. */
+  field: string | null;
+  durationMs: number;
+}
+
+/** Connector codes that say the config itself is wrong. */
+const CONCLUSIVE_CHECK_CODES = new Set<string>([CONNECTOR_ERROR_CODES.AUTHENTICATION, CONNECTOR_ERROR_CODES.CONFIG, ErrorCode.CONNECTOR_CONFIG_INVALID]);
 
 /** Keeps a connection's pull schedule in the queue in step with its row. */
 export interface ScheduleSink {
@@ -147,6 +170,7 @@ export class ConnectionService {
     const config = await this.validateConfig(manifest, plugin, input.config);
     const schedule = this.checkSchedule(manifest, input.schedule ?? null);
     const status = input.status ?? 'ACTIVE';
+    this.refuseFailedCheck(manifest, await this.runCheck(manifest, plugin, config));
     const stored = this.secrets.encryptPaths(config, manifest.secretKeys);
     let row: ConnectionRecord;
     try {
@@ -190,6 +214,8 @@ export class ConnectionService {
       }
       const config = await this.validateConfig(manifest, plugin, Object.fromEntries(merged));
       this.requireSecretsOnEndpointChange(manifest, kept, input.config, config, keys);
+      // The stored config was validated when written, so an unchanged config compares equal.
+      if (JSON.stringify(config) !== JSON.stringify(kept)) this.refuseFailedCheck(manifest, await this.runCheck(manifest, plugin, config));
       set('config', JSON.stringify(this.secrets.encryptPaths(config, keys)));
     }
     if (input.schedule !== undefined) set('schedule', this.checkSchedule(manifest, input.schedule === '' ? null : input.schedule));
@@ -225,6 +251,48 @@ export class ConnectionService {
     await this.schedules.remove(id);
     await inTransaction(this.dataSource, (manager) => manager.query(`DELETE FROM connections WHERE id = $1`, [id]));
     return current;
+  }
+
+  /** Runs the connector's `check` with the connection's stored config; changes nothing. */
+  async test(id: string): Promise<ConnectionCheck> {
+    const connection = await this.require(id);
+    const { manifest, plugin } = this.registry.require(connection.connector, 'id');
+    return this.runCheck(manifest, plugin, this.decryptedConfig(connection, manifest));
+  }
+
+  /** Runs the connector's `check` (plugin code: in the plugin's warm host, under the call deadline). */
+  private async runCheck(manifest: PluginManifest, plugin: RunnablePlugin, config: Record<string, unknown>): Promise<ConnectionCheck> {
+    const started = Date.now();
+    const outcome = (failure?: { code: string; message: string; field?: string }): ConnectionCheck => ({
+      checked: manifest.check,
+      passed: failure === undefined,
+      conclusive: failure !== undefined && CONCLUSIVE_CHECK_CODES.has(failure.code),
+      code: failure?.code ?? null,
+      message: failure ? failure.message.slice(0, 1000) : null,
+      field: failure ? (failure.field ? (failure.field.startsWith('config') ? failure.field : `config.${failure.field}`) : 'config') : null,
+      durationMs: Date.now() - started,
+    });
+    if (!manifest.check) return outcome();
+    try {
+      await this.hosts.call(plugin, { op: 'check', config });
+      return outcome();
+    } catch (error) {
+      if (!(error instanceof PluginCallError)) throw error;
+      if (error.kind === 'plugin' && error.wire)
+        return outcome({ code: error.wire.code ?? ErrorCode.CONNECTION_CHECK_FAILED, message: error.wire.message, field: error.wire.field });
+      const code = error.kind === 'deadline' ? ErrorCode.PLUGIN_TIMEOUT : error.kind === 'crashed' ? ErrorCode.PLUGIN_CRASHED : ErrorCode.CONNECTOR_UNAVAILABLE;
+      return outcome({ code, message: error.message });
+    }
+  }
+
+  /** A check that says the config is wrong refuses the create or update; nothing is written. */
+  private refuseFailedCheck(manifest: PluginManifest, check: ConnectionCheck): void {
+    if (check.passed || !check.conclusive) return;
+    throw fail(
+      'CONNECTION_CHECK_FAILED',
+      { detail: `connector "${manifest.id}" refused the config (${check.code}): ${check.message}` },
+      check.field ?? 'config',
+    );
   }
 
   /** The config a plugin host receives for one call: secrets decrypted. The host validates it against the plugin's schema (defaults applied) before the plugin sees it. */

@@ -2,7 +2,7 @@ import { fail } from '../../errors/catalog';
 import { builder } from '../../graphql/builder';
 import { forwardOnly, globalId, localId } from '../../graphql/ids';
 import type { ConnectionStatus } from './connection.entity';
-import type { ConnectionRecord } from './connection.service';
+import type { ConnectionCheck, ConnectionRecord } from './connection.service';
 import type { RunError } from './connector-run.entity';
 import type { ConnectorRunRecord } from './connector-run.service';
 import type { LoadedPlugin } from './plugin-loader';
@@ -61,7 +61,7 @@ const ConnectionStatusEnum = builder.enumType('ConnectionStatus', {
   values: {
     ACTIVE: { description: 'Runs on its schedule and accepts webhooks.' },
     PAUSED: { description: 'Neither syncs nor accepts webhooks (deliveries are refused: 401 WEBHOOK_REFUSED).' },
-    NEEDS_ATTENTION: { description: 'The source refused the credentials or config; fix it and set ACTIVE again.' },
+    NEEDS_ATTENTION: { description: 'The source refused the credentials or config during a run; the next successful run (or setting ACTIVE) clears it.' },
   } as const,
 });
 
@@ -231,6 +231,28 @@ const DeleteConnectionPayloadRef = builder.objectRef<{ deletedId: string }>('Del
   fields: (t) => ({ deletedId: t.id({ description: 'Global id of the deleted connection.', resolve: (p) => globalId('Connection', p.deletedId) }) }),
 });
 
+const ConnectionTestRef = builder.objectRef<ConnectionCheck & { connection: ConnectionRecord }>('ConnectionTest').implement({
+  description: "Outcome of testConnection: what the connector's check said about the connection's stored config.",
+  fields: (t) => ({
+    connection: t.field({ type: ConnectionRef, description: 'The connection tested (unchanged by the test).', resolve: (r) => r.connection }),
+    checked: t.exposeBoolean('checked', { description: 'Whether the connector declares a check; without one nothing was tested and passed is true.' }),
+    passed: t.exposeBoolean('passed', { description: 'The check accepted the config.' }),
+    conclusive: t.exposeBoolean('conclusive', {
+      description:
+        'A failure that says the config is wrong (code CONNECTOR_AUTHENTICATION, CONNECTOR_CONFIG or CONNECTOR_CONFIG_INVALID); false when the check could not finish (network, rate limit, timeout, a crash) and may pass later.',
+    }),
+    code: t.string({
+      nullable: true,
+      description:
+        'Stable code of the failure: the connector error’s (CONNECTOR_AUTHENTICATION, CONNECTOR_CONFIG, CONNECTOR_RETRYABLE, CONNECTOR_RATE_LIMITED, CONNECTOR_HTTP_TIMEOUT, CONNECTOR_HTTP_STATUS, CONNECTOR_EGRESS_DENIED…), PLUGIN_TIMEOUT, PLUGIN_CRASHED, CONNECTOR_UNAVAILABLE, or CONNECTION_CHECK_FAILED for anything else; null when it passed.',
+      resolve: (r) => r.code,
+    }),
+    message: t.string({ nullable: true, description: 'What the connector said; null when it passed.', resolve: (r) => r.message }),
+    field: t.string({ nullable: true, description: 'The config field at fault (config.<field>), or config; null when it passed.', resolve: (r) => r.field }),
+    durationMs: t.exposeInt('durationMs', { description: 'How long the check took, in milliseconds.' }),
+  }),
+});
+
 function configObject(value: unknown, field: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw fail('CONNECTOR_CONFIG_INVALID', { detail: `${field} must be a JSON object` }, field);
@@ -241,7 +263,7 @@ builder.mutationFields((t) => ({
   createConnection: t.field({
     type: ConnectionRef,
     description:
-      'Installs a connection: the config is validated against the connector’s schema (errors name the field, as config.<field>) and its secrets encrypted.',
+      'Installs a connection: the config is validated against the connector’s schema (errors name the field, as config.<field>) and its secrets encrypted. When the connector has a check, it runs first: a refusal of the credentials or a setting refuses the connection (CONNECTION_CHECK_FAILED, nothing stored); a check that cannot finish (network, timeout) does not.',
     args: { input: t.arg({ type: CreateConnectionInput, required: true, description: 'The connection.' }) },
     resolve: (_root, { input }, ctx) =>
       ctx.services.connectors.connections.create({
@@ -254,7 +276,8 @@ builder.mutationFields((t) => ({
   }),
   updateConnection: t.field({
     type: ConnectionRef,
-    description: 'Changes a connection’s name, config, schedule or status.',
+    description:
+      'Changes a connection’s name, config, schedule or status. A changed config is checked as in createConnection: a refusal by the connector’s check leaves the connection unchanged (CONNECTION_CHECK_FAILED).',
     args: {
       id: t.arg.id({ required: true, description: 'Global id of the connection.' }),
       input: t.arg({ type: UpdateConnectionInput, required: true, description: 'The changes.' }),
@@ -273,6 +296,17 @@ builder.mutationFields((t) => ({
     description: 'Deletes a connection, its schedule and its runs; the interactions it delivered stay.',
     args: { id: t.arg.id({ required: true, description: 'Global id of the connection.' }) },
     resolve: async (_root, { id }, ctx) => ({ deletedId: (await ctx.services.connectors.connections.delete(localId(String(id), 'Connection', 'id'))).id }),
+  }),
+  testConnection: t.field({
+    type: ConnectionTestRef,
+    description:
+      "Runs the connector's check (the credentials test) with the connection's stored config, in the plugin's host, and answers what it said. Changes nothing: the status stays as it is.",
+    args: { id: t.arg.id({ required: true, description: 'Global id of the connection.' }) },
+    resolve: async (_root, { id }, ctx) => {
+      const connectionId = localId(String(id), 'Connection', 'id');
+      const check = await ctx.services.connectors.connections.test(connectionId);
+      return { ...check, connection: await ctx.services.connectors.connections.require(connectionId) };
+    },
   }),
   runConnection: t.field({
     type: ConnectorRunRef,
