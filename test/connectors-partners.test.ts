@@ -1,8 +1,16 @@
 import request from 'supertest';
 import { print } from 'graphql';
 import { makeTickets, startFakeHelpdeskApi, type FakeHelpdeskApi } from '../plugins/helpdesk/fake-api';
-import { ConnectionRunsDocument, CreateConnectionDocument, TestConnectionDocument, UpdateConnectionDocument } from './generated/graphql';
+import {
+  ConnectionRunsDocument,
+  CreateConnectionDocument,
+  DeleteConnectionDocument,
+  TestConnectionDocument,
+  UpdateConnectionDocument,
+} from './generated/graphql';
 import { startConnectorTestApp, type ConnectorTestApp } from './helpers/connectors';
+import { WEBHOOK_SIGNATURE_HEADER, normalizeIdentifier as kitNormalizeIdentifier, signWebhook } from '../src/connector-kit';
+import { normalizeIdentifier as hostNormalizeIdentifier } from '../src/modules/customers';
 
 // What a first connector partner ran into (issue 21): check on create and update, testConnection.
 let t: ConnectorTestApp;
@@ -10,7 +18,11 @@ let helpdeskApi: FakeHelpdeskApi;
 
 beforeAll(async () => {
   // The fake help-desk API listens on loopback, which connectors may reach only when the operator allowlists it.
-  t = await startConnectorTestApp({ workers: true, queue: 'postgres', env: { RAPPORT_CONNECTOR_ALLOWED_HOSTS: '127.0.0.1' } });
+  t = await startConnectorTestApp({
+    workers: true,
+    queue: 'postgres',
+    env: { RAPPORT_CONNECTOR_ALLOWED_HOSTS: '127.0.0.1', RAPPORT_DEFAULT_PHONE_COUNTRY: 'us' },
+  });
   helpdeskApi = await startFakeHelpdeskApi({ tickets: makeTickets(3) });
 });
 afterAll(async () => {
@@ -125,5 +137,99 @@ describe("the connector's check runs on createConnection, on updateConnection of
       .set('authorization', `Bearer ${narrow}`)
       .send({ query: print(TestConnectionDocument), variables: { id: connection.id } });
     expect(denied.body.errors[0]).toMatchObject({ message: 'Mutation.testConnection requires the scope connectors:admin', extensions: { code: 'FORBIDDEN' } });
+  });
+});
+
+describe('phone numbers: national numbers read in the connection’s defaultCountry, else RAPPORT_DEFAULT_PHONE_COUNTRY', () => {
+  const SECRET = 'whsec_partner_phones_0001';
+  const smsConfig = { signingSecret: SECRET, typeValue: 'sms_received', channel: 'sms', mapping: { phone: 'from', externalId: 'id', occurredAt: 'at' } };
+  const deliver = (localId: string, body: Record<string, unknown>) => {
+    const text = JSON.stringify(body);
+    return request(t.handler)
+      .post(`/hooks/${localId}`)
+      .set('content-type', 'application/json')
+      .set(WEBHOOK_SIGNATURE_HEADER, signWebhook(SECRET, text, new Date()))
+      .send(text);
+  };
+  const phonesOf = async (source: string) =>
+    (
+      await t.app.sql<{ value: string }>(
+        `SELECT ci.value FROM interactions i JOIN customer_identifiers ci ON ci.customer_id = i.customer_id AND ci.type = 'phone'
+          WHERE i.source = $1 ORDER BY i.external_id`,
+        [source],
+      )
+    ).map((r) => r.value);
+
+  test('the ingest service and the kit share one implementation', () => {
+    expect(hostNormalizeIdentifier).toBe(kitNormalizeIdentifier);
+  });
+
+  test('a connection with defaultCountry GB stores 07911 123456 as +447911123456; one without uses the instance default', async () => {
+    const { data, errors } = await t.gql(CreateConnectionDocument, {
+      input: { connector: 'webhook', name: 'sms-gb', config: smsConfig, defaultCountry: 'gb' },
+    });
+    expect(errors).toBeUndefined();
+    const gb = data!.createConnection;
+    expect(gb.defaultCountry).toBe('GB');
+    expect(await deliver(localOf(gb.id), { id: 'sms-1', at: '2024-05-01T12:00:00Z', from: '07911 123456' })).toMatchObject({ status: 200 });
+    expect(await phonesOf(gb.source)).toEqual(['+447911123456']);
+
+    const us = await createConnection('webhook', 'sms-instance-default', smsConfig);
+    expect(us.defaultCountry).toBeNull();
+    expect(await deliver(localOf(us.id), { id: 'sms-2', at: '2024-05-01T12:00:00Z', from: '(415) 555-2671' })).toMatchObject({ status: 200 });
+    expect(await phonesOf(us.source)).toEqual(['+14155552671']);
+
+    // What is not a phone number in that country is refused with the field at fault; nothing is stored.
+    const refused = await deliver(localOf(gb.id), { id: 'sms-3', at: '2024-05-01T12:00:00Z', from: 'abc' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([expect.objectContaining({ path: 'interactions[0].customer.identifiers[0].value', code: 'INVALID_IDENTIFIER' })]);
+    expect(await phonesOf(gb.source)).toEqual(['+447911123456']);
+  });
+
+  test('defaultCountry is validated and can be changed or cleared', async () => {
+    const bad = await t.gql(CreateConnectionDocument, {
+      input: { connector: 'webhook', name: 'sms-bad', config: smsConfig, defaultCountry: 'United Kingdom' },
+    });
+    expect(bad.errors).toEqual([expect.objectContaining({ extensions: { code: 'VALIDATION_FAILED', field: 'defaultCountry' } })]);
+    const connection = await createConnection('webhook', 'sms-changed', smsConfig);
+    const set = await t.gql(UpdateConnectionDocument, { id: connection.id, input: { defaultCountry: 'FR' } });
+    expect(set.data!.updateConnection.defaultCountry).toBe('FR');
+    const cleared = await t.gql(UpdateConnectionDocument, { id: connection.id, input: { defaultCountry: '' } });
+    expect(cleared.data!.updateConnection.defaultCountry).toBeNull();
+    const wrong = await t.gql(UpdateConnectionDocument, { id: connection.id, input: { defaultCountry: 'XX' } });
+    expect(wrong.errors).toEqual([expect.objectContaining({ extensions: { code: 'VALIDATION_FAILED', field: 'defaultCountry' } })]);
+  });
+});
+
+describe('deduplication scope: a connector may declare the remote account as its source key', () => {
+  const storedIn = async (source: string) =>
+    (await t.app.sql<{ count: number }>(`SELECT count(*)::int AS count FROM interactions WHERE source = $1`, [source]))[0]!.count;
+
+  test('two connections to the same account share dedup, and so does one deleted and created again', async () => {
+    const first = await createConnection('pager', 'account-a-1', { pages: 1, perPage: 2, account: 'acct-81' });
+    expect(first.source).toBe('connector:pager:acct-81');
+    expect(await t.runToEnd(first.id)).toMatchObject({ status: 'SUCCEEDED', accepted: 2, duplicates: 0 });
+
+    const second = await createConnection('pager', 'account-a-2', { pages: 1, perPage: 2, account: 'acct-81' });
+    expect(second.source).toBe('connector:pager:acct-81');
+    expect(await t.runToEnd(second.id)).toMatchObject({ status: 'SUCCEEDED', accepted: 0, duplicates: 2 });
+
+    expect((await t.gql(DeleteConnectionDocument, { id: first.id })).errors).toBeUndefined();
+    const again = await createConnection('pager', 'account-a-3', { pages: 1, perPage: 2, account: 'acct-81' });
+    expect(await t.runToEnd(again.id)).toMatchObject({ status: 'SUCCEEDED', accepted: 0, duplicates: 2 });
+    expect(await storedIn('connector:pager:acct-81')).toBe(2);
+
+    // Another account is a scope of its own; moving a connection to it moves its scope.
+    const moved = await t.gql(UpdateConnectionDocument, { id: second.id, input: { config: { pages: 1, perPage: 2, account: 'acct-99' } } });
+    expect(moved.data!.updateConnection.source).toBe('connector:pager:acct-99');
+    expect(await t.runToEnd(second.id)).toMatchObject({ status: 'SUCCEEDED', accepted: 2, duplicates: 0 });
+  });
+
+  test('without a key each connection is its own scope: the same records are stored again', async () => {
+    const one = await createConnection('pager', 'no-account-1', { pages: 1, perPage: 2 });
+    const two = await createConnection('pager', 'no-account-2', { pages: 1, perPage: 2 });
+    expect(one.source).toBe(`connector:${localOf(one.id)}`);
+    expect(await t.runToEnd(one.id)).toMatchObject({ accepted: 2, duplicates: 0 });
+    expect(await t.runToEnd(two.id)).toMatchObject({ accepted: 2, duplicates: 0 });
   });
 });

@@ -12,8 +12,10 @@
  */
 export {
   CONNECTOR_API_VERSION,
+  MAX_SOURCE_KEY_LENGTH,
   SUPPORTED_CONNECTOR_API_VERSIONS,
   defineConnector,
+  sourceKeyOf,
   validateConnectorDefinition,
   type ConnectorDefinition,
   type ConnectorHttpPolicy,
@@ -39,8 +41,10 @@ export {
   customerRefSchema,
   identifierSchema,
   ingestBatchSchema,
+  ingestSchemasFor,
   interactionRecordSchema,
   parseIngestBatch,
+  type RecordSchemas,
   type CustomerRecord,
   type CustomerRef,
   type Identifier,
@@ -49,6 +53,14 @@ export {
   type InteractionRecord,
   type ParsedIngestBatch,
 } from './ingest-batch';
+export {
+  isIdentifierProblem,
+  isPhoneCountry,
+  normalizeIdentifier,
+  type IdentifierOptions,
+  type IdentifierProblem,
+  type NormalizedIdentifier,
+} from './identifiers';
 export {
   AuthenticationError,
   CONNECTOR_ERROR_CODES,

@@ -13,7 +13,7 @@ export interface ValidationIssue {
   path: string;
   /** The same path as segments, for programs. */
   segments: Array<string | number>;
-  /** zod's issue code (`invalid_type`, `too_small`, `unrecognized_keys`, `custom`…). */
+  /** zod's issue code (`invalid_type`, `too_small`, `unrecognized_keys`, `custom`…), or a stable code of the kit's own checks (`INVALID_IDENTIFIER`). */
   code: string;
   /** What is wrong. */
   message: string;
@@ -58,7 +58,9 @@ export function toValidationIssues(issues: ReadonlyArray<z.core.$ZodIssue>): Val
       continue;
     }
     const segments = base.map(toSegment);
-    out.push({ path: formatIssuePath(segments), segments, code: issue.code, message: issue.message });
+    // A custom issue may carry a stable code of its own (`INVALID_IDENTIFIER`).
+    const own = issue.code === 'custom' ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
+    out.push({ path: formatIssuePath(segments), segments, code: typeof own === 'string' ? own : issue.code, message: issue.message });
   }
   return out;
 }

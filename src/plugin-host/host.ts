@@ -20,6 +20,7 @@ import {
   isConnectorError,
   parseConnectorConfig,
   secretKeys,
+  sourceKeyOf,
   validateConnectorDefinition,
   type ConnectorContext,
   type ConnectorDefinition,
@@ -138,9 +139,11 @@ async function run(
 ): Promise<unknown> {
   if (call.op === 'config') {
     const parsed = parseConnectorConfig(definition.config, call.config ?? {});
-    return parsed.ok
-      ? { ok: true, config: parsed.config }
-      : { ok: false, issues: parsed.issues.map((issue) => ({ field: issue.field, message: issue.message })) };
+    if (!parsed.ok) return { ok: false, issues: parsed.issues.map((issue) => ({ field: issue.field, message: issue.message })) };
+    // The remote account the config reaches, when the connector declares one: connections with the same key share deduplication.
+    const key = sourceKeyOf(definition, parsed.config as Record<string, unknown>);
+    if (!key.ok) return { ok: false, issues: [{ field: '', message: key.message }] };
+    return { ok: true, config: parsed.config, ...(key.key !== undefined ? { sourceKey: key.key } : {}) };
   }
   const config = configOf(definition, call.config);
   switch (call.op) {

@@ -1,6 +1,6 @@
 import { parseConnectorConfig, type ConfigOf, type ConnectorConfigSchema } from '../config';
 import type { WebhookRequest } from '../context';
-import { CONNECTOR_API_VERSION, validateConnectorDefinition, type ConnectorDefinition } from '../define-connector';
+import { CONNECTOR_API_VERSION, sourceKeyOf, validateConnectorDefinition, type ConnectorDefinition } from '../define-connector';
 import { CONNECTOR_ERROR_CODES, isConnectorError } from '../errors';
 import type { EgressPolicy } from '../egress';
 import type { FetchLike } from '../http-client';
@@ -274,6 +274,15 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
           const result = parseConnectorConfig(schema, config);
           expect(result.ok ? [] : result.issues).toEqual([]);
         });
+        if (definition.sourceKey) {
+          test(`sourceKey of valid config #${index} is valid and the same every time`, () => {
+            const result = parseConnectorConfig(schema, config);
+            if (!result.ok) throw new Error('the config is invalid');
+            const first = sourceKeyOf(definition, result.config as Record<string, unknown>);
+            expect(first).toEqual({ ok: true, key: first.ok ? first.key : undefined });
+            expect(sourceKeyOf(definition, result.config as Record<string, unknown>)).toEqual(first);
+          });
+        }
       });
 
       options.invalidConfigs.forEach((invalid, index) => {

@@ -147,6 +147,8 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'ScoreModel.settings': impersonal(SCORES),
   // Connectors
   'Connection.config': impersonal(CONNECTOR),
+  'Connection.defaultCountry': impersonal(CONNECTOR),
+  'Connection.source': impersonal(CONNECTOR),
   'Connection.connector': impersonal(CONNECTOR),
   'Connection.lastError': impersonal(CONNECTOR),
   'Connection.name': impersonal(CONNECTOR),

@@ -40,6 +40,14 @@ export class ConnectionEntity {
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError!: string | null;
 
+  /** The country (ISO 3166-1 alpha-2) phone numbers without a country code are read in; null: the instance default. */
+  @Column({ name: 'default_country', type: 'text', nullable: true })
+  defaultCountry!: string | null;
+
+  /** The remote account the config reaches, when the connector declares `sourceKey`: the deduplication scope it shares. */
+  @Column({ name: 'source_key', type: 'text', nullable: true })
+  sourceKey!: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { inTransaction } from '../../infra/database';
 import { z } from 'zod';
-import { CONNECTOR_ERROR_CODES, REDACTED } from '../../connector-kit';
+import { CONNECTOR_ERROR_CODES, MAX_SOURCE_KEY_LENGTH, REDACTED, isPhoneCountry } from '../../connector-kit';
 import { ErrorCode, fail } from '../../errors/catalog';
 import type { PluginManifest } from '../../plugin-host/protocol';
 import type { Page } from '../../infra/page';
@@ -25,6 +25,10 @@ export interface ConnectionRecord {
   schedule: string | null;
   lastRunAt: Date | null;
   lastError: string | null;
+  /** The country phone numbers without a country code are read in; null: the instance default. */
+  defaultCountry: string | null;
+  /** The remote account the config reaches, when the connector declares `sourceKey`. */
+  sourceKey: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -36,6 +40,8 @@ export interface CreateConnectionInput {
   config: unknown;
   schedule?: string | null;
   status?: ConnectionStatus | null;
+  /** ISO 3166-1 alpha-2 country for phone numbers without a country code; null: the instance default. */
+  defaultCountry?: string | null;
 }
 
 /**
@@ -50,6 +56,16 @@ export interface UpdateConnectionInput {
   status?: ConnectionStatus | null;
   /** Forget the cursor: the next sync starts from the beginning. */
   resetState?: boolean | null;
+  /** A country code, or `''` to fall back to the instance default; omitted (or null) leaves it. */
+  defaultCountry?: string | null;
+}
+
+/** Where a connection's batches go and how their identifiers are read. */
+export interface IngestScope {
+  /** The interaction `source`: `connector:<id>`, or `connector:<connector>:<sourceKey>` for a connector that declares one. */
+  source: string;
+  /** Phone numbers without a country code are read in this country. */
+  defaultCountry?: string;
 }
 
 /**
@@ -85,7 +101,7 @@ export interface ScheduleSink {
 export type ParsedSchedule = { every: number } | { pattern: string };
 
 const COLUMNS = `id::text, connector, name, config, state, status, schedule, last_run_at AS "lastRunAt", last_error AS "lastError",
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+  default_country AS "defaultCountry", source_key AS "sourceKey", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Validates a schedule: whole seconds (at least 1) or a 5- or 6-field cron pattern. */
 export function parseSchedule(schedule: string, field = 'schedule'): ParsedSchedule {
@@ -103,7 +119,7 @@ export function parseSchedule(schedule: string, field = 'schedule'): ParsedSched
 
 /** What a plugin host answers a config validation. */
 const configVerdictSchema = z.union([
-  z.object({ ok: z.literal(true), config: z.record(z.string(), z.unknown()) }),
+  z.object({ ok: z.literal(true), config: z.record(z.string(), z.unknown()), sourceKey: z.string().min(1).max(MAX_SOURCE_KEY_LENGTH).optional() }),
   z.object({
     ok: z.literal(false),
     issues: z
@@ -129,7 +145,17 @@ export class ConnectionService {
     private readonly secrets: SecretBox,
     private readonly schedules: ScheduleSink,
     private readonly hosts: PluginHosts,
+    private readonly options: { defaultPhoneCountry?: string } = {},
   ) {}
+
+  /** The source a connection's records are stored under, and how their identifiers are read. */
+  ingestScope(connection: Pick<ConnectionRecord, 'id' | 'connector' | 'sourceKey' | 'defaultCountry'>): IngestScope {
+    const defaultCountry = connection.defaultCountry ?? this.options.defaultPhoneCountry;
+    return {
+      source: connection.sourceKey ? `connector:${connection.connector}:${connection.sourceKey}` : `connector:${connection.id}`,
+      ...(defaultCountry ? { defaultCountry } : {}),
+    };
+  }
 
   async get(id: string): Promise<ConnectionRecord | undefined> {
     if (!isDatabaseId(id)) return undefined;
@@ -167,22 +193,20 @@ export class ConnectionService {
   async create(input: CreateConnectionInput): Promise<ConnectionRecord> {
     const { manifest, plugin } = this.registry.require(input.connector, 'connector');
     const name = checkName(input.name);
-    const config = await this.validateConfig(manifest, plugin, input.config);
+    const { config, sourceKey } = await this.validateConfig(manifest, plugin, input.config);
     const schedule = this.checkSchedule(manifest, input.schedule ?? null);
     const status = input.status ?? 'ACTIVE';
+    const defaultCountry = checkCountry(input.defaultCountry ?? null);
     this.refuseFailedCheck(manifest, await this.runCheck(manifest, plugin, config));
     const stored = this.secrets.encryptPaths(config, manifest.secretKeys);
     let row: ConnectionRecord;
     try {
       // In a transaction so the audit entry of the mutation commits with it.
       [row] = await inTransaction(this.dataSource, (manager) =>
-        manager.query(`INSERT INTO connections (connector, name, config, schedule, status) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`, [
-          manifest.id,
-          name,
-          JSON.stringify(stored),
-          schedule,
-          status,
-        ]),
+        manager.query(
+          `INSERT INTO connections (connector, name, config, schedule, status, default_country, source_key) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+          [manifest.id, name, JSON.stringify(stored), schedule, status, defaultCountry, sourceKey ?? null],
+        ),
       );
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw fail('VALIDATION_FAILED', { detail: `a connection named "${name}" already exists` }, 'name');
@@ -212,11 +236,12 @@ export class ConnectionService {
         if (given === undefined || given === REDACTED) merged.set(key, kept[key]);
         else if (given === null && !manifest.configFields.find((field) => field.name === key)?.nullable) merged.delete(key);
       }
-      const config = await this.validateConfig(manifest, plugin, Object.fromEntries(merged));
+      const { config, sourceKey } = await this.validateConfig(manifest, plugin, Object.fromEntries(merged));
       this.requireSecretsOnEndpointChange(manifest, kept, input.config, config, keys);
       // The stored config was validated when written, so an unchanged config compares equal.
       if (JSON.stringify(config) !== JSON.stringify(kept)) this.refuseFailedCheck(manifest, await this.runCheck(manifest, plugin, config));
       set('config', JSON.stringify(this.secrets.encryptPaths(config, keys)));
+      set('source_key', sourceKey ?? null);
     }
     if (input.schedule !== undefined) set('schedule', this.checkSchedule(manifest, input.schedule === '' ? null : input.schedule));
     if (input.status != null) {
@@ -226,6 +251,7 @@ export class ConnectionService {
       if (input.status === 'ACTIVE') sets.push('last_error = NULL');
     }
     if (input.resetState) sets.push('state = NULL');
+    if (input.defaultCountry != null) set('default_country', input.defaultCountry.trim() === '' ? null : checkCountry(input.defaultCountry));
     if (sets.length === 0) return current;
     let row: ConnectionRecord;
     try {
@@ -369,7 +395,11 @@ export class ConnectionService {
   }
 
   /** Validates a config against the plugin's schema, in the plugin's warm host; returns it with defaults applied. */
-  private async validateConfig(manifest: PluginManifest, plugin: RunnablePlugin, config: unknown): Promise<Record<string, unknown>> {
+  private async validateConfig(
+    manifest: PluginManifest,
+    plugin: RunnablePlugin,
+    config: unknown,
+  ): Promise<{ config: Record<string, unknown>; sourceKey?: string }> {
     let answer: unknown;
     try {
       answer = await this.hosts.call(plugin, { op: 'config', config: config ?? {} });
@@ -395,7 +425,7 @@ export class ConnectionService {
         { issues },
       );
     }
-    return verdict.data.config;
+    return { config: verdict.data.config, sourceKey: verdict.data.sourceKey };
   }
 
   /**
@@ -464,6 +494,19 @@ function redactPaths(config: Record<string, unknown>, paths: readonly string[]):
     }
   }
   return copy;
+}
+
+/** A default phone country as given: an ISO 3166-1 alpha-2 code libphonenumber knows (any case), upper-cased; null stays null. */
+function checkCountry(country: string | null): string | null {
+  if (country === null) return null;
+  const code = country.trim().toUpperCase();
+  if (!isPhoneCountry(code))
+    throw fail(
+      'VALIDATION_FAILED',
+      { detail: `defaultCountry: "${country.slice(0, 20)}" is not a two-letter ISO 3166-1 country code such as GB or US` },
+      'defaultCountry',
+    );
+  return code;
 }
 
 function checkName(name: string): string {

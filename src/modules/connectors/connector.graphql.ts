@@ -151,6 +151,17 @@ builder.node(ConnectionRef, {
     }),
     lastRunAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last sync ended.', resolve: (c) => c.lastRunAt }),
     lastError: t.string({ nullable: true, description: 'Why the connection needs attention.', resolve: (c) => c.lastError }),
+    defaultCountry: t.string({
+      nullable: true,
+      description:
+        'Country (ISO 3166-1 alpha-2) in which phone numbers without a country code are read; null: the instance default (RAPPORT_DEFAULT_PHONE_COUNTRY), and without one such numbers are refused.',
+      resolve: (c) => c.defaultCountry,
+    }),
+    source: t.string({
+      description:
+        'The `source` its interactions are stored under, the scope of deduplication by externalId: connector:<connectionId>, or connector:<connector>:<key> when the connector declares a source key (the remote account), shared by every connection to that account.',
+      resolve: (c, _a, ctx) => ctx.services.connectors.connections.ingestScope(c).source,
+    }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (c) => c.createdAt }),
     updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (c) => c.updatedAt }),
     runs: t.connection(
@@ -208,6 +219,9 @@ const CreateConnectionInput = builder.inputType('CreateConnectionInput', {
     config: t.field({ type: 'JSON', required: true, description: 'Settings, validated against the connector’s configSchema; secrets are encrypted at rest.' }),
     schedule: t.string({ description: 'Pull schedule: seconds between runs ("3600") or a cron pattern ("0 * * * *"). Pull connectors only.' }),
     status: t.field({ type: ConnectionStatusEnum, description: 'ACTIVE (default) or PAUSED.' }),
+    defaultCountry: t.string({
+      description: 'Country (ISO 3166-1 alpha-2, GB) in which phone numbers without a country code are read; default: RAPPORT_DEFAULT_PHONE_COUNTRY.',
+    }),
   }),
 });
 
@@ -223,6 +237,7 @@ const UpdateConnectionInput = builder.inputType('UpdateConnectionInput', {
     schedule: t.string({ description: 'New schedule; an empty string removes it.' }),
     status: t.field({ type: ConnectionStatusEnum, description: 'ACTIVE, PAUSED or NEEDS_ATTENTION.' }),
     resetState: t.boolean({ description: 'Forget the cursor: the next sync starts from the beginning.' }),
+    defaultCountry: t.string({ description: 'New default phone country (ISO 3166-1 alpha-2); an empty string falls back to the instance default.' }),
   }),
 });
 
@@ -272,6 +287,7 @@ builder.mutationFields((t) => ({
         config: configObject(input.config, 'config'),
         schedule: input.schedule ?? null,
         status: (input.status ?? null) as ConnectionStatus | null,
+        defaultCountry: input.defaultCountry ?? null,
       }),
   }),
   updateConnection: t.field({
@@ -289,6 +305,7 @@ builder.mutationFields((t) => ({
         schedule: input.schedule,
         status: (input.status ?? null) as ConnectionStatus | null,
         resetState: input.resetState,
+        defaultCountry: input.defaultCountry,
       }),
   }),
   deleteConnection: t.field({
