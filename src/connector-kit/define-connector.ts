@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ConfigOf, ConnectorConfigSchema } from './config';
-import type { ConnectorContext, SyncResult, WebhookRequest } from './context';
+import type { ConnectorContext, SyncResult, WebhookContext, WebhookRequest } from './context';
 import { ConnectorLoadError, type ConnectorLoadErrorCode } from './errors';
 import type { RateLimitOptions, RetryOptions } from './http-client';
 import type { IngestBatch } from './ingest-batch';
@@ -106,8 +106,9 @@ export interface ConnectorDefinition<Schema extends ConnectorConfigSchema = Conn
   readonly config: Schema;
   /** Push: verify and parse incoming webhook requests. */
   readonly webhook?: {
-    verify(request: WebhookRequest, config: Readonly<ConfigOf<Schema>>): boolean | Promise<boolean>;
-    parse(request: WebhookRequest, config: Readonly<ConfigOf<Schema>>): IngestBatch | Promise<IngestBatch>;
+    /** Whether the request comes from the source; `context.now()` is the clock to check a replay window against. */
+    verify(request: WebhookRequest, config: Readonly<ConfigOf<Schema>>, context?: WebhookContext): boolean | Promise<boolean>;
+    parse(request: WebhookRequest, config: Readonly<ConfigOf<Schema>>, context?: WebhookContext): IngestBatch | Promise<IngestBatch>;
     /**
      * The endpoint is called by anyone (a write key shipped in a web page), not by a
      * system that holds a secret. The host then commits each record on its own

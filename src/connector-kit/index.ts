@@ -126,5 +126,5 @@ export {
   type EgressResolver,
   type ResolvedAddress,
 } from './egress';
-export { formatIssuePath, toValidationIssues, type ValidationIssue } from './issue-path';
+export { deepestIssue, formatIssuePath, toValidationIssues, type ValidationIssue } from './issue-path';
 export { isJsonValue, type JsonObject, type JsonValue } from './json';

@@ -129,6 +129,9 @@ export function startHost(init: HostInit, rest: Buffer): void {
 
 type HostRequest = { op: 'emit'; batch: unknown } | { op: 'checkpoint'; state: unknown; hasMore: boolean };
 
+/** What webhook.verify and webhook.parse receive besides the request: the real clock. */
+const WEBHOOK_CONTEXT = Object.freeze({ now: () => new Date() });
+
 async function run(
   definition: ConnectorDefinition,
   call: Extract<ToHost, { type: 'call' }> & CallRequest,
@@ -153,7 +156,7 @@ async function run(
       const request = webhookRequest(call.request);
       let verified: unknown;
       try {
-        verified = await webhook.verify(request, config);
+        verified = await webhook.verify(request, config, WEBHOOK_CONTEXT);
       } catch (error) {
         // Whatever verify throws refuses the delivery. Only the error's code or class goes back: its message could quote the body.
         const verifyError =
@@ -163,7 +166,7 @@ async function run(
       if (verified !== true) return { verified: false } satisfies WebhookOutcome;
       let batch: unknown;
       try {
-        batch = await webhook.parse(request, config);
+        batch = await webhook.parse(request, config, WEBHOOK_CONTEXT);
       } catch (error) {
         // What parse throws is why the body is refused (400), not a failure of the plugin.
         return { verified: true, refused: messageOf(error) } satisfies WebhookOutcome;

@@ -334,26 +334,28 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
     if (webhook) {
       describe('webhook', () => {
         const label = (sample: WebhookSample, index: number) => `"${sample.name ?? `#${index}`}"`;
+        // verify and parse get the suite's fake clock, as ctx does: sign samples at `now` (createWebhookRequest's sign.timestamp).
+        const context = Object.freeze({ now: () => new Date(startTime) });
         const externalIdsOf = async (sample: WebhookSample): Promise<string[]> => {
-          const batch = await webhook.parse(await resolve(sample.request), await configFrom(sample.config));
+          const batch = await webhook.parse(await resolve(sample.request), await configFrom(sample.config), context);
           return (batch.interactions ?? []).map((interaction) => interaction.externalId);
         };
 
         samples.forEach((sample, index) => {
           test(`verify accepts the correctly signed sample ${label(sample, index)}`, async () => {
-            await expect(Promise.resolve(webhook.verify(await resolve(sample.request), await configFrom(sample.config)))).resolves.toBe(true);
+            await expect(Promise.resolve(webhook.verify(await resolve(sample.request), await configFrom(sample.config), context))).resolves.toBe(true);
           });
 
           if (options.verifiesBody !== false) {
             test(`verify rejects sample ${label(sample, index)} with a tampered body`, async () => {
               const tampered = tamperWebhookRequest(await resolve(sample.request));
               const config = await configFrom(sample.config);
-              expect(await verdictOf(() => webhook.verify(tampered, config))).toBe('rejected');
+              expect(await verdictOf(() => webhook.verify(tampered, config, context))).toBe('rejected');
             });
           }
 
           test(`parse turns sample ${label(sample, index)} into a valid IngestBatch`, async () => {
-            const batch = await webhook.parse(await resolve(sample.request), await configFrom(sample.config));
+            const batch = await webhook.parse(await resolve(sample.request), await configFrom(sample.config), context);
             const parsed = parseIngestBatch(batch);
             expect(parsed.ok ? [] : parsed.errors).toEqual([]);
             const interactions = batch.interactions ?? [];
@@ -383,7 +385,7 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
           test(`verify rejects "${rejection.name}"`, async () => {
             const request = await resolve(rejection.request);
             const config = await configFrom(rejection.config);
-            expect(await verdictOf(() => webhook.verify(request, config))).toBe('rejected');
+            expect(await verdictOf(() => webhook.verify(request, config, context))).toBe('rejected');
           });
         });
       });
