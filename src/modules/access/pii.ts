@@ -171,6 +171,7 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'ConnectorRun.errors': impersonal(CONNECTOR),
   'ConnectorRunEdge.cursor': CURSOR,
   'ConnectionTest.code': impersonal(CONNECTOR),
+  'ConnectionTest.connection': impersonal(CONNECTOR),
   'ConnectionTest.field': impersonal(CONNECTOR),
   'ConnectionTest.message': impersonal(CONNECTOR),
   'ConnectorRunError.code': impersonal(CONNECTOR),
