@@ -10,6 +10,7 @@ import { ScoreComponentArrays1764600000000 } from './1764600000000-score-compone
 import { WebhookRefusals1764700000000 } from './1764700000000-webhook-refusals';
 import { CustomerKeyedPrimaryKeys1764760000000 } from './1764760000000-customer-keyed-primary-keys';
 import { Outbox1764800000000 } from './1764800000000-outbox';
+import { ConnectionSourceAndCountry1764900000000 } from './1764900000000-connection-source-and-country';
 
 /** Migrations in order. Immutable once landed: change the schema with a new one. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   WebhookRefusals1764700000000,
   CustomerKeyedPrimaryKeys1764760000000,
   Outbox1764800000000,
+  ConnectionSourceAndCountry1764900000000,
 ];

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { parseAllowedHosts } from '@rapport/connector-kit';
+import { isPhoneCountry, parseAllowedHosts } from '@rapport/connector-kit';
 
 const optionalUrl = (protocols: string[]) =>
   z
@@ -121,6 +121,18 @@ export const environmentSchema = z.object({
         return z.NEVER;
       }
     }),
+  /**
+   * The country (ISO 3166-1 alpha-2, `GB`) connector phone numbers without a country
+   * code are read in, for connections without a `defaultCountry` of their own.
+   * @defaultValue none: such numbers are refused
+   */
+  RAPPORT_DEFAULT_PHONE_COUNTRY: z
+    .string()
+    .optional()
+    .transform((value) => (value?.trim() ? value.trim().toUpperCase() : undefined))
+    .refine((value) => value === undefined || isPhoneCountry(value), {
+      message: 'must be a two-letter ISO 3166-1 country code such as GB or US',
+    }),
   /** Maximum webhook body accepted on /hooks/:connectionId, in bytes. @defaultValue 1 MiB */
   RAPPORT_WEBHOOK_MAX_BODY_BYTES: z.coerce
     .number()
@@ -201,6 +213,8 @@ export interface Config {
   connectorPackages: string[];
   /** Allowlist of the connectors' egress guard (RAPPORT_CONNECTOR_ALLOWED_HOSTS), normalised. */
   connectorAllowedHosts: string[];
+  /** The instance default for connector phone numbers without a country code (RAPPORT_DEFAULT_PHONE_COUNTRY). */
+  defaultPhoneCountry?: string;
   auth: {
     bootstrapAdminKey?: string;
     jwt?: { issuer: string; audience: string; secret?: string; publicKey?: string; scopesClaim: string };
@@ -300,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((name) => name.trim())
       .filter(Boolean),
     connectorAllowedHosts: e.RAPPORT_CONNECTOR_ALLOWED_HOSTS,
+    ...(e.RAPPORT_DEFAULT_PHONE_COUNTRY ? { defaultPhoneCountry: e.RAPPORT_DEFAULT_PHONE_COUNTRY } : {}),
     pluginsDir: path.resolve(e.RAPPORT_PLUGINS_DIR),
     syncTimeLimitMs: Math.round(e.RAPPORT_SYNC_TIME_LIMIT_SECONDS * 1000),
     webhookMaxBodyBytes: e.RAPPORT_WEBHOOK_MAX_BODY_BYTES,

@@ -23,7 +23,7 @@ Commands:
   migrate    apply pending database migrations and exit
   keys       API keys: keys create --name N --scopes a,b [--expires-at ISO] | keys list | keys revoke --id ID
   import     import interactions from a CSV or NDJSON file: import <file> [--map field=column …] (import --help)
-  connector:new <id>  scaffold a connector plugin in plugins/<id> (code, conformance test, README)
+  connector:new <id> [--push] [--pull]  scaffold a connector plugin in plugins/<id> (code, conformance test, README)
   seed       generate a deterministic demo data set
              --customers N (default 2000)  --interactions M (default 40000)  --seed S (default 1)
              --until YYYY-MM-DD (the data set's last day; default today, UTC)
@@ -188,13 +188,31 @@ async function importCommand({ config, logger, args }: CommandInput): Promise<vo
   if (code !== 0) process.exit(code);
 }
 
+const CONNECTOR_NEW_USAGE = `usage: rapport connector:new <id> [--push] [--pull]
+
+Scaffolds a connector plugin in plugins/<id> (RAPPORT_PLUGINS_DIR): its code, a test that
+runs the conformance suite, and a README. <id> is a lowercase slug such as acme-helpdesk.
+
+  --push   a signed webhook only
+  --pull   a cursor-paged sync (with a credentials check) only
+           (neither or both: the two)
+  --help   this text`;
+
 async function connectorNewCommand({ config, args }: CommandInput): Promise<void> {
-  if (args.length !== 1) {
-    console.error('rapport: usage: rapport connector:new <id>   (a lowercase slug such as acme-helpdesk)');
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(CONNECTOR_NEW_USAGE);
+    return;
+  }
+  const unknown = args.filter((arg) => arg.startsWith('-') && arg !== '--push' && arg !== '--pull');
+  const ids = args.filter((arg) => !arg.startsWith('-'));
+  if (unknown.length > 0 || ids.length !== 1) {
+    console.error(unknown.length > 0 ? `rapport connector:new: unknown option ${unknown[0]}\n\n${CONNECTOR_NEW_USAGE}` : `rapport: ${CONNECTOR_NEW_USAGE}`);
     process.exit(2);
   }
+  const push = args.includes('--push');
+  const pull = args.includes('--pull');
   try {
-    const result = scaffoldConnector(args[0], config.pluginsDir);
+    const result = scaffoldConnector(ids[0], config.pluginsDir, push || pull ? { push, pull } : { push: true, pull: true });
     console.log(
       `created ${path.relative(process.cwd(), result.directory)}/ (${result.files.map((f) => path.basename(f)).join(', ')})\nnext: npx jest ${path.relative(process.cwd(), result.directory)}`,
     );

@@ -22,6 +22,19 @@ describe('configuration', () => {
     }
   });
 
+  test('RAPPORT_DEFAULT_PHONE_COUNTRY is a country code phone numbers can be read in', () => {
+    expect(loadConfig({}).defaultPhoneCountry).toBeUndefined();
+    expect(loadConfig({ RAPPORT_DEFAULT_PHONE_COUNTRY: ' gb ' }).defaultPhoneCountry).toBe('GB');
+    for (const value of ['XX', 'GBR', 'United Kingdom']) {
+      try {
+        loadConfig({ RAPPORT_DEFAULT_PHONE_COUNTRY: value });
+        throw new Error(`${value} was accepted`);
+      } catch (error) {
+        expect((error as ConfigurationError).issues).toEqual([{ variable: 'RAPPORT_DEFAULT_PHONE_COUNTRY', message: expect.stringContaining('ISO 3166-1') }]);
+      }
+    }
+  });
+
   test('the CLI stops at startup with a message naming the variable', () => {
     const root = path.join(__dirname, '..');
     const result = spawnSync(process.execPath, [path.join(root, 'bin/rapport.js'), 'start'], {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -27,6 +27,18 @@ describe('rapport connector:new', () => {
     expect(created.stderr).toBe('');
     expect(created.status).toBe(0);
     expect(readdirSync(path.join(pluginsDir, 'demo-widget')).sort()).toEqual(['README.md', 'demo-widget.test.ts', 'index.ts']);
+    // --push and --pull generate one half each; the jest run below runs their tests too.
+    for (const [id, flag] of [
+      ['demo-push', '--push'],
+      ['demo-pull', '--pull'],
+    ] as const) {
+      const half = rapport(['connector:new', id, flag], { RAPPORT_PLUGINS_DIR: pluginsDir });
+      expect([half.status, half.stderr]).toEqual([0, '']);
+    }
+    const pushOnly = readFileSync(path.join(pluginsDir, 'demo-push', 'index.ts'), 'utf8');
+    const pullOnly = readFileSync(path.join(pluginsDir, 'demo-pull', 'index.ts'), 'utf8');
+    expect([pushOnly.includes('webhook: {'), pushOnly.includes('sync: async'), pushOnly.includes('check: async')]).toEqual([true, false, false]);
+    expect([pullOnly.includes('webhook: {'), pullOnly.includes('sync: async'), pullOnly.includes('check: async')]).toEqual([false, true, true]);
 
     const jest = spawnSync(
       process.execPath,
@@ -46,7 +58,18 @@ describe('rapport connector:new', () => {
       { cwd: root, encoding: 'utf8', timeout: 120_000 },
     );
     expect(jest.stderr).toMatch(/Tests:\s+\d+ passed, \d+ total/);
+    expect(jest.stderr).toMatch(/Test Suites:\s+3 passed, 3 total/);
     expect(jest.status).toBe(0);
+  });
+
+  test('--help prints the usage with the options; an unknown option is refused with it', () => {
+    const help = rapport(['connector:new', '--help'], { RAPPORT_PLUGINS_DIR: pluginsDir });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: rapport connector:new <id> [--push] [--pull]');
+    expect(help.stdout).toContain('--push');
+    const unknown = rapport(['connector:new', 'demo-x', '--webhook'], { RAPPORT_PLUGINS_DIR: pluginsDir });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('unknown option --webhook');
   });
 
   test('refuses an id that is not a slug, and a folder that exists', () => {

@@ -127,6 +127,35 @@ describe('pull syncs', () => {
     expect(data!.node).toMatchObject({ status: 'NEEDS_ATTENTION', lastError: expect.stringContaining('refused the API key') });
   });
 
+  test('a successful run clears NEEDS_ATTENTION and lastError and publishes connection.recovered', async () => {
+    const connection = await createConnection('pager', 'pager-recovers', { pages: 1, perPage: 1, failAtPage: 0, failWith: 'auth' }, '0 0 1 1 *');
+    const failed = await runToEnd(connection.id);
+    expect(failed.status).toBe('FAILED');
+    expect((await t.gql(ConnectionRunsDocument, { id: connection.id, first: 1 })).data!.node).toMatchObject({ status: 'NEEDS_ATTENTION' });
+
+    // The credentials are fixed; the status is left to the next run.
+    await t.gql(UpdateConnectionDocument, { id: connection.id, input: { config: { pages: 1, perPage: 1 } } });
+    const localId = Buffer.from(connection.id, 'base64').toString().split(':')[1];
+    const events = () =>
+      t.app.sql<{ type: string; payload: { connectionId: string; runId: string } }>(
+        `SELECT type, payload FROM outbox_events WHERE type = 'connection.recovered' AND payload->>'connectionId' = $1`,
+        [localId],
+      );
+    expect(await events()).toEqual([]);
+    const succeeded = await runToEnd(connection.id);
+    expect(succeeded.status).toBe('SUCCEEDED');
+    expect((await t.gql(ConnectionRunsDocument, { id: connection.id, first: 1 })).data!.node).toMatchObject({ status: 'ACTIVE', lastError: null });
+    const runLocalId = Buffer.from(succeeded.id, 'base64').toString().split(':')[1];
+    expect(await events()).toEqual([{ type: 'connection.recovered', payload: { connectionId: localId, runId: runLocalId } }]);
+    // Its schedule is back in the queue.
+    const queue = t.app.runtime.services.queues.queue(QUEUES.connectors);
+    expect((await queue.getJobSchedulers()).map((s) => String(s.key ?? s.id))).toContainEqual(expect.stringContaining(`connection-sync-${localId}`));
+
+    // A further success of an ACTIVE connection publishes nothing more.
+    expect((await runToEnd(connection.id)).status).toBe('SUCCEEDED');
+    expect(await events()).toHaveLength(1);
+  });
+
   test('a plugin that blocks its event loop hits the time limit while the worker keeps running other syncs', async () => {
     const hanging = await createConnection('pager', 'pager-hang', { blockEventLoop: true });
     const healthy = await createConnection('pager', 'pager-healthy', { pages: 1, perPage: 1 });

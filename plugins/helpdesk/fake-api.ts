@@ -27,6 +27,8 @@ export interface FakeHelpdeskApi {
   tickets: FakeTicket[];
   /** Requests to /api/v2/tickets so far. */
   ticketRequests: number;
+  /** Requests to /api/v2/me (the connector's check) so far, with a valid token or not. */
+  checkRequests: number;
   /** The next requests get these responses, in order. */
   failNext(...failures: InjectedFailure[]): void;
   /** The `n`th request to /api/v2/tickets from now (1: the next one) gets this response. */
@@ -67,13 +69,14 @@ export async function startFakeHelpdeskApi(options: { tickets?: FakeTicket[]; to
   const token = options.token ?? 'test-token-123';
   const failures: InjectedFailure[] = [];
   const scheduled = new Map<number, InjectedFailure>();
-  const api = { tickets: options.tickets ?? makeTickets(5), ticketRequests: 0 };
+  const api = { tickets: options.tickets ?? makeTickets(5), ticketRequests: 0, checkRequests: 0 };
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       response.writeHead(status, { 'content-type': 'application/json', ...headers });
       response.end(JSON.stringify(body));
     };
+    if (url.pathname === '/api/v2/me') api.checkRequests++;
     if (request.headers.authorization !== `Bearer ${token}`) return send(401, { error: 'invalid token' });
     if (url.pathname === '/api/v2/me') return send(200, { account: 'demo' });
     if (url.pathname !== '/api/v2/tickets') return send(404, { error: 'not found' });

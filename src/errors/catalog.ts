@@ -118,6 +118,11 @@ export const ERROR_CATALOG = {
     message: 'the delivery was refused: the signature is missing, wrong or outside the replay window, or this endpoint does not accept deliveries',
     doc: 'A webhook delivery was refused; one answer for every reason, so the sender cannot learn which connections exist.',
   },
+  CONNECTION_CHECK_FAILED: {
+    status: 400,
+    message: '{detail}',
+    doc: "The connector's `check` refused a new or changed config: the credentials (the message names CONNECTOR_AUTHENTICATION) or a setting (CONNECTOR_CONFIG, with `field`); nothing was written.",
+  },
   SECRETS_REQUIRED: {
     status: 400,
     message: '{detail}',

@@ -21,6 +21,7 @@ import {
   jsonProblem,
   parseConnectorConfig,
   secretKeys,
+  sourceKeyOf,
   validateConnectorDefinition,
   type ConnectorContext,
   type ConnectorDefinition,
@@ -128,6 +129,9 @@ export function startHost(init: HostInit, rest: Buffer): void {
 
 type HostRequest = { op: 'emit'; batch: unknown } | { op: 'checkpoint'; state: unknown; hasMore: boolean };
 
+/** What webhook.verify and webhook.parse receive besides the request: the real clock. */
+const WEBHOOK_CONTEXT = Object.freeze({ now: () => new Date() });
+
 async function run(
   definition: ConnectorDefinition,
   call: Extract<ToHost, { type: 'call' }> & CallRequest,
@@ -138,9 +142,11 @@ async function run(
 ): Promise<unknown> {
   if (call.op === 'config') {
     const parsed = parseConnectorConfig(definition.config, call.config ?? {});
-    return parsed.ok
-      ? { ok: true, config: parsed.config }
-      : { ok: false, issues: parsed.issues.map((issue) => ({ field: issue.field, message: issue.message })) };
+    if (!parsed.ok) return { ok: false, issues: parsed.issues.map((issue) => ({ field: issue.field, message: issue.message })) };
+    // The remote account the config reaches, when the connector declares one: connections with the same key share deduplication.
+    const key = sourceKeyOf(definition, parsed.config as Record<string, unknown>);
+    if (!key.ok) return { ok: false, issues: [{ field: '', message: key.message }] };
+    return { ok: true, config: parsed.config, ...(key.key !== undefined ? { sourceKey: key.key } : {}) };
   }
   const config = configOf(definition, call.config);
   switch (call.op) {
@@ -150,7 +156,7 @@ async function run(
       const request = webhookRequest(call.request);
       let verified: unknown;
       try {
-        verified = await webhook.verify(request, config);
+        verified = await webhook.verify(request, config, WEBHOOK_CONTEXT);
       } catch (error) {
         // Whatever verify throws refuses the delivery. Only the error's code or class goes back: its message could quote the body.
         const verifyError =
@@ -160,7 +166,7 @@ async function run(
       if (verified !== true) return { verified: false } satisfies WebhookOutcome;
       let batch: unknown;
       try {
-        batch = await webhook.parse(request, config);
+        batch = await webhook.parse(request, config, WEBHOOK_CONTEXT);
       } catch (error) {
         // What parse throws is why the body is refused (400), not a failure of the plugin.
         return { verified: true, refused: messageOf(error) } satisfies WebhookOutcome;

@@ -178,9 +178,27 @@ export interface WebhookRequest {
  */
 export interface WebhookHandler<Config = Record<string, unknown>> {
   /** Whether the request really comes from the source (signature, replay window). Must not throw for a bad signature other than `WebhookVerificationError`. */
-  verify(request: WebhookRequest, config: Readonly<Config>): boolean | Promise<boolean>;
+  verify(request: WebhookRequest, config: Readonly<Config>, context?: WebhookContext): boolean | Promise<boolean>;
   /** Turns a verified request into a batch. Deterministic: the same request gives the same batch. */
-  parse(request: WebhookRequest, config: Readonly<Config>): IngestBatch | Promise<IngestBatch>;
+  parse(request: WebhookRequest, config: Readonly<Config>, context?: WebhookContext): IngestBatch | Promise<IngestBatch>;
+}
+
+/**
+ * What `webhook.verify` and `webhook.parse` receive besides the request and the config:
+ * the clock. Check replay windows against `context.now()`, not `new Date()`, so the
+ * conformance suite's fake clock reaches them and a test can sign at a fixed time.
+ * Rapport and the suite always pass it; it is optional so that calls written before it
+ * (`verify(request, config)` in a test) still compile: fall back with `context?.now() ?? new Date()`.
+ *
+ * @example
+ * ```ts
+ * verify: (request, config, context) =>
+ *   verifyWebhookSignature({ secret: config.signingSecret, body: request.rawBody, header: request.headers[WEBHOOK_SIGNATURE_HEADER], now: context?.now() }).ok,
+ * ```
+ */
+export interface WebhookContext {
+  /** The current time: the real one in Rapport, the fake clock in the conformance suite. */
+  now(): Date;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONNECTOR_API_VERSION, defineConnector, validateConnectorDefinition } from './define-connector';
+import { CONNECTOR_API_VERSION, defineConnector, sourceKeyOf, validateConnectorDefinition } from './define-connector';
 import { ConnectorLoadError } from './errors';
 import { secret } from './secret';
 
@@ -146,5 +146,39 @@ describe('validateConnectorDefinition', () => {
       code: 'CONNECTOR_LOAD_INVALID_FIELD',
       field: 'http.rateLimit.requests',
     });
+  });
+});
+
+describe('sourceKey', () => {
+  const base = {
+    id: 'keyed',
+    apiVersion: 1 as const,
+    version: '1.0.0',
+    displayName: 'Keyed',
+    description: 'A connector that names its remote account.',
+    config: z.object({ account: z.string().optional() }),
+    sync: async () => ({ nextState: {}, hasMore: false }),
+  };
+
+  test('is part of the contract: a function, or the definition is refused naming it', () => {
+    expect(() => defineConnector({ ...base, sourceKey: (config) => config.account })).not.toThrow();
+    expect(() => validateConnectorDefinition({ ...base, sourceKey: 'acct' })).toThrow(
+      expect.objectContaining({ code: 'CONNECTOR_LOAD_INVALID_FIELD', field: 'sourceKey' }),
+    );
+  });
+
+  test('sourceKeyOf trims the key, allows none, and refuses empty, long or control-character keys and throws', () => {
+    const keyed = defineConnector({ ...base, sourceKey: (config) => config.account });
+    expect(sourceKeyOf(keyed, { account: ' acct_81 ' })).toEqual({ ok: true, key: 'acct_81' });
+    expect(sourceKeyOf(keyed, {})).toEqual({ ok: true, key: undefined });
+    expect(sourceKeyOf(defineConnector(base), { account: 'x' })).toEqual({ ok: true, key: undefined });
+    for (const account of ['  ', 'a'.repeat(201), 'acct\n81']) expect(sourceKeyOf(keyed, { account })).toMatchObject({ ok: false });
+    const throwing = defineConnector({
+      ...base,
+      sourceKey: () => {
+        throw new Error('no account');
+      },
+    });
+    expect(sourceKeyOf(throwing, {})).toEqual({ ok: false, message: 'sourceKey threw: no account' });
   });
 });

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import type { ConfigOf, ConnectorConfigSchema } from './config';
-import type { ConnectorContext, SyncResult, WebhookRequest } from './context';
+import type { ConnectorContext, SyncResult, WebhookContext, WebhookRequest } from './context';
 import { ConnectorLoadError, type ConnectorLoadErrorCode } from './errors';
 import type { RateLimitOptions, RetryOptions } from './http-client';
 import type { IngestBatch } from './ingest-batch';
 import { formatIssuePath } from './issue-path';
 import type { JsonObject } from './json';
 import { describeConfig } from './secret';
+import { textProblem } from './text';
 
 /**
  * The version of the connector contract this kit implements. A definition declares the
@@ -29,6 +30,37 @@ export const CONNECTOR_API_VERSION = 1;
  * ```
  */
 export const SUPPORTED_CONNECTOR_API_VERSIONS: readonly number[] = Object.freeze([CONNECTOR_API_VERSION]);
+
+/** The longest source key a connector may declare. */
+export const MAX_SOURCE_KEY_LENGTH = 200;
+
+/**
+ * Runs a definition's `sourceKey` on a validated config and checks what it returns:
+ * `undefined` when the connector declares none or returns none, else the key
+ * (trimmed), or a problem message naming what is wrong. The host and the conformance suite both use it.
+ *
+ * @example
+ * ```ts
+ * const key = sourceKeyOf(definition, config); // { ok: true, key: 'acct_81' }
+ * ```
+ */
+export function sourceKeyOf(
+  definition: Pick<ConnectorDefinition, 'sourceKey'>,
+  config: Readonly<Record<string, unknown>>,
+): { ok: true; key: string | undefined } | { ok: false; message: string } {
+  if (definition.sourceKey === undefined) return { ok: true, key: undefined };
+  let value: unknown;
+  try {
+    value = (definition.sourceKey as (config: unknown) => unknown)(config);
+  } catch (error) {
+    return { ok: false, message: `sourceKey threw: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  if (value === undefined) return { ok: true, key: undefined };
+  const key = typeof value === 'string' ? value.trim() : '';
+  if (key.length === 0 || key.length > MAX_SOURCE_KEY_LENGTH || hasControlCharacter(key) || textProblem(key) !== undefined)
+    return { ok: false, message: `sourceKey must return undefined or 1 to ${MAX_SOURCE_KEY_LENGTH} characters of text without control characters` };
+  return { ok: true, key };
+}
 
 /**
  * How the host should build the connector's `ctx.http`: the remote API's limits, so
@@ -74,8 +106,9 @@ export interface ConnectorDefinition<Schema extends ConnectorConfigSchema = Conn
   readonly config: Schema;
   /** Push: verify and parse incoming webhook requests. */
   readonly webhook?: {
-    verify(request: WebhookRequest, config: Readonly<ConfigOf<Schema>>): boolean | Promise<boolean>;
-    parse(request: WebhookRequest, config: Readonly<ConfigOf<Schema>>): IngestBatch | Promise<IngestBatch>;
+    /** Whether the request comes from the source; `context.now()` is the clock to check a replay window against. */
+    verify(request: WebhookRequest, config: Readonly<ConfigOf<Schema>>, context?: WebhookContext): boolean | Promise<boolean>;
+    parse(request: WebhookRequest, config: Readonly<ConfigOf<Schema>>, context?: WebhookContext): IngestBatch | Promise<IngestBatch>;
     /**
      * The endpoint is called by anyone (a write key shipped in a web page), not by a
      * system that holds a secret. The host then commits each record on its own
@@ -94,6 +127,17 @@ export interface ConnectorDefinition<Schema extends ConnectorConfigSchema = Conn
   sync?(ctx: ConnectorContext<ConfigOf<Schema>, State>, state: Readonly<State> | undefined): Promise<SyncResult<State>>;
   /** Credentials test (see `CheckHandler`). */
   check?(ctx: ConnectorContext<ConfigOf<Schema>, State>): Promise<void>;
+  /**
+   * The remote account a config reaches, as a stable key (`acct_81`, a workspace id,
+   * a subdomain): connections of this connector with the same key share one
+   * deduplication scope, so a second connection to the same account, or one
+   * deleted and created again, stores each `externalId` once. Called with the
+   * validated config whenever a connection is created or its config changes;
+   * return 1 to 200 characters that do not depend on credentials that rotate, or
+   * `undefined` when the config names no account. Without a key each connection is
+   * a scope of its own. @defaultValue none
+   */
+  sourceKey?(config: Readonly<ConfigOf<Schema>>): string | undefined;
   /** Limits of the remote API, applied to `ctx.http`. */
   readonly http?: ConnectorHttpPolicy;
 }
@@ -140,7 +184,7 @@ const MAX_ID_LENGTH = 64;
 // semver.org's recommended pattern.
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-const KNOWN_FIELDS = new Set(['id', 'apiVersion', 'version', 'displayName', 'description', 'config', 'webhook', 'sync', 'check', 'http']);
+const KNOWN_FIELDS = new Set(['id', 'apiVersion', 'version', 'displayName', 'description', 'config', 'webhook', 'sync', 'check', 'sourceKey', 'http']);
 
 const httpPolicySchema = z.strictObject({
   timeoutMs: z.number().int().positive().optional(),
@@ -165,7 +209,8 @@ const httpPolicySchema = z.strictObject({
  * Checks that a value (a plugin's default export) is a connector definition this kit can
  * run: an object with a lowercase slug `id`, a supported `apiVersion`, a semantic
  * `version`, a `displayName` and `description`, a zod 4 object schema as `config`, at
- * least one of `webhook` and `sync`, and no unknown fields. Returns it, frozen and typed.
+ * least one of `webhook` and `sync`, functions as `sync`, `check` and `sourceKey`, and no
+ * unknown fields. Returns it, frozen and typed.
  *
  * @throws ConnectorLoadError with a stable `code` and the `field` at fault.
  * @example
@@ -256,7 +301,7 @@ export function validateConnectorDefinition(value: unknown): ConnectorDefinition
     const isPublic = (webhook as Record<string, unknown>)['public'];
     if (isPublic !== undefined && typeof isPublic !== 'boolean') fail('CONNECTOR_LOAD_INVALID_FIELD', 'webhook.public', 'webhook.public must be a boolean');
   }
-  for (const field of ['sync', 'check'] as const) {
+  for (const field of ['sync', 'check', 'sourceKey'] as const) {
     if (candidate[field] !== undefined && typeof candidate[field] !== 'function') fail('CONNECTOR_LOAD_INVALID_FIELD', field, `${field} must be a function`);
   }
   if (webhook === undefined && candidate['sync'] === undefined) {
@@ -274,6 +319,14 @@ export function validateConnectorDefinition(value: unknown): ConnectorDefinition
 
   const definition = candidate as unknown as ConnectorDefinition;
   return Object.isFrozen(definition) ? definition : Object.freeze({ ...definition });
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
 
 function isZodObjectSchema(value: unknown): boolean {

@@ -169,12 +169,14 @@ export class RetryableError extends ConnectorError {
  *
  * @example
  * ```ts
- * throw new RateLimitedError('Acme quota used up', { retryAfterMs: 3_600_000 });
+ * throw new RateLimitedError({ retryAfterMs: 3_600_000, message: 'Acme quota used up' });
  * ```
  */
 export interface RateLimitedErrorOptions extends RetryableErrorOptions {
   /** How long to wait before the next request may succeed. */
   retryAfterMs: number;
+  /** What happened, for the run's error. @defaultValue `rate limited: retry after <retryAfterMs> ms` */
+  message?: string;
 }
 
 /**
@@ -184,17 +186,28 @@ export interface RateLimitedErrorOptions extends RetryableErrorOptions {
  * The kit's HTTP client throws it for you; throw it yourself for quota signals that
  * arrive in a response body.
  *
+ * Takes its options alone (`new RateLimitedError({ retryAfterMs, message? })`), or a
+ * message first (`new RateLimitedError(message, { retryAfterMs })`): both forms are part
+ * of the contract.
+ *
  * @example
  * ```ts
  * if (body.error === 'daily_quota_exceeded') {
- *   throw new RateLimitedError('Acme daily quota exhausted', { retryAfterMs: msUntilMidnightUtc(ctx.now()) });
+ *   throw new RateLimitedError({ retryAfterMs: msUntilMidnightUtc(ctx.now()), message: 'Acme daily quota exhausted' });
  * }
  * ```
  */
 export class RateLimitedError extends RetryableError {
   declare readonly retryAfterMs: number;
 
-  constructor(message: string, options: RateLimitedErrorOptions) {
+  constructor(options: RateLimitedErrorOptions);
+  constructor(message: string, options: RateLimitedErrorOptions);
+  constructor(messageOrOptions: string | RateLimitedErrorOptions, given?: RateLimitedErrorOptions) {
+    const options = typeof messageOrOptions === 'string' ? given : messageOrOptions;
+    if (typeof options?.retryAfterMs !== 'number' || !Number.isFinite(options.retryAfterMs) || options.retryAfterMs < 0) {
+      throw new TypeError('RateLimitedError needs { retryAfterMs }: a number of milliseconds, 0 or more');
+    }
+    const message = typeof messageOrOptions === 'string' ? messageOrOptions : (options.message ?? `rate limited: retry after ${options.retryAfterMs} ms`);
     super(message, options, CONNECTOR_ERROR_CODES.RATE_LIMITED);
   }
 }

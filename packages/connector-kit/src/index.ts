@@ -12,8 +12,10 @@
  */
 export {
   CONNECTOR_API_VERSION,
+  MAX_SOURCE_KEY_LENGTH,
   SUPPORTED_CONNECTOR_API_VERSIONS,
   defineConnector,
+  sourceKeyOf,
   validateConnectorDefinition,
   type ConnectorDefinition,
   type ConnectorHttpPolicy,
@@ -39,8 +41,10 @@ export {
   customerRefSchema,
   identifierSchema,
   ingestBatchSchema,
+  ingestSchemasFor,
   interactionRecordSchema,
   parseIngestBatch,
+  type RecordSchemas,
   type CustomerRecord,
   type CustomerRef,
   type Identifier,
@@ -49,6 +53,14 @@ export {
   type InteractionRecord,
   type ParsedIngestBatch,
 } from './ingest-batch';
+export {
+  isIdentifierProblem,
+  isPhoneCountry,
+  normalizeIdentifier,
+  type IdentifierOptions,
+  type IdentifierProblem,
+  type NormalizedIdentifier,
+} from './identifiers';
 export {
   AuthenticationError,
   CONNECTOR_ERROR_CODES,
@@ -115,7 +127,7 @@ export {
   type EgressResolver,
   type ResolvedAddress,
 } from './egress';
-export { formatIssuePath, toValidationIssues, type ValidationIssue } from './issue-path';
+export { deepestIssue, formatIssuePath, toValidationIssues, type ValidationIssue } from './issue-path';
 export { isJsonValue, type JsonObject, type JsonValue } from './json';
 // The text and JSON checks behind the batch schemas, shared with Rapport's own validation of API input.
 export { JSON_LIMITS, jsonProblem, keySegment, textProblem, type JsonProblem } from './text';

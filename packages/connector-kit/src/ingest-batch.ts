@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { toValidationIssues, type ValidationIssue } from './issue-path';
 import { isJsonValue } from './json';
+import { isIdentifierProblem, normalizeIdentifier, type IdentifierOptions } from './identifiers';
 
 /**
  * How a customer is recognised: `email`, `phone`, or a namespace of your own (`shopify`,
- * `acme-helpdesk`) whose value is that system's id. The ingest service normalises the
- * value (emails lower-cased and trimmed, phones to E.164) and resolves the customer.
+ * `acme-helpdesk`) whose value is that system's id. The value is normalised (emails
+ * lower-cased and trimmed, phones to E.164; a national phone number needs the
+ * connection's default country) and the customer resolved by it.
  *
  * @example
  * ```ts
@@ -176,17 +178,113 @@ const jsonRecordSchema = z.record(z.string(), z.unknown()).check((payload) => {
 });
 
 /**
- * zod schema of an {@link Identifier}.
+ * The identifier schema for a connection: shape, then {@link normalizeIdentifier}
+ * with its options (the host's own check). Its output is the normalised identifier.
+ */
+function identifierSchemaFor(options: IdentifierOptions) {
+  return z
+    .strictObject({
+      type: nonEmptyText(64),
+      value: nonEmptyText(1024),
+    })
+    .transform((identifier, ctx) => {
+      const normalized = normalizeIdentifier(identifier, options);
+      if (!isIdentifierProblem(normalized)) return normalized;
+      ctx.addIssue({ code: 'custom', path: [normalized.field], message: normalized.message, params: { code: normalized.code } });
+      return z.NEVER;
+    });
+}
+
+/**
+ * zod schema of an {@link Identifier}: its output is normalised as the host stores it
+ * (a phone must be international; see {@link ingestSchemasFor} for a default country).
  *
  * @example
  * ```ts
- * identifierSchema.parse({ type: 'email', value: 'ada@example.com' });
+ * identifierSchema.parse({ type: 'email', value: ' Ada@Example.com' }); // { type: 'email', value: 'ada@example.com' }
  * ```
  */
-export const identifierSchema = z.strictObject({
-  type: nonEmptyText(64),
-  value: nonEmptyText(1024),
-});
+export const identifierSchema = identifierSchemaFor({});
+
+const OCCURRED_AT_MESSAGE = 'must be a Date or an ISO 8601 date-time with a time zone, such as 2024-05-01T12:00:00Z';
+const occurredAtSchema = z
+  .union([z.iso.datetime({ offset: true, error: OCCURRED_AT_MESSAGE }), z.date({ error: OCCURRED_AT_MESSAGE })], { error: OCCURRED_AT_MESSAGE })
+  .transform((value) => (typeof value === 'string' ? new Date(value) : value));
+
+/** The record schemas, with identifiers read under `options` (a connection's default phone country). */
+function recordSchemas(options: IdentifierOptions) {
+  const identifier = identifierSchemaFor(options);
+  const customerRef = z.strictObject({
+    identifiers: z.array(identifier).min(1, 'needs at least one identifier'),
+    unverified: z.boolean().optional(),
+  });
+  const customerRecord = z.strictObject({
+    identifiers: z.array(identifier).min(1, 'needs at least one identifier'),
+    kind: z.enum(['PERSON', 'ORGANIZATION']).optional(),
+    displayName: nonEmptyText(512).optional(),
+    traits: jsonRecordSchema.optional(),
+    lifecycleStage: nonEmptyText(64).optional(),
+    owner: nonEmptyText(256).optional(),
+    organization: customerRef.optional(),
+    unverified: z.boolean().optional(),
+  });
+  const interactionRecord = z.strictObject({
+    customer: customerRef,
+    channel: nonEmptyText(64),
+    type: nonEmptyText(64),
+    occurredAt: occurredAtSchema,
+    value: z.number().optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 currency code such as EUR')
+      .toUpperCase()
+      .optional(),
+    direction: z.enum(['INBOUND', 'OUTBOUND']).optional(),
+    sentiment: z.number().min(-1, 'must be between -1 and 1').max(1, 'must be between -1 and 1').optional(),
+    properties: jsonRecordSchema.optional(),
+    externalId: nonEmptyText(512),
+  });
+  const consentRecord = z.strictObject({
+    customer: customerRef,
+    purpose: nonEmptyText(64),
+    channel: nonEmptyText(64).optional(),
+    status: z.enum(['GRANTED', 'DENIED', 'WITHDRAWN']),
+    recordedAt: occurredAtSchema.optional(),
+  });
+  const ingestBatch = z.strictObject({
+    customers: z.array(customerRecord).optional(),
+    interactions: z.array(interactionRecord).optional(),
+    consents: z.array(consentRecord).optional(),
+  });
+  return { customerRef, customerRecord, interactionRecord, consentRecord, ingestBatch };
+}
+
+/** The record schemas of a batch. */
+export type RecordSchemas = ReturnType<typeof recordSchemas>;
+
+const DEFAULT_SCHEMAS = recordSchemas({});
+const schemasByCountry = new Map<string, RecordSchemas>();
+
+/**
+ * The record schemas the host validates a connection's batches with: identifiers are
+ * normalised with `options` (phones without a country code read in `defaultCountry`).
+ *
+ * @example
+ * ```ts
+ * const { interactionRecord } = ingestSchemasFor({ defaultCountry: 'GB' });
+ * interactionRecord.parse(row).customer.identifiers[0].value; // '+447911123456' for '07911 123456'
+ * ```
+ */
+export function ingestSchemasFor(options: IdentifierOptions = {}): RecordSchemas {
+  const country = options.defaultCountry;
+  if (country === undefined) return DEFAULT_SCHEMAS;
+  let schemas = schemasByCountry.get(country);
+  if (!schemas) {
+    schemas = recordSchemas({ defaultCountry: country });
+    schemasByCountry.set(country, schemas);
+  }
+  return schemas;
+}
 
 /**
  * zod schema of a {@link CustomerRef}.
@@ -196,10 +294,7 @@ export const identifierSchema = z.strictObject({
  * customerRefSchema.parse({ identifiers: [{ type: 'shopify', value: '7781' }] });
  * ```
  */
-export const customerRefSchema = z.strictObject({
-  identifiers: z.array(identifierSchema).min(1, 'needs at least one identifier'),
-  unverified: z.boolean().optional(),
-});
+export const customerRefSchema = DEFAULT_SCHEMAS.customerRef;
 
 /**
  * zod schema of a {@link CustomerRecord}. Unknown fields are rejected, so a typo
@@ -210,21 +305,7 @@ export const customerRefSchema = z.strictObject({
  * customerRecordSchema.parse({ identifiers: [{ type: 'email', value: 'ada@example.com' }], kind: 'PERSON' });
  * ```
  */
-export const customerRecordSchema = z.strictObject({
-  identifiers: z.array(identifierSchema).min(1, 'needs at least one identifier'),
-  kind: z.enum(['PERSON', 'ORGANIZATION']).optional(),
-  displayName: nonEmptyText(512).optional(),
-  traits: jsonRecordSchema.optional(),
-  lifecycleStage: nonEmptyText(64).optional(),
-  owner: nonEmptyText(256).optional(),
-  organization: customerRefSchema.optional(),
-  unverified: z.boolean().optional(),
-});
-
-const OCCURRED_AT_MESSAGE = 'must be a Date or an ISO 8601 date-time with a time zone, such as 2024-05-01T12:00:00Z';
-const occurredAtSchema = z
-  .union([z.iso.datetime({ offset: true, error: OCCURRED_AT_MESSAGE }), z.date({ error: OCCURRED_AT_MESSAGE })], { error: OCCURRED_AT_MESSAGE })
-  .transform((value) => (typeof value === 'string' ? new Date(value) : value));
+export const customerRecordSchema = DEFAULT_SCHEMAS.customerRecord;
 
 /**
  * zod schema of an {@link InteractionRecord}. Its output has `occurredAt` as a `Date`
@@ -239,31 +320,8 @@ const occurredAtSchema = z
  * parsed.currency; // 'EUR'
  * ```
  */
-export const interactionRecordSchema = z.strictObject({
-  customer: customerRefSchema,
-  channel: nonEmptyText(64),
-  type: nonEmptyText(64),
-  occurredAt: occurredAtSchema,
-  value: z.number().optional(),
-  currency: z
-    .string()
-    .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 currency code such as EUR')
-    .toUpperCase()
-    .optional(),
-  direction: z.enum(['INBOUND', 'OUTBOUND']).optional(),
-  sentiment: z.number().min(-1, 'must be between -1 and 1').max(1, 'must be between -1 and 1').optional(),
-  properties: jsonRecordSchema.optional(),
-  externalId: nonEmptyText(512),
-});
+export const interactionRecordSchema = DEFAULT_SCHEMAS.interactionRecord;
 
-/**
- * zod schema of an {@link IngestBatch}.
- *
- * @example
- * ```ts
- * const result = ingestBatchSchema.safeParse(batch);
- * ```
- */
 /**
  * zod schema of a {@link ConsentRecord}; its output has `recordedAt` as a `Date` when given.
  *
@@ -272,19 +330,17 @@ export const interactionRecordSchema = z.strictObject({
  * consentRecordSchema.parse({ customer: { identifiers: [{ type: 'email', value: 'a@b.c' }] }, purpose: 'marketing', status: 'GRANTED' });
  * ```
  */
-export const consentRecordSchema = z.strictObject({
-  customer: customerRefSchema,
-  purpose: nonEmptyText(64),
-  channel: nonEmptyText(64).optional(),
-  status: z.enum(['GRANTED', 'DENIED', 'WITHDRAWN']),
-  recordedAt: occurredAtSchema.optional(),
-});
+export const consentRecordSchema = DEFAULT_SCHEMAS.consentRecord;
 
-export const ingestBatchSchema = z.strictObject({
-  customers: z.array(customerRecordSchema).optional(),
-  interactions: z.array(interactionRecordSchema).optional(),
-  consents: z.array(consentRecordSchema).optional(),
-});
+/**
+ * zod schema of an {@link IngestBatch}, identifiers read without a default country.
+ *
+ * @example
+ * ```ts
+ * const result = ingestBatchSchema.safeParse(batch);
+ * ```
+ */
+export const ingestBatchSchema = DEFAULT_SCHEMAS.ingestBatch;
 
 /**
  * A batch after {@link parseIngestBatch}: trimmed strings, `occurredAt` as a `Date`,
@@ -309,7 +365,9 @@ export type ParsedIngestBatch = z.output<typeof ingestBatchSchema>;
 export type IngestBatchParseResult = { ok: true; batch: ParsedIngestBatch } | { ok: false; errors: ValidationIssue[] };
 
 /**
- * Validates a batch from a connector. Every problem is reported with its path
+ * Validates a batch from a connector, as the host does: identifiers are normalised by
+ * the host's own code, phones without a country code read in `options.defaultCountry`
+ * (the connection's). Every problem is reported with its path
  * (`interactions[2].customer.identifiers[0].value`), so a partner can fix the mapping
  * and the host can say which record it rejected.
  *
@@ -322,8 +380,8 @@ export type IngestBatchParseResult = { ok: true; batch: ParsedIngestBatch } | { 
  * }
  * ```
  */
-export function parseIngestBatch(value: unknown): IngestBatchParseResult {
-  const result = ingestBatchSchema.safeParse(value);
+export function parseIngestBatch(value: unknown, options: IdentifierOptions = {}): IngestBatchParseResult {
+  const result = ingestSchemasFor(options).ingestBatch.safeParse(value);
   if (result.success) return { ok: true, batch: result.data };
   return { ok: false, errors: toValidationIssues(result.error.issues) };
 }

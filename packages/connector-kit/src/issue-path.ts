@@ -13,7 +13,7 @@ export interface ValidationIssue {
   path: string;
   /** The same path as segments, for programs. */
   segments: Array<string | number>;
-  /** zod's issue code (`invalid_type`, `too_small`, `unrecognized_keys`, `custom`…). */
+  /** zod's issue code (`invalid_type`, `too_small`, `unrecognized_keys`, `custom`…), or a stable code of the kit's own checks (`INVALID_IDENTIFIER`). */
   code: string;
   /** What is wrong. */
   message: string;
@@ -58,11 +58,58 @@ export function toValidationIssues(issues: ReadonlyArray<z.core.$ZodIssue>): Val
       continue;
     }
     const segments = base.map(toSegment);
-    out.push({ path: formatIssuePath(segments), segments, code: issue.code, message: issue.message });
+    // A custom issue may carry a stable code of its own (`INVALID_IDENTIFIER`).
+    const own = issue.code === 'custom' ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
+    out.push({ path: formatIssuePath(segments), segments, code: typeof own === 'string' ? own : issue.code, message: issue.message });
   }
   return out;
 }
 
 function toSegment(segment: PropertyKey): string | number {
   return typeof segment === 'number' ? segment : String(segment);
+}
+
+/**
+ * The most specific of a zod error's issues, as a {@link ValidationIssue}: a union's
+ * "Invalid input" is replaced by an issue of the branch that came closest (the fewest
+ * issues, then the deepest), and among several issues the one with the longest path
+ * wins, the first on a tie. Use it to say in one line where a payload is wrong.
+ * Undefined when there is no issue.
+ *
+ * @example
+ * ```ts
+ * const event = eventSchema.safeParse(json);
+ * if (!event.success) {
+ *   const issue = deepestIssue(event.error.issues)!;
+ *   throw new MalformedPayloadError(issue.message, { path: issue.path }); // path 'data.customer.email'
+ * }
+ * ```
+ */
+export function deepestIssue(issues: ReadonlyArray<z.core.$ZodIssue>): ValidationIssue | undefined {
+  const best = deepest(issues, []);
+  if (!best) return undefined;
+  return toValidationIssues([{ ...best.issue, path: best.segments } as z.core.$ZodIssue])[0];
+}
+
+function deepest(issues: ReadonlyArray<z.core.$ZodIssue>, prefix: PropertyKey[]): { segments: PropertyKey[]; issue: z.core.$ZodIssue } | undefined {
+  let best: { segments: PropertyKey[]; issue: z.core.$ZodIssue } | undefined;
+  for (const issue of issues) {
+    let segments = [...prefix, ...(issue.path as PropertyKey[])];
+    let candidate = { segments, issue };
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // The branch with the fewest issues came closest to matching; its deepest issue names the field at fault.
+      const branches = issue.errors
+        .flatMap((branch) => {
+          const found = deepest(branch, segments);
+          return found ? [{ size: branch.length, found }] : [];
+        })
+        .sort((a, b) => a.size - b.size || b.found.segments.length - a.found.segments.length);
+      if (branches[0]) {
+        candidate = branches[0].found;
+        segments = candidate.segments;
+      }
+    }
+    if (!best || segments.length > best.segments.length) best = candidate;
+  }
+  return best;
 }

@@ -25,7 +25,10 @@ describe('the @rapport/connector-kit package', () => {
         const file = path.join(folder, entry.name);
         if (entry.isDirectory()) visit(file);
         else if (entry.name.endsWith('.ts')) {
-          for (const [, specifier] of readFileSync(file, 'utf8').matchAll(/(?:from|import|require\()\s*'([^']+)'/g)) {
+          // Import statements, dynamic imports and requires; not the word from or import inside a string.
+          const found = readFileSync(file, 'utf8').matchAll(/(?<![\w'"])(?:from|import)\s+'([^']+)'|(?:import|require)\(\s*'([^']+)'/g);
+          for (const [, statement, call] of found) {
+            const specifier = statement ?? call;
             const inside = specifier.startsWith('.') && !path.relative(__dirname, path.resolve(folder, specifier)).startsWith('..');
             const declared = dependencies.some((name) => specifier === name || specifier.startsWith(`${name}/`));
             if (!inside && !declared && !specifier.startsWith('node:')) strays.push(`${path.relative(__dirname, file)}: ${specifier}`);

@@ -147,6 +147,8 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'ScoreModel.settings': impersonal(SCORES),
   // Connectors
   'Connection.config': impersonal(CONNECTOR),
+  'Connection.defaultCountry': impersonal(CONNECTOR),
+  'Connection.source': impersonal(CONNECTOR),
   'Connection.connector': impersonal(CONNECTOR),
   'Connection.lastError': impersonal(CONNECTOR),
   'Connection.name': impersonal(CONNECTOR),
@@ -168,6 +170,10 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'ConnectorRun.error': impersonal(CONNECTOR),
   'ConnectorRun.errors': impersonal(CONNECTOR),
   'ConnectorRunEdge.cursor': CURSOR,
+  'ConnectionTest.code': impersonal(CONNECTOR),
+  'ConnectionTest.connection': impersonal(CONNECTOR),
+  'ConnectionTest.field': impersonal(CONNECTOR),
+  'ConnectionTest.message': impersonal(CONNECTOR),
   'ConnectorRunError.code': impersonal(CONNECTOR),
   'ConnectorRunError.message': impersonal(CONNECTOR),
   'ConnectorRunError.path': impersonal(CONNECTOR),
@@ -244,6 +250,7 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'Mutation.updateConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal', input: 'write' } },
   'Mutation.deleteConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal' } },
   'Mutation.runConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal' } },
+  'Mutation.testConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal' } },
   'Mutation.createApiKey': { output: { kind: 'impersonal', why: OPERATOR }, args: { name: 'write', scopes: 'write', expiresAt: 'write' } },
   'Mutation.revokeApiKey': { output: { kind: 'impersonal', why: OPERATOR }, args: { id: 'impersonal' } },
   // Subscriptions: each event is read through the same types as queries, with the subscriber's scopes.

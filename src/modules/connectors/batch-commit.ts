@@ -1,4 +1,15 @@
-import { consentRecordSchema, customerRecordSchema, interactionRecordSchema, jsonProblem, toValidationIssues, type IngestBatch } from '@rapport/connector-kit';
+import {
+  consentRecordSchema,
+  customerRecordSchema,
+  ingestSchemasFor,
+  interactionRecordSchema,
+  jsonProblem,
+  isIdentifierProblem,
+  normalizeIdentifier,
+  toValidationIssues,
+  type IdentifierOptions,
+  type IngestBatch,
+} from '@rapport/connector-kit';
 import type { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import type { PrivacyService } from '../privacy';
@@ -43,8 +54,15 @@ type ParsedCustomer = z.output<typeof customerRecordSchema>;
 type ParsedInteraction = z.output<typeof interactionRecordSchema>;
 type ParsedConsent = z.output<typeof consentRecordSchema>;
 
-/** Validates every record of a batch on its own, so one bad row never hides the others. */
-export function validateBatchRows(batch: unknown): {
+/**
+ * Validates every record of a batch on its own, so one bad row never hides the
+ * others. Identifiers are normalised with `options` (the connection's default
+ * phone country), by the kit's code that the test context runs too.
+ */
+export function validateBatchRows(
+  batch: unknown,
+  options: IdentifierOptions = {},
+): {
   customers: { index: number; row: ParsedCustomer }[];
   interactions: { index: number; row: ParsedInteraction }[];
   consents: { index: number; row: ParsedConsent }[];
@@ -82,17 +100,22 @@ export function validateBatchRows(batch: unknown): {
       }
       const parsed = schema.safeParse(item);
       if (parsed.success) into.push({ index, row: parsed.data });
-      else if (key === 'interactions' && writerErrors(item, `${key}[${index}]`, errors)) return;
+      else if (key === 'interactions' && writerErrors(item, `${key}[${index}]`, errors, options)) return;
       else {
         for (const issue of toValidationIssues(parsed.error.issues)) {
-          errors.push({ path: issue.path ? `${key}[${index}].${issue.path}` : `${key}[${index}]`, code: ErrorCode.INVALID_FIELD, message: issue.message });
+          errors.push({
+            path: issue.path ? `${key}[${index}].${issue.path}` : `${key}[${index}]`,
+            code: issue.code === ErrorCode.INVALID_IDENTIFIER ? ErrorCode.INVALID_IDENTIFIER : ErrorCode.INVALID_FIELD,
+            message: issue.message,
+          });
         }
       }
     });
   };
-  each('customers', customerRecordSchema, customers);
-  each('interactions', interactionRecordSchema, interactions);
-  each('consents', consentRecordSchema, consents);
+  const schemas = ingestSchemasFor(options);
+  each('customers', schemas.customerRecord, customers);
+  each('interactions', schemas.interactionRecord, interactions);
+  each('consents', schemas.consentRecord, consents);
   return { customers, interactions, consents, errors };
 }
 
@@ -103,13 +126,13 @@ export function validateBatchRows(batch: unknown): {
  * problems only the schema knows (unknown keys, wrong types) keep the
  * schema's. Returns whether the writer's errors were reported.
  */
-function writerErrors(item: unknown, path: string, errors: RunError[]): boolean {
+function writerErrors(item: unknown, path: string, errors: RunError[], options: IdentifierOptions): boolean {
   const raw = item as Record<string, unknown>;
   const text = (value: unknown) => (value === undefined || value === null || typeof value === 'string' ? (value as string | null | undefined) : undefined);
   const number = (value: unknown) => (value === undefined || value === null || typeof value === 'number' ? (value as number | null | undefined) : undefined);
   if (typeof raw.customer !== 'object' || raw.customer === null) return false;
   const occurredAt = typeof raw.occurredAt === 'string' && /^\d{4}-\d{2}-\d{2}/.test(raw.occurredAt) ? new Date(raw.occurredAt) : undefined;
-  const row = interactionRow(raw.customer as InteractionRow['customer'], 'connector', {
+  const row = interactionRow(withNormalizedIdentifiers(raw.customer as InteractionRow['customer'], options), 'connector', {
     channel: text(raw.channel) as string,
     type: text(raw.type) as string,
     occurredAt: occurredAt as Date,
@@ -131,6 +154,21 @@ function writerErrors(item: unknown, path: string, errors: RunError[]): boolean 
   return true;
 }
 
+/** The customer of a refused interaction with the identifiers that normalise under `options` replaced by their normal form, so the writer (which reads no default country) judges the rest. */
+function withNormalizedIdentifiers(customer: InteractionRow['customer'], options: IdentifierOptions): InteractionRow['customer'] {
+  const identifiers = (customer as { identifiers?: unknown }).identifiers;
+  if (options.defaultCountry === undefined || !Array.isArray(identifiers)) return customer;
+  return {
+    ...customer,
+    identifiers: identifiers.map((identifier: unknown) => {
+      const given = identifier as { type?: unknown; value?: unknown };
+      if (typeof given?.type !== 'string' || typeof given.value !== 'string') return identifier;
+      const normalized = normalizeIdentifier({ type: given.type, value: given.value }, options);
+      return isIdentifierProblem(normalized) ? identifier : normalized;
+    }),
+  } as InteractionRow['customer'];
+}
+
 /** How many rows a batch holds, valid or not. */
 export function batchSize(batch: unknown): number {
   if (typeof batch !== 'object' || batch === null) return 0;
@@ -148,9 +186,15 @@ export function batchSize(batch: unknown): number {
  * then interactions with `source` set by the host. PER_ROW keeps every valid
  * row; ATOMIC writes nothing — customers included — when any row is invalid.
  */
-export async function commitBatch(targets: IngestTargets, batch: unknown, source: string, mode: BatchMode): Promise<BatchCounts & { committed: boolean }> {
+export async function commitBatch(
+  targets: IngestTargets,
+  batch: unknown,
+  source: string,
+  mode: BatchMode,
+  options: IdentifierOptions = {},
+): Promise<BatchCounts & { committed: boolean }> {
   try {
-    return await inTransaction(targets.dataSource, () => commitInTransaction(targets, batch, source, mode), {
+    return await inTransaction(targets.dataSource, () => commitInTransaction(targets, batch, source, mode, options), {
       isRetryable: (e) => e instanceof IdentityRaceError,
     });
   } catch (error) {
@@ -159,8 +203,14 @@ export async function commitBatch(targets: IngestTargets, batch: unknown, source
   }
 }
 
-async function commitInTransaction(targets: IngestTargets, batch: unknown, source: string, mode: BatchMode): Promise<BatchCounts & { committed: boolean }> {
-  const checked = validateBatchRows(batch);
+async function commitInTransaction(
+  targets: IngestTargets,
+  batch: unknown,
+  source: string,
+  mode: BatchMode,
+  options: IdentifierOptions,
+): Promise<BatchCounts & { committed: boolean }> {
+  const checked = validateBatchRows(batch, options);
   const counts: BatchCounts = { received: batchSize(batch), accepted: 0, duplicates: 0, rejected: 0, errors: [...checked.errors] };
   const rejectedRows = new Set(checked.errors.map((error) => /^(\w+\[\d+\])/.exec(error.path ?? '')?.[1]).filter(Boolean));
   counts.rejected = rejectedRows.size;

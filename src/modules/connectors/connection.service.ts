@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { inTransaction } from '../../infra/database';
 import { z } from 'zod';
-import { REDACTED } from '@rapport/connector-kit';
+import { CONNECTOR_ERROR_CODES, MAX_SOURCE_KEY_LENGTH, REDACTED, isPhoneCountry } from '@rapport/connector-kit';
 import { ErrorCode, fail } from '../../errors/catalog';
 import type { PluginManifest } from '../../plugin-host/protocol';
 import type { Page } from '../../infra/page';
@@ -11,6 +11,7 @@ import type { ConnectorRegistry } from './connector-registry';
 import { PluginCallError, type PluginHosts, type RunnablePlugin } from './plugin-hosts';
 import { SecretBox } from './secret-box';
 import { isDatabaseId } from '../../infra/db-values';
+import { NO_CUSTOMER, outboxInsertSql } from '../events';
 
 /** The values of `connections.status` (its check constraint in migrations). */
 export const CONNECTION_STATUSES = ['ACTIVE', 'PAUSED', 'NEEDS_ATTENTION'] as const;
@@ -28,6 +29,10 @@ export interface ConnectionRecord {
   schedule: string | null;
   lastRunAt: Date | null;
   lastError: string | null;
+  /** The country phone numbers without a country code are read in; null: the instance default. */
+  defaultCountry: string | null;
+  /** The remote account the config reaches, when the connector declares `sourceKey`. */
+  sourceKey: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -39,6 +44,8 @@ export interface CreateConnectionInput {
   config: unknown;
   schedule?: string | null;
   status?: ConnectionStatus | null;
+  /** ISO 3166-1 alpha-2 country for phone numbers without a country code; null: the instance default. */
+  defaultCountry?: string | null;
 }
 
 /**
@@ -53,7 +60,40 @@ export interface UpdateConnectionInput {
   status?: ConnectionStatus | null;
   /** Forget the cursor: the next sync starts from the beginning. */
   resetState?: boolean | null;
+  /** A country code, or `''` to fall back to the instance default; omitted (or null) leaves it. */
+  defaultCountry?: string | null;
 }
+
+/** Where a connection's batches go and how their identifiers are read. */
+export interface IngestScope {
+  /** The interaction `source`: `connector:<id>`, or `connector:<connector>:<sourceKey>` for a connector that declares one. */
+  source: string;
+  /** Phone numbers without a country code are read in this country. */
+  defaultCountry?: string;
+}
+
+/**
+ * What a connector's `check` said about a config. A failure is conclusive when
+ * the connector refused the credentials or a setting (`CONNECTOR_AUTHENTICATION`,
+ * `CONNECTOR_CONFIG`, `CONNECTOR_CONFIG_INVALID`): the config is wrong. Any other
+ * failure (network, rate limit, timeout, a crash, a bug) says the check could
+ * not finish, not that the config is wrong.
+ */
+export interface ConnectionCheck {
+  /** The connector declares a `check`; without one nothing is tested and `passed` is true. */
+  checked: boolean;
+  passed: boolean;
+  conclusive: boolean;
+  /** Stable code of the failure: the connector error's (`CONNECTOR_AUTHENTICATION`…), or the host's (`PLUGIN_TIMEOUT`, `PLUGIN_CRASHED`, `CONNECTOR_UNAVAILABLE`), or `CONNECTION_CHECK_FAILED` for anything else the plugin threw. */
+  code: string | null;
+  message: string | null;
+  /** The config field at fault (`config.subdomain`), `config` when the connector names none. */
+  field: string | null;
+  durationMs: number;
+}
+
+/** Connector codes that say the config itself is wrong. */
+const CONCLUSIVE_CHECK_CODES = new Set<string>([CONNECTOR_ERROR_CODES.AUTHENTICATION, CONNECTOR_ERROR_CODES.CONFIG, ErrorCode.CONNECTOR_CONFIG_INVALID]);
 
 /** Keeps a connection's pull schedule in the queue in step with its row. */
 export interface ScheduleSink {
@@ -65,7 +105,7 @@ export interface ScheduleSink {
 export type ParsedSchedule = { every: number } | { pattern: string };
 
 const COLUMNS = `id::text, connector, name, config, state, status, schedule, last_run_at AS "lastRunAt", last_error AS "lastError",
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+  default_country AS "defaultCountry", source_key AS "sourceKey", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Validates a schedule: whole seconds (at least 1) or a 5- or 6-field cron pattern. */
 export function parseSchedule(schedule: string, field = 'schedule'): ParsedSchedule {
@@ -83,7 +123,7 @@ export function parseSchedule(schedule: string, field = 'schedule'): ParsedSched
 
 /** What a plugin host answers a config validation. */
 const configVerdictSchema = z.union([
-  z.object({ ok: z.literal(true), config: z.record(z.string(), z.unknown()) }),
+  z.object({ ok: z.literal(true), config: z.record(z.string(), z.unknown()), sourceKey: z.string().min(1).max(MAX_SOURCE_KEY_LENGTH).optional() }),
   z.object({
     ok: z.literal(false),
     issues: z
@@ -109,7 +149,17 @@ export class ConnectionService {
     private readonly secrets: SecretBox,
     private readonly schedules: ScheduleSink,
     private readonly hosts: PluginHosts,
+    private readonly options: { defaultPhoneCountry?: string } = {},
   ) {}
+
+  /** The source a connection's records are stored under, and how their identifiers are read. */
+  ingestScope(connection: Pick<ConnectionRecord, 'id' | 'connector' | 'sourceKey' | 'defaultCountry'>): IngestScope {
+    const defaultCountry = connection.defaultCountry ?? this.options.defaultPhoneCountry;
+    return {
+      source: connection.sourceKey ? `connector:${connection.connector}:${connection.sourceKey}` : `connector:${connection.id}`,
+      ...(defaultCountry ? { defaultCountry } : {}),
+    };
+  }
 
   async get(id: string): Promise<ConnectionRecord | undefined> {
     if (!isDatabaseId(id)) return undefined;
@@ -147,21 +197,20 @@ export class ConnectionService {
   async create(input: CreateConnectionInput): Promise<ConnectionRecord> {
     const { manifest, plugin } = this.registry.require(input.connector, 'connector');
     const name = checkName(input.name);
-    const config = await this.validateConfig(manifest, plugin, input.config);
+    const { config, sourceKey } = await this.validateConfig(manifest, plugin, input.config);
     const schedule = this.checkSchedule(manifest, input.schedule ?? null);
     const status = input.status ?? 'ACTIVE';
+    const defaultCountry = checkCountry(input.defaultCountry ?? null);
+    this.refuseFailedCheck(manifest, await this.runCheck(manifest, plugin, config));
     const stored = this.secrets.encryptPaths(config, manifest.secretKeys);
     let row: ConnectionRecord;
     try {
       // In a transaction so the audit entry of the mutation commits with it.
       [row] = await inTransaction(this.dataSource, (manager) =>
-        manager.query(`INSERT INTO connections (connector, name, config, schedule, status) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`, [
-          manifest.id,
-          name,
-          JSON.stringify(stored),
-          schedule,
-          status,
-        ]),
+        manager.query(
+          `INSERT INTO connections (connector, name, config, schedule, status, default_country, source_key) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+          [manifest.id, name, JSON.stringify(stored), schedule, status, defaultCountry, sourceKey ?? null],
+        ),
       );
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw fail('VALIDATION_FAILED', { detail: `a connection named "${name}" already exists` }, 'name');
@@ -191,9 +240,12 @@ export class ConnectionService {
         if (given === undefined || given === REDACTED) merged.set(key, kept[key]);
         else if (given === null && !manifest.configFields.find((field) => field.name === key)?.nullable) merged.delete(key);
       }
-      const config = await this.validateConfig(manifest, plugin, Object.fromEntries(merged));
+      const { config, sourceKey } = await this.validateConfig(manifest, plugin, Object.fromEntries(merged));
       this.requireSecretsOnEndpointChange(manifest, kept, input.config, config, keys);
+      // The stored config was validated when written, so an unchanged config compares equal.
+      if (JSON.stringify(config) !== JSON.stringify(kept)) this.refuseFailedCheck(manifest, await this.runCheck(manifest, plugin, config));
       set('config', JSON.stringify(this.secrets.encryptPaths(config, keys)));
+      set('source_key', sourceKey ?? null);
     }
     if (input.schedule !== undefined) set('schedule', this.checkSchedule(manifest, input.schedule === '' ? null : input.schedule));
     if (input.status != null) {
@@ -203,6 +255,7 @@ export class ConnectionService {
       if (input.status === 'ACTIVE') sets.push('last_error = NULL');
     }
     if (input.resetState) sets.push('state = NULL');
+    if (input.defaultCountry != null) set('default_country', input.defaultCountry.trim() === '' ? null : checkCountry(input.defaultCountry));
     if (sets.length === 0) return current;
     let row: ConnectionRecord;
     try {
@@ -230,6 +283,48 @@ export class ConnectionService {
     return current;
   }
 
+  /** Runs the connector's `check` with the connection's stored config; changes nothing. */
+  async test(id: string): Promise<ConnectionCheck> {
+    const connection = await this.require(id);
+    const { manifest, plugin } = this.registry.require(connection.connector, 'id');
+    return this.runCheck(manifest, plugin, this.decryptedConfig(connection, manifest));
+  }
+
+  /** Runs the connector's `check` (plugin code: in the plugin's warm host, under the call deadline). */
+  private async runCheck(manifest: PluginManifest, plugin: RunnablePlugin, config: Record<string, unknown>): Promise<ConnectionCheck> {
+    const started = Date.now();
+    const outcome = (failure?: { code: string; message: string; field?: string }): ConnectionCheck => ({
+      checked: manifest.check,
+      passed: failure === undefined,
+      conclusive: failure !== undefined && CONCLUSIVE_CHECK_CODES.has(failure.code),
+      code: failure?.code ?? null,
+      message: failure ? failure.message.slice(0, 1000) : null,
+      field: failure ? (failure.field ? (failure.field.startsWith('config') ? failure.field : `config.${failure.field}`) : 'config') : null,
+      durationMs: Date.now() - started,
+    });
+    if (!manifest.check) return outcome();
+    try {
+      await this.hosts.call(plugin, { op: 'check', config });
+      return outcome();
+    } catch (error) {
+      if (!(error instanceof PluginCallError)) throw error;
+      if (error.kind === 'plugin' && error.wire)
+        return outcome({ code: error.wire.code ?? ErrorCode.CONNECTION_CHECK_FAILED, message: error.wire.message, field: error.wire.field });
+      const code = error.kind === 'deadline' ? ErrorCode.PLUGIN_TIMEOUT : error.kind === 'crashed' ? ErrorCode.PLUGIN_CRASHED : ErrorCode.CONNECTOR_UNAVAILABLE;
+      return outcome({ code, message: error.message });
+    }
+  }
+
+  /** A check that says the config is wrong refuses the create or update; nothing is written. */
+  private refuseFailedCheck(manifest: PluginManifest, check: ConnectionCheck): void {
+    if (check.passed || !check.conclusive) return;
+    throw fail(
+      'CONNECTION_CHECK_FAILED',
+      { detail: `connector "${manifest.id}" refused the config (${check.code}): ${check.message}` },
+      check.field ?? 'config',
+    );
+  }
+
   /** The config a plugin host receives for one call: secrets decrypted. The host validates it against the plugin's schema (defaults applied) before the plugin sees it. */
   decryptedConfig(connection: ConnectionRecord, manifest: PluginManifest): Record<string, unknown> {
     return this.secrets.decryptPaths(connection.config, manifest.secretKeys);
@@ -253,15 +348,42 @@ export class ConnectionService {
     await this.dataSource.query(`UPDATE connections SET state = $2, updated_at = now() WHERE id = $1`, [id, JSON.stringify(state ?? null)]);
   }
 
-  async recordRunEnd(id: string, outcome: { needsAttention?: string }): Promise<void> {
+  /**
+   * Records how a run ended. Refused credentials or config flag the connection
+   * NEEDS_ATTENTION with the reason; a run that succeeds clears that flag and
+   * its error (the credentials work again) and publishes `connection.recovered`
+   * in the same statement, and the connection's schedule is registered again.
+   */
+  async recordRunEnd(id: string, outcome: { needsAttention?: string; succeededRunId?: string }): Promise<void> {
     if (outcome.needsAttention) {
       await this.dataSource.query(`UPDATE connections SET last_run_at = now(), status = 'NEEDS_ATTENTION', last_error = $2 WHERE id = $1`, [
         id,
         outcome.needsAttention,
       ]);
-    } else {
-      await this.dataSource.query(`UPDATE connections SET last_run_at = now() WHERE id = $1`, [id]);
+      return;
     }
+    if (outcome.succeededRunId === undefined) {
+      await this.dataSource.query(`UPDATE connections SET last_run_at = now() WHERE id = $1`, [id]);
+      return;
+    }
+    const [recovered]: ConnectionRecord[] = await this.dataSource.query(
+      `WITH before AS (SELECT id, status FROM connections WHERE id = $1 FOR UPDATE),
+       updated AS (
+         UPDATE connections c SET last_run_at = now(),
+           status = CASE WHEN before.status = 'NEEDS_ATTENTION' THEN 'ACTIVE' ELSE c.status END,
+           last_error = CASE WHEN before.status = 'NEEDS_ATTENTION' THEN NULL ELSE c.last_error END,
+           updated_at = CASE WHEN before.status = 'NEEDS_ATTENTION' THEN now() ELSE c.updated_at END
+         FROM before WHERE c.id = before.id
+         RETURNING c.*, before.status AS "previousStatus"),
+       published AS (${outboxInsertSql(
+         'connection.recovered',
+         `SELECT ${NO_CUSTOMER}::bigint AS customer_id, jsonb_build_object('connectionId', id::text, 'runId', $2::text) AS payload
+            FROM updated WHERE "previousStatus" = 'NEEDS_ATTENTION'`,
+       )})
+       SELECT ${COLUMNS} FROM updated WHERE "previousStatus" = 'NEEDS_ATTENTION'`,
+      [id, outcome.succeededRunId],
+    );
+    if (recovered) await this.syncSchedule(recovered);
   }
 
   /** Re-registers every ACTIVE connection's schedule (at worker start). */
@@ -277,7 +399,11 @@ export class ConnectionService {
   }
 
   /** Validates a config against the plugin's schema, in the plugin's warm host; returns it with defaults applied. */
-  private async validateConfig(manifest: PluginManifest, plugin: RunnablePlugin, config: unknown): Promise<Record<string, unknown>> {
+  private async validateConfig(
+    manifest: PluginManifest,
+    plugin: RunnablePlugin,
+    config: unknown,
+  ): Promise<{ config: Record<string, unknown>; sourceKey?: string }> {
     let answer: unknown;
     try {
       answer = await this.hosts.call(plugin, { op: 'config', config: config ?? {} });
@@ -303,7 +429,7 @@ export class ConnectionService {
         { issues },
       );
     }
-    return verdict.data.config;
+    return { config: verdict.data.config, sourceKey: verdict.data.sourceKey };
   }
 
   /**
@@ -372,6 +498,19 @@ function redactPaths(config: Record<string, unknown>, paths: readonly string[]):
     }
   }
   return copy;
+}
+
+/** A default phone country as given: an ISO 3166-1 alpha-2 code libphonenumber knows (any case), upper-cased; null stays null. */
+function checkCountry(country: string | null): string | null {
+  if (country === null) return null;
+  const code = country.trim().toUpperCase();
+  if (!isPhoneCountry(code))
+    throw fail(
+      'VALIDATION_FAILED',
+      { detail: `defaultCountry: "${country.slice(0, 20)}" is not a two-letter ISO 3166-1 country code such as GB or US` },
+      'defaultCountry',
+    );
+  return code;
 }
 
 function checkName(name: string): string {

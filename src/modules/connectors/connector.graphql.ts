@@ -2,7 +2,7 @@ import { fail } from '../../errors/catalog';
 import { builder } from '../../graphql/builder';
 import { forwardOnly, globalId, localId } from '../../graphql/ids';
 import type { ConnectionStatus } from './connection.service';
-import type { ConnectionRecord } from './connection.service';
+import type { ConnectionCheck, ConnectionRecord } from './connection.service';
 import type { RunError } from './connector-run.service';
 import type { ConnectorRunRecord } from './connector-run.service';
 import type { LoadedPlugin } from './plugin-loader';
@@ -61,7 +61,7 @@ const ConnectionStatusEnum = builder.enumType('ConnectionStatus', {
   values: {
     ACTIVE: { description: 'Runs on its schedule and accepts webhooks.' },
     PAUSED: { description: 'Neither syncs nor accepts webhooks (deliveries are refused: 401 WEBHOOK_REFUSED).' },
-    NEEDS_ATTENTION: { description: 'The source refused the credentials or config; fix it and set ACTIVE again.' },
+    NEEDS_ATTENTION: { description: 'The source refused the credentials or config during a run; the next successful run (or setting ACTIVE) clears it.' },
   } as const,
 });
 
@@ -167,6 +167,17 @@ builder.node(ConnectionRef, {
     }),
     lastRunAt: t.field({ type: 'DateTime', nullable: true, description: 'When the last sync ended.', resolve: (c) => c.lastRunAt }),
     lastError: t.string({ nullable: true, description: 'Why the connection needs attention.', resolve: (c) => c.lastError }),
+    defaultCountry: t.string({
+      nullable: true,
+      description:
+        'Country (ISO 3166-1 alpha-2) in which phone numbers without a country code are read; null: the instance default (RAPPORT_DEFAULT_PHONE_COUNTRY), and without one such numbers are refused.',
+      resolve: (c) => c.defaultCountry,
+    }),
+    source: t.string({
+      description:
+        'The `source` its interactions are stored under, the scope of deduplication by externalId: connector:<connectionId>, or connector:<connector>:<key> when the connector declares a source key (the remote account), shared by every connection to that account.',
+      resolve: (c, _a, ctx) => ctx.servicesOf('connectors').connectors.connections.ingestScope(c).source,
+    }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was created.', resolve: (c) => c.createdAt }),
     updatedAt: t.field({ type: 'DateTime', description: 'When it last changed.', resolve: (c) => c.updatedAt }),
     runs: t.connection(
@@ -224,6 +235,9 @@ const CreateConnectionInput = builder.inputType('CreateConnectionInput', {
     config: t.field({ type: 'JSON', required: true, description: 'Settings, validated against the connector’s configSchema; secrets are encrypted at rest.' }),
     schedule: t.string({ description: 'Pull schedule: seconds between runs ("3600") or a cron pattern ("0 * * * *"). Pull connectors only.' }),
     status: t.field({ type: ConnectionStatusEnum, description: 'ACTIVE (default) or PAUSED.' }),
+    defaultCountry: t.string({
+      description: 'Country (ISO 3166-1 alpha-2, GB) in which phone numbers without a country code are read; default: RAPPORT_DEFAULT_PHONE_COUNTRY.',
+    }),
   }),
 });
 
@@ -239,12 +253,35 @@ const UpdateConnectionInput = builder.inputType('UpdateConnectionInput', {
     schedule: t.string({ description: 'New schedule; an empty string removes it.' }),
     status: t.field({ type: ConnectionStatusEnum, description: 'ACTIVE, PAUSED or NEEDS_ATTENTION.' }),
     resetState: t.boolean({ description: 'Forget the cursor: the next sync starts from the beginning.' }),
+    defaultCountry: t.string({ description: 'New default phone country (ISO 3166-1 alpha-2); an empty string falls back to the instance default.' }),
   }),
 });
 
 const DeleteConnectionPayloadRef = builder.objectRef<{ deletedId: string }>('DeleteConnectionPayload').implement({
   description: 'Outcome of deleteConnection.',
   fields: (t) => ({ deletedId: t.id({ description: 'Global id of the deleted connection.', resolve: (p) => globalId('Connection', p.deletedId) }) }),
+});
+
+const ConnectionTestRef = builder.objectRef<ConnectionCheck & { connection: ConnectionRecord }>('ConnectionTest').implement({
+  description: "Outcome of testConnection: what the connector's check said about the connection's stored config.",
+  fields: (t) => ({
+    connection: t.field({ type: ConnectionRef, description: 'The connection tested (unchanged by the test).', resolve: (r) => r.connection }),
+    checked: t.exposeBoolean('checked', { description: 'Whether the connector declares a check; without one nothing was tested and passed is true.' }),
+    passed: t.exposeBoolean('passed', { description: 'The check accepted the config.' }),
+    conclusive: t.exposeBoolean('conclusive', {
+      description:
+        'A failure that says the config is wrong (code CONNECTOR_AUTHENTICATION, CONNECTOR_CONFIG or CONNECTOR_CONFIG_INVALID); false when the check could not finish (network, rate limit, timeout, a crash) and may pass later.',
+    }),
+    code: t.string({
+      nullable: true,
+      description:
+        'Stable code of the failure: the connector error’s (CONNECTOR_AUTHENTICATION, CONNECTOR_CONFIG, CONNECTOR_RETRYABLE, CONNECTOR_RATE_LIMITED, CONNECTOR_HTTP_TIMEOUT, CONNECTOR_HTTP_STATUS, CONNECTOR_EGRESS_DENIED…), PLUGIN_TIMEOUT, PLUGIN_CRASHED, CONNECTOR_UNAVAILABLE, or CONNECTION_CHECK_FAILED for anything else; null when it passed.',
+      resolve: (r) => r.code,
+    }),
+    message: t.string({ nullable: true, description: 'What the connector said; null when it passed.', resolve: (r) => r.message }),
+    field: t.string({ nullable: true, description: 'The config field at fault (config.<field>), or config; null when it passed.', resolve: (r) => r.field }),
+    durationMs: t.exposeInt('durationMs', { description: 'How long the check took, in milliseconds.' }),
+  }),
 });
 
 function configObject(value: unknown, field: string): Record<string, unknown> {
@@ -257,7 +294,7 @@ builder.mutationFields((t) => ({
   createConnection: t.field({
     type: ConnectionRef,
     description:
-      'Installs a connection: the config is validated against the connector’s schema (errors name the field, as config.<field>) and its secrets encrypted.',
+      'Installs a connection: the config is validated against the connector’s schema (errors name the field, as config.<field>) and its secrets encrypted. When the connector has a check, it runs first: a refusal of the credentials or a setting refuses the connection (CONNECTION_CHECK_FAILED, nothing stored); a check that cannot finish (network, timeout) does not.',
     args: { input: t.arg({ type: CreateConnectionInput, required: true, description: 'The connection.' }) },
     resolve: (_root, { input }, ctx) =>
       ctx.servicesOf('connectors').connectors.connections.create({
@@ -266,11 +303,13 @@ builder.mutationFields((t) => ({
         config: configObject(input.config, 'config'),
         schedule: input.schedule ?? null,
         status: (input.status ?? null) as ConnectionStatus | null,
+        defaultCountry: input.defaultCountry ?? null,
       }),
   }),
   updateConnection: t.field({
     type: ConnectionRef,
-    description: 'Changes a connection’s name, config, schedule or status.',
+    description:
+      'Changes a connection’s name, config, schedule or status. A changed config is checked as in createConnection: a refusal by the connector’s check leaves the connection unchanged (CONNECTION_CHECK_FAILED).',
     args: {
       id: t.arg.id({ required: true, description: 'Global id of the connection.' }),
       input: t.arg({ type: UpdateConnectionInput, required: true, description: 'The changes.' }),
@@ -282,6 +321,7 @@ builder.mutationFields((t) => ({
         schedule: input.schedule,
         status: (input.status ?? null) as ConnectionStatus | null,
         resetState: input.resetState,
+        defaultCountry: input.defaultCountry,
       }),
   }),
   deleteConnection: t.field({
@@ -291,6 +331,17 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { id }, ctx) => ({
       deletedId: (await ctx.servicesOf('connectors').connectors.connections.delete(localId(String(id), 'Connection', 'id'))).id,
     }),
+  }),
+  testConnection: t.field({
+    type: ConnectionTestRef,
+    description:
+      "Runs the connector's check (the credentials test) with the connection's stored config, in the plugin's host, and answers what it said. Changes nothing: the status stays as it is.",
+    args: { id: t.arg.id({ required: true, description: 'Global id of the connection.' }) },
+    resolve: async (_root, { id }, ctx) => {
+      const connectionId = localId(String(id), 'Connection', 'id');
+      const check = await ctx.servicesOf('connectors').connectors.connections.test(connectionId);
+      return { ...check, connection: await ctx.servicesOf('connectors').connectors.connections.require(connectionId) };
+    },
   }),
   runConnection: t.field({
     type: ConnectorRunRef,

@@ -63,7 +63,9 @@ export function createConnectorServices(deps: {
   const runs = new ConnectorRunService(dataSource);
   const refusals = new WebhookRefusalService(dataSource);
   const hosts = new PluginHosts({ sandbox, callTimeoutMs: config.plugins.callTimeoutMs, loadTimeoutMs: 10_000, logger });
-  const connections = new ConnectionService(dataSource, registry, new SecretBox(deps.secretKey), scheduler, hosts);
+  const connections = new ConnectionService(dataSource, registry, new SecretBox(deps.secretKey), scheduler, hosts, {
+    defaultPhoneCountry: config.defaultPhoneCountry,
+  });
   const sync = new SyncService(dataSource, registry, connections, runs, targets, hosts, logger, {
     timeLimitMs: config.syncTimeLimitMs,
     pageTimeoutMs: config.plugins.syncPageTimeoutMs,

@@ -30,7 +30,7 @@ export const connectorsModule = defineModule({
   needs: ['config', 'logger', 'dataSource', 'queues', 'ingest', 'customers', 'privacy', 'secretKey', 'apiKeys'],
   provides: ['connectors'],
   graphql: [connectorGraphql, webhookRefusalGraphql],
-  events: { publishes: ['connection.failed', 'interactions.imported'], subscribes: [] },
+  events: { publishes: ['connection.failed', 'connection.recovered', 'interactions.imported'], subscribes: [] },
   create({ config, logger, dataSource, queues, ingest, customers, privacy, secretKey, apiKeys }: ConnectorsDeps) {
     return {
       connectors: createConnectorServices({ config, logger, dataSource, queues, targets: { ingest, customers, privacy, dataSource }, secretKey, apiKeys }),

@@ -30,11 +30,6 @@ export interface SyncOutcome {
   retryAfterMs?: number;
 }
 
-/** The interaction `source` a connection's records are stored under. */
-export function connectionSource(connectionId: string): string {
-  return `connector:${connectionId}`;
-}
-
 /**
  * Runs pull syncs. Each run's plugin code executes in a plugin host of its own
  * (a sandboxed process; see plugin-sandbox.ts): batches come back over its
@@ -114,7 +109,7 @@ export class SyncService {
       return { runId, status: 'FAILED', pages: 0, error: message };
     }
 
-    const source = connectionSource(connectionId);
+    const scope = this.connections.ingestScope(connection);
     let pages = 0;
     let ended: { status: RunStatus; error?: string; failure?: WireError } | undefined;
     let host: PluginHostProcess;
@@ -136,7 +131,7 @@ export class SyncService {
       if (ended) throw new Error('the run has ended');
       if (request.op === 'emit') {
         try {
-          const counts = await commitBatch(this.targets, request.batch, source, 'PER_ROW');
+          const counts = await commitBatch(this.targets, request.batch, scope.source, 'PER_ROW', scope);
           await this.runs.addCounts(runId, counts);
           return {
             accepted: counts.accepted,
@@ -192,7 +187,7 @@ export class SyncService {
       pages,
       ...(ended.failure?.retryAfterMs !== undefined ? { retryAfterMs: ended.failure.retryAfterMs } : {}),
     });
-    await this.connections.recordRunEnd(connectionId, { needsAttention });
+    await this.connections.recordRunEnd(connectionId, { needsAttention, ...(ended.status === 'SUCCEEDED' ? { succeededRunId: runId } : {}) });
     if (ended.status === 'FAILED') log.warn({ error: ended.error }, 'sync run failed');
     return { runId, status: ended.status, pages, error: ended.error, retryAfterMs: ended.failure?.retryAfterMs };
   }

@@ -9,7 +9,6 @@ import type { ConnectionRecord, ConnectionService } from './connection.service';
 import type { ConnectorRegistry } from './connector-registry';
 import type { ConnectorRunService } from './connector-run.service';
 import { PluginCallError, type PluginHosts } from './plugin-hosts';
-import { connectionSource } from './sync.service';
 import type { WebhookRefusalReason } from './webhook-refusal.service';
 import type { WebhookRefusalService } from './webhook-refusal.service';
 
@@ -65,7 +64,8 @@ const webhookOutcomeSchema = z.union([
  * (400 with the reason when it cannot), both in the plugin's warm host with the
  * call deadline (503 past it); the batch is validated (400 naming each bad
  * record) and committed ATOMIC through the ingest service; the answer is 200
- * only after the commit. Interactions are stored under the connection's source,
+ * only after the commit. Interactions are stored under the connection's source
+ * (its own, or the remote account's when the connector declares `sourceKey`),
  * so a redelivery is absorbed as a duplicate. Every refusal before the body is
  * accepted gets {@link REFUSED_DELIVERY}; those of an existing connection are
  * counted (`webhook_refusals`) and logged with their reason, never the body.
@@ -151,7 +151,8 @@ export function createWebhookRoute(
         });
       }
       const batch = outcome.data.batch;
-      const checked = validateBatchRows(batch);
+      const scope = deps.connections.ingestScope(connection);
+      const checked = validateBatchRows(batch, scope);
       if (checked.errors.length > 0) {
         return sendJson(res, 400, {
           code: ErrorCode.WEBHOOK_PAYLOAD_INVALID,
@@ -167,7 +168,7 @@ export function createWebhookRoute(
       try {
         // A public endpoint's records stand alone, and its answer must not depend on what is stored (see webhook.public).
         const isPublic = plugin.manifest.publicWebhook;
-        const counts = await commitBatch(deps.targets, batch, connectionSource(connectionId), isPublic ? 'PER_ROW' : 'ATOMIC');
+        const counts = await commitBatch(deps.targets, batch, scope.source, isPublic ? 'PER_ROW' : 'ATOMIC', scope);
         await deps.runs.addCounts(runId, counts);
         if (isPublic) {
           await deps.runs.finish(runId, 'SUCCEEDED');

@@ -42,6 +42,8 @@ export interface EventCatalog {
   'recompute.completed': { kinds: string[]; customers: number; targeted?: boolean };
   /** A connector run of a connection failed. */
   'connection.failed': { connectionId: string; runId: string };
+  /** A connection that needed attention (refused credentials or config) had a successful run, and is ACTIVE again. */
+  'connection.recovered': { connectionId: string; runId: string };
 }
 
 export type EventType = keyof EventCatalog;
@@ -58,6 +60,7 @@ export const EVENT_TYPES: { readonly [T in EventType]: { version: number; custom
   'segment.exited': { version: 1, customer: true, doc: 'A customer left a segment.' },
   'recompute.completed': { version: 1, customer: false, doc: 'A score recompute (full, or targeted at given customers) finished.' },
   'connection.failed': { version: 1, customer: false, doc: 'A connector run failed.' },
+  'connection.recovered': { version: 1, customer: false, doc: 'A connection that needed attention had a successful run and is ACTIVE again.' },
 };
 
 /** One event as subscribers receive it. */

@@ -1,6 +1,6 @@
 import { parseConnectorConfig, type ConfigOf, type ConnectorConfigSchema } from '../config';
 import type { WebhookRequest } from '../context';
-import { CONNECTOR_API_VERSION, validateConnectorDefinition, type ConnectorDefinition } from '../define-connector';
+import { CONNECTOR_API_VERSION, sourceKeyOf, validateConnectorDefinition, type ConnectorDefinition } from '../define-connector';
 import { CONNECTOR_ERROR_CODES, isConnectorError } from '../errors';
 import type { EgressPolicy } from '../egress';
 import type { FetchLike } from '../http-client';
@@ -274,6 +274,15 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
           const result = parseConnectorConfig(schema, config);
           expect(result.ok ? [] : result.issues).toEqual([]);
         });
+        if (definition.sourceKey) {
+          test(`sourceKey of valid config #${index} is valid and the same every time`, () => {
+            const result = parseConnectorConfig(schema, config);
+            if (!result.ok) throw new Error('the config is invalid');
+            const first = sourceKeyOf(definition, result.config as Record<string, unknown>);
+            expect(first).toEqual({ ok: true, key: first.ok ? first.key : undefined });
+            expect(sourceKeyOf(definition, result.config as Record<string, unknown>)).toEqual(first);
+          });
+        }
       });
 
       options.invalidConfigs.forEach((invalid, index) => {
@@ -325,26 +334,28 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
     if (webhook) {
       describe('webhook', () => {
         const label = (sample: WebhookSample, index: number) => `"${sample.name ?? `#${index}`}"`;
+        // verify and parse get the suite's fake clock, as ctx does: sign samples at `now` (createWebhookRequest's sign.timestamp).
+        const context = Object.freeze({ now: () => new Date(startTime) });
         const externalIdsOf = async (sample: WebhookSample): Promise<string[]> => {
-          const batch = await webhook.parse(await resolve(sample.request), await configFrom(sample.config));
+          const batch = await webhook.parse(await resolve(sample.request), await configFrom(sample.config), context);
           return (batch.interactions ?? []).map((interaction) => interaction.externalId);
         };
 
         samples.forEach((sample, index) => {
           test(`verify accepts the correctly signed sample ${label(sample, index)}`, async () => {
-            await expect(Promise.resolve(webhook.verify(await resolve(sample.request), await configFrom(sample.config)))).resolves.toBe(true);
+            await expect(Promise.resolve(webhook.verify(await resolve(sample.request), await configFrom(sample.config), context))).resolves.toBe(true);
           });
 
           if (options.verifiesBody !== false) {
             test(`verify rejects sample ${label(sample, index)} with a tampered body`, async () => {
               const tampered = tamperWebhookRequest(await resolve(sample.request));
               const config = await configFrom(sample.config);
-              expect(await verdictOf(() => webhook.verify(tampered, config))).toBe('rejected');
+              expect(await verdictOf(() => webhook.verify(tampered, config, context))).toBe('rejected');
             });
           }
 
           test(`parse turns sample ${label(sample, index)} into a valid IngestBatch`, async () => {
-            const batch = await webhook.parse(await resolve(sample.request), await configFrom(sample.config));
+            const batch = await webhook.parse(await resolve(sample.request), await configFrom(sample.config), context);
             const parsed = parseIngestBatch(batch);
             expect(parsed.ok ? [] : parsed.errors).toEqual([]);
             const interactions = batch.interactions ?? [];
@@ -374,7 +385,7 @@ export function runConformanceSuite<Schema extends ConnectorConfigSchema, State 
           test(`verify rejects "${rejection.name}"`, async () => {
             const request = await resolve(rejection.request);
             const config = await configFrom(rejection.config);
-            expect(await verdictOf(() => webhook.verify(request, config))).toBe('rejected');
+            expect(await verdictOf(() => webhook.verify(request, config, context))).toBe('rejected');
           });
         });
       });

@@ -44,11 +44,19 @@ export interface TestContextOptions<Config, State extends object> {
   http?: ConnectorHttpPolicy;
   /** Replaces `ctx.http` entirely. */
   httpClient?: HttpClient;
+  /**
+   * The connection's default phone country (ISO 3166-1 alpha-2), as the host reads
+   * national numbers for a connection with `defaultCountry` (or an instance with
+   * `RAPPORT_DEFAULT_PHONE_COUNTRY`). Without it, `emit` refuses a phone number
+   * that is not international, as the host does. @defaultValue none
+   */
+  defaultCountry?: string;
 }
 
 /**
  * A {@link ConnectorContext} for tests: emits are recorded and judged like the host
- * judges them (row by row, duplicates by `externalId`), the clock is fake, the logger
+ * judges them (row by row, with the host's own identifier checks, duplicates by
+ * `externalId`), the clock is fake, the logger
  * records, and the run can be aborted.
  *
  * @example
@@ -112,7 +120,7 @@ export function createTestContext<Config, State extends object = JsonObject>(opt
   const emit = async (batch: IngestBatch): Promise<EmitResult> => {
     controller.signal.throwIfAborted();
     emitted.push(batch);
-    const result = parseIngestBatch(batch);
+    const result = parseIngestBatch(batch, { defaultCountry: options.defaultCountry });
     const errors = result.ok ? [] : result.errors;
     rejections.push(...errors);
     const rejectedRows = new Set(
