@@ -11,6 +11,7 @@ import { WebhookRefusals1764700000000 } from './1764700000000-webhook-refusals';
 import { CustomerKeyedPrimaryKeys1764760000000 } from './1764760000000-customer-keyed-primary-keys';
 import { Outbox1764800000000 } from './1764800000000-outbox';
 import { ConnectionSourceAndCountry1764900000000 } from './1764900000000-connection-source-and-country';
+import { WebhookRefusalPayloadInvalid1765000000000 } from './1765000000000-webhook-refusal-payload-invalid';
 
 /** Migrations in order. Immutable once landed: change the schema with a new one. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   CustomerKeyedPrimaryKeys1764760000000,
   Outbox1764800000000,
   ConnectionSourceAndCountry1764900000000,
+  WebhookRefusalPayloadInvalid1765000000000,
 ];

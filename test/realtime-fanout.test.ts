@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { inTransaction } from '../src/infra/database';
-import { publish } from '../src/modules/events';
+import { BATCH_CONSUMER_ATTEMPTS, publish } from '../src/modules/events';
 import { startTestApp, type TestApp } from './helpers/app';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { seedPersonalWorld, VICTIM, type PersonalWorld } from './helpers/personal-data';
@@ -90,6 +90,7 @@ describe('batch consumers of the outbox (what the fan-out is built on)', () => {
   const perEvent: string[] = [];
   const batches: string[][] = [];
   let failNext = true;
+  let down = false;
   beforeAll(async () => {
     app = await startTestApp({
       onServices: (services) => {
@@ -97,7 +98,7 @@ describe('batch consumers of the outbox (what the fan-out is built on)', () => {
           perEvent.push(event.id);
         });
         services.events.subscribeBatch(['customer.updated'], 'test.batch', async (events) => {
-          if (failNext) {
+          if (failNext || down) {
             failNext = false;
             throw new Error('publisher unavailable');
           }
@@ -125,5 +126,19 @@ describe('batch consumers of the outbox (what the fan-out is built on)', () => {
     expect(batches).toEqual([[...perEvent].sort((a, b) => Number(a) - Number(b))]);
     expect(perEvent).toHaveLength(2);
     expect(await app.sql(`SELECT 1 FROM outbox_events WHERE dispatched_at IS NULL`)).toEqual([]);
+  });
+
+  test('a batch consumer that stays down holds the outbox back for a few dispatches only; then the events go on without it', async () => {
+    down = true;
+    perEvent.length = 0;
+    await inTransaction(app.dataSource, (manager) => publish(manager, 'customer.updated', [{ customerId: '3', payload: { customerId: '3' } }]));
+    const outcomes = [];
+    for (let i = 0; i < BATCH_CONSUMER_ATTEMPTS; i++) outcomes.push((await app.runtime.services.events.dispatch()).dispatched);
+    expect(outcomes).toEqual(Array.from({ length: BATCH_CONSUMER_ATTEMPTS }, () => 0));
+    // The next dispatch gives up on the feed for this batch: the per-event consumers' event is dispatched.
+    expect((await app.runtime.services.events.dispatch()).dispatched).toBe(1);
+    expect(perEvent).toHaveLength(1);
+    expect(await app.sql(`SELECT 1 FROM outbox_events WHERE dispatched_at IS NULL`)).toEqual([]);
+    down = false;
   });
 });

@@ -12,9 +12,11 @@ async function fingerprint(url: string) {
   await client.connect();
   try {
     const { rows } = await client.query(`
-      SELECT (SELECT md5(string_agg(kind || display_name || traits::text || COALESCE(organization_id::text, '-'), ',' ORDER BY id)) FROM customers) AS customers,
+      SELECT (SELECT md5(string_agg(kind || display_name || traits::text || COALESCE(organization_id::text, '-') || created_at::text || updated_at::text, ',' ORDER BY id))
+                FROM customers) AS customers,
              (SELECT md5(string_agg(type || value, ',' ORDER BY type, value)) FROM customer_identifiers) AS identifiers,
-             (SELECT md5(string_agg(channel || type || occurred_at::text || COALESCE(value::text, '-'), ',' ORDER BY id)) FROM interactions) AS interactions`);
+             (SELECT md5(string_agg(channel || type || occurred_at::text || COALESCE(value::text, '-') || properties::text || external_id, ',' ORDER BY id))
+                FROM interactions) AS interactions`);
     return rows[0];
   } finally {
     await client.end();

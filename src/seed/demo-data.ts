@@ -264,7 +264,14 @@ export async function seedDemoData(databaseUrl: string, options: SeedOptions): P
           ]);
         }
       }
-      await copyRows(client, 'customers', ['id', 'kind', 'display_name', 'organization_id', 'lifecycle_stage', 'owner', 'traits', 'created_at'], customerRows);
+      // updated_at as created_at: a default of now() would differ between two seeds of the same data set.
+      const customerCopy = customerRows.map((row) => [...row, row[row.length - 1]]);
+      await copyRows(
+        client,
+        'customers',
+        ['id', 'kind', 'display_name', 'organization_id', 'lifecycle_stage', 'owner', 'traits', 'created_at', 'updated_at'],
+        customerCopy,
+      );
       await copyRows(client, 'customer_identifiers', ['customer_id', 'type', 'value'], identifierRows);
       interactionsWritten += await copyRows(
         client,

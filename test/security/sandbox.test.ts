@@ -290,3 +290,12 @@ describe('Records go back over IPC and are validated by the host', () => {
     expect((await request(t.handler).get('/healthz')).status).toBe(200);
   });
 });
+
+describe('a plugin host never reads Rapport’s own folder', () => {
+  test('a connector package given as a file inside the checkout is rooted at its folder, not at Rapport’s package.json above it', () => {
+    const entry = path.join(REPO_ROOT, 'plugins/webhook/index.ts');
+    const [plugin] = loadPlugins({ packages: [entry] });
+    expect(plugin).toMatchObject({ status: 'LOADED', id: 'webhook' });
+    expect(plugin.status === 'LOADED' && plugin.root).toBe(path.join(REPO_ROOT, 'plugins/webhook'));
+  });
+});

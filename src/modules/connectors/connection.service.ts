@@ -242,8 +242,8 @@ export class ConnectionService {
       }
       const { config, sourceKey } = await this.validateConfig(manifest, plugin, Object.fromEntries(merged));
       this.requireSecretsOnEndpointChange(manifest, kept, input.config, config, keys);
-      // The stored config was validated when written, so an unchanged config compares equal.
-      if (JSON.stringify(config) !== JSON.stringify(kept)) this.refuseFailedCheck(manifest, await this.runCheck(manifest, plugin, config));
+      // The stored config was validated when written, so an unchanged config compares equal (whatever its keys' order: jsonb reorders them).
+      if (canonicalJson(config) !== canonicalJson(kept)) this.refuseFailedCheck(manifest, await this.runCheck(manifest, plugin, config));
       set('config', JSON.stringify(this.secrets.encryptPaths(config, keys)));
       set('source_key', sourceKey ?? null);
     }
@@ -429,7 +429,16 @@ export class ConnectionService {
         { issues },
       );
     }
-    return { config: verdict.data.config, sourceKey: verdict.data.sourceKey };
+    const { sourceKey } = verdict.data;
+    // The source key is stored in clear and names every interaction's source, which narrower keys read: never a credential.
+    if (sourceKey !== undefined && secretValues(verdict.data.config, manifest.secretKeys).some((secret) => sourceKey.includes(secret))) {
+      throw fail(
+        'CONNECTOR_CONFIG_INVALID',
+        { detail: `connector "${manifest.id}" derived its source key from a secret setting; a source key must name the remote account, not a credential` },
+        'config',
+      );
+    }
+    return { config: verdict.data.config, sourceKey };
   }
 
   /**
@@ -517,4 +526,24 @@ function checkName(name: string): string {
   const trimmed = name.trim();
   if (trimmed.length === 0 || trimmed.length > 128) throw fail('VALIDATION_FAILED', { detail: 'name must be 1 to 128 characters' }, 'name');
   return trimmed;
+}
+
+/** The values (as text, of at least 4 characters) of the secret settings at `paths` (dotted) in `config`. */
+function secretValues(config: Record<string, unknown>, paths: readonly string[]): string[] {
+  const values: string[] = [];
+  for (const path of paths) {
+    let value: unknown = config;
+    for (const part of path.split('.')) value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+    if ((typeof value === 'string' || typeof value === 'number') && String(value).length >= 4) values.push(String(value));
+  }
+  return values;
+}
+
+/** JSON with every object's keys sorted: equal for equal configs whatever their keys' order (jsonb reorders them). */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
 }

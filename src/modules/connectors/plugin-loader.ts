@@ -113,10 +113,22 @@ function pluginRoot(source: PluginSource, entry: string): string {
   if (source.kind === 'folder') return path.resolve(source.location);
   if (path.isAbsolute(source.location) && statSync(source.location).isDirectory()) return source.location;
   for (let folder = path.dirname(entry); path.dirname(folder) !== folder && path.basename(folder) !== 'node_modules'; folder = path.dirname(folder)) {
+    // Never Rapport's own folder or one above it (a plugin file inside the checkout would otherwise reach Rapport's
+    // package.json), nor a folder holding Rapport's data: the host could read the keys and the database.
+    if (contains(folder, RAPPORT_ROOT) || existsSync(path.join(folder, '.rapport'))) break;
     const manifest = path.join(folder, 'package.json');
     if (existsSync(manifest) && typeof (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'string') return folder;
   }
   return path.dirname(entry);
+}
+
+/** The folder Rapport is installed in (its package.json), whose files no plugin host may read. */
+const RAPPORT_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** Whether `folder` is `inner` or one of its ancestors. */
+function contains(folder: string, inner: string): boolean {
+  const relative = path.relative(folder, inner);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
 
 /** The file to require for a plugin source. */

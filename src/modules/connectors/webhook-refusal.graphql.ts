@@ -11,13 +11,18 @@ const RefusalReasonEnum = builder.enumType('WebhookRefusalReason', {
     CONNECTION_PAUSED: { description: 'The connection is PAUSED.' },
     NO_WEBHOOK: { description: "The connection's connector does not receive webhooks." },
     CONNECTOR_UNAVAILABLE: { description: "The connection's connector plugin is not loaded." },
+    PAYLOAD_INVALID: {
+      description:
+        'The delivery was authentic but its body could not be parsed or held invalid records: answered 400 WEBHOOK_PAYLOAD_INVALID with the fields at fault, and no record of it was stored.',
+    },
   } as const,
 });
 
 const RefusedDeliveriesRef = builder.objectRef<RefusedDeliveries>('RefusedDeliveries').implement({
   description:
-    'Webhook deliveries a connection refused. Every refusal (and a delivery to a connection that does not exist) gets the same answer, ' +
-    '401 WEBHOOK_REFUSED, so the sender cannot learn which connections exist; the reason is shown here and in the gateway log (a warn line with the connection id and reason, never the body).',
+    'Webhook deliveries a connection refused. Every refusal before the body is read (and a delivery to a connection that does not exist) gets the same answer, ' +
+    '401 WEBHOOK_REFUSED, so the sender cannot learn which connections exist; an authentic delivery whose body is refused gets 400 WEBHOOK_PAYLOAD_INVALID (PAYLOAD_INVALID). ' +
+    'The reason is shown here and in the gateway log (a warn line with the connection id and reason, never the body).',
   fields: (t) => ({
     count: t.exposeInt('count', { description: 'Deliveries refused since the connection was created (it stops at 2147483647).' }),
     lastReason: t.field({

@@ -6,7 +6,7 @@ import type { DataSource } from 'typeorm';
  * (and for unknown connections); operators see the reason in
  * `Connection.refusedDeliveries` and the gateway's log.
  */
-export const WEBHOOK_REFUSAL_REASONS = ['SIGNATURE_INVALID', 'CONNECTION_PAUSED', 'NO_WEBHOOK', 'CONNECTOR_UNAVAILABLE'] as const;
+export const WEBHOOK_REFUSAL_REASONS = ['SIGNATURE_INVALID', 'CONNECTION_PAUSED', 'NO_WEBHOOK', 'CONNECTOR_UNAVAILABLE', 'PAYLOAD_INVALID'] as const;
 export type WebhookRefusalReason = (typeof WEBHOOK_REFUSAL_REASONS)[number];
 
 /** Refused deliveries of a connection as the API shows them. */

@@ -90,13 +90,22 @@ export function createWebhookRoute(
         res.setHeader('allow', 'POST');
         return sendJson(res, 405, { code: ErrorCode.BAD_REQUEST, message: 'webhooks are delivered with POST' });
       }
-      const refuse = async (connection: ConnectionRecord, reason: WebhookRefusalReason, fields: Record<string, unknown> = {}) => {
+      // Logged at warn and counted on the connection (Connection.refusedDeliveries), never with the body.
+      const count = async (connection: ConnectionRecord, reason: WebhookRefusalReason, fields: Record<string, unknown> = {}) => {
         deps.logger.warn({ connectionId: connection.id, connector: connection.connector, reason, ...fields }, 'webhook delivery refused');
-        // The sender gets the one refusal whether or not the count could be kept (the connection deleted meanwhile, the database away).
+        // The sender gets its answer whether or not the count could be kept (the connection deleted meanwhile, the database away).
         await deps.refusals
           .record(connection.id, reason)
           .catch((error: unknown) => deps.logger.error({ err: error, connectionId: connection.id }, 'could not count a refused webhook delivery'));
+      };
+      const refuse = async (connection: ConnectionRecord, reason: WebhookRefusalReason, fields: Record<string, unknown> = {}) => {
+        await count(connection, reason, fields);
         sendJson(res, REFUSED_DELIVERY.status, REFUSED_DELIVERY.body);
+      };
+      // An authentic delivery whose body is refused: 400 with the fields at fault (paths and codes only in the log).
+      const refuseBody = async (connection: ConnectionRecord, answer: { message: string; reason?: string; errors?: { path?: string; code: string }[] }) => {
+        await count(connection, 'PAYLOAD_INVALID', { errors: answer.errors?.slice(0, 5).map((e) => ({ path: e.path, code: e.code })) });
+        sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, ...answer });
       };
       const segment = PATH.exec(url.pathname)?.[1];
       const requestedId = segment === undefined ? undefined : connectionIdOf(segment);
@@ -140,22 +149,17 @@ export function createWebhookRoute(
       if (!outcome.data.verified) return refuse(connection, 'SIGNATURE_INVALID', outcome.data.verifyError ? { verifyError: outcome.data.verifyError } : {});
       if ('refused' in outcome.data) {
         const reason = outcome.data.refused;
-        return sendJson(res, 400, { code: ErrorCode.WEBHOOK_PAYLOAD_INVALID, message: `the body could not be parsed: ${reason}`, reason });
+        return refuseBody(connection, { message: `the body could not be parsed: ${reason}`, reason });
       }
       if ('invalid' in outcome.data) {
         const problem = outcome.data.invalid;
-        return sendJson(res, 400, {
-          code: ErrorCode.WEBHOOK_PAYLOAD_INVALID,
-          message: `the delivery holds invalid records: ${problem.message}`,
-          errors: [problem],
-        });
+        return refuseBody(connection, { message: `the delivery holds invalid records: ${problem.message}`, errors: [problem] });
       }
       const batch = outcome.data.batch;
       const scope = deps.connections.ingestScope(connection);
       const checked = validateBatchRows(batch, scope);
       if (checked.errors.length > 0) {
-        return sendJson(res, 400, {
-          code: ErrorCode.WEBHOOK_PAYLOAD_INVALID,
+        return refuseBody(connection, {
           message: `the delivery holds invalid records: ${checked.errors
             .slice(0, 5)
             .map((e) => `${e.path}: ${e.message}`)

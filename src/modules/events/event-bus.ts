@@ -46,7 +46,11 @@ export interface SubscriptionInfo {
  * order per customer), in the transaction that marks them dispatched: what it
  * writes or NOTIFYs through `manager` commits with that mark. Throwing rolls
  * the mark back and the batch is handed out again on a later dispatch (each
- * event's own consumers are not run twice: their offsets say so).
+ * event's own consumers are not run twice: their offsets say so), up to
+ * {@link BATCH_CONSUMER_ATTEMPTS} dispatches in a row; then the batch is
+ * marked dispatched without that consumer, logged at error, so a consumer
+ * that stays down cannot hold back the other consumers' events. Batch
+ * consumers are for live feeds that tolerate such a gap.
  */
 export type BatchHandler = (events: DomainEvent[], manager: EntityManager) => Promise<void>;
 
@@ -68,6 +72,12 @@ export interface DispatchOutcome {
 
 /** Only one dispatcher reads the outbox at a time, so events of one customer are handed out in order. */
 const DISPATCH_LOCK = 0x6f7574626f78; // "outbox"
+/**
+ * Dispatches in a row a batch consumer may fail before a batch is marked
+ * dispatched without it: a live feed that is down (Redis away) must not hold
+ * back every other consumer's events for long.
+ */
+export const BATCH_CONSUMER_ATTEMPTS = 3;
 const CONSUMER_NAME = /^[a-z][a-z0-9_.:-]{0,63}$/;
 
 interface OutboxRow {
@@ -89,6 +99,8 @@ export class EventBus {
   private readonly outboxSubscriptions = new Map<EventType, Subscription[]>();
   private readonly transactionSubscriptions = new Map<TransactionEventType, TransactionSubscription[]>();
   private readonly batchSubscriptions: BatchSubscription[] = [];
+  /** Failed dispatches in a row, per batch consumer (see {@link BATCH_CONSUMER_ATTEMPTS}). */
+  private readonly batchFailures = new Map<string, number>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -217,9 +229,20 @@ export class EventBus {
           for (const { consumer, types, handler } of this.batchSubscriptions) {
             const events = done.filter((row) => types.has(row.type)).map(toEvent);
             if (events.length === 0) continue;
+            const failures = this.batchFailures.get(consumer) ?? 0;
+            if (failures >= BATCH_CONSUMER_ATTEMPTS) {
+              this.logger.error(
+                { consumer, events: events.length, attempts: failures },
+                'batch event subscriber kept failing; these events are dispatched without it',
+              );
+              this.batchFailures.delete(consumer);
+              continue;
+            }
             try {
               await handler(events, manager);
+              this.batchFailures.delete(consumer);
             } catch (error) {
+              this.batchFailures.set(consumer, failures + 1);
               this.logger.warn({ err: error, consumer, events: events.length }, 'batch event subscriber failed; the batch will be delivered again');
               throw error;
             }

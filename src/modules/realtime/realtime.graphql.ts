@@ -196,8 +196,11 @@ builder.subscriptionFields((t) => ({
         const segmentId = reason === 'SEGMENT' ? String(message.payload.segmentId) : undefined;
         return { eventId: message.id, occurredAt: occurredAt(message), reason, customerId: id, segmentId };
       });
-      // Membership of segments over personal data is shown only with pii:read, as Customer.segments does.
+      // A change is shown as the field it is about would be: score changes need scores:read (Customer.scores),
+      // membership changes segments:read (Customer.segments), and membership of segments over personal data pii:read.
       return filtered(queue, async (change) => {
+        if (change.reason === 'SCORE') return hasScope(ctx.principal, 'scores:read');
+        if (change.reason === 'SEGMENT' && !hasScope(ctx.principal, 'segments:read')) return false;
         if (!change.segmentId || hasScope(ctx.principal, 'pii:read')) return true;
         return !(await ctx.servicesOf('realtime').segments.personalSegmentIds()).has(change.segmentId);
       });
