@@ -125,6 +125,28 @@ describe.each([
     }
   });
 
+  test('customerChanged shows score changes only with scores:read, as Customer.scores', async () => {
+    const victim = w.cid(VICTIM.name);
+    const id = Buffer.from(victim, 'base64').toString().split(':')[1]!;
+    const limited = await subscribe(url, await createKey(app, ['customers:read']), CUSTOMER_CHANGED, { id: victim });
+    const scored = await subscribe(url, w.narrow, CUSTOMER_CHANGED, { id: victim });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      // A score change, then a profile change, of the same customer: delivered in this order.
+      await inTransaction(app.dataSource, async (manager) => {
+        await publish(manager, 'score.changed', [
+          { customerId: id, payload: { customerId: id, kind: 'RFM', value: 3, label: 'Loyal', previousValue: 2, previousLabel: 'Hibernating' } },
+        ]);
+        await publish(manager, 'customer.updated', [{ customerId: id, payload: { customerId: id } }]);
+      });
+      expect((await until(scored, (r) => ['SCORE', 'PROFILE'].includes(r.data?.customerChanged.reason))).data!.customerChanged.reason).toBe('SCORE');
+      expect((await until(limited, (r) => ['SCORE', 'PROFILE'].includes(r.data?.customerChanged.reason))).data!.customerChanged.reason).toBe('PROFILE');
+    } finally {
+      await limited.close();
+      await scored.close();
+    }
+  });
+
   test('a nested field needs its own scope, as in a query', async () => {
     const key = await createKey(app, ['customers:read']);
     const sub = await subscribe(url, key, 'subscription($id: ID!) { customerChanged(id: $id) { ... on CustomerChange { customer { scores { kind } } } } }', {
