@@ -231,5 +231,9 @@ describe('deduplication scope: a connector may declare the remote account as its
     expect(one.source).toBe(`connector:${localOf(one.id)}`);
     expect(await t.runToEnd(one.id)).toMatchObject({ accepted: 2, duplicates: 0 });
     expect(await t.runToEnd(two.id)).toMatchObject({ accepted: 2, duplicates: 0 });
+    // Naming the account later does not move it into the shared scope: it would import its records again.
+    const named = await t.gql(UpdateConnectionDocument, { id: one.id, input: { config: { pages: 1, perPage: 2, account: 'acct-81' }, resetState: true } });
+    expect(named.data!.updateConnection.source).toBe(`connector:${localOf(one.id)}`);
+    expect(await t.runToEnd(one.id)).toMatchObject({ accepted: 0, duplicates: 2 });
   });
 });

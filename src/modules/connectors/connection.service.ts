@@ -245,7 +245,9 @@ export class ConnectionService {
       // The stored config was validated when written, so an unchanged config compares equal (whatever its keys' order: jsonb reorders them).
       if (canonicalJson(config) !== canonicalJson(kept)) this.refuseFailedCheck(manifest, await this.runCheck(manifest, plugin, config));
       set('config', JSON.stringify(this.secrets.encryptPaths(config, keys)));
-      set('source_key', sourceKey ?? null);
+      // A connection that has stored under its own scope keeps it: gaining a key later (its connector now
+      // declares one, or its config now names the account) would store its records again under the shared one.
+      set('source_key', current.sourceKey === null ? null : (sourceKey ?? null));
     }
     if (input.schedule !== undefined) set('schedule', this.checkSchedule(manifest, input.schedule === '' ? null : input.schedule));
     if (input.status != null) {
