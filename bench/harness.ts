@@ -97,8 +97,8 @@ function statCpu(pid: number, fields: number): number {
 /**
  * CPU seconds used so far by a Postgres cluster: the postmaster (with the
  * backends it has reaped) plus its live backends. Benchmarks report CPU
- * beside wall time because CPU per row barely moves when other work shares
- * the machine, while wall time does (Linux only: it reads /proc).
+ * beside wall time because CPU per row moves less than wall time when other
+ * work shares the machine (Linux only: it reads /proc).
  */
 export function clusterCpuSeconds(dataDir: string): number {
   const postmaster = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);

@@ -200,7 +200,7 @@ async function main() {
     );
     console.log(`  floor COPY                ${fmt(rows.length)} rows in ${fmt(copySeconds, 2)} s  = ${fmt(copyRate)} interactions/s`);
     console.log(`  ratio API / COPY          ${fmt((apiRate / copyRate) * 100, 1)} %`);
-    // CPU per row moves little when other work shares the machine; wall time does.
+    // CPU per row moves less than wall time when other work shares the machine.
     const perThousand = (seconds: number, n: number) => fmt((seconds * 1000 * 1000) / n, 1);
     console.log(
       `  CPU per 1,000 rows        API: Postgres ${perThousand(apiCpu.pg, accepted)} ms + ${runtime ? 'bench and gateway process' : 'bench process'} ${perThousand(apiCpu.own, accepted)} ms` +

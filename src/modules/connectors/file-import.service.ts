@@ -356,7 +356,6 @@ export class FileImportService {
     copyText: string,
     identifiers: Map<string, { identifier: Identifier; lines: number[] }>,
   ): Promise<{ inserted: number; unresolved: RunError[]; unresolvedRows: number }> {
-    const byKey = new Map([...identifiers].map(([key, entry]) => [key, entry.identifier]));
     const statements = `
       ANALYZE import_resolved;
       WITH ins AS (
@@ -384,11 +383,16 @@ export class FileImportService {
           copy.on('finish', resolve);
           copy.end(copyText);
         });
-        const refused = await resolveStagedIdentifiers(lane.manager, { staged: 'import_staging', resolved: 'import_resolved' }, byKey, {
-          serialize: attempt >= SERIALIZE_AFTER_ATTEMPT,
-          adoptLostRaces: true,
-          tombstones: this.options.tombstones,
-        });
+        const refused = await resolveStagedIdentifiers(
+          lane.manager,
+          { staged: 'import_staging', resolved: 'import_resolved' },
+          (key) => identifiers.get(key)?.identifier,
+          {
+            serialize: attempt >= SERIALIZE_AFTER_ATTEMPT,
+            adoptLostRaces: true,
+            tombstones: this.options.tombstones,
+          },
+        );
         const unresolved: RunError[] = [];
         let unresolvedRows = 0;
         for (const [key, refusal] of refused) {

@@ -536,14 +536,14 @@ export type StagedRefusal = Extract<Resolution, { ok: false }>;
  * go through {@link resolveCustomers}, which creates their customers, refuses
  * erased ones and settles races with concurrent writers.
  *
- * `identifiers` holds every identifier of the staged rows by its
+ * `identifierOf` gives each identifier of the staged rows from its
  * {@link identifierKey}. Returns the refused ones by key; the rows of those
  * have no line in `resolved`.
  */
 export async function resolveStagedIdentifiers(
   manager: EntityManager,
   tables: StagedIdentifierTables,
-  identifiers: ReadonlyMap<string, Identifier>,
+  identifierOf: (key: string) => Identifier | undefined,
   options: ResolveOptions,
 ): Promise<Map<string, StagedRefusal>> {
   const { staged, resolved } = tables;
@@ -559,7 +559,7 @@ export async function resolveStagedIdentifiers(
   );
   const refused = new Map<string, StagedRefusal>();
   if (unknown.length === 0) return refused;
-  const fresh = unknown.map((row) => present(identifiers.get(identifierKey({ type: row.id_type, value: row.id_value })), 'a staged identifier'));
+  const fresh = unknown.map((row) => present(identifierOf(identifierKey({ type: row.id_type, value: row.id_value })), 'a staged identifier'));
   const outcome = await resolveCustomers(
     manager,
     fresh.map((identifier) => ({ identifiers: [identifier] })),
