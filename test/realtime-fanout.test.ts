@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { inTransaction } from '../src/infra/database';
 import { BATCH_CONSUMER_ATTEMPTS, publish } from '../src/modules/events';
-import { startTestApp, type TestApp } from './helpers/app';
+import { eventually, startTestApp, type TestApp } from './helpers/app';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { seedPersonalWorld, VICTIM, type PersonalWorld } from './helpers/personal-data';
 import { subscribeSse, subscribeWs, type SubscriptionResult, type TestSubscription } from './helpers/realtime';
@@ -71,11 +71,17 @@ describe.each(['postgres', 'redis'] as const)('two gateways and a worker on the 
       expect(a.map((r) => r.data!.customerChanged.eventId)).toEqual(b.map((r) => r.data!.customerChanged.eventId));
       expect(a.map((r) => r.data!.customerChanged.customer.displayName)).toEqual(['A•••', 'A•••']);
       expect(b.map((r) => r.data!.customerChanged.customer.displayName)).toEqual([VICTIM.name, VICTIM.name]);
-      // The worker's dispatcher published them (the gateways run none) when it marked them dispatched.
+      // The worker's dispatcher published them (the gateways run none) when it marked them dispatched. A Redis
+      // publish reaches subscribers before that transaction commits (NOTIFY only at its commit): wait for it.
       const ids = a.map((r) => String(r.data!.customerChanged.eventId));
-      const marked = await worker.sql<{ n: number }>(
-        `SELECT count(*)::int AS n FROM outbox_events WHERE id = ANY($1::bigint[]) AND dispatched_at IS NOT NULL`,
-        [ids],
+      const marked = await eventually(async () => {
+        const rows = await worker.sql<{ n: number }>(
+          `SELECT count(*)::int AS n FROM outbox_events WHERE id = ANY($1::bigint[]) AND dispatched_at IS NOT NULL`,
+          [ids],
+        );
+        return rows[0].n === 2 ? rows : undefined;
+      }).catch(() =>
+        worker.sql<{ n: number }>(`SELECT count(*)::int AS n FROM outbox_events WHERE id = ANY($1::bigint[]) AND dispatched_at IS NOT NULL`, [ids]),
       );
       expect(marked[0].n).toBe(2);
     } finally {
