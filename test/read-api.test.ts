@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { getIntrospectionQuery } from 'graphql';
 import { seedDemoData } from '../src/seed/demo-data';
 import {
   Customer360PageDocument,
@@ -171,6 +172,30 @@ describe('limits and errors', () => {
       .set('authorization', app.auth)
       .send({ query: `{ customers(first: 1) { edges { node { ${ok} } } } }` });
     expect(fine.body.errors).toBeUndefined();
+  });
+
+  test('the standard introspection query fits the depth limit; nesting fields inside it still counts', async () => {
+    const full = await request(app.handler)
+      .post('/graphql')
+      .set('authorization', app.auth)
+      .send({
+        query: getIntrospectionQuery({
+          descriptions: true,
+          specifiedByUrl: true,
+          directiveIsRepeatable: true,
+          schemaDescription: true,
+          inputValueDeprecation: true,
+        }),
+      });
+    expect(full.body.errors).toBeUndefined();
+    expect(full.body.data.__schema.queryType.name).toBe('Query');
+    let selection = 'name';
+    for (let i = 0; i < 6; i++) selection = `fields { type { ${selection} } }`;
+    const deep = await request(app.handler)
+      .post('/graphql')
+      .set('authorization', app.auth)
+      .send({ query: `{ __schema { types { ${selection} } } }` });
+    expect(deep.body.errors[0].extensions.code).toBe('QUERY_TOO_DEEP');
   });
 
   test('a body over the limit answers 413 PAYLOAD_TOO_LARGE; one just under is processed', async () => {

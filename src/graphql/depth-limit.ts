@@ -1,7 +1,13 @@
 import { GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext } from 'graphql';
 import { ErrorCode, errorMessage } from '../errors/catalog';
 
-/** Rejects operations nested deeper than `maxDepth` fields (fragments are followed; introspection counts too). */
+/**
+ * Rejects operations nested deeper than `maxDepth` fields (fragments are
+ * followed; introspection counts too). An introspection `ofType` step does not
+ * count: it only unwraps a list or non-null type, ends at a named type within
+ * a few steps whatever the query asks, and the introspection query of GraphiQL
+ * and of graphql-js's `getIntrospectionQuery` chains nine of them.
+ */
 export function depthLimitRule(maxDepth: number) {
   return (context: ValidationContext): ASTVisitor => {
     const fragments = new Map<string, FragmentDefinitionNode>();
@@ -11,8 +17,10 @@ export function depthLimitRule(maxDepth: number) {
       if (!set) return depth;
       let max = depth;
       for (const sel of set.selections) {
-        if (sel.kind === Kind.FIELD) max = Math.max(max, sel.selectionSet ? depthOf(sel.selectionSet, depth + 1, seen) : depth + 1);
-        else if (sel.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depthOf(sel.selectionSet, depth, seen));
+        if (sel.kind === Kind.FIELD) {
+          const level = sel.name.value === 'ofType' ? depth : depth + 1;
+          max = Math.max(max, sel.selectionSet ? depthOf(sel.selectionSet, level, seen) : level);
+        } else if (sel.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depthOf(sel.selectionSet, depth, seen));
         else if (!seen.has(sel.name.value)) {
           const fragment = fragments.get(sel.name.value);
           if (fragment) max = Math.max(max, depthOf(fragment.selectionSet, depth, new Set([...seen, sel.name.value])));

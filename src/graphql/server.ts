@@ -28,6 +28,7 @@ import { CorsPolicy } from './cors';
 import { createContext, type GraphQLContext } from './context';
 import { depthLimitRule } from './depth-limit';
 import { documentNestingError, findInputProblem, inputGuard } from './input-guard';
+import { serveGraphiQL } from './graphiql';
 import { getSchema } from './schema';
 import { closeIfBodyUnread, sendJson, type HttpRoute } from '../infra/http';
 
@@ -237,9 +238,8 @@ export function createYogaServer(services: RapportServices): GatewayYoga {
     graphqlEndpoint: '/graphql',
     context: ({ principal, stillAuthenticated }) => createContext(services, principal, stillAuthenticated),
     maskedErrors: { maskError: maskError(services) },
-    // The page holds no credential: the served HTML is the same for every visitor, and
-    // a developer pastes a key into GraphiQL's Headers tab (`npm start` prints how).
-    graphiql: { title: 'Rapport' },
+    // The gateway serves GraphiQL itself, with its assets (see ./graphiql).
+    graphiql: false,
     // The gateway applies one CORS policy to every route, preflights included (see
     // CorsPolicy); yoga's own would reflect any origin and allow credentials.
     cors: false,
@@ -290,31 +290,30 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
           return route.handle(req, res, body, url);
         }
       }
+      // The GraphiQL page and its assets are public and hold no credential: a developer
+      // pastes a key into GraphiQL's Headers tab (`npm start` prints how).
+      if (serveGraphiQL(req, res, url, '/graphql')) return;
       if (url.pathname !== '/graphql') return sendJson(res, 404, { code: ErrorCode.NOT_FOUND, message: `no route ${url.pathname}` });
-      // The GraphiQL page itself is public; every operation needs credentials, checked before the body is read.
-      const wantsPage = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html') && !url.searchParams.has('query');
-      let principal: Principal | undefined;
-      if (!wantsPage) {
-        const authentication = await authenticate(req.headers.authorization, services.config, services.apiKeys);
-        if (!authentication.ok) {
-          res.setHeader('www-authenticate', 'Bearer realm="rapport"');
-          return sendJson(res, 401, {
-            errors: [{ message: errorMessage('UNAUTHENTICATED', { reason: authentication.reason }), extensions: { code: ErrorCode.UNAUTHENTICATED } }],
-          });
-        }
-        principal = authentication.principal;
-        const decision = await services.rateLimiter.take(principal.subject);
-        if (!decision.allowed) {
-          res.setHeader('retry-after', String(decision.retryAfterSeconds));
-          return sendJson(res, 429, {
-            errors: [
-              {
-                message: errorMessage('RATE_LIMITED', { seconds: decision.retryAfterSeconds }),
-                extensions: { code: ErrorCode.RATE_LIMITED, retryAfter: decision.retryAfterSeconds },
-              },
-            ],
-          });
-        }
+      // Every operation needs credentials, checked before the body is read.
+      const authentication = await authenticate(req.headers.authorization, services.config, services.apiKeys);
+      if (!authentication.ok) {
+        res.setHeader('www-authenticate', 'Bearer realm="rapport"');
+        return sendJson(res, 401, {
+          errors: [{ message: errorMessage('UNAUTHENTICATED', { reason: authentication.reason }), extensions: { code: ErrorCode.UNAUTHENTICATED } }],
+        });
+      }
+      const principal = authentication.principal;
+      const decision = await services.rateLimiter.take(principal.subject);
+      if (!decision.allowed) {
+        res.setHeader('retry-after', String(decision.retryAfterSeconds));
+        return sendJson(res, 429, {
+          errors: [
+            {
+              message: errorMessage('RATE_LIMITED', { seconds: decision.retryAfterSeconds }),
+              extensions: { code: ErrorCode.RATE_LIMITED, retryAfter: decision.retryAfterSeconds },
+            },
+          ],
+        });
       }
       const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await read(req, res, maxBody);
       if (body === 'too-large') return sendTooLarge(res, maxBody);
