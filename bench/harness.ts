@@ -122,3 +122,8 @@ export function processCpuSeconds(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
 }
+
+/** CPU seconds (user + system) another process has used so far, its threads included (Linux only: it reads /proc). */
+export function pidCpuSeconds(pid: number): number {
+  return statCpu(pid, 2);
+}

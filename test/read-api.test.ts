@@ -6,6 +6,7 @@ import {
   CustomerByIdDocument,
   CustomerByIdentifierDocument,
   CustomerInteractionsDocument,
+  CustomerOrganizationPageDocument,
   CustomersPageDocument,
   InteractionsPageDocument,
   NodeByIdDocument,
@@ -152,6 +153,31 @@ describe('no N+1', () => {
     const large = await statementsFor(50);
     expect(large).toBe(small);
     expect(large).toBeLessThanOrEqual(5);
+  });
+
+  test('customers → organisation → 5 members → scores and segments: the same few statements for 10 or 50, members newest first', async () => {
+    const statementsFor = async (first: number) => {
+      app.resetStatements();
+      const { data, errors } = await app.graphql(CustomerOrganizationPageDocument, { first });
+      expect(errors).toBeUndefined();
+      expect(data!.customers.edges).toHaveLength(first);
+      return { statements: app.statements.length, data: data! };
+    };
+    const small = await statementsFor(10);
+    const large = await statementsFor(50);
+    expect(large.statements).toBe(small.statements);
+    expect(large.statements).toBeLessThanOrEqual(6);
+    const organizations = new Map(
+      large.data.customers.edges.flatMap((e) => (e.node.organization ? [[e.node.organization.id, e.node.organization] as const] : [])),
+    );
+    expect(organizations.size).toBeGreaterThan(1);
+    for (const organization of organizations.values()) {
+      const expected = await app.sql<{ id: string }>(
+        `SELECT id::text FROM customers WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 5`,
+        [Buffer.from(organization.id, 'base64').toString().split(':')[1]],
+      );
+      expect(organization.members.edges.map((e) => Buffer.from(e.node.id, 'base64').toString().split(':')[1])).toEqual(expected.map((r) => r.id));
+    }
   });
 });
 

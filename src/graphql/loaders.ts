@@ -21,6 +21,9 @@ export interface IdentifierRecord {
   createdAt: Date;
 }
 
+/** A page of an organisation's members, with its total counted on demand. */
+export type MemberPage = Page<CustomerRecord> & { totalCount: () => Promise<number> };
+
 const EMPTY_STATS: CustomerStatsRecord = {
   interactionCount: 0,
   firstSeenAt: null,
@@ -40,6 +43,7 @@ export function createLoaders(dataSource: DataSource) {
   const interactions = new InteractionQueryService(dataSource);
   const pageLoaders = new Map<string, DataLoader<string, Page<InteractionRecord>>>();
   const countLoaders = new Map<string, DataLoader<string, number>>();
+  const memberLoaders = new Map<string, DataLoader<string, MemberPage>>();
 
   return {
     customer: new DataLoader<string, CustomerRecord | null>(async (ids) => {
@@ -71,6 +75,16 @@ export function createLoaders(dataSource: DataSource) {
       for (const r of rows) byId.set(r.customerId, [...(byId.get(r.customerId) ?? []), { type: r.type, value: r.value, createdAt: r.createdAt }]);
       return ids.map((id) => byId.get(id) ?? []);
     }),
+    /** Pages of an organisation's members, batched across organisations that ask with the same arguments. */
+    memberPage(args: { first?: number | null; after?: string | null }): DataLoader<string, MemberPage> {
+      const key = JSON.stringify(args);
+      let loader = memberLoaders.get(key);
+      if (!loader) {
+        loader = new DataLoader((ids) => customers.memberPages(ids, args));
+        memberLoaders.set(key, loader);
+      }
+      return loader;
+    },
     /** Pages of a customer's interactions, batched across customers that ask with the same arguments. */
     interactionPage(args: InteractionPageArgs): DataLoader<string, Page<InteractionRecord>> {
       const key = JSON.stringify(args);

@@ -176,6 +176,44 @@ export class CustomerQueryService {
     };
   }
 
+  /**
+   * The same page of members (newest first) for each of many organisations,
+   * in one statement (LATERAL); `totalCount` is counted per organisation only
+   * when asked for.
+   */
+  async memberPages(organizationIds: readonly string[], args: { first?: number | null; after?: string | null }) {
+    const first = pageSize(args.first);
+    const p = new SqlParams();
+    const ids = p.add(organizationIds);
+    const keys = sortKeys(null);
+    const { orderBy, select, condition } = keysetClauses(keys, args.after, p);
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT x.* FROM unnest(${ids}::bigint[]) AS k(organization_id)
+        CROSS JOIN LATERAL (
+          SELECT ${CUSTOMER_COLUMNS}, ${select} FROM customers c
+           WHERE c.organization_id = k.organization_id AND c.deleted_at IS NULL AND (${condition})
+           ORDER BY ${orderBy} LIMIT ${first + 1}) x`,
+      p.values,
+    );
+    const byOrganization = new Map<string, Record<string, unknown>[]>();
+    for (const row of rows) {
+      const organizationId = String(row.organizationId);
+      const list = byOrganization.get(organizationId);
+      if (list) list.push(row);
+      else byOrganization.set(organizationId, [row]);
+    }
+    return organizationIds.map((organizationId) => ({
+      ...(toPage(byOrganization.get(organizationId) ?? [], keys, first, args.after, toCustomerRecord) as Page<CustomerRecord>),
+      totalCount: async () => {
+        const [{ count }] = await this.dataSource.query(
+          `SELECT count(*)::int AS count FROM customers c WHERE c.organization_id = $1::bigint AND c.deleted_at IS NULL`,
+          [organizationId],
+        );
+        return count as number;
+      },
+    }));
+  }
+
   private where(filter: CustomerFilter | null | undefined, p: SqlParams, organizationId?: string): string {
     const base = ['c.deleted_at IS NULL'];
     if (organizationId) base.push(`c.organization_id = ${p.add(organizationId)}::bigint`);

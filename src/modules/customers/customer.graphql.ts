@@ -111,7 +111,7 @@ builder.node(CustomerRef, {
       {
         type: CustomerRef,
         description: 'Persons that belong to this organisation, newest first.',
-        resolve: (c, args, ctx) => ctx.servicesOf('customers').customerQueries.list({ ...forwardOnly(args), organizationId: c.id }),
+        resolve: (c, args, ctx) => ctx.loaders.memberPage(forwardOnly(args)).load(c.id),
       },
       CustomerConnectionRef,
     ),
