@@ -20,7 +20,11 @@ export function keysetClauses(keys: SortKey[], after: string | null | undefined,
   return { orderBy, select, condition };
 }
 
-/** Turns `first + 1` fetched rows into a page (the extra row only says there is a next page). */
+/**
+ * Turns `first + 1` fetched rows into a page (the extra row only says there is
+ * a next page). Cursors are sealed only when read: a page that asks for no
+ * cursor (most reads do not) costs no encryption.
+ */
 export function toPage<T>(
   rows: Record<string, unknown>[],
   keys: SortKey[],
@@ -30,20 +34,34 @@ export function toPage<T>(
 ): Page<T> {
   const hasNextPage = rows.length > first;
   const scope = cursorScope(keys);
-  const edges = rows.slice(0, first).map((row) => ({
-    cursor: encodeCursor(
+  const edges = rows.slice(0, first).map((row) =>
+    edge(
       scope,
       keys.map((_, i) => row[`__sort${i}`]),
+      map(row),
     ),
-    node: map(row),
-  }));
+  );
   return {
     edges,
     pageInfo: {
       hasNextPage,
       hasPreviousPage: Boolean(after),
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges[edges.length - 1]?.cursor ?? null;
+      },
+    },
+  };
+}
+
+function edge<T>(scope: string, sortValues: unknown[], node: T): Page<T>['edges'][number] {
+  let cursor: string | undefined;
+  return {
+    node,
+    get cursor() {
+      return (cursor ??= encodeCursor(scope, sortValues));
     },
   };
 }
