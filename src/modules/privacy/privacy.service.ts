@@ -257,45 +257,43 @@ export class PrivacyService {
 
   /** Erases one customer's rows, inside {@link eraseCustomer}'s transaction. */
   private async eraseOne(manager: EntityManager, customerId: string): Promise<{ tables: { table: string; rows: number }[]; tombstones: number }> {
-    {
-      const [customer] = await manager.query(`SELECT id, display_name FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
-      if (!customer) return { tables: [], tombstones: 0 };
-      const identifiers: { type: string; value: string }[] = await manager.query(`SELECT type, value FROM customer_identifiers WHERE customer_id = $1`, [
-        customerId,
+    const [customer] = await manager.query(`SELECT id, display_name FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
+    if (!customer) return { tables: [], tombstones: 0 };
+    const identifiers: { type: string; value: string }[] = await manager.query(`SELECT type, value FROM customer_identifiers WHERE customer_id = $1`, [
+      customerId,
+    ]);
+    if (identifiers.length) {
+      await manager.query(`INSERT INTO identifier_tombstones (type, value_hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [
+        identifiers.map((i) => i.type),
+        identifiers.map((i) => this.tombstones.hash(i)),
       ]);
-      if (identifiers.length) {
-        await manager.query(`INSERT INTO identifier_tombstones (type, value_hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [
-          identifiers.map((i) => i.type),
-          identifiers.map((i) => this.tombstones.hash(i)),
-        ]);
-      }
-      const scrubbed = await scrubRunErrors(manager, [...identifiers.map((i) => i.value), customer.display_name]);
-      const tables: { table: string; rows: number }[] = [];
-      const holding = await customerTables(manager);
-      const segmentIds: string[] = holding.includes('segment_memberships')
-        ? (await manager.query(`SELECT segment_id::text AS id FROM segment_memberships WHERE customer_id = $1`, [customerId])).map((r: { id: string }) => r.id)
-        : [];
-      for (const table of holding) {
-        const [, count] = await manager.query(`DELETE FROM "${table}" WHERE customer_id = $1`, [customerId]);
-        tables.push({ table, rows: Number(count ?? 0) });
-      }
-      if (segmentIds.length) {
-        // Segment sizes shrink with the erased member, in the same transaction.
-        await manager.query(
-          `UPDATE segments s SET size = (SELECT count(*) FROM segment_memberships m WHERE m.segment_id = s.id) WHERE s.id = ANY($1::bigint[])`,
-          [segmentIds],
-        );
-      }
-      const [, members] = await manager.query(`UPDATE customers SET organization_id = NULL WHERE organization_id = $1`, [customerId]);
-      const [, removed] = await manager.query(`DELETE FROM customers WHERE id = $1`, [customerId]);
-      // The customer's own partition of the outbox was emptied with its other tables above: the event goes to the non-customer partition.
-      await publish(manager, 'customer.erased', [{ customerId: NO_CUSTOMER, payload: { customerId } }]);
-      tables.push({ table: 'customers', rows: Number(removed ?? 0) });
-      if (Number(members)) tables.push({ table: 'customers (organisation links cleared)', rows: Number(members) });
-      if (scrubbed.runs) tables.push({ table: 'connector_runs (error messages erased)', rows: scrubbed.runs });
-      if (scrubbed.connections) tables.push({ table: 'connections (last error erased)', rows: scrubbed.connections });
-      return { tables, tombstones: identifiers.length };
     }
+    const scrubbed = await scrubRunErrors(manager, [...identifiers.map((i) => i.value), customer.display_name]);
+    const tables: { table: string; rows: number }[] = [];
+    const holding = await customerTables(manager);
+    const segmentIds: string[] = holding.includes('segment_memberships')
+      ? (await manager.query(`SELECT segment_id::text AS id FROM segment_memberships WHERE customer_id = $1`, [customerId])).map((r: { id: string }) => r.id)
+      : [];
+    for (const table of holding) {
+      const [, count] = await manager.query(`DELETE FROM "${table}" WHERE customer_id = $1`, [customerId]);
+      tables.push({ table, rows: Number(count ?? 0) });
+    }
+    if (segmentIds.length) {
+      // Segment sizes shrink with the erased member, in the same transaction.
+      await manager.query(
+        `UPDATE segments s SET size = (SELECT count(*) FROM segment_memberships m WHERE m.segment_id = s.id) WHERE s.id = ANY($1::bigint[])`,
+        [segmentIds],
+      );
+    }
+    const [, members] = await manager.query(`UPDATE customers SET organization_id = NULL WHERE organization_id = $1`, [customerId]);
+    const [, removed] = await manager.query(`DELETE FROM customers WHERE id = $1`, [customerId]);
+    // The customer's own partition of the outbox was emptied with its other tables above: the event goes to the non-customer partition.
+    await publish(manager, 'customer.erased', [{ customerId: NO_CUSTOMER, payload: { customerId } }]);
+    tables.push({ table: 'customers', rows: Number(removed ?? 0) });
+    if (Number(members)) tables.push({ table: 'customers (organisation links cleared)', rows: Number(members) });
+    if (scrubbed.runs) tables.push({ table: 'connector_runs (error messages erased)', rows: scrubbed.runs });
+    if (scrubbed.connections) tables.push({ table: 'connections (last error erased)', rows: scrubbed.connections });
+    return { tables, tombstones: identifiers.length };
   }
 
   /** Allows an erased identifier again, after a fresh consent was obtained (audited). */
