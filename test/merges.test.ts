@@ -382,6 +382,22 @@ describe('identity policies on ingest', () => {
     expect(await app.sql(`SELECT count(*)::int AS n FROM customer_redirects WHERE customer_id = $1`, [t])).toEqual([{ n: 0 }]);
   });
 
+  test('upsertCustomers follows the policies too', async () => {
+    const u = unique();
+    const a = await person([{ type: 'email', value: `up-${u}@x.io` }]);
+    const b = await person([{ type: 'phone', value: '+14155550166' }]);
+    await setPolicies({ policies: { email: 'MERGE', phone: 'MERGE' } });
+    const upserted = await person(
+      [
+        { type: 'email', value: `up-${u}@x.io` },
+        { type: 'phone', value: '+14155550166' },
+      ],
+      { traits: { seen: true } },
+    );
+    expect(upserted).toBe(a);
+    expect(await app.sql(`SELECT survivor_id::text FROM customer_redirects WHERE customer_id = $1`, [b])).toEqual([{ survivor_id: a }]);
+  });
+
   test('policies are validated with the field at fault', async () => {
     const cases: [unknown, string][] = [
       [{ policies: { email: 'MAYBE' } }, 'policies.policies.email'],
