@@ -372,6 +372,18 @@ describe('identity policies on ingest', () => {
       { n: 1 },
     ]);
 
+    // The same guard rail reads a trait of that name (the matching module's conventional nationalId), formatting aside.
+    const w = unique();
+    await person([{ type: 'email', value: `gt-${w}@x.io` }], { traits: { nationalId: '1-85-02-75' } });
+    const q = await person([{ type: 'phone', value: '+14155550145' }], { traits: { nationalId: '2850275' } });
+    await ok(RECORD, { input: [conflictRow(w, `gt-${w}@x.io`, '+14155550145')] });
+    expect(await app.sql(`SELECT count(*)::int AS n FROM customer_redirects WHERE customer_id = $1`, [q])).toEqual([{ n: 0 }]);
+    const same = unique();
+    await person([{ type: 'email', value: `gs-${same}@x.io` }], { traits: { nationalId: '1 85 02 75' } });
+    const r = await person([{ type: 'phone', value: '+14155550146' }], { traits: { nationalId: '1-85-02-75' } });
+    await ok(RECORD, { input: [conflictRow(same, `gs-${same}@x.io`, '+14155550146')] });
+    expect(await app.sql(`SELECT count(*)::int AS n FROM customer_redirects WHERE customer_id = $1`, [r])).toEqual([{ n: 1 }]);
+
     // The cap counts earlier merges: a survivor already holding two customers does not take a third automatically with a cap of 3.
     const v = unique();
     const s = await person([{ type: 'email', value: `cap-${v}@x.io` }]);

@@ -498,6 +498,16 @@ export class MergeService {
       if (clashes.length > 0) {
         throw fail('MERGE_GUARD_RAIL', { detail: `these customers have different ${clashes[0].type} identifiers: never merged automatically` }, 'mergedIds');
       }
+      // The same name as a trait (the matching module's conventional `nationalId`), its key compared lower-case and its value without spaces, dots or dashes.
+      const traitClashes: { name: string }[] = await manager.query(
+        `SELECT lower(t.key) AS name FROM customers c CROSS JOIN LATERAL jsonb_each_text(c.traits) AS t(key, value)
+          WHERE c.id = ANY($1::bigint[]) AND lower(t.key) = ANY($2::text[]) AND t.value IS NOT NULL
+          GROUP BY lower(t.key) HAVING count(DISTINCT upper(regexp_replace(t.value, '[[:space:].-]', '', 'g'))) > 1 ORDER BY 1`,
+        [all, uniqueTypes],
+      );
+      if (traitClashes.length > 0) {
+        throw fail('MERGE_GUARD_RAIL', { detail: `these customers have different ${traitClashes[0].name} traits: never merged automatically` }, 'mergedIds');
+      }
     }
     const [{ size }]: { size: number }[] = await manager.query(
       `SELECT ($2::int + (SELECT count(*) FROM customer_redirects WHERE survivor_id = ANY($1::bigint[])))::int AS size`,
