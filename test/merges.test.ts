@@ -214,15 +214,19 @@ describe('mergeCustomers and unmergeCustomer', () => {
       ],
     });
 
+    // A write naming the merged customer by its old id reaches the survivor too.
+    await interact(c, `late-by-id-${u}`);
+    expect(await app.sql(`SELECT customer_id::text FROM interactions WHERE external_id = $1`, [`late-by-id-${u}`])).toEqual([{ customer_id: a }]);
+
     const undone = await ok(UNMERGE, { mergeId: m.id });
     expect(undone.unmergeCustomer.unmergedAt).not.toBeNull();
     const restored = { a: await state(a), b: await state(b), c: await state(c) };
     expect(restored.b).toEqual(before.b);
     expect(restored.c).toEqual(before.c);
-    expect({ ...restored.a, interactions: restored.a.interactions.filter((i) => (i as { external_id: string }).external_id !== `late-${u}`) }).toEqual(
-      before.a,
-    );
-    expect(restored.a.interactions).toContainEqual({ external_id: `late-${u}` });
+    // Interactions recorded after the merge stay with the survivor, whichever id or identifier they named.
+    const late = new Set([`late-${u}`, `late-by-id-${u}`]);
+    expect({ ...restored.a, interactions: restored.a.interactions.filter((i) => !late.has((i as { external_id: string }).external_id)) }).toEqual(before.a);
+    expect(restored.a.interactions).toEqual(expect.arrayContaining([{ external_id: `late-${u}` }, { external_id: `late-by-id-${u}` }]));
     // The old id is its own customer again; the snapshot is gone.
     expect((await ok(`query($id: ID!) { customer(id: $id) { id } }`, { id: gid('Customer', b) })).customer.id).toBe(gid('Customer', b));
     expect(

@@ -137,8 +137,8 @@ interface DemandLookup {
   existing: Map<string, string>;
   /** Keys of identifiers that belonged to erased customers. */
   erased: Set<string>;
-  /** Kinds of the live customers named by id. */
-  kinds: Map<string, CustomerKind>;
+  /** The live customers named by id: the id asked → the customer (its survivor when it was merged) and its kind. */
+  kinds: Map<string, { id: string; kind: CustomerKind }>;
 }
 
 /** The plan `apply` writes: the planned resolutions and the component of each demand to write. */
@@ -197,13 +197,17 @@ async function lookUpDemands(manager: EntityManager, demands: CustomerDemand[], 
     const hashes = new Set(rows.map((r) => `${r.type}:${r.value_hash}`));
     if (hashes.size > 0) for (const probe of probes) if (hashes.has(`${probe.type}:${probe.hash}`)) erased.add(probe.key);
   }
-  const kinds = new Map<string, CustomerKind>();
+  const kinds = new Map<string, { id: string; kind: CustomerKind }>();
   if (ids.length > 0) {
-    const rows: { id: string; kind: CustomerKind }[] = await manager.query(
-      `SELECT id, kind FROM customers WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`,
+    // A merged customer's id names its survivor (customer_redirects, kept by the merges module): writes by old ids keep working.
+    const rows: { asked: string; id: string; kind: CustomerKind }[] = await manager.query(
+      `SELECT r.asked::text AS asked, c.id::text AS id, c.kind
+         FROM unnest($1::bigint[]) AS r(asked)
+         LEFT JOIN customer_redirects m ON m.customer_id = r.asked
+         JOIN customers c ON c.id = COALESCE(m.survivor_id, r.asked) AND c.deleted_at IS NULL`,
       [ids],
     );
-    for (const row of rows) kinds.set(String(row.id), row.kind);
+    for (const row of rows) kinds.set(String(row.asked), { id: String(row.id), kind: row.kind });
   }
 
   return { keysOf, existing, erased, kinds };
@@ -231,9 +235,9 @@ function checkDemands(
   const accepted = new Map<number, { identifiers: Identifier[]; conflict: AcceptedConflict }>();
   demands.forEach((demand, index) => {
     if (demand.customerId !== undefined) {
-      const kind = kinds.get(demand.customerId);
-      resolutions[index] = kind
-        ? { ok: true, customerId: demand.customerId, created: false, kind }
+      const live = kinds.get(demand.customerId);
+      resolutions[index] = live
+        ? { ok: true, customerId: live.id, created: false, kind: live.kind }
         : { ok: false, code: ErrorCode.CUSTOMER_NOT_FOUND, field: 'id', message: `no customer with id ${demand.customerId}` };
       return;
     }
