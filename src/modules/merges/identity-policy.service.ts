@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { fail } from '../../errors/catalog';
+import { fail, RapportError } from '../../errors/catalog';
 import { inTransaction } from '../../infra/database';
 import { publish } from '../events';
 import { DEFAULT_MAX_CLUSTER_SIZE, type MergeService } from './merge.service';
@@ -144,7 +144,8 @@ export class IdentityPolicyService {
         return;
       } catch (error) {
         await manager.query('ROLLBACK TO SAVEPOINT identity_merge');
-        if (!(error instanceof Error && 'code' in error && error.code === 'MERGE_GUARD_RAIL')) throw error;
+        // A guard rail, or customers that cannot be merged (a person and an organisation): flagged for a person to decide.
+        if (!(error instanceof RapportError && (error.code === 'MERGE_GUARD_RAIL' || error.code === 'MERGE_INVALID'))) throw error;
       }
     }
     await publish(
