@@ -261,6 +261,15 @@ describe('mergeCustomers and unmergeCustomer', () => {
     const first = (await merge(b, [a])).data!.mergeCustomers.id as string;
     const second = (await merge(c, [b])).data!.mergeCustomers.id as string;
     expect((await ok(`query($id: ID!) { customer(id: $id) { id } }`, { id: gid('Customer', a) })).customer.id).toBe(gid('Customer', c));
+    // Each customer's merges, newest first, by its old id too.
+    const listed = await ok(`query($id: ID!) { customerMerges(customerId: $id) { id } }`, { id: gid('Customer', b) });
+    expect(listed.customerMerges.map((x: { id: string }) => x.id)).toEqual([second, first]);
+    expect(
+      (await gql(`query($id: ID!) { customerMerges(customerId: $id, first: 0) { id } }`, { id: gid('Customer', b) })).errors?.[0].extensions,
+    ).toMatchObject({
+      code: 'INVALID_FIELD',
+      field: 'first',
+    });
     const blocked = await gql(UNMERGE, { mergeId: first });
     expect(blocked.errors?.[0].extensions).toMatchObject({ code: 'UNMERGE_BLOCKED', field: 'mergeId' });
     await ok(UNMERGE, { mergeId: second });

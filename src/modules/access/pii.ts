@@ -219,6 +219,10 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'IdentityPolicies.uniqueTypes': impersonal(OPERATOR),
   'Query.identityPolicies': impersonal(OPERATOR),
   'Query.customerMerge': { output: { kind: 'impersonal', why: 'a merge: ids, times and who; its reason is masked' }, args: { id: 'impersonal' } },
+  'Query.customerMerges': {
+    output: { kind: 'impersonal', why: 'merges: ids, times and who; their reason is masked' },
+    args: { customerId: 'impersonal', first: 'impersonal' },
+  },
   'Mutation.mergeCustomers': {
     output: { kind: 'impersonal', why: 'a merge: ids, times and who; its reason is masked' },
     args: { survivorId: 'impersonal', mergedIds: 'impersonal', survivorship: 'write', reason: 'write' },

@@ -61,6 +61,7 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Mutation.updateIdentityPolicies': 'admin',
   'Query.identityPolicies': 'admin',
   'Query.customerMerge': 'customers:read',
+  'Query.customerMerges': 'customers:read',
   // Subscriptions: the scope of the query that reads the same thing
   'Subscription.customerChanged': 'customers:read',
   'Subscription.interactionRecorded': 'customers:read',

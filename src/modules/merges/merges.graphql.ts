@@ -55,6 +55,19 @@ builder.queryFields((t) => ({
     description: 'The identity policies and guard rails in force (admin).',
     resolve: (_r, _a, ctx) => ctx.servicesOf('merges').identityPolicies.settings(),
   }),
+  customerMerges: t.field({
+    type: [CustomerMergeRef],
+    description: 'The merges a customer took part in, as survivor or merged (by its id, old or current), newest first: where to find the merge to undo.',
+    args: {
+      customerId: t.arg.id({ required: true, description: 'Global id of the customer.' }),
+      first: t.arg.int({ description: 'How many, newest first (1 to 100; 20 by default).' }),
+    },
+    resolve: (_r, args, ctx) => {
+      const first = args.first ?? 20;
+      if (!Number.isInteger(first) || first < 1 || first > 100) throw fail('INVALID_FIELD', { detail: 'first is from 1 to 100' }, 'first');
+      return ctx.servicesOf('merges').merges.mergesOf(localId(String(args.customerId), 'Customer', 'customerId'), first);
+    },
+  }),
   customerMerge: t.field({
     type: CustomerMergeRef,
     nullable: true,
