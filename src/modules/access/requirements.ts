@@ -55,6 +55,13 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Mutation.revokeApiKey': 'admin',
   'Mutation.eraseCustomer': 'admin',
   'Mutation.liftErasureTombstone': 'admin',
+  // Merging is data stewardship (customers:write); what conflicts on ingest do is configuration (admin).
+  'Mutation.mergeCustomers': 'customers:write',
+  'Mutation.unmergeCustomer': 'customers:write',
+  'Mutation.updateIdentityPolicies': 'admin',
+  'Query.identityPolicies': 'admin',
+  'Query.customerMerge': 'customers:read',
+  'Query.customerMerges': 'customers:read',
   // Subscriptions: the scope of the query that reads the same thing
   'Subscription.customerChanged': 'customers:read',
   'Subscription.interactionRecorded': 'customers:read',
@@ -95,6 +102,8 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   SegmentConditionExplanation: 'segments:read',
   CustomerChange: 'customers:read',
   ScoreChange: 'scores:read',
+  CustomerMerge: 'customers:read',
+  IdentityPolicies: 'admin',
   // Structural
   PageInfo: null,
   RowError: null,
