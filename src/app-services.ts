@@ -24,6 +24,7 @@ import type { IngestService } from './modules/interactions/ingest.service';
 import type { InteractionQueryService } from './modules/interactions/interaction-query.service';
 import type { PrivacyService } from './modules/privacy/privacy.service';
 import type { RealtimeHub } from './modules/realtime';
+import type { RecommendationService } from './modules/recommendations/recommendation.service';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
@@ -53,6 +54,7 @@ export interface RapportServices extends CoreServices {
   /** Starts and reads recompute jobs. */
   recomputes: RecomputeJobs;
   segments: SegmentService;
+  recommendations: RecommendationService;
   connectors: ConnectorServices;
   apiKeys: ApiKeyService;
   auditLog: AuditLogService;

@@ -6,6 +6,7 @@ import { eventsModule } from './events/module';
 import { interactionsModule } from './interactions/module';
 import { privacyModule } from './privacy/module';
 import { realtimeModule } from './realtime/module';
+import { recommendationsModule } from './recommendations/module';
 import { scoresModule } from './scores/module';
 import { segmentsModule } from './segments/module';
 
@@ -19,6 +20,7 @@ const MANIFESTS = [
   customersModule,
   interactionsModule,
   scoresModule,
+  recommendationsModule,
   segmentsModule,
   privacyModule,
   connectorsModule,

@@ -24,6 +24,9 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Query.scoreModels': 'scores:read',
   'Query.scoreDistribution': 'scores:read',
   'Query.recomputeJob': 'scores:read',
+  'Query.recommendationModel': 'scores:read',
+  'Query.productAudience': 'scores:read',
+  'Query.similarProducts': 'scores:read',
   'Query.connectors': 'connectors:admin',
   'Query.connections': 'connectors:admin',
   'Query.connection': 'connectors:admin',
@@ -45,6 +48,8 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Mutation.createSegmentFromTemplate': 'segments:write',
   'Mutation.updateScoreModel': 'scores:write',
   'Mutation.recomputeScores': 'scores:write',
+  'Mutation.updateRecommendationModel': 'scores:write',
+  'Mutation.recomputeRecommendations': 'scores:write',
   'Mutation.createConnection': 'connectors:admin',
   'Mutation.updateConnection': 'connectors:admin',
   'Mutation.deleteConnection': 'connectors:admin',
@@ -95,6 +100,10 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   SegmentConditionExplanation: 'segments:read',
   CustomerChange: 'customers:read',
   ScoreChange: 'scores:read',
+  RecommendationModel: 'scores:read',
+  ProductRecommendation: 'scores:read',
+  RecommendationReason: 'scores:read',
+  SimilarProduct: 'scores:read',
   // Structural
   PageInfo: null,
   RowError: null,
@@ -121,6 +130,7 @@ export const FIELD_REQUIREMENTS: Record<string, Scope> = {
   'Customer.scores': 'scores:read',
   'Customer.score': 'scores:read',
   'Customer.segments': 'segments:read',
+  'Customer.recommendations': 'scores:read',
   'Customer.segmentHistory': 'segments:read',
 };
 
