@@ -10,8 +10,11 @@ const RecommendationBasisEnum = builder.enumType('RecommendationBasis', {
   description: 'What a recommendation is based on.',
   values: {
     HISTORY: { description: "The customer's own products, through the fitted model." },
-    ORGANIZATION: { description: 'No product history yet: the products most popular in the customer’s organisation.' },
-    POPULAR: { description: 'No product history yet and no organisation with any: the products most popular overall.' },
+    ORGANIZATION: {
+      description:
+        'Nothing from the model (no product history yet, or nothing new that its products point to): the products most popular in the customer’s organisation.',
+    },
+    POPULAR: { description: 'Nothing from the model, and no organisation with product history: the products most popular overall.' },
   } as const,
 });
 

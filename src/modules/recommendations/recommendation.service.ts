@@ -401,13 +401,14 @@ export class RecommendationService {
     const p = new SqlParams();
     const customer = p.add(customerId);
     const owned = ownedProductsSql(fitted, (v, cast) => `${p.add(v)}::${cast}`, `ARRAY[${customer}]::bigint[]`);
-    const rows: { organization: string; product: string; weight: number; total: number }[] = await this.dataSource.query(
+    const rows: { organization: string; product: string; weight: number; total: number; history: boolean }[] = await this.dataSource.query(
       `WITH me AS (SELECT COALESCE(c.organization_id, CASE WHEN c.kind = 'ORGANIZATION' THEN c.id END) AS org FROM customers c WHERE c.id = ${customer}::bigint AND c.deleted_at IS NULL),
             scope AS (
               SELECT pp.organization_id FROM product_popularity pp, me WHERE pp.organization_id = me.org
               UNION ALL SELECT 0 ORDER BY 1 DESC LIMIT 1),
             owned AS (${owned})
-       SELECT pp.organization_id::text AS organization, pp.product, pp.weight, sum(pp.weight) OVER () AS total
+       SELECT pp.organization_id::text AS organization, pp.product, pp.weight, sum(pp.weight) OVER () AS total,
+              EXISTS (SELECT 1 FROM owned) AS history
          FROM product_popularity pp JOIN scope USING (organization_id)
         WHERE EXISTS (SELECT 1 FROM me)
           AND NOT (${p.add(fitted.excludeOwned)}::boolean AND pp.product IN (SELECT product FROM owned))
@@ -417,6 +418,7 @@ export class RecommendationService {
     return rows.map((r, i) => {
       const inOrganization = r.organization !== '0';
       const share = r.total > 0 ? r.weight / r.total : 0;
+      const why = r.history ? "nothing new that the customer's products point to" : 'no product history yet';
       return {
         product: r.product,
         score: share,
@@ -428,8 +430,8 @@ export class RecommendationService {
             product: null,
             weight: share,
             text: inOrganization
-              ? `no product history yet: popular in the customer's organisation (${(share * 100).toFixed(1)}% of its top products' weight)`
-              : `no product history yet: popular with all customers (${(share * 100).toFixed(1)}% of the top products' weight)`,
+              ? `${why}: popular in the customer's organisation (${(share * 100).toFixed(1)}% of its top products' weight)`
+              : `${why}: popular with all customers (${(share * 100).toFixed(1)}% of the top products' weight)`,
           },
         ],
       };
