@@ -439,9 +439,9 @@ export type PropertyConditionInput = {
 export type RecommendationBasis =
   /** The customer's own products, through the fitted model. */
   | 'HISTORY'
-  /** No product history yet: the products most popular in the customer’s organisation. */
+  /** Nothing from the model (no product history yet, or nothing new that its products point to): the products most popular in the customer’s organisation. */
   | 'ORGANIZATION'
-  /** No product history yet and no organisation with any: the products most popular overall. */
+  /** Nothing from the model, and no organisation with product history: the products most popular overall. */
   | 'POPULAR';
 
 /** Why a product is recommended. */

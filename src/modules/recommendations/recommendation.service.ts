@@ -22,6 +22,17 @@ export const RECOMMENDATIONS_RECOMPUTE_LOCK = 727_274_020;
 /** Working tables of a full recompute: left out of a customer's export, erased like the rest. */
 export const RECOMMENDATION_REBUILD_TABLES: readonly string[] = ['customer_recommendations_rebuild'];
 
+/**
+ * Creates the working tables of a full recompute, empty and without indexes
+ * (built after they are filled): the customers' new lists and the new
+ * neighbours, swapped in at the end.
+ */
+export async function createRecommendationRebuild(db: { query(sql: string): Promise<unknown> }): Promise<void> {
+  await db.query(`DROP TABLE IF EXISTS customer_recommendations_rebuild, product_neighbours_rebuild`);
+  await db.query(`CREATE TABLE customer_recommendations_rebuild (LIKE customer_recommendations INCLUDING DEFAULTS) WITH (autovacuum_enabled = false)`);
+  await db.query(`CREATE TABLE product_neighbours_rebuild (LIKE product_neighbours)`);
+}
+
 /** The recommendation model as the API shows it. */
 export interface RecommendationModelRecord {
   settings: RecommendationSettings;
@@ -185,10 +196,7 @@ export class RecommendationService {
       await onProgress(50);
       const popularity = await this.popularity(session.client, data);
       lap('popularity');
-      await session.client.query(`DROP TABLE IF EXISTS customer_recommendations_rebuild`);
-      await session.client.query(
-        `CREATE TABLE customer_recommendations_rebuild (LIKE customer_recommendations INCLUDING DEFAULTS) WITH (autovacuum_enabled = false)`,
-      );
+      await createRecommendationRebuild(session.client);
       const version = stored.version + 1;
       const scored = await this.writeRecommendations(session.client, data, neighbours, fitted, version);
       lap('score and write');
@@ -197,8 +205,6 @@ export class RecommendationService {
       await session.client.query(`ALTER TABLE customer_recommendations_rebuild ADD CONSTRAINT customer_recommendations_rebuild_pkey PRIMARY KEY (customer_id)`);
       await session.client.query(`CREATE INDEX customer_recommendations_rebuild_products ON customer_recommendations_rebuild USING gin (products)`);
       await session.client.query(`ANALYZE customer_recommendations_rebuild`);
-      await session.client.query(`DROP TABLE IF EXISTS product_neighbours_rebuild`);
-      await session.client.query(`CREATE TABLE product_neighbours_rebuild (LIKE product_neighbours)`);
       await copyRows(session.client, 'product_neighbours_rebuild (product, neighbour, weight, rank)', neighbourLines(neighbours, data.products));
       await session.client.query(
         `ALTER TABLE product_neighbours_rebuild ADD CONSTRAINT product_neighbours_rebuild_pkey PRIMARY KEY (product, rank); ANALYZE product_neighbours_rebuild`,
