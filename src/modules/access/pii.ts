@@ -126,6 +126,7 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'Segment.history': { output: { kind: 'membership' }, args: { first: 'impersonal' } },
   'Segment.sizeHistory': { output: { kind: 'impersonal', why: 'segment sizes over time: aggregates' }, args: { first: 'impersonal' } },
   'SegmentEdge.cursor': CURSOR,
+  'ProductAudienceEdge.cursor': CURSOR,
   'SegmentMembershipEvent.customer': impersonal('reached only through Segment.history and Customer.segmentHistory, which protect membership'),
   'SegmentMembershipEvent.segment': impersonal(SEGMENT),
   'SegmentPreview.sample': impersonal(`${CUSTOMERS}; the rule previewed was checked (previewSegment)`),
