@@ -4,6 +4,7 @@ import type { Scope } from '../src/modules/access/scopes';
 import {
   CreateSegmentDocument,
   CustomerRecommendationsDocument,
+  ExplainMembershipDocument,
   ProductAudienceDocument,
   RecomputeJobDocument,
   RecomputeRecommendationsDocument,
@@ -303,6 +304,24 @@ describe('recommendations: settings, exclusion, scopes and personal data', () =>
     expect(updated.errors).toBeUndefined();
     expect(updated.data!.updateRecommendationModel.settings).toMatchObject({ neighbours: 10 });
     await app.graphql(UpdateRecommendationModelDocument, { settings: { neighbours: null } });
+  });
+
+  test('a recommended rule is validated, and explained with the customer’s rank of the product', async () => {
+    const bad = await app.graphql(CreateSegmentDocument, { input: { name: 'bad rank', rule: { recommended: { product: 'X3', rankAtMost: 0 } } } });
+    expect(bad.errors![0].extensions!.code).toBe('SEGMENT_RULE_INVALID');
+    expect(bad.errors![0].extensions!.field).toMatch(/recommended\.rankAtMost$/);
+    const created = await app.graphql(CreateSegmentDocument, { input: { name: 'X3 in top 2', rule: { recommended: { product: 'X3', rankAtMost: 2 } } } });
+    expect(created.errors).toBeUndefined();
+    const explain = async (name: string) =>
+      (await app.graphql(ExplainMembershipDocument, { segmentId: created.data!.createSegment.id, customerId: await customerGid(app, name) })).data!
+        .explainMembership!;
+    const target = await explain('target');
+    expect(target.matchesRule).toBe(true);
+    expect(target.conditions[0]).toMatchObject({ kind: 'RECOMMENDED', holds: true, figure: 2 });
+    expect(target.conditions[0].description).toBe('rank of "X3" in the customer\'s recommendations: 2; wanted ≤ 2');
+    const eve = await explain('eve');
+    expect(eve.matchesRule).toBe(false);
+    expect(eve.conditions[0].description).toBe('rank of "X3" in the customer\'s recommendations: not recommended; wanted ≤ 2');
   });
 
   test('productAudience returns customers whose names a key without pii:read sees masked', async () => {
