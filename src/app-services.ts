@@ -26,6 +26,7 @@ import type { PrivacyService } from './modules/privacy/privacy.service';
 import type { IdentityPolicyService } from './modules/merges/identity-policy.service';
 import type { MergeService } from './modules/merges/merge.service';
 import type { RealtimeHub } from './modules/realtime';
+import type { RecommendationService } from './modules/recommendations/recommendation.service';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
@@ -55,6 +56,7 @@ export interface RapportServices extends CoreServices {
   /** Starts and reads recompute jobs. */
   recomputes: RecomputeJobs;
   segments: SegmentService;
+  recommendations: RecommendationService;
   connectors: ConnectorServices;
   apiKeys: ApiKeyService;
   auditLog: AuditLogService;

@@ -26,6 +26,7 @@ Commands:
   connector:new <id> [--push] [--pull]  scaffold a connector plugin in plugins/<id> (code, conformance test, README)
   seed       generate a deterministic demo data set
              --customers N (default 2000)  --interactions M (default 40000)  --seed S (default 1)
+             --products P (default none): purchases and page views name one of P products (planted tastes)
              --until YYYY-MM-DD (the data set's last day; default today, UTC)
 
 Environment: PORT, HOST, DATABASE_URL, REDIS_URL, RAPPORT_DATA_DIR, RAPPORT_PG_PORT, LOG_LEVEL (see README).`;
@@ -146,13 +147,20 @@ async function revokeKey(keys: ApiKeyService, id: string | undefined): Promise<v
 async function seedCommand({ config, logger, args }: CommandInput): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { customers: { type: 'string' }, interactions: { type: 'string' }, seed: { type: 'string' }, until: { type: 'string' } },
+    options: {
+      customers: { type: 'string' },
+      interactions: { type: 'string' },
+      seed: { type: 'string' },
+      until: { type: 'string' },
+      products: { type: 'string' },
+    },
   });
   const options = {
     customers: positiveInt('--customers', values.customers, DEMO.customers),
     interactions: positiveInt('--interactions', values.interactions, DEMO.interactions),
     seed: positiveInt('--seed', values.seed, DEMO.seed),
     until: dayFlag('--until', values.until) ?? seedAnchor(),
+    products: positiveInt('--products', values.products, 0),
   };
   const db = await resolveDatabase(config, logger);
   const dataSource = await openDatabase(db.url, 'rapport-seed');
@@ -166,7 +174,7 @@ async function seedCommand({ config, logger, args }: CommandInput): Promise<void
   // Everything seeded follows from these options: printed so that a data set can be named and made again.
   const day = options.until.toISOString().slice(0, 10);
   console.log(
-    `same data set again: rapport seed --customers ${options.customers} --interactions ${options.interactions} --seed ${options.seed} --until ${day}`,
+    `same data set again: rapport seed --customers ${options.customers} --interactions ${options.interactions} --seed ${options.seed} --until ${day}${options.products ? ` --products ${options.products}` : ''}`,
   );
   await db.embedded?.stop();
 }

@@ -88,6 +88,13 @@ export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
   score_features_clv: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's per-customer features, read by its batches." },
   score_features_churn_risk: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's per-customer features, read by its batches." },
   score_features_intact: { role: 'local', runtime: true, why: 'One marker row of a recompute run (a crash empties it).' },
+  customer_recommendations: { role: 'customer', key: 'customer_id', why: 'One row per customer: their current recommendations.' },
+  customer_recommendations_rebuild: {
+    role: 'customer',
+    key: 'customer_id',
+    runtime: true,
+    why: "A full recommendations recompute's new lists, swapped in for `customer_recommendations`.",
+  },
 
   identifier_tombstones: {
     role: 'own-hash',
@@ -96,6 +103,10 @@ export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
   },
 
   score_models: { role: 'reference', why: 'One row per score kind; recompute batches on every shard read it.' },
+  recommendation_model: { role: 'reference', why: 'One row; every shard’s refreshes read the fitted settings.' },
+  product_neighbours: { role: 'reference', why: 'Top-K neighbours per product (10k products × 50): every shard’s refreshes join it.' },
+  product_neighbours_rebuild: { role: 'reference', runtime: true, why: 'A full recommendations recompute’s new neighbours, swapped in.' },
+  product_popularity: { role: 'reference', why: 'The popular products overall and per organisation, for cold starts on every shard.' },
   segments: { role: 'reference', why: 'A few hundred definitions; memberships and events reference them from every shard.' },
   segment_size_history: { role: 'reference', why: 'At most one point per segment and minute; references segments.' },
 

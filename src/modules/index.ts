@@ -7,6 +7,7 @@ import { interactionsModule } from './interactions/module';
 import { mergesModule } from './merges/module';
 import { privacyModule } from './privacy/module';
 import { realtimeModule } from './realtime/module';
+import { recommendationsModule } from './recommendations/module';
 import { scoresModule } from './scores/module';
 import { segmentsModule } from './segments/module';
 
@@ -20,6 +21,7 @@ const MANIFESTS = [
   customersModule,
   interactionsModule,
   scoresModule,
+  recommendationsModule,
   segmentsModule,
   privacyModule,
   connectorsModule,

@@ -16,6 +16,15 @@ export interface SeedOptions {
    */
   until?: Date;
   onProgress?: (progress: { phase: string; done: number; total: number }) => void;
+  /**
+   * With a catalogue of this many products, purchases and page views carry
+   * `properties.product`, drawn from a planted structure (see
+   * {@link ProductTastes}) that recommendation models can find and
+   * `bench/recommendations.ts` scores them on. Drawn from a random stream of
+   * its own, so every other field is the same as without products.
+   * @defaultValue 0 (no products)
+   */
+  products?: number;
 }
 
 export interface SeedResult {
@@ -127,6 +136,64 @@ const MONTH_WEIGHT = [0.8, 0.75, 0.9, 0.9, 0.95, 0.9, 0.85, 0.9, 1.0, 1.1, 1.4, 
 const DAY = 86_400_000;
 
 /**
+ * The planted structure of products: products belong to families
+ * (`F03-P0012` is product 12, of family 3); families and the products in a
+ * family are taken with Zipf-like popularity. Each customer has two taste
+ * families (a person in an organisation shares the organisation's first one
+ * more often than not), and half of them change their second taste at some
+ * point in their history. A product interaction comes from one of the
+ * customer's tastes at that time with probability 0.8, otherwise from the
+ * catalogue at large by popularity.
+ */
+export class ProductTastes {
+  readonly families: number;
+  private readonly familyWeights: (readonly [number, number])[];
+  private readonly inFamily: (readonly [number, number])[][];
+  private readonly overall: (readonly [number, number])[];
+  private readonly tastes = new Map<number, { first: number; second: number; next: number; switchAt: number }>();
+
+  constructor(
+    readonly products: number,
+    private readonly random: Random,
+  ) {
+    this.families = Math.max(2, Math.round(products / 20));
+    this.familyWeights = Array.from({ length: this.families }, (_, f) => [f, 1 / (f + 1) ** 0.7] as const);
+    this.inFamily = Array.from({ length: this.families }, () => [] as (readonly [number, number])[]);
+    for (let p = 0; p < products; p++) {
+      const family = p % this.families;
+      this.inFamily[family].push([p, 1 / (this.inFamily[family].length + 1) ** 0.8]);
+    }
+    this.overall = this.inFamily.flatMap((members, f) => members.map(([p, w]) => [p, w * this.familyWeights[f][1]] as const));
+  }
+
+  static productName(p: number, families: number): string {
+    return `F${String(p % families).padStart(2, '0')}-P${String(p).padStart(4, '0')}`;
+  }
+
+  /** Draws the tastes of a customer; `organizationId` shares its first taste with the customer's (0.7). */
+  assign(customerId: number, from: number, to: number, organizationId: number | null): void {
+    const shared = organizationId !== null ? this.tastes.get(organizationId) : undefined;
+    const first = shared && this.random.chance(0.7) ? shared.first : this.random.weighted(this.familyWeights);
+    const second = this.random.weighted(this.familyWeights);
+    const drifts = this.random.chance(0.5);
+    const next = this.random.weighted(this.familyWeights);
+    const switchAt = drifts ? from + this.random.next() * (to - from) : Infinity;
+    this.tastes.set(customerId, { first, second, next, switchAt });
+  }
+
+  /** The product a customer's interaction at `at` is about. */
+  product(customerId: number, at: number): string {
+    const taste = this.tastes.get(customerId);
+    let p: number;
+    if (taste && this.random.chance(0.8)) {
+      const family = this.random.chance(0.5) ? taste.first : at >= taste.switchAt ? taste.next : taste.second;
+      p = this.random.weighted(this.inFamily[family]);
+    } else p = this.random.weighted(this.overall);
+    return ProductTastes.productName(p, this.families);
+  }
+}
+
+/**
  * The default end of a data set: the start of the current UTC day, so that
  * two seeds with the same options on one day are identical, while the demo
  * data stays recent (a seed anchored on a fixed date would have no active
@@ -150,6 +217,7 @@ export async function seedDemoData(databaseUrl: string, options: SeedOptions): P
   const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'rapport-seed' });
   const client = await pool.connect();
   const random = new Random(options.seed);
+  const tastes = options.products ? new ProductTastes(options.products, new Random(options.seed * 7919 + 17)) : null;
   let identifiers = 0;
   let interactionsWritten = 0;
   try {
@@ -188,6 +256,7 @@ export async function seedDemoData(databaseUrl: string, options: SeedOptions): P
         const id = firstId + i;
         const p = profiles[i];
         if (p.org) {
+          tastes?.assign(id, p.start, p.quietFrom, null);
           orgIds.push(id);
           const name = `${random.pick(COMPANY)} ${random.pick(SUFFIX)} ${Math.floor(i / 20) + 1}`;
           customerRows.push([
@@ -212,6 +281,7 @@ export async function seedDemoData(databaseUrl: string, options: SeedOptions): P
           const first = random.pick(FIRST);
           const last = random.pick(LAST);
           const orgId = orgIds.length && random.chance(0.5) ? orgIds[orgIds.length - 1 - random.int(0, Math.min(orgIds.length - 1, 5))] : null;
+          tastes?.assign(id, p.start, p.quietFrom, orgId);
           customerRows.push([
             id,
             'PERSON',
@@ -249,6 +319,7 @@ export async function seedDemoData(databaseUrl: string, options: SeedOptions): P
           // Rejection step for seasonality: resample months with low weight.
           if (random.next() > MONTH_WEIGHT[new Date(at).getUTCMonth()] / 1.6) at = p.start + random.next() * (p.quietFrom - p.start);
           const purchase = type === 'purchase';
+          const product = tastes && (purchase || type === 'page_view') ? { product: tastes.product(id, at) } : {};
           interactionRows.push([
             id,
             channel,
@@ -258,7 +329,11 @@ export async function seedDemoData(databaseUrl: string, options: SeedOptions): P
             purchase ? Math.round(random.logNormal(3.5, 0.8) * 100) / 100 : null,
             purchase ? 'USD' : null,
             channel === 'support' || channel === 'social' ? Math.round((random.next() * 2 - 1) * 100) / 100 : null,
-            purchase ? { items: random.int(1, 5) } : channel === 'web' ? { path: random.pick(['/', '/pricing', '/docs', '/blog', '/checkout']) } : {},
+            purchase
+              ? { items: random.int(1, 5), ...product }
+              : channel === 'web'
+                ? { path: random.pick(['/', '/pricing', '/docs', '/blog', '/checkout']), ...product }
+                : {},
             'seed',
             `${seedTag}-${eventSeq++}`,
           ]);

@@ -6,6 +6,7 @@ import { DISTRIBUTION, type TableDistribution } from '../../src/infra/distributi
 import { indexRebuild, keepFeatures, startRebuild, dropRebuild } from '../../src/modules/scores/score-rebuild';
 import { SCORE_KINDS } from '../../src/modules/scores/score-kind';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { createRecommendationRebuild } from '../../src/modules/recommendations';
 
 interface Key {
   name: string;
@@ -107,6 +108,7 @@ describe('distribution: every table can be laid out on Citus as src/infra/distri
     await startRebuild(dataSource);
     for (const kind of SCORE_KINDS) await keepFeatures(dataSource, kind, 'SELECT id AS customer_id FROM customers', []);
     await indexRebuild(dataSource);
+    await createRecommendationRebuild(dataSource);
     schema = await readSchema(dataSource);
     await dropRebuild(dataSource);
   });

@@ -218,6 +218,31 @@ describe('a key without pii:read meets every classification', () => {
   const segmentsArg = cursorArg((a) => `query($c: String) { segments(first: 1, ${a}) { totalCount } }`);
   const segmentMembersArg = cursorArg((a) => `query($c: String) { segment(id: "${w.segments.contact}") { members(first: 1, ${a}) { totalCount } } }`);
   const connectionsArg = cursorArg((a) => `query($c: String) { connections(first: 1, ${a}) { totalCount } }`);
+  const audienceArg = cursorArg((a) => `query($c: String) { productAudience(product: "P2", first: 1, ${a}) { totalCount } }`);
+  /** Three customers who take products P1 and P2 (identified by shop ids), and a fitted recommendation model: an audience to page through. */
+  let audience: Promise<void> | undefined;
+  const withAudience = () =>
+    (audience ??= (async () => {
+      const purchases = [
+        ['rec-1', 'P1'],
+        ['rec-1', 'P2'],
+        ['rec-2', 'P1'],
+        ['rec-2', 'P2'],
+        ['rec-3', 'P1'],
+        ['rec-4', 'P1'],
+      ].map(([shop, product], i) => ({
+        customer: { identifiers: [{ type: 'shop', value: shop }] },
+        channel: 'payment',
+        type: 'purchase',
+        occurredAt: new Date(Date.now() - (i + 1) * 60_000).toISOString(),
+        properties: { product },
+        source: 'schema-walk',
+        externalId: `recommendation-${i}`,
+      }));
+      const res = await narrow('mutation($input: [InteractionInput!]!) { recordInteractions(input: $input) { rejected } }', { input: purchases });
+      expect(res.data!.recordInteractions.rejected).toBe(0);
+      await app.runtime.services.recommendations.recompute();
+    })());
   const runsArg = cursorArg((a) => `query($c: String) { connection(id: "${w.connection}") { runs(first: 1, ${a}) { totalCount } } }`);
 
   const customerFilter = (filter: unknown, field: string) =>
@@ -287,6 +312,10 @@ describe('a key without pii:read meets every classification', () => {
     'InteractionEdge.cursor': () => sealed('{ interactions(first: 1) { edges { cursor } } }', (d) => d.interactions.edges[0].cursor),
     'SegmentEdge.cursor': () => sealed('{ segments(first: 1) { edges { cursor } } }', (d) => d.segments.edges[0].cursor),
     'ConnectionEdge.cursor': () => sealed('{ connections(first: 1) { edges { cursor } } }', (d) => d.connections.edges[0].cursor),
+    'ProductAudienceEdge.cursor': async () => {
+      await withAudience();
+      await sealed('{ productAudience(product: "P2", first: 1) { edges { cursor } } }', (d) => d.productAudience.edges[0].cursor);
+    },
     'ConnectorRunEdge.cursor': () =>
       sealed(`{ connection(id: "${w.connection}") { runs(first: 1) { edges { cursor } } } }`, (d) => d.connection.runs.edges[0].cursor),
     'PageInfo.startCursor': () =>
@@ -303,6 +332,8 @@ describe('a key without pii:read meets every classification', () => {
     'Customer.interactions(before)': customerInteractionsArg.before,
     'Customer.members(after)': orgMembersArg.after,
     'Customer.members(before)': orgMembersArg.before,
+    'Query.productAudience(after)': audienceArg.after,
+    'Query.productAudience(before)': audienceArg.before,
     'Query.segments(after)': segmentsArg.after,
     'Query.segments(before)': segmentsArg.before,
     'Segment.members(after)': segmentMembersArg.after,

@@ -73,6 +73,7 @@ const ROW_ERRORS = 'errors of a write, naming the field at fault';
 const AUDIT = 'the audit trail: variables are redacted when written (audit.ts)';
 const CONNECTOR = 'connector configuration and diagnostics (connectors:admin; secrets are never returned)';
 const SCORES = 'score figures and model settings: numbers and labels, not personal data';
+const PRODUCTS = 'product names and model figures (a product property named personal data is refused as productProperty)';
 const SEGMENT = 'a segment definition: name and description are operator text; its members are protected on Segment.members';
 
 /** Every output field and argument of the schema that could carry or select by personal data, with its protection. */
@@ -97,6 +98,15 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'Customer.score': { output: { kind: 'impersonal', why: SCORES }, args: { kind: 'impersonal' } },
   'Customer.interactions': connection('interactions: their properties are masked on Interaction.properties', { filter: 'impersonal', orderBy: 'impersonal' }),
   'Customer.segments': { output: { kind: 'membership' } },
+  'Customer.recommendations': { output: { kind: 'impersonal', why: PRODUCTS }, args: { first: 'impersonal' } },
+  'ProductRecommendation.product': impersonal(PRODUCTS),
+  'ProductRecommendation.because': impersonal(PRODUCTS),
+  'RecommendationReason.product': impersonal(PRODUCTS),
+  'RecommendationReason.text': impersonal(PRODUCTS),
+  'SimilarProduct.product': impersonal(PRODUCTS),
+  'RecommendationModel.settings': impersonal(PRODUCTS),
+  'RecommendationModel.fitted': impersonal(PRODUCTS),
+  'RecommendationModel.diagnostics': impersonal(PRODUCTS),
   'Customer.segmentHistory': { output: { kind: 'membership' }, args: { first: 'impersonal' } },
   'CustomerEdge.cursor': CURSOR,
   // Interactions
@@ -116,6 +126,7 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'Segment.history': { output: { kind: 'membership' }, args: { first: 'impersonal' } },
   'Segment.sizeHistory': { output: { kind: 'impersonal', why: 'segment sizes over time: aggregates' }, args: { first: 'impersonal' } },
   'SegmentEdge.cursor': CURSOR,
+  'ProductAudienceEdge.cursor': CURSOR,
   'SegmentMembershipEvent.customer': impersonal('reached only through Segment.history and Customer.segmentHistory, which protect membership'),
   'SegmentMembershipEvent.segment': impersonal(SEGMENT),
   'SegmentPreview.sample': impersonal(`${CUSTOMERS}; the rule previewed was checked (previewSegment)`),
@@ -242,6 +253,9 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'Query.segmentTemplates': impersonal('templates are defined in code over scores'),
   'Query.scoreModels': impersonal(SCORES),
   'Query.scoreDistribution': { output: { kind: 'impersonal', why: SCORES }, args: { kind: 'impersonal', buckets: 'impersonal' } },
+  'Query.recommendationModel': impersonal(PRODUCTS),
+  'Query.productAudience': connection(CUSTOMERS, { product: 'impersonal' }),
+  'Query.similarProducts': { output: { kind: 'impersonal', why: PRODUCTS }, args: { product: 'impersonal', first: 'impersonal' } },
   'Query.recomputeJob': { output: { kind: 'impersonal', why: 'a background job' }, args: { id: 'impersonal' } },
   'Query.connectors': impersonal(CONNECTOR),
   'Query.connections': connection(CONNECTOR),
@@ -263,6 +277,8 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'Mutation.eraseCustomer': { output: { kind: 'impersonal', why: 'row counts per table of an erasure' }, args: { id: 'impersonal' } },
   'Mutation.liftErasureTombstone': { args: { identifier: 'write' } },
   'Mutation.recomputeScores': { output: { kind: 'impersonal', why: 'a background job' }, args: { customerIds: 'impersonal', kinds: 'impersonal' } },
+  'Mutation.updateRecommendationModel': { output: { kind: 'impersonal', why: PRODUCTS }, args: { settings: 'write' } },
+  'Mutation.recomputeRecommendations': impersonal('a background job'),
   'Mutation.updateScoreModel': { output: { kind: 'impersonal', why: SCORES }, args: { kind: 'impersonal', settings: 'write' } },
   'Mutation.createConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { input: 'write' } },
   'Mutation.updateConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal', input: 'write' } },
@@ -361,6 +377,8 @@ export const INPUT_PROTECTION: Record<string, InputProtection> = {
   'SegmentRuleInput.behavior': 'personal',
   'SegmentRuleInput.score': 'impersonal',
   'SegmentRuleInput.consent': 'impersonal',
+  'SegmentRuleInput.recommended': 'impersonal',
+  'RecommendedConditionInput.product': 'impersonal',
   'SegmentRuleInput.inSegment': 'personal',
   'AttributeConditionInput.field': 'personal',
   // The value a condition compares with: the condition's field or path decides whether it reads personal data.

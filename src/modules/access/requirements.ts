@@ -24,6 +24,9 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Query.scoreModels': 'scores:read',
   'Query.scoreDistribution': 'scores:read',
   'Query.recomputeJob': 'scores:read',
+  'Query.recommendationModel': 'scores:read',
+  'Query.productAudience': 'scores:read',
+  'Query.similarProducts': 'scores:read',
   'Query.connectors': 'connectors:admin',
   'Query.connections': 'connectors:admin',
   'Query.connection': 'connectors:admin',
@@ -45,6 +48,8 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Mutation.createSegmentFromTemplate': 'segments:write',
   'Mutation.updateScoreModel': 'scores:write',
   'Mutation.recomputeScores': 'scores:write',
+  'Mutation.updateRecommendationModel': 'scores:write',
+  'Mutation.recomputeRecommendations': 'scores:write',
   'Mutation.createConnection': 'connectors:admin',
   'Mutation.updateConnection': 'connectors:admin',
   'Mutation.deleteConnection': 'connectors:admin',
@@ -104,6 +109,10 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   ScoreChange: 'scores:read',
   CustomerMerge: 'customers:read',
   IdentityPolicies: 'admin',
+  RecommendationModel: 'scores:read',
+  ProductRecommendation: 'scores:read',
+  RecommendationReason: 'scores:read',
+  SimilarProduct: 'scores:read',
   // Structural
   PageInfo: null,
   RowError: null,
@@ -130,6 +139,7 @@ export const FIELD_REQUIREMENTS: Record<string, Scope> = {
   'Customer.scores': 'scores:read',
   'Customer.score': 'scores:read',
   'Customer.segments': 'segments:read',
+  'Customer.recommendations': 'scores:read',
   'Customer.segmentHistory': 'segments:read',
 };
 

@@ -9,6 +9,7 @@ import { isIdentifierProblem, normalizeIdentifier, type IdentifierInput } from '
 import { TombstoneHasher } from '../customers';
 import { IdentityRaceError, planCustomerResolution, resolveCustomers, SERIALIZE_AFTER_ATTEMPT, type CustomerDemand } from '../customers';
 import { componentsOf } from '../scores';
+import { RECOMMENDATION_REBUILD_TABLES } from '../recommendations';
 import { REBUILD_TABLES } from '../scores';
 import { SCORE_WRITERS_LOCK } from '../scores';
 import { publish } from '../events';
@@ -211,7 +212,7 @@ export class PrivacyService {
     const tables: Record<string, unknown[]> = {};
     for (const table of await customerTables(this.dataSource)) {
       // What a recompute is writing (scores, and the history they supersede) is not held yet: until its swap, the export shows the current scores and history.
-      if (REBUILD_TABLES.includes(table)) continue;
+      if (REBUILD_TABLES.includes(table) || RECOMMENDATION_REBUILD_TABLES.includes(table)) continue;
       const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT * FROM "${table}" WHERE customer_id = $1`, [customerId]);
       // Scores store their figures as the kind's numbers: the export shows them as the API does, as components.
       tables[table] =

@@ -43,12 +43,12 @@ export const segmentsModule = defineModule({
   jobs: ({ segments }) => collectJobs((registry) => registerSegmentJobs(registry, segments, segments.memberships)),
   schedules: ({ queues, config }) => [{ name: 'segments.sweep', start: () => scheduleSegmentSweep(queues, config.segmentSweepMs) }],
   subscriptions: [
-    // customer.refresh, after scores: segments on scores must see this refresh's new scores.
+    // customer.refresh, after scores and recommendations: segments on them must see this refresh's new ones.
     {
       delivery: 'transaction',
       event: 'customers.refreshed',
       consumer: 'segments',
-      after: ['scores'],
+      after: ['scores', 'recommendations'],
       create:
         ({ segments }) =>
         async ({ customerIds }, manager) => {

@@ -126,6 +126,15 @@ const ScoreConditionInput = builder.inputType('ScoreConditionInput', {
   }),
 });
 
+const RecommendedConditionInput = builder.inputType('RecommendedConditionInput', {
+  description:
+    'A product among the customer’s first recommendations, e.g. { product: "Savings Plus", rankAtMost: 3 }. Customers without recommendations never match.',
+  fields: (t) => ({
+    product: t.string({ required: true, description: 'The product (a value of the recommendation model’s productProperty).' }),
+    rankAtMost: t.int({ required: true, description: 'Its rank is at most this (1 to 100).' }),
+  }),
+});
+
 const ConsentConditionInput = builder.inputType('ConsentConditionInput', {
   description:
     'The customer’s consent for a purpose, e.g. { purpose: "marketing", channel: "email" }: the channel’s own record, else the every-channel one. No record never matches.',
@@ -145,6 +154,7 @@ interface RuleInputShape {
   score?: object | null;
   inSegment?: string | number | null;
   consent?: object | null;
+  recommended?: object | null;
 }
 
 export const SegmentRuleInput = builder.inputRef<RuleInputShape>('SegmentRuleInput').implement({
@@ -159,6 +169,7 @@ export const SegmentRuleInput = builder.inputRef<RuleInputShape>('SegmentRuleInp
     score: t.field({ type: ScoreConditionInput, description: 'A score condition.' }),
     inSegment: t.id({ description: 'Member of this segment (global id); cycles are rejected.' }),
     consent: t.field({ type: ConsentConditionInput, description: 'A consent condition (purpose, channel, statuses).' }),
+    recommended: t.field({ type: RecommendedConditionInput, description: 'A recommendation condition (a product within the first ranks).' }),
   }),
 });
 
@@ -318,7 +329,7 @@ const SegmentPreviewRef = builder.objectRef<{ count: number; sampleIds: string[]
 
 const ConditionKindEnum = builder.enumType('SegmentConditionKind', {
   description: 'The kind of a rule node.',
-  values: describe(['AND', 'OR', 'NOT', 'ATTRIBUTE', 'BEHAVIOR', 'SCORE', 'IN_SEGMENT', 'CONSENT'] as const, {
+  values: describe(['AND', 'OR', 'NOT', 'ATTRIBUTE', 'BEHAVIOR', 'SCORE', 'IN_SEGMENT', 'CONSENT', 'RECOMMENDED'] as const, {
     AND: 'All of its children.',
     OR: 'Any of its children.',
     NOT: 'Negation of its child.',
@@ -327,6 +338,7 @@ const ConditionKindEnum = builder.enumType('SegmentConditionKind', {
     SCORE: 'A score condition.',
     IN_SEGMENT: 'Membership of another segment.',
     CONSENT: 'A consent condition.',
+    RECOMMENDED: 'A recommendation condition.',
   }),
 });
 

@@ -9,7 +9,7 @@ import { SegmentMembershipService } from './segment-membership.service';
 import { SEGMENT_TEMPLATES, type SegmentTemplate } from './segment-templates';
 import { compileRule } from './rules/compile';
 import { describeComposite, describeLeaf } from './rules/describe';
-import { hasMovingWindow, referencedScoreKinds, referencedSegments, type SegmentRule } from './rules/rule';
+import { hasMovingWindow, referencedScoreKinds, referencedSegments, usesRecommendations, type SegmentRule } from './rules/rule';
 import { validateRuleShape, type RuleProblem } from './rules/validate';
 import { maskFigure, maskRule, personalConditions } from './rules/personal';
 import { PersonalDataPolicy } from '../access';
@@ -86,7 +86,7 @@ export interface MemberRowResult {
 /** One line of an explanation: a node of the rule, whether it holds, and the figure behind it. */
 export interface ConditionExplanation {
   path: string;
-  kind: 'AND' | 'OR' | 'NOT' | 'ATTRIBUTE' | 'BEHAVIOR' | 'SCORE' | 'IN_SEGMENT' | 'CONSENT';
+  kind: 'AND' | 'OR' | 'NOT' | 'ATTRIBUTE' | 'BEHAVIOR' | 'SCORE' | 'IN_SEGMENT' | 'CONSENT' | 'RECOMMENDED';
   holds: boolean;
   figure: unknown;
   description: string;
@@ -367,7 +367,13 @@ export class SegmentService {
         const at = scoredAt.get(kind);
         return at !== undefined && (!r.refreshedAt || at > r.refreshedAt);
       });
-    return rows.filter((r) => r.status !== 'FRESH' || hasMovingWindow(r.rule) || scoresMoved(r)).map((r) => r.id);
+    // Recommendation rules likewise, after a full recommendations recompute.
+    const recommendedAt: Date | null = rows.some((r) => usesRecommendations(r.rule))
+      ? ((await this.dataSource.query(`SELECT max(computed_at) AS at FROM customer_recommendations`))[0]?.at ?? null)
+      : null;
+    const recommendationsMoved = (r: (typeof rows)[number]) =>
+      usesRecommendations(r.rule) && recommendedAt !== null && (!r.refreshedAt || recommendedAt > r.refreshedAt);
+    return rows.filter((r) => r.status !== 'FRESH' || hasMovingWindow(r.rule) || scoresMoved(r) || recommendationsMoved(r)).map((r) => r.id);
   }
 
   /**
@@ -379,7 +385,9 @@ export class SegmentService {
     const rows: { id: string; rule: SegmentRule }[] = await this.dataSource.query(
       `SELECT id::text, rule FROM segments WHERE kind = 'DYNAMIC' AND rule IS NOT NULL ORDER BY id`,
     );
-    const ids = rows.filter((r) => referencedScoreKinds(r.rule).some((k) => kinds.includes(k))).map((r) => r.id);
+    const ids = rows
+      .filter((r) => referencedScoreKinds(r.rule).some((k) => kinds.includes(k)) || (kinds.includes('RECOMMENDATIONS') && usesRecommendations(r.rule)))
+      .map((r) => r.id);
     for (const id of ids) await this.requestRefresh(id);
     return ids;
   }

@@ -1,4 +1,5 @@
 import { SqlParams } from '../../../infra/sql-filter';
+import { recommendedCondition } from '../../recommendations';
 import { ATTRIBUTE_FIELDS, type FieldType } from './fields';
 import type { AttributeCondition, BehaviorCondition, ComparisonOp, JsonValue, PropertyCondition, ScoreCondition, SegmentRule } from './rule';
 
@@ -107,6 +108,10 @@ export function compileRule(rule: SegmentRule, p: SqlParams, options: CompileOpt
         `CASE WHEN ${alias}.customer_id IS NULL THEN NULL ELSE jsonb_build_object('value', ${alias}.value::float8, 'label', ${alias}.label) END`,
       );
       return required ? `(${strict.join(' AND ')})` : `COALESCE(${[`${alias}.customer_id IS NOT NULL`, ...strict].join(' AND ')}, FALSE)`;
+    }
+    if ('recommended' in node) {
+      const r = recommendedCondition('c.id', node.recommended.product, node.recommended.rankAtMost, (v) => p.add(v));
+      return leaf(`${path}.recommended`, node, r.holds, r.figure);
     }
     if ('consent' in node) {
       const k = node.consent;

@@ -71,6 +71,10 @@ export function describeLeaf(rule: SegmentRule, figure: unknown, segmentNames: M
     const f = figure as { value: number; label: string | null };
     return `${s.kind} score: ${show(f.value)}${f.label ? ` (${f.label})` : ''}; wanted ${wanted}`;
   }
+  if ('recommended' in rule) {
+    const r = rule.recommended;
+    return `rank of ${JSON.stringify(r.product)} in the customer's recommendations: ${figure == null ? 'not recommended' : show(figure)}; wanted ≤ ${r.rankAtMost}`;
+  }
   if ('consent' in rule) {
     const k = rule.consent;
     return `consent for ${k.purpose} on ${k.channel === '*' ? 'every channel' : k.channel}: ${figure ? String(figure) : 'none recorded'}; wanted ${(k.statusIn ?? ['GRANTED']).join(' or ')}`;

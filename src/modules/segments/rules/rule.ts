@@ -57,6 +57,12 @@ export interface ScoreCondition {
   labelIn?: string[] | null;
 }
 
+/** The product is among the customer's first `rankAtMost` recommendations (the recommendations module's stored lists). */
+export interface RecommendedCondition {
+  product: string;
+  rankAtMost: number;
+}
+
 export const CONSENT_STATUSES = ['GRANTED', 'DENIED', 'WITHDRAWN'] as const;
 
 /**
@@ -80,9 +86,10 @@ export type SegmentRule =
   | { behavior: BehaviorCondition }
   | { score: ScoreCondition }
   | { inSegment: string }
-  | { consent: ConsentCondition };
+  | { consent: ConsentCondition }
+  | { recommended: RecommendedCondition };
 
-export const RULE_KEYS = ['and', 'or', 'not', 'attribute', 'behavior', 'score', 'inSegment', 'consent'] as const;
+export const RULE_KEYS = ['and', 'or', 'not', 'attribute', 'behavior', 'score', 'inSegment', 'consent', 'recommended'] as const;
 export type RuleKey = (typeof RULE_KEYS)[number];
 
 /** The one key of a rule node. */
@@ -111,6 +118,15 @@ export function hasMovingWindow(rule: SegmentRule | null | undefined): boolean {
   if ('not' in rule) return hasMovingWindow(rule.not);
   if ('behavior' in rule) return rule.behavior.lastDays != null;
   return false;
+}
+
+/** Whether a rule reads recommendations (refreshed after a full recommendations recompute, like score rules after a scores one). */
+export function usesRecommendations(rule: SegmentRule | null | undefined): boolean {
+  if (!rule) return false;
+  if ('and' in rule) return rule.and.some(usesRecommendations);
+  if ('or' in rule) return rule.or.some(usesRecommendations);
+  if ('not' in rule) return usesRecommendations(rule.not);
+  return 'recommended' in rule;
 }
 
 /** Score kinds a rule depends on. */

@@ -14,10 +14,12 @@ import {
   type JsonValue,
   type NumericOp,
   type PropertyCondition,
+  type RecommendedCondition,
   type ScoreCondition,
   type SegmentRule,
 } from './rule';
 import { isDatabaseId, isStorableInstant } from '../../../infra/db-values';
+import { MAX_RANK_AT_MOST } from '../../recommendations';
 
 /** Limits of a rule tree. */
 export const RULE_LIMITS = {
@@ -244,6 +246,23 @@ class RuleShapeCheck {
     return this.problems.length > before ? undefined : (out as ScoreCondition);
   }
 
+  recommended(at: string, value: unknown): RecommendedCondition | undefined {
+    if (!isObject(value)) return this.problem(at, `${at} must be an object`);
+    this.keysOf(at, value, ['product', 'rankAtMost']);
+    const before = this.problems.length;
+    const product =
+      typeof value.product === 'string' && value.product.length > 0 && value.product.length <= 256
+        ? value.product
+        : this.problem(`${at}.product`, `${at}.product must be a product name of 1 to 256 characters`);
+    if (product) this.text(`${at}.product`, product);
+    const rankAtMost =
+      Number.isInteger(value.rankAtMost) && (value.rankAtMost as number) >= 1 && (value.rankAtMost as number) <= MAX_RANK_AT_MOST
+        ? (value.rankAtMost as number)
+        : this.problem(`${at}.rankAtMost`, `${at}.rankAtMost must be an integer from 1 to ${MAX_RANK_AT_MOST}`);
+    if (this.problems.length > before || product === undefined || rankAtMost === undefined) return undefined;
+    return { product, rankAtMost };
+  }
+
   consent(at: string, value: unknown): ConsentCondition | undefined {
     if (!isObject(value)) return this.problem(at, `${at} must be an object`);
     const before = this.problems.length;
@@ -310,6 +329,11 @@ class RuleShapeCheck {
         this.conditions++;
         const c = this.score(at, value);
         return c && { score: c };
+      }
+      case 'recommended': {
+        this.conditions++;
+        const c = this.recommended(at, value);
+        return c && { recommended: c };
       }
       case 'consent': {
         this.conditions++;
