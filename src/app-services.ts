@@ -22,6 +22,7 @@ import type { RefreshGatherer } from './modules/customers/customers.jobs';
 import type { TombstoneHasher } from './modules/customers/tombstones';
 import type { IngestService } from './modules/interactions/ingest.service';
 import type { InteractionQueryService } from './modules/interactions/interaction-query.service';
+import type { QueueAdminService } from './modules/operations/queue-admin.service';
 import type { PrivacyService } from './modules/privacy/privacy.service';
 import type { RealtimeHub } from './modules/realtime';
 import type { ScoreService } from './modules/scores/score.service';
@@ -64,6 +65,8 @@ export interface RapportServices extends CoreServices {
   events: EventBus;
   /** GraphQL subscriptions: the fan-out of domain events to this process's subscribers. */
   realtime: RealtimeHub;
+  /** The operators' view of the queues (counts, failed jobs, retry, removal). */
+  queueAdmin: QueueAdminService;
   /** The modules' gateway routes besides GraphQL. */
   routes: HttpRoute[];
   /** The modules' recurring jobs, scheduled by a worker process at start. */

@@ -4,6 +4,7 @@ import { connectorsModule } from './connectors/module';
 import { customersModule } from './customers/module';
 import { eventsModule } from './events/module';
 import { interactionsModule } from './interactions/module';
+import { operationsModule } from './operations/module';
 import { privacyModule } from './privacy/module';
 import { realtimeModule } from './realtime/module';
 import { scoresModule } from './scores/module';
@@ -23,6 +24,7 @@ const MANIFESTS = [
   privacyModule,
   connectorsModule,
   realtimeModule,
+  operationsModule,
 ] as const;
 
 export const MODULES: readonly AnyModule[] = MANIFESTS;

@@ -32,6 +32,7 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Query.auditLog': 'audit:read',
   'Query.apiKeys': 'admin',
   'Query.exportCustomer': 'pii:read',
+  'Query.queues': 'admin',
   // Mutations
   'Mutation.upsertCustomers': 'customers:write',
   'Mutation.recordInteractions': 'interactions:write',
@@ -55,6 +56,8 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Mutation.revokeApiKey': 'admin',
   'Mutation.eraseCustomer': 'admin',
   'Mutation.liftErasureTombstone': 'admin',
+  'Mutation.retryJob': 'admin',
+  'Mutation.removeJob': 'admin',
   // Subscriptions: the scope of the query that reads the same thing
   'Subscription.customerChanged': 'customers:read',
   'Subscription.interactionRecorded': 'customers:read',
@@ -88,6 +91,9 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   ApiKey: 'admin',
   CreatedApiKey: 'admin',
   AuditEntry: 'audit:read',
+  Queue: 'admin',
+  QueueCounts: 'admin',
+  QueueJob: 'admin',
   ErasureReceipt: 'admin',
   ConnectorRunError: 'connectors:admin',
   RefusedDeliveries: 'connectors:admin',
