@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CustomersPageDocument, RecomputeScoresDocument, RecordInteractionsDocument, type InteractionInput } from '../generated/graphql';
+import request from 'supertest';
+import {
+  CreateConnectionDocument,
+  CustomersPageDocument,
+  RecomputeScoresDocument,
+  RecordInteractionsDocument,
+  type InteractionInput,
+} from '../generated/graphql';
 import { eventually, startTestApp, type TestApp } from '../helpers/app';
+import { startConnectorTestApp } from '../helpers/connectors';
 import { exposes, parseMetrics, sample, type Series } from '../helpers/metrics';
 import { metricsRegistry } from '../../src/infra/metrics';
 import { withTraceContext } from '../../src/infra/tracing';
@@ -140,4 +148,31 @@ test('the README lists every metric Rapport exposes', async () => {
 test('without a registered OpenTelemetry SDK, job data is left as it is', () => {
   const data = { customerIds: ['1'] };
   expect(withTraceContext(data)).toBe(data);
+});
+
+test('a refused webhook delivery counts in rapport_webhook_refusals_total by its reason', async () => {
+  const connectors = await startConnectorTestApp({ env: METRICS_ENV });
+  try {
+    const created = await connectors.gql(CreateConnectionDocument, {
+      input: {
+        connector: 'webhook',
+        name: 'metrics-hook',
+        config: { signingSecret: 'whsec_metrics_test_0001', typeValue: 'signup', mapping: { email: 'user.email', externalId: 'id', occurredAt: 'timestamp' } },
+      },
+    });
+    expect(created.errors).toBeUndefined();
+    const localId = Buffer.from(created.data!.createConnection.id, 'base64').toString().split(':')[1];
+    const before = await scrape(connectors.app);
+    const unsigned = await request(connectors.handler).post(`/hooks/${localId}`).set('content-type', 'application/json').send('{"id":"evt_1"}');
+    expect(unsigned.status).toBe(401);
+    const after = await scrape(connectors.app);
+    const refused = (s: Series[]) => sample(s, 'rapport_webhook_refusals_total', { reason: 'SIGNATURE_INVALID' });
+    expect(refused(after) - refused(before)).toBe(1);
+    expect(
+      sample(after, 'rapport_http_requests_total', { route: '/hooks/:connectionId', status: '401' }) -
+        sample(before, 'rapport_http_requests_total', { route: '/hooks/:connectionId', status: '401' }),
+    ).toBe(1);
+  } finally {
+    await connectors.close();
+  }
 });
