@@ -22,6 +22,7 @@ import type { RefreshGatherer } from './modules/customers/customers.jobs';
 import type { TombstoneHasher } from './modules/customers/tombstones';
 import type { IngestService } from './modules/interactions/ingest.service';
 import type { InteractionQueryService } from './modules/interactions/interaction-query.service';
+import type { QueueAdminService } from './modules/operations/queue-admin.service';
 import type { PrivacyService } from './modules/privacy/privacy.service';
 import type { IdentityPolicyService } from './modules/merges/identity-policy.service';
 import type { MergeService } from './modules/merges/merge.service';
@@ -72,6 +73,8 @@ export interface RapportServices extends CoreServices {
   merges: MergeService;
   /** What an identity conflict on ingest does, per identifier type, and the guard rails of automatic merges. */
   identityPolicies: IdentityPolicyService;
+  /** The operators' view of the queues (counts, failed jobs, retry, removal). */
+  queueAdmin: QueueAdminService;
   /** The modules' gateway routes besides GraphQL. */
   routes: HttpRoute[];
   /** The modules' recurring jobs, scheduled by a worker process at start. */

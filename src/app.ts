@@ -6,7 +6,10 @@ import type { Config } from './config';
 import { connectAndMigrate, createDataSource } from './infra/database';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './infra/embedded-postgres';
 import type { Logger } from './infra/logger';
+import { bindMetricsSource } from './infra/metrics';
+import { startMetricsServer } from './infra/metrics-server';
 import { QueueBackend, type QueueBackendConfig } from './infra/queue';
+import { readinessOf, type Readiness } from './infra/readiness';
 import { createGatewayServer, createHttpHandler, type HttpHandler } from './graphql/server';
 import { attachGraphqlWs } from './graphql/ws';
 
@@ -22,6 +25,10 @@ export interface RapportRuntime {
   /** Set when the gateway listens. */
   url?: string;
   server?: Server;
+  /** Set when RAPPORT_METRICS_PORT is: the operators' listener (`/metrics`, `/healthz`, `/readyz`). */
+  metricsUrl?: string;
+  /** What `/readyz` answers; `stop()` drains it first (503 from then on). */
+  readiness: Readiness;
   stop(): Promise<void>;
 }
 
@@ -69,6 +76,13 @@ export async function startRapport(options: {
   const queues = new QueueBackend(options.queue, logger.child({ component: 'queue' }));
   const services = createServices({ config, logger, dataSource, queues });
   options.onServices?.(services);
+  const readiness = readinessOf(services);
+  let metrics: { url: string; close(): Promise<void> } | undefined;
+  let unbindMetrics: (() => void) | undefined;
+  if (config.metrics.port !== undefined) {
+    unbindMetrics = bindMetricsSource({ dataSource, queueCounts: () => queues.counts() });
+    metrics = await startMetricsServer({ host: config.host, port: config.metrics.port, token: config.metrics.token, readiness });
+  }
 
   if (roles.worker) {
     for (const name of services.jobs.queues()) services.queues.startWorker(name, services.jobs.forQueue(name), config.workerConcurrency);
@@ -102,7 +116,11 @@ export async function startRapport(options: {
     services,
     url,
     server,
+    metricsUrl: metrics?.url,
+    readiness,
     async stop() {
+      // First: load balancers see the process as not ready while running requests and jobs finish.
+      readiness.drain();
       // Live subscriptions end first: their streams complete, so the server can close.
       await services.realtime.stopListening();
       await webSockets?.close();
@@ -120,6 +138,9 @@ export async function startRapport(options: {
       await services.realtime.close();
       await services.connectors.hosts.stop();
       await services.rateLimiter.close();
+      // Last: the process can be watched while it drains.
+      await metrics?.close();
+      unbindMetrics?.();
     },
   };
 }

@@ -164,6 +164,14 @@ export const environmentSchema = z.object({
   RAPPORT_PLUGIN_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** Deadline of one sync page (the time the plugin has control between two batches), in seconds; past it the run's host is killed. @defaultValue 300 */
   RAPPORT_SYNC_PAGE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(86_400).default(300),
+  /**
+   * Port of the operators' listener (`/metrics`, `/healthz`, `/readyz`) of this
+   * process, gateway or worker, on HOST (0: any free port). @defaultValue none:
+   * no metrics are served
+   */
+  RAPPORT_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Bearer token `/metrics` requires (at least 16 characters). @defaultValue none: the listener's port is the protection */
+  RAPPORT_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 /** Why `value` is not an exact web origin (scheme, host, optional port), or undefined when it is one. */
@@ -233,6 +241,8 @@ export interface Config {
   webhookMaxBodyBytes: number;
   /** Origins allowed to call the gateway from a browser (CORS); empty: none. */
   corsOrigins: string[];
+  /** The operators' listener (RAPPORT_METRICS_PORT, RAPPORT_METRICS_TOKEN); undefined port: off. */
+  metrics: { port?: number; token?: string };
   /** The sandbox of plugin hosts (see src/modules/connectors/plugin-sandbox.ts). */
   plugins: {
     maxHeapMb: number;
@@ -319,6 +329,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     syncTimeLimitMs: Math.round(e.RAPPORT_SYNC_TIME_LIMIT_SECONDS * 1000),
     webhookMaxBodyBytes: e.RAPPORT_WEBHOOK_MAX_BODY_BYTES,
     corsOrigins: e.RAPPORT_CORS_ORIGINS,
+    metrics: { port: e.RAPPORT_METRICS_PORT, token: e.RAPPORT_METRICS_TOKEN },
     plugins: {
       maxHeapMb: e.RAPPORT_PLUGIN_MAX_HEAP_MB,
       callTimeoutMs: e.RAPPORT_PLUGIN_CALL_TIMEOUT_MS,

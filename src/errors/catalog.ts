@@ -217,6 +217,17 @@ export const ERROR_CATALOG = {
     message: 'this subscription received more than {limit} events in one second and was ended; narrow its arguments or filter',
     doc: 'A subscription matched more events per second than RAPPORT_REALTIME_EVENTS_PER_SECOND; it is ended with this error.',
   },
+  // Queues (operators)
+  JOB_NOT_FOUND: {
+    status: 404,
+    message: 'queue {queue} has no job {id} (it may have been removed after its retention)',
+    doc: 'No job of that queue has this id: it never existed, was removed, or was dropped by retention.',
+  },
+  JOB_STATE_CONFLICT: {
+    status: 409,
+    message: 'job {id} of queue {queue} is {state}: {detail}',
+    doc: 'The job is not in a state the action applies to: only a failed job can be retried, and an active job cannot be removed.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** One catalog entry. */

@@ -31,6 +31,10 @@ import { documentNestingError, findInputProblem, inputGuard } from './input-guar
 import { serveGraphiQL } from './graphiql';
 import { getSchema } from './schema';
 import { closeIfBodyUnread, sendJson, type HttpRoute } from '../infra/http';
+import { httpRoute, observeHttpRequest } from '../infra/metrics';
+import { readinessOf } from '../infra/readiness';
+import { inRequestSpan } from '../infra/tracing';
+import { graphqlMetrics } from './metrics-plugin';
 
 export type { HttpRoute, RouteRefusal } from '../infra/http';
 
@@ -60,6 +64,8 @@ function gatewayPlugins(services: RapportServices): Plugin[] {
   return [
     // First: no other plugin, and no coercion, sees an input it refuses.
     inputGuard(),
+    // Before the plugins that may stop an execution (scopes, cost), so refusals are counted too.
+    graphqlMetrics(),
     compiledBatchExecution(),
     {
       onParse({ setParseFn }) {
@@ -277,7 +283,7 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
         return cors.preflight(req, res);
       }
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-      if (url.pathname === '/readyz') return sendJson(res, ...(await readiness(services)));
+      if (url.pathname === '/readyz') return sendJson(res, ...(await readinessOf(services).check()));
       for (const route of extraRoutes) {
         if (route.matches(req.method ?? 'GET', url.pathname)) {
           const refusal = await route.admit?.(req);
@@ -336,7 +342,9 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
       if (!response.body) return res.end();
       await writeStream(response.body, res);
     };
-    const running = handle()
+    observeHttpRequest(req, res);
+    // A server span around the whole answer; jobs the request enqueues continue its trace (src/infra/tracing.ts).
+    const running = inRequestSpan(req.headers, req.method ?? 'GET', httpRoute(req.url), handle)
       .catch((error: unknown) => {
         if (error instanceof ClientGoneError) return;
         services.logger.error({ err: error }, 'request failed');
@@ -400,20 +408,6 @@ export function createGatewayServer(handler: HttpHandler): Server {
   const server = createServer(handler);
   server.on('checkContinue', handler.checkContinue);
   return server;
-}
-
-async function readiness(services: RapportServices): Promise<[number, unknown]> {
-  const checks: Record<string, string> = {};
-  await services.dataSource.query('SELECT 1').then(
-    () => (checks.database = 'ok'),
-    (e: Error) => (checks.database = e.message),
-  );
-  await services.queues.ping().then(
-    () => (checks.queue = 'ok'),
-    (e: Error) => (checks.queue = e.message),
-  );
-  const ready = Object.values(checks).every((v) => v === 'ok');
-  return [ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks }];
 }
 
 /** The client closed the connection before its body arrived: there is nobody to answer. */

@@ -1,10 +1,21 @@
 import pino, { type Logger } from 'pino';
+import { traceLogFields } from './tracing';
 
 export type { Logger };
 
-/** Structured JSON logs on stdout; one logger per process, children per component. */
+/**
+ * Structured JSON logs on stdout; one logger per process, children per
+ * component. A line written inside a traced request or job carries its
+ * `trace_id` and `span_id` (only when an OpenTelemetry SDK is registered).
+ */
 export function createLogger(level: string, base: Record<string, unknown> = {}, destination?: pino.DestinationStream): Logger {
-  const options = { level, base: { service: 'rapport', ...base }, timestamp: pino.stdTimeFunctions.isoTime, serializers: { err: serializeError } };
+  const options = {
+    level,
+    base: { service: 'rapport', ...base },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    serializers: { err: serializeError },
+    mixin: traceLogFields,
+  };
   return destination ? pino(options, destination) : pino(options);
 }
 

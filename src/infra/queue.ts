@@ -1,6 +1,8 @@
 import { createPostgresBackend, Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import IORedis, { type Redis } from 'ioredis';
 import type { Logger } from './logger';
+import { jobsStalled, observeJob } from './metrics';
+import { inJobSpan, withTraceContext } from './tracing';
 
 /** Queue names are contract (see ARCHITECTURE.md, "Queues and jobs"). */
 export const QUEUES = { analytics: 'analytics', connectors: 'connectors' } as const;
@@ -26,6 +28,21 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 3_600, count: 1_000 },
   removeOnFail: { age: 7 * 24 * 3_600, count: 5_000 },
 };
+
+/** The job states whose counts operators see: the depth (waiting, prioritized, delayed), then active, failed and completed. */
+export const JOB_COUNT_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'completed'] as const;
+
+/**
+ * Makes a producer add the active trace context to every job's data (see
+ * src/infra/tracing.ts), so the worker's span joins the enqueuing request's
+ * trace. Without a registered OpenTelemetry SDK the data is unchanged.
+ */
+function carryTraceContext(queue: Queue): void {
+  const add = queue.add.bind(queue);
+  const addBulk = queue.addBulk.bind(queue);
+  queue.add = ((name, data, opts) => add(name, withTraceContext(data), opts)) as Queue['add'];
+  queue.addBulk = ((jobs) => addBulk(jobs.map((job) => ({ ...job, data: withTraceContext(job.data) })))) as Queue['addBulk'];
+}
 
 /** A job handler; receives ids only and must be idempotent. */
 export type JobHandler = (job: Job) => Promise<unknown>;
@@ -58,6 +75,7 @@ export class QueueBackend {
           ? new Queue(name, { connection: this.postgresConnection(), defaultJobOptions: DEFAULT_JOB_OPTIONS } as never, createPostgresBackend as never)
           : new Queue(name, { connection: this.redisConnection(false), prefix: this.config.prefix ?? 'rapport', defaultJobOptions: DEFAULT_JOB_OPTIONS });
       queue.on('error', (error) => this.reportError(error, { queue: name }, 'queue error'));
+      carryTraceContext(queue);
       this.queues.set(name, queue);
     }
     return queue;
@@ -68,7 +86,15 @@ export class QueueBackend {
     const processor = async (job: Job) => {
       const handler = handlers.get(job.name);
       if (!handler) throw new UnrecoverableError(`no handler for job "${job.name}" on queue "${name}"`);
-      return handler(job);
+      const started = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+      return inJobSpan(name, job, () => handler(job)).then(
+        (result) => (observeJob(name, job, seconds(), 'completed'), result),
+        (error: unknown) => {
+          observeJob(name, job, seconds(), 'failed');
+          throw error;
+        },
+      );
     };
     const options = { concurrency, autorun: true };
     const worker =
@@ -79,6 +105,10 @@ export class QueueBackend {
       this.logger.warn({ err: error, queue: name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'),
     );
     worker.on('error', (error) => this.reportError(error, { queue: name }, 'worker error'));
+    worker.on('stalled', (jobId) => {
+      jobsStalled.inc({ queue: name });
+      this.logger.warn({ queue: name, jobId }, 'job stalled: its worker stopped renewing the lock');
+    });
     this.workers.push(worker);
     return worker;
   }
@@ -87,6 +117,12 @@ export class QueueBackend {
   async ping(): Promise<void> {
     const queue = this.queue(QUEUES.analytics);
     await queue.getJobCounts('waiting');
+  }
+
+  /** Job counts of every queue by state, for metrics and the operators' `queues` query. */
+  async counts(): Promise<Record<string, Record<string, number>>> {
+    const entries = await Promise.all(Object.values(QUEUES).map(async (name) => [name, await this.queue(name).getJobCounts(...JOB_COUNT_STATES)] as const));
+    return Object.fromEntries(entries);
   }
 
   /** Stops workers after their running jobs finish, then closes queues and connections. */

@@ -5,6 +5,7 @@ import { customersModule } from './customers/module';
 import { eventsModule } from './events/module';
 import { interactionsModule } from './interactions/module';
 import { mergesModule } from './merges/module';
+import { operationsModule } from './operations/module';
 import { privacyModule } from './privacy/module';
 import { realtimeModule } from './realtime/module';
 import { recommendationsModule } from './recommendations/module';
@@ -27,6 +28,7 @@ const MANIFESTS = [
   connectorsModule,
   realtimeModule,
   mergesModule,
+  operationsModule,
 ] as const;
 
 export const MODULES: readonly AnyModule[] = MANIFESTS;

@@ -74,6 +74,7 @@ const AUDIT = 'the audit trail: variables are redacted when written (audit.ts)';
 const CONNECTOR = 'connector configuration and diagnostics (connectors:admin; secrets are never returned)';
 const SCORES = 'score figures and model settings: numbers and labels, not personal data';
 const PRODUCTS = 'product names and model figures (a product property named personal data is refused as productProperty)';
+const QUEUE_JOBS = 'queued jobs by name, state and failure reason (admin); their data (customer ids) is never shown';
 const SEGMENT = 'a segment definition: name and description are operator text; its members are protected on Segment.members';
 
 /** Every output field and argument of the schema that could carry or select by personal data, with its protection. */
@@ -206,6 +207,13 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'AuditPage.endCursor': CURSOR,
   'PageInfo.startCursor': CURSOR,
   'PageInfo.endCursor': CURSOR,
+  // Queues (admin)
+  'Queue.counts': impersonal('job counts by state'),
+  'Queue.failedJobs': { output: { kind: 'impersonal', why: QUEUE_JOBS }, args: { first: 'impersonal' } },
+  'QueueJob.id': impersonal('a job id chosen by the queue or by Rapport'),
+  'QueueJob.name': impersonal('the kind of job'),
+  'QueueJob.state': impersonal('a queue state name'),
+  'QueueJob.failedReason': impersonal('why a background job failed (admin only; job data carries ids, never personal values)'),
   // Results of writes
   'RowError.code': impersonal(ROW_ERRORS),
   'RowError.field': impersonal(ROW_ERRORS),
@@ -263,6 +271,7 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'Query.connectorRun': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal' } },
   'Query.auditLog': { output: { kind: 'impersonal', why: AUDIT }, args: { filter: 'impersonal', first: 'impersonal', after: 'cursor' } },
   'Query.apiKeys': impersonal(OPERATOR),
+  'Query.queues': impersonal(QUEUE_JOBS),
   // Mutations: their inputs are writes, except the rules segments are built on.
   'Mutation.createSegment': { output: { kind: 'impersonal', why: SEGMENT }, args: { input: 'personal' } },
   'Mutation.updateSegment': { output: { kind: 'impersonal', why: SEGMENT }, args: { id: 'impersonal', input: 'personal' } },
@@ -287,6 +296,8 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'Mutation.testConnection': { output: { kind: 'impersonal', why: CONNECTOR }, args: { id: 'impersonal' } },
   'Mutation.createApiKey': { output: { kind: 'impersonal', why: OPERATOR }, args: { name: 'write', scopes: 'write', expiresAt: 'write' } },
   'Mutation.revokeApiKey': { output: { kind: 'impersonal', why: OPERATOR }, args: { id: 'impersonal' } },
+  'Mutation.retryJob': { output: { kind: 'impersonal', why: QUEUE_JOBS }, args: { queue: 'impersonal', id: 'impersonal' } },
+  'Mutation.removeJob': { output: { kind: 'impersonal', why: QUEUE_JOBS }, args: { queue: 'impersonal', id: 'impersonal' } },
   // Subscriptions: each event is read through the same types as queries, with the subscriber's scopes.
   'Subscription.customerChanged': { output: { kind: 'impersonal', why: CUSTOMER }, args: { id: 'impersonal' } },
   'Subscription.interactionRecorded': {

@@ -35,6 +35,7 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Query.auditLog': 'audit:read',
   'Query.apiKeys': 'admin',
   'Query.exportCustomer': 'pii:read',
+  'Query.queues': 'admin',
   // Mutations
   'Mutation.upsertCustomers': 'customers:write',
   'Mutation.recordInteractions': 'interactions:write',
@@ -67,6 +68,8 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Query.identityPolicies': 'admin',
   'Query.customerMerge': 'customers:read',
   'Query.customerMerges': 'customers:read',
+  'Mutation.retryJob': 'admin',
+  'Mutation.removeJob': 'admin',
   // Subscriptions: the scope of the query that reads the same thing
   'Subscription.customerChanged': 'customers:read',
   'Subscription.interactionRecorded': 'customers:read',
@@ -100,6 +103,9 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   ApiKey: 'admin',
   CreatedApiKey: 'admin',
   AuditEntry: 'audit:read',
+  Queue: 'admin',
+  QueueCounts: 'admin',
+  QueueJob: 'admin',
   ErasureReceipt: 'admin',
   ConnectorRunError: 'connectors:admin',
   RefusedDeliveries: 'connectors:admin',

@@ -1,3 +1,4 @@
+import { webhookRefusals } from '../../infra/metrics';
 import type { DataSource } from 'typeorm';
 
 /**
@@ -27,6 +28,7 @@ export class WebhookRefusalService {
   constructor(private readonly dataSource: DataSource) {}
 
   async record(connectionId: string, reason: WebhookRefusalReason): Promise<void> {
+    webhookRefusals.inc({ reason });
     await this.dataSource.query(
       `INSERT INTO webhook_refusals AS r (connection_id, count, last_reason, last_refused_at) VALUES ($1, 1, $2, now())
        ON CONFLICT (connection_id) DO UPDATE

@@ -1,6 +1,7 @@
 import type { EventBus } from '../events';
 import type { DataSource, EntityManager } from 'typeorm';
 import { abortUnwritten, type BatchMode, type RowError, type RowStatus } from '../../errors/row-error';
+import { ingestRows } from '../../infra/metrics';
 import { inTransaction } from '../../infra/database';
 import { auditRecords } from '../access';
 import type { Logger } from '../../infra/logger';
@@ -197,6 +198,10 @@ function summarize(committed: boolean, results: InteractionRowResult[]): RecordI
     else if (r.status === 'DUPLICATE') duplicates++;
     else rejected++;
   }
+  // Rows of a batch that did not commit were not taken in: they count as rejected.
+  ingestRows.inc({ outcome: 'accepted' }, committed ? accepted : 0);
+  ingestRows.inc({ outcome: 'duplicate' }, committed ? duplicates : 0);
+  ingestRows.inc({ outcome: 'rejected' }, committed ? rejected : results.length);
   return { committed, accepted, duplicates, rejected, results };
 }
 

@@ -1,0 +1,1 @@
+export type { QueueAdminService } from './queue-admin.service';
