@@ -24,6 +24,7 @@ import type { IngestService } from './modules/interactions/ingest.service';
 import type { InteractionQueryService } from './modules/interactions/interaction-query.service';
 import type { PrivacyService } from './modules/privacy/privacy.service';
 import type { RealtimeHub } from './modules/realtime';
+import type { CustomerRules } from './modules/scores/kinds';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
@@ -53,6 +54,8 @@ export interface RapportServices extends CoreServices {
   /** Starts and reads recompute jobs. */
   recomputes: RecomputeJobs;
   segments: SegmentService;
+  /** The segment rule language as score kinds use it (built by segments, used by scores). */
+  customerRules: CustomerRules;
   connectors: ConnectorServices;
   apiKeys: ApiKeyService;
   auditLog: AuditLogService;

@@ -19,8 +19,14 @@ describe('fitLogistic (Newton / IRLS)', () => {
     // β0 = logit(6/30), β1 = logit(12/20) − logit(6/30).
     const x: number[] = [];
     const y: number[] = [];
-    for (let i = 0; i < 30; i++) (x.push(0), y.push(i < 6 ? 1 : 0));
-    for (let i = 0; i < 20; i++) (x.push(1), y.push(i < 12 ? 1 : 0));
+    for (let i = 0; i < 30; i++) {
+      x.push(0);
+      y.push(i < 6 ? 1 : 0);
+    }
+    for (let i = 0; i < 20; i++) {
+      x.push(1);
+      y.push(i < 12 ? 1 : 0);
+    }
     const fit = runToEnd(fitLogistic(denseDesign([x]), Uint8Array.from(y), 0));
     expect(fit.converged).toBe(true);
     expect(fit.beta[0]).toBeCloseTo(logit(0.2), 10);
@@ -33,7 +39,10 @@ describe('fitLogistic (Newton / IRLS)', () => {
     const slots: number[] = [];
     const y: number[] = [];
     const add = (column: number, n: number, positives: number) => {
-      for (let i = 0; i < n; i++) (slots.push(column), y.push(i < positives ? 1 : 0));
+      for (let i = 0; i < n; i++) {
+        slots.push(column);
+        y.push(i < positives ? 1 : 0);
+      }
     };
     add(-1, 10, 2);
     add(1, 10, 5);
