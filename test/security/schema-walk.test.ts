@@ -237,6 +237,11 @@ describe('a key without pii:read meets every classification', () => {
       { feature: `ssn = ${VICTIM.ssn}`, trait: 'ssn', level: VICTIM.ssn, coefficient: 1.2 },
       { feature: 'industry = finance', trait: 'industry', level: 'finance', coefficient: -0.5 },
     ];
+    const settings = {
+      population: { attribute: { field: 'traits.ssn', op: 'EQ', value: VICTIM.ssn } },
+      outcome: { attribute: { field: 'traits.industry', op: 'EQ', value: 'finance' } },
+      features: { traits: ['ssn', 'industry'] },
+    };
     const parameters = {
       encoding: {
         categorical: [
@@ -246,9 +251,9 @@ describe('a key without pii:read meets every classification', () => {
       },
     };
     await app.sql(
-      `INSERT INTO score_models (kind, settings, parameters, diagnostics, fitted_at, version) VALUES ('CHURN_PROPENSITY', '{}', $1, $2, now(), 1)
-       ON CONFLICT (kind) DO UPDATE SET parameters = EXCLUDED.parameters, diagnostics = EXCLUDED.diagnostics`,
-      [JSON.stringify(parameters), JSON.stringify({ coefficients })],
+      `INSERT INTO score_models (kind, settings, parameters, diagnostics, fitted_at, version) VALUES ('CHURN_PROPENSITY', $3, $1, $2, now(), 1)
+       ON CONFLICT (kind) DO UPDATE SET settings = EXCLUDED.settings, parameters = EXCLUDED.parameters, diagnostics = EXCLUDED.diagnostics`,
+      [JSON.stringify(parameters), JSON.stringify({ coefficients }), JSON.stringify(settings)],
     );
     for (const [value, table] of [
       [0.6, 'score_history'],
@@ -317,6 +322,13 @@ describe('a key without pii:read meets every classification', () => {
         { feature: 'ssn = •••', trait: 'ssn', level: '•••', coefficient: 1.2 },
         { feature: 'industry = finance', trait: 'industry', level: 'finance', coefficient: -0.5 },
       ]);
+    },
+    'ScoreModel.settings': async () => {
+      await seedChurnPropensity();
+      const res = await narrow('{ scoreModels { kind settings } }');
+      const settings = res.data!.scoreModels.find((m: { kind: string }) => m.kind === 'CHURN_PROPENSITY').settings;
+      expect(settings.population).toEqual({ attribute: { field: 'traits.ssn', op: 'EQ', value: '•••' } });
+      expect(settings.outcome).toEqual({ attribute: { field: 'traits.industry', op: 'EQ', value: 'finance' } });
     },
     'ScoreModel.parameters': async () => {
       const model = await churnModel();

@@ -57,6 +57,14 @@ export interface FieldProtection {
   args?: Record<string, InputProtection>;
 }
 
+/** Score settings as a caller without `pii:read` sees them: the values compared by personal conditions of the rules they hold (CHURN_PROPENSITY's population and outcome) masked. */
+function maskModelRules(settings: unknown, policy: PersonalDataPolicy): unknown {
+  if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) return settings;
+  const out: Record<string, unknown> = { ...settings };
+  for (const key of ['population', 'outcome']) if (out[key]) out[key] = maskRule(out[key], policy);
+  return out;
+}
+
 const impersonal = (why: string): FieldProtection => ({ output: { kind: 'impersonal', why } });
 const masked = (mask: Mask): FieldProtection => ({ output: { kind: 'masked', mask } });
 
@@ -170,7 +178,7 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'ScoreModel.description': impersonal(SCORES),
   'ScoreModel.diagnostics': masked((v, ctx) => maskTraitFigures(v, ctx.personalData)),
   'ScoreModel.parameters': masked((v, ctx) => maskTraitFigures(v, ctx.personalData)),
-  'ScoreModel.settings': impersonal(SCORES),
+  'ScoreModel.settings': masked((v, ctx) => maskModelRules(v, ctx.personalData)),
   // Connectors
   'Connection.config': impersonal(CONNECTOR),
   'Connection.defaultCountry': impersonal(CONNECTOR),

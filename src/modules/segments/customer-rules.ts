@@ -36,9 +36,10 @@ export function createCustomerRules(segments: SegmentService): CustomerRules {
         const { op: _op, value: _value, ...aggregate } = rule.behavior;
         return aggregate;
       } catch (error) {
-        if (!(error instanceof RapportError)) throw error;
-        const at = (text: string | undefined) => text?.split(wrapped).join(root);
-        throw new RapportError(error.code, at(error.message) ?? error.message, at(error.field), error.details);
+        // What validateRule throws: SEGMENT_RULE_INVALID, or FORBIDDEN on personal data (both a plain detail).
+        if (!(error instanceof RapportError) || (error.code !== 'SEGMENT_RULE_INVALID' && error.code !== 'FORBIDDEN')) throw error;
+        const at = (text: string) => text.split(wrapped).join(root);
+        throw fail(error.code, { detail: at(error.message) }, error.field === undefined ? undefined : at(error.field), error.details);
       }
     },
 
