@@ -59,8 +59,8 @@ export const churnPropensitySettings = z
     lambdas: z.array(z.number().positive().max(100)).min(1).max(20).default([1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]),
     /** Training customers a categorical level needs not to be pooled into (other). @defaultValue 20 */
     minLevelCount: z.number().int().min(1).max(1_000_000).default(20),
-    /** Most training customers the cross-validation uses (a stratified sample above it); the final fit uses all. @defaultValue 100000 */
-    cvMaxCustomers: z.number().int().min(100).max(10_000_000).default(100_000),
+    /** Most training customers the cross-validation uses (a stratified sample above it); the final fit uses all. @defaultValue 20000 */
+    cvMaxCustomers: z.number().int().min(100).max(10_000_000).default(20_000),
   })
   .strict();
 export type ChurnPropensitySettings = z.infer<typeof churnPropensitySettings>;
