@@ -17,6 +17,13 @@
  * changed. Before the second, untimed, `scores` is vacuumed and a checkpoint
  * taken, as the day between two nightly runs would have done.
  *
+ * Then CHURN_PROPENSITY, trained on the seeded base (`--churn 0` skips it):
+ * population every person, outcome "no interaction in the last 90 days"
+ * (labelWindowDays 90, so features are as of 90 days ago), features the
+ * seeded traits, the stats and two behaviour aggregates; its fit (training
+ * and cross-validation) and scoring of every customer are timed with the
+ * worker's peak RSS, beside the same floor.
+ *
  *   npm run bench:scores -- --customers 1000000 --interactions 10000000 --samples 50
  */
 import { spawnSync } from 'node:child_process';
@@ -35,7 +42,7 @@ async function main() {
     console.log(`  seeded in ${fmt(seeded.seconds, 1)} s (child process)`);
     return;
   }
-  const scale = intFlags({ customers: 20_000, interactions: 200_000, samples: 30, seed: 1, runs: 2 });
+  const scale = intFlags({ customers: 20_000, interactions: 200_000, samples: 30, seed: 1, runs: 2, churn: 1 }, ['churn']);
   console.log(`bench/scores: ${fmt(scale.customers)} customers, ${fmt(scale.interactions)} interactions`);
   const cluster = await benchCluster();
   try {
@@ -110,6 +117,7 @@ async function main() {
       if (outcome.errors.length) console.log(`      errors: ${outcome.errors.map((e) => e.message).join('; ')}`);
       console.log(`      worker peak RSS during the recompute ${mib(peak)} (${mib(before)} before it)`);
     }
+    if (scale.churn) await churnPropensity(scores, floor);
     await runtime.stop();
 
     // Freshness: single interactions with workers running, until the customer's score is rewritten.
@@ -156,6 +164,47 @@ async function main() {
   } finally {
     await cluster.close();
   }
+}
+
+/** CHURN_PROPENSITY on the seeded base: fit (training, cross-validation) and scoring of everyone, with the peak RSS. */
+async function churnPropensity(scores: Awaited<ReturnType<typeof startRapport>>['services']['scores'], floor: number) {
+  await scores.updateModel(
+    'CHURN_PROPENSITY',
+    {
+      population: { attribute: { field: 'kind', op: 'EQ', value: 'PERSON' } },
+      outcome: { not: { behavior: { lastDays: 90, op: 'GTE', value: 1 } } },
+      labelWindowDays: 90,
+      features: {
+        traits: ['age', 'city', 'industry', 'riskLevel', 'plan'],
+        stats: true,
+        behavior: [
+          { name: 'purchases in 90 days', type: 'purchase', lastDays: 90 },
+          { name: 'interactions in 30 days', lastDays: 30 },
+        ],
+      },
+    },
+    { piiRead: true },
+  );
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const t = performance.now();
+  const outcome = await scores.recompute(['CHURN_PROPENSITY']);
+  const total = (performance.now() - t) / 1000;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const [kind] = outcome.kinds;
+  if (outcome.errors.length || !kind) {
+    console.log(`  CHURN_PROPENSITY failed: ${outcome.errors.map((e) => e.message).join('; ')}`);
+    return;
+  }
+  const model = (await scores.listModels()).find((m) => m.kind === 'CHURN_PROPENSITY');
+  const d = model?.diagnostics as { trainingSize: number; crossValidation: { customers: number; rocAuc: number; lambda: number } };
+  console.log(
+    `  CHURN_PROPENSITY recompute ${fmt(total, 2)} s = ${fmt(total / floor, 2)}× floor: fit ${fmt(kind.fitSeconds, 2)} s (${fmt(d.trainingSize)} training customers, CV on ${fmt(d.crossValidation.customers)}), score ${fmt(kind.scoreSeconds, 2)} s (${fmt(kind.scored)} customers)`,
+  );
+  console.log(`      CV ROC AUC ${fmt(d.crossValidation.rocAuc, 3)} at λ ${d.crossValidation.lambda}; worker peak RSS ${mib(peak)} (${mib(before)} before it)`);
 }
 
 runBench(main);

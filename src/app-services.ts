@@ -28,6 +28,7 @@ import type { IdentityPolicyService } from './modules/merges/identity-policy.ser
 import type { MergeService } from './modules/merges/merge.service';
 import type { RealtimeHub } from './modules/realtime';
 import type { RecommendationService } from './modules/recommendations/recommendation.service';
+import type { CustomerRules } from './modules/scores/kinds';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
@@ -58,6 +59,8 @@ export interface RapportServices extends CoreServices {
   recomputes: RecomputeJobs;
   segments: SegmentService;
   recommendations: RecommendationService;
+  /** The segment rule language as score kinds use it (built by segments, used by scores). */
+  customerRules: CustomerRules;
   connectors: ConnectorServices;
   apiKeys: ApiKeyService;
   auditLog: AuditLogService;

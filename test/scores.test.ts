@@ -127,7 +127,7 @@ describe('scores without workers (recompute called on the service)', () => {
     const rfm = data!.scoreModels.find((s) => s.kind === 'RFM')!;
     expect(rfm).toMatchObject({ sampleSize: 12, version: 1, settings: { transactionTypes: ['purchase', 'order'], lookbackDays: 365 } });
     expect((rfm.parameters as { frequency: number[] }).frequency).toEqual([3, 6, 8, 10]);
-    expect(data!.scoreModels.map((s) => s.kind).sort()).toEqual(['CHURN_RISK', 'CLV', 'ENGAGEMENT', 'RFM']);
+    expect(data!.scoreModels.map((s) => s.kind).sort()).toEqual(['CHURN_PROPENSITY', 'CHURN_RISK', 'CLV', 'ENGAGEMENT', 'RFM']);
     expect(data!.scoreModels.find((s) => s.kind === 'CLV')!.fittedAt).toBeNull();
   });
 

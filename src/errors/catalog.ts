@@ -176,7 +176,11 @@ export const ERROR_CATALOG = {
     message: '{detail}',
     doc: 'A score model has no fitted parameters yet (too little data, or a model it depends on is not fitted).',
   },
-  MODEL_FIT_FAILED: { status: 500, message: '{detail}', doc: 'Fitting a score model failed (the optimiser diverged or found no finite likelihood).' },
+  MODEL_FIT_FAILED: {
+    status: 500,
+    message: '{detail}',
+    doc: 'Fitting a score model failed: the optimiser diverged or found no finite likelihood, or (CHURN_PROPENSITY) the training set has fewer than 50 customers of either outcome, or no features; the message gives the reason.',
+  },
   // Segments
   SEGMENT_NOT_FOUND: { status: 404, message: 'segment {id} does not exist', doc: 'No segment has this id.' },
   SEGMENT_NAME_TAKEN: { status: 409, message: 'a segment named "{name}" already exists', doc: 'Segment names are unique.' },

@@ -87,6 +87,12 @@ export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
   score_features_engagement: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's per-customer features, read by its batches." },
   score_features_clv: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's per-customer features, read by its batches." },
   score_features_churn_risk: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's per-customer features, read by its batches." },
+  score_features_churn_propensity: {
+    role: 'customer',
+    key: 'customer_id',
+    runtime: true,
+    why: "A full recompute's per-customer features, read by its batches.",
+  },
   score_features_intact: { role: 'local', runtime: true, why: 'One marker row of a recompute run (a crash empties it).' },
   customer_recommendations: { role: 'customer', key: 'customer_id', why: 'One row per customer: their current recommendations.' },
   customer_recommendations_rebuild: {

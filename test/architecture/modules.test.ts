@@ -294,7 +294,7 @@ describe('resolvers get their own module’s services, not the whole service bag
       for (const name of expected) expect(view[name]).toBe(all[name as keyof RapportServices]);
     }
     const segments = (ctx.servicesOf as (name: string) => Record<string, unknown>)('segments');
-    expect(Object.keys(segments).sort()).toEqual(['events', 'personalData', 'segments']);
+    expect(Object.keys(segments).sort()).toEqual(['customerRules', 'events', 'personalData', 'segments']);
     expect(segments.customers).toBeUndefined();
     expect(segments.dataSource).toBeUndefined();
     expect(() => resolverServices(all, 'nothing' as never)).toThrow('no module is named nothing');

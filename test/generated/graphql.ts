@@ -519,6 +519,8 @@ export type ScoreFilter = {
 
 /** A kind of score; each has one model with its own settings. */
 export type ScoreKind =
+  /** Probability (0–1) of the configured outcome from a logistic regression trained on customers with a known outcome; label LOW, MEDIUM or HIGH. */
+  | 'CHURN_PROPENSITY'
   /** 1 − P(alive) from the BG/NBD model, 0–1; label LOW, MEDIUM or HIGH. */
   | 'CHURN_RISK'
   /** Discounted customer lifetime value (BG/NBD purchases × Gamma-Gamma spend). */

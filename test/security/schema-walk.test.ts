@@ -251,6 +251,60 @@ describe('a key without pii:read meets every classification', () => {
   const byDisplayName = () => forbidden('{ customers(orderBy: [{ field: DISPLAY_NAME, direction: DESC }]) { totalCount } }', 'orderBy[0].field');
   const byIdentifier = () => forbidden(`{ customer(identifier: { type: "email", value: "${VICTIM.email}" }) { id } }`, 'identifier');
   const nameRule = { attribute: { field: 'displayName', op: 'STARTS_WITH', value: 'A' } };
+  /**
+   * A CHURN_PROPENSITY model using the personal trait `ssn` as a feature, and the victim's score explained by
+   * it (written as a fit and a refresh store them), read back by the narrow key.
+   */
+  const seedChurnPropensity = async () => {
+    const id = w.ids.get(VICTIM.name)!;
+    const keys = [JSON.stringify([`ssn = ${VICTIM.ssn}`, 'ssn', VICTIM.ssn]), JSON.stringify(['industry = finance', 'industry', 'finance'])];
+    const coefficients = [
+      { feature: `ssn = ${VICTIM.ssn}`, trait: 'ssn', level: VICTIM.ssn, coefficient: 1.2 },
+      { feature: 'industry = finance', trait: 'industry', level: 'finance', coefficient: -0.5 },
+    ];
+    const settings = {
+      population: { attribute: { field: 'traits.ssn', op: 'EQ', value: VICTIM.ssn } },
+      outcome: { attribute: { field: 'traits.industry', op: 'EQ', value: 'finance' } },
+      features: { traits: ['ssn', 'industry'] },
+    };
+    const parameters = {
+      encoding: {
+        categorical: [
+          { trait: 'ssn', levels: [VICTIM.ssn, '987-65-4321'] },
+          { trait: 'industry', levels: ['finance', 'retail'] },
+        ],
+      },
+    };
+    await app.sql(
+      `INSERT INTO score_models (kind, settings, parameters, diagnostics, fitted_at, version) VALUES ('CHURN_PROPENSITY', $3, $1, $2, now(), 1)
+       ON CONFLICT (kind) DO UPDATE SET settings = EXCLUDED.settings, parameters = EXCLUDED.parameters, diagnostics = EXCLUDED.diagnostics`,
+      [JSON.stringify(parameters), JSON.stringify({ coefficients }), JSON.stringify(settings)],
+    );
+    for (const [value, table] of [
+      [0.6, 'score_history'],
+      [0.7, 'scores'],
+    ] as const) {
+      const columns = table === 'scores' ? 'model_version, computed_at, changed_at' : 'recorded_at';
+      const values = table === 'scores' ? '1, now(), now()' : "now() - interval '1 day'";
+      await app.sql(
+        `INSERT INTO ${table} (customer_id, kind, value, label, component_values, component_keys, ${columns})
+         SELECT $1, 'CHURN_PROPENSITY', $2, 'HIGH', ARRAY[$2, 0.85, -0.3, 0.45, 1.2, -0.5]::float8[], $3::text[], ${values}
+          WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE customer_id = $1 AND kind = 'CHURN_PROPENSITY')`,
+        [id, value, keys],
+      );
+    }
+  };
+  const churnExplanation = async (where: 'score' | 'history') => {
+    await seedChurnPropensity();
+    const res = await narrow(`{ customer(id: "${victim()}") { score(kind: CHURN_PROPENSITY) { components history(first: 2) { components } } } }`);
+    const score = res.data!.customer.score;
+    return where === 'score' ? score.components : score.history[1].components;
+  };
+  const churnModel = async () => {
+    await seedChurnPropensity();
+    const res = await narrow('{ scoreModels { kind parameters diagnostics } }');
+    return res.data!.scoreModels.find((m: { kind: string }) => m.kind === 'CHURN_PROPENSITY');
+  };
   const explainContact = async () => {
     const res = await narrow(`{ explainMembership(segmentId: "${w.segments.contact}", customerId: "${victim()}") { conditions { path figure description } } }`);
     return res.data!.explainMembership.conditions.find((c: { path: string }) => c.path === 'rule.and[0].attribute');
@@ -284,6 +338,37 @@ describe('a key without pii:read meets every classification', () => {
     },
     'Segment.rule': async () => {
       expect((await narrow(`{ segment(id: "${w.segments.personal}") { rule } }`)).data!.segment.rule.attribute.value).toBe('•••');
+    },
+    'Score.components': async () => {
+      const e = await churnExplanation('score');
+      expect(e.up).toEqual([{ feature: 'ssn = •••', trait: 'ssn', level: '•••', contribution: '•••' }]);
+      expect(e.down).toEqual([{ feature: 'industry = finance', trait: 'industry', level: 'finance', contribution: -0.5 }]);
+      expect(e.rest).toBe('•••');
+    },
+    'ScorePoint.components': async () => {
+      const e = await churnExplanation('history');
+      expect(e.up[0]).toEqual({ feature: 'ssn = •••', trait: 'ssn', level: '•••', contribution: '•••' });
+    },
+    'ScoreModel.diagnostics': async () => {
+      const model = await churnModel();
+      expect(model.diagnostics.coefficients).toEqual([
+        { feature: 'ssn = •••', trait: 'ssn', level: '•••', coefficient: 1.2 },
+        { feature: 'industry = finance', trait: 'industry', level: 'finance', coefficient: -0.5 },
+      ]);
+    },
+    'ScoreModel.settings': async () => {
+      await seedChurnPropensity();
+      const res = await narrow('{ scoreModels { kind settings } }');
+      const settings = res.data!.scoreModels.find((m: { kind: string }) => m.kind === 'CHURN_PROPENSITY').settings;
+      expect(settings.population).toEqual({ attribute: { field: 'traits.ssn', op: 'EQ', value: '•••' } });
+      expect(settings.outcome).toEqual({ attribute: { field: 'traits.industry', op: 'EQ', value: 'finance' } });
+    },
+    'ScoreModel.parameters': async () => {
+      const model = await churnModel();
+      expect(model.parameters.encoding.categorical).toEqual([
+        { trait: 'ssn', levels: ['•••', '•••'] },
+        { trait: 'industry', levels: ['finance', 'retail'] },
+      ]);
     },
     'SegmentConditionExplanation.figure': async () => {
       expect((await explainContact()).figure).toEqual({ email: '•••', city: 'Paris' });

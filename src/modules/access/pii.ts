@@ -1,7 +1,7 @@
 import { defaultFieldResolver, GraphQLObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { maskRule } from '../segments/rules/personal';
 import type { ConditionExplanation } from '../segments/segment.service';
-import { maskText, type PersonalDataPolicy } from './personal-data';
+import { MASK, maskText, type PersonalDataPolicy } from './personal-data';
 import { hasScope, type Principal } from './scopes';
 
 export { MASK, maskText } from './personal-data';
@@ -57,8 +57,42 @@ export interface FieldProtection {
   args?: Record<string, InputProtection>;
 }
 
+/** Score settings as a caller without `pii:read` sees them: the values compared by personal conditions of the rules they hold (CHURN_PROPENSITY's population and outcome) masked. */
+function maskModelRules(settings: unknown, policy: PersonalDataPolicy): unknown {
+  if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) return settings;
+  const out: Record<string, unknown> = { ...settings };
+  for (const key of ['population', 'outcome']) if (out[key]) out[key] = maskRule(out[key], policy);
+  return out;
+}
+
 const impersonal = (why: string): FieldProtection => ({ output: { kind: 'impersonal', why } });
 const masked = (mask: Mask): FieldProtection => ({ output: { kind: 'masked', mask } });
+
+/**
+ * Masks what a model says about a trait it uses as a feature (CHURN_PROPENSITY):
+ * in any object naming a personal `trait`, the `level` (a value of the trait),
+ * the `levels`, and a customer's `contribution` (from which the value could be
+ * worked back), with the `feature` name rebuilt without the value. An
+ * explanation that masked one also masks its `rest`, which would otherwise
+ * give the masked contribution back by subtraction.
+ */
+export function maskTraitFigures(value: unknown, policy: PersonalDataPolicy, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (Array.isArray(value)) return value.map((item) => maskTraitFigures(item, policy, depth + 1));
+  const object = value as Record<string, unknown>;
+  const out: Record<string, unknown> = Object.fromEntries(Object.entries(object).map(([k, v]) => [k, maskTraitFigures(v, policy, depth + 1)]));
+  if (typeof object.trait === 'string' && policy.traits.isPersonalPath(object.trait)) {
+    if ('level' in object) {
+      out.level = MASK;
+      out.feature = `${object.trait} = ${MASK}`;
+    }
+    if (Array.isArray(object.levels)) out.levels = object.levels.map(() => MASK);
+    if ('contribution' in object) out.contribution = MASK;
+  }
+  const listed = [...(Array.isArray(out.up) ? out.up : []), ...(Array.isArray(out.down) ? out.down : [])] as Record<string, unknown>[];
+  if ('rest' in out && listed.some((t) => t?.contribution === MASK)) out.rest = MASK;
+  return out;
+}
 const CURSOR: FieldProtection = { output: { kind: 'cursor' } };
 const PAGE_ARGS: Record<string, InputProtection> = { first: 'impersonal', after: 'cursor', last: 'impersonal', before: 'cursor' };
 const connection = (why: string, args: Record<string, InputProtection> = {}): FieldProtection => ({
@@ -148,15 +182,15 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'RecomputeJob.segment': impersonal(SEGMENT),
   'RecomputeJob.error': impersonal('why a background job failed'),
   // Scores
-  'Score.components': impersonal(SCORES),
+  'Score.components': masked((v, ctx) => maskTraitFigures(v, ctx.personalData)),
   'Score.label': impersonal(SCORES),
   'Score.history': { output: { kind: 'impersonal', why: SCORES }, args: { first: 'impersonal' } },
-  'ScorePoint.components': impersonal(SCORES),
+  'ScorePoint.components': masked((v, ctx) => maskTraitFigures(v, ctx.personalData)),
   'ScorePoint.label': impersonal(SCORES),
   'ScoreModel.description': impersonal(SCORES),
-  'ScoreModel.diagnostics': impersonal(SCORES),
-  'ScoreModel.parameters': impersonal(SCORES),
-  'ScoreModel.settings': impersonal(SCORES),
+  'ScoreModel.diagnostics': masked((v, ctx) => maskTraitFigures(v, ctx.personalData)),
+  'ScoreModel.parameters': masked((v, ctx) => maskTraitFigures(v, ctx.personalData)),
+  'ScoreModel.settings': masked((v, ctx) => maskModelRules(v, ctx.personalData)),
   // Connectors
   'Connection.config': impersonal(CONNECTOR),
   'Connection.defaultCountry': impersonal(CONNECTOR),

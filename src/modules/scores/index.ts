@@ -10,3 +10,4 @@ export { RecomputeJobRef, ScoreRef } from './score.graphql';
 export { SCORES_RECOMPUTE_JOB, enqueueRecompute, toRecomputeJobRecord } from './scores.jobs';
 export type { RecomputeJobRecord } from './scores.jobs';
 export type { RecomputeJobs } from './scores.jobs';
+export type { CustomerRules } from './kinds';

@@ -3,6 +3,7 @@ import type { Config } from '../../config';
 import type { Logger } from '../../infra/logger';
 import type { QueueBackend } from '../../infra/queue';
 import { collectJobs, defineModule } from '../../infra/module';
+import type { CustomerRules } from './kinds';
 import * as scoreInputsGraphql from './score-inputs.graphql';
 import * as scoreGraphql from './score.graphql';
 import { ScoreService } from './score.service';
@@ -11,13 +12,25 @@ import { enqueueRecompute, RecomputeJobs, registerScoreJobs, scheduleNightlyScor
 /** Score models (fit, settings), per-customer scores and their history, recomputes. */
 export const scoresModule = defineModule({
   name: 'scores',
-  needs: ['config', 'logger', 'dataSource', 'queues'],
+  // customerRules: the segment rule language (segments module), for CHURN_PROPENSITY's population, outcome and behaviour features.
+  needs: ['config', 'logger', 'dataSource', 'queues', 'customerRules'],
   provides: ['scores', 'recomputes'],
   graphql: [scoreInputsGraphql, scoreGraphql],
   events: { publishes: ['score.changed', 'recompute.completed'], subscribes: ['customers.refreshed', 'customer.erased'] },
-  create({ logger, dataSource, queues }: { config: Config; logger: Logger; dataSource: DataSource; queues: QueueBackend }) {
+  create({
+    logger,
+    dataSource,
+    queues,
+    customerRules,
+  }: {
+    config: Config;
+    logger: Logger;
+    dataSource: DataSource;
+    queues: QueueBackend;
+    customerRules: CustomerRules;
+  }) {
     return {
-      scores: new ScoreService(dataSource, logger.child({ component: 'scores' }), (kinds) => enqueueRecompute(queues, kinds)),
+      scores: new ScoreService(dataSource, logger.child({ component: 'scores' }), (kinds) => enqueueRecompute(queues, kinds), customerRules),
       recomputes: new RecomputeJobs(queues),
     };
   },

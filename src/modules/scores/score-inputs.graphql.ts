@@ -10,6 +10,8 @@ const KIND_DESCRIPTIONS: Record<ScoreKind, string> = {
   ENGAGEMENT: 'Exponentially decayed, weighted sum of interactions, scaled 0–100.',
   CLV: 'Discounted customer lifetime value (BG/NBD purchases × Gamma-Gamma spend).',
   CHURN_RISK: '1 − P(alive) from the BG/NBD model, 0–1; label LOW, MEDIUM or HIGH.',
+  CHURN_PROPENSITY:
+    'Probability (0–1) of the configured outcome from a logistic regression trained on customers with a known outcome; label LOW, MEDIUM or HIGH.',
 };
 
 export const ScoreKindEnum = builder.enumType('ScoreKind', {

@@ -132,8 +132,9 @@ export function scoreRowsInput(rows: ScoreRow[]): ScoreInput {
   const base = [p.add(pgArray(rows.map((r) => r.customerId))), p.add(pgArray(rows.map((r) => r.value))), p.add(pgArray(rows.map((r) => r.label)))];
   const [ids, values, labels] = base;
   const width = rows[0]?.componentValues.length ?? 0;
+  const keyed = rows.some((r) => r.componentKeys);
   const positional =
-    width > 0 && width <= MAX_POSITIONAL_FIGURES && rows.every((r) => r.componentValues.length === width && r.componentValues.every(Number.isFinite));
+    !keyed && width > 0 && width <= MAX_POSITIONAL_FIGURES && rows.every((r) => r.componentValues.length === width && r.componentValues.every(Number.isFinite));
   if (positional) {
     const columns = Array.from({ length: width }, (_, i) => `c${i}`);
     const figures = columns.map((_, i) => `${p.add(pgArray(rows.map((r) => r.componentValues[i])))}::float8[]`);
@@ -146,9 +147,13 @@ export function scoreRowsInput(rows: ScoreRow[]): ScoreInput {
     };
   }
   const figures = p.add(pgArray(rows.map((r) => `{${r.componentValues.map(String).join(',')}}`)));
+  // Keys (CHURN_PROPENSITY's feature names) as one text[] literal per row, the rows' keys being text of any kind.
+  const keys = keyed ? p.add(pgArray(rows.map((r) => (r.componentKeys ? pgArray(r.componentKeys) : null)))) : null;
   return {
-    sql: `SELECT t.customer_id, t.value, t.label, t.component_values::float8[] AS component_values, NULL::text[] AS component_keys
-            FROM unnest(${ids}::bigint[], ${values}::float8[], ${labels}::text[], ${figures}::text[]) AS t(customer_id, value, label, component_values)
+    sql: `SELECT t.customer_id, t.value, t.label, t.component_values::float8[] AS component_values,
+                 ${keys ? 't.component_keys::text[]' : 'NULL::text[]'} AS component_keys
+            FROM unnest(${ids}::bigint[], ${values}::float8[], ${labels}::text[], ${figures}::text[]${keys ? `, ${keys}::text[]` : ''})
+                 AS t(customer_id, value, label, component_values${keys ? ', component_keys' : ''})
            WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)`,
     params: p.values,
   };

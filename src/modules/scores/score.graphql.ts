@@ -6,6 +6,7 @@ import { ScoreKindEnum } from './score-inputs.graphql';
 import { DISTRIBUTION_LIMITS, type ScoreBucket, type ScoreRecord } from './score.service';
 import type { RecomputeJobRecord } from './scores.jobs';
 import { fail } from '../../errors/catalog';
+import { hasScope } from '../access';
 
 export const ScorePointRef = builder.objectRef<ScorePointRecord>('ScorePoint').implement({
   description: 'A score as it was after one change (a point is recorded only when the value or label changed).',
@@ -21,12 +22,17 @@ export const ScoreRef = builder.objectRef<ScoreRecord>('Score').implement({
   description: 'A customer’s current score of one kind, with the figures that explain it.',
   fields: (t) => ({
     kind: t.field({ type: ScoreKindEnum, description: 'Which score.', resolve: (s) => s.kind }),
-    value: t.exposeFloat('value', { description: 'The score (RFM 1–5, ENGAGEMENT 0–100, CLV in the currency of the data, CHURN_RISK 0–1).' }),
-    label: t.exposeString('label', { nullable: true, description: 'RFM segment name or churn band (LOW, MEDIUM, HIGH); null for ENGAGEMENT and CLV.' }),
+    value: t.exposeFloat('value', {
+      description: 'The score (RFM 1–5, ENGAGEMENT 0–100, CLV in the currency of the data, CHURN_RISK and CHURN_PROPENSITY 0–1).',
+    }),
+    label: t.exposeString('label', {
+      nullable: true,
+      description: 'RFM segment name or churn band (LOW, MEDIUM, HIGH: CHURN_RISK, CHURN_PROPENSITY); null for ENGAGEMENT and CLV.',
+    }),
     components: t.field({
       type: 'JSON',
       description:
-        'Inputs and intermediate figures: RFM recency (days), frequency, monetary, r, f, m, code; ENGAGEMENT raw, byChannel; CLV x, tx, T, m, pAlive, expectedPurchases, expectedAverageValue, clv; CHURN_RISK x, tx, T, pAlive.',
+        'Inputs and intermediate figures: RFM recency (days), frequency, monetary, r, f, m, code; ENGAGEMENT raw, byChannel; CLV x, tx, T, m, pAlive, expectedPurchases, expectedAverageValue, clv; CHURN_RISK x, tx, T, pAlive; CHURN_PROPENSITY probability, logit, intercept, up and down (the top 5 features each way: feature, trait, level, contribution = coefficient × standardised value) and rest (the other features), which sum to the logit. Without pii:read, the level and contribution of a personal trait are masked.',
       resolve: (s) => s.components,
     }),
     modelVersion: t.exposeInt('modelVersion', { description: 'Version of the model (see scoreModels) this score was computed with.' }),
@@ -65,7 +71,7 @@ export const ScoreModelRef = builder.objectRef<StoredModel>('ScoreModel').implem
       type: 'JSON',
       nullable: true,
       description:
-        'Fitted parameters; null before the first fit. CLV: r, alpha, a, b (BG/NBD, weeks) and p, q, gamma (Gamma-Gamma). RFM: quintile upper bounds. ENGAGEMENT: scale, scaledAt.',
+        'Fitted parameters; null before the first fit. CLV: r, alpha, a, b (BG/NBD, weeks) and p, q, gamma (Gamma-Gamma). RFM: quintile upper bounds. ENGAGEMENT: scale, scaledAt. CHURN_PROPENSITY: encoding (levels, means, sds), beta, lambda; levels of personal traits are masked without pii:read.',
       resolve: (m) => m.parameters,
     }),
     fittedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the model was last fitted.', resolve: (m) => m.fittedAt }),
@@ -80,7 +86,8 @@ export const ScoreModelRef = builder.objectRef<StoredModel>('ScoreModel').implem
     diagnostics: t.field({
       type: 'JSON',
       nullable: true,
-      description: 'How the fit went; CLV: per model logLikelihood, iterations, converged, sampleSize.',
+      description:
+        'How the fit went; CLV: per model logLikelihood, iterations, converged, sampleSize. CHURN_PROPENSITY: trainingSize, classBalance, crossValidation (rocAuc, logLoss, lambda, path, 10-bin calibration), coefficients of the standardised features.',
       resolve: (m) => m.diagnostics,
     }),
     version: t.exposeInt('version', { description: 'Incremented at every fit; scores carry the version they were computed with.' }),
@@ -152,7 +159,7 @@ builder.mutationFields((t) => ({
       kind: t.arg({ type: ScoreKindEnum, required: true, description: 'Which model.' }),
       settings: t.arg({ type: 'JSON', required: true, description: 'Settings to change, e.g. {"halfLifeDays": 14}; see the scores README for each kind’s.' }),
     },
-    resolve: (_root, args, ctx) => ctx.servicesOf('scores').scores.updateModel(args.kind, args.settings),
+    resolve: (_root, args, ctx) => ctx.servicesOf('scores').scores.updateModel(args.kind, args.settings, { piiRead: hasScope(ctx.principal, 'pii:read') }),
   }),
   recomputeScores: t.field({
     type: RecomputeJobRef,

@@ -9,6 +9,7 @@ import { ModelFitError } from './models';
 import {
   kindDefinition,
   SCORE_KIND_DEFINITIONS,
+  type CustomerRules,
   type FitResult,
   type KindContext,
   type Queryable,
@@ -104,6 +105,8 @@ export class ScoreService {
     private readonly logger: Logger,
     /** Enqueues a recompute of kinds whose settings changed (the module's job; nothing without a queue). */
     private readonly requestRecompute: RecomputeRequester = async () => undefined,
+    /** The segment rule language, for kinds with rules in their settings (CHURN_PROPENSITY). */
+    private readonly rules?: CustomerRules,
   ) {}
 
   /** Every model, stored or default, with its settings parsed (defaults filled in). */
@@ -138,9 +141,11 @@ export class ScoreService {
    * returns to its default), validates the result, saves it and schedules a
    * recompute of the kind.
    *
-   * @throws RapportError VALIDATION_FAILED naming the setting (`settings.<name>`).
+   * @throws RapportError VALIDATION_FAILED naming the setting (`settings.<name>`);
+   *   for rules in settings SEGMENT_RULE_INVALID, or FORBIDDEN when they read
+   *   personal data and `access.piiRead` is false.
    */
-  async updateModel(kind: ScoreKind, input: unknown): Promise<StoredModel> {
+  async updateModel(kind: ScoreKind, input: unknown, access: { piiRead: boolean } = { piiRead: false }): Promise<StoredModel> {
     const definition = kindDefinition(kind);
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw fail('VALIDATION_FAILED', { detail: 'settings must be a JSON object' }, 'settings');
@@ -152,7 +157,8 @@ export class ScoreService {
       if (value === null) merged.delete(key);
       else merged.set(key, value);
     }
-    const settings = validateSettings(definition, Object.fromEntries(merged));
+    let settings = validateSettings(definition, Object.fromEntries(merged));
+    if (definition.checkSettings) settings = await definition.checkSettings(settings, { rules: this.rules, piiRead: access.piiRead });
     // In a transaction so the audit entry of the mutation commits with it.
     await inTransaction(this.dataSource, (manager) =>
       manager.query(
@@ -242,7 +248,8 @@ export class ScoreService {
     const ranges = lo === null ? [] : await customerIdRanges(this.dataSource.manager, lo, hi, batchSize);
     // Batches score a group of kinds over an id range: the kinds scored in SQL, or those scored in the worker.
     const groups = [kinds.filter((k) => kindDefinition(k).scoreSql), kinds.filter((k) => !kindDefinition(k).scoreSql)].filter((g) => g.length > 0);
-    return { kinds, now, models, since, ranges, groups, runMemo: new MemoTable(), features: new Map() };
+    const everyKind = SCORE_KINDS.every((k) => kinds.includes(k));
+    return { kinds, everyKind, now, models, since, ranges, groups, runMemo: new MemoTable(), features: new Map() };
   }
 
   /**
@@ -266,6 +273,14 @@ export class ScoreService {
     const definition = kindDefinition(kind);
     const fitStarted = performance.now();
     const { fit } = definition;
+    if (definition.configured && !definition.configured(modelOf(plan.models, kind).settings)) {
+      // Not configured: a recompute of every kind (nightly) leaves it alone; one that names it says why.
+      if (!plan.everyKind) {
+        errors.push({ kind, code: ErrorCode.MODEL_NOT_FITTED, message: `${kind}: not configured; set its settings with updateScoreModel` });
+      }
+      await progress.step();
+      return null;
+    }
     if (fit) {
       try {
         const model = modelOf(plan.models, kind);
@@ -554,7 +569,7 @@ export class ScoreService {
 
   /** What every kind sees, fitting or scoring; the run's memo and features are added by the caller that owns them. */
   private context(db: Queryable, model: StoredModel, models: ReadonlyMap<ScoreKind, StoredModel>, now: Date): KindContext<unknown> {
-    return { db, settings: model.settings, model, models, now };
+    return { db, settings: model.settings, model, models, now, rules: this.rules };
   }
 
   private effectiveSettings(definition: ScoreKindDefinition<unknown>, stored: Record<string, unknown>): unknown {
@@ -613,6 +628,8 @@ type KindOutcome = RecomputeOutcome['kinds'][number];
 /** What a full recompute works on; `models`, `runMemo` and `features` fill in as the fits run. */
 interface RecomputePlan {
   kinds: ScoreKind[];
+  /** Every kind is recomputed (the nightly run, or a request naming none): kinds not configured are skipped quietly. */
+  everyKind: boolean;
   now: Date;
   models: Map<ScoreKind, StoredModel>;
   since: Awaited<ReturnType<typeof startRebuild>>;

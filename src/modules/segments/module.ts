@@ -7,6 +7,7 @@ import { collectJobs, defineModule } from '../../infra/module';
 import type { PersonalDataPolicy } from '../access';
 import type { EventBus } from '../events';
 import { SCORE_KINDS, toRecomputeJobRecord } from '../scores';
+import { createCustomerRules } from './customer-rules';
 import { SegmentMembershipService } from './segment-membership.service';
 import * as segmentGraphql from './segment.graphql';
 import { SegmentService } from './segment.service';
@@ -25,7 +26,8 @@ interface SegmentsDeps {
 export const segmentsModule = defineModule({
   name: 'segments',
   needs: ['config', 'logger', 'dataSource', 'queues', 'personalData', 'events'],
-  provides: ['segments'],
+  // customerRules: the rule language for the scores module (CHURN_PROPENSITY), which cannot import segments.
+  provides: ['segments', 'customerRules'],
   graphql: [segmentGraphql],
   events: {
     publishes: ['segment.entered', 'segment.exited', 'memberships.changed'],
@@ -38,7 +40,7 @@ export const segmentsModule = defineModule({
       enqueueRefresh: async (segmentId) => toRecomputeJobRecord(await enqueueSegmentRefresh(queues, segmentId)),
       personalData,
     });
-    return { segments };
+    return { segments, customerRules: createCustomerRules(segments) };
   },
   jobs: ({ segments }) => collectJobs((registry) => registerSegmentJobs(registry, segments, segments.memberships)),
   schedules: ({ queues, config }) => [{ name: 'segments.sweep', start: () => scheduleSegmentSweep(queues, config.segmentSweepMs) }],

@@ -1,4 +1,5 @@
 import type { ScoreKind } from '../score-kind';
+import { churnPropensityKind } from './churn-propensity';
 import { churnRiskKind } from './churn-risk';
 import { clvKind } from './clv';
 import { engagementKind } from './engagement';
@@ -15,6 +16,7 @@ export const SCORE_KIND_DEFINITIONS: readonly ScoreKindDefinition<never>[] = [
   engagementKind,
   clvKind,
   churnRiskKind,
+  churnPropensityKind,
 ] as unknown as readonly ScoreKindDefinition<never>[];
 
 export function kindDefinition(kind: ScoreKind): ScoreKindDefinition<unknown> {
@@ -23,4 +25,16 @@ export function kindDefinition(kind: ScoreKind): ScoreKindDefinition<unknown> {
   return definition as unknown as ScoreKindDefinition<unknown>;
 }
 
-export type { FitContext, FitResult, KindContext, Memo, Queryable, ScoreContext, ScoreKindDefinition, ScoreRow, ScoreScope, StoredModel } from './kind';
+export type {
+  CustomerRules,
+  FitContext,
+  FitResult,
+  KindContext,
+  Memo,
+  Queryable,
+  ScoreContext,
+  ScoreKindDefinition,
+  ScoreRow,
+  ScoreScope,
+  StoredModel,
+} from './kind';

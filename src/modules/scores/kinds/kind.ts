@@ -51,6 +51,8 @@ export interface ScoreRow {
   label: string | null;
   /** The kind's figures, in the order its {@link ScoreKindDefinition.components} reads them. */
   componentValues: number[];
+  /** Keys of keyed figures, for kinds whose figures are keyed by data (CHURN_PROPENSITY's features). */
+  componentKeys?: string[];
 }
 
 /**
@@ -64,9 +66,41 @@ export interface Memo {
   get<T>(key: string, compute: () => T): T;
 }
 
+/**
+ * The segment rule language as kinds that take rules in their settings use
+ * it (CHURN_PROPENSITY's population, outcome and behaviour features). The
+ * segments module implements it and the assembler hands it to the score
+ * service: the rule language's types name the score kinds, so scores cannot
+ * import it without a cycle.
+ */
+export interface CustomerRules {
+  /**
+   * Validates a rule in the `SegmentRuleInput` JSON shape and returns it
+   * normalised. Without `piiRead`, a rule on personal data is refused.
+   *
+   * @throws RapportError SEGMENT_RULE_INVALID or FORBIDDEN naming the field (under `root`).
+   */
+  check(input: unknown, options: { root: string; piiRead: boolean }): Promise<unknown>;
+  /** Validates a behaviour aggregate: the `behavior` shape of a rule without `op` and `value`. Throws like {@link check}. */
+  checkBehavior(input: unknown, options: { root: string; piiRead: boolean }): Promise<unknown>;
+  /** Whether a trait path holds personal data (RAPPORT_PERSONAL_TRAITS). */
+  isPersonalTrait(path: string): boolean;
+  /** A SELECT of `customer_id` of the live customers a (checked) rule matches now, parameters in `p`. */
+  matching(rule: unknown, p: SqlParams): string;
+  /**
+   * A SELECT of `customer_id` and `v`, a (checked) behaviour aggregate per
+   * customer as of `until` (an SQL timestamptz expression): its window ends
+   * there and later interactions are left out. `restrict`: an SQL condition
+   * on `i.customer_id`.
+   */
+  aggregate(behavior: unknown, p: SqlParams, options: { until: string; restrict?: string }): string;
+}
+
 /** What a kind sees while fitting and while scoring. */
 export interface KindContext<S> {
   db: Queryable;
+  /** The rule language, when the process has the segments module (it always has in Rapport's assembly). */
+  rules?: CustomerRules;
   settings: S;
   /** This kind's stored model (parameters are those of the latest fit). */
   model: StoredModel;
@@ -126,6 +160,18 @@ export interface ScoreKindDefinition<S = unknown> {
   description: string;
   /** Settings with their defaults; `parse({})` gives the defaults. Unknown keys are rejected. */
   settings: z.ZodType<S>;
+  /**
+   * Checks of the settings beyond their schema, when they are changed
+   * (rules in them, which need the database and the caller's scopes); returns
+   * the settings to store.
+   */
+  checkSettings?(settings: S, options: { rules?: CustomerRules; piiRead: boolean }): Promise<S>;
+  /**
+   * False while the settings lack what a fit needs (CHURN_PROPENSITY without
+   * population and outcome): a recompute of every kind then leaves the kind
+   * alone, and one that names it reports why.
+   */
+  configured?(settings: S): boolean;
   /** Kinds whose fit must be saved before this kind's fit starts (fits otherwise run concurrently). */
   fitAfter?: readonly ScoreKind[];
   /** Kinds recomputed together with this one (they share a fitted model). */

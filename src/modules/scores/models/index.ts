@@ -35,3 +35,17 @@ export { CHURN_BANDS, CHURN_BAND_THRESHOLDS, churnBand, type ChurnBand } from '.
 export { ModelFitError, type ModelFitErrorCode } from './model-fit-error';
 export { HypergeometricError, hyp2f1, type Hyp2f1Options } from './hypergeometric';
 export { minimize, minimizeStepwise, runToEnd, runYielding, type MinimizeOptions, type MinimizeResult, type Stepwise } from './optimize';
+export {
+  calibrationTable,
+  crossValidate,
+  fitLogistic,
+  linearPredictor,
+  logLoss,
+  rocAuc,
+  sigmoid,
+  stratifiedFolds,
+  type CalibrationBin,
+  type CrossValidation,
+  type Design,
+  type LogisticFit,
+} from './logistic';

@@ -376,7 +376,7 @@ export function* newtonStepwise(objective: ValueAndGradient, start: readonly num
 }
 
 /** Solves A·s = b for a symmetric positive definite A (Cholesky); null when A is not positive definite. */
-function solvePositiveDefinite(a: readonly (readonly number[])[], b: readonly number[]): number[] | null {
+export function solvePositiveDefinite(a: readonly (readonly number[])[], b: readonly number[]): number[] | null {
   const n = b.length;
   const l: number[][] = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   for (let i = 0; i < n; i++) {

@@ -132,12 +132,26 @@ export function compileRule(rule: SegmentRule, p: SqlParams, options: CompileOpt
   return { sql, leaves };
 }
 
-function behaviorAggregate(b: BehaviorCondition, p: SqlParams, customerIdsParam?: string): string {
+/**
+ * A behaviour condition's aggregate alone, per customer (`customer_id`, `v`),
+ * as a feature of a model rather than a condition: its `lastDays` window ends
+ * at `until` (an SQL timestamptz expression) instead of now, and interactions
+ * at or after `until` are left out, so the aggregate is what it was at that
+ * instant. `restrict` is an SQL condition on `i.customer_id` (the customers
+ * wanted).
+ */
+export function compileBehaviorAggregate(b: BehaviorCondition, p: SqlParams, options: { until: string; restrict?: string }): string {
+  return behaviorAggregate(b, p, undefined, options);
+}
+
+function behaviorAggregate(b: BehaviorCondition, p: SqlParams, customerIdsParam?: string, asOf?: { until: string; restrict?: string }): string {
   const where: string[] = [];
   if (customerIdsParam) where.push(`i.customer_id = ANY(${customerIdsParam}::bigint[])`);
+  if (asOf?.restrict) where.push(asOf.restrict);
+  if (asOf) where.push(`i.occurred_at < ${asOf.until}`);
   if (b.channel != null) where.push(`i.channel = ${p.add(b.channel)}::text`);
   if (b.type != null) where.push(`i.type = ${p.add(b.type)}::text`);
-  if (b.lastDays != null) where.push(`i.occurred_at >= now() - make_interval(days => ${p.add(b.lastDays)}::int)`);
+  if (b.lastDays != null) where.push(`i.occurred_at >= ${asOf?.until ?? 'now()'} - make_interval(days => ${p.add(b.lastDays)}::int)`);
   if (b.from != null) where.push(`i.occurred_at >= ${p.add(b.from)}::timestamptz`);
   if (b.to != null) where.push(`i.occurred_at < ${p.add(b.to)}::timestamptz`);
   for (const w of b.where ?? []) where.push(propertyCondition(w, p));
