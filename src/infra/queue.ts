@@ -3,7 +3,7 @@ import IORedis, { type Redis } from 'ioredis';
 import type { Logger } from './logger';
 
 /** Queue names are contract (see ARCHITECTURE.md, "Queues and jobs"). */
-export const QUEUES = { analytics: 'analytics', connectors: 'connectors' } as const;
+export const QUEUES = { analytics: 'analytics', connectors: 'connectors', webhooks: 'webhooks' } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /** Where BullMQ keeps its queues. */

@@ -8,6 +8,7 @@ import { privacyModule } from './privacy/module';
 import { realtimeModule } from './realtime/module';
 import { scoresModule } from './scores/module';
 import { segmentsModule } from './segments/module';
+import { webhooksModule } from './webhooks/module';
 
 /**
  * Every module of Rapport. The assembler (src/app-services.ts) orders them by
@@ -23,6 +24,7 @@ const MANIFESTS = [
   privacyModule,
   connectorsModule,
   realtimeModule,
+  webhooksModule,
 ] as const;
 
 export const MODULES: readonly AnyModule[] = MANIFESTS;

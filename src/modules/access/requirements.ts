@@ -32,6 +32,9 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Query.auditLog': 'audit:read',
   'Query.apiKeys': 'admin',
   'Query.exportCustomer': 'pii:read',
+  'Query.webhookEndpoints': 'webhooks:admin',
+  'Query.webhookEventTypes': 'webhooks:admin',
+  'Query.webhookDeliveries': 'webhooks:admin',
   // Mutations
   'Mutation.upsertCustomers': 'customers:write',
   'Mutation.recordInteractions': 'interactions:write',
@@ -55,6 +58,11 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Mutation.revokeApiKey': 'admin',
   'Mutation.eraseCustomer': 'admin',
   'Mutation.liftErasureTombstone': 'admin',
+  'Mutation.createWebhookEndpoint': 'webhooks:admin',
+  'Mutation.updateWebhookEndpoint': 'webhooks:admin',
+  'Mutation.deleteWebhookEndpoint': 'webhooks:admin',
+  'Mutation.replayWebhookDelivery': 'webhooks:admin',
+  'Mutation.replayWebhookDeliveries': 'webhooks:admin',
   // Subscriptions: the scope of the query that reads the same thing
   'Subscription.customerChanged': 'customers:read',
   'Subscription.interactionRecorded': 'customers:read',
@@ -95,6 +103,10 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   SegmentConditionExplanation: 'segments:read',
   CustomerChange: 'customers:read',
   ScoreChange: 'scores:read',
+  WebhookEndpoint: 'webhooks:admin',
+  WebhookDelivery: 'webhooks:admin',
+  WebhookAttempt: 'webhooks:admin',
+  CreatedWebhookEndpoint: 'webhooks:admin',
   // Structural
   PageInfo: null,
   RowError: null,
@@ -114,6 +126,8 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   SegmentMembersPayload: null,
   // The notice that a slow subscriber lost events: a count and a time.
   SubscriptionLagged: null,
+  DeleteWebhookEndpointPayload: null,
+  ReplayWebhookDeliveriesPayload: null,
 };
 
 /** Fields that need more than their type. */

@@ -44,6 +44,11 @@ export interface EventCatalog {
   'connection.failed': { connectionId: string; runId: string };
   /** A connection that needed attention (refused credentials or config) had a successful run, and is ACTIVE again. */
   'connection.recovered': { connectionId: string; runId: string };
+  /**
+   * An outbound webhook endpoint was disabled: its deliveries failed without
+   * a success for RAPPORT_WEBHOOK_DISABLE_AFTER_DAYS (since `failingSince`).
+   */
+  'webhook_endpoint.disabled': { endpointId: string; failingSince: string };
 }
 
 export type EventType = keyof EventCatalog;
@@ -61,6 +66,7 @@ export const EVENT_TYPES: { readonly [T in EventType]: { version: number; custom
   'recompute.completed': { version: 1, customer: false, doc: 'A score recompute (full, or targeted at given customers) finished.' },
   'connection.failed': { version: 1, customer: false, doc: 'A connector run failed.' },
   'connection.recovered': { version: 1, customer: false, doc: 'A connection that needed attention had a successful run and is ACTIVE again.' },
+  'webhook_endpoint.disabled': { version: 1, customer: false, doc: 'An outbound webhook endpoint kept failing and was disabled.' },
 };
 
 /** One event as subscribers receive it. */

@@ -1,0 +1,366 @@
+import type { Job } from 'bullmq';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { WebhookSettings } from '../../config';
+import { fail } from '../../errors/catalog';
+import { afterCommit, inTransaction } from '../../infra/database';
+import { isDatabaseId } from '../../infra/db-values';
+import { decodeCursor, encodeCursor } from '../../infra/cursor';
+import type { Logger } from '../../infra/logger';
+import type { Page } from '../../infra/page';
+import { QUEUES, type QueueBackend } from '../../infra/queue';
+import { pageSize } from '../../infra/sql-filter';
+import { auditRecords, recordSystemAudit } from '../access';
+import { NO_CUSTOMER, publish, type DomainEvent } from '../events';
+import type { EndpointService } from './endpoint.service';
+import type { SendResult, WebhookSender } from './sender';
+import { signatureHeaders } from './signing';
+
+export const WEBHOOK_DELIVER_JOB = 'webhooks.deliver';
+export const WEBHOOK_SWEEP_JOB = 'webhooks.sweep';
+
+/** The values of `webhook_deliveries.status` (its check constraint). */
+export const DELIVERY_STATUSES = ['PENDING', 'RETRYING', 'DELIVERED', 'DEAD'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** One delivery of one event to one endpoint. */
+export interface DeliveryRecord {
+  id: string;
+  customerId: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  body: string;
+  eventAt: Date;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+}
+
+/** One HTTP attempt of a delivery. */
+export interface AttemptRecord {
+  id: string;
+  attemptedAt: Date;
+  statusCode: number | null;
+  latencyMs: number;
+  responseBody: string | null;
+  error: string | null;
+}
+
+/** What a `webhooks.deliver` job carries: ids only. */
+interface DeliverJobData {
+  customerId: string;
+  deliveryId: string;
+}
+
+const DELIVERY_COLUMNS = `d.id::text, d.customer_id::text AS "customerId", d.endpoint_id::text AS "endpointId", d.event_id::text AS "eventId",
+  d.event_type AS "eventType", d.body, d.event_at AS "eventAt", d.status, d.attempts,
+  CASE WHEN d.status IN ('PENDING', 'RETRYING') THEN d.next_attempt_at END AS "nextAttemptAt",
+  d.last_status_code AS "lastStatusCode", d.last_error AS "lastError", d.created_at AS "createdAt", d.delivered_at AS "deliveredAt"`;
+
+/** Deliveries handed to the queue at once. */
+const ENQUEUE_CHUNK = 1_000;
+/** Open deliveries the sweep re-queues per run. */
+const SWEEP_LIMIT = 5_000;
+/** The most attempts one delivery lists. */
+const ATTEMPTS_SHOWN = 100;
+
+/**
+ * A delivery may go now when it is open, due, not held by another worker, its
+ * endpoint is ACTIVE, and no earlier delivery of the same customer to the same
+ * endpoint is still open (order per customer and endpoint). Events about no
+ * customer (customer_id 0) are not ordered among themselves.
+ */
+const SENDABLE = `d.status IN ('PENDING', 'RETRYING') AND (d.locked_until IS NULL OR d.locked_until < now()) AND e.status = 'ACTIVE'
+  AND (d.customer_id = 0 OR NOT EXISTS (
+    SELECT 1 FROM webhook_deliveries p
+     WHERE p.customer_id = d.customer_id AND p.endpoint_id = d.endpoint_id AND p.event_id < d.event_id AND p.status IN ('PENDING', 'RETRYING')))`;
+
+/**
+ * Outbound webhook delivery: the outbox consumer that turns a committed
+ * domain event into one delivery row per matching endpoint (in the
+ * consumer's offset transaction, so none is lost or made twice), the
+ * `webhooks.deliver` job that sends it (signed, through the egress guard),
+ * records the attempt and schedules the retry with exponential backoff and
+ * jitter, the sweep that re-queues deliveries whose job was lost, and replay.
+ */
+export class DeliveryService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly queues: QueueBackend,
+    private readonly endpoints: EndpointService,
+    private readonly sender: WebhookSender,
+    private readonly settings: WebhookSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * The outbox handler: one delivery per ACTIVE endpoint that takes the
+   * event's type and whose filter the payload passes, written in the
+   * dispatcher's transaction; their jobs are queued after it commits.
+   */
+  async onEvent(event: DomainEvent, manager: EntityManager): Promise<void> {
+    const payload = JSON.stringify(event.payload);
+    const body = JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload });
+    const created: { id: string; customerId: string }[] = await manager.query(
+      `INSERT INTO webhook_deliveries (customer_id, endpoint_id, event_id, event_type, body, event_at)
+       SELECT $1, e.id, $2, $3, $4, $5 FROM webhook_endpoints e
+        WHERE e.status = 'ACTIVE' AND $3 = ANY(e.events)
+          AND NOT EXISTS (SELECT 1 FROM jsonb_each(e.filter) AS f(k, v) WHERE NOT COALESCE(f.v ? ($6::jsonb ->> f.k), false))
+       ORDER BY e.id
+       ON CONFLICT DO NOTHING
+       RETURNING id::text, customer_id::text AS "customerId"`,
+      [event.customerId, event.id, event.type, body, event.occurredAt, payload],
+    );
+    if (created.length > 0) afterCommit(() => this.enqueue(created));
+  }
+
+  /** Queues `webhooks.deliver` jobs; a failure is logged, and the sweep queues them later. */
+  async enqueue(deliveries: readonly { id: string; customerId: string }[], delayMs = 0): Promise<void> {
+    try {
+      const queue = this.queues.queue(QUEUES.webhooks);
+      for (let i = 0; i < deliveries.length; i += ENQUEUE_CHUNK) {
+        await queue.addBulk(
+          deliveries.slice(i, i + ENQUEUE_CHUNK).map(({ id, customerId }) => ({
+            name: WEBHOOK_DELIVER_JOB,
+            data: { customerId, deliveryId: id } satisfies DeliverJobData,
+            // The delivery row holds the retry state; a failed job is not retried by BullMQ.
+            opts: { attempts: 1, delay: delayMs, removeOnComplete: true, removeOnFail: 1_000 },
+          })),
+        );
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, deliveries: deliveries.length }, 'could not queue webhook deliveries; the sweep will');
+    }
+  }
+
+  /** The `webhooks.deliver` job: one attempt of one delivery, if it may go now. */
+  async deliver(job: Pick<Job, 'data'>): Promise<{ status: DeliveryStatus | 'SKIPPED'; statusCode?: number | null }> {
+    const { customerId, deliveryId } = job.data as DeliverJobData;
+    const leaseSeconds = Math.ceil((this.settings.timeoutMs * 4) / 1000) + 30;
+    const [claimed]: {
+      endpointId: string;
+      eventId: string;
+      body: string;
+      attempts: number;
+      firstAttemptAt: Date;
+      url: string;
+      secret: string;
+      previousSecret: string | null;
+      previousSecretExpiresAt: Date | null;
+    }[] = await this.dataSource.query(
+      `UPDATE webhook_deliveries d SET locked_until = now() + make_interval(secs => $3), attempts = d.attempts + 1,
+              first_attempt_at = COALESCE(d.first_attempt_at, now())
+         FROM webhook_endpoints e
+        WHERE d.customer_id = $1 AND d.id = $2 AND e.id = d.endpoint_id AND d.next_attempt_at <= now() + interval '1 second' AND ${SENDABLE}
+        RETURNING d.endpoint_id::text AS "endpointId", d.event_id::text AS "eventId", d.body, d.attempts, d.first_attempt_at AS "firstAttemptAt",
+                  e.url, e.secret, e.previous_secret AS "previousSecret", e.previous_secret_expires_at AS "previousSecretExpiresAt"`,
+      [customerId, deliveryId, leaseSeconds],
+    );
+    if (!claimed) return { status: 'SKIPPED' };
+    const headers = signatureHeaders(this.endpoints.signingSecrets(claimed), claimed.eventId, Math.floor(Date.now() / 1000), claimed.body);
+    const result = await this.sender.send(claimed.url, headers, claimed.body);
+    const status = await this.record(customerId, deliveryId, claimed, result);
+    return { status, statusCode: result.statusCode };
+  }
+
+  /** Records an attempt and what follows: delivered, a retry, or DEAD; the endpoint's failure streak, and disabling it. */
+  private async record(
+    customerId: string,
+    deliveryId: string,
+    claimed: { endpointId: string; attempts: number; firstAttemptAt: Date },
+    result: SendResult,
+  ): Promise<DeliveryStatus> {
+    const delayMs = this.retryDelay(claimed.attempts);
+    const dead = !result.ok && Date.now() + delayMs > new Date(claimed.firstAttemptAt).getTime() + this.settings.retryForMs;
+    const status: DeliveryStatus = result.ok ? 'DELIVERED' : dead ? 'DEAD' : 'RETRYING';
+    await inTransaction(this.dataSource, async (manager) => {
+      await manager.query(
+        `INSERT INTO webhook_attempts (customer_id, delivery_id, status_code, latency_ms, response_body, error) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [customerId, deliveryId, result.statusCode, result.latencyMs, result.responseBody, result.error],
+      );
+      await manager.query(
+        `UPDATE webhook_deliveries SET status = $3, locked_until = NULL, last_status_code = $4, last_error = $5,
+                next_attempt_at = CASE WHEN $3 = 'RETRYING' THEN now() + make_interval(secs => $6) ELSE next_attempt_at END,
+                delivered_at = CASE WHEN $3 = 'DELIVERED' THEN now() ELSE delivered_at END
+          WHERE customer_id = $1 AND id = $2`,
+        [customerId, deliveryId, status, result.statusCode, result.error, delayMs / 1000],
+      );
+      if (result.ok) {
+        await manager.query(`UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, [claimed.endpointId]);
+      } else {
+        await this.countFailure(manager, claimed.endpointId);
+      }
+      afterCommit(async () => {
+        if (status === 'RETRYING') await this.enqueue([{ id: deliveryId, customerId }], delayMs);
+        else await this.wakeNext(customerId, claimed.endpointId);
+      });
+    });
+    return status;
+  }
+
+  /**
+   * Starts (or continues) the endpoint's failure streak; once it is older than
+   * RAPPORT_WEBHOOK_DISABLE_AFTER_DAYS the endpoint is DISABLED, with a
+   * `webhook_endpoint.disabled` event and an audit entry in the same transaction.
+   */
+  private async countFailure(manager: EntityManager, endpointId: string): Promise<void> {
+    const [disabled]: { failingSince: Date }[] = await manager.query(
+      `WITH streak AS (
+         UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, now()) WHERE id = $1 RETURNING id, failing_since)
+       UPDATE webhook_endpoints e SET status = 'DISABLED', disabled_at = now(), updated_at = now(),
+              disabled_reason = 'every delivery failed since ' || to_char(s.failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+         FROM streak s
+        WHERE e.id = s.id AND e.status = 'ACTIVE' AND s.failing_since <= now() - make_interval(secs => $2)
+        RETURNING s.failing_since AS "failingSince"`,
+      [endpointId, this.settings.disableAfterMs / 1000],
+    );
+    if (!disabled) return;
+    const failingSince = new Date(disabled.failingSince).toISOString();
+    await publish(manager, 'webhook_endpoint.disabled', [{ customerId: NO_CUSTOMER, payload: { endpointId, failingSince } }]);
+    await recordSystemAudit(manager, {
+      actor: 'system:webhooks',
+      operation: 'disableWebhookEndpoint',
+      variables: { id: endpointId, status: 'DISABLED' },
+      records: [`webhook_endpoint:${endpointId}`],
+    });
+    this.logger.warn({ endpointId, failingSince }, 'webhook endpoint disabled after failing for too long');
+  }
+
+  /** Exponential backoff with equal jitter: half the capped delay, plus a random share of the other half. */
+  retryDelay(attempts: number): number {
+    const capped = Math.min(this.settings.retryMaxDelayMs, this.settings.retryBaseMs * 2 ** Math.min(Math.max(attempts - 1, 0), 40));
+    return Math.round(capped / 2 + Math.random() * (capped / 2));
+  }
+
+  /** Queues the next open delivery of a customer to an endpoint, once the one before it is settled. */
+  private async wakeNext(customerId: string, endpointId: string): Promise<void> {
+    if (customerId === NO_CUSTOMER) return;
+    const next: { id: string; customerId: string }[] = await this.dataSource.query(
+      `SELECT d.id::text, d.customer_id::text AS "customerId" FROM webhook_deliveries d
+        WHERE d.customer_id = $1 AND d.endpoint_id = $2 AND d.status IN ('PENDING', 'RETRYING') AND d.next_attempt_at <= now()
+        ORDER BY d.event_id LIMIT 1`,
+      [customerId, endpointId],
+    );
+    await this.enqueue(next);
+  }
+
+  /**
+   * The `webhooks.sweep` job: queues every delivery that may go now and was
+   * due for longer than a sweep period (its job was lost: the process died
+   * before queueing it, the queue was away, a worker died holding it).
+   */
+  async sweep(endpointId: string | null = null, graceMs = this.settings.sweepMs): Promise<number> {
+    const due: { id: string; customerId: string }[] = await this.dataSource.query(
+      `SELECT d.id::text, d.customer_id::text AS "customerId" FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE d.status IN ('PENDING', 'RETRYING') AND d.next_attempt_at <= now() - make_interval(secs => $1)
+          AND ($2::bigint IS NULL OR d.endpoint_id = $2) AND ${SENDABLE}
+        ORDER BY d.next_attempt_at LIMIT ${SWEEP_LIMIT}`,
+      [graceMs / 1000, endpointId],
+    );
+    await this.enqueue(due);
+    return due.length;
+  }
+
+  /** Sends a delivery again now (DEAD or DELIVERED: a new retry window; open: without waiting for its retry). */
+  async replay(id: string): Promise<DeliveryRecord> {
+    const [row] = await inTransaction(this.dataSource, async (manager) => {
+      const rows: DeliveryRecord[] = isDatabaseId(id)
+        ? await manager.query(
+            `UPDATE webhook_deliveries d SET status = CASE WHEN d.status = 'RETRYING' THEN 'RETRYING' ELSE 'PENDING' END, next_attempt_at = now(),
+                    attempts = CASE WHEN d.status IN ('DEAD', 'DELIVERED') THEN 0 ELSE d.attempts END,
+                    first_attempt_at = CASE WHEN d.status IN ('DEAD', 'DELIVERED') THEN NULL ELSE d.first_attempt_at END
+               WHERE d.id = $1 RETURNING ${DELIVERY_COLUMNS}`,
+            [id],
+          )
+        : [];
+      if (rows.length === 0) throw fail('WEBHOOK_DELIVERY_NOT_FOUND', { id }, 'id');
+      auditRecords('webhook_delivery', [id]);
+      return rows;
+    });
+    await this.enqueue([{ id: row.id, customerId: row.customerId }]);
+    return row;
+  }
+
+  /**
+   * Sends again every delivery of an endpoint whose event happened in
+   * [from, to), optionally only those in `status`. Answers how many.
+   */
+  async replayRange(endpointId: string, from: Date, to: Date, status: DeliveryStatus | null): Promise<number> {
+    if (!(from < to)) throw fail('VALIDATION_FAILED', { detail: 'from must be before to' }, 'from');
+    await this.endpoints.require(endpointId);
+    const count = await inTransaction(this.dataSource, async (manager) => {
+      const [, changed] = await manager.query(
+        `UPDATE webhook_deliveries d SET status = CASE WHEN d.status = 'RETRYING' THEN 'RETRYING' ELSE 'PENDING' END, next_attempt_at = now(),
+                attempts = CASE WHEN d.status IN ('DEAD', 'DELIVERED') THEN 0 ELSE d.attempts END,
+                first_attempt_at = CASE WHEN d.status IN ('DEAD', 'DELIVERED') THEN NULL ELSE d.first_attempt_at END
+          WHERE d.endpoint_id = $1 AND d.event_at >= $2 AND d.event_at < $3 AND ($4::text IS NULL OR d.status = $4)`,
+        [endpointId, from, to, status],
+      );
+      auditRecords('webhook_endpoint', [endpointId]);
+      return Number(changed ?? 0);
+    });
+    await this.wakeEndpoint(endpointId);
+    return count;
+  }
+
+  /** Queues every delivery of an endpoint that may go now (after a replay, or when it is enabled again). */
+  async wakeEndpoint(endpointId: string): Promise<void> {
+    for (;;) {
+      const queued = await this.sweep(endpointId, 0);
+      if (queued < SWEEP_LIMIT) return;
+    }
+  }
+
+  /** Deliveries of an endpoint, newest first, optionally in one status. */
+  async list(
+    endpointId: string,
+    status: DeliveryStatus | null,
+    args: { first?: number | null; after?: string | null },
+  ): Promise<Page<DeliveryRecord> & { totalCount: () => Promise<number> }> {
+    await this.endpoints.require(endpointId);
+    const first = pageSize(args.first);
+    const afterId = args.after ? decodeCursor('webhook-deliveries', args.after, 1)[0] : null;
+    const rows: DeliveryRecord[] = await this.dataSource.query(
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d
+        WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2) AND ($3::bigint IS NULL OR d.id < $3::bigint)
+        ORDER BY d.endpoint_id DESC, d.id DESC LIMIT $4`,
+      [endpointId, status, afterId, first + 1],
+    );
+    const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor('webhook-deliveries', [node.id]), node }));
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        hasPreviousPage: Boolean(args.after),
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
+      totalCount: async () => {
+        const [{ count }] = await this.dataSource.query(
+          `SELECT count(*)::int AS count FROM webhook_deliveries WHERE endpoint_id = $1 AND ($2::text IS NULL OR status = $2)`,
+          [endpointId, status],
+        );
+        return count;
+      },
+    };
+  }
+
+  async get(id: string): Promise<DeliveryRecord | undefined> {
+    if (!isDatabaseId(id)) return undefined;
+    const [row] = await this.dataSource.query(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.id = $1`, [id]);
+    return row;
+  }
+
+  /** A delivery's attempts, newest first. */
+  async attempts(delivery: Pick<DeliveryRecord, 'id' | 'customerId'>): Promise<AttemptRecord[]> {
+    return this.dataSource.query(
+      `SELECT id::text, attempted_at AS "attemptedAt", status_code AS "statusCode", latency_ms AS "latencyMs", response_body AS "responseBody", error
+         FROM webhook_attempts WHERE customer_id = $1 AND delivery_id = $2 ORDER BY webhook_attempts.id DESC LIMIT ${ATTEMPTS_SHOWN}`,
+      [delivery.customerId, delivery.id],
+    );
+  }
+}
