@@ -141,17 +141,21 @@ export class DeliveryService {
   async deliver(job: Pick<Job, 'data'>): Promise<{ status: DeliveryStatus | 'SKIPPED'; statusCode?: number | null }> {
     const { customerId, deliveryId } = job.data as DeliverJobData;
     const leaseSeconds = Math.ceil((this.settings.timeoutMs * 4) / 1000) + 30;
-    const [claimed]: {
-      endpointId: string;
-      eventId: string;
-      body: string;
-      attempts: number;
-      firstAttemptAt: Date;
-      url: string;
-      secret: string;
-      previousSecret: string | null;
-      previousSecretExpiresAt: Date | null;
-    }[] = await this.dataSource.query(
+    // An UPDATE answers [rows, count].
+    const [[claimed]]: [
+      {
+        endpointId: string;
+        eventId: string;
+        body: string;
+        attempts: number;
+        firstAttemptAt: Date;
+        url: string;
+        secret: string;
+        previousSecret: string | null;
+        previousSecretExpiresAt: Date | null;
+      }[],
+      number,
+    ] = await this.dataSource.query(
       `UPDATE webhook_deliveries d SET locked_until = now() + make_interval(secs => $3), attempts = d.attempts + 1,
               first_attempt_at = COALESCE(d.first_attempt_at, now())
          FROM webhook_endpoints e
@@ -161,8 +165,14 @@ export class DeliveryService {
       [customerId, deliveryId, leaseSeconds],
     );
     if (!claimed) return { status: 'SKIPPED' };
-    const headers = signatureHeaders(this.endpoints.signingSecrets(claimed), claimed.eventId, Math.floor(Date.now() / 1000), claimed.body);
-    const result = await this.sender.send(claimed.url, headers, claimed.body);
+    let result: SendResult;
+    try {
+      const headers = signatureHeaders(this.endpoints.signingSecrets(claimed), claimed.eventId, Math.floor(Date.now() / 1000), claimed.body);
+      result = await this.sender.send(claimed.url, headers, claimed.body);
+    } catch (error) {
+      // A secret that cannot be read (the key changed) is a failed attempt like any other, recorded and retried.
+      result = { ok: false, statusCode: null, latencyMs: 0, responseBody: null, error: error instanceof Error ? error.message : String(error), refused: false };
+    }
     const status = await this.record(customerId, deliveryId, claimed, result);
     return { status, statusCode: result.statusCode };
   }
@@ -208,14 +218,17 @@ export class DeliveryService {
    * `webhook_endpoint.disabled` event and an audit entry in the same transaction.
    */
   private async countFailure(manager: EntityManager, endpointId: string): Promise<void> {
-    const [disabled]: { failingSince: Date }[] = await manager.query(
-      `WITH streak AS (
-         UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, now()) WHERE id = $1 RETURNING id, failing_since)
-       UPDATE webhook_endpoints e SET status = 'DISABLED', disabled_at = now(), updated_at = now(),
-              disabled_reason = 'every delivery failed since ' || to_char(s.failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-         FROM streak s
-        WHERE e.id = s.id AND e.status = 'ACTIVE' AND s.failing_since <= now() - make_interval(secs => $2)
-        RETURNING s.failing_since AS "failingSince"`,
+    // Two statements: one statement cannot update the same row twice.
+    const [[streak]]: [{ failingSince: Date }[], number] = await manager.query(
+      `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, now()) WHERE id = $1 RETURNING failing_since AS "failingSince"`,
+      [endpointId],
+    );
+    if (!streak) return;
+    const [[disabled]]: [{ failingSince: Date }[], number] = await manager.query(
+      `UPDATE webhook_endpoints SET status = 'DISABLED', disabled_at = now(), updated_at = now(),
+              disabled_reason = 'every delivery failed since ' || to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        WHERE id = $1 AND status = 'ACTIVE' AND failing_since <= now() - make_interval(secs => $2)
+        RETURNING failing_since AS "failingSince"`,
       [endpointId, this.settings.disableAfterMs / 1000],
     );
     if (!disabled) return;
@@ -268,7 +281,7 @@ export class DeliveryService {
   /** Sends a delivery again now (DEAD or DELIVERED: a new retry window; open: without waiting for its retry). */
   async replay(id: string): Promise<DeliveryRecord> {
     const [row] = await inTransaction(this.dataSource, async (manager) => {
-      const rows: DeliveryRecord[] = isDatabaseId(id)
+      const [rows]: [DeliveryRecord[], number] = isDatabaseId(id)
         ? await manager.query(
             `UPDATE webhook_deliveries d SET status = CASE WHEN d.status = 'RETRYING' THEN 'RETRYING' ELSE 'PENDING' END, next_attempt_at = now(),
                     attempts = CASE WHEN d.status IN ('DEAD', 'DELIVERED') THEN 0 ELSE d.attempts END,
@@ -276,7 +289,7 @@ export class DeliveryService {
                WHERE d.id = $1 RETURNING ${DELIVERY_COLUMNS}`,
             [id],
           )
-        : [];
+        : [[], 0];
       if (rows.length === 0) throw fail('WEBHOOK_DELIVERY_NOT_FOUND', { id }, 'id');
       auditRecords('webhook_delivery', [id]);
       return rows;

@@ -116,7 +116,7 @@ export class EndpointService {
     const newSecret = input.secret ?? (input.rotateSecret ? generateSecret() : null);
     return inTransaction(this.dataSource, async (manager) => {
       const current = await this.lock(manager, id);
-      const [row]: EndpointRecord[] = await manager.query(
+      const [[row]]: [EndpointRecord[], number] = await manager.query(
         `UPDATE webhook_endpoints SET
            url = COALESCE($2, url), events = COALESCE($3, events), filter = COALESCE($4::jsonb, filter),
            description = CASE WHEN $5::boolean THEN $6 ELSE description END,
