@@ -24,6 +24,7 @@ import type { IngestService } from './modules/interactions/ingest.service';
 import type { InteractionQueryService } from './modules/interactions/interaction-query.service';
 import type { PrivacyService } from './modules/privacy/privacy.service';
 import type { RealtimeHub } from './modules/realtime';
+import type { WebhookServices } from './modules/webhooks';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
@@ -64,6 +65,8 @@ export interface RapportServices extends CoreServices {
   events: EventBus;
   /** GraphQL subscriptions: the fan-out of domain events to this process's subscribers. */
   realtime: RealtimeHub;
+  /** Outbound webhooks: endpoints, deliveries and their sender. */
+  webhooks: WebhookServices;
   /** The modules' gateway routes besides GraphQL. */
   routes: HttpRoute[];
   /** The modules' recurring jobs, scheduled by a worker process at start. */

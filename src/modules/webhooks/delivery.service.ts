@@ -69,6 +69,43 @@ const SWEEP_LIMIT = 5_000;
 const ATTEMPTS_SHOWN = 100;
 
 /**
+ * The transaction lock of one (endpoint, customer) lane, as SQL: the outbox
+ * consumer takes it to add a delivery, the job to settle one, so that a new
+ * delivery is either queued as the lane's head or found by the one settling.
+ */
+const LANE_LOCK = (endpoint: string, customer: string) => `pg_advisory_xact_lock((${endpoint})::int, ((${customer}) % 2147483647)::int)`;
+
+/** How long new deliveries wait to be queued together, in ms. */
+const BATCH_WINDOW_MS = 20;
+
+/**
+ * Gathers deliveries to queue and queues them together, at most
+ * {@link BATCH_WINDOW_MS} later: the dispatcher commits one event per
+ * transaction, and a queue round trip per event would cost more than the
+ * event. What is lost here (the process dies in the window) is queued by the
+ * sweep.
+ */
+class EnqueueBatcher {
+  private pending: { id: string; customerId: string }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly send: (deliveries: { id: string; customerId: string }[]) => Promise<void>) {}
+
+  add(deliveries: readonly { id: string; customerId: string }[]): void {
+    this.pending.push(...deliveries);
+    this.timer ??= setTimeout(() => void this.flush(), BATCH_WINDOW_MS);
+  }
+
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length > 0) await this.send(batch);
+  }
+}
+
+/**
  * A delivery may go now when it is open, due, not held by another worker, its
  * endpoint is ACTIVE, and no earlier delivery of the same customer to the same
  * endpoint is still open (order per customer and endpoint). Events about no
@@ -97,6 +134,14 @@ export class DeliveryService {
     private readonly logger: Logger,
   ) {}
 
+  /** Jobs of new deliveries, queued in batches: one queue round trip for many events. */
+  private readonly batcher = new EnqueueBatcher((deliveries) => this.enqueue(deliveries));
+
+  /** Queues what the batcher holds (at shutdown). */
+  async flush(): Promise<void> {
+    await this.batcher.flush();
+  }
+
   /**
    * The outbox handler: one delivery per ACTIVE endpoint that takes the
    * event's type and whose filter the payload passes, written in the
@@ -104,18 +149,30 @@ export class DeliveryService {
    */
   async onEvent(event: DomainEvent, manager: EntityManager): Promise<void> {
     const payload = JSON.stringify(event.payload);
-    const body = JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload });
-    const created: { id: string; customerId: string }[] = await manager.query(
-      `INSERT INTO webhook_deliveries (customer_id, endpoint_id, event_id, event_type, body, event_at)
-       SELECT $1, e.id, $2, $3, $4, $5 FROM webhook_endpoints e
-        WHERE e.status = 'ACTIVE' AND $3 = ANY(e.events)
-          AND NOT EXISTS (SELECT 1 FROM jsonb_each(e.filter) AS f(k, v) WHERE NOT COALESCE(f.v ? ($6::jsonb ->> f.k), false))
-       ORDER BY e.id
-       ON CONFLICT DO NOTHING
-       RETURNING id::text, customer_id::text AS "customerId"`,
-      [event.customerId, event.id, event.type, body, event.occurredAt, payload],
+    // Lock the (endpoint, customer) lanes first, in endpoint order: a delivery settling in the same lane
+    // either committed before (this one is then the head) or sees this one once it commits (and wakes it).
+    const matched: { id: string }[] = await manager.query(
+      `SELECT e.id::text, ${LANE_LOCK('e.id', '$3::bigint')} FROM webhook_endpoints e
+        WHERE e.status = 'ACTIVE' AND $1 = ANY(e.events)
+          AND NOT EXISTS (SELECT 1 FROM jsonb_each(e.filter) AS f(k, v) WHERE NOT COALESCE(f.v ? ($2::jsonb ->> f.k), false))
+        ORDER BY e.id`,
+      [event.type, payload, event.customerId],
     );
-    if (created.length > 0) afterCommit(() => this.enqueue(created));
+    if (matched.length === 0) return;
+    const body = JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload });
+    const created: { id: string; customerId: string; head: boolean }[] = await manager.query(
+      `INSERT INTO webhook_deliveries (customer_id, endpoint_id, event_id, event_type, body, event_at)
+       SELECT $1, endpoint_id, $2, $3, $4, $5 FROM unnest($6::bigint[]) AS m(endpoint_id) ORDER BY endpoint_id
+       ON CONFLICT DO NOTHING
+       RETURNING id::text, customer_id::text AS "customerId",
+                 (customer_id = 0 OR NOT EXISTS (
+                   SELECT 1 FROM webhook_deliveries p WHERE p.customer_id = $1 AND p.endpoint_id = webhook_deliveries.endpoint_id
+                      AND p.event_id < $2 AND p.status IN ('PENDING', 'RETRYING'))) AS head`,
+      [event.customerId, event.id, event.type, body, event.occurredAt, matched.map((m) => m.id)],
+    );
+    // A delivery behind an open one in its lane is queued when that one settles (wakeNext).
+    const heads = created.filter((d) => d.head);
+    if (heads.length > 0) afterCommit(async () => this.batcher.add(heads));
   }
 
   /** Queues `webhooks.deliver` jobs; a failure is logged, and the sweep queues them later. */
@@ -188,6 +245,7 @@ export class DeliveryService {
     const dead = !result.ok && Date.now() + delayMs > new Date(claimed.firstAttemptAt).getTime() + this.settings.retryForMs;
     const status: DeliveryStatus = result.ok ? 'DELIVERED' : dead ? 'DEAD' : 'RETRYING';
     await inTransaction(this.dataSource, async (manager) => {
+      if (customerId !== NO_CUSTOMER) await manager.query(`SELECT ${LANE_LOCK('$1::bigint', '$2::bigint')}`, [claimed.endpointId, customerId]);
       await manager.query(
         `INSERT INTO webhook_attempts (customer_id, delivery_id, status_code, latency_ms, response_body, error) VALUES ($1, $2, $3, $4, $5, $6)`,
         [customerId, deliveryId, result.statusCode, result.latencyMs, result.responseBody, result.error],
@@ -204,9 +262,11 @@ export class DeliveryService {
       } else {
         await this.countFailure(manager, claimed.endpointId);
       }
+      // The next delivery of the lane, read under the lane's lock: one committed after this is a head itself.
+      const next = status === 'RETRYING' ? [] : await this.nextInLane(manager, customerId, claimed.endpointId);
       afterCommit(async () => {
         if (status === 'RETRYING') await this.enqueue([{ id: deliveryId, customerId }], delayMs);
-        else await this.wakeNext(customerId, claimed.endpointId);
+        else await this.enqueue(next);
       });
     });
     return status;
@@ -249,16 +309,20 @@ export class DeliveryService {
     return Math.round(capped / 2 + Math.random() * (capped / 2));
   }
 
-  /** Queues the next open delivery of a customer to an endpoint, once the one before it is settled. */
-  private async wakeNext(customerId: string, endpointId: string): Promise<void> {
-    if (customerId === NO_CUSTOMER) return;
-    const next: { id: string; customerId: string }[] = await this.dataSource.query(
+  /**
+   * The next open delivery of a customer to an endpoint, once the one before it
+   * is settled. Not filtered on `next_attempt_at`: this transaction's `now()`
+   * may be older than a delivery committed while it waited for the lane lock;
+   * one that is not due yet is left alone by the job's claim.
+   */
+  private async nextInLane(manager: EntityManager, customerId: string, endpointId: string): Promise<{ id: string; customerId: string }[]> {
+    if (customerId === NO_CUSTOMER) return [];
+    return manager.query(
       `SELECT d.id::text, d.customer_id::text AS "customerId" FROM webhook_deliveries d
-        WHERE d.customer_id = $1 AND d.endpoint_id = $2 AND d.status IN ('PENDING', 'RETRYING') AND d.next_attempt_at <= now()
+        WHERE d.customer_id = $1 AND d.endpoint_id = $2 AND d.status IN ('PENDING', 'RETRYING')
         ORDER BY d.event_id LIMIT 1`,
       [customerId, endpointId],
     );
-    await this.enqueue(next);
   }
 
   /**
