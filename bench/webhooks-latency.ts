@@ -4,7 +4,7 @@
  * one delivery at a time (and then with a few in flight), against a gateway
  * running in the bench process. Prints figures; never fails on time.
  *
- *   npm run bench:webhooks -- --requests 500 --concurrency 4
+ *   npm run bench:connector-webhooks -- --requests 500 --concurrency 4
  *
  * Each delivery carries a new event (one interaction stored per request), so
  * the figure includes the commit. A delivery with a wrong signature (verify

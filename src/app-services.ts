@@ -29,6 +29,7 @@ import type { MergeService } from './modules/merges/merge.service';
 import type { RealtimeHub } from './modules/realtime';
 import type { RecommendationService } from './modules/recommendations/recommendation.service';
 import type { CustomerRules } from './modules/scores/kinds';
+import type { WebhookServices } from './modules/webhooks';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
@@ -78,6 +79,8 @@ export interface RapportServices extends CoreServices {
   identityPolicies: IdentityPolicyService;
   /** The operators' view of the queues (counts, failed jobs, retry, removal). */
   queueAdmin: QueueAdminService;
+  /** Outbound webhooks: endpoints, deliveries and their sender. */
+  webhooks: WebhookServices;
   /** The modules' gateway routes besides GraphQL. */
   routes: HttpRoute[];
   /** The modules' recurring jobs, scheduled by a worker process at start. */

@@ -172,6 +172,35 @@ export const environmentSchema = z.object({
   RAPPORT_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Bearer token `/metrics` requires (at least 16 characters). @defaultValue none: the listener's port is the protection */
   RAPPORT_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Hosts outbound webhook endpoints may point at although they are not public (loopback, private,
+   * link-local…), in the forms of RAPPORT_CONNECTOR_ALLOWED_HOSTS. A metadata address only by its exact IP. @defaultValue none
+   */
+  RAPPORT_WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      try {
+        return parseAllowedHosts(value.split(','));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
+  /** Deadline of one outbound webhook attempt (connect, send, answer), in ms. @defaultValue 10000 */
+  RAPPORT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Delay before the first retry of a failed webhook delivery, in ms; it doubles at each retry (with jitter). @defaultValue 5000 */
+  RAPPORT_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(86_400_000).default(5_000),
+  /** Longest delay between two attempts of a webhook delivery, in ms. @defaultValue 21600000 (6 hours) */
+  RAPPORT_WEBHOOK_RETRY_MAX_DELAY_MS: z.coerce.number().int().min(1).max(604_800_000).default(21_600_000),
+  /** How long a webhook delivery is retried from its first attempt before it is DEAD, in seconds. @defaultValue 259200 (3 days) */
+  RAPPORT_WEBHOOK_RETRY_FOR_SECONDS: z.coerce.number().min(0).max(31_536_000).default(259_200),
+  /** Days of failures in a row (no successful delivery) after which an endpoint is DISABLED. @defaultValue 5 */
+  RAPPORT_WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().min(0).max(365).default(5),
+  /** Hours a rotated-out webhook secret still signs deliveries, beside the new one. @defaultValue 24 */
+  RAPPORT_WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(8_760).default(24),
+  /** How often a worker re-queues webhook deliveries that are due but have no job (a lost enqueue), in ms. @defaultValue 30000 */
+  RAPPORT_WEBHOOK_SWEEP_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
 });
 
 /** Why `value` is not an exact web origin (scheme, host, optional port), or undefined when it is one. */
@@ -249,6 +278,24 @@ export interface Config {
     callTimeoutMs: number;
     syncPageTimeoutMs: number;
   };
+  /** Outbound webhooks (RAPPORT_WEBHOOK_*; src/modules/webhooks). */
+  webhooks: WebhookSettings;
+}
+
+/** Delivery settings of outbound webhooks. */
+export interface WebhookSettings {
+  /** Egress allowlist of endpoints (RAPPORT_WEBHOOK_ALLOWED_HOSTS), normalised. */
+  allowedHosts: string[];
+  timeoutMs: number;
+  retryBaseMs: number;
+  retryMaxDelayMs: number;
+  /** From a delivery's first attempt to DEAD. */
+  retryForMs: number;
+  /** Failing that long in a row disables an endpoint. */
+  disableAfterMs: number;
+  /** How long a rotated-out secret keeps signing. */
+  secretOverlapMs: number;
+  sweepMs: number;
 }
 
 /** A bad environment: the message names every variable at fault. */
@@ -334,6 +381,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxHeapMb: e.RAPPORT_PLUGIN_MAX_HEAP_MB,
       callTimeoutMs: e.RAPPORT_PLUGIN_CALL_TIMEOUT_MS,
       syncPageTimeoutMs: Math.round(e.RAPPORT_SYNC_PAGE_TIMEOUT_SECONDS * 1000),
+    },
+    webhooks: {
+      allowedHosts: e.RAPPORT_WEBHOOK_ALLOWED_HOSTS,
+      timeoutMs: e.RAPPORT_WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.RAPPORT_WEBHOOK_RETRY_BASE_MS,
+      retryMaxDelayMs: e.RAPPORT_WEBHOOK_RETRY_MAX_DELAY_MS,
+      retryForMs: Math.round(e.RAPPORT_WEBHOOK_RETRY_FOR_SECONDS * 1000),
+      disableAfterMs: Math.round(e.RAPPORT_WEBHOOK_DISABLE_AFTER_DAYS * 86_400_000),
+      secretOverlapMs: Math.round(e.RAPPORT_WEBHOOK_SECRET_OVERLAP_HOURS * 3_600_000),
+      sweepMs: e.RAPPORT_WEBHOOK_SWEEP_MS,
     },
   };
 }

@@ -232,6 +232,18 @@ export const ERROR_CATALOG = {
     message: 'job {id} of queue {queue} is {state}: {detail}',
     doc: 'The job is not in a state the action applies to: only a failed job can be retried, and an active job cannot be removed.',
   },
+  // Outbound webhooks
+  WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, message: 'webhook endpoint {id} does not exist', doc: 'No webhook endpoint has this id.' },
+  WEBHOOK_DELIVERY_NOT_FOUND: {
+    status: 404,
+    message: 'webhook delivery {id} does not exist',
+    doc: 'No webhook delivery has this id (or it was deleted with its endpoint).',
+  },
+  WEBHOOK_URL_REFUSED: {
+    status: 400,
+    message: '{detail}',
+    doc: 'The endpoint URL is not http(s), or its host is (or resolves to) a loopback, private, link-local or metadata address not in RAPPORT_WEBHOOK_ALLOWED_HOSTS.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** One catalog entry. */

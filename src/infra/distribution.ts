@@ -123,4 +123,11 @@ export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
   audit_log: { role: 'local', why: 'Append-only log of requests; `records` names customers without joining them.' },
   rate_limit_buckets: { role: 'local', why: 'One row per API key; hot single-row upserts on the coordinator.' },
   typeorm_migrations: { role: 'local', why: 'The migration ledger.' },
+  webhook_endpoints: { role: 'reference', why: 'A few outbound webhook endpoints; the outbox consumer on every shard matches events against them.' },
+  webhook_deliveries: {
+    role: 'customer',
+    key: 'customer_id',
+    why: "One row per event and endpoint, written in the outbox consumer's transaction on the event's shard; sent in order per customer.",
+  },
+  webhook_attempts: { role: 'customer', key: 'customer_id', why: 'The HTTP attempts of a delivery, with it.' },
 };

@@ -5,7 +5,7 @@ import { jobsStalled, observeJob } from './metrics';
 import { inJobSpan, withTraceContext } from './tracing';
 
 /** Queue names are contract (see ARCHITECTURE.md, "Queues and jobs"). */
-export const QUEUES = { analytics: 'analytics', connectors: 'connectors' } as const;
+export const QUEUES = { analytics: 'analytics', connectors: 'connectors', webhooks: 'webhooks' } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /** Where BullMQ keeps its queues. */

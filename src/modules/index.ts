@@ -11,6 +11,7 @@ import { realtimeModule } from './realtime/module';
 import { recommendationsModule } from './recommendations/module';
 import { scoresModule } from './scores/module';
 import { segmentsModule } from './segments/module';
+import { webhooksModule } from './webhooks/module';
 
 /**
  * Every module of Rapport. The assembler (src/app-services.ts) orders them by
@@ -29,6 +30,7 @@ const MANIFESTS = [
   realtimeModule,
   mergesModule,
   operationsModule,
+  webhooksModule,
 ] as const;
 
 export const MODULES: readonly AnyModule[] = MANIFESTS;

@@ -244,6 +244,35 @@ describe('a key without pii:read meets every classification', () => {
       await app.runtime.services.recommendations.recompute();
     })());
   const runsArg = cursorArg((a) => `query($c: String) { connection(id: "${w.connection}") { runs(first: 1, ${a}) { totalCount } } }`);
+  /** A webhook endpoint with one delivery, written as the outbox consumer would (webhooks:admin is among the narrow key's scopes). */
+  let webhookEndpoint: string | undefined;
+  const seededEndpoint = async () => {
+    if (!webhookEndpoint) {
+      const [{ id }] = await app.sql<{ id: string }>(
+        `INSERT INTO webhook_endpoints (url, events, secret) VALUES ('https://hooks.example.com/rapport', '{customer.updated}', 'enc:v1:unused') RETURNING id::text`,
+      );
+      await app.sql(
+        `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, body, event_at) VALUES ($1, 1, 'customer.updated', '{"type":"customer.updated","data":{}}', now())`,
+        [id],
+      );
+      webhookEndpoint = Buffer.from(`WebhookEndpoint:${id}`).toString('base64');
+    }
+    return webhookEndpoint;
+  };
+  const webhookDeliveriesArg = {
+    after: async () => {
+      const res = await narrow(`query($c: String) { webhookDeliveries(endpointId: "${await seededEndpoint()}", first: 1, after: $c) { totalCount } }`, {
+        c: FORGED,
+      });
+      expect(errorOf(res)).toEqual({ code: 'INVALID_CURSOR', field: 'after' });
+    },
+    before: async () => {
+      const res = await narrow(`query($c: String) { webhookDeliveries(endpointId: "${await seededEndpoint()}", first: 1, before: $c) { totalCount } }`, {
+        c: FORGED,
+      });
+      expect(errorOf(res)).toEqual({ code: 'BAD_REQUEST', field: 'before' });
+    },
+  };
 
   const customerFilter = (filter: unknown, field: string) =>
     forbidden('query($f: CustomerFilter) { customers(filter: $f) { totalCount } }', field, { f: filter });
@@ -311,6 +340,12 @@ describe('a key without pii:read meets every classification', () => {
   };
 
   const PROBES: Record<string, () => Promise<void>> = {
+    'Query.webhookDeliveries(after)': () => webhookDeliveriesArg.after(),
+    'Query.webhookDeliveries(before)': () => webhookDeliveriesArg.before(),
+    'WebhookDeliveryEdge.cursor': async () => {
+      const endpoint = await seededEndpoint();
+      await sealed(`{ webhookDeliveries(endpointId: "${endpoint}", first: 1) { edges { cursor } } }`, (d) => d.webhookDeliveries.edges[0].cursor);
+    },
     // Masked outputs
     'Customer.displayName': async () => {
       expect((await narrow(`{ customer(id: "${victim()}") { displayName } }`)).data!.customer.displayName).toBe('A•••');

@@ -41,7 +41,9 @@ const AuditEntryRef = builder.objectRef<AuditRow>('AuditEntry').implement({
     id: t.id({ description: 'Entry id.', resolve: (a) => a.id }),
     occurredAt: t.field({ type: 'DateTime', description: 'When.', resolve: (a) => a.occurredAt }),
     actor: t.exposeString('actor', { description: 'Key (`key:<prefix>`), token subject (`jwt:<sub>`) or `bootstrap`.' }),
-    actorKind: t.exposeString('actorKind', { description: 'api_key, jwt or bootstrap.' }),
+    actorKind: t.exposeString('actorKind', {
+      description: 'api_key, jwt, bootstrap, or system for a change a worker made by itself (a webhook endpoint disabled).',
+    }),
     operation: t.exposeString('operation', { description: 'The mutation (or data-protection action).' }),
     variables: t.field({ type: 'JSON', description: 'Its variables with personal data redacted.', resolve: (a) => a.variables }),
     records: t.stringList({ description: 'Records touched, e.g. `customer:12`.', resolve: (a) => a.records }),

@@ -121,3 +121,23 @@ export function redact(value: unknown, key?: string): unknown {
   }
   return value;
 }
+
+/**
+ * Writes an audit entry for a change Rapport made by itself (a worker, not a
+ * request): `actor` names the component (`system:webhooks`), in the
+ * caller's transaction so the entry commits with the change.
+ */
+export async function recordSystemAudit(
+  manager: EntityManager,
+  entry: { actor: string; operation: string; variables: Record<string, unknown>; records: string[] },
+): Promise<void> {
+  await manager.query(INSERT, [
+    entry.actor,
+    'system',
+    entry.operation,
+    JSON.stringify(redact(entry.variables)),
+    JSON.stringify(entry.records),
+    'COMMITTED',
+    null,
+  ]);
+}

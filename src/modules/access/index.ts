@@ -1,5 +1,5 @@
 export { ApiKeyService } from './api-key.service';
-export { auditRecords } from './audit';
+export { auditRecords, recordSystemAudit } from './audit';
 export { authenticate } from './authenticate';
 export { MASK, PersonalDataPolicy, maskText } from './personal-data';
 export { hasScope } from './scopes';

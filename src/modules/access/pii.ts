@@ -109,6 +109,8 @@ const CONNECTOR = 'connector configuration and diagnostics (connectors:admin; se
 const SCORES = 'score figures and model settings: numbers and labels, not personal data';
 const PRODUCTS = 'product names and model figures (a product property named personal data is refused as productProperty)';
 const QUEUE_JOBS = 'queued jobs by name, state and failure reason (admin); their data (customer ids) is never shown';
+const WEBHOOK =
+  'webhook endpoint configuration and delivery diagnostics (webhooks:admin): payloads carry ids and figures, never personal data; secrets are never returned';
 const SEGMENT = 'a segment definition: name and description are operator text; its members are protected on Segment.members';
 
 /** Every output field and argument of the schema that could carry or select by personal data, with its protection. */
@@ -345,6 +347,32 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'ScoreChange.customer': impersonal(CUSTOMER),
   'ScoreChange.label': impersonal(SCORES),
   'ScoreChange.previousLabel': impersonal(SCORES),
+  // Outbound webhooks
+  'Query.webhookEndpoints': impersonal(WEBHOOK),
+  'Query.webhookEventTypes': impersonal(WEBHOOK),
+  'Query.webhookDeliveries': connection(WEBHOOK, { endpointId: 'impersonal', status: 'impersonal' }),
+  'WebhookEndpoint.url': impersonal(WEBHOOK),
+  'WebhookEndpoint.description': impersonal(WEBHOOK),
+  'WebhookEndpoint.events': impersonal(WEBHOOK),
+  'WebhookEndpoint.filter': impersonal(WEBHOOK),
+  'WebhookEndpoint.disabledReason': impersonal(WEBHOOK),
+  'WebhookDelivery.eventType': impersonal(WEBHOOK),
+  'WebhookDelivery.payload': impersonal(WEBHOOK),
+  'WebhookDelivery.lastError': impersonal(WEBHOOK),
+  'WebhookDelivery.attempts': impersonal(WEBHOOK),
+  'WebhookDeliveryEdge.cursor': CURSOR,
+  'WebhookAttempt.responseBody': impersonal("the start of the operator's receiver's answer to an id-only payload"),
+  'WebhookAttempt.error': impersonal(WEBHOOK),
+  'CreatedWebhookEndpoint.endpoint': impersonal(WEBHOOK),
+  'CreatedWebhookEndpoint.secret': impersonal('a signing secret Rapport generated, answered once to the operator who asked for it'),
+  'Mutation.createWebhookEndpoint': { output: { kind: 'impersonal', why: WEBHOOK }, args: { input: 'write' } },
+  'Mutation.updateWebhookEndpoint': { output: { kind: 'impersonal', why: WEBHOOK }, args: { id: 'impersonal', input: 'write' } },
+  'Mutation.deleteWebhookEndpoint': { output: { kind: 'impersonal', why: WEBHOOK }, args: { id: 'impersonal' } },
+  'Mutation.replayWebhookDelivery': { output: { kind: 'impersonal', why: WEBHOOK }, args: { id: 'impersonal' } },
+  'Mutation.replayWebhookDeliveries': {
+    output: { kind: 'impersonal', why: WEBHOOK },
+    args: { endpointId: 'impersonal', from: 'impersonal', to: 'impersonal', status: 'impersonal' },
+  },
 };
 
 /**
@@ -389,6 +417,7 @@ export const INPUT_PROTECTION: Record<string, InputProtection> = {
   'CustomerOrderField.TRANSACTION_VALUE': 'impersonal',
   'CustomerOrderField.SCORE': 'impersonal',
   SortDirection: 'impersonal',
+  WebhookDeliveryStatus: 'impersonal',
   ScoreKind: 'impersonal',
   'ScoreFilter.labelIn': 'impersonal',
   'ScoreFilter.value': 'impersonal',

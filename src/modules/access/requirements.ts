@@ -36,6 +36,9 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Query.apiKeys': 'admin',
   'Query.exportCustomer': 'pii:read',
   'Query.queues': 'admin',
+  'Query.webhookEndpoints': 'webhooks:admin',
+  'Query.webhookEventTypes': 'webhooks:admin',
+  'Query.webhookDeliveries': 'webhooks:admin',
   // Mutations
   'Mutation.upsertCustomers': 'customers:write',
   'Mutation.recordInteractions': 'interactions:write',
@@ -70,6 +73,11 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Query.customerMerges': 'customers:read',
   'Mutation.retryJob': 'admin',
   'Mutation.removeJob': 'admin',
+  'Mutation.createWebhookEndpoint': 'webhooks:admin',
+  'Mutation.updateWebhookEndpoint': 'webhooks:admin',
+  'Mutation.deleteWebhookEndpoint': 'webhooks:admin',
+  'Mutation.replayWebhookDelivery': 'webhooks:admin',
+  'Mutation.replayWebhookDeliveries': 'webhooks:admin',
   // Subscriptions: the scope of the query that reads the same thing
   'Subscription.customerChanged': 'customers:read',
   'Subscription.interactionRecorded': 'customers:read',
@@ -119,6 +127,10 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   ProductRecommendation: 'scores:read',
   RecommendationReason: 'scores:read',
   SimilarProduct: 'scores:read',
+  WebhookEndpoint: 'webhooks:admin',
+  WebhookDelivery: 'webhooks:admin',
+  WebhookAttempt: 'webhooks:admin',
+  CreatedWebhookEndpoint: 'webhooks:admin',
   // Structural
   PageInfo: null,
   RowError: null,
@@ -138,6 +150,8 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   SegmentMembersPayload: null,
   // The notice that a slow subscriber lost events: a count and a time.
   SubscriptionLagged: null,
+  DeleteWebhookEndpointPayload: null,
+  ReplayWebhookDeliveriesPayload: null,
 };
 
 /** Fields that need more than their type. */

@@ -13,6 +13,7 @@ export const SCOPES = [
   'connectors:admin',
   'pii:read',
   'audit:read',
+  'webhooks:admin',
   'admin',
 ] as const;
 

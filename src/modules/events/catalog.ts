@@ -57,6 +57,11 @@ export interface EventCatalog {
    * and the pair is a candidate duplicate for the matching module.
    */
   'identity.conflict_flagged': { customerIds: string[]; identifierType: string };
+  /**
+   * An outbound webhook endpoint was disabled: its deliveries failed without
+   * a success for RAPPORT_WEBHOOK_DISABLE_AFTER_DAYS (since `failingSince`).
+   */
+  'webhook_endpoint.disabled': { endpointId: string; failingSince: string };
 }
 
 export type EventType = keyof EventCatalog;
@@ -81,6 +86,7 @@ export const EVENT_TYPES: { readonly [T in EventType]: { version: number; custom
     customer: true,
     doc: 'An ingest conflict between two customers was accepted and flagged as a candidate duplicate.',
   },
+  'webhook_endpoint.disabled': { version: 1, customer: false, doc: 'An outbound webhook endpoint kept failing and was disabled.' },
 };
 
 /** One event as subscribers receive it. */

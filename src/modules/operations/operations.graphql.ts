@@ -8,6 +8,7 @@ const QueueNameEnum = builder.enumType('QueueName', {
   values: {
     ANALYTICS: { value: QUEUES.analytics, description: 'Stats refreshes, the dirty sweep, score recomputes, segment refreshes and domain-event dispatch.' },
     CONNECTORS: { value: QUEUES.connectors, description: 'Connector syncs and file imports.' },
+    WEBHOOKS: { value: QUEUES.webhooks, description: 'Outbound webhook deliveries and their sweep.' },
   } as const,
 });
 
