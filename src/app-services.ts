@@ -150,7 +150,9 @@ function wireDeclarations(
     // A declaration pairs its event with its handler's payload type; the bus takes them one event type at a time.
     for (const subscription of module.subscriptions ?? []) {
       if (subscription.delivery === 'outbox') services.events.subscribe(subscription.event, subscription.consumer, subscription.create(own(module)) as never);
-      if (subscription.delivery === 'batch') services.events.subscribeBatch(subscription.events, subscription.consumer, subscription.create(own(module)));
+      if (subscription.delivery === 'batch') {
+        services.events.subscribeBatch(subscription.events, subscription.consumer, subscription.create(own(module)), subscription.onFailure);
+      }
     }
   }
   // In-transaction subscribers in the order their `after` declares: the bus runs them in registration order.

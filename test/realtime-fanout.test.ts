@@ -148,3 +148,59 @@ describe('batch consumers of the outbox (what the fan-out is built on)', () => {
     down = false;
   });
 });
+
+describe('isolating batch consumers (outbound webhooks are one)', () => {
+  let app: TestApp;
+  /** Events the consumer applied, in the order it applied them. */
+  const applied: string[] = [];
+  /** Customers whose events the consumer refuses while listed. */
+  const poisoned = new Set<string>();
+  let batchCalls = 0;
+  beforeAll(async () => {
+    app = await startTestApp({
+      onServices: (services) => {
+        services.events.subscribeBatch(
+          ['customer.updated'],
+          'test.isolating',
+          async (events) => {
+            batchCalls++;
+            if (events.some((e) => poisoned.has(e.customerId))) throw new Error('refused');
+            applied.push(...events.map((e) => `${e.customerId}:${e.id}`));
+          },
+          'isolate',
+        );
+      },
+    });
+  });
+  afterAll(() => app.close());
+
+  test("one customer's failing event holds back only that customer; the rest is applied once and dispatched; the held events follow once it heals", async () => {
+    poisoned.add('12');
+    await inTransaction(app.dataSource, (manager) =>
+      publish(manager, 'customer.updated', [
+        { customerId: '11', payload: { customerId: '11' } },
+        { customerId: '12', payload: { customerId: '12' } },
+        { customerId: '13', payload: { customerId: '13' } },
+        { customerId: '12', payload: { customerId: '12' } },
+      ]),
+    );
+    const first = await app.runtime.services.events.dispatch();
+    expect(first).toMatchObject({ dispatched: 2, pending: 2 });
+    expect(applied.map((a) => a.split(':')[0])).toEqual(['11', '13']);
+    const pending = await app.sql<{ customer_id: string; attempts: number }>(
+      `SELECT customer_id::text, attempts FROM outbox_events WHERE dispatched_at IS NULL ORDER BY id`,
+    );
+    expect(pending.map((p) => p.customer_id)).toEqual(['12', '12']);
+    expect(pending[0]!.attempts).toBe(1);
+
+    poisoned.delete('12');
+    const calls = batchCalls;
+    const second = await app.runtime.services.events.dispatch();
+    expect(second).toMatchObject({ dispatched: 2, pending: 0 });
+    // Healthy again: the held events go as one batch, after the others, in order, and nothing twice.
+    expect(batchCalls).toBe(calls + 1);
+    expect(applied.map((a) => a.split(':')[0])).toEqual(['11', '13', '12', '12']);
+    expect(new Set(applied).size).toBe(4);
+    expect(await app.sql(`SELECT 1 FROM outbox_events WHERE dispatched_at IS NULL`)).toEqual([]);
+  });
+});

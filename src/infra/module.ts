@@ -98,6 +98,8 @@ export interface BatchSubscriptionDeclaration<Services = never> {
   events: readonly EventType[];
   /** The module's name, or the module's name, a dot and more. */
   consumer: string;
+  /** What a failure of the handler does (see BatchFailure in src/modules/events/event-bus.ts). @defaultValue 'drop' */
+  onFailure?: 'drop' | 'isolate';
   create(services: Services): BatchHandler;
 }
 

@@ -46,18 +46,43 @@ export interface SubscriptionInfo {
  * order per customer), in the transaction that marks them dispatched: what it
  * writes or NOTIFYs through `manager` commits with that mark. Throwing rolls
  * the mark back and the batch is handed out again on a later dispatch (each
- * event's own consumers are not run twice: their offsets say so), up to
- * {@link BATCH_CONSUMER_ATTEMPTS} dispatches in a row; then the batch is
- * marked dispatched without that consumer, logged at error, so a consumer
- * that stays down cannot hold back the other consumers' events. Batch
- * consumers are for live feeds that tolerate such a gap.
+ * event's own consumers are not run twice: their offsets say so). What
+ * happens when it keeps failing is the subscription's {@link BatchFailure}:
+ * a live feed's batch is dispatched without it after
+ * {@link BATCH_CONSUMER_ATTEMPTS} tries (logged at error), so a consumer that
+ * stays down cannot hold back the others; an isolating consumer gets the
+ * batch event by event and holds back only the customers whose events fail.
  */
 export type BatchHandler = (events: DomainEvent[], manager: EntityManager) => Promise<void>;
+
+/**
+ * What a batch consumer's failure does.
+ * - `drop` (live feeds): the batch is handed out again up to
+ *   {@link BATCH_CONSUMER_ATTEMPTS} times, then dispatched without it.
+ * - `isolate` (consumers that must see every event, such as outbound
+ *   webhooks): the failed batch is handed to the consumer again one event at
+ *   a time, each in its own transaction with the consumer's offset, as an
+ *   `outbox` subscriber is; an event that still fails holds back only its
+ *   customer's events, and the rest of the batch is dispatched. Offsets also
+ *   keep a later batch from applying an event twice.
+ */
+export type BatchFailure = 'drop' | 'isolate';
 
 interface BatchSubscription {
   consumer: string;
   types: ReadonlySet<EventType>;
   handler: BatchHandler;
+  onFailure: BatchFailure;
+}
+
+/** A batch consumer that failed in `isolate` mode (see {@link BatchFailure}). */
+class IsolatedBatchFailure extends Error {
+  constructor(
+    readonly subscription: BatchSubscription,
+    override readonly cause: unknown,
+  ) {
+    super(`batch consumer ${subscription.consumer} failed`);
+  }
 }
 
 /** What one dispatch run did. */
@@ -149,10 +174,10 @@ export class EventBus {
    * for consumers that publish elsewhere (the realtime fan-out) and would
    * otherwise cost a transaction per event. Delivery is at least once.
    */
-  subscribeBatch(types: readonly EventType[], consumer: string, handler: BatchHandler): void {
+  subscribeBatch(types: readonly EventType[], consumer: string, handler: BatchHandler, onFailure: BatchFailure = 'drop'): void {
     if (!CONSUMER_NAME.test(consumer)) throw new Error(`consumer name "${consumer}" must be a lower-case name (letters, digits, _ . : -)`);
     if (this.batchSubscriptions.some((s) => s.consumer === consumer)) throw new Error(`batch consumer "${consumer}" is subscribed twice`);
-    this.batchSubscriptions.push({ consumer, types: new Set(types), handler });
+    this.batchSubscriptions.push({ consumer, types: new Set(types), handler, onFailure });
   }
 
   /**
@@ -203,7 +228,7 @@ export class EventBus {
 
   private async deliver(rows: OutboxRow[]): Promise<{ dispatched: number; pending: number }> {
     const blocked = new Set<string>();
-    const done: OutboxRow[] = [];
+    let done: OutboxRow[] = [];
     let pending = 0;
     for (const row of rows) {
       if (blocked.has(row.customer_id)) {
@@ -223,41 +248,112 @@ export class EventBus {
         failure.slice(0, 1_000),
       ]);
     }
-    if (done.length > 0) {
+    let isolated = false;
+    while (done.length > 0) {
       try {
-        await inTransaction(this.dataSource, async (manager) => {
-          for (const { consumer, types, handler } of this.batchSubscriptions) {
-            const events = done.filter((row) => types.has(row.type)).map(toEvent);
-            if (events.length === 0) continue;
-            const failures = this.batchFailures.get(consumer) ?? 0;
-            if (failures >= BATCH_CONSUMER_ATTEMPTS) {
-              this.logger.error(
-                { consumer, events: events.length, attempts: failures },
-                'batch event subscriber kept failing; these events are dispatched without it',
-              );
-              this.batchFailures.delete(consumer);
-              continue;
-            }
-            try {
-              await handler(events, manager);
-              this.batchFailures.delete(consumer);
-            } catch (error) {
-              this.batchFailures.set(consumer, failures + 1);
-              this.logger.warn({ err: error, consumer, events: events.length }, 'batch event subscriber failed; the batch will be delivered again');
-              throw error;
-            }
-          }
-          await manager.query(
-            `UPDATE outbox_events o SET dispatched_at = now() FROM unnest($1::bigint[], $2::bigint[]) AS d(customer_id, id)
-              WHERE o.customer_id = d.customer_id AND o.id = d.id`,
-            [done.map((d) => d.customer_id), done.map((d) => d.id)],
-          );
-        });
-      } catch {
-        return { dispatched: 0, pending: pending + done.length };
+        await this.markDispatched(done);
+        return { dispatched: done.length, pending };
+      } catch (error) {
+        // An isolating consumer failed: hand it this batch one event at a time, then try the mark once more.
+        if (!(error instanceof IsolatedBatchFailure) || isolated) return { dispatched: 0, pending: pending + done.length };
+        isolated = true;
+        this.logger.warn(
+          { err: error.cause, consumer: error.subscription.consumer, events: done.length },
+          'batch event subscriber failed; handing it the batch event by event',
+        );
+        const failed = await this.isolate(error.subscription, done);
+        pending += done.filter((row) => failed.has(row.customer_id)).length;
+        done = done.filter((row) => !failed.has(row.customer_id));
       }
     }
-    return { dispatched: done.length, pending };
+    return { dispatched: 0, pending };
+  }
+
+  /**
+   * Events of `done` that `consumer` has not applied through its offsets (a
+   * batch it failed was handed to it event by event before).
+   */
+  private async unapplied(manager: EntityManager, consumer: string, events: DomainEvent[]): Promise<DomainEvent[]> {
+    const applied: { customer_id: string; event_id: string }[] = await manager.query(
+      `SELECT o.customer_id::text, o.event_id::text FROM outbox_consumer_offsets o
+         JOIN unnest($2::bigint[], $3::bigint[]) AS e(customer_id, id) ON o.customer_id = e.customer_id AND o.event_id = e.id
+        WHERE o.consumer = $1`,
+      [consumer, events.map((e) => e.customerId), events.map((e) => e.id)],
+    );
+    if (applied.length === 0) return events;
+    const seen = new Set(applied.map((a) => `${a.customer_id}:${a.event_id}`));
+    return events.filter((e) => !seen.has(`${e.customerId}:${e.id}`));
+  }
+
+  /** Hands `subscription` the events of `rows` one at a time, as an outbox subscriber; returns the customers whose events it could not apply. */
+  private async isolate(subscription: BatchSubscription, rows: readonly OutboxRow[]): Promise<Set<string>> {
+    const failed = new Set<string>();
+    for (const row of rows) {
+      if (!subscription.types.has(row.type) || failed.has(row.customer_id)) continue;
+      try {
+        await inTransaction(this.dataSource, async (manager) => {
+          const claimed: unknown[] = await manager.query(
+            `INSERT INTO outbox_consumer_offsets (customer_id, consumer, event_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
+            [row.customer_id, subscription.consumer, row.id],
+          );
+          if (claimed.length > 0) await subscription.handler([toEvent(row)], manager);
+        });
+      } catch (error) {
+        failed.add(row.customer_id);
+        this.logger.warn(
+          { err: error, consumer: subscription.consumer, eventId: row.id, type: row.type },
+          'event subscriber failed; the event will be delivered again',
+        );
+        await this.dataSource.query(`UPDATE outbox_events SET attempts = attempts + 1, last_error = $3 WHERE customer_id = $1 AND id = $2`, [
+          row.customer_id,
+          row.id,
+          `${subscription.consumer}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 1_000),
+        ]);
+      }
+    }
+    return failed;
+  }
+
+  /** Runs the batch consumers on `done` and marks it dispatched, in one transaction. */
+  private async markDispatched(done: readonly OutboxRow[]): Promise<void> {
+    await inTransaction(this.dataSource, async (manager) => {
+      for (const subscription of this.batchSubscriptions) {
+        const { consumer, types, handler } = subscription;
+        let events = done.filter((row) => types.has(row.type)).map(toEvent);
+        if (subscription.onFailure === 'isolate' && events.length > 0) events = await this.unapplied(manager, consumer, events);
+        if (events.length === 0) continue;
+        if (subscription.onFailure === 'isolate') {
+          try {
+            await handler(events, manager);
+          } catch (error) {
+            throw new IsolatedBatchFailure(subscription, error);
+          }
+          continue;
+        }
+        const failures = this.batchFailures.get(consumer) ?? 0;
+        if (failures >= BATCH_CONSUMER_ATTEMPTS) {
+          this.logger.error(
+            { consumer, events: events.length, attempts: failures },
+            'batch event subscriber kept failing; these events are dispatched without it',
+          );
+          this.batchFailures.delete(consumer);
+          continue;
+        }
+        try {
+          await handler(events, manager);
+          this.batchFailures.delete(consumer);
+        } catch (error) {
+          this.batchFailures.set(consumer, failures + 1);
+          this.logger.warn({ err: error, consumer, events: events.length }, 'batch event subscriber failed; the batch will be delivered again');
+          throw error;
+        }
+      }
+      await manager.query(
+        `UPDATE outbox_events o SET dispatched_at = now() FROM unnest($1::bigint[], $2::bigint[]) AS d(customer_id, id)
+          WHERE o.customer_id = d.customer_id AND o.id = d.id`,
+        [done.map((d) => d.customer_id), done.map((d) => d.id)],
+      );
+    });
   }
 
   /** Hands one event to each of its subscribers that has not applied it yet; returns the first failure. */

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config';
 import type { Logger } from '../../infra/logger';
-import { collectJobs, defineModule, type OutboxSubscriptionDeclaration } from '../../infra/module';
+import { collectJobs, defineModule } from '../../infra/module';
 import { QUEUES, type QueueBackend } from '../../infra/queue';
 import { SecretBox } from '../connectors';
 import { EVENT_TYPES, type EventType } from '../events';
@@ -51,19 +51,21 @@ export const webhooksModule = defineModule({
     const deliveries = new DeliveryService(dataSource, queues, endpoints, sender, config.webhooks, log);
     return { webhooks: { endpoints, deliveries, sender } };
   },
-  // One subscription per event type, all under one consumer: the outbox hands a customer's events over in order.
-  subscriptions: WEBHOOK_EVENTS.map(
-    (event): OutboxSubscriptionDeclaration<{ webhooks: WebhookServices }> =>
-      ({
-        delivery: 'outbox',
-        event,
-        consumer: WEBHOOK_CONSUMER,
-        create:
-          ({ webhooks }: { webhooks: WebhookServices }) =>
-          (domainEvent: Parameters<DeliveryService['onEvent']>[0], manager: Parameters<DeliveryService['onEvent']>[1]) =>
-            webhooks.deliveries.onEvent(domainEvent, manager),
-      }) as OutboxSubscriptionDeclaration<{ webhooks: WebhookServices }>,
-  ),
+  // A batch at a time, in the transaction that marks the batch dispatched: an event no endpoint
+  // takes costs nothing of its own. A failed batch is retried event by event (isolate), so one
+  // customer's failing event holds back only that customer's deliveries.
+  subscriptions: [
+    {
+      delivery: 'batch',
+      events: WEBHOOK_EVENTS,
+      consumer: WEBHOOK_CONSUMER,
+      onFailure: 'isolate',
+      create:
+        ({ webhooks }) =>
+        (batch, manager) =>
+          webhooks.deliveries.onEvents(batch, manager),
+    },
+  ],
   jobs: ({ webhooks }) =>
     collectJobs((registry) => {
       registry.register(QUEUES.webhooks, WEBHOOK_DELIVER_JOB, (job) => webhooks.deliveries.deliver(job));
