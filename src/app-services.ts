@@ -24,6 +24,7 @@ import type { IngestService } from './modules/interactions/ingest.service';
 import type { InteractionQueryService } from './modules/interactions/interaction-query.service';
 import type { PrivacyService } from './modules/privacy/privacy.service';
 import type { RealtimeHub } from './modules/realtime';
+import type { AlertService } from './modules/alerts/alert.service';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
@@ -64,6 +65,8 @@ export interface RapportServices extends CoreServices {
   events: EventBus;
   /** GraphQL subscriptions: the fan-out of domain events to this process's subscribers. */
   realtime: RealtimeHub;
+  /** Alert rules, their firing and the worklist. */
+  alerts: AlertService;
   /** The modules' gateway routes besides GraphQL. */
   routes: HttpRoute[];
   /** The modules' recurring jobs, scheduled by a worker process at start. */
@@ -132,7 +135,13 @@ function wireDeclarations(
     if (gatewayStart) services.gatewayStarts.push(() => gatewayStart(own(module)));
     // A declaration pairs its event with its handler's payload type; the bus takes them one event type at a time.
     for (const subscription of module.subscriptions ?? []) {
-      if (subscription.delivery === 'outbox') services.events.subscribe(subscription.event, subscription.consumer, subscription.create(own(module)) as never);
+      if (subscription.delivery === 'outbox')
+        services.events.subscribe(
+          subscription.event,
+          subscription.consumer,
+          subscription.create(own(module)) as never,
+          subscription.interest?.(own(module)) as never,
+        );
       if (subscription.delivery === 'batch') services.events.subscribeBatch(subscription.events, subscription.consumer, subscription.create(own(module)));
     }
   }

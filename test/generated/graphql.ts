@@ -737,6 +737,8 @@ export type NodeByIdQueryVariables = Exact<{
 
 
 export type NodeByIdQuery = { node:
+    | { __typename: 'Alert', id: string }
+    | { __typename: 'AlertRule', id: string }
     | { __typename: 'Connection', id: string }
     | { __typename: 'ConnectorRun', id: string }
     | { __typename: 'Customer', displayName: string | null, id: string }

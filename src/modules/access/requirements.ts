@@ -61,6 +61,17 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Subscription.segmentMembershipChanged': 'segments:read',
   'Subscription.scoreChanged': 'scores:read',
   'Subscription.recomputeJobUpdated': 'scores:read',
+  // Alerts: alerts:read for the feed, rules and templates; alerts:write to manage rules and work the feed
+  'Query.alertRules': 'alerts:read',
+  'Query.alertTemplates': 'alerts:read',
+  'Query.alerts': 'alerts:read',
+  'Mutation.createAlertRule': 'alerts:write',
+  'Mutation.updateAlertRule': 'alerts:write',
+  'Mutation.deleteAlertRule': 'alerts:write',
+  'Mutation.createAlertRuleFromTemplate': 'alerts:write',
+  'Mutation.acknowledgeAlert': 'alerts:write',
+  'Mutation.resolveAlert': 'alerts:write',
+  'Subscription.alertFired': 'alerts:read',
 };
 
 /** Type-wide requirements of object types (null: structural, inherits). */
@@ -95,6 +106,10 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   SegmentConditionExplanation: 'segments:read',
   CustomerChange: 'customers:read',
   ScoreChange: 'scores:read',
+  Alert: 'alerts:read',
+  AlertRule: 'alerts:read',
+  AlertTemplate: 'alerts:read',
+  AlertTemplateParameter: 'alerts:read',
   // Structural
   PageInfo: null,
   RowError: null,
@@ -114,6 +129,7 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   SegmentMembersPayload: null,
   // The notice that a slow subscriber lost events: a count and a time.
   SubscriptionLagged: null,
+  DeleteAlertRulePayload: null,
 };
 
 /** Fields that need more than their type. */
@@ -122,6 +138,7 @@ export const FIELD_REQUIREMENTS: Record<string, Scope> = {
   'Customer.score': 'scores:read',
   'Customer.segments': 'segments:read',
   'Customer.segmentHistory': 'segments:read',
+  'Customer.alerts': 'alerts:read',
 };
 
 /** The requirement of `Type.field`; `undefined` means nothing declares it (refused). */

@@ -14,6 +14,8 @@ export const SCOPES = [
   'pii:read',
   'audit:read',
   'admin',
+  'alerts:read',
+  'alerts:write',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

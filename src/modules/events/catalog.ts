@@ -44,6 +44,24 @@ export interface EventCatalog {
   'connection.failed': { connectionId: string; runId: string };
   /** A connection that needed attention (refused credentials or config) had a successful run, and is ACTIVE again. */
   'connection.recovered': { connectionId: string; runId: string };
+  /**
+   * An alert rule fired for a customer (src/modules/alerts): published for
+   * rules whose destinations include SUBSCRIPTION or WEBHOOK. A webhook
+   * endpoint subscribed to `alert.fired` (filtered by `ruleId`) receives it.
+   * `segmentId` is set for SEGMENT_ENTERED rules; `kind`, `value` and
+   * `previousValue` for score rules.
+   */
+  'alert.fired': {
+    alertId: string;
+    ruleId: string;
+    customerId: string;
+    trigger: 'SEGMENT_ENTERED' | 'SCORE_CROSSES' | 'SCORE_CHANGES';
+    segmentId?: string;
+    kind?: string;
+    value?: number | null;
+    previousValue?: number | null;
+    destinations: string[];
+  };
 }
 
 export type EventType = keyof EventCatalog;
@@ -61,6 +79,7 @@ export const EVENT_TYPES: { readonly [T in EventType]: { version: number; custom
   'recompute.completed': { version: 1, customer: false, doc: 'A score recompute (full, or targeted at given customers) finished.' },
   'connection.failed': { version: 1, customer: false, doc: 'A connector run failed.' },
   'connection.recovered': { version: 1, customer: false, doc: 'A connection that needed attention had a successful run and is ACTIVE again.' },
+  'alert.fired': { version: 1, customer: true, doc: 'An alert rule fired for a customer (rules with a SUBSCRIPTION or WEBHOOK destination).' },
 };
 
 /** One event as subscribers receive it. */

@@ -19,9 +19,18 @@ export type EventHandler<T extends EventType> = (event: DomainEvent<T>, manager:
  */
 export type TransactionEventHandler<T extends TransactionEventType> = (payload: TransactionEventCatalog[T], manager: EntityManager) => Promise<void>;
 
+/**
+ * Says, before any transaction, whether a consumer wants an event at all: an
+ * event it refuses is neither handed to it nor recorded in its offsets. For
+ * consumers that care about a few of many events (alerts on the rules that
+ * exist), so the others cost the dispatcher nothing.
+ */
+export type EventInterest<T extends EventType> = (event: DomainEvent<T>) => boolean | Promise<boolean>;
+
 interface Subscription {
   consumer: string;
   handler: EventHandler<EventType>;
+  interest?: EventInterest<EventType>;
 }
 
 interface TransactionSubscription {
@@ -107,12 +116,15 @@ export class EventBus {
     private readonly logger: Logger,
   ) {}
 
-  /** Registers `handler` as `consumer` for events of `type`. A consumer name is its idempotency key: keep it stable. */
-  subscribe<T extends EventType>(type: T, consumer: string, handler: EventHandler<T>): void {
+  /**
+   * Registers `handler` as `consumer` for events of `type`. A consumer name is its idempotency key: keep it stable.
+   * With `interest`, only the events it accepts are handed over (see {@link EventInterest}).
+   */
+  subscribe<T extends EventType>(type: T, consumer: string, handler: EventHandler<T>, interest?: EventInterest<T>): void {
     if (!(type in EVENT_TYPES)) throw new Error(`${type} is not an event of the catalog`);
     const list = this.outboxSubscriptions.get(type) ?? [];
     checkConsumer(type, consumer, list);
-    list.push({ consumer, handler: handler as unknown as EventHandler<EventType> });
+    list.push({ consumer, handler: handler as unknown as EventHandler<EventType>, interest: interest as unknown as EventInterest<EventType> | undefined });
     this.outboxSubscriptions.set(type, list);
   }
 
@@ -265,8 +277,9 @@ export class EventBus {
     const subscriptions = this.outboxSubscriptions.get(row.type) ?? [];
     if (subscriptions.length === 0) return undefined;
     const event = toEvent(row);
-    for (const { consumer, handler } of subscriptions) {
+    for (const { consumer, handler, interest } of subscriptions) {
       try {
+        if (interest && !(await interest(event))) continue;
         await inTransaction(this.dataSource, async (manager) => {
           const claimed: unknown[] = await manager.query(
             `INSERT INTO outbox_consumer_offsets (customer_id, consumer, event_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
