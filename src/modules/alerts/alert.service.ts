@@ -498,7 +498,8 @@ export class AlertService {
         direction: direction(c.direction, 'input.trigger.scoreCrosses.direction'),
       };
     }
-    const c = trigger!.scoreChanges!;
+    const c = trigger?.scoreChanges;
+    if (!c) throw invalid('input.trigger', 'give exactly one of segmentEntered, scoreCrosses and scoreChanges');
     if (typeof c.minChange !== 'number' || !Number.isFinite(c.minChange) || c.minChange <= 0)
       throw invalid('input.trigger.scoreChanges.minChange', 'minChange must be a number greater than 0');
     return {
