@@ -10,7 +10,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   worklist (OPEN, ACKNOWLEDGED, RESOLVED). An alert outlives its rule (the
  *   rule's name is kept); `suppressed` counts the firings the cool-down
  *   swallowed after it. `(rule_id, customer_id, triggered_at)` serves the
- *   cool-down check.
+ *   cool-down check. Keyed by customer first, like every per-customer table
+ *   (src/infra/distribution.ts).
  */
 export class Alerts1765400000000 implements MigrationInterface {
   name = 'Alerts1765400000000';
@@ -44,7 +45,7 @@ export class Alerts1765400000000 implements MigrationInterface {
     await queryRunner.query(`CREATE INDEX "alert_rules_segment_idx" ON "alert_rules" ("segment_id") WHERE "segment_id" IS NOT NULL`);
     await queryRunner.query(
       `CREATE TABLE "alerts" (
-        "id" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        "id" bigint GENERATED ALWAYS AS IDENTITY,
         "rule_id" bigint REFERENCES "alert_rules" ("id") ON DELETE SET NULL,
         "rule_name" text NOT NULL,
         "customer_id" bigint NOT NULL,
@@ -62,11 +63,12 @@ export class Alerts1765400000000 implements MigrationInterface {
         "acknowledged_at" TIMESTAMP WITH TIME ZONE,
         "acknowledged_by" text,
         "resolved_at" TIMESTAMP WITH TIME ZONE,
-        "resolved_by" text
+        "resolved_by" text,
+        CONSTRAINT "alerts_pkey" PRIMARY KEY ("customer_id", "id")
       )`,
     );
     await queryRunner.query(`CREATE INDEX "alerts_rule_customer_idx" ON "alerts" ("rule_id", "customer_id", "triggered_at" DESC)`);
-    await queryRunner.query(`CREATE INDEX "alerts_customer_idx" ON "alerts" ("customer_id", "id" DESC)`);
+    await queryRunner.query(`CREATE INDEX "alerts_id_idx" ON "alerts" ("id")`);
     await queryRunner.query(`CREATE INDEX "alerts_status_idx" ON "alerts" ("status", "id" DESC)`);
   }
 

@@ -87,6 +87,8 @@ export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
   },
 
   score_models: { role: 'reference', why: 'One row per score kind; recompute batches on every shard read it.' },
+  alerts: { role: 'customer', key: 'customer_id', why: 'Alerts fired for a customer: read per customer (Customer.alerts) and erased with it.' },
+  alert_rules: { role: 'reference', why: 'A few dozen rule definitions, read by every shard’s event handlers; they reference segments.' },
   segments: { role: 'reference', why: 'A few hundred definitions; memberships and events reference them from every shard.' },
   segment_size_history: { role: 'reference', why: 'At most one point per segment and minute; references segments.' },
 
