@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
 import { inTransaction } from '../src/infra/database';
 import { publish } from '../src/modules/events';
@@ -457,5 +459,36 @@ describe('templates', () => {
     // Not before the window moved: the change that fired it came after the last interaction left the window.
     const [{ triggered }] = await app.sql<{ triggered: Date }>(`SELECT triggered_at AS triggered FROM alerts WHERE id = $1`, [dbId(alert.id)]);
     expect(new Date(triggered).getTime()).toBeGreaterThanOrEqual(lastSeen.getTime() + 86_400_000);
+  });
+});
+
+describe('docs/realtime.md', () => {
+  test('every GraphQL block of the Alerts section runs as written', async () => {
+    const doc = readFileSync(path.join(__dirname, '..', 'docs', 'realtime.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('\n## Alerts'));
+    const blocks = [...section.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks.length).toBeGreaterThanOrEqual(8);
+    // An alert to work on, owned by the manager the examples name.
+    const segment = await staticSegment('Docs watch');
+    const ruleId = await rule({ name: 'Docs rule', trigger: { segmentEntered: { segmentId: segment } }, owner: 'rm-anna' });
+    const c = await customer();
+    await move('addToSegment', segment, c);
+    const [alert] = await until(
+      () => alertsOfRule(ruleId),
+      (list) => list.length === 1,
+      'the alert',
+    );
+    const variables = { id: alert.id, customer: c };
+    for (const block of blocks) {
+      if (block.trimStart().startsWith('subscription')) {
+        const sub = await subscribeSse(app.runtime.url!, narrowKey, block);
+        expect(sub.pending()).toEqual([]);
+        await sub.close();
+        continue;
+      }
+      const used = Object.fromEntries(Object.entries(variables).filter(([name]) => block.includes(`$${name}`)));
+      const body = await gql(block, used);
+      expect({ block, errors: body.errors }).toEqual({ block, errors: undefined });
+    }
   });
 });
