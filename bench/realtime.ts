@@ -14,7 +14,7 @@
  * interaction for a new probe customer, and the time from sending the
  * mutation to the `ENTERED` event is measured: commit, customer refresh
  * (stats, scores, segments), outbox dispatch (`--dispatchMs`), fan-out and
- * delivery. Each delay is then split into stages from the outbox's own
+ * delivery. `--debounceMs` sets RAPPORT_REFRESH_DEBOUNCE_MS. Each delay is then split into stages from the outbox's own
  * timestamps: to the start of the customer refresh that wrote the entry
  * (ingest, the refresh debounce, the queue), to its dispatch (the
  * dispatcher's wake-up or poll), and from there to the subscriber (fan-out).
@@ -29,9 +29,12 @@ import { BENCH_ADMIN_KEY, BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags,
 const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
 
 async function main() {
-  const scale = intFlags({ customers: 100_000, rate: 5_000, senders: 4, batch: 100, probes: 40, intervalMs: 250, dispatchMs: 1_000 }, ['rate']);
+  const scale = intFlags({ customers: 100_000, rate: 5_000, senders: 4, batch: 100, probes: 40, intervalMs: 250, dispatchMs: 1_000, debounceMs: 1_000 }, [
+    'rate',
+    'debounceMs',
+  ]);
   console.log(
-    `bench/realtime: ${fmt(scale.customers)} customers, background ingest ${fmt(scale.rate)} interactions/s (${scale.senders} senders, batches of ${scale.batch}), ${scale.probes} probes every ${scale.intervalMs} ms, outbox dispatch every ${scale.dispatchMs} ms`,
+    `bench/realtime: ${fmt(scale.customers)} customers, background ingest ${fmt(scale.rate)} interactions/s (${scale.senders} senders, batches of ${scale.batch}), ${scale.probes} probes every ${scale.intervalMs} ms, outbox dispatch every ${scale.dispatchMs} ms, refresh debounce ${scale.debounceMs} ms`,
   );
   const cluster = await benchCluster();
   try {
@@ -46,6 +49,7 @@ async function main() {
       DATABASE_URL: url,
       PORT: '0',
       RAPPORT_OUTBOX_DISPATCH_MS: String(scale.dispatchMs),
+      RAPPORT_REFRESH_DEBOUNCE_MS: String(scale.debounceMs),
       RAPPORT_REALTIME_EVENTS_PER_SECOND: '100000',
       ...BENCH_ENV,
     });
@@ -176,6 +180,7 @@ async function main() {
       console.log(
         `  recordInteractions → event         p50 ${fmt(percentile(delays, 50))} ms  p95 ${fmt(percentile(delays, 95))} ms  max ${fmt(delays.at(-1) ?? NaN)} ms`,
       );
+      console.log(`  floor: the refresh debounce         ${fmt(scale.debounceMs)} ms before any refresh starts`);
       console.log('  where the time goes (outbox timestamps):');
       stageLine('sent → refresh started', toRefresh);
       stageLine('refresh started → dispatched', toDispatch);
