@@ -15,6 +15,7 @@ import { WebhookRefusalPayloadInvalid1765000000000 } from './1765000000000-webho
 import { CustomerMerges1765200000000 } from './1765200000000-customer-merges';
 import { Recommendations1765600000000 } from './1765600000000-recommendations';
 import { Webhooks1765300000000 } from './1765300000000-webhooks';
+import { Alerts1765400000000 } from './1765400000000-alerts';
 
 /** Migrations in order. Immutable once landed: change the schema with a new one. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   CustomerMerges1765200000000,
   Recommendations1765600000000,
   Webhooks1765300000000,
+  Alerts1765400000000,
 ];

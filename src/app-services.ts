@@ -30,6 +30,7 @@ import type { RealtimeHub } from './modules/realtime';
 import type { RecommendationService } from './modules/recommendations/recommendation.service';
 import type { CustomerRules } from './modules/scores/kinds';
 import type { WebhookServices } from './modules/webhooks';
+import type { AlertService } from './modules/alerts/alert.service';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
@@ -81,6 +82,8 @@ export interface RapportServices extends CoreServices {
   queueAdmin: QueueAdminService;
   /** Outbound webhooks: endpoints, deliveries and their sender. */
   webhooks: WebhookServices;
+  /** Alert rules, their firing and the worklist. */
+  alerts: AlertService;
   /** The modules' gateway routes besides GraphQL. */
   routes: HttpRoute[];
   /** The modules' recurring jobs, scheduled by a worker process at start. */
@@ -153,6 +156,14 @@ function wireDeclarations(
       if (subscription.delivery === 'batch') {
         services.events.subscribeBatch(subscription.events, subscription.consumer, subscription.create(own(module)), subscription.onFailure);
       }
+      if (subscription.delivery === 'outbox')
+        services.events.subscribe(
+          subscription.event,
+          subscription.consumer,
+          subscription.create(own(module)) as never,
+          subscription.interest?.(own(module)) as never,
+        );
+      if (subscription.delivery === 'batch') services.events.subscribeBatch(subscription.events, subscription.consumer, subscription.create(own(module)));
     }
   }
   // In-transaction subscribers in the order their `after` declares: the bus runs them in registration order.

@@ -133,6 +133,7 @@ export async function startRapport(options: {
       }
       // Refreshes gathered from the last requests are enqueued before the queues close.
       await services.refreshes.flush();
+      await services.events.disableWakeups();
       await queues.close();
       // After the workers: a dispatch still running publishes to the fan-out.
       await services.realtime.close();

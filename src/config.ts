@@ -77,6 +77,8 @@ export const environmentSchema = z.object({
   RAPPORT_OUTBOX_RETENTION_HOURS: z.coerce.number().int().min(0).max(87_600).default(168),
   /** How often the worker dispatches domain events from the outbox, in ms. @defaultValue 1000 */
   RAPPORT_OUTBOX_DISPATCH_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
+  /** How long a customer's refresh waits after a change so that a burst for the same customers shares it, in ms. @defaultValue 1000 */
+  RAPPORT_REFRESH_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   /** Live GraphQL subscriptions one key may hold on one gateway process (SSE and WebSocket together). @defaultValue 50 */
   RAPPORT_REALTIME_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(100_000).default(50),
   /** Events one subscription may receive in one second; past it the subscription ends with SUBSCRIPTION_EVENT_RATE_EXCEEDED. @defaultValue 100 */
@@ -239,6 +241,8 @@ export interface Config {
   outboxRetentionHours: number;
   /** Dispatch period of the outbox, in ms; see RAPPORT_OUTBOX_DISPATCH_MS. */
   outboxDispatchMs: number;
+  /** Debounce of the customer refresh, in ms; see RAPPORT_REFRESH_DEBOUNCE_MS. */
+  refreshDebounceMs: number;
   /** Limits of GraphQL subscriptions (RAPPORT_REALTIME_*). */
   realtime: { maxSubscriptionsPerKey: number; eventsPerSecond: number; bufferSize: number };
   queuePrefix: string;
@@ -332,6 +336,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scoreHistoryDays: e.RAPPORT_SCORE_HISTORY_DAYS,
     outboxRetentionHours: e.RAPPORT_OUTBOX_RETENTION_HOURS,
     outboxDispatchMs: e.RAPPORT_OUTBOX_DISPATCH_MS,
+    refreshDebounceMs: e.RAPPORT_REFRESH_DEBOUNCE_MS,
     realtime: {
       maxSubscriptionsPerKey: e.RAPPORT_REALTIME_MAX_SUBSCRIPTIONS,
       eventsPerSecond: e.RAPPORT_REALTIME_EVENTS_PER_SECOND,

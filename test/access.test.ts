@@ -1,5 +1,6 @@
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { getNamedType, isInputType, isLeafType, isNonNullType, isObjectType, print, type GraphQLField } from 'graphql';
+import type { IncomingMessage } from 'node:http';
 import request from 'supertest';
 import { getSchema } from '../src/graphql/schema';
 import { ROOT_FIELD_REQUIREMENTS, TYPE_REQUIREMENTS } from '../src/modules/access/requirements';
@@ -58,6 +59,33 @@ function post(bearer: string | undefined, query: string, variables?: unknown) {
   return req.send({ query, variables });
 }
 
+/**
+ * Posts a subscription over SSE. A refused one answers JSON with its errors;
+ * an admitted one opens an event stream, which is closed at once (it would
+ * wait for events) and read as an answer without errors.
+ */
+async function postSubscription(bearer: string, query: string): Promise<{ body: { errors?: { extensions?: { code?: string } }[] } }> {
+  const res = await request(app.handler)
+    .post('/graphql')
+    .set('content-type', 'application/json')
+    .set('accept', 'text/event-stream')
+    .set('authorization', `Bearer ${bearer}`)
+    .buffer(true)
+    .parse((res, done) => {
+      const response = res as unknown as IncomingMessage;
+      if (String(response.headers['content-type']).includes('text/event-stream')) {
+        response.destroy();
+        done(null, {});
+        return;
+      }
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => done(null, JSON.parse(text)));
+    })
+    .send({ query });
+  return { body: res.body as { errors?: { extensions?: { code?: string } }[] } };
+}
+
 /** A valid document calling one root field: required arguments become variables, objects select __typename. */
 function operationFor(root: 'Query' | 'Mutation' | 'Subscription', field: GraphQLField<unknown, unknown>): string {
   const required = field.args.filter((a) => isNonNullType(a.type));
@@ -107,7 +135,8 @@ describe('authorization is declared for the whole schema', () => {
         const without = await post(await keyFor(everything.filter((s) => s !== scope) as Scope[]), query);
         const forbidden = without.body.errors?.find((e: { extensions?: { code?: string } }) => e.extensions?.code === 'FORBIDDEN');
         expect({ field: field.name, forbidden: forbidden?.extensions }).toEqual({ field: field.name, forbidden: { code: 'FORBIDDEN', scope } });
-        const withScope = await post(await keyFor([scope]), query);
+        // A subscription admitted over plain POST would wait for events: it is opened over SSE instead.
+        const withScope = root === 'Subscription' ? await postSubscription(await keyFor([scope]), query) : await post(await keyFor([scope]), query);
         const stillForbidden = (withScope.body.errors ?? []).filter((e: { extensions?: { code?: string } }) => e.extensions?.code === 'FORBIDDEN');
         expect({ field: field.name, errors: stillForbidden }).toEqual({ field: field.name, errors: [] });
         checked.push(field.name);

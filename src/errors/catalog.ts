@@ -244,6 +244,15 @@ export const ERROR_CATALOG = {
     message: '{detail}',
     doc: 'The endpoint URL is not http(s), or its host is (or resolves to) a loopback, private, link-local or metadata address not in RAPPORT_WEBHOOK_ALLOWED_HOSTS.',
   },
+  // Alerts
+  ALERT_RULE_NOT_FOUND: { status: 404, message: 'alert rule {id} does not exist', doc: 'No alert rule has this id.' },
+  ALERT_RULE_NAME_TAKEN: { status: 409, message: 'an alert rule named "{name}" already exists', doc: 'Alert rule names are unique.' },
+  ALERT_NOT_FOUND: { status: 404, message: 'alert {id} does not exist', doc: 'No alert has this id.' },
+  ALERT_STATUS_CONFLICT: {
+    status: 409,
+    message: 'alert {id} is {status}; it cannot be {action}',
+    doc: 'An alert moves OPEN → ACKNOWLEDGED → RESOLVED: a resolved alert cannot be acknowledged or resolved again.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** One catalog entry. */

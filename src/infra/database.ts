@@ -135,6 +135,11 @@ export function afterCommit(work: () => Promise<void>): void {
   current.committed.push(work);
 }
 
+/** Whether the caller runs inside {@link inTransaction} (so {@link afterCommit} may be called). */
+export function inAmbientTransaction(): boolean {
+  return ambientTransaction.getStore() !== undefined;
+}
+
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
 
 /**

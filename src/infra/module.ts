@@ -1,4 +1,4 @@
-import type { BatchHandler, EventHandler, EventType, TransactionEventHandler, TransactionEventType } from '../modules/events';
+import type { BatchHandler, EventHandler, EventInterest, EventType, TransactionEventHandler, TransactionEventType } from '../modules/events';
 import type { JobHandler, QueueName } from './queue';
 import type { HttpRoute } from './http';
 import type { TransactionHook } from './database';
@@ -67,6 +67,8 @@ export type OutboxSubscriptionDeclaration<Services = never> = {
     /** The module's name, or the module's name, a dot and more (`segments.score-segments`). */
     consumer: string;
     create(services: Services): EventHandler<T>;
+    /** Which events the handler wants at all (see EventInterest); every event of the type without it. */
+    interest?(services: Services): EventInterest<T>;
   };
 }[EventType];
 

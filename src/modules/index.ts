@@ -1,5 +1,6 @@
 import type { AnyModule } from '../infra/module';
 import { accessModule } from './access/module';
+import { alertsModule } from './alerts/module';
 import { connectorsModule } from './connectors/module';
 import { customersModule } from './customers/module';
 import { eventsModule } from './events/module';
@@ -31,6 +32,7 @@ const MANIFESTS = [
   mergesModule,
   operationsModule,
   webhooksModule,
+  alertsModule,
 ] as const;
 
 export const MODULES: readonly AnyModule[] = MANIFESTS;

@@ -461,7 +461,9 @@ export type QueueName =
   /** Stats refreshes, the dirty sweep, score recomputes, segment refreshes and domain-event dispatch. */
   | 'ANALYTICS'
   /** Connector syncs and file imports. */
-  | 'CONNECTORS';
+  | 'CONNECTORS'
+  /** Outbound webhook deliveries and their sweep. */
+  | 'WEBHOOKS';
 
 /** What a recommendation is based on. */
 export type RecommendationBasis =
@@ -833,6 +835,8 @@ export type NodeByIdQueryVariables = Exact<{
 
 
 export type NodeByIdQuery = { node:
+    | { __typename: 'Alert', id: string }
+    | { __typename: 'AlertRule', id: string }
     | { __typename: 'Connection', id: string }
     | { __typename: 'ConnectorRun', id: string }
     | { __typename: 'Customer', displayName: string | null, id: string }

@@ -174,9 +174,30 @@ describe('a key without pii:read meets every classification', () => {
   /** Every response the narrow key got: checked for personal values at the end. */
   const narrowResponses: GraphQLResponse[] = [];
 
+  /** Alerts of the victim: one on a segment over personal data (hidden without pii:read), one on `contact`. */
+  const alertIds = { personalRule: '', contactRule: '', personal: '', contact: '' };
+  const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
+  const dbId = (global: string) => Buffer.from(global, 'base64').toString().split(':')[1];
+
   beforeAll(async () => {
     app = await startTestApp();
     w = await seedPersonalWorld(app);
+    for (const [key, segment] of [
+      ['personal', w.segments.transitive],
+      ['contact', w.segments.contact],
+    ] as const) {
+      const [rule] = await app.sql<{ id: string }>(
+        `INSERT INTO alert_rules (name, trigger, segment_id, cooldown_seconds) VALUES ($1, 'SEGMENT_ENTERED', $2, 0) RETURNING id::text`,
+        [`probe ${key}`, dbId(segment)],
+      );
+      const [alert] = await app.sql<{ id: string }>(
+        `INSERT INTO alerts (rule_id, rule_name, customer_id, trigger, segment_id, event_id, triggered_at)
+         VALUES ($1, $2, $3, 'SEGMENT_ENTERED', $4, 1, now()) RETURNING id::text`,
+        [rule.id, `probe ${key}`, dbId(w.cid(VICTIM.name)), dbId(segment)],
+      );
+      alertIds[key] = gid('Alert', alert.id);
+      alertIds[key === 'personal' ? 'personalRule' : 'contactRule'] = gid('AlertRule', rule.id);
+    }
   });
   afterAll(() => app.close());
 
@@ -243,6 +264,9 @@ describe('a key without pii:read meets every classification', () => {
       expect(res.data!.recordInteractions.rejected).toBe(0);
       await app.runtime.services.recommendations.recompute();
     })());
+  const alertsArg = cursorArg((a) => `query($c: String) { alerts(first: 1, ${a}) { totalCount } }`);
+  const customerAlertsArg = cursorArg((a) => `query($c: String) { customer(id: "${victim()}") { alerts(first: 1, ${a}) { totalCount } } }`);
+  const personalTrigger = () => ({ segmentEntered: { segmentId: w.segments.transitive } });
   const runsArg = cursorArg((a) => `query($c: String) { connection(id: "${w.connection}") { runs(first: 1, ${a}) { totalCount } } }`);
   /** A webhook endpoint with one delivery, written as the outbox consumer would (webhooks:admin is among the narrow key's scopes). */
   let webhookEndpoint: string | undefined;
@@ -427,7 +451,19 @@ describe('a key without pii:read meets every classification', () => {
       const events = (await narrow(`{ customer(id: "${victim()}") { segmentHistory { segment { id } } } }`)).data!.customer.segmentHistory;
       expect(events).toEqual([{ segment: { id: w.segments.contact } }]);
     },
+    'Query.alerts': async () => {
+      const edges = (await narrow('{ alerts { totalCount edges { node { id segment { id } } } } }')).data!.alerts.edges;
+      expect(edges).toEqual([{ node: { id: alertIds.contact, segment: { id: w.segments.contact } } }]);
+    },
+    'Customer.alerts': async () => {
+      const res = await narrow(`{ customer(id: "${victim()}") { alerts { totalCount edges { node { id } } } } }`);
+      expect(res.data!.customer.alerts).toEqual({ totalCount: 1, edges: [{ node: { id: alertIds.contact } }] });
+    },
+    'Subscription.alertFired': () => forbidden(`subscription { alertFired(ruleId: "${alertIds.personalRule}") { __typename } }`, 'ruleId'),
+    'Mutation.acknowledgeAlert': () => forbidden(`mutation { acknowledgeAlert(id: "${alertIds.personal}") { status } }`, 'id'),
+    'Mutation.resolveAlert': () => forbidden(`mutation { resolveAlert(id: "${alertIds.personal}") { status } }`, 'id'),
     // Cursors returned
+    'AlertEdge.cursor': () => sealed('{ alerts(first: 1) { edges { cursor } } }', (d) => d.alerts.edges[0].cursor),
     'CustomerEdge.cursor': () => sealed('{ customers(first: 1) { edges { cursor } } }', (d) => d.customers.edges[0].cursor),
     'InteractionEdge.cursor': () => sealed('{ interactions(first: 1) { edges { cursor } } }', (d) => d.interactions.edges[0].cursor),
     'SegmentEdge.cursor': () => sealed('{ segments(first: 1) { edges { cursor } } }', (d) => d.segments.edges[0].cursor),
@@ -462,6 +498,10 @@ describe('a key without pii:read meets every classification', () => {
     'Query.connections(before)': connectionsArg.before,
     'Connection.runs(after)': runsArg.after,
     'Connection.runs(before)': runsArg.before,
+    'Query.alerts(after)': alertsArg.after,
+    'Query.alerts(before)': alertsArg.before,
+    'Customer.alerts(after)': customerAlertsArg.after,
+    'Customer.alerts(before)': customerAlertsArg.before,
     'Query.auditLog(after)': async () => {
       const res = await narrow('query($c: String) { auditLog(first: 1, after: $c) { hasNextPage } }', { c: '12' });
       expect(errorOf(res)).toEqual({ code: 'INVALID_CURSOR', field: 'after' });
@@ -477,6 +517,18 @@ describe('a key without pii:read meets every classification', () => {
       forbidden('mutation($i: SegmentInput!) { updateSegment(id: "' + w.segments.contact + '", input: $i) { id } }', 'input.rule.attribute.field', {
         i: { name: 'probe', rule: nameRule },
       }),
+    'Mutation.createAlertRule(input)': () =>
+      forbidden('mutation($i: AlertRuleInput!) { createAlertRule(input: $i) { id } }', 'input.trigger.segmentEntered.segmentId', {
+        i: { name: 'probe rule', trigger: personalTrigger() },
+      }),
+    'Mutation.updateAlertRule(input)': () =>
+      forbidden(
+        `mutation($i: AlertRuleInput!) { updateAlertRule(id: "${alertIds.contactRule}", input: $i) { id } }`,
+        'input.trigger.segmentEntered.segmentId',
+        {
+          i: { name: 'probe rule', trigger: personalTrigger() },
+        },
+      ),
     // Input fields that select by personal data
     'CustomerFilter.displayName': () => customerFilter({ not: { displayName: { contains: 'vic' } } }, 'filter.not.displayName'),
     'CustomerFilter.identifier': () => customerFilter({ and: [{ identifier: { type: 'email', value: VICTIM.email } }] }, 'filter.and[0].identifier'),

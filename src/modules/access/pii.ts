@@ -111,6 +111,7 @@ const PRODUCTS = 'product names and model figures (a product property named pers
 const QUEUE_JOBS = 'queued jobs by name, state and failure reason (admin); their data (customer ids) is never shown';
 const WEBHOOK =
   'webhook endpoint configuration and delivery diagnostics (webhooks:admin): payloads carry ids and figures, never personal data; secrets are never returned';
+const ALERT_RULE = 'an alert rule: operator text and figures; the segment it watches is protected where its alerts are read';
 const SEGMENT = 'a segment definition: name and description are operator text; its members are protected on Segment.members';
 
 /** Every output field and argument of the schema that could carry or select by personal data, with its protection. */
@@ -373,6 +374,37 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
     output: { kind: 'impersonal', why: WEBHOOK },
     args: { endpointId: 'impersonal', from: 'impersonal', to: 'impersonal', status: 'impersonal' },
   },
+  // Alerts: an alert ties a customer to the segment it entered, so alerts on segments over personal data are membership
+  'Query.alerts': { output: { kind: 'membership' }, args: { ...PAGE_ARGS, status: 'impersonal', owner: 'impersonal', ruleId: 'impersonal' } },
+  'Customer.alerts': { output: { kind: 'membership' }, args: { ...PAGE_ARGS, status: 'impersonal' } },
+  'Subscription.alertFired': { output: { kind: 'membership' }, args: { ruleId: 'impersonal', owner: 'impersonal' } },
+  'Mutation.acknowledgeAlert': { output: { kind: 'membership' }, args: { id: 'impersonal', owner: 'write' } },
+  'Mutation.resolveAlert': { output: { kind: 'membership' }, args: { id: 'impersonal', owner: 'write' } },
+  'Mutation.createAlertRule': { output: { kind: 'impersonal', why: ALERT_RULE }, args: { input: 'personal' } },
+  'Mutation.updateAlertRule': { output: { kind: 'impersonal', why: ALERT_RULE }, args: { id: 'impersonal', input: 'personal' } },
+  'Mutation.deleteAlertRule': { output: { kind: 'impersonal', why: ALERT_RULE }, args: { id: 'impersonal' } },
+  'Mutation.createAlertRuleFromTemplate': { output: { kind: 'impersonal', why: ALERT_RULE }, args: { key: 'impersonal', input: 'write' } },
+  'Query.alertRules': impersonal(ALERT_RULE),
+  'Query.alertTemplates': impersonal('templates are defined in code over scores and activity'),
+  'AlertEdge.cursor': CURSOR,
+  'Alert.customer': impersonal(CUSTOMER),
+  'Alert.rule': impersonal(ALERT_RULE),
+  'Alert.ruleName': impersonal(ALERT_RULE),
+  'Alert.segment': impersonal(SEGMENT),
+  'Alert.owner': impersonal('the member of staff who works the alert'),
+  'Alert.acknowledgedBy': impersonal('the key or token subject of a member of staff'),
+  'Alert.resolvedBy': impersonal('the key or token subject of a member of staff'),
+  'AlertRule.name': impersonal(ALERT_RULE),
+  'AlertRule.description': impersonal(ALERT_RULE),
+  'AlertRule.owner': impersonal(ALERT_RULE),
+  'AlertRule.segment': impersonal(SEGMENT),
+  'AlertRule.template': impersonal(ALERT_RULE),
+  'AlertTemplate.key': impersonal('templates are defined in code over scores and activity'),
+  'AlertTemplate.name': impersonal('templates are defined in code over scores and activity'),
+  'AlertTemplate.description': impersonal('templates are defined in code over scores and activity'),
+  'AlertTemplate.parameters': impersonal('templates are defined in code over scores and activity'),
+  'AlertTemplateParameter.name': impersonal('templates are defined in code over scores and activity'),
+  'AlertTemplateParameter.description': impersonal('templates are defined in code over scores and activity'),
 };
 
 /**
@@ -470,6 +502,8 @@ export const INPUT_PROTECTION: Record<string, InputProtection> = {
   BehaviorAggregate: 'impersonal',
   // Score change filter of scoreChanged: labels of a score
   'ScoreChangeFilter.labelIn': 'impersonal',
+  // Alert feed filter
+  AlertStatus: 'impersonal',
   // Audit filter
   'AuditFilter.actor': 'impersonal',
   'AuditFilter.operation': 'impersonal',

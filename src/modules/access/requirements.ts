@@ -84,6 +84,17 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Subscription.segmentMembershipChanged': 'segments:read',
   'Subscription.scoreChanged': 'scores:read',
   'Subscription.recomputeJobUpdated': 'scores:read',
+  // Alerts: alerts:read for the feed, rules and templates; alerts:write to manage rules and work the feed
+  'Query.alertRules': 'alerts:read',
+  'Query.alertTemplates': 'alerts:read',
+  'Query.alerts': 'alerts:read',
+  'Mutation.createAlertRule': 'alerts:write',
+  'Mutation.updateAlertRule': 'alerts:write',
+  'Mutation.deleteAlertRule': 'alerts:write',
+  'Mutation.createAlertRuleFromTemplate': 'alerts:write',
+  'Mutation.acknowledgeAlert': 'alerts:write',
+  'Mutation.resolveAlert': 'alerts:write',
+  'Subscription.alertFired': 'alerts:read',
 };
 
 /** Type-wide requirements of object types (null: structural, inherits). */
@@ -131,6 +142,10 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   WebhookDelivery: 'webhooks:admin',
   WebhookAttempt: 'webhooks:admin',
   CreatedWebhookEndpoint: 'webhooks:admin',
+  Alert: 'alerts:read',
+  AlertRule: 'alerts:read',
+  AlertTemplate: 'alerts:read',
+  AlertTemplateParameter: 'alerts:read',
   // Structural
   PageInfo: null,
   RowError: null,
@@ -152,6 +167,7 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   SubscriptionLagged: null,
   DeleteWebhookEndpointPayload: null,
   ReplayWebhookDeliveriesPayload: null,
+  DeleteAlertRulePayload: null,
 };
 
 /** Fields that need more than their type. */
@@ -161,6 +177,7 @@ export const FIELD_REQUIREMENTS: Record<string, Scope> = {
   'Customer.segments': 'segments:read',
   'Customer.recommendations': 'scores:read',
   'Customer.segmentHistory': 'segments:read',
+  'Customer.alerts': 'alerts:read',
 };
 
 /** The requirement of `Type.field`; `undefined` means nothing declares it (refused). */

@@ -14,6 +14,8 @@ export const SCOPES = [
   'pii:read',
   'audit:read',
   'webhooks:admin',
+  'alerts:read',
+  'alerts:write',
   'admin',
 ] as const;
 

@@ -7,7 +7,10 @@ import type { CustomerStatsService } from './customer-stats.service';
 export const CUSTOMER_REFRESH_JOB = 'customer.refresh';
 export const DIRTY_SWEEP_JOB = 'dirty.sweep';
 
-/** How long a refresh waits so that bursts for the same customers coalesce (gathering in the process, then the job's delay). */
+/**
+ * How long a refresh waits so that bursts for the same customers coalesce (gathering in the process, then the job's delay).
+ * @defaultValue 1 second (config `RAPPORT_REFRESH_DEBOUNCE_MS`: lower trades coalescing for real-time latency)
+ */
 export const REFRESH_DEBOUNCE_MS = 1_000;
 /** How long a process gathers refresh requests before it enqueues them together (part of {@link REFRESH_DEBOUNCE_MS}). */
 export const REFRESH_GATHER_MS = 200;
@@ -36,7 +39,8 @@ export function registerCustomerJobs(registry: Pick<JobRegistry, 'register'>, st
  * deduplicated by BullMQ. The work itself is per customer and idempotent: a
  * customer refreshed by an earlier job is no longer dirty and is skipped.
  */
-export function createRefreshRequester(queues: QueueBackend, timeoutMs = 2_000): RefreshRequester {
+export function createRefreshRequester(queues: QueueBackend, timeoutMs = 2_000, debounceMs = REFRESH_DEBOUNCE_MS): RefreshRequester {
+  const delay = Math.max(0, debounceMs - gatherMsFor(debounceMs));
   return async (customerIds) => {
     const sorted = [...new Set(customerIds)].sort();
     const jobs = [];
@@ -46,11 +50,16 @@ export function createRefreshRequester(queues: QueueBackend, timeoutMs = 2_000):
       jobs.push({
         name: CUSTOMER_REFRESH_JOB,
         data: { customerIds: chunk } satisfies CustomerRefreshData,
-        opts: { delay: REFRESH_DEBOUNCE_MS - REFRESH_GATHER_MS, deduplication: { id: `refresh:${dedupId}`, ttl: REFRESH_DEBOUNCE_MS } },
+        opts: { delay, deduplication: { id: `refresh:${dedupId}`, ttl: Math.max(1, debounceMs) } },
       });
     }
     await withTimeout(queues.queue(QUEUES.analytics).addBulk(jobs), timeoutMs, 'enqueue customer.refresh');
   };
+}
+
+/** The part of a debounce spent gathering in the process: {@link REFRESH_GATHER_MS}, or all of a shorter debounce. */
+export function gatherMsFor(debounceMs: number): number {
+  return Math.min(REFRESH_GATHER_MS, debounceMs);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { Config } from '../../config';
 import type { Logger } from '../../infra/logger';
 import type { QueueBackend } from '../../infra/queue';
 import { collectJobs, defineModule } from '../../infra/module';
@@ -7,10 +8,11 @@ import { CustomerQueryService } from './customer-query.service';
 import { CustomerStatsService } from './customer-stats.service';
 import * as customerGraphql from './customer.graphql';
 import { CustomerService } from './customer.service';
-import { createRefreshRequester, RefreshGatherer, registerCustomerJobs, scheduleDirtySweep } from './customers.jobs';
+import { createRefreshRequester, gatherMsFor, RefreshGatherer, registerCustomerJobs, scheduleDirtySweep } from './customers.jobs';
 import { TombstoneHasher } from './tombstones';
 
 interface CustomersDeps {
+  config: Config;
   logger: Logger;
   dataSource: DataSource;
   queues: QueueBackend;
@@ -22,12 +24,17 @@ interface CustomersDeps {
 /** Customers, their identifiers and identity resolution, and the per-customer refresh (stats, then the subscribers of customers.refreshed). */
 export const customersModule = defineModule({
   name: 'customers',
-  needs: ['logger', 'dataSource', 'queues', 'secretKey', 'events'],
+  needs: ['config', 'logger', 'dataSource', 'queues', 'secretKey', 'events'],
   provides: ['refreshes', 'tombstones', 'stats', 'customers', 'customerQueries'],
   graphql: [customerGraphql],
   events: { publishes: ['customer.created', 'customer.updated', 'customers.refreshed', 'identity.conflicted'], subscribes: [] },
-  create({ logger, dataSource, queues, secretKey, events }: CustomersDeps) {
-    const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }));
+  create({ config, logger, dataSource, queues, secretKey, events }: CustomersDeps) {
+    const debounceMs = config.refreshDebounceMs;
+    const refreshes = new RefreshGatherer(
+      createRefreshRequester(queues, undefined, debounceMs),
+      logger.child({ component: 'refresh' }),
+      gatherMsFor(debounceMs),
+    );
     const tombstones = new TombstoneHasher(secretKey);
     if (!tombstones.keyed)
       logger.warn(

@@ -62,6 +62,24 @@ export interface EventCatalog {
    * a success for RAPPORT_WEBHOOK_DISABLE_AFTER_DAYS (since `failingSince`).
    */
   'webhook_endpoint.disabled': { endpointId: string; failingSince: string };
+  /**
+   * An alert rule fired for a customer (src/modules/alerts): published for
+   * rules whose destinations include SUBSCRIPTION or WEBHOOK. A webhook
+   * endpoint subscribed to `alert.fired` (filtered by `ruleId`) receives it.
+   * `segmentId` is set for SEGMENT_ENTERED rules; `kind`, `value` and
+   * `previousValue` for score rules.
+   */
+  'alert.fired': {
+    alertId: string;
+    ruleId: string;
+    customerId: string;
+    trigger: 'SEGMENT_ENTERED' | 'SCORE_CROSSES' | 'SCORE_CHANGES';
+    segmentId?: string;
+    kind?: string;
+    value?: number | null;
+    previousValue?: number | null;
+    destinations: string[];
+  };
 }
 
 export type EventType = keyof EventCatalog;
@@ -87,6 +105,7 @@ export const EVENT_TYPES: { readonly [T in EventType]: { version: number; custom
     doc: 'An ingest conflict between two customers was accepted and flagged as a candidate duplicate.',
   },
   'webhook_endpoint.disabled': { version: 1, customer: false, doc: 'An outbound webhook endpoint kept failing and was disabled.' },
+  'alert.fired': { version: 1, customer: true, doc: 'An alert rule fired for a customer (rules with a SUBSCRIPTION or WEBHOOK destination).' },
 };
 
 /** One event as subscribers receive it. */

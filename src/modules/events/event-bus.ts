@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { inTransaction } from '../../infra/database';
+import { afterCommit, inAmbientTransaction, inTransaction } from '../../infra/database';
 import type { Logger } from '../../infra/logger';
 import { EVENT_TYPES, TRANSACTION_EVENT_TYPES, type DomainEvent, type EventType, type TransactionEventCatalog, type TransactionEventType } from './catalog';
 
@@ -19,9 +19,18 @@ export type EventHandler<T extends EventType> = (event: DomainEvent<T>, manager:
  */
 export type TransactionEventHandler<T extends TransactionEventType> = (payload: TransactionEventCatalog[T], manager: EntityManager) => Promise<void>;
 
+/**
+ * Says, before any transaction, whether a consumer wants an event at all: an
+ * event it refuses is neither handed to it nor recorded in its offsets. For
+ * consumers that care about a few of many events (alerts on the rules that
+ * exist), so the others cost the dispatcher nothing.
+ */
+export type EventInterest<T extends EventType> = (event: DomainEvent<T>) => boolean | Promise<boolean>;
+
 interface Subscription {
   consumer: string;
   handler: EventHandler<EventType>;
+  interest?: EventInterest<EventType>;
 }
 
 interface TransactionSubscription {
@@ -103,6 +112,11 @@ const DISPATCH_LOCK = 0x6f7574626f78; // "outbox"
  * back every other consumer's events for long.
  */
 export const BATCH_CONSUMER_ATTEMPTS = 3;
+/** How soon after a commit that woke it this process dispatches: commits of one burst share the run. */
+const WAKE_DELAY_MS = 10;
+/** When a woken run finds another dispatcher at work, how soon it tries again, and how many times. */
+const WAKE_RETRY_MS = 50;
+const WAKE_RETRIES = 20;
 const CONSUMER_NAME = /^[a-z][a-z0-9_.:-]{0,63}$/;
 
 interface OutboxRow {
@@ -126,18 +140,26 @@ export class EventBus {
   private readonly batchSubscriptions: BatchSubscription[] = [];
   /** Failed dispatches in a row, per batch consumer (see {@link BATCH_CONSUMER_ATTEMPTS}). */
   private readonly batchFailures = new Map<string, number>();
+  private wakeups = false;
+  private wakeTimer?: NodeJS.Timeout;
+  private waking = false;
+  private wakeAgain = false;
+  private wakeRun?: Promise<void>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly logger: Logger,
   ) {}
 
-  /** Registers `handler` as `consumer` for events of `type`. A consumer name is its idempotency key: keep it stable. */
-  subscribe<T extends EventType>(type: T, consumer: string, handler: EventHandler<T>): void {
+  /**
+   * Registers `handler` as `consumer` for events of `type`. A consumer name is its idempotency key: keep it stable.
+   * With `interest`, only the events it accepts are handed over (see {@link EventInterest}).
+   */
+  subscribe<T extends EventType>(type: T, consumer: string, handler: EventHandler<T>, interest?: EventInterest<T>): void {
     if (!(type in EVENT_TYPES)) throw new Error(`${type} is not an event of the catalog`);
     const list = this.outboxSubscriptions.get(type) ?? [];
     checkConsumer(type, consumer, list);
-    list.push({ consumer, handler: handler as unknown as EventHandler<EventType> });
+    list.push({ consumer, handler: handler as unknown as EventHandler<EventType>, interest: interest as unknown as EventInterest<EventType> | undefined });
     this.outboxSubscriptions.set(type, list);
   }
 
@@ -154,9 +176,62 @@ export class EventBus {
     this.transactionSubscriptions.set(type, list);
   }
 
-  /** Hands an in-transaction event to its subscribers, one after the other, in the caller's transaction. */
+  /**
+   * Hands an in-transaction event to its subscribers, one after the other, in the caller's transaction.
+   * With wake-ups on, the commit of that transaction (a customer refresh, whose score and segment events
+   * are the ones real time waits for) wakes this process's dispatcher.
+   */
   async emitInTransaction<T extends TransactionEventType>(manager: EntityManager, type: T, payload: TransactionEventCatalog[T]): Promise<void> {
     for (const { handler } of this.transactionSubscriptions.get(type) ?? []) await handler(payload, manager);
+    if (this.wakeups && inAmbientTransaction()) afterCommit(async () => this.wake());
+  }
+
+  /**
+   * Turns on wake-ups in a process that runs the dispatcher: besides the
+   * scheduled runs (RAPPORT_OUTBOX_DISPATCH_MS), it dispatches right after a
+   * transaction that emitted an in-transaction event commits, so the events
+   * that transaction wrote do not wait for the next period.
+   */
+  enableWakeups(): void {
+    this.wakeups = true;
+  }
+
+  /** Stops wake-ups (at shutdown, before the workers stop) and waits for a woken run under way. */
+  async disableWakeups(): Promise<void> {
+    this.wakeups = false;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    await this.wakeRun;
+  }
+
+  /** Dispatches soon in this process (see {@link enableWakeups}); wakes during a run make one more run. */
+  wake(delayMs = WAKE_DELAY_MS, retries = WAKE_RETRIES): void {
+    if (!this.wakeups) return;
+    if (this.waking || this.wakeTimer) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.wakeTimer = setTimeout(() => {
+      this.wakeRun = this.runWake(retries);
+    }, delayMs);
+    this.wakeTimer.unref();
+  }
+
+  private async runWake(retries: number): Promise<void> {
+    this.wakeTimer = undefined;
+    this.waking = true;
+    this.wakeAgain = false;
+    let skipped = false;
+    try {
+      skipped = Boolean((await this.dispatch()).skipped);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'a woken outbox dispatch failed; the scheduled one will deliver');
+    } finally {
+      this.waking = false;
+    }
+    // Another dispatcher held the lock and may have read the outbox before this commit: try again shortly.
+    if (skipped && retries > 0) this.wake(WAKE_RETRY_MS, retries - 1);
+    else if (this.wakeAgain) this.wake();
   }
 
   /** Every subscription, in delivery order per event. */
@@ -361,8 +436,9 @@ export class EventBus {
     const subscriptions = this.outboxSubscriptions.get(row.type) ?? [];
     if (subscriptions.length === 0) return undefined;
     const event = toEvent(row);
-    for (const { consumer, handler } of subscriptions) {
+    for (const { consumer, handler, interest } of subscriptions) {
       try {
+        if (interest && !(await interest(event))) continue;
         await inTransaction(this.dataSource, async (manager) => {
           const claimed: unknown[] = await manager.query(
             `INSERT INTO outbox_consumer_offsets (customer_id, consumer, event_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,

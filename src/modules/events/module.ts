@@ -19,5 +19,14 @@ export const eventsModule = defineModule({
     return { events: new EventBus(dataSource, logger.child({ component: 'events' })) };
   },
   jobs: ({ events, config }) => collectJobs((registry) => registerEventJobs(registry, events, { retentionHours: config.outboxRetentionHours })),
-  schedules: ({ queues, config }) => [{ name: 'events.dispatch', start: () => scheduleEventJobs(queues, config.outboxDispatchMs) }],
+  // A worker also dispatches as soon as a customer refresh commits (wake-ups), the schedule being the safety net.
+  schedules: ({ events, queues, config }) => [
+    {
+      name: 'events.dispatch',
+      start: () => {
+        events.enableWakeups();
+        return scheduleEventJobs(queues, config.outboxDispatchMs);
+      },
+    },
+  ],
 });

@@ -18,6 +18,7 @@ export const REALTIME_EVENTS = [
   'segment.entered',
   'segment.exited',
   'recompute.completed',
+  'alert.fired',
 ] as const satisfies readonly EventType[];
 
 /** The consumer name of the fan-out (its idempotency key in the outbox offsets). */

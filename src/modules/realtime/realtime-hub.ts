@@ -16,7 +16,7 @@ export interface RealtimeLimits {
 /** How often a watched job's state is read while someone subscribes to it. */
 const JOB_POLL_MS = 500;
 
-/** The topics a message is routed by: its customer, its segment, its score kind. */
+/** The topics a message is routed by: its customer, its segment, its score kind, alerts. */
 export function topicsOf(message: RealtimeMessage): string[] {
   const topics: string[] = [];
   if (message.customerId !== NO_CUSTOMER) topics.push(`customer:${message.customerId}`);
@@ -24,6 +24,7 @@ export function topicsOf(message: RealtimeMessage): string[] {
   if ((message.type === 'segment.entered' || message.type === 'segment.exited') && typeof segmentId === 'string') topics.push(`segment:${segmentId}`);
   if (message.type === 'score.changed' && typeof kind === 'string') topics.push(`score:${kind}`);
   if (message.type === 'recompute.completed') topics.push('recompute');
+  if (message.type === 'alert.fired') topics.push('alerts');
   return topics;
 }
 

@@ -85,7 +85,7 @@ function filtered<T>(queue: SubscriberQueue<T>, allowed: (value: T) => Promise<b
   };
 }
 
-const SubscriptionLaggedRef = builder.objectRef<Lagged>('SubscriptionLagged').implement({
+export const SubscriptionLaggedRef = builder.objectRef<Lagged>('SubscriptionLagged').implement({
   description:
     'Events were dropped because this subscriber read more slowly than they arrived (its buffer holds RAPPORT_REALTIME_BUFFER events): re-read what you follow with a query.',
   fields: (t) => ({

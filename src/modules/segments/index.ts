@@ -1,4 +1,4 @@
-export { MembershipEventRef as SegmentMembershipEventRef, requireMembershipAccess } from './segment.graphql';
+export { MembershipEventRef as SegmentMembershipEventRef, requireMembershipAccess, SegmentRef } from './segment.graphql';
 export { segmentLoaders } from './segment-loaders';
 export type { MembershipEventRecord, SegmentRecord } from './segment.service';
 export type { SegmentService } from './segment.service';

@@ -1,0 +1,1 @@
+export type { AlertService } from './alert.service';
