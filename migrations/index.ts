@@ -12,6 +12,7 @@ import { CustomerKeyedPrimaryKeys1764760000000 } from './1764760000000-customer-
 import { Outbox1764800000000 } from './1764800000000-outbox';
 import { ConnectionSourceAndCountry1764900000000 } from './1764900000000-connection-source-and-country';
 import { WebhookRefusalPayloadInvalid1765000000000 } from './1765000000000-webhook-refusal-payload-invalid';
+import { IdentityMatching1765100000000 } from './1765100000000-identity-matching';
 
 /** Migrations in order. Immutable once landed: change the schema with a new one. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   Outbox1764800000000,
   ConnectionSourceAndCountry1764900000000,
   WebhookRefusalPayloadInvalid1765000000000,
+  IdentityMatching1765100000000,
 ];
