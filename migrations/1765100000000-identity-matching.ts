@@ -27,7 +27,9 @@ export class IdentityMatching1765100000000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE TABLE "duplicate_pairs" ("customer_a" bigint NOT NULL, "customer_b" bigint NOT NULL, "score" double precision NOT NULL, "evidence" jsonb NOT NULL DEFAULT '[]', "status" text NOT NULL DEFAULT 'OPEN', "origin" text NOT NULL DEFAULT 'MATCHING', "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "status_changed_at" TIMESTAMP WITH TIME ZONE, CONSTRAINT "duplicate_pairs_ordered" CHECK ("customer_a" < "customer_b"), CONSTRAINT "duplicate_pairs_score_check" CHECK ("score" BETWEEN 0 AND 1), CONSTRAINT "duplicate_pairs_status_check" CHECK ("status" IN ('OPEN', 'DISMISSED', 'MERGED')), CONSTRAINT "duplicate_pairs_origin_check" CHECK ("origin" IN ('MATCHING', 'POLICY')), CONSTRAINT "duplicate_pairs_pkey" PRIMARY KEY ("customer_a", "customer_b"))`,
     );
-    await queryRunner.query(`CREATE INDEX "duplicate_pairs_open_score_idx" ON "duplicate_pairs" ("score" DESC, "customer_a", "customer_b") WHERE "status" = 'OPEN'`);
+    await queryRunner.query(
+      `CREATE INDEX "duplicate_pairs_open_score_idx" ON "duplicate_pairs" ("score" DESC, "customer_a", "customer_b") WHERE "status" = 'OPEN'`,
+    );
     await queryRunner.query(`CREATE INDEX "duplicate_pairs_customer_b_idx" ON "duplicate_pairs" ("customer_b")`);
   }
 

@@ -3,6 +3,7 @@ import { accessModule } from './access/module';
 import { connectorsModule } from './connectors/module';
 import { customersModule } from './customers/module';
 import { eventsModule } from './events/module';
+import { identityModule } from './identity/module';
 import { interactionsModule } from './interactions/module';
 import { privacyModule } from './privacy/module';
 import { realtimeModule } from './realtime/module';
@@ -23,6 +24,7 @@ const MANIFESTS = [
   privacyModule,
   connectorsModule,
   realtimeModule,
+  identityModule,
 ] as const;
 
 export const MODULES: readonly AnyModule[] = MANIFESTS;

@@ -32,6 +32,9 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Query.auditLog': 'audit:read',
   'Query.apiKeys': 'admin',
   'Query.exportCustomer': 'pii:read',
+  'Query.identityMatching': 'customers:read',
+  'Query.duplicatePairs': 'customers:read',
+  'Query.duplicateClusters': 'customers:read',
   // Mutations
   'Mutation.upsertCustomers': 'customers:write',
   'Mutation.recordInteractions': 'interactions:write',
@@ -55,6 +58,9 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Mutation.revokeApiKey': 'admin',
   'Mutation.eraseCustomer': 'admin',
   'Mutation.liftErasureTombstone': 'admin',
+  'Mutation.updateIdentityMatching': 'customers:write',
+  'Mutation.findDuplicates': 'customers:write',
+  'Mutation.dismissDuplicatePair': 'customers:write',
   // Subscriptions: the scope of the query that reads the same thing
   'Subscription.customerChanged': 'customers:read',
   'Subscription.interactionRecorded': 'customers:read',
@@ -95,6 +101,10 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   SegmentConditionExplanation: 'segments:read',
   CustomerChange: 'customers:read',
   ScoreChange: 'scores:read',
+  DuplicatePair: 'customers:read',
+  MatchEvidence: 'customers:read',
+  DuplicateCluster: 'customers:read',
+  IdentityMatching: 'customers:read',
   // Structural
   PageInfo: null,
   RowError: null,

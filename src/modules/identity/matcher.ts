@@ -1,6 +1,16 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { writeFeatures } from './features';
-import { comparePair, evidenceOf, fitModel, randomPairFrequencies, scorePattern, weightsOf, type FeatureRow, type MatchModel, type Weights } from './fellegi-sunter';
+import {
+  comparePair,
+  evidenceOf,
+  fitModel,
+  randomPairFrequencies,
+  scorePattern,
+  weightsOf,
+  type FeatureRow,
+  type MatchModel,
+  type Weights,
+} from './fellegi-sunter';
 import type { KindSettings, MatchingSettings } from './settings';
 
 /**
@@ -114,10 +124,9 @@ export async function fullRun(
   try {
     await runner.startTransaction();
     await runner.query(`SET LOCAL work_mem = '256MB'`);
-    const [{ count }] = await runner.query(
-      `SELECT count(*)::int AS count FROM (SELECT 1 FROM identity_block_keys GROUP BY key HAVING count(*) > $1) o`,
-      [settings.maxBlockSize],
-    );
+    const [{ count }] = await runner.query(`SELECT count(*)::int AS count FROM (SELECT 1 FROM identity_block_keys GROUP BY key HAVING count(*) > $1) o`, [
+      settings.maxBlockSize,
+    ]);
     oversizedKeys = count;
     await runner.query(
       `CREATE TEMP TABLE identity_candidates ON COMMIT DROP AS
@@ -233,7 +242,11 @@ export async function fullRun(
 }
 
 /** Upserts scored pairs (a < b); a pair already DISMISSED or MERGED keeps its status and is not rescored. */
-export async function upsertPairs(manager: EntityManager, rows: { a: string; b: string; score: number; evidence: string }[], origin: 'MATCHING' | 'POLICY' = 'MATCHING'): Promise<void> {
+export async function upsertPairs(
+  manager: EntityManager,
+  rows: { a: string; b: string; score: number; evidence: string }[],
+  origin: 'MATCHING' | 'POLICY' = 'MATCHING',
+): Promise<void> {
   if (rows.length === 0) return;
   await manager.query(
     `INSERT INTO duplicate_pairs (customer_a, customer_b, score, evidence, origin)
@@ -251,7 +264,12 @@ export async function upsertPairs(manager: EntityManager, rows: { a: string; b: 
  * `maxBlockSize` customers are skipped, as in the full run), scored with the
  * stored models. Their open pairs that no longer reach reviewScore go.
  */
-export async function matchCustomers(manager: EntityManager, settings: MatchingSettings, models: StoredModels, customerIds: readonly string[]): Promise<number> {
+export async function matchCustomers(
+  manager: EntityManager,
+  settings: MatchingSettings,
+  models: StoredModels,
+  customerIds: readonly string[],
+): Promise<number> {
   if (customerIds.length === 0) return 0;
   await writeFeatures(manager, settings, customerIds);
   const rows: { a: string; b: string; kind: CustomerKindName; fa: FeatureRow; fb: FeatureRow }[] = await manager.query(

@@ -26,7 +26,18 @@ export const PERSON_FIELDS = [
 ] as const;
 
 /** Fields of an organisation. */
-export const ORGANIZATION_FIELDS = ['displayName', 'registrationNumber', 'domain', 'streetNumber', 'street', 'locality', 'postcode', 'country', 'email', 'phone'] as const;
+export const ORGANIZATION_FIELDS = [
+  'displayName',
+  'registrationNumber',
+  'domain',
+  'streetNumber',
+  'street',
+  'locality',
+  'postcode',
+  'country',
+  'email',
+  'phone',
+] as const;
 
 export type MatchField = (typeof PERSON_FIELDS)[number] | (typeof ORGANIZATION_FIELDS)[number];
 
@@ -181,8 +192,7 @@ function kindSettings(value: unknown, field: string, allowed: readonly string[])
   const checked = fields.map((raw, i): FieldComparison => {
     const at = `${field}.fields.${i}`;
     if (!isObject(raw)) invalid(at, 'must be an object {field, comparison}');
-    for (const key of Object.keys(raw))
-      if (!['field', 'comparison', 'thresholds', 'tolerance'].includes(key)) invalid(`${at}.${key}`, 'unknown key');
+    for (const key of Object.keys(raw)) if (!['field', 'comparison', 'thresholds', 'tolerance'].includes(key)) invalid(`${at}.${key}`, 'unknown key');
     if (typeof raw.field !== 'string' || !allowed.includes(raw.field)) invalid(`${at}.field`, `must be one of ${allowed.join(', ')}`);
     if (seen.has(raw.field)) invalid(`${at}.field`, `${raw.field} is compared twice`);
     seen.add(raw.field);
@@ -217,7 +227,8 @@ function kindSettings(value: unknown, field: string, allowed: readonly string[])
       const [name, modifier, ...rest] = key.split(':');
       if (!allowed.includes(name) || rest.length > 0 || (modifier !== undefined && modifier !== 'phonetic'))
         invalid(`${at}.${k}`, `must be one of ${allowed.join(', ')}, optionally followed by ":phonetic"`);
-      if (modifier === 'phonetic' && !PHONETIC_FIELDS.includes(name as MatchField)) invalid(`${at}.${k}`, `phonetic keys exist for ${PHONETIC_FIELDS.join(', ')}`);
+      if (modifier === 'phonetic' && !PHONETIC_FIELDS.includes(name as MatchField))
+        invalid(`${at}.${k}`, `phonetic keys exist for ${PHONETIC_FIELDS.join(', ')}`);
       return key;
     });
   });
@@ -262,7 +273,8 @@ export function validateSettings(value: unknown): MatchingSettings {
       const known = new Set(specs.flatMap(levelsOf));
       for (const [level, weight] of Object.entries(levels)) {
         if (!known.has(level)) invalid(`${at}.${level}`, `unknown level; levels: ${[...known].join(', ')}`);
-        if (typeof weight !== 'number' || !Number.isFinite(weight) || Math.abs(weight) > 60) invalid(`${at}.${level}`, 'must be a number of bits between -60 and 60');
+        if (typeof weight !== 'number' || !Number.isFinite(weight) || Math.abs(weight) > 60)
+          invalid(`${at}.${level}`, 'must be a number of bits between -60 and 60');
       }
       weights[name] = levels as LevelWeights;
     }

@@ -35,8 +35,8 @@ export interface RecomputeJobRecord {
   error: string | null;
 }
 
-/** Jobs `recomputeJob(id)` can report on: score recomputes and segment refreshes (`segments.refresh`). */
-const RECOMPUTE_JOB_NAMES = new Set([SCORES_RECOMPUTE_JOB, 'segments.refresh']);
+/** Jobs `recomputeJob(id)` can report on: score recomputes, segment refreshes (`segments.refresh`) and matching runs (`identity.findDuplicates`). */
+const RECOMPUTE_JOB_NAMES = new Set([SCORES_RECOMPUTE_JOB, 'segments.refresh', 'identity.findDuplicates']);
 
 export const MAX_RECOMPUTE_CUSTOMER_IDS = 10_000;
 
