@@ -27,6 +27,7 @@ import type { RealtimeHub } from './modules/realtime';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
+import type { IdentityService, markPairsMerged, recordDuplicatePair } from './modules/identity/identity.service';
 
 /** What the assembler gives every process before any module: configuration and infrastructure. */
 export interface CoreServices {
@@ -64,6 +65,10 @@ export interface RapportServices extends CoreServices {
   events: EventBus;
   /** GraphQL subscriptions: the fan-out of domain events to this process's subscribers. */
   realtime: RealtimeHub;
+  /** Identity matching: duplicate customers. */
+  identity: IdentityService;
+  /** Duplicate pairs written by others than the matcher (an ingest policy's flag, a merge). */
+  duplicatePairs: { recordDuplicatePair: typeof recordDuplicatePair; markPairsMerged: typeof markPairsMerged };
   /** The modules' gateway routes besides GraphQL. */
   routes: HttpRoute[];
   /** The modules' recurring jobs, scheduled by a worker process at start. */

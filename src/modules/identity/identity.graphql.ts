@@ -1,4 +1,6 @@
+import { fail } from '../../errors/catalog';
 import { builder } from '../../graphql/builder';
+import type { GraphQLContext } from '../../graphql/context';
 import { forwardOnly, globalId, localId } from '../../graphql/ids';
 import { CustomerRef } from '../customers';
 import { RecomputeJobRef, toRecomputeJobRecord } from '../scores';
@@ -21,6 +23,13 @@ const MatchEvidenceRef = builder.objectRef<Evidence>('MatchEvidence').implement(
   }),
 });
 
+/** A pair's customer; pairs are listed only while both exist, so a missing one is a race with an erasure. */
+async function customer(ctx: GraphQLContext, id: string) {
+  const found = await ctx.loaders.customer.load(id);
+  if (!found) throw fail('CUSTOMER_NOT_FOUND', { detail: 'a customer of this pair no longer exists' });
+  return found;
+}
+
 const DuplicatePairRef = builder.objectRef<DuplicatePairRecord>('DuplicatePair').implement({
   description: 'Two customers the matcher believes are one, with the evidence per field.',
   fields: (t) => ({
@@ -28,8 +37,8 @@ const DuplicatePairRef = builder.objectRef<DuplicatePairRecord>('DuplicatePair')
       description: 'The pair’s id: the two customers’ ids joined by a colon.',
       resolve: (p) => `${globalId('Customer', p.a)}:${globalId('Customer', p.b)}`,
     }),
-    a: t.field({ type: CustomerRef, description: 'The customer with the lower id.', resolve: async (p, _a, ctx) => (await ctx.loaders.customer.load(p.a))! }),
-    b: t.field({ type: CustomerRef, description: 'The customer with the higher id.', resolve: async (p, _a, ctx) => (await ctx.loaders.customer.load(p.b))! }),
+    a: t.field({ type: CustomerRef, description: 'The customer with the lower id.', resolve: (p, _a, ctx) => customer(ctx, p.a) }),
+    b: t.field({ type: CustomerRef, description: 'The customer with the higher id.', resolve: (p, _a, ctx) => customer(ctx, p.b) }),
     score: t.exposeFloat('score', { description: 'Match probability in [0, 1] under the fitted model.' }),
     evidence: t.field({
       type: [MatchEvidenceRef],

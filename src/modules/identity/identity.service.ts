@@ -235,9 +235,9 @@ export class IdentityService {
     const parent = new Map<string, string>();
     const find = (x: string): string => {
       let root = x;
-      while (parent.get(root) !== root) root = parent.get(root)!;
+      while (parent.get(root) !== root) root = parent.get(root) ?? root;
       for (let at = x; at !== root;) {
-        const next = parent.get(at)!;
+        const next = parent.get(at) ?? root;
         parent.set(at, root);
         at = next;
       }
@@ -256,7 +256,8 @@ export class IdentityService {
       groups.set(root, group);
     }
     for (const { a, score } of links) {
-      const group = groups.get(find(a))!;
+      const group = groups.get(find(a));
+      if (!group) continue;
       group.minScore = Math.min(group.minScore, Number(score));
       group.maxScore = Math.max(group.maxScore, Number(score));
     }
@@ -271,7 +272,7 @@ export class IdentityService {
     if (x === y) throw fail('VALIDATION_FAILED', { detail: 'a and b must be two different customers' }, 'b');
     const [a, b] = BigInt(x) < BigInt(y) ? [x, y] : [y, x];
     return inTransaction(this.dataSource, async (manager) => {
-      const rows: Record<string, unknown>[] = await manager.query(
+      const [rows]: [Record<string, unknown>[], number] = await manager.query(
         `UPDATE duplicate_pairs SET status = 'DISMISSED', status_changed_at = now(), updated_at = now()
           WHERE customer_a = $1 AND customer_b = $2 AND status <> 'MERGED'
           RETURNING ${PAIR_COLUMNS}`,

@@ -118,7 +118,7 @@ export async function fullRun(
   const patterns: Pattern[] = [];
   const patternIndex = new Map<string, number>();
   const pairs = new PairBuffer();
-  let oversizedKeys = 0;
+  let oversizedKeys: number;
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
@@ -205,7 +205,7 @@ export async function fullRun(
   const keep: number[] = [];
   let duplicates = 0;
   for (let i = 0; i < pairs.length; i++) {
-    const score = patterns[pairs.pattern[i]].score!;
+    const score = patterns[pairs.pattern[i]].score ?? 0;
     if (score >= settings.reviewScore) keep.push(i);
     if (score >= settings.matchScore) duplicates++;
   }
@@ -214,12 +214,10 @@ export async function fullRun(
     const slice = keep.slice(start, start + WRITE_BATCH);
     await upsertPairs(
       dataSource.manager,
-      slice.map((i) => ({
-        a: String(pairs.a[i]),
-        b: String(pairs.b[i]),
-        score: patterns[pairs.pattern[i]].score!,
-        evidence: patterns[pairs.pattern[i]].evidence!,
-      })),
+      slice.map((i) => {
+        const pattern = patterns[pairs.pattern[i]];
+        return { a: String(pairs.a[i]), b: String(pairs.b[i]), score: pattern.score ?? 0, evidence: pattern.evidence ?? '[]' };
+      }),
     );
     await onProgress(70 + Math.round((25 * (start + slice.length)) / keep.length));
   }
@@ -288,11 +286,11 @@ export async function matchCustomers(
       ORDER BY p.a, p.b`,
     [customerIds, settings.maxBlockSize],
   );
-  const weights = new Map(KINDS.map((kind) => [kind, kindWeights(settings, kind, models)]));
+  const weights = { PERSON: kindWeights(settings, 'PERSON', models), ORGANIZATION: kindWeights(settings, 'ORGANIZATION', models) };
   const scored = rows
     .map((row) => {
       const levels = comparePair(kindSettings(settings, row.kind).fields, row.fa, row.fb);
-      const w = weights.get(row.kind)!;
+      const w = weights[row.kind];
       return { a: row.a, b: row.b, score: scorePattern(w, levels), evidence: JSON.stringify(evidenceOf(w, levels)) };
     })
     .filter((p) => p.score >= settings.reviewScore);

@@ -244,8 +244,8 @@ export function validateSettings(value: unknown): MatchingSettings {
   for (const key of Object.keys(value)) if (!TOP_KEYS.has(key)) invalid(key, `unknown setting; known: ${[...TOP_KEYS].join(', ')}`);
   const person = kindSettings(value.person, 'person', PERSON_FIELDS);
   const organization = kindSettings(value.organization, 'organization', ORGANIZATION_FIELDS);
-  const matchScore = probability(value.matchScore, 'matchScore')!;
-  const reviewScore = probability(value.reviewScore, 'reviewScore')!;
+  const matchScore = probability(value.matchScore, 'matchScore') ?? 0;
+  const reviewScore = probability(value.reviewScore, 'reviewScore') ?? 0;
   if (reviewScore > matchScore) invalid('reviewScore', 'must not be above matchScore');
   const autoMergeScore = probability(value.autoMergeScore, 'autoMergeScore', true);
   if (autoMergeScore !== null && autoMergeScore < matchScore) invalid('autoMergeScore', 'must not be below matchScore');
