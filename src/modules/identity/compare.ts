@@ -4,6 +4,10 @@
  * incremental run in the customer refresh and the tests share them.
  */
 
+/** Scratch flags of jaroWinkler, reused across calls (millions of pairs are compared in a run). */
+let scratchA = new Uint8Array(64);
+let scratchB = new Uint8Array(64);
+
 /** Jaro–Winkler similarity in [0, 1] (prefix scale 0.1, prefix up to 4 characters). */
 export function jaroWinkler(a: string, b: string): number {
   if (a === b) return 1;
@@ -11,8 +15,12 @@ export function jaroWinkler(a: string, b: string): number {
   const lb = b.length;
   if (la === 0 || lb === 0) return 0;
   const window = Math.max(0, Math.floor(Math.max(la, lb) / 2) - 1);
-  const matchedA = new Uint8Array(la);
-  const matchedB = new Uint8Array(lb);
+  if (scratchA.length < la) scratchA = new Uint8Array(la * 2);
+  if (scratchB.length < lb) scratchB = new Uint8Array(lb * 2);
+  const matchedA = scratchA;
+  const matchedB = scratchB;
+  matchedA.fill(0, 0, la);
+  matchedB.fill(0, 0, lb);
   let matches = 0;
   for (let i = 0; i < la; i++) {
     const from = Math.max(0, i - window);
@@ -39,9 +47,17 @@ export function jaroWinkler(a: string, b: string): number {
   return jaro + prefix * 0.1 * (1 - jaro);
 }
 
+/** Trigram sets of recently compared strings: a value is compared with many others in a run. */
+const trigramCache = new Map<string, Set<string>>();
+const TRIGRAM_CACHE_SIZE = 100_000;
+
 /** The trigrams of a string as pg_trgm forms them: per word, lower case, padded with two spaces before and one after. */
 function trigrams(value: string): Set<string> {
+  const cached = trigramCache.get(value);
+  if (cached) return cached;
+  if (trigramCache.size >= TRIGRAM_CACHE_SIZE) trigramCache.clear();
   const grams = new Set<string>();
+  trigramCache.set(value, grams);
   for (const word of value.toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
     if (!word) continue;
     const padded = `  ${word} `;
@@ -93,9 +109,21 @@ export function adjacentTransposition(a: string, b: string): boolean {
  * adjacent digits swapped, or day and month swapped.
  */
 export function dateTypo(a: string, b: string): boolean {
+  if (a.length === 10 && b.length === 10) {
+    // YYYY-MM-DD: positions that differ, at most two are a slip.
+    let first = -1;
+    let second = -1;
+    for (let i = 0; i < 10; i++) {
+      if (a.charCodeAt(i) === b.charCodeAt(i)) continue;
+      if (first < 0) first = i;
+      else if (second < 0) second = i;
+      else return a.slice(0, 5) === b.slice(0, 5) && a.slice(5, 7) === b.slice(8, 10) && a.slice(8, 10) === b.slice(5, 7);
+    }
+    if (second < 0) return true;
+    if (second === first + 1 && a[first] === b[second] && a[second] === b[first]) return true;
+    return a.slice(0, 5) === b.slice(0, 5) && a.slice(5, 7) === b.slice(8, 10) && a.slice(8, 10) === b.slice(5, 7);
+  }
   const da = a.replace(/\D/g, '');
   const db = b.replace(/\D/g, '');
-  if (da.length !== 8 || db.length !== 8) return editDistance(da, db, 1) <= 1;
-  if (da.slice(0, 4) === db.slice(0, 4) && da.slice(4, 6) === db.slice(6, 8) && da.slice(6, 8) === db.slice(4, 6)) return true;
   return editDistance(da, db, 1) <= 1 || adjacentTransposition(da, db);
 }

@@ -84,7 +84,7 @@ interface Pattern {
 const FETCH = 20_000;
 const WRITE_BATCH = 5_000;
 const RANDOM_ROWS = 5_000;
-const RANDOM_PAIRS = 200_000;
+const RANDOM_PAIRS = 20_000;
 
 /** A seeded generator, so a run on the same data fits the same model. */
 function seededRandom(seed: number): () => number {
@@ -239,19 +239,24 @@ export async function fullRun(
   };
 }
 
-/** Upserts scored pairs (a < b); a pair already DISMISSED or MERGED keeps its status and is not rescored. */
+/**
+ * Upserts scored pairs (a < b); a pair already DISMISSED or MERGED keeps its
+ * status and is not rescored. The rows go as one JSON document: the driver's
+ * escaping of a text array of JSON strings costs more than the insert.
+ */
 export async function upsertPairs(
   manager: EntityManager,
   rows: { a: string; b: string; score: number; evidence: string }[],
   origin: 'MATCHING' | 'POLICY' = 'MATCHING',
 ): Promise<void> {
   if (rows.length === 0) return;
+  const document = `[${rows.map((r) => `{"a":${JSON.stringify(r.a)},"b":${JSON.stringify(r.b)},"s":${Math.min(1, Math.max(0, r.score))},"e":${r.evidence}}`).join(',')}]`;
   await manager.query(
     `INSERT INTO duplicate_pairs (customer_a, customer_b, score, evidence, origin)
-     SELECT a, b, s, e, $5 FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::jsonb[]) AS v(a, b, s, e)
+     SELECT v.a, v.b, v.s, v.e, $2 FROM jsonb_to_recordset($1::jsonb) AS v(a bigint, b bigint, s float8, e jsonb)
      ON CONFLICT (customer_a, customer_b) DO UPDATE SET score = EXCLUDED.score, evidence = EXCLUDED.evidence, updated_at = now()
       WHERE duplicate_pairs.status = 'OPEN'`,
-    [rows.map((r) => r.a), rows.map((r) => r.b), rows.map((r) => Math.min(1, Math.max(0, r.score))), rows.map((r) => r.evidence), origin],
+    [document, origin],
   );
 }
 
