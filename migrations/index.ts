@@ -13,6 +13,7 @@ import { Outbox1764800000000 } from './1764800000000-outbox';
 import { ConnectionSourceAndCountry1764900000000 } from './1764900000000-connection-source-and-country';
 import { WebhookRefusalPayloadInvalid1765000000000 } from './1765000000000-webhook-refusal-payload-invalid';
 import { IdentityMatching1765100000000 } from './1765100000000-identity-matching';
+import { CustomerMerges1765200000000 } from './1765200000000-customer-merges';
 
 /** Migrations in order. Immutable once landed: change the schema with a new one. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   ConnectionSourceAndCountry1764900000000,
   WebhookRefusalPayloadInvalid1765000000000,
   IdentityMatching1765100000000,
+  CustomerMerges1765200000000,
 ];

@@ -23,6 +23,8 @@ import type { TombstoneHasher } from './modules/customers/tombstones';
 import type { IngestService } from './modules/interactions/ingest.service';
 import type { InteractionQueryService } from './modules/interactions/interaction-query.service';
 import type { PrivacyService } from './modules/privacy/privacy.service';
+import type { IdentityPolicyService } from './modules/merges/identity-policy.service';
+import type { MergeService } from './modules/merges/merge.service';
 import type { RealtimeHub } from './modules/realtime';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
@@ -69,6 +71,10 @@ export interface RapportServices extends CoreServices {
   identity: IdentityService;
   /** Duplicate pairs written by others than the matcher (an ingest policy's flag, a merge). */
   duplicatePairs: { recordDuplicatePair: typeof recordDuplicatePair; markPairsMerged: typeof markPairsMerged };
+  /** Merging customers and undoing merges (the merges module). */
+  merges: MergeService;
+  /** What an identity conflict on ingest does, per identifier type, and the guard rails of automatic merges. */
+  identityPolicies: IdentityPolicyService;
   /** The modules' gateway routes besides GraphQL. */
   routes: HttpRoute[];
   /** The modules' recurring jobs, scheduled by a worker process at start. */

@@ -162,6 +162,41 @@ describe('erasure', () => {
     expect((await admin(`query($id: ID!) { node(id: $id) { id } }`, { id })).body.data.node).toBeNull();
   });
 
+  test('of a merged customer erases the survivor, everything merged into it, and the snapshots kept to undo the merge', async () => {
+    const survivor = await createPerson('merge.keep@example.com', 'Mara Keeper', '+14155550777');
+    const merged = await createPerson('merge.gone@example.com', 'Mona Merged', '+14155550778');
+    const merge = await admin(`mutation($s: ID!, $m: [ID!]!) { mergeCustomers(survivorId: $s, mergedIds: $m, reason: "duplicate") { id } }`, {
+      s: survivor,
+      m: [merged],
+    });
+    expect(merge.body.errors).toBeUndefined();
+    const ids = (await app.sql<{ id: string }>(`SELECT customer_id::text AS id FROM customer_identifiers WHERE value LIKE 'merge.%@example.com'`)).map(
+      (r) => r.id,
+    );
+    expect(new Set(ids).size).toBe(1);
+    const mergedLocal = Buffer.from(merged, 'base64').toString().split(':')[1];
+
+    // Erasing through the merged customer's old id reaches the survivor.
+    const res = await admin(`mutation($id: ID!) { eraseCustomer(id: $id) { tombstones tables { table rows } } }`, { id: merged });
+    expect(res.body.data.eraseCustomer.tombstones).toBe(4);
+    const tables = await app.sql<{ name: string }>(
+      `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+    );
+    const mentions: string[] = [];
+    for (const { name } of tables) {
+      for (const needle of ['merge.keep@example.com', 'merge.gone@example.com', 'Mara Keeper', 'Mona Merged', 'gift for Mona', '+14155550778']) {
+        const [{ n }] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${name}" t WHERE t::text ILIKE $1`, [`%${needle}%`]);
+        if (n) mentions.push(`${name}: ${needle}`);
+      }
+    }
+    expect(mentions).toEqual([]);
+    for (const table of ['customers', 'customer_merges', 'customer_merge_members', 'customer_redirects']) {
+      const column = table === 'customers' ? 'id' : table === 'customer_merges' ? 'survivor_id' : 'customer_id';
+      expect(await app.sql(`SELECT 1 FROM ${table} WHERE ${column} = ANY($1::bigint[])`, [[ids[0], mergedLocal]])).toEqual([]);
+    }
+    expect((await admin(`query($id: ID!) { customer(id: $id) { id } }`, { id: merged })).body.data.customer).toBeNull();
+  });
+
   test('a late delivery for an erased identifier is refused until a fresh consent lifts the tombstone', async () => {
     const id = await createPerson('late@example.com', 'Lena Late');
     await admin(`mutation($id: ID!) { eraseCustomer(id: $id) { tombstones } }`, { id });

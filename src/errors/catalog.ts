@@ -81,6 +81,32 @@ export const ERROR_CATALOG = {
     doc: 'The identifiers of a row, or of rows of one batch, belong to more than one customer; never a silent pick.',
   },
   CUSTOMER_NOT_FOUND: { status: 404, message: '{detail}', doc: 'No customer has the id or identifiers given.' },
+  MERGE_INVALID: {
+    status: 400,
+    message: '{detail}',
+    doc: 'A merge names no customer to merge, the survivor among the merged, a customer twice, a customer already merged, or persons with organisations; `field` names the id.',
+  },
+  SURVIVORSHIP_INVALID: {
+    status: 400,
+    message: '{detail}',
+    doc: 'The survivorship rules of a merge are not an object of known rules; `field` is the path of the bad entry.',
+  },
+  MERGE_NOT_FOUND: { status: 404, message: 'merge {id} does not exist', doc: 'No merge has this id (or it was erased with its customers).' },
+  UNMERGE_BLOCKED: {
+    status: 409,
+    message: '{detail}',
+    doc: 'The merge was already undone, or a later merge took its survivor in: undo that one first (merges are undone last first).',
+  },
+  MERGE_GUARD_RAIL: {
+    status: 409,
+    message: '{detail}',
+    doc: 'An automatic merge would join two different values of a unique identifier type, or a cluster larger than the configured cap.',
+  },
+  IDENTITY_POLICY_INVALID: {
+    status: 400,
+    message: '{detail}',
+    doc: 'Identity policies name an unknown identifier type or policy, or guard rails out of range; `field` is the path of the bad entry.',
+  },
   BATCH_ABORTED: {
     status: 400,
     message: 'not written: other rows of this ATOMIC batch are invalid',

@@ -71,6 +71,15 @@ export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
   score_history: { role: 'customer', key: 'customer_id', why: "A customer's superseded score values, read with the customer." },
   segment_memberships: { role: 'customer', key: 'customer_id', why: 'Which customers are in which segment; refreshed per customer shard.' },
   segment_membership_events: { role: 'customer', key: 'customer_id', why: 'Written in the transaction that changes a membership, so on its shard.' },
+  customer_merges: {
+    role: 'own-hash',
+    key: 'id',
+    why: 'One merge of customers (survivor, merged ids, the survivor before and after), read by its id to unmerge; its members are snapshotted per customer.',
+  },
+  customer_merge_members: { role: 'customer', key: 'customer_id', why: 'The snapshot of a merged customer an unmerge restores, erased with the customer.' },
+  customer_redirects: { role: 'customer', key: 'customer_id', why: "A merged customer's id answered with its survivor; erased with the customer." },
+  identity_policies: { role: 'reference', why: 'What an identity conflict on ingest does, per identifier type: a few rows, read by every ingest.' },
+  identity_settings: { role: 'reference', why: 'The guard rails of automatic merges: one row.' },
 
   scores_rebuild: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's new scores, swapped in for `scores`." },
   score_history_rebuild: { role: 'customer', key: 'customer_id', runtime: true, why: 'The scores a full recompute supersedes, until its swap.' },

@@ -5,6 +5,7 @@ import { customersModule } from './customers/module';
 import { eventsModule } from './events/module';
 import { identityModule } from './identity/module';
 import { interactionsModule } from './interactions/module';
+import { mergesModule } from './merges/module';
 import { privacyModule } from './privacy/module';
 import { realtimeModule } from './realtime/module';
 import { scoresModule } from './scores/module';
@@ -25,6 +26,7 @@ const MANIFESTS = [
   connectorsModule,
   realtimeModule,
   identityModule,
+  mergesModule,
 ] as const;
 
 export const MODULES: readonly AnyModule[] = MANIFESTS;

@@ -258,6 +258,14 @@ describe('a key without pii:read meets every classification', () => {
         { type: 'email', value: 'a•••' },
       ]);
     },
+    'CustomerMerge.reason': async () => {
+      // Two customers of its own, so the merge moves nothing the other probes read.
+      const [x, y] = await app.sql<{ id: string }>(`INSERT INTO customers (display_name) VALUES ('Merge Probe X'), ('Merge Probe Y') RETURNING id::text`);
+      const { mergeId } = await app.runtime.services.merges.merge({ survivorId: x.id, mergedIds: [y.id], actor: 'test', reason: 'Ada asked' });
+      const id = Buffer.from(`CustomerMerge:${mergeId}`).toString('base64');
+      expect((await narrow(`{ customerMerge(id: "${id}") { reason } }`)).data!.customerMerge.reason).toBe('A•••');
+      expect((await w.post(w.pii, `{ customerMerge(id: "${id}") { reason } }`)).data!.customerMerge.reason).toBe('Ada asked');
+    },
     'Interaction.properties': async () => {
       const res = await narrow('{ interactions(first: 5, filter: { type: { eq: "purchase" } }) { edges { node { properties } } } }');
       expect(res.data!.interactions.edges[0].node.properties).toEqual({ email: '•••', name: '•••', phone: '•••', contact: { Phone: '•••' }, sku: 'A-1' });

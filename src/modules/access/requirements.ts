@@ -61,6 +61,12 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Mutation.updateIdentityMatching': 'customers:write',
   'Mutation.findDuplicates': 'customers:write',
   'Mutation.dismissDuplicatePair': 'customers:write',
+  // Merging is data stewardship (customers:write); what conflicts on ingest do is configuration (admin).
+  'Mutation.mergeCustomers': 'customers:write',
+  'Mutation.unmergeCustomer': 'customers:write',
+  'Mutation.updateIdentityPolicies': 'admin',
+  'Query.identityPolicies': 'admin',
+  'Query.customerMerge': 'customers:read',
   // Subscriptions: the scope of the query that reads the same thing
   'Subscription.customerChanged': 'customers:read',
   'Subscription.interactionRecorded': 'customers:read',
@@ -105,6 +111,8 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   MatchEvidence: 'customers:read',
   DuplicateCluster: 'customers:read',
   IdentityMatching: 'customers:read',
+  CustomerMerge: 'customers:read',
+  IdentityPolicies: 'admin',
   // Structural
   PageInfo: null,
   RowError: null,

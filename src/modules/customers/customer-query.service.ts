@@ -127,8 +127,15 @@ export class CustomerQueryService {
   async findByIds(ids: readonly string[]): Promise<Map<string, CustomerRecord>> {
     const valid = ids.filter((id) => isDatabaseId(id));
     if (valid.length === 0) return new Map();
-    const rows = await this.dataSource.query(`SELECT ${CUSTOMER_COLUMNS} FROM customers c WHERE c.id = ANY($1::bigint[]) AND c.deleted_at IS NULL`, [valid]);
-    return new Map(rows.map((r: Record<string, unknown>) => [String(r.id), toCustomerRecord(r)]));
+    // A merged customer's id answers with its survivor (customer_redirects, kept flat by the merges module), so clients holding old ids keep working.
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT r.asked::text AS asked, ${CUSTOMER_COLUMNS}
+         FROM unnest($1::bigint[]) AS r(asked)
+         LEFT JOIN customer_redirects m ON m.customer_id = r.asked
+         JOIN customers c ON c.id = COALESCE(m.survivor_id, r.asked) AND c.deleted_at IS NULL`,
+      [valid],
+    );
+    return new Map(rows.map((r) => [String(r.asked), toCustomerRecord(r)]));
   }
 
   async findByIdentifier(input: IdentifierInput): Promise<CustomerRecord | null> {

@@ -1,3 +1,4 @@
+import type { EventBus } from '../events';
 import type { DataSource } from 'typeorm';
 import { ErrorCode } from '../../errors/catalog';
 import { abortUnwritten, checkJsonObject, checkText, RowProblems, type BatchMode, type RowError } from '../../errors/row-error';
@@ -71,6 +72,8 @@ export class CustomerService {
     private readonly requestRefresh: RefreshRequester,
     /** How erased identifiers are hashed, to refuse them (IDENTIFIER_ERASED). */
     private readonly tombstones?: TombstoneHasher,
+    /** Where identity conflicts under a MERGE or FLAG policy go (`identity.conflicted`); without it they are refused. */
+    private readonly events?: Pick<EventBus, 'emitInTransaction'>,
   ) {}
 
   async upsertCustomers(rows: CustomerRow[], mode: BatchMode = 'ATOMIC'): Promise<UpsertCustomersResult> {
@@ -99,7 +102,7 @@ export class CustomerService {
         const resolvedCustomers = await resolveCustomers(
           manager,
           demands,
-          { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, tombstones: this.tombstones },
+          { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, tombstones: this.tombstones, events: this.events },
           (plan) => {
             rowErrors = new Map<number, RowError>();
             valid.forEach((v, i) => {

@@ -5,7 +5,18 @@ import { present } from '../../infra/present';
 import { identifierKey, type Identifier } from './identity';
 import { TombstoneHasher } from './tombstones';
 import type { CustomerKind } from './customer-kind';
-import { outboxInsertSql } from '../events';
+import { outboxInsertSql, type EventBus } from '../events';
+
+/** What an IDENTITY_CONFLICT does per identifier type (the `identity_policies` table, set by the merges module); REJECT when not set. */
+export type ConflictPolicy = 'REJECT' | 'MERGE' | 'FLAG';
+
+/** A demand whose identifiers named several customers, accepted under MERGE or FLAG: it goes to `survivorId`. */
+interface AcceptedConflict {
+  policy: 'MERGE' | 'FLAG';
+  survivorId: string;
+  customerIds: string[];
+  identifierTypes: string[];
+}
 
 /** Profile fields used when a demand creates a customer. */
 export interface NewCustomerProfile {
@@ -54,6 +65,12 @@ export interface ResolveOptions {
   adoptLostRaces?: boolean;
   /** How erased identifiers are hashed (unkeyed when not given). */
   tombstones?: TombstoneHasher;
+  /**
+   * Where an identity conflict under a MERGE or FLAG policy is handed over
+   * (the in-transaction event `identity.conflicted`, settled by the merges
+   * module). Without it every conflict is REJECT.
+   */
+  events?: Pick<EventBus, 'emitInTransaction'>;
 }
 
 const UNKEYED_TOMBSTONES = new TombstoneHasher(undefined);
@@ -84,19 +101,27 @@ export class IdentityRaceError extends Error {
 export async function planCustomerResolution(
   manager: EntityManager,
   demands: CustomerDemand[],
-  { serialize = false, adoptLostRaces = false, tombstones = UNKEYED_TOMBSTONES }: ResolveOptions = {},
+  { serialize = false, adoptLostRaces = false, tombstones = UNKEYED_TOMBSTONES, events }: ResolveOptions = {},
 ): Promise<ResolutionPlan> {
   // Creators share one advisory lock; after lost races a transaction takes it exclusively, which
   // waits for the creators in flight and holds new ones back: guaranteed progress under contention.
   await manager.query(serialize ? 'SELECT pg_advisory_xact_lock($1)' : 'SELECT pg_advisory_xact_lock_shared($1)', [IDENTITY_CREATION_LOCK]);
   const lookup = await lookUpDemands(manager, demands, tombstones);
-  const { resolutions, links } = checkDemands(demands, lookup);
-  const { componentOf, componentCustomer } = await planComponents(manager, demands, lookup, resolutions, links);
+  let checked = checkDemands(demands, lookup, null);
+  // Policies are read only when a row conflicts: ingest without conflicts pays nothing for them.
+  if (checked.conflicted && events) checked = checkDemands(demands, lookup, await conflictPolicies(manager));
+  const { resolutions, links, accepted } = checked;
+  // A conflict accepted under MERGE or FLAG keeps only the identifiers of its first customer and new ones.
+  const keptOf = (i: number) => accepted.get(i)?.identifiers;
+  const effective = accepted.size === 0 ? demands : demands.map((d, i) => (accepted.has(i) ? { ...d, identifiers: keptOf(i) } : d));
+  const effectiveLookup: DemandLookup = accepted.size === 0 ? lookup : { ...lookup, keysOf: lookup.keysOf.map((k, i) => keptOf(i)?.map(identifierKey) ?? k) };
+  const { componentOf, componentCustomer } = await planComponents(manager, effective, effectiveLookup, resolutions, links);
   const planned = resolutions.map(
     (r) => r ?? { ok: false as const, code: ErrorCode.INVALID_FIELD, field: 'identifiers', message: 'at least one identifier is required' },
   );
 
-  const plan: PlannedComponents = { demands, lookup, planned, componentOf, componentCustomer };
+  const conflicts = new Map([...accepted].map(([index, a]) => [index, a.conflict]));
+  const plan: PlannedComponents = { demands: effective, lookup: effectiveLookup, planned, componentOf, componentCustomer, conflicts, events };
   return {
     resolutions: planned,
     createsCustomers: [...componentCustomer.values()].some((owner) => owner === null),
@@ -112,8 +137,8 @@ interface DemandLookup {
   existing: Map<string, string>;
   /** Keys of identifiers that belonged to erased customers. */
   erased: Set<string>;
-  /** Kinds of the live customers named by id. */
-  kinds: Map<string, CustomerKind>;
+  /** The live customers named by id: the id asked → the customer (its survivor when it was merged) and its kind. */
+  kinds: Map<string, { id: string; kind: CustomerKind }>;
 }
 
 /** The plan `apply` writes: the planned resolutions and the component of each demand to write. */
@@ -124,6 +149,22 @@ interface PlannedComponents {
   componentOf: Map<number, string>;
   /** Component root → its existing customer, or null when it creates one. */
   componentCustomer: Map<string, string | null>;
+  /** Demands accepted under a MERGE or FLAG policy, by index, settled when written. */
+  conflicts: Map<number, AcceptedConflict>;
+  events?: Pick<EventBus, 'emitInTransaction'>;
+}
+
+/** The identity policies by identifier type (a few rows). */
+async function conflictPolicies(manager: EntityManager): Promise<Map<string, ConflictPolicy>> {
+  const rows: { identifier_type: string; policy: ConflictPolicy }[] = await manager.query(`SELECT identifier_type, policy FROM identity_policies`);
+  return new Map(rows.map((r) => [r.identifier_type, r.policy]));
+}
+
+/** The policy of a conflict between identifiers of `types`: every type must allow it; the most conservative wins (REJECT, then FLAG, then MERGE). */
+function policyOf(types: string[], policies: Map<string, ConflictPolicy>): ConflictPolicy {
+  const of = types.map((t) => policies.get(t) ?? 'REJECT');
+  if (of.includes('REJECT')) return 'REJECT';
+  return of.includes('FLAG') ? 'FLAG' : 'MERGE';
 }
 
 /** Looks up, in one statement each, who owns the demands' identifiers, which are tombstoned, and the customers named by id. */
@@ -156,13 +197,17 @@ async function lookUpDemands(manager: EntityManager, demands: CustomerDemand[], 
     const hashes = new Set(rows.map((r) => `${r.type}:${r.value_hash}`));
     if (hashes.size > 0) for (const probe of probes) if (hashes.has(`${probe.type}:${probe.hash}`)) erased.add(probe.key);
   }
-  const kinds = new Map<string, CustomerKind>();
+  const kinds = new Map<string, { id: string; kind: CustomerKind }>();
   if (ids.length > 0) {
-    const rows: { id: string; kind: CustomerKind }[] = await manager.query(
-      `SELECT id, kind FROM customers WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`,
+    // A merged customer's id names its survivor (customer_redirects, kept by the merges module): writes by old ids keep working.
+    const rows: { asked: string; id: string; kind: CustomerKind }[] = await manager.query(
+      `SELECT r.asked::text AS asked, c.id::text AS id, c.kind
+         FROM unnest($1::bigint[]) AS r(asked)
+         LEFT JOIN customer_redirects m ON m.customer_id = r.asked
+         JOIN customers c ON c.id = COALESCE(m.survivor_id, r.asked) AND c.deleted_at IS NULL`,
       [ids],
     );
-    for (const row of rows) kinds.set(String(row.id), row.kind);
+    for (const row of rows) kinds.set(String(row.asked), { id: String(row.id), kind: row.kind });
   }
 
   return { keysOf, existing, erased, kinds };
@@ -175,14 +220,24 @@ async function lookUpDemands(manager: EntityManager, demands: CustomerDemand[], 
 function checkDemands(
   demands: CustomerDemand[],
   { keysOf, existing, erased, kinds }: DemandLookup,
-): { resolutions: (Resolution | undefined)[]; links: UnionFind } {
+  policies: Map<string, ConflictPolicy> | null,
+): {
+  resolutions: (Resolution | undefined)[];
+  links: UnionFind;
+  /** Whether a demand was refused as IDENTITY_CONFLICT without policies. */
+  conflicted: boolean;
+  /** Demands accepted under MERGE or FLAG: the identifiers they keep (their first customer's and new ones) and the conflict. */
+  accepted: Map<number, { identifiers: Identifier[]; conflict: AcceptedConflict }>;
+} {
   const resolutions: (Resolution | undefined)[] = new Array(demands.length);
   const uf = new UnionFind();
+  let conflicted = false;
+  const accepted = new Map<number, { identifiers: Identifier[]; conflict: AcceptedConflict }>();
   demands.forEach((demand, index) => {
     if (demand.customerId !== undefined) {
-      const kind = kinds.get(demand.customerId);
-      resolutions[index] = kind
-        ? { ok: true, customerId: demand.customerId, created: false, kind }
+      const live = kinds.get(demand.customerId);
+      resolutions[index] = live
+        ? { ok: true, customerId: live.id, created: false, kind: live.kind }
         : { ok: false, code: ErrorCode.CUSTOMER_NOT_FOUND, field: 'id', message: `no customer with id ${demand.customerId}` };
       return;
     }
@@ -200,7 +255,23 @@ function checkDemands(
     }
     // One identifier reaches at most one customer; only several can conflict.
     const matched = keys.length < 2 ? [] : [...new Set(keys.flatMap((key) => existing.get(key) ?? []))];
+    if (matched.length > 1 && policies) {
+      const types = [...new Set(identifiers.filter((_, j) => existing.has(keys[j])).map((i) => i.type))].sort();
+      const policy = policyOf(types, policies);
+      if (policy !== 'REJECT') {
+        // The first customer named (in the row's order) is the one the row goes to, and the survivor of a merge.
+        const survivorId = matched[0];
+        const kept = keys.flatMap((key, j) => (existing.get(key) === undefined || existing.get(key) === survivorId ? [j] : []));
+        for (let j = 1; j < kept.length; j++) uf.union(keys[kept[0]], keys[kept[j]]);
+        accepted.set(index, {
+          identifiers: kept.map((j) => identifiers[j]),
+          conflict: { policy, survivorId, customerIds: matched, identifierTypes: types },
+        });
+        return;
+      }
+    }
     if (matched.length > 1) {
+      conflicted = true;
       resolutions[index] = {
         ok: false,
         code: ErrorCode.IDENTITY_CONFLICT,
@@ -213,7 +284,7 @@ function checkDemands(
     for (let j = 1; j < keys.length; j++) uf.union(keys[0], keys[j]);
   });
 
-  return { resolutions, links: uf };
+  return { resolutions, links: uf, conflicted, accepted };
 }
 
 /**
@@ -311,6 +382,7 @@ async function applyResolutionPlan(
     if (members) members.push(index);
     else roots.set(root, [index]);
   }
+  await settleConflicts(tx, plan, roots);
   const toCreateEntries = [...roots].filter(([root]) => componentCustomer.get(root) === null);
   const toCreate = toCreateEntries.map(([root]) => root);
   const newIds = new Map<string, string>();
@@ -391,6 +463,33 @@ async function applyResolutionPlan(
     }
   }
   return result;
+}
+
+/**
+ * Hands the written demands' accepted conflicts to the merges module (the
+ * in-transaction event `identity.conflicted`), then points every written
+ * component whose customer was merged away meanwhile at its survivor, so new
+ * identifiers and the rows' results go to a live customer.
+ */
+async function settleConflicts(tx: EntityManager, plan: PlannedComponents, roots: Map<string, number[]>): Promise<void> {
+  const { conflicts, events, componentCustomer } = plan;
+  if (conflicts.size === 0 || !events) return;
+  const written = [...roots.values()].flat().filter((index) => conflicts.has(index));
+  if (written.length === 0) return;
+  for (const index of written.sort((a, b) => a - b)) {
+    const conflict = present(conflicts.get(index), 'an accepted conflict');
+    await events.emitInTransaction(tx, 'identity.conflicted', conflict);
+  }
+  const owners = [...new Set([...roots.keys()].flatMap((root) => componentCustomer.get(root) ?? []))];
+  const redirects: { customer_id: string; survivor_id: string }[] = await tx.query(
+    `SELECT customer_id::text, survivor_id::text FROM customer_redirects WHERE customer_id = ANY($1::bigint[])`,
+    [pgArray(owners)],
+  );
+  const survivor = new Map(redirects.map((r) => [r.customer_id, r.survivor_id]));
+  for (const root of roots.keys()) {
+    const owner = componentCustomer.get(root);
+    if (owner && survivor.has(owner)) componentCustomer.set(root, survivor.get(owner) ?? owner);
+  }
 }
 
 /** Lost identity races resolved again inside the caller's transaction before the error goes to its retry. */

@@ -25,7 +25,7 @@ export const customersModule = defineModule({
   needs: ['logger', 'dataSource', 'queues', 'secretKey', 'events'],
   provides: ['refreshes', 'tombstones', 'stats', 'customers', 'customerQueries'],
   graphql: [customerGraphql],
-  events: { publishes: ['customer.created', 'customer.updated', 'customers.refreshed'], subscribes: [] },
+  events: { publishes: ['customer.created', 'customer.updated', 'customers.refreshed', 'identity.conflicted'], subscribes: [] },
   create({ logger, dataSource, queues, secretKey, events }: CustomersDeps) {
     const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }));
     const tombstones = new TombstoneHasher(secretKey);
@@ -38,7 +38,7 @@ export const customersModule = defineModule({
       tombstones,
       stats: new CustomerStatsService(dataSource, events),
       // The gatherer never fails: an enqueue that does is logged and the dirty sweep catches up.
-      customers: new CustomerService(dataSource, refreshes.request, tombstones),
+      customers: new CustomerService(dataSource, refreshes.request, tombstones, events),
       customerQueries: new CustomerQueryService(dataSource),
     };
   },

@@ -44,6 +44,19 @@ export interface EventCatalog {
   'connection.failed': { connectionId: string; runId: string };
   /** A connection that needed attention (refused credentials or config) had a successful run, and is ACTIVE again. */
   'connection.recovered': { connectionId: string; runId: string };
+  /**
+   * Customers were merged into `customerId` (the survivor), by hand or
+   * automatically; `mergedIds` now answer with the survivor.
+   */
+  'customer.merged': { customerId: string; mergeId: string; mergedIds: string[]; automatic: boolean };
+  /** A merge was undone: `restoredIds` are customers again, apart from the survivor `customerId`. */
+  'customer.unmerged': { customerId: string; mergeId: string; restoredIds: string[] };
+  /**
+   * An ingest's identifiers named two customers under the FLAG policy (or a
+   * MERGE that a guard rail stopped): the record went to `customerIds[0]`,
+   * and the pair is a candidate duplicate for the matching module.
+   */
+  'identity.conflict_flagged': { customerIds: string[]; identifierType: string };
 }
 
 export type EventType = keyof EventCatalog;
@@ -61,6 +74,13 @@ export const EVENT_TYPES: { readonly [T in EventType]: { version: number; custom
   'recompute.completed': { version: 1, customer: false, doc: 'A score recompute (full, or targeted at given customers) finished.' },
   'connection.failed': { version: 1, customer: false, doc: 'A connector run failed.' },
   'connection.recovered': { version: 1, customer: false, doc: 'A connection that needed attention had a successful run and is ACTIVE again.' },
+  'customer.merged': { version: 1, customer: true, doc: 'Customers were merged into a survivor; their ids now answer with it.' },
+  'customer.unmerged': { version: 1, customer: true, doc: 'A merge was undone: the merged customers are back.' },
+  'identity.conflict_flagged': {
+    version: 1,
+    customer: true,
+    doc: 'An ingest conflict between two customers was accepted and flagged as a candidate duplicate.',
+  },
 };
 
 /** One event as subscribers receive it. */
@@ -96,6 +116,13 @@ export interface TransactionEventCatalog {
    * statement order.
    */
   'memberships.changed': { segmentIds: string[] };
+  /**
+   * An ingest row's identifiers named several customers and the identity
+   * policy of their types is MERGE or FLAG: the row goes to `survivorId`;
+   * the merges module merges `customerIds` into it (MERGE, guard rails
+   * permitting) or flags the pairs, in the ingest's transaction.
+   */
+  'identity.conflicted': { policy: 'MERGE' | 'FLAG'; survivorId: string; customerIds: string[]; identifierTypes: string[] };
 }
 
 export type TransactionEventType = keyof TransactionEventCatalog;
@@ -104,4 +131,5 @@ export type TransactionEventType = keyof TransactionEventCatalog;
 export const TRANSACTION_EVENT_TYPES: { readonly [T in TransactionEventType]: { doc: string } } = {
   'customers.refreshed': { doc: "A customer refresh recomputed a batch of customers' stats (in the refresh transaction)." },
   'memberships.changed': { doc: 'A full refresh or a hand-made change moved the members of segments (in its transaction).' },
+  'identity.conflicted': { doc: 'Ingest identifiers named several customers under a MERGE or FLAG policy (in the ingest transaction).' },
 };

@@ -183,6 +183,22 @@ export class IdentityService {
     await manager.query(`DELETE FROM identity_features WHERE customer_id = $1`, [customerId]);
   }
 
+  /** After a merge: pairs among its customers are MERGED, and the merged-away customers leave the blocking keys. */
+  async onMerged(manager: EntityManager, survivorId: string, mergedIds: readonly string[]): Promise<void> {
+    await markPairsMerged(manager, [survivorId, ...mergedIds]);
+    await manager.query(`DELETE FROM identity_block_keys WHERE customer_id = ANY($1::bigint[])`, [mergedIds]);
+    await manager.query(`DELETE FROM identity_features WHERE customer_id = ANY($1::bigint[])`, [mergedIds]);
+  }
+
+  /** After an unmerge: the pairs among its customers are DISMISSED (a person said they are not one); the restored customers are matched again in their refresh. */
+  async onUnmerged(manager: EntityManager, survivorId: string, restoredIds: readonly string[]): Promise<void> {
+    await manager.query(
+      `UPDATE duplicate_pairs SET status = 'DISMISSED', status_changed_at = now(), updated_at = now()
+        WHERE customer_a = ANY($1::bigint[]) AND customer_b = ANY($1::bigint[]) AND status <> 'DISMISSED'`,
+      [[survivorId, ...restoredIds]],
+    );
+  }
+
   /** Open pairs at or above minScore, best first (Relay page). */
   async pairs(args: { minScore?: number | null; first?: number | null; after?: string | null }) {
     const { settings } = await this.state();

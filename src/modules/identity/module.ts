@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../../infra/logger';
 import type { QueueBackend } from '../../infra/queue';
+import type { MergeService } from '../merges';
 import { collectJobs, defineModule } from '../../infra/module';
 import * as identityGraphql from './identity.graphql';
 import { registerIdentityJobs } from './identity.jobs';
@@ -10,18 +11,22 @@ interface IdentityDeps {
   logger: Logger;
   dataSource: DataSource;
   queues: QueueBackend;
+  merges: MergeService;
 }
 
 /** Identity matching: duplicate customers found by probabilistic matching (Fellegi–Sunter), kept current in the customer refresh. */
 export const identityModule = defineModule({
   name: 'identity',
-  needs: ['logger', 'dataSource', 'queues'],
+  needs: ['logger', 'dataSource', 'queues', 'merges'],
   provides: ['identity', 'duplicatePairs'],
   graphql: [identityGraphql],
-  events: { publishes: [], subscribes: ['customers.refreshed', 'customer.erased'] },
-  create({ logger, dataSource, queues }: IdentityDeps) {
+  events: { publishes: [], subscribes: ['customers.refreshed', 'customer.erased', 'customer.merged', 'customer.unmerged'] },
+  create({ logger, dataSource, queues, merges }: IdentityDeps) {
+    // Automatic merges go through the merges module, with its audit entry, events, guard rails and undo.
+    const merge = (survivorId: string, mergedIds: string[], { reason }: { reason: string }) =>
+      merges.merge({ survivorId, mergedIds, actor: 'identity.autoMerge', reason, automatic: true });
     return {
-      identity: new IdentityService(dataSource, queues, logger.child({ component: 'identity' })),
+      identity: new IdentityService(dataSource, queues, logger.child({ component: 'identity' }), merge),
       /** For the merges module: pairs flagged by an ingest policy, and pairs settled by a merge. */
       duplicatePairs: { recordDuplicatePair, markPairsMerged },
     };
@@ -47,6 +52,26 @@ export const identityModule = defineModule({
         ({ identity }) =>
         ({ payload }, manager) =>
           identity.forget(manager, payload.customerId),
+    },
+    // A merge settles the pairs among its customers; the merged-away customers are no longer matched.
+    {
+      delivery: 'outbox',
+      event: 'customer.merged',
+      consumer: 'identity.merged',
+      create:
+        ({ identity }) =>
+        ({ payload }, manager) =>
+          identity.onMerged(manager, payload.customerId, payload.mergedIds),
+    },
+    // An undone merge says its customers are not one: their pairs are dismissed, so an automatic merge does not redo it.
+    {
+      delivery: 'outbox',
+      event: 'customer.unmerged',
+      consumer: 'identity.unmerged',
+      create:
+        ({ identity }) =>
+        ({ payload }, manager) =>
+          identity.onUnmerged(manager, payload.customerId, payload.restoredIds),
     },
   ],
 });

@@ -1,3 +1,4 @@
+import type { EventBus } from '../events';
 import type { DataSource, EntityManager } from 'typeorm';
 import { abortUnwritten, type BatchMode, type RowError, type RowStatus } from '../../errors/row-error';
 import { inTransaction } from '../../infra/database';
@@ -72,6 +73,8 @@ export class IngestService {
     private readonly logger: Logger,
     /** How erased identifiers are hashed, to refuse them (IDENTIFIER_ERASED). */
     readonly tombstones?: TombstoneHasher,
+    /** Where identity conflicts under a MERGE or FLAG policy go (`identity.conflicted`); without it they are refused. */
+    private readonly events?: Pick<EventBus, 'emitInTransaction'>,
   ) {}
 
   async recordInteractions(rows: InteractionRow[], mode: BatchMode = 'ATOMIC', now = new Date()): Promise<RecordInteractionsResult> {
@@ -102,7 +105,7 @@ export class IngestService {
         const resolved = await resolveCustomers(
           manager,
           valid.map((v) => v.demand),
-          { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.tombstones },
+          { serialize: attempt >= SERIALIZE_AFTER_ATTEMPT, adoptLostRaces: true, tombstones: this.tombstones, events: this.events },
           (plan) => {
             planRejected = new Set<number>();
             plan.resolutions.forEach((resolution, i) => {

@@ -13,6 +13,7 @@ import { REBUILD_TABLES } from '../scores';
 import { SCORE_WRITERS_LOCK } from '../scores';
 import { publish } from '../events';
 import { NO_CUSTOMER } from '../events';
+import type { MergeService } from '../merges';
 
 /** A consent's state: the values of `customer_consents.status` (its check constraint in migrations). */
 export const CONSENT_STATUSES = ['GRANTED', 'DENIED', 'WITHDRAWN'] as const;
@@ -94,6 +95,8 @@ export class PrivacyService {
     private readonly requestRefresh: (customerIds: string[]) => Promise<void> = async () => undefined,
     /** How erased identifiers are hashed; the same hasher the ingest services check them with. */
     private readonly tombstones: TombstoneHasher = new TombstoneHasher(undefined),
+    /** Merges: an erasure takes in every customer merged with the one named, and the merges' snapshots. */
+    private readonly merges?: Pick<MergeService, 'survivorOf' | 'mergedInto' | 'forget'>,
   ) {}
 
   /**
@@ -231,46 +234,66 @@ export class PrivacyService {
    */
   async eraseCustomer(customerId: string): Promise<ErasureReceipt> {
     return inTransaction(this.dataSource, async (manager) => {
-      const [customer] = await manager.query(`SELECT id, display_name FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
+      // A merged customer is one person with its survivor: erasing either erases the survivor and everything merged into it,
+      // with the snapshots kept to undo those merges.
+      const survivor = this.merges ? ((await this.merges.survivorOf(manager, customerId)) ?? customerId) : customerId;
+      const family = this.merges ? [survivor, ...(await this.merges.mergedInto(manager, survivor))] : [customerId];
+      const [customer] = await manager.query(`SELECT id FROM customers WHERE id = $1 FOR UPDATE`, [survivor]);
       if (!customer) throw fail('NOT_FOUND', { detail: `no customer ${customerId}` }, 'id');
       // Score writers hold this lock shared while they write: wait for those running, keep new ones out until committed.
       await manager.query(`SELECT pg_advisory_xact_lock(${SCORE_WRITERS_LOCK})`);
-      const identifiers: { type: string; value: string }[] = await manager.query(`SELECT type, value FROM customer_identifiers WHERE customer_id = $1`, [
-        customerId,
-      ]);
-      if (identifiers.length) {
-        await manager.query(`INSERT INTO identifier_tombstones (type, value_hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [
-          identifiers.map((i) => i.type),
-          identifiers.map((i) => this.tombstones.hash(i)),
-        ]);
+      const forgotten = this.merges ? await this.merges.forget(manager, family) : 0;
+      const counts = new Map<string, number>();
+      let tombstones = 0;
+      for (const id of family) {
+        const one = await this.eraseOne(manager, id);
+        tombstones += one.tombstones;
+        for (const { table, rows } of one.tables) counts.set(table, (counts.get(table) ?? 0) + rows);
       }
-      const scrubbed = await scrubRunErrors(manager, [...identifiers.map((i) => i.value), customer.display_name]);
-      const tables: { table: string; rows: number }[] = [];
-      const holding = await customerTables(manager);
-      const segmentIds: string[] = holding.includes('segment_memberships')
-        ? (await manager.query(`SELECT segment_id::text AS id FROM segment_memberships WHERE customer_id = $1`, [customerId])).map((r: { id: string }) => r.id)
-        : [];
-      for (const table of holding) {
-        const [, count] = await manager.query(`DELETE FROM "${table}" WHERE customer_id = $1`, [customerId]);
-        tables.push({ table, rows: Number(count ?? 0) });
-      }
-      if (segmentIds.length) {
-        // Segment sizes shrink with the erased member, in the same transaction.
-        await manager.query(
-          `UPDATE segments s SET size = (SELECT count(*) FROM segment_memberships m WHERE m.segment_id = s.id) WHERE s.id = ANY($1::bigint[])`,
-          [segmentIds],
-        );
-      }
-      const [, members] = await manager.query(`UPDATE customers SET organization_id = NULL WHERE organization_id = $1`, [customerId]);
-      const [, removed] = await manager.query(`DELETE FROM customers WHERE id = $1`, [customerId]);
-      // The customer's own partition of the outbox was emptied with its other tables above: the event goes to the non-customer partition.
-      await publish(manager, 'customer.erased', [{ customerId: NO_CUSTOMER, payload: { customerId } }]);
-      tables.push({ table: 'customers', rows: Number(removed ?? 0) });
-      if (Number(members)) tables.push({ table: 'customers (organisation links cleared)', rows: Number(members) });
-      if (scrubbed.runs) tables.push({ table: 'connector_runs (error messages erased)', rows: scrubbed.runs });
-      if (scrubbed.connections) tables.push({ table: 'connections (last error erased)', rows: scrubbed.connections });
-      return { customerId, erasedAt: new Date(), tables, tombstones: identifiers.length };
+      if (forgotten) counts.set('customer_merges', forgotten);
+      return { customerId, erasedAt: new Date(), tables: [...counts].map(([table, rows]) => ({ table, rows })), tombstones };
     });
+  }
+
+  /** Erases one customer's rows, inside {@link eraseCustomer}'s transaction. */
+  private async eraseOne(manager: EntityManager, customerId: string): Promise<{ tables: { table: string; rows: number }[]; tombstones: number }> {
+    const [customer] = await manager.query(`SELECT id, display_name FROM customers WHERE id = $1 FOR UPDATE`, [customerId]);
+    if (!customer) return { tables: [], tombstones: 0 };
+    const identifiers: { type: string; value: string }[] = await manager.query(`SELECT type, value FROM customer_identifiers WHERE customer_id = $1`, [
+      customerId,
+    ]);
+    if (identifiers.length) {
+      await manager.query(`INSERT INTO identifier_tombstones (type, value_hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [
+        identifiers.map((i) => i.type),
+        identifiers.map((i) => this.tombstones.hash(i)),
+      ]);
+    }
+    const scrubbed = await scrubRunErrors(manager, [...identifiers.map((i) => i.value), customer.display_name]);
+    const tables: { table: string; rows: number }[] = [];
+    const holding = await customerTables(manager);
+    const segmentIds: string[] = holding.includes('segment_memberships')
+      ? (await manager.query(`SELECT segment_id::text AS id FROM segment_memberships WHERE customer_id = $1`, [customerId])).map((r: { id: string }) => r.id)
+      : [];
+    for (const table of holding) {
+      const [, count] = await manager.query(`DELETE FROM "${table}" WHERE customer_id = $1`, [customerId]);
+      tables.push({ table, rows: Number(count ?? 0) });
+    }
+    if (segmentIds.length) {
+      // Segment sizes shrink with the erased member, in the same transaction.
+      await manager.query(
+        `UPDATE segments s SET size = (SELECT count(*) FROM segment_memberships m WHERE m.segment_id = s.id) WHERE s.id = ANY($1::bigint[])`,
+        [segmentIds],
+      );
+    }
+    const [, members] = await manager.query(`UPDATE customers SET organization_id = NULL WHERE organization_id = $1`, [customerId]);
+    const [, removed] = await manager.query(`DELETE FROM customers WHERE id = $1`, [customerId]);
+    // The customer's own partition of the outbox was emptied with its other tables above: the event goes to the non-customer partition.
+    await publish(manager, 'customer.erased', [{ customerId: NO_CUSTOMER, payload: { customerId } }]);
+    tables.push({ table: 'customers', rows: Number(removed ?? 0) });
+    if (Number(members)) tables.push({ table: 'customers (organisation links cleared)', rows: Number(members) });
+    if (scrubbed.runs) tables.push({ table: 'connector_runs (error messages erased)', rows: scrubbed.runs });
+    if (scrubbed.connections) tables.push({ table: 'connections (last error erased)', rows: scrubbed.connections });
+    return { tables, tombstones: identifiers.length };
   }
 
   /** Allows an erased identifier again, after a fresh consent was obtained (audited). */
