@@ -313,6 +313,8 @@ export class IdentityService {
     for (const cluster of report.clusters) {
       try {
         await this.mergeCustomers(cluster.survivorId, cluster.mergedIds, { reason: 'identity.autoMerge' });
+        // Settled at once (the customer.merged consumer does the same for merges made elsewhere).
+        await markPairsMerged(this.dataSource.manager, [cluster.survivorId, ...cluster.mergedIds]);
       } catch (error) {
         this.logger.warn({ err: error, survivorId: cluster.survivorId }, 'automatic merge refused; the pairs stay open');
       }
