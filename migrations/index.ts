@@ -12,6 +12,7 @@ import { CustomerKeyedPrimaryKeys1764760000000 } from './1764760000000-customer-
 import { Outbox1764800000000 } from './1764800000000-outbox';
 import { ConnectionSourceAndCountry1764900000000 } from './1764900000000-connection-source-and-country';
 import { WebhookRefusalPayloadInvalid1765000000000 } from './1765000000000-webhook-refusal-payload-invalid';
+import { IdentityMatching1765100000000 } from './1765100000000-identity-matching';
 import { CustomerMerges1765200000000 } from './1765200000000-customer-merges';
 import { Recommendations1765600000000 } from './1765600000000-recommendations';
 import { Webhooks1765300000000 } from './1765300000000-webhooks';
@@ -33,6 +34,7 @@ export const migrations = [
   Outbox1764800000000,
   ConnectionSourceAndCountry1764900000000,
   WebhookRefusalPayloadInvalid1765000000000,
+  IdentityMatching1765100000000,
   CustomerMerges1765200000000,
   Recommendations1765600000000,
   Webhooks1765300000000,

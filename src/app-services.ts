@@ -34,6 +34,7 @@ import type { AlertService } from './modules/alerts/alert.service';
 import type { ScoreService } from './modules/scores/score.service';
 import type { RecomputeJobs } from './modules/scores/scores.jobs';
 import type { SegmentService } from './modules/segments/segment.service';
+import type { IdentityService, markPairsMerged, recordDuplicatePair } from './modules/identity/identity.service';
 
 /** What the assembler gives every process before any module: configuration and infrastructure. */
 export interface CoreServices {
@@ -74,6 +75,10 @@ export interface RapportServices extends CoreServices {
   events: EventBus;
   /** GraphQL subscriptions: the fan-out of domain events to this process's subscribers. */
   realtime: RealtimeHub;
+  /** Identity matching: duplicate customers. */
+  identity: IdentityService;
+  /** Duplicate pairs written by others than the matcher (an ingest policy's flag, a merge). */
+  duplicatePairs: { recordDuplicatePair: typeof recordDuplicatePair; markPairsMerged: typeof markPairsMerged };
   /** Merging customers and undoing merges (the merges module). */
   merges: MergeService;
   /** What an identity conflict on ingest does, per identifier type, and the guard rails of automatic merges. */

@@ -61,7 +61,7 @@ export const environmentSchema = z.object({
    * pii:read, and filters, orderings and segment rules on them need pii:read.
    * Matched at any depth and case-insensitively, ignoring `_` and `-`.
    */
-  RAPPORT_PERSONAL_TRAITS: z.string().default('email,phone,name,firstName,lastName,address,birthDate,dateOfBirth,ssn,taxId'),
+  RAPPORT_PERSONAL_TRAITS: z.string().default('email,phone,name,firstName,lastName,address,birthDate,dateOfBirth,ssn,taxId,givenName,familyName,nationalId'),
   /** Interaction property names that hold personal data, comma-separated; matched and enforced as RAPPORT_PERSONAL_TRAITS. */
   RAPPORT_PERSONAL_PROPERTIES: z.string().default('email,phone,name,firstName,lastName,address,birthDate,dateOfBirth,ssn,taxId,ip,ipAddress'),
   /** How often segments with moving time windows (and stale ones) are re-evaluated, in ms. @defaultValue 300000 (5 minutes) */

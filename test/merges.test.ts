@@ -365,6 +365,16 @@ describe('identity policies on ingest', () => {
     expect(await app.sql(`SELECT count(*)::int AS n FROM customer_redirects WHERE customer_id = $1`, [b])).toEqual([{ n: 0 }]);
     const flagged = await app.sql<{ payload: unknown }>(`SELECT payload FROM outbox_events WHERE type = 'identity.conflict_flagged' AND customer_id = $1`, [a]);
     expect(flagged.map((f) => f.payload)).toEqual([{ customerIds: [a, b], identifierType: 'email,phone' }]);
+    // The identity module takes the flag as a candidate pair, open for review.
+    const [first, second] = BigInt(a) < BigInt(b) ? [a, b] : [b, a];
+    const pairs = await eventually(
+      async () => {
+        const rows = await app.sql<{ status: string }>(`SELECT status FROM duplicate_pairs WHERE customer_a = $1 AND customer_b = $2`, [first, second]);
+        return rows.length > 0 ? rows : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(pairs).toEqual([{ status: 'OPEN' }]);
   });
 
   test('guard rails: two different values of a unique type are never merged automatically (flagged instead), nor clusters past the cap', async () => {

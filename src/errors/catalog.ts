@@ -210,6 +210,13 @@ export const ERROR_CATALOG = {
       'the rule took longer than the preview limit of {limitMs} ms; narrow it (shorter windows, fewer conditions) or create the segment and let it refresh in the background',
     doc: 'A preview ran past its time limit.',
   },
+  // Identity matching
+  MATCHING_SETTINGS_INVALID: {
+    status: 400,
+    message: '{detail}',
+    doc: 'An identity matching setting is malformed or out of range (`updateIdentityMatching`); `field` names the setting (`person.fields.2.thresholds`).',
+  },
+  DUPLICATE_PAIR_NOT_FOUND: { status: 404, message: '{detail}', doc: 'No duplicate pair links the two customers given (`dismissDuplicatePair`).' },
   // Subscriptions
   SUBSCRIPTION_LIMIT_EXCEEDED: {
     status: 429,

@@ -80,6 +80,18 @@ export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
   customer_redirects: { role: 'customer', key: 'customer_id', why: "A merged customer's id answered with its survivor; erased with the customer." },
   identity_policies: { role: 'reference', why: 'What an identity conflict on ingest does, per identifier type: a few rows, read by every ingest.' },
   identity_settings: { role: 'reference', why: 'The guard rails of automatic merges: one row.' },
+  identity_features: { role: 'customer', key: 'customer_id', why: "A customer's normalised matching fields, rewritten in its refresh." },
+  identity_block_keys: {
+    role: 'customer',
+    key: 'customer_id',
+    why: "A customer's blocking keys, written with it; the full run's self-join on keys crosses shards (a repartition join on Citus).",
+  },
+  duplicate_pairs: {
+    role: 'own-hash',
+    key: 'customer_a',
+    why: 'A pair of two customers, co-located with neither; read by score across shards and by its first customer.',
+  },
+  identity_matching: { role: 'reference', why: "The matcher's settings and fitted models: one row." },
 
   scores_rebuild: { role: 'customer', key: 'customer_id', runtime: true, why: "A full recompute's new scores, swapped in for `scores`." },
   score_history_rebuild: { role: 'customer', key: 'customer_id', runtime: true, why: 'The scores a full recompute supersedes, until its swap.' },

@@ -4,6 +4,7 @@ import { alertsModule } from './alerts/module';
 import { connectorsModule } from './connectors/module';
 import { customersModule } from './customers/module';
 import { eventsModule } from './events/module';
+import { identityModule } from './identity/module';
 import { interactionsModule } from './interactions/module';
 import { mergesModule } from './merges/module';
 import { operationsModule } from './operations/module';
@@ -29,6 +30,7 @@ const MANIFESTS = [
   privacyModule,
   connectorsModule,
   realtimeModule,
+  identityModule,
   mergesModule,
   operationsModule,
   webhooksModule,

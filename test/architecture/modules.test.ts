@@ -244,7 +244,7 @@ describe('assembling modules', () => {
     expect(ordered.length).toBe(MODULES.length);
     expect(() => checkSubscriptions(ordered)).not.toThrow();
     const refreshed = transactionSubscribers(ordered).get('customers.refreshed') ?? [];
-    expect(refreshed.map((s) => s.consumer)).toEqual(['scores', 'recommendations', 'segments']);
+    expect(refreshed.map((s) => s.consumer)).toEqual(['scores', 'recommendations', 'segments', 'identity']);
   });
 
   test('every subscription of the assembled services is one its module’s manifest declares, and every declared one exists', () => {

@@ -238,6 +238,19 @@ describe('a key without pii:read meets every classification', () => {
   const orgMembersArg = cursorArg((a) => `query($c: String) { customer(id: "${w.cid('Acme Corp')}") { members(first: 1, ${a}) { totalCount } } }`);
   const segmentsArg = cursorArg((a) => `query($c: String) { segments(first: 1, ${a}) { totalCount } }`);
   const segmentMembersArg = cursorArg((a) => `query($c: String) { segment(id: "${w.segments.contact}") { members(first: 1, ${a}) { totalCount } } }`);
+  const duplicatePairsArg = cursorArg((a) => `query($c: String) { duplicatePairs(first: 1, minScore: 0, ${a}) { totalCount } }`);
+  /** A duplicate pair between the victim and Bob, with evidence drawn from their personal data. */
+  const duplicatePair = async () => {
+    const [a, b] = [w.ids.get(VICTIM.name)!, w.ids.get('Bob Builder')!].sort((x, y) => Number(x) - Number(y));
+    await app.sql(`INSERT INTO duplicate_pairs (customer_a, customer_b, score, evidence) VALUES ($1, $2, 0.97, $3) ON CONFLICT DO NOTHING`, [
+      a,
+      b,
+      JSON.stringify([
+        { field: 'birthDate', level: 'EXACT', weight: 7.25 },
+        { field: 'familyName', level: 'PHONETIC', weight: 3.5 },
+      ]),
+    ]);
+  };
   const connectionsArg = cursorArg((a) => `query($c: String) { connections(first: 1, ${a}) { totalCount } }`);
   const audienceArg = cursorArg((a) => `query($c: String) { productAudience(product: "P2", first: 1, ${a}) { totalCount } }`);
   /** Three customers who take products P1 and P2 (identified by shop ids), and a fitted recommendation model: an audience to page through. */
@@ -464,6 +477,22 @@ describe('a key without pii:read meets every classification', () => {
     'Mutation.resolveAlert': () => forbidden(`mutation { resolveAlert(id: "${alertIds.personal}") { status } }`, 'id'),
     // Cursors returned
     'AlertEdge.cursor': () => sealed('{ alerts(first: 1) { edges { cursor } } }', (d) => d.alerts.edges[0].cursor),
+    'DuplicatePair.evidence': async () => {
+      await duplicatePair();
+      const res = await narrow('{ duplicatePairs(first: 5, minScore: 0) { edges { node { score evidence { field level weight } } } } }');
+      expect(res.data!.duplicatePairs.edges[0].node).toEqual({
+        score: 0.97,
+        evidence: [
+          { field: 'birthDate', level: '•••', weight: null },
+          { field: 'familyName', level: '•••', weight: null },
+        ],
+      });
+    },
+    // Cursors returned
+    'DuplicatePairEdge.cursor': async () => {
+      await duplicatePair();
+      await sealed('{ duplicatePairs(first: 1, minScore: 0) { edges { cursor } } }', (d) => d.duplicatePairs.edges[0].cursor);
+    },
     'CustomerEdge.cursor': () => sealed('{ customers(first: 1) { edges { cursor } } }', (d) => d.customers.edges[0].cursor),
     'InteractionEdge.cursor': () => sealed('{ interactions(first: 1) { edges { cursor } } }', (d) => d.interactions.edges[0].cursor),
     'SegmentEdge.cursor': () => sealed('{ segments(first: 1) { edges { cursor } } }', (d) => d.segments.edges[0].cursor),
@@ -481,6 +510,8 @@ describe('a key without pii:read meets every classification', () => {
     'AuditPage.endCursor': () => sealed('{ auditLog(first: 1) { endCursor } }', (d) => d.auditLog.endCursor),
     // Cursor arguments
     'Query.customers(after)': customersArg.after,
+    'Query.duplicatePairs(after)': duplicatePairsArg.after,
+    'Query.duplicatePairs(before)': duplicatePairsArg.before,
     'Query.customers(before)': customersArg.before,
     'Query.interactions(after)': interactionsArg.after,
     'Query.interactions(before)': interactionsArg.before,

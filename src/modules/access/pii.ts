@@ -405,6 +405,27 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'AlertTemplate.parameters': impersonal('templates are defined in code over scores and activity'),
   'AlertTemplateParameter.name': impersonal('templates are defined in code over scores and activity'),
   'AlertTemplateParameter.description': impersonal('templates are defined in code over scores and activity'),
+  // Identity matching: which customers look alike is shown; how their personal data compared is masked.
+  'DuplicatePair.a': impersonal(CUSTOMER),
+  'DuplicatePair.b': impersonal(CUSTOMER),
+  'DuplicatePair.status': impersonal('a review decision: OPEN, DISMISSED or MERGED'),
+  'DuplicatePair.evidence': masked((v) => (Array.isArray(v) ? v.map((e: { field: string }) => ({ field: e.field, level: MASK, weight: null })) : v)),
+  'MatchEvidence.field': impersonal('the name of a compared field, from the settings'),
+  'MatchEvidence.level': impersonal('masked on DuplicatePair.evidence'),
+  'DuplicatePairEdge.cursor': CURSOR,
+  'DuplicateCluster.customers': impersonal(CUSTOMERS),
+  'IdentityMatching.settings': impersonal(OPERATOR),
+  'IdentityMatching.models': impersonal('fitted probabilities per field and agreement level: figures about the whole base'),
+  'IdentityMatching.lastRun': impersonal('counts and timings of a run, and customer ids of automatic merges'),
+  'Query.identityMatching': impersonal(OPERATOR),
+  'Query.duplicatePairs': connection(CUSTOMERS, { minScore: 'impersonal' }),
+  'Query.duplicateClusters': { output: { kind: 'impersonal', why: CUSTOMERS }, args: { minScore: 'impersonal', first: 'impersonal' } },
+  'Mutation.updateIdentityMatching': { output: { kind: 'impersonal', why: OPERATOR }, args: { settings: 'write' } },
+  'Mutation.findDuplicates': impersonal('a background job'),
+  'Mutation.dismissDuplicatePair': {
+    output: { kind: 'impersonal', why: 'a pair: its evidence is masked on DuplicatePair.evidence' },
+    args: { a: 'impersonal', b: 'impersonal' },
+  },
 };
 
 /**

@@ -35,8 +35,11 @@ export interface RecomputeJobRecord {
   error: string | null;
 }
 
-/** Jobs `recomputeJob(id)` can report on: score recomputes, segment refreshes (`segments.refresh`) and recommendation recomputes (`recommendations.recompute`). */
-const RECOMPUTE_JOB_NAMES = new Set([SCORES_RECOMPUTE_JOB, 'segments.refresh', 'recommendations.recompute']);
+/**
+ * Jobs `recomputeJob(id)` can report on: score recomputes, segment refreshes (`segments.refresh`),
+ * recommendation recomputes (`recommendations.recompute`) and matching runs (`identity.findDuplicates`).
+ */
+const RECOMPUTE_JOB_NAMES = new Set([SCORES_RECOMPUTE_JOB, 'segments.refresh', 'recommendations.recompute', 'identity.findDuplicates']);
 
 export const MAX_RECOMPUTE_CUSTOMER_IDS = 10_000;
 
