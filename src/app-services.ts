@@ -157,7 +157,6 @@ function wireDeclarations(
     if (gatewayStart) services.gatewayStarts.push(() => gatewayStart(own(module)));
     // A declaration pairs its event with its handler's payload type; the bus takes them one event type at a time.
     for (const subscription of module.subscriptions ?? []) {
-      if (subscription.delivery === 'outbox') services.events.subscribe(subscription.event, subscription.consumer, subscription.create(own(module)) as never);
       if (subscription.delivery === 'batch') {
         services.events.subscribeBatch(subscription.events, subscription.consumer, subscription.create(own(module)), subscription.onFailure);
       }
@@ -168,7 +167,6 @@ function wireDeclarations(
           subscription.create(own(module)) as never,
           subscription.interest?.(own(module)) as never,
         );
-      if (subscription.delivery === 'batch') services.events.subscribeBatch(subscription.events, subscription.consumer, subscription.create(own(module)));
     }
   }
   // In-transaction subscribers in the order their `after` declares: the bus runs them in registration order.
