@@ -7,6 +7,7 @@ import { connectAndMigrate, createDataSource } from './infra/database';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './infra/embedded-postgres';
 import type { Logger } from './infra/logger';
 import { QueueBackend, type QueueBackendConfig } from './infra/queue';
+import { ScheduleKeeper } from './infra/schedule-keeper';
 import { createGatewayServer, createHttpHandler, type HttpHandler } from './graphql/server';
 import { attachGraphqlWs } from './graphql/ws';
 
@@ -22,6 +23,11 @@ export interface RapportRuntime {
   /** Set when the gateway listens. */
   url?: string;
   server?: Server;
+  /**
+   * The first step of a shutdown, at once: `/readyz` answers 503 and new
+   * requests are refused (see HttpHandler.startDraining). `stop()` does it too.
+   */
+  startDraining(): void;
   stop(): Promise<void>;
 }
 
@@ -66,13 +72,21 @@ export async function startRapport(options: {
   onServices?: (services: RapportServices) => void;
 }): Promise<RapportRuntime> {
   const { config, logger, dataSource, roles } = options;
-  const queues = new QueueBackend(options.queue, logger.child({ component: 'queue' }));
+  const queues = new QueueBackend(options.queue, logger.child({ component: 'queue' }), {
+    lockDurationMs: config.jobLockMs,
+    stalledIntervalMs: Math.max(500, Math.round(config.jobLockMs / 2)),
+  });
   const services = createServices({ config, logger, dataSource, queues });
   options.onServices?.(services);
 
+  let scheduleKeeper: ScheduleKeeper | undefined;
   if (roles.worker) {
     for (const name of services.jobs.queues()) services.queues.startWorker(name, services.jobs.forQueue(name), config.workerConcurrency);
-    for (const schedule of services.schedules) await schedule.start();
+    scheduleKeeper = new ScheduleKeeper(services.schedules, logger.child({ component: 'schedules' }), config.scheduleReassertMs);
+    await scheduleKeeper.start();
+    // A Redis that restarted may have come back empty: its schedulers are registered again at once.
+    const keeper = scheduleKeeper;
+    queues.onReconnect(() => void keeper.reassert('reconnect'));
     logger.info({ backend: queues.kind, queues: services.jobs.queues() }, 'workers started');
   }
 
@@ -102,12 +116,18 @@ export async function startRapport(options: {
     services,
     url,
     server,
+    startDraining() {
+      handler?.startDraining();
+    },
     async stop() {
+      handler?.startDraining();
+      await scheduleKeeper?.stop();
       // Live subscriptions end first: their streams complete, so the server can close.
       await services.realtime.stopListening();
       await webSockets?.close();
       const open = server;
       if (open) {
+        // No new connections; idle keep-alive ones close now, busy ones after their answer (Connection: close).
         const closing = new Promise<void>((resolve) => open.close(() => resolve()));
         open.closeIdleConnections();
         await closing;

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { Config } from '../../config';
 import type { Logger } from '../../infra/logger';
 import type { QueueBackend } from '../../infra/queue';
 import { collectJobs, defineModule } from '../../infra/module';
@@ -11,6 +12,7 @@ import { createRefreshRequester, RefreshGatherer, registerCustomerJobs, schedule
 import { TombstoneHasher } from './tombstones';
 
 interface CustomersDeps {
+  config: Config;
   logger: Logger;
   dataSource: DataSource;
   queues: QueueBackend;
@@ -22,7 +24,7 @@ interface CustomersDeps {
 /** Customers, their identifiers and identity resolution, and the per-customer refresh (stats, then the subscribers of customers.refreshed). */
 export const customersModule = defineModule({
   name: 'customers',
-  needs: ['logger', 'dataSource', 'queues', 'secretKey', 'events'],
+  needs: ['config', 'logger', 'dataSource', 'queues', 'secretKey', 'events'],
   provides: ['refreshes', 'tombstones', 'stats', 'customers', 'customerQueries'],
   graphql: [customerGraphql],
   events: { publishes: ['customer.created', 'customer.updated', 'customers.refreshed'], subscribes: [] },
@@ -43,5 +45,5 @@ export const customersModule = defineModule({
     };
   },
   jobs: ({ stats }) => collectJobs((registry) => registerCustomerJobs(registry, stats)),
-  schedules: ({ queues }) => [{ name: 'dirty.sweep', start: () => scheduleDirtySweep(queues) }],
+  schedules: ({ queues, config }) => [{ name: 'dirty.sweep', start: () => scheduleDirtySweep(queues, config.dirtySweepMs) }],
 });
