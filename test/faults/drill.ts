@@ -85,16 +85,29 @@ export function rapport(command: 'gateway' | 'worker' | 'start', env: Record<str
   return new RapportProcess(command, child);
 }
 
+/** How long a process may take to start: a cold TypeScript compile on a busy two-core machine is slow. */
+const START_TIMEOUT_MS = 150_000;
+
+/** Waits for `ready` in a new process's output; a process that does not get there is killed, not left behind. */
+async function started(process: RapportProcess, ready: RegExp): Promise<RegExpExecArray> {
+  try {
+    return await process.waitFor(ready, START_TIMEOUT_MS);
+  } catch (error) {
+    await process.stop('SIGKILL');
+    throw error;
+  }
+}
+
 /** A gateway process and its GraphQL URL. */
 export async function startGateway(env: Record<string, string>): Promise<{ process: RapportProcess; url: string }> {
   const gateway = rapport('gateway', env);
-  const match = await gateway.waitFor(/GraphiQL: (http:\/\/localhost:\d+\/graphql)/);
+  const match = await started(gateway, /GraphiQL: (http:\/\/localhost:\d+\/graphql)/);
   return { process: gateway, url: match[1]! };
 }
 
 export async function startWorker(env: Record<string, string>): Promise<RapportProcess> {
   const worker = rapport('worker', env);
-  await worker.waitFor(/workers started/);
+  await started(worker, /workers started/);
   return worker;
 }
 

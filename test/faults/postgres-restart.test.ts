@@ -11,7 +11,7 @@ import { Client } from 'pg';
 import { deliver, expectExact, gql, isRetryLater, PostgresCluster, startGateway, startWorker, until, type Answer, type RapportProcess } from './drill';
 
 // Real processes on a shared machine: starting a gateway and a worker takes a while.
-jest.setTimeout(180_000);
+jest.setTimeout(400_000);
 
 const BATCH = 50;
 

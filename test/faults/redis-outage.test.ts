@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { deliver, expectExact, gql, isRetryLater, RedisServer, startGateway, startWorker, until, type RapportProcess } from './drill';
 
 // Real processes on a shared machine: starting a gateway and a worker takes a while.
-jest.setTimeout(180_000);
+jest.setTimeout(400_000);
 
 const BATCH = 50;
 

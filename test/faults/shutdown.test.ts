@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { batch, batchIndices, expectExact, gql, RECORD, startGateway, startWorker, until, type Answer, type RapportProcess } from './drill';
 
 // Real processes on a shared machine: starting a gateway and a worker takes a while.
-jest.setTimeout(180_000);
+jest.setTimeout(400_000);
 
 const CLIENTS = 8;
 const BATCH = 10;

@@ -13,7 +13,7 @@ import { createTestDatabase, testRedisUrl, type TestDatabase } from '../helpers/
 import { deliver, expectExact, gql, startGateway, startWorker, until, type RapportProcess } from './drill';
 
 // Real processes on a shared machine: starting a gateway and a worker takes a while.
-jest.setTimeout(180_000);
+jest.setTimeout(400_000);
 
 const BATCH = 50;
 const SEEDED_CUSTOMERS = 3_000;
