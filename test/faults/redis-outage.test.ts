@@ -9,13 +9,24 @@
  * and the dirty sweep brings every customer whose refresh job was lost up
  * to date: nothing lost, nothing twice, stats exact.
  */
+import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { deliver, expectExact, gql, isRetryLater, RedisServer, startGateway, startWorker, until, type RapportProcess } from './drill';
+import { ADMIN_KEY, deliver, expectExact, gql, isRetryLater, RedisServer, startGateway, startWorker, until, type RapportProcess } from './drill';
 
 // Real processes on a shared machine: starting a gateway and a worker takes a while.
 jest.setTimeout(400_000);
 
 const BATCH = 50;
+
+async function importRuns(databaseUrl: string): Promise<{ status: string; error: string | null }[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query<{ status: string; error: string | null }>(`SELECT status, error FROM connector_runs WHERE kind = 'IMPORT'`)).rows;
+  } finally {
+    await client.end();
+  }
+}
 
 describe.each([
   { aof: false, name: 'restarted empty (no persistence)' },
@@ -72,6 +83,16 @@ describe.each([
     const recompute = await gql(url, `mutation { recomputeScores { id status } }`);
     expect(isRetryLater(recompute)).toBe(true);
     expect(recompute.body.errors![0]!.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', retryAfter: Number(recompute.headers['retry-after']) });
+
+    // A file upload is not accepted and then left waiting: 503, and the run it created is FAILED with the reason.
+    const upload = await fetch(url.replace(/\/graphql$/, '/imports?fileName=visits.csv&source=upload'), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'text/csv' },
+      body: 'email,channel,type,occurredAt\nu@drill.example,web,visit,2026-01-01T00:00:00Z\n',
+    });
+    expect(upload.status).toBe(503);
+    expect(upload.headers.get('retry-after')).not.toBeNull();
+    expect(await importRuns(database.url)).toEqual([{ status: 'FAILED', error: expect.stringContaining('could not queue the import') as unknown }]);
 
     // The rate limiter fell back to the process's own bucket, and said so once.
     expect(gateway.output.match(/rate limiter: Redis is unavailable/g)).toHaveLength(1);
