@@ -10,6 +10,7 @@ import { bindMetricsSource } from './infra/metrics';
 import { startMetricsServer } from './infra/metrics-server';
 import { QueueBackend, type QueueBackendConfig } from './infra/queue';
 import { readinessOf, type Readiness } from './infra/readiness';
+import { ScheduleKeeper } from './infra/schedule-keeper';
 import { createGatewayServer, createHttpHandler, type HttpHandler } from './graphql/server';
 import { attachGraphqlWs } from './graphql/ws';
 
@@ -29,6 +30,11 @@ export interface RapportRuntime {
   metricsUrl?: string;
   /** What `/readyz` answers; `stop()` drains it first (503 from then on). */
   readiness: Readiness;
+  /**
+   * The first step of a shutdown, at once: `/readyz` answers 503 and new
+   * requests are refused (see HttpHandler.startDraining). `stop()` does it too.
+   */
+  startDraining(): void;
   stop(): Promise<void>;
 }
 
@@ -73,7 +79,10 @@ export async function startRapport(options: {
   onServices?: (services: RapportServices) => void;
 }): Promise<RapportRuntime> {
   const { config, logger, dataSource, roles } = options;
-  const queues = new QueueBackend(options.queue, logger.child({ component: 'queue' }));
+  const queues = new QueueBackend(options.queue, logger.child({ component: 'queue' }), {
+    lockDurationMs: config.jobLockMs,
+    stalledIntervalMs: Math.max(500, Math.round(config.jobLockMs / 2)),
+  });
   const services = createServices({ config, logger, dataSource, queues });
   options.onServices?.(services);
   const readiness = readinessOf(services);
@@ -84,9 +93,14 @@ export async function startRapport(options: {
     metrics = await startMetricsServer({ host: config.host, port: config.metrics.port, token: config.metrics.token, readiness });
   }
 
+  let scheduleKeeper: ScheduleKeeper | undefined;
   if (roles.worker) {
     for (const name of services.jobs.queues()) services.queues.startWorker(name, services.jobs.forQueue(name), config.workerConcurrency);
-    for (const schedule of services.schedules) await schedule.start();
+    scheduleKeeper = new ScheduleKeeper(services.schedules, logger.child({ component: 'schedules' }), config.scheduleReassertMs);
+    await scheduleKeeper.start();
+    // A Redis that restarted may have come back empty: its schedulers are registered again at once.
+    const keeper = scheduleKeeper;
+    queues.onReconnect(() => void keeper.reassert('reconnect'));
     logger.info({ backend: queues.kind, queues: services.jobs.queues() }, 'workers started');
   }
 
@@ -118,14 +132,21 @@ export async function startRapport(options: {
     server,
     metricsUrl: metrics?.url,
     readiness,
-    async stop() {
-      // First: load balancers see the process as not ready while running requests and jobs finish.
+    startDraining() {
       readiness.drain();
+      handler?.startDraining();
+    },
+    async stop() {
+      // First: load balancers see the process as not ready, and new requests are refused, while running requests and jobs finish.
+      readiness.drain();
+      handler?.startDraining();
+      await scheduleKeeper?.stop();
       // Live subscriptions end first: their streams complete, so the server can close.
       await services.realtime.stopListening();
       await webSockets?.close();
       const open = server;
       if (open) {
+        // No new connections; idle keep-alive ones close now, busy ones after their answer (Connection: close).
         const closing = new Promise<void>((resolve) => open.close(() => resolve()));
         open.closeIdleConnections();
         await closing;

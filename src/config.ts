@@ -64,6 +64,16 @@ export const environmentSchema = z.object({
   RAPPORT_PERSONAL_TRAITS: z.string().default('email,phone,name,firstName,lastName,address,birthDate,dateOfBirth,ssn,taxId,givenName,familyName,nationalId'),
   /** Interaction property names that hold personal data, comma-separated; matched and enforced as RAPPORT_PERSONAL_TRAITS. */
   RAPPORT_PERSONAL_PROPERTIES: z.string().default('email,phone,name,firstName,lastName,address,birthDate,dateOfBirth,ssn,taxId,ip,ipAddress'),
+  /** How often the dirty sweep refreshes customers whose refresh job was lost, in ms. @defaultValue 60000 */
+  RAPPORT_DIRTY_SWEEP_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  /** How often a worker registers its job schedulers again (they vanish with a Redis restarted without persistence), in ms. @defaultValue 60000 */
+  RAPPORT_SCHEDULE_REASSERT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  /**
+   * A running job's lock, in ms: a worker that dies with a job is noticed within about 1.5 times this
+   * (the stalled check runs every half of it) and the job restarts; a recompute whose heartbeat is older
+   * reads STALLED. @defaultValue 20000
+   */
+  RAPPORT_JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(20_000),
   /** How often segments with moving time windows (and stale ones) are re-evaluated, in ms. @defaultValue 300000 (5 minutes) */
   RAPPORT_SEGMENT_SWEEP_MS: z.coerce.number().int().min(1_000).default(300_000),
   /**
@@ -235,6 +245,12 @@ export interface Config {
   embeddedPgPort?: number;
   demoData: boolean;
   segmentSweepMs: number;
+  /** Period of the dirty sweep, in ms; see RAPPORT_DIRTY_SWEEP_MS. */
+  dirtySweepMs: number;
+  /** How often a worker re-asserts its job schedulers, in ms; see RAPPORT_SCHEDULE_REASSERT_MS. */
+  scheduleReassertMs: number;
+  /** A running job's lock, in ms; see RAPPORT_JOB_LOCK_MS. */
+  jobLockMs: number;
   /** Days of score history kept (0: all); see RAPPORT_SCORE_HISTORY_DAYS. */
   scoreHistoryDays: number;
   /** Hours dispatched domain events are kept; see RAPPORT_OUTBOX_RETENTION_HOURS. */
@@ -333,6 +349,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedPgPort: e.RAPPORT_PG_PORT,
     demoData: e.RAPPORT_DEMO_DATA,
     segmentSweepMs: e.RAPPORT_SEGMENT_SWEEP_MS,
+    dirtySweepMs: e.RAPPORT_DIRTY_SWEEP_MS,
+    scheduleReassertMs: e.RAPPORT_SCHEDULE_REASSERT_MS,
+    jobLockMs: e.RAPPORT_JOB_LOCK_MS,
     scoreHistoryDays: e.RAPPORT_SCORE_HISTORY_DAYS,
     outboxRetentionHours: e.RAPPORT_OUTBOX_RETENTION_HOURS,
     outboxDispatchMs: e.RAPPORT_OUTBOX_DISPATCH_MS,

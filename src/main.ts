@@ -273,11 +273,15 @@ async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<
   const runtime = await startRapport({ config, logger, dataSource, queue: queueBackendConfig(config, db.url), roles });
   if (seeded) await startDemo(runtime, logger);
   if (runtime.url) printWelcome(runtime.url, devKey);
-  stopOnSignals(logger, async () => {
-    await runtime.stop();
-    await dataSource.destroy();
-    await db.embedded?.stop();
-  });
+  stopOnSignals(
+    logger,
+    () => runtime.startDraining(),
+    async () => {
+      await runtime.stop();
+      await dataSource.destroy();
+      await db.embedded?.stop();
+    },
+  );
 }
 
 /** Seeds the demo data set into an empty database; true when it did. */
@@ -312,13 +316,18 @@ function printWelcome(url: string, devKey: string | undefined): void {
 /** How long a shutdown may take before the process exits anyway. */
 const SHUTDOWN_LIMIT_MS = 30_000;
 
-/** On SIGINT or SIGTERM, runs `stop` once (at most SHUTDOWN_LIMIT_MS) and exits. */
-function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
+/**
+ * On SIGINT or SIGTERM, refuses new work at once (`drain`, before anything
+ * is logged or awaited), then runs `stop` once (at most SHUTDOWN_LIMIT_MS)
+ * and exits.
+ */
+function stopOnSignals(logger: Logger, drain: () => void, stop: () => Promise<void>): void {
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: finishing running jobs');
+    drain();
+    logger.info({ signal }, 'shutting down: refusing new requests, finishing those in flight and running jobs');
     const force = setTimeout(() => {
       logger.error(`shutdown took longer than ${SHUTDOWN_LIMIT_MS / 1000} s; exiting`);
       process.exit(1);

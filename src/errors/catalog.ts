@@ -8,7 +8,7 @@
  * The code is exposed as `extensions.code` in GraphQL responses and `code`
  * in HTTP error bodies. GraphQL answers keep HTTP 200 whatever the code,
  * except where the server maps one itself (UNAUTHENTICATED 401, RATE_LIMITED
- * 429, PAYLOAD_TOO_LARGE 413). Codes never change meaning; new ones are added
+ * 429, PAYLOAD_TOO_LARGE 413, SERVICE_UNAVAILABLE 503). Codes never change meaning; new ones are added
  * at the end of a group. A `{detail}` template is for codes whose sites each
  * explain a different constraint. `docs/errors.md` is generated from this
  * table (`npm run errors:doc`).
@@ -67,6 +67,11 @@ export const ERROR_CATALOG = {
     status: 400,
     message: '{detail}',
     doc: 'An input nests too deep, has too long a list, or a filter or rule tree has too many conditions.',
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    message: 'a service this request needs is unavailable ({dependency}); retry in {seconds} s',
+    doc: 'A dependency (the database or the queue) is away, or the server is shutting down: nothing was done; retry after `Retry-After` seconds (also `extensions.retryAfter`).',
   },
   // Row-level (ingest)
   INVALID_IDENTIFIER: { status: 400, message: '{detail}', doc: 'An identifier is missing, of an unknown type, or not a valid value of its type.' },

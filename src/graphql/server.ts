@@ -35,6 +35,7 @@ import { httpRoute, observeHttpRequest } from '../infra/metrics';
 import { readinessOf } from '../infra/readiness';
 import { inRequestSpan } from '../infra/tracing';
 import { graphqlMetrics } from './metrics-plugin';
+import { OUTAGE_RETRY_AFTER_SECONDS, outageOf, type Dependency } from '../infra/outage';
 
 export type { HttpRoute, RouteRefusal } from '../infra/http';
 
@@ -47,6 +48,13 @@ export const GRAPHQL_LIMITS = { maxDepth: 12 } as const;
 /** The gateway's request handler; `drain()` resolves when no request is being handled. */
 export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
   drain(): Promise<void>;
+  /**
+   * Starts a shutdown: `/readyz` answers 503 at once, a request that arrives
+   * from now on is answered 503 SERVICE_UNAVAILABLE, and every answer (those
+   * of requests in flight too) carries `Connection: close`, so keep-alive
+   * connections end as their last request does.
+   */
+  startDraining(): void;
   /** The yoga instance behind /graphql, which the WebSocket transport shares. */
   yoga: GatewayYoga;
   /** The server's `checkContinue` listener: handles a request waiting for `100 Continue`. */
@@ -221,6 +229,11 @@ function maskError(services: RapportServices) {
         extensions: { ...graphqlError.extensions, code },
       });
     }
+    const dependency = outageOf(original);
+    if (dependency) {
+      services.logger.warn({ err: original, path: graphqlError?.path, dependency }, 'a dependency is unavailable');
+      return unavailableError(dependency, graphqlError);
+    }
     services.logger.error({ err: original, path: graphqlError?.path }, 'unexpected error in GraphQL execution');
     return new GraphQLError(errorMessage('INTERNAL_SERVER_ERROR', {}), {
       nodes: graphqlError?.nodes,
@@ -228,6 +241,36 @@ function maskError(services: RapportServices) {
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     });
   };
+}
+
+/**
+ * SERVICE_UNAVAILABLE for an operation that met an outage. The `http`
+ * extension makes yoga answer the whole response 503 with Retry-After (and is
+ * not sent to the client); `retryAfter` says the same in the body.
+ */
+function unavailableError(dependency: Dependency, at?: GraphQLError): GraphQLError {
+  return new GraphQLError(errorMessage('SERVICE_UNAVAILABLE', { dependency, seconds: OUTAGE_RETRY_AFTER_SECONDS }), {
+    nodes: at?.nodes,
+    path: at?.path,
+    extensions: {
+      code: ErrorCode.SERVICE_UNAVAILABLE,
+      retryAfter: OUTAGE_RETRY_AFTER_SECONDS,
+      http: { status: 503, headers: { 'retry-after': String(OUTAGE_RETRY_AFTER_SECONDS) } },
+    },
+  });
+}
+
+/** Answers 503 SERVICE_UNAVAILABLE in the GraphQL response format, with Retry-After. */
+export function sendUnavailable(res: ServerResponse, dependency: Dependency | 'server', seconds = OUTAGE_RETRY_AFTER_SECONDS): void {
+  res.setHeader('retry-after', String(seconds));
+  sendJson(res, 503, {
+    errors: [
+      {
+        message: errorMessage('SERVICE_UNAVAILABLE', { dependency: dependency === 'server' ? 'the server is shutting down' : dependency, seconds }),
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfter: seconds },
+      },
+    ],
+  });
 }
 
 /** What the gateway hands yoga with each operation: the authenticated caller and how to check its credentials again. */
@@ -274,8 +317,28 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
   };
 
   const inFlight = new Set<Promise<unknown>>();
+  let draining = false;
+  // Answers of requests still running when the drain starts close their connection too.
+  const running = new Set<ServerResponse>();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (draining) {
+      // Work that arrives after the drain started is refused, whichever keep-alive connection it came on.
+      res.setHeader('connection', 'close');
+      closeIfBodyUnread(req, res);
+      if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (url.pathname === '/readyz')
+        return void readinessOf(services)
+          .check()
+          .then(([status, body]) => sendJson(res, status, body));
+      return sendUnavailable(res, 'server');
+    }
+    running.add(res);
+    res.once('close', () => running.delete(res));
+    // An answer already under way when the drain started (a stream) could not take the header: its connection ends with it.
+    res.once('finish', () => {
+      if (draining && res.getHeader('connection') !== 'close') res.socket?.end();
+    });
     const handle = async () => {
       cors.apply(req, res);
       if (req.method === 'OPTIONS') {
@@ -344,18 +407,26 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
     };
     observeHttpRequest(req, res);
     // A server span around the whole answer; jobs the request enqueues continue its trace (src/infra/tracing.ts).
-    const running = inRequestSpan(req.headers, req.method ?? 'GET', httpRoute(req.url), handle)
+    const handled = inRequestSpan(req.headers, req.method ?? 'GET', httpRoute(req.url), handle)
       .catch((error: unknown) => {
         if (error instanceof ClientGoneError) return;
-        services.logger.error({ err: error }, 'request failed');
-        if (!res.headersSent) sendJson(res, 500, { code: ErrorCode.INTERNAL_SERVER_ERROR, message: errorMessage('INTERNAL_SERVER_ERROR', {}) });
-        else res.end();
+        const dependency = outageOf(error);
+        if (dependency) services.logger.warn({ err: error, dependency }, 'request refused: a dependency is unavailable');
+        else services.logger.error({ err: error }, 'request failed');
+        if (res.headersSent) res.end();
+        else if (dependency) sendUnavailable(res, dependency);
+        else sendJson(res, 500, { code: ErrorCode.INTERNAL_SERVER_ERROR, message: errorMessage('INTERNAL_SERVER_ERROR', {}) });
       })
-      .finally(() => inFlight.delete(running));
-    inFlight.add(running);
+      .finally(() => inFlight.delete(handled));
+    inFlight.add(handled);
   };
   return Object.assign(handler, {
     yoga,
+    startDraining: () => {
+      draining = true;
+      readinessOf(services).drain();
+      for (const res of running) if (!res.headersSent) res.setHeader('connection', 'close');
+    },
     // Shutdown waits for handlers still running, even when their client has gone.
     drain: async () => void (await Promise.allSettled([...inFlight])),
     checkContinue: (req: IncomingMessage, res: ServerResponse) => {

@@ -1,3 +1,4 @@
+import { DependencyTimeoutError } from './outage';
 import type { JobHandler, QueueName } from './queue';
 
 /** Job handlers by queue and job name; modules register theirs, workers dispatch through it. */
@@ -20,14 +21,14 @@ export class JobRegistry {
   }
 }
 
-/** Rejects after `ms`: enqueueing must never hold a committed write hostage. */
+/** Rejects after `ms` with a queue outage: enqueueing must never hold a committed write hostage. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+        timer = setTimeout(() => reject(new DependencyTimeoutError('queue', `${what} timed out after ${ms} ms`)), ms);
       }),
     ]);
   } finally {

@@ -122,6 +122,7 @@ export interface JobDeclaration {
 export interface ScheduleDeclaration {
   /** For logs and the architecture map. */
   name: string;
+  /** Registers the schedule; called at worker start, on queue reconnect and periodically (see ScheduleKeeper), so it must be idempotent. */
   start(): Promise<void>;
 }
 

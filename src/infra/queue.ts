@@ -44,6 +44,24 @@ function carryTraceContext(queue: Queue): void {
   queue.addBulk = ((jobs) => addBulk(jobs.map((job) => ({ ...job, data: withTraceContext(job.data) })))) as Queue['addBulk'];
 }
 
+/**
+ * How the queue notices a worker that died with a job (a killed process):
+ * a worker renews its job's lock every `lockDuration / 2`; a lock older than
+ * `lockDuration` is found by the stalled-job check, which runs every
+ * `stalledInterval`, and the job goes back to the queue for another worker.
+ * So a dead worker's job restarts within about `lockDuration +
+ * stalledInterval`. The lock is renewed by a timer, not by the job's own
+ * code, so long jobs (a full recompute) keep it as long as the event loop
+ * turns; these jobs await the database rather than hold the loop.
+ */
+export interface StallOptions {
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+}
+
+/** Defaults of {@link StallOptions}: a dead worker's job restarts within about 30 s (BullMQ's own defaults take up to a minute). */
+export const DEFAULT_STALL_OPTIONS: StallOptions = { lockDurationMs: 20_000, stalledIntervalMs: 10_000 };
+
 /** A job handler; receives ids only and must be idempotent. */
 export type JobHandler = (job: Job) => Promise<unknown>;
 
@@ -55,12 +73,25 @@ export class QueueBackend {
   private readonly queues = new Map<string, Queue>();
   private readonly workers: Worker[] = [];
   private readonly redisConnections: Redis[] = [];
+  private readonly reconnectListeners: (() => void)[] = [];
+  private reconnectTimer: NodeJS.Timeout | undefined;
   private closing = false;
 
   constructor(
     readonly config: QueueBackendConfig,
     private readonly logger: Logger,
+    readonly stall: StallOptions = DEFAULT_STALL_OPTIONS,
   ) {}
+
+  /**
+   * Calls `listener` when a connection to the queue's store comes back after
+   * it was lost (once per burst of reconnections: every queue and worker has
+   * its own connection). Redis only; the PostgreSQL backend keeps no state a
+   * restart loses.
+   */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
+  }
 
   get kind(): QueueBackendConfig['kind'] {
     return this.config.kind;
@@ -96,7 +127,14 @@ export class QueueBackend {
         },
       );
     };
-    const options = { concurrency, autorun: true };
+    const options = {
+      concurrency,
+      autorun: true,
+      lockDuration: this.stall.lockDurationMs,
+      stalledInterval: this.stall.stalledIntervalMs,
+      // A job found stalled twice (its worker died twice) fails instead of looping.
+      maxStalledCount: 2,
+    };
     const worker =
       this.config.kind === 'postgres'
         ? new Worker(name, processor, { ...options, connection: this.postgresConnection() } as never, createPostgresBackend as never)
@@ -128,6 +166,7 @@ export class QueueBackend {
   /** Stops workers after their running jobs finish, then closes queues and connections. */
   async close(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.reconnectTimer);
     await Promise.allSettled(this.workers.map((w) => w.close()));
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     await Promise.allSettled(this.redisConnections.map((c) => c.quit()));
@@ -155,6 +194,18 @@ export class QueueBackend {
       connectTimeout: 5_000,
     });
     connection.on('error', (error) => this.logger.debug({ err: error }, 'redis connection error'));
+    let lost = false;
+    connection.on('close', () => (lost = true));
+    connection.on('ready', () => {
+      if (!lost || this.closing) return;
+      lost = false;
+      // Gathers the reconnections of every connection into one notification.
+      this.reconnectTimer ??= setTimeout(() => {
+        this.reconnectTimer = undefined;
+        this.logger.info('redis connection is back');
+        for (const listener of this.reconnectListeners) listener();
+      }, 200);
+    });
     this.redisConnections.push(connection);
     return connection;
   }

@@ -499,8 +499,10 @@ export type RecomputeJobStatus =
   | 'FAILED'
   /** Waiting for a worker. */
   | 'QUEUED'
-  /** A worker is on it; see progress. */
-  | 'RUNNING';
+  /** A worker is on it; see progress and heartbeatAt. */
+  | 'RUNNING'
+  /** Its worker stopped reporting (heartbeatAt is older than the job lock, RAPPORT_JOB_LOCK_MS): it died or hangs. The queue hands the job to another worker, which starts it over (status goes back to QUEUED, then RUNNING); keep polling. Nothing needs requesting again. */
+  | 'STALLED';
 
 /** Outcome of one row of a batch. */
 export type RowStatus =

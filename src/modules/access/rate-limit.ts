@@ -60,18 +60,91 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(t))
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst / rate) * 1000) + 1000)
 return tostring(tokens)`;
 
-/** The same bucket on Redis (a Lua script, atomic), for deployments with REDIS_URL. */
-export function redisRateLimiter(url: string, prefix: string, options: RateLimitOptions): RateLimiter {
+/** How long a Redis bucket may take before the request is decided by the local bucket instead. */
+const REDIS_TAKE_TIMEOUT_MS = 250;
+
+/** What the degraded limiter reports: it logs once when Redis goes away and once when it is back. */
+export interface DegradeLog {
+  warn(context: Record<string, unknown>, message: string): void;
+  info(context: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * The same bucket in this process's memory: what a gateway falls back on
+ * while Redis is away, so an outage of the limiter's store does not refuse
+ * every request. Each gateway process then counts on its own (a key spread
+ * over N gateways gets up to N times its budget until Redis is back).
+ */
+export function localRateLimiter(options: RateLimitOptions, now: () => number = () => performance.now()): RateLimiter {
   const perSecond = options.perMinute / 60;
-  const redis: Redis = new IORedis(url, { maxRetriesPerRequest: 1, connectTimeout: 5_000, lazyConnect: false });
-  redis.on('error', () => undefined);
+  const buckets = new Map<string, { tokens: number; at: number }>();
   return {
     async take(key) {
-      const tokens = await redis.eval(REDIS_BUCKET, 1, `${prefix}:ratelimit:${key}`, options.burst, perSecond);
+      const t = now() / 1000;
+      const bucket = buckets.get(key) ?? { tokens: options.burst, at: t };
+      bucket.tokens = Math.max(-1, Math.min(options.burst, bucket.tokens + (t - bucket.at) * perSecond) - 1);
+      bucket.at = t;
+      buckets.set(key, bucket);
+      // Full buckets are forgotten: the map holds only keys that spent tokens recently.
+      if (buckets.size > 10_000) for (const [k, b] of buckets) if (b.tokens + (t - b.at) * perSecond >= options.burst) buckets.delete(k);
+      return decide(bucket.tokens, perSecond);
+    },
+    async close() {},
+  };
+}
+
+/**
+ * The same bucket on Redis (a Lua script, atomic), for deployments with
+ * REDIS_URL. While Redis is away (not connected, or slower than
+ * REDIS_TAKE_TIMEOUT_MS) requests are decided by a local in-process bucket;
+ * the switch is logged once per outage, and so is the return.
+ */
+export function redisRateLimiter(url: string, prefix: string, options: RateLimitOptions, log?: DegradeLog): RateLimiter {
+  const perSecond = options.perMinute / 60;
+  // No offline queue: while disconnected a command fails at once and the local bucket decides.
+  const redis: Redis = new IORedis(url, { maxRetriesPerRequest: 1, connectTimeout: 5_000, lazyConnect: false, enableOfflineQueue: false });
+  redis.on('error', () => undefined);
+  const local = localRateLimiter(options);
+  let degraded = false;
+  const takeRemote = async (key: string): Promise<RateDecision> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const tokens = await Promise.race([
+        redis.eval(REDIS_BUCKET, 1, `${prefix}:ratelimit:${key}`, options.burst, perSecond),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the rate limit store did not answer in time')), REDIS_TAKE_TIMEOUT_MS))),
+      ]);
       return decide(Number(tokens), perSecond);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    async take(key) {
+      if (redis.status !== 'ready') return degrade(new Error(`redis is ${redis.status}`), key);
+      try {
+        const decision = await takeRemote(key);
+        if (degraded) {
+          degraded = false;
+          log?.info({}, 'rate limiter: Redis is back; buckets are shared again');
+        }
+        return decision;
+      } catch (error) {
+        return degrade(error, key);
+      }
     },
     async close() {
       await redis.quit().catch(() => undefined);
     },
   };
+
+  function degrade(error: unknown, key: string): Promise<RateDecision> {
+    if (!degraded) {
+      degraded = true;
+      log?.warn(
+        { err: error },
+        'rate limiter: Redis is unavailable; limiting with a local bucket in this process until it is back (each gateway process counts on its own)',
+      );
+    }
+    return local.take(key);
+  }
 }

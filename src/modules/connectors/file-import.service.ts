@@ -332,6 +332,18 @@ export class FileImportService {
   }
 
   /**
+   * A QUEUED run whose job could not be enqueued (the queue is away): FAILED
+   * with `reason` and its file deleted, so an upload the client was told to
+   * retry is not left behind as a run that never moves.
+   */
+  async abandonUpload(runId: string, reason: string): Promise<void> {
+    const run = await this.runs.get(runId);
+    await this.runs.finish(runId, 'FAILED', reason);
+    const upload = (run?.details as { upload?: string } | undefined)?.upload;
+    if (upload) await unlink(path.join(this.uploadDir, upload)).catch(() => undefined);
+  }
+
+  /**
    * Writes one staged batch in one transaction on the lane's connection:
    * COPYs the rows into the session's staging table, resolves their
    * identifiers with the writer's identity resolution

@@ -77,7 +77,13 @@ export function createImportRoute(imports: FileImportService, scheduler: Connect
         type: query.get('type') ?? undefined,
         fileName: query.get('fileName') ?? undefined,
       });
-      await scheduler.enqueueImport(runId);
+      try {
+        await scheduler.enqueueImport(runId);
+      } catch (error) {
+        // The gateway answers 503 (the queue is away): the run it created must not wait forever.
+        await imports.abandonUpload(runId, `could not queue the import: ${error instanceof Error ? error.message : String(error)}`);
+        throw error;
+      }
       return sendJson(res, 202, { runId });
     },
   };

@@ -50,5 +50,5 @@ export const customersModule = defineModule({
     };
   },
   jobs: ({ stats }) => collectJobs((registry) => registerCustomerJobs(registry, stats)),
-  schedules: ({ queues }) => [{ name: 'dirty.sweep', start: () => scheduleDirtySweep(queues) }],
+  schedules: ({ queues, config }) => [{ name: 'dirty.sweep', start: () => scheduleDirtySweep(queues, config.dirtySweepMs) }],
 });

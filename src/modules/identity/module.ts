@@ -72,8 +72,9 @@ export const identityModule = defineModule({
         () =>
         async ({ payload }, manager) => {
           const [first, ...others] = payload.customerIds;
+          if (first === undefined) return;
           for (const other of others) {
-            await recordDuplicatePair(manager, first!, other, 1, [{ field: `identifier:${payload.identifierType}`, level: 'conflict', weight: 0 }]);
+            await recordDuplicatePair(manager, first, other, 1, [{ field: `identifier:${payload.identifierType}`, level: 'conflict', weight: 0 }]);
           }
         },
     },

@@ -34,7 +34,8 @@ export const scoresModule = defineModule({
       recomputes: new RecomputeJobs(queues),
     };
   },
-  jobs: ({ scores, config }) => collectJobs((registry) => registerScoreJobs(registry, scores, { historyDays: config.scoreHistoryDays })),
+  jobs: ({ scores, config }) =>
+    collectJobs((registry) => registerScoreJobs(registry, scores, { historyDays: config.scoreHistoryDays, lockDurationMs: config.jobLockMs })),
   schedules: ({ queues }) => [{ name: 'scores.recompute.nightly', start: () => scheduleNightlyScores(queues) }],
   subscriptions: [
     // customer.refresh: the refreshed customers' scores, with the current models, in the stats transaction.

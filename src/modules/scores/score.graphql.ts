@@ -107,7 +107,11 @@ const RecomputeJobStatusEnum = builder.enumType('RecomputeJobStatus', {
   description: 'Where a recompute job stands.',
   values: {
     QUEUED: { description: 'Waiting for a worker.' },
-    RUNNING: { description: 'A worker is on it; see progress.' },
+    RUNNING: { description: 'A worker is on it; see progress and heartbeatAt.' },
+    STALLED: {
+      description:
+        'Its worker stopped reporting (heartbeatAt is older than the job lock, RAPPORT_JOB_LOCK_MS): it died or hangs. The queue hands the job to another worker, which starts it over (status goes back to QUEUED, then RUNNING); keep polling. Nothing needs requesting again.',
+    },
     COMPLETED: { description: 'Done.' },
     FAILED: { description: 'Stopped; see error.' },
   } as const,
@@ -123,6 +127,12 @@ export const RecomputeJobRef = builder.objectRef<RecomputeJobRecord>('RecomputeJ
     createdAt: t.field({ type: 'DateTime', description: 'When the job was requested.', resolve: (j) => j.createdAt }),
     finishedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it completed or failed.', resolve: (j) => j.finishedAt }),
     error: t.exposeString('error', { nullable: true, description: 'Why it failed (e.g. a model with too little data to fit).' }),
+    heartbeatAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the worker running it last reported it alive (several times per job lock period); null before a worker took it.',
+      resolve: (j) => j.heartbeatAt,
+    }),
   }),
 });
 

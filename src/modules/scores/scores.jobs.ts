@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { fail } from '../../errors/catalog';
 import { withTimeout, type JobRegistry } from '../../infra/jobs';
-import { QUEUES, type QueueBackend } from '../../infra/queue';
+import { DEFAULT_STALL_OPTIONS, QUEUES, type QueueBackend } from '../../infra/queue';
 import { isScoreKind, SCORE_KINDS, type ScoreKind } from './score-kind';
 import { expandKinds, type ScoreService } from './score.service';
 
@@ -19,7 +19,13 @@ export interface ScoresRecomputeData {
 }
 
 /** Where a recompute job stands. */
-export type RecomputeJobStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED';
+export type RecomputeJobStatus = 'QUEUED' | 'RUNNING' | 'STALLED' | 'COMPLETED' | 'FAILED';
+
+/** The progress a recompute job reports: the work done and when its worker last said it is alive. */
+interface HeartbeatProgress {
+  percent: number;
+  heartbeatAt: number;
+}
 
 /** A recompute job as the API shows it. */
 export interface RecomputeJobRecord {
@@ -33,6 +39,35 @@ export interface RecomputeJobRecord {
   createdAt: Date;
   finishedAt: Date | null;
   error: string | null;
+  /** When the worker running it last reported it alive; null before it started. */
+  heartbeatAt: Date | null;
+}
+
+/**
+ * Runs a long job's `work` with a heartbeat: the job's progress carries the
+ * percentage done and the time of the last beat, written every `everyMs`
+ * while the worker is alive (and with each progress report). A job whose
+ * beat is older than the queue's lock reads STALLED: its worker is gone,
+ * and the queue will hand it to another.
+ */
+export async function withHeartbeat<T>(job: Job, everyMs: number, work: (report: (percent: number) => Promise<void>) => Promise<T>): Promise<T> {
+  let percent = 0;
+  const beat = () => job.updateProgress({ percent, heartbeatAt: Date.now() } satisfies HeartbeatProgress);
+  await beat();
+  const timer = setInterval(() => void beat().catch(() => undefined), everyMs);
+  try {
+    return await work(async (p) => {
+      percent = p;
+      await beat();
+    });
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** How often a recompute's heartbeat is written: several beats per lock period, so one late beat is not a stall. */
+export function heartbeatEvery(lockDurationMs: number): number {
+  return Math.max(250, Math.round(lockDurationMs / 4));
 }
 
 /**
@@ -51,13 +86,20 @@ export const MAX_RECOMPUTE_CUSTOMER_IDS = 10_000;
  * With `historyDays`, a full recompute then prunes the score history older
  * than that (see {@link ScoreService.pruneHistory}).
  */
-export function registerScoreJobs(registry: Pick<JobRegistry, 'register'>, scores: ScoreService, options: { historyDays?: number } = {}): void {
-  registry.register(QUEUES.analytics, SCORES_RECOMPUTE_JOB, async (job: Job) => {
+export function registerScoreJobs(
+  registry: Pick<JobRegistry, 'register'>,
+  scores: ScoreService,
+  options: { historyDays?: number; lockDurationMs?: number } = {},
+): void {
+  const every = heartbeatEvery(options.lockDurationMs ?? DEFAULT_STALL_OPTIONS.lockDurationMs);
+  registry.register(QUEUES.analytics, SCORES_RECOMPUTE_JOB, (job: Job) => withHeartbeat(job, every, (report) => recomputeJob(job, report)));
+
+  async function recomputeJob(job: Job, report: (percent: number) => Promise<void>) {
     const data = job.data as ScoresRecomputeData;
     const kinds = (data.kinds ?? []).filter(isScoreKind);
     if (data.customerIds) {
       const rescored = await scores.rescoreAfterFullRecompute(data.customerIds, kinds);
-      await job.updateProgress(100);
+      await report(100);
       return { rescored };
     }
     const requested = kinds.length ? kinds : SCORE_KINDS;
@@ -65,14 +107,14 @@ export function registerScoreJobs(registry: Pick<JobRegistry, 'register'>, score
     let outcome: Awaited<ReturnType<ScoreService['recompute']>>;
     for (let round = 1; ; round++) {
       const settings = await scores.settingsSnapshot(requested);
-      outcome = await scores.recompute(requested, { onProgress: (p) => job.updateProgress(p) });
+      outcome = await scores.recompute(requested, { onProgress: report });
       if (round >= 3 || (await scores.settingsSnapshot(requested)) === settings) break;
     }
     // After the swap: its superseded scores are history too, pruned if old enough.
     const historyPruned = options.historyDays ? await scores.pruneHistory(options.historyDays) : 0;
     if (outcome.errors.length > 0) throw new UnrecoverableError(outcome.errors.map((e) => e.message).join('; '));
     return { ...outcome, historyPruned };
-  });
+  }
 }
 
 /**
@@ -111,14 +153,32 @@ export async function findRecomputeJob(queues: QueueBackend, id: string): Promis
   const state = await queue.getJobState(id);
   const job = await queue.getJob(id);
   if (!job || !RECOMPUTE_JOB_NAMES.has(job.name)) return null;
-  return toRecomputeJobRecord(job, state);
+  return toRecomputeJobRecord(job, state, queues.stall.lockDurationMs);
 }
 
-export async function toRecomputeJobRecord(job: Job, knownState?: string): Promise<RecomputeJobRecord> {
-  const state = knownState ?? (await job.getState());
-  const status: RecomputeJobStatus = state === 'completed' ? 'COMPLETED' : state === 'failed' ? 'FAILED' : state === 'active' ? 'RUNNING' : 'QUEUED';
-  const progress = typeof job.progress === 'number' ? job.progress : 0;
+/** The progress a job reported: a heartbeat, or a bare percentage (jobs that report no heartbeat). */
+function readProgress(progress: unknown): { percent: number; heartbeatAt: number | null } {
+  if (typeof progress === 'number') return { percent: progress, heartbeatAt: null };
+  const beat = progress as Partial<HeartbeatProgress> | null;
   return {
+    percent: typeof beat?.percent === 'number' ? beat.percent : 0,
+    heartbeatAt: typeof beat?.heartbeatAt === 'number' ? beat.heartbeatAt : null,
+  };
+}
+
+/**
+ * The job as the API shows it. An active job whose heartbeat is older than
+ * `stallAfterMs` (the queue's lock duration) is STALLED: its worker stopped
+ * beating, so it died or hangs.
+ */
+export async function toRecomputeJobRecord(job: Job, knownState?: string, stallAfterMs = DEFAULT_STALL_OPTIONS.lockDurationMs): Promise<RecomputeJobRecord> {
+  const state = knownState ?? (await job.getState());
+  const { percent: progress, heartbeatAt } = readProgress(job.progress);
+  const stalled = state === 'active' && heartbeatAt !== null && Date.now() - heartbeatAt > stallAfterMs;
+  const status: RecomputeJobStatus =
+    state === 'completed' ? 'COMPLETED' : state === 'failed' ? 'FAILED' : state === 'active' ? (stalled ? 'STALLED' : 'RUNNING') : 'QUEUED';
+  return {
+    heartbeatAt: heartbeatAt === null ? null : new Date(heartbeatAt),
     id: String(job.id),
     status,
     progress: status === 'COMPLETED' ? 100 : progress,
@@ -136,7 +196,7 @@ export class RecomputeJobs {
 
   /** Starts (or joins) a recompute; see {@link enqueueRecompute}. */
   async request(kinds: readonly ScoreKind[], customerIds?: string[]): Promise<RecomputeJobRecord> {
-    return toRecomputeJobRecord(await enqueueRecompute(this.queues, kinds, customerIds));
+    return toRecomputeJobRecord(await enqueueRecompute(this.queues, kinds, customerIds), undefined, this.queues.stall.lockDurationMs);
   }
 
   /** The recompute job with this id, or null. */

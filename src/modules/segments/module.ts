@@ -37,12 +37,12 @@ export const segmentsModule = defineModule({
     const memberships = new SegmentMembershipService(dataSource, events);
     const segments = new SegmentService(dataSource, memberships, {
       requestRefresh: createSegmentRefreshRequester(queues, logger.child({ component: 'segments' })),
-      enqueueRefresh: async (segmentId) => toRecomputeJobRecord(await enqueueSegmentRefresh(queues, segmentId)),
+      enqueueRefresh: async (segmentId) => toRecomputeJobRecord(await enqueueSegmentRefresh(queues, segmentId), undefined, queues.stall.lockDurationMs),
       personalData,
     });
     return { segments, customerRules: createCustomerRules(segments) };
   },
-  jobs: ({ segments }) => collectJobs((registry) => registerSegmentJobs(registry, segments, segments.memberships)),
+  jobs: ({ segments, config }) => collectJobs((registry) => registerSegmentJobs(registry, segments, segments.memberships, config.jobLockMs)),
   schedules: ({ queues, config }) => [{ name: 'segments.sweep', start: () => scheduleSegmentSweep(queues, config.segmentSweepMs) }],
   subscriptions: [
     // customer.refresh, after scores and recommendations: segments on them must see this refresh's new ones.

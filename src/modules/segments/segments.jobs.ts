@@ -1,6 +1,7 @@
 import { withTimeout, type JobRegistry } from '../../infra/jobs';
 import type { Logger } from '../../infra/logger';
-import { QUEUES, type QueueBackend } from '../../infra/queue';
+import { DEFAULT_STALL_OPTIONS, QUEUES, type QueueBackend } from '../../infra/queue';
+import { heartbeatEvery, withHeartbeat } from '../scores';
 import type { SegmentMembershipService } from './segment-membership.service';
 import type { SegmentService } from './segment.service';
 
@@ -44,11 +45,19 @@ export function createSegmentRefreshRequester(queues: QueueBackend, logger: Logg
   };
 }
 
-export function registerSegmentJobs(registry: Pick<JobRegistry, 'register'>, segments: SegmentService, memberships: SegmentMembershipService): void {
-  registry.register(QUEUES.analytics, SEGMENT_REFRESH_JOB, async (job) => {
-    const { segmentId } = job.data as SegmentRefreshData;
-    return (await memberships.refreshSegment(segmentId)) ?? { segmentId, skipped: true };
-  });
+export function registerSegmentJobs(
+  registry: Pick<JobRegistry, 'register'>,
+  segments: SegmentService,
+  memberships: SegmentMembershipService,
+  lockDurationMs = DEFAULT_STALL_OPTIONS.lockDurationMs,
+): void {
+  // A segment refresh is a recompute job as the API reports it: it beats so that a dead worker's refresh reads STALLED.
+  registry.register(QUEUES.analytics, SEGMENT_REFRESH_JOB, (job) =>
+    withHeartbeat(job, heartbeatEvery(lockDurationMs), async () => {
+      const { segmentId } = job.data as SegmentRefreshData;
+      return (await memberships.refreshSegment(segmentId)) ?? { segmentId, skipped: true };
+    }),
+  );
   registry.register(QUEUES.analytics, SEGMENT_SWEEP_JOB, async () => {
     const ids = await segments.sweepCandidates();
     for (const id of ids) await segments.requestRefresh(id);
