@@ -41,14 +41,15 @@ describe.each(['postgres', 'redis'] as const)('the operators’ queues API on th
 
   test('lists every queue with its backend and counts, and a failed job with its reason', async () => {
     const initial = await queuesNow();
-    expect(initial.map((q) => q.name).sort()).toEqual(['ANALYTICS', 'CONNECTORS']);
+    expect(initial.map((q) => q.name).sort()).toEqual(['ANALYTICS', 'CONNECTORS', 'WEBHOOKS']);
     expect(initial.every((q) => q.backend === backend.toUpperCase())).toBe(true);
     const failedBefore = analytics(initial).counts.failed;
 
     const id = await enqueue(FLAKY_JOB);
     const queues = await eventually(async () => {
       const now = await queuesNow();
-      return analytics(now).failedJobs.some((j) => j.id === id) ? now : undefined;
+      // The counts and the job list are read apart; both must have caught up.
+      return analytics(now).failedJobs.some((j) => j.id === id) && analytics(now).counts.failed === failedBefore + 1 ? now : undefined;
     });
     expect(analytics(queues).counts.failed).toBe(failedBefore + 1);
     expect(analytics(queues).failedJobs.find((j) => j.id === id)).toMatchObject({

@@ -106,6 +106,23 @@ export function redisRateLimiter(url: string, prefix: string, options: RateLimit
   redis.on('error', () => undefined);
   const local = localRateLimiter(options);
   let degraded = false;
+  // Until Redis has answered once (a gateway starting up), a request waits for it as long as for an
+  // answer, so the first requests count in the shared bucket rather than in this process's.
+  let connected: Promise<boolean> | undefined = new Promise((resolve) => {
+    redis.once('ready', () => resolve(true));
+    redis.once('end', () => resolve(false));
+  });
+  void connected.then(() => (connected = undefined));
+  const firstConnection = async (): Promise<boolean> => {
+    if (!connected) return redis.status === 'ready';
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), REDIS_TAKE_TIMEOUT_MS)));
+    try {
+      return await Promise.race([connected, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const takeRemote = async (key: string): Promise<RateDecision> => {
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -120,7 +137,7 @@ export function redisRateLimiter(url: string, prefix: string, options: RateLimit
   };
   return {
     async take(key) {
-      if (redis.status !== 'ready') return degrade(new Error(`redis is ${redis.status}`), key);
+      if (redis.status !== 'ready' && !(await firstConnection())) return degrade(new Error(`redis is ${redis.status}`), key);
       try {
         const decision = await takeRemote(key);
         if (degraded) {
