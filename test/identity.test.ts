@@ -247,6 +247,11 @@ test('a key without pii:read sees pairs and scores but not how personal data com
   }
   const write = await gql('mutation { findDuplicates { id } }', undefined, `Bearer ${narrow}`);
   expect(write.errors![0].extensions).toMatchObject({ code: 'FORBIDDEN' });
+  // Writing customers is not enough to choose what pairs are made of: the settings would list who shares a national id.
+  const steward = await createKey(app, ['customers:read', 'customers:write']);
+  const settings = { person: { fields: [{ field: 'nationalId', comparison: 'exact' }] } };
+  const refused = await gql('mutation($s: JSON!) { updateIdentityMatching(settings: $s) { settings } }', { s: settings }, `Bearer ${steward}`);
+  expect(refused.errors![0].extensions).toMatchObject({ code: 'FORBIDDEN', field: 'settings' });
 });
 
 test('automatic merge selection: above autoMergeScore, never across two national ids, clusters capped', async () => {

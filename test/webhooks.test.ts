@@ -380,4 +380,31 @@ describe('dead letters, replay, rotation, disabling and the egress guard', () =>
     const allowed = await createKey(app, ['webhooks:admin']);
     expect((await app.graphqlAs(allowed, WebhookEndpointsDocument)).errors).toBeUndefined();
   });
+
+  test('segment membership events (segment.entered/exited, alert.fired) and their payloads need pii:read', async () => {
+    const narrow = await createKey(app, ['webhooks:admin']);
+    const steward = await createKey(app, ['webhooks:admin', 'pii:read']);
+    const refused = await app.graphqlAs(narrow, CreateWebhookEndpointDocument, { input: { url: `${receiver.url}/members`, events: ['segment.entered'] } });
+    expect(refused.data?.createWebhookEndpoint ?? null).toBeNull();
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'input.events' });
+    const created = await app.graphqlAs(steward, CreateWebhookEndpointDocument, { input: { url: `${receiver.url}/members`, events: ['segment.entered'] } });
+    expect(created.errors).toBeUndefined();
+    const endpointId = created.data!.createWebhookEndpoint.endpoint.id;
+    // Nor can a key without pii:read point that endpoint elsewhere.
+    const moved = await app.graphqlAs(narrow, UpdateWebhookEndpointDocument, { id: endpointId, input: { url: `${receiver.url}/elsewhere` } });
+    expect(moved.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'id' });
+    // A delivery of a membership event: its payload is refused without pii:read, shown with it.
+    const [endpoint] = await app.sql<{ id: string }>(`SELECT id::text FROM webhook_endpoints WHERE url = $1`, [`${receiver.url}/members`]);
+    await app.sql(
+      `INSERT INTO webhook_deliveries (customer_id, endpoint_id, event_id, event_type, body, event_at, status)
+       VALUES (42, $1, 987654, 'segment.entered', $2, now(), 'DEAD')`,
+      [endpoint!.id, JSON.stringify({ type: 'segment.entered', timestamp: new Date().toISOString(), data: { customerId: '42', segmentId: '7' } })],
+    );
+    const hidden = await app.graphqlAs(narrow, WebhookDeliveriesDocument, { endpointId });
+    expect(hidden.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'payload' });
+    expect(JSON.stringify(hidden.data ?? null)).not.toContain('"segmentId"');
+    const shown = await app.graphqlAs(steward, WebhookDeliveriesDocument, { endpointId });
+    expect(shown.errors).toBeUndefined();
+    expect(shown.data!.webhookDeliveries.edges[0]!.node.payload).toMatchObject({ data: { customerId: '42', segmentId: '7' } });
+  });
 });

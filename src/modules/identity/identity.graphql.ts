@@ -2,6 +2,7 @@ import { fail } from '../../errors/catalog';
 import { builder } from '../../graphql/builder';
 import type { GraphQLContext } from '../../graphql/context';
 import { forwardOnly, globalId, localId } from '../../graphql/ids';
+import { hasScope } from '../access/scopes';
 import { CustomerRef } from '../customers';
 import { RecomputeJobRef, toRecomputeJobRecord } from '../scores';
 import type { Evidence } from './fellegi-sunter';
@@ -124,8 +125,21 @@ builder.mutationFields((t) => ({
     type: IdentityMatchingRef,
     description:
       'Changes the matcher’s settings (merged key by key into the stored ones; null resets a key), validated as a whole; the next findDuplicates uses them.',
-    args: { settings: t.arg({ type: 'JSON', required: true, description: 'Settings to change, e.g. {"matchScore": 0.95}; see docs/identity.md.' }) },
-    resolve: (_root, args, ctx) => ctx.servicesOf('identity').identity.updateSettings(args.settings),
+    args: {
+      settings: t.arg({ type: 'JSON', required: true, description: 'Settings to change, e.g. {"matchScore": 0.95}; see docs/identity.md. Needs pii:read.' }),
+    },
+    resolve: (_root, args, ctx) => {
+      // The fields, comparisons and blocking keys decide which customers are listed as pairs: chosen freely,
+      // they would list who shares a national id or a birth date, so choosing them needs personal data access.
+      if (!hasScope(ctx.principal, 'pii:read')) {
+        throw fail(
+          'FORBIDDEN',
+          { detail: 'the matching settings select customers by their personal data: changing them requires the scope pii:read' },
+          'settings',
+        );
+      }
+      return ctx.servicesOf('identity').identity.updateSettings(args.settings);
+    },
   }),
   findDuplicates: t.field({
     type: RecomputeJobRef,

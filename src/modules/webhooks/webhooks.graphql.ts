@@ -1,8 +1,26 @@
+import { fail } from '../../errors/catalog';
 import { builder } from '../../graphql/builder';
+import type { GraphQLContext } from '../../graphql/context';
+import { hasScope } from '../access/scopes';
 import { forwardOnly, globalId, localId } from '../../graphql/ids';
 import { present } from '../../infra/present';
 import { DELIVERY_STATUSES, type AttemptRecord, type DeliveryRecord, type DeliveryStatus } from './delivery.service';
 import { deliverableEvents, ENDPOINT_STATUSES, type EndpointRecord, type EndpointStatus } from './endpoint.service';
+
+/**
+ * Event types whose payloads say who is in a segment: a segment may be
+ * defined on personal data, and its members are shown only with `pii:read`
+ * everywhere else (Segment.members, segmentMembershipChanged, alerts). An
+ * endpoint taking them, and their deliveries' payloads, need it too.
+ */
+const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set(['segment.entered', 'segment.exited', 'alert.fired']);
+
+function requirePiiForMembership(ctx: GraphQLContext, events: readonly string[] | null | undefined, field: string): void {
+  const membership = (events ?? []).filter((e) => MEMBERSHIP_EVENTS.has(e));
+  if (membership.length > 0 && !hasScope(ctx.principal, 'pii:read')) {
+    throw fail('FORBIDDEN', { detail: `${membership.join(', ')} events reveal segment membership: taking them requires the scope pii:read` }, field);
+  }
+}
 
 const EndpointStatusEnum = builder.enumType('WebhookEndpointStatus', {
   description: 'Whether an endpoint receives deliveries.',
@@ -95,8 +113,12 @@ const DeliveryRef = builder.objectRef<DeliveryRecord>('WebhookDelivery').impleme
     }),
     payload: t.field({
       type: 'JSON',
-      description: 'The body posted: {type, timestamp, data}, data being the event’s payload (ids and figures, never personal data).',
-      resolve: (d) => JSON.parse(d.body) as unknown,
+      description:
+        'The body posted: {type, timestamp, data}, data being the event’s payload (ids and figures, never personal data). For segment.entered, segment.exited and alert.fired it says who is in a segment, and needs pii:read.',
+      resolve: (d, _args, ctx) => {
+        requirePiiForMembership(ctx, [d.eventType], 'payload');
+        return JSON.parse(d.body) as unknown;
+      },
     }),
     status: t.field({ type: DeliveryStatusEnum, description: 'Pending, retrying, delivered or dead.', resolve: (d) => d.status }),
     attemptCount: t.exposeInt('attempts', { description: 'Attempts since it was created or last replayed.' }),
@@ -222,14 +244,16 @@ builder.mutationFields((t) => ({
     type: CreatedEndpointRef,
     description: 'Creates an endpoint; its secret is encrypted at rest and answered only when Rapport generated it.',
     args: { input: t.arg({ type: CreateEndpointInput, required: true, description: 'The endpoint.' }) },
-    resolve: (_root, { input }, ctx) =>
-      ctx.servicesOf('webhooks').webhooks.endpoints.create({
+    resolve: (_root, { input }, ctx) => {
+      requirePiiForMembership(ctx, input.events, 'input.events');
+      return ctx.servicesOf('webhooks').webhooks.endpoints.create({
         url: input.url,
         events: input.events,
         filter: input.filter ?? undefined,
         secret: input.secret,
         description: input.description,
-      }),
+      });
+    },
   }),
   updateWebhookEndpoint: t.field({
     type: CreatedEndpointRef,
@@ -239,7 +263,11 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateEndpointInput, required: true, description: 'The changes.' }),
     },
     resolve: async (_root, { id, input }, ctx) => {
+      requirePiiForMembership(ctx, input.events, 'input.events');
       const { endpoints, deliveries } = ctx.servicesOf('webhooks').webhooks;
+      // Pointing an endpoint that takes membership events elsewhere would redirect them: it needs pii:read too.
+      const current = await endpoints.get(endpointId(id));
+      if (current) requirePiiForMembership(ctx, current.events, 'id');
       const result = await endpoints.update(endpointId(id), {
         url: input.url,
         events: input.events,
