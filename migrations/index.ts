@@ -14,9 +14,9 @@ import { ConnectionSourceAndCountry1764900000000 } from './1764900000000-connect
 import { WebhookRefusalPayloadInvalid1765000000000 } from './1765000000000-webhook-refusal-payload-invalid';
 import { IdentityMatching1765100000000 } from './1765100000000-identity-matching';
 import { CustomerMerges1765200000000 } from './1765200000000-customer-merges';
-import { Recommendations1765600000000 } from './1765600000000-recommendations';
 import { Webhooks1765300000000 } from './1765300000000-webhooks';
 import { Alerts1765400000000 } from './1765400000000-alerts';
+import { Recommendations1765600000000 } from './1765600000000-recommendations';
 
 /** Migrations in order. Immutable once landed: change the schema with a new one. */
 export const migrations = [
@@ -36,7 +36,7 @@ export const migrations = [
   WebhookRefusalPayloadInvalid1765000000000,
   IdentityMatching1765100000000,
   CustomerMerges1765200000000,
-  Recommendations1765600000000,
   Webhooks1765300000000,
   Alerts1765400000000,
+  Recommendations1765600000000,
 ];
