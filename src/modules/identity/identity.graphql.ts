@@ -2,7 +2,7 @@ import { fail } from '../../errors/catalog';
 import { builder } from '../../graphql/builder';
 import type { GraphQLContext } from '../../graphql/context';
 import { forwardOnly, globalId, localId } from '../../graphql/ids';
-import { hasScope } from '../access/scopes';
+import { hasScope } from '../access';
 import { CustomerRef } from '../customers';
 import { RecomputeJobRef, toRecomputeJobRecord } from '../scores';
 import type { Evidence } from './fellegi-sunter';

@@ -1,7 +1,7 @@
 import { fail } from '../../errors/catalog';
 import { builder } from '../../graphql/builder';
 import type { GraphQLContext } from '../../graphql/context';
-import { hasScope } from '../access/scopes';
+import { hasScope } from '../access';
 import { forwardOnly, globalId, localId } from '../../graphql/ids';
 import { present } from '../../infra/present';
 import { DELIVERY_STATUSES, type AttemptRecord, type DeliveryRecord, type DeliveryStatus } from './delivery.service';
