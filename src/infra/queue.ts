@@ -59,7 +59,7 @@ export interface StallOptions {
   stalledIntervalMs: number;
 }
 
-/** Defaults of {@link StallOptions}: a dead worker's job restarts within about 30 s (BullMQ's own defaults take up to a minute). */
+/** Defaults of {@link StallOptions}: shorter than BullMQ's own, so a dead worker's long job is noticed and restarted sooner. */
 export const DEFAULT_STALL_OPTIONS: StallOptions = { lockDurationMs: 20_000, stalledIntervalMs: 10_000 };
 
 /** A job handler; receives ids only and must be idempotent. */

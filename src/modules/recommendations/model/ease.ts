@@ -8,9 +8,9 @@ export interface EaseOptions {
   lambda: number;
   /**
    * The model is fitted on the most popular products up to this many: it
-   * inverts a dense n × n matrix (n³ operations, 8n² bytes), which at 10,000
-   * products is about 10¹² operations and 800 MB. Other products get no
-   * neighbours and are never recommended.
+   * inverts a dense n × n matrix (n³ operations, 8n² bytes), which a full
+   * catalogue cannot afford. Other products get no neighbours and are never
+   * recommended.
    */
   maxProducts: number;
 }

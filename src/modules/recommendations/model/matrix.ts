@@ -3,7 +3,7 @@
  * sparse rows: customer `c`'s products are `items[start[c] .. start[c + 1])`
  * with their weights in `weights` (the summed, decayed weight of the
  * customer's counted interactions with the product). Typed arrays, so that
- * ten million pairs cost about 120 MB and no object per pair.
+ * a pair costs a few bytes and no object.
  */
 export interface Interactions {
   /** Rows (customers). */
