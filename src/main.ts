@@ -261,6 +261,8 @@ function dayFlag(flag: string, value: string | undefined): Date | undefined {
 }
 
 async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<void> {
+  // Before anything starts: a signal during startup (the seed can take a while) stops cleanly once it is up.
+  const signals = stopOnSignals(logger);
   const db = await resolveDatabase(config, logger);
   const dataSource = await openDatabase(db.url, roles.gateway ? 'rapport-gateway' : 'rapport-worker');
   const seeded = db.embedded && config.demoData && roles.worker ? await seedIfEmpty(dataSource, db.url, logger) : false;
@@ -272,9 +274,7 @@ async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<
   }
   const runtime = await startRapport({ config, logger, dataSource, queue: queueBackendConfig(config, db.url), roles });
   if (seeded) await startDemo(runtime, logger);
-  if (runtime.url) printWelcome(runtime.url, devKey);
-  stopOnSignals(
-    logger,
+  signals.ready(
     () => runtime.startDraining(),
     async () => {
       await runtime.stop();
@@ -282,6 +282,8 @@ async function run(config: Config, logger: Logger, roles: RoleOptions): Promise<
       await db.embedded?.stop();
     },
   );
+  // Printed only once a signal would stop Rapport cleanly: whoever waits for the URL may signal at once.
+  if (runtime.url && !signals.stopping()) printWelcome(runtime.url, devKey);
 }
 
 /** Seeds the demo data set into an empty database; true when it did. */
@@ -317,13 +319,18 @@ function printWelcome(url: string, devKey: string | undefined): void {
 const SHUTDOWN_LIMIT_MS = 30_000;
 
 /**
- * On SIGINT or SIGTERM, refuses new work at once (`drain`, before anything
- * is logged or awaited), then runs `stop` once (at most SHUTDOWN_LIMIT_MS)
- * and exits.
+ * Handles SIGINT and SIGTERM from the moment it is called. Once `ready` is
+ * given the running server's `drain` and `stop`, a signal refuses new work at
+ * once (`drain`, before anything is logged or awaited), then runs `stop` once
+ * (at most SHUTDOWN_LIMIT_MS) and exits. A signal that arrives while Rapport
+ * is still starting is remembered and acted on when `ready` is called, so
+ * nothing started is left behind (the embedded Postgres above all).
  */
-function stopOnSignals(logger: Logger, drain: () => void, stop: () => Promise<void>): void {
+function stopOnSignals(logger: Logger): { ready: (drain: () => void, stop: () => Promise<void>) => void; stopping: () => boolean } {
+  let requested: string | undefined;
+  let server: { drain: () => void; stop: () => Promise<void> } | undefined;
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, { drain, stop }: { drain: () => void; stop: () => Promise<void> }) => {
     if (stopping) return;
     stopping = true;
     drain();
@@ -342,8 +349,21 @@ function stopOnSignals(logger: Logger, drain: () => void, stop: () => Promise<vo
       process.exit(1);
     }
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  const onSignal = (signal: string) => {
+    if (server) return void shutdown(signal, server);
+    if (requested) return;
+    requested = signal;
+    logger.info({ signal }, 'still starting: stopping as soon as everything started is up');
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  return {
+    ready(drain, stop) {
+      server = { drain, stop };
+      if (requested) void shutdown(requested, server);
+    },
+    stopping: () => stopping,
+  };
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

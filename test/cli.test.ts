@@ -176,4 +176,38 @@ describe('bin/rapport.js under a process supervisor', () => {
     await eventually(async () => (processes.some(alive) ? undefined : true), { timeoutMs: 10_000 });
     expect(processes.filter(alive)).toEqual([]);
   });
+
+  test('SIGINT while it is still seeding stops it once it is up: exit 0, no Postgres left behind', async () => {
+    const fresh = mkdtempSync(path.join(tmpdir(), 'rapport-early-stop-'));
+    chmodSync(fresh, 0o755);
+    try {
+      const child = spawn(process.execPath, [path.join(root, 'bin/rapport.js'), 'start'], {
+        cwd: root,
+        env: { ...process.env, RAPPORT_DATA_DIR: fresh, PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: '', REDIS_URL: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`rapport start did not begin seeding within 90 s:\n${output}`)), 90_000);
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('seeding the demo data set')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        child.stdout!.on('data', onData);
+        child.stderr!.on('data', onData);
+      });
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(output).toContain('still starting: stopping as soon as everything started is up');
+      // It never offered itself as running.
+      expect(output).not.toContain('Rapport is running');
+      expect(existsSync(path.join(fresh, 'pg', 'postmaster.pid'))).toBe(false);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
