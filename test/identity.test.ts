@@ -204,6 +204,41 @@ test('a customer written after the run is matched in its refresh; a dismissed pa
   expect(unknown.errors![0].extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'b' });
 }, 900_000);
 
+test('a merge made by hand settles its pair; an unmerge dismisses it, and neither comes back in a full run', async () => {
+  const [[id, rec]] = [...recOf].filter(([, r]) => r.endsWith('-org')).slice(1, 2);
+  const original = febrl().find((r) => r.recId === rec)!;
+  const created = await gql('mutation($input: [CustomerInput!]!) { upsertCustomers(input: $input) { results { customer { id } } } }', {
+    input: [{ identifiers: [{ type: 'febrl', value: 'merged-by-hand' }], traits: { ...original.traits, nationalId: undefined } }],
+  });
+  const twin = created.data!.upsertCustomers.results[0].customer.id as string;
+  const isPair = (p: { a: string; b: string }) => (p.a === id && p.b === twin) || (p.a === twin && p.b === id);
+  await eventually(async () => (await allPairs()).find(isPair));
+  const localId = (global: string) => Buffer.from(global, 'base64').toString().split(':')[1];
+  const status = async () =>
+    (
+      await app.sql<{ status: string }>(
+        `SELECT status FROM duplicate_pairs WHERE customer_a = LEAST($1::bigint, $2::bigint) AND customer_b = GREATEST($1::bigint, $2::bigint)`,
+        [localId(id), localId(twin)],
+      )
+    )[0]?.status;
+
+  // Merged through the API, not by the matcher: the merges module's customer.merged event settles the pair.
+  const merged = await gql('mutation($s: ID!, $m: [ID!]!) { mergeCustomers(survivorId: $s, mergedIds: $m) { id } }', { s: id, m: [twin] });
+  expect(merged.errors).toBeUndefined();
+  await eventually(async () => ((await status()) === 'MERGED' ? true : undefined));
+  await runFindDuplicates();
+  expect((await allPairs(0)).find(isPair)).toBeUndefined();
+  expect(await status()).toBe('MERGED');
+
+  // Undone: the two are not one, so the pair is dismissed and a full run does not offer it again.
+  const undone = await gql('mutation($m: ID!) { unmergeCustomer(mergeId: $m) { id } }', { m: merged.data!.mergeCustomers.id });
+  expect(undone.errors).toBeUndefined();
+  await eventually(async () => ((await status()) === 'DISMISSED' ? true : undefined));
+  await runFindDuplicates();
+  expect((await allPairs(0)).find(isPair)).toBeUndefined();
+  expect(await status()).toBe('DISMISSED');
+}, 900_000);
+
 test('settings are validated with a stable code and the setting at fault', async () => {
   const cases: [unknown, string][] = [
     [{ matchScore: 2 }, 'matchScore'],
