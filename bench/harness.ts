@@ -17,6 +17,19 @@ export async function benchCluster(): Promise<{
   const dir = mkdtempSync(path.join(tmpdir(), 'rapport-bench-'));
   chmodSync(dir, 0o755);
   const pg = await startEmbeddedPostgres({ dataDir: dir });
+  // Ctrl-C during a long run: the cluster runs detached from the bench, so stop it and drop its data rather than leave both behind.
+  const interrupted = (signal: NodeJS.Signals) => {
+    console.error(`\n${signal}: stopping the benchmark's Postgres`);
+    void pg
+      .stop()
+      .catch(() => undefined)
+      .finally(() => {
+        rmSync(dir, { recursive: true, force: true });
+        process.exit(130);
+      });
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   return {
     pg,
     async createDatabase(name) {
@@ -29,6 +42,8 @@ export async function benchCluster(): Promise<{
     },
     cpuSeconds: () => clusterCpuSeconds(path.join(dir, 'pg')),
     async close() {
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
       await pg.stop();
       rmSync(dir, { recursive: true, force: true });
     },
