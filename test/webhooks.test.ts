@@ -307,7 +307,13 @@ describe('dead letters, replay, rotation, disabling and the egress guard', () =>
     const kept = Buffer.from(customers[0]!, 'base64').toString().split(':')[1]!;
     // An endpoint takes the events dispatched after it exists: wait until these are.
     await eventually(async () => ((await app.sql(`SELECT 1 FROM outbox_events WHERE dispatched_at IS NULL`)).length === 0 ? true : undefined));
-    const { endpoint } = await createEndpoint(app, { url: `${receiver.url}/filtered`, events: ['interaction.recorded'], filter: { customerId: [kept] } });
+    // Given as the API's global id, stored as the database id the payloads carry.
+    const { endpoint } = await createEndpoint(app, {
+      url: `${receiver.url}/filtered`,
+      events: ['interaction.recorded'],
+      filter: { customerId: [customers[0]] },
+    });
+    expect(endpoint.filter).toEqual({ customerId: [kept] });
     await record(app, ['filter.kept@example.com', 'filter.skipped@example.com', 'filter.kept@example.com']);
     const nodes = await settled(app, endpoint.id, 2);
     expect(new Set(nodes.map((n) => n.customerId))).toEqual(new Set([customers[0]]));
@@ -315,6 +321,12 @@ describe('dead letters, replay, rotation, disabling and the egress guard', () =>
       input: { url: `${receiver.url}/x`, events: ['interaction.recorded'], filter: { customerId: [{ nested: true }] } },
     });
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'filter.customerId' });
+    // The global id of another type could never match a customerId: refused, naming the value.
+    const segmentId = Buffer.from('Segment:1').toString('base64');
+    const wrongType = await app.graphql(CreateWebhookEndpointDocument, {
+      input: { url: `${receiver.url}/x`, events: ['interaction.recorded'], filter: { customerId: [kept, segmentId] } },
+    });
+    expect(wrongType.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_REQUEST', field: 'filter.customerId[1]' });
     const unknown = await app.graphql(CreateWebhookEndpointDocument, { input: { url: `${receiver.url}/x`, events: ['customer.created', 'no.such'] } });
     expect(unknown.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'events[1]' });
   });

@@ -148,7 +148,7 @@ export type CreateWebhookEndpointInput = {
   description?: string | null | undefined;
   /** Event types to receive, from webhookEventTypes. */
   events: Array<string>;
-  /** Payload field → allowed values, e.g. {"segmentId": ["12"], "kind": ["CHURN_RISK"]}; see WebhookEndpoint.filter. */
+  /** Payload field → allowed values, e.g. {"segmentId": ["12"], "kind": ["CHURN_RISK"]}; id fields take database or global ids (kept as database ids); see WebhookEndpoint.filter. */
   filter?: unknown;
   /** Signing secret, whsec_ and base64 of 24 to 64 bytes; generated (and answered once) when omitted. */
   secret?: string | null | undefined;

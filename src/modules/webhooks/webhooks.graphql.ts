@@ -3,6 +3,7 @@ import { builder } from '../../graphql/builder';
 import type { GraphQLContext } from '../../graphql/context';
 import { hasScope } from '../access';
 import { forwardOnly, globalId, localId } from '../../graphql/ids';
+import { isDatabaseId } from '../../infra/db-values';
 import { present } from '../../infra/present';
 import { DELIVERY_STATUSES, type AttemptRecord, type DeliveryRecord, type DeliveryStatus } from './delivery.service';
 import { deliverableEvents, ENDPOINT_STATUSES, type EndpointRecord, type EndpointStatus } from './endpoint.service';
@@ -184,7 +185,8 @@ const CreateEndpointInput = builder.inputType('CreateWebhookEndpointInput', {
     events: t.stringList({ required: true, description: 'Event types to receive, from webhookEventTypes.' }),
     filter: t.field({
       type: 'JSON',
-      description: 'Payload field → allowed values, e.g. {"segmentId": ["12"], "kind": ["CHURN_RISK"]}; see WebhookEndpoint.filter.',
+      description:
+        'Payload field → allowed values, e.g. {"segmentId": ["12"], "kind": ["CHURN_RISK"]}; id fields take database or global ids (kept as database ids); see WebhookEndpoint.filter.',
     }),
     secret: t.string({ description: 'Signing secret, whsec_ and base64 of 24 to 64 bytes; generated (and answered once) when omitted.' }),
     description: t.string({ description: 'What the endpoint is for, up to 500 characters.' }),
@@ -207,6 +209,41 @@ const UpdateEndpointInput = builder.inputType('UpdateWebhookEndpointInput', {
 });
 
 const endpointId = (id: string | number) => localId(String(id), 'WebhookEndpoint', 'id');
+
+/** The object type of each payload field that holds an id, as the API names those objects. */
+const FILTER_ID_TYPES: Readonly<Record<string, string>> = {
+  customerId: 'Customer',
+  segmentId: 'Segment',
+  ruleId: 'AlertRule',
+  mergeId: 'CustomerMerge',
+  connectionId: 'Connection',
+  endpointId: 'WebhookEndpoint',
+};
+
+/**
+ * Payloads carry database ids (`42`), while the API hands out global ids:
+ * a filter on an id field takes either, and is stored with database ids, so
+ * an id copied from a query filters as meant. A value that is neither (or
+ * the global id of another type) could never match: refused, naming it.
+ */
+function filterWithDatabaseIds(filter: unknown, field: string): unknown {
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) return filter;
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(filter as Record<string, unknown>)) {
+    const typename = Object.hasOwn(FILTER_ID_TYPES, key) ? FILTER_ID_TYPES[key] : undefined;
+    if (!typename) {
+      out[key] = raw;
+      continue;
+    }
+    const list = Array.isArray(raw) ? raw : [raw];
+    out[key] = list.map((value, i) => {
+      const text = typeof value === 'number' ? String(value) : value;
+      if (typeof text !== 'string') return value; // The service refuses other types with its own message.
+      return isDatabaseId(text) ? text : localId(text, typename, `${field}.${key}[${i}]`);
+    });
+  }
+  return out;
+}
 
 builder.queryFields((t) => ({
   webhookEndpoints: t.field({
@@ -249,7 +286,7 @@ builder.mutationFields((t) => ({
       return ctx.servicesOf('webhooks').webhooks.endpoints.create({
         url: input.url,
         events: input.events,
-        filter: input.filter ?? undefined,
+        filter: filterWithDatabaseIds(input.filter ?? undefined, 'filter'),
         secret: input.secret,
         description: input.description,
       });
@@ -271,7 +308,7 @@ builder.mutationFields((t) => ({
       const result = await endpoints.update(endpointId(id), {
         url: input.url,
         events: input.events,
-        filter: input.filter ?? undefined,
+        filter: filterWithDatabaseIds(input.filter ?? undefined, 'input.filter'),
         description: input.description,
         status: (input.status ?? null) as EndpointStatus | null,
         secret: input.secret,
