@@ -239,6 +239,29 @@ test('a merge made by hand settles its pair; an unmerge dismisses it, and neithe
   expect(await status()).toBe('DISMISSED');
 }, 900_000);
 
+test('a data steward (customers:write, customers:read) follows the matching run it started; other jobs need their own scope', async () => {
+  const steward = `Bearer ${await createKey(app, ['customers:read', 'customers:write'])}`;
+  const started = await gql('mutation { findDuplicates { id } }', undefined, steward);
+  expect(started.errors).toBeUndefined();
+  const id = started.data!.findDuplicates.id as string;
+  await eventually(
+    async () => {
+      const { data, errors } = await gql('query($id: ID!) { recomputeJob(id: $id) { status } }', { id }, steward);
+      expect(errors).toBeUndefined();
+      return data!.recomputeJob.status === 'COMPLETED' ? true : undefined;
+    },
+    { timeoutMs: 400_000, intervalMs: 250 },
+  );
+  // A scores-only key may not read a matching run (its pairs are customer data), nor the steward a score recompute.
+  const scoresOnly = `Bearer ${await createKey(app, ['scores:read'])}`;
+  const refused = await gql('query($id: ID!) { recomputeJob(id: $id) { status } }', { id }, scoresOnly);
+  expect(refused.data?.recomputeJob ?? null).toBeNull();
+  expect(refused.errors![0].extensions).toMatchObject({ code: 'FORBIDDEN', field: 'id', details: { scope: 'customers:read' } });
+  const scoring = await gql('mutation { recomputeScores(kinds: [RFM]) { id } }');
+  const other = await gql('query($id: ID!) { recomputeJob(id: $id) { status } }', { id: scoring.data!.recomputeScores.id }, steward);
+  expect(other.errors![0].extensions).toMatchObject({ code: 'FORBIDDEN', details: { scope: 'scores:read' } });
+}, 600_000);
+
 test('settings are validated with a stable code and the setting at fault', async () => {
   const cases: [unknown, string][] = [
     [{ matchScore: 2 }, 'matchScore'],

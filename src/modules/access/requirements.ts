@@ -23,7 +23,7 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Query.segmentRefresh': 'segments:read',
   'Query.scoreModels': 'scores:read',
   'Query.scoreDistribution': 'scores:read',
-  'Query.recomputeJob': 'scores:read',
+  'Query.recomputeJob': null, // per job: the read scope of what it computes (requireJobAccess)
   'Query.recommendationModel': 'scores:read',
   'Query.productAudience': 'scores:read',
   'Query.similarProducts': 'scores:read',
@@ -89,7 +89,7 @@ export const ROOT_FIELD_REQUIREMENTS: Record<string, Scope | null> = {
   'Subscription.interactionRecorded': 'customers:read',
   'Subscription.segmentMembershipChanged': 'segments:read',
   'Subscription.scoreChanged': 'scores:read',
-  'Subscription.recomputeJobUpdated': 'scores:read',
+  'Subscription.recomputeJobUpdated': null, // per job, as Query.recomputeJob
   // Alerts: alerts:read for the feed, rules and templates; alerts:write to manage rules and work the feed
   'Query.alertRules': 'alerts:read',
   'Query.alertTemplates': 'alerts:read',
@@ -166,7 +166,7 @@ export const TYPE_REQUIREMENTS: Record<string, Scope | null> = {
   SetConsentsPayload: null,
   ConsentResult: null,
   ErasureTableCount: null,
-  // Returned by recomputeScores (scores:write), refreshSegment (segments:write) and recomputeJob (scores:read).
+  // Returned by recomputeScores (scores:write), refreshSegment (segments:write), findDuplicates and recomputeJob (per job).
   RecomputeJob: null,
   AuditPage: null,
   DeleteConnectionPayload: null,

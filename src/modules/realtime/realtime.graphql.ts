@@ -5,7 +5,7 @@ import { fail } from '../../errors/catalog';
 import { hasScope } from '../access';
 import { CustomerRef } from '../customers';
 import { InteractionRef } from '../interactions';
-import { RecomputeJobRef, ScoreKindEnum, type RecomputeJobRecord } from '../scores';
+import { RecomputeJobRef, requireJobAccess, ScoreKindEnum, type RecomputeJobRecord } from '../scores';
 import { requireMembershipAccess, segmentLoaders, SegmentMembershipEventRef, type MembershipEventRecord } from '../segments';
 import type { RealtimeMessage } from './fan-out';
 import type { RealtimeHub } from './realtime-hub';
@@ -277,12 +277,13 @@ builder.subscriptionFields((t) => ({
   }),
   recomputeJobUpdated: t.field({
     type: RecomputeJobRef,
-    description: 'A recompute job (recomputeScores, refreshSegment) each time its status or progress changes, from its state now until it completes or fails.',
+    description:
+      'A recompute job (recomputeScores, refreshSegment, recomputeRecommendations, findDuplicates) each time its status or progress changes, from its state now until it completes or fails; its read scope as for recomputeJob.',
     args: { id: t.arg.id({ required: true, description: 'The job id returned by recomputeScores or refreshSegment.' }) },
     subscribe: async (_root, args, ctx) => {
       const id = String(args.id);
       const find = () => ctx.servicesOf('realtime').recomputes.find(id);
-      if (!(await find())) throw fail('NOT_FOUND', { detail: `no recompute job has the id ${id}` }, 'id');
+      if (!requireJobAccess(ctx, await find())) throw fail('NOT_FOUND', { detail: `no recompute job has the id ${id}` }, 'id');
       const { hub, subject } = hubOf(ctx);
       return hub.watch<RecomputeJobRecord>(
         subject,

@@ -6,7 +6,7 @@ export { REBUILD_TABLES } from './score-rebuild';
 export { scoreCondition, scoreSortExpression } from './score-sql';
 export type { ScoreFilter } from './score-sql';
 export { SCORE_WRITERS_LOCK } from './score-writer';
-export { RecomputeJobRef, ScoreRef } from './score.graphql';
+export { RecomputeJobRef, ScoreRef, requireJobAccess } from './score.graphql';
 export { SCORES_RECOMPUTE_JOB, enqueueRecompute, heartbeatEvery, toRecomputeJobRecord, withHeartbeat } from './scores.jobs';
 export type { RecomputeJobRecord } from './scores.jobs';
 export type { RecomputeJobs } from './scores.jobs';

@@ -154,9 +154,10 @@ builder.queryFields((t) => ({
   recomputeJob: t.field({
     type: RecomputeJobRef,
     nullable: true,
-    description: 'A recompute job by id; null when unknown or removed (finished jobs are kept for an hour).',
-    args: { id: t.arg.id({ required: true, description: 'The id returned by recomputeScores.' }) },
-    resolve: (_root, args, ctx) => ctx.servicesOf('scores').recomputes.find(String(args.id)),
+    description:
+      'A recompute job by id; null when unknown or removed (finished jobs are kept for an hour). Reading it needs the read scope of what it computes: scores:read, segments:read for a segment refresh, customers:read for a matching run.',
+    args: { id: t.arg.id({ required: true, description: 'The id returned by recomputeScores, refreshSegment, recomputeRecommendations or findDuplicates.' }) },
+    resolve: async (_root, args, ctx) => requireJobAccess(ctx, await ctx.servicesOf('scores').recomputes.find(String(args.id))),
   }),
 }));
 
@@ -185,3 +186,15 @@ builder.mutationFields((t) => ({
     },
   }),
 }));
+
+/**
+ * A job as its reader may see it: one job id names score recomputes,
+ * segment refreshes and matching runs alike, so the scope is checked per
+ * job (the read scope of what it computes), not per field.
+ */
+export function requireJobAccess(ctx: { principal?: Parameters<typeof hasScope>[0] }, job: RecomputeJobRecord | null): RecomputeJobRecord | null {
+  if (job && !hasScope(ctx.principal, job.readScope)) {
+    throw fail('FORBIDDEN', { detail: `reading this job requires the scope ${job.readScope}` }, 'id', { scope: job.readScope });
+  }
+  return job;
+}

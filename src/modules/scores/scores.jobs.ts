@@ -41,6 +41,8 @@ export interface RecomputeJobRecord {
   error: string | null;
   /** When the worker running it last reported it alive; null before it started. */
   heartbeatAt: Date | null;
+  /** The scope a key needs to read it. */
+  readScope: RecomputeJobReadScope;
 }
 
 /**
@@ -75,6 +77,15 @@ export function heartbeatEvery(lockDurationMs: number): number {
  * recommendation recomputes (`recommendations.recompute`) and matching runs (`identity.findDuplicates`).
  */
 const RECOMPUTE_JOB_NAMES = new Set([SCORES_RECOMPUTE_JOB, 'segments.refresh', 'recommendations.recompute', 'identity.findDuplicates']);
+
+/** The scope that reads a job: the read scope of what it computes (a matching run's pairs are customers:read). */
+export type RecomputeJobReadScope = 'scores:read' | 'segments:read' | 'customers:read';
+
+function readScopeOf(jobName: string): RecomputeJobReadScope {
+  if (jobName === 'segments.refresh') return 'segments:read';
+  if (jobName === 'identity.findDuplicates') return 'customers:read';
+  return 'scores:read';
+}
 
 export const MAX_RECOMPUTE_CUSTOMER_IDS = 10_000;
 
@@ -187,6 +198,7 @@ export async function toRecomputeJobRecord(job: Job, knownState?: string, stallA
     createdAt: new Date(job.timestamp),
     finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
     error: status === 'FAILED' ? (job.failedReason ?? 'failed') : null,
+    readScope: readScopeOf(job.name),
   };
 }
 
