@@ -105,7 +105,17 @@ describe.each(['postgres', 'redis'] as const)('/metrics on the %s queue backend,
     expect(delta('rapport_ingest_rows_total', { outcome: 'rejected' })).toBe(1);
 
     expect(sample(after, 'rapport_dirty_customers')).toBe(1);
-    expect(sample(after, 'rapport_dirty_oldest_age_seconds')).toBeGreaterThanOrEqual(0);
+    // The age is the oldest mark's: backdate the mark by an hour, and the gauge reads between the ages
+    // the database gives just before and just after the scrape (its value is rounded to the millisecond).
+    await gateway.sql(`UPDATE customers SET dirty_since = dirty_since - interval '1 hour' WHERE dirty_since IS NOT NULL`);
+    const oldestAge = async () =>
+      (await gateway.sql<{ age: number }>(`SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(dirty_since))::float8 AS age FROM customers`))[0]!.age;
+    const lower = await oldestAge();
+    const aged = sample(await scrape(gateway), 'rapport_dirty_oldest_age_seconds');
+    const upper = await oldestAge();
+    expect(lower).toBeGreaterThanOrEqual(3600);
+    expect(aged).toBeGreaterThanOrEqual(lower - 0.001);
+    expect(aged).toBeLessThanOrEqual(upper + 0.001);
     expect(
       sample(after, 'rapport_db_pool_connections', { state: 'in_use' }) + sample(after, 'rapport_db_pool_connections', { state: 'idle' }),
     ).toBeGreaterThanOrEqual(1);
