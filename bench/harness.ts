@@ -1,9 +1,11 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import IORedis from 'ioredis';
 import { Client } from 'pg';
+import { findFreePort } from '../src/infra/net';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../src/infra/embedded-postgres';
 
 /** A throw-away embedded cluster for one benchmark run (durable settings, like `npm start`). */
@@ -50,14 +52,23 @@ export async function benchCluster(): Promise<{
   };
 }
 
-/** `--name value` integer flags with defaults: positive, or also 0 for the names in `zeroAllowed`. */
-export function intFlags<T extends Record<string, number>>(defaults: T, zeroAllowed: readonly (keyof T & string)[] = []): T {
+/**
+ * `--name value` integer flags with defaults: positive, or also 0 for the
+ * names in `zeroAllowed`. `otherFlags` names the benchmark's other
+ * (non-integer) flags, which it reads itself; any other flag is refused.
+ */
+export function intFlags<T extends Record<string, number>>(
+  defaults: T,
+  zeroAllowed: readonly (keyof T & string)[] = [],
+  otherFlags: readonly string[] = [],
+): T {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' as const }])),
+    options: Object.fromEntries([...Object.keys(defaults), ...otherFlags].map((k) => [k, { type: 'string' as const }])),
   });
   const out = { ...defaults };
   for (const [k, v] of Object.entries(values)) {
+    if (otherFlags.includes(k)) continue;
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0 || (n === 0 && !zeroAllowed.includes(k))) {
       throw new Error(`--${k} must be a ${zeroAllowed.includes(k) ? 'non-negative' : 'positive'} integer`);
@@ -141,4 +152,75 @@ export function processCpuSeconds(): number {
 /** CPU seconds (user + system) another process has used so far, its threads included (Linux only: it reads /proc). */
 export function pidCpuSeconds(pid: number): number {
   return statCpu(pid, 2);
+}
+
+/**
+ * The Redis a benchmark runs its queues on. With REDIS_URL set, that server,
+ * the run's keys under `prefix` and deleted at the end; otherwise a
+ * throw-away redis-server on a free loopback port (no persistence, as the
+ * test setup starts it), stopped at the end. `pid` is the server's when
+ * started here, for its CPU time.
+ */
+export async function benchRedis(prefix: string): Promise<{ url: string; prefix: string; pid?: number; close(): Promise<void> }> {
+  const external = process.env.REDIS_URL;
+  if (external) {
+    return {
+      url: external,
+      prefix,
+      async close() {
+        const redis = new IORedis(external, { maxRetriesPerRequest: 1, lazyConnect: true });
+        await redis.connect();
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+          if (keys.length > 0) await redis.unlink(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+        await redis.quit();
+      },
+    };
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'rapport-bench-redis-'));
+  const port = await findFreePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server could not start (${error.message}): set REDIS_URL, or install it (Debian: apt-get install -y redis-server)`));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}: ${output}`));
+    });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.removeAllListeners('exit');
+  child.stdout!.removeAllListeners('data');
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    prefix,
+    pid: child.pid,
+    async close() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,16 +1,20 @@
 /**
  * bench/load: a mixed workload against a gateway and a worker running as two
- * separate processes (as in production), on the PostgreSQL queue backend:
+ * separate processes (as in production), on the PostgreSQL queue backend or
+ * on Redis (`--queue redis`: REDIS_URL, or a redis-server started here):
  * customer-360 reads of random customers, small interaction writes (which
  * the worker then refreshes) and segment previews, from 50 and then 150
  * concurrent clients (`--clients`). Prints per kind the rate and p50/p99
  * beside the same kind's latency with a single client measured first in the
  * same run (the floor), the error counts, and the RSS of both processes
- * every few seconds with the growth over each phase. Never fails on time;
+ * every few seconds with the growth over each phase, and the CPU time per
+ * request of each process (gateway, worker, Postgres, and Redis when it was
+ * started here), which says more than wall time on a shared machine. Never fails on time;
  * it exits 1 only when a request failed.
  *
  *   npm run bench:load                                                   # 20k customers, 30 s per phase
  *   npm run bench:load -- --customers 100000 --interactions 1000000 --seconds 60
+ *   npm run bench:load -- --queue redis
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -23,7 +27,7 @@ import { globalId } from '../src/graphql/ids';
 import { seedDemoData } from '../src/seed/demo-data';
 import { Random } from '../src/seed/random';
 import { PreviewSegmentDocument, RecordInteractionsDocument } from '../test/generated/graphql';
-import { BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, mib, percentile, runBench } from './harness';
+import { BENCH_ENV, BENCH_HEADERS, benchCluster, benchRedis, fmt, intFlags, mib, percentile, pidCpuSeconds, runBench } from './harness';
 
 /** The customer-360 page of one customer: profile, stats, identifiers, latest interactions, scores and segments. */
 const CUSTOMER_360 = `query Customer360($id: ID!) {
@@ -61,13 +65,24 @@ function freePort(): Promise<number> {
   });
 }
 
+/** How long a process may take to answer /readyz with 200 (a loaded machine makes starting slow). */
+const READY_WITHIN_MS = 120_000;
+
 /** Starts `rapport <role>` as its own process; resolves once its /readyz (on the operators' port) answers 200. */
-async function startProcess(role: 'gateway' | 'worker', databaseUrl: string): Promise<{ child: ChildProcess; url: string; metricsUrl: string }> {
+async function startProcess(
+  role: 'gateway' | 'worker',
+  databaseUrl: string,
+  redis: { url: string; prefix: string } | undefined,
+  started: ChildProcess[],
+): Promise<{ child: ChildProcess; url: string; metricsUrl: string }> {
   const [port, metricsPort] = [await freePort(), await freePort()];
+  // The queue backend is the one asked for, whatever REDIS_URL the shell has.
+  const { REDIS_URL: _ignored, ...inherited } = process.env;
   const child = spawn(process.execPath, [...process.execArgv, path.join(__dirname, '../src/main.ts'), role], {
     env: {
-      ...process.env,
+      ...inherited,
       ...BENCH_ENV,
+      ...(redis ? { REDIS_URL: redis.url, RAPPORT_QUEUE_PREFIX: redis.prefix } : {}),
       DATABASE_URL: databaseUrl,
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -76,15 +91,25 @@ async function startProcess(role: 'gateway' | 'worker', databaseUrl: string): Pr
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  // Stopped by the caller's cleanup even if it never becomes ready.
+  started.push(child);
   const metricsUrl = `http://127.0.0.1:${metricsPort}`;
-  for (let attempt = 0; ; attempt++) {
+  const deadline = Date.now() + READY_WITHIN_MS;
+  let last = 'no answer';
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`${role} process exited with ${child.exitCode}`);
     const ready = await fetch(`${metricsUrl}/readyz`).then(
-      (r) => r.ok,
-      () => false,
+      async (r) => {
+        last = `${r.status} ${await r.text()}`;
+        return r.ok;
+      },
+      (error: unknown) => {
+        last = String(error);
+        return false;
+      },
     );
     if (ready) return { child, url: `http://127.0.0.1:${port}/graphql`, metricsUrl };
-    if (attempt > 600) throw new Error(`${role} process did not become ready in 60 s`);
+    if (Date.now() > deadline) throw new Error(`${role} process did not become ready in ${READY_WITHIN_MS / 1000} s; /readyz: ${last}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -178,17 +203,25 @@ function summarize(samples: Sample[], seconds: number, kind: Kind) {
 }
 
 async function main() {
-  const scale = intFlags({ customers: 20_000, interactions: 200_000, seconds: 30, sample: 5, seed: 1, floor: 5 });
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { clients: { type: 'string', default: '50,150' } }, strict: false });
+  const scale = intFlags({ customers: 20_000, interactions: 200_000, seconds: 30, sample: 5, seed: 1, floor: 5 }, [], ['clients', 'queue']);
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { clients: { type: 'string', default: '50,150' }, queue: { type: 'string', default: 'postgres' } },
+    strict: false,
+  });
+  const queue = String(values.queue);
+  if (queue !== 'postgres' && queue !== 'redis') throw new Error('--queue must be postgres or redis');
   const clientCounts = String(values.clients)
     .split(',')
     .map((c) => Number(c.trim()));
   if (clientCounts.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--clients must be a comma-separated list of positive integers');
   console.log(
     `bench/load: ${fmt(scale.customers)} customers, ${fmt(scale.interactions)} interactions; ${clientCounts.join(' then ')} clients, ${scale.seconds} s each; ` +
-      `mix ${KINDS.map((k) => `${MIX[k]}% ${k}`).join(', ')}; gateway and worker as separate processes, PostgreSQL queue backend`,
+      `mix ${KINDS.map((k) => `${MIX[k]}% ${k}`).join(', ')}; gateway and worker as separate processes, ` +
+      `${queue === 'redis' ? `Redis queue backend (${process.env.REDIS_URL ? 'REDIS_URL' : 'a redis-server started here'})` : 'PostgreSQL queue backend'}`,
   );
   const cluster = await benchCluster();
+  let redis: Awaited<ReturnType<typeof benchRedis>> | undefined;
   const children: ChildProcess[] = [];
   let failed = 0;
   try {
@@ -196,9 +229,9 @@ async function main() {
     await (await openDatabase(url, 'bench-migrate')).destroy();
     const seeded = await seedDemoData(url, { customers: scale.customers, interactions: scale.interactions, seed: scale.seed });
     console.log(`  seeded in ${fmt(seeded.seconds, 1)} s`);
-    const gateway = await startProcess('gateway', url);
-    const worker = await startProcess('worker', url);
-    children.push(gateway.child, worker.child);
+    if (queue === 'redis') redis = await benchRedis(`bench-load-${process.pid}`);
+    const gateway = await startProcess('gateway', url, redis, children);
+    const worker = await startProcess('worker', url, redis, children);
     const random = new Random(scale.seed);
     const make = requestMaker(scale.customers, random);
 
@@ -224,10 +257,18 @@ async function main() {
       const started = performance.now();
       const sampleRss = () => rss.push({ at: (performance.now() - started) / 1000, gateway: rssOf(gateway.child.pid!), worker: rssOf(worker.child.pid!) });
       sampleRss();
+      const cpu = () => ({
+        gateway: pidCpuSeconds(gateway.child.pid!),
+        worker: pidCpuSeconds(worker.child.pid!),
+        postgres: cluster.cpuSeconds(),
+        redis: redis?.pid ? pidCpuSeconds(redis.pid) : NaN,
+      });
+      const cpuBefore = cpu();
       const timer = setInterval(sampleRss, scale.sample * 1000);
       const { samples, seconds } = await phase(gateway.url, clients, scale.seconds, make, random);
       clearInterval(timer);
       sampleRss();
+      const cpuAfter = cpu();
       console.log('');
       console.log(`  ${clients} clients, ${fmt(seconds, 1)} s: ${fmt(samples.length / seconds, 1)} req/s in all`);
       for (const kind of KINDS) {
@@ -248,6 +289,12 @@ async function main() {
       console.log(
         `    RSS growth, last third vs middle third: gateway ${mib(mean(last, 'gateway') - mean(middle, 'gateway'))}, worker ${mib(mean(last, 'worker') - mean(middle, 'worker'))}`,
       );
+      // The worker's and the servers' CPU includes what the phase's writes left for them to do while it ran.
+      const perRequest = (key: keyof typeof cpuBefore) => `${fmt(((cpuAfter[key] - cpuBefore[key]) * 1000) / samples.length, 2)} ms`;
+      console.log(
+        `    CPU per request: gateway ${perRequest('gateway')}, worker ${perRequest('worker')}, Postgres ${perRequest('postgres')}` +
+          (redis?.pid ? `, Redis ${perRequest('redis')}` : ''),
+      );
     }
 
     const backlog = (await (await fetch(`${gateway.metricsUrl}/readyz`)).json()) as { dirtyBacklog: { count: number; oldestAgeSeconds: number } };
@@ -257,6 +304,7 @@ async function main() {
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))));
+    await redis?.close();
     await cluster.close();
   }
   if (failed > 0) throw new Error(`${failed} requests failed`);

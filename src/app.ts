@@ -89,7 +89,11 @@ export async function startRapport(options: {
   let metrics: { url: string; close(): Promise<void> } | undefined;
   let unbindMetrics: (() => void) | undefined;
   if (config.metrics.port !== undefined) {
-    unbindMetrics = bindMetricsSource({ dataSource, queueCounts: () => queues.counts() });
+    unbindMetrics = bindMetricsSource({
+      dataSource,
+      queueCounts: () => queues.counts(),
+      realtimeSubscriptions: () => services.realtime.liveSubscriptions,
+    });
     metrics = await startMetricsServer({ host: config.host, port: config.metrics.port, token: config.metrics.token, readiness });
   }
 

@@ -5,7 +5,7 @@ import { inTransaction } from '../src/infra/database';
 import { publish } from '../src/modules/events';
 import { startTestApp, type TestApp } from './helpers/app';
 import { createKey, WITHOUT_PII } from './helpers/personal-data';
-import { subscribeSse, subscribeWs } from './helpers/realtime';
+import { subscribeSse, subscribeWs, subscriptionsLive } from './helpers/realtime';
 
 /**
  * Alerts end to end: rules fire from real domain events (hand-made segment
@@ -27,6 +27,8 @@ beforeAll(async () => {
   narrowKey = await createKey(app, WITHOUT_PII);
 });
 afterAll(() => app.close());
+// Each test starts with no subscription left on the gateway, so that it can wait for its own to be live.
+afterEach(() => subscriptionsLive(app, 0));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers of inline operations, read by path
 type Data = Record<string, any>;
@@ -241,7 +243,7 @@ describe('destinations', () => {
     const query = `subscription($r: ID) { alertFired(ruleId: $r) { __typename ... on Alert { id rule { id } customer { id displayName } } } }`;
     const sub = await subscribe(app.runtime.url!, narrowKey, query, { r: wanted });
     try {
-      await new Promise((r) => setTimeout(r, 300)); // the subscription registers before the change
+      await subscriptionsLive(app, 1); // the subscription is live before the change
       const c = await customer();
       await move('addToSegment', segment, c);
       const result = await sub.next();

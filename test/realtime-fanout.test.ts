@@ -4,7 +4,7 @@ import { BATCH_CONSUMER_ATTEMPTS, publish } from '../src/modules/events';
 import { eventually, startTestApp, type TestApp } from './helpers/app';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { seedPersonalWorld, VICTIM, type PersonalWorld } from './helpers/personal-data';
-import { subscribeSse, subscribeWs, type SubscriptionResult, type TestSubscription } from './helpers/realtime';
+import { subscribeSse, subscribeWs, subscriptionsLive, type SubscriptionResult, type TestSubscription } from './helpers/realtime';
 
 /**
  * Fan-out across processes: one worker (which alone dispatches the outbox)
@@ -48,7 +48,7 @@ describe.each(['postgres', 'redis'] as const)('two gateways and a worker on the 
     const onA = await subscribeSse(gatewayA.runtime.url!, w.narrow, query, { id: victim });
     const onB = subscribeWs(gatewayB.runtime.url!, w.pii, query, { id: victim });
     try {
-      await new Promise((r) => setTimeout(r, 500));
+      await Promise.all([subscriptionsLive(gatewayA, 1), subscriptionsLive(gatewayB, 1)]);
       const res = await request(gatewayA.handler)
         .post('/graphql')
         .set('authorization', gatewayA.auth)

@@ -3,7 +3,7 @@ import { inTransaction } from '../src/infra/database';
 import { publish } from '../src/modules/events';
 import { startTestApp, type TestApp } from './helpers/app';
 import { createKey, seedPersonalWorld, SECRETS, VICTIM, type PersonalWorld } from './helpers/personal-data';
-import { subscribeSse, subscribeWs, type SubscriptionResult, type TestSubscription } from './helpers/realtime';
+import { subscribeSse, subscribeWs, subscriptionsLive, type SubscriptionResult, type TestSubscription } from './helpers/realtime';
 
 /**
  * GraphQL subscriptions end to end: a gateway that listens (SSE and
@@ -23,6 +23,8 @@ beforeAll(async () => {
   w = await seedPersonalWorld(app);
 });
 afterAll(() => app.close());
+// Each test starts with no subscription left on the gateway, so that it can wait for its own to be live.
+afterEach(() => subscriptionsLive(app, 0));
 
 const record = async (customerId: string, properties: Record<string, unknown> = {}, count = 1) => {
   const input = Array.from({ length: count }, () => ({
@@ -75,8 +77,7 @@ describe.each([
     const narrow = await subscribe(url, w.narrow, CUSTOMER_CHANGED, { id: victim });
     const pii = await subscribe(url, w.pii, CUSTOMER_CHANGED, { id: victim });
     try {
-      // Give both subscriptions time to be registered before the write.
-      await new Promise((r) => setTimeout(r, 300));
+      await subscriptionsLive(app, 2);
       await record(victim);
       const masked = await until(narrow, (r) => r.data?.customerChanged.reason === 'INTERACTION');
       expect(masked.data!.customerChanged.customer).toEqual({
@@ -99,7 +100,7 @@ describe.each([
     const victim = w.cid(VICTIM.name);
     const sub = await subscribe(url, w.narrow, INTERACTION_RECORDED, { id: victim });
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      await subscriptionsLive(app, 1);
       await record(victim, { email: VICTIM.email, sku: 'B-2' });
       const result = await sub.next();
       expect(result.errors).toBeUndefined();
@@ -131,7 +132,7 @@ describe.each([
     const limited = await subscribe(url, await createKey(app, ['customers:read']), CUSTOMER_CHANGED, { id: victim });
     const scored = await subscribe(url, w.narrow, CUSTOMER_CHANGED, { id: victim });
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      await subscriptionsLive(app, 2);
       // A score change, then a profile change, of the same customer: delivered in this order.
       await inTransaction(app.dataSource, async (manager) => {
         await publish(manager, 'score.changed', [
@@ -169,7 +170,7 @@ describe.each([
     }
     const allowed = await subscribe(url, w.pii, query, { s: w.segments.personal });
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      await subscriptionsLive(app, 1);
       // Bob enters the personal segment when his ssn matches the rule.
       await app.sql(`UPDATE customers SET traits = traits || $2::jsonb, dirty_since = now() WHERE id = $1`, [
         w.ids.get('Bob Builder'),
@@ -233,7 +234,7 @@ test('a revoked key ends its live subscription with UNAUTHENTICATED at the next 
   const victim = w.cid(VICTIM.name);
   const sub = subscribeWs(url, key, CUSTOMER_CHANGED, { id: victim });
   try {
-    await new Promise((r) => setTimeout(r, 300));
+    await subscriptionsLive(app, 1);
     await record(victim);
     await until(sub, (r) => r.data?.customerChanged.reason === 'INTERACTION');
     await request(app.handler)
@@ -282,7 +283,7 @@ test('each event reads the customer as it is then, not as an earlier event saw i
       await publish(manager, 'customer.updated', [{ customerId: bob, payload: { customerId: bob } }]);
     });
   try {
-    await new Promise((r) => setTimeout(r, 300));
+    await subscriptionsLive(app, 1);
     await rename('Bob Renamed');
     expect((await until(sub, (r) => r.data?.customerChanged.reason === 'PROFILE')).data!.customerChanged.customer.displayName).toBe('Bob Renamed');
     await rename('Bob Builder');
@@ -298,7 +299,7 @@ test('scoreChanged delivers only the changes its filter accepts, with the custom
   }`;
   const sub = await subscribeSse(url, w.narrow, query, { f: { crossesAbove: 0.7 } });
   try {
-    await new Promise((r) => setTimeout(r, 300));
+    await subscriptionsLive(app, 1);
     // Score changes as the score writers publish them, through the real outbox and dispatcher.
     const customerId = w.ids.get(VICTIM.name)!;
     const changes = [
@@ -318,7 +319,13 @@ test('scoreChanged delivers only the changes its filter accepts, with the custom
     );
     const result = await sub.next();
     expect(result.data!.scoreChanged).toEqual({ kind: 'CHURN_RISK', value: 0.8, previousValue: 0.6, customer: { displayName: 'A•••' } });
-    await new Promise((r) => setTimeout(r, 500));
+    // Events reach a subscriber in outbox order: a later accepted change is next only if 0.8 → 0.9 was left out.
+    await inTransaction(app.dataSource, (manager) =>
+      publish(manager, 'score.changed', [
+        { customerId, payload: { customerId, kind: 'CHURN_RISK', value: 0.75, label: null, previousValue: 0.5, previousLabel: null } },
+      ]),
+    );
+    expect((await sub.next()).data!.scoreChanged).toEqual({ kind: 'CHURN_RISK', value: 0.75, previousValue: 0.5, customer: { displayName: 'A•••' } });
     expect(sub.pending()).toEqual([]);
   } finally {
     await sub.close();
@@ -337,13 +344,14 @@ describe('limits', () => {
     lw = await seedPersonalWorld(limited);
   });
   afterAll(() => limited.close());
+  afterEach(() => subscriptionsLive(limited, 0));
 
   test('one subscription more than the key may hold is refused with SUBSCRIPTION_LIMIT_EXCEEDED, over either transport', async () => {
     const id = lw.cid(VICTIM.name);
     const first = await subscribeSse(limited.runtime.url!, lw.narrow, CUSTOMER_CHANGED, { id });
     const second = subscribeWs(limited.runtime.url!, lw.narrow, CUSTOMER_CHANGED, { id });
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      await subscriptionsLive(limited, 2);
       const third = await subscribeSse(limited.runtime.url!, lw.narrow, CUSTOMER_CHANGED, { id });
       expect((await third.next()).errors?.[0].extensions?.code).toBe('SUBSCRIPTION_LIMIT_EXCEEDED');
       const fourth = subscribeWs(limited.runtime.url!, lw.narrow, CUSTOMER_CHANGED, { id });
@@ -351,7 +359,7 @@ describe('limits', () => {
       await fourth.close();
       // Another key is counted on its own.
       const other = await subscribeSse(limited.runtime.url!, lw.pii, CUSTOMER_CHANGED, { id });
-      await new Promise((r) => setTimeout(r, 200));
+      await subscriptionsLive(limited, 3);
       expect(other.pending()).toEqual([]);
       await other.close();
     } finally {
@@ -359,12 +367,12 @@ describe('limits', () => {
       await second.close();
     }
     // Ended subscriptions give their slots back (a client closing its SSE request ends its subscription).
-    await new Promise((r) => setTimeout(r, 300));
+    await subscriptionsLive(limited, 0);
     const again = [
       await subscribeSse(limited.runtime.url!, lw.narrow, CUSTOMER_CHANGED, { id }),
       await subscribeSse(limited.runtime.url!, lw.narrow, CUSTOMER_CHANGED, { id }),
     ];
-    await new Promise((r) => setTimeout(r, 300));
+    await subscriptionsLive(limited, 2);
     expect(again.flatMap((sub) => sub.pending())).toEqual([]);
     for (const sub of again) await sub.close();
   });
@@ -374,7 +382,7 @@ describe('limits', () => {
     // A key of its own: the slots of the previous test's subscriptions are given back as their connections close.
     const key = await createKey(limited, ['customers:read']);
     const sub = await subscribeSse(limited.runtime.url!, key, INTERACTION_RECORDED, { id });
-    await new Promise((r) => setTimeout(r, 300));
+    await subscriptionsLive(limited, 1);
     const input = Array.from({ length: 8 }, (_, i) => ({
       customer: { id },
       channel: 'web',

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { CreateWebhookEndpointDocument, RecordInteractionsDocument, WebhookDeliveriesDocument } from './generated/graphql';
 import { findFreePort } from '../src/infra/net';
 import { generateSecret, signatureHeaders } from '../src/modules/webhooks';
@@ -30,7 +31,11 @@ async function startExample(command: string, file: string, secret: string): Prom
   const child = spawn(command, [file], { env: { ...process.env, WEBHOOK_SECRET: secret, PORT: String(port) } });
   const receiver: Receiver = { url: `http://127.0.0.1:${port}`, lines: [], process: child };
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => receiver.lines.push(...chunk.split('\n').filter(Boolean)));
+  // Whole lines, not chunks: a pipe read may end mid-line. With PYTHONUNBUFFERED set (as in many CI and container
+  // images), `print(a, b, c)` is several writes, and a read between two of them split the receiver's line in two.
+  createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+    if (line) receiver.lines.push(line);
+  });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   await eventually(
     async () => {

@@ -98,6 +98,8 @@ export interface MetricsSource {
   dataSource: DataSource;
   /** Each queue's job counts by state. */
   queueCounts(): Promise<Record<string, Record<string, number>>>;
+  /** GraphQL subscriptions live on this process. */
+  realtimeSubscriptions(): number;
 }
 
 let source: MetricsSource | undefined;
@@ -192,6 +194,15 @@ new Gauge({
   collect() {
     const pool = source && poolOf(source.dataSource);
     if (pool) this.set(pool.waitingCount);
+  },
+});
+
+new Gauge({
+  name: 'rapport_realtime_subscriptions',
+  help: 'GraphQL subscriptions (SSE and WebSocket) live on this process: registered, and receiving what is published.',
+  registers: [metricsRegistry],
+  collect() {
+    if (source) this.set(source.realtimeSubscriptions());
   },
 });
 

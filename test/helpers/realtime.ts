@@ -1,5 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { eventually, type TestApp } from './app';
 import type { UntypedData } from './personal-data';
 
 /** One message of a subscription: a GraphQL result. */
@@ -138,4 +139,14 @@ export function subscribeWs(
       await client.dispose();
     },
   };
+}
+
+/**
+ * Waits until the gateway holds exactly `count` live subscriptions: each one
+ * registered with the fan-out listening, so an event published from then on
+ * reaches it. A client has no acknowledgement of that; publish only after.
+ */
+export async function subscriptionsLive(gateway: Pick<TestApp, 'runtime'>, count: number): Promise<void> {
+  const hub = gateway.runtime.services.realtime;
+  await eventually(async () => (hub.liveSubscriptions === count ? true : undefined), { intervalMs: 20 });
 }

@@ -8,9 +8,10 @@ import {
   RecordInteractionsDocument,
   type InteractionInput,
 } from '../generated/graphql';
-import { eventually, startTestApp, type TestApp } from '../helpers/app';
+import { eventually, startTestApp, TEST_ADMIN_KEY, type TestApp } from '../helpers/app';
 import { startConnectorTestApp } from '../helpers/connectors';
 import { exposes, parseMetrics, sample, type Series } from '../helpers/metrics';
+import { subscribeSse, subscribeWs } from '../helpers/realtime';
 import { metricsRegistry } from '../../src/infra/metrics';
 import { withTraceContext } from '../../src/infra/tracing';
 
@@ -105,7 +106,17 @@ describe.each(['postgres', 'redis'] as const)('/metrics on the %s queue backend,
     expect(delta('rapport_ingest_rows_total', { outcome: 'rejected' })).toBe(1);
 
     expect(sample(after, 'rapport_dirty_customers')).toBe(1);
-    expect(sample(after, 'rapport_dirty_oldest_age_seconds')).toBeGreaterThanOrEqual(0);
+    // The age is the oldest mark's: backdate the mark by an hour, and the gauge reads between the ages
+    // the database gives just before and just after the scrape (its value is rounded to the millisecond).
+    await gateway.sql(`UPDATE customers SET dirty_since = dirty_since - interval '1 hour' WHERE dirty_since IS NOT NULL`);
+    const oldestAge = async () =>
+      (await gateway.sql<{ age: number }>(`SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(dirty_since))::float8 AS age FROM customers`))[0]!.age;
+    const lower = await oldestAge();
+    const aged = sample(await scrape(gateway), 'rapport_dirty_oldest_age_seconds');
+    const upper = await oldestAge();
+    expect(lower).toBeGreaterThanOrEqual(3600);
+    expect(aged).toBeGreaterThanOrEqual(lower - 0.001);
+    expect(aged).toBeLessThanOrEqual(upper + 0.001);
     expect(
       sample(after, 'rapport_db_pool_connections', { state: 'in_use' }) + sample(after, 'rapport_db_pool_connections', { state: 'idle' }),
     ).toBeGreaterThanOrEqual(1);
@@ -146,11 +157,70 @@ describe.each(['postgres', 'redis'] as const)('/metrics on the %s queue backend,
   }, 90_000);
 });
 
-test('the README lists every metric Rapport exposes', async () => {
+/** The README's metrics table: name, type column and labels, one row per series. */
+function readmeMetrics(): { name: string; type: string; labels: string[] }[] {
   const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const names = (await metricsRegistry.getMetricsAsJSON()).map((m) => m.name).filter((name) => name.startsWith('rapport_'));
-  expect(names.length).toBeGreaterThanOrEqual(14);
-  expect(names.filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
+  return [...readme.matchAll(/^\| `(rapport_[a-z0-9_]+)` \| ([^|]+) \| ([^|]+) \|/gm)].map(([, name, type, labels]) => ({
+    name: name!,
+    type: type!.trim(),
+    labels: [...labels!.matchAll(/`(\w+)`/g)].map((m) => m[1]!),
+  }));
+}
+
+test("the README's table gives each rapport_ metric with its type and labels, and no metric that is not exposed", async () => {
+  const registered = (await metricsRegistry.getMetricsAsJSON()).filter((m) => m.name.startsWith('rapport_'));
+  const documented = readmeMetrics();
+  expect(documented.map((m) => m.name).sort()).toEqual(registered.map((m) => m.name).sort());
+  for (const metric of registered) {
+    const row = documented.find((m) => m.name === metric.name)!;
+    const labelNames = (metricsRegistry.getSingleMetric(metric.name) as unknown as { labelNames: string[] }).labelNames;
+    expect({ name: metric.name, type: row.type.split(',')[0], labels: row.labels }).toEqual({
+      name: metric.name,
+      type: String(metric.type),
+      labels: [...labelNames],
+    });
+  }
+});
+
+test("every series docs/operations.md names (alerts, aggregation) is one Rapport exposes, and its shared gauges are the README's", async () => {
+  const exposed = new Set<string>();
+  for (const metric of await metricsRegistry.getMetricsAsJSON()) {
+    exposed.add(metric.name);
+    if (String(metric.type) === 'histogram') for (const suffix of ['_bucket', '_count', '_sum']) exposed.add(`${metric.name}${suffix}`);
+  }
+  const operations = readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+  // rapport_restored is the database the restore commands create, not a series.
+  const named = new Set([...operations.matchAll(/\b(?:rapport|nodejs|process)_[a-z0-9_]+/g)].map((m) => m[0]).filter((name) => name !== 'rapport_restored'));
+  expect(named.size).toBeGreaterThanOrEqual(10);
+  expect([...named].filter((name) => !exposed.has(name))).toEqual([]);
+  const shared = /\*\*Shared\*\*:([\s\S]*?)\n\n/.exec(operations)![1]!;
+  const sharedInOperations = [...shared.matchAll(/`(rapport_[a-z0-9_]+)`/g)].map((m) => m[1]).sort();
+  const sharedInReadme = readmeMetrics()
+    .filter((m) => m.type.includes('shared'))
+    .map((m) => m.name)
+    .sort();
+  expect(sharedInOperations).toEqual(sharedInReadme);
+  expect(sharedInReadme.length).toBeGreaterThan(0);
+});
+
+test('rapport_realtime_subscriptions follows the subscriptions a gateway holds', async () => {
+  const app = await startTestApp({ gateway: true, env: METRICS_ENV });
+  try {
+    const live = async (count: number) =>
+      eventually(async () => (sample(await scrape(app), 'rapport_realtime_subscriptions') === count ? true : undefined), { intervalMs: 50 });
+    await live(0);
+    const subs = [
+      await subscribeSse(app.runtime.url!, TEST_ADMIN_KEY, 'subscription { scoreChanged(kind: CHURN_RISK) { __typename } }'),
+      subscribeWs(app.runtime.url!, TEST_ADMIN_KEY, 'subscription { scoreChanged(kind: RFM) { __typename } }'),
+    ];
+    await live(2);
+    await subs[0]!.close();
+    await live(1);
+    await subs[1]!.close();
+    await live(0);
+  } finally {
+    await app.close();
+  }
 });
 
 test('without a registered OpenTelemetry SDK, job data is left as it is', () => {

@@ -40,6 +40,8 @@ export class RealtimeHub {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly perKey = new Map<string, number>();
   private readonly open = new Set<SubscriberQueue<unknown>>();
+  /** Open subscriptions that receive messages now: their listeners registered and the fan-out listening. */
+  private readonly live = new Set<SubscriberQueue<unknown>>();
   private listening?: Promise<void>;
   private closed = false;
 
@@ -88,6 +90,7 @@ export class RealtimeHub {
       void queue.return();
       throw error;
     }
+    if (!queue.ended) this.live.add(queue as SubscriberQueue<unknown>);
     return queue;
   }
 
@@ -142,8 +145,19 @@ export class RealtimeHub {
     const timer = setInterval(() => void poll(), JOB_POLL_MS);
     timer.unref();
     await poll();
+    // A watch reads on its own timer: it follows the job from now even before the fan-out listens.
+    if (!queue.ended) this.live.add(queue as SubscriberQueue<unknown>);
     this.ensureListening().catch((error: unknown) => this.logger.warn({ err: error }, 'realtime listener failed to start'));
     return queue;
+  }
+
+  /**
+   * Subscriptions of this process that receive what is published from now on
+   * (registered, with the fan-out listening), whoever holds them. A client
+   * cannot tell when its subscription got there; operators and tests can.
+   */
+  get liveSubscriptions(): number {
+    return this.live.size;
   }
 
   /** Subscriptions `subject` holds on this process. */
@@ -175,6 +189,7 @@ export class RealtimeHub {
       onClose: () => {
         unregister();
         this.open.delete(queue as SubscriberQueue<unknown>);
+        this.live.delete(queue as SubscriberQueue<unknown>);
         const count = (this.perKey.get(subject) ?? 1) - 1;
         if (count > 0) this.perKey.set(subject, count);
         else this.perKey.delete(subject);
