@@ -12,13 +12,16 @@ import { columnTotals, type Interactions } from './model/matrix';
 import { TopK, type Neighbours } from './model/neighbours';
 import { readProductMatrix, type ProductMatrix } from './model/read';
 import { Scorer } from './model/score';
-import { copyText, fittedSettings, literal, ownedProductsSql, type FittedSettings } from './recommendation-sql';
+import { fittedSettings, literal, ownedProductsSql, type FittedSettings } from './recommendation-sql';
 import { copyBinary, copyRows, streamLines } from './copy';
 import { ARRAY_OVERHEAD, BinaryCopyWriter } from './copy-binary';
 import { DEFAULT_SETTINGS, validateRecommendationSettings, type RecommendationSettings } from './settings';
 
 /** Session advisory lock held by a full recompute: one at a time (they share the rebuild tables). */
 export const RECOMMENDATIONS_RECOMPUTE_LOCK = 727_274_020;
+
+/** Connections a full recompute's read is split over (ranges of customers), so Postgres aggregates them in parallel. */
+const READ_PARTS = 2;
 
 /** Working tables of a full recompute: left out of a customer's export, erased like the rest. */
 export const RECOMMENDATION_REBUILD_TABLES: readonly string[] = ['customer_recommendations_rebuild'];
@@ -221,7 +224,7 @@ export class RecommendationService {
       const [{ now: startedAt }] = (await session.client.query(`SELECT now() AS now`)).rows as { now: Date }[];
       const fitted = fittedSettings(settings, startedAt);
       await session.client.query(`SET work_mem = '256MB'`);
-      const data = await readProductMatrix(session.client, ownedProductsSql(fitted, literal));
+      const data = await this.read(session.client, fitted);
       lap('read');
       await onProgress(30);
       if (data.products.length < 2 || data.matrix.rows < 2) {
@@ -309,20 +312,50 @@ export class RecommendationService {
   }
 
   /**
+   * Reads the customer × product matrix in {@link READ_PARTS} ranges of
+   * customer ids (halves of the id span), each on its own connection.
+   */
+  private async read(client: Parameters<typeof copyRows>[0], fitted: FittedSettings): Promise<ProductMatrix> {
+    const [{ low, high }] = (await client.query(`SELECT min(id)::float8 AS low, max(id)::float8 AS high FROM customers`)).rows as {
+      low: number | null;
+      high: number | null;
+    }[];
+    const bounds = [low ?? 0];
+    for (let k = 1; k < READ_PARTS; k++) bounds.push(Math.floor((low ?? 0) + (((high ?? 0) - (low ?? 0) + 1) * k) / READ_PARTS));
+    bounds.push((high ?? 0) + 1);
+    const sessions = [{ client, release: async () => undefined }, ...(await Promise.all(bounds.slice(2).map(() => openPooledSession(this.dataSource))))];
+    try {
+      for (const s of sessions.slice(1)) await s.client.query(`SET work_mem = '256MB'`);
+      return await readProductMatrix(
+        sessions.map((s, k) => ({ client: s.client, selectSql: ownedProductsSql(fitted, literal, undefined, { from: bounds[k], to: bounds[k + 1] }) })),
+      );
+    } finally {
+      for (const s of sessions.slice(1)) {
+        await s.client.query(`RESET work_mem`).catch(() => undefined);
+        await s.release();
+      }
+    }
+  }
+
+  /**
    * Indexes the customers' new lists and writes the other rebuilds. The GIN
    * index on the products, the longest step, is built on a second
    * connection while this one builds the primary key (a unique index, so
    * the two builds do not wait for each other), computes and writes the
-   * popular lists and the neighbours; the table is analysed after both.
+   * popular lists and the neighbours; the second connection analyses the
+   * table after its index.
    */
   private async indexAndPopularity(client: Parameters<typeof copyRows>[0], data: ProductMatrix, neighbours: Neighbours): Promise<void> {
     const side = await openPooledSession(this.dataSource);
     try {
       await side.client.query(`SET maintenance_work_mem = '256MB'`);
-      const gin = side.client.query(`CREATE INDEX customer_recommendations_rebuild_products ON customer_recommendations_rebuild USING gin (products)`).then(
-        () => null,
-        (error: unknown) => error,
-      );
+      const gin = side.client
+        .query(`CREATE INDEX customer_recommendations_rebuild_products ON customer_recommendations_rebuild USING gin (products)`)
+        .then(() => side.client.query(`ANALYZE customer_recommendations_rebuild`))
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
       let failure: unknown = null;
       try {
         await client.query(`SET maintenance_work_mem = '256MB'`);
@@ -336,7 +369,7 @@ export class RecommendationService {
         ]) {
           await client.query(`ALTER TABLE ${table}_rebuild ADD CONSTRAINT ${table}_rebuild_pkey PRIMARY KEY (${group}, rank)`);
         }
-        await copyRows(client, 'product_neighbours_rebuild (product, neighbour, weight, rank)', neighbourLines(neighbours, data.products));
+        await copyBinary(client, 'product_neighbours_rebuild (product, neighbour, weight, rank)', neighbourChunks(neighbours, data.products));
         await client.query(`ALTER TABLE product_neighbours_rebuild ADD CONSTRAINT product_neighbours_rebuild_pkey PRIMARY KEY (product, rank)`);
         await client.query(`ANALYZE product_neighbours_rebuild`);
       } catch (error) {
@@ -348,7 +381,6 @@ export class RecommendationService {
       await client.query(
         `ALTER TABLE customer_recommendations_rebuild ADD CONSTRAINT customer_recommendations_rebuild_pkey PRIMARY KEY USING INDEX customer_recommendations_rebuild_pkey`,
       );
-      await client.query(`ANALYZE customer_recommendations_rebuild`);
     } finally {
       await side.client.query(`RESET maintenance_work_mem`).catch(() => undefined);
       await side.release();
@@ -756,13 +788,21 @@ function countRows(n: Neighbours): number {
   return count;
 }
 
-/** The neighbours as COPY text lines, a product at a time. */
-function* neighbourLines(n: Neighbours, products: string[]): Generator<string> {
+/** The neighbours as binary COPY data. */
+function* neighbourChunks(n: Neighbours, products: string[]): Generator<Buffer> {
+  const names = products.map((p) => Buffer.from(p, 'utf8'));
+  const out = new BinaryCopyWriter();
   for (let i = 0; i < n.columns; i++) {
-    const lines: string[] = [];
     for (let k = n.start[i]; k < n.start[i + 1]; k++) {
-      lines.push(`${copyText(products[i])}\t${copyText(products[n.items[k]])}\t${n.weights[k]}\t${k - n.start[i] + 1}\n`);
+      const neighbour = names[n.items[k]];
+      out
+        .row(4, 2 + 4 + names[i].length + 4 + neighbour.length + 12 + 8)
+        .text(names[i])
+        .text(neighbour)
+        .float8(n.weights[k])
+        .int4(k - n.start[i] + 1);
     }
-    if (lines.length) yield lines.join('');
+    yield* out.take();
   }
+  yield* out.end();
 }
