@@ -64,16 +64,6 @@ function finite(n: number): string {
   return String(n);
 }
 
-/** An array as a Postgres array literal of text (each element double-quoted). */
-export function textArrayLiteral(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
-}
-
-/** One value for COPY's text format. */
-export function copyText(text: string): string {
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
-
 /** Reverses COPY's text-format escaping. */
 export function uncopyText(text: string): string {
   if (!text.includes('\\')) return text;

@@ -81,9 +81,6 @@ export interface RecommendationAccess {
   piiRead: boolean;
 }
 
-/** Full access: workers, the CLI, tests. */
-export const FULL_RECOMMENDATION_ACCESS: RecommendationAccess = { segments: true, piiRead: true };
-
 /** The segments module as recommendations need it (a structural type: segments imports this module's rule). */
 export interface SegmentDirectory {
   /** Ids of the segments whose members say something about personal data. */
@@ -521,11 +518,6 @@ export class RecommendationService {
        DELETE FROM customer_recommendations r WHERE r.customer_id = ANY(${ids}::bigint[]) AND r.customer_id NOT IN (SELECT customer_id FROM written)`,
       p.values,
     );
-  }
-
-  /** One customer's recommendations (see {@link recommendationsForMany}). */
-  async recommendationsFor(customerId: string, first: number, access = FULL_RECOMMENDATION_ACCESS): Promise<ProductRecommendationRecord[]> {
-    return (await this.recommendationsForMany([customerId], first, access)).get(customerId) ?? [];
   }
 
   /**
