@@ -10,8 +10,8 @@
  *    run: popularity and plain item-kNN (binary cosine, no shrinkage).
  * 3. Times `recomputeRecommendations`' work (read, fit, score every customer,
  *    write, swap) on the whole data with the default settings, with the
- *    peak RSS of the process doing it, beside the floor: the bare SQL
- *    aggregation the fit reads.
+ *    peak RSS and the CPU time of the process doing it and of Postgres,
+ *    beside the floor: the bare SQL aggregation the fit reads.
  * 4. Ingest → fresh recommendation latency of single purchases while workers run.
  *
  * Prints figures; never fails on time.
@@ -19,6 +19,7 @@
  *   npm run bench:recommendations -- --customers 1000000 --interactions 10000000 --products 10000
  */
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { openDatabase, startRapport } from '../src/app';
 import { loadConfig } from '../src/config';
 import { openPooledSession } from '../src/infra/database';
@@ -124,6 +125,9 @@ async function main() {
     });
     const recommendations = runtime.services.recommendations;
     await recommendations.updateModel(BENCH_SETTINGS, { schedule: false });
+    // CPU seconds of this process (the worker) and of the cluster: on a shared machine they move much less than wall time.
+    const cpu = () => ({ worker: (process.cpuUsage().user + process.cpuUsage().system) / 1e6, postgres: cluster.cpuSeconds() });
+    let cpuBefore = cpu();
     t = performance.now();
     await dataSource.transaction(async (manager) => {
       await manager.query(`SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off`);
@@ -132,17 +136,35 @@ async function main() {
       );
     });
     const floor = (performance.now() - t) / 1000;
-    console.log(`\n  floor: bare aggregation of (customer, product) pairs ${fmt(floor, 2)} s`);
+    const floorCpu = cpu();
+    const floorPostgres = floorCpu.postgres - cpuBefore.postgres;
+    const floorWorker = floorCpu.worker - cpuBefore.worker;
+    console.log(
+      `\n  floor: bare aggregation of (customer, product) pairs ${fmt(floor, 2)} s; CPU ${fmt(floorPostgres + floorWorker, 2)} s (Postgres ${fmt(floorPostgres, 2)}, this process reading the rows ${fmt(floorWorker, 2)})`,
+    );
     global.gc?.();
     const before = process.memoryUsage().rss;
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    cpuBefore = cpu();
     t = performance.now();
     const outcome = await recommendations.recompute();
     const full = (performance.now() - t) / 1000;
+    const fullCpu = cpu();
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
     console.log(`  full recompute ${fmt(full, 2)} s = ${fmt(full / floor, 2)}× floor; ${JSON.stringify(outcome.seconds)}`);
+    const recomputePostgres = fullCpu.postgres - cpuBefore.postgres;
+    const recomputeWorker = fullCpu.worker - cpuBefore.worker;
+    console.log(
+      `      CPU ${fmt(recomputePostgres + recomputeWorker, 2)} s = ${fmt((recomputePostgres + recomputeWorker) / (floorPostgres + floorWorker), 2)}× the floor's (Postgres ${fmt(recomputePostgres, 2)}, worker ${fmt(recomputeWorker, 2)})`,
+    );
+    console.log(
+      `      load average ${os
+        .loadavg()
+        .map((l) => fmt(l, 2))
+        .join(', ')}`,
+    );
     console.log(`      ${fmt(outcome.customers)} customers scored, ${fmt(outcome.products)} products, ${fmt(outcome.pairs)} pairs`);
     console.log(`      worker peak RSS during the recompute ${mib(peak)} (${mib(before)} before it)`);
     await runtime.stop();

@@ -17,6 +17,7 @@ import { CustomerMerges1765200000000 } from './1765200000000-customer-merges';
 import { Webhooks1765300000000 } from './1765300000000-webhooks';
 import { Alerts1765400000000 } from './1765400000000-alerts';
 import { Recommendations1765600000000 } from './1765600000000-recommendations';
+import { SegmentProductPopularity1766100000000 } from './1766100000000-segment-product-popularity';
 
 /** Migrations in order. Immutable once landed: change the schema with a new one. */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   Webhooks1765300000000,
   Alerts1765400000000,
   Recommendations1765600000000,
+  SegmentProductPopularity1766100000000,
 ];

@@ -1,7 +1,8 @@
 import request from 'supertest';
-import { globalId } from '../src/graphql/ids';
+import { globalId, localId } from '../src/graphql/ids';
 import type { Scope } from '../src/modules/access/scopes';
 import {
+  AddToSegmentDocument,
   CreateSegmentDocument,
   CustomerRecommendationsDocument,
   ExplainMembershipDocument,
@@ -10,6 +11,7 @@ import {
   RecomputeRecommendationsDocument,
   RecommendationModelDocument,
   RecordInteractionsDocument,
+  RecommendationsPageDocument,
   SegmentDetailDocument,
   SimilarProductsDocument,
   UpdateRecommendationModelDocument,
@@ -23,7 +25,8 @@ const DAY_MS = 86_400_000;
 /**
  * Two product families that customers buy within: X1, X2, X3 and Y1, Y2.
  * `target` has X1 only; `newbie` has no purchase and belongs to Orbit, whose
- * members buy Y; `loner` has no purchase and no organisation.
+ * members buy Y; `loner` and `solo` have no purchase and no organisation
+ * (`solo` is put in segments by a test).
  */
 const PURCHASES: Record<string, string[]> = {
   ada: ['X1', 'X2'],
@@ -54,7 +57,7 @@ function purchase(name: string, product: string, daysAgo: number, n: number): In
 }
 
 async function seedWorld(app: TestApp) {
-  const names = [...Object.keys(PURCHASES), 'newbie', 'loner'];
+  const names = [...Object.keys(PURCHASES), 'newbie', 'loner', 'solo'];
   const upsert = await app.graphql(UpsertCustomersDocument, {
     input: names.map((name) => ({
       identifiers: [{ type: 'email', value: email(name) }],
@@ -65,7 +68,7 @@ async function seedWorld(app: TestApp) {
   expect(upsert.errors).toBeUndefined();
   const input = Object.entries(PURCHASES).flatMap(([name, products]) => products.map((p, i) => purchase(name, p, 30 - i, i)));
   // The newcomers interacted, but never with a product.
-  for (const name of ['newbie', 'loner']) {
+  for (const name of ['newbie', 'loner', 'solo']) {
     input.push({
       customer: { identifiers: [{ type: 'email', value: email(name) }] },
       channel: 'email',
@@ -333,5 +336,109 @@ describe('recommendations: settings, exclusion, scopes and personal data', () =>
     for (const name of names) expect(name).toMatch(/^[A-Z]•••$/);
     const full = await app.graphqlAs(await keyWith(app, ['customers:read', 'scores:read', 'pii:read']), ProductAudienceDocument, { product: 'X3' });
     expect(full.data!.productAudience.edges.map((e) => e.node.displayName)).toContain('Target Example');
+  });
+
+  test('without history or organisation: popular in the smallest segment the caller may know of, named in the explanation', async () => {
+    const refs = async (names: string[]) => Promise.all(names.map(async (name) => ({ id: await customerGid(app, name) })));
+    // A segment over personal data (traits.ssn): the X buyers ada, bob and cy, and solo — 4 members.
+    await app.sql(
+      `UPDATE customers c SET traits = c.traits || '{"ssn": "000-00-0000"}'::jsonb
+         FROM customer_identifiers i WHERE i.customer_id = c.id AND i.type = 'email' AND i.value = ANY($1)`,
+      [['ada', 'bob', 'cy', 'solo'].map(email)],
+    );
+    const personal = await app.graphql(CreateSegmentDocument, {
+      input: { name: 'has an ssn', rule: { attribute: { field: 'traits.ssn', op: 'EXISTS', value: true } } },
+    });
+    expect(personal.errors).toBeUndefined();
+    await app.runtime.services.segments.memberships.refreshSegment(localId(personal.data!.createSegment.id, 'Segment', 'id'));
+    // A larger STATIC segment: the Y buyers eve, fay, gus and hal, and solo — 5 members.
+    const fans = await app.graphql(CreateSegmentDocument, { input: { name: 'Y fans', kind: 'STATIC' } });
+    const fansId = fans.data!.createSegment.id;
+    const added = await app.graphql(AddToSegmentDocument, { segmentId: fansId, customers: await refs(['eve', 'fay', 'gus', 'hal', 'solo']) });
+    expect(added.data!.addToSegment.changed).toBe(5);
+    // Popular lists per segment are fitted with the model.
+    await app.runtime.services.recommendations.recompute();
+    const solo = await customerGid(app, 'solo');
+
+    // With pii:read: the smaller segment, over personal data. X2 is taken by 3 of its members, X1 and X3 by 2.
+    const full = await keyWith(app, ['customers:read', 'scores:read', 'segments:read', 'pii:read']);
+    const seen = (await app.graphqlAs(full, CustomerRecommendationsDocument, { id: solo })).data!.customer!.recommendations;
+    expect(seen.map((r) => [r.product, r.basis])).toEqual([
+      ['X2', 'SEGMENT'],
+      ['X1', 'SEGMENT'],
+      ['X3', 'SEGMENT'],
+    ]);
+    expect(seen[0].because).toEqual([
+      expect.objectContaining({ kind: 'POPULAR_IN_SEGMENT', product: null, segmentId: personal.data!.createSegment.id, segmentName: 'has an ssn' }),
+    ]);
+    expect(seen[0].because[0].text).toBe(`no product history yet: popular in the customer's segment "has an ssn" (42.9% of its top products' weight)`);
+    expect(seen[0].score).toBeCloseTo(3 / 7, 6);
+
+    // Without pii:read the segment over personal data is neither used nor named: the next smallest one is.
+    const narrow = await keyWith(app, ['customers:read', 'scores:read', 'segments:read']);
+    const masked = await app.graphqlAs(narrow, CustomerRecommendationsDocument, { id: solo });
+    expect(masked.errors).toBeUndefined();
+    const recs = masked.data!.customer!.recommendations;
+    expect(recs.map((r) => [r.product, r.basis])).toEqual([
+      ['Y2', 'SEGMENT'],
+      ['Y1', 'SEGMENT'],
+    ]);
+    expect(recs[0].because[0]).toMatchObject({ kind: 'POPULAR_IN_SEGMENT', segmentId: fansId, segmentName: 'Y fans' });
+    expect(recs[0].because[0].text).toMatch(/^no product history yet: popular in the customer's segment "Y fans"/);
+    expect(JSON.stringify(masked.data)).not.toMatch(/ssn|X1|X2|X3/);
+
+    // Without segments:read no segment is used, since it would tell the customer's membership: overall popularity.
+    const noSegments = await keyWith(app, ['customers:read', 'scores:read']);
+    const overall = (await app.graphqlAs(noSegments, CustomerRecommendationsDocument, { id: solo })).data!.customer!.recommendations;
+    expect(overall.length).toBeGreaterThan(0);
+    expect(overall.every((r) => r.basis === 'POPULAR' && r.because[0].kind === 'POPULAR' && r.because[0].segmentName === null)).toBe(true);
+    expect(JSON.stringify(overall)).not.toMatch(/Y fans|ssn/);
+
+    // An organisation comes first for its members, and its name is masked as Customer.displayName is.
+    await app.sql(
+      `UPDATE customers SET display_name = 'Orbit Ltd' WHERE id = (SELECT customer_id FROM customer_identifiers WHERE type = 'crm' AND value = 'orbit')`,
+    );
+    const newbie = await customerGid(app, 'newbie');
+    const named = (await app.graphqlAs(full, CustomerRecommendationsDocument, { id: newbie })).data!.customer!.recommendations;
+    expect(named.map((r) => r.basis)).toEqual(['ORGANIZATION', 'ORGANIZATION']);
+    expect(named[0].because[0]).toMatchObject({ kind: 'POPULAR_IN_ORGANIZATION', organization: { displayName: 'Orbit Ltd' }, segmentId: null });
+    expect(named[0].because[0].text).toMatch(/^no product history yet: popular in the customer's organisation "Orbit Ltd" \(/);
+    const hidden = await app.graphqlAs(narrow, CustomerRecommendationsDocument, { id: newbie });
+    expect(hidden.errors).toBeUndefined();
+    const reason = hidden.data!.customer!.recommendations[0].because[0];
+    expect(reason).toMatchObject({ kind: 'POPULAR_IN_ORGANIZATION', organization: { displayName: 'O•••' } });
+    expect(reason.text).toMatch(/^no product history yet: popular in the customer's organisation "O•••" \(/);
+    expect(JSON.stringify(hidden.data)).not.toContain('Orbit');
+  });
+
+  test('a page of customers costs the same few statements for their recommendations, whatever its size', async () => {
+    const [{ n }] = await app.sql<{ n: number }>(`SELECT count(*)::int AS n FROM customers WHERE deleted_at IS NULL`);
+    const page = async (first: number) => {
+      app.resetStatements();
+      const { data, errors } = await app.graphql(RecommendationsPageDocument, { first, recommendations: 3 });
+      expect(errors).toBeUndefined();
+      expect(data!.customers.edges).toHaveLength(first);
+      return { statements: [...app.statements], edges: data!.customers.edges };
+    };
+    // The first two customers are ada (history) and bob (nothing new: a cold start), so both paths run in each page;
+    // the whole page has every basis (solo is in the segments of the test before).
+    const small = await page(2);
+    const large = await page(n);
+    expect(large.statements).toHaveLength(small.statements.length);
+    expect(large.statements.filter((sql) => /FROM customer_recommendations/.test(sql))).toHaveLength(1);
+    expect(new Set(large.edges.flatMap((e) => e.node.recommendations.map((r) => r.basis)))).toEqual(new Set(['HISTORY', 'ORGANIZATION', 'SEGMENT', 'POPULAR']));
+    // Batched, each customer gets what they get asked alone.
+    for (const edge of large.edges) {
+      const alone = await app.graphql(CustomerRecommendationsDocument, { id: edge.node.id, first: 3 });
+      expect({ id: edge.node.id, recs: edge.node.recommendations }).toEqual({
+        id: edge.node.id,
+        recs: alone.data!.customer!.recommendations.map((r) => ({
+          product: r.product,
+          rank: r.rank,
+          basis: r.basis,
+          because: r.because.map((b) => ({ kind: b.kind, product: b.product, weight: b.weight })),
+        })),
+      });
+    }
   });
 });

@@ -125,6 +125,13 @@ export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
   product_neighbours: { role: 'reference', why: 'Top-K neighbours per product (10k products × 50): every shard’s refreshes join it.' },
   product_neighbours_rebuild: { role: 'reference', runtime: true, why: 'A full recommendations recompute’s new neighbours, swapped in.' },
   product_popularity: { role: 'reference', why: 'The popular products overall and per organisation, for cold starts on every shard.' },
+  segment_product_popularity: { role: 'reference', why: 'The popular products per segment (a few hundred segments × 200), for cold starts on every shard.' },
+  product_popularity_rebuild: { role: 'reference', runtime: true, why: 'A full recommendations recompute’s new popular lists, swapped in.' },
+  segment_product_popularity_rebuild: {
+    role: 'reference',
+    runtime: true,
+    why: 'A full recommendations recompute’s new popular lists per segment, swapped in.',
+  },
   alerts: { role: 'customer', key: 'customer_id', why: 'Alerts fired for a customer: read per customer (Customer.alerts) and erased with it.' },
   alert_rules: { role: 'reference', why: 'A few dozen rule definitions, read by every shard’s event handlers; they reference segments.' },
   segments: { role: 'reference', why: 'A few hundred definitions; memberships and events reference them from every shard.' },

@@ -408,6 +408,22 @@ describe('a key without pii:read meets every classification', () => {
       const res = await narrow('{ interactions(first: 5, filter: { type: { eq: "purchase" } }) { edges { node { properties } } } }');
       expect(res.data!.interactions.edges[0].node.properties).toEqual({ email: '•••', name: '•••', phone: '•••', contact: { Phone: '•••' }, sku: 'A-1' });
     },
+    'RecommendationReason.text': async () => {
+      // A fitted model, and a popular list of Acme Corp: its members without product history (the victim) fall back on it.
+      await withAudience();
+      await app.sql(`INSERT INTO product_popularity (organization_id, product, weight, rank) VALUES ($1, 'P1', 2, 1) ON CONFLICT DO NOTHING`, [
+        w.ids.get('Acme Corp'),
+      ]);
+      const query = `{ customer(id: "${victim()}") { recommendations(first: 1) { because { kind text organization { displayName } } } } }`;
+      const reason = (await narrow(query)).data!.customer.recommendations[0].because[0];
+      expect(reason).toEqual({
+        kind: 'POPULAR_IN_ORGANIZATION',
+        text: `no product history yet: popular in the customer's organisation "A•••" (100.0% of its top products' weight)`,
+        organization: { displayName: 'A•••' },
+      });
+      const full = (await w.post(w.pii, query)).data!.customer.recommendations[0].because[0];
+      expect(full.text).toContain('"Acme Corp"');
+    },
     'Segment.rule': async () => {
       expect((await narrow(`{ segment(id: "${w.segments.personal}") { rule } }`)).data!.segment.rule.attribute.value).toBe('•••');
     },

@@ -140,7 +140,11 @@ export const FIELD_PROTECTION: Record<string, FieldProtection> = {
   'ProductRecommendation.product': impersonal(PRODUCTS),
   'ProductRecommendation.because': impersonal(PRODUCTS),
   'RecommendationReason.product': impersonal(PRODUCTS),
-  'RecommendationReason.text': impersonal(PRODUCTS),
+  'RecommendationReason.text': masked((v, _ctx, source) => (source as { maskedText?: string }).maskedText ?? v),
+  'RecommendationReason.organization': impersonal(CUSTOMER),
+  'RecommendationReason.segmentName': impersonal(
+    `${SEGMENT}; only a segment the caller may see the customer's membership of is used (segments:read, and pii:read for one over personal data)`,
+  ),
   'SimilarProduct.product': impersonal(PRODUCTS),
   'RecommendationModel.settings': impersonal(PRODUCTS),
   'RecommendationModel.fitted': impersonal(PRODUCTS),

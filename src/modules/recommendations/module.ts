@@ -4,19 +4,34 @@ import { collectJobs, defineModule } from '../../infra/module';
 import type { QueueBackend } from '../../infra/queue';
 import type { PersonalDataPolicy } from '../access';
 import * as recommendationGraphql from './recommendation.graphql';
-import { RecommendationService } from './recommendation.service';
+import { RecommendationService, type SegmentDirectory } from './recommendation.service';
 import { enqueueRecommendationsRecompute, registerRecommendationJobs, scheduleNightlyRecommendations } from './recommendations.jobs';
 
 /** Product recommendations per customer, audiences per product, similar products: a model fitted by workers from interactions. */
 export const recommendationsModule = defineModule({
   name: 'recommendations',
-  needs: ['logger', 'dataSource', 'queues', 'personalData'],
+  needs: ['logger', 'dataSource', 'queues', 'personalData', 'segments'],
   provides: ['recommendations'],
   graphql: [recommendationGraphql],
   events: { publishes: ['recompute.completed'], subscribes: ['customers.refreshed', 'customer.erased'] },
-  create({ logger, dataSource, queues, personalData }: { logger: Logger; dataSource: DataSource; queues: QueueBackend; personalData: PersonalDataPolicy }) {
+  create({
+    logger,
+    dataSource,
+    queues,
+    personalData,
+    segments,
+  }: {
+    logger: Logger;
+    dataSource: DataSource;
+    queues: QueueBackend;
+    personalData: PersonalDataPolicy;
+    // Structural: the segments module imports this one's rule, so this one names no type of it.
+    segments: SegmentDirectory;
+  }) {
     const requestRecompute = () => enqueueRecommendationsRecompute(queues);
-    return { recommendations: new RecommendationService(dataSource, logger.child({ component: 'recommendations' }), requestRecompute, personalData) };
+    return {
+      recommendations: new RecommendationService(dataSource, logger.child({ component: 'recommendations' }), requestRecompute, personalData, segments),
+    };
   },
   jobs: ({ recommendations }) => collectJobs((registry) => registerRecommendationJobs(registry, recommendations)),
   schedules: ({ queues }) => [{ name: 'recommendations.recompute.nightly', start: () => scheduleNightlyRecommendations(queues) }],

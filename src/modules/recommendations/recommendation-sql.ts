@@ -29,9 +29,10 @@ export function fittedSettings(settings: RecommendationSettings, asOf: Date): Fi
  * Each customer's weight per product: `Σ weight(type) · 0.5^(age / halfLife)`
  * over their counted interactions naming a product, age in days before
  * `asOf`. The one definition of what a customer "has", read by the fit (all
- * customers) and by refreshes and explanations (`customerIds`).
+ * customers, or those with ids in `range`) and by refreshes and explanations
+ * (`customerIds`).
  */
-export function ownedProductsSql(s: FittedSettings, bind: Bind, customerIds?: string): string {
+export function ownedProductsSql(s: FittedSettings, bind: Bind, customerIds?: string, range?: { from: number; to: number }): string {
   const types = Object.keys(s.interactionTypes);
   const path = bind(s.productProperty.split('.'), 'text[]');
   const decay =
@@ -46,6 +47,7 @@ export function ownedProductsSql(s: FittedSettings, bind: Bind, customerIds?: st
             )}) AS w(type, weight) ON w.type = i.type
            WHERE (i.properties #>> ${path}) IS NOT NULL
              AND i.customer_id ${customerIds ? `= ANY(${customerIds})` : 'IN (SELECT id FROM customers WHERE deleted_at IS NULL)'}
+             ${range ? `AND i.customer_id >= ${bind(range.from, 'bigint')} AND i.customer_id < ${bind(range.to, 'bigint')}` : ''}
            GROUP BY 1, 2`;
 }
 
@@ -60,16 +62,6 @@ export function literal(value: unknown, cast: string): string {
 function finite(n: number): string {
   if (!Number.isFinite(n)) throw new Error(`not a finite number: ${n}`);
   return String(n);
-}
-
-/** An array as a Postgres array literal of text (each element double-quoted). */
-export function textArrayLiteral(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
-}
-
-/** One value for COPY's text format. */
-export function copyText(text: string): string {
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
 /** Reverses COPY's text-format escaping. */

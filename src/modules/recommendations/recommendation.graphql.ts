@@ -1,9 +1,10 @@
 import { fail } from '../../errors/catalog';
 import { builder } from '../../graphql/builder';
-import { forwardOnly } from '../../graphql/ids';
+import { forwardOnly, globalId } from '../../graphql/ids';
 import { CustomerRef } from '../customers';
 import { RecomputeJobRef } from '../scores';
 import type { ProductRecommendationRecord, RecommendationModelRecord, RecommendationReasonRecord, SimilarProductRecord } from './recommendation.service';
+import { recommendationLoaders } from './recommendation-loaders';
 import { RECOMMENDATION_LIMITS } from './recommendation.service';
 
 const RecommendationBasisEnum = builder.enumType('RecommendationBasis', {
@@ -14,7 +15,11 @@ const RecommendationBasisEnum = builder.enumType('RecommendationBasis', {
       description:
         'Nothing from the model (no product history yet, or nothing new that its products point to): the products most popular in the customer’s organisation.',
     },
-    POPULAR: { description: 'Nothing from the model, and no organisation with product history: the products most popular overall.' },
+    SEGMENT: {
+      description:
+        'Nothing from the model, and no organisation with product history: the products most popular in the smallest of the customer’s segments that has a popular list (one the caller may see the customer’s membership of).',
+    },
+    POPULAR: { description: 'Nothing from the model, no organisation and no segment with product history: the products most popular overall.' },
   } as const,
 });
 
@@ -22,8 +27,9 @@ const RecommendationReasonKindEnum = builder.enumType('RecommendationReasonKind'
   description: 'Why a product is recommended.',
   values: {
     OWNED_PRODUCT: { description: 'A product the customer has, similar to the recommended one; `product` names it.' },
-    POPULAR_IN_ORGANIZATION: { description: 'Cold start: popular in the customer’s organisation.' },
-    POPULAR: { description: 'Cold start: popular overall.' },
+    POPULAR_IN_ORGANIZATION: { description: 'Cold start: popular in the customer’s organisation; `organization` is it.' },
+    POPULAR_IN_SEGMENT: { description: 'Cold start: popular in one of the customer’s segments; `segmentId` and `segmentName` name it.' },
+    POPULAR: { description: 'Cold start: popular with all customers.' },
   } as const,
 });
 
@@ -36,7 +42,22 @@ const RecommendationReasonRef = builder.objectRef<RecommendationReasonRecord>('R
       description:
         'OWNED_PRODUCT: its contribution to the score (the customer’s weight for it × its similarity); cold start: the product’s share of popularity.',
     }),
-    text: t.exposeString('text', { description: 'The reason in a sentence, for a relationship manager.' }),
+    text: t.exposeString('text', {
+      description:
+        'The reason in a sentence, for a relationship manager (an organisation’s name in it is masked without pii:read, as on Customer.displayName).',
+    }),
+    organization: t.field({
+      type: CustomerRef,
+      nullable: true,
+      description: 'For POPULAR_IN_ORGANIZATION: the customer’s organisation.',
+      resolve: (r, _a, ctx) => (r.organizationId ? ctx.loaders.customer.load(r.organizationId) : null),
+    }),
+    segmentId: t.id({
+      nullable: true,
+      description: 'For POPULAR_IN_SEGMENT: the id of the segment (a Segment) whose popular products these are.',
+      resolve: (r) => (r.segmentId ? globalId('Segment', r.segmentId) : null),
+    }),
+    segmentName: t.exposeString('segmentName', { nullable: true, description: 'For POPULAR_IN_SEGMENT: the segment’s name.' }),
   }),
 });
 
@@ -110,14 +131,14 @@ builder.objectField(CustomerRef, 'recommendations', (t) =>
   t.field({
     type: [ProductRecommendationRef],
     description:
-      'Products recommended to the customer, best first, with the reasons. Customers without product history get the products popular in their organisation, or overall (basis says which).',
+      'Products recommended to the customer, best first, with the reasons. Customers without product history get the products popular in their organisation, else in their smallest segment with product history (one the caller may see their membership of), else overall (basis says which).',
     args: {
       first: t.arg.int({ defaultValue: RECOMMENDATION_LIMITS.defaultFirst, description: 'How many (10 by default, at most the model’s keep setting, 100).' }),
     },
     resolve: (c, args, ctx) => {
       const first = args.first ?? RECOMMENDATION_LIMITS.defaultFirst;
       if (!Number.isInteger(first) || first < 0 || first > 100) throw fail('PAGE_SIZE_EXCEEDED', { detail: 'first must be from 0 to 100' }, 'first');
-      return ctx.servicesOf('recommendations').recommendations.recommendationsFor(c.id, first);
+      return recommendationLoaders(ctx).recommendations(first).load(c.id);
     },
   }),
 );

@@ -4,7 +4,7 @@ import { inTransaction, openPooledSession } from '../../infra/database';
 import type { Logger } from '../../infra/logger';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import { pageSize, SqlParams, type SortKey } from '../../infra/sql-filter';
-import type { PersonalDataPolicy } from '../access';
+import { maskText, type PersonalDataPolicy } from '../access';
 import { publish } from '../events';
 import { SCORE_WRITERS_LOCK, type RecomputeJobRecord } from '../scores';
 import { fitNeighbours } from './model/fit';
@@ -12,25 +12,36 @@ import { columnTotals, type Interactions } from './model/matrix';
 import { TopK, type Neighbours } from './model/neighbours';
 import { readProductMatrix, type ProductMatrix } from './model/read';
 import { Scorer } from './model/score';
-import { copyText, fittedSettings, literal, ownedProductsSql, textArrayLiteral, type FittedSettings } from './recommendation-sql';
-import { copyRows } from './copy';
+import { fittedSettings, literal, ownedProductsSql, type FittedSettings } from './recommendation-sql';
+import { copyBinary, copyRows, streamLines } from './copy';
+import { ARRAY_OVERHEAD, BinaryCopyWriter } from './copy-binary';
 import { DEFAULT_SETTINGS, validateRecommendationSettings, type RecommendationSettings } from './settings';
 
 /** Session advisory lock held by a full recompute: one at a time (they share the rebuild tables). */
 export const RECOMMENDATIONS_RECOMPUTE_LOCK = 727_274_020;
 
+/** Connections a full recompute's read is split over (ranges of customers), so Postgres aggregates them in parallel. */
+const READ_PARTS = 2;
+
 /** Working tables of a full recompute: left out of a customer's export, erased like the rest. */
 export const RECOMMENDATION_REBUILD_TABLES: readonly string[] = ['customer_recommendations_rebuild'];
 
+/** The popular lists' tables, rebuilt and swapped in by a full recompute like the customers' lists. */
+const POPULARITY_TABLES = ['product_popularity', 'segment_product_popularity'] as const;
+
+/** Every working table of a full recompute. */
+const REBUILD_TABLES = ['customer_recommendations_rebuild', 'product_neighbours_rebuild', ...POPULARITY_TABLES.map((t) => `${t}_rebuild`)];
+
 /**
  * Creates the working tables of a full recompute, empty and without indexes
- * (built after they are filled): the customers' new lists and the new
- * neighbours, swapped in at the end.
+ * (built after they are filled): the customers' new lists, the new
+ * neighbours and the new popular lists, swapped in at the end.
  */
 export async function createRecommendationRebuild(db: { query(sql: string): Promise<unknown> }): Promise<void> {
-  await db.query(`DROP TABLE IF EXISTS customer_recommendations_rebuild, product_neighbours_rebuild`);
+  await db.query(`DROP TABLE IF EXISTS ${REBUILD_TABLES.join(', ')}`);
   await db.query(`CREATE TABLE customer_recommendations_rebuild (LIKE customer_recommendations INCLUDING DEFAULTS) WITH (autovacuum_enabled = false)`);
   await db.query(`CREATE TABLE product_neighbours_rebuild (LIKE product_neighbours)`);
+  for (const table of POPULARITY_TABLES) await db.query(`CREATE TABLE ${table}_rebuild (LIKE ${table})`);
 }
 
 /** The recommendation model as the API shows it. */
@@ -44,13 +55,36 @@ export interface RecommendationModelRecord {
 }
 
 /** How a recommendation came about. */
-export type RecommendationBasis = 'HISTORY' | 'ORGANIZATION' | 'POPULAR';
+export type RecommendationBasis = 'HISTORY' | 'ORGANIZATION' | 'SEGMENT' | 'POPULAR';
 
 export interface RecommendationReasonRecord {
-  kind: 'OWNED_PRODUCT' | 'POPULAR_IN_ORGANIZATION' | 'POPULAR';
+  kind: 'OWNED_PRODUCT' | 'POPULAR_IN_ORGANIZATION' | 'POPULAR_IN_SEGMENT' | 'POPULAR';
   product: string | null;
   weight: number;
   text: string;
+  /** The text for a caller without `pii:read`, where it differs (the organisation's name masked like Customer.displayName). */
+  maskedText?: string;
+  /** POPULAR_IN_ORGANIZATION: the organisation's customer id. */
+  organizationId?: string;
+  /** POPULAR_IN_SEGMENT: the segment's id and name. */
+  segmentId?: string;
+  segmentName?: string;
+}
+
+/**
+ * What the caller may learn through a cold start's basis: a segment is used
+ * (and named) only if the caller may see the customer's segments
+ * (`segments:read`), and one defined on personal data only with `pii:read`.
+ */
+export interface RecommendationAccess {
+  segments: boolean;
+  piiRead: boolean;
+}
+
+/** The segments module as recommendations need it (a structural type: segments imports this module's rule). */
+export interface SegmentDirectory {
+  /** Ids of the segments whose members say something about personal data. */
+  personalSegmentIds(): Promise<Set<string>>;
 }
 
 export interface ProductRecommendationRecord {
@@ -78,6 +112,13 @@ export interface RecommendationOutcome {
 
 export const RECOMMENDATION_LIMITS = { defaultFirst: 10, maxSimilar: 200, maxReasons: 3 } as const;
 
+/**
+ * A segment gets a popular list only with at least this many members with
+ * product history, so that a list never spells out one or two customers'
+ * purchases.
+ */
+export const MIN_SEGMENT_CUSTOMERS = 3;
+
 const AUDIENCE_KEY: SortKey[] = [
   { sql: 'a.score', direction: 'DESC', cast: 'float8' },
   { sql: 'a.customer_id', direction: 'ASC', cast: 'bigint' },
@@ -102,6 +143,7 @@ export class RecommendationService {
     private readonly logger: Logger,
     private readonly enqueueRecompute: () => Promise<RecomputeJobRecord>,
     private readonly personalData?: PersonalDataPolicy,
+    private readonly segments?: SegmentDirectory,
   ) {}
 
   /** Starts (or joins) a full recompute: the job `recomputeJob(id)` reports on. */
@@ -179,7 +221,7 @@ export class RecommendationService {
       const [{ now: startedAt }] = (await session.client.query(`SELECT now() AS now`)).rows as { now: Date }[];
       const fitted = fittedSettings(settings, startedAt);
       await session.client.query(`SET work_mem = '256MB'`);
-      const data = await readProductMatrix(session.client, ownedProductsSql(fitted, literal));
+      const data = await this.read(session.client, fitted);
       lap('read');
       await onProgress(30);
       if (data.products.length < 2 || data.matrix.rows < 2) {
@@ -194,22 +236,13 @@ export class RecommendationService {
       const neighbours = fitNeighbours(data.matrix, settings);
       lap('fit');
       await onProgress(50);
-      const popularity = await this.popularity(session.client, data);
-      lap('popularity');
       await createRecommendationRebuild(session.client);
       const version = stored.version + 1;
       const scored = await this.writeRecommendations(session.client, data, neighbours, fitted, version);
       lap('score and write');
       await onProgress(80);
-      await session.client.query(`SET maintenance_work_mem = '256MB'`);
-      await session.client.query(`ALTER TABLE customer_recommendations_rebuild ADD CONSTRAINT customer_recommendations_rebuild_pkey PRIMARY KEY (customer_id)`);
-      await session.client.query(`CREATE INDEX customer_recommendations_rebuild_products ON customer_recommendations_rebuild USING gin (products)`);
-      await session.client.query(`ANALYZE customer_recommendations_rebuild`);
-      await copyRows(session.client, 'product_neighbours_rebuild (product, neighbour, weight, rank)', neighbourLines(neighbours, data.products));
-      await session.client.query(
-        `ALTER TABLE product_neighbours_rebuild ADD CONSTRAINT product_neighbours_rebuild_pkey PRIMARY KEY (product, rank); ANALYZE product_neighbours_rebuild`,
-      );
-      lap('index');
+      await this.indexAndPopularity(session.client, data, neighbours);
+      lap('popularity and index');
       const diagnostics = {
         algorithm: settings.algorithm,
         customers: data.matrix.rows,
@@ -239,11 +272,16 @@ export class RecommendationService {
         await manager.query(`DROP TABLE product_neighbours`);
         await manager.query(`ALTER TABLE product_neighbours_rebuild RENAME TO product_neighbours`);
         await manager.query(`ALTER TABLE product_neighbours RENAME CONSTRAINT product_neighbours_rebuild_pkey TO product_neighbours_pkey`);
-        await manager.query(`DELETE FROM product_popularity`);
+        // Organisations erased while the run went on take their popular list with them.
         await manager.query(
-          `INSERT INTO product_popularity (organization_id, product, weight, rank) SELECT * FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::int[])`,
-          popularity,
+          `DELETE FROM product_popularity_rebuild p WHERE p.organization_id <> 0
+              AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = p.organization_id AND c.deleted_at IS NULL)`,
         );
+        for (const table of POPULARITY_TABLES) {
+          await manager.query(`DROP TABLE ${table}`);
+          await manager.query(`ALTER TABLE ${table}_rebuild RENAME TO ${table}`);
+          await manager.query(`ALTER TABLE ${table} RENAME CONSTRAINT ${table}_rebuild_pkey TO ${table}_pkey`);
+        }
         await manager.query(
           `UPDATE recommendation_model SET fitted = $1::jsonb, diagnostics = $2::jsonb, fitted_at = now(), version = $3, sample_size = $4 WHERE id = 1`,
           [
@@ -263,14 +301,90 @@ export class RecommendationService {
       await onProgress(100);
       return { version, customers: scored, products: data.products.length, pairs: data.matrix.items.length, seconds };
     } finally {
-      await session.client.query(`DROP TABLE IF EXISTS customer_recommendations_rebuild, product_neighbours_rebuild`).catch(() => undefined);
+      await session.client.query(`DROP TABLE IF EXISTS ${REBUILD_TABLES.join(', ')}`).catch(() => undefined);
       await session.client.query(`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
       await session.client.query(`RESET work_mem; RESET maintenance_work_mem`).catch(() => undefined);
       await session.release();
     }
   }
 
-  /** Scores every customer of the matrix and appends their lists to the rebuild with COPY. */
+  /**
+   * Reads the customer × product matrix in {@link READ_PARTS} ranges of
+   * customer ids (halves of the id span), each on its own connection.
+   */
+  private async read(client: Parameters<typeof copyRows>[0], fitted: FittedSettings): Promise<ProductMatrix> {
+    const [{ low, high }] = (await client.query(`SELECT min(id)::float8 AS low, max(id)::float8 AS high FROM customers`)).rows as {
+      low: number | null;
+      high: number | null;
+    }[];
+    const bounds = [low ?? 0];
+    for (let k = 1; k < READ_PARTS; k++) bounds.push(Math.floor((low ?? 0) + (((high ?? 0) - (low ?? 0) + 1) * k) / READ_PARTS));
+    bounds.push((high ?? 0) + 1);
+    const sessions = [{ client, release: async () => undefined }, ...(await Promise.all(bounds.slice(2).map(() => openPooledSession(this.dataSource))))];
+    try {
+      for (const s of sessions.slice(1)) await s.client.query(`SET work_mem = '256MB'`);
+      return await readProductMatrix(
+        sessions.map((s, k) => ({ client: s.client, selectSql: ownedProductsSql(fitted, literal, undefined, { from: bounds[k], to: bounds[k + 1] }) })),
+      );
+    } finally {
+      for (const s of sessions.slice(1)) {
+        await s.client.query(`RESET work_mem`).catch(() => undefined);
+        await s.release();
+      }
+    }
+  }
+
+  /**
+   * Indexes the customers' new lists and writes the other rebuilds. The GIN
+   * index on the products, the longest step, is built on a second
+   * connection while this one builds the primary key (a unique index, so
+   * the two builds do not wait for each other), computes and writes the
+   * popular lists and the neighbours; the second connection analyses the
+   * table after its index.
+   */
+  private async indexAndPopularity(client: Parameters<typeof copyRows>[0], data: ProductMatrix, neighbours: Neighbours): Promise<void> {
+    const side = await openPooledSession(this.dataSource);
+    try {
+      await side.client.query(`SET maintenance_work_mem = '256MB'`);
+      const gin = side.client
+        .query(`CREATE INDEX customer_recommendations_rebuild_products ON customer_recommendations_rebuild USING gin (products)`)
+        .then(() => side.client.query(`ANALYZE customer_recommendations_rebuild`))
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
+      let failure: unknown = null;
+      try {
+        await client.query(`SET maintenance_work_mem = '256MB'`);
+        await client.query(`CREATE UNIQUE INDEX customer_recommendations_rebuild_pkey ON customer_recommendations_rebuild (customer_id)`);
+        const popularity = await this.popularity(client, data);
+        await writePopular(client, 'product_popularity_rebuild (organization_id, product, weight, rank)', popularity.organizations);
+        await writePopular(client, 'segment_product_popularity_rebuild (segment_id, product, weight, rank)', popularity.segments);
+        for (const [table, group] of [
+          ['product_popularity', 'organization_id'],
+          ['segment_product_popularity', 'segment_id'],
+        ]) {
+          await client.query(`ALTER TABLE ${table}_rebuild ADD CONSTRAINT ${table}_rebuild_pkey PRIMARY KEY (${group}, rank)`);
+        }
+        await copyBinary(client, 'product_neighbours_rebuild (product, neighbour, weight, rank)', neighbourChunks(neighbours, data.products));
+        await client.query(`ALTER TABLE product_neighbours_rebuild ADD CONSTRAINT product_neighbours_rebuild_pkey PRIMARY KEY (product, rank)`);
+        await client.query(`ANALYZE product_neighbours_rebuild`);
+      } catch (error) {
+        failure = error;
+      }
+      // The GIN build always ends before the connection goes back to the pool.
+      const ginFailure = await gin;
+      if (failure ?? ginFailure) throw failure ?? ginFailure;
+      await client.query(
+        `ALTER TABLE customer_recommendations_rebuild ADD CONSTRAINT customer_recommendations_rebuild_pkey PRIMARY KEY USING INDEX customer_recommendations_rebuild_pkey`,
+      );
+    } finally {
+      await side.client.query(`RESET maintenance_work_mem`).catch(() => undefined);
+      await side.release();
+    }
+  }
+
+  /** Scores every customer of the matrix and appends their lists to the rebuild with a binary COPY. */
   private async writeRecommendations(
     client: Parameters<typeof copyRows>[0],
     data: ProductMatrix,
@@ -280,51 +394,54 @@ export class RecommendationService {
   ): Promise<number> {
     const scorer = new Scorer(neighbours, fitted.excludeOwned);
     const top = new TopK(fitted.keep);
-    const { products, matrix, customerIds } = data;
+    const { matrix, customerIds } = data;
+    const names = data.products.map((p) => Buffer.from(p, 'utf8'));
+    let longest = 0;
+    for (const name of names) longest = Math.max(longest, name.length);
+    const rowBytes = 2 + 12 + ARRAY_OVERHEAD + fitted.keep * (4 + longest) + ARRAY_OVERHEAD + fitted.keep * 12 + 8;
     let written = 0;
-    function* lines(): Generator<string> {
-      let chunk: string[] = [];
+    function* chunks(): Generator<Buffer> {
+      const out = new BinaryCopyWriter();
       for (let r = 0; r < matrix.rows; r++) {
         scorer.score(matrix, r, top);
         if (top.size === 0) continue;
-        const names: string[] = [];
-        const scores: string[] = [];
-        for (let k = 0; k < top.size; k++) {
-          names.push(products[top.index[k]]);
-          scores.push(String(top.weight[k]));
-        }
-        chunk.push(`${customerIds[r]}\t${copyText(textArrayLiteral(names))}\t{${scores.join(',')}}\t${version}`);
+        out
+          .row(4, rowBytes)
+          .int8(customerIds[r])
+          .textArray(top.size, (k) => names[top.index[k]])
+          .float8Array(top.size, (k) => top.weight[k])
+          .int4(version);
         written++;
-        if (chunk.length >= 2_000) {
-          yield chunk.join('\n') + '\n';
-          chunk = [];
-        }
+        yield* out.take();
       }
-      if (chunk.length) yield chunk.join('\n') + '\n';
+      yield* out.end();
     }
-    await copyRows(client, 'customer_recommendations_rebuild (customer_id, products, scores, model_version)', lines());
+    await copyBinary(client, 'customer_recommendations_rebuild (customer_id, products, scores, model_version)', chunks());
     return written;
   }
 
   /**
-   * The cold-start lists: the `keep` most popular products overall
-   * (organisation 0) and within each organisation (its members' and its own
-   * products), by total weight.
+   * The cold-start lists: the most popular products overall (organisation
+   * 0), within each organisation (its members' and its own products) and
+   * within each segment with at least {@link MIN_SEGMENT_CUSTOMERS} members
+   * with product history, by total weight.
    */
-  private async popularity(client: Parameters<typeof copyRows>[0], data: ProductMatrix): Promise<[string[], string[], number[], number[]]> {
+  private async popularity(client: Parameters<typeof copyRows>[0], data: ProductMatrix): Promise<{ organizations: PopularLists; segments: PopularLists }> {
     const keep = RECOMMENDATION_LIMITS.maxSimilar;
-    const out: [string[], string[], number[], number[]] = [[], [], [], []];
-    const push = (org: string, totals: Map<number, number> | Float64Array) => {
+    const lists = (): PopularLists => [[], [], [], []];
+    const organizations = lists();
+    const segments = lists();
+    const push = (out: PopularLists, group: string, totals: Map<number, number> | Float64Array) => {
       const entries = totals instanceof Map ? [...totals] : [...totals.entries()].filter(([, w]) => w > 0);
       entries.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
       entries.slice(0, keep).forEach(([p, w], i) => {
-        out[0].push(org);
+        out[0].push(group);
         out[1].push(data.products[p]);
         out[2].push(w);
         out[3].push(i + 1);
       });
     };
-    push('0', columnTotals(data.matrix));
+    push(organizations, '0', columnTotals(data.matrix));
     const { rows } = await client.query(`SELECT id::float8 AS id, COALESCE(organization_id, id)::text AS org FROM customers
       WHERE deleted_at IS NULL AND (organization_id IS NOT NULL OR kind = 'ORGANIZATION')`);
     const orgOf = new Map<number, string>(rows.map((r: { id: number; org: string }) => [r.id, r.org]));
@@ -337,8 +454,30 @@ export class RecommendationService {
       if (!totals) byOrg.set(org, (totals = new Map()));
       for (let k = m.start[r]; k < m.start[r + 1]; k++) totals.set(m.items[k], (totals.get(m.items[k]) ?? 0) + m.weights[k]);
     }
-    for (const [org, totals] of byOrg) push(org, totals);
-    return out;
+    for (const [org, totals] of byOrg) push(organizations, org, totals);
+    // Segments: memberships streamed a segment at a time, each member found in the matrix by binary search.
+    let segment = '';
+    let totals = new Float64Array(m.columns);
+    let members = 0;
+    const flush = () => {
+      if (segment && members >= MIN_SEGMENT_CUSTOMERS) push(segments, segment, totals);
+      totals = new Float64Array(m.columns);
+      members = 0;
+    };
+    await streamLines(client, `COPY (SELECT segment_id, customer_id FROM segment_memberships ORDER BY 1) TO STDOUT`, (line) => {
+      const tab = line.indexOf('\t');
+      const id = line.slice(0, tab);
+      if (id !== segment) {
+        flush();
+        segment = id;
+      }
+      const r = findRow(data.customerIds, Number(line.slice(tab + 1)));
+      if (r < 0 || m.start[r + 1] === m.start[r]) return;
+      members++;
+      for (let k = m.start[r]; k < m.start[r + 1]; k++) totals[m.items[k]] += m.weights[k];
+    });
+    flush();
+    return { organizations, segments };
   }
 
   /**
@@ -382,88 +521,164 @@ export class RecommendationService {
   }
 
   /**
-   * A customer's recommendations, best first, each with the products of
+   * Customers' recommendations, best first, each with the products of
    * theirs that contributed most. A customer without a list (no product
-   * history under the model's settings) gets the products most popular in
-   * their organisation, or overall, said so in `because`.
+   * history under the model's settings, or nothing new that it points to)
+   * gets the products most popular in their organisation, else in the
+   * smallest of their segments with a popular list that `access` lets the
+   * caller know of, else overall, said so in `because`. A few statements
+   * whatever the number of customers: the request's loader batches a page.
    */
-  async recommendationsFor(customerId: string, first: number): Promise<ProductRecommendationRecord[]> {
-    if (first === 0) return [];
-    const [row]: { products: string[]; scores: number[] }[] = await this.dataSource.query(
-      `SELECT products, scores FROM customer_recommendations WHERE customer_id = $1`,
-      [customerId],
+  async recommendationsForMany(
+    customerIds: readonly string[],
+    first: number,
+    access: RecommendationAccess,
+  ): Promise<Map<string, ProductRecommendationRecord[]>> {
+    const out = new Map<string, ProductRecommendationRecord[]>();
+    if (first === 0 || customerIds.length === 0) return out;
+    const { fitted } = await this.stored();
+    if (!fitted) return out;
+    const rows: { id: string; products: string[]; scores: number[] }[] = await this.dataSource.query(
+      `SELECT customer_id::text AS id, products[1:$2], scores[1:$2] FROM customer_recommendations WHERE customer_id = ANY($1::bigint[])`,
+      [customerIds, first],
     );
-    if (row) {
-      const products = row.products.slice(0, first);
-      const because = await this.explain(customerId, products);
-      return products.map((product, i) => ({ product, score: row.scores[i], rank: i + 1, basis: 'HISTORY', because: because.get(product) ?? [] }));
+    const because = await this.explain(
+      fitted,
+      rows.flatMap((r) => r.products.map((product) => ({ customerId: r.id, product }))),
+    );
+    for (const r of rows) {
+      out.set(
+        r.id,
+        r.products.map((product, i) => ({
+          product,
+          score: r.scores[i],
+          rank: i + 1,
+          basis: 'HISTORY',
+          because: because.get(`${r.id}\t${product}`) ?? [],
+        })),
+      );
     }
-    return this.coldStart(customerId, first);
+    const cold = customerIds.filter((id) => !out.has(id));
+    if (cold.length) for (const [id, list] of await this.coldStart(fitted, cold, first, access)) out.set(id, list);
+    return out;
   }
 
-  private async coldStart(customerId: string, first: number): Promise<ProductRecommendationRecord[]> {
-    const { fitted } = await this.stored();
-    if (!fitted) return [];
+  private async coldStart(
+    fitted: FittedSettings,
+    customerIds: string[],
+    first: number,
+    access: RecommendationAccess,
+  ): Promise<Map<string, ProductRecommendationRecord[]>> {
+    const hidden = access.segments && !access.piiRead && this.segments ? [...(await this.segments.personalSegmentIds())] : [];
     const p = new SqlParams();
-    const customer = p.add(customerId);
-    const owned = ownedProductsSql(fitted, (v, cast) => `${p.add(v)}::${cast}`, `ARRAY[${customer}]::bigint[]`);
-    const rows: { organization: string; product: string; weight: number; total: number; history: boolean }[] = await this.dataSource.query(
-      `WITH me AS (SELECT COALESCE(c.organization_id, CASE WHEN c.kind = 'ORGANIZATION' THEN c.id END) AS org FROM customers c WHERE c.id = ${customer}::bigint AND c.deleted_at IS NULL),
-            scope AS (
-              SELECT pp.organization_id FROM product_popularity pp, me WHERE pp.organization_id = me.org
-              UNION ALL SELECT 0 ORDER BY 1 DESC LIMIT 1),
-            owned AS (${owned})
-       SELECT pp.organization_id::text AS organization, pp.product, pp.weight, sum(pp.weight) OVER () AS total,
-              EXISTS (SELECT 1 FROM owned) AS history
-         FROM product_popularity pp JOIN scope USING (organization_id)
-        WHERE EXISTS (SELECT 1 FROM me)
-          AND NOT (${p.add(fitted.excludeOwned)}::boolean AND pp.product IN (SELECT product FROM owned))
-        ORDER BY pp.rank LIMIT ${p.add(first)}::int`,
+    const ids = p.add(customerIds);
+    const owned = ownedProductsSql(fitted, (v, cast) => `${p.add(v)}::${cast}`, `${ids}::bigint[]`);
+    const rows: {
+      customerId: string;
+      basis: 'ORGANIZATION' | 'SEGMENT' | 'POPULAR';
+      organization: string | null;
+      organizationName: string | null;
+      segment: string | null;
+      segmentName: string | null;
+      history: boolean;
+      product: string;
+      weight: number;
+      total: number;
+    }[] = await this.dataSource.query(
+      `WITH owned AS (${owned}),
+       me AS (
+         SELECT c.id, COALESCE(c.organization_id, CASE WHEN c.kind = 'ORGANIZATION' THEN c.id END) AS org,
+                EXISTS (SELECT 1 FROM owned o WHERE o.customer_id = c.id) AS history
+           FROM customers c WHERE c.id = ANY(${ids}::bigint[]) AND c.deleted_at IS NULL),
+       groups AS (
+         SELECT me.id, 0::bigint AS level, 'ORGANIZATION' AS basis, me.org AS grp, NULL::text AS segment_name FROM me WHERE me.org IS NOT NULL
+         UNION ALL
+         SELECT me.id, row_number() OVER (PARTITION BY me.id ORDER BY sg.size, sg.id), 'SEGMENT', sg.id, sg.name
+           FROM me JOIN segment_memberships sm ON sm.customer_id = me.id JOIN segments sg ON sg.id = sm.segment_id
+          WHERE ${p.add(access.segments)}::boolean AND NOT (sg.id = ANY(${p.add(hidden)}::bigint[]))
+            AND EXISTS (SELECT 1 FROM segment_product_popularity sp WHERE sp.segment_id = sg.id)
+         UNION ALL
+         SELECT me.id, ${Number.MAX_SAFE_INTEGER}, 'POPULAR', 0, NULL FROM me),
+       items AS (
+         SELECT g.*, x.product, x.weight, x.rank
+           FROM groups g CROSS JOIN LATERAL (
+             SELECT pp.product, pp.weight, pp.rank FROM product_popularity pp WHERE g.basis <> 'SEGMENT' AND pp.organization_id = g.grp
+             UNION ALL
+             SELECT sp.product, sp.weight, sp.rank FROM segment_product_popularity sp WHERE g.basis = 'SEGMENT' AND sp.segment_id = g.grp) x
+          WHERE NOT (${p.add(fitted.excludeOwned)}::boolean AND EXISTS (SELECT 1 FROM owned o WHERE o.customer_id = g.id AND o.product = x.product))),
+       chosen AS (
+         SELECT i.*, sum(i.weight) OVER (PARTITION BY i.id) AS total, row_number() OVER (PARTITION BY i.id ORDER BY i.rank) AS n
+           FROM items i WHERE i.level = (SELECT min(level) FROM items j WHERE j.id = i.id))
+       SELECT c.id::text AS "customerId", c.basis, CASE WHEN c.basis = 'ORGANIZATION' THEN c.grp::text END AS organization,
+              oc.display_name AS "organizationName", CASE WHEN c.basis = 'SEGMENT' THEN c.grp::text END AS segment,
+              c.segment_name AS "segmentName", me.history, c.product, c.weight, c.total
+         FROM chosen c JOIN me ON me.id = c.id
+         LEFT JOIN customers oc ON c.basis = 'ORGANIZATION' AND oc.id = c.grp
+        WHERE c.n <= ${p.add(first)}::int
+        ORDER BY c.id, c.n`,
       p.values,
     );
-    return rows.map((r, i) => {
-      const inOrganization = r.organization !== '0';
+    const out = new Map<string, ProductRecommendationRecord[]>();
+    for (const r of rows) {
+      const list = out.get(r.customerId) ?? [];
       const share = r.total > 0 ? r.weight / r.total : 0;
       const why = r.history ? "nothing new that the customer's products point to" : 'no product history yet';
-      return {
+      const percent = `${(share * 100).toFixed(1)}%`;
+      const reason: RecommendationReasonRecord =
+        r.basis === 'ORGANIZATION'
+          ? {
+              kind: 'POPULAR_IN_ORGANIZATION',
+              product: null,
+              weight: share,
+              organizationId: r.organization ?? undefined,
+              text: `${why}: popular in the customer's organisation${quoteName(r.organizationName)} (${percent} of its top products' weight)`,
+              maskedText: `${why}: popular in the customer's organisation${quoteName(maskText(r.organizationName) as string | null)} (${percent} of its top products' weight)`,
+            }
+          : r.basis === 'SEGMENT'
+            ? {
+                kind: 'POPULAR_IN_SEGMENT',
+                product: null,
+                weight: share,
+                segmentId: r.segment ?? undefined,
+                segmentName: r.segmentName ?? undefined,
+                text: `${why}: popular in the customer's segment${quoteName(r.segmentName)} (${percent} of its top products' weight)`,
+              }
+            : { kind: 'POPULAR', product: null, weight: share, text: `${why}: popular with all customers (${percent} of the top products' weight)` };
+      list.push({
         product: r.product,
         score: share,
-        rank: i + 1,
-        basis: inOrganization ? 'ORGANIZATION' : 'POPULAR',
-        because: [
-          {
-            kind: inOrganization ? 'POPULAR_IN_ORGANIZATION' : 'POPULAR',
-            product: null,
-            weight: share,
-            text: inOrganization
-              ? `${why}: popular in the customer's organisation (${(share * 100).toFixed(1)}% of its top products' weight)`
-              : `${why}: popular with all customers (${(share * 100).toFixed(1)}% of the top products' weight)`,
-          },
-        ],
-      };
-    });
+        rank: list.length + 1,
+        basis: r.basis,
+        because: [reason],
+      });
+      out.set(r.customerId, list);
+    }
+    return out;
   }
 
-  /** For each product, the customer's own products that contributed most to its score (weight: their contribution). */
-  private async explain(customerId: string, products: string[]): Promise<Map<string, RecommendationReasonRecord[]>> {
-    const { fitted } = await this.stored();
+  /** For each (customer, product), the customer's own products that contributed most to its score (weight: their contribution), keyed `customer\tproduct`. */
+  private async explain(fitted: FittedSettings, wanted: { customerId: string; product: string }[]): Promise<Map<string, RecommendationReasonRecord[]>> {
     const out = new Map<string, RecommendationReasonRecord[]>();
-    if (!fitted || products.length === 0) return out;
+    if (wanted.length === 0) return out;
     const p = new SqlParams();
-    const owned = ownedProductsSql(fitted, (v, cast) => `${p.add(v)}::${cast}`, `ARRAY[${p.add(customerId)}]::bigint[]`);
-    const rows: { target: string; product: string; weight: number }[] = await this.dataSource.query(
-      `SELECT target, product, weight FROM (
-         SELECT n.neighbour AS target, o.product, o.weight * n.weight AS weight,
-                row_number() OVER (PARTITION BY n.neighbour ORDER BY o.weight * n.weight DESC, o.product COLLATE "C") AS k
-           FROM (${owned}) o JOIN product_neighbours n ON n.product = o.product
-          WHERE n.neighbour = ANY(${p.add(products)}::text[])) x
-        WHERE k <= ${RECOMMENDATION_LIMITS.maxReasons} ORDER BY target, k`,
+    const customers = p.add(wanted.map((w) => w.customerId));
+    const products = p.add(wanted.map((w) => w.product));
+    const owned = ownedProductsSql(fitted, (v, cast) => `${p.add(v)}::${cast}`, `${customers}::bigint[]`);
+    const rows: { customerId: string; target: string; product: string; weight: number }[] = await this.dataSource.query(
+      `SELECT "customerId", target, product, weight FROM (
+         SELECT w.customer_id::text AS "customerId", w.product AS target, o.product, o.weight * n.weight AS weight,
+                row_number() OVER (PARTITION BY w.customer_id, w.product ORDER BY o.weight * n.weight DESC, o.product COLLATE "C") AS k
+           FROM unnest(${customers}::bigint[], ${products}::text[]) AS w(customer_id, product)
+           JOIN product_neighbours n ON n.neighbour = w.product
+           JOIN (${owned}) o ON o.customer_id = w.customer_id AND o.product = n.product) x
+        WHERE k <= ${RECOMMENDATION_LIMITS.maxReasons} ORDER BY "customerId", target, k`,
       p.values,
     );
     for (const r of rows) {
-      const list = out.get(r.target) ?? [];
+      const key = `${r.customerId}\t${r.target}`;
+      const list = out.get(key) ?? [];
       list.push({ kind: 'OWNED_PRODUCT', product: r.product, weight: r.weight, text: `the customer has ${r.product} (contributes ${round(r.weight)})` });
-      out.set(r.target, list);
+      out.set(key, list);
     }
     return out;
   }
@@ -511,8 +726,48 @@ export class RecommendationService {
   }
 }
 
+/** Popular lists as columns: group (organisation or segment id), product, weight, rank. */
+type PopularLists = [string[], string[], number[], number[]];
+
+/** Writes popular lists into a rebuild table with a binary COPY. */
+async function writePopular(client: Parameters<typeof copyBinary>[0], target: string, [groups, products, weights, ranks]: PopularLists): Promise<void> {
+  function* chunks(): Generator<Buffer> {
+    const out = new BinaryCopyWriter();
+    for (let k = 0; k < groups.length; k++) {
+      const name = Buffer.from(products[k], 'utf8');
+      out
+        .row(4, 2 + 12 + 4 + name.length + 12 + 8)
+        .int8(Number(groups[k]))
+        .text(name)
+        .float8(weights[k])
+        .int4(ranks[k]);
+      yield* out.take();
+    }
+    yield* out.end();
+  }
+  await copyBinary(client, target, chunks());
+}
+
+/** The row of a customer id in the matrix's ascending ids, or -1. */
+function findRow(ids: Float64Array, id: number): number {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid] < id) lo = mid + 1;
+    else if (ids[mid] > id) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
+
 function checkProduct(product: string): void {
   if (product.length === 0 || product.length > 256) throw fail('VALIDATION_FAILED', { detail: 'product must be 1 to 256 characters' }, 'product');
+}
+
+/** A group's name for a reason's text: quoted after a space, or nothing. */
+function quoteName(name: string | null): string {
+  return name ? ` "${name}"` : '';
 }
 
 function round(n: number): number {
@@ -525,13 +780,21 @@ function countRows(n: Neighbours): number {
   return count;
 }
 
-/** The neighbours as COPY text lines, a product at a time. */
-function* neighbourLines(n: Neighbours, products: string[]): Generator<string> {
+/** The neighbours as binary COPY data. */
+function* neighbourChunks(n: Neighbours, products: string[]): Generator<Buffer> {
+  const names = products.map((p) => Buffer.from(p, 'utf8'));
+  const out = new BinaryCopyWriter();
   for (let i = 0; i < n.columns; i++) {
-    const lines: string[] = [];
     for (let k = n.start[i]; k < n.start[i + 1]; k++) {
-      lines.push(`${copyText(products[i])}\t${copyText(products[n.items[k]])}\t${n.weights[k]}\t${k - n.start[i] + 1}\n`);
+      const neighbour = names[n.items[k]];
+      out
+        .row(4, 2 + 4 + names[i].length + 4 + neighbour.length + 12 + 8)
+        .text(names[i])
+        .text(neighbour)
+        .float8(n.weights[k])
+        .int4(k - n.start[i] + 1);
     }
-    if (lines.length) yield lines.join('');
+    yield* out.take();
   }
+  yield* out.end();
 }

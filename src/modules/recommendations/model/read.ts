@@ -1,6 +1,5 @@
-import { StringDecoder } from 'node:string_decoder';
 import type { PoolClient } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { streamLines } from '../copy';
 import { InteractionsBuilder, type Interactions } from './matrix';
 import { uncopyText } from '../recommendation-sql';
 
@@ -11,57 +10,78 @@ export interface ProductMatrix {
   products: string[];
 }
 
+/** One part of a read: a connection and the `(customer_id, product, weight)` query of a range of customers. */
+export interface MatrixPart {
+  client: PoolClient;
+  selectSql: string;
+}
+
 /**
  * Streams `(customer_id, product, weight)` rows, ordered by customer, out of
  * Postgres with `COPY … TO STDOUT` (text format: a fraction of the cost of
  * result rows through the protocol's row parser) into a {@link ProductMatrix}.
- * Products are numbered in byte order of their names, the order Postgres
- * sorts them in `COLLATE "C"`, so ties break the same way in SQL and here.
+ * Each part covers a range of customers, read on its own connection at the
+ * same time (Postgres aggregates each in its own backend); the parts come
+ * in ascending ranges, so the rows stay in customer order. Products are
+ * numbered in byte order of their names, the order Postgres sorts them in
+ * `COLLATE "C"`, so ties break the same way in SQL and here.
  */
-export async function readProductMatrix(client: PoolClient, selectSql: string): Promise<ProductMatrix> {
-  const builder = new InteractionsBuilder();
-  const ids: number[] = [];
+export async function readProductMatrix(parts: MatrixPart[]): Promise<ProductMatrix> {
   const index = new Map<string, number>();
   const names: string[] = [];
-  let current = -1;
-  let rest = '';
-  const decoder = new StringDecoder('utf8');
-  const stream = client.query(copyTo(`COPY (${selectSql} ORDER BY 1) TO STDOUT`));
-  const line = (text: string) => {
-    const a = text.indexOf('\t');
-    const b = text.lastIndexOf('\t');
-    const customer = Number(text.slice(0, a));
-    const product = uncopyText(text.slice(a + 1, b));
-    const weight = Number(text.slice(b + 1));
-    if (customer !== current) {
-      builder.row();
-      ids.push(customer);
-      current = customer;
-    }
-    let p = index.get(product);
-    if (p === undefined) {
-      p = names.length;
-      index.set(product, p);
-      names.push(product);
-    }
-    builder.add(p, weight);
-  };
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    const text = rest + decoder.write(chunk);
-    let from = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
-      line(text.slice(from, nl));
-      from = nl + 1;
-    }
-    rest = text.slice(from);
-  }
-  rest += decoder.end();
-  if (rest) line(rest);
-  const raw = builder.build(names.length);
+  const readers = parts.map(() => ({ builder: new InteractionsBuilder(), ids: [] as number[], current: -1 }));
+  await Promise.all(
+    parts.map((part, n) => {
+      const reader = readers[n];
+      return streamLines(part.client, `COPY (${part.selectSql} ORDER BY 1) TO STDOUT`, (text) => {
+        const a = text.indexOf('\t');
+        const b = text.lastIndexOf('\t');
+        const customer = Number(text.slice(0, a));
+        const product = uncopyText(text.slice(a + 1, b));
+        const weight = Number(text.slice(b + 1));
+        if (customer !== reader.current) {
+          reader.builder.row();
+          reader.ids.push(customer);
+          reader.current = customer;
+        }
+        let p = index.get(product);
+        if (p === undefined) {
+          p = names.length;
+          index.set(product, p);
+          names.push(product);
+        }
+        reader.builder.add(p, weight);
+      });
+    }),
+  );
+  const raw = concatRows(readers.map((r) => r.builder.build(names.length)));
   // Renumber products in byte order.
   const order = names.map((_, i) => i).sort((x, y) => Buffer.compare(Buffer.from(names[x]), Buffer.from(names[y])));
   const renumber = new Int32Array(names.length);
   order.forEach((old, neu) => (renumber[old] = neu));
   for (let k = 0; k < raw.items.length; k++) raw.items[k] = renumber[raw.items[k]];
-  return { matrix: raw, customerIds: Float64Array.from(ids), products: order.map((old) => names[old]) };
+  const customerIds = new Float64Array(raw.rows);
+  let at = 0;
+  for (const r of readers) for (const id of r.ids) customerIds[at++] = id;
+  return { matrix: raw, customerIds, products: order.map((old) => names[old]) };
+}
+
+/** Matrices of the same columns, one after the other. */
+function concatRows(parts: Interactions[]): Interactions {
+  if (parts.length === 1) return parts[0];
+  const rows = parts.reduce((n, m) => n + m.rows, 0);
+  const pairs = parts.reduce((n, m) => n + m.items.length, 0);
+  const start = new Int32Array(rows + 1);
+  const items = new Int32Array(pairs);
+  const weights = new Float32Array(pairs);
+  let row = 0;
+  let pair = 0;
+  for (const m of parts) {
+    for (let r = 0; r < m.rows; r++) start[row + r + 1] = pair + m.start[r + 1];
+    items.set(m.items, pair);
+    weights.set(m.weights, pair);
+    row += m.rows;
+    pair += m.items.length;
+  }
+  return { rows, columns: parts[0]?.columns ?? 0, start, items, weights };
 }
