@@ -6,7 +6,8 @@ import { PHONETIC_FIELDS, type KindSettings, type MatchingSettings } from './set
  * blocking keys (`identity_block_keys`), computed in Postgres: unaccent and
  * lower case for text, Double Metaphone (fuzzystrmatch) for phonetic keys,
  * digits and letters only for ids. Two customers are compared when they share
- * a blocking key: the self-join on keys is what keeps matching sub-quadratic.
+ * a blocking key: grouping customers by key is what keeps matching
+ * sub-quadratic.
  */
 
 const norm = (expr: string) => `NULLIF(btrim(regexp_replace(lower(unaccent(${expr})), '[^a-z0-9]+', ' ', 'g')), '')`;

@@ -337,8 +337,9 @@ export async function fullRun(
     }
     await onProgress(15);
     compared = await compareCandidates(runner, settings, clock, onProgress);
-    await runner.query(`DROP TABLE IF EXISTS ${BLOCKS_TABLE}`);
   } finally {
+    // The grouped keys are the run's own: never left on a pooled connection.
+    if (!runner.isTransactionActive) await runner.query(`DROP TABLE IF EXISTS ${BLOCKS_TABLE}`).catch(() => undefined);
     await runner.release();
   }
   const { patterns, ids, codes, pairPattern, oversizedKeys } = compared;
