@@ -1,8 +1,9 @@
 /**
  * bench/identity: findDuplicates on seeded persons with planted duplicates
  * (typos in names, slipped birth dates, missing fields, moved addresses,
- * mistyped national ids). Prints the run's time, the pairs compared and the
- * pair precision and recall at matchScore against the planted truth, beside
+ * mistyped national ids). Prints the run's time and CPU (Postgres and Node,
+ * per phase), the pairs compared, the pairs completeness of the blocking and
+ * the pair precision and recall at matchScore against the planted truth, beside
  * a baseline measured in the same run: exact matching on (givenName,
  * familyName, birthDate) in one SQL self-join. Never fails on time.
  *
@@ -11,7 +12,7 @@
 import { openDatabase, startRapport } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/infra/logger';
-import { benchCluster, fmt, intFlags, runBench } from './harness';
+import { benchCluster, fmt, intFlags, processCpuSeconds, runBench } from './harness';
 
 /** A seeded generator, so two runs of one scale see the same data. */
 function generator(seed: number): () => number {
@@ -177,6 +178,7 @@ async function main() {
         batch.map(({ entity, ...traits }) => JSON.stringify({ ...traits, benchEntity: entity })),
       ]);
     }
+    people.length = 0; // the run's own memory is part of what is measured
     await dataSource.query('ANALYZE customers');
     console.log(`  seeded in ${fmt((performance.now() - t) / 1000, 1)} s (not measured)`);
 
@@ -206,10 +208,25 @@ async function main() {
     const { identity } = runtime.services;
     const { settings } = await identity.state();
     const cpuBefore = cluster.cpuSeconds();
+    const nodeBefore = processCpuSeconds();
+    // Postgres CPU at each phase boundary (the run reports wall and Node CPU per phase itself).
+    const boundaries: { phase: string | null; postgres: number }[] = [];
     t = performance.now();
-    const report = await identity.findDuplicates();
+    const report = await identity.findDuplicates(undefined, (phase) => boundaries.push({ phase, postgres: cluster.cpuSeconds() }));
     const seconds = (performance.now() - t) / 1000;
     const clusterCpu = cluster.cpuSeconds() - cpuBefore;
+    const nodeCpu = processCpuSeconds() - nodeBefore;
+    // Pairs completeness: the share of true pairs that share a blocking key held by at most maxBlockSize customers (were compared).
+    const [blocked] = await dataSource.query(
+      `WITH t AS (
+         SELECT x.id AS a, y.id AS b FROM customers x JOIN customers y ON y.traits->>'benchEntity' = x.traits->>'benchEntity' AND x.id < y.id
+       )
+       SELECT count(*) FILTER (WHERE EXISTS (
+                SELECT 1 FROM identity_block_keys ka JOIN identity_block_keys kb ON kb.key = ka.key AND kb.customer_id = t.b
+                 WHERE ka.customer_id = t.a AND (SELECT count(*) FROM identity_block_keys z WHERE z.key = ka.key) <= $1))::bigint AS compared
+         FROM t`,
+      [settings.maxBlockSize],
+    );
     const [found] = await dataSource.query(
       `SELECT count(*)::bigint AS pairs, count(*) FILTER (WHERE a.traits->>'benchEntity' = b.traits->>'benchEntity')::bigint AS tp
          FROM duplicate_pairs p JOIN customers a ON a.id = p.customer_a JOIN customers b ON b.id = p.customer_b
@@ -224,9 +241,21 @@ async function main() {
     };
     console.log('');
     console.log(`  true duplicate pairs            ${fmt(Number(truth))}`);
-    console.log(`  findDuplicates                  ${fmt(seconds, 1)} s   (Postgres CPU ${fmt(clusterCpu, 1)} s; limit 300 s at 1M)`);
+    console.log(
+      `  findDuplicates                  ${fmt(seconds, 1)} s   (Postgres CPU ${fmt(clusterCpu, 1)} s, Node CPU ${fmt(nodeCpu, 1)} s; limit 300 s at 1M)`,
+    );
+    for (const phase of report.phases) {
+      const at = boundaries.findIndex((b) => b.phase === phase.phase);
+      const postgres = at >= 0 && at + 1 < boundaries.length ? boundaries[at + 1].postgres - boundaries[at].postgres : NaN;
+      console.log(
+        `    ${phase.phase.padEnd(12)}                ${fmt(phase.ms / 1000, 1).padStart(7)} s   Postgres CPU ${fmt(postgres, 1).padStart(6)} s   Node CPU ${fmt(phase.nodeCpuMs / 1000, 1).padStart(6)} s`,
+      );
+    }
     console.log(
       `    pairs compared                ${fmt(report.pairsCompared)}   (${fmt((report.pairsCompared / ((scale.customers * (scale.customers - 1)) / 2)) * 100, 5)} % of all pairs; ${fmt(report.oversizedKeys)} oversized keys skipped)`,
+    );
+    console.log(
+      `    pairs completeness            ${fmt(Number(truth) ? Number(blocked.compared) / Number(truth) : 0, 4)}   (true pairs that share a blocking key)`,
     );
     console.log(`    at matchScore ${settings.matchScore}            ${fmt(Number(found.pairs))} pairs   ${rates(Number(found.pairs), Number(found.tp))}`);
     console.log(

@@ -84,7 +84,7 @@ export const DISTRIBUTION: Readonly<Record<string, TableDistribution>> = {
   identity_block_keys: {
     role: 'customer',
     key: 'customer_id',
-    why: "A customer's blocking keys, written with it; the full run's self-join on keys crosses shards (a repartition join on Citus).",
+    why: "A customer's blocking keys, written with it; the full run groups all customers' keys, which crosses shards (on the coordinator on Citus).",
   },
   duplicate_pairs: {
     role: 'own-hash',

@@ -16,8 +16,18 @@ export type FeatureRow = Record<string, string | null>;
 
 /** The agreement level of one field of a pair: an index into {@link levelsOf}, or -1 when either side is empty. */
 export function compareField(spec: FieldComparison, a: FeatureRow, b: FeatureRow): number {
-  const x = a[spec.field];
-  const y = b[spec.field];
+  if (spec.comparison !== 'phonetic') return compareValues(spec, a[spec.field], b[spec.field], null, null);
+  return compareValues(spec, a[spec.field], b[spec.field], a[`${spec.field}:phonetic`], b[`${spec.field}:phonetic`]);
+}
+
+/** {@link compareField} on the values themselves (`px`, `py`: their phonetic codes, read by `phonetic` only). */
+export function compareValues(
+  spec: FieldComparison,
+  x: string | null | undefined,
+  y: string | null | undefined,
+  px: string | null | undefined,
+  py: string | null | undefined,
+): number {
   if (!x || !y) return -1;
   if (x === y) return 0;
   const floors = spec.thresholds ?? [];
@@ -39,8 +49,7 @@ export function compareField(spec: FieldComparison, a: FeatureRow, b: FeatureRow
       const s = jaroWinkler(x, y);
       const first = floors[0] ?? 0.92;
       if (s >= first) return 1;
-      const px = a[`${spec.field}:phonetic`];
-      if (px && px === b[`${spec.field}:phonetic`]) return 2;
+      if (px && px === py) return 2;
       const rest = floors.slice(1);
       const at = rest.findIndex((t) => s >= t);
       return at < 0 ? rest.length + 3 : at + 3;

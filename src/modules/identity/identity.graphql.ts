@@ -87,7 +87,8 @@ const IdentityMatchingRef = builder.objectRef<IdentityMatchingRecord>('IdentityM
     lastRun: t.field({
       type: 'JSON',
       nullable: true,
-      description: 'The last findDuplicates: customers, pairsCompared, oversizedKeys, pairsStored, duplicates, durationMs, EM fits, automatic merges.',
+      description:
+        'The last findDuplicates: customers, pairsCompared, oversizedKeys, pairsStored, duplicates, durationMs, phases (wall and Node CPU time of each), EM fits, automatic merges.',
       resolve: (m) => m.lastRun,
     }),
     fittedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the models were last fitted.', resolve: (m) => m.fittedAt }),

@@ -8,7 +8,7 @@ import type { Logger } from '../../infra/logger';
 import { QUEUES, type QueueBackend } from '../../infra/queue';
 import { pageSize } from '../../infra/sql-filter';
 import type { Evidence, FeatureRow } from './fellegi-sunter';
-import { fullRun, matchCustomers, upsertPairs, type RunReport, type StoredModels } from './matcher';
+import { fullRun, matchCustomers, upsertPairs, type PhaseListener, type RunReport, type StoredModels } from './matcher';
 import { DEFAULT_SETTINGS, mergeSettings, validateSettings, type MatchingSettings } from './settings';
 
 export const FIND_DUPLICATES_JOB = 'identity.findDuplicates';
@@ -151,9 +151,12 @@ export class IdentityService {
   }
 
   /** The full run (the job's work): fit, score, store; then the automatic merges the settings allow. */
-  async findDuplicates(onProgress: (percent: number) => Promise<void> | void = () => undefined): Promise<RunReport & { autoMerge?: AutoMergeReport }> {
+  async findDuplicates(
+    onProgress: (percent: number) => Promise<void> | void = () => undefined,
+    onPhase?: PhaseListener,
+  ): Promise<RunReport & { autoMerge?: AutoMergeReport }> {
     const { settings } = await this.state();
-    const { models, report } = await fullRun(this.dataSource, settings, onProgress);
+    const { models, report } = await fullRun(this.dataSource, settings, onProgress, onPhase);
     let autoMerge: AutoMergeReport | undefined;
     if (settings.autoMergeScore !== null) autoMerge = await this.autoMerge(settings);
     const lastRun = { ...report, ...(autoMerge ? { autoMerge } : {}) };
