@@ -1,4 +1,17 @@
-import { BREAK, getNamedType, getOperationAST, isObjectType, Kind, visit, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  BREAK,
+  getNamedType,
+  getOperationAST,
+  isInterfaceType,
+  isObjectType,
+  Kind,
+  visit,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+} from 'graphql';
+import { getVariableValues } from 'graphql/execution/values';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 
@@ -10,6 +23,18 @@ import type { Plugin } from 'graphql-yoga';
  * result building are generated code.
  */
 export const COMPILED_ROOT_FIELDS: ReadonlySet<string> = new Set(['recordInteractions', 'upsertCustomers']);
+
+/**
+ * Reads whose cost is per field: a customer page resolves and completes some
+ * two thousand fields, which the standard executor does one by one through
+ * generic code (argument values, paths, promise bookkeeping per field). Queries
+ * made only of these root fields run compiled. They are plain reads, with no
+ * side effect (no audit entry, no write), so a compiled run that meets any
+ * error can be dropped and the operation run again by the standard executor:
+ * errors, their paths, messages and null propagation are always the standard
+ * executor's.
+ */
+export const COMPILED_READ_FIELDS: ReadonlySet<string> = new Set(['customers', 'customer', 'interactions', 'node']);
 
 /**
  * graphql-jit writes a document's literal argument values into the code it
@@ -35,36 +60,59 @@ export function hasStringLiteral(document: DocumentNode): boolean {
  * graphql-jit reads a field without a resolver as a property, inline; a field
  * with one (Pothos gives every exposed field `(parent) => parent[name]`)
  * costs a call, an info object and a path per row. In the result types of
- * the compiled mutations, exposed fields whose property is the field's own
+ * the compiled operations, exposed fields whose property is the field's own
  * name lose that resolver: GraphQL's default resolver (and graphql-jit)
- * read the same property. The root fields' own types are always visited.
+ * read the same property. A field whose resolver masks personal data
+ * (`piiMasked`, see access/pii.ts) keeps it: the mask is that resolver.
+ *
+ * Batch results are walked through exposed fields only (the types behind a
+ * resolver, say a loaded customer, are not part of the batch's answer); the
+ * read roots' types are walked through every field, interfaces' possible
+ * types included, since their whole tree is what a page reads.
  */
 export function inlineExposedFields(schema: GraphQLSchema): void {
   const seen = new Set<string>();
-  const visitType = (type: ReturnType<typeof getNamedType>) => {
-    if (!isObjectType(type) || seen.has(type.name)) return;
+  const visitType = (type: GraphQLNamedType, everyField: boolean) => {
+    if (seen.has(type.name)) return;
+    if (isInterfaceType(type)) {
+      seen.add(type.name);
+      for (const possible of schema.getPossibleTypes(type)) visitType(possible, everyField);
+      return;
+    }
+    if (!isObjectType(type)) return;
     seen.add(type.name);
     for (const field of Object.values(type.getFields())) {
-      if (field.extensions?.pothosExposedField !== field.name) continue;
-      field.resolve = undefined;
-      // Only through exposed fields: types behind a resolver (say, a loaded customer) are left as they are.
-      visitType(getNamedType(field.type));
+      const exposed = field.extensions?.pothosExposedField === field.name && !field.extensions?.piiMasked;
+      if (exposed) field.resolve = undefined;
+      if (exposed || everyField) visitType(getNamedType(field.type), everyField);
     }
   };
   const mutation = schema.getMutationType();
   for (const name of COMPILED_ROOT_FIELDS) {
     const field = mutation?.getFields()[name];
-    if (field) visitType(getNamedType(field.type));
+    if (field) visitType(getNamedType(field.type), false);
+  }
+  seen.clear();
+  const query = schema.getQueryType();
+  for (const name of COMPILED_READ_FIELDS) {
+    const field = query?.getFields()[name];
+    if (field) visitType(getNamedType(field.type), true);
   }
 }
 
 /**
- * Runs operations made only of COMPILED_ROOT_FIELDS, without string literals,
- * through graphql-jit; every other operation, and any document the compiler
- * declines, keeps the standard executor. When the variables do not coerce,
- * nothing has run yet, and the standard executor answers instead: its errors
- * name the row and field at fault (`input[1].occurredAt`), the compiled
- * parser's do not.
+ * Runs operations made only of COMPILED_ROOT_FIELDS (mutations) or only of
+ * COMPILED_READ_FIELDS (queries), without string literals, through
+ * graphql-jit; every other operation, and any document the compiler
+ * declines, keeps the standard executor.
+ *
+ * A batch whose variables do not coerce has run nothing yet, and the
+ * standard executor answers instead: its errors name the row and field at
+ * fault (`input[1].occurredAt`), the compiled parser's do not. A read's
+ * variables (a few, unlike a batch's rows) are judged by graphql-js first,
+ * so the compiled parser never accepts what graphql-js refuses; and a read
+ * whose compiled run meets any error is run again by the standard executor,
+ * whose answer is the one sent.
  */
 export function compiledBatchExecution(): Plugin {
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
@@ -87,15 +135,26 @@ export function compiledBatchExecution(): Plugin {
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
       const operation = getOperationAST(args.document, args.operationName);
-      const eligible =
-        operation?.operation === 'mutation' && operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && COMPILED_ROOT_FIELDS.has(s.name.value));
-      if (!eligible) return;
+      if (!operation) return;
+      const onlyOf = (fields: ReadonlySet<string>) => operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && fields.has(s.name.value));
+      const read = operation.operation === 'query' && onlyOf(COMPILED_READ_FIELDS);
+      if (!read && !(operation.operation === 'mutation' && onlyOf(COMPILED_ROOT_FIELDS))) return;
       const query = compiledFor(args);
       if (!query) return;
       const standard = executeFn;
       setExecuteFn(async (executionArgs) => {
-        const result = (await query.query(executionArgs.rootValue, executionArgs.contextValue, executionArgs.variableValues)) as ExecutionResult;
-        return result.data === undefined ? standard(executionArgs) : result;
+        const variables = executionArgs.variableValues ?? {};
+        if (read && getVariableValues(executionArgs.schema, operation.variableDefinitions ?? [], variables).errors) return standard(executionArgs);
+        let result: ExecutionResult;
+        try {
+          result = (await query.query(executionArgs.rootValue, executionArgs.contextValue, variables)) as ExecutionResult;
+        } catch (error) {
+          // A read has written nothing: the standard executor answers for it. A batch may have: its failure stands.
+          if (read) return standard(executionArgs);
+          throw error;
+        }
+        if (result.data === undefined || (read && result.errors?.length)) return standard(executionArgs);
+        return result;
       });
     },
   };

@@ -1,19 +1,11 @@
 import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
-import type { CustomerRecord } from '../modules/customers/customer-query.service';
+import type { CustomerRecord, CustomerStatsRecord } from '../modules/customers/customer-query.service';
 import { CustomerQueryService } from '../modules/customers/customer-query.service';
 import { InteractionQueryService, type InteractionPageArgs, type InteractionRecord } from '../modules/interactions/interaction-query.service';
 import type { Page } from '../infra/page';
 
-export interface CustomerStatsRecord {
-  interactionCount: number;
-  firstSeenAt: Date | null;
-  lastSeenAt: Date | null;
-  transactionCount: number;
-  transactionValue: number;
-  channels: Record<string, number>;
-  updatedAt: Date | null;
-}
+export type { CustomerStatsRecord };
 
 export interface IdentifierRecord {
   type: string;
@@ -65,6 +57,13 @@ export function createLoaders(dataSource: DataSource) {
       const byId = new Map(rows.map((r) => [r.customerId, r]));
       return ids.map((id) => byId.get(id) ?? EMPTY_STATS);
     }),
+    /**
+     * Stats read beside the customers of a page (null: the customer has none),
+     * so that `stats` under that page costs no statement of its own.
+     */
+    primeStats(stats: ReadonlyMap<string, CustomerStatsRecord | null>): void {
+      for (const [id, record] of stats) this.stats.prime(id, record ?? EMPTY_STATS);
+    },
     identifiers: new DataLoader<string, IdentifierRecord[]>(async (ids) => {
       const rows: (IdentifierRecord & { customerId: string })[] = await dataSource.query(
         `SELECT customer_id::text AS "customerId", type, value, created_at AS "createdAt"

@@ -69,6 +69,7 @@ export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) 
  */
 function gatewayPlugins(services: RapportServices): Plugin[] {
   const auth = services.config.auth;
+  const scopeErrors = scopeCheck();
   return [
     // First: no other plugin, and no coercion, sees an input it refuses.
     inputGuard(),
@@ -105,8 +106,8 @@ function gatewayPlugins(services: RapportServices): Plugin[] {
           args.variableValues as Record<string, unknown> | undefined,
         );
         if (problem) return setResultAndStopExecution({ errors: [problem] });
-        const denied = validate(args.schema, args.document, [scopeRule(context.principal)]);
-        if (denied.length > 0) return setResultAndStopExecution({ errors: denied });
+        const denied = scopeErrors(args.schema, args.document, context.principal);
+        if (denied.length > 0) return setResultAndStopExecution({ errors: [...denied] });
         const cost = operationCost(args.document, args.operationName, args.variableValues as Record<string, unknown> | undefined);
         if (cost > auth.maxQueryCost) return setResultAndStopExecution({ errors: [costError(cost, auth.maxQueryCost)] });
         setSubscribeFn((subscribeArgs) => subscribeWithFreshContexts(services, subscribeArgs));
@@ -114,9 +115,9 @@ function gatewayPlugins(services: RapportServices): Plugin[] {
       onExecute({ args, setExecuteFn, executeFn, setResultAndStopExecution }) {
         const context = args.contextValue as unknown as GraphQLContext;
         // Principal-dependent, so checked per execution rather than in the cached validation.
-        const denied = validate(args.schema, args.document, [scopeRule(context.principal)]);
+        const denied = scopeErrors(args.schema, args.document, context.principal);
         if (denied.length > 0) {
-          setResultAndStopExecution({ errors: denied });
+          setResultAndStopExecution({ errors: [...denied] });
           return;
         }
         const cost = operationCost(args.document, args.operationName, args.variableValues as Record<string, unknown> | undefined);
@@ -147,6 +148,27 @@ function gatewayPlugins(services: RapportServices): Plugin[] {
       },
     },
   ];
+}
+
+/**
+ * The scope check of an operation: the fields of `document` the caller's
+ * scopes do not allow. Its answer depends only on the schema, the document and
+ * the set of scopes, so it is worked out once for each (documents are the
+ * parse cache's own objects: a repeated query is the same document) rather
+ * than walked again on every request.
+ */
+function scopeCheck(): (schema: GraphQLSchema, document: DocumentNode, principal: Principal | undefined) => readonly GraphQLError[] {
+  const bySchema = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, readonly GraphQLError[]>>>();
+  return (schema, document, principal) => {
+    let byDocument = bySchema.get(schema);
+    if (!byDocument) bySchema.set(schema, (byDocument = new WeakMap()));
+    let byScopes = byDocument.get(document);
+    if (!byScopes) byDocument.set(document, (byScopes = new Map()));
+    const key = principal ? [...principal.scopes].sort().join(' ') : '';
+    let errors = byScopes.get(key);
+    if (!errors) byScopes.set(key, (errors = validate(schema, document, [scopeRule(principal)])));
+    return errors;
+  };
 }
 
 /** Names of the root fields `operation` executes (aliases resolved), in order. */

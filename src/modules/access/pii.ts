@@ -540,6 +540,10 @@ export const INPUT_PROTECTION: Record<string, InputProtection> = {
  * personal data are refused where they are read (customer.graphql.ts,
  * segment.service.ts); membership is protected in segment.graphql.ts.
  */
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
 export function applyPersonalDataMasking(schema: GraphQLSchema): GraphQLSchema {
   for (const [key, protection] of Object.entries(FIELD_PROTECTION)) {
     if (protection.output?.kind !== 'masked') continue;
@@ -550,9 +554,11 @@ export function applyPersonalDataMasking(schema: GraphQLSchema): GraphQLSchema {
     const field = type.getFields()[fieldName];
     if (!field || (field.extensions as { piiMasked?: boolean }).piiMasked) continue;
     const resolve: GraphQLFieldResolver<unknown, { principal?: Principal; personalData: PersonalDataPolicy }> = field.resolve ?? defaultFieldResolver;
-    field.resolve = async (source, args, context, info) => {
-      const value = await resolve(source, args, context, info);
-      return hasScope(context.principal, 'pii:read') ? value : mask(value, context, source);
+    // Synchronous when the resolver is: a promise per masked value would cost every page of customers one per row.
+    field.resolve = (source, args, context, info) => {
+      const value: unknown = resolve(source, args, context, info);
+      if (hasScope(context.principal, 'pii:read')) return value;
+      return isPromiseLike(value) ? Promise.resolve(value).then((v) => mask(v, context, source)) : mask(value, context, source);
     };
     (field as { extensions: Record<string, unknown> }).extensions = { ...field.extensions, piiMasked: true };
   }

@@ -102,6 +102,36 @@ const SORT_SQL: Record<Exclude<CustomerOrderField, 'SCORE'>, Omit<SortKey, 'dire
 export const CUSTOMER_COLUMNS = `c.id::text AS id, c.kind, c.display_name AS "displayName", c.organization_id::text AS "organizationId",
   c.lifecycle_stage AS "lifecycleStage", c.owner, c.traits, c.created_at AS "createdAt", c.updated_at AS "updatedAt"`;
 
+/** Aggregates over a customer's interactions (the customer_stats row). */
+export interface CustomerStatsRecord {
+  interactionCount: number;
+  firstSeenAt: Date | null;
+  lastSeenAt: Date | null;
+  transactionCount: number;
+  transactionValue: number;
+  channels: Record<string, number>;
+  updatedAt: Date | null;
+}
+
+/** A customer's stats row, read beside the customer (prefixed, from the joined `s`): the columns and casts of the stats loader's own statement. */
+const STATS_COLUMNS = `s.customer_id IS NOT NULL AS "s.found", s.interaction_count AS "s.interactionCount", s.first_seen_at AS "s.firstSeenAt",
+  s.last_seen_at AS "s.lastSeenAt", s.transaction_count AS "s.transactionCount", s.transaction_value::float8 AS "s.transactionValue",
+  s.channels AS "s.channels", s.updated_at AS "s.updatedAt"`;
+
+/** The stats record of a row read with STATS_COLUMNS; null when the customer has no stats row. */
+function toStatsRecord(row: Record<string, unknown>): CustomerStatsRecord | null {
+  if (!row['s.found']) return null;
+  return {
+    interactionCount: row['s.interactionCount'] as number,
+    firstSeenAt: row['s.firstSeenAt'] as Date | null,
+    lastSeenAt: row['s.lastSeenAt'] as Date | null,
+    transactionCount: row['s.transactionCount'] as number,
+    transactionValue: row['s.transactionValue'] as number,
+    channels: row['s.channels'] as Record<string, number>,
+    updatedAt: row['s.updatedAt'] as Date | null,
+  };
+}
+
 export function toCustomerRecord(row: Record<string, unknown>): CustomerRecord {
   return {
     id: String(row.id),
@@ -156,6 +186,8 @@ export class CustomerQueryService {
     filter?: CustomerFilter | null;
     orderBy?: CustomerOrder[] | null;
     organizationId?: string;
+    /** Also read each customer's stats row (the statement joins it anyway): the page's `stats`, null where none exists. */
+    withStats?: boolean;
   }) {
     const first = pageSize(args.first);
     const p = new SqlParams();
@@ -164,7 +196,7 @@ export class CustomerQueryService {
     const filterParams = [...p.values];
     const { orderBy, select, condition } = keysetClauses(keys, args.after, p);
     const rows = await this.dataSource.query(
-      `SELECT ${CUSTOMER_COLUMNS}, ${select}
+      `SELECT ${CUSTOMER_COLUMNS}, ${select}${args.withStats ? `, ${STATS_COLUMNS}` : ''}
          FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id
         WHERE ${where} AND (${condition})
         ORDER BY ${orderBy} LIMIT ${first + 1}`,
@@ -173,6 +205,9 @@ export class CustomerQueryService {
     const page: Page<CustomerRecord> = toPage(rows, keys, first, args.after, toCustomerRecord);
     return {
       ...page,
+      stats: args.withStats
+        ? new Map((rows as Record<string, unknown>[]).slice(0, first).map((row) => [String(row.id), toStatsRecord(row)] as const))
+        : undefined,
       totalCount: async () => {
         const [{ count }] = await this.dataSource.query(
           `SELECT count(*)::int AS count FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id WHERE ${where}`,

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { selectsField } from '../../graphql/lookahead';
 import { builder } from '../../graphql/builder';
 import {
   BatchModeEnum,
@@ -280,13 +281,17 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: CustomerFilterRef, description: 'Which customers.' }),
         orderBy: t.arg({ type: [CustomerOrderInput], description: 'Ordering keys; default createdAt descending.' }),
       },
-      resolve: (_root, args, ctx) => {
+      resolve: async (_root, args, ctx, info) => {
         checkPersonalOrder(args.orderBy as CustomerOrder[] | undefined, ctx);
-        return ctx.servicesOf('customers').customerQueries.list({
+        const withStats = selectsField(info.fieldNodes, info.fragments, ['edges', 'node', 'stats']);
+        const page = await ctx.servicesOf('customers').customerQueries.list({
           ...forwardOnly(args),
           filter: toServiceFilter(args.filter, ctx),
           orderBy: args.orderBy as CustomerOrder[] | undefined,
+          withStats,
         });
+        if (page.stats) ctx.loaders.primeStats(page.stats);
+        return page;
       },
     },
     CustomerConnectionRef,
