@@ -28,6 +28,7 @@ import { CorsPolicy } from './cors';
 import { createContext, type GraphQLContext } from './context';
 import { depthLimitRule } from './depth-limit';
 import { documentNestingError, findInputProblem, inputGuard } from './input-guard';
+import { serveConsole } from './console';
 import { serveGraphiQL } from './graphiql';
 import { getSchema } from './schema';
 import { closeIfBodyUnread, sendJson, type HttpRoute } from '../infra/http';
@@ -362,6 +363,8 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
       // The GraphiQL page and its assets are public and hold no credential: a developer
       // pastes a key into GraphiQL's Headers tab (`npm start` prints how).
       if (serveGraphiQL(req, res, url, '/graphql')) return;
+      // The console (packages/console) is public too: its user pastes a key into its login form.
+      if (serveConsole(req, res, url)) return;
       if (url.pathname !== '/graphql') return sendJson(res, 404, { code: ErrorCode.NOT_FOUND, message: `no route ${url.pathname}` });
       // Every operation needs credentials, checked before the body is read.
       const authentication = await authenticate(req.headers.authorization, services.config, services.apiKeys);

@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import request from 'supertest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startTestApp, TEST_ADMIN_KEY, type TestApp } from '../helpers/app';
+import { CHROMIUM, chromiumArgs, ensureConsoleBuilt } from '../helpers/browser';
+
+/**
+ * The Insights console (packages/console) in a real browser against a seeded
+ * Rapport, with every host but the gateway unreachable. Every page's console
+ * errors and uncaught exceptions are collected; the last test asserts there
+ * were none.
+ */
+let app: TestApp;
+let browser: Browser;
+let origin: string;
+const problems: string[] = [];
+const elsewhere: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium, or set RAPPORT_CHROMIUM`);
+  ensureConsoleBuilt();
+  app = await startTestApp({ gateway: true });
+  origin = new URL(app.runtime.url!).origin;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs() });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+/**
+ * A fresh browser context (its own sessionStorage) that reaches the gateway
+ * only, and records the page's errors; `expected` is an error the test
+ * provokes on purpose (Chromium logs every refused request).
+ */
+async function newPage(expected?: RegExp): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  await context.route('**/*', async (route) => {
+    const url = new URL(route.request().url());
+    if (url.origin === origin || url.protocol === 'data:') return route.continue();
+    elsewhere.push(url.href);
+    return route.abort('blockedbyclient');
+  });
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !expected?.test(message.text())) problems.push(`${page.url()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.message}`));
+  return { context, page };
+}
+
+test('the console and its hashed files are served with a strict policy and the right caching', async () => {
+  const page = await request(app.handler).get('/console');
+  expect(page.status).toBe(200);
+  expect(page.headers['content-type']).toContain('text/html');
+  expect(page.headers['cache-control']).toBe('no-cache');
+  const csp = page.headers['content-security-policy'];
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).toContain("connect-src 'self'");
+  expect(csp).not.toContain('unsafe-inline');
+  expect(csp).not.toContain('unsafe-eval');
+  // No credential and no outside host in the page; no inline script.
+  expect(page.text).not.toContain(TEST_ADMIN_KEY);
+  expect(page.text).not.toMatch(/https?:\/\//);
+  expect(page.text).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+  const assets = [...page.text.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+  expect(assets.length).toBeGreaterThanOrEqual(2);
+  for (const asset of assets) {
+    const res = await request(app.handler).get(asset);
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toContain('immutable');
+    expect(res.headers['content-security-policy']).toBeDefined();
+  }
+  const missing = await request(app.handler).get('/console/assets/index-00000000.js');
+  expect(missing.status).toBe(404);
+  expect(missing.body.code).toBe('NOT_FOUND');
+  const traversal = await request(app.handler).get('/console/assets/..%2f..%2fpackage.json');
+  expect(traversal.status).toBe(404);
+});
+
+test('logging in keeps the key in sessionStorage only, never in the URL, and a wrong key is refused', async () => {
+  const { context, page } = await newPage(/status of 401 \(Unauthorized\)/);
+  await page.goto(`${origin}/console/`);
+  await page.getByLabel('API key').fill('not-a-key');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('alert').getByText('This key is not valid').waitFor();
+
+  await page.getByLabel('API key').fill(TEST_ADMIN_KEY);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  const nav = page.getByRole('navigation', { name: 'Screens' });
+  await nav.waitFor();
+  expect(page.url()).not.toContain(TEST_ADMIN_KEY);
+  expect(await page.evaluate(() => Object.values(sessionStorage))).toEqual([TEST_ADMIN_KEY]);
+  expect(await page.evaluate(() => Object.keys(localStorage).length)).toBe(0);
+  expect((await context.cookies()).length).toBe(0);
+
+  // The five screens, by keyboard-reachable links.
+  for (const name of ['Overview', 'Customers', 'Segments', 'Models', 'Connectors']) {
+    await nav.getByRole('link', { name }).click();
+    await page.getByRole('heading', { level: 1, name: new RegExp(name === 'Customers' ? 'Customer' : name) }).waitFor();
+    expect(page.url()).not.toContain(TEST_ADMIN_KEY);
+  }
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByLabel('API key').waitFor();
+  expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+  await context.close();
+});
+
+test('no page reached another host, and none logged an error', () => {
+  expect(elsewhere).toEqual([]);
+  expect(problems).toEqual([]);
+});
