@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import request from 'supertest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { startTestApp, TEST_ADMIN_KEY, type TestApp } from '../helpers/app';
 import { CHROMIUM, chromiumArgs, ensureConsoleBuilt } from '../helpers/browser';
+import { consoleWatch, newConsolePage } from '../helpers/console';
 
 /**
  * The Insights console (packages/console) in a real browser against a seeded
@@ -13,8 +14,8 @@ import { CHROMIUM, chromiumArgs, ensureConsoleBuilt } from '../helpers/browser';
 let app: TestApp;
 let browser: Browser;
 let origin: string;
-const problems: string[] = [];
-const elsewhere: string[] = [];
+const watch = consoleWatch();
+const newPage = (expected?: RegExp) => newConsolePage(browser, origin, watch, expected);
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium, or set RAPPORT_CHROMIUM`);
@@ -28,27 +29,6 @@ afterAll(async () => {
   await browser?.close();
   await app?.close();
 });
-
-/**
- * A fresh browser context (its own sessionStorage) that reaches the gateway
- * only, and records the page's errors; `expected` is an error the test
- * provokes on purpose (Chromium logs every refused request).
- */
-async function newPage(expected?: RegExp): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-  await context.route('**/*', async (route) => {
-    const url = new URL(route.request().url());
-    if (url.origin === origin || url.protocol === 'data:') return route.continue();
-    elsewhere.push(url.href);
-    return route.abort('blockedbyclient');
-  });
-  const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !expected?.test(message.text())) problems.push(`${page.url()}: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.message}`));
-  return { context, page };
-}
 
 test('the console and its hashed files are served with a strict policy and the right caching', async () => {
   const page = await request(app.handler).get('/console');
@@ -108,6 +88,6 @@ test('logging in keeps the key in sessionStorage only, never in the URL, and a w
 });
 
 test('no page reached another host, and none logged an error', () => {
-  expect(elsewhere).toEqual([]);
-  expect(problems).toEqual([]);
+  expect(watch.elsewhere).toEqual([]);
+  expect(watch.problems).toEqual([]);
 });
