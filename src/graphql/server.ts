@@ -459,11 +459,13 @@ async function writeStream(body: ReadableStream<Uint8Array>, res: ServerResponse
     void reader.cancel().catch(() => undefined);
   };
   res.once('close', onClose);
+  // Gone while the operation ran (a browser aborting a superseded fetch): its 'close' has passed already.
+  if (res.destroyed) onClose();
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done || gone) break;
-      if (!res.write(value)) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+      if (done || gone || res.destroyed) break;
+      if (!res.write(value) && !res.destroyed) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
     }
   } catch (error) {
     if (!gone) throw error;
@@ -495,6 +497,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
   return new Promise((resolve, reject) => {
+    // Gone while the request was being authenticated: its 'close' has passed, and no 'end' will come.
+    if (req.destroyed) return reject(new ClientGoneError('the client closed the connection before its body was read'));
     const chunks: Buffer[] = [];
     let size = 0;
     const done = () => {
