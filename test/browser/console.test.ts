@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import request from 'supertest';
 import { chromium, type Browser } from 'playwright-core';
+import { seedDemoData } from '../../src/seed/demo-data';
+import { CustomersPageDocument } from '../generated/graphql';
 import { startTestApp, TEST_ADMIN_KEY, type TestApp } from '../helpers/app';
 import { CHROMIUM, chromiumArgs, ensureConsoleBuilt } from '../helpers/browser';
-import { consoleWatch, newConsolePage } from '../helpers/console';
+import { consoleWatch, logIn, newConsolePage, screenshot } from '../helpers/console';
 
 /**
  * The Insights console (packages/console) in a real browser against a seeded
@@ -22,13 +24,17 @@ beforeAll(async () => {
   ensureConsoleBuilt();
   app = await startTestApp({ gateway: true });
   origin = new URL(app.runtime.url!).origin;
+  // The demo data set at a small scale, scored, with the demo's segments: what `npm start` shows a newcomer.
+  await seedDemoData(app.database.url, { customers: 300, interactions: 6000, seed: 11 });
+  await app.runtime.services.scores.recompute(['RFM', 'CLV', 'CHURN_RISK', 'CHURN_PROPENSITY', 'ENGAGEMENT']);
+  for (const key of ['rfm-champions', 'rfm-at-risk', 'churn-risk-high']) await app.runtime.services.segments.createFromTemplate(key);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs() });
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
   await app?.close();
-});
+}, 120_000);
 
 test('the console and its hashed files are served with a strict policy and the right caching', async () => {
   const page = await request(app.handler).get('/console');
@@ -84,6 +90,60 @@ test('logging in keeps the key in sessionStorage only, never in the URL, and a w
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.getByLabel('API key').waitFor();
   expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+  await context.close();
+});
+
+/** What the API says: how many customers match `filter`. */
+async function apiCount(filter: Record<string, unknown> = {}): Promise<number> {
+  const res = await app.graphql(CustomersPageDocument, { first: 1, filter });
+  expect(res.errors).toBeUndefined();
+  return res.data!.customers.totalCount;
+}
+
+test('Overview: headline counts, interactions by channel, the RFM grid, distributions and movements from the API', async () => {
+  const { context, page } = await newPage();
+  await logIn(page, origin, TEST_ADMIN_KEY);
+  // Measured on a load with the key already in the tab (the login form is not the Overview's first paint).
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+  const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime);
+  console.log(`Overview first contentful paint: ${fcp === undefined ? 'not reported' : `${Math.round(fcp)} ms`} (demo data: 300 customers)`);
+
+  const kpis = page.getByRole('group', { name: 'Headline counts' });
+  await kpis.getByText('Customers', { exact: true }).waitFor();
+  expect(await kpis.textContent()).toContain(`${(await apiCount()).toLocaleString('en')}Customers`);
+
+  // The RFM grid: 25 cells whose counts add up to the customers with an RFM score, each linking to its customers.
+  const rfmScored = await apiCount({ score: { kind: 'RFM' } });
+  expect(rfmScored).toBeGreaterThan(0);
+  const cells = page.locator('td.rfm-cell');
+  await cells.first().waitFor();
+  expect(await cells.count()).toBe(25);
+  const counts = await cells.locator('.rfm-count').allTextContents();
+  expect(counts.reduce((sum, text) => sum + Number(text.replace(/,/g, '')), 0)).toBe(rfmScored);
+  const labels = await cells.locator('.rfm-code').allTextContents();
+  expect(new Set(labels).size).toBe(25);
+  expect(await cells.first().locator('a').getAttribute('href')).toMatch(/^#\/customers\?rfm=5-1$/);
+
+  // Interactions per day: a chart with its table alternative, by channel.
+  const interactions = page.getByRole('region', { name: /Interactions per day/ });
+  await interactions.getByRole('img').waitFor();
+  await interactions.getByRole('button', { name: 'Show table' }).click();
+  const header = await interactions.locator('thead th').allTextContents();
+  expect(header[0]).toBe('Day');
+  expect(header.at(-1)).toBe('Total');
+  expect(header.length).toBeGreaterThan(3);
+  expect(await interactions.locator('tbody tr').count()).toBe(30);
+
+  // A distribution per score kind, and the demo segments' movements.
+  const scores = page.getByRole('region', { name: 'Score distributions' });
+  for (const kind of ['RFM (mean of R, F, M)', 'Customer lifetime value', 'Churn risk', 'Churn propensity', 'Engagement']) {
+    await scores.getByRole('heading', { name: kind }).waitFor();
+  }
+  expect(await scores.getByRole('img').count()).toBeGreaterThanOrEqual(3);
+  const movements = page.getByRole('region', { name: 'Biggest segment movements this week' });
+  await movements.getByRole('link', { name: /Champions/ }).waitFor();
+  await screenshot(page, 'overview');
   await context.close();
 });
 
