@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import request from 'supertest';
 import { chromium, type Browser } from 'playwright-core';
 import { seedDemoData } from '../../src/seed/demo-data';
-import { CustomersPageDocument } from '../generated/graphql';
+import { CustomersPageDocument, UpsertCustomersDocument } from '../generated/graphql';
 import { startTestApp, TEST_ADMIN_KEY, type TestApp } from '../helpers/app';
 import { CHROMIUM, chromiumArgs, ensureConsoleBuilt } from '../helpers/browser';
+import { createKey } from '../helpers/personal-data';
 import { consoleWatch, logIn, newConsolePage, screenshot } from '../helpers/console';
 
 /**
@@ -16,6 +17,8 @@ import { consoleWatch, logIn, newConsolePage, screenshot } from '../helpers/cons
 let app: TestApp;
 let browser: Browser;
 let origin: string;
+/** A customer with personal and ordinary traits, made for these tests. */
+let ada: string;
 const watch = consoleWatch();
 const newPage = (expected?: RegExp) => newConsolePage(browser, origin, watch, expected);
 
@@ -28,6 +31,18 @@ beforeAll(async () => {
   await seedDemoData(app.database.url, { customers: 300, interactions: 6000, seed: 11 });
   await app.runtime.services.scores.recompute(['RFM', 'CLV', 'CHURN_RISK', 'CHURN_PROPENSITY', 'ENGAGEMENT']);
   for (const key of ['rfm-champions', 'rfm-at-risk', 'churn-risk-high']) await app.runtime.services.segments.createFromTemplate(key);
+  const created = await app.graphql(UpsertCustomersDocument, {
+    input: [
+      {
+        kind: 'PERSON',
+        displayName: 'Ada Lovelace',
+        identifiers: [{ type: 'EMAIL', value: 'ada@example.com' }],
+        traits: { firstName: 'Ada', email: 'ada@example.com', plan: 'analytical-engine' },
+      },
+    ],
+  });
+  expect(created.errors).toBeUndefined();
+  ada = created.data!.upsertCustomers.results[0]!.customer!.id;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs() });
 }, 180_000);
 
@@ -144,6 +159,60 @@ test('Overview: headline counts, interactions by channel, the RFM grid, distribu
   const movements = page.getByRole('region', { name: 'Biggest segment movements this week' });
   await movements.getByRole('link', { name: /Champions/ }).waitFor();
   await screenshot(page, 'overview');
+  await context.close();
+});
+
+test('Customer 360: an RFM cell lists its customers, and a customer shows profile, scores, timeline and segments', async () => {
+  const { context, page } = await newPage();
+  await logIn(page, origin, TEST_ADMIN_KEY);
+  // The fullest cell of the grid, followed to its customers, then to the first of them.
+  const cells = page.locator('td.rfm-cell');
+  await cells.first().waitFor();
+  const counts = (await cells.locator('.rfm-count').allTextContents()).map((t) => Number(t.replace(/,/g, '')));
+  const fullest = counts.indexOf(Math.max(...counts));
+  await cells.nth(fullest).locator('a').click();
+  await page.getByRole('heading', { level: 1, name: 'Customer 360' }).waitFor();
+  const list = page.getByRole('region', { name: /^RFM cell R\d F\d/ });
+  await list.getByText(`${counts[fullest]!.toLocaleString('en')} customer`).waitFor();
+  await list.locator('tbody tr').first().getByRole('link').click();
+
+  await page.getByRole('heading', { level: 1, name: /^Customer 360: / }).waitFor();
+  const id = decodeURIComponent(page.url().split('#/customers/')[1]!);
+  const scores = page.getByRole('region', { name: 'Scores' });
+  await scores.getByRole('article', { name: 'RFM score' }).waitFor();
+  const api = await app.graphql(CustomersPageDocument, { first: 1, filter: { id: { eq: id } } });
+  expect(api.data!.customers.totalCount).toBe(1);
+  const timeline = page.getByRole('list', { name: 'Interactions, latest first' });
+  await timeline.locator('li').first().waitFor();
+  expect(await timeline.locator('li').count()).toBeGreaterThan(0);
+  await page.getByRole('region', { name: 'Segments' }).getByRole('heading', { name: 'History' }).waitFor();
+  await screenshot(page, 'customer-360');
+
+  // Search by identifier goes straight to the customer; the admin key sees the traits as they are.
+  await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Customers' }).click();
+  await page.getByLabel('Search by').selectOption('EMAIL');
+  await page.getByLabel('Search text').fill('ada@example.com');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Customer 360: Ada Lovelace (person)' }).waitFor();
+  expect(page.url()).toContain(`#/customers/${ada}`);
+  const traits = page.getByRole('region', { name: 'Traits' });
+  await traits.getByRole('cell', { name: 'ada@example.com' }).waitFor();
+  await context.close();
+});
+
+test('Customer 360 with a key lacking pii:read: the name, identifiers and personal traits appear masked', async () => {
+  const narrow = await createKey(app, ['customers:read']);
+  const { context, page } = await newPage();
+  await logIn(page, origin, narrow, `#/customers/${ada}`);
+  await page.getByRole('heading', { level: 1, name: 'Customer 360: A••• (person)' }).waitFor();
+  const traits = page.getByRole('region', { name: 'Traits' });
+  const rows = traits.locator('tbody tr');
+  await rows.first().waitFor();
+  const shown = Object.fromEntries(await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))));
+  expect(shown).toEqual({ email: '•••', firstName: '•••', plan: 'analytical-engine' });
+  const identifiers = await page.getByRole('region', { name: 'Identifiers' }).locator('tbody').textContent();
+  expect(identifiers).not.toContain('ada@example.com');
+  expect(await page.locator('main').textContent()).not.toContain('Lovelace');
   await context.close();
 });
 
