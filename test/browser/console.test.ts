@@ -143,6 +143,9 @@ test('Overview: headline counts, interactions by channel, the RFM grid, distribu
   // Interactions per day: a chart with its table alternative, by channel.
   const interactions = page.getByRole('region', { name: /Interactions per day/ });
   await interactions.getByRole('img').waitFor();
+  const scores = page.getByRole('region', { name: 'Score distributions' });
+  await scores.getByRole('img').first().waitFor();
+  await screenshot(page, 'overview');
   await interactions.getByRole('button', { name: 'Show table' }).click();
   const header = await interactions.locator('thead th').allTextContents();
   expect(header[0]).toBe('Day');
@@ -151,14 +154,12 @@ test('Overview: headline counts, interactions by channel, the RFM grid, distribu
   expect(await interactions.locator('tbody tr').count()).toBe(30);
 
   // A distribution per score kind, and the demo segments' movements.
-  const scores = page.getByRole('region', { name: 'Score distributions' });
   for (const kind of ['RFM (mean of R, F, M)', 'Customer lifetime value', 'Churn risk', 'Churn propensity', 'Engagement']) {
     await scores.getByRole('heading', { name: kind }).waitFor();
   }
   expect(await scores.getByRole('img').count()).toBeGreaterThanOrEqual(3);
   const movements = page.getByRole('region', { name: 'Biggest segment movements this week' });
   await movements.getByRole('link', { name: /Champions/ }).waitFor();
-  await screenshot(page, 'overview');
   await context.close();
 });
 

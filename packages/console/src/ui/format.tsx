@@ -1,18 +1,24 @@
-/** Channel icons: a symbol beside the channel's name (never the symbol alone). */
+/**
+ * Channel icons: a symbol beside the channel's name (never the symbol alone),
+ * from the common text fonts' symbol ranges rather than emoji, which many
+ * systems (a headless server, a locked-down desktop) cannot draw.
+ */
 const CHANNEL_ICONS: Record<string, string> = {
   email: '✉',
-  web: '🌐',
-  mobile: '📱',
-  app: '📱',
-  store: '🏬',
-  pos: '🏬',
+  web: '◎',
+  mobile: '▯',
+  app: '▯',
+  store: '⌂',
+  in_person: '⌂',
+  pos: '⌂',
   phone: '☎',
   call: '☎',
-  sms: '💬',
-  chat: '💬',
-  social: '👥',
-  support: '🛟',
-  ads: '📣',
+  sms: '✎',
+  chat: '✎',
+  social: '☺',
+  support: '⚑',
+  payment: '¤',
+  ads: '✦',
 };
 
 export function ChannelLabel({ channel }: { channel: string }) {
