@@ -142,9 +142,10 @@ test('Overview: headline counts, interactions by channel, the RFM grid, distribu
 
   // Interactions per day: a chart with its table alternative, by channel.
   const interactions = page.getByRole('region', { name: /Interactions per day/ });
-  await interactions.getByRole('img').waitFor();
+  // ECharts draws on a canvas once its chunk has loaded.
+  await interactions.getByRole('img').locator('canvas').waitFor();
   const scores = page.getByRole('region', { name: 'Score distributions' });
-  await scores.getByRole('img').first().waitFor();
+  await scores.getByRole('img').first().locator('canvas').waitFor();
   await screenshot(page, 'overview');
   await interactions.getByRole('button', { name: 'Show table' }).click();
   const header = await interactions.locator('thead th').allTextContents();
@@ -180,7 +181,7 @@ test('Customer 360: an RFM cell lists its customers, and a customer shows profil
   await page.getByRole('heading', { level: 1, name: /^Customer 360: / }).waitFor();
   const id = decodeURIComponent(page.url().split('#/customers/')[1]!);
   const scores = page.getByRole('region', { name: 'Scores' });
-  await scores.getByRole('article', { name: 'RFM score' }).waitFor();
+  await scores.getByRole('article', { name: 'RFM score' }).locator('canvas').waitFor();
   const api = await app.graphql(CustomersPageDocument, { first: 1, filter: { id: { eq: id } } });
   expect(api.data!.customers.totalCount).toBe(1);
   const timeline = page.getByRole('list', { name: 'Interactions, latest first' });

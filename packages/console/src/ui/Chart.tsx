@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState } from 'react';
-import { echarts, type EChartsCoreOption } from './echarts';
+import type { EChartsCoreOption } from './echarts';
 import { DataTable, type Column } from './DataTable';
 
 export interface ChartProps<Row> {
@@ -24,14 +24,25 @@ export function Chart<Row>({ title, option, columns, rows, height = 260, tableFi
   const box = useRef<HTMLDivElement>(null);
   const captionId = useId();
   useEffect(() => {
-    if (asTable || !box.current) return;
-    const chart = echarts.init(box.current, undefined, { renderer: 'canvas' });
-    chart.setOption({ aria: { enabled: true, label: { description: title } }, animation: false, ...option });
-    const observer = new ResizeObserver(() => chart.resize());
-    observer.observe(box.current);
+    const element = box.current;
+    if (asTable || !element) return;
+    // ECharts loads with the first chart, in a chunk of its own: the page paints before it arrives.
+    let dispose: () => void = () => undefined;
+    let cancelled = false;
+    void import('./echarts').then(({ echarts }) => {
+      if (cancelled) return;
+      const chart = echarts.init(element, undefined, { renderer: 'canvas' });
+      chart.setOption({ aria: { enabled: true, label: { description: title } }, animation: false, ...option });
+      const observer = new ResizeObserver(() => chart.resize());
+      observer.observe(element);
+      dispose = () => {
+        observer.disconnect();
+        chart.dispose();
+      };
+    });
     return () => {
-      observer.disconnect();
-      chart.dispose();
+      cancelled = true;
+      dispose();
     };
   }, [asTable, option, title]);
   return (
