@@ -7,7 +7,20 @@ import tseslint from 'typescript-eslint';
  * file; `npm test` runs it (`npm run lint`) after the type check.
  */
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.rapport/**', 'test/generated/**', 'bench/peers/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      '.rapport/**',
+      'test/generated/**',
+      'packages/*/dist/**',
+      'packages/console/src/gql/**',
+      'bench/peers/**',
+      '**/*.js',
+      '**/*.mjs',
+      '**/*.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...tseslint.configs.strict,

@@ -305,11 +305,13 @@ async function startDemo(runtime: RapportRuntime, logger: Logger): Promise<void>
 }
 
 function printWelcome(url: string, devKey: string | undefined): void {
-  console.log(`\n  Rapport is running. GraphiQL: ${url}\n`);
+  console.log(`\n  Rapport is running. GraphiQL: ${url}`);
+  console.log(`  Insights console: ${new URL('/console', url).href}\n`);
   if (!devKey) return;
   console.log(`  Development admin key: ${devKey}`);
-  // The key is never served in a page: the developer pastes it into GraphiQL.
+  // The key is never served in a page: the developer pastes it into GraphiQL or the console's login.
   console.log(`  In GraphiQL, open the Headers tab under the query editor and paste: {"Authorization": "Bearer ${devKey}"}`);
+  console.log(`  In the console, paste the key into its login form.`);
   console.log(
     `  Try: curl -s ${url} -H 'authorization: Bearer ${devKey}' -H 'content-type: application/json' -d '{"query":"{ customers(first: 3) { totalCount edges { node { displayName } } } }"}'\n`,
   );

@@ -28,6 +28,7 @@ import { CorsPolicy } from './cors';
 import { createContext, type GraphQLContext } from './context';
 import { depthLimitRule } from './depth-limit';
 import { documentNestingError, findInputProblem, inputGuard } from './input-guard';
+import { serveConsole } from './console';
 import { serveGraphiQL } from './graphiql';
 import { getSchema } from './schema';
 import { closeIfBodyUnread, sendJson, type HttpRoute } from '../infra/http';
@@ -386,6 +387,8 @@ export function createHttpHandler(services: RapportServices, extraRoutes: HttpRo
       // The GraphiQL page and its assets are public and hold no credential: a developer
       // pastes a key into GraphiQL's Headers tab (`npm start` prints how).
       if (serveGraphiQL(req, res, url, '/graphql')) return;
+      // The console (packages/console) is public too: its user pastes a key into its login form.
+      if (serveConsole(req, res, url)) return;
       if (url.pathname !== '/graphql') return sendJson(res, 404, { code: ErrorCode.NOT_FOUND, message: `no route ${url.pathname}` });
       // Every operation needs credentials, checked before the body is read.
       const authentication = await authenticate(req.headers.authorization, services.config, services.apiKeys);
@@ -480,11 +483,13 @@ async function writeStream(body: ReadableStream<Uint8Array>, res: ServerResponse
     void reader.cancel().catch(() => undefined);
   };
   res.once('close', onClose);
+  // Gone while the operation ran (a browser aborting a superseded fetch): its 'close' has passed already.
+  if (res.destroyed) onClose();
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done || gone) break;
-      if (!res.write(value)) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+      if (done || gone || res.destroyed) break;
+      if (!res.write(value) && !res.destroyed) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
     }
   } catch (error) {
     if (!gone) throw error;
@@ -516,6 +521,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
   return new Promise((resolve, reject) => {
+    // Gone while the request was being authenticated: its 'close' has passed, and no 'end' will come.
+    if (req.destroyed) return reject(new ClientGoneError('the client closed the connection before its body was read'));
     const chunks: Buffer[] = [];
     let size = 0;
     const done = () => {

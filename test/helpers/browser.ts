@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
 /**
  * The browser the web-page tests drive: Debian's Chromium (`apt-get install -y
  * chromium`, as .ci/run does), never a browser downloaded at install time.
@@ -21,4 +24,14 @@ export function chromiumArgs(): string[] {
     '--disable-sync',
     '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
   ];
+}
+
+/**
+ * Builds the console (packages/console) when its build is missing or older
+ * than its sources, as `npm start` does, so the browser tests run on a fresh
+ * clone. Throws with vite's output when the build fails.
+ */
+export function ensureConsoleBuilt(): void {
+  const result = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'packages', 'console', 'scripts', 'ensure-built.mjs')], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`the console did not build:\n${result.stdout}\n${result.stderr}`);
 }
