@@ -113,6 +113,9 @@ describe('connections', () => {
     });
     expect(errors?.[0]?.extensions).toMatchObject({ code: 'CONNECTOR_CONFIG_INVALID', field: 'config.signingSecret' });
     expect(errors?.[0]?.message).toContain('config.mapping.externalId');
+    // Every issue, field by field, for a form to show beside its inputs.
+    const issues = (errors?.[0]?.extensions?.details as { issues: { field: string; message: string }[] }).issues;
+    expect(issues.map((i) => i.field)).toEqual(expect.arrayContaining(['config.signingSecret', 'config.mapping.externalId']));
   });
 
   test('an unknown connector and a bad schedule are refused', async () => {

@@ -93,6 +93,16 @@ describe('segments API', () => {
       expect(errors?.[0].message).toContain(`invalid rule at ${field}: `);
     });
 
+    test('lists every problem of a rule in details.problems, the first one in the message', async () => {
+      const rule: SegmentRuleInput = {
+        and: [{ attribute: { field: 'shoeSize', op: 'EQ', value: 42 } }, { behavior: { type: 'purchase', op: 'IN', value: 1 } }],
+      } as SegmentRuleInput;
+      const { errors } = await app.graphql(PreviewSegmentDocument, { rule });
+      expect(errors?.[0].extensions).toMatchObject({ code: 'SEGMENT_RULE_INVALID', field: 'rule.and[0].attribute.field' });
+      const problems = (errors?.[0].extensions?.details as { problems: { field: string }[] }).problems;
+      expect(problems.map((p) => p.field)).toEqual(['rule.and[0].attribute.field', 'rule.and[1].behavior.op']);
+    });
+
     test('rejects more than 10 levels, and accepts 10', async () => {
       const nest = (levels: number): SegmentRuleInput =>
         levels === 1 ? { attribute: { field: 'kind', op: 'EQ', value: 'PERSON' } } : { not: nest(levels - 1) };

@@ -219,7 +219,9 @@ function maskError(services: RapportServices) {
       return new GraphQLError(original.message, {
         nodes: graphqlError?.nodes,
         path: graphqlError?.path,
-        extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
+        // details: every problem of the input where there were several (SEGMENT_RULE_INVALID's problems,
+        // CONNECTOR_CONFIG_INVALID's issues), as docs/errors.md lists them; only ever about the caller's own input.
+        extensions: { code: original.code, ...(original.field ? { field: original.field } : {}), ...(original.details ? { details: original.details } : {}) },
       });
     }
     if (graphqlError && (graphqlError.extensions?.code || !graphqlError.originalError || graphqlError.originalError instanceof GraphQLError)) {
