@@ -461,11 +461,14 @@ async function writeStream(body: ReadableStream<Uint8Array>, res: ServerResponse
     void reader.cancel().catch(() => undefined);
   };
   res.once('close', onClose);
+  // A client that left while the answer was being computed closed the response already: its 'close' will not
+  // come again, and a write would wait for a 'drain' that never comes (holding the shutdown's drain forever).
+  if (res.destroyed) onClose();
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done || gone) break;
-      if (!res.write(value)) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+      if (!res.write(value) && !res.destroyed) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
     }
   } catch (error) {
     if (!gone) throw error;
@@ -496,6 +499,8 @@ class ClientGoneError extends Error {}
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
+  // A client that left while the request was authenticated or rate-limited destroyed it already: no event comes.
+  if (req.destroyed && !req.readableEnded) return Promise.reject(new ClientGoneError('the client closed the connection before sending its whole body'));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
