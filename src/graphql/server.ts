@@ -483,7 +483,8 @@ async function writeStream(body: ReadableStream<Uint8Array>, res: ServerResponse
     void reader.cancel().catch(() => undefined);
   };
   res.once('close', onClose);
-  // Gone while the operation ran (a browser aborting a superseded fetch): its 'close' has passed already.
+  // A client that left while the answer was being computed closed the response already: its 'close' will not
+  // come again, and a write would wait for a 'drain' that never comes (holding the shutdown's drain forever).
   if (res.destroyed) onClose();
   try {
     for (;;) {
@@ -520,9 +521,9 @@ class ClientGoneError extends Error {}
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
+  // A client that left while the request was authenticated or rate-limited destroyed it already: no event comes.
+  if (req.destroyed && !req.readableEnded) return Promise.reject(new ClientGoneError('the client closed the connection before sending its whole body'));
   return new Promise((resolve, reject) => {
-    // Gone while the request was being authenticated: its 'close' has passed, and no 'end' will come.
-    if (req.destroyed) return reject(new ClientGoneError('the client closed the connection before its body was read'));
     const chunks: Buffer[] = [];
     let size = 0;
     const done = () => {

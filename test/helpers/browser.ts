@@ -29,7 +29,9 @@ export function chromiumArgs(): string[] {
 /**
  * Builds the console (packages/console) when its build is missing or older
  * than its sources, as `npm start` does, so the browser tests run on a fresh
- * clone. Throws with vite's output when the build fails.
+ * clone. Throws with vite's output when the build fails. Jest's global setup
+ * runs it once before any test file (two vite builds of one output at once
+ * refuse each other); a browser test calling it again finds the build current.
  */
 export function ensureConsoleBuilt(): void {
   const result = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'packages', 'console', 'scripts', 'ensure-built.mjs')], { encoding: 'utf8' });

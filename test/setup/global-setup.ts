@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isAlive, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/infra/embedded-postgres';
 import { findFreePort } from '../../src/infra/net';
+import { ensureConsoleBuilt } from '../helpers/browser';
 
 /**
  * Starts the real backing services once per Jest run, on free loopback ports
@@ -12,6 +13,8 @@ import { findFreePort } from '../../src/infra/net';
  */
 export default async function globalSetup(): Promise<void> {
   stopServicesOfDeadRuns();
+  // Once, before the workers start: browser test files running at once would each start a vite build of the same output.
+  ensureConsoleBuilt();
   const root = mkdtempSync(path.join(tmpdir(), 'rapport-test-'));
   // The cluster may run as the `postgres` system user (when we are root): let it reach its directory.
   chmodSync(root, 0o755);
