@@ -15,6 +15,9 @@ import {
   type CustomersPageQueryVariables,
 } from './generated/graphql';
 import { startTestApp, type TestApp } from './helpers/app';
+import { createKey } from './helpers/personal-data';
+
+type CustomersPageLike = { customers: { edges: { node: { displayName: string | null } }[] } };
 
 let app: TestApp;
 beforeAll(async () => {
@@ -207,6 +210,32 @@ describe('no N+1', () => {
         [Buffer.from(organization.id, 'base64').toString().split(':')[1]],
       );
       expect(organization.members.edges.map((e) => Buffer.from(e.node.id, 'base64').toString().split(':')[1])).toEqual(expected.map((r) => r.id));
+    }
+  });
+});
+
+describe('one answer whatever runs it', () => {
+  test('a repeated page read (standard executor first, compiled once repeated) answers the same, masked alike for a narrow key', async () => {
+    const narrow = await createKey(app, ['customers:read', 'scores:read', 'segments:read']);
+    for (const bearer of [null, narrow]) {
+      const bodies: string[] = [];
+      for (let run = 0; run < 5; run++) {
+        const customers = bearer
+          ? await app.graphqlAs(bearer, Customer360PageDocument, { first: 20 })
+          : await app.graphql(Customer360PageDocument, { first: 20 });
+        const organizations = bearer
+          ? await app.graphqlAs(bearer, CustomerOrganizationPageDocument, { first: 20 })
+          : await app.graphql(CustomerOrganizationPageDocument, { first: 20 });
+        expect(customers.errors).toBeUndefined();
+        expect(organizations.errors).toBeUndefined();
+        bodies.push(JSON.stringify([customers.data, organizations.data]));
+      }
+      expect(new Set(bodies).size).toBe(1);
+      // Without pii:read, every name and identifier value is masked, in every run.
+      const first = JSON.parse(bodies[0]) as [CustomersPageLike, unknown];
+      const names = first[0].customers.edges.map((e) => e.node.displayName);
+      if (bearer) expect(names.every((n) => n === null || n.includes('•'))).toBe(true);
+      else expect(names.some((n) => n !== null && !n.includes('•'))).toBe(true);
     }
   });
 });

@@ -114,9 +114,25 @@ export function inlineExposedFields(schema: GraphQLSchema): void {
  * whose compiled run meets any error is run again by the standard executor,
  * whose answer is the one sent.
  */
+/**
+ * Compiling a document costs far more than running it once; a read is
+ * compiled at its COMPILE_READ_AFTER-th run (the parse cache hands back the
+ * same document for the same text), so one-off documents (an explorer's
+ * queries, a client sending endless distinct documents) never pay it and
+ * never fill the cache. A batch mutation is compiled at once: its rows repay it.
+ */
+const COMPILE_READ_AFTER = 3;
+
 export function compiledBatchExecution(): Plugin {
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
   const inlined = new WeakSet<GraphQLSchema>();
+  const runs = new WeakMap<DocumentNode, number>();
+  /** A read is compiled once it has run COMPILE_READ_AFTER times: only documents a client repeats repay the compile. */
+  const hot = (document: DocumentNode) => {
+    const seen = (runs.get(document) ?? 0) + 1;
+    runs.set(document, seen);
+    return seen >= COMPILE_READ_AFTER;
+  };
   const compiledFor = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null }) => {
     if (!inlined.has(args.schema)) {
       inlineExposedFields(args.schema);
@@ -139,6 +155,7 @@ export function compiledBatchExecution(): Plugin {
       const onlyOf = (fields: ReadonlySet<string>) => operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && fields.has(s.name.value));
       const read = operation.operation === 'query' && onlyOf(COMPILED_READ_FIELDS);
       if (!read && !(operation.operation === 'mutation' && onlyOf(COMPILED_ROOT_FIELDS))) return;
+      if (read && !hot(args.document)) return;
       const query = compiledFor(args);
       if (!query) return;
       const standard = executeFn;
