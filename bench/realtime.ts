@@ -14,7 +14,11 @@
  * interaction for a new probe customer, and the time from sending the
  * mutation to the `ENTERED` event is measured: commit, customer refresh
  * (stats, scores, segments), outbox dispatch (`--dispatchMs`), fan-out and
- * delivery. `--debounceMs` sets RAPPORT_REFRESH_DEBOUNCE_MS. Each delay is then split into stages from the outbox's own
+ * delivery. `--debounceMs` sets RAPPORT_REFRESH_DEBOUNCE_MS. `--hot N` sends the
+ * background ingest to the first N customers only (0: all of them in turn), so
+ * that each gets several changes a second, the case the debounce coalesces; the
+ * customer refreshes done and the CPU they cost are printed for the comparison.
+ * Each delay is then split into stages from the outbox's own
  * timestamps: to the start of the customer refresh that wrote the entry
  * (ingest, the refresh debounce, the queue), to its dispatch (the
  * dispatcher's wake-up or poll), and from there to the subscriber (fan-out).
@@ -24,17 +28,17 @@ import WebSocket from 'ws';
 import { openDatabase, startRapport } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/infra/logger';
-import { BENCH_ADMIN_KEY, BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, percentile, runBench } from './harness';
+import { BENCH_ADMIN_KEY, BENCH_ENV, BENCH_HEADERS, benchCluster, fmt, intFlags, percentile, processCpuSeconds, runBench } from './harness';
 
 const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
 
 async function main() {
-  const scale = intFlags({ customers: 100_000, rate: 5_000, senders: 4, batch: 100, probes: 40, intervalMs: 250, dispatchMs: 1_000, debounceMs: 1_000 }, [
-    'rate',
-    'debounceMs',
-  ]);
+  const scale = intFlags(
+    { customers: 100_000, rate: 5_000, senders: 4, batch: 100, probes: 40, intervalMs: 250, dispatchMs: 1_000, debounceMs: 1_000, hot: 0 },
+    ['rate', 'debounceMs', 'hot'],
+  );
   console.log(
-    `bench/realtime: ${fmt(scale.customers)} customers, background ingest ${fmt(scale.rate)} interactions/s (${scale.senders} senders, batches of ${scale.batch}), ${scale.probes} probes every ${scale.intervalMs} ms, outbox dispatch every ${scale.dispatchMs} ms, refresh debounce ${scale.debounceMs} ms`,
+    `bench/realtime: ${fmt(scale.customers)} customers, background ingest ${fmt(scale.rate)} interactions/s (${scale.senders} senders, batches of ${scale.batch}), ${scale.probes} probes every ${scale.intervalMs} ms, outbox dispatch every ${scale.dispatchMs} ms, refresh debounce ${scale.debounceMs} ms${scale.hot ? `, background to the first ${fmt(scale.hot)} customers only` : ''}`,
   );
   const cluster = await benchCluster();
   try {
@@ -96,6 +100,15 @@ async function main() {
       });
       await subscribed;
 
+      // Customer refreshes so far: each writes its customer's stats row once (insert or update).
+      const refreshesSoFar = async () =>
+        Number(
+          (await dataSource.query(`SELECT coalesce(sum(n_tup_ins + n_tup_upd), 0)::bigint AS n FROM pg_stat_user_tables WHERE relname = 'customer_stats'`))[0]
+            .n,
+        );
+      const refreshesBefore = await refreshesSoFar();
+      const cpuBefore = { rapport: processCpuSeconds(), postgres: cluster.cpuSeconds() };
+      const pool = scale.hot > 0 ? Math.min(scale.hot, ids.length) : ids.length;
       let running = true;
       let sent = 0;
       let next = 0;
@@ -110,7 +123,7 @@ async function main() {
             continue;
           }
           const batch = Array.from({ length: Math.min(scale.batch, due - sent) }, () => {
-            const id = ids[next++ % ids.length]!;
+            const id = ids[next++ % pool]!;
             return {
               customer: { id: gid('Customer', id) },
               channel: 'web',
@@ -150,6 +163,10 @@ async function main() {
       running = false;
       await background;
       const elapsed = (performance.now() - ingestStarted) / 1000;
+      // Statistics reach pg_stat_user_tables when a backend's transaction ends; wait for the queue to drain first.
+      await new Promise((r) => setTimeout(r, 3_000));
+      const refreshes = (await refreshesSoFar()) - refreshesBefore;
+      const cpu = { rapport: processCpuSeconds() - cpuBefore.rapport, postgres: cluster.cpuSeconds() - cpuBefore.postgres };
 
       // Stages from the outbox: when the refresh that wrote each entry started, and when it was dispatched.
       const stages: { customer: string; written: Date; dispatched: Date | null }[] = await dataSource.query(
@@ -176,6 +193,9 @@ async function main() {
       const delays = [...sentAt].flatMap(([id, at]) => (arrivals.has(id) ? [arrivals.get(id)! - at] : [])).sort((a, b) => a - b);
       console.log(`  background ingest asked            ${fmt(scale.rate)} interactions/s`);
       console.log(`  background ingest achieved         ${fmt(sent / elapsed)} interactions/s (${fmt(sent)} in ${fmt(elapsed, 1)} s)`);
+      console.log(
+        `  customer refreshes                 ${fmt(refreshes)} (${fmt(refreshes / Math.max(1, sent), 2)} per interaction); CPU: bench process (gateway, worker, senders) ${fmt(cpu.rapport, 1)} s, Postgres ${fmt(cpu.postgres, 1)} s`,
+      );
       console.log(`  segment entries received           ${delays.length} of ${sentAt.size} probes`);
       console.log(
         `  recordInteractions → event         p50 ${fmt(percentile(delays, 50))} ms  p95 ${fmt(percentile(delays, 95))} ms  max ${fmt(delays.at(-1) ?? NaN)} ms`,
