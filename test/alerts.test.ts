@@ -351,6 +351,14 @@ describe('rules are validated', () => {
     [{ name: '  ', trigger: CHURN }, 'VALIDATION_FAILED', 'input.name'],
     [{ name: 'bad cool-down', trigger: CHURN, cooldownSeconds: -1 }, 'VALIDATION_FAILED', 'input.cooldownSeconds'],
     [{ name: 'zero change', trigger: { scoreChanges: { kind: 'CLV', minChange: 0 } } }, 'VALIDATION_FAILED', 'input.trigger.scoreChanges.minChange'],
+    // Outside the kind's range: accepted, such a rule would never fire.
+    [{ name: 'churn above 1', trigger: { scoreCrosses: { kind: 'CHURN_RISK', threshold: 70 } } }, 'VALIDATION_FAILED', 'input.trigger.scoreCrosses.threshold'],
+    [{ name: 'rfm below 1', trigger: { scoreCrosses: { kind: 'RFM', threshold: 0.5 } } }, 'VALIDATION_FAILED', 'input.trigger.scoreCrosses.threshold'],
+    [
+      { name: 'engagement by 101', trigger: { scoreChanges: { kind: 'ENGAGEMENT', minChange: 101 } } },
+      'VALIDATION_FAILED',
+      'input.trigger.scoreChanges.minChange',
+    ],
     [
       { name: 'no segment', trigger: { segmentEntered: { segmentId: gid('Segment', '999999') } } },
       'SEGMENT_NOT_FOUND',

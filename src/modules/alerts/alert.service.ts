@@ -4,7 +4,7 @@ import { inTransaction } from '../../infra/database';
 import { keysetClauses, toPage, type Page } from '../../infra/page';
 import { pageSize, SqlParams, type SortKey } from '../../infra/sql-filter';
 import { publish, type DomainEvent } from '../events';
-import { SCORE_KINDS } from '../scores';
+import { SCORE_KINDS, scoreRange, type ScoreKind } from '../scores';
 import type { SegmentService } from '../segments';
 import { ALERT_TEMPLATES, type AlertTemplate } from './alert-templates';
 
@@ -490,10 +490,18 @@ export class AlertService {
       const c = trigger.scoreCrosses;
       if (typeof c.threshold !== 'number' || !Number.isFinite(c.threshold))
         throw invalid('input.trigger.scoreCrosses.threshold', 'threshold must be a finite number');
+      const scoreKind = kind(c.kind, 'input.trigger.scoreCrosses.kind');
+      // A threshold outside the kind's range is never crossed: the rule would be accepted and never fire.
+      const range = scoreRange(scoreKind as ScoreKind);
+      if (range && (c.threshold < range[0] || c.threshold > range[1]))
+        throw invalid(
+          'input.trigger.scoreCrosses.threshold',
+          `${scoreKind} scores are between ${range[0]} and ${range[1]}: a threshold of ${c.threshold} is never crossed`,
+        );
       return {
         ...none,
         trigger: 'SCORE_CROSSES',
-        scoreKind: kind(c.kind, 'input.trigger.scoreCrosses.kind'),
+        scoreKind,
         threshold: c.threshold,
         direction: direction(c.direction, 'input.trigger.scoreCrosses.direction'),
       };
@@ -502,10 +510,14 @@ export class AlertService {
     if (!c) throw invalid('input.trigger', 'give exactly one of segmentEntered, scoreCrosses and scoreChanges');
     if (typeof c.minChange !== 'number' || !Number.isFinite(c.minChange) || c.minChange <= 0)
       throw invalid('input.trigger.scoreChanges.minChange', 'minChange must be a number greater than 0');
+    const scoreKind = kind(c.kind, 'input.trigger.scoreChanges.kind');
+    const range = scoreRange(scoreKind as ScoreKind);
+    if (range && c.minChange > range[1] - range[0])
+      throw invalid('input.trigger.scoreChanges.minChange', `${scoreKind} scores are between ${range[0]} and ${range[1]}: they never change by ${c.minChange}`);
     return {
       ...none,
       trigger: 'SCORE_CHANGES',
-      scoreKind: kind(c.kind, 'input.trigger.scoreChanges.kind'),
+      scoreKind,
       minChange: c.minChange,
       direction: direction(c.direction, 'input.trigger.scoreChanges.direction'),
     };

@@ -1,5 +1,6 @@
 export { ScoreFilterInput, ScoreKindEnum } from './score-inputs.graphql';
 export { SCORE_KINDS } from './score-kind';
+export { scoreRange } from './kinds';
 export type { ScoreKind } from './score-kind';
 export { componentsOf } from './score-loaders';
 export { REBUILD_TABLES } from './score-rebuild';

@@ -25,6 +25,11 @@ export function kindDefinition(kind: ScoreKind): ScoreKindDefinition<unknown> {
   return definition as unknown as ScoreKindDefinition<unknown>;
 }
 
+/** The values a kind's scores fall between, or undefined when unbounded (CLV). */
+export function scoreRange(kind: ScoreKind): readonly [number, number] | undefined {
+  return kindDefinition(kind).range;
+}
+
 export type {
   CustomerRules,
   FitContext,
