@@ -300,4 +300,5 @@ test('settings are checked: rules in the segment language, the outcome not a fea
   await refuse({ features: { behavior: [{ type: 'call', lastDays: 30, op: 'GT', value: 1 }] } }, 'SEGMENT_RULE_INVALID', 'settings.features.behavior[0].op');
   await refuse({ features: { behavior: [{ type: 'call', lastDays: -3 }] } }, 'SEGMENT_RULE_INVALID', 'settings.features.behavior[0].lastDays');
   await refuse({ bands: { medium: 0.7, high: 0.5 } }, 'VALIDATION_FAILED', 'settings.bands.medium');
+  await refuse({ features: { traits: [], stats: false, behavior: [] } }, 'VALIDATION_FAILED', 'settings.features');
 });

@@ -264,6 +264,15 @@ export const churnPropensityKind = defineScoreKind<ChurnPropensitySettings>({
   configured: (settings) => settings.population !== null && settings.outcome !== null,
 
   async checkSettings(settings, { rules, piiRead }) {
+    // Refused here, not at the next fit: a model with an outcome and nothing to predict it from cannot be fitted.
+    const { traits, stats, behavior: aggregates } = settings.features;
+    if (settings.population !== null && settings.outcome !== null && traits.length === 0 && !stats && aggregates.length === 0) {
+      throw fail(
+        'VALIDATION_FAILED',
+        { detail: 'CHURN_PROPENSITY has no features: list traits, behavior aggregates, or set stats: true' },
+        'settings.features',
+      );
+    }
     if (!rules) return settings;
     const population =
       settings.population === null ? null : ((await rules.check(settings.population, { root: 'settings.population', piiRead })) as Record<string, unknown>);
