@@ -8,7 +8,7 @@ import { auditRecords } from '../access';
 import { CustomerRef, CustomerRefInput, IdentifierInputRef } from '../customers';
 import type { GraphQLContext } from '../../graphql/context';
 import { hasScope } from '../access';
-import { CONSENT_STATUSES } from './privacy.service';
+import { CONSENT_STATUSES } from '../segments';
 import type { ConsentRecord, ErasureReceipt } from './privacy.service';
 
 const MAX_CONSENTS_PER_BATCH = 1000;

@@ -15,9 +15,9 @@ import { SCORE_WRITERS_LOCK } from '../scores';
 import { publish } from '../events';
 import { NO_CUSTOMER } from '../events';
 import type { MergeService } from '../merges';
+import { CONSENT_STATUSES } from '../segments';
 
 /** A consent's state: the values of `customer_consents.status` (its check constraint in migrations). */
-export const CONSENT_STATUSES = ['GRANTED', 'DENIED', 'WITHDRAWN'] as const;
 export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
 
 export interface ConsentRow {

@@ -1,3 +1,4 @@
+export { CONSENT_STATUSES } from './rules/rule';
 export { MembershipEventRef as SegmentMembershipEventRef, requireMembershipAccess, SegmentRef } from './segment.graphql';
 export { segmentLoaders } from './segment-loaders';
 export type { MembershipEventRecord, SegmentRecord } from './segment.service';

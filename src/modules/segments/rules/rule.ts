@@ -63,6 +63,7 @@ export interface RecommendedCondition {
   rankAtMost: number;
 }
 
+/** The statuses of a consent record: the privacy module's records and the rule language's consent conditions share them. */
 export const CONSENT_STATUSES = ['GRANTED', 'DENIED', 'WITHDRAWN'] as const;
 
 /**
