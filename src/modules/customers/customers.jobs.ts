@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { withTimeout, type JobRegistry } from '../../infra/jobs';
 import { QUEUES, type QueueBackend } from '../../infra/queue';
 import type { Logger } from '../../infra/logger';
@@ -8,15 +7,20 @@ export const CUSTOMER_REFRESH_JOB = 'customer.refresh';
 export const DIRTY_SWEEP_JOB = 'dirty.sweep';
 
 /**
- * How long a refresh waits so that bursts for the same customers coalesce (gathering in the process, then the job's delay).
- * @defaultValue 1 second (config `RAPPORT_REFRESH_DEBOUNCE_MS`: lower trades coalescing for real-time latency)
+ * How often one process refreshes a customer at most while its changes keep
+ * coming: a customer's first change is refreshed after the gathering window
+ * ({@link REFRESH_GATHER_MS}); further changes within this time share one
+ * refresh at its end.
+ * @defaultValue 1 second (config `RAPPORT_REFRESH_DEBOUNCE_MS`)
  */
 export const REFRESH_DEBOUNCE_MS = 1_000;
-/** How long a process gathers refresh requests before it enqueues them together (part of {@link REFRESH_DEBOUNCE_MS}). */
+/** How long a process gathers refresh requests before it enqueues them together. */
 export const REFRESH_GATHER_MS = 200;
 const MAX_IDS_PER_JOB = 1_000;
 /** Gathered ids that are enqueued at once, without waiting for the rest of the gathering window. */
 const MAX_GATHERED_IDS = 5_000;
+/** Held-back repeats that are enqueued at once, without waiting for the end of the debounce (bounds the memory of a flood). */
+const MAX_HELD_IDS = 50_000;
 
 /** Called after a commit with the customers whose data changed. Failures are logged, never raised. */
 export type RefreshRequester = (customerIds: string[]) => Promise<void>;
@@ -34,24 +38,18 @@ export function registerCustomerJobs(registry: Pick<JobRegistry, 'register'>, st
 }
 
 /**
- * Enqueues `customer.refresh` for changed customers, debounced: the job waits a
- * second, and a request for the same customers within that second is
- * deduplicated by BullMQ. The work itself is per customer and idempotent: a
- * customer refreshed by an earlier job is no longer dirty and is skipped.
+ * Enqueues `customer.refresh` for changed customers, in jobs of at most
+ * {@link MAX_IDS_PER_JOB} ids, to run at once: when to refresh is the
+ * {@link RefreshGatherer}'s decision. The work is per customer and
+ * idempotent: a customer an earlier job already brought up to date is no
+ * longer dirty and is skipped.
  */
-export function createRefreshRequester(queues: QueueBackend, timeoutMs = 2_000, debounceMs = REFRESH_DEBOUNCE_MS): RefreshRequester {
-  const delay = Math.max(0, debounceMs - gatherMsFor(debounceMs));
+export function createRefreshRequester(queues: QueueBackend, timeoutMs = 2_000): RefreshRequester {
   return async (customerIds) => {
     const sorted = [...new Set(customerIds)].sort();
     const jobs = [];
     for (let i = 0; i < sorted.length; i += MAX_IDS_PER_JOB) {
-      const chunk = sorted.slice(i, i + MAX_IDS_PER_JOB);
-      const dedupId = createHash('sha1').update(chunk.join(',')).digest('hex');
-      jobs.push({
-        name: CUSTOMER_REFRESH_JOB,
-        data: { customerIds: chunk } satisfies CustomerRefreshData,
-        opts: { delay, deduplication: { id: `refresh:${dedupId}`, ttl: Math.max(1, debounceMs) } },
-      });
+      jobs.push({ name: CUSTOMER_REFRESH_JOB, data: { customerIds: sorted.slice(i, i + MAX_IDS_PER_JOB) } satisfies CustomerRefreshData });
     }
     await withTimeout(queues.queue(QUEUES.analytics).addBulk(jobs), timeoutMs, 'enqueue customer.refresh');
   };
@@ -63,48 +61,96 @@ export function gatherMsFor(debounceMs: number): number {
 }
 
 /**
- * Gathers the refresh requests of one process for {@link REFRESH_GATHER_MS}
- * and enqueues them together: ingest does not wait for the queue, and a
- * stream of batches costs one enqueue per window instead of one per batch
- * (each enqueue is a database transaction on the PostgreSQL backend). The customers
- * are already marked dirty in their ingest's transaction, so an enqueue that
- * fails, or a process that dies with ids gathered, only delays their refresh
- * to the dirty sweep.
+ * Decides when a changed customer is refreshed, for one process, and
+ * enqueues the refreshes: a throttle with a leading edge.
+ *
+ * - A customer this process has not enqueued within the last `debounceMs`
+ *   goes with the next gathering window (`gatherMs`): a first change, such as
+ *   the purchase that puts a customer in a segment, is refreshed (and its
+ *   events sent) as soon as the queue gets to it.
+ * - A customer enqueued within the last `debounceMs` is held back, with every
+ *   other such repeat, until `debounceMs` after the first of them: a stream of
+ *   changes to the same customers costs one refresh per customer per debounce,
+ *   not one per change.
+ *
+ * Gathering makes a stream of batches cost one enqueue per window instead of
+ * one per batch (each enqueue is a database transaction on the PostgreSQL
+ * backend), and ingest never waits for the queue. The customers are already
+ * marked dirty in their ingest's transaction, so an enqueue that fails, or a
+ * process that dies with ids held, only delays their refresh to the dirty
+ * sweep.
  */
 export class RefreshGatherer {
   private pending = new Set<string>();
+  private held = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
+  private heldTimer: NodeJS.Timeout | null = null;
+  /** When each customer was last enqueued, oldest first (re-inserted on every enqueue); only the last `debounceMs` are kept. */
+  private readonly enqueuedAt = new Map<string, number>();
   private readonly sending = new Set<Promise<void>>();
 
   constructor(
     private readonly enqueue: RefreshRequester,
     private readonly logger: Logger,
     private readonly gatherMs = REFRESH_GATHER_MS,
+    private readonly debounceMs = REFRESH_DEBOUNCE_MS,
   ) {}
 
-  /** Adds customers to the next enqueue; never fails. */
+  /** Adds customers to the next enqueue, or holds back those enqueued within the debounce; never fails. */
   readonly request: RefreshRequester = async (customerIds) => {
-    for (const id of customerIds) this.pending.add(id);
-    if (this.pending.size >= MAX_GATHERED_IDS) this.send();
-    else this.timer ??= setTimeout(() => this.send(), this.gatherMs);
+    this.forgetBefore(Date.now() - this.debounceMs);
+    for (const id of customerIds) {
+      if (this.enqueuedAt.has(id) && !this.pending.has(id)) this.held.add(id);
+      else this.pending.add(id);
+    }
+    if (this.pending.size >= MAX_GATHERED_IDS) this.sendPending();
+    else if (this.pending.size > 0) this.timer ??= setTimeout(() => this.sendPending(), this.gatherMs);
+    if (this.held.size >= MAX_HELD_IDS) this.sendHeld();
+    else if (this.held.size > 0) this.heldTimer ??= setTimeout(() => this.sendHeld(), this.debounceMs);
   };
 
-  /** Enqueues what is gathered and waits for every enqueue in flight (at shutdown). */
+  /** Enqueues everything gathered or held at once and waits for every enqueue in flight (at shutdown). */
   async flush(): Promise<void> {
-    this.send();
+    this.sendPending();
+    this.sendHeld();
     await Promise.all(this.sending);
   }
 
-  private send(): void {
+  private sendPending(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.pending.size === 0) return;
-    const customerIds = [...this.pending];
+    const ids = this.pending;
     this.pending = new Set();
+    this.send(ids);
+  }
+
+  private sendHeld(): void {
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+    this.heldTimer = null;
+    const ids = this.held;
+    this.held = new Set();
+    this.send(ids);
+  }
+
+  private send(ids: Set<string>): void {
+    if (ids.size === 0) return;
+    const now = Date.now();
+    for (const id of ids) {
+      this.enqueuedAt.delete(id);
+      this.enqueuedAt.set(id, now);
+    }
+    const customerIds = [...ids];
     const sent: Promise<void> = this.enqueue(customerIds)
       .catch((error) => this.logger.warn({ err: error, customers: customerIds.length }, 'could not enqueue customer.refresh; the dirty sweep will catch up'))
       .finally(() => this.sending.delete(sent));
     this.sending.add(sent);
+  }
+
+  private forgetBefore(cutoff: number): void {
+    for (const [id, at] of this.enqueuedAt) {
+      if (at >= cutoff) break;
+      this.enqueuedAt.delete(id);
+    }
   }
 }
 

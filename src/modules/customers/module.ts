@@ -30,11 +30,7 @@ export const customersModule = defineModule({
   events: { publishes: ['customer.created', 'customer.updated', 'customers.refreshed', 'identity.conflicted'], subscribes: [] },
   create({ config, logger, dataSource, queues, secretKey, events }: CustomersDeps) {
     const debounceMs = config.refreshDebounceMs;
-    const refreshes = new RefreshGatherer(
-      createRefreshRequester(queues, undefined, debounceMs),
-      logger.child({ component: 'refresh' }),
-      gatherMsFor(debounceMs),
-    );
+    const refreshes = new RefreshGatherer(createRefreshRequester(queues), logger.child({ component: 'refresh' }), gatherMsFor(debounceMs), debounceMs);
     const tombstones = new TombstoneHasher(secretKey);
     if (!tombstones.keyed)
       logger.warn(

@@ -46,3 +46,42 @@ test('a large gathering is enqueued without waiting for the window', async () =>
   await gatherer.flush();
   expect(sent.map((ids) => ids.length)).toEqual([5_000]);
 });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('a customer enqueued within the debounce is held back, then enqueued once with the other repeats', async () => {
+  const sent: string[][] = [];
+  const gatherer = new RefreshGatherer(async (ids) => void sent.push(ids), silent, 30, 600);
+  await gatherer.request(['1', '2']);
+  await sleep(100);
+  expect(sent).toEqual([['1', '2']]);
+  // '1' and '2' changed again: held; '3' is new: it goes with the next window.
+  await gatherer.request(['1']);
+  await gatherer.request(['1', '3']);
+  await gatherer.request(['2']);
+  await sleep(100);
+  expect(sent).toEqual([['1', '2'], ['3']]);
+  await sleep(700);
+  expect(sent).toEqual([['1', '2'], ['3'], ['1', '2']]);
+});
+
+test('a customer not enqueued within the debounce goes with the next window again', async () => {
+  const sent: string[][] = [];
+  const gatherer = new RefreshGatherer(async (ids) => void sent.push(ids), silent, 30, 300);
+  await gatherer.request(['5']);
+  await sleep(400);
+  await gatherer.request(['5']);
+  await sleep(150);
+  expect(sent).toEqual([['5'], ['5']]);
+});
+
+test('flush enqueues the held-back repeats too', async () => {
+  const sent: string[][] = [];
+  const gatherer = new RefreshGatherer(async (ids) => void sent.push(ids), silent, 30, 60_000);
+  await gatherer.request(['8']);
+  await gatherer.flush();
+  await gatherer.request(['8', '9']);
+  expect(sent).toEqual([['8']]);
+  await gatherer.flush();
+  expect(sent).toEqual([['8'], ['9'], ['8']]);
+});
