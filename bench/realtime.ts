@@ -20,7 +20,7 @@
  * customer refreshes done and the CPU they cost are printed for the comparison.
  * Each delay is then split into stages from the outbox's own
  * timestamps: to the start of the customer refresh that wrote the entry
- * (ingest, the refresh debounce, the queue), to its dispatch (the
+ * (ingest, the gathering window, the queue), to its dispatch (the
  * dispatcher's wake-up or poll), and from there to the subscriber (fan-out).
  */
 import { createClient } from 'graphql-ws';
@@ -200,7 +200,7 @@ async function main() {
       console.log(
         `  recordInteractions → event         p50 ${fmt(percentile(delays, 50))} ms  p95 ${fmt(percentile(delays, 95))} ms  max ${fmt(delays.at(-1) ?? NaN)} ms`,
       );
-      console.log(`  floor: the refresh debounce         ${fmt(scale.debounceMs)} ms before any refresh starts`);
+      console.log(`  floor: the gathering window         ${fmt(Math.min(200, scale.debounceMs))} ms before a first change's refresh is enqueued`);
       console.log('  where the time goes (outbox timestamps):');
       stageLine('sent → refresh started', toRefresh);
       stageLine('refresh started → dispatched', toDispatch);

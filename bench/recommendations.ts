@@ -209,7 +209,7 @@ async function main() {
     latencies.sort((a, b) => a - b);
     if (latencies.length) {
       console.log(
-        `  ingest → fresh recommendations p50 ${fmt(percentile(latencies, 50))} ms   p95 ${fmt(percentile(latencies, 95))} ms   (${latencies.length} single purchases; includes the 1 s refresh debounce)`,
+        `  ingest → fresh recommendations p50 ${fmt(percentile(latencies, 50))} ms   p95 ${fmt(percentile(latencies, 95))} ms   (${latencies.length} single purchases; includes the refresh's 200 ms gathering window)`,
       );
     }
   } finally {

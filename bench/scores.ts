@@ -159,7 +159,7 @@ async function main() {
     await dataSource.destroy();
     latencies.sort((a, b) => a - b);
     console.log(
-      `  ingest → fresh score      p50 ${fmt(percentile(latencies, 50))} ms   p95 ${fmt(percentile(latencies, 95))} ms   (${latencies.length} single interactions; includes the 1 s refresh debounce)`,
+      `  ingest → fresh score      p50 ${fmt(percentile(latencies, 50))} ms   p95 ${fmt(percentile(latencies, 95))} ms   (${latencies.length} single interactions; includes the refresh's 200 ms gathering window)`,
     );
   } finally {
     await cluster.close();
