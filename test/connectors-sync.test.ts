@@ -187,6 +187,33 @@ describe('pull syncs', () => {
   });
 });
 
+test('a schedule restore that had to wait decides on the connection as it is then: a pause meanwhile is not undone', async () => {
+  const connection = await createConnection('pager', 'pager-restore-race', { pages: 1, perPage: 1 }, '0 0 1 1 *');
+  const localId = Buffer.from(connection.id, 'base64').toString().split(':')[1]!;
+  const queue = t.app.runtime.services.queues.queue(QUEUES.connectors);
+  const scheduled = async () => (await queue.getJobSchedulers()).some((s) => String(s.key ?? s.id).includes(`connection-sync-${localId}`));
+  expect(await scheduled()).toBe(true);
+
+  // Another process is syncing this connection's schedule: the restore lists the connection, then waits for it.
+  const holder = t.app.dataSource.createQueryRunner();
+  await holder.connect();
+  await holder.startTransaction();
+  await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('rapport.connection.schedule.' || $1, 0))`, [localId]);
+  const restore = t.app.runtime.services.connectors.connections.restoreSchedules();
+  await eventually(async () => {
+    const [w] = await t.app.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%rapport.connection.schedule.%' AND pid <> pg_backend_pid()`,
+    );
+    return w!.n > 0 ? true : undefined;
+  });
+  // Meanwhile the connection is paused and committed.
+  await t.app.sql(`UPDATE connections SET status = 'PAUSED' WHERE id = $1`, [localId]);
+  await holder.commitTransaction();
+  await holder.release();
+  await restore;
+  expect(await scheduled()).toBe(false);
+});
+
 describe('helpdesk pull connector end to end', () => {
   test('pages through the API, stops on a long Retry-After as PARTIAL, and the next run finishes without duplicates', async () => {
     const connection = await createConnection('helpdesk', 'helpdesk', { baseUrl: helpdeskApi.url, apiToken: helpdeskApi.token, pageSize: 3 });

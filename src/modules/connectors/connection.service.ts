@@ -216,7 +216,7 @@ export class ConnectionService {
       if ((error as { code?: string }).code === '23505') throw fail('VALIDATION_FAILED', { detail: `a connection named "${name}" already exists` }, 'name');
       throw error;
     }
-    await this.syncSchedule(row);
+    await this.syncSchedule(row.id);
     return row;
   }
 
@@ -273,15 +273,15 @@ export class ConnectionService {
     }
     // Deleted between the read above and this update.
     if (!row) throw fail('NOT_FOUND', { detail: 'the connection does not exist' }, 'id');
-    await this.syncSchedule(row);
+    await this.syncSchedule(row.id);
     return row;
   }
 
   /** Deletes a connection, its runs (cascade) and its schedule. Interactions it delivered stay. */
   async delete(id: string): Promise<ConnectionRecord> {
     const current = await this.require(id);
-    await this.schedules.remove(id);
     await inTransaction(this.dataSource, (manager) => manager.query(`DELETE FROM connections WHERE id = $1`, [id]));
+    await this.syncSchedule(id);
     return current;
   }
 
@@ -385,19 +385,31 @@ export class ConnectionService {
        SELECT ${COLUMNS} FROM updated WHERE "previousStatus" = 'NEEDS_ATTENTION'`,
       [id, outcome.succeededRunId],
     );
-    if (recovered) await this.syncSchedule(recovered);
+    if (recovered) await this.syncSchedule(recovered.id);
   }
 
-  /** Re-registers every ACTIVE connection's schedule (at worker start). */
+  /** Re-registers every ACTIVE connection's schedule (at worker start, on queue reconnect and periodically). */
   async restoreSchedules(): Promise<void> {
-    const rows: ConnectionRecord[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM connections WHERE schedule IS NOT NULL`);
-    for (const row of rows) await this.syncSchedule(row);
+    const rows: { id: string }[] = await this.dataSource.query(`SELECT id::text AS id FROM connections WHERE schedule IS NOT NULL`);
+    for (const { id } of rows) await this.syncSchedule(id);
   }
 
-  private async syncSchedule(row: ConnectionRecord): Promise<void> {
-    const plugin = this.registry.find(row.connector);
-    if (row.schedule && row.status === 'ACTIVE' && plugin?.status === 'LOADED' && plugin.manifest.sync) await this.schedules.upsert(row.id, row.schedule);
-    else await this.schedules.remove(row.id);
+  /**
+   * Makes the connection's job scheduler match its row: there when it has a
+   * schedule, is ACTIVE and its plugin syncs; gone otherwise (or when the row
+   * is). One sync at a time per connection (an advisory lock across
+   * processes), each deciding on the row as committed when it holds the
+   * lock: a worker's restore that listed a connection before a gateway
+   * paused or deleted it cannot put back the scheduler the gateway removed.
+   */
+  private async syncSchedule(id: string): Promise<void> {
+    await inTransaction(this.dataSource, async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended('rapport.connection.schedule.' || $1, 0))`, [id]);
+      const [row]: ConnectionRecord[] = await manager.query(`SELECT ${COLUMNS} FROM connections WHERE id = $1`, [id]);
+      const plugin = row && this.registry.find(row.connector);
+      if (row?.schedule && row.status === 'ACTIVE' && plugin?.status === 'LOADED' && plugin.manifest.sync) await this.schedules.upsert(id, row.schedule);
+      else await this.schedules.remove(id);
+    });
   }
 
   /** Validates a config against the plugin's schema, in the plugin's warm host; returns it with defaults applied. */
