@@ -163,7 +163,7 @@ async function main() {
       running = false;
       await background;
       const elapsed = (performance.now() - ingestStarted) / 1000;
-      // Statistics reach pg_stat_user_tables when a backend's transaction ends; wait for the queue to drain first.
+      // Backends report table statistics up to a second after their transactions: let the queue drain and the counts arrive.
       await new Promise((r) => setTimeout(r, 3_000));
       const refreshes = (await refreshesSoFar()) - refreshesBefore;
       const cpu = { rapport: processCpuSeconds() - cpuBefore.rapport, postgres: cluster.cpuSeconds() - cpuBefore.postgres };
