@@ -448,8 +448,7 @@ export async function upsertPairs(
  * with the customers sharing one of its keys (keys shared by more than
  * `maxBlockSize` customers are skipped, as in the full run), scored with the
  * stored models. Their open pairs that no longer reach reviewScore go, except
- * those with a customer merged away or erased, which the merge's and the
- * erasure's consumers settle.
+ * those whose two customers a merge made one, which its consumer settles.
  */
 export async function matchCustomers(
   manager: EntityManager,
@@ -483,13 +482,14 @@ export async function matchCustomers(
       return { a: row.a, b: row.b, score: scorePattern(w, levels), evidence: JSON.stringify(evidenceOf(w, levels)) };
     })
     .filter((p) => p.score >= settings.reviewScore);
-  // A pair with a customer merged away or erased is left to the merge's and the erasure's consumers, which may not
-  // have run yet: deleting it here would leave a merge made by hand nothing to settle (MERGED).
+  // A pair whose two customers are now one (merged into the same survivor) is left to the merge's consumer, which
+  // marks it MERGED and may not have run yet: a merge asks for this refresh of its customers when it commits.
   await manager.query(
     `DELETE FROM duplicate_pairs d
       WHERE d.status = 'OPEN' AND d.origin = 'MATCHING' AND (d.customer_a = ANY($1::bigint[]) OR d.customer_b = ANY($1::bigint[]))
         AND NOT EXISTS (SELECT 1 FROM unnest($2::bigint[], $3::bigint[]) AS k(a, b) WHERE k.a = d.customer_a AND k.b = d.customer_b)
-        AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id IN (d.customer_a, d.customer_b) AND c.deleted_at IS NOT NULL)`,
+        AND coalesce((SELECT r.survivor_id FROM customer_redirects r WHERE r.customer_id = d.customer_a), d.customer_a)
+         <> coalesce((SELECT r.survivor_id FROM customer_redirects r WHERE r.customer_id = d.customer_b), d.customer_b)`,
     [customerIds, scored.map((p) => p.a), scored.map((p) => p.b)],
   );
   await upsertPairs(manager, scored);
