@@ -87,7 +87,7 @@ export const environmentSchema = z.object({
   RAPPORT_OUTBOX_RETENTION_HOURS: z.coerce.number().int().min(0).max(87_600).default(168),
   /** How often the worker dispatches domain events from the outbox, in ms. @defaultValue 1000 */
   RAPPORT_OUTBOX_DISPATCH_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
-  /** At most one refresh per customer in this time while its changes keep coming (its first change is refreshed after the 200 ms gathering window), in ms. @defaultValue 1000 */
+  /** At most one refresh per customer in this time while its changes keep coming (its first change is refreshed after the gathering window), in ms. @defaultValue 1000 */
   RAPPORT_REFRESH_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   /** Live GraphQL subscriptions one key may hold on one gateway process (SSE and WebSocket together). @defaultValue 50 */
   RAPPORT_REALTIME_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(100_000).default(50),

@@ -101,7 +101,7 @@ function Builder({
   const [preview, setPreview] = useState<{ rule: string; result?: Preview; problems: RuleProblem[]; error?: string }>();
   const [busy, setBusy] = useState(false);
 
-  // The live preview: the rule as it stands 400 ms after the last edit; an edit meanwhile cancels the request.
+  // The live preview: the rule as it stands PREVIEW_DEBOUNCE_MS after the last edit; an edit meanwhile cancels the request.
   useEffect(() => {
     if (!ruleJson) return;
     const controller = new AbortController();
