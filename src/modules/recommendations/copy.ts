@@ -4,11 +4,6 @@ import { StringDecoder } from 'node:string_decoder';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
-/** Streams lines already in COPY text format into `target` (`table (columns…)`). */
-export async function copyRows(client: PoolClient, target: string, chunks: Iterable<string>): Promise<void> {
-  await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${target} FROM STDIN`)));
-}
-
 /** Streams chunks of binary COPY data (see copy-binary.ts) into `target` (`table (columns…)`). */
 export async function copyBinary(client: PoolClient, target: string, chunks: Iterable<Buffer>): Promise<void> {
   await pipeline(Readable.from(chunks, { objectMode: false }), client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT binary)`)));

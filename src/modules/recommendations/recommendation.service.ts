@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { fail } from '../../errors/catalog';
 import { inTransaction, openPooledSession } from '../../infra/database';
@@ -13,7 +14,7 @@ import { TopK, type Neighbours } from './model/neighbours';
 import { readProductMatrix, type ProductMatrix } from './model/read';
 import { Scorer } from './model/score';
 import { fittedSettings, literal, ownedProductsSql, type FittedSettings } from './recommendation-sql';
-import { copyBinary, copyRows, streamLines } from './copy';
+import { copyBinary, streamLines } from './copy';
 import { ARRAY_OVERHEAD, BinaryCopyWriter } from './copy-binary';
 import { DEFAULT_SETTINGS, validateRecommendationSettings, type RecommendationSettings } from './settings';
 
@@ -309,10 +310,10 @@ export class RecommendationService {
   }
 
   /**
-   * Reads the customer × product matrix in {@link READ_PARTS} ranges of
-   * customer ids (halves of the id span), each on its own connection.
+   * Reads the customer × product matrix in {@link READ_PARTS} equal ranges
+   * of the customer id span, each on its own connection.
    */
-  private async read(client: Parameters<typeof copyRows>[0], fitted: FittedSettings): Promise<ProductMatrix> {
+  private async read(client: PoolClient, fitted: FittedSettings): Promise<ProductMatrix> {
     const [{ low, high }] = (await client.query(`SELECT min(id)::float8 AS low, max(id)::float8 AS high FROM customers`)).rows as {
       low: number | null;
       high: number | null;
@@ -320,8 +321,10 @@ export class RecommendationService {
     const bounds = [low ?? 0];
     for (let k = 1; k < READ_PARTS; k++) bounds.push(Math.floor((low ?? 0) + (((high ?? 0) - (low ?? 0) + 1) * k) / READ_PARTS));
     bounds.push((high ?? 0) + 1);
-    const sessions = [{ client, release: async () => undefined }, ...(await Promise.all(bounds.slice(2).map(() => openPooledSession(this.dataSource))))];
+    const sessions: { client: PoolClient; release(): Promise<void> }[] = [{ client, release: async () => undefined }];
     try {
+      // One at a time, so that a session opened before a failing one is released below.
+      for (let k = 2; k < bounds.length; k++) sessions.push(await openPooledSession(this.dataSource));
       for (const s of sessions.slice(1)) await s.client.query(`SET work_mem = '256MB'`);
       return await readProductMatrix(
         sessions.map((s, k) => ({ client: s.client, selectSql: ownedProductsSql(fitted, literal, undefined, { from: bounds[k], to: bounds[k + 1] }) })),
@@ -342,7 +345,7 @@ export class RecommendationService {
    * popular lists and the neighbours; the second connection analyses the
    * table after its index.
    */
-  private async indexAndPopularity(client: Parameters<typeof copyRows>[0], data: ProductMatrix, neighbours: Neighbours): Promise<void> {
+  private async indexAndPopularity(client: PoolClient, data: ProductMatrix, neighbours: Neighbours): Promise<void> {
     const side = await openPooledSession(this.dataSource);
     try {
       await side.client.query(`SET maintenance_work_mem = '256MB'`);
@@ -386,7 +389,7 @@ export class RecommendationService {
 
   /** Scores every customer of the matrix and appends their lists to the rebuild with a binary COPY. */
   private async writeRecommendations(
-    client: Parameters<typeof copyRows>[0],
+    client: PoolClient,
     data: ProductMatrix,
     neighbours: Neighbours,
     fitted: FittedSettings,
@@ -426,7 +429,7 @@ export class RecommendationService {
    * within each segment with at least {@link MIN_SEGMENT_CUSTOMERS} members
    * with product history, by total weight.
    */
-  private async popularity(client: Parameters<typeof copyRows>[0], data: ProductMatrix): Promise<{ organizations: PopularLists; segments: PopularLists }> {
+  private async popularity(client: PoolClient, data: ProductMatrix): Promise<{ organizations: PopularLists; segments: PopularLists }> {
     const keep = RECOMMENDATION_LIMITS.maxSimilar;
     const lists = (): PopularLists => [[], [], [], []];
     const organizations = lists();
@@ -605,10 +608,10 @@ export class RecommendationService {
              SELECT pp.product, pp.weight, pp.rank FROM product_popularity pp WHERE g.basis <> 'SEGMENT' AND pp.organization_id = g.grp
              UNION ALL
              SELECT sp.product, sp.weight, sp.rank FROM segment_product_popularity sp WHERE g.basis = 'SEGMENT' AND sp.segment_id = g.grp) x
-          WHERE NOT (${p.add(fitted.excludeOwned)}::boolean AND EXISTS (SELECT 1 FROM owned o WHERE o.customer_id = g.id AND o.product = x.product))),
+          WHERE NOT (${p.add(fitted.excludeOwned)}::boolean AND (g.id, x.product) IN (SELECT o.customer_id, o.product FROM owned o))),
        chosen AS (
          SELECT i.*, sum(i.weight) OVER (PARTITION BY i.id) AS total, row_number() OVER (PARTITION BY i.id ORDER BY i.rank) AS n
-           FROM items i WHERE i.level = (SELECT min(level) FROM items j WHERE j.id = i.id))
+           FROM (SELECT i.*, min(i.level) OVER (PARTITION BY i.id) AS best FROM items i) i WHERE i.level = i.best)
        SELECT c.id::text AS "customerId", c.basis, CASE WHEN c.basis = 'ORGANIZATION' THEN c.grp::text END AS organization,
               oc.display_name AS "organizationName", CASE WHEN c.basis = 'SEGMENT' THEN c.grp::text END AS segment,
               c.segment_name AS "segmentName", me.history, c.product, c.weight, c.total
