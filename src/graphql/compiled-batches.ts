@@ -25,8 +25,8 @@ import type { Plugin } from 'graphql-yoga';
 export const COMPILED_ROOT_FIELDS: ReadonlySet<string> = new Set(['recordInteractions', 'upsertCustomers']);
 
 /**
- * Reads whose cost is per field: a customer page resolves and completes some
- * two thousand fields, which the standard executor does one by one through
+ * Reads whose cost is per field: a customer page resolves and completes
+ * thousands of fields, which the standard executor does one by one through
  * generic code (argument values, paths, promise bookkeeping per field). Queries
  * made only of these root fields run compiled. They are plain reads, with no
  * side effect (no audit entry, no write), so a compiled run that meets any
@@ -101,6 +101,15 @@ export function inlineExposedFields(schema: GraphQLSchema): void {
 }
 
 /**
+ * Compiling a document costs far more than running it once; a read is
+ * compiled at its COMPILE_READ_AFTER-th run (the parse cache hands back the
+ * same document for the same text), so one-off documents (an explorer's
+ * queries, a client sending endless distinct documents) never pay it and
+ * never fill the cache. A batch mutation is compiled at once: its rows repay it.
+ */
+const COMPILE_READ_AFTER = 3;
+
+/**
  * Runs operations made only of COMPILED_ROOT_FIELDS (mutations) or only of
  * COMPILED_READ_FIELDS (queries), without string literals, through
  * graphql-jit; every other operation, and any document the compiler
@@ -114,15 +123,6 @@ export function inlineExposedFields(schema: GraphQLSchema): void {
  * whose compiled run meets any error is run again by the standard executor,
  * whose answer is the one sent.
  */
-/**
- * Compiling a document costs far more than running it once; a read is
- * compiled at its COMPILE_READ_AFTER-th run (the parse cache hands back the
- * same document for the same text), so one-off documents (an explorer's
- * queries, a client sending endless distinct documents) never pay it and
- * never fill the cache. A batch mutation is compiled at once: its rows repay it.
- */
-const COMPILE_READ_AFTER = 3;
-
 export function compiledBatchExecution(): Plugin {
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
   const inlined = new WeakSet<GraphQLSchema>();

@@ -534,16 +534,16 @@ export const INPUT_PROTECTION: Record<string, InputProtection> = {
   'AuditFilter.operation': 'impersonal',
 };
 
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
 /**
  * Wraps the resolvers of masked fields in one place: the value is masked
  * unless the caller holds `pii:read`. Filters, orderings and rules on
  * personal data are refused where they are read (customer.graphql.ts,
  * segment.service.ts); membership is protected in segment.graphql.ts.
  */
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
-}
-
 export function applyPersonalDataMasking(schema: GraphQLSchema): GraphQLSchema {
   for (const [key, protection] of Object.entries(FIELD_PROTECTION)) {
     if (protection.output?.kind !== 'masked') continue;

@@ -153,7 +153,8 @@ export class RealtimeHub {
 
   /**
    * Subscriptions of this process that receive what is published from now on
-   * (registered, with the fan-out listening), whoever holds them. A client
+   * (registered, and the fan-out listening or, for a job watch, its own poll
+   * running), whoever holds them. A client
    * cannot tell when its subscription got there; operators and tests can.
    */
   get liveSubscriptions(): number {
